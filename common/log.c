@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The logger is process-wide configuration, set once in main() before any
+ * thread starts: the level and the list of secrets. Writers take a mutex so
+ * that lines from the stats thread and libav* never interleave.
+ */
+#include "log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_SECRETS 4
+#define LINE_MAX_LEN 2048
+#define REDACTED "***"
+
+static struct {
+	enum mps_log_level level;
+	char *secrets[MAX_SECRETS];
+	pthread_mutex_t lock;
+} logger = {
+	.level = MPS_LOG_INFO,
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+static const char *const level_names[] = {
+	[MPS_LOG_ERROR] = "error",
+	[MPS_LOG_WARN] = "warn",
+	[MPS_LOG_INFO] = "info",
+	[MPS_LOG_DEBUG] = "debug",
+};
+
+void mps_log_set_level(enum mps_log_level level)
+{
+	logger.level = level;
+}
+
+enum mps_log_level mps_log_get_level(void)
+{
+	return logger.level;
+}
+
+int mps_log_add_secret(const char *secret)
+{
+	if (!secret || strlen(secret) < 3)
+		return 0;
+	for (size_t i = 0; i < MAX_SECRETS; i++) {
+		if (logger.secrets[i])
+			continue;
+		logger.secrets[i] = strdup(secret);
+		return logger.secrets[i] ? 0 : -ENOMEM;
+	}
+	return -ENOSPC;
+}
+
+void mps_log_clear_secrets(void)
+{
+	for (size_t i = 0; i < MAX_SECRETS; i++) {
+		free(logger.secrets[i]);
+		logger.secrets[i] = NULL;
+	}
+}
+
+/* The earliest occurrence of any secret in @s, and which one. */
+static const char *find_secret(const char *s, size_t *len)
+{
+	const char *best = NULL;
+
+	for (size_t i = 0; i < MAX_SECRETS; i++) {
+		const char *hit;
+
+		if (!logger.secrets[i])
+			continue;
+		hit = strstr(s, logger.secrets[i]);
+		if (hit && (!best || hit < best)) {
+			best = hit;
+			*len = strlen(logger.secrets[i]);
+		}
+	}
+	return best;
+}
+
+size_t mps_log_redact(const char *in, char *out, size_t size)
+{
+	size_t n = 0;
+
+	if (!size)
+		return 0;
+	while (*in && n + 1 < size) {
+		size_t slen = 0;
+		const char *hit = find_secret(in, &slen);
+		size_t plain = hit ? (size_t)(hit - in) : strlen(in);
+		size_t room = size - 1 - n;
+
+		if (plain > room)
+			plain = room;
+		memcpy(out + n, in, plain);
+		n += plain;
+		in += plain;
+		if (!hit || in != hit)
+			break;
+		room = size - 1 - n;
+		size_t r = strlen(REDACTED) < room ? strlen(REDACTED) : room;
+		memcpy(out + n, REDACTED, r);
+		n += r;
+		in += slen;
+	}
+	out[n] = '\0';
+	return n;
+}
+
+void mps_vlog(enum mps_log_level level, const char *tag, const char *fmt, va_list ap)
+{
+	char raw[LINE_MAX_LEN], clean[LINE_MAX_LEN];
+	struct timespec ts;
+	struct tm tm;
+	size_t len;
+
+	if (level > logger.level)
+		return;
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	len = mps_log_redact(raw, clean, sizeof(clean));
+	while (len && (clean[len - 1] == '\n' || clean[len - 1] == '\r'))
+		clean[--len] = '\0';
+	if (!len)
+		return;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	pthread_mutex_lock(&logger.lock);
+	fprintf(stderr, "%02d:%02d:%02d.%03ld %-5s %-7s %s\n", tm.tm_hour, tm.tm_min, tm.tm_sec,
+		ts.tv_nsec / 1000000, level_names[level], tag, clean);
+	pthread_mutex_unlock(&logger.lock);
+}
+
+void mps_log(enum mps_log_level level, const char *tag, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	mps_vlog(level, tag, fmt, ap);
+	va_end(ap);
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One logger for every module: levels, a module tag, one line per call on stderr.
+ *
+ * Every line passes through the redaction filter, so a secret registered with
+ * mps_log_add_secret() (the stream key) never reaches the log, whichever module
+ * or library printed it.
+ */
+#ifndef MPS_LOG_H
+#define MPS_LOG_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+enum mps_log_level {
+	MPS_LOG_ERROR = 0,
+	MPS_LOG_WARN,
+	MPS_LOG_INFO,
+	MPS_LOG_DEBUG,
+};
+
+/* Lines above @level are discarded. The default is MPS_LOG_INFO. */
+void mps_log_set_level(enum mps_log_level level);
+enum mps_log_level mps_log_get_level(void);
+
+/*
+ * Register a string that must never appear in a log line; every occurrence is
+ * printed as "***". Strings shorter than 3 characters are ignored (they would
+ * redact ordinary words). Returns 0 or -ENOMEM / -ENOSPC.
+ */
+int mps_log_add_secret(const char *secret);
+
+/* Forget every registered secret. */
+void mps_log_clear_secrets(void);
+
+void mps_log(enum mps_log_level level, const char *tag, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void mps_vlog(enum mps_log_level level, const char *tag, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+/*
+ * Copy @in to @out (of @size bytes, always terminated) with every registered
+ * secret replaced by "***". Returns the length written.
+ */
+size_t mps_log_redact(const char *in, char *out, size_t size);
+
+#define LOG_ERR(tag, ...)   mps_log(MPS_LOG_ERROR, tag, __VA_ARGS__)
+#define LOG_WARN(tag, ...)  mps_log(MPS_LOG_WARN, tag, __VA_ARGS__)
+#define LOG_INFO(tag, ...)  mps_log(MPS_LOG_INFO, tag, __VA_ARGS__)
+#define LOG_DEBUG(tag, ...) mps_log(MPS_LOG_DEBUG, tag, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * encoder: read or generate audio/video, encode it with x264 and AAC, and push
+ * it as FLV to an rtmp:// (or rtmps://, or file) URL with libavformat, paced in
+ * real time.
+ *
+ * Errors are negative AVERROR codes, which are negative errno values except
+ * for libav*'s own (AVERROR_EOF, AVERROR_EXIT, ...).
+ */
+#ifndef MPS_ENCODER_H
+#define MPS_ENCODER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define ENC_INPUT_TEST "test"
+
+#define ENC_WARN_UNUSED __attribute__((warn_unused_result))
+
+struct enc_config {
+	const char *input; /* ENC_INPUT_TEST or a file/URL libavformat reads */
+	bool loop;	   /* start a file input again at its end */
+	int width, height;
+	int fps;
+	const char *preset; /* x264 preset */
+	int64_t bitrate;    /* video bit/s */
+	const char *url;    /* output */
+	int connect_timeout_ms;
+	int stall_timeout_ms; /* give up when one write blocks this long */
+	/* Polled during blocking network I/O: non-zero aborts it (AVERROR_EXIT). */
+	int (*interrupt)(void *opaque);
+	void *opaque;
+};
+
+struct enc_progress {
+	int64_t video_frames; /* encoded and handed to the muxer */
+	int64_t audio_frames;
+	int64_t bytes_out;	/* written to the output, headers included */
+	int64_t media_time_us;	/* timestamp of the last frame sent */
+};
+
+struct enc_session;
+
+/* Route libav*'s log into mpstream's log. Call once before anything else. */
+void enc_route_av_log(void);
+
+/*
+ * Open the input and the encoders; nothing touches the network yet. Returns 0,
+ * AVERROR(ENOENT)/AVERROR(EACCES)/AVERROR_INVALIDDATA for an input that cannot
+ * be read, AVERROR_ENCODER_NOT_FOUND, or another AVERROR.
+ */
+int enc_session_create(const struct enc_config *cfg, struct enc_session **out) ENC_WARN_UNUSED;
+
+/*
+ * Connect to the output URL and write the FLV header. Returns 0 or an AVERROR:
+ * AVERROR(ECONNREFUSED), AVERROR(ETIMEDOUT) (no answer within
+ * connect_timeout_ms), AVERROR_EXIT (interrupted), AVERROR(EINVAL)...
+ */
+int enc_session_connect(struct enc_session *s) ENC_WARN_UNUSED;
+
+/*
+ * Wait until the next frame is due, encode it and send what the encoders
+ * produce. Returns 0, AVERROR_EOF at the end of the input, AVERROR(EINTR) when
+ * the wait was cut short by a signal, or another AVERROR.
+ */
+int enc_session_step(struct enc_session *s) ENC_WARN_UNUSED;
+
+/* Drain the encoders and write the trailer. Returns 0 or an AVERROR. */
+int enc_session_finish(struct enc_session *s) ENC_WARN_UNUSED;
+
+void enc_session_progress(const struct enc_session *s, struct enc_progress *p);
+
+/* NULL is fine. Closes the connection if still open. */
+void enc_session_destroy(struct enc_session *s);
+
+#endif

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internals of routing/ shared between its files and its unit tests: the
+ * message builders (no I/O, no privileges) and the reply parsers.
+ */
+#ifndef MPS_RT_INTERNAL_H
+#define MPS_RT_INTERNAL_H
+
+#include "routing.h"
+
+#include <netlink/genl/genl.h>
+#include <netlink/route/route.h>
+#include <netlink/route/rule.h>
+
+#define RT_TAG "routing"
+
+/* One MPTCP path-manager endpoint (an "ip mptcp endpoint" line). */
+struct rt_endpoint {
+	uint8_t id;
+	int family;
+	struct in_addr addr4;
+	struct in6_addr addr6;
+	uint32_t flags;
+	int ifindex;
+};
+
+struct rt_limits {
+	uint32_t subflows;
+	uint32_t add_addr_accepted;
+};
+
+/* Convert a libnl NLE_* code (negative or positive) to a negative errno. */
+int rt_nlerr_to_errno(int nlerr);
+
+/* The flag table that both parses and prints endpoint flags. */
+struct rt_flag_name {
+	uint32_t flag;
+	const char *name;
+};
+extern const struct rt_flag_name rt_endpoint_flag_names[];
+/* "subflow,backup" for @flags into @buf; returns @buf. */
+const char *rt_endpoint_flags_str(uint32_t flags, char *buf, size_t size);
+
+/*
+ * Generic-netlink message builders for the "mptcp_pm" family @family_id. Each
+ * fills an empty message from nlmsg_alloc(); returns 0 or -ENOMEM/-EINVAL.
+ */
+int rt_pm_build_add_addr(struct nl_msg *msg, int family_id, const struct rt_endpoint *ep);
+int rt_pm_build_del_addr(struct nl_msg *msg, int family_id, const struct rt_endpoint *ep);
+int rt_pm_build_get_addrs(struct nl_msg *msg, int family_id);
+int rt_pm_build_get_limits(struct nl_msg *msg, int family_id);
+int rt_pm_build_set_limits(struct nl_msg *msg, int family_id, const struct rt_limits *lim);
+
+/* Decode one reply of MPTCP_PM_CMD_GET_ADDR / GET_LIMITS. 0 or -EINVAL/-EBADMSG. */
+int rt_pm_parse_endpoint(struct nlmsghdr *nlh, struct rt_endpoint *ep);
+int rt_pm_parse_limits(struct nlmsghdr *nlh, struct rt_limits *lim);
+
+/*
+ * Build the routes of @u's table: the subnet route and the default route.
+ * Returns 0 or -ENOMEM; on success the caller owns both (rtnl_route_put).
+ */
+int rt_build_table_routes(const struct rt_uplink *u, struct rtnl_route **subnet,
+			  struct rtnl_route **deflt);
+/* Build the rule "from ADDR/32 lookup TABLE prio RT_RULE_PRIORITY proto RT_PROTO". */
+struct rtnl_rule *rt_build_source_rule(const struct rt_uplink *u);
+
+/* MPTCP path manager over generic netlink. */
+struct rt_pm;
+int rt_pm_open(struct rt_pm **out);
+void rt_pm_close(struct rt_pm *pm);
+int rt_pm_add_endpoint(struct rt_pm *pm, const struct rt_endpoint *ep);
+int rt_pm_del_endpoint(struct rt_pm *pm, const struct rt_endpoint *ep);
+/* Every endpoint; *out is malloc'ed (free it), *n its length. */
+int rt_pm_list_endpoints(struct rt_pm *pm, struct rt_endpoint **out, size_t *n);
+int rt_pm_get_limits(struct rt_pm *pm, struct rt_limits *lim);
+int rt_pm_set_limits(struct rt_pm *pm, const struct rt_limits *lim);
+
+#endif

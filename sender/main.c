@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: MIT
+/*
+ * mpstream: parse the options, configure the uplinks, connect over MPTCP,
+ * stream until done or stopped, put the routing back.
+ */
+#include "cli.h"
+#include "encoder.h"
+#include "log.h"
+#include "mptcp_socket.h"
+#include "routing.h"
+#include "stats.h"
+
+#include <arpa/inet.h>
+#include <libavutil/error.h>
+#include <errno.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define TAG "mpstream"
+#define STALL_TIMEOUT_MS 30000
+
+/* Signals seen: 1 stops cleanly, 2 or more also abort a blocked write. */
+static volatile sig_atomic_t stop_signals;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (stop_signals < 2)
+		stop_signals++;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	/* No SA_RESTART: a signal cuts the pacing sleep short. */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int interrupt_cb(void *opaque)
+{
+	(void)opaque;
+	return stop_signals >= 2;
+}
+
+static bool have_net_admin(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { { 0 } };
+
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return false;
+	return data[CAP_TO_INDEX(CAP_NET_ADMIN)].effective & CAP_TO_MASK(CAP_NET_ADMIN);
+}
+
+static void name_uplink(const struct sockaddr *local, char *name, size_t size, void *opaque)
+{
+	const struct rt_uplink *up = rt_uplinks_find_addr(opaque, local);
+
+	snprintf(name, size, "%s", up ? up->ifname : "");
+}
+
+static int exit_for_routing(int err)
+{
+	switch (err) {
+	case -EPERM:
+	case -EACCES:
+		return SND_EXIT_NOPERM;
+	case -EINVAL:
+	case -EEXIST:
+		return SND_EXIT_USAGE;
+	case -ENODEV:
+	case -EADDRNOTAVAIL:
+	case -ENETUNREACH:
+	case -EBUSY:
+	case -EPROTONOSUPPORT:
+		return SND_EXIT_UNAVAILABLE;
+	default:
+		return SND_EXIT_FAILURE;
+	}
+}
+
+static int exit_for_input(int err)
+{
+	return err == AVERROR(ENOENT) || err == AVERROR(EACCES) || err == AVERROR(EISDIR) ||
+			       err == AVERROR_INVALIDDATA || err == AVERROR_STREAM_NOT_FOUND
+		       ? SND_EXIT_NOINPUT
+		       : SND_EXIT_FAILURE;
+}
+
+/* Errors that mean the server or the way to it is not there. */
+static bool is_network_error(int err)
+{
+	static const int codes[] = { ECONNREFUSED, ETIMEDOUT,	 EHOSTUNREACH, ENETUNREACH,
+				     ECONNRESET,   ECONNABORTED, EPIPE,	       EADDRNOTAVAIL,
+				     EIO,	   ENOENT };
+
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (err == AVERROR(codes[i]))
+			return true;
+	return false;
+}
+
+static void set_log_level(int verbosity)
+{
+	if (verbosity < 0)
+		mps_log_set_level(MPS_LOG_WARN);
+	else if (verbosity > 0)
+		mps_log_set_level(MPS_LOG_DEBUG);
+	enc_route_av_log();
+}
+
+static int stream(const struct snd_options *o, struct rt_uplinks *uplinks,
+		  struct enc_session *enc, struct snd_stats *stats)
+{
+	const struct rt_uplink *first = rt_uplinks_get(uplinks, 0);
+	struct in_addr bind4 = { .s_addr = first ? first->addr.s_addr : INADDR_ANY };
+	int64_t duration_us = (int64_t)(o->duration_s * 1e6);
+	struct enc_progress p;
+	char shown[512];
+	int ret;
+
+	snd_url_redacted(o->url, shown, sizeof(shown));
+	LOG_INFO(TAG, "connecting to %s", shown);
+	snd_shim_arm(bind4);
+	ret = enc_session_connect(enc);
+	snd_shim_disarm();
+	if (ret < 0) {
+		LOG_ERR(TAG, "cannot stream to %s: %s", shown,
+			ret == AVERROR_EXIT ? "interrupted" : av_err2str(ret));
+		return ret == AVERROR_EXIT ? SND_EXIT_FAILURE : SND_EXIT_UNAVAILABLE;
+	}
+	LOG_INFO(TAG, "streaming %dx%d@%d at %lld kbit/s over %s", o->width, o->height, o->fps,
+		 (long long)o->bitrate / 1000, snd_shim_last_is_mptcp() ? "MPTCP" : "TCP");
+	if (snd_shim_last_fd() >= 0 && (ret = snd_stats_start(stats, snd_shim_last_fd())) < 0)
+		LOG_WARN(TAG, "no statistics: %s", strerror(-ret));
+
+	while (!stop_signals) {
+		ret = enc_session_step(enc);
+		if (ret == AVERROR(EINTR))
+			continue;
+		if (ret < 0)
+			break;
+		enc_session_progress(enc, &p);
+		if (duration_us && p.media_time_us >= duration_us)
+			break;
+	}
+	if (ret == AVERROR_EOF || ret == AVERROR(EINTR) || ret >= 0)
+		ret = enc_session_finish(enc);
+	snd_stats_stop(stats);
+
+	enc_session_progress(enc, &p);
+	LOG_INFO(TAG, "sent %lld video frames, %.1f s, %.1f MB%s", (long long)p.video_frames,
+		 (double)p.media_time_us / 1e6, (double)p.bytes_out / 1e6,
+		 stop_signals ? " (stopped by a signal)" : "");
+	if (ret < 0 && ret != AVERROR_EXIT) {
+		LOG_ERR(TAG, "stream to %s failed: %s", shown, av_err2str(ret));
+		return is_network_error(ret) ? SND_EXIT_UNAVAILABLE : SND_EXIT_FAILURE;
+	}
+	return SND_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct snd_options o;
+	struct rt_uplinks *uplinks = NULL;
+	struct enc_session *enc = NULL;
+	struct snd_stats *stats = NULL;
+	char err[512], key[512];
+	int ret, code = SND_EXIT_FAILURE;
+	int mptcp;
+
+	switch (snd_cli_parse(argc, argv, &o, err, sizeof(err))) {
+	case SND_CLI_HELP:
+		fputs(snd_cli_usage, stdout);
+		return SND_EXIT_OK;
+	case SND_CLI_VERSION:
+		printf("mpstream %s\n", MPS_VERSION);
+		return SND_EXIT_OK;
+	case SND_CLI_ERROR:
+		fprintf(stderr, "mpstream: %s\n", err);
+		return SND_EXIT_USAGE;
+	case SND_CLI_RUN:
+		break;
+	}
+	snd_url_key(o.url, key, sizeof(key));
+	mps_log_add_secret(key);
+	set_log_level(o.verbosity);
+	install_signals();
+
+	if (o.n_uplinks && !have_net_admin()) {
+		LOG_ERR(TAG, "not permitted: configuring uplinks needs CAP_NET_ADMIN (run as root)");
+		return SND_EXIT_NOPERM;
+	}
+	mptcp = rt_mptcp_enabled();
+	if (mptcp == 0)
+		LOG_WARN(TAG, "net.mptcp.enabled is 0: streaming over plain TCP, one path only");
+	else if (mptcp < 0)
+		LOG_WARN(TAG, "this kernel has no MPTCP (%s): streaming over plain TCP",
+			 strerror(-mptcp));
+
+	struct enc_config ec = {
+		.input = o.input,
+		.loop = o.loop,
+		.width = o.width,
+		.height = o.height,
+		.fps = o.fps,
+		.preset = o.preset,
+		.bitrate = o.bitrate,
+		.url = o.url,
+		.connect_timeout_ms = (int)(o.connect_timeout_s * 1000),
+		.stall_timeout_ms = STALL_TIMEOUT_MS,
+		.interrupt = interrupt_cb,
+	};
+	ret = enc_session_create(&ec, &enc);
+	if (ret < 0) {
+		code = exit_for_input(ret);
+		goto out;
+	}
+
+	if (o.n_uplinks) {
+		struct rt_config rc = {
+			.uplinks = o.uplinks,
+			.n_uplinks = o.n_uplinks,
+			.mptcp = mptcp > 0,
+		};
+
+		ret = rt_uplinks_create(&rc, &uplinks);
+		if (ret) {
+			code = exit_for_routing(ret);
+			goto out;
+		}
+	} else {
+		LOG_INFO(TAG, "no --uplink given: the kernel's routes and endpoints are used as "
+			      "they are");
+	}
+
+	struct snd_stats_config sc = {
+		.interval_s = o.stats_interval_s,
+		.csv_path = o.stats_path,
+		.namer = name_uplink,
+		.opaque = uplinks,
+	};
+	ret = snd_stats_create(&sc, &stats);
+	if (ret) {
+		code = SND_EXIT_FAILURE;
+		goto out;
+	}
+	if (!stop_signals)
+		code = stream(&o, uplinks, enc, stats);
+	else
+		code = SND_EXIT_OK;
+out:
+	snd_stats_destroy(stats);
+	enc_session_destroy(enc);
+	rt_uplinks_destroy(uplinks);
+	if (uplinks)
+		LOG_INFO(TAG, "uplink configuration removed");
+	mps_log_clear_secrets();
+	return code;
+}

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+#include "mptcp_socket.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define TAG "mptcp"
+
+static struct {
+	atomic_bool armed;
+	atomic_int last_fd;
+	atomic_bool last_mptcp;
+	atomic_bool warned;
+	struct in_addr bind4;
+} shim = { .last_fd = -1 };
+
+void snd_shim_arm(struct in_addr bind4)
+{
+	shim.bind4 = bind4;
+	atomic_store(&shim.last_fd, -1);
+	atomic_store(&shim.armed, true);
+}
+
+void snd_shim_disarm(void)
+{
+	atomic_store(&shim.armed, false);
+}
+
+int snd_shim_last_fd(void)
+{
+	return atomic_load(&shim.last_fd);
+}
+
+bool snd_shim_last_is_mptcp(void)
+{
+	return atomic_load(&shim.last_mptcp);
+}
+
+static void bind_source(int fd)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr = shim.bind4 };
+	int one = 1;
+
+	/* Choose the port at connect() time, as for an unbound socket. */
+	setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+		LOG_WARN(TAG, "cannot bind to the first uplink's address: %s", strerror(errno));
+}
+
+__attribute__((visibility("default"))) int socket(int domain, int type, int protocol)
+{
+	bool stream = (type & 0xf) == SOCK_STREAM;
+	int fd;
+
+	if (!atomic_load(&shim.armed) || (domain != AF_INET && domain != AF_INET6) || !stream ||
+	    (protocol != 0 && protocol != IPPROTO_TCP))
+		return (int)syscall(SYS_socket, domain, type, protocol);
+
+	fd = (int)syscall(SYS_socket, domain, type, IPPROTO_MPTCP);
+	atomic_store(&shim.last_mptcp, fd >= 0);
+	if (fd < 0 && (errno == ENOPROTOOPT || errno == EPROTONOSUPPORT || errno == EINVAL)) {
+		if (!atomic_exchange(&shim.warned, true))
+			LOG_WARN(TAG, "the kernel refuses MPTCP sockets (%s): using plain TCP",
+				 strerror(errno));
+		fd = (int)syscall(SYS_socket, domain, type, protocol);
+	}
+	if (fd < 0)
+		return fd;
+	if (domain == AF_INET && shim.bind4.s_addr != INADDR_ANY)
+		bind_source(fd);
+	atomic_store(&shim.last_fd, fd);
+	return fd;
+}

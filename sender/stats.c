@@ -1,0 +1,417 @@
+// SPDX-License-Identifier: MIT
+#include "stats.h"
+#include "log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/tcp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define TAG "stats"
+
+#ifndef SOL_MPTCP
+#define SOL_MPTCP 284
+#endif
+
+/*
+ * Debian 12's linux-libc-dev is 6.1: MPTCP_FULL_INFO (6.5) and the newer
+ * fields of struct mptcp_info are declared here, as in the kernel's
+ * include/uapi/linux/mptcp.h. The kernel copies min(its size, ours), so older
+ * and newer kernels both work.
+ */
+#define MPS_MPTCP_FULL_INFO 4
+
+struct mps_mptcp_info {
+	__u8 mptcpi_subflows;
+	__u8 mptcpi_add_addr_signal;
+	__u8 mptcpi_add_addr_accepted;
+	__u8 mptcpi_subflows_max;
+	__u8 mptcpi_add_addr_signal_max;
+	__u8 mptcpi_add_addr_accepted_max;
+	__u32 mptcpi_flags;
+	__u32 mptcpi_token;
+	__u64 mptcpi_write_seq;
+	__u64 mptcpi_snd_una;
+	__u64 mptcpi_rcv_nxt;
+	__u8 mptcpi_local_addr_used;
+	__u8 mptcpi_local_addr_max;
+	__u8 mptcpi_csum_enabled;
+	__u32 mptcpi_retransmits;
+	__u64 mptcpi_bytes_retrans;
+	__u64 mptcpi_bytes_sent;
+	__u64 mptcpi_bytes_received;
+	__u64 mptcpi_bytes_acked;
+	__u8 mptcpi_subflows_total;
+	__u8 reserved[3];
+	__u32 mptcpi_last_data_sent;
+	__u32 mptcpi_last_data_recv;
+	__u32 mptcpi_last_ack_recv;
+};
+
+struct mps_mptcp_subflow_addrs {
+	union {
+		__kernel_sa_family_t sa_family;
+		struct sockaddr sa_local;
+		struct sockaddr_in sin_local;
+		struct sockaddr_in6 sin6_local;
+		struct __kernel_sockaddr_storage ss_local;
+	};
+	union {
+		struct sockaddr sa_remote;
+		struct sockaddr_in sin_remote;
+		struct sockaddr_in6 sin6_remote;
+		struct __kernel_sockaddr_storage ss_remote;
+	};
+};
+
+struct mps_mptcp_subflow_info {
+	__u32 id;
+	struct mps_mptcp_subflow_addrs addrs;
+};
+
+struct mps_mptcp_full_info {
+	__u32 size_tcpinfo_kernel; /* set by the kernel */
+	__u32 size_tcpinfo_user;
+	__u32 size_sfinfo_kernel; /* set by the kernel */
+	__u32 size_sfinfo_user;
+	__u32 num_subflows; /* set by the kernel: the real count */
+	__u32 size_arrays_user;
+	__aligned_u64 subflow_info;
+	__aligned_u64 tcp_info;
+	struct mps_mptcp_info mptcp_info;
+};
+
+_Static_assert(sizeof(struct mps_mptcp_info) == 96, "mptcp_info as of Linux 6.10");
+_Static_assert(sizeof(struct mps_mptcp_subflow_info) == 264, "mptcp_subflow_info");
+_Static_assert(offsetof(struct mps_mptcp_full_info, mptcp_info) == 40, "mptcp_full_info");
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void fill_from_tcp_info(struct snd_subflow_sample *sf, const struct tcp_info *ti)
+{
+	sf->bytes_sent = ti->tcpi_bytes_sent;
+	sf->bytes_acked = ti->tcpi_bytes_acked;
+	sf->bytes_retrans = ti->tcpi_bytes_retrans;
+	sf->rtt_us = ti->tcpi_rtt;
+	sf->cwnd = ti->tcpi_snd_cwnd;
+	sf->state = ti->tcpi_state;
+}
+
+static int sample_tcp(int fd, struct snd_stats_snapshot *out)
+{
+	struct snd_subflow_sample *sf = &out->sf[0];
+	struct tcp_info ti = { 0 };
+	socklen_t len = sizeof(ti), alen;
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return -errno;
+	memset(sf, 0, sizeof(*sf));
+	fill_from_tcp_info(sf, &ti);
+	alen = sizeof(sf->local);
+	getsockname(fd, (struct sockaddr *)&sf->local, &alen);
+	alen = sizeof(sf->remote);
+	getpeername(fd, (struct sockaddr *)&sf->remote, &alen);
+	out->mptcp = false;
+	out->n = 1;
+	return 0;
+}
+
+int snd_stats_sample(int fd, struct snd_stats_snapshot *out)
+{
+	struct mps_mptcp_subflow_info sfi[SND_MAX_SUBFLOWS];
+	struct tcp_info ti[SND_MAX_SUBFLOWS];
+	struct mps_mptcp_full_info fi = {
+		.size_tcpinfo_user = sizeof(ti[0]),
+		.size_sfinfo_user = sizeof(sfi[0]),
+		.size_arrays_user = SND_MAX_SUBFLOWS,
+		.subflow_info = (uintptr_t)sfi,
+		.tcp_info = (uintptr_t)ti,
+	};
+	socklen_t len = sizeof(fi);
+
+	memset(sfi, 0, sizeof(sfi));
+	memset(ti, 0, sizeof(ti));
+	out->t_ns = now_ns();
+	if (getsockopt(fd, SOL_MPTCP, MPS_MPTCP_FULL_INFO, &fi, &len) < 0) {
+		/* Not MPTCP, or MPTCP that fell back to TCP: the socket answers TCP_INFO. */
+		if (errno == EOPNOTSUPP || errno == ENOPROTOOPT || errno == EINVAL)
+			return sample_tcp(fd, out);
+		return -errno;
+	}
+	out->mptcp = true;
+	out->n = fi.num_subflows < SND_MAX_SUBFLOWS ? fi.num_subflows : SND_MAX_SUBFLOWS;
+	for (size_t i = 0; i < out->n; i++) {
+		struct snd_subflow_sample *sf = &out->sf[i];
+
+		memset(sf, 0, sizeof(*sf));
+		sf->id = sfi[i].id;
+		memcpy(&sf->local, &sfi[i].addrs.ss_local, sizeof(sf->local));
+		memcpy(&sf->remote, &sfi[i].addrs.ss_remote, sizeof(sf->remote));
+		fill_from_tcp_info(sf, &ti[i]);
+	}
+	return 0;
+}
+
+static void format_addr(const struct sockaddr_storage *ss, char *buf, size_t size)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &sin->sin_addr, a, sizeof(a));
+		snprintf(buf, size, "%s:%u", a, ntohs(sin->sin_port));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, a, sizeof(a));
+		snprintf(buf, size, "[%s]:%u", a, ntohs(sin6->sin6_port));
+	} else {
+		snprintf(buf, size, "-");
+	}
+}
+
+static const struct snd_subflow_sample *find_id(const struct snd_stats_snapshot *s, uint32_t id)
+{
+	for (size_t i = 0; s && i < s->n; i++)
+		if (s->sf[i].id == id)
+			return &s->sf[i];
+	return NULL;
+}
+
+/* A counter that went backwards (a new subflow with a reused id) counts from 0. */
+static uint64_t delta(uint64_t now, uint64_t before)
+{
+	return now >= before ? now - before : now;
+}
+
+size_t snd_stats_diff(const struct snd_stats_snapshot *prev, const struct snd_stats_snapshot *cur,
+		      snd_uplink_namer namer, void *opaque, struct snd_stats_row *rows,
+		      struct snd_stats_row *total)
+{
+	double dt = prev && prev->n ? (double)(cur->t_ns - prev->t_ns) / 1e9 : 0;
+	double rtt_sum = 0;
+	size_t n_rtt = 0;
+
+	memset(total, 0, sizeof(*total));
+	snprintf(total->uplink, sizeof(total->uplink), "total");
+	for (size_t i = 0; i < cur->n; i++) {
+		const struct snd_subflow_sample *c = &cur->sf[i];
+		const struct snd_subflow_sample *p = dt > 0 ? find_id(prev, c->id) : NULL;
+		struct snd_stats_row *r = &rows[i];
+		uint64_t sent = p ? delta(c->bytes_sent, p->bytes_sent) : c->bytes_sent;
+		uint64_t acked = p ? delta(c->bytes_acked, p->bytes_acked) : c->bytes_acked;
+
+		memset(r, 0, sizeof(*r));
+		r->id = c->id;
+		r->uplink[0] = '\0';
+		if (namer)
+			namer((const struct sockaddr *)&c->local, r->uplink, sizeof(r->uplink),
+			      opaque);
+		if (!r->uplink[0])
+			snprintf(r->uplink, sizeof(r->uplink), "-");
+		format_addr(&c->local, r->local, sizeof(r->local));
+		format_addr(&c->remote, r->remote, sizeof(r->remote));
+		/* A subflow born within the interval: its whole count belongs to it. */
+		r->send_bps = dt > 0 ? 8.0 * (double)sent / dt : 0;
+		r->goodput_bps = dt > 0 ? 8.0 * (double)acked / dt : 0;
+		r->retrans_bytes = p ? delta(c->bytes_retrans, p->bytes_retrans)
+				     : (dt > 0 ? c->bytes_retrans : 0);
+		r->rtt_ms = c->rtt_us / 1000.0;
+		r->cwnd = c->cwnd;
+
+		total->send_bps += r->send_bps;
+		total->goodput_bps += r->goodput_bps;
+		total->retrans_bytes += r->retrans_bytes;
+		total->cwnd += r->cwnd;
+		if (c->rtt_us) {
+			rtt_sum += r->rtt_ms;
+			n_rtt++;
+		}
+	}
+	total->rtt_ms = n_rtt ? rtt_sum / (double)n_rtt : 0;
+	return cur->n;
+}
+
+void snd_stats_format_line(const struct snd_stats_row *rows, size_t n,
+			   const struct snd_stats_row *total, char *buf, size_t size)
+{
+	size_t len = (size_t)snprintf(buf, size, "total %.2f/%.2f Mbit/s, %zu subflow%s",
+				      total->send_bps / 1e6, total->goodput_bps / 1e6, n,
+				      n == 1 ? "" : "s");
+
+	for (size_t i = 0; i < n && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len,
+					" | #%u %s %.2f/%.2f rtt %.1fms cwnd %u rtx %lluB", rows[i].id,
+					rows[i].uplink, rows[i].send_bps / 1e6,
+					rows[i].goodput_bps / 1e6, rows[i].rtt_ms, rows[i].cwnd,
+					(unsigned long long)rows[i].retrans_bytes);
+}
+
+const char snd_stats_csv_header[] =
+	"time_s,subflow,uplink,local,remote,send_bps,goodput_bps,retrans_bytes,rtt_ms,cwnd\n";
+
+static void csv_row(FILE *f, double t_s, const char *id, const struct snd_stats_row *r)
+{
+	fprintf(f, "%.3f,%s,%s,%s,%s,%.0f,%.0f,%llu,%.3f,%u\n", t_s, id, r->uplink, r->local,
+		r->remote, r->send_bps, r->goodput_bps, (unsigned long long)r->retrans_bytes,
+		r->rtt_ms, r->cwnd);
+}
+
+void snd_stats_write_csv(FILE *f, double t_s, const struct snd_stats_row *rows, size_t n,
+			 const struct snd_stats_row *total)
+{
+	char id[16];
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "%u", rows[i].id);
+		csv_row(f, t_s, id, &rows[i]);
+	}
+	csv_row(f, t_s, "total", total);
+	fflush(f);
+}
+
+struct snd_stats {
+	struct snd_stats_config cfg;
+	FILE *csv;
+	pthread_t thread;
+	bool running;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stop;
+	int fd;
+	int64_t start_ns;
+	bool fallback_logged;
+	struct snd_stats_snapshot prev, cur;
+};
+
+static void report(struct snd_stats *s)
+{
+	struct snd_stats_row rows[SND_MAX_SUBFLOWS], total;
+	char line[1024];
+	size_t n;
+	int ret = snd_stats_sample(s->fd, &s->cur);
+
+	if (ret) {
+		LOG_DEBUG(TAG, "cannot read the connection's statistics: %s", strerror(-ret));
+		return;
+	}
+	if (!s->cur.mptcp && !s->fallback_logged) {
+		LOG_WARN(TAG, "the connection is plain TCP (MPTCP off here or at the server): "
+			      "one path only");
+		s->fallback_logged = true;
+	}
+	n = snd_stats_diff(&s->prev, &s->cur, s->cfg.namer, s->cfg.opaque, rows, &total);
+	if (s->prev.n) {
+		snd_stats_format_line(rows, n, &total, line, sizeof(line));
+		LOG_INFO(TAG, "%s", line);
+		if (s->csv)
+			snd_stats_write_csv(s->csv, (double)(s->cur.t_ns - s->start_ns) / 1e9, rows,
+					    n, &total);
+	}
+	s->prev = s->cur;
+}
+
+static void *stats_thread(void *arg)
+{
+	struct snd_stats *s = arg;
+	int64_t period = (int64_t)(s->cfg.interval_s * 1e9);
+	int64_t next = now_ns();
+	struct timespec ts;
+
+	pthread_mutex_lock(&s->lock);
+	while (!s->stop) {
+		report(s);
+		/* An empty first snapshot (no subflow yet) still marks the start of an interval. */
+		if (!s->prev.n)
+			s->prev.t_ns = s->cur.t_ns;
+		next += period;
+		ts.tv_sec = next / 1000000000;
+		ts.tv_nsec = next % 1000000000;
+		while (!s->stop && pthread_cond_timedwait(&s->wake, &s->lock, &ts) == 0)
+			;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+int snd_stats_create(const struct snd_stats_config *cfg, struct snd_stats **out)
+{
+	struct snd_stats *s = calloc(1, sizeof(*s));
+	pthread_condattr_t attr;
+
+	if (!s)
+		return -ENOMEM;
+	s->cfg = *cfg;
+	s->fd = -1;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->wake, &attr);
+	pthread_condattr_destroy(&attr);
+	if (cfg->csv_path) {
+		s->csv = fopen(cfg->csv_path, "we");
+		if (!s->csv) {
+			int err = -errno;
+
+			LOG_ERR(TAG, "cannot create %s: %s", cfg->csv_path, strerror(errno));
+			snd_stats_destroy(s);
+			return err;
+		}
+		fputs(snd_stats_csv_header, s->csv);
+	}
+	*out = s;
+	return 0;
+}
+
+int snd_stats_start(struct snd_stats *s, int fd)
+{
+	int ret;
+
+	s->fd = fd;
+	s->stop = false;
+	s->start_ns = now_ns();
+	memset(&s->prev, 0, sizeof(s->prev));
+	ret = pthread_create(&s->thread, NULL, stats_thread, s);
+	if (ret)
+		return -ret;
+	s->running = true;
+	return 0;
+}
+
+void snd_stats_stop(struct snd_stats *s)
+{
+	if (!s || !s->running)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->stop = true;
+	pthread_cond_signal(&s->wake);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->thread, NULL);
+	s->running = false;
+	/* A last line for the part-interval since the last report, unless too short to mean much. */
+	if (now_ns() - s->prev.t_ns >= (int64_t)(s->cfg.interval_s * 1e9 / 4))
+		report(s);
+	s->fd = -1;
+}
+
+void snd_stats_destroy(struct snd_stats *s)
+{
+	if (!s)
+		return;
+	snd_stats_stop(s);
+	if (s->csv)
+		fclose(s->csv);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->wake);
+	free(s);
+}

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Per-subflow statistics of the MPTCP connection, read with
+ * getsockopt(SOL_MPTCP, MPTCP_FULL_INFO) (kernel >= 6.5): one atomic snapshot
+ * of every subflow's tcp_info and addresses. Rates are deltas between two
+ * snapshots; the arithmetic is pure so that it can be unit-tested.
+ */
+#ifndef MPS_STATS_H
+#define MPS_STATS_H
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#define SND_MAX_SUBFLOWS 16
+#define SND_ADDR_STRLEN (INET6_ADDRSTRLEN + 8) /* "[addr]:port" */
+
+struct snd_subflow_sample {
+	uint32_t id;
+	struct sockaddr_storage local, remote;
+	uint64_t bytes_sent;	/* tcpi_bytes_sent: including retransmissions */
+	uint64_t bytes_acked;	/* tcpi_bytes_acked */
+	uint64_t bytes_retrans; /* tcpi_bytes_retrans */
+	uint32_t rtt_us;
+	uint32_t cwnd; /* segments */
+	uint8_t state; /* TCP_ESTABLISHED, ... */
+};
+
+struct snd_stats_snapshot {
+	int64_t t_ns; /* CLOCK_MONOTONIC */
+	bool mptcp;   /* false: plain TCP (or a fallback), one pseudo-subflow */
+	size_t n;
+	struct snd_subflow_sample sf[SND_MAX_SUBFLOWS];
+};
+
+struct snd_stats_row {
+	uint32_t id;
+	char uplink[IFNAMSIZ];
+	char local[SND_ADDR_STRLEN], remote[SND_ADDR_STRLEN];
+	double send_bps;	 /* rate of bytes_sent, bits/s */
+	double goodput_bps;	 /* rate of bytes_acked, bits/s */
+	uint64_t retrans_bytes;	 /* retransmitted in the interval */
+	double rtt_ms;
+	uint32_t cwnd;
+};
+
+/* Names the uplink of a local address; writes "" when unknown. */
+typedef void (*snd_uplink_namer)(const struct sockaddr *local, char *name, size_t size,
+				 void *opaque);
+
+/*
+ * Take a snapshot of @fd. MPTCP sockets are read with MPTCP_FULL_INFO; a TCP
+ * socket or an MPTCP one that fell back to TCP with TCP_INFO. Returns 0 or
+ * -errno.
+ */
+int snd_stats_sample(int fd, struct snd_stats_snapshot *out);
+
+/*
+ * Rows for each subflow of @cur, with rates over the time since @prev (NULL or
+ * empty for the first interval: rates since the subflow's start are not known,
+ * so they are 0), and their sum in @total. Returns the number of rows.
+ */
+size_t snd_stats_diff(const struct snd_stats_snapshot *prev, const struct snd_stats_snapshot *cur,
+		      snd_uplink_namer namer, void *opaque, struct snd_stats_row *rows,
+		      struct snd_stats_row *total);
+
+/* One compact line for the log. */
+void snd_stats_format_line(const struct snd_stats_row *rows, size_t n,
+			   const struct snd_stats_row *total, char *buf, size_t size);
+
+extern const char snd_stats_csv_header[];
+/* CSV lines, one per row and one "total", at @t_s seconds since the start. */
+void snd_stats_write_csv(FILE *f, double t_s, const struct snd_stats_row *rows, size_t n,
+			 const struct snd_stats_row *total);
+
+/* The periodic reporter: a thread that samples the connection's socket. */
+struct snd_stats;
+struct snd_stats_config {
+	double interval_s;
+	const char *csv_path; /* NULL: log only */
+	snd_uplink_namer namer;
+	void *opaque;
+};
+/* Opens the CSV file (-errno when it cannot be created). */
+int snd_stats_create(const struct snd_stats_config *cfg, struct snd_stats **out);
+/* Start sampling @fd. Returns 0 or -errno. */
+int snd_stats_start(struct snd_stats *s, int fd);
+/* Stop the thread (before @fd is closed) and log a last line. */
+void snd_stats_stop(struct snd_stats *s);
+void snd_stats_destroy(struct snd_stats *s);
+
+#endif

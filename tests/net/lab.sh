@@ -1,0 +1,171 @@
+# SPDX-License-Identifier: MIT
+# shellcheck shell=bash
+#
+# The network lab shared by the netns tests, the demo and the benchmarks:
+#
+#   sender ns                 router ns (rp_filter=1)          server ns
+#   up0 10.1.0.2/24 --------- r0 10.1.0.1
+#   up1 10.2.0.2/24 --------- r1 10.2.0.1      rs 10.9.0.1 --- sv 10.9.0.2  nginx-rtmp :1935
+#
+# The sender has a default route through each uplink (metric 100 and 200), as
+# a host with two DHCP uplinks does. Each uplink's egress is limited with tbf.
+# rp_filter=1 in the router drops a packet that arrives on the wrong uplink
+# for its source address, so a subflow only works if the sender's per-uplink
+# routing is right. nginx with the rtmp module runs under `mptcpize run` and
+# records every stream to $LAB_DIR/rec/KEY.flv.
+#
+# Source this file, then: lab_up [RATE]; ...; lab_down. Namespaces are named
+# mps-<pid>-{snd,rtr,srv}; lab_up first removes those of dead processes, so a
+# test killed with SIGKILL is cleaned up by the next one.
+
+LAB_PREFIX="mps-$$"
+LAB_SND="$LAB_PREFIX-snd"
+LAB_RTR="$LAB_PREFIX-rtr"
+LAB_SRV="$LAB_PREFIX-srv"
+LAB_SERVER_IP=10.9.0.2
+LAB_DIR=""
+LAB_NGINX_PID=""
+
+lab_log() { printf '[lab] %s\n' "$*" >&2; }
+
+# Remove the namespaces of lab owners that no longer run.
+lab_sweep_stale() {
+	local ns pid
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^mps-[0-9]+-(snd|rtr|srv)$'); do
+		pid=${ns#mps-}
+		pid=${pid%%-*}
+		if ! kill -0 "$pid" 2>/dev/null; then
+			ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+			ip netns del "$ns" 2>/dev/null && lab_log "removed stale namespace $ns"
+		fi
+	done
+}
+
+lab_in_snd() { ip netns exec "$LAB_SND" "$@"; }
+lab_in_rtr() { ip netns exec "$LAB_RTR" "$@"; }
+lab_in_srv() { ip netns exec "$LAB_SRV" "$@"; }
+
+# lab_up [RATE] : RATE is a tc rate for each uplink (default 4mbit).
+lab_up() {
+	local rate=${1:-4mbit} i
+	lab_sweep_stale
+	LAB_DIR=$(mktemp -d /tmp/mpstream-lab.XXXXXX)
+	mkdir -p "$LAB_DIR/rec"
+	ip netns add "$LAB_SND" && ip netns add "$LAB_RTR" && ip netns add "$LAB_SRV" || return 1
+
+	for i in 0 1; do
+		ip link add "up$i" netns "$LAB_SND" type veth peer name "r$i" netns "$LAB_RTR" || return 1
+		lab_in_snd ip addr add "10.$((i + 1)).0.2/24" dev "up$i"
+		lab_in_rtr ip addr add "10.$((i + 1)).0.1/24" dev "r$i"
+		lab_in_snd ip link set "up$i" up
+		lab_in_rtr ip link set "r$i" up
+		lab_in_snd tc qdisc add dev "up$i" root tbf rate "$rate" burst 6kb latency 100ms || return 1
+	done
+	ip link add rs netns "$LAB_RTR" type veth peer name sv netns "$LAB_SRV" || return 1
+	lab_in_rtr ip addr add 10.9.0.1/24 dev rs
+	lab_in_srv ip addr add "$LAB_SERVER_IP/24" dev sv
+	lab_in_rtr ip link set rs up
+	lab_in_srv ip link set sv up
+	for ns in "$LAB_SND" "$LAB_RTR" "$LAB_SRV"; do
+		ip netns exec "$ns" ip link set lo up
+	done
+
+	lab_in_snd ip route add default via 10.1.0.1 dev up0 metric 100
+	lab_in_snd ip route add default via 10.2.0.1 dev up1 metric 200
+	lab_in_srv ip route add default via 10.9.0.1
+	lab_in_rtr sysctl -qw net.ipv4.ip_forward=1
+	lab_in_rtr sysctl -qw net.ipv4.conf.all.rp_filter=1
+	for i in r0 r1 rs; do
+		lab_in_rtr sysctl -qw "net.ipv4.conf.$i.rp_filter=1"
+	done
+	# The server accepts the joins of a client with several uplinks.
+	lab_in_srv ip mptcp limits set subflows 8 add_addr_accepted 8
+	# The table the tests cut links with.
+	lab_in_rtr nft add table inet lab
+	lab_in_rtr nft add chain inet lab fwd '{ type filter hook forward priority 0; policy accept; }'
+	lab_start_nginx
+}
+
+lab_start_nginx() {
+	cat >"$LAB_DIR/nginx.conf" <<-CONF
+		load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
+		user root;
+		worker_processes 1;
+		daemon off;
+		pid $LAB_DIR/nginx.pid;
+		error_log $LAB_DIR/nginx-error.log info;
+		events { worker_connections 128; }
+		rtmp {
+			server {
+				listen 1935;
+				chunk_size 4096;
+				application live {
+					live on;
+					record all;
+					record_path $LAB_DIR/rec;
+					record_unique off;
+				}
+			}
+		}
+	CONF
+	ip netns exec "$LAB_SRV" mptcpize run nginx -c "$LAB_DIR/nginx.conf" \
+		>"$LAB_DIR/nginx.out" 2>&1 &
+	LAB_NGINX_PID=$!
+	local n
+	for n in $(seq 1 100); do
+		lab_in_srv ss -Hltn 'sport = :1935' | grep -q 1935 && return 0
+		sleep 0.1
+	done
+	lab_log "nginx did not start:"
+	cat "$LAB_DIR/nginx.out" "$LAB_DIR/nginx-error.log" >&2 2>/dev/null
+	return 1
+}
+
+# lab_cut N / lab_restore N : drop every packet of uplink N in the router.
+lab_cut() {
+	lab_in_rtr nft add rule inet lab fwd iifname "r$1" drop comment "\"cut$1\""
+	lab_in_rtr nft add rule inet lab fwd oifname "r$1" drop comment "\"cut$1\""
+}
+lab_restore() {
+	local h
+	for h in $(lab_in_rtr nft -a list chain inet lab fwd | awk -v c="\"cut$1\"" '$0 ~ c {print $NF}'); do
+		lab_in_rtr nft delete rule inet lab fwd handle "$h"
+	done
+}
+
+# Bytes sent by the sender on uplink N so far.
+lab_tx_bytes() { lab_in_snd cat "/sys/class/net/up$1/statistics/tx_bytes"; }
+
+# The sender's routing state, for before/after comparisons.
+lab_routing_state() {
+	lab_in_snd ip rule show
+	lab_in_snd ip route show table all | grep -v -e '^local ' -e '^broadcast ' -e ' table local '
+	lab_in_snd ip mptcp endpoint show
+	lab_in_snd ip mptcp limits show
+}
+
+lab_down() {
+	local ns
+	[ -n "$LAB_NGINX_PID" ] && kill "$LAB_NGINX_PID" 2>/dev/null
+	for ns in "$LAB_SND" "$LAB_RTR" "$LAB_SRV"; do
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	[ -n "$LAB_NGINX_PID" ] && wait "$LAB_NGINX_PID" 2>/dev/null
+	LAB_NGINX_PID=""
+	if [ -n "$LAB_DIR" ] && [ -z "${LAB_KEEP:-}" ]; then
+		rm -rf "$LAB_DIR"
+	fi
+}
+
+# Video timestamps of a recorded FLV, one per line, in seconds.
+lab_video_times() {
+	ffprobe -v error -select_streams v:0 -show_entries packet=pts_time -of csv=p=0 "$1" |
+		grep -v '^$' | sort -n
+}
+
+# "frames duration_s max_gap_ms" of a recorded FLV's video.
+lab_flv_summary() {
+	lab_video_times "$1" | awk 'NR == 1 { first = $1 } { if (NR > 1 && ($1 - prev) * 1000 > gap) gap = ($1 - prev) * 1000; prev = $1; n++ }
+		END { printf "%d %.3f %.0f\n", n, (n ? prev - first : 0), gap }'
+}
