@@ -13,9 +13,9 @@
 #include <string.h>
 #include <time.h>
 
-#define MAX_SECRETS 4
+#define MAX_SECRETS  4
 #define LINE_MAX_LEN 2048
-#define REDACTED "***"
+#define REDACTED     "***"
 
 static struct {
 	enum mps_log_level level;

@@ -35,8 +35,8 @@ struct enc_config {
 struct enc_progress {
 	int64_t video_frames; /* encoded and handed to the muxer */
 	int64_t audio_frames;
-	int64_t bytes_out;	/* written to the output, headers included */
-	int64_t media_time_us;	/* timestamp of the last frame sent */
+	int64_t bytes_out;     /* written to the output, headers included */
+	int64_t media_time_us; /* timestamp of the last frame sent */
 };
 
 struct enc_session;

@@ -10,22 +10,22 @@
 #include <math.h>
 #include <string.h>
 
-#define TONE_HZ 1000.0
+#define TONE_HZ	       1000.0
 #define TONE_AMPLITUDE 0.25
 
 /* 5x7 digits, one byte per row, bit 4 = leftmost column. */
 static const uint8_t digit_font[10][7] = {
-	{ 0x0e, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0e }, { 0x04, 0x0c, 0x04, 0x04, 0x04, 0x04, 0x0e },
-	{ 0x0e, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1f }, { 0x1f, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0e },
-	{ 0x02, 0x06, 0x0a, 0x12, 0x1f, 0x02, 0x02 }, { 0x1f, 0x10, 0x1e, 0x01, 0x01, 0x11, 0x0e },
-	{ 0x06, 0x08, 0x10, 0x1e, 0x11, 0x11, 0x0e }, { 0x1f, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08 },
-	{ 0x0e, 0x11, 0x11, 0x0e, 0x11, 0x11, 0x0e }, { 0x0e, 0x11, 0x11, 0x0f, 0x01, 0x02, 0x0c },
+	{0x0e, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0e}, {0x04, 0x0c, 0x04, 0x04, 0x04, 0x04, 0x0e},
+	{0x0e, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1f}, {0x1f, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0e},
+	{0x02, 0x06, 0x0a, 0x12, 0x1f, 0x02, 0x02}, {0x1f, 0x10, 0x1e, 0x01, 0x01, 0x11, 0x0e},
+	{0x06, 0x08, 0x10, 0x1e, 0x11, 0x11, 0x0e}, {0x1f, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08},
+	{0x0e, 0x11, 0x11, 0x0e, 0x11, 0x11, 0x0e}, {0x0e, 0x11, 0x11, 0x0f, 0x01, 0x02, 0x0c},
 };
 
 /* 75 % colour bars in BT.601 limited range: white, yellow, cyan, green, magenta, red, blue, black. */
 static const uint8_t bars_yuv[8][3] = {
-	{ 180, 128, 128 }, { 162, 44, 142 }, { 131, 156, 44 }, { 112, 72, 58 },
-	{ 84, 184, 198 },  { 65, 100, 212 }, { 35, 212, 114 }, { 16, 128, 128 },
+	{180, 128, 128}, {162, 44, 142}, {131, 156, 44}, {112, 72, 58},
+	{84, 184, 198},	 {65, 100, 212}, {35, 212, 114}, {16, 128, 128},
 };
 
 /* Fill a rectangle in luma coordinates (even-aligned for chroma). */
@@ -48,14 +48,16 @@ static void fill_rect(AVFrame *f, int x, int y, int w, int h, const uint8_t yuv[
 	for (int r = y; r < y + h; r++)
 		memset(f->data[0] + (ptrdiff_t)r * f->linesize[0] + x, yuv[0], (size_t)w);
 	for (int r = y / 2; r < (y + h + 1) / 2; r++) {
-		memset(f->data[1] + (ptrdiff_t)r * f->linesize[1] + x / 2, yuv[1], (size_t)(w + 1) / 2);
-		memset(f->data[2] + (ptrdiff_t)r * f->linesize[2] + x / 2, yuv[2], (size_t)(w + 1) / 2);
+		memset(f->data[1] + (ptrdiff_t)r * f->linesize[1] + x / 2, yuv[1],
+		       (size_t)(w + 1) / 2);
+		memset(f->data[2] + (ptrdiff_t)r * f->linesize[2] + x / 2, yuv[2],
+		       (size_t)(w + 1) / 2);
 	}
 }
 
 static void draw_number(AVFrame *f, int64_t n, int x, int y, int scale)
 {
-	static const uint8_t white[3] = { 235, 128, 128 }, black[3] = { 16, 128, 128 };
+	static const uint8_t white[3] = {235, 128, 128}, black[3] = {16, 128, 128};
 	char digits[24];
 	int len = 0;
 
@@ -71,8 +73,8 @@ static void draw_number(AVFrame *f, int64_t n, int x, int y, int scale)
 		for (int row = 0; row < 7; row++)
 			for (int col = 0; col < 5; col++)
 				if (glyph[row] & (0x10 >> col))
-					fill_rect(f, x + (i * 6 + col) * scale, y + row * scale, scale,
-						  scale, white);
+					fill_rect(f, x + (i * 6 + col) * scale, y + row * scale,
+						  scale, scale, white);
 	}
 }
 
@@ -104,7 +106,7 @@ static void fill_noise(AVFrame *f, int y, int h, int64_t frame_no)
 
 void enc_pattern_draw(AVFrame *f, int64_t frame_no)
 {
-	static const uint8_t grey[3] = { 128, 128, 128 }, box[3] = { 235, 128, 128 };
+	static const uint8_t grey[3] = {128, 128, 128}, box[3] = {235, 128, 128};
 	int bar_w = (f->width + 7) / 8;
 	int bars_h = f->height * 2 / 3;
 	int box_size = f->height / 6;
@@ -126,7 +128,8 @@ void enc_tone_fill(AVFrame *f, int64_t first_sample)
 {
 	for (int i = 0; i < f->nb_samples; i++) {
 		int64_t k = (first_sample + i) % ENC_AUDIO_RATE;
-		float v = (float)(TONE_AMPLITUDE * sin(2.0 * M_PI * TONE_HZ * (double)k / ENC_AUDIO_RATE));
+		float v = (float)(TONE_AMPLITUDE *
+				  sin(2.0 * M_PI * TONE_HZ * (double)k / ENC_AUDIO_RATE));
 
 		for (int ch = 0; ch < f->ch_layout.nb_channels; ch++)
 			((float *)f->data[ch])[i] = v;

@@ -19,7 +19,7 @@
 #include <time.h>
 
 #define AUDIO_BITRATE 128000
-#define GOP_SECONDS 2
+#define GOP_SECONDS   2
 
 struct enc_session {
 	struct enc_config cfg;
@@ -76,8 +76,8 @@ static int open_video_encoder(struct enc_session *s, bool global_header)
 	c->width = s->cfg.width;
 	c->height = s->cfg.height;
 	c->pix_fmt = AV_PIX_FMT_YUV420P;
-	c->time_base = (AVRational){ 1, s->cfg.fps };
-	c->framerate = (AVRational){ s->cfg.fps, 1 };
+	c->time_base = (AVRational){1, s->cfg.fps};
+	c->framerate = (AVRational){s->cfg.fps, 1};
 	c->bit_rate = s->cfg.bitrate;
 	c->rc_max_rate = s->cfg.bitrate;
 	c->rc_buffer_size = (int)s->cfg.bitrate; /* a 1 s VBV buffer */
@@ -93,7 +93,8 @@ static int open_video_encoder(struct enc_session *s, bool global_header)
 	ret = avcodec_open2(c, codec, &opts);
 	av_dict_free(&opts);
 	if (ret < 0)
-		LOG_ERR(ENC_TAG, "cannot open x264 (preset %s): %s", s->cfg.preset, av_err2str(ret));
+		LOG_ERR(ENC_TAG, "cannot open x264 (preset %s): %s", s->cfg.preset,
+			av_err2str(ret));
 	return ret;
 }
 
@@ -112,7 +113,7 @@ static int open_audio_encoder(struct enc_session *s, bool global_header)
 	c->sample_fmt = AV_SAMPLE_FMT_FLTP;
 	c->sample_rate = ENC_AUDIO_RATE;
 	c->bit_rate = AUDIO_BITRATE;
-	c->time_base = (AVRational){ 1, ENC_AUDIO_RATE };
+	c->time_base = (AVRational){1, ENC_AUDIO_RATE};
 	if ((ret = av_channel_layout_copy(&c->ch_layout, &stereo)) < 0)
 		return ret;
 	if (global_header)
@@ -171,7 +172,7 @@ int enc_session_create(const struct enc_config *cfg, struct enc_session **out)
 	if ((ret = add_stream(s, s->venc, &s->vst)) < 0 ||
 	    (ret = add_stream(s, s->aenc, &s->ast)) < 0)
 		goto fail;
-	s->oc->interrupt_callback = (AVIOInterruptCB){ session_interrupt, s };
+	s->oc->interrupt_callback = (AVIOInterruptCB){session_interrupt, s};
 	*out = s;
 	return 0;
 fail:
@@ -185,8 +186,7 @@ int enc_session_connect(struct enc_session *s)
 
 	s->deadline_ns = now_ns() + (int64_t)s->cfg.connect_timeout_ms * 1000000;
 	s->deadline_hit = false;
-	ret = avio_open2(&s->oc->pb, s->cfg.url, AVIO_FLAG_WRITE, &s->oc->interrupt_callback,
-			 NULL);
+	ret = avio_open2(&s->oc->pb, s->cfg.url, AVIO_FLAG_WRITE, &s->oc->interrupt_callback, NULL);
 	if (ret >= 0) {
 		AVDictionary *opts = NULL;
 
@@ -255,9 +255,10 @@ int enc_session_step(struct enc_session *s)
 		if (ret < 0)
 			return ret;
 	}
-	due_us = av_rescale_q(s->pending->pts,
-			      s->pending_kind == ENC_VIDEO ? s->venc->time_base : s->aenc->time_base,
-			      AV_TIME_BASE_Q);
+	due_us =
+		av_rescale_q(s->pending->pts,
+			     s->pending_kind == ENC_VIDEO ? s->venc->time_base : s->aenc->time_base,
+			     AV_TIME_BASE_Q);
 	due_ns = s->start_ns + due_us * 1000;
 	if (now_ns() < due_ns) {
 		ts.tv_sec = due_ns / 1000000000;
@@ -283,7 +284,8 @@ int enc_session_finish(struct enc_session *s)
 
 	if (!s->header_written)
 		return 0;
-	if ((ret = avcodec_send_frame(s->venc, NULL)) < 0 || (ret = drain(s, s->venc, s->vst)) < 0 ||
+	if ((ret = avcodec_send_frame(s->venc, NULL)) < 0 ||
+	    (ret = drain(s, s->venc, s->vst)) < 0 ||
 	    (ret = avcodec_send_frame(s->aenc, NULL)) < 0 || (ret = drain(s, s->aenc, s->ast)) < 0)
 		return ret;
 	s->deadline_ns = now_ns() + (int64_t)s->cfg.connect_timeout_ms * 1000000;

@@ -11,8 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define ENC_TAG "encoder"
-#define ENC_AUDIO_RATE 48000
+#define ENC_TAG		"encoder"
+#define ENC_AUDIO_RATE	48000
 #define ENC_AUDIO_FRAME 1024
 
 enum enc_media { ENC_VIDEO, ENC_AUDIO };

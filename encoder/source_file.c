@@ -32,11 +32,11 @@ struct file_source {
 	int conv_cap;	/* its size in samples */
 	AVPacket *pkt;
 	AVFrame *dec, *video, *audio;
-	bool draining;		/* the demuxer is at its end; decoders are being flushed */
-	int64_t offset_us;	/* added to the file's timestamps (loops) */
-	int64_t end_us;		/* end of the latest frame, output time */
-	int64_t last_vpts;	/* last video pts returned, in 1/fps */
-	int64_t next_sample;	/* pts of the next audio frame */
+	bool draining;	     /* the demuxer is at its end; decoders are being flushed */
+	int64_t offset_us;   /* added to the file's timestamps (loops) */
+	int64_t end_us;	     /* end of the latest frame, output time */
+	int64_t last_vpts;   /* last video pts returned, in 1/fps */
+	int64_t next_sample; /* pts of the next audio frame */
 	int64_t iteration;
 };
 
@@ -161,9 +161,8 @@ static int silence_frame(struct file_source *f, AVFrame **out)
 static int rewind_input(struct file_source *f)
 {
 	int64_t audio_end = av_rescale(f->next_sample, AV_TIME_BASE, ENC_AUDIO_RATE);
-	int ret = avformat_seek_file(f->ic, -1, INT64_MIN, f->ic->start_time != AV_NOPTS_VALUE
-								 ? f->ic->start_time
-								 : 0,
+	int ret = avformat_seek_file(f->ic, -1, INT64_MIN,
+				     f->ic->start_time != AV_NOPTS_VALUE ? f->ic->start_time : 0,
 				     INT64_MAX, 0);
 
 	if (ret < 0)

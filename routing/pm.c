@@ -60,7 +60,7 @@ static int on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
 static int transact(struct rt_pm *pm, struct nl_msg *msg,
 		    int (*parse)(struct nlmsghdr *nlh, void *arg), void *arg)
 {
-	struct transaction t = { .parse = parse, .arg = arg };
+	struct transaction t = {.parse = parse, .arg = arg};
 	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
 	int ret;
 
@@ -134,15 +134,15 @@ void rt_pm_close(struct rt_pm *pm)
 }
 
 /* Build a message with @build and run it; @parse gets the replies. */
-#define PM_REQUEST(pm, parse, arg, build, ...)                                                     \
-	({                                                                                         \
-		struct nl_msg *msg_ = nlmsg_alloc();                                               \
-		int ret_ = msg_ ? build(msg_, (pm)->family_id, ##__VA_ARGS__) : -ENOMEM;           \
-		if (!ret_)                                                                         \
-			ret_ = transact((pm), msg_, (parse), (arg));                               \
-		else                                                                               \
-			nlmsg_free(msg_);                                                          \
-		ret_;                                                                              \
+#define PM_REQUEST(pm, parse, arg, build, ...)                                           \
+	({                                                                               \
+		struct nl_msg *msg_ = nlmsg_alloc();                                     \
+		int ret_ = msg_ ? build(msg_, (pm)->family_id, ##__VA_ARGS__) : -ENOMEM; \
+		if (!ret_)                                                               \
+			ret_ = transact((pm), msg_, (parse), (arg));                     \
+		else                                                                     \
+			nlmsg_free(msg_);                                                \
+		ret_;                                                                    \
 	})
 
 int rt_pm_add_endpoint(struct rt_pm *pm, const struct rt_endpoint *ep)
@@ -182,7 +182,7 @@ static int collect_endpoint(struct nlmsghdr *nlh, void *arg)
 
 int rt_pm_list_endpoints(struct rt_pm *pm, struct rt_endpoint **out, size_t *n)
 {
-	struct endpoint_list l = { 0 };
+	struct endpoint_list l = {0};
 	int ret = PM_REQUEST(pm, collect_endpoint, &l, rt_pm_build_get_addrs);
 
 	if (ret) {

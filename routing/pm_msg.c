@@ -16,12 +16,9 @@
 #include <netlink/genl/genl.h>
 
 const struct rt_flag_name rt_endpoint_flag_names[] = {
-	{ MPTCP_PM_ADDR_FLAG_SIGNAL, "signal" },
-	{ MPTCP_PM_ADDR_FLAG_SUBFLOW, "subflow" },
-	{ MPTCP_PM_ADDR_FLAG_BACKUP, "backup" },
-	{ MPTCP_PM_ADDR_FLAG_FULLMESH, "fullmesh" },
-	{ MPTCP_PM_ADDR_FLAG_IMPLICIT, "implicit" },
-	{ 0, NULL },
+	{MPTCP_PM_ADDR_FLAG_SIGNAL, "signal"},	   {MPTCP_PM_ADDR_FLAG_SUBFLOW, "subflow"},
+	{MPTCP_PM_ADDR_FLAG_BACKUP, "backup"},	   {MPTCP_PM_ADDR_FLAG_FULLMESH, "fullmesh"},
+	{MPTCP_PM_ADDR_FLAG_IMPLICIT, "implicit"}, {0, NULL},
 };
 
 const char *rt_endpoint_flags_str(uint32_t flags, char *buf, size_t size)
@@ -44,40 +41,40 @@ int rt_nlerr_to_errno(int nlerr)
 	static const struct {
 		int nle, err;
 	} map[] = {
-		{ NLE_SUCCESS, 0 },
-		{ NLE_INTR, EINTR },
-		{ NLE_BAD_SOCK, EBADF },
-		{ NLE_AGAIN, EAGAIN },
-		{ NLE_NOMEM, ENOMEM },
-		{ NLE_EXIST, EEXIST },
-		{ NLE_INVAL, EINVAL },
-		{ NLE_RANGE, ERANGE },
-		{ NLE_MSGSIZE, EMSGSIZE },
-		{ NLE_OPNOTSUPP, EOPNOTSUPP },
-		{ NLE_AF_NOSUPPORT, EAFNOSUPPORT },
-		{ NLE_OBJ_NOTFOUND, ENOENT },
-		{ NLE_NOATTR, ENOENT },
-		{ NLE_MISSING_ATTR, EINVAL },
-		{ NLE_AF_MISMATCH, EINVAL },
-		{ NLE_SEQ_MISMATCH, EPROTO },
-		{ NLE_MSG_OVERFLOW, EOVERFLOW },
-		{ NLE_MSG_TRUNC, EMSGSIZE },
-		{ NLE_NOADDR, EADDRNOTAVAIL },
-		{ NLE_SRCRT_NOSUPPORT, EOPNOTSUPP },
-		{ NLE_MSG_TOOSHORT, EBADMSG },
-		{ NLE_MSGTYPE_NOSUPPORT, EOPNOTSUPP },
-		{ NLE_OBJ_MISMATCH, EINVAL },
-		{ NLE_NOCACHE, ENOENT },
-		{ NLE_BUSY, EBUSY },
-		{ NLE_PROTO_MISMATCH, EPROTONOSUPPORT },
-		{ NLE_NOACCESS, EACCES },
-		{ NLE_PERM, EPERM },
-		{ NLE_PKTLOC_FILE, ENOENT },
-		{ NLE_PARSE_ERR, EBADMSG },
-		{ NLE_NODEV, ENODEV },
-		{ NLE_IMMUTABLE, EPERM },
-		{ NLE_DUMP_INTR, EINTR },
-		{ NLE_ATTRSIZE, EBADMSG },
+		{NLE_SUCCESS, 0},
+		{NLE_INTR, EINTR},
+		{NLE_BAD_SOCK, EBADF},
+		{NLE_AGAIN, EAGAIN},
+		{NLE_NOMEM, ENOMEM},
+		{NLE_EXIST, EEXIST},
+		{NLE_INVAL, EINVAL},
+		{NLE_RANGE, ERANGE},
+		{NLE_MSGSIZE, EMSGSIZE},
+		{NLE_OPNOTSUPP, EOPNOTSUPP},
+		{NLE_AF_NOSUPPORT, EAFNOSUPPORT},
+		{NLE_OBJ_NOTFOUND, ENOENT},
+		{NLE_NOATTR, ENOENT},
+		{NLE_MISSING_ATTR, EINVAL},
+		{NLE_AF_MISMATCH, EINVAL},
+		{NLE_SEQ_MISMATCH, EPROTO},
+		{NLE_MSG_OVERFLOW, EOVERFLOW},
+		{NLE_MSG_TRUNC, EMSGSIZE},
+		{NLE_NOADDR, EADDRNOTAVAIL},
+		{NLE_SRCRT_NOSUPPORT, EOPNOTSUPP},
+		{NLE_MSG_TOOSHORT, EBADMSG},
+		{NLE_MSGTYPE_NOSUPPORT, EOPNOTSUPP},
+		{NLE_OBJ_MISMATCH, EINVAL},
+		{NLE_NOCACHE, ENOENT},
+		{NLE_BUSY, EBUSY},
+		{NLE_PROTO_MISMATCH, EPROTONOSUPPORT},
+		{NLE_NOACCESS, EACCES},
+		{NLE_PERM, EPERM},
+		{NLE_PKTLOC_FILE, ENOENT},
+		{NLE_PARSE_ERR, EBADMSG},
+		{NLE_NODEV, ENODEV},
+		{NLE_IMMUTABLE, EPERM},
+		{NLE_DUMP_INTR, EINTR},
+		{NLE_ATTRSIZE, EBADMSG},
 	};
 	int code = nlerr < 0 ? -nlerr : nlerr;
 
@@ -163,13 +160,13 @@ int rt_pm_build_set_limits(struct nl_msg *msg, int family_id, const struct rt_li
 }
 
 static const struct nla_policy addr_policy[MPTCP_PM_ADDR_ATTR_MAX + 1] = {
-	[MPTCP_PM_ADDR_ATTR_FAMILY] = { .type = NLA_U16 },
-	[MPTCP_PM_ADDR_ATTR_ID] = { .type = NLA_U8 },
-	[MPTCP_PM_ADDR_ATTR_ADDR4] = { .minlen = 4, .maxlen = 4 },
-	[MPTCP_PM_ADDR_ATTR_ADDR6] = { .minlen = 16, .maxlen = 16 },
-	[MPTCP_PM_ADDR_ATTR_PORT] = { .type = NLA_U16 },
-	[MPTCP_PM_ADDR_ATTR_FLAGS] = { .type = NLA_U32 },
-	[MPTCP_PM_ADDR_ATTR_IF_IDX] = { .type = NLA_U32 },
+	[MPTCP_PM_ADDR_ATTR_FAMILY] = {.type = NLA_U16},
+	[MPTCP_PM_ADDR_ATTR_ID] = {.type = NLA_U8},
+	[MPTCP_PM_ADDR_ATTR_ADDR4] = {.minlen = 4, .maxlen = 4},
+	[MPTCP_PM_ADDR_ATTR_ADDR6] = {.minlen = 16, .maxlen = 16},
+	[MPTCP_PM_ADDR_ATTR_PORT] = {.type = NLA_U16},
+	[MPTCP_PM_ADDR_ATTR_FLAGS] = {.type = NLA_U32},
+	[MPTCP_PM_ADDR_ATTR_IF_IDX] = {.type = NLA_U32},
 };
 
 int rt_pm_parse_endpoint(struct nlmsghdr *nlh, struct rt_endpoint *ep)
@@ -206,8 +203,8 @@ int rt_pm_parse_endpoint(struct nlmsghdr *nlh, struct rt_endpoint *ep)
 int rt_pm_parse_limits(struct nlmsghdr *nlh, struct rt_limits *lim)
 {
 	static struct nla_policy policy[MPTCP_PM_ATTR_MAX + 1] = {
-		[MPTCP_PM_ATTR_RCV_ADD_ADDRS] = { .type = NLA_U32 },
-		[MPTCP_PM_ATTR_SUBFLOWS] = { .type = NLA_U32 },
+		[MPTCP_PM_ATTR_RCV_ADD_ADDRS] = {.type = NLA_U32},
+		[MPTCP_PM_ATTR_SUBFLOWS] = {.type = NLA_U32},
 	};
 	struct nlattr *top[MPTCP_PM_ATTR_MAX + 1];
 

@@ -23,7 +23,7 @@ static struct in_addr network_of(struct in_addr a, int prefixlen)
 {
 	uint32_t mask = prefixlen ? htonl(~0u << (32 - prefixlen)) : 0;
 
-	return (struct in_addr){ .s_addr = a.s_addr & mask };
+	return (struct in_addr){.s_addr = a.s_addr & mask};
 }
 
 static struct rtnl_route *route_new(const struct rt_uplink *u, struct in_addr dst, int dst_len,
@@ -66,7 +66,8 @@ static int add_nexthop(struct rtnl_route *r, const struct rt_uplink *u, bool via
 		rtnl_route_nh_set_gateway(nh, gw);
 		nl_addr_put(gw);
 		/* A gateway outside the uplink's subnet (a /32 from a modem) is reached on-link. */
-		if (network_of(u->gw, u->prefixlen).s_addr != network_of(u->addr, u->prefixlen).s_addr)
+		if (network_of(u->gw, u->prefixlen).s_addr !=
+		    network_of(u->addr, u->prefixlen).s_addr)
 			rtnl_route_nh_set_flags(nh, RTNH_F_ONLINK);
 	}
 	rtnl_route_add_nexthop(r, nh);
@@ -76,9 +77,9 @@ static int add_nexthop(struct rtnl_route *r, const struct rt_uplink *u, bool via
 int rt_build_table_routes(const struct rt_uplink *u, struct rtnl_route **subnet,
 			  struct rtnl_route **deflt)
 {
-	struct in_addr any = { .s_addr = INADDR_ANY };
-	struct rtnl_route *s = route_new(u, network_of(u->addr, u->prefixlen), u->prefixlen,
-					 RT_SCOPE_LINK);
+	struct in_addr any = {.s_addr = INADDR_ANY};
+	struct rtnl_route *s =
+		route_new(u, network_of(u->addr, u->prefixlen), u->prefixlen, RT_SCOPE_LINK);
 	struct rtnl_route *d = route_new(u, any, 0, RT_SCOPE_UNIVERSE);
 	struct nl_addr *src = addr4(u->addr, 32);
 	bool has_gw = u->gw.s_addr != INADDR_ANY;

@@ -84,8 +84,7 @@ const struct rt_uplink *rt_uplinks_get(const struct rt_uplinks *u, size_t i);
 /*
  * The uplink whose address is @sa's address, or NULL. Used to name subflows.
  */
-const struct rt_uplink *rt_uplinks_find_addr(const struct rt_uplinks *u,
-					     const struct sockaddr *sa);
+const struct rt_uplink *rt_uplinks_find_addr(const struct rt_uplinks *u, const struct sockaddr *sa);
 
 /* 1 when net.mptcp.enabled is set in this network namespace, 0 when not, or -errno. */
 int rt_mptcp_enabled(void);

@@ -35,7 +35,7 @@ struct rt_uplinks {
 	struct rt_uplink up[RT_MAX_UPLINKS];
 	struct rtnl_route *routes[RT_MAX_UPLINKS][2]; /* installed: subnet, default */
 	struct rtnl_rule *rules[RT_MAX_UPLINKS];      /* installed */
-	struct rt_endpoint eps[RT_MAX_UPLINKS];       /* installed when .id != 0 */
+	struct rt_endpoint eps[RT_MAX_UPLINKS];	      /* installed when .id != 0 */
 	bool limits_changed;
 	struct rt_limits saved_limits;
 };
@@ -62,7 +62,7 @@ int rt_mptcp_enabled(void)
 
 static int take_lock(struct rt_uplinks *u)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	socklen_t len = offsetof(struct sockaddr_un, sun_path) + 1 + strlen(LOCK_NAME);
 
 	memcpy(sun.sun_path + 1, LOCK_NAME, strlen(LOCK_NAME));
@@ -110,7 +110,8 @@ static int find_gateway(struct nl_cache *routes, struct rt_uplink *up)
 		struct nl_addr *dst = rtnl_route_get_dst(r);
 		uint32_t metric = rtnl_route_get_priority(r);
 
-		if (rtnl_route_get_family(r) != AF_INET || rtnl_route_get_table(r) != RT_TABLE_MAIN ||
+		if (rtnl_route_get_family(r) != AF_INET ||
+		    rtnl_route_get_table(r) != RT_TABLE_MAIN ||
 		    rtnl_route_get_type(r) != RTN_UNICAST || (dst && nl_addr_get_prefixlen(dst)) ||
 		    metric >= best_metric)
 			continue;
@@ -166,7 +167,8 @@ static int discover(struct rt_uplinks *u, const struct rt_config *cfg)
 			up->gw = spec->gw;
 		} else if ((ret = find_gateway(routes, up))) {
 			LOG_ERR(RT_TAG,
-				"uplink %s: no default route through it in the main table; name the "
+				"uplink %s: no default route through it in the main table; name "
+				"the "
 				"gateway with --uplink %s,gw=ADDR",
 				spec->ifname, spec->ifname);
 			goto out;
@@ -198,8 +200,8 @@ static int remove_leftovers(struct rt_uplinks *u)
 	for (struct nl_object *o = nl_cache_get_first(rules); o; o = nl_cache_get_next(o)) {
 		uint8_t proto = 0;
 
-		if (rtnl_rule_get_protocol((struct rtnl_rule *)o, &proto) == 0 && proto == RT_PROTO &&
-		    rtnl_rule_delete(u->sk, (struct rtnl_rule *)o, 0) == 0)
+		if (rtnl_rule_get_protocol((struct rtnl_rule *)o, &proto) == 0 &&
+		    proto == RT_PROTO && rtnl_rule_delete(u->sk, (struct rtnl_rule *)o, 0) == 0)
 			removed++;
 	}
 	for (struct nl_object *o = nl_cache_get_first(routes); o; o = nl_cache_get_next(o)) {
@@ -429,8 +431,8 @@ void rt_uplinks_destroy(struct rt_uplinks *u)
 		if (u->rules[i]) {
 			ret = rtnl_rule_delete(u->sk, u->rules[i], 0);
 			if (ret < 0 && rt_nlerr_to_errno(ret) != -ENOENT)
-				LOG_WARN(RT_TAG, "cannot remove rule of table %u: %s", u->up[i].table,
-					 nl_geterror(ret));
+				LOG_WARN(RT_TAG, "cannot remove rule of table %u: %s",
+					 u->up[i].table, nl_geterror(ret));
 			rtnl_rule_put(u->rules[i]);
 		}
 		/* An uplink that went down took its routes with it: ENOENT is fine. */
@@ -461,8 +463,7 @@ const struct rt_uplink *rt_uplinks_get(const struct rt_uplinks *u, size_t i)
 	return u && i < u->n ? &u->up[i] : NULL;
 }
 
-const struct rt_uplink *rt_uplinks_find_addr(const struct rt_uplinks *u,
-					     const struct sockaddr *sa)
+const struct rt_uplink *rt_uplinks_find_addr(const struct rt_uplinks *u, const struct sockaddr *sa)
 {
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
 

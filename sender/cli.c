@@ -10,8 +10,8 @@
 
 #define MIN_BITRATE 10000
 #define MAX_BITRATE 1000000000
-#define MAX_SIZE 8192
-#define MAX_FPS 240
+#define MAX_SIZE    8192
+#define MAX_FPS	    240
 
 const char snd_cli_usage[] =
 	"Usage: mpstream [OPTION]... URL\n"
@@ -54,22 +54,22 @@ enum {
 };
 
 static const struct option long_options[] = {
-	{ "uplink", required_argument, NULL, 'u' },
-	{ "input", required_argument, NULL, 'i' },
-	{ "loop", no_argument, NULL, OPT_LOOP },
-	{ "size", required_argument, NULL, 's' },
-	{ "fps", required_argument, NULL, 'r' },
-	{ "preset", required_argument, NULL, OPT_PRESET },
-	{ "bitrate", required_argument, NULL, 'b' },
-	{ "duration", required_argument, NULL, 'd' },
-	{ "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
-	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
-	{ "stats", required_argument, NULL, OPT_STATS },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
+	{"uplink", required_argument, NULL, 'u'},
+	{"input", required_argument, NULL, 'i'},
+	{"loop", no_argument, NULL, OPT_LOOP},
+	{"size", required_argument, NULL, 's'},
+	{"fps", required_argument, NULL, 'r'},
+	{"preset", required_argument, NULL, OPT_PRESET},
+	{"bitrate", required_argument, NULL, 'b'},
+	{"duration", required_argument, NULL, 'd'},
+	{"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+	{"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
+	{"stats", required_argument, NULL, OPT_STATS},
+	{"verbose", no_argument, NULL, 'v'},
+	{"quiet", no_argument, NULL, 'q'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
 };
 
 int snd_parse_bitrate(const char *s, int64_t *out)
@@ -156,10 +156,10 @@ static void defaults(struct snd_options *o)
 	o->connect_timeout_s = 10.0;
 }
 
-#define FAIL(...)                                                                                  \
-	do {                                                                                       \
-		snprintf(err, errlen, __VA_ARGS__);                                                \
-		return SND_CLI_ERROR;                                                              \
+#define FAIL(...)                                   \
+	do {                                        \
+		snprintf(err, errlen, __VA_ARGS__); \
+		return SND_CLI_ERROR;               \
 	} while (0)
 
 static enum snd_cli_result add_uplink(struct snd_options *o, const char *arg, char *err,
@@ -226,7 +226,8 @@ enum snd_cli_result snd_cli_parse(int argc, char **argv, struct snd_options *o, 
 			break;
 		case OPT_CONNECT_TIMEOUT:
 			if (parse_seconds(optarg, 0.1, 3600, &o->connect_timeout_s))
-				FAIL("--connect-timeout '%s': expected 0.1 to 3600 seconds", optarg);
+				FAIL("--connect-timeout '%s': expected 0.1 to 3600 seconds",
+				     optarg);
 			break;
 		case OPT_STATS_INTERVAL:
 			if (parse_seconds(optarg, 0.05, 3600, &o->stats_interval_s))
@@ -254,8 +255,13 @@ enum snd_cli_result snd_cli_parse(int argc, char **argv, struct snd_options *o, 
 	}
 	if (optind == argc)
 		FAIL("no URL given (see --help)");
-	if (argc - optind > 1)
-		FAIL("one URL only; unexpected '%s'", argv[optind + 1]);
+	if (argc - optind > 1) {
+		char shown[512];
+
+		/* It may be a second URL: its key must not show either. */
+		snd_url_redacted(argv[optind + 1], shown, sizeof(shown));
+		FAIL("one URL only; unexpected '%s'", shown);
+	}
 	o->url = argv[optind];
 	if (snd_url_check(o->url)) {
 		char shown[512];

@@ -27,11 +27,11 @@ struct snd_options {
 	int width, height, fps;
 	const char *preset;
 	int64_t bitrate;
-	double duration_s;	 /* 0: until stopped */
+	double duration_s; /* 0: until stopped */
 	double stats_interval_s;
-	const char *stats_path;	 /* CSV, or NULL */
+	const char *stats_path; /* CSV, or NULL */
 	double connect_timeout_s;
-	int verbosity;		 /* -1 quiet, 0 normal, 1+ verbose */
+	int verbosity; /* -1 quiet, 0 normal, 1+ verbose */
 	const char *url;
 };
 

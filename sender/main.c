@@ -20,7 +20,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define TAG "mpstream"
+#define TAG		 "mpstream"
 #define STALL_TIMEOUT_MS 30000
 
 /* Signals seen: 1 stops cleanly, 2 or more also abort a blocked write. */
@@ -35,7 +35,7 @@ static void on_signal(int sig)
 
 static void install_signals(void)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = {.sa_handler = on_signal};
 
 	/* No SA_RESTART: a signal cuts the pacing sleep short. */
 	sigemptyset(&sa.sa_mask);
@@ -53,8 +53,8 @@ static int interrupt_cb(void *opaque)
 
 static bool have_net_admin(void)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { { 0 } };
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {{0}};
 
 	if (syscall(SYS_capget, &hdr, data) < 0)
 		return false;
@@ -99,9 +99,8 @@ static int exit_for_input(int err)
 /* Errors that mean the server or the way to it is not there. */
 static bool is_network_error(int err)
 {
-	static const int codes[] = { ECONNREFUSED, ETIMEDOUT,	 EHOSTUNREACH, ENETUNREACH,
-				     ECONNRESET,   ECONNABORTED, EPIPE,	       EADDRNOTAVAIL,
-				     EIO,	   ENOENT };
+	static const int codes[] = {ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH,  ENETUNREACH, ECONNRESET,
+				    ECONNABORTED, EPIPE,     EADDRNOTAVAIL, EIO,	 ENOENT};
 
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
 		if (err == AVERROR(codes[i]))
@@ -118,11 +117,11 @@ static void set_log_level(int verbosity)
 	enc_route_av_log();
 }
 
-static int stream(const struct snd_options *o, struct rt_uplinks *uplinks,
-		  struct enc_session *enc, struct snd_stats *stats)
+static int stream(const struct snd_options *o, struct rt_uplinks *uplinks, struct enc_session *enc,
+		  struct snd_stats *stats)
 {
 	const struct rt_uplink *first = rt_uplinks_get(uplinks, 0);
-	struct in_addr bind4 = { .s_addr = first ? first->addr.s_addr : INADDR_ANY };
+	struct in_addr bind4 = {.s_addr = first ? first->addr.s_addr : INADDR_ANY};
 	int64_t duration_us = (int64_t)(o->duration_s * 1e6);
 	struct enc_progress p;
 	char shown[512];
@@ -197,7 +196,8 @@ int main(int argc, char **argv)
 	install_signals();
 
 	if (o.n_uplinks && !have_net_admin()) {
-		LOG_ERR(TAG, "not permitted: configuring uplinks needs CAP_NET_ADMIN (run as root)");
+		LOG_ERR(TAG,
+			"not permitted: configuring uplinks needs CAP_NET_ADMIN (run as root)");
 		return SND_EXIT_NOPERM;
 	}
 	mptcp = rt_mptcp_enabled();

@@ -17,7 +17,7 @@ static struct {
 	atomic_bool last_mptcp;
 	atomic_bool warned;
 	struct in_addr bind4;
-} shim = { .last_fd = -1 };
+} shim = {.last_fd = -1};
 
 void snd_shim_arm(struct in_addr bind4)
 {
@@ -43,7 +43,7 @@ bool snd_shim_last_is_mptcp(void)
 
 static void bind_source(int fd)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr = shim.bind4 };
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr = shim.bind4};
 	int one = 1;
 
 	/* Choose the port at connect() time, as for an unbound socket. */

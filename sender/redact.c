@@ -75,11 +75,21 @@ void snd_url_key(const char *url, char *key, size_t size)
 
 void snd_url_redacted(const char *url, char *out, size_t size)
 {
-	const char *k = key_start(url);
+	/*
+	 * Stricter than snd_url_key(): whatever the URL, valid or not, its last
+	 * path element and query are hidden, since that is where keys go.
+	 */
+	const char *scheme = strstr(url, "://");
+	const char *path = strchr(scheme ? scheme + 3 : url, '/');
+	const char *query, *last = NULL;
 
-	if (!k || !*k) {
+	if (!path) {
 		snprintf(out, size, "%s", url);
 		return;
 	}
-	snprintf(out, size, "%.*s***", (int)(k - url), url);
+	query = strchr(path, '?');
+	for (const char *p = path; *p && (!query || p < query); p++)
+		if (*p == '/')
+			last = p;
+	snprintf(out, size, "%.*s***", (int)(last + 1 - url), url);
 }

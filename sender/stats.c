@@ -109,7 +109,7 @@ static void fill_from_tcp_info(struct snd_subflow_sample *sf, const struct tcp_i
 static int sample_tcp(int fd, struct snd_stats_snapshot *out)
 {
 	struct snd_subflow_sample *sf = &out->sf[0];
-	struct tcp_info ti = { 0 };
+	struct tcp_info ti = {0};
 	socklen_t len = sizeof(ti), alen;
 
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
@@ -251,8 +251,8 @@ void snd_stats_format_line(const struct snd_stats_row *rows, size_t n,
 
 	for (size_t i = 0; i < n && len < size; i++)
 		len += (size_t)snprintf(buf + len, size - len,
-					" | #%u %s %.2f/%.2f rtt %.1fms cwnd %u rtx %lluB", rows[i].id,
-					rows[i].uplink, rows[i].send_bps / 1e6,
+					" | #%u %s %.2f/%.2f rtt %.1fms cwnd %u rtx %lluB",
+					rows[i].id, rows[i].uplink, rows[i].send_bps / 1e6,
 					rows[i].goodput_bps / 1e6, rows[i].rtt_ms, rows[i].cwnd,
 					(unsigned long long)rows[i].retrans_bytes);
 }

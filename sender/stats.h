@@ -17,7 +17,7 @@
 #include <sys/socket.h>
 
 #define SND_MAX_SUBFLOWS 16
-#define SND_ADDR_STRLEN (INET6_ADDRSTRLEN + 8) /* "[addr]:port" */
+#define SND_ADDR_STRLEN	 (INET6_ADDRSTRLEN + 8) /* "[addr]:port" */
 
 struct snd_subflow_sample {
 	uint32_t id;
@@ -41,9 +41,9 @@ struct snd_stats_row {
 	uint32_t id;
 	char uplink[IFNAMSIZ];
 	char local[SND_ADDR_STRLEN], remote[SND_ADDR_STRLEN];
-	double send_bps;	 /* rate of bytes_sent, bits/s */
-	double goodput_bps;	 /* rate of bytes_acked, bits/s */
-	uint64_t retrans_bytes;	 /* retransmitted in the interval */
+	double send_bps;	/* rate of bytes_sent, bits/s */
+	double goodput_bps;	/* rate of bytes_acked, bits/s */
+	uint64_t retrans_bytes; /* retransmitted in the interval */
 	double rtt_ms;
 	uint32_t cwnd;
 };

@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: MIT
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define URL "rtmp://ingest.example/live/SECRETK"
+
+static enum snd_cli_result parse(struct snd_options *o, char *err, ...)
+{
+	char *argv[32] = {"mpstream"};
+	int argc = 1;
+	va_list ap;
+
+	va_start(ap, err);
+	for (char *a; (a = va_arg(ap, char *)) && argc < 31;)
+		argv[argc++] = a;
+	va_end(ap);
+	return snd_cli_parse(argc, argv, o, err, 256);
+}
+
+static void test_defaults(void **state)
+{
+	struct snd_options o;
+	char err[256];
+
+	assert_int_equal(parse(&o, err, URL, NULL), SND_CLI_RUN);
+	assert_string_equal(o.input, "test");
+	assert_int_equal(o.width, 1280);
+	assert_int_equal(o.height, 720);
+	assert_int_equal(o.fps, 30);
+	assert_string_equal(o.preset, "veryfast");
+	assert_int_equal(o.bitrate, 2500000);
+	assert_true(o.stats_interval_s == 1.0);
+	assert_true(o.duration_s == 0);
+	assert_int_equal(o.n_uplinks, 0);
+	assert_string_equal(o.url, URL);
+}
+
+static void test_all_options(void **state)
+{
+	struct snd_options o;
+	char err[256];
+
+	assert_int_equal(parse(&o, err, "--uplink", "eth0", "-u", "wwan0,gw=10.0.0.1", "--input",
+			       "clip.mp4", "--loop", "--size", "640x360", "--fps", "25", "--preset",
+			       "ultrafast", "--bitrate", "1.5M", "--duration", "12.5",
+			       "--stats-interval", "0.5", "--stats", "s.csv", "--connect-timeout",
+			       "3", "-v", URL, NULL),
+			 SND_CLI_RUN);
+	assert_int_equal(o.n_uplinks, 2);
+	assert_string_equal(o.uplinks[0].ifname, "eth0");
+	assert_false(o.uplinks[0].has_gw);
+	assert_string_equal(o.uplinks[1].ifname, "wwan0");
+	assert_true(o.uplinks[1].has_gw);
+	assert_int_equal(o.uplinks[1].gw.s_addr, inet_addr("10.0.0.1"));
+	assert_string_equal(o.input, "clip.mp4");
+	assert_true(o.loop);
+	assert_int_equal(o.width, 640);
+	assert_int_equal(o.height, 360);
+	assert_int_equal(o.fps, 25);
+	assert_string_equal(o.preset, "ultrafast");
+	assert_int_equal(o.bitrate, 1500000);
+	assert_true(o.duration_s == 12.5);
+	assert_true(o.stats_interval_s == 0.5);
+	assert_string_equal(o.stats_path, "s.csv");
+	assert_true(o.connect_timeout_s == 3);
+	assert_int_equal(o.verbosity, 1);
+}
+
+static void test_help_version(void **state)
+{
+	struct snd_options o;
+	char err[256];
+
+	assert_int_equal(parse(&o, err, "--help", NULL), SND_CLI_HELP);
+	assert_int_equal(parse(&o, err, "-V", NULL), SND_CLI_VERSION);
+}
+
+static void expect_error(const char *needle, ...)
+{
+	char *argv[32] = {"mpstream"};
+	struct snd_options o;
+	char err[256];
+	int argc = 1;
+	va_list ap;
+
+	va_start(ap, needle);
+	for (char *a; (a = va_arg(ap, char *)) && argc < 31;)
+		argv[argc++] = a;
+	va_end(ap);
+	assert_int_equal(snd_cli_parse(argc, argv, &o, err, sizeof(err)), SND_CLI_ERROR);
+	if (!strstr(err, needle))
+		fail_msg("error '%s' does not mention '%s'", err, needle);
+	if (strstr(err, "SECRETK")) /* the key never shows, even in usage errors */
+		fail_msg("'%s' shows the key", err);
+}
+
+static void test_errors(void **state)
+{
+	expect_error("no URL", NULL);
+	expect_error("named twice", "-u", "eth0", "-u", "eth0", URL, NULL);
+	expect_error("IFACE", "-u", "eth0,gw=300.1.1.1", URL, NULL);
+	expect_error("IFACE", "-u", "eth0,mtu=3", URL, NULL);
+	expect_error("IFACE", "-u", "", URL, NULL);
+	expect_error("too long", "-u", "averyveryverylongname", URL, NULL);
+	expect_error("--bitrate", "-b", "fast", URL, NULL);
+	expect_error("--bitrate", "-b", "5", URL, NULL);
+	expect_error("--size", "-s", "641x360", URL, NULL);
+	expect_error("--size", "-s", "1280", URL, NULL);
+	expect_error("--fps", "-r", "0", URL, NULL);
+	expect_error("--duration", "-d", "-3", URL, NULL);
+	expect_error("unknown option", "--frobnicate", URL, NULL);
+	expect_error("needs a value", URL, "--bitrate", NULL);
+	expect_error("one URL only", URL, URL, NULL);
+	expect_error("malformed URL", "http://example/live/SECRETK", NULL);
+	expect_error("malformed URL", "rtmp://host/SECRETK", NULL);
+	expect_error("malformed URL", "rtmp:///live/SECRETK", NULL);
+	expect_error("malformed URL", "rtmp://host:99999/live/SECRETK", NULL);
+	expect_error("--loop", "--loop", URL, NULL);
+}
+
+static void test_bitrate(void **state)
+{
+	int64_t v;
+
+	assert_int_equal(snd_parse_bitrate("2500k", &v), 0);
+	assert_int_equal(v, 2500000);
+	assert_int_equal(snd_parse_bitrate("4M", &v), 0);
+	assert_int_equal(v, 4000000);
+	assert_int_equal(snd_parse_bitrate("300000", &v), 0);
+	assert_int_equal(v, 300000);
+	assert_int_equal(snd_parse_bitrate("2.5m", &v), 0);
+	assert_int_equal(v, 2500000);
+	assert_int_equal(snd_parse_bitrate("9k", &v), -ERANGE);
+	assert_int_equal(snd_parse_bitrate("2G", &v), -EINVAL);
+	assert_int_equal(snd_parse_bitrate("", &v), -EINVAL);
+	assert_int_equal(snd_parse_bitrate("nan", &v), -EINVAL);
+}
+
+static void test_url_check(void **state)
+{
+	assert_int_equal(snd_url_check("rtmp://10.9.0.2/live/key"), 0);
+	assert_int_equal(snd_url_check("rtmps://a.example:443/app/sub/key?token=1"), 0);
+	assert_int_equal(snd_url_check("RTMP://host:1935/live/k"), 0);
+	assert_int_equal(snd_url_check("rtmp://host/live/"), -EINVAL);
+	assert_int_equal(snd_url_check("rtmp://host/live/?q"), -EINVAL);
+	assert_int_equal(snd_url_check("rtmp://host"), -EINVAL);
+	assert_int_equal(snd_url_check("rtmp://host:/live/k"), -EINVAL);
+	assert_int_equal(snd_url_check("rtmp://user:pw@host/live/k"), -EINVAL);
+	assert_int_equal(snd_url_check("rtmp://host/live/k ey"), -EINVAL);
+	assert_int_equal(snd_url_check("srt://host/live/k"), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),     cmocka_unit_test(test_all_options),
+		cmocka_unit_test(test_help_version), cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_bitrate),	     cmocka_unit_test(test_url_check),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

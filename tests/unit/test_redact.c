@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: MIT
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "log.h"
+
+static void test_url_key(void **state)
+{
+	char key[128];
+
+	snd_url_key("rtmp://h/live/abc123", key, sizeof(key));
+	assert_string_equal(key, "abc123");
+	snd_url_key("rtmps://h:443/app/x/live_9?auth=zz", key, sizeof(key));
+	assert_string_equal(key, "live_9?auth=zz");
+	snd_url_key("rtmp://h/app/k?a=/b", key, sizeof(key));
+	assert_string_equal(key, "k?a=/b");
+	snd_url_key("rtmp://h", key, sizeof(key));
+	assert_string_equal(key, "");
+}
+
+static void test_url_redacted(void **state)
+{
+	char out[128];
+
+	snd_url_redacted("rtmp://h/live/abc123", out, sizeof(out));
+	assert_string_equal(out, "rtmp://h/live/***");
+	snd_url_redacted("rtmps://h:443/app/x/live_9?auth=zz", out, sizeof(out));
+	assert_string_equal(out, "rtmps://h:443/app/x/***");
+	snd_url_redacted("rtmp://h/app/k?a=/b", out, sizeof(out));
+	assert_string_equal(out, "rtmp://h/app/***");
+}
+
+static void test_log_redact(void **state)
+{
+	char out[64];
+
+	mps_log_clear_secrets();
+	assert_int_equal(mps_log_add_secret("s3cr3t"), 0);
+	assert_int_equal(mps_log_add_secret("ab"), 0); /* too short: ignored */
+
+	mps_log_redact("url rtmp://h/live/s3cr3t ok", out, sizeof(out));
+	assert_string_equal(out, "url rtmp://h/live/*** ok");
+	mps_log_redact("s3cr3ts3cr3t", out, sizeof(out));
+	assert_string_equal(out, "******");
+	mps_log_redact("about abc", out, sizeof(out));
+	assert_string_equal(out, "about abc");
+	/* A line cut by the buffer never shows a part of the secret either. */
+	mps_log_redact("xxxxxxxs3cr3t", out, 10);
+	assert_string_equal(out, "xxxxxxx**");
+	assert_null(strstr(out, "s3"));
+	mps_log_clear_secrets();
+	mps_log_redact("s3cr3t", out, sizeof(out));
+	assert_string_equal(out, "s3cr3t");
+}
+
+/* What reaches stderr, libav*'s lines included, is redacted. */
+static void test_log_line(void **state)
+{
+	char buf[512] = {0};
+	FILE *tmp = tmpfile();
+	int saved = dup(STDERR_FILENO);
+
+	assert_non_null(tmp);
+	mps_log_add_secret("topsecretkey");
+	fflush(stderr);
+	dup2(fileno(tmp), STDERR_FILENO);
+	mps_log(MPS_LOG_ERROR, "test", "connect rtmp://x/live/%s failed", "topsecretkey");
+	mps_log(MPS_LOG_DEBUG, "test", "not shown at the default level");
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(tmp);
+	assert_true(fread(buf, 1, sizeof(buf) - 1, tmp) > 0);
+	fclose(tmp);
+	mps_log_clear_secrets();
+	assert_non_null(strstr(buf, "error test    connect rtmp://x/live/*** failed"));
+	assert_null(strstr(buf, "topsecretkey"));
+	assert_null(strstr(buf, "not shown"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_url_key),
+		cmocka_unit_test(test_url_redacted),
+		cmocka_unit_test(test_log_redact),
+		cmocka_unit_test(test_log_line),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

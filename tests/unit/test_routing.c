@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: MIT
+/* The netlink messages routing/ would send, checked without sending them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/fib_rules.h>
+#include <linux/mptcp.h>
+#include <string.h>
+
+#include <netlink/errno.h>
+
+#include "rt_internal.h"
+
+#define FAMILY_ID 0x1d
+
+static struct nl_msg *new_msg(void)
+{
+	struct nl_msg *msg = nlmsg_alloc();
+
+	assert_non_null(msg);
+	return msg;
+}
+
+static struct genlmsghdr *genl_hdr(struct nl_msg *msg)
+{
+	return nlmsg_data(nlmsg_hdr(msg));
+}
+
+static void test_add_addr(void **state)
+{
+	struct rt_endpoint ep =
+				   {
+					   .id = 241,
+					   .family = AF_INET,
+					   .addr4.s_addr = inet_addr("10.2.0.2"),
+					   .flags = MPTCP_PM_ADDR_FLAG_SUBFLOW,
+					   .ifindex = 7,
+				   },
+			   back;
+	struct nl_msg *msg = new_msg();
+	struct nlattr *top[MPTCP_PM_ATTR_MAX + 1];
+
+	assert_int_equal(rt_pm_build_add_addr(msg, FAMILY_ID, &ep), 0);
+	assert_int_equal(nlmsg_hdr(msg)->nlmsg_type, FAMILY_ID);
+	assert_int_equal(genl_hdr(msg)->cmd, MPTCP_PM_CMD_ADD_ADDR);
+	assert_int_equal(genl_hdr(msg)->version, MPTCP_PM_VER);
+
+	/* The address is one nested attribute, marked NLA_F_NESTED as the kernel requires. */
+	assert_int_equal(genlmsg_parse(nlmsg_hdr(msg), 0, top, MPTCP_PM_ATTR_MAX, NULL), 0);
+	assert_non_null(top[MPTCP_PM_ATTR_ADDR]);
+	assert_true(top[MPTCP_PM_ATTR_ADDR]->nla_type & NLA_F_NESTED);
+	assert_null(top[MPTCP_PM_ATTR_SUBFLOWS]);
+
+	assert_int_equal(rt_pm_parse_endpoint(nlmsg_hdr(msg), &back), 0);
+	assert_int_equal(back.id, 241);
+	assert_int_equal(back.family, AF_INET);
+	assert_int_equal(back.addr4.s_addr, inet_addr("10.2.0.2"));
+	assert_int_equal(back.flags, MPTCP_PM_ADDR_FLAG_SUBFLOW);
+	assert_int_equal(back.ifindex, 7);
+	nlmsg_free(msg);
+}
+
+static void test_del_addr(void **state)
+{
+	struct rt_endpoint ep =
+				   {
+					   .id = 240,
+					   .family = AF_INET,
+					   .addr4.s_addr = inet_addr("10.1.0.2"),
+					   .flags = MPTCP_PM_ADDR_FLAG_SUBFLOW,
+					   .ifindex = 3,
+				   },
+			   back;
+	struct nl_msg *msg = new_msg();
+
+	assert_int_equal(rt_pm_build_del_addr(msg, FAMILY_ID, &ep), 0);
+	assert_int_equal(genl_hdr(msg)->cmd, MPTCP_PM_CMD_DEL_ADDR);
+	assert_int_equal(rt_pm_parse_endpoint(nlmsg_hdr(msg), &back), 0);
+	assert_int_equal(back.id, 240);
+	assert_int_equal(back.addr4.s_addr, inet_addr("10.1.0.2"));
+	assert_int_equal(back.flags, 0); /* deletion is by id: no flags, no device */
+	assert_int_equal(back.ifindex, 0);
+	nlmsg_free(msg);
+}
+
+static void test_bad_family(void **state)
+{
+	struct rt_endpoint ep = {.family = AF_UNIX};
+	struct nl_msg *msg = new_msg();
+
+	assert_int_equal(rt_pm_build_add_addr(msg, FAMILY_ID, &ep), -EINVAL);
+	nlmsg_free(msg);
+}
+
+static void test_limits(void **state)
+{
+	struct rt_limits lim = {.subflows = 2, .add_addr_accepted = 5}, back;
+	struct nl_msg *msg = new_msg();
+
+	assert_int_equal(rt_pm_build_set_limits(msg, FAMILY_ID, &lim), 0);
+	assert_int_equal(genl_hdr(msg)->cmd, MPTCP_PM_CMD_SET_LIMITS);
+	assert_int_equal(rt_pm_parse_limits(nlmsg_hdr(msg), &back), 0);
+	assert_int_equal(back.subflows, 2);
+	assert_int_equal(back.add_addr_accepted, 5);
+	nlmsg_free(msg);
+
+	msg = new_msg();
+	assert_int_equal(rt_pm_build_get_limits(msg, FAMILY_ID), 0);
+	assert_int_equal(genl_hdr(msg)->cmd, MPTCP_PM_CMD_GET_LIMITS);
+	assert_int_equal(rt_pm_parse_limits(nlmsg_hdr(msg), &back), -EINVAL);
+	nlmsg_free(msg);
+
+	msg = new_msg();
+	assert_int_equal(rt_pm_build_get_addrs(msg, FAMILY_ID), 0);
+	assert_int_equal(genl_hdr(msg)->cmd, MPTCP_PM_CMD_GET_ADDR);
+	assert_true(nlmsg_hdr(msg)->nlmsg_flags & NLM_F_DUMP);
+	nlmsg_free(msg);
+}
+
+static void test_flags_str(void **state)
+{
+	char buf[64];
+
+	assert_string_equal(rt_endpoint_flags_str(MPTCP_PM_ADDR_FLAG_SUBFLOW, buf, sizeof(buf)),
+			    "subflow");
+	assert_string_equal(
+		rt_endpoint_flags_str(MPTCP_PM_ADDR_FLAG_SUBFLOW | MPTCP_PM_ADDR_FLAG_BACKUP, buf,
+				      sizeof(buf)),
+		"subflow,backup");
+	assert_string_equal(rt_endpoint_flags_str(0, buf, sizeof(buf)), "");
+}
+
+static const struct rt_uplink uplink = {
+	.ifname = "up1",
+	.ifindex = 5,
+	.addr.s_addr = 0x0200020a, /* 10.2.0.2 */
+	.prefixlen = 24,
+	.gw.s_addr = 0x0100020a, /* 10.2.0.1 */
+	.table = RT_TABLE_BASE + 1,
+};
+
+static void expect_addr(struct nl_addr *a, const char *ip, int prefixlen)
+{
+	struct in_addr want = {.s_addr = inet_addr(ip)};
+
+	assert_non_null(a);
+	assert_int_equal(nl_addr_get_prefixlen(a), prefixlen);
+	if (prefixlen)
+		assert_memory_equal(nl_addr_get_binary_addr(a), &want, 4);
+}
+
+static void test_table_routes(void **state)
+{
+	struct rtnl_route *subnet, *deflt;
+	struct rtnl_nexthop *nh;
+
+	assert_int_equal(rt_build_table_routes(&uplink, &subnet, &deflt), 0);
+
+	assert_int_equal(rtnl_route_get_table(subnet), RT_TABLE_BASE + 1);
+	assert_int_equal(rtnl_route_get_protocol(subnet), RT_PROTO);
+	assert_int_equal(rtnl_route_get_scope(subnet), RT_SCOPE_LINK);
+	expect_addr(rtnl_route_get_dst(subnet), "10.2.0.0", 24);
+	expect_addr(rtnl_route_get_pref_src(subnet), "10.2.0.2", 32);
+	assert_int_equal(rtnl_route_get_nnexthops(subnet), 1);
+	nh = rtnl_route_nexthop_n(subnet, 0);
+	assert_int_equal(rtnl_route_nh_get_ifindex(nh), 5);
+	assert_null(rtnl_route_nh_get_gateway(nh));
+
+	assert_int_equal(rtnl_route_get_table(deflt), RT_TABLE_BASE + 1);
+	assert_int_equal(rtnl_route_get_protocol(deflt), RT_PROTO);
+	assert_int_equal(rtnl_route_get_scope(deflt), RT_SCOPE_UNIVERSE);
+	expect_addr(rtnl_route_get_dst(deflt), "0.0.0.0", 0);
+	nh = rtnl_route_nexthop_n(deflt, 0);
+	assert_int_equal(rtnl_route_nh_get_ifindex(nh), 5);
+	expect_addr(rtnl_route_nh_get_gateway(nh), "10.2.0.1", 32);
+	assert_false(rtnl_route_nh_get_flags(nh) & RTNH_F_ONLINK);
+	rtnl_route_put(subnet);
+	rtnl_route_put(deflt);
+}
+
+static void test_table_routes_p2p(void **state)
+{
+	struct rt_uplink u = uplink;
+	struct rtnl_route *subnet, *deflt;
+	struct rtnl_nexthop *nh;
+
+	/* A modem's /32 with a gateway outside it: reached on-link. */
+	u.prefixlen = 32;
+	assert_int_equal(rt_build_table_routes(&u, &subnet, &deflt), 0);
+	nh = rtnl_route_nexthop_n(deflt, 0);
+	assert_true(rtnl_route_nh_get_flags(nh) & RTNH_F_ONLINK);
+	rtnl_route_put(subnet);
+	rtnl_route_put(deflt);
+
+	/* No gateway at all: a device route. */
+	u.gw.s_addr = INADDR_ANY;
+	assert_int_equal(rt_build_table_routes(&u, &subnet, &deflt), 0);
+	assert_int_equal(rtnl_route_get_scope(deflt), RT_SCOPE_LINK);
+	assert_null(rtnl_route_nh_get_gateway(rtnl_route_nexthop_n(deflt, 0)));
+	rtnl_route_put(subnet);
+	rtnl_route_put(deflt);
+}
+
+static void test_source_rule(void **state)
+{
+	struct rtnl_rule *rule = rt_build_source_rule(&uplink);
+	uint8_t proto = 0;
+
+	assert_non_null(rule);
+	assert_int_equal(rtnl_rule_get_family(rule), AF_INET);
+	expect_addr(rtnl_rule_get_src(rule), "10.2.0.2", 32);
+	assert_int_equal(rtnl_rule_get_table(rule), RT_TABLE_BASE + 1);
+	assert_int_equal(rtnl_rule_get_prio(rule), RT_RULE_PRIORITY);
+	assert_int_equal(rtnl_rule_get_action(rule), FR_ACT_TO_TBL);
+	assert_int_equal(rtnl_rule_get_protocol(rule, &proto), 0);
+	assert_int_equal(proto, RT_PROTO);
+	assert_true(RT_RULE_PRIORITY < 32766); /* before the main table's rule */
+	rtnl_rule_put(rule);
+}
+
+static void test_uplink_spec(void **state)
+{
+	struct rt_uplink_spec s;
+
+	assert_int_equal(rt_uplink_spec_parse("eth0", &s), 0);
+	assert_string_equal(s.ifname, "eth0");
+	assert_false(s.has_gw);
+	assert_int_equal(rt_uplink_spec_parse("wwan0,gw=192.0.2.1", &s), 0);
+	assert_string_equal(s.ifname, "wwan0");
+	assert_true(s.has_gw);
+	assert_int_equal(s.gw.s_addr, inet_addr("192.0.2.1"));
+	assert_int_equal(rt_uplink_spec_parse("eth0,gw=", &s), -EINVAL);
+	assert_int_equal(rt_uplink_spec_parse("eth0,gw=0.0.0.0", &s), -EINVAL);
+	assert_int_equal(rt_uplink_spec_parse("eth0,gw=1.2.3.4,gw=1.2.3.5", &s), -EINVAL);
+	assert_int_equal(rt_uplink_spec_parse(",gw=1.2.3.4", &s), -EINVAL);
+	assert_int_equal(rt_uplink_spec_parse("a/b", &s), -EINVAL);
+	assert_int_equal(rt_uplink_spec_parse("0123456789abcdef", &s), -ENAMETOOLONG);
+	assert_int_equal(rt_uplink_spec_parse("0123456789abcde", &s), 0);
+}
+
+static void test_nlerr(void **state)
+{
+	assert_int_equal(rt_nlerr_to_errno(-NLE_PERM), -EPERM);
+	assert_int_equal(rt_nlerr_to_errno(-NLE_EXIST), -EEXIST);
+	assert_int_equal(rt_nlerr_to_errno(-NLE_OBJ_NOTFOUND), -ENOENT);
+	assert_int_equal(rt_nlerr_to_errno(NLE_NODEV), -ENODEV);
+	assert_int_equal(rt_nlerr_to_errno(0), 0);
+	assert_int_equal(rt_nlerr_to_errno(-9999), -EIO);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_add_addr),	 cmocka_unit_test(test_del_addr),
+		cmocka_unit_test(test_bad_family),	 cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_flags_str),	 cmocka_unit_test(test_table_routes),
+		cmocka_unit_test(test_table_routes_p2p), cmocka_unit_test(test_source_rule),
+		cmocka_unit_test(test_uplink_spec),	 cmocka_unit_test(test_nlerr),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

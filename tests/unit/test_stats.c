@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: MIT
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "stats.h"
+
+static void set_addr(struct sockaddr_storage *ss, const char *ip, uint16_t port)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = inet_addr(ip);
+	sin->sin_port = htons(port);
+}
+
+static void sample(struct snd_subflow_sample *sf, uint32_t id, const char *local, uint64_t sent,
+		   uint64_t acked, uint64_t retrans, uint32_t rtt_us)
+{
+	memset(sf, 0, sizeof(*sf));
+	sf->id = id;
+	set_addr(&sf->local, local, 40000 + id);
+	set_addr(&sf->remote, "10.9.0.2", 1935);
+	sf->bytes_sent = sent;
+	sf->bytes_acked = acked;
+	sf->bytes_retrans = retrans;
+	sf->rtt_us = rtt_us;
+	sf->cwnd = 10 * id;
+}
+
+static void namer(const struct sockaddr *local, char *name, size_t size, void *opaque)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)local;
+
+	(void)opaque;
+	if (sin->sin_addr.s_addr == inet_addr("10.1.0.2"))
+		snprintf(name, size, "up0");
+	else if (sin->sin_addr.s_addr == inet_addr("10.2.0.2"))
+		snprintf(name, size, "up1");
+	else
+		name[0] = '\0';
+}
+
+static void test_rates(void **state)
+{
+	struct snd_stats_snapshot prev = {.t_ns = 1000000000, .mptcp = true, .n = 2};
+	struct snd_stats_snapshot cur = {.t_ns = 1500000000, .mptcp = true, .n = 3};
+	struct snd_stats_row rows[SND_MAX_SUBFLOWS], total;
+
+	sample(&prev.sf[0], 1, "10.1.0.2", 1000000, 900000, 0, 20000);
+	sample(&prev.sf[1], 2, "10.2.0.2", 500000, 500000, 100, 40000);
+	/* Half a second later: 100 kB more on #1, 50 kB on #2 (2 kB of it again), #3 is new. */
+	sample(&cur.sf[0], 1, "10.1.0.2", 1100000, 1000000, 0, 30000);
+	sample(&cur.sf[1], 2, "10.2.0.2", 550000, 540000, 2100, 50000);
+	sample(&cur.sf[2], 3, "10.3.0.2", 25000, 25000, 0, 0);
+
+	assert_int_equal(snd_stats_diff(&prev, &cur, namer, NULL, rows, &total), 3);
+	assert_int_equal(rows[0].id, 1);
+	assert_string_equal(rows[0].uplink, "up0");
+	assert_string_equal(rows[0].local, "10.1.0.2:40001");
+	assert_string_equal(rows[0].remote, "10.9.0.2:1935");
+	assert_float_equal(rows[0].send_bps, 1.6e6, 1);
+	assert_float_equal(rows[0].goodput_bps, 1.6e6, 1);
+	assert_float_equal(rows[0].rtt_ms, 30.0, 1e-9);
+	assert_int_equal(rows[0].cwnd, 10);
+
+	assert_string_equal(rows[1].uplink, "up1");
+	assert_float_equal(rows[1].send_bps, 0.8e6, 1);
+	assert_float_equal(rows[1].goodput_bps, 0.64e6, 1);
+	assert_int_equal(rows[1].retrans_bytes, 2000);
+
+	/* Unknown address: "-"; born in the interval: all its bytes count. */
+	assert_string_equal(rows[2].uplink, "-");
+	assert_float_equal(rows[2].send_bps, 0.4e6, 1);
+
+	assert_string_equal(total.uplink, "total");
+	assert_float_equal(total.send_bps, 2.8e6, 1);
+	assert_float_equal(total.goodput_bps, 2.64e6, 1);
+	assert_int_equal(total.retrans_bytes, 2000);
+	assert_float_equal(total.rtt_ms, 40.0, 1e-9); /* mean of the subflows that have one */
+}
+
+static void test_first_interval(void **state)
+{
+	struct snd_stats_snapshot prev = {0};
+	struct snd_stats_snapshot cur = {.t_ns = 5, .mptcp = true, .n = 1};
+	struct snd_stats_row rows[SND_MAX_SUBFLOWS], total;
+
+	sample(&cur.sf[0], 1, "10.1.0.2", 123456, 123456, 10, 1000);
+	assert_int_equal(snd_stats_diff(&prev, &cur, NULL, NULL, rows, &total), 1);
+	assert_float_equal(rows[0].send_bps, 0, 0);
+	assert_int_equal(rows[0].retrans_bytes, 0);
+	assert_string_equal(rows[0].uplink, "-");
+	assert_int_equal(snd_stats_diff(NULL, &cur, NULL, NULL, rows, &total), 1);
+	assert_float_equal(total.send_bps, 0, 0);
+}
+
+static void test_counter_reset(void **state)
+{
+	struct snd_stats_snapshot prev = {.t_ns = 0, .n = 1}, cur = {.t_ns = 1000000000, .n = 1};
+	struct snd_stats_row rows[SND_MAX_SUBFLOWS], total;
+
+	/* Same id, smaller counters (a new connection): count from zero, never wrap. */
+	sample(&prev.sf[0], 1, "10.1.0.2", 900000, 900000, 500, 0);
+	sample(&cur.sf[0], 1, "10.1.0.2", 1000, 1000, 0, 0);
+	snd_stats_diff(&prev, &cur, NULL, NULL, rows, &total);
+	assert_float_equal(rows[0].send_bps, 8000, 1e-6);
+	assert_int_equal(rows[0].retrans_bytes, 0);
+}
+
+static void test_format(void **state)
+{
+	struct snd_stats_snapshot prev = {.t_ns = 0, .n = 1}, cur = {.t_ns = 1000000000, .n = 1};
+	struct snd_stats_row rows[SND_MAX_SUBFLOWS], total;
+	char line[256], csv[1024] = {0};
+	FILE *f = tmpfile();
+
+	sample(&prev.sf[0], 7, "10.1.0.2", 0, 0, 0, 0);
+	sample(&cur.sf[0], 7, "10.1.0.2", 250000, 125000, 42, 12345);
+	snd_stats_diff(&prev, &cur, namer, NULL, rows, &total);
+	snd_stats_format_line(rows, 1, &total, line, sizeof(line));
+	assert_string_equal(line, "total 2.00/1.00 Mbit/s, 1 subflow | #7 up0 2.00/1.00 rtt 12.3ms "
+				  "cwnd 70 rtx 42B");
+
+	assert_non_null(f);
+	fputs(snd_stats_csv_header, f);
+	snd_stats_write_csv(f, 1.5, rows, 1, &total);
+	rewind(f);
+	assert_true(fread(csv, 1, sizeof(csv) - 1, f) > 0);
+	fclose(f);
+	assert_string_equal(
+		csv, "time_s,subflow,uplink,local,remote,send_bps,goodput_bps,retrans_bytes,"
+		     "rtt_ms,cwnd\n"
+		     "1.500,7,up0,10.1.0.2:40007,10.9.0.2:1935,2000000,1000000,42,12.345,70\n"
+		     "1.500,total,total,,,2000000,1000000,42,12.345,70\n");
+}
+
+/* A socket that is not connected has no statistics, and says so. */
+static void test_sample_unconnected(void **state)
+{
+	struct snd_stats_snapshot s;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	/* Plain TCP: one pseudo-subflow from TCP_INFO. */
+	assert_int_equal(snd_stats_sample(fd, &s), 0);
+	assert_false(s.mptcp);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.sf[0].bytes_sent, 0);
+	close(fd);
+	assert_true(snd_stats_sample(fd, &s) < 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rates),
+		cmocka_unit_test(test_first_interval),
+		cmocka_unit_test(test_counter_reset),
+		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_sample_unconnected),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
