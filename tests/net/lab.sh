@@ -82,7 +82,7 @@ lab_up() {
 	lab_in_srv ip mptcp limits set subflows 8 add_addr_accepted 8
 	# The table the tests cut links with.
 	lab_in_rtr nft add table inet lab
-	lab_in_rtr nft add chain inet lab fwd '{ type filter hook forward priority 0; policy accept; }'
+	lab_in_rtr nft add chain inet lab cut '{ type filter hook forward priority 0; policy accept; }'
 	lab_start_nginx
 }
 
@@ -123,13 +123,14 @@ lab_start_nginx() {
 
 # lab_cut N / lab_restore N : drop every packet of uplink N in the router.
 lab_cut() {
-	lab_in_rtr nft add rule inet lab fwd iifname "r$1" drop comment "\"cut$1\""
-	lab_in_rtr nft add rule inet lab fwd oifname "r$1" drop comment "\"cut$1\""
+	lab_in_rtr nft add rule inet lab cut iifname "r$1" drop comment "\"cut$1\"" &&
+		lab_in_rtr nft add rule inet lab cut oifname "r$1" drop comment "\"cut$1\"" ||
+		{ lab_log "cannot cut uplink $1"; return 1; }
 }
 lab_restore() {
 	local h
-	for h in $(lab_in_rtr nft -a list chain inet lab fwd | awk -v c="\"cut$1\"" '$0 ~ c {print $NF}'); do
-		lab_in_rtr nft delete rule inet lab fwd handle "$h"
+	for h in $(lab_in_rtr nft -a list chain inet lab cut | awk -v c="\"cut$1\"" '$0 ~ c {print $NF}'); do
+		lab_in_rtr nft delete rule inet lab cut handle "$h"
 	done
 }
 

@@ -1,0 +1,40 @@
+# SPDX-License-Identifier: MIT
+# shellcheck shell=bash
+# Shared by the netns tests: the lab, the binary under test, pass/fail.
+set -u
+MPSTREAM=$(readlink -f "${1:?usage: $0 PATH/TO/mpstream}")
+. "$(dirname "${BASH_SOURCE[0]}")/lab.sh"
+
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP: netns tests need root"
+	exit 77
+fi
+for tool in ip nft tc nginx mptcpize ffprobe; do
+	command -v "$tool" >/dev/null || { echo "FAIL: $tool is missing (scripts/test installs it)"; exit 1; }
+done
+
+FAILS=0
+fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+pass() { echo "ok: $*"; }
+finish() {
+	if [ "$FAILS" -eq 0 ]; then echo "PASS"; exit 0; fi
+	echo "$FAILS check(s) failed"
+	[ -n "$LAB_DIR" ] && for f in "$LAB_DIR"/*.log; do
+		[ -f "$f" ] && { echo "--- $f"; tail -n 30 "$f"; }
+	done
+	exit 1
+}
+# The lab goes away however the test ends (a SIGKILL is swept by the next lab_up).
+trap 'lab_down' EXIT
+trap 'exit 130' INT TERM
+
+KEY="k$$secret"
+URL="rtmp://$LAB_SERVER_IP/live/$KEY"
+
+# Log files must never contain the stream key.
+check_no_key() {
+	local f
+	for f in "$@"; do
+		if grep -q "$KEY" "$f"; then fail "the stream key appears in $(basename "$f")"; else pass "no stream key in $(basename "$f")"; fi
+	done
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Every packet of uplink 0 (the first subflow's) dropped from 8 s on: the
+# stream goes on over uplink 1, and the recording has no hole.
+. "$(dirname "$0")/common.sh"
+
+DURATION=20
+lab_up 4mbit || { echo "FAIL: lab"; exit 1; }
+lab_in_snd "$MPSTREAM" --uplink up0 --uplink up1 --duration $DURATION --bitrate 2500k \
+	--stats "$LAB_DIR/stats.csv" "$URL" 2>"$LAB_DIR/mpstream.log" &
+pid=$!
+sleep 8
+lab_cut 0 || fail "cannot cut up0"
+cut_at=$(date +%s.%N)
+b1=$(lab_tx_bytes 1)
+r0=$(lab_in_snd cat /sys/class/net/up0/statistics/rx_bytes)
+wait $pid
+rc=$?
+end=$(date +%s.%N)
+[ "$rc" = 0 ] && pass "mpstream exited 0 after losing up0" || fail "mpstream exited $rc"
+after1=$(($(lab_tx_bytes 1) - b1))
+rx0=$(($(lab_in_snd cat /sys/class/net/up0/statistics/rx_bytes) - r0))
+[ "$rx0" -lt 2000 ] && pass "up0 really was cut (received $rx0 bytes after)" || fail "up0 still received $rx0 bytes after the cut"
+echo "figure: up1 carried $after1 bytes after the cut ($(awk -v s="$cut_at" -v e="$end" 'BEGIN { printf "%.1f", e - s }') s)"
+[ "$after1" -gt 2000000 ] && pass "up1 carried the stream after the cut" || fail "up1 carried only $after1 bytes"
+
+rec="$LAB_DIR/rec/$KEY.flv"
+[ -s "$rec" ] || { fail "nothing recorded"; finish; }
+read -r frames dur gap <<<"$(lab_flv_summary "$rec")"
+echo "figure: recorded $frames frames, $dur s of $DURATION s, largest timestamp gap $gap ms"
+awk -v d="$dur" -v w="$DURATION" 'BEGIN { exit !(d >= 0.95 * w - 0.1) }' &&
+	pass "at least 95 % of the wall time recorded" || fail "only $dur s of $DURATION s recorded"
+[ "$gap" -le 100 ] && pass "no timestamp gap over 100 ms" || fail "timestamp gap $gap ms"
+# After the cut the stats show traffic only on up1.
+tail_up0=$(awk -F, -v t=14 '$1 > t && $3 == "up0" { s += $6 } END { printf "%d", s }' "$LAB_DIR/stats.csv")
+tail_up1=$(awk -F, -v t=14 '$1 > t && $3 == "up1" { s += $6 } END { printf "%d", s }' "$LAB_DIR/stats.csv")
+echo "figure: send rate summed after 14 s: up0 $tail_up0, up1 $tail_up1 bit/s"
+[ "$tail_up1" -gt "$tail_up0" ] && pass "stats show up1 carrying the stream" || fail "stats: up0 $tail_up0 >= up1 $tail_up1"
+check_no_key "$LAB_DIR/mpstream.log"
+finish
