@@ -6,7 +6,7 @@
 
 DURATION=20
 lab_up 4mbit || { echo "FAIL: lab"; exit 1; }
-lab_in_snd "$MPSTREAM" --uplink up0 --uplink up1 --duration $DURATION --bitrate 2500k \
+ip netns exec "$LAB_SND" "$MPSTREAM" --uplink up0 --uplink up1 --duration $DURATION --bitrate 2500k \
 	--stats "$LAB_DIR/stats.csv" "$URL" 2>"$LAB_DIR/mpstream.log" &
 pid=$!
 sleep 8
