@@ -10,6 +10,7 @@ lab_in_snd "$MPSTREAM" --uplink up0 --uplink up1 --duration 20 --bitrate 2500k \
 	--stats "$LAB_DIR/stats.csv" "$URL" 2>"$LAB_DIR/mpstream.log"
 rc=$?
 [ "$rc" = 0 ] && pass "mpstream exited 0" || fail "mpstream exited $rc"
+grep -q "over MPTCP" "$LAB_DIR/mpstream.log" && pass "the connection is MPTCP" || fail "not an MPTCP connection"
 s0=$(($(lab_tx_bytes 0) - b0)); s1=$(($(lab_tx_bytes 1) - b1))
 total=$((s0 + s1))
 echo "figure: bytes on up0=$s0 up1=$s1 share up0=$((100 * s0 / total))% up1=$((100 * s1 / total))%"
