@@ -13,17 +13,26 @@
 
 #define URL "rtmp://ingest.example/live/SECRETK"
 
-static enum snd_cli_result parse(struct snd_options *o, char *err, ...)
+/* Parse a NULL-terminated list of arguments after "mpstream". */
+static enum snd_cli_result vparse(struct snd_options *o, char *err, size_t errlen, va_list ap)
 {
 	char *argv[32] = {"mpstream"};
 	int argc = 1;
+
+	for (char *a; (a = va_arg(ap, char *)) && argc < 31;)
+		argv[argc++] = a;
+	return snd_cli_parse(argc, argv, o, err, errlen);
+}
+
+static enum snd_cli_result parse(struct snd_options *o, char *err, ...)
+{
+	enum snd_cli_result r;
 	va_list ap;
 
 	va_start(ap, err);
-	for (char *a; (a = va_arg(ap, char *)) && argc < 31;)
-		argv[argc++] = a;
+	r = vparse(o, err, 256, ap);
 	va_end(ap);
-	return snd_cli_parse(argc, argv, o, err, 256);
+	return r;
 }
 
 static void test_defaults(void **state)
@@ -86,17 +95,15 @@ static void test_help_version(void **state)
 
 static void expect_error(const char *needle, ...)
 {
-	char *argv[32] = {"mpstream"};
 	struct snd_options o;
 	char err[256];
-	int argc = 1;
 	va_list ap;
+	enum snd_cli_result r;
 
 	va_start(ap, needle);
-	for (char *a; (a = va_arg(ap, char *)) && argc < 31;)
-		argv[argc++] = a;
+	r = vparse(&o, err, sizeof(err), ap);
 	va_end(ap);
-	assert_int_equal(snd_cli_parse(argc, argv, &o, err, sizeof(err)), SND_CLI_ERROR);
+	assert_int_equal(r, SND_CLI_ERROR);
 	if (!strstr(err, needle))
 		fail_msg("error '%s' does not mention '%s'", err, needle);
 	if (strstr(err, "SECRETK")) /* the key never shows, even in usage errors */
