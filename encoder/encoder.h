@@ -41,6 +41,29 @@ struct enc_progress {
 
 struct enc_session;
 
+/*
+ * The stamp of the test pattern: 2 rows of ENC_STAMP_COLS blocks across the
+ * top ENC_STAMP_HEIGHT(h) rows of the picture. 88 bits: magic 0xa5, frame
+ * number (24 bits), sender wall-clock time in ms since the epoch (48 bits),
+ * CRC-8. Blocks are luma 16 or 235, so they survive x264 at low bit rates.
+ */
+#define ENC_STAMP_COLS	    48
+#define ENC_STAMP_HEIGHT(h) ((h) / 24 > 8 ? (h) / 24 & ~1 : 8)
+
+struct enc_stamp {
+	uint32_t frame; /* modulo 2^24 */
+	uint64_t time_ms;
+};
+
+/*
+ * Write @st into a luma plane of @width x @height (stride @linesize), and read
+ * it back. enc_stamp_read() returns 0, or -EBADMSG when the picture carries no
+ * valid stamp (another input, a corrupted frame).
+ */
+void enc_stamp_write(uint8_t *luma, int linesize, int width, int height,
+		     const struct enc_stamp *st);
+int enc_stamp_read(const uint8_t *luma, int linesize, int width, int height, struct enc_stamp *st);
+
 /* Route libav*'s log into mpstream's log. Call once before anything else. */
 void enc_route_av_log(void);
 
@@ -72,5 +95,30 @@ void enc_session_progress(const struct enc_session *s, struct enc_progress *p);
 
 /* NULL is fine. Closes the connection if still open. */
 void enc_session_destroy(struct enc_session *s);
+
+/*
+ * The receiving side, for `mpstream probe`: play a stream (rtmp://, or any
+ * URL or file libavformat reads) and decode its video.
+ */
+struct enc_probe;
+
+struct enc_probe_frame {
+	int64_t arrival_us; /* CLOCK_REALTIME when decoded */
+	int64_t pts_us;	    /* its presentation time in the stream */
+	int64_t bytes;	    /* bytes of every stream received since the previous frame */
+	bool stamped;	    /* the picture carries a valid stamp */
+	struct enc_stamp stamp;
+};
+
+/*
+ * Connect and find the video stream. Gives up after @timeout_ms without data,
+ * or when @interrupt returns non-zero. Returns 0, AVERROR(ETIMEDOUT),
+ * AVERROR_STREAM_NOT_FOUND, or another AVERROR.
+ */
+int enc_probe_open(const char *url, int timeout_ms, int (*interrupt)(void *), void *opaque,
+		   struct enc_probe **out) ENC_WARN_UNUSED;
+/* The next decoded video frame. 0, AVERROR_EOF (stream ended), AVERROR(ETIMEDOUT), ... */
+int enc_probe_next(struct enc_probe *p, struct enc_probe_frame *out) ENC_WARN_UNUSED;
+void enc_probe_close(struct enc_probe *p);
 
 #endif

@@ -5,6 +5,7 @@
  * digits; and a 1 kHz tone. Drawn straight into yuv420p so that generating a
  * frame costs far less than encoding it.
  */
+#include "encoder.h"
 #include "source.h"
 
 #include <math.h>
@@ -121,7 +122,8 @@ void enc_pattern_draw(AVFrame *f, int64_t frame_no)
 	fill_noise(f, bars_h, (f->height - bars_h) / 4, frame_no);
 	fill_rect(f, box_x & ~1, bars_h + (f->height - bars_h - box_size) / 2, box_size, box_size,
 		  box);
-	draw_number(f, frame_no, 2 * scale, 2 * scale, scale);
+	/* Below the stamp band that session.c writes when the frame is due. */
+	draw_number(f, frame_no, 2 * scale, ENC_STAMP_HEIGHT(f->height) + 2 * scale, scale);
 }
 
 void enc_tone_fill(AVFrame *f, int64_t first_sample)

@@ -32,6 +32,7 @@ struct enc_session {
 	int64_t deadline_ns; /* network I/O past this is aborted; 0: none */
 	bool deadline_hit;
 	bool header_written;
+	bool is_test;	  /* the test pattern: stamp its frames */
 	AVFrame *pending; /* a frame taken from the source, not yet due */
 	enum enc_media pending_kind;
 	struct enc_progress progress;
@@ -43,6 +44,14 @@ static int64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static uint64_t realtime_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* libavformat polls this while it connects, reads or writes. */
@@ -149,6 +158,7 @@ int enc_session_create(const struct enc_config *cfg, struct enc_session **out)
 	if (!s)
 		return ret;
 	s->cfg = *cfg;
+	s->is_test = is_test;
 	s->pkt = av_packet_alloc();
 	if (!s->pkt)
 		goto fail;
@@ -266,6 +276,14 @@ int enc_session_step(struct enc_session *s)
 		ret = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 		if (ret == EINTR)
 			return AVERROR(EINTR); /* the frame stays pending */
+	}
+	if (s->is_test && s->pending_kind == ENC_VIDEO) {
+		/* Stamped now, when due, so that the probe measures from this moment. */
+		struct enc_stamp st = {.frame = (uint32_t)s->pending->pts,
+				       .time_ms = realtime_ms()};
+
+		enc_stamp_write(s->pending->data[0], s->pending->linesize[0], s->pending->width,
+				s->pending->height, &st);
 	}
 	ret = encode(s, s->pending_kind, s->pending);
 	if (s->pending_kind == ENC_VIDEO)

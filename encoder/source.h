@@ -29,6 +29,12 @@ int enc_source_file_create(const char *path, bool loop, int width, int height, i
 
 /* Draw the moving test pattern with the frame number into a yuv420p frame. */
 void enc_pattern_draw(AVFrame *f, int64_t frame_no);
+/*
+ * The machine-readable stamp: a band of black and white blocks at the top of
+ * the test pattern carrying the frame number and the sender's wall-clock time,
+ * which `mpstream probe` reads back after x264. Declared in encoder.h.
+ */
+
 /* Fill an fltp audio frame with the 1 kHz tone, starting at sample @first_sample. */
 void enc_tone_fill(AVFrame *f, int64_t first_sample);
 

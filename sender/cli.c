@@ -15,6 +15,7 @@
 
 const char snd_cli_usage[] =
 	"Usage: mpstream [OPTION]... URL\n"
+	"       mpstream probe [OPTION]... URL   (see mpstream probe --help)\n"
 	"Stream live video over several uplinks at once with Multipath TCP.\n"
 	"URL is rtmp://HOST[:PORT]/APP/KEY or rtmps://...; the key is never logged.\n"
 	"\n"

@@ -13,6 +13,7 @@
 enum snd_exit {
 	SND_EXIT_OK = 0,
 	SND_EXIT_FAILURE = 1,
+	SND_EXIT_VERDICT = 2, /* probe: what arrived failed the checks */
 	SND_EXIT_USAGE = 64,
 	SND_EXIT_NOINPUT = 66,
 	SND_EXIT_UNAVAILABLE = 69,

@@ -7,6 +7,7 @@
 #include "encoder.h"
 #include "log.h"
 #include "mptcp_socket.h"
+#include "probe.h"
 #include "routing.h"
 #include "stats.h"
 
@@ -177,6 +178,12 @@ int main(int argc, char **argv)
 	int ret, code = SND_EXIT_FAILURE;
 	int mptcp;
 
+	if (argc > 1 && strcmp(argv[1], "probe") == 0) {
+		install_signals();
+		ret = snd_probe_main(argc - 1, argv + 1, &stop_signals);
+		mps_log_clear_secrets();
+		return ret;
+	}
 	switch (snd_cli_parse(argc, argv, &o, err, sizeof(err))) {
 	case SND_CLI_HELP:
 		fputs(snd_cli_usage, stdout);

@@ -121,6 +121,25 @@ static void test_pattern_to_flv(void **state)
 	assert_true(f.max_gap_s < 0.050);
 	assert_in_range(f.audio_packets, 185, 190);
 
+	/* Every frame carries its stamp through x264 at 400 kbit/s: numbers 0, 1, 2, ... */
+	struct enc_probe *p = NULL;
+	struct enc_probe_frame fr;
+	uint32_t expect = 0;
+	uint64_t first_ms = 0;
+
+	assert_int_equal(enc_probe_open(path, 5000, NULL, NULL, &p), 0);
+	while (enc_probe_next(p, &fr) == 0) {
+		assert_true(fr.stamped);
+		assert_int_equal(fr.stamp.frame, expect);
+		if (!expect)
+			first_ms = fr.stamp.time_ms;
+		expect++;
+	}
+	enc_probe_close(p);
+	assert_in_range(expect, 120, 122);
+	/* The stamps are the sender's clock when each frame was due: 33 ms apart. */
+	assert_in_range(fr.stamp.time_ms - first_ms, 3900, 4200);
+
 	/* The file as input, looped: timestamps go on across the loop, without a gap. */
 	char out[] = "/tmp/mps-enc-XXXXXX.flv";
 	fd = mkstemps(out, 4);

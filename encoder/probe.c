@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Play a stream and hand every decoded video frame to the caller with its
+ * arrival time and, for mpstream's test pattern, the stamp it carries.
+ */
+#include "encoder.h"
+#include "log.h"
+#include "source.h"
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/time.h>
+#include <stdlib.h>
+#include <time.h>
+
+struct enc_probe {
+	AVFormatContext *ic;
+	AVCodecContext *dec;
+	AVPacket *pkt;
+	AVFrame *frame;
+	int vidx;
+	int timeout_ms;
+	int64_t deadline_us; /* monotonic; reading past it is aborted */
+	bool timed_out;
+	int64_t bytes; /* received since the last frame returned */
+	int (*interrupt)(void *);
+	void *opaque;
+	bool draining;
+};
+
+static int probe_interrupt(void *opaque)
+{
+	struct enc_probe *p = opaque;
+
+	if (p->interrupt && p->interrupt(p->opaque))
+		return 1;
+	if (av_gettime_relative() > p->deadline_us) {
+		p->timed_out = true;
+		return 1;
+	}
+	return 0;
+}
+
+static void arm(struct enc_probe *p)
+{
+	p->deadline_us = av_gettime_relative() + (int64_t)p->timeout_ms * 1000;
+	p->timed_out = false;
+}
+
+int enc_probe_open(const char *url, int timeout_ms, int (*interrupt)(void *), void *opaque,
+		   struct enc_probe **out)
+{
+	struct enc_probe *p = calloc(1, sizeof(*p));
+	AVDictionary *opts = NULL;
+	const AVCodec *codec;
+	int ret = AVERROR(ENOMEM);
+
+	if (!p)
+		return ret;
+	p->timeout_ms = timeout_ms;
+	p->interrupt = interrupt;
+	p->opaque = opaque;
+	p->pkt = av_packet_alloc();
+	p->frame = av_frame_alloc();
+	p->ic = avformat_alloc_context();
+	if (!p->pkt || !p->frame || !p->ic)
+		goto fail;
+	p->ic->interrupt_callback = (AVIOInterruptCB){probe_interrupt, p};
+	/* Live playback of RTMP; the packets read while probing the streams are kept. */
+	av_dict_set(&opts, "rtmp_live", "live", 0);
+	arm(p);
+	ret = avformat_open_input(&p->ic, url, NULL, &opts);
+	av_dict_free(&opts);
+	if (ret < 0)
+		goto fail;
+	ret = avformat_find_stream_info(p->ic, NULL);
+	if (ret < 0)
+		goto fail;
+	ret = av_find_best_stream(p->ic, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+	if (ret < 0)
+		goto fail;
+	p->vidx = ret;
+	p->dec = avcodec_alloc_context3(codec);
+	if (!p->dec) {
+		ret = AVERROR(ENOMEM);
+		goto fail;
+	}
+	if ((ret = avcodec_parameters_to_context(p->dec, p->ic->streams[p->vidx]->codecpar)) < 0 ||
+	    (ret = avcodec_open2(p->dec, codec, NULL)) < 0)
+		goto fail;
+	*out = p;
+	return 0;
+fail:
+	if (p->timed_out)
+		ret = AVERROR(ETIMEDOUT);
+	enc_probe_close(p);
+	return ret;
+}
+
+static int64_t realtime_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int enc_probe_next(struct enc_probe *p, struct enc_probe_frame *out)
+{
+	int ret;
+
+	for (;;) {
+		ret = avcodec_receive_frame(p->dec, p->frame);
+		if (ret >= 0) {
+			AVRational tb = p->ic->streams[p->vidx]->time_base;
+			int64_t pts = p->frame->best_effort_timestamp;
+
+			memset(out, 0, sizeof(*out));
+			out->arrival_us = realtime_us();
+			out->pts_us =
+				pts == AV_NOPTS_VALUE ? 0 : av_rescale_q(pts, tb, AV_TIME_BASE_Q);
+			out->bytes = p->bytes;
+			p->bytes = 0;
+			if (p->frame->format == AV_PIX_FMT_YUV420P ||
+			    p->frame->format == AV_PIX_FMT_YUVJ420P)
+				out->stamped =
+					enc_stamp_read(p->frame->data[0], p->frame->linesize[0],
+						       p->frame->width, p->frame->height,
+						       &out->stamp) == 0;
+			av_frame_unref(p->frame);
+			return 0;
+		}
+		if (ret == AVERROR_EOF)
+			return ret;
+		if (ret != AVERROR(EAGAIN))
+			return ret;
+		if (p->draining)
+			return AVERROR_EOF;
+
+		arm(p);
+		ret = av_read_frame(p->ic, p->pkt);
+		if (ret < 0) {
+			if (p->timed_out)
+				return AVERROR(ETIMEDOUT);
+			/* End of the stream: flush the frames the decoder still holds. */
+			p->draining = true;
+			avcodec_send_packet(p->dec, NULL);
+			continue;
+		}
+		p->bytes += p->pkt->size;
+		if (p->pkt->stream_index == p->vidx) {
+			ret = avcodec_send_packet(p->dec, p->pkt);
+			if (ret < 0 && ret != AVERROR_INVALIDDATA) {
+				av_packet_unref(p->pkt);
+				return ret;
+			}
+		}
+		av_packet_unref(p->pkt);
+	}
+}
+
+void enc_probe_close(struct enc_probe *p)
+{
+	if (!p)
+		return;
+	avcodec_free_context(&p->dec);
+	avformat_close_input(&p->ic);
+	av_packet_free(&p->pkt);
+	av_frame_free(&p->frame);
+	free(p);
+}

@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: MIT
+/* `mpstream probe URL`: play a stream and report what arrives. */
+#include "cli.h"
+#include "encoder.h"
+#include "log.h"
+#include "probe.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <libavutil/error.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define TAG "probe"
+
+const char snd_probe_usage[] =
+	"Usage: mpstream probe [OPTION]... URL\n"
+	"Play a stream (rtmp://, or anything libavformat reads) and report what arrives:\n"
+	"every interval the bit rate, frames per second, the longest gap between frames\n"
+	"and the latency; at the end frames received, missing and repeated, the longest\n"
+	"gap, latency min/median/max and a verdict. Latency is exact for mpstream's test\n"
+	"pattern (its frames carry the sender's clock); for other streams it is the\n"
+	"delay above the smallest one seen.\n"
+	"\n"
+	"  -d, --duration SECONDS   stop after SECONDS (default: when the stream ends)\n"
+	"      --interval SECONDS   report period (default 1)\n"
+	"      --max-gap MS         fail when frames arrive more than MS apart\n"
+	"      --max-latency MS     fail when the latency exceeds MS\n"
+	"      --timeout SECONDS    give up after SECONDS without data (default 10)\n"
+	"      --csv FILE           also write each interval as CSV to FILE\n"
+	"  -q, --quiet              only the summary\n"
+	"  -h, --help               show this help and exit\n"
+	"\n"
+	"Exit status: 0 pass, 2 the checks failed (frames missing, a limit exceeded,\n"
+	"nothing received), 64 usage error, 69 no stream, 1 other.\n";
+
+struct probe_options {
+	double duration_s, interval_s, timeout_s;
+	struct snd_probe_limits lim;
+	const char *csv;
+	bool quiet;
+	const char *url;
+};
+
+enum { OPT_INTERVAL = 256, OPT_MAX_GAP, OPT_MAX_LATENCY, OPT_TIMEOUT, OPT_CSV };
+
+static const struct option probe_long_options[] = {
+	{"duration", required_argument, NULL, 'd'},
+	{"interval", required_argument, NULL, OPT_INTERVAL},
+	{"max-gap", required_argument, NULL, OPT_MAX_GAP},
+	{"max-latency", required_argument, NULL, OPT_MAX_LATENCY},
+	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"csv", required_argument, NULL, OPT_CSV},
+	{"quiet", no_argument, NULL, 'q'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+static int number(const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+#define PFAIL(...)                                  \
+	do {                                        \
+		snprintf(err, errlen, __VA_ARGS__); \
+		return SND_CLI_ERROR;               \
+	} while (0)
+
+static enum snd_cli_result snd_probe_parse(int argc, char **argv, struct probe_options *o,
+					   char *err, size_t errlen)
+{
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->interval_s = 1;
+	o->timeout_s = 10;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":d:qh", probe_long_options, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			if (number(optarg, 0.1, 1e7, &o->duration_s))
+				PFAIL("--duration '%s': expected seconds > 0", optarg);
+			break;
+		case OPT_INTERVAL:
+			if (number(optarg, 0.1, 3600, &o->interval_s))
+				PFAIL("--interval '%s': expected 0.1 to 3600 seconds", optarg);
+			break;
+		case OPT_MAX_GAP:
+			if (number(optarg, 1, 1e7, &o->lim.max_gap_ms))
+				PFAIL("--max-gap '%s': expected milliseconds >= 1", optarg);
+			break;
+		case OPT_MAX_LATENCY:
+			if (number(optarg, 1, 1e7, &o->lim.max_latency_ms))
+				PFAIL("--max-latency '%s': expected milliseconds >= 1", optarg);
+			break;
+		case OPT_TIMEOUT:
+			if (number(optarg, 0.1, 3600, &o->timeout_s))
+				PFAIL("--timeout '%s': expected 0.1 to 3600 seconds", optarg);
+			break;
+		case OPT_CSV:
+			o->csv = optarg;
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'h':
+			return SND_CLI_HELP;
+		case ':':
+			PFAIL("option '%s' needs a value", argv[optind - 1]);
+		default:
+			PFAIL("unknown option '%s' (see mpstream probe --help)", argv[optind - 1]);
+		}
+	}
+	if (argc - optind != 1)
+		PFAIL("expected one URL (see mpstream probe --help)");
+	o->url = argv[optind];
+	return SND_CLI_RUN;
+}
+
+static volatile sig_atomic_t *probe_stop;
+
+static int probe_interrupt(void *opaque)
+{
+	(void)opaque;
+	return probe_stop && *probe_stop;
+}
+
+static int64_t realtime_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void report(struct snd_probe_stats *st, int64_t now, const struct probe_options *o,
+		   FILE *csv)
+{
+	struct snd_probe_window w;
+	char line[256];
+
+	snd_probe_stats_window(st, now, &w);
+	if (!o->quiet) {
+		snd_probe_format_window(&w, line, sizeof(line));
+		LOG_INFO(TAG, "%s", line);
+	}
+	if (csv)
+		snd_probe_write_csv(csv, &w);
+}
+
+int snd_probe_main(int argc, char **argv, volatile sig_atomic_t *stop)
+{
+	struct probe_options o;
+	struct snd_probe_stats *st = NULL;
+	struct enc_probe *p = NULL;
+	struct snd_probe_summary sum;
+	struct enc_probe_frame fr;
+	char err[256], key[512], shown[512], line[512];
+	int64_t start, next_report, end_at;
+	FILE *csv = NULL;
+	int ret, code = SND_EXIT_FAILURE;
+
+	switch (snd_probe_parse(argc, argv, &o, err, sizeof(err))) {
+	case SND_CLI_HELP:
+		fputs(snd_probe_usage, stdout);
+		return SND_EXIT_OK;
+	case SND_CLI_ERROR:
+		fprintf(stderr, "mpstream probe: %s\n", err);
+		return SND_EXIT_USAGE;
+	default:
+		break;
+	}
+	snd_url_key(o.url, key, sizeof(key));
+	mps_log_add_secret(key);
+	snd_url_redacted(o.url, shown, sizeof(shown));
+	probe_stop = stop;
+	enc_route_av_log();
+
+	if (o.csv) {
+		csv = fopen(o.csv, "we");
+		if (!csv) {
+			LOG_ERR(TAG, "cannot create %s: %s", o.csv, strerror(errno));
+			return SND_EXIT_FAILURE;
+		}
+		fputs(snd_probe_csv_header, csv);
+	}
+	start = realtime_us();
+	ret = enc_probe_open(o.url, (int)(o.timeout_s * 1000), probe_interrupt, NULL, &p);
+	if (ret < 0) {
+		LOG_ERR(TAG, "cannot play %s: %s", shown, av_err2str(ret));
+		code = ret == AVERROR_EXIT ? SND_EXIT_FAILURE : SND_EXIT_UNAVAILABLE;
+		goto out;
+	}
+	if (snd_probe_stats_create(start, &st)) {
+		code = SND_EXIT_FAILURE;
+		goto out;
+	}
+	LOG_INFO(TAG, "playing %s", shown);
+	next_report = start + (int64_t)(o.interval_s * 1e6);
+	end_at = o.duration_s > 0 ? start + (int64_t)(o.duration_s * 1e6) : INT64_MAX;
+	for (;;) {
+		ret = enc_probe_next(p, &fr);
+		if (ret < 0)
+			break;
+		struct snd_probe_sample smp = {
+			.arrival_us = fr.arrival_us,
+			.pts_us = fr.pts_us,
+			.bytes = fr.bytes,
+			.stamped = fr.stamped,
+			.frame = fr.stamp.frame,
+			.sent_us = (int64_t)fr.stamp.time_ms * 1000,
+		};
+		snd_probe_stats_add(st, &smp);
+		while (fr.arrival_us >= next_report) {
+			report(st, next_report, &o, csv);
+			next_report += (int64_t)(o.interval_s * 1e6);
+		}
+		if (fr.arrival_us >= end_at || *stop)
+			break;
+	}
+	if (ret == AVERROR(ETIMEDOUT))
+		LOG_WARN(TAG, "no data for %.0f s: the stream has ended or stalled", o.timeout_s);
+	else if (ret < 0 && ret != AVERROR_EOF && ret != AVERROR_EXIT)
+		LOG_WARN(TAG, "playback ended: %s", av_err2str(ret));
+
+	snd_probe_stats_summary(st, &o.lim, &sum);
+	snd_probe_format_summary(&sum, line, sizeof(line));
+	printf("%s\n", line);
+	fflush(stdout);
+	code = sum.pass ? SND_EXIT_OK : SND_EXIT_VERDICT;
+out:
+	enc_probe_close(p);
+	snd_probe_stats_destroy(st);
+	if (csv)
+		fclose(csv);
+	return code;
+}

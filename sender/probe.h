@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `mpstream probe`: what reaches a server. The arithmetic (gaps, missing and
+ * repeated frames, latency) is pure so that it can be unit-tested; the
+ * subcommand around it plays the stream with the encoder module.
+ */
+#ifndef MPS_PROBE_H
+#define MPS_PROBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <signal.h>
+#include <stdio.h>
+
+#define SND_PROBE_FRAME_MOD (1u << 24) /* the stamp's frame counter wraps here */
+
+struct snd_probe_sample {
+	int64_t arrival_us; /* CLOCK_REALTIME */
+	int64_t pts_us;
+	int64_t bytes;
+	bool stamped;
+	uint32_t frame;
+	int64_t sent_us; /* the sender's CLOCK_REALTIME, from the stamp */
+};
+
+/* One reporting interval. */
+struct snd_probe_window {
+	double t_s;	  /* end of the interval, since the probe started */
+	int64_t frames;
+	double fps;
+	double bitrate_bps;
+	double max_gap_ms;
+	double latency_ms;     /* median over the interval; < 0: none */
+	double latency_max_ms; /* < 0: none */
+	int64_t missing_total;
+};
+
+struct snd_probe_summary {
+	int64_t frames, backlog, missing, repeated, unstamped;
+	double duration_s;
+	double max_gap_ms;
+	bool latency_relative; /* no stamps: delay above the smallest one seen */
+	double latency_min_ms, latency_median_ms, latency_max_ms; /* < 0: none */
+	bool pass;
+	char reason[128]; /* why not, when !pass */
+};
+
+struct snd_probe_limits {
+	double max_gap_ms;     /* 0: no limit */
+	double max_latency_ms; /* 0: no limit */
+};
+
+struct snd_probe_stats;
+
+/*
+ * @start_us is when the probe connected: stamped frames sent before it are a
+ * server's backlog (nginx-rtmp sends seconds of it at once) and count as
+ * neither latency nor gaps.
+ */
+int snd_probe_stats_create(int64_t start_us, struct snd_probe_stats **out);
+void snd_probe_stats_destroy(struct snd_probe_stats *s);
+void snd_probe_stats_add(struct snd_probe_stats *s, const struct snd_probe_sample *smp);
+/* Close the current interval at @now_us and start the next one. */
+void snd_probe_stats_window(struct snd_probe_stats *s, int64_t now_us, struct snd_probe_window *w);
+void snd_probe_stats_summary(const struct snd_probe_stats *s, const struct snd_probe_limits *lim,
+			     struct snd_probe_summary *out);
+
+void snd_probe_format_window(const struct snd_probe_window *w, char *buf, size_t size);
+void snd_probe_format_summary(const struct snd_probe_summary *sum, char *buf, size_t size);
+extern const char snd_probe_csv_header[];
+void snd_probe_write_csv(FILE *f, const struct snd_probe_window *w);
+
+/*
+ * The subcommand: argv[0] is "probe". @stop is main's signal flag (it ends the
+ * probe with its summary). Returns the exit code.
+ */
+int snd_probe_main(int argc, char **argv, volatile sig_atomic_t *stop);
+
+#endif
