@@ -9,13 +9,20 @@ lab_up 4mbit || { echo "FAIL: lab"; exit 1; }
 ip netns exec "$LAB_SND" "$MPSTREAM" --uplink up0 --uplink up1 --duration $DURATION --bitrate 2500k \
 	--stats "$LAB_DIR/stats.csv" "$URL" 2>"$LAB_DIR/mpstream.log" &
 pid=$!
-sleep 8
+sleep 2
+# The receiver's view: arrival gaps, missing frames and latency, from the server's host.
+ip netns exec "$LAB_SRV" "$MPSTREAM" probe --duration 16 --max-gap 3000 --csv "$LAB_DIR/probe.csv" \
+	"rtmp://127.0.0.1/live/$KEY" >"$LAB_DIR/probe.out" 2>"$LAB_DIR/probe.log" &
+probe=$!
+sleep 6
 lab_cut 0 || fail "cannot cut up0"
 cut_at=$(date +%s.%N)
 b1=$(lab_tx_bytes 1)
 r0=$(lab_in_snd cat /sys/class/net/up0/statistics/rx_bytes)
 wait $pid
 rc=$?
+wait $probe
+prc=$?
 end=$(date +%s.%N)
 [ "$rc" = 0 ] && pass "mpstream exited 0 after losing up0" || fail "mpstream exited $rc"
 after1=$(($(lab_tx_bytes 1) - b1))
@@ -36,5 +43,8 @@ tail_up0=$(awk -F, -v t=14 '$1 > t && $3 == "up0" { s += $6 } END { printf "%d",
 tail_up1=$(awk -F, -v t=14 '$1 > t && $3 == "up1" { s += $6 } END { printf "%d", s }' "$LAB_DIR/stats.csv")
 echo "figure: send rate summed after 14 s: up0 $tail_up0, up1 $tail_up1 bit/s"
 [ "$tail_up1" -gt "$tail_up0" ] && pass "stats show up1 carrying the stream" || fail "stats: up0 $tail_up0 >= up1 $tail_up1"
-check_no_key "$LAB_DIR/mpstream.log"
+echo "figure: probe: $(cat "$LAB_DIR/probe.out")"
+[ "$prc" = 0 ] && pass "probe: no frame missing, no arrival gap over 3 s (generous bound)" || fail "probe exit $prc: $(cat "$LAB_DIR/probe.out")"
+grep -q " 0 missing, 0 repeated" "$LAB_DIR/probe.out" && pass "probe: every frame arrived once" || fail "probe: frames missing or repeated"
+check_no_key "$LAB_DIR/mpstream.log" "$LAB_DIR/probe.log" "$LAB_DIR/probe.out"
 finish
