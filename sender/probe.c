@@ -30,6 +30,8 @@ const char snd_probe_usage[] =
 	"      --max-latency MS     fail when the latency exceeds MS\n"
 	"      --timeout SECONDS    give up after SECONDS without data (default 10)\n"
 	"      --csv FILE           also write each interval as CSV to FILE\n"
+	"      --relative           latency as delay above the smallest one seen, even\n"
+	"                           for stamped frames (to compare with other senders)\n"
 	"  -q, --quiet              only the summary\n"
 	"  -h, --help               show this help and exit\n"
 	"\n"
@@ -41,10 +43,11 @@ struct probe_options {
 	struct snd_probe_limits lim;
 	const char *csv;
 	bool quiet;
+	bool relative;
 	const char *url;
 };
 
-enum { OPT_INTERVAL = 256, OPT_MAX_GAP, OPT_MAX_LATENCY, OPT_TIMEOUT, OPT_CSV };
+enum { OPT_INTERVAL = 256, OPT_MAX_GAP, OPT_MAX_LATENCY, OPT_TIMEOUT, OPT_CSV, OPT_RELATIVE };
 
 static const struct option probe_long_options[] = {
 	{"duration", required_argument, NULL, 'd'},
@@ -53,6 +56,7 @@ static const struct option probe_long_options[] = {
 	{"max-latency", required_argument, NULL, OPT_MAX_LATENCY},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"csv", required_argument, NULL, OPT_CSV},
+	{"relative", no_argument, NULL, OPT_RELATIVE},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -111,6 +115,9 @@ static enum snd_cli_result snd_probe_parse(int argc, char **argv, struct probe_o
 			break;
 		case OPT_CSV:
 			o->csv = optarg;
+			break;
+		case OPT_RELATIVE:
+			o->relative = true;
 			break;
 		case 'q':
 			o->quiet = true;
@@ -218,7 +225,7 @@ int snd_probe_main(int argc, char **argv, volatile sig_atomic_t *stop)
 			.arrival_us = fr.arrival_us,
 			.pts_us = fr.pts_us,
 			.bytes = fr.bytes,
-			.stamped = fr.stamped,
+			.stamped = fr.stamped && !o.relative,
 			.frame = fr.stamp.frame,
 			.sent_us = (int64_t)fr.stamp.time_ms * 1000,
 		};
