@@ -24,22 +24,82 @@ struct enc_config {
 	int fps;
 	const char *preset; /* x264 preset */
 	int64_t bitrate;    /* video bit/s */
-	const char *url;    /* output */
+	int buffer_ms;	    /* packets waiting for the network: beyond this, whole GOPs go */
+};
+
+struct enc_output_config {
+	const char *url;
 	int connect_timeout_ms;
-	int stall_timeout_ms; /* give up when one write blocks this long */
-	/* Polled during blocking network I/O: non-zero aborts it (AVERROR_EXIT). */
-	int (*interrupt)(void *opaque);
+	/*
+	 * Polled while libavformat blocks on the network. @blocked_ms is how long
+	 * the current write has been blocked (0 while connecting). Non-zero
+	 * aborts the I/O.
+	 */
+	int (*interrupt)(void *opaque, int blocked_ms);
 	void *opaque;
 };
 
 struct enc_progress {
-	int64_t video_frames; /* encoded and handed to the muxer */
+	int64_t video_frames; /* encoded */
 	int64_t audio_frames;
-	int64_t bytes_out;     /* written to the output, headers included */
-	int64_t media_time_us; /* timestamp of the last frame sent */
+	int64_t media_time_us;	/* timestamp of the last frame encoded */
+	int64_t bytes_out;	/* written to outputs, headers included, all connections */
+	int64_t dropped_frames; /* video frames dropped from the queue (whole GOPs) */
+	int queue_ms;		/* media time waiting in the queue */
 };
 
 struct enc_session;
+struct enc_output;
+
+/* Route libav*'s log into mpstream's log. Call once before anything else. */
+void enc_route_av_log(void);
+
+/*
+ * Open the input and the encoders; nothing touches the network. Returns 0,
+ * AVERROR(ENOENT)/AVERROR(EACCES)/AVERROR_INVALIDDATA for an input that cannot
+ * be read, AVERROR_ENCODER_NOT_FOUND, or another AVERROR.
+ */
+int enc_session_create(const struct enc_config *cfg, struct enc_session **out) ENC_WARN_UNUSED;
+
+/*
+ * The encoding side (one thread): wait until the next frame is due, encode it
+ * and queue the packets. Returns 0, AVERROR_EOF at the end of the input (the
+ * encoders are then drained), AVERROR(EINTR) when the wait was cut short by a
+ * signal, or another AVERROR.
+ */
+int enc_session_step(struct enc_session *s) ENC_WARN_UNUSED;
+
+/* Drain the encoders into the queue (the input ends). Returns 0 or an AVERROR. */
+int enc_session_drain(struct enc_session *s) ENC_WARN_UNUSED;
+
+/* Thread-safe. */
+void enc_session_progress(struct enc_session *s, struct enc_progress *p);
+
+/* Free everything (outputs must be closed first). NULL is fine. */
+void enc_session_destroy(struct enc_session *s);
+
+/*
+ * The network side (another thread): connect to the URL and write the FLV
+ * header. Returns 0 or an AVERROR: AVERROR(ECONNREFUSED), AVERROR(ETIMEDOUT)
+ * (no answer within connect_timeout_ms), AVERROR_EXIT (interrupted), ...
+ * A new connection starts at the oldest keyframe in the queue (or asks the
+ * encoder for one); its timestamps go on from where the stream was.
+ */
+int enc_output_open(struct enc_session *s, const struct enc_output_config *cfg,
+		    struct enc_output **out) ENC_WARN_UNUSED;
+
+/*
+ * Write the next queued packet, waiting up to @wait_ms for one. Returns 0,
+ * AVERROR(EAGAIN) when none came, AVERROR_EOF when the queue is drained and
+ * the input has ended, or the write's error (the connection is then lost).
+ */
+int enc_output_send(struct enc_output *o, int wait_ms) ENC_WARN_UNUSED;
+
+/* Write the trailer (after AVERROR_EOF). Returns 0 or an AVERROR. */
+int enc_output_finish(struct enc_output *o) ENC_WARN_UNUSED;
+
+/* Close the connection. NULL is fine. */
+void enc_output_close(struct enc_output *o);
 
 /*
  * The stamp of the test pattern: 2 rows of ENC_STAMP_COLS blocks across the
@@ -63,38 +123,6 @@ struct enc_stamp {
 void enc_stamp_write(uint8_t *luma, int linesize, int width, int height,
 		     const struct enc_stamp *st);
 int enc_stamp_read(const uint8_t *luma, int linesize, int width, int height, struct enc_stamp *st);
-
-/* Route libav*'s log into mpstream's log. Call once before anything else. */
-void enc_route_av_log(void);
-
-/*
- * Open the input and the encoders; nothing touches the network yet. Returns 0,
- * AVERROR(ENOENT)/AVERROR(EACCES)/AVERROR_INVALIDDATA for an input that cannot
- * be read, AVERROR_ENCODER_NOT_FOUND, or another AVERROR.
- */
-int enc_session_create(const struct enc_config *cfg, struct enc_session **out) ENC_WARN_UNUSED;
-
-/*
- * Connect to the output URL and write the FLV header. Returns 0 or an AVERROR:
- * AVERROR(ECONNREFUSED), AVERROR(ETIMEDOUT) (no answer within
- * connect_timeout_ms), AVERROR_EXIT (interrupted), AVERROR(EINVAL)...
- */
-int enc_session_connect(struct enc_session *s) ENC_WARN_UNUSED;
-
-/*
- * Wait until the next frame is due, encode it and send what the encoders
- * produce. Returns 0, AVERROR_EOF at the end of the input, AVERROR(EINTR) when
- * the wait was cut short by a signal, or another AVERROR.
- */
-int enc_session_step(struct enc_session *s) ENC_WARN_UNUSED;
-
-/* Drain the encoders and write the trailer. Returns 0 or an AVERROR. */
-int enc_session_finish(struct enc_session *s) ENC_WARN_UNUSED;
-
-void enc_session_progress(const struct enc_session *s, struct enc_progress *p);
-
-/* NULL is fine. Closes the connection if still open. */
-void enc_session_destroy(struct enc_session *s);
 
 /*
  * The receiving side, for `mpstream probe`: play a stream (rtmp://, or any

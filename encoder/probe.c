@@ -68,7 +68,6 @@ int enc_probe_open(const char *url, int timeout_ms, int (*interrupt)(void *), vo
 	p->ic->interrupt_callback = (AVIOInterruptCB){probe_interrupt, p};
 	/* Live playback of RTMP; the packets read while probing the streams are kept. */
 	av_dict_set(&opts, "rtmp_live", "live", 0);
-	av_dict_set(&opts, "analyzeduration", "1000000", 0);
 	arm(p);
 	ret = avformat_open_input(&p->ic, url, NULL, &opts);
 	av_dict_free(&opts);

@@ -1,42 +1,22 @@
 // SPDX-License-Identifier: MIT
 /*
- * The encode/drain loop of FFmpeg's doc/examples (transcode, mux): frames are
- * sent to x264 or AAC, every packet the encoder returns is rescaled to its
- * stream's time base and written to the FLV muxer, whose AVIOContext is the
- * rtmp:// connection.
+ * The encoding side: the encode/drain loop of FFmpeg's doc/examples, paced in
+ * real time. Packets go into a queue that the network side (output.c)
+ * empties; the encoder therefore never waits for the network. The queue holds
+ * at most cfg.buffer_ms of media: beyond that its oldest GOPs are dropped
+ * whole, so that what is sent after a stall or a reconnect stays decodable.
  */
-#include "encoder.h"
+#include "enc_internal.h"
 #include "log.h"
-#include "source.h"
 
 #include <errno.h>
-#include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
 #include <libavutil/channel_layout.h>
 #include <libavutil/opt.h>
-#include <libavutil/time.h>
 #include <stdlib.h>
 #include <time.h>
 
 #define AUDIO_BITRATE 128000
 #define GOP_SECONDS   2
-
-struct enc_session {
-	struct enc_config cfg;
-	struct enc_source *src;
-	AVCodecContext *venc, *aenc;
-	AVFormatContext *oc;
-	AVStream *vst, *ast;
-	AVPacket *pkt;
-	int64_t start_ns;    /* CLOCK_MONOTONIC at media time 0 */
-	int64_t deadline_ns; /* network I/O past this is aborted; 0: none */
-	bool deadline_hit;
-	bool header_written;
-	bool is_test;	  /* the test pattern: stamp its frames */
-	AVFrame *pending; /* a frame taken from the source, not yet due */
-	enum enc_media pending_kind;
-	struct enc_progress progress;
-};
 
 static int64_t now_ns(void)
 {
@@ -52,20 +32,6 @@ static uint64_t realtime_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* libavformat polls this while it connects, reads or writes. */
-static int session_interrupt(void *opaque)
-{
-	struct enc_session *s = opaque;
-
-	if (s->cfg.interrupt && s->cfg.interrupt(s->cfg.opaque))
-		return 1;
-	if (s->deadline_ns && now_ns() > s->deadline_ns) {
-		s->deadline_hit = true;
-		return 1;
-	}
-	return 0;
 }
 
 static int open_video_encoder(struct enc_session *s, bool global_header)
@@ -99,6 +65,8 @@ static int open_video_encoder(struct enc_session *s, bool global_header)
 	av_dict_set(&opts, "tune", "zerolatency", 0);
 	/* Keyframes exactly every GOP: a scene cut must not move them. */
 	av_dict_set(&opts, "x264-params", "scenecut=0", 0);
+	/* A keyframe asked for after a reconnect is an IDR: decodable on its own. */
+	av_dict_set(&opts, "forced-idr", "1", 0);
 	ret = avcodec_open2(c, codec, &opts);
 	av_dict_free(&opts);
 	if (ret < 0)
@@ -133,37 +101,23 @@ static int open_audio_encoder(struct enc_session *s, bool global_header)
 	return ret;
 }
 
-static int add_stream(struct enc_session *s, AVCodecContext *c, AVStream **out)
-{
-	AVStream *st = avformat_new_stream(s->oc, NULL);
-	int ret;
-
-	if (!st)
-		return AVERROR(ENOMEM);
-	ret = avcodec_parameters_from_context(st->codecpar, c);
-	if (ret < 0)
-		return ret;
-	st->time_base = c->time_base;
-	*out = st;
-	return 0;
-}
-
 int enc_session_create(const struct enc_config *cfg, struct enc_session **out)
 {
 	struct enc_session *s = calloc(1, sizeof(*s));
-	const bool is_test = strcmp(cfg->input, ENC_INPUT_TEST) == 0;
 	int ret = AVERROR(ENOMEM);
 	bool global;
 
 	if (!s)
 		return ret;
 	s->cfg = *cfg;
-	s->is_test = is_test;
+	s->is_test = strcmp(cfg->input, ENC_INPUT_TEST) == 0;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
 	s->pkt = av_packet_alloc();
 	if (!s->pkt)
 		goto fail;
 
-	if (is_test)
+	if (s->is_test)
 		ret = enc_source_test_create(cfg->width, cfg->height, cfg->fps, &s->src);
 	else
 		ret = enc_source_file_create(cfg->input, cfg->loop, cfg->width, cfg->height,
@@ -172,17 +126,14 @@ int enc_session_create(const struct enc_config *cfg, struct enc_session **out)
 		LOG_ERR(ENC_TAG, "cannot read input %s: %s", cfg->input, av_err2str(ret));
 		goto fail;
 	}
-
-	ret = avformat_alloc_output_context2(&s->oc, NULL, "flv", cfg->url);
-	if (ret < 0)
+	s->ofmt = av_guess_format("flv", NULL, NULL);
+	if (!s->ofmt) {
+		ret = AVERROR_MUXER_NOT_FOUND;
 		goto fail;
-	global = s->oc->oformat->flags & AVFMT_GLOBALHEADER;
+	}
+	global = s->ofmt->flags & AVFMT_GLOBALHEADER;
 	if ((ret = open_video_encoder(s, global)) < 0 || (ret = open_audio_encoder(s, global)) < 0)
 		goto fail;
-	if ((ret = add_stream(s, s->venc, &s->vst)) < 0 ||
-	    (ret = add_stream(s, s->aenc, &s->ast)) < 0)
-		goto fail;
-	s->oc->interrupt_callback = (AVIOInterruptCB){session_interrupt, s};
 	*out = s;
 	return 0;
 fail:
@@ -190,35 +141,140 @@ fail:
 	return ret;
 }
 
-int enc_session_connect(struct enc_session *s)
+void enc_qnode_free(struct enc_qnode *n)
 {
-	int ret;
-
-	s->deadline_ns = now_ns() + (int64_t)s->cfg.connect_timeout_ms * 1000000;
-	s->deadline_hit = false;
-	ret = avio_open2(&s->oc->pb, s->cfg.url, AVIO_FLAG_WRITE, &s->oc->interrupt_callback, NULL);
-	if (ret >= 0) {
-		AVDictionary *opts = NULL;
-
-		/* A stream cannot be rewritten at its end: no duration/size update in the trailer. */
-		if (!(s->oc->pb->seekable & AVIO_SEEKABLE_NORMAL))
-			av_dict_set(&opts, "flvflags", "no_duration_filesize", 0);
-		ret = avformat_write_header(s->oc, &opts);
-		av_dict_free(&opts);
-		s->header_written = ret >= 0;
-	}
-	s->deadline_ns = 0;
-	if (ret < 0 && s->deadline_hit)
-		ret = AVERROR(ETIMEDOUT);
-	if (ret >= 0) {
-		s->start_ns = now_ns();
-		ret = 0;
-	}
-	return ret;
+	if (!n)
+		return;
+	av_packet_free(&n->pkt);
+	free(n);
 }
 
-/* Write every packet the encoder has ready. */
-static int drain(struct enc_session *s, AVCodecContext *c, AVStream *st)
+/* Under lock: drop the head up to (not including) the next video keyframe after it. */
+static bool drop_oldest_gop(struct enc_session *s)
+{
+	struct enc_qnode *n = s->head ? s->head->next : NULL;
+	int64_t frames = 0;
+
+	while (n && !(n->video && n->key))
+		n = n->next;
+	if (!n)
+		return false;
+	while (s->head != n) {
+		struct enc_qnode *old = s->head;
+
+		frames += old->video;
+		s->head = old->next;
+		enc_qnode_free(old);
+	}
+	s->progress.dropped_frames += frames;
+	LOG_DEBUG(ENC_TAG, "queue full: dropped a GOP of %" PRId64 " frames", frames);
+	return true;
+}
+
+static int queue_ms_locked(const struct enc_session *s)
+{
+	return s->head ? (int)((s->tail->t_us - s->head->t_us) / 1000) : 0;
+}
+
+static int enqueue(struct enc_session *s, AVCodecContext *c, int stream_index)
+{
+	struct enc_qnode *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return AVERROR(ENOMEM);
+	n->pkt = av_packet_clone(s->pkt);
+	if (!n->pkt) {
+		free(n);
+		return AVERROR(ENOMEM);
+	}
+	n->pkt->stream_index = stream_index;
+	n->video = stream_index == 0;
+	n->key = s->pkt->flags & AV_PKT_FLAG_KEY;
+	n->t_us = av_rescale_q(s->pkt->dts, c->time_base, AV_TIME_BASE_Q);
+
+	pthread_mutex_lock(&s->lock);
+	if (s->tail)
+		s->tail->next = n;
+	else
+		s->head = n;
+	s->tail = n;
+	while (queue_ms_locked(s) > s->cfg.buffer_ms && drop_oldest_gop(s))
+		;
+	s->progress.queue_ms = queue_ms_locked(s);
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+struct enc_qnode *enc_queue_pop(struct enc_session *s, int wait_ms, bool *ended)
+{
+	struct enc_qnode *n;
+	struct timespec ts;
+
+	pthread_mutex_lock(&s->lock);
+	if (!s->head && !s->ended && wait_ms > 0) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += wait_ms / 1000;
+		ts.tv_nsec += (long)(wait_ms % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		while (!s->head && !s->ended)
+			if (pthread_cond_timedwait(&s->cond, &s->lock, &ts))
+				break;
+	}
+	n = s->head;
+	if (n) {
+		s->head = n->next;
+		if (!s->head)
+			s->tail = NULL;
+		n->next = NULL;
+	}
+	s->progress.queue_ms = queue_ms_locked(s);
+	*ended = s->ended && !s->head;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+bool enc_queue_start_at_keyframe(struct enc_session *s)
+{
+	int64_t frames = 0;
+	bool found = false;
+
+	pthread_mutex_lock(&s->lock);
+	for (struct enc_qnode *n = s->head; n && !found; n = n->next)
+		found = n->video && n->key;
+	if (found) {
+		while (!(s->head->video && s->head->key)) {
+			struct enc_qnode *old = s->head;
+
+			frames += old->video;
+			s->head = old->next;
+			enc_qnode_free(old);
+		}
+		s->progress.dropped_frames += frames;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return found;
+}
+
+void enc_add_bytes_out(struct enc_session *s, int64_t bytes)
+{
+	pthread_mutex_lock(&s->lock);
+	s->progress.bytes_out += bytes;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void enc_count_dropped(struct enc_session *s, int64_t frames)
+{
+	pthread_mutex_lock(&s->lock);
+	s->progress.dropped_frames += frames;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Queue every packet the encoder has ready. */
+static int drain(struct enc_session *s, AVCodecContext *c, int stream_index)
 {
 	int ret;
 
@@ -228,30 +284,27 @@ static int drain(struct enc_session *s, AVCodecContext *c, AVStream *st)
 			return 0;
 		if (ret < 0)
 			return ret;
-		s->pkt->stream_index = st->index;
-		av_packet_rescale_ts(s->pkt, c->time_base, st->time_base);
-		s->deadline_ns = s->cfg.stall_timeout_ms
-					 ? now_ns() + (int64_t)s->cfg.stall_timeout_ms * 1000000
-					 : 0;
-		s->deadline_hit = false;
-		ret = av_interleaved_write_frame(s->oc, s->pkt);
-		s->deadline_ns = 0;
+		ret = enqueue(s, c, stream_index);
+		av_packet_unref(s->pkt);
 		if (ret < 0)
-			return s->deadline_hit ? AVERROR(ETIMEDOUT) : ret;
-		s->progress.bytes_out = avio_tell(s->oc->pb);
+			return ret;
 	}
 }
 
 static int encode(struct enc_session *s, enum enc_media kind, AVFrame *frame)
 {
 	AVCodecContext *c = kind == ENC_VIDEO ? s->venc : s->aenc;
-	int ret = avcodec_send_frame(c, frame);
+	int ret;
 
+	if (kind == ENC_VIDEO)
+		frame->pict_type = atomic_exchange(&s->want_keyframe, false) ? AV_PICTURE_TYPE_I
+									     : AV_PICTURE_TYPE_NONE;
+	ret = avcodec_send_frame(c, frame);
 	if (ret < 0) {
 		LOG_ERR(ENC_TAG, "encoding failed: %s", av_err2str(ret));
 		return ret;
 	}
-	return drain(s, c, kind == ENC_VIDEO ? s->vst : s->ast);
+	return drain(s, c, kind == ENC_VIDEO ? 0 : 1);
 }
 
 int enc_session_step(struct enc_session *s)
@@ -260,6 +313,8 @@ int enc_session_step(struct enc_session *s)
 	struct timespec ts;
 	int ret;
 
+	if (!s->start_ns)
+		s->start_ns = now_ns();
 	if (!s->pending) {
 		ret = s->src->next(s->src, &s->pending_kind, &s->pending);
 		if (ret < 0)
@@ -286,52 +341,58 @@ int enc_session_step(struct enc_session *s)
 				s->pending->height, &st);
 	}
 	ret = encode(s, s->pending_kind, s->pending);
+	pthread_mutex_lock(&s->lock);
 	if (s->pending_kind == ENC_VIDEO)
 		s->progress.video_frames++;
 	else
 		s->progress.audio_frames++;
 	if (due_us > s->progress.media_time_us)
 		s->progress.media_time_us = due_us;
+	pthread_mutex_unlock(&s->lock);
 	s->pending = NULL;
 	return ret;
 }
 
-int enc_session_finish(struct enc_session *s)
+int enc_session_drain(struct enc_session *s)
 {
 	int ret;
 
-	if (!s->header_written)
-		return 0;
-	if ((ret = avcodec_send_frame(s->venc, NULL)) < 0 ||
-	    (ret = drain(s, s->venc, s->vst)) < 0 ||
-	    (ret = avcodec_send_frame(s->aenc, NULL)) < 0 || (ret = drain(s, s->aenc, s->ast)) < 0)
-		return ret;
-	s->deadline_ns = now_ns() + (int64_t)s->cfg.connect_timeout_ms * 1000000;
-	ret = av_write_trailer(s->oc);
-	s->deadline_ns = 0;
-	s->header_written = false;
-	return ret;
+	if ((ret = avcodec_send_frame(s->venc, NULL)) < 0 || (ret = drain(s, s->venc, 0)) < 0 ||
+	    (ret = avcodec_send_frame(s->aenc, NULL)) < 0 || (ret = drain(s, s->aenc, 1)) < 0) {
+		/* Already drained: nothing more to queue. */
+		if (ret != AVERROR_EOF)
+			return ret;
+	}
+	pthread_mutex_lock(&s->lock);
+	s->ended = true;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
 }
 
-void enc_session_progress(const struct enc_session *s, struct enc_progress *p)
+void enc_session_progress(struct enc_session *s, struct enc_progress *p)
 {
+	pthread_mutex_lock(&s->lock);
 	*p = s->progress;
+	pthread_mutex_unlock(&s->lock);
 }
 
 void enc_session_destroy(struct enc_session *s)
 {
 	if (!s)
 		return;
-	if (s->oc) {
-		/* Closing must not hang on a dead connection. */
-		s->deadline_ns = now_ns() + 2000000000LL;
-		avio_closep(&s->oc->pb);
-		avformat_free_context(s->oc);
+	while (s->head) {
+		struct enc_qnode *n = s->head;
+
+		s->head = n->next;
+		enc_qnode_free(n);
 	}
 	avcodec_free_context(&s->venc);
 	avcodec_free_context(&s->aenc);
 	av_packet_free(&s->pkt);
 	if (s->src)
 		s->src->destroy(s->src);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->cond);
 	free(s);
 }

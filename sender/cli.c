@@ -36,6 +36,10 @@ const char snd_cli_usage[] =
 	"  -d, --duration SECONDS        stop after SECONDS of stream (default: until\n"
 	"                                SIGINT or SIGTERM)\n"
 	"      --connect-timeout SECONDS give up connecting after SECONDS (default 10)\n"
+	"      --reconnect 0|1           reconnect with back-off (0.5 s doubling to 10 s)\n"
+	"                                when the connection is lost (default 1)\n"
+	"      --buffer SECONDS          media kept while the network cannot take it;\n"
+	"                                older GOPs are dropped whole (default 2)\n"
 	"      --stats-interval SECONDS  per-subflow statistics period (default 1)\n"
 	"      --stats FILE              also write the statistics as CSV to FILE\n"
 	"  -v, --verbose                 more log lines (twice: libav* debug too)\n"
@@ -52,6 +56,8 @@ enum {
 	OPT_STATS,
 	OPT_STATS_INTERVAL,
 	OPT_CONNECT_TIMEOUT,
+	OPT_RECONNECT,
+	OPT_BUFFER,
 };
 
 static const struct option long_options[] = {
@@ -64,6 +70,8 @@ static const struct option long_options[] = {
 	{"bitrate", required_argument, NULL, 'b'},
 	{"duration", required_argument, NULL, 'd'},
 	{"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+	{"reconnect", required_argument, NULL, OPT_RECONNECT},
+	{"buffer", required_argument, NULL, OPT_BUFFER},
 	{"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
 	{"stats", required_argument, NULL, OPT_STATS},
 	{"verbose", no_argument, NULL, 'v'},
@@ -155,6 +163,8 @@ static void defaults(struct snd_options *o)
 	o->bitrate = 2500000;
 	o->stats_interval_s = 1.0;
 	o->connect_timeout_s = 10.0;
+	o->reconnect = true;
+	o->buffer_s = 2.0;
 }
 
 #define FAIL(...)                                   \
@@ -229,6 +239,15 @@ enum snd_cli_result snd_cli_parse(int argc, char **argv, struct snd_options *o, 
 			if (parse_seconds(optarg, 0.1, 3600, &o->connect_timeout_s))
 				FAIL("--connect-timeout '%s': expected 0.1 to 3600 seconds",
 				     optarg);
+			break;
+		case OPT_RECONNECT:
+			if (strcmp(optarg, "0") && strcmp(optarg, "1"))
+				FAIL("--reconnect '%s': expected 0 or 1", optarg);
+			o->reconnect = optarg[0] == '1';
+			break;
+		case OPT_BUFFER:
+			if (parse_seconds(optarg, 0.1, 60, &o->buffer_s))
+				FAIL("--buffer '%s': expected 0.1 to 60 seconds", optarg);
 			break;
 		case OPT_STATS_INTERVAL:
 			if (parse_seconds(optarg, 0.05, 3600, &o->stats_interval_s))

@@ -32,7 +32,9 @@ struct snd_options {
 	double stats_interval_s;
 	const char *stats_path; /* CSV, or NULL */
 	double connect_timeout_s;
-	int verbosity; /* -1 quiet, 0 normal, 1+ verbose */
+	bool reconnect;	 /* reconnect after a lost connection */
+	double buffer_s; /* media kept for the network; older GOPs are dropped */
+	int verbosity;	 /* -1 quiet, 0 normal, 1+ verbose */
 	const char *url;
 };
 

@@ -10,6 +10,7 @@
 #include "probe.h"
 #include "routing.h"
 #include "stats.h"
+#include "stream.h"
 
 #include <arpa/inet.h>
 #include <libavutil/error.h>
@@ -23,6 +24,7 @@
 
 #define TAG		 "mpstream"
 #define STALL_TIMEOUT_MS 30000
+#define OUTAGE_MS	 2000
 
 /* Signals seen: 1 stops cleanly, 2 or more also abort a blocked write. */
 static volatile sig_atomic_t stop_signals;
@@ -44,12 +46,6 @@ static void install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-}
-
-static int interrupt_cb(void *opaque)
-{
-	(void)opaque;
-	return stop_signals >= 2;
 }
 
 static bool have_net_admin(void)
@@ -97,18 +93,6 @@ static int exit_for_input(int err)
 		       : SND_EXIT_FAILURE;
 }
 
-/* Errors that mean the server or the way to it is not there. */
-static bool is_network_error(int err)
-{
-	static const int codes[] = {ECONNREFUSED, ETIMEDOUT, EHOSTUNREACH,  ENETUNREACH, ECONNRESET,
-				    ECONNABORTED, EPIPE,     EADDRNOTAVAIL, EIO,	 ENOENT};
-
-	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
-		if (err == AVERROR(codes[i]))
-			return true;
-	return false;
-}
-
 static void set_log_level(int verbosity)
 {
 	if (verbosity < 0)
@@ -116,56 +100,6 @@ static void set_log_level(int verbosity)
 	else if (verbosity > 0)
 		mps_log_set_level(MPS_LOG_DEBUG);
 	enc_route_av_log();
-}
-
-static int stream(const struct snd_options *o, struct rt_uplinks *uplinks, struct enc_session *enc,
-		  struct snd_stats *stats)
-{
-	const struct rt_uplink *first = rt_uplinks_get(uplinks, 0);
-	struct in_addr bind4 = {.s_addr = first ? first->addr.s_addr : INADDR_ANY};
-	int64_t duration_us = (int64_t)(o->duration_s * 1e6);
-	struct enc_progress p;
-	char shown[512];
-	int ret;
-
-	snd_url_redacted(o->url, shown, sizeof(shown));
-	LOG_INFO(TAG, "connecting to %s", shown);
-	snd_shim_arm(bind4);
-	ret = enc_session_connect(enc);
-	snd_shim_disarm();
-	if (ret < 0) {
-		LOG_ERR(TAG, "cannot stream to %s: %s", shown,
-			ret == AVERROR_EXIT ? "interrupted" : av_err2str(ret));
-		return ret == AVERROR_EXIT ? SND_EXIT_FAILURE : SND_EXIT_UNAVAILABLE;
-	}
-	LOG_INFO(TAG, "streaming %dx%d@%d at %lld kbit/s over %s", o->width, o->height, o->fps,
-		 (long long)o->bitrate / 1000, snd_shim_last_is_mptcp() ? "MPTCP" : "TCP");
-	if (snd_shim_last_fd() >= 0 && (ret = snd_stats_start(stats, snd_shim_last_fd())) < 0)
-		LOG_WARN(TAG, "no statistics: %s", strerror(-ret));
-
-	while (!stop_signals) {
-		ret = enc_session_step(enc);
-		if (ret == AVERROR(EINTR))
-			continue;
-		if (ret < 0)
-			break;
-		enc_session_progress(enc, &p);
-		if (duration_us && p.media_time_us >= duration_us)
-			break;
-	}
-	if (ret == AVERROR_EOF || ret == AVERROR(EINTR) || ret >= 0)
-		ret = enc_session_finish(enc);
-	snd_stats_stop(stats);
-
-	enc_session_progress(enc, &p);
-	LOG_INFO(TAG, "sent %lld video frames, %.1f s, %.1f MB%s", (long long)p.video_frames,
-		 (double)p.media_time_us / 1e6, (double)p.bytes_out / 1e6,
-		 stop_signals ? " (stopped by a signal)" : "");
-	if (ret < 0 && ret != AVERROR_EXIT) {
-		LOG_ERR(TAG, "stream to %s failed: %s", shown, av_err2str(ret));
-		return is_network_error(ret) ? SND_EXIT_UNAVAILABLE : SND_EXIT_FAILURE;
-	}
-	return SND_EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -222,10 +156,7 @@ int main(int argc, char **argv)
 		.fps = o.fps,
 		.preset = o.preset,
 		.bitrate = o.bitrate,
-		.url = o.url,
-		.connect_timeout_ms = (int)(o.connect_timeout_s * 1000),
-		.stall_timeout_ms = STALL_TIMEOUT_MS,
-		.interrupt = interrupt_cb,
+		.buffer_ms = (int)(o.buffer_s * 1000),
 	};
 	ret = enc_session_create(&ec, &enc);
 	if (ret < 0) {
@@ -261,10 +192,19 @@ int main(int argc, char **argv)
 		code = SND_EXIT_FAILURE;
 		goto out;
 	}
-	if (!stop_signals)
-		code = stream(&o, uplinks, enc, stats);
-	else
-		code = SND_EXIT_OK;
+	const struct rt_uplink *first = rt_uplinks_get(uplinks, 0);
+	struct snd_stream_config stc = {
+		.url = o.url,
+		.connect_timeout_ms = (int)(o.connect_timeout_s * 1000),
+		.reconnect = o.reconnect,
+		.outage_ms = OUTAGE_MS,
+		.stall_ms = STALL_TIMEOUT_MS,
+		.duration_us = (int64_t)(o.duration_s * 1e6),
+		.bind4.s_addr = first ? first->addr.s_addr : INADDR_ANY,
+		.stats = stats,
+		.stop = &stop_signals,
+	};
+	code = stop_signals ? SND_EXIT_OK : snd_stream_run(enc, &stc);
 out:
 	snd_stats_destroy(stats);
 	enc_session_destroy(enc);

@@ -26,7 +26,7 @@ struct snd_probe_sample {
 
 /* One reporting interval. */
 struct snd_probe_window {
-	double t_s;	  /* end of the interval, since the probe started */
+	double t_s; /* end of the interval, since the probe started */
 	int64_t frames;
 	double fps;
 	double bitrate_bps;

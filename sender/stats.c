@@ -22,6 +22,7 @@
  * include/uapi/linux/mptcp.h. The kernel copies min(its size, ours), so older
  * and newer kernels both work.
  */
+#define MPS_MPTCP_INFO	    1
 #define MPS_MPTCP_FULL_INFO 4
 
 struct mps_mptcp_info {
@@ -353,6 +354,7 @@ int snd_stats_create(const struct snd_stats_config *cfg, struct snd_stats **out)
 		return -ENOMEM;
 	s->cfg = *cfg;
 	s->fd = -1;
+	s->start_ns = now_ns(); /* CSV times count from here, across reconnects */
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -379,7 +381,6 @@ int snd_stats_start(struct snd_stats *s, int fd)
 
 	s->fd = fd;
 	s->stop = false;
-	s->start_ns = now_ns();
 	memset(&s->prev, 0, sizeof(s->prev));
 	ret = pthread_create(&s->thread, NULL, stats_thread, s);
 	if (ret)
@@ -414,4 +415,28 @@ void snd_stats_destroy(struct snd_stats *s)
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->wake);
 	free(s);
+}
+
+int snd_conn_health(int fd, struct snd_conn_health *h)
+{
+	struct mps_mptcp_info mi = {0};
+	struct tcp_info ti = {0};
+	socklen_t len = sizeof(mi);
+
+	memset(h, 0, sizeof(*h));
+	if (getsockopt(fd, SOL_MPTCP, MPS_MPTCP_INFO, &mi, &len) == 0 &&
+	    len >= offsetof(struct mps_mptcp_info, mptcpi_last_ack_recv) + sizeof(__u32)) {
+		h->mptcp = true;
+		h->subflows = mi.mptcpi_subflows + 1;
+		h->unacked = mi.mptcpi_write_seq - mi.mptcpi_snd_una;
+		h->ack_silence_ms = mi.mptcpi_last_ack_recv;
+		return 0;
+	}
+	len = sizeof(ti);
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return -errno;
+	h->subflows = 1;
+	h->unacked = ti.tcpi_unacked; /* segments, not bytes: only its being > 0 is used */
+	h->ack_silence_ms = ti.tcpi_last_ack_recv;
+	return 0;
 }

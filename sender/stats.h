@@ -93,4 +93,17 @@ int snd_stats_start(struct snd_stats *s, int fd);
 void snd_stats_stop(struct snd_stats *s);
 void snd_stats_destroy(struct snd_stats *s);
 
+/* Whether the connection still gets acknowledgements. */
+struct snd_conn_health {
+	bool mptcp;
+	unsigned subflows;
+	uint64_t unacked;	 /* data sent and not acknowledged */
+	uint32_t ack_silence_ms; /* since the last acknowledgement */
+};
+/*
+ * Read it from the connection's socket: MPTCP_INFO (its last_ack_recv needs
+ * Linux 6.10), else TCP_INFO. Returns 0 or -errno.
+ */
+int snd_conn_health(int fd, struct snd_conn_health *h);
+
 #endif

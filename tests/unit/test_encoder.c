@@ -67,6 +67,7 @@ static void read_flv(const char *path, struct flv_facts *f)
 	avformat_close_input(&ic);
 }
 
+/* Both sides in one thread: encode a frame, send what it produced. */
 static void encode(const char *input, bool loop, const char *out, double seconds)
 {
 	struct enc_config cfg = {
@@ -77,25 +78,62 @@ static void encode(const char *input, bool loop, const char *out, double seconds
 		.fps = 30,
 		.preset = "ultrafast",
 		.bitrate = 400000,
-		.url = out,
-		.connect_timeout_ms = 5000,
+		.buffer_ms = 2000,
 	};
+	struct enc_output_config oc = {.url = out, .connect_timeout_ms = 5000};
 	struct enc_session *s = NULL;
+	struct enc_output *o = NULL;
 	struct enc_progress p = {0};
 	int ret;
 
 	assert_int_equal(enc_session_create(&cfg, &s), 0);
-	assert_int_equal(enc_session_connect(s), 0);
+	assert_int_equal(enc_output_open(s, &oc, &o), 0);
 	while (p.media_time_us < (int64_t)(seconds * 1e6)) {
 		ret = enc_session_step(s);
 		if (ret == AVERROR_EOF)
 			break;
 		assert_int_equal(ret, 0);
+		while ((ret = enc_output_send(o, 0)) == 0)
+			;
+		assert_int_equal(ret, AVERROR(EAGAIN));
 		enc_session_progress(s, &p);
 	}
-	assert_int_equal(enc_session_finish(s), 0);
+	assert_int_equal(enc_session_drain(s), 0);
+	while ((ret = enc_output_send(o, 0)) == 0)
+		;
+	assert_int_equal(ret, AVERROR_EOF);
+	assert_int_equal(enc_output_finish(o), 0);
+	enc_output_close(o);
 	enc_session_progress(s, &p);
 	assert_true(p.bytes_out > 0);
+	assert_int_equal(p.dropped_frames, 0);
+	enc_session_destroy(s);
+}
+
+/* A network that takes nothing for 4 s: the queue keeps 2 s, dropping whole GOPs. */
+static void test_queue_bound(void **state)
+{
+	struct enc_config cfg = {
+		.input = ENC_INPUT_TEST,
+		.width = 160,
+		.height = 120,
+		.fps = 30,
+		.preset = "ultrafast",
+		.bitrate = 200000,
+		.buffer_ms = 2000,
+	};
+	struct enc_session *s = NULL;
+	struct enc_progress p = {0};
+
+	assert_int_equal(enc_session_create(&cfg, &s), 0);
+	while (p.media_time_us < 4500000) {
+		assert_int_equal(enc_session_step(s), 0);
+		enc_session_progress(s, &p);
+		assert_true(p.queue_ms <= 2000 + 2000); /* the bound, plus at most one GOP */
+	}
+	/* 135 frames made; whole GOPs of 60 dropped: 60 or 120. */
+	assert_true(p.dropped_frames == 60 || p.dropped_frames == 120);
+	assert_true(p.queue_ms >= 400 && p.queue_ms <= 2000);
 	enc_session_destroy(s);
 }
 
@@ -163,7 +201,7 @@ static void test_unreadable_input(void **state)
 		.fps = 30,
 		.preset = "ultrafast",
 		.bitrate = 400000,
-		.url = "/tmp/never.flv",
+
 	};
 	struct enc_session *s = NULL;
 
@@ -181,7 +219,7 @@ static void test_bad_preset(void **state)
 		.fps = 30,
 		.preset = "warpspeed",
 		.bitrate = 400000,
-		.url = "/tmp/never.flv",
+
 	};
 	struct enc_session *s = NULL;
 
@@ -194,6 +232,7 @@ int main(void)
 		cmocka_unit_test(test_pattern_to_flv),
 		cmocka_unit_test(test_unreadable_input),
 		cmocka_unit_test(test_bad_preset),
+		cmocka_unit_test(test_queue_bound),
 	};
 
 	av_log_set_level(AV_LOG_ERROR);

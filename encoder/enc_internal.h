@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal to encoder/: the session shared by the encoding and the network side. */
+#ifndef MPS_ENC_INTERNAL_H
+#define MPS_ENC_INTERNAL_H
+
+#include "encoder.h"
+#include "source.h"
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+struct enc_qnode {
+	AVPacket *pkt; /* in its encoder's time base; stream_index 0 video, 1 audio */
+	int64_t t_us;  /* its dts in microseconds */
+	bool video, key;
+	struct enc_qnode *next;
+};
+
+struct enc_session {
+	struct enc_config cfg;
+	struct enc_source *src;
+	AVCodecContext *venc, *aenc;
+	AVPacket *pkt;
+	const AVOutputFormat *ofmt;
+	int64_t start_ns; /* CLOCK_MONOTONIC at media time 0; 0 before the first step */
+	bool is_test;
+	AVFrame *pending; /* a frame taken from the source, not yet due */
+	enum enc_media pending_kind;
+	atomic_bool want_keyframe;
+
+	/* The queue between the two sides, and the progress; under lock. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct enc_qnode *head, *tail;
+	bool ended; /* the input ended and the encoders are drained */
+	struct enc_progress progress;
+};
+
+/* Queue operations (session.c), used by output.c. */
+struct enc_qnode *enc_queue_pop(struct enc_session *s, int wait_ms, bool *ended);
+void enc_qnode_free(struct enc_qnode *n);
+/* Drop what precedes the oldest video keyframe; false when there is none. */
+bool enc_queue_start_at_keyframe(struct enc_session *s);
+void enc_add_bytes_out(struct enc_session *s, int64_t bytes);
+void enc_count_dropped(struct enc_session *s, int64_t frames);
+
+#endif

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The network side: one FLV/RTMP connection per enc_output. Each connection
+ * starts with its own FLV header and the first keyframe available; packets
+ * keep the timestamps the encoders gave them, so that after a reconnect the
+ * stream goes on from where it was.
+ */
+#include "enc_internal.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define CLOSE_TIMEOUT_MS 2000
+
+struct enc_output {
+	struct enc_session *s;
+	struct enc_output_config cfg;
+	AVFormatContext *oc;
+	int64_t deadline_ns;	/* connecting or closing: abort past it; 0: none */
+	int64_t write_start_ns; /* a write is under way since; 0: none */
+	bool deadline_hit;
+	bool header_written;
+	bool need_keyframe; /* drop until a video keyframe */
+	int64_t bytes_reported;
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* libavformat polls this while it connects, reads or writes. */
+static int output_interrupt(void *opaque)
+{
+	struct enc_output *o = opaque;
+	int64_t now = now_ns();
+	int blocked_ms = o->write_start_ns ? (int)((now - o->write_start_ns) / 1000000) : 0;
+
+	if (o->deadline_ns && now > o->deadline_ns) {
+		o->deadline_hit = true;
+		return 1;
+	}
+	return o->cfg.interrupt && o->cfg.interrupt(o->cfg.opaque, blocked_ms);
+}
+
+static int add_stream(AVFormatContext *oc, AVCodecContext *c)
+{
+	AVStream *st = avformat_new_stream(oc, NULL);
+	int ret;
+
+	if (!st)
+		return AVERROR(ENOMEM);
+	ret = avcodec_parameters_from_context(st->codecpar, c);
+	if (ret < 0)
+		return ret;
+	st->time_base = c->time_base;
+	return 0;
+}
+
+int enc_output_open(struct enc_session *s, const struct enc_output_config *cfg,
+		    struct enc_output **out)
+{
+	struct enc_output *o = calloc(1, sizeof(*o));
+	AVDictionary *opts = NULL;
+	int ret = AVERROR(ENOMEM);
+
+	if (!o)
+		return ret;
+	o->s = s;
+	o->cfg = *cfg;
+	ret = avformat_alloc_output_context2(&o->oc, s->ofmt, NULL, cfg->url);
+	if (ret < 0)
+		goto fail;
+	if ((ret = add_stream(o->oc, s->venc)) < 0 || (ret = add_stream(o->oc, s->aenc)) < 0)
+		goto fail;
+	o->oc->interrupt_callback = (AVIOInterruptCB){output_interrupt, o};
+
+	o->deadline_ns = now_ns() + (int64_t)cfg->connect_timeout_ms * 1000000;
+	ret = avio_open2(&o->oc->pb, cfg->url, AVIO_FLAG_WRITE, &o->oc->interrupt_callback, NULL);
+	if (ret >= 0) {
+		/* A stream cannot be rewritten at its end: no duration/size update in the trailer. */
+		if (!(o->oc->pb->seekable & AVIO_SEEKABLE_NORMAL))
+			av_dict_set(&opts, "flvflags", "no_duration_filesize", 0);
+		ret = avformat_write_header(o->oc, &opts);
+		av_dict_free(&opts);
+		o->header_written = ret >= 0;
+	}
+	o->deadline_ns = 0;
+	if (ret < 0) {
+		if (o->deadline_hit)
+			ret = AVERROR(ETIMEDOUT);
+		goto fail;
+	}
+	/* Start at the oldest keyframe waiting, or at the next one, asked for now. */
+	if (!enc_queue_start_at_keyframe(s))
+		atomic_store(&s->want_keyframe, true);
+	o->need_keyframe = true;
+	*out = o;
+	return 0;
+fail:
+	enc_output_close(o);
+	return ret;
+}
+
+static void report_bytes(struct enc_output *o)
+{
+	int64_t pos = o->oc && o->oc->pb ? avio_tell(o->oc->pb) : 0;
+
+	if (pos > o->bytes_reported) {
+		enc_add_bytes_out(o->s, pos - o->bytes_reported);
+		o->bytes_reported = pos;
+	}
+}
+
+int enc_output_send(struct enc_output *o, int wait_ms)
+{
+	AVCodecContext *c;
+	AVStream *st;
+	bool ended;
+	struct enc_qnode *n = enc_queue_pop(o->s, wait_ms, &ended);
+	int ret;
+
+	if (!n)
+		return ended ? AVERROR_EOF : AVERROR(EAGAIN);
+	if (o->need_keyframe) {
+		if (!(n->video && n->key)) {
+			if (n->video)
+				enc_count_dropped(o->s, 1);
+			enc_qnode_free(n);
+			return 0;
+		}
+		o->need_keyframe = false;
+	}
+	c = n->video ? o->s->venc : o->s->aenc;
+	st = o->oc->streams[n->pkt->stream_index];
+	av_packet_rescale_ts(n->pkt, c->time_base, st->time_base);
+	o->write_start_ns = now_ns();
+	ret = av_interleaved_write_frame(o->oc, n->pkt);
+	o->write_start_ns = 0;
+	enc_qnode_free(n);
+	report_bytes(o);
+	return ret;
+}
+
+int enc_output_finish(struct enc_output *o)
+{
+	int ret;
+
+	if (!o->header_written)
+		return 0;
+	o->deadline_ns = now_ns() + (int64_t)CLOSE_TIMEOUT_MS * 1000000;
+	ret = av_write_trailer(o->oc);
+	o->deadline_ns = 0;
+	o->header_written = false;
+	report_bytes(o);
+	return ret;
+}
+
+void enc_output_close(struct enc_output *o)
+{
+	if (!o)
+		return;
+	if (o->oc) {
+		/* Closing must not hang on a dead connection. */
+		o->deadline_ns = now_ns() + (int64_t)CLOSE_TIMEOUT_MS * 1000000;
+		avio_closep(&o->oc->pb);
+		avformat_free_context(o->oc);
+	}
+	free(o);
+}

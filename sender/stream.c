@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: MIT
+#include "stream.h"
+#include "cli.h"
+#include "log.h"
+#include "mptcp_socket.h"
+
+#include <errno.h>
+#include <libavutil/error.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define TAG			 "stream"
+#define SEND_WAIT_MS		 50
+#define HEALTH_PERIOD_MS	 100
+#define BLOCKED_BEFORE_HEALTH_MS 1000
+
+struct stream {
+	const struct snd_stream_config *cfg;
+	struct enc_session *enc;
+	struct enc_output *out;
+	int fd; /* the connection's socket, -1 when none */
+	char shown[512];
+	int enc_result;
+	bool enc_done;
+	pthread_mutex_t lock;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int snd_backoff_ms(int attempt)
+{
+	int ms = SND_BACKOFF_MIN_MS;
+
+	for (int i = 1; i < attempt && ms < SND_BACKOFF_MAX_MS; i++)
+		ms *= 2;
+	return ms < SND_BACKOFF_MAX_MS ? ms : SND_BACKOFF_MAX_MS;
+}
+
+/* The way to the server is gone: no acknowledgement for outage_ms with data outstanding. */
+static bool outage(const struct stream *st, char *why, size_t size)
+{
+	struct snd_conn_health h;
+
+	if (st->fd < 0 || snd_conn_health(st->fd, &h) < 0)
+		return false;
+	if (!h.unacked || h.ack_silence_ms < (uint32_t)st->cfg->outage_ms)
+		return false;
+	snprintf(why, size, "no acknowledgement for %u ms on any path", h.ack_silence_ms);
+	return true;
+}
+
+static int output_interrupt(void *opaque, int blocked_ms)
+{
+	struct stream *st = opaque;
+	char why[128];
+
+	if (*st->cfg->stop >= 2)
+		return 1;
+	if (blocked_ms >= st->cfg->stall_ms)
+		return 1;
+	return blocked_ms >= BLOCKED_BEFORE_HEALTH_MS && outage(st, why, sizeof(why));
+}
+
+static void *encoder_thread(void *arg)
+{
+	struct stream *st = arg;
+	struct enc_progress p;
+	int ret = 0;
+
+	while (!*st->cfg->stop) {
+		ret = enc_session_step(st->enc);
+		if (ret == AVERROR(EINTR))
+			continue;
+		if (ret < 0)
+			break;
+		enc_session_progress(st->enc, &p);
+		if (st->cfg->duration_us && p.media_time_us >= st->cfg->duration_us)
+			break;
+	}
+	if (ret == AVERROR_EOF || ret == AVERROR(EINTR))
+		ret = 0;
+	if (ret < 0)
+		LOG_ERR(TAG, "encoding stopped: %s", av_err2str(ret));
+	/* Whatever happened, the network side gets an end: drain into the queue. */
+	if (enc_session_drain(st->enc) < 0 && !ret)
+		ret = AVERROR(EIO);
+	pthread_mutex_lock(&st->lock);
+	st->enc_result = ret;
+	st->enc_done = true;
+	pthread_mutex_unlock(&st->lock);
+	return NULL;
+}
+
+static int connect_once(struct stream *st)
+{
+	struct enc_output_config oc = {
+		.url = st->cfg->url,
+		.connect_timeout_ms = st->cfg->connect_timeout_ms,
+		.interrupt = output_interrupt,
+		.opaque = st,
+	};
+	int ret;
+
+	snd_shim_arm(st->cfg->bind4);
+	ret = enc_output_open(st->enc, &oc, &st->out);
+	snd_shim_disarm();
+	if (ret < 0)
+		return ret;
+	st->fd = snd_shim_last_fd();
+	if (st->fd >= 0 && st->cfg->stats && (ret = snd_stats_start(st->cfg->stats, st->fd)) < 0)
+		LOG_WARN(TAG, "no statistics: %s", strerror(-ret));
+	return 0;
+}
+
+static void disconnect(struct stream *st)
+{
+	snd_stats_stop(st->cfg->stats);
+	enc_output_close(st->out);
+	st->out = NULL;
+	st->fd = -1;
+}
+
+/* Sleep until @until_ms (monotonic) or a stop. */
+static void wait_until(const struct stream *st, int64_t until_ms)
+{
+	while (!*st->cfg->stop && now_ms() < until_ms) {
+		int64_t left = until_ms - now_ms();
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = (left > 100 ? 100 : left) * 1000000};
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+static const char *err_text(int err, char *buf, size_t size)
+{
+	if (err == AVERROR_EXIT)
+		return "aborted";
+	return av_make_error_string(buf, size, err);
+}
+
+/* The network loop: returns the exit code. */
+static int network_loop(struct stream *st)
+{
+	int64_t connected_at = now_ms(), lost_at = 0, next_attempt = 0, next_health = 0;
+	int attempt = 0, reconnects = 0, ret;
+	char why[128], err[128];
+
+	for (;;) {
+		if (!st->out) {
+			if (*st->cfg->stop)
+				return SND_EXIT_OK; /* stopping, and no connection to finish */
+			wait_until(st, next_attempt);
+			if (*st->cfg->stop)
+				continue;
+			attempt++;
+			LOG_INFO(TAG, "reconnect attempt %d to %s", attempt, st->shown);
+			ret = connect_once(st);
+			if (ret < 0) {
+				next_attempt = now_ms() + snd_backoff_ms(attempt + 1);
+				LOG_WARN(TAG, "reconnect attempt %d failed: %s; next in %.1f s",
+					 attempt, err_text(ret, err, sizeof(err)),
+					 (double)snd_backoff_ms(attempt + 1) / 1000);
+				continue;
+			}
+			reconnects++;
+			LOG_INFO(TAG, "reconnected after %.1f s (attempt %d, reconnect %d)",
+				 (double)(now_ms() - lost_at) / 1000, attempt, reconnects);
+			connected_at = now_ms();
+		}
+		if (attempt && now_ms() - connected_at > SND_BACKOFF_RESET_MS)
+			attempt = 0; /* a minute of streaming: the back-off starts over */
+
+		ret = enc_output_send(st->out, SEND_WAIT_MS);
+		if (ret == AVERROR_EOF) {
+			ret = enc_output_finish(st->out);
+			disconnect(st);
+			return ret < 0 && *st->cfg->stop < 2 ? SND_EXIT_UNAVAILABLE : SND_EXIT_OK;
+		}
+		why[0] = '\0';
+		if (ret >= 0 || ret == AVERROR(EAGAIN)) {
+			if (now_ms() < next_health)
+				continue;
+			next_health = now_ms() + HEALTH_PERIOD_MS;
+			if (!outage(st, why, sizeof(why)))
+				continue;
+		} else if (*st->cfg->stop >= 2) {
+			disconnect(st);
+			return SND_EXIT_OK;
+		}
+		if (!why[0])
+			snprintf(why, sizeof(why), "%s", err_text(ret, err, sizeof(err)));
+		LOG_WARN(TAG, "connection to %s lost: %s", st->shown, why);
+		disconnect(st);
+		if (!st->cfg->reconnect) {
+			LOG_ERR(TAG, "not reconnecting (--reconnect 0)");
+			return SND_EXIT_UNAVAILABLE;
+		}
+		lost_at = now_ms();
+		next_attempt = lost_at + snd_backoff_ms(attempt + 1);
+	}
+}
+
+int snd_stream_run(struct enc_session *enc, const struct snd_stream_config *cfg)
+{
+	struct stream st = {.cfg = cfg, .enc = enc, .fd = -1};
+	struct enc_progress p;
+	pthread_t thread;
+	char err[128];
+	int ret, code;
+
+	pthread_mutex_init(&st.lock, NULL);
+	snd_url_redacted(cfg->url, st.shown, sizeof(st.shown));
+	LOG_INFO(TAG, "connecting to %s", st.shown);
+	ret = connect_once(&st);
+	if (ret < 0) {
+		LOG_ERR(TAG, "cannot stream to %s: %s", st.shown, err_text(ret, err, sizeof(err)));
+		pthread_mutex_destroy(&st.lock);
+		return ret == AVERROR_EXIT ? SND_EXIT_FAILURE : SND_EXIT_UNAVAILABLE;
+	}
+	LOG_INFO(TAG, "streaming over %s", snd_shim_last_is_mptcp() ? "MPTCP" : "TCP");
+	ret = pthread_create(&thread, NULL, encoder_thread, &st);
+	if (ret) {
+		disconnect(&st);
+		pthread_mutex_destroy(&st.lock);
+		return SND_EXIT_FAILURE;
+	}
+	code = network_loop(&st);
+	if (st.out)
+		disconnect(&st);
+	/* The encoder thread ends on its own once stopped or drained. */
+	if (code != SND_EXIT_OK && !*cfg->stop)
+		*cfg->stop = 1;
+	pthread_join(thread, NULL);
+	if (st.enc_result < 0 && code == SND_EXIT_OK)
+		code = SND_EXIT_FAILURE;
+
+	enc_session_progress(enc, &p);
+	LOG_INFO(TAG, "sent %lld video frames, %.1f s, %.1f MB, %lld frames dropped%s",
+		 (long long)p.video_frames, (double)p.media_time_us / 1e6,
+		 (double)p.bytes_out / 1e6, (long long)p.dropped_frames,
+		 *cfg->stop ? " (stopped)" : "");
+	pthread_mutex_destroy(&st.lock);
+	return code;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The stream: an encoder thread that never waits for the network, and the
+ * network loop that keeps one connection to the server, detects outages and
+ * reconnects with exponential back-off.
+ */
+#ifndef MPS_STREAM_H
+#define MPS_STREAM_H
+
+#include "encoder.h"
+#include "routing.h"
+#include "stats.h"
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SND_BACKOFF_MIN_MS   500
+#define SND_BACKOFF_MAX_MS   10000
+#define SND_BACKOFF_RESET_MS 60000 /* connected this long: the back-off starts over */
+
+struct snd_stream_config {
+	const char *url;
+	int connect_timeout_ms;
+	bool reconnect;		 /* false: a lost connection ends the stream (exit 69) */
+	int outage_ms;		 /* no acknowledgement this long, data outstanding: reconnect */
+	int stall_ms;		 /* one write blocked this long: reconnect */
+	int64_t duration_us;	 /* 0: until stopped */
+	struct in_addr bind4;	 /* the first uplink's address, or INADDR_ANY */
+	struct snd_stats *stats; /* sampled on each connection */
+	volatile sig_atomic_t *stop;
+};
+
+/* The back-off before reconnect attempt @attempt (1, 2, ...): 0.5 s doubling to 10 s. */
+int snd_backoff_ms(int attempt);
+
+/*
+ * Connect (the first connection must succeed), stream until the input ends,
+ * the duration is reached or *stop is set, and return the exit code.
+ */
+int snd_stream_run(struct enc_session *enc, const struct snd_stream_config *cfg);
+
+#endif
