@@ -88,18 +88,24 @@ void enc_session_destroy(struct enc_session *s);
 int enc_output_open(struct enc_session *s, const struct enc_output_config *cfg,
 		    struct enc_output **out) ENC_WARN_UNUSED;
 
+#define ENC_OUTPUT_DONE 1
+
 /*
  * Write the next queued packet, waiting up to @wait_ms for one. Returns 0,
- * AVERROR(EAGAIN) when none came, AVERROR_EOF when the queue is drained and
- * the input has ended, or the write's error (the connection is then lost).
+ * AVERROR(EAGAIN) when none came, ENC_OUTPUT_DONE when the queue is drained
+ * and the input has ended, or the write's error (the connection is then
+ * lost; AVERROR_EOF there means the server closed it).
  */
 int enc_output_send(struct enc_output *o, int wait_ms) ENC_WARN_UNUSED;
 
-/* Write the trailer (after AVERROR_EOF). Returns 0 or an AVERROR. */
+/* Write the trailer (after ENC_OUTPUT_DONE). Returns 0 or an AVERROR. */
 int enc_output_finish(struct enc_output *o) ENC_WARN_UNUSED;
 
-/* Close the connection. NULL is fine. */
-void enc_output_close(struct enc_output *o);
+/*
+ * Close the connection, waiting at most @timeout_ms for a graceful end (0 for
+ * a connection known to be dead). NULL is fine.
+ */
+void enc_output_close(struct enc_output *o, int timeout_ms);
 
 /*
  * The stamp of the test pattern: 2 rows of ENC_STAMP_COLS blocks across the

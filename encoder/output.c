@@ -103,7 +103,7 @@ int enc_output_open(struct enc_session *s, const struct enc_output_config *cfg,
 	*out = o;
 	return 0;
 fail:
-	enc_output_close(o);
+	enc_output_close(o, 0);
 	return ret;
 }
 
@@ -126,7 +126,7 @@ int enc_output_send(struct enc_output *o, int wait_ms)
 	int ret;
 
 	if (!n)
-		return ended ? AVERROR_EOF : AVERROR(EAGAIN);
+		return ended ? ENC_OUTPUT_DONE : AVERROR(EAGAIN);
 	if (o->need_keyframe) {
 		if (!(n->video && n->key)) {
 			if (n->video)
@@ -161,13 +161,13 @@ int enc_output_finish(struct enc_output *o)
 	return ret;
 }
 
-void enc_output_close(struct enc_output *o)
+void enc_output_close(struct enc_output *o, int timeout_ms)
 {
 	if (!o)
 		return;
 	if (o->oc) {
 		/* Closing must not hang on a dead connection. */
-		o->deadline_ns = now_ns() + (int64_t)CLOSE_TIMEOUT_MS * 1000000;
+		o->deadline_ns = now_ns() + (int64_t)timeout_ms * 1000000 + 1;
 		avio_closep(&o->oc->pb);
 		avformat_free_context(o->oc);
 	}

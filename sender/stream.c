@@ -15,6 +15,13 @@
 #define SEND_WAIT_MS		 50
 #define HEALTH_PERIOD_MS	 100
 #define BLOCKED_BEFORE_HEALTH_MS 1000
+#define CLOSE_GRACE_MS		 2000
+/*
+ * A reconnect attempt gives up after this: the kernel's SYN retries (1 s, 3 s)
+ * would otherwise keep an attempt begun during an outage waiting long after
+ * the way is free again.
+ */
+#define RECONNECT_TIMEOUT_MS 2000
 
 struct stream {
 	const struct snd_stream_config *cfg;
@@ -23,6 +30,7 @@ struct stream {
 	int fd; /* the connection's socket, -1 when none */
 	char shown[512];
 	int enc_result;
+	char abort_why[128]; /* why output_interrupt() aborted the I/O */
 	bool enc_done;
 	pthread_mutex_t lock;
 };
@@ -64,9 +72,16 @@ static int output_interrupt(void *opaque, int blocked_ms)
 
 	if (*st->cfg->stop >= 2)
 		return 1;
-	if (blocked_ms >= st->cfg->stall_ms)
+	if (blocked_ms >= st->cfg->stall_ms) {
+		snprintf(st->abort_why, sizeof(st->abort_why), "a write blocked for %d ms",
+			 blocked_ms);
 		return 1;
-	return blocked_ms >= BLOCKED_BEFORE_HEALTH_MS && outage(st, why, sizeof(why));
+	}
+	if (blocked_ms >= BLOCKED_BEFORE_HEALTH_MS && outage(st, why, sizeof(why))) {
+		snprintf(st->abort_why, sizeof(st->abort_why), "%s", why);
+		return 1;
+	}
+	return 0;
 }
 
 static void *encoder_thread(void *arg)
@@ -99,11 +114,12 @@ static void *encoder_thread(void *arg)
 	return NULL;
 }
 
-static int connect_once(struct stream *st)
+/* @timeout_ms: a reconnect tries again soon rather than waiting out a long timeout. */
+static int connect_once(struct stream *st, int timeout_ms)
 {
 	struct enc_output_config oc = {
 		.url = st->cfg->url,
-		.connect_timeout_ms = st->cfg->connect_timeout_ms,
+		.connect_timeout_ms = timeout_ms,
 		.interrupt = output_interrupt,
 		.opaque = st,
 	};
@@ -120,10 +136,11 @@ static int connect_once(struct stream *st)
 	return 0;
 }
 
-static void disconnect(struct stream *st)
+/* @graceful: the connection works, let the server see a clean end. */
+static void disconnect(struct stream *st, bool graceful)
 {
 	snd_stats_stop(st->cfg->stats);
-	enc_output_close(st->out);
+	enc_output_close(st->out, graceful ? CLOSE_GRACE_MS : 0);
 	st->out = NULL;
 	st->fd = -1;
 }
@@ -162,7 +179,9 @@ static int network_loop(struct stream *st)
 				continue;
 			attempt++;
 			LOG_INFO(TAG, "reconnect attempt %d to %s", attempt, st->shown);
-			ret = connect_once(st);
+			ret = connect_once(st, st->cfg->connect_timeout_ms < RECONNECT_TIMEOUT_MS
+						       ? st->cfg->connect_timeout_ms
+						       : RECONNECT_TIMEOUT_MS);
 			if (ret < 0) {
 				next_attempt = now_ms() + snd_backoff_ms(attempt + 1);
 				LOG_WARN(TAG, "reconnect attempt %d failed: %s; next in %.1f s",
@@ -179,9 +198,9 @@ static int network_loop(struct stream *st)
 			attempt = 0; /* a minute of streaming: the back-off starts over */
 
 		ret = enc_output_send(st->out, SEND_WAIT_MS);
-		if (ret == AVERROR_EOF) {
+		if (ret == ENC_OUTPUT_DONE) {
 			ret = enc_output_finish(st->out);
-			disconnect(st);
+			disconnect(st, ret >= 0);
 			return ret < 0 && *st->cfg->stop < 2 ? SND_EXIT_UNAVAILABLE : SND_EXIT_OK;
 		}
 		why[0] = '\0';
@@ -192,13 +211,17 @@ static int network_loop(struct stream *st)
 			if (!outage(st, why, sizeof(why)))
 				continue;
 		} else if (*st->cfg->stop >= 2) {
-			disconnect(st);
+			disconnect(st, false);
 			return SND_EXIT_OK;
 		}
 		if (!why[0])
-			snprintf(why, sizeof(why), "%s", err_text(ret, err, sizeof(err)));
+			snprintf(why, sizeof(why), "%s",
+				 ret == AVERROR_EXIT && st->abort_why[0] ? st->abort_why
+				 : ret == AVERROR_EOF			 ? "closed by the server"
+						      : err_text(ret, err, sizeof(err)));
+		st->abort_why[0] = '\0';
 		LOG_WARN(TAG, "connection to %s lost: %s", st->shown, why);
-		disconnect(st);
+		disconnect(st, false);
 		if (!st->cfg->reconnect) {
 			LOG_ERR(TAG, "not reconnecting (--reconnect 0)");
 			return SND_EXIT_UNAVAILABLE;
@@ -219,7 +242,7 @@ int snd_stream_run(struct enc_session *enc, const struct snd_stream_config *cfg)
 	pthread_mutex_init(&st.lock, NULL);
 	snd_url_redacted(cfg->url, st.shown, sizeof(st.shown));
 	LOG_INFO(TAG, "connecting to %s", st.shown);
-	ret = connect_once(&st);
+	ret = connect_once(&st, cfg->connect_timeout_ms);
 	if (ret < 0) {
 		LOG_ERR(TAG, "cannot stream to %s: %s", st.shown, err_text(ret, err, sizeof(err)));
 		pthread_mutex_destroy(&st.lock);
@@ -228,13 +251,13 @@ int snd_stream_run(struct enc_session *enc, const struct snd_stream_config *cfg)
 	LOG_INFO(TAG, "streaming over %s", snd_shim_last_is_mptcp() ? "MPTCP" : "TCP");
 	ret = pthread_create(&thread, NULL, encoder_thread, &st);
 	if (ret) {
-		disconnect(&st);
+		disconnect(&st, true);
 		pthread_mutex_destroy(&st.lock);
 		return SND_EXIT_FAILURE;
 	}
 	code = network_loop(&st);
 	if (st.out)
-		disconnect(&st);
+		disconnect(&st, false);
 	/* The encoder thread ends on its own once stopped or drained. */
 	if (code != SND_EXIT_OK && !*cfg->stop)
 		*cfg->stop = 1;

@@ -101,9 +101,10 @@ lab_start_nginx() {
 				chunk_size 4096;
 				application live {
 					live on;
+					drop_idle_publisher 2s;
 					record all;
 					record_path $LAB_DIR/rec;
-					record_unique off;
+					record_unique ${LAB_RECORD_UNIQUE:-off};
 				}
 			}
 		}
@@ -119,6 +120,13 @@ lab_start_nginx() {
 	lab_log "nginx did not start:"
 	cat "$LAB_DIR/nginx.out" "$LAB_DIR/nginx-error.log" >&2 2>/dev/null
 	return 1
+}
+
+# Kill the server (every process of its namespace) and start it again.
+lab_kill_nginx() {
+	ip netns pids "$LAB_SRV" 2>/dev/null | xargs -r kill -9 2>/dev/null
+	[ -n "$LAB_NGINX_PID" ] && wait "$LAB_NGINX_PID" 2>/dev/null
+	LAB_NGINX_PID=""
 }
 
 # lab_cut N / lab_restore N : drop every packet of uplink N in the router.

@@ -101,9 +101,9 @@ static void encode(const char *input, bool loop, const char *out, double seconds
 	assert_int_equal(enc_session_drain(s), 0);
 	while ((ret = enc_output_send(o, 0)) == 0)
 		;
-	assert_int_equal(ret, AVERROR_EOF);
+	assert_int_equal(ret, ENC_OUTPUT_DONE);
 	assert_int_equal(enc_output_finish(o), 0);
-	enc_output_close(o);
+	enc_output_close(o, 1000);
 	enc_session_progress(s, &p);
 	assert_true(p.bytes_out > 0);
 	assert_int_equal(p.dropped_frames, 0);

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# A total outage (both uplinks blackholed for 5 s) and a server restart (nginx
+# killed, started again 2 s later): mpstream reconnects each time, and the
+# server records a new part that starts soon after the way is free again.
+. "$(dirname "$0")/common.sh"
+
+LAB_RECORD_UNIQUE=on # one recording per publish: KEY-<time>.flv
+lab_up 4mbit || { echo "FAIL: lab"; exit 1; }
+ip netns exec "$LAB_SND" "$MPSTREAM" --uplink up0 --uplink up1 --duration 32 \
+	--stats "$LAB_DIR/stats.csv" "$URL" 2>"$LAB_DIR/mpstream.log" &
+pid=$!
+
+ms_of_day() { date +%s%3N; }
+# The time of the first log line matching $1 after line $2, in ms since the epoch.
+log_time() {
+	local line
+	line=$(tail -n +"$2" "$LAB_DIR/mpstream.log" | grep -m1 -E "$1" | cut -d' ' -f1) || true
+	[ -n "$line" ] && date -d "today $line" +%s%3N
+}
+
+sleep 6
+lab_cut 0 && lab_cut 1 || fail "cannot cut the uplinks"
+sleep 5
+mark=$(wc -l <"$LAB_DIR/mpstream.log")
+lab_restore 0 && lab_restore 1
+free1=$(ms_of_day)
+sleep 8
+t=$(log_time "reconnected after" "$mark")
+if [ -n "$t" ]; then
+	echo "figure: outage: reconnected $((t - free1)) ms after the way was free"
+	[ $((t - free1)) -le 6000 ] && pass "outage: reconnected within 6 s (2x the goal)" || fail "outage: reconnected after $((t - free1)) ms"
+else
+	fail "outage: no reconnection"
+fi
+
+mark=$(wc -l <"$LAB_DIR/mpstream.log")
+lab_kill_nginx
+sleep 2
+free2=$(ms_of_day) # nginx listens within the next 100 ms
+lab_start_nginx || fail "nginx did not start again"
+sleep 6
+t=$(log_time "reconnected after" "$mark")
+if [ -n "$t" ]; then
+	echo "figure: server restart: reconnected $((t - free2)) ms after nginx listened again"
+	[ $((t - free2)) -le 6000 ] && pass "restart: reconnected within 6 s (2x the goal)" || fail "restart: reconnected after $((t - free2)) ms"
+else
+	fail "restart: no reconnection"
+fi
+wait $pid
+rc=$?
+[ "$rc" = 0 ] && pass "mpstream exited 0" || fail "mpstream exited $rc"
+grep -E "connection to .* lost|reconnect attempt|reconnected" "$LAB_DIR/mpstream.log" | cut -c1-140
+
+# Three publishes: three recordings, each decodable, timestamps going on. (A
+# publish that nginx refused, because it still held the dead connection's,
+# leaves an empty file: not a part.)
+n=0
+prev_end=0
+for f in $(ls "$LAB_DIR"/rec/"$KEY"-*.flv 2>/dev/null | sort); do
+	[ -n "$(lab_video_times "$f" | head -1)" ] || { echo "(empty recording $(basename "$f"))"; continue; }
+	n=$((n + 1))
+	first=$(lab_video_times "$f" | head -1)
+	read -r frames dur gap <<<"$(lab_flv_summary "$f")"
+	echo "figure: part $n: $frames frames, starts at ${first}s, ${dur}s long, largest gap ${gap} ms"
+	[ "$frames" -gt 30 ] && pass "part $n has frames" || fail "part $n: $frames frames"
+	awk -v a="$first" -v b="$prev_end" 'BEGIN { exit !(a + 0 >= b) }' &&
+		pass "part $n: timestamps go on" || fail "part $n starts at $first, before $prev_end"
+	prev_end=$(lab_video_times "$f" | tail -1)
+done
+[ "$n" = 3 ] && pass "three recorded parts" || fail "$n recorded parts, expected 3"
+
+# --reconnect 0: a lost connection ends the stream with exit 69.
+ip netns exec "$LAB_SND" "$MPSTREAM" -u up0 -u up1 --reconnect 0 --duration 20 "$URL" \
+	2>"$LAB_DIR/noreconnect.log" &
+pid=$!
+sleep 4
+lab_kill_nginx
+wait $pid
+rc=$?
+[ "$rc" = 69 ] && pass "--reconnect 0: exit 69 when the server goes" || fail "--reconnect 0: exit $rc"
+grep -q "not reconnecting" "$LAB_DIR/noreconnect.log" && pass "--reconnect 0: says so" || fail "--reconnect 0: no line"
+check_no_key "$LAB_DIR/mpstream.log" "$LAB_DIR/noreconnect.log"
+finish
