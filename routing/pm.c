@@ -208,3 +208,30 @@ int rt_pm_set_limits(struct rt_pm *pm, const struct rt_limits *lim)
 {
 	return PM_REQUEST(pm, NULL, NULL, rt_pm_build_set_limits, lim);
 }
+
+int rt_pm_set_flags(struct rt_pm *pm, const struct rt_endpoint *ep)
+{
+	return PM_REQUEST(pm, NULL, NULL, rt_pm_build_set_flags, ep);
+}
+
+struct nl_sock *rt_pm_events_open(void)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	int grp;
+
+	if (!sk)
+		return NULL;
+	if (genl_connect(sk) < 0)
+		goto fail;
+	grp = genl_ctrl_resolve_grp(sk, MPTCP_PM_NAME, MPTCP_PM_EV_GRP_NAME);
+	if (grp < 0 || nl_socket_add_membership(sk, grp) < 0)
+		goto fail;
+	/* Events are not replies: no sequence numbers to check. */
+	nl_socket_disable_seq_check(sk);
+	nl_socket_set_nonblocking(sk);
+	return sk;
+fail:
+	LOG_WARN(RT_TAG, "no MPTCP path-manager events: cannot join %s", MPTCP_PM_EV_GRP_NAME);
+	nl_socket_free(sk);
+	return NULL;
+}

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
 
 #include <linux/mptcp.h>
 #include <netlink/errno.h>
@@ -214,5 +215,88 @@ int rt_pm_parse_limits(struct nlmsghdr *nlh, struct rt_limits *lim)
 		return -EINVAL;
 	lim->subflows = nla_get_u32(top[MPTCP_PM_ATTR_SUBFLOWS]);
 	lim->add_addr_accepted = nla_get_u32(top[MPTCP_PM_ATTR_RCV_ADD_ADDRS]);
+	return 0;
+}
+
+int rt_pm_build_set_flags(struct nl_msg *msg, int family_id, const struct rt_endpoint *ep)
+{
+	/* SET_FLAGS takes the flags to set; a flag absent is cleared (backup, fullmesh). */
+	int ret = put_header(msg, family_id, MPTCP_PM_CMD_SET_FLAGS, 0);
+
+	if (ret)
+		return ret;
+	ret = put_addr(msg, ep);
+	if (ret)
+		return ret;
+	return 0;
+}
+
+static const struct {
+	uint8_t type;
+	const char *name;
+} event_names[] = {
+	{ MPTCP_EVENT_CREATED, "created" },
+	{ MPTCP_EVENT_ESTABLISHED, "established" },
+	{ MPTCP_EVENT_CLOSED, "closed" },
+	{ MPTCP_EVENT_ANNOUNCED, "announced" },
+	{ MPTCP_EVENT_REMOVED, "removed" },
+	{ MPTCP_EVENT_SUB_ESTABLISHED, "sub_established" },
+	{ MPTCP_EVENT_SUB_CLOSED, "sub_closed" },
+	{ MPTCP_EVENT_SUB_PRIORITY, "sub_priority" },
+};
+
+const char *rt_pm_event_name(uint8_t type)
+{
+	for (size_t i = 0; i < sizeof(event_names) / sizeof(event_names[0]); i++)
+		if (event_names[i].type == type)
+			return event_names[i].name;
+	return NULL;
+}
+
+int rt_pm_parse_event(struct nlmsghdr *nlh, struct rt_pm_event *ev)
+{
+	static const struct nla_policy policy[MPTCP_ATTR_MAX + 1] = {
+		[MPTCP_ATTR_TOKEN] = { .type = NLA_U32 },
+		[MPTCP_ATTR_FAMILY] = { .type = NLA_U16 },
+		[MPTCP_ATTR_LOC_ID] = { .type = NLA_U8 },
+		[MPTCP_ATTR_REM_ID] = { .type = NLA_U8 },
+		[MPTCP_ATTR_SADDR4] = { .type = NLA_U32 },
+		[MPTCP_ATTR_DADDR4] = { .type = NLA_U32 },
+		[MPTCP_ATTR_SPORT] = { .type = NLA_U16 },
+		[MPTCP_ATTR_DPORT] = { .type = NLA_U16 },
+		[MPTCP_ATTR_BACKUP] = { .type = NLA_U8 },
+		[MPTCP_ATTR_ERROR] = { .type = NLA_U8 },
+		[MPTCP_ATTR_IF_IDX] = { .type = NLA_U32 },
+	};
+	struct nlattr *a[MPTCP_ATTR_MAX + 1];
+	struct genlmsghdr *gh;
+
+	if (!genlmsg_valid_hdr(nlh, 0))
+		return -EBADMSG;
+	gh = nlmsg_data(nlh);
+	if (genlmsg_parse(nlh, 0, a, MPTCP_ATTR_MAX, policy) < 0)
+		return -EBADMSG;
+	memset(ev, 0, sizeof(*ev));
+	ev->type = gh->cmd;
+	if (a[MPTCP_ATTR_TOKEN])
+		ev->token = nla_get_u32(a[MPTCP_ATTR_TOKEN]);
+	if (a[MPTCP_ATTR_SADDR4])
+		ev->saddr.s_addr = nla_get_u32(a[MPTCP_ATTR_SADDR4]);
+	if (a[MPTCP_ATTR_DADDR4])
+		ev->daddr.s_addr = nla_get_u32(a[MPTCP_ATTR_DADDR4]);
+	if (a[MPTCP_ATTR_SPORT])
+		ev->sport = ntohs(nla_get_u16(a[MPTCP_ATTR_SPORT]));
+	if (a[MPTCP_ATTR_DPORT])
+		ev->dport = ntohs(nla_get_u16(a[MPTCP_ATTR_DPORT]));
+	if (a[MPTCP_ATTR_LOC_ID])
+		ev->loc_id = nla_get_u8(a[MPTCP_ATTR_LOC_ID]);
+	if (a[MPTCP_ATTR_REM_ID])
+		ev->rem_id = nla_get_u8(a[MPTCP_ATTR_REM_ID]);
+	if (a[MPTCP_ATTR_ERROR])
+		ev->error = nla_get_u8(a[MPTCP_ATTR_ERROR]);
+	if (a[MPTCP_ATTR_BACKUP])
+		ev->backup = nla_get_u8(a[MPTCP_ATTR_BACKUP]);
+	if (a[MPTCP_ATTR_IF_IDX])
+		ev->ifindex = (int)nla_get_u32(a[MPTCP_ATTR_IF_IDX]);
 	return 0;
 }

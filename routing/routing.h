@@ -32,11 +32,12 @@
 
 #define RT_WARN_UNUSED __attribute__((warn_unused_result))
 
-/* What the user asked for: "IFACE" or "IFACE,gw=ADDR". */
+/* What the user asked for: "IFACE[:backup][,gw=ADDR][,backup]". */
 struct rt_uplink_spec {
 	char ifname[IFNAMSIZ];
 	struct in_addr gw;
 	bool has_gw;
+	bool backup; /* a metered link: used only while no other uplink works */
 };
 
 /* What was found and configured for one uplink. */
@@ -48,6 +49,9 @@ struct rt_uplink {
 	struct in_addr gw; /* INADDR_ANY: a device route (point-to-point link) */
 	uint32_t table;
 	uint8_t endpoint_id; /* 0: an endpoint for this address existed before us */
+	bool backup;
+	bool installed; /* table, rule and endpoint are in place for addr */
+	bool link_up;	/* administratively up, with its routes */
 };
 
 struct rt_config {
@@ -59,32 +63,64 @@ struct rt_config {
 struct rt_uplinks;
 
 /*
- * Parse "IFACE[,gw=A.B.C.D]". Returns 0, or -EINVAL (bad syntax or address) or
- * -ENAMETOOLONG (interface name longer than IFNAMSIZ - 1).
+ * Parse "IFACE[:backup][,gw=A.B.C.D][,backup]". Returns 0, or -EINVAL (bad
+ * syntax or address) or -ENAMETOOLONG (interface name longer than
+ * IFNAMSIZ - 1).
  */
 int rt_uplink_spec_parse(const char *arg, struct rt_uplink_spec *out) RT_WARN_UNUSED;
 
 /*
  * Find each uplink's address and gateway, remove leftovers of an earlier run,
- * and install tables, rules, endpoints and limits. On failure everything
- * installed so far is removed again and one line says why. Returns 0 or
- * -EINVAL (bad config), -EEXIST (the same uplink twice), -EBUSY (another
- * mpstream configures this network namespace), -ENODEV (no such interface),
- * -EADDRNOTAVAIL (no IPv4 address), -ENETUNREACH (no gateway), -EPERM, or
- * another negative errno from netlink.
+ * and install tables, rules, endpoints and limits. An uplink that is absent,
+ * has no address or no gateway yet gets a warning and is added when it
+ * appears (see rt_uplinks_watch()); at least one must work now. On failure
+ * everything installed so far is removed again and one line says why.
+ * Returns 0 or -EINVAL (bad config), -EEXIST (the same uplink twice), -EBUSY
+ * (another mpstream configures this network namespace), -ENODEV,
+ * -EADDRNOTAVAIL or -ENETUNREACH (no uplink works: no such interface, no IPv4
+ * address, no gateway), -EPERM, or another negative errno from netlink.
  */
 int rt_uplinks_create(const struct rt_config *cfg, struct rt_uplinks **out) RT_WARN_UNUSED;
 
-/* Remove exactly what rt_uplinks_create() added and restore the limits. NULL is fine. */
+/*
+ * Follow the kernel's link, address and route changes (a libnl cache manager,
+ * in a thread of its own) and keep each uplink's table, rule and endpoint in
+ * step: routes re-installed when a link comes back up, everything moved when
+ * its address changes, added when a missing uplink appears. Also logs the
+ * MPTCP path manager's events (subflows established and closed). Returns 0 or
+ * -errno.
+ */
+int rt_uplinks_watch(struct rt_uplinks *u) RT_WARN_UNUSED;
+
+/* Stop watching, remove exactly what was added and restore the limits. NULL is fine. */
 void rt_uplinks_destroy(struct rt_uplinks *u);
 
 size_t rt_uplinks_count(const struct rt_uplinks *u);
-const struct rt_uplink *rt_uplinks_get(const struct rt_uplinks *u, size_t i);
+
+/* A copy of uplink @i's current state (thread-safe). Returns 0 or -ENOENT. */
+int rt_uplinks_get(struct rt_uplinks *u, size_t i, struct rt_uplink *out);
 
 /*
- * The uplink whose address is @sa's address, or NULL. Used to name subflows.
+ * The name of the uplink whose current address is @sa's, into @name ("" when
+ * none). Thread-safe; used to name subflows.
  */
-const struct rt_uplink *rt_uplinks_find_addr(const struct rt_uplinks *u, const struct sockaddr *sa);
+void rt_uplinks_name_addr(struct rt_uplinks *u, const struct sockaddr *sa, char *name,
+			  size_t size);
+
+/*
+ * Make the kernel open a fresh subflow on uplink @i now: close the subflows
+ * from its endpoint (with @initial, the connection's initial subflow too, if
+ * it leaves from this uplink) and add the endpoint again. The kernel itself
+ * retries a failed path only after its retransmission back-off (up to 10 s
+ * here). Returns 0 or -errno.
+ */
+int rt_uplinks_kick(struct rt_uplinks *u, size_t i, bool initial);
+
+/*
+ * Set or clear the backup flag of uplink @i's endpoint (the kernel tells the
+ * peer with MP_PRIO). Returns 0 or -errno.
+ */
+int rt_uplinks_set_backup(struct rt_uplinks *u, size_t i, bool backup);
 
 /* 1 when net.mptcp.enabled is set in this network namespace, 0 when not, or -errno. */
 int rt_mptcp_enabled(void);

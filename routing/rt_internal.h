@@ -50,6 +50,22 @@ int rt_pm_build_del_addr(struct nl_msg *msg, int family_id, const struct rt_endp
 int rt_pm_build_get_addrs(struct nl_msg *msg, int family_id);
 int rt_pm_build_get_limits(struct nl_msg *msg, int family_id);
 int rt_pm_build_set_limits(struct nl_msg *msg, int family_id, const struct rt_limits *lim);
+int rt_pm_build_set_flags(struct nl_msg *msg, int family_id, const struct rt_endpoint *ep);
+
+/* One event of the "mptcp_pm_events" group, decoded. */
+struct rt_pm_event {
+	uint8_t type; /* MPTCP_EVENT_* */
+	uint32_t token;
+	struct in_addr saddr, daddr;
+	uint16_t sport, dport; /* host order */
+	uint8_t loc_id, rem_id;
+	uint8_t error; /* errno of a closed subflow */
+	bool backup;
+	int ifindex;
+};
+int rt_pm_parse_event(struct nlmsghdr *nlh, struct rt_pm_event *ev);
+/* "sub_established" for MPTCP_EVENT_SUB_ESTABLISHED, ...; NULL when unknown. */
+const char *rt_pm_event_name(uint8_t type);
 
 /* Decode one reply of MPTCP_PM_CMD_GET_ADDR / GET_LIMITS. 0 or -EINVAL/-EBADMSG. */
 int rt_pm_parse_endpoint(struct nlmsghdr *nlh, struct rt_endpoint *ep);
@@ -74,5 +90,8 @@ int rt_pm_del_endpoint(struct rt_pm *pm, const struct rt_endpoint *ep);
 int rt_pm_list_endpoints(struct rt_pm *pm, struct rt_endpoint **out, size_t *n);
 int rt_pm_get_limits(struct rt_pm *pm, struct rt_limits *lim);
 int rt_pm_set_limits(struct rt_pm *pm, const struct rt_limits *lim);
+int rt_pm_set_flags(struct rt_pm *pm, const struct rt_endpoint *ep);
+/* A socket subscribed to the events group, or NULL (errors logged). Free with nl_socket_free(). */
+struct nl_sock *rt_pm_events_open(void);
 
 #endif

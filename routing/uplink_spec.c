@@ -5,13 +5,41 @@
 #include <errno.h>
 #include <string.h>
 
+#define BACKUP_SUFFIX ":backup"
+
+/* One ",OPTION" of an uplink: gw=A.B.C.D or backup. */
+static int parse_option(const char *opt, size_t len, struct rt_uplink_spec *out)
+{
+	char value[INET_ADDRSTRLEN];
+
+	if (len == 6 && strncmp(opt, "backup", 6) == 0) {
+		out->backup = true;
+		return 0;
+	}
+	if (len <= 3 || strncmp(opt, "gw=", 3) != 0 || out->has_gw || len - 3 >= sizeof(value))
+		return -EINVAL;
+	memcpy(value, opt + 3, len - 3);
+	value[len - 3] = '\0';
+	if (inet_pton(AF_INET, value, &out->gw) != 1 || out->gw.s_addr == INADDR_ANY)
+		return -EINVAL;
+	out->has_gw = true;
+	return 0;
+}
+
 int rt_uplink_spec_parse(const char *arg, struct rt_uplink_spec *out)
 {
 	const char *comma = strchr(arg, ',');
 	size_t name_len = comma ? (size_t)(comma - arg) : strlen(arg);
+	const size_t suffix = strlen(BACKUP_SUFFIX);
 
 	memset(out, 0, sizeof(*out));
-	if (!name_len || memchr(arg, '/', name_len) || memchr(arg, ' ', name_len))
+	/* IFACE:backup, as in "--uplink wwan0:backup". */
+	if (name_len > suffix && strncmp(arg + name_len - suffix, BACKUP_SUFFIX, suffix) == 0) {
+		out->backup = true;
+		name_len -= suffix;
+	}
+	if (!name_len || memchr(arg, '/', name_len) || memchr(arg, ' ', name_len) ||
+	    memchr(arg, ':', name_len))
 		return -EINVAL;
 	if (name_len >= IFNAMSIZ)
 		return -ENAMETOOLONG;
@@ -20,18 +48,11 @@ int rt_uplink_spec_parse(const char *arg, struct rt_uplink_spec *out)
 	while (comma) {
 		const char *opt = comma + 1;
 		size_t len;
-		char value[INET_ADDRSTRLEN];
 
 		comma = strchr(opt, ',');
 		len = comma ? (size_t)(comma - opt) : strlen(opt);
-		if (len <= 3 || strncmp(opt, "gw=", 3) != 0 || out->has_gw ||
-		    len - 3 >= sizeof(value))
+		if (parse_option(opt, len, out))
 			return -EINVAL;
-		memcpy(value, opt + 3, len - 3);
-		value[len - 3] = '\0';
-		if (inet_pton(AF_INET, value, &out->gw) != 1 || out->gw.s_addr == INADDR_ANY)
-			return -EINVAL;
-		out->has_gw = true;
 	}
 	return 0;
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Uplink discovery and configuration: find each uplink's address and gateway,
- * install its table, rule and MPTCP endpoint, raise the subflow limit, and on
- * destroy remove exactly that.
+ * install its table, rule and MPTCP endpoint, raise the subflow limit, keep
+ * them in step with the kernel's link and address changes, and on destroy
+ * remove exactly that.
  */
 #include "log.h"
 #include "rt_internal.h"
@@ -10,6 +11,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +21,8 @@
 #include <unistd.h>
 
 #include <linux/mptcp.h>
+#include <net/if.h>
+#include <netlink/cache.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 
@@ -26,18 +32,28 @@
  * namespace, and a killed one must not leave a lock file behind.
  */
 #define LOCK_NAME "mpstream-routing"
+/* The watcher looks at every uplink at least this often, events or not. */
+#define RECONCILE_PERIOD_MS 1000
 
 struct rt_uplinks {
 	struct nl_sock *sk;
 	struct rt_pm *pm;
 	int lock_fd;
 	size_t n;
+	struct rt_uplink_spec spec[RT_MAX_UPLINKS];
 	struct rt_uplink up[RT_MAX_UPLINKS];
+	bool waiting_said[RT_MAX_UPLINKS]; /* "waiting for ..." logged once */
 	struct rtnl_route *routes[RT_MAX_UPLINKS][2]; /* installed: subnet, default */
 	struct rtnl_rule *rules[RT_MAX_UPLINKS];      /* installed */
-	struct rt_endpoint eps[RT_MAX_UPLINKS];	      /* installed when .id != 0 */
+	struct rt_endpoint eps[RT_MAX_UPLINKS];       /* installed when .id != 0 */
 	bool limits_changed;
 	struct rt_limits saved_limits;
+	/* Everything above is under lock once the watcher runs. */
+	pthread_mutex_t lock;
+	pthread_t watcher;
+	bool watching;
+	atomic_bool watch_stop;
+	atomic_bool dirty; /* a cache changed since the last reconcile */
 };
 
 static const char *ip4(struct in_addr a, char *buf)
@@ -132,59 +148,392 @@ static int find_gateway(struct nl_cache *routes, struct rt_uplink *up)
 	return ret;
 }
 
-static int discover(struct rt_uplinks *u, const struct rt_config *cfg)
+
+
+/*
+ * Uplink @i as the kernel has it now: its interface, primary address and
+ * gateway, into @found. Returns 0, or -ENODEV / -EADDRNOTAVAIL / -ENETUNREACH
+ * with @why.
+ */
+static int discover_one(const struct rt_uplinks *u, size_t i, struct nl_cache *links,
+			struct nl_cache *addrs, struct nl_cache *routes, struct rt_uplink *found,
+			const char **why)
 {
-	struct nl_cache *links = NULL, *addrs = NULL, *routes = NULL;
-	char a[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN];
+	const struct rt_uplink_spec *spec = &u->spec[i];
+	struct in_addr old_gw = found->gw;
 	int ret;
 
-	if ((ret = rtnl_link_alloc_cache(u->sk, AF_UNSPEC, &links)) < 0 ||
-	    (ret = rtnl_addr_alloc_cache(u->sk, &addrs)) < 0 ||
-	    (ret = rtnl_route_alloc_cache(u->sk, AF_INET, 0, &routes)) < 0) {
-		ret = rt_nlerr_to_errno(ret);
-		LOG_ERR(RT_TAG, "cannot read the interfaces: %s", strerror(-ret));
-		goto out;
+	found->ifindex = rtnl_link_name2i(links, spec->ifname);
+	if (!found->ifindex) {
+		*why = "no such interface";
+		return -ENODEV;
 	}
-
-	for (size_t i = 0; i < cfg->n_uplinks; i++) {
-		const struct rt_uplink_spec *spec = &cfg->uplinks[i];
-		struct rt_uplink *up = &u->up[i];
-
-		snprintf(up->ifname, sizeof(up->ifname), "%s", spec->ifname);
-		up->table = RT_TABLE_BASE + (uint32_t)i;
-		up->ifindex = rtnl_link_name2i(links, spec->ifname);
-		if (!up->ifindex) {
-			LOG_ERR(RT_TAG, "uplink %s: no such interface", spec->ifname);
-			ret = -ENODEV;
-			goto out;
-		}
-		ret = find_address(addrs, up);
-		if (ret) {
-			LOG_ERR(RT_TAG, "uplink %s: no IPv4 address", spec->ifname);
-			goto out;
-		}
-		if (spec->has_gw) {
-			up->gw = spec->gw;
-		} else if ((ret = find_gateway(routes, up))) {
-			LOG_ERR(RT_TAG,
-				"uplink %s: no default route through it in the main table; name "
-				"the "
-				"gateway with --uplink %s,gw=ADDR",
-				spec->ifname, spec->ifname);
-			goto out;
-		}
-		u->n++;
-		LOG_INFO(RT_TAG, "uplink %s: %s/%d %s%s, table %u", up->ifname, ip4(up->addr, a),
-			 up->prefixlen, up->gw.s_addr ? "via " : "device route",
-			 up->gw.s_addr ? ip4(up->gw, g) : "", up->table);
+	ret = find_address(addrs, found);
+	if (ret) {
+		*why = "no IPv4 address";
+		return ret;
 	}
-	ret = 0;
-out:
-	nl_cache_free(links);
-	nl_cache_free(addrs);
-	nl_cache_free(routes);
+	if (spec->has_gw) {
+		found->gw = spec->gw;
+		return 0;
+	}
+	if (find_gateway(routes, found) == 0)
+		return 0;
+	/*
+	 * A link that was down lost its routes, the main table's default route
+	 * too: the gateway remembered from before still holds if it is in the
+	 * uplink's subnet.
+	 */
+	if (old_gw.s_addr && found->prefixlen &&
+	    !((old_gw.s_addr ^ found->addr.s_addr) & htonl(~0u << (32 - found->prefixlen)))) {
+		found->gw = old_gw;
+		return 0;
+	}
+	*why = "no default route through it in the main table (name the gateway with "
+	       "IFACE,gw=ADDR)";
+	return -ENETUNREACH;
+}
+
+static void log_uplink(const struct rt_uplink *up, const char *what)
+{
+	char a[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN];
+
+	LOG_INFO(RT_TAG, "uplink %s: %s %s/%d %s%s, table %u%s", up->ifname, what,
+		 ip4(up->addr, a), up->prefixlen, up->gw.s_addr ? "via " : "device route",
+		 up->gw.s_addr ? ip4(up->gw, g) : "", up->table, up->backup ? ", backup" : "");
+}
+
+/* Add a route we own; one that is there already (re-installation) is fine. */
+static int add_route(struct rt_uplinks *u, struct rtnl_route *r)
+{
+	int ret = rtnl_route_add(u->sk, r, NLM_F_EXCL);
+
+	ret = ret < 0 ? rt_nlerr_to_errno(ret) : 0;
+	return ret == -EEXIST ? 0 : ret;
+}
+
+static int add_endpoint(struct rt_uplinks *u, size_t i)
+{
+	struct rt_uplink *up = &u->up[i];
+	struct rt_endpoint *existing = NULL;
+	struct rt_endpoint ep = {
+		.id = (uint8_t)(RT_ENDPOINT_ID_BASE + i),
+		.family = AF_INET,
+		.addr4 = up->addr,
+		.flags = MPTCP_PM_ADDR_FLAG_SUBFLOW | (up->backup ? MPTCP_PM_ADDR_FLAG_BACKUP : 0),
+		.ifindex = up->ifindex,
+	};
+	char a[INET_ADDRSTRLEN];
+	size_t n_existing = 0;
+	bool found = false;
+	int ret = rt_pm_list_endpoints(u->pm, &existing, &n_existing);
+
+	if (ret)
+		return ret;
+	for (size_t k = 0; k < n_existing; k++)
+		found |= existing[k].family == AF_INET && existing[k].addr4.s_addr == up->addr.s_addr;
+	free(existing);
+	if (found) {
+		/* The user's own endpoint: use it, and leave it there at exit. */
+		LOG_INFO(RT_TAG, "uplink %s: MPTCP endpoint %s exists already, kept", up->ifname,
+			 ip4(up->addr, a));
+		return 0;
+	}
+	ret = rt_pm_add_endpoint(u->pm, &ep);
+	if (ret)
+		return ret;
+	u->eps[i] = ep;
+	up->endpoint_id = ep.id;
+	return 0;
+}
+
+static void uninstall_uplink(struct rt_uplinks *u, size_t i)
+{
+	struct rt_uplink *up = &u->up[i];
+	int ret;
+
+	if (u->eps[i].id && (ret = rt_pm_del_endpoint(u->pm, &u->eps[i])) && ret != -ENOENT &&
+	    ret != -EINVAL)
+		LOG_WARN(RT_TAG, "cannot remove MPTCP endpoint %u: %s", u->eps[i].id, strerror(-ret));
+	memset(&u->eps[i], 0, sizeof(u->eps[i]));
+	up->endpoint_id = 0;
+	if (u->rules[i]) {
+		ret = rtnl_rule_delete(u->sk, u->rules[i], 0);
+		if (ret < 0 && rt_nlerr_to_errno(ret) != -ENOENT)
+			LOG_WARN(RT_TAG, "cannot remove rule of table %u: %s", up->table,
+				 nl_geterror(ret));
+		rtnl_rule_put(u->rules[i]);
+		u->rules[i] = NULL;
+	}
+	/* An uplink that went down took its routes with it: ENOENT is fine. */
+	for (int k = 1; k >= 0; k--) {
+		if (!u->routes[i][k])
+			continue;
+		ret = rtnl_route_delete(u->sk, u->routes[i][k], 0);
+		if (ret < 0 && rt_nlerr_to_errno(ret) != -ENOENT && rt_nlerr_to_errno(ret) != -ESRCH)
+			LOG_WARN(RT_TAG, "cannot remove route of table %u: %s", up->table,
+				 nl_geterror(ret));
+		rtnl_route_put(u->routes[i][k]);
+		u->routes[i][k] = NULL;
+	}
+	up->installed = false;
+	up->link_up = false;
+}
+
+/* Table, rule and endpoint for uplink @i's current address. */
+static int install_uplink(struct rt_uplinks *u, size_t i)
+{
+	struct rt_uplink *up = &u->up[i];
+	struct rtnl_rule *rule;
+	int ret = rt_build_table_routes(up, &u->routes[i][0], &u->routes[i][1]);
+
+	if (ret)
+		return ret;
+	for (int k = 0; k < 2; k++) {
+		ret = add_route(u, u->routes[i][k]);
+		if (ret)
+			goto fail;
+	}
+	rule = rt_build_source_rule(up);
+	if (!rule) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	u->rules[i] = rule;
+	ret = rtnl_rule_add(u->sk, rule, NLM_F_EXCL);
+	ret = ret < 0 ? rt_nlerr_to_errno(ret) : 0;
+	if (ret && ret != -EEXIST)
+		goto fail;
+	if (u->pm && (ret = add_endpoint(u, i)))
+		goto fail;
+	up->installed = true;
+	up->link_up = true;
+	return 0;
+fail:
+	uninstall_uplink(u, i);
 	return ret;
 }
+
+/* Under lock: close the subflows from @i's address and open a fresh one. */
+static int kick_locked(struct rt_uplinks *u, size_t i, bool initial)
+{
+	struct rt_uplink *up = &u->up[i];
+	struct rt_endpoint id0 = { .id = 0, .family = AF_INET, .addr4 = up->addr };
+	int ret;
+
+	if (!u->pm || !up->installed)
+		return -ENOENT;
+	/*
+	 * Id 0 with an address is the initial subflow's: deleting it closes that
+	 * subflow if it leaves from this uplink (the endpoint alone does not).
+	 */
+	if (initial)
+		rt_pm_del_endpoint(u->pm, &id0);
+	if (!up->endpoint_id)
+		return 0; /* the user's endpoint: not ours to remove */
+	ret = rt_pm_del_endpoint(u->pm, &u->eps[i]);
+	if (ret && ret != -ENOENT && ret != -EINVAL)
+		return ret;
+	return rt_pm_add_endpoint(u->pm, &u->eps[i]);
+}
+
+int rt_uplinks_kick(struct rt_uplinks *u, size_t i, bool initial)
+{
+	int ret;
+
+	if (i >= u->n)
+		return -ENOENT;
+	pthread_mutex_lock(&u->lock);
+	ret = kick_locked(u, i, initial);
+	pthread_mutex_unlock(&u->lock);
+	return ret;
+}
+
+int rt_uplinks_set_backup(struct rt_uplinks *u, size_t i, bool backup)
+{
+	struct rt_endpoint ep;
+	int ret = -ENOENT;
+
+	if (i >= u->n)
+		return -ENOENT;
+	pthread_mutex_lock(&u->lock);
+	if (u->pm && u->eps[i].id) {
+		ep = u->eps[i];
+		ep.flags = backup ? MPTCP_PM_ADDR_FLAG_BACKUP : 0;
+		ep.ifindex = 0;
+		ret = rt_pm_set_flags(u->pm, &ep);
+		if (!ret)
+			u->eps[i].flags = (u->eps[i].flags & ~(uint32_t)MPTCP_PM_ADDR_FLAG_BACKUP) |
+					  (backup ? MPTCP_PM_ADDR_FLAG_BACKUP : 0);
+	}
+	pthread_mutex_unlock(&u->lock);
+	return ret;
+}
+
+/* Bring uplink @i in step with the kernel's caches. Under lock. */
+static void reconcile_one(struct rt_uplinks *u, size_t i, struct nl_cache *links,
+			  struct nl_cache *addrs, struct nl_cache *routes)
+{
+	struct rt_uplink *up = &u->up[i], now = *up;
+	struct rtnl_link *link = rtnl_link_get_by_name(links, up->ifname);
+	bool admin_up = link && (rtnl_link_get_flags(link) & IFF_UP);
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+	const char *why = "";
+	int ret = discover_one(u, i, links, addrs, routes, &now, &why);
+
+	if (link)
+		rtnl_link_put(link);
+	if (ret == -ENODEV || ret == -EADDRNOTAVAIL) {
+		if (up->installed) {
+			LOG_WARN(RT_TAG, "uplink %s: %s: removed until it is back", up->ifname, why);
+			uninstall_uplink(u, i);
+		}
+		return;
+	}
+	if (up->installed && (now.addr.s_addr != up->addr.s_addr || now.ifindex != up->ifindex)) {
+		LOG_INFO(RT_TAG, "uplink %s: address %s changed to %s", up->ifname, ip4(up->addr, a),
+			 ip4(now.addr, b));
+		uninstall_uplink(u, i);
+	}
+	if (!admin_up) {
+		if (up->link_up)
+			LOG_WARN(RT_TAG, "uplink %s: link down (its routes are gone)", up->ifname);
+		up->link_up = false;
+		return;
+	}
+	if (!up->installed) {
+		if (ret) {
+			if (!u->waiting_said[i])
+				LOG_INFO(RT_TAG, "uplink %s: waiting: %s", up->ifname, why);
+			u->waiting_said[i] = true;
+			return;
+		}
+		u->waiting_said[i] = false;
+		now.installed = false;
+		*up = now;
+		ret = install_uplink(u, i);
+		if (ret)
+			LOG_WARN(RT_TAG, "uplink %s: cannot install: %s", up->ifname, strerror(-ret));
+		else
+			log_uplink(up, "added");
+		return;
+	}
+	if (!up->link_up) {
+		/* Back up: the kernel deleted our routes when it went down. */
+		for (int k = 0; k < 2; k++)
+			if (u->routes[i][k] && (ret = add_route(u, u->routes[i][k])))
+				LOG_WARN(RT_TAG, "uplink %s: cannot re-install a route: %s",
+					 up->ifname, strerror(-ret));
+		up->link_up = true;
+		kick_locked(u, i, true);
+		log_uplink(up, "link up again, routes re-installed:");
+	}
+}
+
+static void on_cache_change(struct nl_cache *cache, struct nl_object *obj, int action, void *arg)
+{
+	struct rt_uplinks *u = arg;
+
+	(void)cache;
+	(void)obj;
+	(void)action;
+	atomic_store(&u->dirty, true);
+}
+
+static int on_pm_event(struct nl_msg *msg, void *arg)
+{
+	struct rt_uplinks *u = arg;
+	struct rt_pm_event ev;
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	char s[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN], name[IFNAMSIZ], err[64] = "";
+	const char *what;
+
+	if (rt_pm_parse_event(nlmsg_hdr(msg), &ev) || !(what = rt_pm_event_name(ev.type)))
+		return NL_OK;
+	if (ev.type != MPTCP_EVENT_SUB_ESTABLISHED && ev.type != MPTCP_EVENT_SUB_CLOSED &&
+	    ev.type != MPTCP_EVENT_SUB_PRIORITY && ev.type != MPTCP_EVENT_ESTABLISHED &&
+	    ev.type != MPTCP_EVENT_CLOSED)
+		return NL_OK;
+	sin.sin_addr = ev.saddr;
+	rt_uplinks_name_addr(u, (struct sockaddr *)&sin, name, sizeof(name));
+	if (ev.type == MPTCP_EVENT_SUB_CLOSED && ev.error)
+		snprintf(err, sizeof(err), ", error %u (%s)", ev.error, strerror(ev.error));
+	if (ev.type == MPTCP_EVENT_CLOSED)
+		LOG_INFO(RT_TAG, "mptcp event %s, token %08x", what, ev.token);
+	else
+		LOG_INFO(RT_TAG, "mptcp event %s %s:%u -> %s:%u (%s)%s%s", what,
+			 ip4(ev.saddr, s), ev.sport, ip4(ev.daddr, d), ev.dport,
+			 name[0] ? name : "-", ev.backup ? ", backup" : "", err);
+	return NL_OK;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *watch_thread(void *arg)
+{
+	struct rt_uplinks *u = arg;
+	struct nl_cache_mngr *mngr = NULL;
+	struct nl_cache *links = NULL, *addrs = NULL, *routes = NULL;
+	struct nl_sock *events = u->pm ? rt_pm_events_open() : NULL;
+	int64_t next = 0;
+	int ret;
+
+	ret = nl_cache_mngr_alloc(NULL, NETLINK_ROUTE, NL_AUTO_PROVIDE, &mngr);
+	if (ret >= 0)
+		ret = nl_cache_mngr_add(mngr, "route/link", on_cache_change, u, &links);
+	if (ret >= 0)
+		ret = nl_cache_mngr_add(mngr, "route/addr", on_cache_change, u, &addrs);
+	if (ret >= 0)
+		ret = nl_cache_mngr_add(mngr, "route/route", on_cache_change, u, &routes);
+	if (ret < 0) {
+		LOG_ERR(RT_TAG, "cannot follow link changes: %s", nl_geterror(ret));
+		goto out;
+	}
+	if (events)
+		nl_socket_modify_cb(events, NL_CB_VALID, NL_CB_CUSTOM, on_pm_event, u);
+
+	while (!atomic_load(&u->watch_stop)) {
+		struct pollfd fds[2] = {
+			{ .fd = nl_cache_mngr_get_fd(mngr), .events = POLLIN },
+			{ .fd = events ? nl_socket_get_fd(events) : -1, .events = POLLIN },
+		};
+
+		if (poll(fds, 2, 100) > 0) {
+			if (fds[0].revents & POLLIN)
+				nl_cache_mngr_data_ready(mngr);
+			if (fds[1].revents & POLLIN)
+				nl_recvmsgs_default(events);
+		}
+		if (!atomic_exchange(&u->dirty, false) && now_ms() < next)
+			continue;
+		next = now_ms() + RECONCILE_PERIOD_MS;
+		pthread_mutex_lock(&u->lock);
+		for (size_t i = 0; i < u->n; i++)
+			reconcile_one(u, i, links, addrs, routes);
+		pthread_mutex_unlock(&u->lock);
+	}
+out:
+	nl_cache_mngr_free(mngr);
+	nl_socket_free(events);
+	return NULL;
+}
+
+int rt_uplinks_watch(struct rt_uplinks *u)
+{
+	int ret = pthread_create(&u->watcher, NULL, watch_thread, u);
+
+	if (ret)
+		return -ret;
+	u->watching = true;
+	return 0;
+}
+
 
 /* Remove routes, rules and endpoints that a killed mpstream left behind. */
 static int remove_leftovers(struct rt_uplinks *u)
@@ -234,79 +583,6 @@ out:
 	return ret;
 }
 
-static int install_routing(struct rt_uplinks *u, size_t i)
-{
-	struct rt_uplink *up = &u->up[i];
-	struct rtnl_route *r[2];
-	struct rtnl_rule *rule;
-	int ret = rt_build_table_routes(up, &r[0], &r[1]);
-
-	if (ret)
-		return ret;
-	for (int k = 0; k < 2; k++) {
-		ret = rtnl_route_add(u->sk, r[k], NLM_F_EXCL);
-		if (ret < 0) {
-			rtnl_route_put(r[k]);
-			if (k == 0)
-				rtnl_route_put(r[1]);
-			return rt_nlerr_to_errno(ret);
-		}
-		u->routes[i][k] = r[k];
-	}
-	rule = rt_build_source_rule(up);
-	if (!rule)
-		return -ENOMEM;
-	ret = rtnl_rule_add(u->sk, rule, NLM_F_EXCL);
-	if (ret < 0) {
-		rtnl_rule_put(rule);
-		return rt_nlerr_to_errno(ret);
-	}
-	u->rules[i] = rule;
-	return 0;
-}
-
-static int install_endpoints(struct rt_uplinks *u)
-{
-	struct rt_endpoint *existing = NULL;
-	char a[INET_ADDRSTRLEN];
-	size_t n_existing = 0;
-	int ret = rt_pm_list_endpoints(u->pm, &existing, &n_existing);
-
-	if (ret)
-		return ret;
-	for (size_t i = 0; i < u->n; i++) {
-		struct rt_uplink *up = &u->up[i];
-		struct rt_endpoint ep = {
-			.id = (uint8_t)(RT_ENDPOINT_ID_BASE + i),
-			.family = AF_INET,
-			.addr4 = up->addr,
-			.flags = MPTCP_PM_ADDR_FLAG_SUBFLOW,
-			.ifindex = up->ifindex,
-		};
-		bool found = false;
-
-		for (size_t k = 0; k < n_existing; k++)
-			found |= existing[k].family == AF_INET &&
-				 existing[k].addr4.s_addr == up->addr.s_addr;
-		if (found) {
-			/* The user's own endpoint: use it, and leave it there at exit. */
-			LOG_INFO(RT_TAG, "uplink %s: MPTCP endpoint %s exists already, kept",
-				 up->ifname, ip4(up->addr, a));
-			continue;
-		}
-		ret = rt_pm_add_endpoint(u->pm, &ep);
-		if (ret) {
-			LOG_ERR(RT_TAG, "uplink %s: cannot add MPTCP endpoint: %s", up->ifname,
-				strerror(-ret));
-			goto out;
-		}
-		u->eps[i] = ep;
-		up->endpoint_id = ep.id;
-	}
-out:
-	free(existing);
-	return ret;
-}
 
 static int raise_limits(struct rt_uplinks *u)
 {
@@ -328,6 +604,7 @@ static int raise_limits(struct rt_uplinks *u)
 	return 0;
 }
 
+
 static int check_config(const struct rt_config *cfg)
 {
 	if (cfg->n_uplinks > RT_MAX_UPLINKS) {
@@ -345,6 +622,43 @@ static int check_config(const struct rt_config *cfg)
 	return 0;
 }
 
+static int discover(struct rt_uplinks *u, size_t *usable)
+{
+	struct nl_cache *links = NULL, *addrs = NULL, *routes = NULL;
+	const char *why = "";
+	int ret, first_err = 0;
+
+	*usable = 0;
+	if ((ret = rtnl_link_alloc_cache(u->sk, AF_UNSPEC, &links)) < 0 ||
+	    (ret = rtnl_addr_alloc_cache(u->sk, &addrs)) < 0 ||
+	    (ret = rtnl_route_alloc_cache(u->sk, AF_INET, 0, &routes)) < 0) {
+		ret = rt_nlerr_to_errno(ret);
+		LOG_ERR(RT_TAG, "cannot read the interfaces: %s", strerror(-ret));
+		goto out;
+	}
+	for (size_t i = 0; i < u->n; i++) {
+		struct rt_uplink *up = &u->up[i];
+
+		ret = discover_one(u, i, links, addrs, routes, up, &why);
+		if (ret) {
+			LOG_WARN(RT_TAG, "uplink %s: %s; it is added when it works", up->ifname, why);
+			u->waiting_said[i] = true;
+			if (!first_err)
+				first_err = ret;
+			continue;
+		}
+		(*usable)++;
+	}
+	ret = *usable ? 0 : first_err;
+	if (ret)
+		LOG_ERR(RT_TAG, "no uplink works");
+out:
+	nl_cache_free(links);
+	nl_cache_free(addrs);
+	nl_cache_free(routes);
+	return ret;
+}
+
 static const char *step_error(int err)
 {
 	return err == -EPERM ? "not permitted (mpstream needs CAP_NET_ADMIN)" : strerror(-err);
@@ -353,6 +667,7 @@ static const char *step_error(int err)
 int rt_uplinks_create(const struct rt_config *cfg, struct rt_uplinks **out)
 {
 	struct rt_uplinks *u;
+	size_t usable = 0;
 	int ret = check_config(cfg);
 
 	if (ret)
@@ -361,6 +676,14 @@ int rt_uplinks_create(const struct rt_config *cfg, struct rt_uplinks **out)
 	if (!u)
 		return -ENOMEM;
 	u->lock_fd = -1;
+	pthread_mutex_init(&u->lock, NULL);
+	u->n = cfg->n_uplinks;
+	for (size_t i = 0; i < u->n; i++) {
+		u->spec[i] = cfg->uplinks[i];
+		snprintf(u->up[i].ifname, sizeof(u->up[i].ifname), "%s", cfg->uplinks[i].ifname);
+		u->up[i].table = RT_TABLE_BASE + (uint32_t)i;
+		u->up[i].backup = cfg->uplinks[i].backup;
+	}
 	u->sk = nl_socket_alloc();
 	if (!u->sk) {
 		ret = -ENOMEM;
@@ -371,7 +694,7 @@ int rt_uplinks_create(const struct rt_config *cfg, struct rt_uplinks **out)
 		ret = rt_nlerr_to_errno(ret);
 		goto fail;
 	}
-	ret = discover(u, cfg);
+	ret = discover(u, &usable);
 	if (ret)
 		goto fail;
 	ret = take_lock(u);
@@ -390,21 +713,19 @@ int rt_uplinks_create(const struct rt_config *cfg, struct rt_uplinks **out)
 		goto fail;
 	}
 	for (size_t i = 0; i < u->n; i++) {
-		ret = install_routing(u, i);
+		if (u->waiting_said[i])
+			continue;
+		ret = install_uplink(u, i);
 		if (ret) {
-			LOG_ERR(RT_TAG, "uplink %s: cannot install table %u and its rule: %s",
+			LOG_ERR(RT_TAG, "uplink %s: cannot install table %u, its rule and endpoint: %s",
 				u->up[i].ifname, u->up[i].table, step_error(ret));
 			goto fail;
 		}
+		log_uplink(&u->up[i], "configured");
 	}
-	if (u->pm) {
-		ret = install_endpoints(u);
-		if (!ret)
-			ret = raise_limits(u);
-		if (ret) {
-			LOG_ERR(RT_TAG, "MPTCP endpoints and limits: %s", step_error(ret));
-			goto fail;
-		}
+	if (u->pm && (ret = raise_limits(u))) {
+		LOG_ERR(RT_TAG, "MPTCP limits: %s", step_error(ret));
+		goto fail;
 	}
 	*out = u;
 	return 0;
@@ -419,37 +740,22 @@ void rt_uplinks_destroy(struct rt_uplinks *u)
 
 	if (!u)
 		return;
+	if (u->watching) {
+		atomic_store(&u->watch_stop, true);
+		pthread_join(u->watcher, NULL);
+	}
 	if (u->limits_changed) {
 		ret = rt_pm_set_limits(u->pm, &u->saved_limits);
 		if (ret)
 			LOG_WARN(RT_TAG, "cannot restore MPTCP limits: %s", strerror(-ret));
 	}
-	for (size_t i = 0; i < RT_MAX_UPLINKS; i++) {
-		if (u->eps[i].id && (ret = rt_pm_del_endpoint(u->pm, &u->eps[i])) && ret != -ENOENT)
-			LOG_WARN(RT_TAG, "cannot remove MPTCP endpoint %u: %s", u->eps[i].id,
-				 strerror(-ret));
-		if (u->rules[i]) {
-			ret = rtnl_rule_delete(u->sk, u->rules[i], 0);
-			if (ret < 0 && rt_nlerr_to_errno(ret) != -ENOENT)
-				LOG_WARN(RT_TAG, "cannot remove rule of table %u: %s",
-					 u->up[i].table, nl_geterror(ret));
-			rtnl_rule_put(u->rules[i]);
-		}
-		/* An uplink that went down took its routes with it: ENOENT is fine. */
-		for (int k = 1; k >= 0; k--) {
-			if (!u->routes[i][k])
-				continue;
-			ret = rtnl_route_delete(u->sk, u->routes[i][k], 0);
-			if (ret < 0 && rt_nlerr_to_errno(ret) != -ENOENT)
-				LOG_WARN(RT_TAG, "cannot remove route of table %u: %s",
-					 u->up[i].table, nl_geterror(ret));
-			rtnl_route_put(u->routes[i][k]);
-		}
-	}
+	for (size_t i = 0; i < u->n; i++)
+		uninstall_uplink(u, i);
 	rt_pm_close(u->pm);
 	nl_socket_free(u->sk);
 	if (u->lock_fd >= 0)
 		close(u->lock_fd);
+	pthread_mutex_destroy(&u->lock);
 	free(u);
 }
 
@@ -458,20 +764,30 @@ size_t rt_uplinks_count(const struct rt_uplinks *u)
 	return u ? u->n : 0;
 }
 
-const struct rt_uplink *rt_uplinks_get(const struct rt_uplinks *u, size_t i)
+int rt_uplinks_get(struct rt_uplinks *u, size_t i, struct rt_uplink *out)
 {
-	return u && i < u->n ? &u->up[i] : NULL;
+	if (!u || i >= u->n)
+		return -ENOENT;
+	pthread_mutex_lock(&u->lock);
+	*out = u->up[i];
+	pthread_mutex_unlock(&u->lock);
+	return 0;
 }
 
-const struct rt_uplink *rt_uplinks_find_addr(const struct rt_uplinks *u, const struct sockaddr *sa)
+void rt_uplinks_name_addr(struct rt_uplinks *u, const struct sockaddr *sa, char *name,
+			  size_t size)
 {
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
 
+	name[0] = '\0';
 	if (!u || sa->sa_family != AF_INET)
-		return NULL;
+		return;
+	pthread_mutex_lock(&u->lock);
 	for (size_t i = 0; i < u->n; i++) {
-		if (u->up[i].addr.s_addr == sin->sin_addr.s_addr)
-			return &u->up[i];
+		if (u->up[i].ifindex && u->up[i].addr.s_addr == sin->sin_addr.s_addr) {
+			snprintf(name, size, "%s", u->up[i].ifname);
+			break;
+		}
 	}
-	return NULL;
+	pthread_mutex_unlock(&u->lock);
 }

@@ -60,9 +60,24 @@ static bool have_net_admin(void)
 
 static void name_uplink(const struct sockaddr *local, char *name, size_t size, void *opaque)
 {
-	const struct rt_uplink *up = rt_uplinks_find_addr(opaque, local);
+	rt_uplinks_name_addr(opaque, local, name, size);
+}
 
-	snprintf(name, size, "%s", up ? up->ifname : "");
+/*
+ * The address the first subflow leaves from: the first uplink that works and
+ * is not a backup (a backup first subflow would carry the stream), else the
+ * first that works.
+ */
+static struct in_addr first_subflow_addr(struct rt_uplinks *u)
+{
+	struct in_addr any = { .s_addr = INADDR_ANY };
+	struct rt_uplink up;
+
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < rt_uplinks_count(u); i++)
+			if (!rt_uplinks_get(u, i, &up) && up.installed && (pass || !up.backup))
+				return up.addr;
+	return any;
 }
 
 static int exit_for_routing(int err)
@@ -176,6 +191,9 @@ int main(int argc, char **argv)
 			code = exit_for_routing(ret);
 			goto out;
 		}
+		ret = rt_uplinks_watch(uplinks);
+		if (ret)
+			LOG_WARN(TAG, "uplink changes are not followed: %s", strerror(-ret));
 	} else {
 		LOG_INFO(TAG, "no --uplink given: the kernel's routes and endpoints are used as "
 			      "they are");
@@ -186,13 +204,13 @@ int main(int argc, char **argv)
 		.csv_path = o.stats_path,
 		.namer = name_uplink,
 		.opaque = uplinks,
+		.uplinks = uplinks,
 	};
 	ret = snd_stats_create(&sc, &stats);
 	if (ret) {
 		code = SND_EXIT_FAILURE;
 		goto out;
 	}
-	const struct rt_uplink *first = rt_uplinks_get(uplinks, 0);
 	struct snd_stream_config stc = {
 		.url = o.url,
 		.connect_timeout_ms = (int)(o.connect_timeout_s * 1000),
@@ -200,7 +218,7 @@ int main(int argc, char **argv)
 		.outage_ms = OUTAGE_MS,
 		.stall_ms = STALL_TIMEOUT_MS,
 		.duration_us = (int64_t)(o.duration_s * 1e6),
-		.bind4.s_addr = first ? first->addr.s_addr : INADDR_ANY,
+		.bind4 = first_subflow_addr(uplinks),
 		.stats = stats,
 		.stop = &stop_signals,
 	};

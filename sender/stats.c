@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "stats.h"
+#include "health.h"
+#include "pathprobe.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -105,6 +107,8 @@ static void fill_from_tcp_info(struct snd_subflow_sample *sf, const struct tcp_i
 	sf->rtt_us = ti->tcpi_rtt;
 	sf->cwnd = ti->tcpi_snd_cwnd;
 	sf->state = ti->tcpi_state;
+	sf->unacked = ti->tcpi_unacked;
+	sf->last_ack_ms = ti->tcpi_last_ack_recv;
 }
 
 static int sample_tcp(int fd, struct snd_stats_snapshot *out)
@@ -292,29 +296,39 @@ struct snd_stats {
 	int fd;
 	int64_t start_ns;
 	bool fallback_logged;
-	struct snd_stats_snapshot prev, cur;
+	struct snd_stats_snapshot prev, cur; /* last report, this tick */
+	struct snd_stats_snapshot tick_prev;  /* previous tick, for the health */
+	struct snd_health health;
+	struct snd_pathprobe probes[RT_MAX_UPLINKS];
 };
+
+/* The uplinks' states, "up0=up up1=down", for the stats line. */
+static void states_str(const struct snd_stats *s, char *buf, size_t size)
+{
+	size_t n = 0;
+	struct rt_uplink up;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < s->health.n && n < size; i++) {
+		if (rt_uplinks_get(s->cfg.uplinks, i, &up))
+			continue;
+		n += (size_t)snprintf(buf + n, size - n, "%s%s=%s", n ? " " : "", up.ifname,
+				      snd_uplink_state_name(s->health.state[i]));
+	}
+}
 
 static void report(struct snd_stats *s)
 {
 	struct snd_stats_row rows[SND_MAX_SUBFLOWS], total;
-	char line[1024];
+	char line[1024], states[256] = "";
 	size_t n;
-	int ret = snd_stats_sample(s->fd, &s->cur);
 
-	if (ret) {
-		LOG_DEBUG(TAG, "cannot read the connection's statistics: %s", strerror(-ret));
-		return;
-	}
-	if (!s->cur.mptcp && !s->fallback_logged) {
-		LOG_WARN(TAG, "the connection is plain TCP (MPTCP off here or at the server): "
-			      "one path only");
-		s->fallback_logged = true;
-	}
 	n = snd_stats_diff(&s->prev, &s->cur, s->cfg.namer, s->cfg.opaque, rows, &total);
 	if (s->prev.n) {
 		snd_stats_format_line(rows, n, &total, line, sizeof(line));
-		LOG_INFO(TAG, "%s", line);
+		if (s->cfg.uplinks)
+			states_str(s, states, sizeof(states));
+		LOG_INFO(TAG, "%s%s%s", states, states[0] ? " | " : "", line);
 		if (s->csv)
 			snd_stats_write_csv(s->csv, (double)(s->cur.t_ns - s->start_ns) / 1e9, rows,
 					    n, &total);
@@ -322,20 +336,84 @@ static void report(struct snd_stats *s)
 	s->prev = s->cur;
 }
 
+/* Judge the uplinks and act: kick the dead ones, promote or demote backups. */
+static void check_health(struct snd_stats *s, bool have_sample)
+{
+	struct snd_health_uplink ups[RT_MAX_UPLINKS] = { { 0 } };
+	struct snd_health_actions act;
+	struct rt_uplink up[RT_MAX_UPLINKS];
+	int64_t now = now_ns() / 1000000;
+	int ret;
+
+	for (size_t i = 0; i < s->health.n; i++) {
+		if (rt_uplinks_get(s->cfg.uplinks, i, &up[i]))
+			continue;
+		ups[i].installed = up[i].installed;
+		ups[i].link_up = up[i].link_up;
+		ups[i].backup = up[i].backup;
+		ups[i].addr = up[i].addr;
+	}
+	snd_health_update(&s->health, ups, &s->tick_prev, have_sample ? &s->cur : NULL, now, &act);
+	for (size_t i = 0; i < s->health.n; i++) {
+		if (act.changed[i])
+			mps_log(s->health.state[i] == SND_UPLINK_DOWN ? MPS_LOG_WARN : MPS_LOG_INFO,
+				"health", "uplink %s: %s (%s)", up[i].ifname,
+				snd_uplink_state_name(s->health.state[i]), s->health.reason[i]);
+		if (!act.probe[i]) {
+			snd_pathprobe_reset(&s->probes[i]);
+			continue;
+		}
+		ret = snd_pathprobe_step(&s->probes[i], up[i].addr, &s->cur.sf[0].remote, now);
+		if (ret == 1) {
+			ret = rt_uplinks_kick(s->cfg.uplinks, i, true);
+			LOG_INFO("health", "uplink %s: its path answers again: fresh subflow%s%s",
+				 up[i].ifname, ret ? ": " : "", ret ? strerror(-ret) : "");
+		}
+	}
+	if (act.set_backup >= 0) {
+		LOG_WARN("health", act.set_backup ? "a primary uplink works again: backups back to "
+						    "backup"
+						  : "no primary uplink works: backup uplinks carry the "
+						    "stream");
+		for (size_t i = 0; i < s->health.n; i++)
+			if (ups[i].backup && ups[i].installed)
+				rt_uplinks_set_backup(s->cfg.uplinks, i, act.set_backup);
+	}
+	if (have_sample)
+		s->tick_prev = s->cur;
+}
+
 static void *stats_thread(void *arg)
 {
 	struct snd_stats *s = arg;
+	int64_t tick = (int64_t)SND_STATS_TICK_MS * 1000000;
 	int64_t period = (int64_t)(s->cfg.interval_s * 1e9);
-	int64_t next = now_ns();
+	int64_t next = now_ns(), next_report = next;
 	struct timespec ts;
 
+	if (period < tick)
+		tick = period;
 	pthread_mutex_lock(&s->lock);
 	while (!s->stop) {
-		report(s);
-		/* An empty first snapshot (no subflow yet) still marks the start of an interval. */
-		if (!s->prev.n)
-			s->prev.t_ns = s->cur.t_ns;
-		next += period;
+		int ret = snd_stats_sample(s->fd, &s->cur);
+
+		if (ret)
+			LOG_DEBUG(TAG, "cannot read the connection's statistics: %s", strerror(-ret));
+		if (!ret && !s->cur.mptcp && !s->fallback_logged) {
+			LOG_WARN(TAG, "the connection is plain TCP (MPTCP off here or at the server): "
+				      "one path only");
+			s->fallback_logged = true;
+		}
+		if (s->cfg.uplinks)
+			check_health(s, !ret);
+		if (!ret && s->cur.t_ns >= next_report) {
+			report(s);
+			/* An empty first snapshot (no subflow yet) still marks the start of an interval. */
+			if (!s->prev.n)
+				s->prev.t_ns = s->cur.t_ns;
+			next_report += period;
+		}
+		next += tick;
 		ts.tv_sec = next / 1000000000;
 		ts.tv_nsec = next % 1000000000;
 		while (!s->stop && pthread_cond_timedwait(&s->wake, &s->lock, &ts) == 0)
@@ -355,6 +433,9 @@ int snd_stats_create(const struct snd_stats_config *cfg, struct snd_stats **out)
 	s->cfg = *cfg;
 	s->fd = -1;
 	s->start_ns = now_ns(); /* CSV times count from here, across reconnects */
+	snd_health_init(&s->health, rt_uplinks_count(cfg->uplinks));
+	for (size_t i = 0; i < RT_MAX_UPLINKS; i++)
+		snd_pathprobe_init(&s->probes[i]);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -382,6 +463,7 @@ int snd_stats_start(struct snd_stats *s, int fd)
 	s->fd = fd;
 	s->stop = false;
 	memset(&s->prev, 0, sizeof(s->prev));
+	memset(&s->tick_prev, 0, sizeof(s->tick_prev));
 	ret = pthread_create(&s->thread, NULL, stats_thread, s);
 	if (ret)
 		return -ret;
@@ -400,7 +482,8 @@ void snd_stats_stop(struct snd_stats *s)
 	pthread_join(s->thread, NULL);
 	s->running = false;
 	/* A last line for the part-interval since the last report, unless too short to mean much. */
-	if (now_ns() - s->prev.t_ns >= (int64_t)(s->cfg.interval_s * 1e9 / 4))
+	if (now_ns() - s->prev.t_ns >= (int64_t)(s->cfg.interval_s * 1e9 / 4) &&
+	    snd_stats_sample(s->fd, &s->cur) == 0)
 		report(s);
 	s->fd = -1;
 }
@@ -412,6 +495,8 @@ void snd_stats_destroy(struct snd_stats *s)
 	snd_stats_stop(s);
 	if (s->csv)
 		fclose(s->csv);
+	for (size_t i = 0; i < RT_MAX_UPLINKS; i++)
+		snd_pathprobe_reset(&s->probes[i]);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->wake);
 	free(s);

@@ -28,6 +28,8 @@ struct snd_subflow_sample {
 	uint32_t rtt_us;
 	uint32_t cwnd; /* segments */
 	uint8_t state; /* TCP_ESTABLISHED, ... */
+	uint32_t unacked;     /* segments sent and not acknowledged */
+	uint32_t last_ack_ms; /* since the last ACK */
 };
 
 struct snd_stats_snapshot {
@@ -77,13 +79,21 @@ extern const char snd_stats_csv_header[];
 void snd_stats_write_csv(FILE *f, double t_s, const struct snd_stats_row *rows, size_t n,
 			 const struct snd_stats_row *total);
 
-/* The periodic reporter: a thread that samples the connection's socket. */
+/*
+ * The periodic reporter: a thread that samples the connection's socket every
+ * SND_STATS_TICK_MS, keeps the uplinks' health (and kicks those that are
+ * down), and logs a line (and a CSV row per subflow) every interval.
+ */
+#define SND_STATS_TICK_MS 100
 struct snd_stats;
+struct rt_uplinks;
 struct snd_stats_config {
 	double interval_s;
 	const char *csv_path; /* NULL: log only */
 	snd_uplink_namer namer;
 	void *opaque;
+	/* Uplinks to judge and kick (health.h) every tick; NULL: none. */
+	struct rt_uplinks *uplinks;
 };
 /* Opens the CSV file (-errno when it cannot be created). */
 int snd_stats_create(const struct snd_stats_config *cfg, struct snd_stats **out);

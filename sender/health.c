@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: MIT
+#include "health.h"
+
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const state_names[] = {
+	[SND_UPLINK_DOWN] = "down",
+	[SND_UPLINK_DEGRADED] = "degraded",
+	[SND_UPLINK_UP] = "up",
+};
+
+const char *snd_uplink_state_name(enum snd_uplink_state s)
+{
+	return state_names[s];
+}
+
+void snd_health_init(struct snd_health *h, size_t n)
+{
+	memset(h, 0, sizeof(*h));
+	h->n = n;
+	for (size_t i = 0; i < n; i++) {
+		h->state[i] = SND_UPLINK_UP;
+		snprintf(h->reason[i], sizeof(h->reason[i]), "starting");
+	}
+}
+
+static bool same_addr(const struct sockaddr_storage *ss, struct in_addr a)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+
+	return ss->ss_family == AF_INET && sin->sin_addr.s_addr == a.s_addr;
+}
+
+static const struct snd_subflow_sample *find_id(const struct snd_stats_snapshot *s, uint32_t id)
+{
+	for (size_t i = 0; s && i < s->n; i++)
+		if (s->sf[i].id == id)
+			return &s->sf[i];
+	return NULL;
+}
+
+/* The state of an installed, linked uplink from its subflows; @why says why. */
+static enum snd_uplink_state from_subflows(struct snd_health *h, size_t i, struct in_addr addr,
+					   const struct snd_stats_snapshot *prev,
+					   const struct snd_stats_snapshot *cur, int64_t now,
+					   char *why, size_t size)
+{
+	enum snd_uplink_state best = SND_UPLINK_DOWN;
+	uint32_t silence = 0;
+	bool any = false;
+
+	for (size_t k = 0; k < cur->n; k++) {
+		const struct snd_subflow_sample *sf = &cur->sf[k];
+		const struct snd_subflow_sample *p;
+		enum snd_uplink_state st;
+
+		if (!same_addr(&sf->local, addr) || sf->state != TCP_ESTABLISHED)
+			continue;
+		any = true;
+		p = find_id(prev, sf->id);
+		if (sf->unacked && sf->last_ack_ms >= SND_HEALTH_DEAD_MS) {
+			st = SND_UPLINK_DOWN;
+			if (sf->last_ack_ms > silence)
+				silence = sf->last_ack_ms;
+		} else if ((sf->unacked && sf->last_ack_ms >= SND_HEALTH_SLOW_MS) ||
+			   (p && sf->bytes_retrans > p->bytes_retrans)) {
+			st = SND_UPLINK_DEGRADED;
+		} else {
+			st = SND_UPLINK_UP;
+		}
+		if (st > best)
+			best = st;
+	}
+	if (!any) {
+		if (!h->lost_subflow_ms[i])
+			h->lost_subflow_ms[i] = now;
+		/* A subflow being replaced, or not there yet: give it a moment. */
+		if (h->state[i] != SND_UPLINK_DOWN && now - h->lost_subflow_ms[i] < SND_HEALTH_GRACE_MS) {
+			snprintf(why, size, "%s", h->reason[i]);
+			return h->state[i];
+		}
+		snprintf(why, size, "no subflow");
+		return SND_UPLINK_DOWN;
+	}
+	h->lost_subflow_ms[i] = 0;
+	if (best == SND_UPLINK_DEGRADED)
+		h->degraded_until_ms[i] = now + SND_HEALTH_DEGRADED_HOLD_MS;
+	else if (best == SND_UPLINK_UP && now < h->degraded_until_ms[i])
+		best = SND_UPLINK_DEGRADED;
+	if (best == SND_UPLINK_DOWN)
+		snprintf(why, size, "no ACK for %u ms", silence);
+	else if (best == SND_UPLINK_DEGRADED)
+		snprintf(why, size, "retransmitting");
+	else
+		snprintf(why, size, "ACKs flowing");
+	return best;
+}
+
+void snd_health_update(struct snd_health *h, const struct snd_health_uplink *ups,
+		       const struct snd_stats_snapshot *prev, const struct snd_stats_snapshot *cur,
+		       int64_t now, struct snd_health_actions *act)
+{
+	bool primary_works = false, any_backup = false;
+
+	memset(act, 0, sizeof(*act));
+	act->set_backup = -1;
+	for (size_t i = 0; i < h->n; i++) {
+		enum snd_uplink_state st;
+		char why[64];
+
+		if (!ups[i].installed) {
+			st = SND_UPLINK_DOWN;
+			snprintf(why, sizeof(why), "not configured (absent or no address)");
+		} else if (!ups[i].link_up) {
+			st = SND_UPLINK_DOWN;
+			snprintf(why, sizeof(why), "link down");
+		} else if (!cur || !cur->mptcp) {
+			/* No connection, or plain TCP: nothing to judge the path by. */
+			st = h->state[i];
+			snprintf(why, sizeof(why), "%s", h->reason[i]);
+		} else {
+			st = from_subflows(h, i, ups[i].addr, prev, cur, now, why, sizeof(why));
+		}
+		act->changed[i] = st != h->state[i];
+		h->state[i] = st;
+		snprintf(h->reason[i], sizeof(h->reason[i]), "%s", why);
+
+		/* Only a path that MPTCP would use again is worth probing. */
+		act->probe[i] = st == SND_UPLINK_DOWN && ups[i].installed && ups[i].link_up && cur &&
+				cur->mptcp && cur->n;
+		if (ups[i].backup)
+			any_backup |= ups[i].installed;
+		else
+			primary_works |= st != SND_UPLINK_DOWN;
+	}
+	/* Backups carry traffic only while no primary uplink works. */
+	if (any_backup && !primary_works && !h->backups_promoted) {
+		act->set_backup = 0;
+		h->backups_promoted = true;
+	} else if (primary_works && h->backups_promoted) {
+		act->set_backup = 1;
+		h->backups_promoted = false;
+	}
+}

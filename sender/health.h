@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Uplink health: up, degraded or down, from the uplink's link state and its
+ * subflows' statistics; and what to do about it. A pure function of its
+ * inputs, so that it is unit-tested with recorded samples.
+ *
+ * The kernel retries a failed path only after its retransmission back-off (10
+ * s after a 10 s cut, measured here), and opens no new subflow on an endpoint
+ * whose subflow failed. So while an uplink is down its path is probed
+ * (pathprobe.h), and when the probe gets through the uplink is "kicked": its
+ * subflows are closed and its endpoint added again, which makes the kernel
+ * open a fresh subflow at once.
+ */
+#ifndef MPS_HEALTH_H
+#define MPS_HEALTH_H
+
+#include "routing.h"
+#include "stats.h"
+
+enum snd_uplink_state { SND_UPLINK_DOWN, SND_UPLINK_DEGRADED, SND_UPLINK_UP };
+
+/* A subflow with data outstanding and no ACK for this long is dead. */
+#define SND_HEALTH_DEAD_MS 1000
+/* ... for this long, degraded. */
+#define SND_HEALTH_SLOW_MS 300
+/* Degraded lasts at least this long, so that a retransmission now and then does not flap. */
+#define SND_HEALTH_DEGRADED_HOLD_MS 1000
+/* An uplink whose subflow is gone gets this long to get a new one before it is down. */
+#define SND_HEALTH_GRACE_MS 1500
+
+struct snd_health_uplink {
+	bool installed; /* table, rule and endpoint in place */
+	bool link_up;
+	bool backup;
+	struct in_addr addr;
+};
+
+struct snd_health {
+	size_t n;
+	enum snd_uplink_state state[RT_MAX_UPLINKS];
+	char reason[RT_MAX_UPLINKS][64];
+	int64_t lost_subflow_ms[RT_MAX_UPLINKS]; /* when it last had no established subflow; 0 */
+	int64_t degraded_until_ms[RT_MAX_UPLINKS]; /* hysteresis: one retransmission is 1 s of it */
+
+	bool backups_promoted;		 /* backup uplinks carry traffic as regular ones */
+};
+
+struct snd_health_actions {
+	bool changed[RT_MAX_UPLINKS]; /* state changed: log it */
+	bool probe[RT_MAX_UPLINKS]; /* down: find out whether its path is back */
+	int set_backup; /* -1: nothing; 0: clear the backup flags; 1: set them again */
+};
+
+void snd_health_init(struct snd_health *h, size_t n);
+
+/*
+ * One step: @ups as routing has them, @prev and @cur two snapshots of the
+ * connection (@cur NULL when there is no connection). Fills @act.
+ */
+void snd_health_update(struct snd_health *h, const struct snd_health_uplink *ups,
+		       const struct snd_stats_snapshot *prev, const struct snd_stats_snapshot *cur,
+		       int64_t now_ms, struct snd_health_actions *act);
+
+const char *snd_uplink_state_name(enum snd_uplink_state s);
+
+#endif

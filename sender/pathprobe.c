@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: MIT
+#include "pathprobe.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+void snd_pathprobe_init(struct snd_pathprobe *p)
+{
+	p->fd = -1;
+	p->started_ms = 0;
+}
+
+void snd_pathprobe_reset(struct snd_pathprobe *p)
+{
+	if (p->fd >= 0)
+		close(p->fd);
+	snd_pathprobe_init(p);
+}
+
+static int start(struct snd_pathprobe *p, struct in_addr src, const struct sockaddr_storage *dst,
+		 int64_t now_ms)
+{
+	struct sockaddr_in from = { .sin_family = AF_INET, .sin_addr = src };
+	int one = 1, fd;
+
+	if (dst->ss_family != AF_INET)
+		return -EAFNOSUPPORT;
+	/* The raw syscall: never an MPTCP socket from the shim in mptcp_socket.c. */
+	fd = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			  IPPROTO_TCP);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+	/* From the uplink's address, so that its source rule sends it out of that uplink. */
+	if (bind(fd, (struct sockaddr *)&from, sizeof(from)) < 0 ||
+	    (connect(fd, (const struct sockaddr *)dst, sizeof(struct sockaddr_in)) < 0 &&
+	     errno != EINPROGRESS)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	p->fd = fd;
+	p->started_ms = now_ms;
+	return 0;
+}
+
+int snd_pathprobe_step(struct snd_pathprobe *p, struct in_addr src,
+		       const struct sockaddr_storage *dst, int64_t now_ms)
+{
+	struct pollfd pfd;
+	int err = 0, ret;
+	socklen_t len = sizeof(err);
+
+	if (p->fd < 0) {
+		ret = start(p, src, dst, now_ms);
+		return ret < 0 ? ret : 0;
+	}
+	pfd = (struct pollfd){ .fd = p->fd, .events = POLLOUT };
+	if (poll(&pfd, 1, 0) > 0) {
+		getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		/* Connected, or refused by the far end: either way the path carries packets. */
+		if (err == 0 || err == ECONNREFUSED) {
+			snd_pathprobe_reset(p);
+			return 1;
+		}
+		snd_pathprobe_reset(p);
+		return 0;
+	}
+	if (now_ms - p->started_ms >= SND_PROBE_RETRY_MS)
+		snd_pathprobe_reset(p); /* a fresh SYN next time, not the kernel's back-off */
+	return 0;
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Is a dead uplink's path back? A plain TCP connection attempt from the
+ * uplink's address to the server's address and port, renewed every
+ * SND_PROBE_RETRY_MS: a SYN-ACK (or a RST) that comes back says yes.
+ *
+ * Why not simply re-add the uplink's MPTCP endpoint every so often: removing
+ * an endpoint makes the kernel send again all the data not yet acknowledged
+ * on every path (measured: twice the bytes on the surviving uplink, and the
+ * stream fell seconds behind). So the path is probed with TCP, and the
+ * endpoint re-added once, when the probe gets through.
+ */
+#ifndef MPS_PATHPROBE_H
+#define MPS_PATHPROBE_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define SND_PROBE_RETRY_MS 500
+
+struct snd_pathprobe {
+	int fd;		     /* the attempt under way, or -1 */
+	int64_t started_ms;  /* when it began */
+};
+
+void snd_pathprobe_init(struct snd_pathprobe *p);
+
+/*
+ * One step for a path that is down: start an attempt from @src to @dst, or
+ * look at the one under way. Returns 1 when the path answered, 0 when not
+ * (yet), or -errno.
+ */
+int snd_pathprobe_step(struct snd_pathprobe *p, struct in_addr src,
+		       const struct sockaddr_storage *dst, int64_t now_ms);
+
+/* Drop an attempt under way (the path is up, or the connection is gone). */
+void snd_pathprobe_reset(struct snd_pathprobe *p);
+
+#endif
