@@ -235,14 +235,10 @@ static const struct {
 	uint8_t type;
 	const char *name;
 } event_names[] = {
-	{ MPTCP_EVENT_CREATED, "created" },
-	{ MPTCP_EVENT_ESTABLISHED, "established" },
-	{ MPTCP_EVENT_CLOSED, "closed" },
-	{ MPTCP_EVENT_ANNOUNCED, "announced" },
-	{ MPTCP_EVENT_REMOVED, "removed" },
-	{ MPTCP_EVENT_SUB_ESTABLISHED, "sub_established" },
-	{ MPTCP_EVENT_SUB_CLOSED, "sub_closed" },
-	{ MPTCP_EVENT_SUB_PRIORITY, "sub_priority" },
+	{MPTCP_EVENT_CREATED, "created"},	{MPTCP_EVENT_ESTABLISHED, "established"},
+	{MPTCP_EVENT_CLOSED, "closed"},		{MPTCP_EVENT_ANNOUNCED, "announced"},
+	{MPTCP_EVENT_REMOVED, "removed"},	{MPTCP_EVENT_SUB_ESTABLISHED, "sub_established"},
+	{MPTCP_EVENT_SUB_CLOSED, "sub_closed"}, {MPTCP_EVENT_SUB_PRIORITY, "sub_priority"},
 };
 
 const char *rt_pm_event_name(uint8_t type)
@@ -256,17 +252,12 @@ const char *rt_pm_event_name(uint8_t type)
 int rt_pm_parse_event(struct nlmsghdr *nlh, struct rt_pm_event *ev)
 {
 	static const struct nla_policy policy[MPTCP_ATTR_MAX + 1] = {
-		[MPTCP_ATTR_TOKEN] = { .type = NLA_U32 },
-		[MPTCP_ATTR_FAMILY] = { .type = NLA_U16 },
-		[MPTCP_ATTR_LOC_ID] = { .type = NLA_U8 },
-		[MPTCP_ATTR_REM_ID] = { .type = NLA_U8 },
-		[MPTCP_ATTR_SADDR4] = { .type = NLA_U32 },
-		[MPTCP_ATTR_DADDR4] = { .type = NLA_U32 },
-		[MPTCP_ATTR_SPORT] = { .type = NLA_U16 },
-		[MPTCP_ATTR_DPORT] = { .type = NLA_U16 },
-		[MPTCP_ATTR_BACKUP] = { .type = NLA_U8 },
-		[MPTCP_ATTR_ERROR] = { .type = NLA_U8 },
-		[MPTCP_ATTR_IF_IDX] = { .type = NLA_U32 },
+		[MPTCP_ATTR_TOKEN] = {.type = NLA_U32},	 [MPTCP_ATTR_FAMILY] = {.type = NLA_U16},
+		[MPTCP_ATTR_LOC_ID] = {.type = NLA_U8},	 [MPTCP_ATTR_REM_ID] = {.type = NLA_U8},
+		[MPTCP_ATTR_SADDR4] = {.type = NLA_U32}, [MPTCP_ATTR_DADDR4] = {.type = NLA_U32},
+		[MPTCP_ATTR_SPORT] = {.type = NLA_U16},	 [MPTCP_ATTR_DPORT] = {.type = NLA_U16},
+		[MPTCP_ATTR_BACKUP] = {.type = NLA_U8},	 [MPTCP_ATTR_ERROR] = {.type = NLA_U8},
+		[MPTCP_ATTR_IF_IDX] = {.type = NLA_U32},
 	};
 	struct nlattr *a[MPTCP_ATTR_MAX + 1];
 	struct genlmsghdr *gh;

@@ -104,8 +104,7 @@ int rt_uplinks_get(struct rt_uplinks *u, size_t i, struct rt_uplink *out);
  * The name of the uplink whose current address is @sa's, into @name ("" when
  * none). Thread-safe; used to name subflows.
  */
-void rt_uplinks_name_addr(struct rt_uplinks *u, const struct sockaddr *sa, char *name,
-			  size_t size);
+void rt_uplinks_name_addr(struct rt_uplinks *u, const struct sockaddr *sa, char *name, size_t size);
 
 /*
  * Make the kernel open a fresh subflow on uplink @i now: close the subflows

@@ -42,10 +42,10 @@ struct rt_uplinks {
 	size_t n;
 	struct rt_uplink_spec spec[RT_MAX_UPLINKS];
 	struct rt_uplink up[RT_MAX_UPLINKS];
-	bool waiting_said[RT_MAX_UPLINKS]; /* "waiting for ..." logged once */
+	bool waiting_said[RT_MAX_UPLINKS];	      /* "waiting for ..." logged once */
 	struct rtnl_route *routes[RT_MAX_UPLINKS][2]; /* installed: subnet, default */
 	struct rtnl_rule *rules[RT_MAX_UPLINKS];      /* installed */
-	struct rt_endpoint eps[RT_MAX_UPLINKS];       /* installed when .id != 0 */
+	struct rt_endpoint eps[RT_MAX_UPLINKS];	      /* installed when .id != 0 */
 	bool limits_changed;
 	struct rt_limits saved_limits;
 	/* Everything above is under lock once the watcher runs. */
@@ -148,8 +148,6 @@ static int find_gateway(struct nl_cache *routes, struct rt_uplink *up)
 	return ret;
 }
 
-
-
 /*
  * Uplink @i as the kernel has it now: its interface, primary address and
  * gateway, into @found. Returns 0, or -ENODEV / -EADDRNOTAVAIL / -ENETUNREACH
@@ -198,8 +196,8 @@ static void log_uplink(const struct rt_uplink *up, const char *what)
 {
 	char a[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN];
 
-	LOG_INFO(RT_TAG, "uplink %s: %s %s/%d %s%s, table %u%s", up->ifname, what,
-		 ip4(up->addr, a), up->prefixlen, up->gw.s_addr ? "via " : "device route",
+	LOG_INFO(RT_TAG, "uplink %s: %s %s/%d %s%s, table %u%s", up->ifname, what, ip4(up->addr, a),
+		 up->prefixlen, up->gw.s_addr ? "via " : "device route",
 		 up->gw.s_addr ? ip4(up->gw, g) : "", up->table, up->backup ? ", backup" : "");
 }
 
@@ -231,7 +229,8 @@ static int add_endpoint(struct rt_uplinks *u, size_t i)
 	if (ret)
 		return ret;
 	for (size_t k = 0; k < n_existing; k++)
-		found |= existing[k].family == AF_INET && existing[k].addr4.s_addr == up->addr.s_addr;
+		found |= existing[k].family == AF_INET &&
+			 existing[k].addr4.s_addr == up->addr.s_addr;
 	free(existing);
 	if (found) {
 		/* The user's own endpoint: use it, and leave it there at exit. */
@@ -254,7 +253,8 @@ static void uninstall_uplink(struct rt_uplinks *u, size_t i)
 
 	if (u->eps[i].id && (ret = rt_pm_del_endpoint(u->pm, &u->eps[i])) && ret != -ENOENT &&
 	    ret != -EINVAL)
-		LOG_WARN(RT_TAG, "cannot remove MPTCP endpoint %u: %s", u->eps[i].id, strerror(-ret));
+		LOG_WARN(RT_TAG, "cannot remove MPTCP endpoint %u: %s", u->eps[i].id,
+			 strerror(-ret));
 	memset(&u->eps[i], 0, sizeof(u->eps[i]));
 	up->endpoint_id = 0;
 	if (u->rules[i]) {
@@ -270,7 +270,8 @@ static void uninstall_uplink(struct rt_uplinks *u, size_t i)
 		if (!u->routes[i][k])
 			continue;
 		ret = rtnl_route_delete(u->sk, u->routes[i][k], 0);
-		if (ret < 0 && rt_nlerr_to_errno(ret) != -ENOENT && rt_nlerr_to_errno(ret) != -ESRCH)
+		if (ret < 0 && rt_nlerr_to_errno(ret) != -ENOENT &&
+		    rt_nlerr_to_errno(ret) != -ESRCH)
 			LOG_WARN(RT_TAG, "cannot remove route of table %u: %s", up->table,
 				 nl_geterror(ret));
 		rtnl_route_put(u->routes[i][k]);
@@ -318,7 +319,7 @@ fail:
 static int kick_locked(struct rt_uplinks *u, size_t i, bool initial)
 {
 	struct rt_uplink *up = &u->up[i];
-	struct rt_endpoint id0 = { .id = 0, .family = AF_INET, .addr4 = up->addr };
+	struct rt_endpoint id0 = {.id = 0, .family = AF_INET, .addr4 = up->addr};
 	int ret;
 
 	if (!u->pm || !up->installed)
@@ -385,14 +386,15 @@ static void reconcile_one(struct rt_uplinks *u, size_t i, struct nl_cache *links
 		rtnl_link_put(link);
 	if (ret == -ENODEV || ret == -EADDRNOTAVAIL) {
 		if (up->installed) {
-			LOG_WARN(RT_TAG, "uplink %s: %s: removed until it is back", up->ifname, why);
+			LOG_WARN(RT_TAG, "uplink %s: %s: removed until it is back", up->ifname,
+				 why);
 			uninstall_uplink(u, i);
 		}
 		return;
 	}
 	if (up->installed && (now.addr.s_addr != up->addr.s_addr || now.ifindex != up->ifindex)) {
-		LOG_INFO(RT_TAG, "uplink %s: address %s changed to %s", up->ifname, ip4(up->addr, a),
-			 ip4(now.addr, b));
+		LOG_INFO(RT_TAG, "uplink %s: address %s changed to %s", up->ifname,
+			 ip4(up->addr, a), ip4(now.addr, b));
 		uninstall_uplink(u, i);
 	}
 	if (!admin_up) {
@@ -413,7 +415,8 @@ static void reconcile_one(struct rt_uplinks *u, size_t i, struct nl_cache *links
 		*up = now;
 		ret = install_uplink(u, i);
 		if (ret)
-			LOG_WARN(RT_TAG, "uplink %s: cannot install: %s", up->ifname, strerror(-ret));
+			LOG_WARN(RT_TAG, "uplink %s: cannot install: %s", up->ifname,
+				 strerror(-ret));
 		else
 			log_uplink(up, "added");
 		return;
@@ -444,7 +447,7 @@ static int on_pm_event(struct nl_msg *msg, void *arg)
 {
 	struct rt_uplinks *u = arg;
 	struct rt_pm_event ev;
-	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct sockaddr_in sin = {.sin_family = AF_INET};
 	char s[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN], name[IFNAMSIZ], err[64] = "";
 	const char *what;
 
@@ -461,9 +464,9 @@ static int on_pm_event(struct nl_msg *msg, void *arg)
 	if (ev.type == MPTCP_EVENT_CLOSED)
 		LOG_INFO(RT_TAG, "mptcp event %s, token %08x", what, ev.token);
 	else
-		LOG_INFO(RT_TAG, "mptcp event %s %s:%u -> %s:%u (%s)%s%s", what,
-			 ip4(ev.saddr, s), ev.sport, ip4(ev.daddr, d), ev.dport,
-			 name[0] ? name : "-", ev.backup ? ", backup" : "", err);
+		LOG_INFO(RT_TAG, "mptcp event %s %s:%u -> %s:%u (%s)%s%s", what, ip4(ev.saddr, s),
+			 ev.sport, ip4(ev.daddr, d), ev.dport, name[0] ? name : "-",
+			 ev.backup ? ", backup" : "", err);
 	return NL_OK;
 }
 
@@ -481,10 +484,14 @@ static void *watch_thread(void *arg)
 	struct nl_cache_mngr *mngr = NULL;
 	struct nl_cache *links = NULL, *addrs = NULL, *routes = NULL;
 	struct nl_sock *events = u->pm ? rt_pm_events_open() : NULL;
+	struct nl_sock *msk = nl_socket_alloc(), *sync = nl_socket_alloc();
 	int64_t next = 0;
-	int ret;
+	int ret = msk && sync ? nl_connect(sync, NETLINK_ROUTE) : -NLE_NOMEM;
 
-	ret = nl_cache_mngr_alloc(NULL, NETLINK_ROUTE, NL_AUTO_PROVIDE, &mngr);
+	if (ret >= 0)
+		ret = nl_cache_mngr_alloc(msk, NETLINK_ROUTE, NL_AUTO_PROVIDE, &mngr);
+	if (ret >= 0)
+		ret = nl_socket_set_buffer_size(msk, 1 << 20, 0);
 	if (ret >= 0)
 		ret = nl_cache_mngr_add(mngr, "route/link", on_cache_change, u, &links);
 	if (ret >= 0)
@@ -500,8 +507,8 @@ static void *watch_thread(void *arg)
 
 	while (!atomic_load(&u->watch_stop)) {
 		struct pollfd fds[2] = {
-			{ .fd = nl_cache_mngr_get_fd(mngr), .events = POLLIN },
-			{ .fd = events ? nl_socket_get_fd(events) : -1, .events = POLLIN },
+			{.fd = nl_cache_mngr_get_fd(mngr), .events = POLLIN},
+			{.fd = events ? nl_socket_get_fd(events) : -1, .events = POLLIN},
 		};
 
 		if (poll(fds, 2, 100) > 0) {
@@ -512,6 +519,16 @@ static void *watch_thread(void *arg)
 		}
 		if (!atomic_exchange(&u->dirty, false) && now_ms() < next)
 			continue;
+		if (now_ms() >= next) {
+			/*
+			 * A burst of changes can overflow the manager's socket, and
+			 * libnl does not resynchronise by itself: read everything
+			 * again now and then.
+			 */
+			nl_cache_refill(sync, links);
+			nl_cache_refill(sync, addrs);
+			nl_cache_refill(sync, routes);
+		}
 		next = now_ms() + RECONCILE_PERIOD_MS;
 		pthread_mutex_lock(&u->lock);
 		for (size_t i = 0; i < u->n; i++)
@@ -520,6 +537,8 @@ static void *watch_thread(void *arg)
 	}
 out:
 	nl_cache_mngr_free(mngr);
+	nl_socket_free(msk);
+	nl_socket_free(sync);
 	nl_socket_free(events);
 	return NULL;
 }
@@ -533,7 +552,6 @@ int rt_uplinks_watch(struct rt_uplinks *u)
 	u->watching = true;
 	return 0;
 }
-
 
 /* Remove routes, rules and endpoints that a killed mpstream left behind. */
 static int remove_leftovers(struct rt_uplinks *u)
@@ -583,7 +601,6 @@ out:
 	return ret;
 }
 
-
 static int raise_limits(struct rt_uplinks *u)
 {
 	struct rt_limits lim;
@@ -603,7 +620,6 @@ static int raise_limits(struct rt_uplinks *u)
 		 lim.subflows);
 	return 0;
 }
-
 
 static int check_config(const struct rt_config *cfg)
 {
@@ -641,7 +657,8 @@ static int discover(struct rt_uplinks *u, size_t *usable)
 
 		ret = discover_one(u, i, links, addrs, routes, up, &why);
 		if (ret) {
-			LOG_WARN(RT_TAG, "uplink %s: %s; it is added when it works", up->ifname, why);
+			LOG_WARN(RT_TAG, "uplink %s: %s; it is added when it works", up->ifname,
+				 why);
 			u->waiting_said[i] = true;
 			if (!first_err)
 				first_err = ret;
@@ -717,7 +734,8 @@ int rt_uplinks_create(const struct rt_config *cfg, struct rt_uplinks **out)
 			continue;
 		ret = install_uplink(u, i);
 		if (ret) {
-			LOG_ERR(RT_TAG, "uplink %s: cannot install table %u, its rule and endpoint: %s",
+			LOG_ERR(RT_TAG,
+				"uplink %s: cannot install table %u, its rule and endpoint: %s",
 				u->up[i].ifname, u->up[i].table, step_error(ret));
 			goto fail;
 		}
@@ -774,8 +792,7 @@ int rt_uplinks_get(struct rt_uplinks *u, size_t i, struct rt_uplink *out)
 	return 0;
 }
 
-void rt_uplinks_name_addr(struct rt_uplinks *u, const struct sockaddr *sa, char *name,
-			  size_t size)
+void rt_uplinks_name_addr(struct rt_uplinks *u, const struct sockaddr *sa, char *name, size_t size)
 {
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
 

@@ -77,7 +77,8 @@ static enum snd_uplink_state from_subflows(struct snd_health *h, size_t i, struc
 		if (!h->lost_subflow_ms[i])
 			h->lost_subflow_ms[i] = now;
 		/* A subflow being replaced, or not there yet: give it a moment. */
-		if (h->state[i] != SND_UPLINK_DOWN && now - h->lost_subflow_ms[i] < SND_HEALTH_GRACE_MS) {
+		if (h->state[i] != SND_UPLINK_DOWN &&
+		    now - h->lost_subflow_ms[i] < SND_HEALTH_GRACE_MS) {
 			snprintf(why, size, "%s", h->reason[i]);
 			return h->state[i];
 		}
@@ -128,8 +129,8 @@ void snd_health_update(struct snd_health *h, const struct snd_health_uplink *ups
 		snprintf(h->reason[i], sizeof(h->reason[i]), "%s", why);
 
 		/* Only a path that MPTCP would use again is worth probing. */
-		act->probe[i] = st == SND_UPLINK_DOWN && ups[i].installed && ups[i].link_up && cur &&
-				cur->mptcp && cur->n;
+		act->probe[i] = st == SND_UPLINK_DOWN && ups[i].installed && ups[i].link_up &&
+				cur && cur->mptcp && cur->n;
 		if (ups[i].backup)
 			any_backup |= ups[i].installed;
 		else

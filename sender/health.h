@@ -39,15 +39,15 @@ struct snd_health {
 	size_t n;
 	enum snd_uplink_state state[RT_MAX_UPLINKS];
 	char reason[RT_MAX_UPLINKS][64];
-	int64_t lost_subflow_ms[RT_MAX_UPLINKS]; /* when it last had no established subflow; 0 */
+	int64_t lost_subflow_ms[RT_MAX_UPLINKS];   /* when it last had no established subflow; 0 */
 	int64_t degraded_until_ms[RT_MAX_UPLINKS]; /* hysteresis: one retransmission is 1 s of it */
 
-	bool backups_promoted;		 /* backup uplinks carry traffic as regular ones */
+	bool backups_promoted; /* backup uplinks carry traffic as regular ones */
 };
 
 struct snd_health_actions {
 	bool changed[RT_MAX_UPLINKS]; /* state changed: log it */
-	bool probe[RT_MAX_UPLINKS]; /* down: find out whether its path is back */
+	bool probe[RT_MAX_UPLINKS];   /* down: find out whether its path is back */
 	int set_backup; /* -1: nothing; 0: clear the backup flags; 1: set them again */
 };
 

@@ -63,23 +63,6 @@ static void name_uplink(const struct sockaddr *local, char *name, size_t size, v
 	rt_uplinks_name_addr(opaque, local, name, size);
 }
 
-/*
- * The address the first subflow leaves from: the first uplink that works and
- * is not a backup (a backup first subflow would carry the stream), else the
- * first that works.
- */
-static struct in_addr first_subflow_addr(struct rt_uplinks *u)
-{
-	struct in_addr any = { .s_addr = INADDR_ANY };
-	struct rt_uplink up;
-
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < rt_uplinks_count(u); i++)
-			if (!rt_uplinks_get(u, i, &up) && up.installed && (pass || !up.backup))
-				return up.addr;
-	return any;
-}
-
 static int exit_for_routing(int err)
 {
 	switch (err) {
@@ -218,7 +201,7 @@ int main(int argc, char **argv)
 		.outage_ms = OUTAGE_MS,
 		.stall_ms = STALL_TIMEOUT_MS,
 		.duration_us = (int64_t)(o.duration_s * 1e6),
-		.bind4 = first_subflow_addr(uplinks),
+		.uplinks = uplinks,
 		.stats = stats,
 		.stop = &stop_signals,
 	};

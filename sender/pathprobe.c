@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -11,19 +12,21 @@ void snd_pathprobe_init(struct snd_pathprobe *p)
 {
 	p->fd = -1;
 	p->started_ms = 0;
+	p->kicked_ms = 0;
 }
 
 void snd_pathprobe_reset(struct snd_pathprobe *p)
 {
 	if (p->fd >= 0)
 		close(p->fd);
-	snd_pathprobe_init(p);
+	p->fd = -1;
+	p->started_ms = 0;
 }
 
-static int start(struct snd_pathprobe *p, struct in_addr src, const struct sockaddr_storage *dst,
-		 int64_t now_ms)
+static int start(struct snd_pathprobe *p, struct in_addr src, const char *ifname,
+		 const struct sockaddr_storage *dst, int64_t now_ms)
 {
-	struct sockaddr_in from = { .sin_family = AF_INET, .sin_addr = src };
+	struct sockaddr_in from = {.sin_family = AF_INET, .sin_addr = src};
 	int one = 1, fd;
 
 	if (dst->ss_family != AF_INET)
@@ -34,6 +37,12 @@ static int start(struct snd_pathprobe *p, struct in_addr src, const struct socka
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+	/*
+	 * And through that device only: with its link down and its table gone,
+	 * the main table would send the probe out of another uplink, which
+	 * answers. (Needs CAP_NET_RAW; without it the link state covers that.)
+	 */
+	setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname) + 1);
 	/* From the uplink's address, so that its source rule sends it out of that uplink. */
 	if (bind(fd, (struct sockaddr *)&from, sizeof(from)) < 0 ||
 	    (connect(fd, (const struct sockaddr *)dst, sizeof(struct sockaddr_in)) < 0 &&
@@ -48,7 +57,7 @@ static int start(struct snd_pathprobe *p, struct in_addr src, const struct socka
 	return 0;
 }
 
-int snd_pathprobe_step(struct snd_pathprobe *p, struct in_addr src,
+int snd_pathprobe_step(struct snd_pathprobe *p, struct in_addr src, const char *ifname,
 		       const struct sockaddr_storage *dst, int64_t now_ms)
 {
 	struct pollfd pfd;
@@ -56,10 +65,10 @@ int snd_pathprobe_step(struct snd_pathprobe *p, struct in_addr src,
 	socklen_t len = sizeof(err);
 
 	if (p->fd < 0) {
-		ret = start(p, src, dst, now_ms);
+		ret = start(p, src, ifname, dst, now_ms);
 		return ret < 0 ? ret : 0;
 	}
-	pfd = (struct pollfd){ .fd = p->fd, .events = POLLOUT };
+	pfd = (struct pollfd){.fd = p->fd, .events = POLLOUT};
 	if (poll(&pfd, 1, 0) > 0) {
 		getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len);
 		/* Connected, or refused by the far end: either way the path carries packets. */

@@ -19,10 +19,13 @@
 #include <sys/socket.h>
 
 #define SND_PROBE_RETRY_MS 500
+/* After a kick, the fresh subflow gets this long to come up before the path is probed again. */
+#define SND_PROBE_SETTLE_MS 1500
 
 struct snd_pathprobe {
-	int fd;		     /* the attempt under way, or -1 */
-	int64_t started_ms;  /* when it began */
+	int fd;		    /* the attempt under way, or -1 */
+	int64_t started_ms; /* when it began */
+	int64_t kicked_ms;  /* when the path last answered and the uplink was kicked */
 };
 
 void snd_pathprobe_init(struct snd_pathprobe *p);
@@ -32,7 +35,7 @@ void snd_pathprobe_init(struct snd_pathprobe *p);
  * look at the one under way. Returns 1 when the path answered, 0 when not
  * (yet), or -errno.
  */
-int snd_pathprobe_step(struct snd_pathprobe *p, struct in_addr src,
+int snd_pathprobe_step(struct snd_pathprobe *p, struct in_addr src, const char *ifname,
 		       const struct sockaddr_storage *dst, int64_t now_ms);
 
 /* Drop an attempt under way (the path is up, or the connection is gone). */

@@ -297,7 +297,7 @@ struct snd_stats {
 	int64_t start_ns;
 	bool fallback_logged;
 	struct snd_stats_snapshot prev, cur; /* last report, this tick */
-	struct snd_stats_snapshot tick_prev;  /* previous tick, for the health */
+	struct snd_stats_snapshot tick_prev; /* previous tick, for the health */
 	struct snd_health health;
 	struct snd_pathprobe probes[RT_MAX_UPLINKS];
 };
@@ -339,7 +339,7 @@ static void report(struct snd_stats *s)
 /* Judge the uplinks and act: kick the dead ones, promote or demote backups. */
 static void check_health(struct snd_stats *s, bool have_sample)
 {
-	struct snd_health_uplink ups[RT_MAX_UPLINKS] = { { 0 } };
+	struct snd_health_uplink ups[RT_MAX_UPLINKS] = {{0}};
 	struct snd_health_actions act;
 	struct rt_uplink up[RT_MAX_UPLINKS];
 	int64_t now = now_ns() / 1000000;
@@ -359,22 +359,25 @@ static void check_health(struct snd_stats *s, bool have_sample)
 			mps_log(s->health.state[i] == SND_UPLINK_DOWN ? MPS_LOG_WARN : MPS_LOG_INFO,
 				"health", "uplink %s: %s (%s)", up[i].ifname,
 				snd_uplink_state_name(s->health.state[i]), s->health.reason[i]);
-		if (!act.probe[i]) {
+		if (!act.probe[i] || now - s->probes[i].kicked_ms < SND_PROBE_SETTLE_MS) {
 			snd_pathprobe_reset(&s->probes[i]);
 			continue;
 		}
-		ret = snd_pathprobe_step(&s->probes[i], up[i].addr, &s->cur.sf[0].remote, now);
+		ret = snd_pathprobe_step(&s->probes[i], up[i].addr, up[i].ifname,
+					 &s->cur.sf[0].remote, now);
 		if (ret == 1) {
+			s->probes[i].kicked_ms = now;
 			ret = rt_uplinks_kick(s->cfg.uplinks, i, true);
 			LOG_INFO("health", "uplink %s: its path answers again: fresh subflow%s%s",
 				 up[i].ifname, ret ? ": " : "", ret ? strerror(-ret) : "");
 		}
 	}
 	if (act.set_backup >= 0) {
-		LOG_WARN("health", act.set_backup ? "a primary uplink works again: backups back to "
-						    "backup"
-						  : "no primary uplink works: backup uplinks carry the "
-						    "stream");
+		LOG_WARN("health", act.set_backup
+					   ? "a primary uplink works again: backups back to "
+					     "backup"
+					   : "no primary uplink works: backup uplinks carry the "
+					     "stream");
 		for (size_t i = 0; i < s->health.n; i++)
 			if (ups[i].backup && ups[i].installed)
 				rt_uplinks_set_backup(s->cfg.uplinks, i, act.set_backup);
@@ -398,10 +401,12 @@ static void *stats_thread(void *arg)
 		int ret = snd_stats_sample(s->fd, &s->cur);
 
 		if (ret)
-			LOG_DEBUG(TAG, "cannot read the connection's statistics: %s", strerror(-ret));
+			LOG_DEBUG(TAG, "cannot read the connection's statistics: %s",
+				  strerror(-ret));
 		if (!ret && !s->cur.mptcp && !s->fallback_logged) {
-			LOG_WARN(TAG, "the connection is plain TCP (MPTCP off here or at the server): "
-				      "one path only");
+			LOG_WARN(TAG,
+				 "the connection is plain TCP (MPTCP off here or at the server): "
+				 "one path only");
 			s->fallback_logged = true;
 		}
 		if (s->cfg.uplinks)

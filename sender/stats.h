@@ -26,8 +26,8 @@ struct snd_subflow_sample {
 	uint64_t bytes_acked;	/* tcpi_bytes_acked */
 	uint64_t bytes_retrans; /* tcpi_bytes_retrans */
 	uint32_t rtt_us;
-	uint32_t cwnd; /* segments */
-	uint8_t state; /* TCP_ESTABLISHED, ... */
+	uint32_t cwnd;	      /* segments */
+	uint8_t state;	      /* TCP_ESTABLISHED, ... */
 	uint32_t unacked;     /* segments sent and not acknowledged */
 	uint32_t last_ack_ms; /* since the last ACK */
 };

@@ -114,8 +114,27 @@ static void *encoder_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * The address the first subflow of connection attempt @attempt (1, 2, ...)
+ * leaves from: the uplinks that are configured, primaries before backups, in
+ * turn, so that a reconnect does not keep knocking on a dead uplink.
+ */
+static struct in_addr source_for(const struct stream *st, int attempt)
+{
+	struct in_addr order[RT_MAX_UPLINKS], any = {.s_addr = INADDR_ANY};
+	size_t n = 0, count = rt_uplinks_count(st->cfg->uplinks);
+	struct rt_uplink up;
+
+	for (int backups = 0; backups < 2; backups++)
+		for (size_t i = 0; i < count; i++)
+			if (!rt_uplinks_get(st->cfg->uplinks, i, &up) && up.installed &&
+			    up.link_up && up.backup == backups)
+				order[n++] = up.addr;
+	return n ? order[(size_t)(attempt - 1) % n] : any;
+}
+
 /* @timeout_ms: a reconnect tries again soon rather than waiting out a long timeout. */
-static int connect_once(struct stream *st, int timeout_ms)
+static int connect_once(struct stream *st, int attempt, int timeout_ms)
 {
 	struct enc_output_config oc = {
 		.url = st->cfg->url,
@@ -125,7 +144,7 @@ static int connect_once(struct stream *st, int timeout_ms)
 	};
 	int ret;
 
-	snd_shim_arm(st->cfg->bind4);
+	snd_shim_arm(source_for(st, attempt));
 	ret = enc_output_open(st->enc, &oc, &st->out);
 	snd_shim_disarm();
 	if (ret < 0)
@@ -179,9 +198,10 @@ static int network_loop(struct stream *st)
 				continue;
 			attempt++;
 			LOG_INFO(TAG, "reconnect attempt %d to %s", attempt, st->shown);
-			ret = connect_once(st, st->cfg->connect_timeout_ms < RECONNECT_TIMEOUT_MS
-						       ? st->cfg->connect_timeout_ms
-						       : RECONNECT_TIMEOUT_MS);
+			ret = connect_once(st, attempt,
+					   st->cfg->connect_timeout_ms < RECONNECT_TIMEOUT_MS
+						   ? st->cfg->connect_timeout_ms
+						   : RECONNECT_TIMEOUT_MS);
 			if (ret < 0) {
 				next_attempt = now_ms() + snd_backoff_ms(attempt + 1);
 				LOG_WARN(TAG, "reconnect attempt %d failed: %s; next in %.1f s",
@@ -242,7 +262,7 @@ int snd_stream_run(struct enc_session *enc, const struct snd_stream_config *cfg)
 	pthread_mutex_init(&st.lock, NULL);
 	snd_url_redacted(cfg->url, st.shown, sizeof(st.shown));
 	LOG_INFO(TAG, "connecting to %s", st.shown);
-	ret = connect_once(&st, cfg->connect_timeout_ms);
+	ret = connect_once(&st, 1, cfg->connect_timeout_ms);
 	if (ret < 0) {
 		LOG_ERR(TAG, "cannot stream to %s: %s", st.shown, err_text(ret, err, sizeof(err)));
 		pthread_mutex_destroy(&st.lock);

@@ -101,7 +101,7 @@ lab_start_nginx() {
 				chunk_size 4096;
 				application live {
 					live on;
-					drop_idle_publisher 2s;
+					drop_idle_publisher 5s;
 					record all;
 					record_path $LAB_DIR/rec;
 					record_unique ${LAB_RECORD_UNIQUE:-off};
@@ -148,7 +148,8 @@ lab_tx_bytes() { lab_in_snd cat "/sys/class/net/up$1/statistics/tx_bytes"; }
 # The sender's routing state, for before/after comparisons.
 lab_routing_state() {
 	lab_in_snd ip rule show
-	lab_in_snd ip route show table all | grep -v -e '^local ' -e '^broadcast ' -e ' table local '
+	# Sorted: a link that went down and up gets its kernel routes back in another order.
+	lab_in_snd ip route show table all | grep -v -e '^local ' -e '^broadcast ' -e ' table local ' | sort
 	lab_in_snd ip mptcp endpoint show
 	lab_in_snd ip mptcp limits show
 }

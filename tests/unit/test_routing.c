@@ -241,6 +241,57 @@ static void test_uplink_spec(void **state)
 	assert_int_equal(rt_uplink_spec_parse("a/b", &s), -EINVAL);
 	assert_int_equal(rt_uplink_spec_parse("0123456789abcdef", &s), -ENAMETOOLONG);
 	assert_int_equal(rt_uplink_spec_parse("0123456789abcde", &s), 0);
+	assert_int_equal(rt_uplink_spec_parse("wwan0:backup", &s), 0);
+	assert_string_equal(s.ifname, "wwan0");
+	assert_true(s.backup);
+	assert_int_equal(rt_uplink_spec_parse("wwan0:backup,gw=10.0.0.1", &s), 0);
+	assert_true(s.backup && s.has_gw);
+	assert_int_equal(rt_uplink_spec_parse("eth1,backup", &s), 0);
+	assert_true(s.backup);
+	assert_false(rt_uplink_spec_parse("eth1", &s) || s.backup);
+	assert_int_equal(rt_uplink_spec_parse("eth1:primary", &s), -EINVAL);
+	assert_int_equal(rt_uplink_spec_parse(":backup", &s), -EINVAL);
+}
+
+static void test_set_flags_and_events(void **state)
+{
+	struct rt_endpoint ep = {.id = 241,
+				 .family = AF_INET,
+				 .addr4.s_addr = inet_addr("10.2.0.2"),
+				 .flags = MPTCP_PM_ADDR_FLAG_BACKUP},
+			   back;
+	struct nl_msg *msg = new_msg();
+	struct rt_pm_event ev;
+	struct nlattr *nest;
+
+	assert_int_equal(rt_pm_build_set_flags(msg, FAMILY_ID, &ep), 0);
+	assert_int_equal(genl_hdr(msg)->cmd, MPTCP_PM_CMD_SET_FLAGS);
+	assert_int_equal(rt_pm_parse_endpoint(nlmsg_hdr(msg), &back), 0);
+	assert_int_equal(back.id, 241);
+	assert_int_equal(back.flags, MPTCP_PM_ADDR_FLAG_BACKUP);
+	nlmsg_free(msg);
+
+	/* An event as the kernel sends it: attributes at the top level. */
+	msg = new_msg();
+	assert_non_null(genlmsg_put(msg, 0, 0, FAMILY_ID, 0, 0, MPTCP_EVENT_SUB_CLOSED, 1));
+	nla_put_u32(msg, MPTCP_ATTR_TOKEN, 0xdeadbeef);
+	nla_put_u16(msg, MPTCP_ATTR_FAMILY, AF_INET);
+	nla_put_u32(msg, MPTCP_ATTR_SADDR4, inet_addr("10.1.0.2"));
+	nla_put_u32(msg, MPTCP_ATTR_DADDR4, inet_addr("10.9.0.2"));
+	nla_put_u16(msg, MPTCP_ATTR_SPORT, htons(40000));
+	nla_put_u16(msg, MPTCP_ATTR_DPORT, htons(1935));
+	nla_put_u8(msg, MPTCP_ATTR_ERROR, 110);
+	(void)nest;
+	assert_int_equal(rt_pm_parse_event(nlmsg_hdr(msg), &ev), 0);
+	assert_int_equal(ev.type, MPTCP_EVENT_SUB_CLOSED);
+	assert_string_equal(rt_pm_event_name(ev.type), "sub_closed");
+	assert_int_equal(ev.token, 0xdeadbeef);
+	assert_int_equal(ev.saddr.s_addr, inet_addr("10.1.0.2"));
+	assert_int_equal(ev.sport, 40000);
+	assert_int_equal(ev.dport, 1935);
+	assert_int_equal(ev.error, 110);
+	assert_null(rt_pm_event_name(99));
+	nlmsg_free(msg);
 }
 
 static void test_nlerr(void **state)
@@ -256,11 +307,17 @@ static void test_nlerr(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_add_addr),	 cmocka_unit_test(test_del_addr),
-		cmocka_unit_test(test_bad_family),	 cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_flags_str),	 cmocka_unit_test(test_table_routes),
-		cmocka_unit_test(test_table_routes_p2p), cmocka_unit_test(test_source_rule),
-		cmocka_unit_test(test_uplink_spec),	 cmocka_unit_test(test_nlerr),
+		cmocka_unit_test(test_add_addr),
+		cmocka_unit_test(test_del_addr),
+		cmocka_unit_test(test_bad_family),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_flags_str),
+		cmocka_unit_test(test_table_routes),
+		cmocka_unit_test(test_table_routes_p2p),
+		cmocka_unit_test(test_source_rule),
+		cmocka_unit_test(test_uplink_spec),
+		cmocka_unit_test(test_nlerr),
+		cmocka_unit_test(test_set_flags_and_events),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
