@@ -20,9 +20,11 @@ const char snd_cli_usage[] =
 	"URL is rtmp://HOST[:PORT]/APP/KEY or rtmps://...; the key is never logged.\n"
 	"\n"
 	"Uplinks:\n"
-	"  -u, --uplink IFACE[,gw=ADDR]  use IFACE as an uplink (repeat for each one);\n"
+	"  -u, --uplink IFACE[:backup][,gw=ADDR]\n"
+	"                                use IFACE as an uplink (repeat for each one);\n"
 	"                                gw= names its gateway when the main table has\n"
-	"                                no default route through IFACE\n"
+	"                                no default route through IFACE; :backup uses it\n"
+	"                                only while no other uplink works\n"
 	"Input and encoding:\n"
 	"  -i, --input test|FILE         'test' (default): moving pattern with the frame\n"
 	"                                number and a 1 kHz tone; or any file libavformat\n"
@@ -185,7 +187,7 @@ static enum snd_cli_result add_uplink(struct snd_options *o, const char *arg, ch
 	if (ret == -ENAMETOOLONG)
 		FAIL("--uplink '%s': interface name too long", arg);
 	if (ret)
-		FAIL("--uplink '%s': expected IFACE or IFACE,gw=A.B.C.D", arg);
+		FAIL("--uplink '%s': expected IFACE[:backup][,gw=A.B.C.D]", arg);
 	for (size_t i = 0; i < o->n_uplinks; i++)
 		if (strcmp(o->uplinks[i].ifname, spec->ifname) == 0)
 			FAIL("uplink %s is named twice", spec->ifname);
