@@ -107,7 +107,7 @@ int snd_parse_bitrate(const char *s, int64_t *out)
 	return 0;
 }
 
-static int parse_seconds(const char *s, double min, double max, double *out)
+int snd_parse_number(const char *s, double min, double max, double *out)
 {
 	char *end;
 	double v;
@@ -169,11 +169,7 @@ static void defaults(struct snd_options *o)
 	o->buffer_s = 2.0;
 }
 
-#define FAIL(...)                                   \
-	do {                                        \
-		snprintf(err, errlen, __VA_ARGS__); \
-		return SND_CLI_ERROR;               \
-	} while (0)
+#define FAIL(...) SND_CLI_FAIL(err, errlen, __VA_ARGS__)
 
 static enum snd_cli_result add_uplink(struct snd_options *o, const char *arg, char *err,
 				      size_t errlen)
@@ -234,11 +230,11 @@ enum snd_cli_result snd_cli_parse(int argc, char **argv, struct snd_options *o, 
 				FAIL("--bitrate '%s': expected a rate from 10k to 1000M", optarg);
 			break;
 		case 'd':
-			if (parse_seconds(optarg, 0.1, 1e7, &o->duration_s))
+			if (snd_parse_number(optarg, 0.1, 1e7, &o->duration_s))
 				FAIL("--duration '%s': expected seconds > 0", optarg);
 			break;
 		case OPT_CONNECT_TIMEOUT:
-			if (parse_seconds(optarg, 0.1, 3600, &o->connect_timeout_s))
+			if (snd_parse_number(optarg, 0.1, 3600, &o->connect_timeout_s))
 				FAIL("--connect-timeout '%s': expected 0.1 to 3600 seconds",
 				     optarg);
 			break;
@@ -248,11 +244,11 @@ enum snd_cli_result snd_cli_parse(int argc, char **argv, struct snd_options *o, 
 			o->reconnect = optarg[0] == '1';
 			break;
 		case OPT_BUFFER:
-			if (parse_seconds(optarg, 0.1, 60, &o->buffer_s))
+			if (snd_parse_number(optarg, 0.1, 60, &o->buffer_s))
 				FAIL("--buffer '%s': expected 0.1 to 60 seconds", optarg);
 			break;
 		case OPT_STATS_INTERVAL:
-			if (parse_seconds(optarg, 0.05, 3600, &o->stats_interval_s))
+			if (snd_parse_number(optarg, 0.05, 3600, &o->stats_interval_s))
 				FAIL("--stats-interval '%s': expected 0.05 to 3600 seconds",
 				     optarg);
 			break;

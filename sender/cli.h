@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 /* Exit codes (sysexits.h values). */
@@ -44,6 +45,19 @@ enum snd_cli_result {
 	SND_CLI_VERSION, /* --version */
 	SND_CLI_ERROR,	 /* bad usage; the message is in err */
 };
+
+/*
+ * Parse a number in [@min, @max] (seconds, milliseconds...). Returns 0 or
+ * -EINVAL.
+ */
+int snd_parse_number(const char *s, double min, double max, double *out);
+
+/* In a parser: put the message in @err and return SND_CLI_ERROR. */
+#define SND_CLI_FAIL(err, errlen, ...)              \
+	do {                                        \
+		snprintf(err, errlen, __VA_ARGS__); \
+		return SND_CLI_ERROR;               \
+	} while (0)
 
 /* Parse argv into @o. On SND_CLI_ERROR, @err holds one line saying what is wrong. */
 enum snd_cli_result snd_cli_parse(int argc, char **argv, struct snd_options *o, char *err,

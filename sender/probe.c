@@ -62,24 +62,7 @@ static const struct option probe_long_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
-static int number(const char *s, double min, double max, double *out)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v < min || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-#define PFAIL(...)                                  \
-	do {                                        \
-		snprintf(err, errlen, __VA_ARGS__); \
-		return SND_CLI_ERROR;               \
-	} while (0)
+#define PFAIL(...) SND_CLI_FAIL(err, errlen, __VA_ARGS__)
 
 static enum snd_cli_result snd_probe_parse(int argc, char **argv, struct probe_options *o,
 					   char *err, size_t errlen)
@@ -94,23 +77,23 @@ static enum snd_cli_result snd_probe_parse(int argc, char **argv, struct probe_o
 	while ((c = getopt_long(argc, argv, ":d:qh", probe_long_options, NULL)) != -1) {
 		switch (c) {
 		case 'd':
-			if (number(optarg, 0.1, 1e7, &o->duration_s))
+			if (snd_parse_number(optarg, 0.1, 1e7, &o->duration_s))
 				PFAIL("--duration '%s': expected seconds > 0", optarg);
 			break;
 		case OPT_INTERVAL:
-			if (number(optarg, 0.1, 3600, &o->interval_s))
+			if (snd_parse_number(optarg, 0.1, 3600, &o->interval_s))
 				PFAIL("--interval '%s': expected 0.1 to 3600 seconds", optarg);
 			break;
 		case OPT_MAX_GAP:
-			if (number(optarg, 1, 1e7, &o->lim.max_gap_ms))
+			if (snd_parse_number(optarg, 1, 1e7, &o->lim.max_gap_ms))
 				PFAIL("--max-gap '%s': expected milliseconds >= 1", optarg);
 			break;
 		case OPT_MAX_LATENCY:
-			if (number(optarg, 1, 1e7, &o->lim.max_latency_ms))
+			if (snd_parse_number(optarg, 1, 1e7, &o->lim.max_latency_ms))
 				PFAIL("--max-latency '%s': expected milliseconds >= 1", optarg);
 			break;
 		case OPT_TIMEOUT:
-			if (number(optarg, 0.1, 3600, &o->timeout_s))
+			if (snd_parse_number(optarg, 0.1, 3600, &o->timeout_s))
 				PFAIL("--timeout '%s': expected 0.1 to 3600 seconds", optarg);
 			break;
 		case OPT_CSV:
