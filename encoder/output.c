@@ -5,6 +5,7 @@
  * keep the timestamps the encoders gave them, so that after a reconnect the
  * stream goes on from where it was.
  */
+#include "clock.h"
 #include "enc_internal.h"
 #include "log.h"
 
@@ -26,19 +27,11 @@ struct enc_output {
 	int64_t bytes_reported;
 };
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* libavformat polls this while it connects, reads or writes. */
 static int output_interrupt(void *opaque)
 {
 	struct enc_output *o = opaque;
-	int64_t now = now_ns();
+	int64_t now = mps_mono_ns();
 	int blocked_ms = o->write_start_ns ? (int)((now - o->write_start_ns) / 1000000) : 0;
 
 	if (o->deadline_ns && now > o->deadline_ns) {
@@ -80,7 +73,7 @@ int enc_output_open(struct enc_session *s, const struct enc_output_config *cfg,
 		goto fail;
 	o->oc->interrupt_callback = (AVIOInterruptCB){output_interrupt, o};
 
-	o->deadline_ns = now_ns() + (int64_t)cfg->connect_timeout_ms * 1000000;
+	o->deadline_ns = mps_mono_ns() + (int64_t)cfg->connect_timeout_ms * 1000000;
 	ret = avio_open2(&o->oc->pb, cfg->url, AVIO_FLAG_WRITE, &o->oc->interrupt_callback, NULL);
 	if (ret >= 0) {
 		/* A stream cannot be rewritten at its end: no duration/size update in the trailer. */
@@ -139,7 +132,7 @@ int enc_output_send(struct enc_output *o, int wait_ms)
 	c = n->video ? o->s->venc : o->s->aenc;
 	st = o->oc->streams[n->pkt->stream_index];
 	av_packet_rescale_ts(n->pkt, c->time_base, st->time_base);
-	o->write_start_ns = now_ns();
+	o->write_start_ns = mps_mono_ns();
 	ret = av_interleaved_write_frame(o->oc, n->pkt);
 	o->write_start_ns = 0;
 	enc_qnode_free(n);
@@ -153,7 +146,7 @@ int enc_output_finish(struct enc_output *o)
 
 	if (!o->header_written)
 		return 0;
-	o->deadline_ns = now_ns() + (int64_t)CLOSE_TIMEOUT_MS * 1000000;
+	o->deadline_ns = mps_mono_ns() + (int64_t)CLOSE_TIMEOUT_MS * 1000000;
 	ret = av_write_trailer(o->oc);
 	o->deadline_ns = 0;
 	o->header_written = false;
@@ -167,7 +160,7 @@ void enc_output_close(struct enc_output *o, int timeout_ms)
 		return;
 	if (o->oc) {
 		/* Closing must not hang on a dead connection. */
-		o->deadline_ns = now_ns() + (int64_t)timeout_ms * 1000000 + 1;
+		o->deadline_ns = mps_mono_ns() + (int64_t)timeout_ms * 1000000 + 1;
 		avio_closep(&o->oc->pb);
 		avformat_free_context(o->oc);
 	}

@@ -3,6 +3,7 @@
  * Play a stream and hand every decoded video frame to the caller with its
  * arrival time and, for mpstream's test pattern, the stamp it carries.
  */
+#include "clock.h"
 #include "encoder.h"
 #include "log.h"
 #include "source.h"
@@ -97,14 +98,6 @@ fail:
 	return ret;
 }
 
-static int64_t realtime_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 int enc_probe_next(struct enc_probe *p, struct enc_probe_frame *out)
 {
 	int ret;
@@ -116,7 +109,7 @@ int enc_probe_next(struct enc_probe *p, struct enc_probe_frame *out)
 			int64_t pts = p->frame->best_effort_timestamp;
 
 			memset(out, 0, sizeof(*out));
-			out->arrival_us = realtime_us();
+			out->arrival_us = mps_realtime_us();
 			out->pts_us =
 				pts == AV_NOPTS_VALUE ? 0 : av_rescale_q(pts, tb, AV_TIME_BASE_Q);
 			out->bytes = p->bytes;

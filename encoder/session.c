@@ -6,6 +6,7 @@
  * at most cfg.buffer_ms of media: beyond that its oldest GOPs are dropped
  * whole, so that what is sent after a stall or a reconnect stays decodable.
  */
+#include "clock.h"
 #include "enc_internal.h"
 #include "log.h"
 
@@ -17,22 +18,6 @@
 
 #define AUDIO_BITRATE 128000
 #define GOP_SECONDS   2
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static uint64_t realtime_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static int open_video_encoder(struct enc_session *s, bool global_header)
 {
@@ -314,7 +299,7 @@ int enc_session_step(struct enc_session *s)
 	int ret;
 
 	if (!s->start_ns)
-		s->start_ns = now_ns();
+		s->start_ns = mps_mono_ns();
 	if (!s->pending) {
 		ret = s->src->next(s->src, &s->pending_kind, &s->pending);
 		if (ret < 0)
@@ -325,7 +310,7 @@ int enc_session_step(struct enc_session *s)
 			     s->pending_kind == ENC_VIDEO ? s->venc->time_base : s->aenc->time_base,
 			     AV_TIME_BASE_Q);
 	due_ns = s->start_ns + due_us * 1000;
-	if (now_ns() < due_ns) {
+	if (mps_mono_ns() < due_ns) {
 		ts.tv_sec = due_ns / 1000000000;
 		ts.tv_nsec = due_ns % 1000000000;
 		ret = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
@@ -335,7 +320,7 @@ int enc_session_step(struct enc_session *s)
 	if (s->is_test && s->pending_kind == ENC_VIDEO) {
 		/* Stamped now, when due, so that the probe measures from this moment. */
 		struct enc_stamp st = {.frame = (uint32_t)s->pending->pts,
-				       .time_ms = realtime_ms()};
+				       .time_ms = (uint64_t)(mps_realtime_us() / 1000)};
 
 		enc_stamp_write(s->pending->data[0], s->pending->linesize[0], s->pending->width,
 				s->pending->height, &st);

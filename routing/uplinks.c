@@ -5,6 +5,7 @@
  * them in step with the kernel's link and address changes, and on destroy
  * remove exactly that.
  */
+#include "clock.h"
 #include "log.h"
 #include "rt_internal.h"
 
@@ -470,14 +471,6 @@ static int on_pm_event(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void *watch_thread(void *arg)
 {
 	struct rt_uplinks *u = arg;
@@ -517,9 +510,9 @@ static void *watch_thread(void *arg)
 			if (fds[1].revents & POLLIN)
 				nl_recvmsgs_default(events);
 		}
-		if (!atomic_exchange(&u->dirty, false) && now_ms() < next)
+		if (!atomic_exchange(&u->dirty, false) && mps_mono_ms() < next)
 			continue;
-		if (now_ms() >= next) {
+		if (mps_mono_ms() >= next) {
 			/*
 			 * A burst of changes can overflow the manager's socket, and
 			 * libnl does not resynchronise by itself: read everything
@@ -529,7 +522,7 @@ static void *watch_thread(void *arg)
 			nl_cache_refill(sync, addrs);
 			nl_cache_refill(sync, routes);
 		}
-		next = now_ms() + RECONCILE_PERIOD_MS;
+		next = mps_mono_ms() + RECONCILE_PERIOD_MS;
 		pthread_mutex_lock(&u->lock);
 		for (size_t i = 0; i < u->n; i++)
 			reconcile_one(u, i, links, addrs, routes);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* `mpstream probe URL`: play a stream and report what arrives. */
+#include "clock.h"
 #include "cli.h"
 #include "encoder.h"
 #include "log.h"
@@ -127,14 +128,6 @@ static int probe_interrupt(void *opaque)
 	return probe_stop && *probe_stop;
 }
 
-static int64_t realtime_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void report(struct snd_probe_stats *st, int64_t now, const struct probe_options *o,
 		   FILE *csv)
 {
@@ -186,7 +179,7 @@ int snd_probe_main(int argc, char **argv, volatile sig_atomic_t *stop)
 		}
 		fputs(snd_probe_csv_header, csv);
 	}
-	start = realtime_us();
+	start = mps_realtime_us();
 	ret = enc_probe_open(o.url, (int)(o.timeout_s * 1000), probe_interrupt, NULL, &p);
 	if (ret < 0) {
 		LOG_ERR(TAG, "cannot play %s: %s", shown, av_err2str(ret));

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include "clock.h"
 #include "stats.h"
 #include "health.h"
 #include "pathprobe.h"
@@ -91,14 +92,6 @@ _Static_assert(sizeof(struct mps_mptcp_info) == 96, "mptcp_info as of Linux 6.10
 _Static_assert(sizeof(struct mps_mptcp_subflow_info) == 264, "mptcp_subflow_info");
 _Static_assert(offsetof(struct mps_mptcp_full_info, mptcp_info) == 40, "mptcp_full_info");
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void fill_from_tcp_info(struct snd_subflow_sample *sf, const struct tcp_info *ti)
 {
 	sf->bytes_sent = ti->tcpi_bytes_sent;
@@ -145,7 +138,7 @@ int snd_stats_sample(int fd, struct snd_stats_snapshot *out)
 
 	memset(sfi, 0, sizeof(sfi));
 	memset(ti, 0, sizeof(ti));
-	out->t_ns = now_ns();
+	out->t_ns = mps_mono_ns();
 	if (getsockopt(fd, SOL_MPTCP, MPS_MPTCP_FULL_INFO, &fi, &len) < 0) {
 		/* Not MPTCP, or MPTCP that fell back to TCP: the socket answers TCP_INFO. */
 		if (errno == EOPNOTSUPP || errno == ENOPROTOOPT || errno == EINVAL)
@@ -342,7 +335,7 @@ static void check_health(struct snd_stats *s, bool have_sample)
 	struct snd_health_uplink ups[RT_MAX_UPLINKS] = {{0}};
 	struct snd_health_actions act;
 	struct rt_uplink up[RT_MAX_UPLINKS];
-	int64_t now = now_ns() / 1000000;
+	int64_t now = mps_mono_ns() / 1000000;
 	int ret;
 
 	for (size_t i = 0; i < s->health.n; i++) {
@@ -391,7 +384,7 @@ static void *stats_thread(void *arg)
 	struct snd_stats *s = arg;
 	int64_t tick = (int64_t)SND_STATS_TICK_MS * 1000000;
 	int64_t period = (int64_t)(s->cfg.interval_s * 1e9);
-	int64_t next = now_ns(), next_report = next;
+	int64_t next = mps_mono_ns(), next_report = next;
 	struct timespec ts;
 
 	if (period < tick)
@@ -437,7 +430,7 @@ int snd_stats_create(const struct snd_stats_config *cfg, struct snd_stats **out)
 		return -ENOMEM;
 	s->cfg = *cfg;
 	s->fd = -1;
-	s->start_ns = now_ns(); /* CSV times count from here, across reconnects */
+	s->start_ns = mps_mono_ns(); /* CSV times count from here, across reconnects */
 	snd_health_init(&s->health, rt_uplinks_count(cfg->uplinks));
 	for (size_t i = 0; i < RT_MAX_UPLINKS; i++)
 		snd_pathprobe_init(&s->probes[i]);
@@ -487,7 +480,7 @@ void snd_stats_stop(struct snd_stats *s)
 	pthread_join(s->thread, NULL);
 	s->running = false;
 	/* A last line for the part-interval since the last report, unless too short to mean much. */
-	if (now_ns() - s->prev.t_ns >= (int64_t)(s->cfg.interval_s * 1e9 / 4) &&
+	if (mps_mono_ns() - s->prev.t_ns >= (int64_t)(s->cfg.interval_s * 1e9 / 4) &&
 	    snd_stats_sample(s->fd, &s->cur) == 0)
 		report(s);
 	s->fd = -1;

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include "clock.h"
 #include "stream.h"
 #include "cli.h"
 #include "log.h"
@@ -34,14 +35,6 @@ struct stream {
 	bool enc_done;
 	pthread_mutex_t lock;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int snd_backoff_ms(int attempt)
 {
@@ -167,8 +160,8 @@ static void disconnect(struct stream *st, bool graceful)
 /* Sleep until @until_ms (monotonic) or a stop. */
 static void wait_until(const struct stream *st, int64_t until_ms)
 {
-	while (!*st->cfg->stop && now_ms() < until_ms) {
-		int64_t left = until_ms - now_ms();
+	while (!*st->cfg->stop && mps_mono_ms() < until_ms) {
+		int64_t left = until_ms - mps_mono_ms();
 		struct timespec ts = {.tv_sec = 0, .tv_nsec = (left > 100 ? 100 : left) * 1000000};
 
 		nanosleep(&ts, NULL);
@@ -185,7 +178,7 @@ static const char *err_text(int err, char *buf, size_t size)
 /* The network loop: returns the exit code. */
 static int network_loop(struct stream *st)
 {
-	int64_t connected_at = now_ms(), lost_at = 0, next_attempt = 0, next_health = 0;
+	int64_t connected_at = mps_mono_ms(), lost_at = 0, next_attempt = 0, next_health = 0;
 	int attempt = 0, reconnects = 0, ret;
 	char why[128], err[128];
 
@@ -203,7 +196,7 @@ static int network_loop(struct stream *st)
 						   ? st->cfg->connect_timeout_ms
 						   : RECONNECT_TIMEOUT_MS);
 			if (ret < 0) {
-				next_attempt = now_ms() + snd_backoff_ms(attempt + 1);
+				next_attempt = mps_mono_ms() + snd_backoff_ms(attempt + 1);
 				LOG_WARN(TAG, "reconnect attempt %d failed: %s; next in %.1f s",
 					 attempt, err_text(ret, err, sizeof(err)),
 					 (double)snd_backoff_ms(attempt + 1) / 1000);
@@ -211,10 +204,10 @@ static int network_loop(struct stream *st)
 			}
 			reconnects++;
 			LOG_INFO(TAG, "reconnected after %.1f s (attempt %d, reconnect %d)",
-				 (double)(now_ms() - lost_at) / 1000, attempt, reconnects);
-			connected_at = now_ms();
+				 (double)(mps_mono_ms() - lost_at) / 1000, attempt, reconnects);
+			connected_at = mps_mono_ms();
 		}
-		if (attempt && now_ms() - connected_at > SND_BACKOFF_RESET_MS)
+		if (attempt && mps_mono_ms() - connected_at > SND_BACKOFF_RESET_MS)
 			attempt = 0; /* a minute of streaming: the back-off starts over */
 
 		ret = enc_output_send(st->out, SEND_WAIT_MS);
@@ -225,9 +218,9 @@ static int network_loop(struct stream *st)
 		}
 		why[0] = '\0';
 		if (ret >= 0 || ret == AVERROR(EAGAIN)) {
-			if (now_ms() < next_health)
+			if (mps_mono_ms() < next_health)
 				continue;
-			next_health = now_ms() + HEALTH_PERIOD_MS;
+			next_health = mps_mono_ms() + HEALTH_PERIOD_MS;
 			if (!outage(st, why, sizeof(why)))
 				continue;
 		} else if (*st->cfg->stop >= 2) {
@@ -246,7 +239,7 @@ static int network_loop(struct stream *st)
 			LOG_ERR(TAG, "not reconnecting (--reconnect 0)");
 			return SND_EXIT_UNAVAILABLE;
 		}
-		lost_at = now_ms();
+		lost_at = mps_mono_ms();
 		next_attempt = lost_at + snd_backoff_ms(attempt + 1);
 	}
 }

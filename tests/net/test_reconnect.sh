@@ -19,6 +19,19 @@ log_time() {
 	[ -n "$line" ] && date -d "today $line" +%s%3N
 }
 
+# reconnected WHAT FREE_MS MARK: a "reconnected" line after log line MARK, within
+# 6 s (2x the goal) of FREE_MS, when the way to the server was free again.
+reconnected() {
+	local t
+	t=$(log_time "reconnected after" "$3")
+	if [ -z "$t" ]; then
+		fail "$1: no reconnection"
+		return
+	fi
+	echo "figure: $1: reconnected $((t - $2)) ms after the way was free"
+	[ $((t - $2)) -le 6000 ] && pass "$1: reconnected within 6 s (2x the goal)" || fail "$1: reconnected after $((t - $2)) ms"
+}
+
 sleep 6
 lab_cut 0 && lab_cut 1 || fail "cannot cut the uplinks"
 sleep 5
@@ -26,13 +39,7 @@ mark=$(wc -l <"$LAB_DIR/mpstream.log")
 lab_restore 0 && lab_restore 1
 free1=$(ms_of_day)
 sleep 8
-t=$(log_time "reconnected after" "$mark")
-if [ -n "$t" ]; then
-	echo "figure: outage: reconnected $((t - free1)) ms after the way was free"
-	[ $((t - free1)) -le 6000 ] && pass "outage: reconnected within 6 s (2x the goal)" || fail "outage: reconnected after $((t - free1)) ms"
-else
-	fail "outage: no reconnection"
-fi
+reconnected outage "$free1" "$mark"
 
 mark=$(wc -l <"$LAB_DIR/mpstream.log")
 lab_kill_nginx
@@ -40,13 +47,7 @@ sleep 2
 free2=$(ms_of_day) # nginx listens within the next 100 ms
 lab_start_nginx || fail "nginx did not start again"
 sleep 6
-t=$(log_time "reconnected after" "$mark")
-if [ -n "$t" ]; then
-	echo "figure: server restart: reconnected $((t - free2)) ms after nginx listened again"
-	[ $((t - free2)) -le 6000 ] && pass "restart: reconnected within 6 s (2x the goal)" || fail "restart: reconnected after $((t - free2)) ms"
-else
-	fail "restart: no reconnection"
-fi
+reconnected "server restart" "$free2" "$mark"
 wait $pid
 rc=$?
 [ "$rc" = 0 ] && pass "mpstream exited 0" || fail "mpstream exited $rc"
