@@ -18,10 +18,16 @@ struct enc_qnode {
 	struct enc_qnode *next;
 };
 
+struct enc_copy;
+
 struct enc_session {
 	struct enc_config cfg;
-	struct enc_source *src;
-	AVCodecContext *venc, *aenc;
+	struct enc_source *src;	     /* encoding: raw frames */
+	struct enc_copy *copy;	     /* cfg.copy: packets as they are */
+	AVCodecContext *venc, *aenc; /* NULL with cfg.copy */
+	/* The output's streams, ENC_VIDEO and ENC_AUDIO (NULL: none), and their time bases. */
+	AVCodecParameters *par[2];
+	AVRational tb[2];
 	AVPacket *pkt;
 	const AVOutputFormat *ofmt;
 	int64_t start_ns; /* CLOCK_MONOTONIC at media time 0; 0 before the first step */
@@ -29,12 +35,16 @@ struct enc_session {
 	AVFrame *pending; /* a frame taken from the source, not yet due */
 	enum enc_media pending_kind;
 	atomic_bool want_keyframe;
+	atomic_llong want_bitrate; /* the rate controller's, applied at the next frame */
+	int64_t pending_due_us;	   /* cfg.copy: when s->pkt, the packet read ahead, is due */
+	bool pending_copy;
 
 	/* The queue between the two sides, and the progress; under lock. */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct enc_qnode *head, *tail;
-	bool ended; /* the input ended and the encoders are drained */
+	bool ended;	  /* the input ended and the encoders are drained */
+	bool skip_to_key; /* drop what comes until a video keyframe */
 	struct enc_progress progress;
 };
 
@@ -45,5 +55,12 @@ void enc_qnode_free(struct enc_qnode *n);
 bool enc_queue_start_at_keyframe(struct enc_session *s);
 void enc_add_bytes_out(struct enc_session *s, int64_t bytes);
 void enc_count_dropped(struct enc_session *s, int64_t frames);
+
+/* The pass-through input (copy.c). */
+int enc_copy_open(const char *path, bool loop, struct enc_copy **out, AVCodecParameters *par[2],
+		  AVRational tb[2]);
+/* The next packet, stream_index ENC_VIDEO or ENC_AUDIO, and when it is due (us from 0). */
+int enc_copy_next(struct enc_copy *c, AVPacket *pkt, enum enc_media *kind, int64_t *due_us);
+void enc_copy_close(struct enc_copy *c);
 
 #endif

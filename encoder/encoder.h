@@ -13,7 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define ENC_INPUT_TEST "test"
+#define ENC_INPUT_TEST	  "test"
+#define ENC_AUDIO_BITRATE 128000 /* AAC, stereo 48 kHz */
 
 #define ENC_WARN_UNUSED __attribute__((warn_unused_result))
 
@@ -23,8 +24,9 @@ struct enc_config {
 	int width, height;
 	int fps;
 	const char *preset; /* x264 preset */
-	int64_t bitrate;    /* video bit/s */
+	int64_t bitrate;    /* video bit/s, at the start (enc_session_set_bitrate) */
 	int buffer_ms;	    /* packets waiting for the network: beyond this, whole GOPs go */
+	bool copy;	    /* pass an H.264/AAC file through as it is, no encoding */
 };
 
 struct enc_output_config {
@@ -46,6 +48,8 @@ struct enc_progress {
 	int64_t bytes_out;	/* written to outputs, headers included, all connections */
 	int64_t dropped_frames; /* video frames dropped from the queue (whole GOPs) */
 	int queue_ms;		/* media time waiting in the queue */
+	int64_t video_bytes;	/* of encoded video */
+	int64_t target_bps;	/* the video encoder's bit rate now (0 with cfg.copy) */
 };
 
 struct enc_session;
@@ -74,6 +78,22 @@ int enc_session_drain(struct enc_session *s) ENC_WARN_UNUSED;
 
 /* Thread-safe. */
 void enc_session_progress(struct enc_session *s, struct enc_progress *p);
+
+/*
+ * Thread-safe: the video bit rate (x264's bitrate, maxrate and a half-second
+ * VBV buffer), applied from the next frame on. Returns 0, or -ENOTSUP with
+ * cfg.copy.
+ */
+int enc_session_set_bitrate(struct enc_session *s, int64_t bps);
+
+/*
+ * Thread-safe: cut the delay. Drop the queue up to its newest video keyframe;
+ * when it holds none, drop all of it and whatever comes next up to the next
+ * keyframe, asked for now (with cfg.copy, the input's next one). What was sent
+ * stays decodable: no reference frame of a GOP already begun is dropped while
+ * a frame that depends on it is sent. Returns the video frames dropped.
+ */
+int64_t enc_session_skip_to_keyframe(struct enc_session *s);
 
 /* Free everything (outputs must be closed first). NULL is fine. */
 void enc_session_destroy(struct enc_session *s);

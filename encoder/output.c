@@ -41,17 +41,17 @@ static int output_interrupt(void *opaque)
 	return o->cfg.interrupt && o->cfg.interrupt(o->cfg.opaque, blocked_ms);
 }
 
-static int add_stream(AVFormatContext *oc, AVCodecContext *c)
+static int add_stream(AVFormatContext *oc, const AVCodecParameters *par, AVRational tb)
 {
 	AVStream *st = avformat_new_stream(oc, NULL);
 	int ret;
 
 	if (!st)
 		return AVERROR(ENOMEM);
-	ret = avcodec_parameters_from_context(st->codecpar, c);
+	ret = avcodec_parameters_copy(st->codecpar, par);
 	if (ret < 0)
 		return ret;
-	st->time_base = c->time_base;
+	st->time_base = tb;
 	return 0;
 }
 
@@ -69,8 +69,9 @@ int enc_output_open(struct enc_session *s, const struct enc_output_config *cfg,
 	ret = avformat_alloc_output_context2(&o->oc, s->ofmt, NULL, cfg->url);
 	if (ret < 0)
 		goto fail;
-	if ((ret = add_stream(o->oc, s->venc)) < 0 || (ret = add_stream(o->oc, s->aenc)) < 0)
-		goto fail;
+	for (int k = ENC_VIDEO; k <= ENC_AUDIO; k++)
+		if (s->par[k] && (ret = add_stream(o->oc, s->par[k], s->tb[k])) < 0)
+			goto fail;
 	o->oc->interrupt_callback = (AVIOInterruptCB){output_interrupt, o};
 
 	o->deadline_ns = mps_mono_ns() + (int64_t)cfg->connect_timeout_ms * 1000000;
@@ -112,7 +113,6 @@ static void report_bytes(struct enc_output *o)
 
 int enc_output_send(struct enc_output *o, int wait_ms)
 {
-	AVCodecContext *c;
 	AVStream *st;
 	bool ended;
 	struct enc_qnode *n = enc_queue_pop(o->s, wait_ms, &ended);
@@ -129,9 +129,8 @@ int enc_output_send(struct enc_output *o, int wait_ms)
 		}
 		o->need_keyframe = false;
 	}
-	c = n->video ? o->s->venc : o->s->aenc;
 	st = o->oc->streams[n->pkt->stream_index];
-	av_packet_rescale_ts(n->pkt, c->time_base, st->time_base);
+	av_packet_rescale_ts(n->pkt, o->s->tb[n->pkt->stream_index], st->time_base);
 	o->write_start_ns = mps_mono_ns();
 	ret = av_interleaved_write_frame(o->oc, n->pkt);
 	o->write_start_ns = 0;

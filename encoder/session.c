@@ -16,8 +16,19 @@
 #include <stdlib.h>
 #include <time.h>
 
-#define AUDIO_BITRATE 128000
-#define GOP_SECONDS   2
+#define GOP_SECONDS 2
+
+/*
+ * Constant bit rate within a half-second VBV buffer: the rate the network gets
+ * is the rate asked for, give or take half a second's worth. libx264's
+ * wrapper (FFmpeg 5.1) reconfigures x264 when these change between frames.
+ */
+static void set_rate(AVCodecContext *c, int64_t bps)
+{
+	c->bit_rate = bps;
+	c->rc_max_rate = bps;
+	c->rc_buffer_size = (int)(bps / 2);
+}
 
 static int open_video_encoder(struct enc_session *s, bool global_header)
 {
@@ -38,9 +49,7 @@ static int open_video_encoder(struct enc_session *s, bool global_header)
 	c->pix_fmt = AV_PIX_FMT_YUV420P;
 	c->time_base = (AVRational){1, s->cfg.fps};
 	c->framerate = (AVRational){s->cfg.fps, 1};
-	c->bit_rate = s->cfg.bitrate;
-	c->rc_max_rate = s->cfg.bitrate;
-	c->rc_buffer_size = (int)s->cfg.bitrate; /* a 1 s VBV buffer */
+	set_rate(c, s->cfg.bitrate);
 	c->gop_size = GOP_SECONDS * s->cfg.fps;
 	c->keyint_min = c->gop_size;
 	c->max_b_frames = 0;
@@ -74,7 +83,7 @@ static int open_audio_encoder(struct enc_session *s, bool global_header)
 		return AVERROR(ENOMEM);
 	c->sample_fmt = AV_SAMPLE_FMT_FLTP;
 	c->sample_rate = ENC_AUDIO_RATE;
-	c->bit_rate = AUDIO_BITRATE;
+	c->bit_rate = ENC_AUDIO_BITRATE;
 	c->time_base = (AVRational){1, ENC_AUDIO_RATE};
 	if ((ret = av_channel_layout_copy(&c->ch_layout, &stereo)) < 0)
 		return ret;
@@ -102,7 +111,16 @@ int enc_session_create(const struct enc_config *cfg, struct enc_session **out)
 	if (!s->pkt)
 		goto fail;
 
-	if (s->is_test)
+	atomic_init(&s->want_bitrate, cfg->copy ? 0 : cfg->bitrate);
+	s->progress.target_bps = cfg->copy ? 0 : cfg->bitrate;
+	if (cfg->copy && s->is_test) {
+		LOG_ERR(ENC_TAG, "--copy needs a file input");
+		ret = AVERROR(EINVAL);
+		goto fail;
+	}
+	if (cfg->copy)
+		ret = enc_copy_open(cfg->input, cfg->loop, &s->copy, s->par, s->tb);
+	else if (s->is_test)
 		ret = enc_source_test_create(cfg->width, cfg->height, cfg->fps, &s->src);
 	else
 		ret = enc_source_file_create(cfg->input, cfg->loop, cfg->width, cfg->height,
@@ -116,9 +134,22 @@ int enc_session_create(const struct enc_config *cfg, struct enc_session **out)
 		ret = AVERROR_MUXER_NOT_FOUND;
 		goto fail;
 	}
+	if (cfg->copy) {
+		*out = s;
+		return 0;
+	}
 	global = s->ofmt->flags & AVFMT_GLOBALHEADER;
 	if ((ret = open_video_encoder(s, global)) < 0 || (ret = open_audio_encoder(s, global)) < 0)
 		goto fail;
+	ret = AVERROR(ENOMEM);
+	for (int k = ENC_VIDEO; k <= ENC_AUDIO; k++) {
+		AVCodecContext *c = k == ENC_VIDEO ? s->venc : s->aenc;
+
+		s->par[k] = avcodec_parameters_alloc();
+		if (!s->par[k] || (ret = avcodec_parameters_from_context(s->par[k], c)) < 0)
+			goto fail;
+		s->tb[k] = c->time_base;
+	}
 	*out = s;
 	return 0;
 fail:
@@ -158,10 +189,14 @@ static bool drop_oldest_gop(struct enc_session *s)
 
 static int queue_ms_locked(const struct enc_session *s)
 {
-	return s->head ? (int)((s->tail->t_us - s->head->t_us) / 1000) : 0;
+	/* Audio and video interleave by dts: the tail may be a little older than the head. */
+	return s->head && s->tail->t_us > s->head->t_us
+		       ? (int)((s->tail->t_us - s->head->t_us) / 1000)
+		       : 0;
 }
 
-static int enqueue(struct enc_session *s, AVCodecContext *c, int stream_index)
+/* Queue s->pkt, of stream @kind in its time base. */
+static int enqueue(struct enc_session *s, enum enc_media kind)
 {
 	struct enc_qnode *n = calloc(1, sizeof(*n));
 
@@ -172,12 +207,22 @@ static int enqueue(struct enc_session *s, AVCodecContext *c, int stream_index)
 		free(n);
 		return AVERROR(ENOMEM);
 	}
-	n->pkt->stream_index = stream_index;
-	n->video = stream_index == 0;
+	n->pkt->stream_index = kind;
+	n->video = kind == ENC_VIDEO;
 	n->key = s->pkt->flags & AV_PKT_FLAG_KEY;
-	n->t_us = av_rescale_q(s->pkt->dts, c->time_base, AV_TIME_BASE_Q);
+	n->t_us = av_rescale_q(s->pkt->dts, s->tb[kind], AV_TIME_BASE_Q);
 
 	pthread_mutex_lock(&s->lock);
+	if (n->video)
+		s->progress.video_bytes += n->pkt->size;
+	if (s->skip_to_key && !(n->video && n->key)) {
+		/* Cutting the delay: nothing until the keyframe. */
+		s->progress.dropped_frames += n->video;
+		pthread_mutex_unlock(&s->lock);
+		enc_qnode_free(n);
+		return 0;
+	}
+	s->skip_to_key = false;
 	if (s->tail)
 		s->tail->next = n;
 	else
@@ -244,6 +289,41 @@ bool enc_queue_start_at_keyframe(struct enc_session *s)
 	return found;
 }
 
+int64_t enc_session_skip_to_keyframe(struct enc_session *s)
+{
+	struct enc_qnode *key = NULL;
+	int64_t frames = 0;
+
+	pthread_mutex_lock(&s->lock);
+	for (struct enc_qnode *n = s->head; n; n = n->next)
+		if (n->video && n->key)
+			key = n;
+	while (s->head && s->head != key) {
+		struct enc_qnode *old = s->head;
+
+		frames += old->video;
+		s->head = old->next;
+		enc_qnode_free(old);
+	}
+	if (!s->head) {
+		s->tail = NULL;
+		s->skip_to_key = true;
+		atomic_store(&s->want_keyframe, true);
+	}
+	s->progress.dropped_frames += frames;
+	s->progress.queue_ms = queue_ms_locked(s);
+	pthread_mutex_unlock(&s->lock);
+	return frames;
+}
+
+int enc_session_set_bitrate(struct enc_session *s, int64_t bps)
+{
+	if (s->cfg.copy)
+		return -ENOTSUP;
+	atomic_store(&s->want_bitrate, bps);
+	return 0;
+}
+
 void enc_add_bytes_out(struct enc_session *s, int64_t bytes)
 {
 	pthread_mutex_lock(&s->lock);
@@ -259,7 +339,7 @@ void enc_count_dropped(struct enc_session *s, int64_t frames)
 }
 
 /* Queue every packet the encoder has ready. */
-static int drain(struct enc_session *s, AVCodecContext *c, int stream_index)
+static int drain(struct enc_session *s, AVCodecContext *c, enum enc_media kind)
 {
 	int ret;
 
@@ -269,7 +349,7 @@ static int drain(struct enc_session *s, AVCodecContext *c, int stream_index)
 			return 0;
 		if (ret < 0)
 			return ret;
-		ret = enqueue(s, c, stream_index);
+		ret = enqueue(s, kind);
 		av_packet_unref(s->pkt);
 		if (ret < 0)
 			return ret;
@@ -281,25 +361,89 @@ static int encode(struct enc_session *s, enum enc_media kind, AVFrame *frame)
 	AVCodecContext *c = kind == ENC_VIDEO ? s->venc : s->aenc;
 	int ret;
 
-	if (kind == ENC_VIDEO)
+	if (kind == ENC_VIDEO) {
+		int64_t bps = atomic_load(&s->want_bitrate);
+
+		if (bps != c->bit_rate || bps != c->rc_max_rate) {
+			/*
+			 * Down in two frames, the average first: x264 warns about a
+			 * maxrate below the average otherwise (the wrapper applies the
+			 * VBV before the bit rate).
+			 */
+			if (bps < c->bit_rate)
+				c->bit_rate = bps;
+			else
+				set_rate(c, bps);
+			pthread_mutex_lock(&s->lock);
+			s->progress.target_bps = bps;
+			pthread_mutex_unlock(&s->lock);
+		}
 		frame->pict_type = atomic_exchange(&s->want_keyframe, false) ? AV_PICTURE_TYPE_I
 									     : AV_PICTURE_TYPE_NONE;
+	}
 	ret = avcodec_send_frame(c, frame);
 	if (ret < 0) {
 		LOG_ERR(ENC_TAG, "encoding failed: %s", av_err2str(ret));
 		return ret;
 	}
-	return drain(s, c, kind == ENC_VIDEO ? 0 : 1);
+	return drain(s, c, kind);
+}
+
+/* Wait until @due_us of media time; AVERROR(EINTR) when a signal cut it short. */
+static int wait_due(struct enc_session *s, int64_t due_us)
+{
+	int64_t due_ns = s->start_ns + due_us * 1000;
+	struct timespec ts;
+
+	if (mps_mono_ns() >= due_ns)
+		return 0;
+	ts.tv_sec = due_ns / 1000000000;
+	ts.tv_nsec = due_ns % 1000000000;
+	return clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR ? AVERROR(EINTR)
+										   : 0;
+}
+
+static void count_frame(struct enc_session *s, enum enc_media kind, int64_t due_us)
+{
+	pthread_mutex_lock(&s->lock);
+	if (kind == ENC_VIDEO)
+		s->progress.video_frames++;
+	else
+		s->progress.audio_frames++;
+	if (due_us > s->progress.media_time_us)
+		s->progress.media_time_us = due_us;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* The pass-through step: the next packet, when due, into the queue. */
+static int copy_step(struct enc_session *s)
+{
+	int ret;
+
+	if (!s->pending_copy) {
+		ret = enc_copy_next(s->copy, s->pkt, &s->pending_kind, &s->pending_due_us);
+		if (ret < 0)
+			return ret;
+		s->pending_copy = true;
+	}
+	if ((ret = wait_due(s, s->pending_due_us)) < 0)
+		return ret;
+	ret = enqueue(s, s->pending_kind);
+	av_packet_unref(s->pkt);
+	s->pending_copy = false;
+	count_frame(s, s->pending_kind, s->pending_due_us);
+	return ret;
 }
 
 int enc_session_step(struct enc_session *s)
 {
-	int64_t due_us, due_ns;
-	struct timespec ts;
+	int64_t due_us;
 	int ret;
 
 	if (!s->start_ns)
 		s->start_ns = mps_mono_ns();
+	if (s->copy)
+		return copy_step(s);
 	if (!s->pending) {
 		ret = s->src->next(s->src, &s->pending_kind, &s->pending);
 		if (ret < 0)
@@ -309,14 +453,8 @@ int enc_session_step(struct enc_session *s)
 		av_rescale_q(s->pending->pts,
 			     s->pending_kind == ENC_VIDEO ? s->venc->time_base : s->aenc->time_base,
 			     AV_TIME_BASE_Q);
-	due_ns = s->start_ns + due_us * 1000;
-	if (mps_mono_ns() < due_ns) {
-		ts.tv_sec = due_ns / 1000000000;
-		ts.tv_nsec = due_ns % 1000000000;
-		ret = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-		if (ret == EINTR)
-			return AVERROR(EINTR); /* the frame stays pending */
-	}
+	if ((ret = wait_due(s, due_us)) < 0)
+		return ret; /* the frame stays pending */
 	if (s->is_test && s->pending_kind == ENC_VIDEO) {
 		/* Stamped now, when due, so that the probe measures from this moment. */
 		struct enc_stamp st = {.frame = (uint32_t)s->pending->pts,
@@ -326,14 +464,7 @@ int enc_session_step(struct enc_session *s)
 				s->pending->height, &st);
 	}
 	ret = encode(s, s->pending_kind, s->pending);
-	pthread_mutex_lock(&s->lock);
-	if (s->pending_kind == ENC_VIDEO)
-		s->progress.video_frames++;
-	else
-		s->progress.audio_frames++;
-	if (due_us > s->progress.media_time_us)
-		s->progress.media_time_us = due_us;
-	pthread_mutex_unlock(&s->lock);
+	count_frame(s, s->pending_kind, due_us);
 	s->pending = NULL;
 	return ret;
 }
@@ -342,12 +473,17 @@ int enc_session_drain(struct enc_session *s)
 {
 	int ret;
 
-	if ((ret = avcodec_send_frame(s->venc, NULL)) < 0 || (ret = drain(s, s->venc, 0)) < 0 ||
-	    (ret = avcodec_send_frame(s->aenc, NULL)) < 0 || (ret = drain(s, s->aenc, 1)) < 0) {
+	if (s->copy)
+		goto ended;
+	if ((ret = avcodec_send_frame(s->venc, NULL)) < 0 ||
+	    (ret = drain(s, s->venc, ENC_VIDEO)) < 0 ||
+	    (ret = avcodec_send_frame(s->aenc, NULL)) < 0 ||
+	    (ret = drain(s, s->aenc, ENC_AUDIO)) < 0) {
 		/* Already drained: nothing more to queue. */
 		if (ret != AVERROR_EOF)
 			return ret;
 	}
+ended:
 	pthread_mutex_lock(&s->lock);
 	s->ended = true;
 	pthread_cond_broadcast(&s->cond);
@@ -374,6 +510,9 @@ void enc_session_destroy(struct enc_session *s)
 	}
 	avcodec_free_context(&s->venc);
 	avcodec_free_context(&s->aenc);
+	avcodec_parameters_free(&s->par[ENC_VIDEO]);
+	avcodec_parameters_free(&s->par[ENC_AUDIO]);
+	enc_copy_close(s->copy);
 	av_packet_free(&s->pkt);
 	if (s->src)
 		s->src->destroy(s->src);

@@ -33,7 +33,18 @@ const char snd_cli_usage[] =
 	"  -s, --size WxH                video size (default 1280x720)\n"
 	"  -r, --fps N                   frame rate (default 30)\n"
 	"      --preset NAME             x264 preset (default veryfast)\n"
-	"  -b, --bitrate RATE            video bit rate, e.g. 2500k or 4M (default 2500k)\n"
+	"      --copy                    pass FILE through as it is (H.264 and AAC): no\n"
+	"                                encoding; the bit rate is the file's\n"
+	"Rate control:\n"
+	"  -b, --bitrate RATE            video bit rate to start at, e.g. 2500k or 4M\n"
+	"                                (default 2500k); it then follows what the\n"
+	"                                uplinks carry\n"
+	"      --min-bitrate RATE        never below RATE (default 300k)\n"
+	"      --max-bitrate RATE        never above RATE (default 2 x --bitrate);\n"
+	"                                --min-bitrate = --max-bitrate fixes the rate\n"
+	"      --max-latency MS          the delay budget from the encoder to the\n"
+	"                                server's TCP stack; beyond it queued frames are\n"
+	"                                dropped up to a keyframe (default 1000)\n"
 	"Running:\n"
 	"  -d, --duration SECONDS        stop after SECONDS of stream (default: until\n"
 	"                                SIGINT or SIGTERM)\n"
@@ -60,6 +71,10 @@ enum {
 	OPT_CONNECT_TIMEOUT,
 	OPT_RECONNECT,
 	OPT_BUFFER,
+	OPT_COPY,
+	OPT_MIN_BITRATE,
+	OPT_MAX_BITRATE,
+	OPT_MAX_LATENCY,
 };
 
 static const struct option long_options[] = {
@@ -70,6 +85,10 @@ static const struct option long_options[] = {
 	{"fps", required_argument, NULL, 'r'},
 	{"preset", required_argument, NULL, OPT_PRESET},
 	{"bitrate", required_argument, NULL, 'b'},
+	{"min-bitrate", required_argument, NULL, OPT_MIN_BITRATE},
+	{"max-bitrate", required_argument, NULL, OPT_MAX_BITRATE},
+	{"max-latency", required_argument, NULL, OPT_MAX_LATENCY},
+	{"copy", no_argument, NULL, OPT_COPY},
 	{"duration", required_argument, NULL, 'd'},
 	{"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
 	{"reconnect", required_argument, NULL, OPT_RECONNECT},
@@ -163,6 +182,8 @@ static void defaults(struct snd_options *o)
 	o->fps = 30;
 	o->preset = "veryfast";
 	o->bitrate = 2500000;
+	o->min_bitrate = 300000;
+	o->max_latency_ms = 1000;
 	o->stats_interval_s = 1.0;
 	o->connect_timeout_s = 10.0;
 	o->reconnect = true;
@@ -191,9 +212,34 @@ static enum snd_cli_result add_uplink(struct snd_options *o, const char *arg, ch
 	return SND_CLI_RUN;
 }
 
+/* min <= bitrate <= max; a bound given alone moves the default start inside it. */
+static enum snd_cli_result check_rates(struct snd_options *o, bool bitrate_set, bool min_set,
+				       char *err, size_t errlen)
+{
+	if (!min_set && o->bitrate < o->min_bitrate)
+		o->min_bitrate = o->bitrate; /* a low --bitrate lowers the default floor */
+	if (!o->max_bitrate)
+		o->max_bitrate = o->bitrate * 2 < MAX_BITRATE ? o->bitrate * 2 : MAX_BITRATE;
+	if (o->min_bitrate > o->max_bitrate)
+		FAIL("--min-bitrate %lldk is above --max-bitrate %lldk",
+		     (long long)o->min_bitrate / 1000, (long long)o->max_bitrate / 1000);
+	if (!bitrate_set) {
+		if (o->bitrate > o->max_bitrate)
+			o->bitrate = o->max_bitrate;
+		if (o->bitrate < o->min_bitrate)
+			o->bitrate = o->min_bitrate;
+	} else if (o->bitrate < o->min_bitrate || o->bitrate > o->max_bitrate) {
+		FAIL("--bitrate %lldk is outside --min-bitrate %lldk .. --max-bitrate %lldk",
+		     (long long)o->bitrate / 1000, (long long)o->min_bitrate / 1000,
+		     (long long)o->max_bitrate / 1000);
+	}
+	return SND_CLI_RUN;
+}
+
 enum snd_cli_result snd_cli_parse(int argc, char **argv, struct snd_options *o, char *err,
 				  size_t errlen)
 {
+	bool bitrate_set = false, min_set = false;
 	int c;
 
 	defaults(o);
@@ -228,6 +274,25 @@ enum snd_cli_result snd_cli_parse(int argc, char **argv, struct snd_options *o, 
 		case 'b':
 			if (snd_parse_bitrate(optarg, &o->bitrate))
 				FAIL("--bitrate '%s': expected a rate from 10k to 1000M", optarg);
+			bitrate_set = true;
+			break;
+		case OPT_MIN_BITRATE:
+			if (snd_parse_bitrate(optarg, &o->min_bitrate))
+				FAIL("--min-bitrate '%s': expected a rate from 10k to 1000M",
+				     optarg);
+			min_set = true;
+			break;
+		case OPT_MAX_BITRATE:
+			if (snd_parse_bitrate(optarg, &o->max_bitrate))
+				FAIL("--max-bitrate '%s': expected a rate from 10k to 1000M",
+				     optarg);
+			break;
+		case OPT_MAX_LATENCY:
+			if (parse_int(optarg, 100, 60000, &o->max_latency_ms))
+				FAIL("--max-latency '%s': expected 100 to 60000 ms", optarg);
+			break;
+		case OPT_COPY:
+			o->copy = true;
 			break;
 		case 'd':
 			if (snd_parse_number(optarg, 0.1, 1e7, &o->duration_s))
@@ -290,5 +355,7 @@ enum snd_cli_result snd_cli_parse(int argc, char **argv, struct snd_options *o, 
 	}
 	if (o->loop && strcmp(o->input, "test") == 0)
 		FAIL("--loop applies to a file input");
-	return SND_CLI_RUN;
+	if (o->copy && strcmp(o->input, "test") == 0)
+		FAIL("--copy applies to a file input");
+	return check_rates(o, bitrate_set, min_set, err, errlen);
 }

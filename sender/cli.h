@@ -28,8 +28,11 @@ struct snd_options {
 	bool loop;
 	int width, height, fps;
 	const char *preset;
-	int64_t bitrate;
-	double duration_s; /* 0: until stopped */
+	int64_t bitrate;		  /* the starting point */
+	int64_t min_bitrate, max_bitrate; /* rate control's bounds */
+	int max_latency_ms;		  /* the sender's delay budget */
+	bool copy;			  /* pass an H.264/AAC file through */
+	double duration_s;		  /* 0: until stopped */
 	double stats_interval_s;
 	const char *stats_path; /* CSV, or NULL */
 	double connect_timeout_s;

@@ -155,6 +155,7 @@ int main(int argc, char **argv)
 		.preset = o.preset,
 		.bitrate = o.bitrate,
 		.buffer_ms = (int)(o.buffer_s * 1000),
+		.copy = o.copy,
 	};
 	ret = enc_session_create(&ec, &enc);
 	if (ret < 0) {
@@ -204,6 +205,16 @@ int main(int argc, char **argv)
 		.uplinks = uplinks,
 		.stats = stats,
 		.stop = &stop_signals,
+		.rate =
+			{
+				.start_bps = o.bitrate,
+				.min_bps = o.min_bitrate,
+				.max_bps = o.max_bitrate,
+				.other_bps =
+					o.copy ? 0 : ENC_AUDIO_BITRATE + ENC_AUDIO_BITRATE / 10,
+				.max_latency_ms = o.max_latency_ms,
+				.fixed = o.copy || o.min_bitrate == o.max_bitrate,
+			},
 	};
 	code = stop_signals ? SND_EXIT_OK : snd_stream_run(enc, &stc);
 out:

@@ -3,6 +3,8 @@
 #include "log.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -52,6 +54,19 @@ static void bind_source(int fd)
 		LOG_WARN(TAG, "cannot bind to the first uplink's address: %s", strerror(errno));
 }
 
+/*
+ * Data waits in mpstream's queue, where it can be measured and dropped, rather
+ * than in the socket: the socket takes more only while less than this is
+ * unsent (MPTCP sockets honour it too).
+ */
+static void set_lowat(int fd)
+{
+	int lowat = SND_NOTSENT_LOWAT;
+
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat)) < 0)
+		LOG_DEBUG(TAG, "TCP_NOTSENT_LOWAT: %s", strerror(errno));
+}
+
 __attribute__((visibility("default"))) int socket(int domain, int type, int protocol)
 {
 	bool stream = (type & 0xf) == SOCK_STREAM;
@@ -71,6 +86,7 @@ __attribute__((visibility("default"))) int socket(int domain, int type, int prot
 	}
 	if (fd < 0)
 		return fd;
+	set_lowat(fd);
 	if (domain == AF_INET && shim.bind4.s_addr != INADDR_ANY)
 		bind_source(fd);
 	atomic_store(&shim.last_fd, fd);

@@ -28,6 +28,9 @@
 #define IPPROTO_MPTCP 262
 #endif
 
+/* The socket's unsent data is kept under this (TCP_NOTSENT_LOWAT). */
+#define SND_NOTSENT_LOWAT (64 * 1024)
+
 /*
  * Create the next stream sockets with MPTCP. If @bind4 is not INADDR_ANY,
  * IPv4 sockets are bound to it (the first subflow then leaves through the

@@ -29,6 +29,8 @@ const char snd_probe_usage[] =
 	"      --interval SECONDS   report period (default 1)\n"
 	"      --max-gap MS         fail when frames arrive more than MS apart\n"
 	"      --max-latency MS     fail when the latency exceeds MS\n"
+	"      --max-missing N      allow up to N missing frames (default 0; a sender\n"
+	"                           that drops frames to bound its delay skips some)\n"
 	"      --timeout SECONDS    give up after SECONDS without data (default 10)\n"
 	"      --csv FILE           also write each interval as CSV to FILE\n"
 	"      --relative           latency as delay above the smallest one seen, even\n"
@@ -48,13 +50,22 @@ struct probe_options {
 	const char *url;
 };
 
-enum { OPT_INTERVAL = 256, OPT_MAX_GAP, OPT_MAX_LATENCY, OPT_TIMEOUT, OPT_CSV, OPT_RELATIVE };
+enum {
+	OPT_INTERVAL = 256,
+	OPT_MAX_GAP,
+	OPT_MAX_LATENCY,
+	OPT_MAX_MISSING,
+	OPT_TIMEOUT,
+	OPT_CSV,
+	OPT_RELATIVE,
+};
 
 static const struct option probe_long_options[] = {
 	{"duration", required_argument, NULL, 'd'},
 	{"interval", required_argument, NULL, OPT_INTERVAL},
 	{"max-gap", required_argument, NULL, OPT_MAX_GAP},
 	{"max-latency", required_argument, NULL, OPT_MAX_LATENCY},
+	{"max-missing", required_argument, NULL, OPT_MAX_MISSING},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
 	{"csv", required_argument, NULL, OPT_CSV},
 	{"relative", no_argument, NULL, OPT_RELATIVE},
@@ -92,6 +103,11 @@ static enum snd_cli_result snd_probe_parse(int argc, char **argv, struct probe_o
 		case OPT_MAX_LATENCY:
 			if (snd_parse_number(optarg, 1, 1e7, &o->lim.max_latency_ms))
 				PFAIL("--max-latency '%s': expected milliseconds >= 1", optarg);
+			break;
+		case OPT_MAX_MISSING:
+			if (snd_parse_number(optarg, 0, 1e9, &o->lim.max_missing) ||
+			    o->lim.max_missing != (double)(int64_t)o->lim.max_missing)
+				PFAIL("--max-missing '%s': expected a count >= 0", optarg);
 			break;
 		case OPT_TIMEOUT:
 			if (snd_parse_number(optarg, 0.1, 3600, &o->timeout_s))

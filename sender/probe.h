@@ -49,6 +49,7 @@ struct snd_probe_summary {
 struct snd_probe_limits {
 	double max_gap_ms;     /* 0: no limit */
 	double max_latency_ms; /* 0: no limit */
+	double max_missing;    /* frames; 0: none may miss */
 };
 
 struct snd_probe_stats;

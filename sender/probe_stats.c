@@ -195,7 +195,7 @@ void snd_probe_stats_summary(const struct snd_probe_stats *s, const struct snd_p
 	if (!s->frames) {
 		out->pass = false;
 		snprintf(out->reason, sizeof(out->reason), "no frame received");
-	} else if (s->missing) {
+	} else if ((double)s->missing > lim->max_missing) {
 		out->pass = false;
 		snprintf(out->reason, sizeof(out->reason), "%lld frames missing",
 			 (long long)s->missing);

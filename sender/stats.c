@@ -114,6 +114,7 @@ static int sample_tcp(int fd, struct snd_stats_snapshot *out)
 		return -errno;
 	memset(sf, 0, sizeof(*sf));
 	fill_from_tcp_info(sf, &ti);
+	out->conn_acked = ti.tcpi_bytes_acked;
 	alen = sizeof(sf->local);
 	getsockname(fd, (struct sockaddr *)&sf->local, &alen);
 	alen = sizeof(sf->remote);
@@ -146,6 +147,7 @@ int snd_stats_sample(int fd, struct snd_stats_snapshot *out)
 		return -errno;
 	}
 	out->mptcp = true;
+	out->conn_acked = fi.mptcp_info.mptcpi_bytes_acked;
 	out->n = fi.num_subflows < SND_MAX_SUBFLOWS ? fi.num_subflows : SND_MAX_SUBFLOWS;
 	for (size_t i = 0; i < out->n; i++) {
 		struct snd_subflow_sample *sf = &out->sf[i];
@@ -241,11 +243,27 @@ size_t snd_stats_diff(const struct snd_stats_snapshot *prev, const struct snd_st
 }
 
 void snd_stats_format_line(const struct snd_stats_row *rows, size_t n,
-			   const struct snd_stats_row *total, char *buf, size_t size)
+			   const struct snd_stats_row *total, const struct snd_stream_status *st,
+			   char *buf, size_t size)
 {
-	size_t len = (size_t)snprintf(buf, size, "total %.2f/%.2f Mbit/s, %zu subflow%s",
-				      total->send_bps / 1e6, total->goodput_bps / 1e6, n,
-				      n == 1 ? "" : "s");
+	size_t len = 0;
+
+	if (st && st->valid) {
+		if (st->target_bps)
+			len = (size_t)snprintf(buf, size, "video %.2f/%.2f Mbit/s, ",
+					       (double)st->target_bps / 1e6, st->encoder_bps / 1e6);
+		else
+			len = (size_t)snprintf(buf, size, "video %.2f Mbit/s (copy), ",
+					       st->encoder_bps / 1e6);
+		if (len < size)
+			len += (size_t)snprintf(
+				buf + len, size - len, "delay %d ms (queue %d ms), dropped %lld | ",
+				st->delay_ms, st->queue_ms, (long long)st->dropped_frames);
+	}
+	if (len < size)
+		len += (size_t)snprintf(
+			buf + len, size - len, "total %.2f/%.2f Mbit/s, %zu subflow%s",
+			total->send_bps / 1e6, total->goodput_bps / 1e6, n, n == 1 ? "" : "s");
 
 	for (size_t i = 0; i < n && len < size; i++)
 		len += (size_t)snprintf(buf + len, size - len,
@@ -256,25 +274,33 @@ void snd_stats_format_line(const struct snd_stats_row *rows, size_t n,
 }
 
 const char snd_stats_csv_header[] =
-	"time_s,subflow,uplink,local,remote,send_bps,goodput_bps,retrans_bytes,rtt_ms,cwnd\n";
+	"time_s,subflow,uplink,local,remote,send_bps,goodput_bps,retrans_bytes,rtt_ms,cwnd,"
+	"target_bps,encoder_bps,queue_ms,delay_ms,socket_bytes,dropped_frames\n";
 
-static void csv_row(FILE *f, double t_s, const char *id, const struct snd_stats_row *r)
+static void csv_row(FILE *f, double t_s, const char *id, const struct snd_stats_row *r,
+		    const struct snd_stream_status *st)
 {
-	fprintf(f, "%.3f,%s,%s,%s,%s,%.0f,%.0f,%llu,%.3f,%u\n", t_s, id, r->uplink, r->local,
+	fprintf(f, "%.3f,%s,%s,%s,%s,%.0f,%.0f,%llu,%.3f,%u,", t_s, id, r->uplink, r->local,
 		r->remote, r->send_bps, r->goodput_bps, (unsigned long long)r->retrans_bytes,
 		r->rtt_ms, r->cwnd);
+	if (st && st->valid)
+		fprintf(f, "%lld,%.0f,%d,%d,%u,%lld\n", (long long)st->target_bps, st->encoder_bps,
+			st->queue_ms, st->delay_ms, st->socket_bytes,
+			(long long)st->dropped_frames);
+	else
+		fputs(",,,,,\n", f);
 }
 
 void snd_stats_write_csv(FILE *f, double t_s, const struct snd_stats_row *rows, size_t n,
-			 const struct snd_stats_row *total)
+			 const struct snd_stats_row *total, const struct snd_stream_status *st)
 {
 	char id[16];
 
 	for (size_t i = 0; i < n; i++) {
 		snprintf(id, sizeof(id), "%u", rows[i].id);
-		csv_row(f, t_s, id, &rows[i]);
+		csv_row(f, t_s, id, &rows[i], NULL);
 	}
-	csv_row(f, t_s, "total", total);
+	csv_row(f, t_s, "total", total, st);
 	fflush(f);
 }
 
@@ -293,6 +319,9 @@ struct snd_stats {
 	struct snd_stats_snapshot tick_prev; /* previous tick, for the health */
 	struct snd_health health;
 	struct snd_pathprobe probes[RT_MAX_UPLINKS];
+	struct snd_stream_status status; /* the last tick's */
+	snd_stats_tick_fn tick;
+	void *tick_opaque;
 };
 
 /* The uplinks' states, "up0=up up1=down", for the stats line. */
@@ -318,13 +347,13 @@ static void report(struct snd_stats *s)
 
 	n = snd_stats_diff(&s->prev, &s->cur, s->cfg.namer, s->cfg.opaque, rows, &total);
 	if (s->prev.n) {
-		snd_stats_format_line(rows, n, &total, line, sizeof(line));
+		snd_stats_format_line(rows, n, &total, &s->status, line, sizeof(line));
 		if (s->cfg.uplinks)
 			states_str(s, states, sizeof(states));
 		LOG_INFO(TAG, "%s%s%s", states, states[0] ? " | " : "", line);
 		if (s->csv)
 			snd_stats_write_csv(s->csv, (double)(s->cur.t_ns - s->start_ns) / 1e9, rows,
-					    n, &total);
+					    n, &total, &s->status);
 	}
 	s->prev = s->cur;
 }
@@ -404,6 +433,8 @@ static void *stats_thread(void *arg)
 		}
 		if (s->cfg.uplinks)
 			check_health(s, !ret);
+		if (!ret && s->tick)
+			s->tick(s->tick_opaque, s->fd, &s->cur, &s->status);
 		if (!ret && s->cur.t_ns >= next_report) {
 			report(s);
 			/* An empty first snapshot (no subflow yet) still marks the start of an interval. */
@@ -454,6 +485,14 @@ int snd_stats_create(const struct snd_stats_config *cfg, struct snd_stats **out)
 	return 0;
 }
 
+void snd_stats_set_tick(struct snd_stats *s, snd_stats_tick_fn fn, void *opaque)
+{
+	if (!s)
+		return;
+	s->tick = fn;
+	s->tick_opaque = opaque;
+}
+
 int snd_stats_start(struct snd_stats *s, int fd)
 {
 	int ret;
@@ -462,6 +501,7 @@ int snd_stats_start(struct snd_stats *s, int fd)
 	s->stop = false;
 	memset(&s->prev, 0, sizeof(s->prev));
 	memset(&s->tick_prev, 0, sizeof(s->tick_prev));
+	s->status.valid = false;
 	ret = pthread_create(&s->thread, NULL, stats_thread, s);
 	if (ret)
 		return -ret;

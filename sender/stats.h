@@ -33,8 +33,9 @@ struct snd_subflow_sample {
 };
 
 struct snd_stats_snapshot {
-	int64_t t_ns; /* CLOCK_MONOTONIC */
-	bool mptcp;   /* false: plain TCP (or a fallback), one pseudo-subflow */
+	int64_t t_ns;	     /* CLOCK_MONOTONIC */
+	bool mptcp;	     /* false: plain TCP (or a fallback), one pseudo-subflow */
+	uint64_t conn_acked; /* data acknowledged at the connection level (MPTCP: 6.5+) */
 	size_t n;
 	struct snd_subflow_sample sf[SND_MAX_SUBFLOWS];
 };
@@ -70,14 +71,29 @@ size_t snd_stats_diff(const struct snd_stats_snapshot *prev, const struct snd_st
 		      snd_uplink_namer namer, void *opaque, struct snd_stats_row *rows,
 		      struct snd_stats_row *total);
 
-/* One compact line for the log. */
+/* The stream's side of a report: rate control and mpstream's queue. */
+struct snd_stream_status {
+	bool valid;
+	int64_t target_bps;    /* the encoder's bit rate now; 0: fixed (--copy) */
+	double encoder_bps;    /* what the encoder put out over the last second */
+	int queue_ms;	       /* media waiting in mpstream's queue */
+	int delay_ms;	       /* the sender's delay: the queue plus the socket's */
+	uint32_t socket_bytes; /* in the socket, unacknowledged */
+	int64_t dropped_frames;
+};
+
+/* One compact line for the log; @st may be NULL. */
 void snd_stats_format_line(const struct snd_stats_row *rows, size_t n,
-			   const struct snd_stats_row *total, char *buf, size_t size);
+			   const struct snd_stats_row *total, const struct snd_stream_status *st,
+			   char *buf, size_t size);
 
 extern const char snd_stats_csv_header[];
-/* CSV lines, one per row and one "total", at @t_s seconds since the start. */
+/*
+ * CSV lines, one per row and one "total", at @t_s seconds since the start. The
+ * stream's columns are filled on the total line (when @st is valid).
+ */
 void snd_stats_write_csv(FILE *f, double t_s, const struct snd_stats_row *rows, size_t n,
-			 const struct snd_stats_row *total);
+			 const struct snd_stats_row *total, const struct snd_stream_status *st);
 
 /*
  * The periodic reporter: a thread that samples the connection's socket every
@@ -97,6 +113,14 @@ struct snd_stats_config {
 };
 /* Opens the CSV file (-errno when it cannot be created). */
 int snd_stats_create(const struct snd_stats_config *cfg, struct snd_stats **out);
+/*
+ * Called every tick, on the stats thread, with the connection's socket and the
+ * new snapshot (rate control); fills the stream's part of the reports. Set it
+ * while the thread is not running.
+ */
+typedef void (*snd_stats_tick_fn)(void *opaque, int fd, const struct snd_stats_snapshot *cur,
+				  struct snd_stream_status *out);
+void snd_stats_set_tick(struct snd_stats *s, snd_stats_tick_fn fn, void *opaque);
 /* Start sampling @fd. Returns 0 or -errno. */
 int snd_stats_start(struct snd_stats *s, int fd);
 /* Stop the thread (before @fd is closed) and log a last line. */

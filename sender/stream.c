@@ -7,9 +7,11 @@
 
 #include <errno.h>
 #include <libavutil/error.h>
+#include <linux/sockios.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 
 #define TAG			 "stream"
@@ -17,6 +19,7 @@
 #define HEALTH_PERIOD_MS	 100
 #define BLOCKED_BEFORE_HEALTH_MS 1000
 #define CLOSE_GRACE_MS		 2000
+#define ENCODER_RATE_WINDOW_MS	 1000
 /*
  * A reconnect attempt gives up after this: the kernel's SYN retries (1 s, 3 s)
  * would otherwise keep an attempt begun during an outage waiting long after
@@ -34,6 +37,11 @@ struct stream {
 	char abort_why[128]; /* why output_interrupt() aborted the I/O */
 	bool enc_done;
 	pthread_mutex_t lock;
+
+	/* Rate control, on the stats thread. */
+	struct snd_rate rate;
+	int64_t rate_window_ms, rate_window_bytes; /* start of the encoder-rate window */
+	double encoder_bps;
 };
 
 int snd_backoff_ms(int attempt)
@@ -75,6 +83,68 @@ static int output_interrupt(void *opaque, int blocked_ms)
 		return 1;
 	}
 	return 0;
+}
+
+/* What the encoder put out: video bytes over about a second. */
+static void measure_encoder(struct stream *st, int64_t now_ms, const struct enc_progress *p)
+{
+	int64_t dt = now_ms - st->rate_window_ms;
+
+	if (!st->rate_window_ms || p->video_bytes < st->rate_window_bytes) {
+		st->rate_window_ms = now_ms;
+		st->rate_window_bytes = p->video_bytes;
+	} else if (dt >= ENCODER_RATE_WINDOW_MS) {
+		st->encoder_bps = 8000.0 * (double)(p->video_bytes - st->rate_window_bytes) / dt;
+		st->rate_window_ms = now_ms;
+		st->rate_window_bytes = p->video_bytes;
+	}
+}
+
+/* Every stats tick: rate control. */
+static void rate_tick(void *opaque, int fd, const struct snd_stats_snapshot *cur,
+		      struct snd_stream_status *out)
+{
+	struct stream *st = opaque;
+	struct snd_rate_input in = {.t_ms = cur->t_ns / 1000000};
+	struct snd_rate_decision d;
+	struct enc_progress p;
+	int outq = 0;
+
+	if (ioctl(fd, SIOCOUTQ, &outq) == 0 && outq > 0)
+		in.socket_bytes = (uint32_t)outq;
+	enc_session_progress(st->enc, &p);
+	in.queue_ms = p.queue_ms;
+	for (size_t i = 0; i < cur->n && i < SND_RATE_MAX_PATHS; i++) {
+		in.paths[i].id = cur->sf[i].id;
+		in.paths[i].rtt_ms = cur->sf[i].rtt_us / 1000.0;
+		in.paths[i].acked_bytes = cur->sf[i].bytes_acked;
+	}
+	in.n_paths = cur->n < SND_RATE_MAX_PATHS ? cur->n : SND_RATE_MAX_PATHS;
+	snd_rate_update(&st->rate, &in, &d);
+	if (d.drop) {
+		int64_t n = enc_session_skip_to_keyframe(st->enc);
+
+		LOG_WARN(TAG, "dropped %lld queued frames, %s; going on at the next keyframe",
+			 (long long)n, d.why);
+	}
+	if (d.change) {
+		enc_session_set_bitrate(st->enc, d.target_bps);
+		if (d.change < 0)
+			LOG_INFO(TAG, "bit rate %.2f Mbit/s: %s", (double)d.target_bps / 1e6,
+				 d.why);
+		else
+			LOG_DEBUG(TAG, "bit rate up to %.2f Mbit/s", (double)d.target_bps / 1e6);
+	}
+	measure_encoder(st, in.t_ms, &p);
+	*out = (struct snd_stream_status){
+		.valid = true,
+		.target_bps = st->cfg->rate.fixed ? 0 : d.target_bps,
+		.encoder_bps = st->encoder_bps,
+		.queue_ms = p.queue_ms,
+		.delay_ms = d.delay_ms,
+		.socket_bytes = in.socket_bytes,
+		.dropped_frames = p.dropped_frames,
+	};
 }
 
 static void *encoder_thread(void *arg)
@@ -143,6 +213,8 @@ static int connect_once(struct stream *st, int attempt, int timeout_ms)
 	if (ret < 0)
 		return ret;
 	st->fd = snd_shim_last_fd();
+	/* A new connection: its counters start at 0; the bit rate goes on. */
+	snd_rate_new_connection(&st->rate);
 	if (st->fd >= 0 && st->cfg->stats && (ret = snd_stats_start(st->cfg->stats, st->fd)) < 0)
 		LOG_WARN(TAG, "no statistics: %s", strerror(-ret));
 	return 0;
@@ -253,11 +325,15 @@ int snd_stream_run(struct enc_session *enc, const struct snd_stream_config *cfg)
 	int ret, code;
 
 	pthread_mutex_init(&st.lock, NULL);
+	snd_rate_init(&st.rate, &cfg->rate);
+	if (cfg->stats)
+		snd_stats_set_tick(cfg->stats, rate_tick, &st);
 	snd_url_redacted(cfg->url, st.shown, sizeof(st.shown));
 	LOG_INFO(TAG, "connecting to %s", st.shown);
 	ret = connect_once(&st, 1, cfg->connect_timeout_ms);
 	if (ret < 0) {
 		LOG_ERR(TAG, "cannot stream to %s: %s", st.shown, err_text(ret, err, sizeof(err)));
+		snd_stats_set_tick(cfg->stats, NULL, NULL);
 		pthread_mutex_destroy(&st.lock);
 		return ret == AVERROR_EXIT ? SND_EXIT_FAILURE : SND_EXIT_UNAVAILABLE;
 	}
@@ -265,6 +341,7 @@ int snd_stream_run(struct enc_session *enc, const struct snd_stream_config *cfg)
 	ret = pthread_create(&thread, NULL, encoder_thread, &st);
 	if (ret) {
 		disconnect(&st, true);
+		snd_stats_set_tick(cfg->stats, NULL, NULL);
 		pthread_mutex_destroy(&st.lock);
 		return SND_EXIT_FAILURE;
 	}
@@ -275,6 +352,7 @@ int snd_stream_run(struct enc_session *enc, const struct snd_stream_config *cfg)
 	if (code != SND_EXIT_OK && !*cfg->stop)
 		*cfg->stop = 1;
 	pthread_join(thread, NULL);
+	snd_stats_set_tick(cfg->stats, NULL, NULL);
 	if (st.enc_result < 0 && code == SND_EXIT_OK)
 		code = SND_EXIT_FAILURE;
 

@@ -8,6 +8,7 @@
 #define MPS_STREAM_H
 
 #include "encoder.h"
+#include "ratectl.h"
 #include "routing.h"
 #include "stats.h"
 
@@ -22,12 +23,13 @@
 struct snd_stream_config {
 	const char *url;
 	int connect_timeout_ms;
-	bool reconnect;		    /* false: a lost connection ends the stream (exit 69) */
-	int outage_ms;		    /* no acknowledgement this long, data outstanding: reconnect */
-	int stall_ms;		    /* one write blocked this long: reconnect */
-	int64_t duration_us;	    /* 0: until stopped */
-	struct rt_uplinks *uplinks; /* the first subflow leaves from one of them; NULL: any */
-	struct snd_stats *stats;    /* sampled on each connection */
+	bool reconnect;		     /* false: a lost connection ends the stream (exit 69) */
+	int outage_ms;		     /* no acknowledgement this long, data outstanding: reconnect */
+	int stall_ms;		     /* one write blocked this long: reconnect */
+	int64_t duration_us;	     /* 0: until stopped */
+	struct rt_uplinks *uplinks;  /* the first subflow leaves from one of them; NULL: any */
+	struct snd_stats *stats;     /* sampled on each connection */
+	struct snd_rate_config rate; /* rate control */
 	volatile sig_atomic_t *stop;
 };
 

@@ -85,6 +85,11 @@ static void test_missing_repeated_gap(void **state)
 	assert_string_equal(sum.reason, "3 frames missing");
 	snd_probe_format_summary(&sum, line, sizeof(line));
 	assert_non_null(strstr(line, "verdict FAIL: 3 frames missing"));
+	/* --max-missing: frames a sender dropped on purpose may miss. */
+	snd_probe_stats_summary(s, &(struct snd_probe_limits){.max_missing = 3}, &sum);
+	assert_true(sum.pass);
+	snd_probe_stats_summary(s, &(struct snd_probe_limits){.max_missing = 2}, &sum);
+	assert_false(sum.pass);
 	snd_probe_stats_destroy(s);
 
 	s = new_stats();

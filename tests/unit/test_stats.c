@@ -120,27 +120,47 @@ static void test_format(void **state)
 {
 	struct snd_stats_snapshot prev = {.t_ns = 0, .n = 1}, cur = {.t_ns = 1000000000, .n = 1};
 	struct snd_stats_row rows[SND_MAX_SUBFLOWS], total;
-	char line[256], csv[1024] = {0};
+	struct snd_stream_status st = {.valid = true,
+				       .target_bps = 3500000,
+				       .encoder_bps = 3420000,
+				       .queue_ms = 40,
+				       .delay_ms = 180,
+				       .socket_bytes = 65536,
+				       .dropped_frames = 12};
+	char line[512], csv[2048] = {0};
 	FILE *f = tmpfile();
 
 	sample(&prev.sf[0], 7, "10.1.0.2", 0, 0, 0, 0);
 	sample(&cur.sf[0], 7, "10.1.0.2", 250000, 125000, 42, 12345);
 	snd_stats_diff(&prev, &cur, namer, NULL, rows, &total);
-	snd_stats_format_line(rows, 1, &total, line, sizeof(line));
+	snd_stats_format_line(rows, 1, &total, NULL, line, sizeof(line));
 	assert_string_equal(line, "total 2.00/1.00 Mbit/s, 1 subflow | #7 up0 2.00/1.00 rtt 12.3ms "
 				  "cwnd 70 rtx 42B");
+	snd_stats_format_line(rows, 1, &total, &st, line, sizeof(line));
+	assert_string_equal(line,
+			    "video 3.50/3.42 Mbit/s, delay 180 ms (queue 40 ms), dropped 12 | "
+			    "total 2.00/1.00 Mbit/s, 1 subflow | #7 up0 2.00/1.00 rtt 12.3ms "
+			    "cwnd 70 rtx 42B");
+	st.target_bps = 0; /* --copy */
+	snd_stats_format_line(rows, 1, &total, &st, line, sizeof(line));
+	assert_true(strncmp(line, "video 3.42 Mbit/s (copy), delay 180 ms", 38) == 0);
+	st.target_bps = 3500000;
 
 	assert_non_null(f);
 	fputs(snd_stats_csv_header, f);
-	snd_stats_write_csv(f, 1.5, rows, 1, &total);
+	snd_stats_write_csv(f, 1.5, rows, 1, &total, &st);
+	snd_stats_write_csv(f, 2.5, rows, 1, &total, NULL);
 	rewind(f);
 	assert_true(fread(csv, 1, sizeof(csv) - 1, f) > 0);
 	fclose(f);
 	assert_string_equal(
-		csv, "time_s,subflow,uplink,local,remote,send_bps,goodput_bps,retrans_bytes,"
-		     "rtt_ms,cwnd\n"
-		     "1.500,7,up0,10.1.0.2:40007,10.9.0.2:1935,2000000,1000000,42,12.345,70\n"
-		     "1.500,total,total,,,2000000,1000000,42,12.345,70\n");
+		csv,
+		"time_s,subflow,uplink,local,remote,send_bps,goodput_bps,retrans_bytes,"
+		"rtt_ms,cwnd,target_bps,encoder_bps,queue_ms,delay_ms,socket_bytes,dropped_frames\n"
+		"1.500,7,up0,10.1.0.2:40007,10.9.0.2:1935,2000000,1000000,42,12.345,70,,,,,,\n"
+		"1.500,total,total,,,2000000,1000000,42,12.345,70,3500000,3420000,40,180,65536,12\n"
+		"2.500,7,up0,10.1.0.2:40007,10.9.0.2:1935,2000000,1000000,42,12.345,70,,,,,,\n"
+		"2.500,total,total,,,2000000,1000000,42,12.345,70,,,,,,\n");
 }
 
 /* A socket that is not connected has no statistics, and says so. */

@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: MIT
+#include "ratectl.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void snd_rate_init(struct snd_rate *r, const struct snd_rate_config *cfg)
+{
+	memset(r, 0, sizeof(*r));
+	r->cfg = *cfg;
+	r->target_bps = cfg->start_bps;
+	r->cap_cur_bps = r->cap_prev_bps = -1;
+}
+
+void snd_rate_new_connection(struct snd_rate *r)
+{
+	r->acked_total = 0;
+	r->hist_n = 0;
+	r->hist_next = 0;
+	r->cap_cur_bps = r->cap_prev_bps = -1;
+	r->cap_window_ms = 0;
+	memset(r->path, 0, sizeof(r->path));
+	r->started = false;
+}
+
+static int64_t clamp(const struct snd_rate *r, double bps)
+{
+	if (bps < (double)r->cfg.min_bps)
+		return r->cfg.min_bps;
+	if (bps > (double)r->cfg.max_bps)
+		return r->cfg.max_bps;
+	return (int64_t)bps;
+}
+
+/*
+ * What the paths carry: data their subflows acknowledged over the last
+ * SND_RATE_WINDOW_MS, divided by the time in it when acknowledgements came
+ * (ticks with none, a stall, do not count). < 0 before half a window.
+ * Subflow acknowledgements, not the connection's: while one path is dead the
+ * connection's stall until its data is sent again on another (head-of-line
+ * blocking), but the living paths' keep coming at the rate they carry.
+ * @stalled: acknowledgements came in less than SND_RATE_STALL_SHARE of it.
+ */
+static double capacity(struct snd_rate *r, const struct snd_rate_input *in, bool *stalled)
+{
+	size_t oldest = (r->hist_next + SND_RATE_HIST - r->hist_n) % SND_RATE_HIST;
+	size_t last = (r->hist_next + SND_RATE_HIST - 1) % SND_RATE_HIST;
+	int64_t busy = 0;
+	double bps = -1;
+
+	*stalled = false;
+	if (r->hist_n) {
+		/* This tick counts as busy when anything was acknowledged in it. */
+		busy = r->hist[last].busy_ms;
+		if (r->acked_total > r->hist[last].acked)
+			busy += in->t_ms - r->hist[last].t_ms;
+	}
+	for (size_t k = 0; k < r->hist_n; k++) {
+		size_t i = (oldest + k) % SND_RATE_HIST;
+		int64_t dt = in->t_ms - r->hist[i].t_ms;
+		int64_t db = busy - r->hist[i].busy_ms;
+
+		/* The first sample no older than the window; or the oldest one. */
+		if (dt <= SND_RATE_WINDOW_MS || k == r->hist_n - 1) {
+			if (dt < SND_RATE_WINDOW_MS / 2 || r->acked_total < r->hist[i].acked)
+				break;
+			*stalled = db < SND_RATE_STALL_SHARE * (double)dt;
+			bps = 8000.0 * (double)(r->acked_total - r->hist[i].acked) /
+			      (double)(db > 0 ? db : dt);
+			break;
+		}
+	}
+	r->hist[r->hist_next].t_ms = in->t_ms;
+	r->hist[r->hist_next].acked = r->acked_total;
+	r->hist[r->hist_next].busy_ms = busy;
+	r->hist_next = (r->hist_next + 1) % SND_RATE_HIST;
+	if (r->hist_n < SND_RATE_HIST)
+		r->hist_n++;
+	/* Keep only what the window needs (plus one sample before it). */
+	while (r->hist_n > 2) {
+		size_t o = (r->hist_next + SND_RATE_HIST - r->hist_n) % SND_RATE_HIST;
+		size_t o2 = (o + 1) % SND_RATE_HIST;
+
+		if (in->t_ms - r->hist[o2].t_ms < SND_RATE_WINDOW_MS)
+			break;
+		r->hist_n--;
+	}
+	return bps;
+}
+
+static double path_floor(const struct snd_rate *r, size_t i)
+{
+	double a = r->path[i].floor[0], b = r->path[i].floor[1];
+
+	if (a > 0 && b > 0)
+		return a < b ? a : b;
+	return a > 0 ? a : b;
+}
+
+static size_t path_slot(struct snd_rate *r, uint32_t id, int64_t now)
+{
+	size_t free_slot = SND_RATE_MAX_PATHS, oldest = 0;
+
+	for (size_t i = 0; i < SND_RATE_MAX_PATHS; i++) {
+		if (r->path[i].used && r->path[i].id == id)
+			return i;
+		if (!r->path[i].used && free_slot == SND_RATE_MAX_PATHS)
+			free_slot = i;
+		if (r->path[i].seen_ms < r->path[oldest].seen_ms)
+			oldest = i;
+	}
+	if (free_slot == SND_RATE_MAX_PATHS)
+		free_slot = oldest;
+	memset(&r->path[free_slot], 0, sizeof(r->path[free_slot]));
+	r->path[free_slot].used = true;
+	r->path[free_slot].id = id;
+	r->path[free_slot].seen_ms = now;
+	return free_slot;
+}
+
+/*
+ * How far the paths' RTTs are above their floors, each weighted by the data
+ * it carried in this tick: a path that carries nothing (a dead one) does not
+ * count, and a path with a higher floor than the others is not taken for a
+ * rise.
+ */
+static double rtt_rise(struct snd_rate *r, const struct snd_rate_input *in)
+{
+	double sum = 0, weight = 0;
+	bool new_epoch = in->t_ms - r->epoch_start_ms >= SND_RATE_RTT_EPOCH_MS;
+
+	if (new_epoch) {
+		r->epoch_start_ms = in->t_ms;
+		for (size_t i = 0; i < SND_RATE_MAX_PATHS; i++) {
+			r->path[i].floor[1] = r->path[i].floor[0];
+			r->path[i].floor[0] = 0;
+			/* Gone for two epochs: forget it. */
+			if (r->path[i].used &&
+			    in->t_ms - r->path[i].seen_ms >= 2 * SND_RATE_RTT_EPOCH_MS)
+				r->path[i].used = false;
+		}
+	}
+	for (size_t k = 0; k < in->n_paths && k < SND_RATE_MAX_PATHS; k++) {
+		const struct snd_rate_path *p = &in->paths[k];
+		bool known = false;
+		size_t i;
+
+		for (i = 0; i < SND_RATE_MAX_PATHS; i++)
+			if (r->path[i].used && r->path[i].id == p->id)
+				break;
+		known = i < SND_RATE_MAX_PATHS;
+		i = path_slot(r, p->id, in->t_ms);
+		r->path[i].seen_ms = in->t_ms;
+		if (known && p->acked_bytes > r->path[i].acked) {
+			r->acked_total += p->acked_bytes - r->path[i].acked;
+			r->path[i].acked_ms = in->t_ms;
+		} else if (!known) {
+			r->path[i].acked_ms = in->t_ms;
+		}
+		if (known && p->rtt_ms > 0 && p->acked_bytes > r->path[i].acked) {
+			double floor = path_floor(r, i);
+			double w = (double)(p->acked_bytes - r->path[i].acked);
+
+			if (floor > 0) {
+				sum += w * (p->rtt_ms > floor ? p->rtt_ms - floor : 0);
+				weight += w;
+			}
+		}
+		if (p->rtt_ms > 0 && (r->path[i].floor[0] <= 0 || p->rtt_ms < r->path[i].floor[0]))
+			r->path[i].floor[0] = p->rtt_ms;
+		r->path[i].acked = p->acked_bytes;
+	}
+	return weight > 0 ? sum / weight : 0;
+}
+
+/*
+ * A path that carried data until lately and now gets no acknowledgement
+ * while another one does: it is dead (or nearly), and the capacity it gave is
+ * gone.
+ */
+static bool path_fell_silent(struct snd_rate *r, int64_t now)
+{
+	bool silent = false, other_acks = false;
+
+	for (size_t i = 0; i < SND_RATE_MAX_PATHS; i++) {
+		int64_t quiet;
+
+		if (!r->path[i].used)
+			continue;
+		quiet = now - r->path[i].acked_ms;
+		if (quiet == 0) {
+			other_acks = true;
+			r->path[i].silent = false;
+		} else if (quiet >= SND_RATE_SILENT_MS && !r->path[i].silent &&
+			   now - r->path[i].seen_ms == 0) {
+			silent = true;
+		}
+	}
+	if (!silent || !other_acks)
+		return false;
+	/* Once per silence. */
+	for (size_t i = 0; i < SND_RATE_MAX_PATHS; i++)
+		if (r->path[i].used && now - r->path[i].acked_ms >= SND_RATE_SILENT_MS)
+			r->path[i].silent = true;
+	return true;
+}
+
+/* The share of the last two windows' data carried by the paths still acknowledging. */
+static double living_share(const struct snd_rate *r, int64_t now)
+{
+	uint64_t all = 0, living = 0;
+
+	for (size_t i = 0; i < SND_RATE_MAX_PATHS; i++) {
+		uint64_t d;
+
+		if (!r->path[i].used || r->path[i].acked < r->path[i].acked_w1)
+			continue;
+		d = r->path[i].acked - r->path[i].acked_w1;
+		all += d;
+		if (now - r->path[i].acked_ms < SND_RATE_SILENT_MS)
+			living += d;
+	}
+	return all ? (double)living / (double)all : 1;
+}
+
+void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
+		     struct snd_rate_decision *out)
+{
+	const struct snd_rate_config *c = &r->cfg;
+	double cap, cap_best, rise, drain, wire, silent_cap = -1;
+	bool silent;
+	int64_t now = in->t_ms, target = r->target_bps;
+	int budget = c->max_latency_ms, delay, rise_limit;
+	bool stalled, high, rising, calm;
+
+	memset(out, 0, sizeof(*out));
+	if (!r->started) {
+		r->started = true;
+		r->epoch_start_ms = now;
+		/* No probing up before the connection has shown what it carries. */
+		r->last_down_ms = now;
+		r->last_drop_ms = now - SND_RATE_DROP_HOLD_MS;
+	}
+	rise = r->rtt_rise_ms = rtt_rise(r, in);
+	cap = capacity(r, in, &stalled);
+	/* The best capacity of this window and the one before; a dead path's goes. */
+	silent = path_fell_silent(r, now);
+	if (silent) {
+		double best = r->cap_cur_bps > r->cap_prev_bps ? r->cap_cur_bps : r->cap_prev_bps;
+
+		/* What the living paths carried of it. */
+		if (best > 0)
+			silent_cap = best * living_share(r, now);
+		r->cap_cur_bps = r->cap_prev_bps = -1;
+		r->cap_window_ms = now;
+		r->hist_n = 0;
+	} else if (now - r->cap_window_ms >= SND_RATE_WINDOW_MS) {
+		r->cap_prev_bps = r->cap_cur_bps;
+		r->cap_cur_bps = -1;
+		r->cap_window_ms = now;
+		for (size_t i = 0; i < SND_RATE_MAX_PATHS; i++) {
+			r->path[i].acked_w1 = r->path[i].acked_w0;
+			r->path[i].acked_w0 = r->path[i].acked;
+		}
+	}
+	if (!silent && cap > r->cap_cur_bps)
+		r->cap_cur_bps = cap;
+	cap_best = r->cap_cur_bps > r->cap_prev_bps ? r->cap_cur_bps : r->cap_prev_bps;
+	wire = (double)(target + c->other_bps);
+	/* The socket drains at what the paths carry, or at least at half the rate sent. */
+	drain = cap > wire / 2 ? cap : wire / 2;
+	delay = in->queue_ms + (int)(8000.0 * in->socket_bytes / drain);
+
+	high = delay > budget * 6 / 10 || in->queue_ms > budget / 3;
+	rise_limit = budget / 4 > SND_RATE_RTT_RISE_MS ? budget / 4 : SND_RATE_RTT_RISE_MS;
+	rising = rise > rise_limit || delay > budget * 4 / 10;
+	calm = !rising && delay < budget / 4;
+
+	if (delay > budget && in->queue_ms >= SND_RATE_DROP_MIN_QUEUE_MS &&
+	    now - r->last_drop_ms >= SND_RATE_DROP_HOLD_MS) {
+		out->drop = true;
+		r->last_drop_ms = now;
+		snprintf(out->why, sizeof(out->why), "sender delay %d ms over the %d ms budget",
+			 delay, budget);
+	}
+	if (c->fixed) {
+		/* Nothing to steer: only the drops. */
+	} else if (silent && silent_cap > 0 &&
+		   SND_RATE_HEADROOM * silent_cap - (double)c->other_bps < (double)target) {
+		/* A path died: at once to what the others carried. */
+		target = clamp(r, SND_RATE_HEADROOM * silent_cap - (double)c->other_bps);
+		if (!out->drop)
+			snprintf(out->why, sizeof(out->why),
+				 "a path fell silent, the others carried %.2f Mbit/s",
+				 silent_cap / 1e6);
+	} else if (high && now - r->last_down_ms >= SND_RATE_DOWN_HOLD_MS) {
+		double to = (double)target;
+
+		if (stalled && !r->stall_stepped) {
+			/* Next to nothing gets through: once, a guess; the stall's end tells more. */
+			to = SND_RATE_STALL_STEP * (double)target;
+			r->stall_stepped = true;
+		} else if (!stalled && cap >= 0 &&
+			   (delay > r->down_delay_ms ||
+			    now - r->last_down_ms >= SND_RATE_DOWN_AGAIN_MS)) {
+			/*
+			 * What the paths carry, with room for the queue to drain. Once
+			 * there, the delay falls by itself: step again only if it
+			 * still grows.
+			 */
+			to = SND_RATE_HEADROOM * cap - (double)c->other_bps;
+			if (to < SND_RATE_HIGH_CUT * (double)target)
+				to = SND_RATE_HIGH_CUT * (double)target;
+		}
+		if (to < 0.97 * (double)target) {
+			target = clamp(r, to);
+			if (!out->drop)
+				snprintf(
+					out->why, sizeof(out->why),
+					stalled ? "sender delay %d ms, the paths stall"
+						: "sender delay %d ms, the paths carry %.2f Mbit/s",
+					delay, cap / 1e6);
+		}
+	} else if (rising && !stalled && now - r->last_down_ms >= 2 * SND_RATE_DOWN_HOLD_MS) {
+		double to = SND_RATE_EASE * (double)target;
+
+		/*
+		 * A backlog: what the paths carried is what they can carry; the
+		 * best of the last two windows, so that a burst of losses does
+		 * not count as a lasting loss of capacity.
+		 */
+		if (!stalled && cap_best >= 0 && delay > budget * 4 / 10 &&
+		    SND_RATE_FAIR * cap_best - (double)c->other_bps < to)
+			to = SND_RATE_FAIR * cap_best - (double)c->other_bps;
+		if (to < SND_RATE_MAX_CUT * (double)target)
+			to = SND_RATE_MAX_CUT * (double)target;
+		target = clamp(r, to);
+		if (!out->drop)
+			snprintf(out->why, sizeof(out->why),
+				 "RTT %.0f ms over its floor, sender delay %d ms", rise, delay);
+	} else if (calm && now - r->last_down_ms >= SND_RATE_UP_HOLD_MS &&
+		   now - r->last_up_ms >= SND_RATE_UP_EVERY_MS &&
+		   (1 + SND_RATE_UP_STEP) * wire <= SND_RATE_PROBE_LIMIT * cap) {
+		/* Up, but not far beyond what the paths have shown they carry. */
+		target = clamp(r, (1 + SND_RATE_UP_STEP) * (double)target);
+		if (target > r->target_bps)
+			r->last_up_ms = now;
+	}
+	if (!stalled)
+		r->stall_stepped = false;
+	if (target < r->target_bps) {
+		out->change = -1;
+		r->last_down_ms = now;
+		r->down_delay_ms = delay;
+	} else if (target > r->target_bps) {
+		out->change = 1;
+	}
+	r->target_bps = target;
+	out->target_bps = target;
+	out->delay_ms = delay;
+	out->capacity_bps = cap;
+	out->rtt_rise_ms = rise;
+}

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Rate control: the video bit rate follows what the uplinks carry, so that the
+ * delay from the encoder to the server's TCP stack stays within a budget.
+ *
+ * Every tick (SND_STATS_TICK_MS) it is given what the kernel measures on the
+ * MPTCP connection (data acknowledged at the connection level, bytes in the
+ * socket, the RTT of the paths carrying data) and the media waiting in
+ * mpstream's own queue. It steps down at once when the sender's delay grows,
+ * to what the paths acknowledged in the last second; gently when the RTT rises
+ * above its floor (the paths' queues fill); and probes up slowly while both
+ * stay low. When the delay exceeds the budget it asks for the queue to be
+ * dropped up to a keyframe. Like belacoder does with SRT's RTT and send
+ * buffer, but from kernel MPTCP signals.
+ *
+ * A pure function of its inputs, so that it is unit-tested with synthetic and
+ * recorded traces.
+ */
+#ifndef MPS_RATECTL_H
+#define MPS_RATECTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SND_RATE_HIST 32
+
+struct snd_rate_config {
+	int64_t start_bps, min_bps, max_bps; /* video */
+	int64_t other_bps;		     /* on the wire besides the video: audio, FLV, RTMP */
+	int max_latency_ms;		     /* the sender's delay budget */
+	bool fixed;			     /* the bit rate cannot change (--copy): only drop */
+};
+
+#define SND_RATE_MAX_PATHS 16
+
+/* One subflow: its RTT counts as much as the data it carried. */
+struct snd_rate_path {
+	uint32_t id;
+	double rtt_ms;	      /* 0: not known */
+	uint64_t acked_bytes; /* cumulative */
+};
+
+struct snd_rate_input {
+	int64_t t_ms;	       /* monotonic */
+	uint32_t socket_bytes; /* in the socket, sent or not, unacknowledged (SIOCOUTQ) */
+	int queue_ms;	       /* media waiting in mpstream's queue */
+	size_t n_paths;
+	struct snd_rate_path paths[SND_RATE_MAX_PATHS];
+};
+
+struct snd_rate_decision {
+	int64_t target_bps;
+	int change;	     /* -1 stepped down, 1 up, 0 same */
+	bool drop;	     /* drop the queue up to a keyframe */
+	int delay_ms;	     /* the sender's delay, estimated */
+	double rtt_rise_ms;  /* the paths' RTT over their floors */
+	double capacity_bps; /* acknowledged over the last second; < 0: not known yet */
+	char why[128];	     /* for a step down or a drop */
+};
+
+struct snd_rate {
+	struct snd_rate_config cfg;
+	int64_t target_bps;
+	struct {
+		int64_t t_ms;
+		uint64_t acked;
+		int64_t busy_ms; /* cumulative time with acknowledgements coming */
+	} hist[SND_RATE_HIST];	 /* ring of recent samples */
+	size_t hist_n, hist_next;
+	/* Per subflow: its RTT floor, the minimum in this epoch and the previous one. */
+	struct {
+		uint32_t id;
+		bool used;
+		double floor[2]; /* 0: none */
+		uint64_t acked;
+		int64_t seen_ms;	     /* last in the input */
+		int64_t acked_ms;	     /* last acknowledged anything */
+		uint64_t acked_w0, acked_w1; /* at the start of this capacity window, the last */
+		bool silent;		     /* fell silent, and that was acted on */
+	} path[SND_RATE_MAX_PATHS];
+	int64_t epoch_start_ms;
+	uint64_t acked_total;		  /* by all subflows, since the connection started */
+	double cap_cur_bps, cap_prev_bps; /* best capacity of this window, the one before */
+	int64_t cap_window_ms;		  /* start of this window */
+	double rtt_rise_ms;		  /* last tick's, over the floors, weighted by data */
+	int64_t last_down_ms, last_up_ms, last_drop_ms;
+	int down_delay_ms;  /* the delay at the last step down */
+	bool stall_stepped; /* stepped down once in this stall */
+	bool started;
+};
+
+void snd_rate_init(struct snd_rate *r, const struct snd_rate_config *cfg);
+
+/* A new connection: its counters start from 0. The bit rate goes on. */
+void snd_rate_new_connection(struct snd_rate *r);
+
+/* One tick. */
+void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
+		     struct snd_rate_decision *out);
+
+/* Tuning, exposed for the tests. */
+#define SND_RATE_WINDOW_MS	   1000 /* the capacity is what was acknowledged over this */
+#define SND_RATE_DOWN_HOLD_MS	   500	/* between two steps down */
+#define SND_RATE_DOWN_AGAIN_MS	   2000 /* a step down even if the delay shrinks */
+#define SND_RATE_UP_HOLD_MS	   2000 /* after a step down, before probing up */
+#define SND_RATE_UP_EVERY_MS	   250
+#define SND_RATE_UP_STEP	   0.03 /* per SND_RATE_UP_EVERY_MS: about 12 %/s */
+#define SND_RATE_PROBE_LIMIT	   1.15 /* up to this much over what was acknowledged */
+#define SND_RATE_HEADROOM	   0.88 /* step down to this share of the capacity */
+#define SND_RATE_EASE		   0.94 /* the gentle step */
+#define SND_RATE_FAIR		   0.95 /* ... at most to this share of the capacity */
+#define SND_RATE_STALL_STEP	   0.70 /* in a stall, once */
+#define SND_RATE_STALL_SHARE	   0.4	/* acknowledgements in less of the window: a stall */
+#define SND_RATE_MAX_CUT	   0.5	/* one step down keeps at least this much */
+#define SND_RATE_HIGH_CUT	   0.6	/* ... when the delay is high but not a stall */
+#define SND_RATE_RTT_RISE_MS	   60	/* at least; else a quarter of the budget */
+#define SND_RATE_RTT_EPOCH_MS	   10000
+#define SND_RATE_SILENT_MS	   500	/* a path without acknowledgements this long is dead */
+#define SND_RATE_DROP_HOLD_MS	   1000 /* between two drops: a keyframe must come first */
+#define SND_RATE_DROP_MIN_QUEUE_MS 100	/* dropping less than this helps nothing */
+
+#endif
