@@ -22,8 +22,8 @@ expect() { # expect CODE "PATTERN" DESCRIPTION ARGS...
 	rc=$?
 	t1=$(date +%s.%N)
 	if [ "$rc" = "$want" ]; then pass "$what: exit $rc"; else fail "$what: exit $rc, expected $want"; fi
-	if grep -qE "$pattern" "$LAB_DIR/err.txt"; then
-		pass "$what: says '$(grep -E "$pattern" "$LAB_DIR/err.txt" | head -1 | cut -c1-110)'"
+	if grep -qE -- "$pattern" "$LAB_DIR/err.txt"; then
+		pass "$what: says '$(grep -E -- "$pattern" "$LAB_DIR/err.txt" | head -1 | cut -c1-110)'"
 	else
 		fail "$what: no line matching '$pattern' in: $(cat "$LAB_DIR/err.txt")"
 	fi
@@ -44,6 +44,13 @@ expect 64 "uplink up0 is named twice" "same uplink twice" $M -u up0 -u up0 "$URL
 expect 64 "malformed URL" "malformed URL" $M -u up0 -u up1 "rtmp://$LAB_SERVER_IP/$KEY"
 expect 64 "unknown option" "unknown option" $M --bogus "$URL"
 expect 66 "cannot read input" "unreadable input file" $M -u up0 -u up1 -i /nonexistent/$KEY.mp4 "$URL"
+# --copy needs H.264 and AAC: an MPEG-4 part 2 file is refused before anything is set up.
+ffmpeg -v error -y -f lavfi -i testsrc2=size=320x240:rate=30:duration=1 -c:v mpeg4 \
+	"$LAB_DIR/mpeg4.mp4" || fail "cannot make an MPEG-4 clip"
+expect 66 "--copy needs H.264 video and AAC audio" "--copy of MPEG-4" \
+	$M -u up0 -u up1 --copy -i "$LAB_DIR/mpeg4.mp4" "$URL"
+expect 64 "--min-bitrate 5000k is above --max-bitrate 2000k" "bounds the wrong way" \
+	$M -u up0 --min-bitrate 5M --max-bitrate 2M "$URL"
 expect 69 "cannot stream to .*Connection refused" "server refuses" \
 	$M -u up0 -u up1 "rtmp://$LAB_SERVER_IP:1936/live/$KEY"
 # 10.9.0.99 is in the lab's server subnet and answers nothing.

@@ -47,6 +47,10 @@ static void test_defaults(void **state)
 	assert_int_equal(o.fps, 30);
 	assert_string_equal(o.preset, "veryfast");
 	assert_int_equal(o.bitrate, 2500000);
+	assert_int_equal(o.min_bitrate, 300000);
+	assert_int_equal(o.max_bitrate, 5000000);
+	assert_int_equal(o.max_latency_ms, 1000);
+	assert_false(o.copy);
 	assert_true(o.stats_interval_s == 1.0);
 	assert_true(o.duration_s == 0);
 	assert_int_equal(o.n_uplinks, 0);
@@ -82,6 +86,36 @@ static void test_all_options(void **state)
 	assert_string_equal(o.stats_path, "s.csv");
 	assert_true(o.connect_timeout_s == 3);
 	assert_int_equal(o.verbosity, 1);
+}
+
+/* Rate control's bounds: the start must lie within them; a bound alone moves the default. */
+static void test_rates(void **state)
+{
+	struct snd_options o;
+	char err[256];
+
+	assert_int_equal(parse(&o, err, "-i", "a.mp4", "--copy", "--min-bitrate", "1M",
+			       "--max-bitrate", "8M", "--max-latency", "700", URL, NULL),
+			 SND_CLI_RUN);
+	assert_true(o.copy);
+	assert_int_equal(o.min_bitrate, 1000000);
+	assert_int_equal(o.max_bitrate, 8000000);
+	assert_int_equal(o.bitrate, 2500000);
+	assert_int_equal(o.max_latency_ms, 700);
+	assert_int_equal(parse(&o, err, "--max-bitrate", "1M", URL, NULL), SND_CLI_RUN);
+	assert_int_equal(o.bitrate, 1000000);
+	assert_int_equal(parse(&o, err, "--min-bitrate", "4M", URL, NULL), SND_CLI_RUN);
+	assert_int_equal(o.bitrate, 4000000);
+	assert_int_equal(o.max_bitrate, 5000000);
+	/* A low --bitrate lowers the default floor with it. */
+	assert_int_equal(parse(&o, err, "-b", "200k", URL, NULL), SND_CLI_RUN);
+	assert_int_equal(o.min_bitrate, 200000);
+	assert_int_equal(o.max_bitrate, 400000);
+	/* Equal bounds: a fixed rate. */
+	assert_int_equal(
+		parse(&o, err, "-b", "3M", "--min-bitrate", "3M", "--max-bitrate", "3M", URL, NULL),
+		SND_CLI_RUN);
+	assert_int_equal(o.min_bitrate, o.max_bitrate);
 }
 
 static void test_help_version(void **state)
@@ -132,6 +166,13 @@ static void test_errors(void **state)
 	expect_error("malformed URL", "rtmp:///live/SECRETK", NULL);
 	expect_error("malformed URL", "rtmp://host:99999/live/SECRETK", NULL);
 	expect_error("--loop", "--loop", URL, NULL);
+	expect_error("--copy applies to a file input", "--copy", URL, NULL);
+	expect_error("is above --max-bitrate", "--min-bitrate", "5M", "--max-bitrate", "2M", URL,
+		     NULL);
+	expect_error("is outside", "-b", "9M", "--max-bitrate", "8M", URL, NULL);
+	expect_error("is outside", "-b", "1M", "--min-bitrate", "2M", URL, NULL);
+	expect_error("--min-bitrate", "--min-bitrate", "x", URL, NULL);
+	expect_error("--max-latency", "--max-latency", "50", URL, NULL);
 }
 
 static void test_bitrate(void **state)
@@ -169,9 +210,10 @@ static void test_url_check(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),     cmocka_unit_test(test_all_options),
-		cmocka_unit_test(test_help_version), cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_bitrate),	     cmocka_unit_test(test_url_check),
+		cmocka_unit_test(test_defaults),  cmocka_unit_test(test_all_options),
+		cmocka_unit_test(test_rates),	  cmocka_unit_test(test_help_version),
+		cmocka_unit_test(test_errors),	  cmocka_unit_test(test_bitrate),
+		cmocka_unit_test(test_url_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

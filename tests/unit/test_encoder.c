@@ -68,11 +68,12 @@ static void read_flv(const char *path, struct flv_facts *f)
 }
 
 /* Both sides in one thread: encode a frame, send what it produced. */
-static void encode(const char *input, bool loop, const char *out, double seconds)
+static void encode_copy(const char *input, bool loop, bool copy, const char *out, double seconds)
 {
 	struct enc_config cfg = {
 		.input = input,
 		.loop = loop,
+		.copy = copy,
 		.width = 320,
 		.height = 240,
 		.fps = 30,
@@ -108,6 +109,194 @@ static void encode(const char *input, bool loop, const char *out, double seconds
 	assert_true(p.bytes_out > 0);
 	assert_int_equal(p.dropped_frames, 0);
 	enc_session_destroy(s);
+}
+
+static void encode(const char *input, bool loop, const char *out, double seconds)
+{
+	encode_copy(input, loop, false, out, seconds);
+}
+
+static void temp_flv(char *path)
+{
+	int fd = mkstemps(path, 4);
+
+	assert_true(fd >= 0);
+	close(fd);
+}
+
+/* Stamped frame numbers of a file, in order; returns how many. */
+static int read_stamps(const char *path, uint32_t *frames, int max)
+{
+	struct enc_probe *p = NULL;
+	struct enc_probe_frame fr;
+	int n = 0;
+
+	assert_int_equal(enc_probe_open(path, 5000, NULL, NULL, &p), 0);
+	while (enc_probe_next(p, &fr) == 0 && n < max) {
+		assert_true(fr.stamped); /* decoded whole: nothing refers to a dropped frame */
+		frames[n++] = fr.stamp.frame;
+	}
+	enc_probe_close(p);
+	return n;
+}
+
+/*
+ * --copy: an H.264/AAC file goes through as it is, looped with its timestamps
+ * going on; the test pattern cannot be copied.
+ */
+static void test_copy(void **state)
+{
+	char src[] = "/tmp/mps-enc-XXXXXX.flv", out[] = "/tmp/mps-enc-XXXXXX.flv";
+	struct enc_config cfg = {.input = ENC_INPUT_TEST, .copy = true, .preset = "ultrafast"};
+	struct enc_session *s = NULL;
+	struct flv_facts a, b;
+	uint32_t frames[400];
+	int n;
+
+	temp_flv(src);
+	temp_flv(out);
+	encode(ENC_INPUT_TEST, false, src, 2.0);
+	read_flv(src, &a);
+	encode_copy(src, true, true, out, 5.0);
+	read_flv(out, &b);
+	assert_int_equal(b.vcodec, AV_CODEC_ID_H264);
+	assert_int_equal(b.acodec, AV_CODEC_ID_AAC);
+	assert_int_equal(b.width, a.width);
+	/* 2 s looped to 5 s: the same frames, no re-encoding, timestamps on. */
+	assert_in_range(b.video_packets, 2 * a.video_packets, 3 * a.video_packets);
+	assert_true(b.last_video_s > 4.8);
+	assert_true(b.max_gap_s < 0.1);
+	n = read_stamps(out, frames, 400);
+	assert_int_equal(frames[0], 0);
+	assert_int_equal(frames[a.video_packets], 0); /* the second pass begins again */
+	assert_true(n >= 2 * a.video_packets);
+
+	assert_int_equal(enc_session_create(&cfg, &s), AVERROR(EINVAL));
+	assert_null(s);
+	unlink(src);
+	unlink(out);
+}
+
+/* Video bytes over a stretch of media time, in bit/s. */
+static double encode_rate(struct enc_session *s, double seconds)
+{
+	struct enc_progress p0, p;
+
+	enc_session_progress(s, &p0);
+	p = p0;
+	while (p.media_time_us < p0.media_time_us + (int64_t)(seconds * 1e6)) {
+		assert_int_equal(enc_session_step(s), 0);
+		enc_session_skip_to_keyframe(
+			s); /* keep the queue small; drops are not counted here */
+		enc_session_progress(s, &p);
+	}
+	return 8.0 * (double)(p.video_bytes - p0.video_bytes) /
+	       ((double)(p.media_time_us - p0.media_time_us) / 1e6);
+}
+
+/*
+ * The bit rate changes between frames (FFmpeg 5.1's libx264 wrapper
+ * reconfigures x264): 2 Mbit/s, then 500 kbit/s, then 2 Mbit/s again.
+ */
+static void test_bitrate_change(void **state)
+{
+	struct enc_config cfg = {
+		.input = ENC_INPUT_TEST,
+		.width = 640,
+		.height = 360,
+		.fps = 30,
+		.preset = "ultrafast",
+		.bitrate = 2000000,
+		.buffer_ms = 2000,
+	};
+	struct enc_session *s = NULL;
+	struct enc_progress p;
+	double high, low, again;
+
+	assert_int_equal(enc_session_create(&cfg, &s), 0);
+	high = encode_rate(s, 4.0);
+	assert_int_equal(enc_session_set_bitrate(s, 500000), 0);
+	encode_rate(s, 1.0); /* the VBV buffer empties */
+	low = encode_rate(s, 3.0);
+	enc_session_progress(s, &p);
+	assert_int_equal(p.target_bps, 500000);
+	assert_int_equal(enc_session_set_bitrate(s, 2000000), 0);
+	encode_rate(s, 1.0);
+	again = encode_rate(s, 3.0);
+	print_message("x264 output: %.0f, then %.0f, then %.0f bit/s\n", high, low, again);
+	assert_true(high > 1.4e6 && high < 2.6e6);
+	assert_true(low > 0.3e6 && low < 0.7e6);
+	assert_true(again > 1.4e6 && again < 2.6e6);
+	enc_session_destroy(s);
+}
+
+/*
+ * Cutting the delay: the queue goes up to its newest keyframe, or all of it
+ * and on to the next keyframe, asked for at once. What is sent stays
+ * decodable, and the frame numbers jump forward only.
+ */
+static void test_skip_to_keyframe(void **state)
+{
+	struct enc_config cfg = {
+		.input = ENC_INPUT_TEST,
+		.width = 320,
+		.height = 240,
+		.fps = 30,
+		.preset = "ultrafast",
+		.bitrate = 400000,
+		.buffer_ms = 5000,
+	};
+	char out[] = "/tmp/mps-enc-XXXXXX.flv";
+	struct enc_output_config oc = {.url = out, .connect_timeout_ms = 5000};
+	struct enc_session *s = NULL;
+	struct enc_output *o = NULL;
+	struct enc_progress p = {0};
+	uint32_t frames[400];
+	int64_t dropped;
+	int n, ret, jumps = 0;
+
+	temp_flv(out);
+	assert_int_equal(enc_session_create(&cfg, &s), 0);
+	assert_int_equal(enc_output_open(s, &oc, &o), 0);
+	/* 1 s sent, then 2.5 s queued (a keyframe at 2 s in it). */
+	while (p.media_time_us < 3500000) {
+		assert_int_equal(enc_session_step(s), 0);
+		enc_session_progress(s, &p);
+		while (p.media_time_us < 1000000 && (ret = enc_output_send(o, 0)) == 0)
+			;
+	}
+	dropped = enc_session_skip_to_keyframe(s);
+	enc_session_progress(s, &p);
+	print_message("dropped %lld frames up to the keyframe at 2 s; %d ms left\n",
+		      (long long)dropped, p.queue_ms);
+	assert_in_range(dropped, 25, 35); /* 1 s to 2 s */
+	assert_in_range(p.queue_ms, 1400, 1600);
+	/* Again: the newest keyframe is the head; then nothing queued but after it. */
+	while ((ret = enc_output_send(o, 0)) == 0)
+		;
+	dropped = enc_session_skip_to_keyframe(s); /* empty queue: wait for the next keyframe */
+	assert_int_equal(dropped, 0);
+	for (int i = 0; i < 30; i++) {
+		assert_int_equal(enc_session_step(s), 0);
+		while ((ret = enc_output_send(o, 0)) == 0)
+			;
+	}
+	assert_int_equal(enc_session_drain(s), 0);
+	while ((ret = enc_output_send(o, 0)) == 0)
+		;
+	assert_int_equal(ret, ENC_OUTPUT_DONE);
+	assert_int_equal(enc_output_finish(o), 0);
+	enc_output_close(o, 1000);
+	enc_session_destroy(s);
+
+	n = read_stamps(out, frames, 400);
+	for (int i = 1; i < n; i++) {
+		assert_true(frames[i] > frames[i - 1]);
+		jumps += frames[i] != frames[i - 1] + 1;
+	}
+	print_message("%d frames decoded, %d jumps forward\n", n, jumps);
+	assert_int_equal(jumps, 1); /* 1 s -> 2 s; the forced keyframe follows at once */
+	unlink(out);
 }
 
 /* A network that takes nothing for 4 s: the queue keeps 2 s, dropping whole GOPs. */
@@ -233,6 +422,9 @@ int main(void)
 		cmocka_unit_test(test_unreadable_input),
 		cmocka_unit_test(test_bad_preset),
 		cmocka_unit_test(test_queue_bound),
+		cmocka_unit_test(test_copy),
+		cmocka_unit_test(test_bitrate_change),
+		cmocka_unit_test(test_skip_to_keyframe),
 	};
 
 	av_log_set_level(AV_LOG_ERROR);
