@@ -19,6 +19,7 @@ void snd_rate_new_connection(struct snd_rate *r)
 	r->hist_next = 0;
 	r->cap_cur_bps = r->cap_prev_bps = -1;
 	r->cap_window_ms = 0;
+	r->draining = false;
 	memset(r->path, 0, sizeof(r->path));
 	r->started = false;
 }
@@ -122,10 +123,17 @@ static size_t path_slot(struct snd_rate *r, uint32_t id, int64_t now)
  * How far the paths' RTTs are above their floors, each weighted by the data
  * it carried in this tick: a path that carries nothing (a dead one) does not
  * count, and a path with a higher floor than the others is not taken for a
- * rise.
+ * rise. @least: the smallest rise of a path that carried a tenth of the data
+ * or more. The kernel's default scheduler fills the fastest path first, so
+ * one path's queue fills long before the others'; only when even the least
+ * loaded path's RTT rises are they all full.
  */
-static double rtt_rise(struct snd_rate *r, const struct snd_rate_input *in)
+static double rtt_rise(struct snd_rate *r, const struct snd_rate_input *in, double *least)
 {
+	struct {
+		double rise, weight;
+	} rises[SND_RATE_MAX_PATHS];
+	size_t n_rises = 0;
 	double sum = 0, weight = 0;
 	bool new_epoch = in->t_ms - r->epoch_start_ms >= SND_RATE_RTT_EPOCH_MS;
 
@@ -162,7 +170,9 @@ static double rtt_rise(struct snd_rate *r, const struct snd_rate_input *in)
 			double w = (double)(p->acked_bytes - r->path[i].acked);
 
 			if (floor > 0) {
-				sum += w * (p->rtt_ms > floor ? p->rtt_ms - floor : 0);
+				rises[n_rises].rise = p->rtt_ms > floor ? p->rtt_ms - floor : 0;
+				rises[n_rises++].weight = w;
+				sum += w * rises[n_rises - 1].rise;
 				weight += w;
 			}
 		}
@@ -170,6 +180,13 @@ static double rtt_rise(struct snd_rate *r, const struct snd_rate_input *in)
 			r->path[i].floor[0] = p->rtt_ms;
 		r->path[i].acked = p->acked_bytes;
 	}
+	/* The least rise among the paths that carried a fair part of the data. */
+	*least = -1;
+	for (size_t k = 0; k < n_rises; k++)
+		if (rises[k].weight >= 0.1 * weight && (*least < 0 || rises[k].rise < *least))
+			*least = rises[k].rise;
+	if (*least < 0)
+		*least = 0;
 	return weight > 0 ? sum / weight : 0;
 }
 
@@ -205,35 +222,72 @@ static bool path_fell_silent(struct snd_rate *r, int64_t now)
 	return true;
 }
 
-/* The share of the last two windows' data carried by the paths still acknowledging. */
-static double living_share(const struct snd_rate *r, int64_t now)
+/*
+ * What the living paths carried since the silent one last acknowledged
+ * anything (@since_ms): only they acknowledged in that time, so it is the
+ * growth of the total. -1 when the history does not reach back that far.
+ */
+static double living_rate(const struct snd_rate *r, int64_t now, int64_t since_ms)
 {
-	uint64_t all = 0, living = 0;
+	for (size_t k = 0; k < r->hist_n; k++) {
+		size_t i = (r->hist_next + SND_RATE_HIST - 1 - k) % SND_RATE_HIST;
 
-	for (size_t i = 0; i < SND_RATE_MAX_PATHS; i++) {
-		uint64_t d;
-
-		if (!r->path[i].used || r->path[i].acked < r->path[i].acked_w1)
-			continue;
-		d = r->path[i].acked - r->path[i].acked_w1;
-		all += d;
-		if (now - r->path[i].acked_ms < SND_RATE_SILENT_MS)
-			living += d;
+		if (r->hist[i].t_ms <= since_ms && now > r->hist[i].t_ms)
+			return 8000.0 * (double)(r->acked_total - r->hist[i].acked) /
+			       (double)(now - r->hist[i].t_ms);
 	}
-	return all ? (double)living / (double)all : 1;
+	return -1;
+}
+
+/* When the path that fell silent last acknowledged anything. */
+static int64_t silence_start(const struct snd_rate *r, int64_t now)
+{
+	int64_t start = now;
+
+	for (size_t i = 0; i < SND_RATE_MAX_PATHS; i++)
+		if (r->path[i].used && now - r->path[i].acked_ms >= SND_RATE_SILENT_MS &&
+		    r->path[i].acked_ms < start)
+			start = r->path[i].acked_ms;
+	return start;
+}
+
+/* Step down to @steady_bps, and below it for as long as the backlog takes to drain. */
+static void start_drain(struct snd_rate *r, double steady_bps)
+{
+	r->draining = true;
+	r->drain_started = true;
+	r->drain_steady_bps = (double)clamp(r, steady_bps);
+}
+
+/*
+ * While draining: the backlog beyond a quarter of the budget should be gone
+ * within SND_RATE_DRAIN_MS, so the rate leaves room for it, and rises back to
+ * the steady rate as it shrinks.
+ */
+static int64_t drain_target(const struct snd_rate *r, int delay_ms, double cap_bps)
+{
+	double excess_ms = delay_ms - r->cfg.max_latency_ms / 4.0;
+	double to = r->drain_steady_bps;
+
+	if (excess_ms > 0)
+		to -= excess_ms * cap_bps / SND_RATE_DRAIN_MS;
+	if (to < SND_RATE_DRAIN_FLOOR * r->drain_steady_bps)
+		to = SND_RATE_DRAIN_FLOOR * r->drain_steady_bps;
+	return clamp(r, to);
 }
 
 void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 		     struct snd_rate_decision *out)
 {
 	const struct snd_rate_config *c = &r->cfg;
-	double cap, cap_best, rise, drain, wire, silent_cap = -1;
-	bool silent;
+	double cap, cap_best, rise, rise_least, drain, wire, silent_cap = -1;
+	bool silent, silent_guess = false;
 	int64_t now = in->t_ms, target = r->target_bps;
 	int budget = c->max_latency_ms, delay, rise_limit;
 	bool stalled, high, rising, calm;
 
 	memset(out, 0, sizeof(*out));
+	r->drain_started = false;
 	if (!r->started) {
 		r->started = true;
 		r->epoch_start_ms = now;
@@ -241,16 +295,26 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 		r->last_down_ms = now;
 		r->last_drop_ms = now - SND_RATE_DROP_HOLD_MS;
 	}
-	rise = r->rtt_rise_ms = rtt_rise(r, in);
+	rise = r->rtt_rise_ms = rtt_rise(r, in, &rise_least);
 	cap = capacity(r, in, &stalled);
 	/* The best capacity of this window and the one before; a dead path's goes. */
 	silent = path_fell_silent(r, now);
 	if (silent) {
 		double best = r->cap_cur_bps > r->cap_prev_bps ? r->cap_cur_bps : r->cap_prev_bps;
 
-		/* What the living paths carried of it. */
+		double living = living_rate(r, now, silence_start(r, now));
+
+		/*
+		 * What the living paths carried meanwhile; when that was next to
+		 * nothing (a backup not yet in use, an idle path), it says nothing
+		 * of what they can carry: a guess, as in a stall.
+		 */
 		if (best > 0)
-			silent_cap = best * living_share(r, now);
+			silent_cap =
+				living >= SND_RATE_LIVING_SHARE * best
+					? living
+					: SND_RATE_STALL_STEP * (double)(target + c->other_bps);
+		silent_guess = !(living >= SND_RATE_LIVING_SHARE * best);
 		r->cap_cur_bps = r->cap_prev_bps = -1;
 		r->cap_window_ms = now;
 		r->hist_n = 0;
@@ -258,10 +322,6 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 		r->cap_prev_bps = r->cap_cur_bps;
 		r->cap_cur_bps = -1;
 		r->cap_window_ms = now;
-		for (size_t i = 0; i < SND_RATE_MAX_PATHS; i++) {
-			r->path[i].acked_w1 = r->path[i].acked_w0;
-			r->path[i].acked_w0 = r->path[i].acked;
-		}
 	}
 	if (!silent && cap > r->cap_cur_bps)
 		r->cap_cur_bps = cap;
@@ -271,10 +331,18 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 	drain = cap > wire / 2 ? cap : wire / 2;
 	delay = in->queue_ms + (int)(8000.0 * in->socket_bytes / drain);
 
+	/*
+	 * Whether the paths, not the encoder, set the pace: data waits unsent in
+	 * most recent ticks. Then what they carry is their capacity, and asking
+	 * more of them only builds a queue.
+	 */
+	r->net_limited += 0.2 * ((in->unsent_bytes > SND_RATE_UNSENT_BUSY) - r->net_limited);
 	high = delay > budget * 6 / 10 || in->queue_ms > budget / 3;
 	rise_limit = budget / 4 > SND_RATE_RTT_RISE_MS ? budget / 4 : SND_RATE_RTT_RISE_MS;
-	rising = rise > rise_limit || delay > budget * 4 / 10;
-	calm = !rising && delay < budget / 4;
+	rising = rise > rise_limit || rise_least > SND_RATE_RTT_RISE_MS ||
+		 delay > budget * 4 / 10 ||
+		 (r->net_limited > 0.7 && cap_best >= 0 && wire > 1.03 * cap_best);
+	calm = !rising && delay < budget / 5 && r->net_limited < 0.3;
 
 	if (delay > budget && in->queue_ms >= SND_RATE_DROP_MIN_QUEUE_MS &&
 	    now - r->last_drop_ms >= SND_RATE_DROP_HOLD_MS) {
@@ -287,12 +355,37 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 		/* Nothing to steer: only the drops. */
 	} else if (silent && silent_cap > 0 &&
 		   SND_RATE_HEADROOM * silent_cap - (double)c->other_bps < (double)target) {
-		/* A path died: at once to what the others carried. */
-		target = clamp(r, SND_RATE_HEADROOM * silent_cap - (double)c->other_bps);
+		/* A path died: at once to what the others carried, and drain. */
+		start_drain(r, SND_RATE_HEADROOM * silent_cap - (double)c->other_bps);
+		target = drain_target(r, delay, silent_cap);
 		if (!out->drop)
 			snprintf(out->why, sizeof(out->why),
-				 "a path fell silent, the others carried %.2f Mbit/s",
-				 silent_cap / 1e6);
+				 "a path fell silent, the others %s %.2f Mbit/s",
+				 silent_guess ? "idle: guessing" : "carry", silent_cap / 1e6);
+	} else if (r->draining) {
+		if (delay < budget / 4) {
+			/* Drained: back to what the paths carry. */
+			r->draining = false;
+			target = clamp(r, r->drain_steady_bps);
+		} else {
+			if (cap_best >= 0 && !stalled &&
+			    (delay > r->down_delay_ms + budget / 4 ||
+			     now - r->last_down_ms >= SND_RATE_DOWN_AGAIN_MS) &&
+			    now - r->last_down_ms >= 2 * SND_RATE_DOWN_HOLD_MS &&
+			    SND_RATE_HEADROOM * cap_best - (double)c->other_bps <
+				    r->drain_steady_bps) {
+				/*
+				 * Still growing: the paths carry less than thought (the
+				 * best of two windows: while the kernel sends a dead
+				 * path's data again, the others carry less for a while).
+				 */
+				start_drain(r, SND_RATE_HEADROOM * cap_best - (double)c->other_bps);
+				snprintf(out->why, sizeof(out->why),
+					 "sender delay %d ms, the paths carry %.2f Mbit/s", delay,
+					 cap_best / 1e6);
+			}
+			target = drain_target(r, delay, cap >= 0 ? cap : wire);
+		}
 	} else if (high && now - r->last_down_ms >= SND_RATE_DOWN_HOLD_MS) {
 		double to = (double)target;
 
@@ -300,7 +393,7 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 			/* Next to nothing gets through: once, a guess; the stall's end tells more. */
 			to = SND_RATE_STALL_STEP * (double)target;
 			r->stall_stepped = true;
-		} else if (!stalled && cap >= 0 &&
+		} else if (!stalled && cap_best >= 0 &&
 			   (delay > r->down_delay_ms ||
 			    now - r->last_down_ms >= SND_RATE_DOWN_AGAIN_MS)) {
 			/*
@@ -308,9 +401,13 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 			 * there, the delay falls by itself: step again only if it
 			 * still grows.
 			 */
-			to = SND_RATE_HEADROOM * cap - (double)c->other_bps;
+			to = SND_RATE_HEADROOM * cap_best - (double)c->other_bps;
 			if (to < SND_RATE_HIGH_CUT * (double)target)
 				to = SND_RATE_HIGH_CUT * (double)target;
+			if (to < 0.97 * (double)target) {
+				start_drain(r, to);
+				to = (double)drain_target(r, delay, cap_best);
+			}
 		}
 		if (to < 0.97 * (double)target) {
 			target = clamp(r, to);
@@ -319,7 +416,7 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 					out->why, sizeof(out->why),
 					stalled ? "sender delay %d ms, the paths stall"
 						: "sender delay %d ms, the paths carry %.2f Mbit/s",
-					delay, cap / 1e6);
+					delay, cap_best / 1e6);
 		}
 	} else if (rising && !stalled && now - r->last_down_ms >= 2 * SND_RATE_DOWN_HOLD_MS) {
 		double to = SND_RATE_EASE * (double)target;
@@ -329,7 +426,8 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 		 * best of the last two windows, so that a burst of losses does
 		 * not count as a lasting loss of capacity.
 		 */
-		if (!stalled && cap_best >= 0 && delay > budget * 4 / 10 &&
+		if (!stalled && cap_best >= 0 &&
+		    (delay > budget * 4 / 10 || r->net_limited > 0.7) &&
 		    SND_RATE_FAIR * cap_best - (double)c->other_bps < to)
 			to = SND_RATE_FAIR * cap_best - (double)c->other_bps;
 		if (to < SND_RATE_MAX_CUT * (double)target)
@@ -337,11 +435,19 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 		target = clamp(r, to);
 		if (!out->drop)
 			snprintf(out->why, sizeof(out->why),
-				 "RTT %.0f ms over its floor, sender delay %d ms", rise, delay);
+				 "RTT %.0f ms over its floor, sender delay %d ms%s",
+				 rise_least > SND_RATE_RTT_RISE_MS ? rise_least : rise, delay,
+				 r->net_limited > 0.7 ? ", the paths are the limit" : "");
 	} else if (calm && now - r->last_down_ms >= SND_RATE_UP_HOLD_MS &&
 		   now - r->last_up_ms >= SND_RATE_UP_EVERY_MS &&
-		   (1 + SND_RATE_UP_STEP) * wire <= SND_RATE_PROBE_LIMIT * cap) {
-		/* Up, but not far beyond what the paths have shown they carry. */
+		   (1 + SND_RATE_UP_STEP) * wire <= SND_RATE_PROBE_LIMIT * cap &&
+		   (in->encoder_bps <= 0 ||
+		    in->encoder_bps >= SND_RATE_ENCODER_KEEPS_UP * (double)target)) {
+		/*
+		 * Up, but not far beyond what the paths have shown they carry, and
+		 * only once the encoder uses what it was given: x264 follows a new
+		 * rate within its VBV buffer, and a still picture never fills it.
+		 */
 		target = clamp(r, (1 + SND_RATE_UP_STEP) * (double)target);
 		if (target > r->target_bps)
 			r->last_up_ms = now;
@@ -350,8 +456,11 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 		r->stall_stepped = false;
 	if (target < r->target_bps) {
 		out->change = -1;
-		r->last_down_ms = now;
-		r->down_delay_ms = delay;
+		/* Draining lowers the rate tick by tick: not a step down each time. */
+		if (!r->draining || r->drain_started) {
+			r->last_down_ms = now;
+			r->down_delay_ms = delay;
+		}
 	} else if (target > r->target_bps) {
 		out->change = 1;
 	}

@@ -44,7 +44,9 @@ struct snd_rate_path {
 struct snd_rate_input {
 	int64_t t_ms;	       /* monotonic */
 	uint32_t socket_bytes; /* in the socket, sent or not, unacknowledged (SIOCOUTQ) */
+	uint32_t unsent_bytes; /* of which not sent yet: waiting for the paths (SIOCOUTQNSD) */
 	int queue_ms;	       /* media waiting in mpstream's queue */
+	double encoder_bps;    /* what the encoder put out over the last second; 0: not known */
 	size_t n_paths;
 	struct snd_rate_path paths[SND_RATE_MAX_PATHS];
 };
@@ -74,19 +76,22 @@ struct snd_rate {
 		bool used;
 		double floor[2]; /* 0: none */
 		uint64_t acked;
-		int64_t seen_ms;	     /* last in the input */
-		int64_t acked_ms;	     /* last acknowledged anything */
-		uint64_t acked_w0, acked_w1; /* at the start of this capacity window, the last */
-		bool silent;		     /* fell silent, and that was acted on */
+		int64_t seen_ms;  /* last in the input */
+		int64_t acked_ms; /* last acknowledged anything */
+		bool silent;	  /* fell silent, and that was acted on */
 	} path[SND_RATE_MAX_PATHS];
 	int64_t epoch_start_ms;
 	uint64_t acked_total;		  /* by all subflows, since the connection started */
 	double cap_cur_bps, cap_prev_bps; /* best capacity of this window, the one before */
 	int64_t cap_window_ms;		  /* start of this window */
 	double rtt_rise_ms;		  /* last tick's, over the floors, weighted by data */
+	double net_limited; /* share of recent ticks with data waiting for the paths (EWMA) */
 	int64_t last_down_ms, last_up_ms, last_drop_ms;
-	int down_delay_ms;  /* the delay at the last step down */
-	bool stall_stepped; /* stepped down once in this stall */
+	int down_delay_ms;	 /* the delay at the last step down */
+	bool stall_stepped;	 /* stepped down once in this stall */
+	bool draining;		 /* below the paths' rate until the backlog is gone */
+	bool drain_started;	 /* in this tick */
+	double drain_steady_bps; /* ... and then at this rate */
 	bool started;
 };
 
@@ -107,6 +112,7 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 #define SND_RATE_UP_EVERY_MS	   250
 #define SND_RATE_UP_STEP	   0.03 /* per SND_RATE_UP_EVERY_MS: about 12 %/s */
 #define SND_RATE_PROBE_LIMIT	   1.15 /* up to this much over what was acknowledged */
+#define SND_RATE_ENCODER_KEEPS_UP  0.85 /* probe up only when the encoder puts out this share */
 #define SND_RATE_HEADROOM	   0.88 /* step down to this share of the capacity */
 #define SND_RATE_EASE		   0.94 /* the gentle step */
 #define SND_RATE_FAIR		   0.95 /* ... at most to this share of the capacity */
@@ -114,10 +120,14 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 #define SND_RATE_STALL_SHARE	   0.4	/* acknowledgements in less of the window: a stall */
 #define SND_RATE_MAX_CUT	   0.5	/* one step down keeps at least this much */
 #define SND_RATE_HIGH_CUT	   0.6	/* ... when the delay is high but not a stall */
-#define SND_RATE_RTT_RISE_MS	   60	/* at least; else a quarter of the budget */
+#define SND_RATE_DRAIN_MS	   1500 /* a backlog should be gone within this */
+#define SND_RATE_DRAIN_FLOOR	   0.5	/* draining keeps at least this share of the steady rate */
+#define SND_RATE_RTT_RISE_MS	   60	/* on every path: all are full */
 #define SND_RATE_RTT_EPOCH_MS	   10000
 #define SND_RATE_SILENT_MS	   500	/* a path without acknowledgements this long is dead */
-#define SND_RATE_DROP_HOLD_MS	   1000 /* between two drops: a keyframe must come first */
-#define SND_RATE_DROP_MIN_QUEUE_MS 100	/* dropping less than this helps nothing */
+#define SND_RATE_LIVING_SHARE	   0.25 /* the living paths carried less: their rate says nothing */
+#define SND_RATE_UNSENT_BUSY	   16384 /* unsent bytes beyond this: the paths are the limit */
+#define SND_RATE_DROP_HOLD_MS	   1000	 /* between two drops: a keyframe must come first */
+#define SND_RATE_DROP_MIN_QUEUE_MS 100	 /* dropping less than this helps nothing */
 
 #endif

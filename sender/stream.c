@@ -112,8 +112,11 @@ static void rate_tick(void *opaque, int fd, const struct snd_stats_snapshot *cur
 
 	if (ioctl(fd, SIOCOUTQ, &outq) == 0 && outq > 0)
 		in.socket_bytes = (uint32_t)outq;
+	if (ioctl(fd, SIOCOUTQNSD, &outq) == 0 && outq > 0)
+		in.unsent_bytes = (uint32_t)outq;
 	enc_session_progress(st->enc, &p);
 	in.queue_ms = p.queue_ms;
+	in.encoder_bps = st->cfg->rate.fixed ? 0 : st->encoder_bps;
 	for (size_t i = 0; i < cur->n && i < SND_RATE_MAX_PATHS; i++) {
 		in.paths[i].id = cur->sf[i].id;
 		in.paths[i].rtt_ms = cur->sf[i].rtt_us / 1000.0;
@@ -129,11 +132,11 @@ static void rate_tick(void *opaque, int fd, const struct snd_stats_snapshot *cur
 	}
 	if (d.change) {
 		enc_session_set_bitrate(st->enc, d.target_bps);
-		if (d.change < 0)
+		if (d.change < 0 && d.why[0])
 			LOG_INFO(TAG, "bit rate %.2f Mbit/s: %s", (double)d.target_bps / 1e6,
 				 d.why);
 		else
-			LOG_DEBUG(TAG, "bit rate up to %.2f Mbit/s", (double)d.target_bps / 1e6);
+			LOG_DEBUG(TAG, "bit rate %.2f Mbit/s", (double)d.target_bps / 1e6);
 	}
 	measure_encoder(st, in.t_ms, &p);
 	*out = (struct snd_stream_status){

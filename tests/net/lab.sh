@@ -8,7 +8,12 @@
 #   up1 10.2.0.2/24 --------- r1 10.2.0.1      rs 10.9.0.1 --- sv 10.9.0.2  nginx-rtmp :1935
 #
 # The sender has a default route through each uplink (metric 100 and 200), as
-# a host with two DHCP uplinks does. Each uplink's egress is limited with tbf.
+# a host with two DHCP uplinks does. Each uplink's rate is limited in the
+# router, as a modem or the ISP's shaper would: an htb class per uplink (by
+# source subnet) on the way to the server, with a 50 kB (100 ms at 4 Mbit/s)
+# FIFO. A limit on the sender's own interfaces (LAB_SHAPE=sender: tbf there)
+# drops packets inside the sender's stack, where TCP counts them as sent and
+# retransmits in storms of megabytes that real uplinks do not show.
 # rp_filter=1 in the router drops a packet that arrives on the wrong uplink
 # for its source address, so a subflow only works if the sender's per-uplink
 # routing is right. nginx with the rtmp module runs under `mptcpize run` and
@@ -59,7 +64,9 @@ lab_up() {
 		lab_in_rtr ip addr add "10.$((i + 1)).0.1/24" dev "r$i"
 		lab_in_snd ip link set "up$i" up
 		lab_in_rtr ip link set "r$i" up
-		lab_in_snd tc qdisc add dev "up$i" root tbf rate "$rate" burst 6kb latency 100ms || return 1
+		if [ "${LAB_SHAPE:-router}" = sender ]; then
+			lab_in_snd tc qdisc add dev "up$i" root tbf rate "$rate" burst 6kb latency 100ms || return 1
+		fi
 	done
 	ip link add rs netns "$LAB_RTR" type veth peer name sv netns "$LAB_SRV" || return 1
 	lab_in_rtr ip addr add 10.9.0.1/24 dev rs
@@ -70,6 +77,16 @@ lab_up() {
 		ip netns exec "$ns" ip link set lo up
 	done
 
+	if [ "${LAB_SHAPE:-router}" = router ]; then
+		lab_in_rtr tc qdisc add dev rs root handle 1: htb default 99 || return 1
+		lab_in_rtr tc class add dev rs parent 1: classid 1:99 htb rate 10gbit
+		for i in 0 1; do
+			lab_in_rtr tc class add dev rs parent 1: classid "1:$((i + 1))" htb rate "$rate" ceil "$rate" burst 6k cburst 6k || return 1
+			# About 100 ms of queue at 4 Mbit/s, like a modem's buffer.
+			lab_in_rtr tc qdisc add dev rs parent "1:$((i + 1))" bfifo limit 50000
+			lab_in_rtr tc filter add dev rs parent 1: protocol ip prio 1 u32 match ip src "10.$((i + 1)).0.0/24" flowid "1:$((i + 1))"
+		done
+	fi
 	lab_in_snd ip route add default via 10.1.0.1 dev up0 metric 100
 	lab_in_snd ip route add default via 10.2.0.1 dev up1 metric 200
 	lab_in_srv ip route add default via 10.9.0.1
@@ -140,6 +157,15 @@ lab_restore() {
 	for h in $(lab_in_rtr nft -a list chain inet lab cut | awk -v c="\"cut$1\"" '$0 ~ c {print $NF}'); do
 		lab_in_rtr nft delete rule inet lab cut handle "$h"
 	done
+}
+
+# lab_rate N RATE: change uplink N's rate (a capacity step without loss).
+lab_rate() {
+	if [ "${LAB_SHAPE:-router}" = router ]; then
+		lab_in_rtr tc class change dev rs parent 1: classid "1:$(($1 + 1))" htb rate "$2" ceil "$2" burst 6k cburst 6k
+	else
+		lab_in_snd tc qdisc change dev "up$1" root tbf rate "$2" burst 6kb latency 100ms
+	fi
 }
 
 # Bytes sent by the sender on uplink N so far.

@@ -6,7 +6,9 @@
 
 DURATION=20
 lab_up 4mbit || { echo "FAIL: lab"; exit 1; }
-ip netns exec "$LAB_SND" "$MPSTREAM" --uplink up0 --uplink up1 --duration $DURATION --bitrate 2500k \
+# A 3 s latency budget: the cut stalls the stream about 1.3 s, and this test checks that
+# nothing is lost (test_ratecontrol.sh checks the 1 s default, which drops frames).
+ip netns exec "$LAB_SND" "$MPSTREAM" --uplink up0 --uplink up1 --duration $DURATION --bitrate 2500k --max-latency 3000 \
 	--stats "$LAB_DIR/stats.csv" "$URL" 2>"$LAB_DIR/mpstream.log" &
 pid=$!
 sleep 2
