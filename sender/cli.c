@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "cli.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <ini.h>
+#include <net/if.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,11 +19,17 @@
 #define MAX_FPS	    240
 
 const char snd_cli_usage[] =
-	"Usage: mpstream [OPTION]... URL\n"
+	"Usage: mpstream [OPTION]... URL    (or url = URL in the --config file)\n"
 	"       mpstream probe [OPTION]... URL   (see mpstream probe --help)\n"
 	"Stream live video over several uplinks at once with Multipath TCP.\n"
 	"URL is rtmp://HOST[:PORT]/APP/KEY or rtmps://...; the key is never logged.\n"
 	"\n"
+	"  -c, --config FILE             read options from an INI file: KEY = VALUE with\n"
+	"                                each long option's name as KEY (and url = URL),\n"
+	"                                an [uplink IFACE] section per uplink with\n"
+	"                                gw = ADDR and backup = yes|no; the command line\n"
+	"                                overrides it (its --uplink options replace the\n"
+	"                                file's uplinks)\n"
 	"Uplinks:\n"
 	"  -u, --uplink IFACE[:backup][,gw=ADDR]\n"
 	"                                use IFACE as an uplink (repeat for each one);\n"
@@ -60,8 +71,12 @@ const char snd_cli_usage[] =
 	"  -h, --help                    show this help and exit\n"
 	"  -V, --version                 show the version and exit\n"
 	"\n"
-	"Exit status: 0 done, 64 usage error, 66 input not readable, 69 server or\n"
-	"uplink unavailable, 77 not permitted (uplinks need CAP_NET_ADMIN), 1 other.\n";
+	"Signals: SIGINT, SIGTERM or SIGHUP end the stream cleanly (the routing is\n"
+	"put back); a second one aborts a blocked write.\n"
+	"\n"
+	"Exit status: 0 done, 64 usage error, 66 input or config file not readable,\n"
+	"69 server or uplink unavailable, 77 not permitted (uplinks need\n"
+	"CAP_NET_ADMIN), 1 other.\n";
 
 enum {
 	OPT_LOOP = 256,
@@ -78,6 +93,7 @@ enum {
 };
 
 static const struct option long_options[] = {
+	{"config", required_argument, NULL, 'c'},
 	{"uplink", required_argument, NULL, 'u'},
 	{"input", required_argument, NULL, 'i'},
 	{"loop", no_argument, NULL, OPT_LOOP},
@@ -190,7 +206,8 @@ static void defaults(struct snd_options *o)
 	o->buffer_s = 2.0;
 }
 
-#define FAIL(...) SND_CLI_FAIL(err, errlen, __VA_ARGS__)
+#define FAIL(...)     SND_CLI_FAIL(err, errlen, __VA_ARGS__)
+#define SHORT_OPTIONS ":c:u:i:s:r:b:d:vqhV"
 
 static enum snd_cli_result add_uplink(struct snd_options *o, const char *arg, char *err,
 				      size_t errlen)
@@ -236,107 +253,334 @@ static enum snd_cli_result check_rates(struct snd_options *o, bool bitrate_set, 
 	return SND_CLI_RUN;
 }
 
+/* What the parse has seen so far, across the config file and the command line. */
+struct parse_state {
+	bool bitrate_set, min_set;
+	bool uplinks_from_config; /* the uplinks so far came from the file */
+};
+
+/* A copy of @s that lives as long as @o (config values do not outlive their line). */
+static const char *keep(struct snd_options *o, const char *s)
+{
+	size_t len = strlen(s) + 1;
+	char *p;
+
+	if (o->strings_used + len > sizeof(o->strings))
+		return NULL;
+	p = o->strings + o->strings_used;
+	memcpy(p, s, len);
+	o->strings_used += len;
+	return p;
+}
+
+/* One option with its value (NULL for a flag), from the command line or the file. */
+static enum snd_cli_result apply(struct snd_options *o, struct parse_state *st, int c,
+				 const char *arg, char *err, size_t errlen)
+{
+	switch (c) {
+	case 'u':
+		if (st->uplinks_from_config) {
+			/* The command line's uplinks replace the file's. */
+			o->n_uplinks = 0;
+			st->uplinks_from_config = false;
+		}
+		if (add_uplink(o, arg, err, errlen) != SND_CLI_RUN)
+			return SND_CLI_ERROR;
+		break;
+	case 'i':
+		if (!*arg)
+			FAIL("--input: empty");
+		o->input = keep(o, arg);
+		if (!o->input)
+			FAIL("--input: too many long values");
+		break;
+	case OPT_LOOP:
+		o->loop = true;
+		break;
+	case 's':
+		if (parse_size(arg, &o->width, &o->height))
+			FAIL("--size '%s': expected WxH, even, 16 to %d", arg, MAX_SIZE);
+		break;
+	case 'r':
+		if (parse_int(arg, 1, MAX_FPS, &o->fps))
+			FAIL("--fps '%s': expected 1 to %d", arg, MAX_FPS);
+		break;
+	case OPT_PRESET:
+		o->preset = keep(o, arg);
+		if (!o->preset)
+			FAIL("--preset: too many long values");
+		break;
+	case 'b':
+		if (snd_parse_bitrate(arg, &o->bitrate))
+			FAIL("--bitrate '%s': expected a rate from 10k to 1000M", arg);
+		st->bitrate_set = true;
+		break;
+	case OPT_MIN_BITRATE:
+		if (snd_parse_bitrate(arg, &o->min_bitrate))
+			FAIL("--min-bitrate '%s': expected a rate from 10k to 1000M", arg);
+		st->min_set = true;
+		break;
+	case OPT_MAX_BITRATE:
+		if (snd_parse_bitrate(arg, &o->max_bitrate))
+			FAIL("--max-bitrate '%s': expected a rate from 10k to 1000M", arg);
+		break;
+	case OPT_MAX_LATENCY:
+		if (parse_int(arg, 100, 60000, &o->max_latency_ms))
+			FAIL("--max-latency '%s': expected 100 to 60000 ms", arg);
+		break;
+	case OPT_COPY:
+		o->copy = true;
+		break;
+	case 'd':
+		if (snd_parse_number(arg, 0.1, 1e7, &o->duration_s))
+			FAIL("--duration '%s': expected seconds > 0", arg);
+		break;
+	case OPT_CONNECT_TIMEOUT:
+		if (snd_parse_number(arg, 0.1, 3600, &o->connect_timeout_s))
+			FAIL("--connect-timeout '%s': expected 0.1 to 3600 seconds", arg);
+		break;
+	case OPT_RECONNECT:
+		if (strcmp(arg, "0") && strcmp(arg, "1"))
+			FAIL("--reconnect '%s': expected 0 or 1", arg);
+		o->reconnect = arg[0] == '1';
+		break;
+	case OPT_BUFFER:
+		if (snd_parse_number(arg, 0.1, 60, &o->buffer_s))
+			FAIL("--buffer '%s': expected 0.1 to 60 seconds", arg);
+		break;
+	case OPT_STATS_INTERVAL:
+		if (snd_parse_number(arg, 0.05, 3600, &o->stats_interval_s))
+			FAIL("--stats-interval '%s': expected 0.05 to 3600 seconds", arg);
+		break;
+	case OPT_STATS:
+		o->stats_path = keep(o, arg);
+		if (!o->stats_path)
+			FAIL("--stats: too many long values");
+		break;
+	case 'v':
+		o->verbosity = o->verbosity < 0 ? 1 : o->verbosity + 1;
+		break;
+	case 'q':
+		o->verbosity = -1;
+		break;
+	default:
+		FAIL("unknown option");
+	}
+	return SND_CLI_RUN;
+}
+
+/* Reading a config file (libinih calls back for each key). */
+struct config_ctx {
+	struct snd_options *o;
+	struct parse_state *st;
+	char err[512]; /* the first error; the parse stops there */
+	bool failed;
+	bool has_key; /* the url holds a stream key */
+	FILE *f;
+	int line, err_line; /* lines read; where the reader found an error */
+};
+
+static int parse_yes_no(const char *v, bool *out)
+{
+	static const char *const yes[] = {"yes", "true", "on", "1"}, *const no[] = {"no", "false",
+										    "off", "0"};
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0)
+			return *out = true, 0;
+		if (strcasecmp(v, no[i]) == 0)
+			return *out = false, 0;
+	}
+	return -EINVAL;
+}
+
+#define CFAIL(...)                                                 \
+	do {                                                       \
+		snprintf(ctx->err, sizeof(ctx->err), __VA_ARGS__); \
+		ctx->failed = true;                                \
+		return 0;                                          \
+	} while (0)
+
+/* [uplink NAME]: gw = ADDR, backup = yes|no. */
+static int config_uplink(struct config_ctx *ctx, const char *ifname, const char *key,
+			 const char *value)
+{
+	struct snd_options *o = ctx->o;
+	struct rt_uplink_spec *u = NULL;
+	bool b;
+
+	for (size_t i = 0; i < o->n_uplinks; i++)
+		if (strcmp(o->uplinks[i].ifname, ifname) == 0)
+			u = &o->uplinks[i];
+	if (!u) {
+		char e[256];
+
+		if (add_uplink(o, ifname, e, sizeof(e)) != SND_CLI_RUN)
+			CFAIL("[uplink %s]: %s", ifname, e);
+		u = &o->uplinks[o->n_uplinks - 1];
+		ctx->st->uplinks_from_config = true;
+	}
+	if (!key)
+		return 1;
+	if (strcmp(key, "gw") == 0) {
+		if (inet_pton(AF_INET, value, &u->gw) != 1)
+			CFAIL("key 'gw' in [uplink %s]: expected an IPv4 address", ifname);
+		u->has_gw = true;
+	} else if (strcmp(key, "backup") == 0) {
+		if (parse_yes_no(value, &b))
+			CFAIL("key 'backup' in [uplink %s]: expected yes or no", ifname);
+		u->backup = b;
+	} else {
+		CFAIL("unknown key '%s' in [uplink %s] (gw, backup)", key, ifname);
+	}
+	return 1;
+}
+
+static int config_handler(void *user, const char *section, const char *key, const char *value)
+{
+	struct config_ctx *ctx = user;
+	char e[256];
+	const struct option *opt = NULL;
+	bool on;
+
+	if (ctx->failed)
+		return 1; /* the first error is the one reported */
+	if (strncmp(section, "uplink ", 7) == 0 && section[7])
+		return config_uplink(ctx, section + 7, key, value);
+	if (section[0])
+		CFAIL("unknown section [%s] (only [uplink NAME])", section);
+	if (strcmp(key, "url") == 0) {
+		if (snd_url_check(value))
+			CFAIL("key 'url': expected rtmp://HOST[:PORT]/APP/KEY or rtmps://...");
+		ctx->o->url = keep(ctx->o, value);
+		snd_url_key(value, e, sizeof(e));
+		ctx->has_key = e[0] != '\0';
+		return 1;
+	}
+	for (const struct option *l = long_options; l->name; l++)
+		if (strcmp(l->name, key) == 0)
+			opt = l;
+	if (!opt || opt->val == 'c' || opt->val == 'h' || opt->val == 'V' || opt->val == 'u')
+		CFAIL("unknown key '%s'%s", key,
+		      opt && opt->val == 'u' ? " (uplinks are [uplink NAME] sections)" : "");
+	if (opt->has_arg == no_argument) {
+		if (parse_yes_no(value, &on))
+			CFAIL("key '%s': expected yes or no", key);
+		if (!on)
+			return 1;
+		value = NULL;
+	}
+	if (apply(ctx->o, ctx->st, opt->val, value, e, sizeof(e)) != SND_CLI_RUN)
+		CFAIL("key '%s': %s", key, e);
+	return 1;
+}
+
+/*
+ * libinih's line reader. It calls back for keys only, so a section header is
+ * seen here: "[uplink eth0]" with no key below it is an uplink all the same.
+ */
+static char *config_reader(char *str, int num, void *stream)
+{
+	struct config_ctx *ctx = stream;
+	const char *p, *end;
+
+	if (!fgets(str, num, ctx->f))
+		return NULL;
+	ctx->line++;
+	p = str + strspn(str, " \t");
+	end = strchr(p, ']');
+	if (!ctx->failed && *p == '[' && end && strncmp(p + 1, "uplink ", 7) == 0) {
+		char name[IFNAMSIZ + 8];
+		size_t len = (size_t)(end - (p + 8));
+
+		if (len >= sizeof(name)) {
+			snprintf(ctx->err, sizeof(ctx->err),
+				 "[uplink ...]: interface name too long");
+			ctx->failed = true;
+		} else {
+			memcpy(name, p + 8, len);
+			name[len] = '\0';
+			config_uplink(ctx, name, NULL, NULL);
+		}
+		if (ctx->failed)
+			ctx->err_line = ctx->line;
+	}
+	return str;
+}
+
+static enum snd_cli_result load_config(struct snd_options *o, struct parse_state *st,
+				       const char *path, char *err, size_t errlen)
+{
+	struct config_ctx ctx = {.o = o, .st = st};
+	struct stat sb;
+	int line;
+
+	o->config_path = path;
+	ctx.f = fopen(path, "re");
+	if (!ctx.f) {
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		return SND_CLI_NOINPUT;
+	}
+	line = ini_parse_stream(config_reader, &ctx, config_handler, &ctx);
+	fclose(ctx.f);
+	if (line < 0) {
+		snprintf(err, errlen, "cannot read %s: out of memory", path);
+		return SND_CLI_NOINPUT;
+	}
+	if (line > 0 || ctx.failed)
+		FAIL("%s:%d: %s", path, ctx.err_line ? ctx.err_line : line,
+		     ctx.failed ? ctx.err : "not an INI line");
+	/* The key is a password: say so when others can read it. */
+	o->config_exposes_key = ctx.has_key && stat(path, &sb) == 0 && (sb.st_mode & S_IROTH);
+	return SND_CLI_RUN;
+}
+
 enum snd_cli_result snd_cli_parse(int argc, char **argv, struct snd_options *o, char *err,
 				  size_t errlen)
 {
-	bool bitrate_set = false, min_set = false;
+	struct parse_state st = {0};
+	const char *config = NULL;
 	int c;
 
 	defaults(o);
 	err[0] = '\0';
 	optind = 0; /* reset getopt (GNU): the tests parse many times */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":u:i:s:r:b:d:vqhV", long_options, NULL)) != -1) {
-		switch (c) {
-		case 'u':
-			if (add_uplink(o, optarg, err, errlen) != SND_CLI_RUN)
-				return SND_CLI_ERROR;
-			break;
-		case 'i':
-			if (!*optarg)
-				FAIL("--input: empty");
-			o->input = optarg;
-			break;
-		case OPT_LOOP:
-			o->loop = true;
-			break;
-		case 's':
-			if (parse_size(optarg, &o->width, &o->height))
-				FAIL("--size '%s': expected WxH, even, 16 to %d", optarg, MAX_SIZE);
-			break;
-		case 'r':
-			if (parse_int(optarg, 1, MAX_FPS, &o->fps))
-				FAIL("--fps '%s': expected 1 to %d", optarg, MAX_FPS);
-			break;
-		case OPT_PRESET:
-			o->preset = optarg;
-			break;
-		case 'b':
-			if (snd_parse_bitrate(optarg, &o->bitrate))
-				FAIL("--bitrate '%s': expected a rate from 10k to 1000M", optarg);
-			bitrate_set = true;
-			break;
-		case OPT_MIN_BITRATE:
-			if (snd_parse_bitrate(optarg, &o->min_bitrate))
-				FAIL("--min-bitrate '%s': expected a rate from 10k to 1000M",
-				     optarg);
-			min_set = true;
-			break;
-		case OPT_MAX_BITRATE:
-			if (snd_parse_bitrate(optarg, &o->max_bitrate))
-				FAIL("--max-bitrate '%s': expected a rate from 10k to 1000M",
-				     optarg);
-			break;
-		case OPT_MAX_LATENCY:
-			if (parse_int(optarg, 100, 60000, &o->max_latency_ms))
-				FAIL("--max-latency '%s': expected 100 to 60000 ms", optarg);
-			break;
-		case OPT_COPY:
-			o->copy = true;
-			break;
-		case 'd':
-			if (snd_parse_number(optarg, 0.1, 1e7, &o->duration_s))
-				FAIL("--duration '%s': expected seconds > 0", optarg);
-			break;
-		case OPT_CONNECT_TIMEOUT:
-			if (snd_parse_number(optarg, 0.1, 3600, &o->connect_timeout_s))
-				FAIL("--connect-timeout '%s': expected 0.1 to 3600 seconds",
-				     optarg);
-			break;
-		case OPT_RECONNECT:
-			if (strcmp(optarg, "0") && strcmp(optarg, "1"))
-				FAIL("--reconnect '%s': expected 0 or 1", optarg);
-			o->reconnect = optarg[0] == '1';
-			break;
-		case OPT_BUFFER:
-			if (snd_parse_number(optarg, 0.1, 60, &o->buffer_s))
-				FAIL("--buffer '%s': expected 0.1 to 60 seconds", optarg);
-			break;
-		case OPT_STATS_INTERVAL:
-			if (snd_parse_number(optarg, 0.05, 3600, &o->stats_interval_s))
-				FAIL("--stats-interval '%s': expected 0.05 to 3600 seconds",
-				     optarg);
-			break;
-		case OPT_STATS:
-			o->stats_path = optarg;
-			break;
-		case 'v':
-			o->verbosity = o->verbosity < 0 ? 1 : o->verbosity + 1;
-			break;
-		case 'q':
-			o->verbosity = -1;
-			break;
-		case 'h':
-			return SND_CLI_HELP;
-		case 'V':
-			return SND_CLI_VERSION;
-		case ':':
-			FAIL("option '%s' needs a value", argv[optind - 1]);
-		default:
-			FAIL("unknown option '%s' (see --help)", argv[optind - 1]);
-		}
+	/* The file first, whatever its place among the options: the command line overrides it. */
+	{
+		/* On a copy: GNU getopt reorders what it scans. */
+		char **copy = calloc((size_t)argc + 1, sizeof(*copy));
+
+		if (!copy)
+			FAIL("out of memory");
+		memcpy(copy, argv, (size_t)argc * sizeof(*copy));
+		while ((c = getopt_long(argc, copy, SHORT_OPTIONS, long_options, NULL)) != -1)
+			if (c == 'c')
+				config = optarg;
+		free(copy);
 	}
-	if (optind == argc)
+	if (config) {
+		enum snd_cli_result r = load_config(o, &st, config, err, errlen);
+
+		if (r != SND_CLI_RUN)
+			return r;
+	}
+	optind = 0;
+	while ((c = getopt_long(argc, argv, SHORT_OPTIONS, long_options, NULL)) != -1) {
+		if (c == 'h')
+			return SND_CLI_HELP;
+		if (c == 'V')
+			return SND_CLI_VERSION;
+		if (c == ':')
+			FAIL("option '%s' needs a value", argv[optind - 1]);
+		if (c == '?')
+			FAIL("unknown option '%s' (see --help)", argv[optind - 1]);
+		if (c == 'c')
+			continue; /* read before the rest */
+		if (apply(o, &st, c, optarg, err, errlen) != SND_CLI_RUN)
+			return SND_CLI_ERROR;
+	}
+	if (optind == argc && !o->url)
 		FAIL("no URL given (see --help)");
 	if (argc - optind > 1) {
 		char shown[512];
@@ -345,7 +589,8 @@ enum snd_cli_result snd_cli_parse(int argc, char **argv, struct snd_options *o, 
 		snd_url_redacted(argv[optind + 1], shown, sizeof(shown));
 		FAIL("one URL only; unexpected '%s'", shown);
 	}
-	o->url = argv[optind];
+	if (optind < argc)
+		o->url = argv[optind]; /* over the file's */
 	if (snd_url_check(o->url)) {
 		char shown[512];
 
@@ -357,5 +602,5 @@ enum snd_cli_result snd_cli_parse(int argc, char **argv, struct snd_options *o, 
 		FAIL("--loop applies to a file input");
 	if (o->copy && strcmp(o->input, "test") == 0)
 		FAIL("--copy applies to a file input");
-	return check_rates(o, bitrate_set, min_set, err, errlen);
+	return check_rates(o, st.bitrate_set, st.min_set, err, errlen);
 }

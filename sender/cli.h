@@ -40,6 +40,10 @@ struct snd_options {
 	double buffer_s; /* media kept for the network; older GOPs are dropped */
 	int verbosity;	 /* -1 quiet, 0 normal, 1+ verbose */
 	const char *url;
+	const char *config_path; /* --config, or NULL */
+	bool config_exposes_key; /* it holds the stream key and others may read it */
+	char strings[8192];	 /* the file's values */
+	size_t strings_used;
 };
 
 enum snd_cli_result {
@@ -47,6 +51,7 @@ enum snd_cli_result {
 	SND_CLI_HELP,	 /* --help: print snd_cli_usage() */
 	SND_CLI_VERSION, /* --version */
 	SND_CLI_ERROR,	 /* bad usage; the message is in err */
+	SND_CLI_NOINPUT, /* the config file cannot be read; the message is in err */
 };
 
 /*

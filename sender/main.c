@@ -126,6 +126,9 @@ int main(int argc, char **argv)
 	case SND_CLI_ERROR:
 		fprintf(stderr, "mpstream: %s\n", err);
 		return SND_EXIT_USAGE;
+	case SND_CLI_NOINPUT:
+		fprintf(stderr, "mpstream: %s\n", err);
+		return SND_EXIT_NOINPUT;
 	case SND_CLI_RUN:
 		break;
 	}
@@ -133,10 +136,14 @@ int main(int argc, char **argv)
 	mps_log_add_secret(key);
 	set_log_level(o.verbosity);
 	install_signals();
+	if (o.config_exposes_key)
+		LOG_WARN(TAG, "%s holds the stream key and others can read it (chmod o-r)",
+			 o.config_path);
 
 	if (o.n_uplinks && !have_net_admin()) {
-		LOG_ERR(TAG,
-			"not permitted: configuring uplinks needs CAP_NET_ADMIN (run as root)");
+		LOG_ERR(TAG, "not permitted: configuring uplinks needs CAP_NET_ADMIN (root, or that "
+			     "capability alone: AmbientCapabilities=CAP_NET_ADMIN in a systemd "
+			     "unit, or setcap cap_net_admin+ep on the binary)");
 		return SND_EXIT_NOPERM;
 	}
 	mptcp = rt_mptcp_enabled();

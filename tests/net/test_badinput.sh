@@ -62,6 +62,21 @@ chmod o+rx "$(dirname "$M")" 2>/dev/null
 expect 77 "not permitted.*CAP_NET_ADMIN" "not root" \
 	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$M" -u up0 -u up1 "$URL"
 
+# An ordinary user with CAP_NET_ADMIN alone (what mpstream@.service gives it):
+# it streams, and puts the routing back.
+expect 0 "uplink configuration removed" "CAP_NET_ADMIN only" \
+	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all,+net_admin \
+	--ambient-caps=-all,+net_admin "$M" -u up0 -u up1 --duration 3 "${URL}cap"
+grep -q "streaming over MPTCP" "$LAB_DIR/err.txt" && pass "CAP_NET_ADMIN only: streamed over MPTCP" ||
+	fail "CAP_NET_ADMIN only: $(tail -3 "$LAB_DIR/err.txt")"
+read -r frames dur gap <<<"$(lab_flv_summary "$LAB_DIR/rec/${KEY}cap.flv")"
+[ "${frames:-0}" -ge 85 ] && pass "CAP_NET_ADMIN only: $frames frames recorded" || fail "CAP_NET_ADMIN only: ${frames:-0} frames"
+
+# A config file: an error names the file, the line and the key; an unreadable one is 66.
+printf 'bitrate = 4M\nfrobnicate = 1\n' >"$LAB_DIR/bad.conf"
+expect 64 "bad.conf:2: unknown key 'frobnicate'" "config: unknown key" $M --config "$LAB_DIR/bad.conf" "$URL"
+expect 66 "cannot read /nonexistent/mpstream.conf" "config: missing file" $M --config /nonexistent/mpstream.conf "$URL"
+
 # net.mptcp.enabled=0: a warning, then plain TCP, and the stream works.
 lab_in_snd sysctl -qw net.mptcp.enabled=0
 lab_routing_state >"$LAB_DIR/before.txt"

@@ -5,6 +5,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
@@ -118,6 +122,106 @@ static void test_rates(void **state)
 	assert_int_equal(o.min_bitrate, o.max_bitrate);
 }
 
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	chmod(path, mode);
+}
+
+/* --config: every option by its long name, [uplink NAME] sections; the command line wins. */
+static void test_config(void **state)
+{
+	char path[] = "/tmp/mps-cli-XXXXXX";
+	struct snd_options o;
+	char err[512];
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	close(fd);
+	write_file(path,
+		   "# a van with two modems\n"
+		   "url = rtmp://ingest.example/live/FILEKEY\n"
+		   "input = clip.mp4\n"
+		   "loop = yes\n"
+		   "bitrate = 4M\n"
+		   "max-latency = 800\n"
+		   "copy = no\n"
+		   "verbose = yes\n"
+		   "\n"
+		   "[uplink eth0]\n"
+		   "[uplink wwan0]\n"
+		   "gw = 10.0.0.1\n"
+		   "backup = yes\n",
+		   0600);
+	assert_int_equal(parse(&o, err, "--config", path, NULL), SND_CLI_RUN);
+	assert_string_equal(o.url, "rtmp://ingest.example/live/FILEKEY");
+	assert_string_equal(o.input, "clip.mp4");
+	assert_true(o.loop);
+	assert_false(o.copy);
+	assert_int_equal(o.bitrate, 4000000);
+	assert_int_equal(o.max_bitrate, 8000000);
+	assert_int_equal(o.max_latency_ms, 800);
+	assert_int_equal(o.verbosity, 1);
+	assert_int_equal(o.n_uplinks, 2);
+	assert_string_equal(o.uplinks[0].ifname, "eth0");
+	assert_false(o.uplinks[0].backup);
+	assert_string_equal(o.uplinks[1].ifname, "wwan0");
+	assert_true(o.uplinks[1].backup);
+	assert_true(o.uplinks[1].has_gw);
+	assert_int_equal(o.uplinks[1].gw.s_addr, inet_addr("10.0.0.1"));
+	assert_false(o.config_exposes_key);
+
+	/* The command line overrides, wherever --config stands; its uplinks replace the file's. */
+	assert_int_equal(parse(&o, err, "-b", "2M", "--config", path, "-u", "eth9", URL, NULL),
+			 SND_CLI_RUN);
+	assert_int_equal(o.bitrate, 2000000);
+	assert_int_equal(o.n_uplinks, 1);
+	assert_string_equal(o.uplinks[0].ifname, "eth9");
+	assert_string_equal(o.url, URL);
+	assert_string_equal(o.input, "clip.mp4");
+
+	chmod(path, 0644);
+	assert_int_equal(parse(&o, err, "--config", path, NULL), SND_CLI_RUN);
+	assert_true(o.config_exposes_key);
+
+	/* Errors name the file, the line and the key. */
+	struct {
+		const char *text, *want;
+	} bad[] = {
+		{"bitrate = 4M\nfrobnicate = 1\n", ":2: unknown key 'frobnicate'"},
+		{"\n\nbitrate = fast\n", ":3: key 'bitrate': --bitrate 'fast'"},
+		{"loop = maybe\n", ":1: key 'loop': expected yes or no"},
+		{"uplink = eth0\n",
+		 ":1: unknown key 'uplink' (uplinks are [uplink NAME] sections)"},
+		{"[uplink eth0]\nmtu = 3\n", ":2: unknown key 'mtu' in [uplink eth0]"},
+		{"[uplink eth0]\ngw = 300.1.1.1\n", ":2: key 'gw' in [uplink eth0]"},
+		{"[server]\nhost = x\n", ":2: unknown section [server]"},
+		{"url = http://example/live/SECRETK\n", ":1: key 'url': expected rtmp://"},
+		{"config = /etc/other.conf\n", ":1: unknown key 'config'"},
+		{"this is not ini\n", ":1: not an INI line"},
+		{"[uplink a]\n[uplink b]\n[uplink c]\n[uplink d]\n[uplink e]\n[uplink f]\n"
+		 "[uplink g]\n[uplink h]\n[uplink i]\n",
+		 ":9: [uplink i]: at most 8 uplinks"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char want[600];
+
+		write_file(path, bad[i].text, 0600);
+		assert_int_equal(parse(&o, err, "--config", path, URL, NULL), SND_CLI_ERROR);
+		snprintf(want, sizeof(want), "%s%s", path, bad[i].want);
+		if (strncmp(err, want, strlen(want)) != 0)
+			fail_msg("config %zu: got '%s', want '%s...'", i, err, want);
+		assert_null(strstr(err, "SECRETK"));
+	}
+	unlink(path);
+	assert_int_equal(parse(&o, err, "--config", path, URL, NULL), SND_CLI_NOINPUT);
+	assert_non_null(strstr(err, "No such file"));
+}
+
 static void test_help_version(void **state)
 {
 	struct snd_options o;
@@ -210,10 +314,10 @@ static void test_url_check(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),  cmocka_unit_test(test_all_options),
-		cmocka_unit_test(test_rates),	  cmocka_unit_test(test_help_version),
-		cmocka_unit_test(test_errors),	  cmocka_unit_test(test_bitrate),
-		cmocka_unit_test(test_url_check),
+		cmocka_unit_test(test_defaults),     cmocka_unit_test(test_all_options),
+		cmocka_unit_test(test_rates),	     cmocka_unit_test(test_config),
+		cmocka_unit_test(test_help_version), cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_bitrate),	     cmocka_unit_test(test_url_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
