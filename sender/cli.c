@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "cli.h"
+#include "metrics.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -66,6 +67,8 @@ const char snd_cli_usage[] =
 	"                                older GOPs are dropped whole (default 2)\n"
 	"      --stats-interval SECONDS  per-subflow statistics period (default 1)\n"
 	"      --stats FILE              also write the statistics as CSV to FILE\n"
+	"      --metrics [ADDR:]PORT     serve Prometheus metrics at /metrics (no ADDR:\n"
+	"                                every address)\n"
 	"  -v, --verbose                 more log lines (twice: libav* debug too)\n"
 	"  -q, --quiet                   only warnings and errors\n"
 	"  -h, --help                    show this help and exit\n"
@@ -90,6 +93,7 @@ enum {
 	OPT_MIN_BITRATE,
 	OPT_MAX_BITRATE,
 	OPT_MAX_LATENCY,
+	OPT_METRICS,
 };
 
 static const struct option long_options[] = {
@@ -111,6 +115,7 @@ static const struct option long_options[] = {
 	{"buffer", required_argument, NULL, OPT_BUFFER},
 	{"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
 	{"stats", required_argument, NULL, OPT_STATS},
+	{"metrics", required_argument, NULL, OPT_METRICS},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
@@ -356,6 +361,11 @@ static enum snd_cli_result apply(struct snd_options *o, struct parse_state *st, 
 		o->stats_path = keep(o, arg);
 		if (!o->stats_path)
 			FAIL("--stats: too many long values");
+		break;
+	case OPT_METRICS:
+		if (snd_metrics_parse_listen(arg, &o->metrics_listen))
+			FAIL("--metrics '%s': expected [ADDR:]PORT", arg);
+		o->metrics = true;
 		break;
 	case 'v':
 		o->verbosity = o->verbosity < 0 ? 1 : o->verbosity + 1;

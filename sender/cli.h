@@ -5,6 +5,7 @@
 
 #include "routing.h"
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -35,6 +36,8 @@ struct snd_options {
 	double duration_s;		  /* 0: until stopped */
 	double stats_interval_s;
 	const char *stats_path; /* CSV, or NULL */
+	bool metrics;		/* serve Prometheus metrics on metrics_listen */
+	struct sockaddr_in metrics_listen;
 	double connect_timeout_s;
 	bool reconnect;	 /* reconnect after a lost connection */
 	double buffer_s; /* media kept for the network; older GOPs are dropped */

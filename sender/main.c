@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "encoder.h"
 #include "log.h"
+#include "metrics.h"
 #include "mptcp_socket.h"
 #include "probe.h"
 #include "routing.h"
@@ -106,6 +107,7 @@ int main(int argc, char **argv)
 	struct rt_uplinks *uplinks = NULL;
 	struct enc_session *enc = NULL;
 	struct snd_stats *stats = NULL;
+	struct snd_metrics *metrics = NULL;
 	char err[512], key[512];
 	int ret, code = SND_EXIT_FAILURE;
 	int mptcp;
@@ -141,9 +143,10 @@ int main(int argc, char **argv)
 			 o.config_path);
 
 	if (o.n_uplinks && !have_net_admin()) {
-		LOG_ERR(TAG, "not permitted: configuring uplinks needs CAP_NET_ADMIN (root, or that "
-			     "capability alone: AmbientCapabilities=CAP_NET_ADMIN in a systemd "
-			     "unit, or setcap cap_net_admin+ep on the binary)");
+		LOG_ERR(TAG,
+			"not permitted: configuring uplinks needs CAP_NET_ADMIN (root, or that "
+			"capability alone: AmbientCapabilities=CAP_NET_ADMIN in a systemd "
+			"unit, or setcap cap_net_admin+ep on the binary)");
 		return SND_EXIT_NOPERM;
 	}
 	mptcp = rt_mptcp_enabled();
@@ -202,6 +205,14 @@ int main(int argc, char **argv)
 		code = SND_EXIT_FAILURE;
 		goto out;
 	}
+	if (o.metrics) {
+		ret = snd_metrics_start(&o.metrics_listen, &metrics);
+		if (ret) {
+			code = SND_EXIT_UNAVAILABLE;
+			goto out;
+		}
+		snd_stats_set_metrics(stats, metrics);
+	}
 	struct snd_stream_config stc = {
 		.url = o.url,
 		.connect_timeout_ms = (int)(o.connect_timeout_s * 1000),
@@ -226,6 +237,7 @@ int main(int argc, char **argv)
 	code = stop_signals ? SND_EXIT_OK : snd_stream_run(enc, &stc);
 out:
 	snd_stats_destroy(stats);
+	snd_metrics_stop(metrics);
 	enc_session_destroy(enc);
 	rt_uplinks_destroy(uplinks);
 	if (uplinks)

@@ -3,6 +3,7 @@
 #include "stats.h"
 #include "health.h"
 #include "pathprobe.h"
+#include "metrics.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -161,7 +162,7 @@ int snd_stats_sample(int fd, struct snd_stats_snapshot *out)
 	return 0;
 }
 
-static void format_addr(const struct sockaddr_storage *ss, char *buf, size_t size)
+void snd_format_addr(const struct sockaddr_storage *ss, char *buf, size_t size)
 {
 	char a[INET6_ADDRSTRLEN];
 
@@ -219,8 +220,8 @@ size_t snd_stats_diff(const struct snd_stats_snapshot *prev, const struct snd_st
 			      opaque);
 		if (!r->uplink[0])
 			snprintf(r->uplink, sizeof(r->uplink), "-");
-		format_addr(&c->local, r->local, sizeof(r->local));
-		format_addr(&c->remote, r->remote, sizeof(r->remote));
+		snd_format_addr(&c->local, r->local, sizeof(r->local));
+		snd_format_addr(&c->remote, r->remote, sizeof(r->remote));
 		/* A subflow born within the interval: its whole count belongs to it. */
 		r->send_bps = dt > 0 ? 8.0 * (double)sent / dt : 0;
 		r->goodput_bps = dt > 0 ? 8.0 * (double)acked / dt : 0;
@@ -322,6 +323,9 @@ struct snd_stats {
 	struct snd_stream_status status; /* the last tick's */
 	snd_stats_tick_fn tick;
 	void *tick_opaque;
+	struct snd_metrics *metrics;
+	struct snd_metrics_data mdata;		/* counters go on across connections */
+	struct snd_stats_snapshot metrics_prev; /* the last tick's, this connection */
 };
 
 /* The uplinks' states, "up0=up up1=down", for the stats line. */
@@ -356,6 +360,43 @@ static void report(struct snd_stats *s)
 					    n, &total, &s->status);
 	}
 	s->prev = s->cur;
+}
+
+/* Hand this tick's figures to the metrics endpoint. */
+static void publish(struct snd_stats *s, bool connected)
+{
+	struct snd_metrics_data *d = &s->mdata;
+	struct rt_uplink up;
+
+	/* Every configured uplink is listed, with or without subflows. */
+	for (size_t i = 0; i < rt_uplinks_count(s->cfg.uplinks) && d->n_uplinks < RT_MAX_UPLINKS;
+	     i++) {
+		bool known = false;
+
+		if (rt_uplinks_get(s->cfg.uplinks, i, &up))
+			continue;
+		for (size_t k = 0; k < d->n_uplinks; k++)
+			known |= strcmp(d->uplink[k].name, up.ifname) == 0;
+		if (!known)
+			snprintf(d->uplink[d->n_uplinks++].name, IFNAMSIZ, "%s", up.ifname);
+	}
+	if (connected) {
+		snd_metrics_account(d, &s->metrics_prev, &s->cur, s->cfg.namer, s->cfg.opaque);
+		s->metrics_prev = s->cur;
+	} else {
+		d->n_subflows = 0;
+	}
+	for (size_t i = 0; i < s->health.n; i++) {
+		if (rt_uplinks_get(s->cfg.uplinks, i, &up))
+			continue;
+		for (size_t k = 0; k < d->n_uplinks; k++)
+			if (strcmp(d->uplink[k].name, up.ifname) == 0)
+				d->uplink[k].state = snd_uplink_state_name(s->health.state[i]);
+	}
+	d->connected = connected;
+	if (s->status.valid)
+		d->stream = s->status;
+	snd_metrics_publish(s->metrics, d);
 }
 
 /* Judge the uplinks and act: kick the dead ones, promote or demote backups. */
@@ -435,6 +476,8 @@ static void *stats_thread(void *arg)
 			check_health(s, !ret);
 		if (!ret && s->tick)
 			s->tick(s->tick_opaque, s->fd, &s->cur, &s->status);
+		if (!ret && s->metrics)
+			publish(s, true);
 		if (!ret && s->cur.t_ns >= next_report) {
 			report(s);
 			/* An empty first snapshot (no subflow yet) still marks the start of an interval. */
@@ -485,6 +528,11 @@ int snd_stats_create(const struct snd_stats_config *cfg, struct snd_stats **out)
 	return 0;
 }
 
+void snd_stats_set_metrics(struct snd_stats *s, struct snd_metrics *m)
+{
+	s->metrics = m;
+}
+
 void snd_stats_set_tick(struct snd_stats *s, snd_stats_tick_fn fn, void *opaque)
 {
 	if (!s)
@@ -501,6 +549,7 @@ int snd_stats_start(struct snd_stats *s, int fd)
 	s->stop = false;
 	memset(&s->prev, 0, sizeof(s->prev));
 	memset(&s->tick_prev, 0, sizeof(s->tick_prev));
+	memset(&s->metrics_prev, 0, sizeof(s->metrics_prev));
 	s->status.valid = false;
 	ret = pthread_create(&s->thread, NULL, stats_thread, s);
 	if (ret)
@@ -523,6 +572,8 @@ void snd_stats_stop(struct snd_stats *s)
 	if (mps_mono_ns() - s->prev.t_ns >= (int64_t)(s->cfg.interval_s * 1e9 / 4) &&
 	    snd_stats_sample(s->fd, &s->cur) == 0)
 		report(s);
+	if (s->metrics)
+		publish(s, false);
 	s->fd = -1;
 }
 

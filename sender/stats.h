@@ -80,7 +80,11 @@ struct snd_stream_status {
 	int delay_ms;	       /* the sender's delay: the queue plus the socket's */
 	uint32_t socket_bytes; /* in the socket, unacknowledged */
 	int64_t dropped_frames;
+	int64_t reconnects; /* connections made after a lost one */
 };
+
+/* "addr:port" or "[addr]:port"; "-" for anything else. */
+void snd_format_addr(const struct sockaddr_storage *ss, char *buf, size_t size);
 
 /* One compact line for the log; @st may be NULL. */
 void snd_stats_format_line(const struct snd_stats_row *rows, size_t n,
@@ -121,6 +125,9 @@ int snd_stats_create(const struct snd_stats_config *cfg, struct snd_stats **out)
 typedef void (*snd_stats_tick_fn)(void *opaque, int fd, const struct snd_stats_snapshot *cur,
 				  struct snd_stream_status *out);
 void snd_stats_set_tick(struct snd_stats *s, snd_stats_tick_fn fn, void *opaque);
+/* Publish to a metrics endpoint (metrics.h) every tick. Set it before the first start. */
+struct snd_metrics;
+void snd_stats_set_metrics(struct snd_stats *s, struct snd_metrics *m);
 /* Start sampling @fd. Returns 0 or -errno. */
 int snd_stats_start(struct snd_stats *s, int fd);
 /* Stop the thread (before @fd is closed) and log a last line. */

@@ -9,6 +9,7 @@
 #include <libavutil/error.h>
 #include <linux/sockios.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -42,6 +43,7 @@ struct stream {
 	struct snd_rate rate;
 	int64_t rate_window_ms, rate_window_bytes; /* start of the encoder-rate window */
 	double encoder_bps;
+	atomic_llong reconnects; /* written by the network loop, read by the stats thread */
 };
 
 int snd_backoff_ms(int attempt)
@@ -147,6 +149,7 @@ static void rate_tick(void *opaque, int fd, const struct snd_stats_snapshot *cur
 		.delay_ms = d.delay_ms,
 		.socket_bytes = in.socket_bytes,
 		.dropped_frames = p.dropped_frames,
+		.reconnects = atomic_load(&st->reconnects),
 	};
 }
 
@@ -278,6 +281,7 @@ static int network_loop(struct stream *st)
 				continue;
 			}
 			reconnects++;
+			atomic_store(&st->reconnects, reconnects);
 			LOG_INFO(TAG, "reconnected after %.1f s (attempt %d, reconnect %d)",
 				 (double)(mps_mono_ms() - lost_at) / 1000, attempt, reconnects);
 			connected_at = mps_mono_ms();

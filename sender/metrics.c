@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: MIT
+#include "metrics.h"
+#include "log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TAG	     "metrics"
+#define RENDER_SIZE  (64 * 1024)
+#define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+struct out {
+	char *buf;
+	size_t size, len;
+	bool full;
+};
+
+__attribute__((format(printf, 2, 3))) static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->full)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->len, o->size - o->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= o->size - o->len)
+		o->full = true;
+	else
+		o->len += (size_t)n;
+}
+
+static void family(struct out *o, const char *name, const char *type, const char *help)
+{
+	put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Label values are interface names and addresses; escape them all the same. */
+static const char *esc(const char *s, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	for (; *s && n + 2 < size; s++) {
+		if (*s == '\\' || *s == '"')
+			buf[n++] = '\\';
+		if (*s == '\n') {
+			buf[n++] = '\\';
+			buf[n++] = 'n';
+			continue;
+		}
+		buf[n++] = *s;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+static const char *tcp_state_name(uint8_t s)
+{
+	static const char *const names[] = {
+		[TCP_ESTABLISHED] = "established",
+		[TCP_SYN_SENT] = "syn_sent",
+		[TCP_SYN_RECV] = "syn_recv",
+		[TCP_FIN_WAIT1] = "fin_wait1",
+		[TCP_FIN_WAIT2] = "fin_wait2",
+		[TCP_TIME_WAIT] = "time_wait",
+		[TCP_CLOSE] = "close",
+		[TCP_CLOSE_WAIT] = "close_wait",
+		[TCP_LAST_ACK] = "last_ack",
+		[TCP_LISTEN] = "listen",
+		[TCP_CLOSING] = "closing",
+	};
+
+	return s < sizeof(names) / sizeof(names[0]) && names[s] ? names[s] : "unknown";
+}
+
+static void uplink_counter(struct out *o, const struct snd_metrics_data *d, const char *name,
+			   const char *help, size_t offset)
+{
+	char e[64];
+
+	family(o, name, "counter", help);
+	for (size_t i = 0; i < d->n_uplinks; i++)
+		put(o, "%s{uplink=\"%s\"} %llu\n", name, esc(d->uplink[i].name, e, sizeof(e)),
+		    (unsigned long long)*(const uint64_t *)((const char *)&d->uplink[i] + offset));
+}
+
+static void subflow_labels(const struct snd_metrics_subflow *sf, char *buf, size_t size)
+{
+	char u[64], l[128], r[128];
+
+	snprintf(buf, size, "subflow=\"%u\",uplink=\"%s\",local=\"%s\",remote=\"%s\"", sf->id,
+		 esc(sf->uplink, u, sizeof(u)), esc(sf->local, l, sizeof(l)),
+		 esc(sf->remote, r, sizeof(r)));
+}
+
+static void subflow_counter(struct out *o, const struct snd_metrics_data *d, const char *name,
+			    const char *help, size_t offset)
+{
+	char labels[512];
+
+	family(o, name, "counter", help);
+	for (size_t i = 0; i < d->n_subflows; i++) {
+		subflow_labels(&d->subflow[i], labels, sizeof(labels));
+		put(o, "%s{%s} %llu\n", name, labels,
+		    (unsigned long long)*(const uint64_t *)((const char *)&d->subflow[i] + offset));
+	}
+}
+
+int snd_metrics_render(const struct snd_metrics_data *d, char *buf, size_t size)
+{
+	static const char *const states[] = {"up", "degraded", "down"};
+	struct out o = {.buf = buf, .size = size};
+	const struct snd_stream_status *st = &d->stream;
+	char labels[512], e[64];
+
+	uplink_counter(&o, d, "mpstream_uplink_sent_bytes_total",
+		       "Bytes sent on the uplink's subflows, retransmissions included.",
+		       offsetof(struct snd_metrics_uplink, sent_bytes));
+	uplink_counter(&o, d, "mpstream_uplink_acked_bytes_total",
+		       "Bytes the server acknowledged on the uplink's subflows.",
+		       offsetof(struct snd_metrics_uplink, acked_bytes));
+	uplink_counter(&o, d, "mpstream_uplink_retransmitted_bytes_total",
+		       "Bytes retransmitted on the uplink's subflows.",
+		       offsetof(struct snd_metrics_uplink, retrans_bytes));
+	family(&o, "mpstream_uplink_state", "gauge",
+	       "1 for the uplink's health state (up, degraded, down), 0 for the others.");
+	for (size_t i = 0; i < d->n_uplinks; i++) {
+		if (!d->uplink[i].state)
+			continue;
+		for (size_t k = 0; k < 3; k++)
+			put(&o, "mpstream_uplink_state{uplink=\"%s\",state=\"%s\"} %d\n",
+			    esc(d->uplink[i].name, e, sizeof(e)), states[k],
+			    strcmp(d->uplink[i].state, states[k]) == 0);
+	}
+
+	subflow_counter(&o, d, "mpstream_subflow_sent_bytes_total",
+			"Bytes sent on the subflow, retransmissions included.",
+			offsetof(struct snd_metrics_subflow, sent_bytes));
+	subflow_counter(&o, d, "mpstream_subflow_acked_bytes_total",
+			"Bytes the server acknowledged on the subflow.",
+			offsetof(struct snd_metrics_subflow, acked_bytes));
+	subflow_counter(&o, d, "mpstream_subflow_retransmitted_bytes_total",
+			"Bytes retransmitted on the subflow.",
+			offsetof(struct snd_metrics_subflow, retrans_bytes));
+	family(&o, "mpstream_subflow_rtt_seconds", "gauge", "The subflow's smoothed RTT.");
+	for (size_t i = 0; i < d->n_subflows; i++) {
+		subflow_labels(&d->subflow[i], labels, sizeof(labels));
+		put(&o, "mpstream_subflow_rtt_seconds{%s} %.6f\n", labels, d->subflow[i].rtt_s);
+	}
+	family(&o, "mpstream_subflow_cwnd_segments", "gauge", "The subflow's congestion window.");
+	for (size_t i = 0; i < d->n_subflows; i++) {
+		subflow_labels(&d->subflow[i], labels, sizeof(labels));
+		put(&o, "mpstream_subflow_cwnd_segments{%s} %u\n", labels, d->subflow[i].cwnd);
+	}
+	family(&o, "mpstream_subflow_state", "gauge", "1, labelled with the subflow's TCP state.");
+	for (size_t i = 0; i < d->n_subflows; i++) {
+		subflow_labels(&d->subflow[i], labels, sizeof(labels));
+		put(&o, "mpstream_subflow_state{%s,state=\"%s\"} 1\n", labels,
+		    tcp_state_name(d->subflow[i].tcp_state));
+	}
+
+	family(&o, "mpstream_connected", "gauge", "1 while a connection to the server is up.");
+	put(&o, "mpstream_connected %d\n", d->connected);
+	family(&o, "mpstream_reconnects_total", "counter", "Connections made after a lost one.");
+	put(&o, "mpstream_reconnects_total %lld\n", (long long)st->reconnects);
+	family(&o, "mpstream_frames_dropped_total", "counter",
+	       "Video frames dropped to bound the delay or the buffer.");
+	put(&o, "mpstream_frames_dropped_total %lld\n", (long long)st->dropped_frames);
+	if (st->valid) {
+		/* Prometheus' base unit is the byte: bit rates are divided by 8. */
+		family(&o, "mpstream_video_target_bytes_per_second", "gauge",
+		       "The rate asked of the video encoder (0: --copy, fixed).");
+		put(&o, "mpstream_video_target_bytes_per_second %.0f\n",
+		    (double)st->target_bps / 8);
+		family(&o, "mpstream_video_output_bytes_per_second", "gauge",
+		       "What the video encoder put out over the last second.");
+		put(&o, "mpstream_video_output_bytes_per_second %.0f\n", st->encoder_bps / 8);
+		family(&o, "mpstream_queue_seconds", "gauge", "Media waiting in mpstream's queue.");
+		put(&o, "mpstream_queue_seconds %.3f\n", st->queue_ms / 1000.0);
+		family(&o, "mpstream_sender_delay_seconds", "gauge",
+		       "The sender's delay: its queue plus the socket's unacknowledged data.");
+		put(&o, "mpstream_sender_delay_seconds %.3f\n", st->delay_ms / 1000.0);
+	}
+	return o.full ? -1 : (int)o.len;
+}
+
+static const struct snd_subflow_sample *find_id(const struct snd_stats_snapshot *s, uint32_t id)
+{
+	for (size_t i = 0; s && i < s->n; i++)
+		if (s->sf[i].id == id)
+			return &s->sf[i];
+	return NULL;
+}
+
+static uint64_t grown(uint64_t now, uint64_t before)
+{
+	return now >= before ? now - before : now;
+}
+
+static struct snd_metrics_uplink *uplink_named(struct snd_metrics_data *d, const char *name)
+{
+	for (size_t i = 0; i < d->n_uplinks; i++)
+		if (strcmp(d->uplink[i].name, name) == 0)
+			return &d->uplink[i];
+	if (d->n_uplinks == RT_MAX_UPLINKS)
+		return NULL;
+	memset(&d->uplink[d->n_uplinks], 0, sizeof(d->uplink[0]));
+	memcpy(d->uplink[d->n_uplinks].name, name, strnlen(name, IFNAMSIZ - 1));
+	return &d->uplink[d->n_uplinks++];
+}
+
+void snd_metrics_account(struct snd_metrics_data *d, const struct snd_stats_snapshot *prev,
+			 const struct snd_stats_snapshot *cur, snd_uplink_namer namer, void *opaque)
+{
+	d->n_subflows = 0;
+	for (size_t i = 0; i < cur->n && i < SND_MAX_SUBFLOWS; i++) {
+		const struct snd_subflow_sample *c = &cur->sf[i], *p = find_id(prev, c->id);
+		struct snd_metrics_subflow *m = &d->subflow[d->n_subflows++];
+		struct snd_metrics_uplink *u;
+
+		memset(m, 0, sizeof(*m));
+		m->id = c->id;
+		if (namer)
+			namer((const struct sockaddr *)&c->local, m->uplink, sizeof(m->uplink),
+			      opaque);
+		if (!m->uplink[0])
+			snprintf(m->uplink, sizeof(m->uplink), "-");
+		snd_format_addr(&c->local, m->local, sizeof(m->local));
+		snd_format_addr(&c->remote, m->remote, sizeof(m->remote));
+		m->sent_bytes = c->bytes_sent;
+		m->acked_bytes = c->bytes_acked;
+		m->retrans_bytes = c->bytes_retrans;
+		m->rtt_s = c->rtt_us / 1e6;
+		m->cwnd = c->cwnd;
+		m->tcp_state = c->state;
+
+		u = uplink_named(d, m->uplink);
+		if (!u)
+			continue;
+		u->sent_bytes += p ? grown(c->bytes_sent, p->bytes_sent) : c->bytes_sent;
+		u->acked_bytes += p ? grown(c->bytes_acked, p->bytes_acked) : c->bytes_acked;
+		u->retrans_bytes +=
+			p ? grown(c->bytes_retrans, p->bytes_retrans) : c->bytes_retrans;
+	}
+}
+
+int snd_metrics_parse_listen(const char *s, struct sockaddr_in *out)
+{
+	const char *colon = strrchr(s, ':');
+	char addr[INET_ADDRSTRLEN];
+	char *end;
+	long port;
+
+	memset(out, 0, sizeof(*out));
+	out->sin_family = AF_INET;
+	out->sin_addr.s_addr = htonl(INADDR_ANY);
+	if (colon) {
+		if ((size_t)(colon - s) >= sizeof(addr))
+			return -EINVAL;
+		memcpy(addr, s, (size_t)(colon - s));
+		addr[colon - s] = '\0';
+		if (inet_pton(AF_INET, addr, &out->sin_addr) != 1)
+			return -EINVAL;
+		s = colon + 1;
+	}
+	errno = 0;
+	port = strtol(s, &end, 10);
+	if (errno || end == s || *end || port < 1 || port > 65535)
+		return -EINVAL;
+	out->sin_port = htons((uint16_t)port);
+	return 0;
+}
+
+struct snd_metrics {
+	struct MHD_Daemon *daemon;
+	pthread_mutex_t lock;
+	struct snd_metrics_data data;
+};
+
+static enum MHD_Result serve(void *cls, struct MHD_Connection *conn, const char *url,
+			     const char *method, const char *version, const char *upload_data,
+			     size_t *upload_data_size, void **con_cls)
+{
+	struct snd_metrics *m = cls;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	unsigned int status = MHD_HTTP_OK;
+	char *body = malloc(RENDER_SIZE);
+	int len;
+
+	if (!body)
+		return MHD_NO;
+	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+		status = MHD_HTTP_METHOD_NOT_ALLOWED;
+		len = snprintf(body, RENDER_SIZE, "GET /metrics\n");
+	} else if (strcmp(url, "/metrics")) {
+		status = MHD_HTTP_NOT_FOUND;
+		len = snprintf(body, RENDER_SIZE, "mpstream serves /metrics\n");
+	} else {
+		pthread_mutex_lock(&m->lock);
+		len = snd_metrics_render(&m->data, body, RENDER_SIZE);
+		pthread_mutex_unlock(&m->lock);
+		if (len < 0) {
+			status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+			len = snprintf(body, RENDER_SIZE, "too many series\n");
+		}
+	}
+	resp = MHD_create_response_from_buffer((size_t)len, body, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, CONTENT_TYPE);
+	ret = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+int snd_metrics_start(const struct sockaddr_in *listen, struct snd_metrics **out)
+{
+	struct snd_metrics *m = calloc(1, sizeof(*m));
+	char a[INET_ADDRSTRLEN];
+
+	if (!m)
+		return -ENOMEM;
+	pthread_mutex_init(&m->lock, NULL);
+	errno = 0;
+	m->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, ntohs(listen->sin_port), NULL,
+				     NULL, serve, m, MHD_OPTION_SOCK_ADDR, listen,
+				     MHD_OPTION_CONNECTION_LIMIT, 16U,
+				     MHD_OPTION_CONNECTION_TIMEOUT, 10U, MHD_OPTION_END);
+	inet_ntop(AF_INET, &listen->sin_addr, a, sizeof(a));
+	if (!m->daemon) {
+		int err = errno ? errno : EADDRINUSE;
+
+		LOG_ERR(TAG, "cannot serve metrics on %s:%u: %s", a, ntohs(listen->sin_port),
+			strerror(err));
+		pthread_mutex_destroy(&m->lock);
+		free(m);
+		return -err;
+	}
+	LOG_INFO(TAG, "Prometheus metrics on http://%s:%u/metrics", a, ntohs(listen->sin_port));
+	*out = m;
+	return 0;
+}
+
+void snd_metrics_publish(struct snd_metrics *m, const struct snd_metrics_data *d)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->data = *d;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void snd_metrics_stop(struct snd_metrics *m)
+{
+	if (!m)
+		return;
+	MHD_stop_daemon(m->daemon);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}

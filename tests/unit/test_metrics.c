@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+/* The Prometheus exposition: counters across subflows and reconnects, the text, the server. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "metrics.h"
+
+static void sample(struct snd_subflow_sample *sf, uint32_t id, const char *local, uint64_t sent,
+		   uint64_t acked, uint64_t rtx)
+{
+	struct sockaddr_in *l = (struct sockaddr_in *)&sf->local;
+	struct sockaddr_in *r = (struct sockaddr_in *)&sf->remote;
+
+	memset(sf, 0, sizeof(*sf));
+	sf->id = id;
+	l->sin_family = r->sin_family = AF_INET;
+	inet_pton(AF_INET, local, &l->sin_addr);
+	l->sin_port = htons(40000 + id);
+	inet_pton(AF_INET, "10.9.0.2", &r->sin_addr);
+	r->sin_port = htons(1935);
+	sf->bytes_sent = sent;
+	sf->bytes_acked = acked;
+	sf->bytes_retrans = rtx;
+	sf->rtt_us = 12500;
+	sf->cwnd = 40;
+	sf->state = TCP_ESTABLISHED;
+}
+
+static void namer(const struct sockaddr *sa, char *name, size_t size, void *opaque)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+
+	snprintf(name, size, "%s", (ntohl(sin->sin_addr.s_addr) >> 16 & 0xff) == 1 ? "up0" : "up1");
+}
+
+static void test_counters_go_on(void **state)
+{
+	struct snd_stats_snapshot a = {.n = 2}, b = {.n = 2}, c = {.n = 1};
+	struct snd_metrics_data d = {0};
+
+	sample(&a.sf[0], 1, "10.1.0.2", 1000, 900, 0);
+	sample(&a.sf[1], 2, "10.2.0.2", 500, 500, 0);
+	snd_metrics_account(&d, NULL, &a, namer, NULL);
+	sample(&b.sf[0], 1, "10.1.0.2", 3000, 2900, 100);
+	sample(&b.sf[1], 2, "10.2.0.2", 700, 600, 0);
+	snd_metrics_account(&d, &a, &b, namer, NULL);
+	assert_int_equal(d.n_uplinks, 2);
+	assert_string_equal(d.uplink[0].name, "up0");
+	assert_int_equal(d.uplink[0].sent_bytes, 3000);
+	assert_int_equal(d.uplink[0].acked_bytes, 2900);
+	assert_int_equal(d.uplink[0].retrans_bytes, 100);
+	assert_int_equal(d.uplink[1].sent_bytes, 700);
+	/* A reconnect: a new connection's subflow 1 counts from 0; the uplink's counter goes on. */
+	sample(&c.sf[0], 1, "10.1.0.2", 400, 400, 0);
+	snd_metrics_account(&d, NULL, &c, namer, NULL);
+	assert_int_equal(d.uplink[0].sent_bytes, 3400);
+	assert_int_equal(d.n_subflows, 1);
+	assert_int_equal(d.subflow[0].sent_bytes, 400);
+	assert_string_equal(d.subflow[0].local, "10.1.0.2:40001");
+}
+
+static void test_render(void **state)
+{
+	struct snd_stats_snapshot a = {.n = 1};
+	struct snd_metrics_data d = {0};
+	char buf[16384], small[64];
+	int len;
+
+	sample(&a.sf[0], 3, "10.2.0.2", 5000, 4000, 10);
+	snd_metrics_account(&d, NULL, &a, namer, NULL);
+	d.uplink[0].state = "degraded";
+	d.connected = true;
+	d.stream = (struct snd_stream_status){.valid = true,
+					      .target_bps = 3500000,
+					      .encoder_bps = 3400000,
+					      .queue_ms = 40,
+					      .delay_ms = 120,
+					      .dropped_frames = 7,
+					      .reconnects = 2};
+	len = snd_metrics_render(&d, buf, sizeof(buf));
+	assert_true(len > 0);
+	assert_int_equal((size_t)len, strlen(buf));
+	assert_non_null(strstr(buf, "# TYPE mpstream_uplink_sent_bytes_total counter\n"
+				    "mpstream_uplink_sent_bytes_total{uplink=\"up1\"} 5000\n"));
+	assert_non_null(
+		strstr(buf, "mpstream_uplink_state{uplink=\"up1\",state=\"degraded\"} 1\n"));
+	assert_non_null(strstr(buf, "mpstream_uplink_state{uplink=\"up1\",state=\"up\"} 0\n"));
+	assert_non_null(strstr(buf,
+			       "mpstream_subflow_rtt_seconds{subflow=\"3\",uplink=\"up1\","
+			       "local=\"10.2.0.2:40003\",remote=\"10.9.0.2:1935\"} 0.012500\n"));
+	assert_non_null(strstr(buf, ",state=\"established\"} 1\n"));
+	assert_non_null(strstr(buf, "mpstream_video_target_bytes_per_second 437500\n"));
+	assert_non_null(strstr(buf, "mpstream_queue_seconds 0.040\n"));
+	assert_non_null(strstr(buf, "mpstream_frames_dropped_total 7\n"));
+	assert_non_null(strstr(buf, "mpstream_reconnects_total 2\n"));
+	assert_int_equal(snd_metrics_render(&d, small, sizeof(small)), -1);
+}
+
+static void test_parse_listen(void **state)
+{
+	struct sockaddr_in a;
+
+	assert_int_equal(snd_metrics_parse_listen("9099", &a), 0);
+	assert_int_equal(ntohs(a.sin_port), 9099);
+	assert_int_equal(a.sin_addr.s_addr, htonl(INADDR_ANY));
+	assert_int_equal(snd_metrics_parse_listen("127.0.0.1:9100", &a), 0);
+	assert_int_equal(a.sin_addr.s_addr, htonl(INADDR_LOOPBACK));
+	assert_int_equal(snd_metrics_parse_listen("0", &a), -EINVAL);
+	assert_int_equal(snd_metrics_parse_listen("70000", &a), -EINVAL);
+	assert_int_equal(snd_metrics_parse_listen("host:80", &a), -EINVAL);
+	assert_int_equal(snd_metrics_parse_listen("1.2.3.4:", &a), -EINVAL);
+}
+
+/* The server on loopback: /metrics answers 200 with the text, anything else 404. */
+static void test_serve(void **state)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct snd_metrics_data d = {.connected = true};
+	struct snd_metrics *m = NULL;
+	char resp[8192];
+	int port = 0;
+
+	/* A free port: bind to 0, read it, let it go. */
+	int probe = socket(AF_INET, SOCK_STREAM, 0);
+	socklen_t len = sizeof(a);
+
+	assert_int_equal(bind(probe, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(probe, (struct sockaddr *)&a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(probe);
+
+	assert_int_equal(snd_metrics_start(&a, &m), 0);
+	snd_metrics_publish(m, &d);
+	for (int k = 0; k < 2; k++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		const char *req =
+			k ? "GET /other HTTP/1.0\r\n\r\n" : "GET /metrics HTTP/1.0\r\n\r\n";
+		ssize_t n, got = 0;
+
+		assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+		assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+		while ((n = read(fd, resp + got, sizeof(resp) - 1 - (size_t)got)) > 0)
+			got += n;
+		resp[got] = '\0';
+		close(fd);
+		if (k == 0) {
+			assert_non_null(strstr(resp, "200 OK"));
+			assert_non_null(strstr(resp, "text/plain; version=0.0.4"));
+			assert_non_null(strstr(resp, "mpstream_connected 1\n"));
+		} else {
+			assert_non_null(strstr(resp, "404"));
+		}
+	}
+	/* The port is taken now: a second server says so. */
+	struct snd_metrics *m2 = NULL;
+
+	assert_true(snd_metrics_start(&a, &m2) < 0);
+	assert_null(m2);
+	snd_metrics_stop(m);
+	print_message("served on 127.0.0.1:%d\n", port);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_counters_go_on),
+		cmocka_unit_test(test_render),
+		cmocka_unit_test(test_parse_listen),
+		cmocka_unit_test(test_serve),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
