@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +23,10 @@ static struct {
 	enum mps_log_level level;
 	char *secrets[MAX_SECRETS];
 	pthread_mutex_t lock;
+	int tty;		   /* stderr is a terminal: -1 not known yet */
+	char status[LINE_MAX_LEN]; /* the status line shown; "" none */
 } logger = {
+	.tty = -1,
 	.level = MPS_LOG_INFO,
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 };
@@ -131,8 +136,44 @@ void mps_vlog(enum mps_log_level level, const char *tag, const char *fmt, va_lis
 	clock_gettime(CLOCK_REALTIME, &ts);
 	localtime_r(&ts.tv_sec, &tm);
 	pthread_mutex_lock(&logger.lock);
+	/* Over the status line, which comes back below. */
+	if (logger.status[0])
+		fputs("\r\033[K", stderr);
 	fprintf(stderr, "%02d:%02d:%02d.%03ld %-5s %-7s %s\n", tm.tm_hour, tm.tm_min, tm.tm_sec,
 		ts.tv_nsec / 1000000, level_names[level], tag, clean);
+	if (logger.status[0])
+		fputs(logger.status, stderr);
+	pthread_mutex_unlock(&logger.lock);
+}
+
+bool mps_log_is_tty(void)
+{
+	pthread_mutex_lock(&logger.lock);
+	if (logger.tty < 0)
+		logger.tty =
+			isatty(STDERR_FILENO) && getenv("TERM") && strcmp(getenv("TERM"), "dumb");
+	pthread_mutex_unlock(&logger.lock);
+	return logger.tty > 0;
+}
+
+void mps_log_status(const char *line)
+{
+	char clean[LINE_MAX_LEN];
+	struct winsize ws;
+	size_t len;
+
+	if (!mps_log_is_tty())
+		return;
+	len = line ? mps_log_redact(line, clean, sizeof(clean)) : 0;
+	/* One terminal line, or it would scroll instead of being redrawn. */
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 && len >= ws.ws_col)
+		clean[len = ws.ws_col - 1] = '\0';
+	pthread_mutex_lock(&logger.lock);
+	fputs("\r\033[K", stderr);
+	if (len)
+		fputs(clean, stderr);
+	memcpy(logger.status, clean, len + 1);
+	fflush(stderr);
 	pthread_mutex_unlock(&logger.lock);
 }
 

@@ -10,6 +10,7 @@
 #define MPS_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 enum mps_log_level {
@@ -43,6 +44,14 @@ void mps_vlog(enum mps_log_level level, const char *tag, const char *fmt, va_lis
  * secret replaced by "***". Returns the length written.
  */
 size_t mps_log_redact(const char *in, char *out, size_t size);
+
+/*
+ * When stderr is a terminal: a status line at the bottom, redrawn in place
+ * (log lines scroll above it). NULL or "" takes it away. Nothing otherwise:
+ * under journald the periodic lines are plain log lines.
+ */
+bool mps_log_is_tty(void);
+void mps_log_status(const char *line);
 
 #define LOG_ERR(tag, ...)   mps_log(MPS_LOG_ERROR, tag, __VA_ARGS__)
 #define LOG_WARN(tag, ...)  mps_log(MPS_LOG_WARN, tag, __VA_ARGS__)

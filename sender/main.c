@@ -236,6 +236,7 @@ int main(int argc, char **argv)
 	};
 	code = stop_signals ? SND_EXIT_OK : snd_stream_run(enc, &stc);
 out:
+	mps_log_status(NULL);
 	snd_stats_destroy(stats);
 	snd_metrics_stop(metrics);
 	enc_session_destroy(enc);

@@ -343,10 +343,48 @@ static void states_str(const struct snd_stats *s, char *buf, size_t size)
 	}
 }
 
+/* The terminal's status line: each uplink with its state and rate, the video, the delay. */
+static void status_line(const struct snd_stats *s, const struct snd_stats_row *rows, size_t n,
+			char *buf, size_t size)
+{
+	const struct snd_stream_status *st = &s->status;
+	size_t len = 0, count = rt_uplinks_count(s->cfg.uplinks);
+	struct rt_uplink up;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < count && len < size; i++) {
+		double bps = 0;
+
+		if (rt_uplinks_get(s->cfg.uplinks, i, &up))
+			continue;
+		for (size_t k = 0; k < n; k++)
+			if (strcmp(rows[k].uplink, up.ifname) == 0)
+				bps += rows[k].send_bps;
+		len += (size_t)snprintf(buf + len, size - len, "%s %s %.1f | ", up.ifname,
+					i < s->health.n ? snd_uplink_state_name(s->health.state[i])
+							: "?",
+					bps / 1e6);
+	}
+	if (!count && len < size) {
+		double bps = 0;
+
+		for (size_t k = 0; k < n; k++)
+			bps += rows[k].send_bps;
+		len += (size_t)snprintf(buf + len, size - len, "%zu subflows %.1f | ", n,
+					bps / 1e6);
+	}
+	if (len < size && st->valid)
+		len += (size_t)snprintf(
+			buf + len, size - len,
+			"video %.1f Mbit/s | delay %d ms | queue %d ms | dropped %lld",
+			(st->target_bps ? (double)st->target_bps : st->encoder_bps) / 1e6,
+			st->delay_ms, st->queue_ms, (long long)st->dropped_frames);
+}
+
 static void report(struct snd_stats *s)
 {
 	struct snd_stats_row rows[SND_MAX_SUBFLOWS], total;
-	char line[1024], states[256] = "";
+	char line[1024], line_tty[512], states[256] = "";
 	size_t n;
 
 	n = snd_stats_diff(&s->prev, &s->cur, s->cfg.namer, s->cfg.opaque, rows, &total);
@@ -354,7 +392,14 @@ static void report(struct snd_stats *s)
 		snd_stats_format_line(rows, n, &total, &s->status, line, sizeof(line));
 		if (s->cfg.uplinks)
 			states_str(s, states, sizeof(states));
-		LOG_INFO(TAG, "%s%s%s", states, states[0] ? " | " : "", line);
+		if (mps_log_is_tty()) {
+			/* A terminal: one line redrawn in place; the full one with -v. */
+			status_line(s, rows, n, line_tty, sizeof(line_tty));
+			mps_log_status(line_tty);
+			LOG_DEBUG(TAG, "%s%s%s", states, states[0] ? " | " : "", line);
+		} else {
+			LOG_INFO(TAG, "%s%s%s", states, states[0] ? " | " : "", line);
+		}
 		if (s->csv)
 			snd_stats_write_csv(s->csv, (double)(s->cur.t_ns - s->start_ns) / 1e9, rows,
 					    n, &total, &s->status);

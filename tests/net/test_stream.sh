@@ -65,5 +65,14 @@ echo "figure: mean total send rate from the stats CSV $avg bit/s, from the inter
 # The interfaces count headers and the connection's start and end too: within 25 %.
 [ $((100 * avg)) -gt $((75 * ifrate)) ] && [ $((100 * avg)) -lt $((125 * ifrate)) ] &&
 	pass "CSV rate agrees with the interface counters" || fail "CSV rate $avg, interfaces $ifrate"
-check_no_key "$LAB_DIR/mpstream.log"
+
+# On a terminal (script(1) gives it one): a status line redrawn in place instead of stats lines.
+TERM=xterm script -qfec "ip netns exec $LAB_SND $MPSTREAM -u up0 -u up1 --duration 4 ${URL}tty" \
+	/dev/null >"$LAB_DIR/tty.txt" 2>&1
+tr '\r' '\n' <"$LAB_DIR/tty.txt" | grep -a 'up0 up [0-9.]* | up1 up [0-9.]* | video ' | tail -1 |
+	sed 's/\x1b\[K//g; s/^/figure: terminal status: /'
+grep -aq $'\r\x1b\[Kup0 up' "$LAB_DIR/tty.txt" && pass "terminal: one status line, redrawn in place" ||
+	fail "terminal: no status line"
+grep -aq ' stats   ' "$LAB_DIR/tty.txt" && fail "terminal: stats lines printed too" || pass "terminal: no stats lines"
+check_no_key "$LAB_DIR/mpstream.log" "$LAB_DIR/tty.txt"
 finish
