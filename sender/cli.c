@@ -25,6 +25,7 @@ const char snd_cli_usage[] =
 	"Stream live video over several uplinks at once with Multipath TCP.\n"
 	"URL is rtmp://HOST[:PORT]/APP/KEY or rtmps://...; the key is never logged.\n"
 	"\n"
+	"Configuration file:\n"
 	"  -c, --config FILE             read options from an INI file: KEY = VALUE with\n"
 	"                                each long option's name as KEY (and url = URL),\n"
 	"                                an [uplink IFACE] section per uplink with\n"
