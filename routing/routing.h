@@ -92,6 +92,12 @@ int rt_uplinks_create(const struct rt_config *cfg, struct rt_uplinks **out) RT_W
  */
 int rt_uplinks_watch(struct rt_uplinks *u) RT_WARN_UNUSED;
 
+/*
+ * This network namespace's MPTCP path-manager limits: extra subflows per
+ * connection, and ADD_ADDRs accepted. Returns 0 or -errno.
+ */
+int rt_mptcp_limits(unsigned *subflows, unsigned *add_addr_accepted);
+
 /* Stop watching, remove exactly what was added and restore the limits. NULL is fine. */
 void rt_uplinks_destroy(struct rt_uplinks *u);
 

@@ -77,6 +77,23 @@ int rt_mptcp_enabled(void)
 	return c != '0';
 }
 
+int rt_mptcp_limits(unsigned *subflows, unsigned *add_addr_accepted)
+{
+	struct rt_limits lim = {0};
+	struct rt_pm *pm;
+	int ret = rt_pm_open(&pm);
+
+	if (ret)
+		return ret;
+	ret = rt_pm_get_limits(pm, &lim);
+	rt_pm_close(pm);
+	if (!ret) {
+		*subflows = lim.subflows;
+		*add_addr_accepted = lim.add_addr_accepted;
+	}
+	return ret;
+}
+
 static int take_lock(struct rt_uplinks *u)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};

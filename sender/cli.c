@@ -22,6 +22,7 @@
 const char snd_cli_usage[] =
 	"Usage: mpstream [OPTION]... URL    (or url = URL in the --config file)\n"
 	"       mpstream probe [OPTION]... URL   (see mpstream probe --help)\n"
+	"       mpstream relay --listen [ADDR:]PORT --to HOST:PORT   (see mpstream relay --help)\n"
 	"Stream live video over several uplinks at once with Multipath TCP.\n"
 	"URL is rtmp://HOST[:PORT]/APP/KEY or rtmps://...; the key is never logged.\n"
 	"\n"

@@ -9,6 +9,7 @@
 #include "metrics.h"
 #include "mptcp_socket.h"
 #include "probe.h"
+#include "relay.h"
 #include "routing.h"
 #include "stats.h"
 #include "stream.h"
@@ -112,6 +113,10 @@ int main(int argc, char **argv)
 	int ret, code = SND_EXIT_FAILURE;
 	int mptcp;
 
+	if (argc > 1 && strcmp(argv[1], "relay") == 0) {
+		install_signals();
+		return snd_relay_main(argc - 1, argv + 1, &stop_signals);
+	}
 	if (argc > 1 && strcmp(argv[1], "probe") == 0) {
 		install_signals();
 		ret = snd_probe_main(argc - 1, argv + 1, &stop_signals);

@@ -98,6 +98,7 @@ static void fill_from_tcp_info(struct snd_subflow_sample *sf, const struct tcp_i
 	sf->bytes_sent = ti->tcpi_bytes_sent;
 	sf->bytes_acked = ti->tcpi_bytes_acked;
 	sf->bytes_retrans = ti->tcpi_bytes_retrans;
+	sf->bytes_received = ti->tcpi_bytes_received;
 	sf->rtt_us = ti->tcpi_rtt;
 	sf->cwnd = ti->tcpi_snd_cwnd;
 	sf->state = ti->tcpi_state;
@@ -211,6 +212,8 @@ size_t snd_stats_diff(const struct snd_stats_snapshot *prev, const struct snd_st
 		struct snd_stats_row *r = &rows[i];
 		uint64_t sent = p ? delta(c->bytes_sent, p->bytes_sent) : c->bytes_sent;
 		uint64_t acked = p ? delta(c->bytes_acked, p->bytes_acked) : c->bytes_acked;
+		uint64_t received =
+			p ? delta(c->bytes_received, p->bytes_received) : c->bytes_received;
 
 		memset(r, 0, sizeof(*r));
 		r->id = c->id;
@@ -225,6 +228,7 @@ size_t snd_stats_diff(const struct snd_stats_snapshot *prev, const struct snd_st
 		/* A subflow born within the interval: its whole count belongs to it. */
 		r->send_bps = dt > 0 ? 8.0 * (double)sent / dt : 0;
 		r->goodput_bps = dt > 0 ? 8.0 * (double)acked / dt : 0;
+		r->recv_bps = dt > 0 ? 8.0 * (double)received / dt : 0;
 		r->retrans_bytes = p ? delta(c->bytes_retrans, p->bytes_retrans)
 				     : (dt > 0 ? c->bytes_retrans : 0);
 		r->rtt_ms = c->rtt_us / 1000.0;
@@ -232,6 +236,7 @@ size_t snd_stats_diff(const struct snd_stats_snapshot *prev, const struct snd_st
 
 		total->send_bps += r->send_bps;
 		total->goodput_bps += r->goodput_bps;
+		total->recv_bps += r->recv_bps;
 		total->retrans_bytes += r->retrans_bytes;
 		total->cwnd += r->cwnd;
 		if (c->rtt_us) {

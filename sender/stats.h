@@ -22,9 +22,10 @@
 struct snd_subflow_sample {
 	uint32_t id;
 	struct sockaddr_storage local, remote;
-	uint64_t bytes_sent;	/* tcpi_bytes_sent: including retransmissions */
-	uint64_t bytes_acked;	/* tcpi_bytes_acked */
-	uint64_t bytes_retrans; /* tcpi_bytes_retrans */
+	uint64_t bytes_sent;	 /* tcpi_bytes_sent: including retransmissions */
+	uint64_t bytes_acked;	 /* tcpi_bytes_acked */
+	uint64_t bytes_retrans;	 /* tcpi_bytes_retrans */
+	uint64_t bytes_received; /* tcpi_bytes_received */
 	uint32_t rtt_us;
 	uint32_t cwnd;	      /* segments */
 	uint8_t state;	      /* TCP_ESTABLISHED, ... */
@@ -46,6 +47,7 @@ struct snd_stats_row {
 	char local[SND_ADDR_STRLEN], remote[SND_ADDR_STRLEN];
 	double send_bps;	/* rate of bytes_sent, bits/s */
 	double goodput_bps;	/* rate of bytes_acked, bits/s */
+	double recv_bps;	/* rate of bytes_received, bits/s (a receiver's view) */
 	uint64_t retrans_bytes; /* retransmitted in the interval */
 	double rtt_ms;
 	uint32_t cwnd;

@@ -79,7 +79,7 @@ lab_up() {
 
 	if [ "${LAB_SHAPE:-router}" = router ]; then
 		lab_in_rtr tc qdisc add dev rs root handle 1: htb default 99 || return 1
-		lab_in_rtr tc class add dev rs parent 1: classid 1:99 htb rate 10gbit
+		lab_in_rtr tc class add dev rs parent 1: classid 1:99 htb rate 10gbit quantum 60000
 		for i in 0 1; do
 			lab_in_rtr tc class add dev rs parent 1: classid "1:$((i + 1))" htb rate "$rate" ceil "$rate" burst 6k cburst 6k || return 1
 			# About 100 ms of queue at 4 Mbit/s, like a modem's buffer.
@@ -126,8 +126,13 @@ lab_start_nginx() {
 			}
 		}
 	CONF
-	ip netns exec "$LAB_SRV" mptcpize run nginx -c "$LAB_DIR/nginx.conf" \
-		>"$LAB_DIR/nginx.out" 2>&1 &
+	# LAB_NGINX_PLAIN=1: an ingest that does not speak MPTCP (what mpstream relay is for).
+	if [ -n "${LAB_NGINX_PLAIN:-}" ]; then
+		ip netns exec "$LAB_SRV" nginx -c "$LAB_DIR/nginx.conf" >"$LAB_DIR/nginx.out" 2>&1 &
+	else
+		ip netns exec "$LAB_SRV" mptcpize run nginx -c "$LAB_DIR/nginx.conf" \
+			>"$LAB_DIR/nginx.out" 2>&1 &
+	fi
 	LAB_NGINX_PID=$!
 	local n
 	for n in $(seq 1 100); do

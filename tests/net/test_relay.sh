@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# mpstream relay in front of an ingest that does not speak MPTCP:
+# 1. mpstream -> relay (MPTCP, both uplinks) -> nginx-rtmp NOT under mptcpize;
+#    uplink 0 is cut mid-stream; the recording is complete, without a gap.
+# 2. 50 connections at once carrying random data, each checked end to end.
+# 3. The upstream resetting one connection, then refusing: those clients are
+#    closed with a log line; the relay keeps serving the others.
+# 4. --max-conn: the connection over the limit is closed with a log line.
+. "$(dirname "$0")/common.sh"
+PEER=${RELAY_PEER:?RELAY_PEER: the relay_peer test tool}
+
+LAB_NGINX_PLAIN=1 lab_up 4mbit || { echo "FAIL: lab"; exit 1; }
+lab_in_srv ss -Hltnp 'sport = :1935' | grep -q nginx || fail "nginx is not listening"
+start_relay() { # start_relay LOG ARGS...: sets $relay
+	local log=$1
+	shift
+	ip netns exec "$LAB_SRV" "$MPSTREAM" relay --listen "$LAB_SERVER_IP:1940" "$@" 2>"$log" &
+	relay=$!
+	for _ in $(seq 1 50); do
+		lab_in_srv ss -Hltn 'sport = :1940' | grep -q 1940 && return 0
+		sleep 0.1
+	done
+	fail "the relay did not listen: $(cat "$log")"
+}
+stop_relay() { kill -TERM "$relay" 2>/dev/null; wait "$relay"; }
+
+# --- 1: a stream through the relay, uplink 0 cut at 8 s.
+start_relay "$LAB_DIR/relay.log" --to 127.0.0.1:1935 --stats-interval 2
+grep -q "MPTCP limits: subflows 8" "$LAB_DIR/relay.log" && pass "relay: reads the host's MPTCP limits" ||
+	fail "relay: no limits line: $(head -3 "$LAB_DIR/relay.log")"
+DURATION=20
+lab_in_snd "$MPSTREAM" -u up0 -u up1 --duration $DURATION --bitrate 2500k --max-latency 3000 \
+	"rtmp://$LAB_SERVER_IP:1940/live/$KEY" 2>"$LAB_DIR/mpstream.log" &
+pid=$!
+sleep 8
+lab_cut 0 || fail "cannot cut up0"
+wait $pid
+rc=$?
+sleep 1
+[ "$rc" = 0 ] && pass "mpstream through the relay exited 0" || fail "mpstream exited $rc"
+grep -q "streaming over MPTCP" "$LAB_DIR/mpstream.log" && pass "mpstream -> relay is MPTCP" || fail "not MPTCP to the relay"
+grep -E "#1 .*relaying to 127.0.0.1:1935 \(MPTCP" "$LAB_DIR/relay.log" | head -1 | sed 's/^/figure: /'
+grep -qE "#1 .*in [0-9.]+ Mbit/s, 2 subflows" "$LAB_DIR/relay.log" && pass "relay: the client's 2 subflows seen" ||
+	fail "relay: no line with 2 subflows"
+grep -E "#1 .*closed after" "$LAB_DIR/relay.log" | sed 's/^/figure: /'
+rec="$LAB_DIR/rec/$KEY.flv"
+read -r frames dur gap <<<"$(lab_flv_summary "$rec")"
+echo "figure: recorded through the relay: ${frames:-0} frames, ${dur:-0} s of $DURATION s, largest timestamp gap ${gap:--} ms"
+awk -v d="${dur:-0}" -v w="$DURATION" 'BEGIN { exit !(d >= 0.95 * w - 0.1) }' &&
+	pass "the recording is complete" || fail "only ${dur:-0} s recorded"
+[ "${gap:-9999}" -le 100 ] && pass "no timestamp gap over 100 ms" || fail "timestamp gap ${gap:-?} ms"
+stop_relay
+lab_restore 0
+
+# --- 2: 50 connections at once, 2 MB each, through a checksum sink. The
+#        clients run in the router's namespace, where nothing limits the rate.
+ip netns exec "$LAB_SRV" "$PEER" sink 1950 &
+sink=$!
+sleep 0.3
+start_relay "$LAB_DIR/relay2.log" --to 127.0.0.1:1950 --max-conn 64
+t0=$(date +%s.%N)
+lab_in_rtr "$PEER" send "$LAB_SERVER_IP" 1940 50 2000000 >"$LAB_DIR/peer.out" 2>&1
+prc=$?
+t1=$(date +%s.%N)
+tail -1 "$LAB_DIR/peer.out" | sed 's/^/figure: /'
+echo "figure: 100 MB through the relay in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s"
+[ "$prc" = 0 ] && pass "50 concurrent connections: every byte arrived, in order (checksums)" ||
+	fail "checksums: $(grep bad "$LAB_DIR/peer.out" | head -3)"
+closed=$(grep -c "closed after" "$LAB_DIR/relay2.log")
+[ "$closed" = 50 ] && pass "relay: 50 connections logged as closed cleanly" || fail "relay: $closed closed lines"
+grep -q " warn " "$LAB_DIR/relay2.log" && fail "relay: warnings: $(grep " warn " "$LAB_DIR/relay2.log" | head -2)"
+
+# --- 3: the upstream resets one connection (its first byte is 'K'); the others go on.
+lab_in_rtr "$PEER" send "$LAB_SERVER_IP" 1940 5 500000 K >"$LAB_DIR/peer3.out" 2>&1
+ok=$(grep -c '^ok' "$LAB_DIR/peer3.out")
+grep -q '^bad 0' "$LAB_DIR/peer3.out" && [ "$ok" = 4 ] &&
+	pass "upstream reset one connection: it was closed, the 4 others checked out" ||
+	fail "reset: $(cat "$LAB_DIR/peer3.out")"
+grep -qE "closed: (Connection reset by peer|Broken pipe)" "$LAB_DIR/relay2.log" &&
+	pass "relay: the reset logged: $(grep -oE "closed: (Connection reset by peer|Broken pipe)" "$LAB_DIR/relay2.log" | head -1)" ||
+	fail "relay: no line for the reset"
+# ... and refuses: the sink is gone.
+kill "$sink"
+wait "$sink" 2>/dev/null
+lab_in_rtr "$PEER" send "$LAB_SERVER_IP" 1940 1 1000 >"$LAB_DIR/peer4.out" 2>&1
+grep -q '^bad 0' "$LAB_DIR/peer4.out" && pass "upstream refusing: the client's connection was closed" ||
+	fail "refusing: $(cat "$LAB_DIR/peer4.out")"
+grep -q "upstream 127.0.0.1:1950: Connection refused" "$LAB_DIR/relay2.log" &&
+	pass "relay: logged the refusal" || fail "relay: no refusal line"
+kill -0 "$relay" 2>/dev/null && pass "the relay keeps serving" || fail "the relay died"
+ip netns exec "$LAB_SRV" "$PEER" sink 1950 &
+sink=$!
+sleep 0.3
+lab_in_rtr "$PEER" send "$LAB_SERVER_IP" 1940 3 100000 >"$LAB_DIR/peer5.out" 2>&1 &&
+	pass "the sink back: connections through the same relay check out" || fail "after: $(cat "$LAB_DIR/peer5.out")"
+stop_relay
+
+# --- 4: --max-conn 5 against 8 clients at once.
+start_relay "$LAB_DIR/relay3.log" --to 127.0.0.1:1950 --max-conn 5
+lab_in_rtr "$PEER" send "$LAB_SERVER_IP" 1940 8 20000000 >"$LAB_DIR/peer6.out" 2>&1
+ok=$(grep -c '^ok' "$LAB_DIR/peer6.out")
+refused=$(grep -c "refused, 5 connections already (--max-conn)" "$LAB_DIR/relay3.log")
+echo "figure: --max-conn 5, 8 clients: $ok checked out, $refused refused"
+[ "$refused" -ge 1 ] && [ $((ok + refused)) = 8 ] && pass "--max-conn: the ones over were closed with a log line" ||
+	fail "--max-conn: ok $ok, refused $refused"
+stop_relay
+kill "$sink"
+wait "$sink" 2>/dev/null
+grep -q "stopped" "$LAB_DIR/relay3.log" && pass "relay: stops cleanly on SIGTERM" || fail "relay: no clean stop"
+check_no_key "$LAB_DIR/mpstream.log" "$LAB_DIR/relay.log"
+finish
