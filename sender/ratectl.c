@@ -128,7 +128,8 @@ static size_t path_slot(struct snd_rate *r, uint32_t id, int64_t now)
  * one path's queue fills long before the others'; only when even the least
  * loaded path's RTT rises are they all full.
  */
-static double rtt_rise(struct snd_rate *r, const struct snd_rate_input *in, double *least)
+static double rtt_rise(struct snd_rate *r, const struct snd_rate_input *in, double *least,
+		       double *most)
 {
 	struct {
 		double rise, weight;
@@ -180,11 +181,20 @@ static double rtt_rise(struct snd_rate *r, const struct snd_rate_input *in, doub
 			r->path[i].floor[0] = p->rtt_ms;
 		r->path[i].acked = p->acked_bytes;
 	}
-	/* The least rise among the paths that carried a fair part of the data. */
+	/*
+	 * The least and the largest rise among the paths that carried a fair
+	 * part of the data: the receiver waits for the slowest of them.
+	 */
 	*least = -1;
-	for (size_t k = 0; k < n_rises; k++)
-		if (rises[k].weight >= 0.1 * weight && (*least < 0 || rises[k].rise < *least))
+	*most = 0;
+	for (size_t k = 0; k < n_rises; k++) {
+		if (rises[k].weight < 0.1 * weight)
+			continue;
+		if (*least < 0 || rises[k].rise < *least)
 			*least = rises[k].rise;
+		if (rises[k].rise > *most)
+			*most = rises[k].rise;
+	}
 	if (*least < 0)
 		*least = 0;
 	return weight > 0 ? sum / weight : 0;
@@ -280,7 +290,7 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 		     struct snd_rate_decision *out)
 {
 	const struct snd_rate_config *c = &r->cfg;
-	double cap, cap_best, rise, rise_least, drain, wire, silent_cap = -1;
+	double cap, cap_best, rise, rise_least, rise_most, drain, wire, silent_cap = -1;
 	bool silent, silent_guess = false;
 	int64_t now = in->t_ms, target = r->target_bps;
 	int budget = c->max_latency_ms, delay, rise_limit;
@@ -295,7 +305,7 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 		r->last_down_ms = now;
 		r->last_drop_ms = now - SND_RATE_DROP_HOLD_MS;
 	}
-	rise = r->rtt_rise_ms = rtt_rise(r, in, &rise_least);
+	rise = r->rtt_rise_ms = rtt_rise(r, in, &rise_least, &rise_most);
 	cap = capacity(r, in, &stalled);
 	/* The best capacity of this window and the one before; a dead path's goes. */
 	silent = path_fell_silent(r, now);
@@ -339,7 +349,7 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 	r->net_limited += 0.2 * ((in->unsent_bytes > SND_RATE_UNSENT_BUSY) - r->net_limited);
 	high = delay > budget * 6 / 10 || in->queue_ms > budget / 3;
 	rise_limit = budget / 4 > SND_RATE_RTT_RISE_MS ? budget / 4 : SND_RATE_RTT_RISE_MS;
-	rising = rise > rise_limit || rise_least > SND_RATE_RTT_RISE_MS ||
+	rising = rise_most > rise_limit || rise_least > SND_RATE_RTT_RISE_MS ||
 		 delay > budget * 4 / 10 ||
 		 (r->net_limited > 0.7 && cap_best >= 0 && wire > 1.03 * cap_best);
 	calm = !rising && delay < budget / 5 && r->net_limited < 0.3;
@@ -436,7 +446,7 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 		if (!out->drop)
 			snprintf(out->why, sizeof(out->why),
 				 "RTT %.0f ms over its floor, sender delay %d ms%s",
-				 rise_least > SND_RATE_RTT_RISE_MS ? rise_least : rise, delay,
+				 rise_least > SND_RATE_RTT_RISE_MS ? rise_least : rise_most, delay,
 				 r->net_limited > 0.7 ? ", the paths are the limit" : "");
 	} else if (calm && now - r->last_down_ms >= SND_RATE_UP_HOLD_MS &&
 		   now - r->last_up_ms >= SND_RATE_UP_EVERY_MS &&
