@@ -192,19 +192,6 @@ int snd_metrics_render(const struct snd_metrics_data *d, char *buf, size_t size)
 	return o.full ? -1 : (int)o.len;
 }
 
-static const struct snd_subflow_sample *find_id(const struct snd_stats_snapshot *s, uint32_t id)
-{
-	for (size_t i = 0; s && i < s->n; i++)
-		if (s->sf[i].id == id)
-			return &s->sf[i];
-	return NULL;
-}
-
-static uint64_t grown(uint64_t now, uint64_t before)
-{
-	return now >= before ? now - before : now;
-}
-
 static struct snd_metrics_uplink *uplink_named(struct snd_metrics_data *d, const char *name)
 {
 	for (size_t i = 0; i < d->n_uplinks; i++)
@@ -222,7 +209,7 @@ void snd_metrics_account(struct snd_metrics_data *d, const struct snd_stats_snap
 {
 	d->n_subflows = 0;
 	for (size_t i = 0; i < cur->n && i < SND_MAX_SUBFLOWS; i++) {
-		const struct snd_subflow_sample *c = &cur->sf[i], *p = find_id(prev, c->id);
+		const struct snd_subflow_sample *c = &cur->sf[i], *p = snd_stats_find(prev, c->id);
 		struct snd_metrics_subflow *m = &d->subflow[d->n_subflows++];
 		struct snd_metrics_uplink *u;
 
@@ -245,10 +232,12 @@ void snd_metrics_account(struct snd_metrics_data *d, const struct snd_stats_snap
 		u = uplink_named(d, m->uplink);
 		if (!u)
 			continue;
-		u->sent_bytes += p ? grown(c->bytes_sent, p->bytes_sent) : c->bytes_sent;
-		u->acked_bytes += p ? grown(c->bytes_acked, p->bytes_acked) : c->bytes_acked;
-		u->retrans_bytes +=
-			p ? grown(c->bytes_retrans, p->bytes_retrans) : c->bytes_retrans;
+		u->sent_bytes +=
+			p ? snd_counter_delta(c->bytes_sent, p->bytes_sent) : c->bytes_sent;
+		u->acked_bytes +=
+			p ? snd_counter_delta(c->bytes_acked, p->bytes_acked) : c->bytes_acked;
+		u->retrans_bytes += p ? snd_counter_delta(c->bytes_retrans, p->bytes_retrans)
+				      : c->bytes_retrans;
 	}
 }
 

@@ -378,10 +378,14 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 			r->draining = false;
 			target = clamp(r, r->drain_steady_bps);
 		} else {
+			/*
+			 * Not sooner than SND_RATE_DOWN_AGAIN_MS: right after a path
+			 * dies, the others carry little too until the kernel has sent
+			 * its data again (the receiver's window is full of what waits
+			 * for it), and that is no measure of what they can carry.
+			 */
 			if (cap_best >= 0 && !stalled &&
-			    (delay > r->down_delay_ms + budget / 4 ||
-			     now - r->last_down_ms >= SND_RATE_DOWN_AGAIN_MS) &&
-			    now - r->last_down_ms >= 2 * SND_RATE_DOWN_HOLD_MS &&
+			    now - r->last_down_ms >= SND_RATE_DOWN_AGAIN_MS &&
 			    SND_RATE_HEADROOM * cap_best - (double)c->other_bps <
 				    r->drain_steady_bps) {
 				/*

@@ -182,7 +182,7 @@ void snd_format_addr(const struct sockaddr_storage *ss, char *buf, size_t size)
 	}
 }
 
-static const struct snd_subflow_sample *find_id(const struct snd_stats_snapshot *s, uint32_t id)
+const struct snd_subflow_sample *snd_stats_find(const struct snd_stats_snapshot *s, uint32_t id)
 {
 	for (size_t i = 0; s && i < s->n; i++)
 		if (s->sf[i].id == id)
@@ -190,8 +190,7 @@ static const struct snd_subflow_sample *find_id(const struct snd_stats_snapshot 
 	return NULL;
 }
 
-/* A counter that went backwards (a new subflow with a reused id) counts from 0. */
-static uint64_t delta(uint64_t now, uint64_t before)
+uint64_t snd_counter_delta(uint64_t now, uint64_t before)
 {
 	return now >= before ? now - before : now;
 }
@@ -208,12 +207,13 @@ size_t snd_stats_diff(const struct snd_stats_snapshot *prev, const struct snd_st
 	snprintf(total->uplink, sizeof(total->uplink), "total");
 	for (size_t i = 0; i < cur->n; i++) {
 		const struct snd_subflow_sample *c = &cur->sf[i];
-		const struct snd_subflow_sample *p = dt > 0 ? find_id(prev, c->id) : NULL;
+		const struct snd_subflow_sample *p = dt > 0 ? snd_stats_find(prev, c->id) : NULL;
 		struct snd_stats_row *r = &rows[i];
-		uint64_t sent = p ? delta(c->bytes_sent, p->bytes_sent) : c->bytes_sent;
-		uint64_t acked = p ? delta(c->bytes_acked, p->bytes_acked) : c->bytes_acked;
-		uint64_t received =
-			p ? delta(c->bytes_received, p->bytes_received) : c->bytes_received;
+		uint64_t sent = p ? snd_counter_delta(c->bytes_sent, p->bytes_sent) : c->bytes_sent;
+		uint64_t acked =
+			p ? snd_counter_delta(c->bytes_acked, p->bytes_acked) : c->bytes_acked;
+		uint64_t received = p ? snd_counter_delta(c->bytes_received, p->bytes_received)
+				      : c->bytes_received;
 
 		memset(r, 0, sizeof(*r));
 		r->id = c->id;
@@ -229,7 +229,7 @@ size_t snd_stats_diff(const struct snd_stats_snapshot *prev, const struct snd_st
 		r->send_bps = dt > 0 ? 8.0 * (double)sent / dt : 0;
 		r->goodput_bps = dt > 0 ? 8.0 * (double)acked / dt : 0;
 		r->recv_bps = dt > 0 ? 8.0 * (double)received / dt : 0;
-		r->retrans_bytes = p ? delta(c->bytes_retrans, p->bytes_retrans)
+		r->retrans_bytes = p ? snd_counter_delta(c->bytes_retrans, p->bytes_retrans)
 				     : (dt > 0 ? c->bytes_retrans : 0);
 		r->rtt_ms = c->rtt_us / 1000.0;
 		r->cwnd = c->cwnd;

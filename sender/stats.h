@@ -85,6 +85,12 @@ struct snd_stream_status {
 	int64_t reconnects; /* connections made after a lost one */
 };
 
+/* The subflow @id of @s (NULL or empty: none). */
+const struct snd_subflow_sample *snd_stats_find(const struct snd_stats_snapshot *s, uint32_t id);
+
+/* How much a counter grew; one that went backwards (a new subflow, a reused id) counts from 0. */
+uint64_t snd_counter_delta(uint64_t now, uint64_t before);
+
 /* "addr:port" or "[addr]:port"; "-" for anything else. */
 void snd_format_addr(const struct sockaddr_storage *ss, char *buf, size_t size);
 
