@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # --help and the man page agree: every option of mpstream (and of mpstream
-# probe) is in both, and so is every exit status.
+# probe and mpstream relay) is in both, and so is every exit status.
 #   tests/check-man.sh PATH/TO/mpstream docs/mpstream.1.scd
 set -u
 bin=$1 man=$2
@@ -22,10 +22,13 @@ compare() { # compare WHAT HELP_OPTS MAN_OPTS
 		fails=$((fails + 1))
 	fi
 }
-main_help=$("$bin" --help)
+# The usage lines name the subcommands' options: they are checked with each subcommand.
+main_help=$("$bin" --help | grep -v '^ *mpstream \(probe\|relay\) ')
 probe_help=$("$bin" probe --help)
+relay_help=$("$bin" relay --help | grep -v '^Usage:')
 compare mpstream "$(echo "$main_help" | opts)" "$(section OPTIONS "MPSTREAM PROBE" | opts)"
-compare "mpstream probe" "$(echo "$probe_help" | opts)" "$(section "MPSTREAM PROBE" "CONFIGURATION FILE" | opts)"
+compare "mpstream probe" "$(echo "$probe_help" | opts)" "$(section "MPSTREAM PROBE" "MPSTREAM RELAY" | opts)"
+compare "mpstream relay" "$(echo "$relay_help" | opts)" "$(section "MPSTREAM RELAY" "CONFIGURATION FILE" | opts)"
 for code in $(echo "$main_help" | sed -n '/^Exit status/,$p' | grep -oE '\b[0-9]+\b' | sort -u); do
 	section "EXIT STATUS" FILES | grep -q "^\*$code\*$" || { echo "FAIL: exit status $code is not in the man page"; fails=$((fails + 1)); }
 done
