@@ -46,7 +46,9 @@ ip netns exec "$LAB_SND" "$MPSTREAM" -u up0 -u up1:backup --duration 20 --max-la
 	"$URL" 2>"$LAB_DIR/backup.log" &
 pid=$!
 sleep 2
-ip netns exec "$LAB_SRV" "$MPSTREAM" probe --duration 16 --max-gap 3000 \
+# nginx-rtmp's live module may skip frames to a player that falls behind after
+# a stall; the recording (checked below) is what proves nothing was lost.
+ip netns exec "$LAB_SRV" "$MPSTREAM" probe --duration 16 --max-gap 3000 --max-missing 30 \
 	"rtmp://127.0.0.1/live/$KEY" >"$LAB_DIR/probe.out" 2>"$LAB_DIR/probe.log" &
 probe=$!
 sleep 6
@@ -65,7 +67,11 @@ echo "figure: backup: after up0's loss, up1 carried $after1 bytes in $(( ($(date
 [ "$rc" = 0 ] && pass "backup: exit 0" || fail "backup: exit $rc"
 [ "$after1" -gt 2000000 ] && pass "the backup carried the stream after up0's loss" || fail "backup carried $after1 bytes"
 echo "figure: backup: probe: $(cat "$LAB_DIR/probe.out")"
-[ "$prc" = 0 ] && pass "backup: the stream survived (no frame missing, no gap over 3 s)" || fail "probe: $(cat "$LAB_DIR/probe.out")"
+[ "$prc" = 0 ] && pass "backup: the stream survived (no arrival gap over 3 s)" || fail "probe: $(cat "$LAB_DIR/probe.out")"
+read -r frames dur gap <<<"$(lab_flv_summary "$LAB_DIR/rec/$KEY.flv")"
+echo "figure: backup: recorded ${frames:-0} frames, ${dur:-0} s, largest timestamp gap ${gap:--} ms"
+[ "${frames:-0}" -ge 590 ] && [ "${gap:-9999}" -le 100 ] &&
+	pass "backup: the recording is complete, no timestamp gap" || fail "backup: recording ${frames:-0} frames, gap ${gap:-?} ms"
 grep -q "backup uplinks carry the stream" "$LAB_DIR/backup.log" && pass "backup promotion logged" || fail "no promotion line"
 check_no_key "$LAB_DIR/late.log" "$LAB_DIR/backup.log"
 finish
