@@ -110,8 +110,9 @@ static void *send_one(void *arg)
 		size_t chunk = left < sizeof(buf) ? left : sizeof(buf);
 
 		getrandom(buf, chunk, 0);
-		if (j->kill && left == j->bytes)
-			buf[0] = 'K';
+		/* 'K' first asks the sink for a reset: only the connection meant to. */
+		if (left == j->bytes)
+			buf[0] = j->kill ? 'K' : 'k';
 		h = fnv(h, buf, chunk);
 		for (size_t off = 0; off < chunk; off += (size_t)n) {
 			n = write(fd, buf + off, chunk - off);
