@@ -161,6 +161,8 @@ int main(int argc, char **argv)
 			good += jobs[i].ok;
 		}
 		printf("%d of %d connections checked out\n", good, n);
+		free(jobs);
+		free(t);
 		return good == n ? 0 : 1;
 	}
 	fprintf(stderr, "usage: relay_peer sink PORT | send ADDR PORT N BYTES [K]\n");
