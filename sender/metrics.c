@@ -192,7 +192,7 @@ int snd_metrics_render(const struct snd_metrics_data *d, char *buf, size_t size)
 	return o.full ? -1 : (int)o.len;
 }
 
-static struct snd_metrics_uplink *uplink_named(struct snd_metrics_data *d, const char *name)
+struct snd_metrics_uplink *snd_metrics_uplink(struct snd_metrics_data *d, const char *name)
 {
 	for (size_t i = 0; i < d->n_uplinks; i++)
 		if (strcmp(d->uplink[i].name, name) == 0)
@@ -215,13 +215,7 @@ void snd_metrics_account(struct snd_metrics_data *d, const struct snd_stats_snap
 
 		memset(m, 0, sizeof(*m));
 		m->id = c->id;
-		if (namer)
-			namer((const struct sockaddr *)&c->local, m->uplink, sizeof(m->uplink),
-			      opaque);
-		if (!m->uplink[0])
-			snprintf(m->uplink, sizeof(m->uplink), "-");
-		snd_format_addr(&c->local, m->local, sizeof(m->local));
-		snd_format_addr(&c->remote, m->remote, sizeof(m->remote));
+		snd_subflow_names(c, namer, opaque, m->uplink, m->local, m->remote);
 		m->sent_bytes = c->bytes_sent;
 		m->acked_bytes = c->bytes_acked;
 		m->retrans_bytes = c->bytes_retrans;
@@ -229,7 +223,7 @@ void snd_metrics_account(struct snd_metrics_data *d, const struct snd_stats_snap
 		m->cwnd = c->cwnd;
 		m->tcp_state = c->state;
 
-		u = uplink_named(d, m->uplink);
+		u = snd_metrics_uplink(d, m->uplink);
 		if (!u)
 			continue;
 		u->sent_bytes +=

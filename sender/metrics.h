@@ -43,6 +43,9 @@ struct snd_metrics_data {
 	struct snd_stream_status stream;
 };
 
+/* The uplink named @name in @d, added if it is not there; NULL when @d is full. */
+struct snd_metrics_uplink *snd_metrics_uplink(struct snd_metrics_data *d, const char *name);
+
 /* The exposition text; returns its length, or -1 if @size was too small. */
 int snd_metrics_render(const struct snd_metrics_data *d, char *buf, size_t size);
 

@@ -195,6 +195,19 @@ uint64_t snd_counter_delta(uint64_t now, uint64_t before)
 	return now >= before ? now - before : now;
 }
 
+void snd_subflow_names(const struct snd_subflow_sample *sf, snd_uplink_namer namer, void *opaque,
+		       char uplink[IFNAMSIZ], char local[SND_ADDR_STRLEN],
+		       char remote[SND_ADDR_STRLEN])
+{
+	uplink[0] = '\0';
+	if (namer)
+		namer((const struct sockaddr *)&sf->local, uplink, IFNAMSIZ, opaque);
+	if (!uplink[0])
+		snprintf(uplink, IFNAMSIZ, "-");
+	snd_format_addr(&sf->local, local, SND_ADDR_STRLEN);
+	snd_format_addr(&sf->remote, remote, SND_ADDR_STRLEN);
+}
+
 size_t snd_stats_diff(const struct snd_stats_snapshot *prev, const struct snd_stats_snapshot *cur,
 		      snd_uplink_namer namer, void *opaque, struct snd_stats_row *rows,
 		      struct snd_stats_row *total)
@@ -217,14 +230,7 @@ size_t snd_stats_diff(const struct snd_stats_snapshot *prev, const struct snd_st
 
 		memset(r, 0, sizeof(*r));
 		r->id = c->id;
-		r->uplink[0] = '\0';
-		if (namer)
-			namer((const struct sockaddr *)&c->local, r->uplink, sizeof(r->uplink),
-			      opaque);
-		if (!r->uplink[0])
-			snprintf(r->uplink, sizeof(r->uplink), "-");
-		snd_format_addr(&c->local, r->local, sizeof(r->local));
-		snd_format_addr(&c->remote, r->remote, sizeof(r->remote));
+		snd_subflow_names(c, namer, opaque, r->uplink, r->local, r->remote);
 		/* A subflow born within the interval: its whole count belongs to it. */
 		r->send_bps = dt > 0 ? 8.0 * (double)sent / dt : 0;
 		r->goodput_bps = dt > 0 ? 8.0 * (double)acked / dt : 0;
@@ -419,17 +425,9 @@ static void publish(struct snd_stats *s, bool connected)
 	struct rt_uplink up;
 
 	/* Every configured uplink is listed, with or without subflows. */
-	for (size_t i = 0; i < rt_uplinks_count(s->cfg.uplinks) && d->n_uplinks < RT_MAX_UPLINKS;
-	     i++) {
-		bool known = false;
-
-		if (rt_uplinks_get(s->cfg.uplinks, i, &up))
-			continue;
-		for (size_t k = 0; k < d->n_uplinks; k++)
-			known |= strcmp(d->uplink[k].name, up.ifname) == 0;
-		if (!known)
-			snprintf(d->uplink[d->n_uplinks++].name, IFNAMSIZ, "%s", up.ifname);
-	}
+	for (size_t i = 0; i < rt_uplinks_count(s->cfg.uplinks); i++)
+		if (!rt_uplinks_get(s->cfg.uplinks, i, &up))
+			snd_metrics_uplink(d, up.ifname);
 	if (connected) {
 		snd_metrics_account(d, &s->metrics_prev, &s->cur, s->cfg.namer, s->cfg.opaque);
 		s->metrics_prev = s->cur;
@@ -437,11 +435,11 @@ static void publish(struct snd_stats *s, bool connected)
 		d->n_subflows = 0;
 	}
 	for (size_t i = 0; i < s->health.n; i++) {
-		if (rt_uplinks_get(s->cfg.uplinks, i, &up))
-			continue;
-		for (size_t k = 0; k < d->n_uplinks; k++)
-			if (strcmp(d->uplink[k].name, up.ifname) == 0)
-				d->uplink[k].state = snd_uplink_state_name(s->health.state[i]);
+		struct snd_metrics_uplink *u;
+
+		if (!rt_uplinks_get(s->cfg.uplinks, i, &up) &&
+		    (u = snd_metrics_uplink(d, up.ifname)))
+			u->state = snd_uplink_state_name(s->health.state[i]);
 	}
 	d->connected = connected;
 	if (s->status.valid)

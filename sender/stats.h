@@ -94,6 +94,14 @@ uint64_t snd_counter_delta(uint64_t now, uint64_t before);
 /* "addr:port" or "[addr]:port"; "-" for anything else. */
 void snd_format_addr(const struct sockaddr_storage *ss, char *buf, size_t size);
 
+/*
+ * A subflow's uplink (named by @namer; "-" when unknown) and its local and
+ * remote addresses, as the rows and the metrics show them.
+ */
+void snd_subflow_names(const struct snd_subflow_sample *sf, snd_uplink_namer namer, void *opaque,
+		       char uplink[IFNAMSIZ], char local[SND_ADDR_STRLEN],
+		       char remote[SND_ADDR_STRLEN]);
+
 /* One compact line for the log; @st may be NULL. */
 void snd_stats_format_line(const struct snd_stats_row *rows, size_t n,
 			   const struct snd_stats_row *total, const struct snd_stream_status *st,
