@@ -17,6 +17,8 @@ void snd_rate_new_connection(struct snd_rate *r)
 	r->acked_total = 0;
 	r->hist_n = 0;
 	r->hist_next = 0;
+	r->written_n = 0;
+	r->written_next = 0;
 	r->cap_cur_bps = r->cap_prev_bps = -1;
 	r->cap_window_ms = 0;
 	r->draining = false;
@@ -87,6 +89,41 @@ static double capacity(struct snd_rate *r, const struct snd_rate_input *in, bool
 		r->hist_n--;
 	}
 	return bps;
+}
+
+/*
+ * How long the oldest data in the socket has waited there, in ms: since the
+ * tick at which the written sequence first went past what is acknowledged
+ * now (a lower bound, to a tick). Measured, not estimated: when a path dies,
+ * what the others carry for a while says little of how soon the socket
+ * drains, but the age of its oldest data is the delay the viewer sees.
+ * -1 when the sequence is not known.
+ */
+static int socket_age(struct snd_rate *r, const struct snd_rate_input *in)
+{
+	size_t newest = (r->written_next + SND_RATE_WRITTEN_HIST - 1) % SND_RATE_WRITTEN_HIST;
+	int age = 0;
+
+	if (!in->written_seq && !in->delivered_seq)
+		return -1;
+	/* A new sequence (another connection) or one going back: start over. */
+	if (r->written_n && in->written_seq < r->written[newest].seq)
+		r->written_n = 0;
+	r->written[r->written_next].t_ms = in->t_ms;
+	r->written[r->written_next].seq = in->written_seq;
+	r->written_next = (r->written_next + 1) % SND_RATE_WRITTEN_HIST;
+	if (r->written_n < SND_RATE_WRITTEN_HIST)
+		r->written_n++;
+	for (size_t k = 0; k < r->written_n; k++) {
+		size_t i = (r->written_next + SND_RATE_WRITTEN_HIST - r->written_n + k) %
+			   SND_RATE_WRITTEN_HIST;
+
+		if (r->written[i].seq > in->delivered_seq) {
+			age = (int)(in->t_ms - r->written[i].t_ms);
+			break;
+		}
+	}
+	return age;
 }
 
 static double path_floor(const struct snd_rate *r, size_t i)
@@ -293,7 +330,7 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 	double cap, cap_best, rise, rise_least, rise_most, drain, wire, silent_cap = -1;
 	bool silent, silent_guess = false;
 	int64_t now = in->t_ms, target = r->target_bps;
-	int budget = c->max_latency_ms, delay, rise_limit;
+	int budget = c->max_latency_ms, delay, rise_limit, age;
 	bool stalled, high, rising, calm;
 
 	memset(out, 0, sizeof(*out));
@@ -339,7 +376,8 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 	wire = (double)(target + c->other_bps);
 	/* The socket drains at what the paths carry, or at least at half the rate sent. */
 	drain = cap > wire / 2 ? cap : wire / 2;
-	delay = in->queue_ms + (int)(8000.0 * in->socket_bytes / drain);
+	age = socket_age(r, in);
+	delay = in->queue_ms + (age >= 0 ? age : (int)(8000.0 * in->socket_bytes / drain));
 
 	/*
 	 * Whether the paths, not the encoder, set the pace: data waits unsent in

@@ -23,7 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SND_RATE_HIST 32
+#define SND_RATE_HIST	      32
+#define SND_RATE_WRITTEN_HIST 128 /* ticks: reaches back further than any budget needs */
 
 struct snd_rate_config {
 	int64_t start_bps, min_bps, max_bps; /* video */
@@ -45,8 +46,15 @@ struct snd_rate_input {
 	int64_t t_ms;	       /* monotonic */
 	uint32_t socket_bytes; /* in the socket, sent or not, unacknowledged (SIOCOUTQ) */
 	uint32_t unsent_bytes; /* of which not sent yet: waiting for the paths (SIOCOUTQNSD) */
-	int queue_ms;	       /* media waiting in mpstream's queue */
-	double encoder_bps;    /* what the encoder put out over the last second; 0: not known */
+	/*
+	 * The connection's data sequence: the end of what was written into the
+	 * socket and the start of what is not acknowledged yet (MPTCP's
+	 * mptcpi_write_seq and mptcpi_snd_una). Both 0: not known, the delay in
+	 * the socket is then estimated from its bytes and the paths' rate.
+	 */
+	uint64_t written_seq, delivered_seq;
+	int queue_ms;	    /* media waiting in mpstream's queue */
+	double encoder_bps; /* what the encoder put out over the last second; 0: not known */
 	size_t n_paths;
 	struct snd_rate_path paths[SND_RATE_MAX_PATHS];
 };
@@ -55,7 +63,7 @@ struct snd_rate_decision {
 	int64_t target_bps;
 	int change;	     /* -1 stepped down, 1 up, 0 same */
 	bool drop;	     /* drop the queue up to a keyframe */
-	int delay_ms;	     /* the sender's delay, estimated */
+	int delay_ms;	     /* the sender's delay: queue + the oldest data in the socket */
 	double rtt_rise_ms;  /* the paths' RTT over their floors */
 	double capacity_bps; /* acknowledged over the last second; < 0: not known yet */
 	char why[128];	     /* for a step down or a drop */
@@ -70,6 +78,12 @@ struct snd_rate {
 		int64_t busy_ms; /* cumulative time with acknowledgements coming */
 	} hist[SND_RATE_HIST];	 /* ring of recent samples */
 	size_t hist_n, hist_next;
+	/* When the data sequence reached where: how long the oldest data waited. */
+	struct {
+		int64_t t_ms;
+		uint64_t seq;
+	} written[SND_RATE_WRITTEN_HIST];
+	size_t written_n, written_next;
 	/* Per subflow: its RTT floor, the minimum in this epoch and the previous one. */
 	struct {
 		uint32_t id;

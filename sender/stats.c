@@ -8,10 +8,12 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/sockios.h>
 #include <linux/tcp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 
 #define TAG "stats"
@@ -111,12 +113,17 @@ static int sample_tcp(int fd, struct snd_stats_snapshot *out)
 	struct snd_subflow_sample *sf = &out->sf[0];
 	struct tcp_info ti = {0};
 	socklen_t len = sizeof(ti), alen;
+	int outq = 0;
 
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
 		return -errno;
 	memset(sf, 0, sizeof(*sf));
 	fill_from_tcp_info(sf, &ti);
-	out->conn_acked = ti.tcpi_bytes_acked;
+	out->conn_delivered = ti.tcpi_bytes_acked;
+	if (ioctl(fd, SIOCOUTQ, &outq) == 0 && outq > 0)
+		out->conn_written = out->conn_delivered + (uint64_t)outq;
+	else
+		out->conn_written = out->conn_delivered;
 	alen = sizeof(sf->local);
 	getsockname(fd, (struct sockaddr *)&sf->local, &alen);
 	alen = sizeof(sf->remote);
@@ -149,7 +156,8 @@ int snd_stats_sample(int fd, struct snd_stats_snapshot *out)
 		return -errno;
 	}
 	out->mptcp = true;
-	out->conn_acked = fi.mptcp_info.mptcpi_bytes_acked;
+	out->conn_written = fi.mptcp_info.mptcpi_write_seq;
+	out->conn_delivered = fi.mptcp_info.mptcpi_snd_una;
 	out->n = fi.num_subflows < SND_MAX_SUBFLOWS ? fi.num_subflows : SND_MAX_SUBFLOWS;
 	for (size_t i = 0; i < out->n; i++) {
 		struct snd_subflow_sample *sf = &out->sf[i];

@@ -34,9 +34,14 @@ struct snd_subflow_sample {
 };
 
 struct snd_stats_snapshot {
-	int64_t t_ns;	     /* CLOCK_MONOTONIC */
-	bool mptcp;	     /* false: plain TCP (or a fallback), one pseudo-subflow */
-	uint64_t conn_acked; /* data acknowledged at the connection level (MPTCP: 6.5+) */
+	int64_t t_ns; /* CLOCK_MONOTONIC */
+	bool mptcp;   /* false: plain TCP (or a fallback), one pseudo-subflow */
+	/*
+	 * Data-level sequence numbers: the end of what the application wrote
+	 * into the socket, and the start of what the peer has not acknowledged
+	 * yet. Only their differences mean anything.
+	 */
+	uint64_t conn_written, conn_delivered;
 	size_t n;
 	struct snd_subflow_sample sf[SND_MAX_SUBFLOWS];
 };

@@ -118,6 +118,8 @@ static void rate_tick(void *opaque, int fd, const struct snd_stats_snapshot *cur
 		in.unsent_bytes = (uint32_t)outq;
 	enc_session_progress(st->enc, &p);
 	in.queue_ms = p.queue_ms;
+	in.written_seq = cur->conn_written;
+	in.delivered_seq = cur->conn_delivered;
 	in.encoder_bps = st->cfg->rate.fixed ? 0 : st->encoder_bps;
 	for (size_t i = 0; i < cur->n && i < SND_RATE_MAX_PATHS; i++) {
 		in.paths[i].id = cur->sf[i].id;

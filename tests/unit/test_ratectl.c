@@ -27,6 +27,7 @@ struct net {
 	double encoder_max; /* the most the picture takes (a still one: little); 0: any */
 	double backlog;	    /* bytes sent by the app, not yet acknowledged */
 	uint64_t acked[2];
+	uint64_t delivered; /* data sequence: acknowledged up to here (FIFO) */
 	int64_t t_ms;
 };
 
@@ -53,6 +54,7 @@ static void run_init(struct run *x, const struct snd_rate_config *cfg, double ca
 		.cap_bps = {cap0, cap1},
 		.base_rtt_ms = {20, 30},
 		.alive = {true, true},
+		.delivered = 1 << 20,
 		.t_ms = 1000,
 	};
 }
@@ -79,6 +81,7 @@ static void step(struct run *x)
 	if (out > n->backlog)
 		out = n->backlog;
 	n->backlog -= out;
+	n->delivered += (uint64_t)out;
 	if (n->backup && n->alive[0]) {
 		n->acked[0] += (uint64_t)out;
 		n->acked[1] += 30;
@@ -96,6 +99,8 @@ static void step(struct run *x)
 		in.paths[i].acked_bytes = n->acked[i];
 	}
 	in.socket_bytes = (uint32_t)(n->backlog < SOCKET_BYTES ? n->backlog : SOCKET_BYTES);
+	in.delivered_seq = n->delivered;
+	in.written_seq = n->delivered + in.socket_bytes;
 	/* About 30 ms of the paths' rate is in flight; the rest waits unsent. */
 	in.unsent_bytes = in.socket_bytes > cap * 30 / 8000
 				  ? in.socket_bytes - (uint32_t)(cap * 30 / 8000)
@@ -380,6 +385,82 @@ static void test_recorded_cut(void **state)
 	assert_true(last >= 2000000);
 }
 
+/*
+ * The delay in the socket is the age of its oldest data, measured from the
+ * data sequence: when a path dies, the living one keeps acknowledging on its
+ * subflow but the connection's acknowledgement stands still until the dead
+ * path's data is sent again (head-of-line blocking). Then the delay grows by
+ * the time that passes, and falls at once when the hole is filled, whatever
+ * the bytes in the socket and the paths' rate suggest.
+ */
+static void test_delay_measured(void **state)
+{
+	struct snd_rate_config cfg = default_cfg;
+	struct snd_rate_decision d;
+	struct snd_rate r;
+	uint64_t written = 5000, delivered = 5000, sf_acked = 0;
+	int64_t t = 1000;
+	int at_hole_end = 0;
+
+	(void)state;
+	cfg.max_latency_ms = 3000;
+	snd_rate_init(&r, &cfg);
+	/* 3 s steady at 2 Mbit/s: 25 kB a tick, acknowledged a tick later. */
+	for (int k = 0; k < 30; k++, t += TICK_MS) {
+		struct snd_rate_input in = {.t_ms = t, .n_paths = 1};
+
+		written += 25000;
+		delivered = written - 25000;
+		sf_acked += 25000;
+		in.paths[0] =
+			(struct snd_rate_path){.id = 1, .rtt_ms = 20, .acked_bytes = sf_acked};
+		in.written_seq = written;
+		in.delivered_seq = delivered;
+		in.socket_bytes = (uint32_t)(written - delivered);
+		snd_rate_update(&r, &in, &d);
+		assert_true(d.delay_ms <= TICK_MS);
+	}
+	/* A hole: 1.5 s without a connection-level acknowledgement, 600 kB piling up. */
+	for (int k = 0; k < 15; k++, t += TICK_MS) {
+		struct snd_rate_input in = {.t_ms = t, .n_paths = 1};
+
+		written += 40000;
+		sf_acked += 25000;
+		in.paths[0] =
+			(struct snd_rate_path){.id = 1, .rtt_ms = 40, .acked_bytes = sf_acked};
+		in.written_seq = written;
+		in.delivered_seq = delivered;
+		in.socket_bytes = (uint32_t)(written - delivered);
+		snd_rate_update(&r, &in, &d);
+		at_hole_end = d.delay_ms;
+		assert_false(d.drop); /* 1.5 s is within the 3 s budget */
+	}
+	print_message("hole of 1.5 s: sender delay %d ms\n", at_hole_end);
+	assert_in_range(at_hole_end, 1300, 1600);
+	/* Filled: the delay is what is left. */
+	{
+		struct snd_rate_input in = {.t_ms = t, .n_paths = 1};
+
+		delivered = written - 20000;
+		in.paths[0] =
+			(struct snd_rate_path){.id = 1, .rtt_ms = 20, .acked_bytes = sf_acked};
+		in.written_seq = written + 20000;
+		in.delivered_seq = delivered;
+		in.socket_bytes = 40000;
+		snd_rate_update(&r, &in, &d);
+		print_message("hole filled: sender delay %d ms\n", d.delay_ms);
+		assert_true(d.delay_ms <= TICK_MS);
+	}
+	/* Without the sequence: estimated from the bytes in the socket (600 kB, > 1 s). */
+	snd_rate_init(&r, &cfg);
+	{
+		struct snd_rate_input in = {.t_ms = 1000, .socket_bytes = 600000};
+
+		snd_rate_update(&r, &in, &d);
+		assert_true(d.delay_ms > 1000);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -394,6 +475,7 @@ int main(void)
 		cmocka_unit_test(test_still_picture),
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_recorded_cut),
+		cmocka_unit_test(test_delay_measured),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
