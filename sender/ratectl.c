@@ -22,6 +22,9 @@ void snd_rate_new_connection(struct snd_rate *r)
 	r->cap_cur_bps = r->cap_prev_bps = -1;
 	r->cap_window_ms = 0;
 	r->draining = false;
+	/* After a reconnect nothing says the old rate fits: probe as at the start. */
+	r->regaining = false;
+	r->regain_bps = 0;
 	memset(r->path, 0, sizeof(r->path));
 	r->started = false;
 }
@@ -200,6 +203,7 @@ static double rtt_rise(struct snd_rate *r, const struct snd_rate_input *in, doub
 		if (known && p->acked_bytes > r->path[i].acked) {
 			r->acked_total += p->acked_bytes - r->path[i].acked;
 			r->path[i].acked_ms = in->t_ms;
+			r->path[i].carried = true;
 		} else if (!known) {
 			r->path[i].acked_ms = in->t_ms;
 		}
@@ -286,6 +290,18 @@ static double living_rate(const struct snd_rate *r, int64_t now, int64_t since_m
 	return -1;
 }
 
+/* Paths that carry data: acknowledged some lately. */
+static int paths_carrying(const struct snd_rate *r, int64_t now)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < SND_RATE_MAX_PATHS; i++)
+		if (r->path[i].used && r->path[i].carried &&
+		    now - r->path[i].acked_ms < SND_RATE_SILENT_MS)
+			n++;
+	return n;
+}
+
 /* When the path that fell silent last acknowledged anything. */
 static int64_t silence_start(const struct snd_rate *r, int64_t now)
 {
@@ -330,7 +346,7 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 	double cap, cap_best, rise, rise_least, rise_most, drain, wire, silent_cap = -1;
 	bool silent, silent_guess = false;
 	int64_t now = in->t_ms, target = r->target_bps;
-	int budget = c->max_latency_ms, delay, rise_limit, age;
+	int budget = c->max_latency_ms, delay, rise_limit, rise_least_limit, age;
 	bool stalled, high, rising, calm;
 
 	memset(out, 0, sizeof(*out));
@@ -350,6 +366,13 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 		double best = r->cap_cur_bps > r->cap_prev_bps ? r->cap_cur_bps : r->cap_prev_bps;
 
 		double living = living_rate(r, now, silence_start(r, now));
+		double before = SND_RATE_FAIR * best - (double)c->other_bps;
+
+		/* What to come back to: the rate before, or what the paths carried. */
+		if (before < (double)target)
+			before = (double)target;
+		if ((int64_t)before > r->regain_bps)
+			r->regain_bps = clamp(r, before);
 
 		/*
 		 * What the living paths carried meanwhile; when that was next to
@@ -370,6 +393,15 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 		r->cap_cur_bps = -1;
 		r->cap_window_ms = now;
 	}
+	if (silent) {
+		r->regaining = false;
+		r->paths_after_silence = paths_carrying(r, now);
+	} else if (r->regain_bps && !r->regaining &&
+		   paths_carrying(r, now) > r->paths_after_silence) {
+		/* A path carries data again: what was lost may be back. */
+		r->regaining = true;
+		out->regain = true;
+	}
 	if (!silent && cap > r->cap_cur_bps)
 		r->cap_cur_bps = cap;
 	cap_best = r->cap_cur_bps > r->cap_prev_bps ? r->cap_cur_bps : r->cap_prev_bps;
@@ -386,8 +418,18 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 	 */
 	r->net_limited += 0.2 * ((in->unsent_bytes > SND_RATE_UNSENT_BUSY) - r->net_limited);
 	high = delay > budget * 6 / 10 || in->queue_ms > budget / 3;
-	rise_limit = budget / 4 > SND_RATE_RTT_RISE_MS ? budget / 4 : SND_RATE_RTT_RISE_MS;
-	rising = rise_most > rise_limit || rise_least > SND_RATE_RTT_RISE_MS ||
+	/*
+	 * The delay measured in the socket includes the paths' queues; a rise
+	 * of their RTT is the early sign, and a small one is no harm to a
+	 * budget of a second: only a share of the budget counts.
+	 */
+	rise_limit = (int)(SND_RATE_RTT_RISE_MOST * budget);
+	if (rise_limit < SND_RATE_RTT_RISE_MS)
+		rise_limit = SND_RATE_RTT_RISE_MS;
+	rise_least_limit = (int)(SND_RATE_RTT_RISE_LEAST * budget);
+	if (rise_least_limit < SND_RATE_RTT_RISE_MS)
+		rise_least_limit = SND_RATE_RTT_RISE_MS;
+	rising = rise_most > rise_limit || rise_least > rise_least_limit ||
 		 delay > budget * 4 / 10 ||
 		 (r->net_limited > 0.7 && cap_best >= 0 && wire > 1.03 * cap_best);
 	calm = !rising && delay < budget / 5 && r->net_limited < 0.3;
@@ -488,8 +530,22 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 		if (!out->drop)
 			snprintf(out->why, sizeof(out->why),
 				 "RTT %.0f ms over its floor, sender delay %d ms%s",
-				 rise_least > SND_RATE_RTT_RISE_MS ? rise_least : rise_most, delay,
+				 rise_least > rise_least_limit ? rise_least : rise_most, delay,
 				 r->net_limited > 0.7 ? ", the paths are the limit" : "");
+	} else if (r->regaining && calm && now - r->last_up_ms >= SND_RATE_UP_EVERY_MS) {
+		/*
+		 * Back to the rate before the path died, faster than a probe: it
+		 * was carried before, and the encoder put it out. Any sign of a
+		 * queue ends it (below).
+		 */
+		double to = (1 + SND_RATE_REGAIN_STEP) * (double)target;
+
+		target = clamp(r, to < (double)r->regain_bps ? to : (double)r->regain_bps);
+		r->last_up_ms = now;
+		if (target >= r->regain_bps) {
+			r->regaining = false;
+			r->regain_bps = 0;
+		}
 	} else if (calm && now - r->last_down_ms >= SND_RATE_UP_HOLD_MS &&
 		   now - r->last_up_ms >= SND_RATE_UP_EVERY_MS &&
 		   (1 + SND_RATE_UP_STEP) * wire <= SND_RATE_PROBE_LIMIT * cap &&
@@ -506,6 +562,11 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 	}
 	if (!stalled)
 		r->stall_stepped = false;
+	if (target < r->target_bps && r->regaining) {
+		/* The paths say no more: the rest is probed for as usual. */
+		r->regaining = false;
+		r->regain_bps = 0;
+	}
 	if (target < r->target_bps) {
 		out->change = -1;
 		/* Draining lowers the rate tick by tick: not a step down each time. */

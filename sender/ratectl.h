@@ -63,6 +63,7 @@ struct snd_rate_decision {
 	int64_t target_bps;
 	int change;	     /* -1 stepped down, 1 up, 0 same */
 	bool drop;	     /* drop the queue up to a keyframe */
+	bool regain;	     /* a path carries data again: back up to the rate before it died */
 	int delay_ms;	     /* the sender's delay: queue + the oldest data in the socket */
 	double rtt_rise_ms;  /* the paths' RTT over their floors */
 	double capacity_bps; /* acknowledged over the last second; < 0: not known yet */
@@ -93,6 +94,7 @@ struct snd_rate {
 		int64_t seen_ms;  /* last in the input */
 		int64_t acked_ms; /* last acknowledged anything */
 		bool silent;	  /* fell silent, and that was acted on */
+		bool carried;	  /* acknowledged data since it was first seen */
 	} path[SND_RATE_MAX_PATHS];
 	int64_t epoch_start_ms;
 	uint64_t acked_total;		  /* by all subflows, since the connection started */
@@ -106,6 +108,14 @@ struct snd_rate {
 	bool draining;		 /* below the paths' rate until the backlog is gone */
 	bool drain_started;	 /* in this tick */
 	double drain_steady_bps; /* ... and then at this rate */
+	/*
+	 * A path fell silent: the rate before, and how many paths carried data
+	 * after. When more carry data again (the path is back, or a fresh
+	 * subflow on it), the rate goes back up to it fast.
+	 */
+	int64_t regain_bps; /* 0: nothing to regain */
+	int paths_after_silence;
+	bool regaining;
 	bool started;
 };
 
@@ -119,24 +129,28 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 		     struct snd_rate_decision *out);
 
 /* Tuning, exposed for the tests. */
-#define SND_RATE_WINDOW_MS	   1000 /* the capacity is what was acknowledged over this */
-#define SND_RATE_DOWN_HOLD_MS	   500	/* between two steps down */
-#define SND_RATE_DOWN_AGAIN_MS	   2000 /* a step down even if the delay shrinks */
-#define SND_RATE_UP_HOLD_MS	   2000 /* after a step down, before probing up */
-#define SND_RATE_UP_EVERY_MS	   250
-#define SND_RATE_UP_STEP	   0.03 /* per SND_RATE_UP_EVERY_MS: about 12 %/s */
-#define SND_RATE_PROBE_LIMIT	   1.15 /* up to this much over what was acknowledged */
-#define SND_RATE_ENCODER_KEEPS_UP  0.85 /* probe up only when the encoder puts out this share */
-#define SND_RATE_HEADROOM	   0.88 /* step down to this share of the capacity */
-#define SND_RATE_EASE		   0.94 /* the gentle step */
-#define SND_RATE_FAIR		   0.95 /* ... at most to this share of the capacity */
-#define SND_RATE_STALL_STEP	   0.70 /* in a stall, once */
-#define SND_RATE_STALL_SHARE	   0.4	/* acknowledgements in less of the window: a stall */
-#define SND_RATE_MAX_CUT	   0.5	/* one step down keeps at least this much */
-#define SND_RATE_HIGH_CUT	   0.6	/* ... when the delay is high but not a stall */
-#define SND_RATE_DRAIN_MS	   1500 /* a backlog should be gone within this */
-#define SND_RATE_DRAIN_FLOOR	   0.5	/* draining keeps at least this share of the steady rate */
-#define SND_RATE_RTT_RISE_MS	   60	/* on every path: all are full */
+#define SND_RATE_WINDOW_MS	  1000 /* the capacity is what was acknowledged over this */
+#define SND_RATE_DOWN_HOLD_MS	  500  /* between two steps down */
+#define SND_RATE_DOWN_AGAIN_MS	  2000 /* a step down even if the delay shrinks */
+#define SND_RATE_UP_HOLD_MS	  2000 /* after a step down, before probing up */
+#define SND_RATE_UP_EVERY_MS	  250
+#define SND_RATE_UP_STEP	  0.03 /* per SND_RATE_UP_EVERY_MS: about 12 %/s */
+#define SND_RATE_PROBE_LIMIT	  1.15 /* up to this much over what was acknowledged */
+#define SND_RATE_ENCODER_KEEPS_UP 0.85 /* probe up only when the encoder puts out this share */
+#define SND_RATE_HEADROOM	  0.88 /* step down to this share of the capacity */
+#define SND_RATE_EASE		  0.94 /* the gentle step */
+#define SND_RATE_FAIR		  0.95 /* ... at most to this share of the capacity */
+#define SND_RATE_STALL_STEP	  0.70 /* in a stall, once */
+#define SND_RATE_STALL_SHARE	  0.4  /* acknowledgements in less of the window: a stall */
+#define SND_RATE_MAX_CUT	  0.5  /* one step down keeps at least this much */
+#define SND_RATE_HIGH_CUT	  0.6  /* ... when the delay is high but not a stall */
+#define SND_RATE_DRAIN_MS	  1500 /* a backlog should be gone within this */
+#define SND_RATE_DRAIN_FLOOR	  0.5  /* draining keeps at least this share of the steady rate */
+#define SND_RATE_RTT_RISE_MS	  60   /* at least; on every path: all are full */
+#define SND_RATE_RTT_RISE_LEAST	  0.2  /* ... or this share of the budget, if more */
+#define SND_RATE_RTT_RISE_MOST	  0.25 /* the most loaded path's rise: this share of the budget */
+#define SND_RATE_REGAIN_STEP \
+	0.10 /* per SND_RATE_UP_EVERY_MS, back to the rate before a path died */
 #define SND_RATE_RTT_EPOCH_MS	   10000
 #define SND_RATE_SILENT_MS	   500	/* a path without acknowledgements this long is dead */
 #define SND_RATE_LIVING_SHARE	   0.25 /* the living paths carried less: their rate says nothing */
