@@ -99,6 +99,98 @@ static enum snd_uplink_state from_subflows(struct snd_health *h, size_t i, struc
 	return best;
 }
 
+/* Its subflows' smallest RTT (ms, 0: none) and the data they acknowledged since @prev. */
+static uint32_t uplink_rtt(struct in_addr addr, const struct snd_stats_snapshot *prev,
+			   const struct snd_stats_snapshot *cur, uint64_t *acked)
+{
+	uint32_t rtt = 0;
+
+	*acked = 0;
+	for (size_t k = 0; k < cur->n; k++) {
+		const struct snd_subflow_sample *sf = &cur->sf[k], *p;
+
+		if (!same_addr(&sf->local, addr) || sf->state != TCP_ESTABLISHED)
+			continue;
+		p = find_id(prev, sf->id);
+		if (p && sf->bytes_acked > p->bytes_acked)
+			*acked += sf->bytes_acked - p->bytes_acked;
+		if (sf->rtt_us && (!rtt || sf->rtt_us / 1000 < rtt))
+			rtt = sf->rtt_us / 1000;
+	}
+	return rtt;
+}
+
+/* Bench the slow primary uplinks; give them back their place in time. */
+static void judge_speed(struct snd_health *h, const struct snd_health_uplink *ups,
+			const struct snd_stats_snapshot *prev, const struct snd_stats_snapshot *cur,
+			int64_t now, struct snd_health_actions *act)
+{
+	uint64_t acked[RT_MAX_UPLINKS] = {0}, total = 0;
+
+	for (size_t i = 0; i < h->n; i++) {
+		h->rtt_ms[i] = 0;
+		if (ups[i].installed && ups[i].link_up && h->state[i] != SND_UPLINK_DOWN)
+			h->rtt_ms[i] = uplink_rtt(ups[i].addr, prev, cur, &acked[i]);
+		total += acked[i];
+	}
+	for (size_t i = 0; i < h->n; i++)
+		if (total)
+			h->share[i] += 0.1 * ((double)acked[i] / (double)total - h->share[i]);
+	for (size_t i = 0; i < h->n; i++) {
+		uint32_t best = 0;
+		bool others_work = false;
+
+		if (ups[i].backup)
+			continue;
+		/* The best other primary uplink that works and is not benched. */
+		for (size_t k = 0; k < h->n; k++) {
+			if (k == i || ups[k].backup || h->benched[k] ||
+			    h->state[k] == SND_UPLINK_DOWN)
+				continue;
+			others_work = true;
+			if (h->rtt_ms[k] && (!best || h->rtt_ms[k] < best))
+				best = h->rtt_ms[k];
+		}
+		if (h->benched[i]) {
+			if (!others_work || now >= h->benched_until_ms[i]) {
+				h->benched[i] = false;
+				act->bench[i] = 0;
+				snprintf(act->bench_why[i], sizeof(act->bench_why[i]), "%s",
+					 others_work
+						 ? "tried again as a primary uplink"
+						 : "a primary uplink again: no other one works");
+			}
+			continue;
+		}
+		/* Long without being benched: the next time is short again. */
+		if (h->bench_ms[i] && now - h->benched_until_ms[i] > SND_HEALTH_BENCH_MAX_MS)
+			h->bench_ms[i] = 0;
+		if (best && h->rtt_ms[i] > best + SND_HEALTH_BENCH_RTT_MS &&
+		    h->rtt_ms[i] > SND_HEALTH_BENCH_RATIO * best &&
+		    h->share[i] < SND_HEALTH_BENCH_SHARE) {
+			if (!h->slow_since_ms[i])
+				h->slow_since_ms[i] = now;
+		} else {
+			h->slow_since_ms[i] = 0;
+		}
+		if (h->slow_since_ms[i] && now - h->slow_since_ms[i] >= SND_HEALTH_BENCH_AFTER_MS) {
+			if (!h->bench_ms[i])
+				h->bench_ms[i] = SND_HEALTH_BENCH_MS;
+			h->benched[i] = true;
+			h->benched_until_ms[i] = now + h->bench_ms[i];
+			h->slow_since_ms[i] = 0;
+			act->bench[i] = 1;
+			snprintf(act->bench_why[i], sizeof(act->bench_why[i]),
+				 "slow (RTT %u ms, %u ms on the best other, %.0f %% of the data): "
+				 "a backup for %lld s",
+				 h->rtt_ms[i], best, 100 * h->share[i],
+				 (long long)(h->bench_ms[i] / 1000));
+			if (h->bench_ms[i] < SND_HEALTH_BENCH_MAX_MS)
+				h->bench_ms[i] *= 2;
+		}
+	}
+}
+
 void snd_health_update(struct snd_health *h, const struct snd_health_uplink *ups,
 		       const struct snd_stats_snapshot *prev, const struct snd_stats_snapshot *cur,
 		       int64_t now, struct snd_health_actions *act)
@@ -107,6 +199,8 @@ void snd_health_update(struct snd_health *h, const struct snd_health_uplink *ups
 
 	memset(act, 0, sizeof(*act));
 	act->set_backup = -1;
+	for (size_t i = 0; i < RT_MAX_UPLINKS; i++)
+		act->bench[i] = -1;
 	for (size_t i = 0; i < h->n; i++) {
 		enum snd_uplink_state st;
 		char why[64];
@@ -136,6 +230,8 @@ void snd_health_update(struct snd_health *h, const struct snd_health_uplink *ups
 		else
 			primary_works |= st != SND_UPLINK_DOWN;
 	}
+	if (cur && cur->mptcp)
+		judge_speed(h, ups, prev, cur, now, act);
 	/* Backups carry traffic only while no primary uplink works. */
 	if (any_backup && !primary_works && !h->backups_promoted) {
 		act->set_backup = 0;

@@ -28,6 +28,25 @@ enum snd_uplink_state { SND_UPLINK_DOWN, SND_UPLINK_DEGRADED, SND_UPLINK_UP };
 /* An uplink whose subflow is gone gets this long to get a new one before it is down. */
 #define SND_HEALTH_GRACE_MS 1500
 
+/*
+ * A slow path: the default scheduler keeps sending on it, its queue grows, and
+ * the other paths' data waits at the receiver for its (head-of-line blocking):
+ * a 1 Mbit/s path with a 400 ms queue beside a 4 Mbit/s one halves what the
+ * connection carries and adds its queue to the delay. A primary uplink whose
+ * RTT is SND_HEALTH_BENCH_RTT_MS and SND_HEALTH_BENCH_RATIO times above the
+ * best other working uplink's, while it carries less than
+ * SND_HEALTH_BENCH_SHARE of the data, for SND_HEALTH_BENCH_AFTER_MS, is made
+ * a backup ("benched") for SND_HEALTH_BENCH_MS, doubled each time it is
+ * benched again, up to SND_HEALTH_BENCH_MAX_MS; at once a primary again when
+ * no other primary uplink works.
+ */
+#define SND_HEALTH_BENCH_RTT_MS	  250
+#define SND_HEALTH_BENCH_RATIO	  4
+#define SND_HEALTH_BENCH_SHARE	  0.35
+#define SND_HEALTH_BENCH_AFTER_MS 1000
+#define SND_HEALTH_BENCH_MS	  30000
+#define SND_HEALTH_BENCH_MAX_MS	  300000
+
 struct snd_health_uplink {
 	bool installed; /* table, rule and endpoint in place */
 	bool link_up;
@@ -43,12 +62,23 @@ struct snd_health {
 	int64_t degraded_until_ms[RT_MAX_UPLINKS]; /* hysteresis: one retransmission is 1 s of it */
 
 	bool backups_promoted; /* backup uplinks carry traffic as regular ones */
+
+	/* Slow paths made backups for a while. */
+	double share[RT_MAX_UPLINKS];	       /* of the data acknowledged (EWMA) */
+	uint32_t rtt_ms[RT_MAX_UPLINKS];       /* its subflows' smallest smoothed RTT; 0 */
+	int64_t slow_since_ms[RT_MAX_UPLINKS]; /* 0: not slow */
+	bool benched[RT_MAX_UPLINKS];
+	int64_t benched_until_ms[RT_MAX_UPLINKS];
+	int64_t bench_ms[RT_MAX_UPLINKS]; /* how long the next time */
 };
 
 struct snd_health_actions {
 	bool changed[RT_MAX_UPLINKS]; /* state changed: log it */
 	bool probe[RT_MAX_UPLINKS];   /* down: find out whether its path is back */
 	int set_backup; /* -1: nothing; 0: clear the backup flags; 1: set them again */
+	int bench
+		[RT_MAX_UPLINKS]; /* -1: nothing; 1: make it a backup, it is slow; 0: a primary again */
+	char bench_why[RT_MAX_UPLINKS][128];
 };
 
 void snd_health_init(struct snd_health *h, size_t n);

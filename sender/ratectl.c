@@ -129,6 +129,25 @@ static int socket_age(struct snd_rate *r, const struct snd_rate_input *in)
 	return age;
 }
 
+/* A path's best rate of late: the best 1 s window, fading. */
+static void recent_rate(struct snd_rate_path_state *p, int64_t now)
+{
+	int64_t dt = now - p->win_start_ms;
+
+	if (!p->win_start_ms || p->acked < p->win_acked) {
+		p->win_start_ms = now;
+		p->win_acked = p->acked;
+	} else if (dt >= 1000) {
+		double bps = 8000.0 * (double)(p->acked - p->win_acked) / (double)dt;
+
+		p->recent_bps *= SND_RATE_RECENT_FADE;
+		if (bps > p->recent_bps)
+			p->recent_bps = bps;
+		p->win_start_ms = now;
+		p->win_acked = p->acked;
+	}
+}
+
 static double path_floor(const struct snd_rate *r, size_t i)
 {
 	double a = r->path[i].floor[0], b = r->path[i].floor[1];
@@ -202,6 +221,13 @@ static double rtt_rise(struct snd_rate *r, const struct snd_rate_input *in, doub
 		r->path[i].seen_ms = in->t_ms;
 		if (known && p->acked_bytes > r->path[i].acked) {
 			r->acked_total += p->acked_bytes - r->path[i].acked;
+			if (r->path[i].silent) {
+				/* Back: its RTT after retransmission back-offs is no measure. */
+				r->path[i].floor[0] = r->path[i].floor[1] = 0;
+			}
+			if (!r->path[i].carried ||
+			    in->t_ms - r->path[i].acked_ms >= SND_RATE_SILENT_MS)
+				r->path[i].carrying_since_ms = in->t_ms;
 			r->path[i].acked_ms = in->t_ms;
 			r->path[i].carried = true;
 		} else if (!known) {
@@ -221,6 +247,7 @@ static double rtt_rise(struct snd_rate *r, const struct snd_rate_input *in, doub
 		if (p->rtt_ms > 0 && (r->path[i].floor[0] <= 0 || p->rtt_ms < r->path[i].floor[0]))
 			r->path[i].floor[0] = p->rtt_ms;
 		r->path[i].acked = p->acked_bytes;
+		recent_rate(&r->path[i], in->t_ms);
 	}
 	/*
 	 * The least and the largest rise among the paths that carried a fair
@@ -297,9 +324,25 @@ static int paths_carrying(const struct snd_rate *r, int64_t now)
 
 	for (size_t i = 0; i < SND_RATE_MAX_PATHS; i++)
 		if (r->path[i].used && r->path[i].carried &&
-		    now - r->path[i].acked_ms < SND_RATE_SILENT_MS)
+		    now - r->path[i].acked_ms < SND_RATE_SILENT_MS &&
+		    now - r->path[i].carrying_since_ms >= SND_RATE_CARRYING_MS)
 			n++;
 	return n;
+}
+
+/*
+ * What the paths still acknowledging carried at best lately: right after a
+ * path dies they carry less for a while (the receiver's window fills with
+ * what waits for the dead path's data), and that is no measure of them.
+ */
+static double living_recent(const struct snd_rate *r, int64_t now)
+{
+	double sum = 0;
+
+	for (size_t i = 0; i < SND_RATE_MAX_PATHS; i++)
+		if (r->path[i].used && now - r->path[i].acked_ms < SND_RATE_SILENT_MS)
+			sum += r->path[i].recent_bps;
+	return sum;
 }
 
 /* When the path that fell silent last acknowledged anything. */
@@ -353,6 +396,7 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 	r->drain_started = false;
 	if (!r->started) {
 		r->started = true;
+		r->start_ms = now;
 		r->epoch_start_ms = now;
 		/* No probing up before the connection has shown what it carries. */
 		r->last_down_ms = now;
@@ -366,6 +410,7 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 		double best = r->cap_cur_bps > r->cap_prev_bps ? r->cap_cur_bps : r->cap_prev_bps;
 
 		double living = living_rate(r, now, silence_start(r, now));
+		double recent = living_recent(r, now);
 		double before = SND_RATE_FAIR * best - (double)c->other_bps;
 
 		/* What to come back to: the rate before, or what the paths carried. */
@@ -379,6 +424,8 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 		 * nothing (a backup not yet in use, an idle path), it says nothing
 		 * of what they can carry: a guess, as in a stall.
 		 */
+		if (recent > living)
+			living = recent;
 		if (best > 0)
 			silent_cap =
 				living >= SND_RATE_LIVING_SHARE * best
@@ -401,6 +448,7 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 		/* A path carries data again: what was lost may be back. */
 		r->regaining = true;
 		out->regain = true;
+		out->regain_bps = r->regain_bps;
 	}
 	if (!silent && cap > r->cap_cur_bps)
 		r->cap_cur_bps = cap;
@@ -520,7 +568,7 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 		 * best of the last two windows, so that a burst of losses does
 		 * not count as a lasting loss of capacity.
 		 */
-		if (!stalled && cap_best >= 0 &&
+		if (!stalled && cap_best >= 0 && now - r->start_ms >= SND_RATE_WARMUP_MS &&
 		    (delay > budget * 4 / 10 || r->net_limited > 0.7) &&
 		    SND_RATE_FAIR * cap_best - (double)c->other_bps < to)
 			to = SND_RATE_FAIR * cap_best - (double)c->other_bps;

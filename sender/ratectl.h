@@ -64,6 +64,7 @@ struct snd_rate_decision {
 	int change;	     /* -1 stepped down, 1 up, 0 same */
 	bool drop;	     /* drop the queue up to a keyframe */
 	bool regain;	     /* a path carries data again: back up to the rate before it died */
+	int64_t regain_bps;  /* ... to this */
 	int delay_ms;	     /* the sender's delay: queue + the oldest data in the socket */
 	double rtt_rise_ms;  /* the paths' RTT over their floors */
 	double capacity_bps; /* acknowledged over the last second; < 0: not known yet */
@@ -86,15 +87,20 @@ struct snd_rate {
 	} written[SND_RATE_WRITTEN_HIST];
 	size_t written_n, written_next;
 	/* Per subflow: its RTT floor, the minimum in this epoch and the previous one. */
-	struct {
+	struct snd_rate_path_state {
 		uint32_t id;
 		bool used;
 		double floor[2]; /* 0: none */
 		uint64_t acked;
-		int64_t seen_ms;  /* last in the input */
-		int64_t acked_ms; /* last acknowledged anything */
-		bool silent;	  /* fell silent, and that was acted on */
-		bool carried;	  /* acknowledged data since it was first seen */
+		int64_t seen_ms;	   /* last in the input */
+		int64_t acked_ms;	   /* last acknowledged anything */
+		bool silent;		   /* fell silent, and that was acted on */
+		bool carried;		   /* acknowledged data since it was first seen */
+		int64_t carrying_since_ms; /* acknowledging without a pause since */
+		/* What it carried at best lately: the best 1 s, fading by 10 % a second. */
+		int64_t win_start_ms;
+		uint64_t win_acked;
+		double recent_bps;
 	} path[SND_RATE_MAX_PATHS];
 	int64_t epoch_start_ms;
 	uint64_t acked_total;		  /* by all subflows, since the connection started */
@@ -117,6 +123,7 @@ struct snd_rate {
 	int paths_after_silence;
 	bool regaining;
 	bool started;
+	int64_t start_ms;
 };
 
 void snd_rate_init(struct snd_rate *r, const struct snd_rate_config *cfg);
@@ -149,6 +156,9 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 #define SND_RATE_RTT_RISE_MS	  60   /* at least; on every path: all are full */
 #define SND_RATE_RTT_RISE_LEAST	  0.2  /* ... or this share of the budget, if more */
 #define SND_RATE_RTT_RISE_MOST	  0.25 /* the most loaded path's rise: this share of the budget */
+#define SND_RATE_CARRYING_MS	  500  /* acknowledging this long without a pause: a path carries */
+#define SND_RATE_RECENT_FADE	  0.9  /* a path's best rate, per second */
+#define SND_RATE_WARMUP_MS	  3000 /* what a connection carries at first says little */
 #define SND_RATE_REGAIN_STEP \
 	0.10 /* per SND_RATE_UP_EVERY_MS, back to the rate before a path died */
 #define SND_RATE_RTT_EPOCH_MS	   10000

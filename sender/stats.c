@@ -491,6 +491,13 @@ static void check_health(struct snd_stats *s, bool have_sample)
 				 up[i].ifname, ret ? ": " : "", ret ? strerror(-ret) : "");
 		}
 	}
+	for (size_t i = 0; i < s->health.n; i++) {
+		if (act.bench[i] < 0)
+			continue;
+		ret = rt_uplinks_set_backup(s->cfg.uplinks, i, act.bench[i]);
+		mps_log(act.bench[i] ? MPS_LOG_WARN : MPS_LOG_INFO, "health", "uplink %s: %s%s%s",
+			up[i].ifname, act.bench_why[i], ret ? ": " : "", ret ? strerror(-ret) : "");
+	}
 	if (act.set_backup >= 0) {
 		LOG_WARN("health", act.set_backup
 					   ? "a primary uplink works again: backups back to "

@@ -136,7 +136,7 @@ static void rate_tick(void *opaque, int fd, const struct snd_stats_snapshot *cur
 	}
 	if (d.regain)
 		LOG_INFO(TAG, "a path carries data again: back up towards %.2f Mbit/s",
-			 (double)st->rate.regain_bps / 1e6);
+			 (double)d.regain_bps / 1e6);
 	if (d.change) {
 		enc_session_set_bitrate(st->enc, d.target_bps);
 		if (d.change < 0 && d.why[0])

@@ -163,6 +163,102 @@ static void test_backup_promotion(void **state)
 	assert_int_equal(act.set_backup, 1); /* up0 works again: back to backup */
 }
 
+/*
+ * One tick of two primary uplinks: up0 carries @acked0 bytes at @rtt0 ms,
+ * up1 @acked1 at @rtt1 (cumulative counters), up0 dead when @up0_dead.
+ */
+static void speed_tick(struct snd_health *h, const struct snd_health_uplink *ups,
+		       struct snd_stats_snapshot *prev, struct snd_stats_snapshot *cur,
+		       struct snd_health_actions *act, int64_t now, uint32_t rtt0, uint32_t rtt1,
+		       uint64_t *acked0, uint64_t *acked1, bool up0_dead)
+{
+	*prev = *cur;
+	cur->n = 0;
+	if (up0_dead) {
+		subflow(cur, 1, "10.1.0.2", 10, 1500, 0);
+	} else {
+		*acked0 += 40000;
+		subflow(cur, 1, "10.1.0.2", 0, 5, 0);
+	}
+	cur->sf[0].rtt_us = rtt0 * 1000;
+	cur->sf[0].bytes_acked = *acked0;
+	*acked1 += 10000;
+	subflow(cur, 2, "10.2.0.2", 0, 5, 0);
+	cur->sf[1].rtt_us = rtt1 * 1000;
+	cur->sf[1].bytes_acked = *acked1;
+	snd_health_update(h, ups, prev, cur, now, act);
+}
+
+/*
+ * A slow path (400 ms against 20 ms, a fifth of the data) is made a backup
+ * after a second of it; a primary again after its time, or at once when the
+ * other uplink dies. A path with a high RTT that carries most of the data,
+ * or an RTT only a little above the other's, is left alone.
+ */
+static void test_slow_path_benched(void **state)
+{
+	struct snd_health h;
+	struct snd_health_uplink ups[2];
+	struct snd_stats_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
+	struct snd_health_actions act;
+	uint64_t a0 = 0, a1 = 0;
+	int64_t t = 1000, benched_at = -1;
+
+	(void)state;
+	two_uplinks(ups, false);
+	snd_health_init(&h, 2);
+	/* 5 s with both fine, then up1's RTT at 400 ms. */
+	for (; t < 6000; t += 100) {
+		speed_tick(&h, ups, &prev, &cur, &act, t, 20, 30, &a0, &a1, false);
+		assert_int_equal(act.bench[1], -1);
+	}
+	for (; t < 9000 && benched_at < 0; t += 100) {
+		speed_tick(&h, ups, &prev, &cur, &act, t, 20, 400, &a0, &a1, false);
+		assert_int_equal(act.bench[0], -1);
+		if (act.bench[1] == 1)
+			benched_at = t;
+	}
+	print_message("benched %lld ms after it got slow: %s\n", (long long)(benched_at - 6000),
+		      act.bench_why[1]);
+	assert_in_range(benched_at, 6000 + SND_HEALTH_BENCH_AFTER_MS,
+			6000 + SND_HEALTH_BENCH_AFTER_MS + 200);
+	/* Benched: nothing more while its time runs. */
+	for (; t < benched_at + SND_HEALTH_BENCH_MS; t += 100) {
+		speed_tick(&h, ups, &prev, &cur, &act, t, 20, 400, &a0, &a1, false);
+		assert_int_equal(act.bench[1], -1);
+	}
+	speed_tick(&h, ups, &prev, &cur, &act, t, 20, 400, &a0, &a1, false);
+	assert_int_equal(act.bench[1], 0); /* tried again */
+	/* Still slow: benched again, for twice as long; up0 dies: a primary at once. */
+	for (int k = 0; k < 20 && act.bench[1] != 1; k++) {
+		t += 100;
+		speed_tick(&h, ups, &prev, &cur, &act, t, 20, 400, &a0, &a1, false);
+	}
+	assert_int_equal(act.bench[1], 1);
+	assert_true(h.benched_until_ms[1] - t == 2 * SND_HEALTH_BENCH_MS);
+	for (int k = 0; k < 20 && act.bench[1] != 0; k++) {
+		t += 100;
+		speed_tick(&h, ups, &prev, &cur, &act, t, 20, 400, &a0, &a1, true);
+	}
+	assert_int_equal(h.state[0], SND_UPLINK_DOWN);
+	assert_int_equal(act.bench[1], 0);
+	assert_false(h.benched[1]);
+
+	/* A high RTT on the path that carries most, or one not far above: left alone. */
+	snd_health_init(&h, 2);
+	memset(&cur, 0, sizeof(cur));
+	cur.mptcp = true;
+	a0 = a1 = 0;
+	for (t = 1000; t < 10000; t += 100) {
+		speed_tick(&h, ups, &prev, &cur, &act, t, 400, 20, &a0, &a1, false);
+		assert_int_equal(act.bench[0], -1);
+	}
+	for (; t < 20000; t += 100) {
+		speed_tick(&h, ups, &prev, &cur, &act, t, 20, 200, &a0, &a1, false);
+		assert_int_equal(act.bench[1], -1);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -170,6 +266,7 @@ int main(void)
 		cmocka_unit_test(test_degraded_hysteresis),
 		cmocka_unit_test(test_link_and_subflow_loss),
 		cmocka_unit_test(test_backup_promotion),
+		cmocka_unit_test(test_slow_path_benched),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# A capacity step without loss: uplink 1 drops from 4 to 1 Mbit/s under a
+# 6 Mbit/s stream. Its 50 kB router queue is then 400 ms deep, and the data
+# of uplink 0 waits at the server for it (head-of-line blocking). mpstream must
+# make uplink 1 a backup for a while ("slow") and follow what uplink 0
+# carries; a player at the server, started 3 s after the step, must see the
+# latency under 2x the goal of 1 s, and nothing lost but frames dropped on
+# purpose.
+. "$(dirname "$0")/common.sh"
+
+DURATION=28
+STEP_AT=10
+lab_up 4mbit || { echo "FAIL: lab"; exit 1; }
+ip netns exec "$LAB_SND" "$MPSTREAM" --uplink up0 --uplink up1 --duration $DURATION \
+	--bitrate 6M --max-latency 1000 --stats "$LAB_DIR/stats.csv" "$URL" \
+	2>"$LAB_DIR/mpstream.log" &
+pid=$!
+sleep $STEP_AT
+lab_rate 1 1mbit || fail "cannot slow up1 down"
+step=$(date +%s.%N)
+sleep 3
+ip netns exec "$LAB_SRV" "$MPSTREAM" probe --duration 14 --max-latency 2000 --max-missing 60 \
+	--csv "$LAB_DIR/probe.csv" "rtmp://127.0.0.1/live/$KEY" >"$LAB_DIR/probe.out" \
+	2>"$LAB_DIR/probe.log" &
+probe=$!
+wait $pid
+rc=$?
+wait $probe
+prc=$?
+[ "$rc" = 0 ] && pass "mpstream exited 0" || fail "mpstream exited $rc"
+
+line=$(grep -m1 "uplink up1: slow" "$LAB_DIR/mpstream.log")
+echo "figure: $line"
+if [ -n "$line" ]; then
+	at=$(date -d "$(echo "$line" | cut -d' ' -f1)" +%s.%N)
+	echo "figure: up1 made a backup $(awk -v a="$step" -v b="$at" 'BEGIN { printf "%.1f", b - a }') s after the step"
+	pass "the slow uplink was made a backup"
+else
+	fail "up1 never made a backup"
+fi
+! grep -q "uplink up0: slow" "$LAB_DIR/mpstream.log" && pass "the fast uplink stayed a primary" ||
+	fail "up0 made a backup"
+dropped=$(sed -n 's/.* \([0-9]*\) frames dropped.*/\1/p' "$LAB_DIR/mpstream.log" | tail -1)
+missing=$(sed -n 's/.* \([0-9]*\) missing,.*/\1/p' "$LAB_DIR/probe.out")
+echo "figure: $dropped frames dropped by mpstream, ${missing:-?} missing at the probe"
+[ -n "$missing" ] && [ "$missing" -le $((${dropped:-0} + 2)) ] &&
+	pass "no frame lost except those dropped on purpose" || fail "${missing:-?} frames missing, $dropped dropped"
+echo "figure: probe: $(cat "$LAB_DIR/probe.out")"
+[ "$prc" = 0 ] && pass "probe: latency under 2000 ms from 3 s after the step on" || fail "probe exit $prc"
+check_no_key "$LAB_DIR/mpstream.log" "$LAB_DIR/probe.log"
+finish
