@@ -125,20 +125,30 @@ static void judge_speed(struct snd_health *h, const struct snd_health_uplink *up
 			const struct snd_stats_snapshot *prev, const struct snd_stats_snapshot *cur,
 			int64_t now, struct snd_health_actions *act)
 {
-	uint64_t acked[RT_MAX_UPLINKS] = {0}, total = 0;
-
 	for (size_t i = 0; i < h->n; i++) {
+		uint64_t acked = 0;
+
 		h->rtt_ms[i] = 0;
 		if (ups[i].installed && ups[i].link_up && h->state[i] != SND_UPLINK_DOWN)
-			h->rtt_ms[i] = uplink_rtt(ups[i].addr, prev, cur, &acked[i]);
-		total += acked[i];
+			h->rtt_ms[i] = uplink_rtt(ups[i].addr, prev, cur, &acked);
+		h->win_bytes[i] += acked;
+		if (!h->win_start_ms[i]) {
+			h->win_start_ms[i] = now;
+		} else if (now - h->win_start_ms[i] >= 1000) {
+			double bps = 8000.0 * (double)h->win_bytes[i] /
+				     (double)(now - h->win_start_ms[i]);
+
+			h->recent_bps[i] *= SND_HEALTH_RECENT_FADE;
+			if (bps > h->recent_bps[i])
+				h->recent_bps[i] = bps;
+			h->win_start_ms[i] = now;
+			h->win_bytes[i] = 0;
+		}
 	}
-	for (size_t i = 0; i < h->n; i++)
-		if (total)
-			h->share[i] += 0.1 * ((double)acked[i] / (double)total - h->share[i]);
 	for (size_t i = 0; i < h->n; i++) {
 		uint32_t best = 0;
-		bool others_work = false;
+		bool others_work = false, slow;
+		double others_bps = 0;
 
 		if (ups[i].backup)
 			continue;
@@ -150,6 +160,8 @@ static void judge_speed(struct snd_health *h, const struct snd_health_uplink *up
 			others_work = true;
 			if (h->rtt_ms[k] && (!best || h->rtt_ms[k] < best))
 				best = h->rtt_ms[k];
+			if (h->recent_bps[k] > others_bps)
+				others_bps = h->recent_bps[k];
 		}
 		if (h->benched[i]) {
 			if (!others_work || now >= h->benched_until_ms[i]) {
@@ -165,25 +177,21 @@ static void judge_speed(struct snd_health *h, const struct snd_health_uplink *up
 		/* Long without being benched: the next time is short again. */
 		if (h->bench_ms[i] && now - h->benched_until_ms[i] > SND_HEALTH_BENCH_MAX_MS)
 			h->bench_ms[i] = 0;
-		if (best && h->rtt_ms[i] > best + SND_HEALTH_BENCH_RTT_MS &&
-		    h->rtt_ms[i] > SND_HEALTH_BENCH_RATIO * best &&
-		    h->share[i] < SND_HEALTH_BENCH_SHARE) {
-			if (!h->slow_since_ms[i])
-				h->slow_since_ms[i] = now;
-		} else {
-			h->slow_since_ms[i] = 0;
-		}
-		if (h->slow_since_ms[i] && now - h->slow_since_ms[i] >= SND_HEALTH_BENCH_AFTER_MS) {
+		slow = best && h->rtt_ms[i] > best + SND_HEALTH_BENCH_RTT_MS &&
+		       h->rtt_ms[i] > SND_HEALTH_BENCH_RATIO * best && others_bps > 0 &&
+		       h->recent_bps[i] <= SND_HEALTH_BENCH_BIGGER * others_bps;
+		h->slow_score[i] += 0.1 * (slow - h->slow_score[i]);
+		if (h->slow_score[i] >= SND_HEALTH_BENCH_SCORE) {
 			if (!h->bench_ms[i])
 				h->bench_ms[i] = SND_HEALTH_BENCH_MS;
 			h->benched[i] = true;
 			h->benched_until_ms[i] = now + h->bench_ms[i];
-			h->slow_since_ms[i] = 0;
+			h->slow_score[i] = 0;
 			act->bench[i] = 1;
 			snprintf(act->bench_why[i], sizeof(act->bench_why[i]),
-				 "slow (RTT %u ms, %u ms on the best other, %.0f %% of the data): "
-				 "a backup for %lld s",
-				 h->rtt_ms[i], best, 100 * h->share[i],
+				 "slow (RTT %u ms, %u ms on the best other; it carried %.2f Mbit/s "
+				 "at best lately): a backup for %lld s",
+				 h->rtt_ms[i], best, h->recent_bps[i] / 1e6,
 				 (long long)(h->bench_ms[i] / 1000));
 			if (h->bench_ms[i] < SND_HEALTH_BENCH_MAX_MS)
 				h->bench_ms[i] *= 2;

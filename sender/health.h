@@ -34,18 +34,22 @@ enum snd_uplink_state { SND_UPLINK_DOWN, SND_UPLINK_DEGRADED, SND_UPLINK_UP };
  * a 1 Mbit/s path with a 400 ms queue beside a 4 Mbit/s one halves what the
  * connection carries and adds its queue to the delay. A primary uplink whose
  * RTT is SND_HEALTH_BENCH_RTT_MS and SND_HEALTH_BENCH_RATIO times above the
- * best other working uplink's, while it carries less than
- * SND_HEALTH_BENCH_SHARE of the data, for SND_HEALTH_BENCH_AFTER_MS, is made
- * a backup ("benched") for SND_HEALTH_BENCH_MS, doubled each time it is
- * benched again, up to SND_HEALTH_BENCH_MAX_MS; at once a primary again when
- * no other primary uplink works.
+ * best other working uplink's, in most ticks for about a second
+ * (SND_HEALTH_BENCH_SCORE), is made a backup ("benched") for
+ * SND_HEALTH_BENCH_MS, doubled each time it is benched again, up to
+ * SND_HEALTH_BENCH_MAX_MS; at once a primary again when no other primary
+ * uplink works. Not an uplink that carried at best lately more than
+ * SND_HEALTH_BENCH_BIGGER times what any other did: the big path of a pair
+ * with a deep queue is worth its delay. (Its share of the data is no measure
+ * of a slow path: while it blocks the others it carries nearly all of it.)
  */
-#define SND_HEALTH_BENCH_RTT_MS	  250
-#define SND_HEALTH_BENCH_RATIO	  4
-#define SND_HEALTH_BENCH_SHARE	  0.35
-#define SND_HEALTH_BENCH_AFTER_MS 1000
-#define SND_HEALTH_BENCH_MS	  30000
-#define SND_HEALTH_BENCH_MAX_MS	  300000
+#define SND_HEALTH_BENCH_RTT_MS 250
+#define SND_HEALTH_BENCH_RATIO	4
+#define SND_HEALTH_BENCH_SCORE	0.6 /* slow ticks, EWMA of 0.1 a tick: 0.9 s at least */
+#define SND_HEALTH_BENCH_BIGGER 2
+#define SND_HEALTH_RECENT_FADE	0.9 /* an uplink's best rate of late, per second */
+#define SND_HEALTH_BENCH_MS	30000
+#define SND_HEALTH_BENCH_MAX_MS 300000
 
 struct snd_health_uplink {
 	bool installed; /* table, rule and endpoint in place */
@@ -64,9 +68,11 @@ struct snd_health {
 	bool backups_promoted; /* backup uplinks carry traffic as regular ones */
 
 	/* Slow paths made backups for a while. */
-	double share[RT_MAX_UPLINKS];	       /* of the data acknowledged (EWMA) */
-	uint32_t rtt_ms[RT_MAX_UPLINKS];       /* its subflows' smallest smoothed RTT; 0 */
-	int64_t slow_since_ms[RT_MAX_UPLINKS]; /* 0: not slow */
+	double recent_bps[RT_MAX_UPLINKS]; /* best 1 s of late, fading */
+	int64_t win_start_ms[RT_MAX_UPLINKS];
+	uint64_t win_bytes[RT_MAX_UPLINKS];
+	uint32_t rtt_ms[RT_MAX_UPLINKS];   /* its subflows' smallest smoothed RTT; 0 */
+	double slow_score[RT_MAX_UPLINKS]; /* share of recent ticks it was slow in (EWMA) */
 	bool benched[RT_MAX_UPLINKS];
 	int64_t benched_until_ms[RT_MAX_UPLINKS];
 	int64_t bench_ms[RT_MAX_UPLINKS]; /* how long the next time */
