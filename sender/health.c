@@ -16,6 +16,13 @@ const char *snd_uplink_state_name(enum snd_uplink_state s)
 	return state_names[s];
 }
 
+const char *snd_health_name(const struct snd_health *h, size_t i)
+{
+	if (h->benched[i] && h->state[i] != SND_UPLINK_DOWN)
+		return "slow";
+	return state_names[h->state[i]];
+}
+
 void snd_health_init(struct snd_health *h, size_t n)
 {
 	memset(h, 0, sizeof(*h));

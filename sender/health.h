@@ -99,4 +99,7 @@ void snd_health_update(struct snd_health *h, const struct snd_health_uplink *ups
 
 const char *snd_uplink_state_name(enum snd_uplink_state s);
 
+/* Uplink @i's state as shown: its state's name, or "slow" while benched and not down. */
+const char *snd_health_name(const struct snd_health *h, size_t i);
+
 #endif

@@ -116,7 +116,7 @@ static void subflow_counter(struct out *o, const struct snd_metrics_data *d, con
 
 int snd_metrics_render(const struct snd_metrics_data *d, char *buf, size_t size)
 {
-	static const char *const states[] = {"up", "degraded", "down"};
+	static const char *const states[] = {"up", "degraded", "down", "slow"};
 	struct out o = {.buf = buf, .size = size};
 	const struct snd_stream_status *st = &d->stream;
 	char labels[512], e[64];
@@ -131,11 +131,12 @@ int snd_metrics_render(const struct snd_metrics_data *d, char *buf, size_t size)
 		       "Bytes retransmitted on the uplink's subflows.",
 		       offsetof(struct snd_metrics_uplink, retrans_bytes));
 	family(&o, "mpstream_uplink_state", "gauge",
-	       "1 for the uplink's health state (up, degraded, down), 0 for the others.");
+	       "1 for the uplink's health state (up, degraded, down; slow: made a backup for a "
+	       "while), 0 for the others.");
 	for (size_t i = 0; i < d->n_uplinks; i++) {
 		if (!d->uplink[i].state)
 			continue;
-		for (size_t k = 0; k < 3; k++)
+		for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++)
 			put(&o, "mpstream_uplink_state{uplink=\"%s\",state=\"%s\"} %d\n",
 			    esc(d->uplink[i].name, e, sizeof(e)), states[k],
 			    strcmp(d->uplink[i].state, states[k]) == 0);

@@ -358,7 +358,7 @@ static void states_str(const struct snd_stats *s, char *buf, size_t size)
 		if (rt_uplinks_get(s->cfg.uplinks, i, &up))
 			continue;
 		n += (size_t)snprintf(buf + n, size - n, "%s%s=%s", n ? " " : "", up.ifname,
-				      snd_uplink_state_name(s->health.state[i]));
+				      snd_health_name(&s->health, i));
 	}
 }
 
@@ -380,8 +380,7 @@ static void status_line(const struct snd_stats *s, const struct snd_stats_row *r
 			if (strcmp(rows[k].uplink, up.ifname) == 0)
 				bps += rows[k].send_bps;
 		len += (size_t)snprintf(buf + len, size - len, "%s %s %.1f | ", up.ifname,
-					i < s->health.n ? snd_uplink_state_name(s->health.state[i])
-							: "?",
+					i < s->health.n ? snd_health_name(&s->health, i) : "?",
 					bps / 1e6);
 	}
 	if (!count && len < size) {
@@ -447,7 +446,7 @@ static void publish(struct snd_stats *s, bool connected)
 
 		if (!rt_uplinks_get(s->cfg.uplinks, i, &up) &&
 		    (u = snd_metrics_uplink(d, up.ifname)))
-			u->state = snd_uplink_state_name(s->health.state[i]);
+			u->state = snd_health_name(&s->health, i);
 	}
 	d->connected = connected;
 	if (s->status.valid)

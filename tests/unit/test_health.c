@@ -221,6 +221,8 @@ static void test_slow_path_benched(void **state)
 	print_message("benched %lld ms after it got slow: %s\n", (long long)(benched_at - 6000),
 		      act.bench_why[1]);
 	assert_in_range(benched_at, 6800, 7200);
+	assert_string_equal(snd_health_name(&h, 1), "slow");
+	assert_string_equal(snd_health_name(&h, 0), "up");
 	/* Benched: nothing more while its time runs. */
 	for (; t < benched_at + SND_HEALTH_BENCH_MS; t += 100) {
 		speed_tick(&h, ups, &prev, &cur, &act, t, 20, 400, &a0, &a1, false);
