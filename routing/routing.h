@@ -122,6 +122,17 @@ void rt_uplinks_name_addr(struct rt_uplinks *u, const struct sockaddr *sa, char 
 int rt_uplinks_kick(struct rt_uplinks *u, size_t i, bool initial);
 
 /*
+ * The same in two steps, for a connection that carries data: unplug closes
+ * the subflows and removes the endpoint, replug adds it again. Between them
+ * the peer must have heard of the removal: the fresh subflow from the initial
+ * subflow's address gets its address id, 0, and a RM_ADDR 0 that reaches the
+ * server after the fresh subflow's join closes that one too (seen in the lab
+ * whenever the other uplink's queue held the RM_ADDR back). Return 0 or -errno.
+ */
+int rt_uplinks_unplug(struct rt_uplinks *u, size_t i, bool initial);
+int rt_uplinks_replug(struct rt_uplinks *u, size_t i);
+
+/*
  * Set or clear the backup flag of uplink @i's endpoint (the kernel tells the
  * peer with MP_PRIO). Returns 0 or -errno.
  */

@@ -334,7 +334,7 @@ fail:
 }
 
 /* Under lock: close the subflows from @i's address and open a fresh one. */
-static int kick_locked(struct rt_uplinks *u, size_t i, bool initial)
+static int unplug_locked(struct rt_uplinks *u, size_t i, bool initial)
 {
 	struct rt_uplink *up = &u->up[i];
 	struct rt_endpoint id0 = {.id = 0, .family = AF_INET, .addr4 = up->addr};
@@ -353,7 +353,51 @@ static int kick_locked(struct rt_uplinks *u, size_t i, bool initial)
 	ret = rt_pm_del_endpoint(u->pm, &u->eps[i]);
 	if (ret && ret != -ENOENT && ret != -EINVAL)
 		return ret;
-	return rt_pm_add_endpoint(u->pm, &u->eps[i]);
+	return 0;
+}
+
+static int replug_locked(struct rt_uplinks *u, size_t i)
+{
+	struct rt_uplink *up = &u->up[i];
+	int ret;
+
+	if (!u->pm || !up->installed)
+		return -ENOENT;
+	if (!up->endpoint_id)
+		return 0;
+	ret = rt_pm_add_endpoint(u->pm, &u->eps[i]);
+	return ret == -EEXIST ? 0 : ret;
+}
+
+static int kick_locked(struct rt_uplinks *u, size_t i, bool initial)
+{
+	int ret = unplug_locked(u, i, initial);
+
+	return ret ? ret : replug_locked(u, i);
+}
+
+int rt_uplinks_unplug(struct rt_uplinks *u, size_t i, bool initial)
+{
+	int ret;
+
+	if (i >= u->n)
+		return -ENOENT;
+	pthread_mutex_lock(&u->lock);
+	ret = unplug_locked(u, i, initial);
+	pthread_mutex_unlock(&u->lock);
+	return ret;
+}
+
+int rt_uplinks_replug(struct rt_uplinks *u, size_t i)
+{
+	int ret;
+
+	if (i >= u->n)
+		return -ENOENT;
+	pthread_mutex_lock(&u->lock);
+	ret = replug_locked(u, i);
+	pthread_mutex_unlock(&u->lock);
+	return ret;
 }
 
 int rt_uplinks_kick(struct rt_uplinks *u, size_t i, bool initial)

@@ -13,6 +13,7 @@ void snd_pathprobe_init(struct snd_pathprobe *p)
 	p->fd = -1;
 	p->started_ms = 0;
 	p->kicked_ms = 0;
+	p->replug_ms = 0;
 }
 
 void snd_pathprobe_reset(struct snd_pathprobe *p)

@@ -21,11 +21,15 @@
 #define SND_PROBE_RETRY_MS 500
 /* After a kick, the fresh subflow gets this long to come up before the path is probed again. */
 #define SND_PROBE_SETTLE_MS 1500
+/* Between closing a kicked uplink's subflows and adding its endpoint again: bounds. */
+#define SND_REPLUG_MIN_MS 300
+#define SND_REPLUG_MAX_MS 2000
 
 struct snd_pathprobe {
 	int fd;		    /* the attempt under way, or -1 */
 	int64_t started_ms; /* when it began */
 	int64_t kicked_ms;  /* when the path last answered and the uplink was kicked */
+	int64_t replug_ms;  /* when to add the kicked uplink's endpoint again; 0: done */
 };
 
 void snd_pathprobe_init(struct snd_pathprobe *p);

@@ -454,6 +454,26 @@ static void publish(struct snd_stats *s, bool connected)
 	snd_metrics_publish(s->metrics, d);
 }
 
+/*
+ * How long the removal of a kicked uplink's endpoint needs to reach the
+ * server (rt_uplinks_unplug()): its RM_ADDR goes out on the living subflows,
+ * behind what they have queued: twice their largest smoothed RTT, within
+ * SND_REPLUG_MIN_MS and SND_REPLUG_MAX_MS.
+ */
+static int64_t replug_wait(const struct snd_stats_snapshot *cur)
+{
+	int64_t wait = SND_REPLUG_MIN_MS;
+
+	for (size_t k = 0; k < cur->n; k++) {
+		int64_t twice = 2 * (int64_t)cur->sf[k].rtt_us / 1000;
+
+		/* The living ones: a dead subflow's RTT says nothing. */
+		if (cur->sf[k].last_ack_ms < SND_HEALTH_DEAD_MS && twice > wait)
+			wait = twice;
+	}
+	return wait < SND_REPLUG_MAX_MS ? wait : SND_REPLUG_MAX_MS;
+}
+
 /* Judge the uplinks and act: kick the dead ones, promote or demote backups. */
 static void check_health(struct snd_stats *s, bool have_sample)
 {
@@ -477,6 +497,13 @@ static void check_health(struct snd_stats *s, bool have_sample)
 			mps_log(s->health.state[i] == SND_UPLINK_DOWN ? MPS_LOG_WARN : MPS_LOG_INFO,
 				"health", "uplink %s: %s (%s)", up[i].ifname,
 				snd_uplink_state_name(s->health.state[i]), s->health.reason[i]);
+		if (s->probes[i].replug_ms && now >= s->probes[i].replug_ms) {
+			s->probes[i].replug_ms = 0;
+			ret = rt_uplinks_replug(s->cfg.uplinks, i);
+			if (ret)
+				LOG_WARN("health", "uplink %s: cannot add its endpoint again: %s",
+					 up[i].ifname, strerror(-ret));
+		}
 		if (!act.probe[i] || now - s->probes[i].kicked_ms < SND_PROBE_SETTLE_MS) {
 			snd_pathprobe_reset(&s->probes[i]);
 			continue;
@@ -484,10 +511,15 @@ static void check_health(struct snd_stats *s, bool have_sample)
 		ret = snd_pathprobe_step(&s->probes[i], up[i].addr, up[i].ifname,
 					 &s->cur.sf[0].remote, now);
 		if (ret == 1) {
+			int64_t wait = replug_wait(&s->cur);
+
 			s->probes[i].kicked_ms = now;
-			ret = rt_uplinks_kick(s->cfg.uplinks, i, true);
-			LOG_INFO("health", "uplink %s: its path answers again: fresh subflow%s%s",
-				 up[i].ifname, ret ? ": " : "", ret ? strerror(-ret) : "");
+			s->probes[i].replug_ms = now + wait;
+			ret = rt_uplinks_unplug(s->cfg.uplinks, i, true);
+			LOG_INFO("health",
+				 "uplink %s: its path answers again: fresh subflow in %lld ms%s%s",
+				 up[i].ifname, (long long)wait, ret ? ": " : "",
+				 ret ? strerror(-ret) : "");
 		}
 	}
 	for (size_t i = 0; i < s->health.n; i++) {
