@@ -48,6 +48,13 @@ t=$(date +%s%3N)
 rec=$(carries_again "$t" 0)
 echo "figure: recovery: up0 carries traffic ${rec} ms after its path is back (goal 1000)"
 [ "$rec" != none ] && [ "$rec" -le 2000 ] && pass "recovery within 2 s (2x the goal)" || fail "recovery: $rec ms"
+# ... and goes on carrying it: a fresh subflow closed right after its join
+# (as a late RM_ADDR 0 once did) would have carried a burst only.
+b0=$(lab_tx_bytes 0)
+sleep 3
+b1=$(lab_tx_bytes 0)
+echo "figure: up0 sent $(((b1 - b0) / 1000)) kB in the 3 s after that"
+[ $((b1 - b0)) -ge 150000 ] && pass "up0 keeps carrying traffic" || fail "up0 sent only $((b1 - b0)) bytes in 3 s"
 
 # 2. Flapping by nft, then by link down/up.
 for i in $(seq 1 10); do lab_cut 0; sleep 2; lab_restore 0; sleep 2; done
