@@ -535,6 +535,9 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 			/* Next to nothing gets through: once, a guess; the stall's end tells more. */
 			to = SND_RATE_STALL_STEP * (double)target;
 			r->stall_stepped = true;
+		} else if (!stalled && cap_best >= 0 && now - r->start_ms < SND_RATE_WARMUP_MS) {
+			/* Slow start, subflows joining: what was carried says little yet. */
+			to = SND_RATE_EASE * (double)target;
 		} else if (!stalled && cap_best >= 0 &&
 			   (delay > r->down_delay_ms ||
 			    now - r->last_down_ms >= SND_RATE_DOWN_AGAIN_MS)) {
