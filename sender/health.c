@@ -197,7 +197,7 @@ static void judge_speed(struct snd_health *h, const struct snd_health_uplink *up
 			act->bench[i] = 1;
 			snprintf(act->bench_why[i], sizeof(act->bench_why[i]),
 				 "slow (RTT %u ms, %u ms on the best other; it carried %.2f Mbit/s "
-				 "at best lately): a backup for %lld s",
+				 "at best lately): set aside for %lld s",
 				 h->rtt_ms[i], best, h->recent_bps[i] / 1e6,
 				 (long long)(h->bench_ms[i] / 1000));
 			if (h->bench_ms[i] < SND_HEALTH_BENCH_MAX_MS)
@@ -226,6 +226,10 @@ void snd_health_update(struct snd_health *h, const struct snd_health_uplink *ups
 		} else if (!ups[i].link_up) {
 			st = SND_UPLINK_DOWN;
 			snprintf(why, sizeof(why), "link down");
+		} else if (h->benched[i]) {
+			/* Benched: its subflows are closed on purpose, its path is fine. */
+			st = h->state[i];
+			snprintf(why, sizeof(why), "%s", h->reason[i]);
 		} else if (!cur || !cur->mptcp) {
 			/* No connection, or plain TCP: nothing to judge the path by. */
 			st = h->state[i];

@@ -35,13 +35,16 @@ enum snd_uplink_state { SND_UPLINK_DOWN, SND_UPLINK_DEGRADED, SND_UPLINK_UP };
  * connection carries and adds its queue to the delay. A primary uplink whose
  * RTT is SND_HEALTH_BENCH_RTT_MS and SND_HEALTH_BENCH_RATIO times above the
  * best other working uplink's, in most ticks for about a second
- * (SND_HEALTH_BENCH_SCORE), is made a backup ("benched") for
- * SND_HEALTH_BENCH_MS, doubled each time it is benched again, up to
- * SND_HEALTH_BENCH_MAX_MS; at once a primary again when no other primary
+ * (SND_HEALTH_BENCH_SCORE), is set aside ("benched": its subflows closed, its
+ * endpoint removed) for SND_HEALTH_BENCH_MS, doubled each time it is benched
+ * again, up to SND_HEALTH_BENCH_MAX_MS; at once back when no other primary
  * uplink works. Not an uplink that carried at best lately more than
  * SND_HEALTH_BENCH_BIGGER times what any other did: the big path of a pair
  * with a deep queue is worth its delay. (Its share of the data is no measure
  * of a slow path: while it blocks the others it carries nearly all of it.)
+ * Making it a backup instead (MP_PRIO) was tried: the scheduler still sends
+ * on a backup subflow whenever the primary's window is full, which head-of-
+ * line blocking keeps it, and the delay stayed over 1 s for 4 s more.
  */
 #define SND_HEALTH_BENCH_RTT_MS 250
 #define SND_HEALTH_BENCH_RATIO	4
@@ -67,7 +70,7 @@ struct snd_health {
 
 	bool backups_promoted; /* backup uplinks carry traffic as regular ones */
 
-	/* Slow paths made backups for a while. */
+	/* Slow paths set aside for a while. */
 	double recent_bps[RT_MAX_UPLINKS]; /* best 1 s of late, fading */
 	int64_t win_start_ms[RT_MAX_UPLINKS];
 	uint64_t win_bytes[RT_MAX_UPLINKS];
@@ -81,9 +84,8 @@ struct snd_health {
 struct snd_health_actions {
 	bool changed[RT_MAX_UPLINKS]; /* state changed: log it */
 	bool probe[RT_MAX_UPLINKS];   /* down: find out whether its path is back */
-	int set_backup; /* -1: nothing; 0: clear the backup flags; 1: set them again */
-	int bench
-		[RT_MAX_UPLINKS]; /* -1: nothing; 1: make it a backup, it is slow; 0: a primary again */
+	int set_backup;		   /* -1: nothing; 0: clear the backup flags; 1: set them again */
+	int bench[RT_MAX_UPLINKS]; /* -1: nothing; 1: set it aside, it is slow; 0: back */
 	char bench_why[RT_MAX_UPLINKS][128];
 };
 

@@ -131,7 +131,7 @@ int snd_metrics_render(const struct snd_metrics_data *d, char *buf, size_t size)
 		       "Bytes retransmitted on the uplink's subflows.",
 		       offsetof(struct snd_metrics_uplink, retrans_bytes));
 	family(&o, "mpstream_uplink_state", "gauge",
-	       "1 for the uplink's health state (up, degraded, down; slow: made a backup for a "
+	       "1 for the uplink's health state (up, degraded, down; slow: set aside for a "
 	       "while), 0 for the others.");
 	for (size_t i = 0; i < d->n_uplinks; i++) {
 		if (!d->uplink[i].state)

@@ -268,6 +268,19 @@ static double rtt_rise(struct snd_rate *r, const struct snd_rate_input *in, doub
 	return weight > 0 ? sum / weight : 0;
 }
 
+/* Paths that carry data: acknowledged some lately. */
+static int paths_carrying(const struct snd_rate *r, int64_t now)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < SND_RATE_MAX_PATHS; i++)
+		if (r->path[i].used && r->path[i].carried &&
+		    now - r->path[i].acked_ms < SND_RATE_SILENT_MS &&
+		    now - r->path[i].carrying_since_ms >= SND_RATE_CARRYING_MS)
+			n++;
+	return n;
+}
+
 /*
  * A path that carried data until lately and now gets no acknowledgement
  * while another one does: it is dead (or nearly), and the capacity it gave is
@@ -287,8 +300,24 @@ static bool path_fell_silent(struct snd_rate *r, int64_t now)
 			other_acks = true;
 			r->path[i].silent = false;
 		} else if (quiet >= SND_RATE_SILENT_MS && !r->path[i].silent &&
-			   now - r->path[i].seen_ms == 0) {
-			silent = true;
+			   r->path[i].carried &&
+			   (now - r->path[i].seen_ms == 0 ||
+			    r->path[i].seen_ms - r->path[i].acked_ms < SND_RATE_SILENT_MS)) {
+			/*
+			 * Still listed and quiet, or gone while it carried data (its
+			 * uplink benched). One that was back only briefly (its old
+			 * subflow's last retransmissions, before a fresh one replaces
+			 * it) was never counted on: it is marked, nothing more.
+			 */
+			if (r->path[i].acked_ms - r->path[i].carrying_since_ms >=
+			    SND_RATE_LIVED_MS) {
+				silent = true;
+			} else {
+				r->path[i].silent = true;
+				/* Not back after all: regain when it is. */
+				r->regaining = false;
+				r->paths_after_silence = paths_carrying(r, now);
+			}
 		}
 	}
 	if (!silent || !other_acks)
@@ -315,19 +344,6 @@ static double living_rate(const struct snd_rate *r, int64_t now, int64_t since_m
 			       (double)(now - r->hist[i].t_ms);
 	}
 	return -1;
-}
-
-/* Paths that carry data: acknowledged some lately. */
-static int paths_carrying(const struct snd_rate *r, int64_t now)
-{
-	int n = 0;
-
-	for (size_t i = 0; i < SND_RATE_MAX_PATHS; i++)
-		if (r->path[i].used && r->path[i].carried &&
-		    now - r->path[i].acked_ms < SND_RATE_SILENT_MS &&
-		    now - r->path[i].carrying_since_ms >= SND_RATE_CARRYING_MS)
-			n++;
-	return n;
 }
 
 /*

@@ -156,6 +156,7 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 #define SND_RATE_RTT_RISE_MS	  60   /* at least; on every path: all are full */
 #define SND_RATE_RTT_RISE_LEAST	  0.2  /* ... or this share of the budget, if more */
 #define SND_RATE_RTT_RISE_MOST	  0.25 /* the most loaded path's rise: this share of the budget */
+#define SND_RATE_LIVED_MS	  2000 /* a path that carried for less and fell silent again: no step */
 #define SND_RATE_CARRYING_MS	  500  /* acknowledging this long without a pause: a path carries */
 #define SND_RATE_RECENT_FADE	  0.9  /* a path's best rate, per second */
 #define SND_RATE_WARMUP_MS	  3000 /* what a connection carries at first says little */

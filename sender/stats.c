@@ -525,7 +525,8 @@ static void check_health(struct snd_stats *s, bool have_sample)
 	for (size_t i = 0; i < s->health.n; i++) {
 		if (act.bench[i] < 0)
 			continue;
-		ret = rt_uplinks_set_backup(s->cfg.uplinks, i, act.bench[i]);
+		ret = act.bench[i] ? rt_uplinks_unplug(s->cfg.uplinks, i, true)
+				   : rt_uplinks_replug(s->cfg.uplinks, i);
 		mps_log(act.bench[i] ? MPS_LOG_WARN : MPS_LOG_INFO, "health", "uplink %s: %s%s%s",
 			up[i].ifname, act.bench_why[i], ret ? ": " : "", ret ? strerror(-ret) : "");
 	}

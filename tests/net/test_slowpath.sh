@@ -3,7 +3,7 @@
 # A capacity step without loss: uplink 1 drops from 4 to 1 Mbit/s under a
 # 6 Mbit/s stream. Its 50 kB router queue is then 400 ms deep, and the data
 # of uplink 0 waits at the server for it (head-of-line blocking). mpstream must
-# make uplink 1 a backup for a while ("slow") and follow what uplink 0
+# set uplink 1 aside for a while ("slow") and follow what uplink 0
 # carries; a player at the server, started 3 s after the step, must see the
 # latency under 2x the goal of 1 s, and nothing lost but frames dropped on
 # purpose.
@@ -34,13 +34,13 @@ line=$(grep -m1 "uplink up1: slow" "$LAB_DIR/mpstream.log")
 echo "figure: $line"
 if [ -n "$line" ]; then
 	at=$(date -d "$(echo "$line" | cut -d' ' -f1)" +%s.%N)
-	echo "figure: up1 made a backup $(awk -v a="$step" -v b="$at" 'BEGIN { printf "%.1f", b - a }') s after the step"
-	pass "the slow uplink was made a backup"
+	echo "figure: up1 set aside $(awk -v a="$step" -v b="$at" 'BEGIN { printf "%.1f", b - a }') s after the step"
+	pass "the slow uplink was set aside"
 else
-	fail "up1 never made a backup"
+	fail "up1 never set aside"
 fi
-! grep -q "uplink up0: slow" "$LAB_DIR/mpstream.log" && pass "the fast uplink stayed a primary" ||
-	fail "up0 made a backup"
+! grep -q "uplink up0: slow" "$LAB_DIR/mpstream.log" && pass "the fast uplink stayed" ||
+	fail "up0 set aside"
 dropped=$(sed -n 's/.* \([0-9]*\) frames dropped.*/\1/p' "$LAB_DIR/mpstream.log" | tail -1)
 missing=$(sed -n 's/.* \([0-9]*\) missing,.*/\1/p' "$LAB_DIR/probe.out")
 echo "figure: $dropped frames dropped by mpstream, ${missing:-?} missing at the probe"
