@@ -223,6 +223,20 @@ static void test_slow_path_benched(void **state)
 	assert_in_range(benched_at, 6800, 7200);
 	assert_string_equal(snd_health_name(&h, 1), "slow");
 	assert_string_equal(snd_health_name(&h, 0), "up");
+	/* Its subflow closed on purpose: not down, not probed. */
+	for (int k = 0; k < 30; k++) {
+		prev = cur;
+		cur.n = 0;
+		a0 += 40000;
+		subflow(&cur, 1, "10.1.0.2", 0, 5, 0);
+		cur.sf[0].rtt_us = 20000;
+		cur.sf[0].bytes_acked = a0;
+		t += 100;
+		snd_health_update(&h, ups, &prev, &cur, t, &act);
+		assert_int_not_equal(h.state[1], SND_UPLINK_DOWN);
+		assert_false(act.probe[1]);
+		assert_int_equal(act.bench[1], -1);
+	}
 	/* Benched: nothing more while its time runs. */
 	for (; t < benched_at + SND_HEALTH_BENCH_MS; t += 100) {
 		speed_tick(&h, ups, &prev, &cur, &act, t, 20, 400, &a0, &a1, false);
