@@ -175,9 +175,8 @@ static void judge_speed(struct snd_health *h, const struct snd_health_uplink *up
 				h->benched[i] = false;
 				act->bench[i] = 0;
 				snprintf(act->bench_why[i], sizeof(act->bench_why[i]), "%s",
-					 others_work
-						 ? "tried again as a primary uplink"
-						 : "a primary uplink again: no other one works");
+					 others_work ? "tried again"
+						     : "back: no other primary uplink works");
 			}
 			continue;
 		}

@@ -4,14 +4,17 @@
  * delay from the encoder to the server's TCP stack stays within a budget.
  *
  * Every tick (SND_STATS_TICK_MS) it is given what the kernel measures on the
- * MPTCP connection (data acknowledged at the connection level, bytes in the
- * socket, the RTT of the paths carrying data) and the media waiting in
- * mpstream's own queue. It steps down at once when the sender's delay grows,
- * to what the paths acknowledged in the last second; gently when the RTT rises
- * above its floor (the paths' queues fill); and probes up slowly while both
- * stay low. When the delay exceeds the budget it asks for the queue to be
- * dropped up to a keyframe. Like belacoder does with SRT's RTT and send
- * buffer, but from kernel MPTCP signals.
+ * MPTCP connection (each subflow's acknowledged bytes and RTT, the bytes in the
+ * socket, the connection's data sequence) and the media waiting in mpstream's
+ * own queue. The sender's delay is measured: the queue plus the age of the
+ * oldest unacknowledged data in the socket. It steps down at once when a path
+ * falls silent (to what the others carry) or the delay grows (to what the
+ * paths acknowledged, and below while the backlog drains); gently when the
+ * paths' RTT rises a share of the budget above its floor; goes back fast to
+ * the rate before a path died when a path carries data again; and probes up
+ * slowly while all stays low. When the delay exceeds the budget it asks for
+ * the queue to be dropped up to a keyframe. Like belacoder does with SRT's RTT
+ * and send buffer, but from kernel MPTCP signals.
  *
  * A pure function of its inputs, so that it is unit-tested with synthetic and
  * recorded traces.

@@ -31,6 +31,26 @@ trap 'exit 130' INT TERM
 KEY="k$$secret"
 URL="rtmp://$LAB_SERVER_IP/live/$KEY"
 
+# probe_start DURATION [OPTION...]: `mpstream probe` at the server, in the
+# background ($probe), its CSV, output and log in the lab directory.
+probe_start() {
+	local duration=$1
+	shift
+	ip netns exec "$LAB_SRV" "$MPSTREAM" probe --duration "$duration" "$@" --csv "$LAB_DIR/probe.csv" \
+		"rtmp://127.0.0.1/live/$KEY" >"$LAB_DIR/probe.out" 2>"$LAB_DIR/probe.log" &
+	probe=$!
+}
+
+# wait_stream PID: wait for the sender (PID) and the probe; their exit codes in
+# $rc and $prc; the sender must have exited 0.
+wait_stream() {
+	wait "$1"
+	rc=$?
+	wait "$probe"
+	prc=$?
+	[ "$rc" = 0 ] && pass "mpstream exited 0" || fail "mpstream exited $rc"
+}
+
 # Log files must never contain the stream key.
 check_no_key() {
 	local f

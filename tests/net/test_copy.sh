@@ -25,15 +25,8 @@ pid=$!
 sleep $CUT_AT
 lab_cut 0 || fail "cannot cut up0"
 sleep 4
-ip netns exec "$LAB_SRV" "$MPSTREAM" probe --duration 15 --relative --max-latency 2000 \
-	--csv "$LAB_DIR/probe.csv" "rtmp://127.0.0.1/live/$KEY" >"$LAB_DIR/probe.out" \
-	2>"$LAB_DIR/probe.log" &
-probe=$!
-wait $pid
-rc=$?
-wait $probe
-prc=$?
-[ "$rc" = 0 ] && pass "mpstream exited 0" || fail "mpstream exited $rc"
+probe_start 15 --relative --max-latency 2000
+wait_stream $pid
 grep -q "bit rate [0-9.]* Mbit/s:" "$LAB_DIR/mpstream.log" &&
 	fail "the bit rate was changed with --copy" || pass "the bit rate stayed the file's"
 drops=$(grep -c "dropped .* queued frames" "$LAB_DIR/mpstream.log")

@@ -20,15 +20,8 @@ lab_cut 0 || fail "cannot cut up0"
 cut_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
 sleep 3
 # Frames mpstream drops on purpose to cut the delay are missing at the probe: up to 2 s of them.
-ip netns exec "$LAB_SRV" "$MPSTREAM" probe --duration 16 --max-latency 2000 --max-missing 60 \
-	--csv "$LAB_DIR/probe.csv" "rtmp://127.0.0.1/live/$KEY" >"$LAB_DIR/probe.out" \
-	2>"$LAB_DIR/probe.log" &
-probe=$!
-wait $pid
-rc=$?
-wait $probe
-prc=$?
-[ "$rc" = 0 ] && pass "mpstream exited 0" || fail "mpstream exited $rc"
+probe_start 16 --max-latency 2000 --max-missing 60
+wait_stream $pid
 
 csv="$LAB_DIR/stats.csv"
 # Before the cut the stream ran above what one uplink carries, so the cut must bring it down.

@@ -20,15 +20,8 @@ sleep $STEP_AT
 lab_rate 1 1mbit || fail "cannot slow up1 down"
 step=$(date +%s.%N)
 sleep 3
-ip netns exec "$LAB_SRV" "$MPSTREAM" probe --duration 14 --max-latency 2000 --max-missing 60 \
-	--csv "$LAB_DIR/probe.csv" "rtmp://127.0.0.1/live/$KEY" >"$LAB_DIR/probe.out" \
-	2>"$LAB_DIR/probe.log" &
-probe=$!
-wait $pid
-rc=$?
-wait $probe
-prc=$?
-[ "$rc" = 0 ] && pass "mpstream exited 0" || fail "mpstream exited $rc"
+probe_start 14 --max-latency 2000 --max-missing 60
+wait_stream $pid
 
 line=$(grep -m1 "uplink up1: slow" "$LAB_DIR/mpstream.log")
 echo "figure: $line"
