@@ -38,6 +38,8 @@ struct snd_probe_window {
 
 struct snd_probe_summary {
 	int64_t frames, backlog, missing, repeated, unstamped;
+	int64_t joining;       /* frames of the server's join burst, back to back at the start */
+	double joining_max_ms; /* their largest latency, reported, not judged; < 0: none */
 	double duration_s;
 	double max_gap_ms;
 	bool latency_relative; /* no stamps: delay above the smallest one seen */

@@ -14,6 +14,10 @@ struct snd_probe_stats {
 	int64_t start_us;
 	/* the whole run */
 	int64_t frames, backlog, missing, repeated, unstamped;
+	int64_t joining; /* frames of the join burst (their latency is not judged) */
+	double joining_max_ms;
+	bool joined;	       /* the join burst is over */
+	int64_t last_media_us; /* the last frame's send time (or pts, unstamped) */
 	int64_t first_arrival_us, last_arrival_us;
 	int64_t max_gap_us;
 	bool have_frame;  /* a live frame was seen: gaps count from there */
@@ -97,6 +101,7 @@ static void count_number(struct snd_probe_stats *s, uint32_t frame)
 void snd_probe_stats_add(struct snd_probe_stats *s, const struct snd_probe_sample *smp)
 {
 	double latency_ms;
+	int64_t media_us;
 
 	s->win_bytes += smp->bytes;
 	if (smp->stamped) {
@@ -128,12 +133,30 @@ void snd_probe_stats_add(struct snd_probe_stats *s, const struct snd_probe_sampl
 	} else {
 		s->first_arrival_us = smp->arrival_us;
 	}
+	media_us = smp->stamped ? smp->sent_us : smp->pts_us;
+	/*
+	 * A server hands a joining player what it held back until a keyframe,
+	 * back to back: that delay is the server's, not the sender's (nginx-rtmp:
+	 * up to 2 s at a 2 s GOP, seen here). The burst is over at the first
+	 * frame that arrives no sooner after the one before than half the time
+	 * between their sending; after that, frames arriving together are judged.
+	 */
+	if (!s->joined && s->have_frame && media_us > s->last_media_us &&
+	    2 * (smp->arrival_us - s->last_arrival_us) >= media_us - s->last_media_us)
+		s->joined = true;
 	s->have_frame = true;
 	s->last_arrival_us = smp->arrival_us;
+	s->last_media_us = media_us;
 	s->frames++;
 	s->win_frames++;
-	push(&s->all, latency_ms);
 	push(&s->win, latency_ms);
+	if (!s->joined) {
+		s->joining++;
+		if (latency_ms > s->joining_max_ms)
+			s->joining_max_ms = latency_ms;
+		return;
+	}
+	push(&s->all, latency_ms);
 }
 
 void snd_probe_stats_window(struct snd_probe_stats *s, int64_t now_us, struct snd_probe_window *w)
@@ -172,6 +195,8 @@ void snd_probe_stats_summary(const struct snd_probe_stats *s, const struct snd_p
 	memset(out, 0, sizeof(*out));
 	out->frames = s->frames;
 	out->backlog = s->backlog;
+	out->joining = s->joining;
+	out->joining_max_ms = s->joining ? s->joining_max_ms : -1;
 	out->missing = s->missing;
 	out->repeated = s->repeated;
 	out->unstamped = s->unstamped;
@@ -223,10 +248,12 @@ void snd_probe_format_window(const struct snd_probe_window *w, char *buf, size_t
 void snd_probe_format_summary(const struct snd_probe_summary *sum, char *buf, size_t size)
 {
 	snprintf(buf, size,
-		 "%lld frames in %.1f s (%lld backlog), %lld missing, %lld repeated; longest gap "
-		 "%.0f ms; %slatency min/median/max %.0f/%.0f/%.0f ms; verdict %s%s%s",
+		 "%lld frames in %.1f s (%lld backlog, %lld on joining: latency up to %.0f ms), "
+		 "%lld missing, %lld repeated; longest gap %.0f ms; %slatency min/median/max "
+		 "%.0f/%.0f/%.0f ms; verdict %s%s%s",
 		 (long long)sum->frames, sum->duration_s, (long long)sum->backlog,
-		 (long long)sum->missing, (long long)sum->repeated, sum->max_gap_ms,
+		 (long long)sum->joining, sum->joining_max_ms, (long long)sum->missing,
+		 (long long)sum->repeated, sum->max_gap_ms,
 		 sum->latency_relative ? "relative " : "", sum->latency_min_ms,
 		 sum->latency_median_ms, sum->latency_max_ms, sum->pass ? "PASS" : "FAIL",
 		 sum->pass ? "" : ": ", sum->pass ? "" : sum->reason);

@@ -37,14 +37,7 @@ late=$(awk -F, -v c="$cut_s" '$2 == "total" && $1 > c + 8 && $11 != "" { s += $1
 echo "figure: mean target from 8 s after the cut on: $late bit/s"
 [ "$late" -ge 1500000 ] && pass "it did not collapse: at least 1.5 Mbit/s on one 4 Mbit/s uplink" || fail "collapsed to $late bit/s"
 grep -E "bit rate [0-9.]+ Mbit/s: " "$LAB_DIR/mpstream.log" | head -3 | sed 's/^/figure: /'
-drops=$(grep -c "dropped .* queued frames" "$LAB_DIR/mpstream.log")
-dropped=$(sed -n 's/.* \([0-9]*\) frames dropped.*/\1/p' "$LAB_DIR/mpstream.log" | tail -1)
-missing=$(sed -n 's/.* \([0-9]*\) missing,.*/\1/p' "$LAB_DIR/probe.out")
-echo "figure: $drops drop(s) to a keyframe, $dropped frames dropped by mpstream, ${missing:-?} missing at the probe"
-# The probe counts a frame whose stamp x264 blurred (1280x720 at 1 Mbit/s while
-# draining) as missing: up to 2 of those are allowed on top of the drops.
-[ -n "$missing" ] && [ "$missing" -le $((${dropped:-0} + 2)) ] &&
-	pass "no frame lost except those dropped on purpose" || fail "${missing:-?} frames missing, $dropped dropped"
+check_lost_only_dropped
 
 echo "figure: probe: $(cat "$LAB_DIR/probe.out")"
 [ "$prc" = 0 ] && pass "probe: latency under 2000 ms from 3 s after the cut on" || fail "probe exit $prc"

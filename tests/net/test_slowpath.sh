@@ -34,11 +34,7 @@ else
 fi
 ! grep -q "uplink up0: slow" "$LAB_DIR/mpstream.log" && pass "the fast uplink stayed" ||
 	fail "up0 set aside"
-dropped=$(sed -n 's/.* \([0-9]*\) frames dropped.*/\1/p' "$LAB_DIR/mpstream.log" | tail -1)
-missing=$(sed -n 's/.* \([0-9]*\) missing,.*/\1/p' "$LAB_DIR/probe.out")
-echo "figure: $dropped frames dropped by mpstream, ${missing:-?} missing at the probe"
-[ -n "$missing" ] && [ "$missing" -le $((${dropped:-0} + 2)) ] &&
-	pass "no frame lost except those dropped on purpose" || fail "${missing:-?} frames missing, $dropped dropped"
+check_lost_only_dropped
 echo "figure: probe: $(cat "$LAB_DIR/probe.out")"
 [ "$prc" = 0 ] && pass "probe: latency under 2000 ms from 3 s after the step on" || fail "probe exit $prc"
 check_no_key "$LAB_DIR/mpstream.log" "$LAB_DIR/probe.log"

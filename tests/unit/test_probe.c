@@ -121,6 +121,41 @@ static void test_wrap_and_backlog(void **state)
 	snd_probe_stats_destroy(s);
 }
 
+/*
+ * The server's join burst: frames held back until a keyframe, back to back
+ * and up to 2 s late, until the stream is live. Reported, not judged; a
+ * bunch arriving together later is judged.
+ */
+static void test_join_burst(void **state)
+{
+	struct snd_probe_stats *s = new_stats();
+	struct snd_probe_limits lim = {.max_latency_ms = 500};
+	struct snd_probe_summary sum;
+	char line[256];
+	uint32_t n = 1;
+
+	(void)state;
+	/* 60 frames (2 s of media) arrive back to back, the oldest 2 s late. */
+	for (; n <= 60; n++)
+		add(s, n, T0 + (int64_t)n * 33333, 2000 - (int64_t)n * 32);
+	/* Then live, 80 ms late. */
+	for (; n <= 120; n++)
+		add(s, n, T0 + (int64_t)n * 33333, 80);
+	snd_probe_stats_summary(s, &lim, &sum);
+	assert_int_equal(sum.joining, 60);
+	assert_float_equal(sum.joining_max_ms, 1968, 1e-9);
+	assert_float_equal(sum.latency_max_ms, 80, 1e-9);
+	assert_true(sum.pass);
+	snd_probe_format_summary(&sum, line, sizeof(line));
+	assert_non_null(strstr(line, "(0 backlog, 60 on joining: latency up to 1968 ms)"));
+	/* Live now: a stall that delivers frames together later counts. */
+	add(s, n, T0 + (int64_t)n * 33333, 600);
+	add(s, n + 1, T0 + (int64_t)(n + 1) * 33333, 600 - 33);
+	snd_probe_stats_summary(s, &lim, &sum);
+	assert_false(sum.pass);
+	snd_probe_stats_destroy(s);
+}
+
 static void test_latency_limit(void **state)
 {
 	struct snd_probe_stats *s = new_stats();
@@ -215,6 +250,7 @@ int main(void)
 		cmocka_unit_test(test_clean_stream),
 		cmocka_unit_test(test_missing_repeated_gap),
 		cmocka_unit_test(test_wrap_and_backlog),
+		cmocka_unit_test(test_join_burst),
 		cmocka_unit_test(test_latency_limit),
 		cmocka_unit_test(test_unstamped_relative),
 		cmocka_unit_test(test_empty_window_is_a_gap),
