@@ -113,21 +113,16 @@ int rt_uplinks_get(struct rt_uplinks *u, size_t i, struct rt_uplink *out);
 void rt_uplinks_name_addr(struct rt_uplinks *u, const struct sockaddr *sa, char *name, size_t size);
 
 /*
- * Make the kernel open a fresh subflow on uplink @i now: close the subflows
- * from its endpoint (with @initial, the connection's initial subflow too, if
- * it leaves from this uplink) and add the endpoint again. The kernel itself
- * retries a failed path only after its retransmission back-off (up to 10 s
- * here). Returns 0 or -errno.
- */
-int rt_uplinks_kick(struct rt_uplinks *u, size_t i, bool initial);
-
-/*
- * The same in two steps, for a connection that carries data: unplug closes
- * the subflows and removes the endpoint, replug adds it again. Between them
+ * Make the kernel open a fresh subflow on uplink @i, in two steps: unplug
+ * closes the subflows from its endpoint (with @initial, the connection's
+ * initial subflow too, if it leaves from this uplink) and removes the
+ * endpoint; replug adds it again. The kernel itself retries a failed path
+ * only after its retransmission back-off (up to 10 s here). Between the two
  * the peer must have heard of the removal: the fresh subflow from the initial
  * subflow's address gets its address id, 0, and a RM_ADDR 0 that reaches the
  * server after the fresh subflow's join closes that one too (seen in the lab
- * whenever the other uplink's queue held the RM_ADDR back). Return 0 or -errno.
+ * whenever the other uplink's queue held the RM_ADDR back). Unplug alone also
+ * sets a slow uplink aside. Return 0 or -errno.
  */
 int rt_uplinks_unplug(struct rt_uplinks *u, size_t i, bool initial);
 int rt_uplinks_replug(struct rt_uplinks *u, size_t i);

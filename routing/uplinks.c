@@ -400,18 +400,6 @@ int rt_uplinks_replug(struct rt_uplinks *u, size_t i)
 	return ret;
 }
 
-int rt_uplinks_kick(struct rt_uplinks *u, size_t i, bool initial)
-{
-	int ret;
-
-	if (i >= u->n)
-		return -ENOENT;
-	pthread_mutex_lock(&u->lock);
-	ret = kick_locked(u, i, initial);
-	pthread_mutex_unlock(&u->lock);
-	return ret;
-}
-
 int rt_uplinks_set_backup(struct rt_uplinks *u, size_t i, bool backup)
 {
 	struct rt_endpoint ep;
