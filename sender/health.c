@@ -40,14 +40,6 @@ static bool same_addr(const struct sockaddr_storage *ss, struct in_addr a)
 	return ss->ss_family == AF_INET && sin->sin_addr.s_addr == a.s_addr;
 }
 
-static const struct snd_subflow_sample *find_id(const struct snd_stats_snapshot *s, uint32_t id)
-{
-	for (size_t i = 0; s && i < s->n; i++)
-		if (s->sf[i].id == id)
-			return &s->sf[i];
-	return NULL;
-}
-
 /* The state of an installed, linked uplink from its subflows; @why says why. */
 static enum snd_uplink_state from_subflows(struct snd_health *h, size_t i, struct in_addr addr,
 					   const struct snd_stats_snapshot *prev,
@@ -66,7 +58,7 @@ static enum snd_uplink_state from_subflows(struct snd_health *h, size_t i, struc
 		if (!same_addr(&sf->local, addr) || sf->state != TCP_ESTABLISHED)
 			continue;
 		any = true;
-		p = find_id(prev, sf->id);
+		p = snd_stats_find(prev, sf->id);
 		if (sf->unacked && sf->last_ack_ms >= SND_HEALTH_DEAD_MS) {
 			st = SND_UPLINK_DOWN;
 			if (sf->last_ack_ms > silence)
@@ -118,7 +110,7 @@ static uint32_t uplink_rtt(struct in_addr addr, const struct snd_stats_snapshot 
 
 		if (!same_addr(&sf->local, addr) || sf->state != TCP_ESTABLISHED)
 			continue;
-		p = find_id(prev, sf->id);
+		p = snd_stats_find(prev, sf->id);
 		if (p && sf->bytes_acked > p->bytes_acked)
 			*acked += sf->bytes_acked - p->bytes_acked;
 		if (sf->rtt_us && (!rtt || sf->rtt_us / 1000 < rtt))
@@ -132,25 +124,14 @@ static void judge_speed(struct snd_health *h, const struct snd_health_uplink *up
 			const struct snd_stats_snapshot *prev, const struct snd_stats_snapshot *cur,
 			int64_t now, struct snd_health_actions *act)
 {
+	uint32_t rtt_ms[RT_MAX_UPLINKS] = {0}; /* its subflows' smallest smoothed RTT; 0 */
+
 	for (size_t i = 0; i < h->n; i++) {
 		uint64_t acked = 0;
 
-		h->rtt_ms[i] = 0;
 		if (ups[i].installed && ups[i].link_up && h->state[i] != SND_UPLINK_DOWN)
-			h->rtt_ms[i] = uplink_rtt(ups[i].addr, prev, cur, &acked);
-		h->win_bytes[i] += acked;
-		if (!h->win_start_ms[i]) {
-			h->win_start_ms[i] = now;
-		} else if (now - h->win_start_ms[i] >= 1000) {
-			double bps = 8000.0 * (double)h->win_bytes[i] /
-				     (double)(now - h->win_start_ms[i]);
-
-			h->recent_bps[i] *= SND_HEALTH_RECENT_FADE;
-			if (bps > h->recent_bps[i])
-				h->recent_bps[i] = bps;
-			h->win_start_ms[i] = now;
-			h->win_bytes[i] = 0;
-		}
+			rtt_ms[i] = uplink_rtt(ups[i].addr, prev, cur, &acked);
+		snd_recent_rate_add(&h->recent[i], acked, now);
 	}
 	for (size_t i = 0; i < h->n; i++) {
 		uint32_t best = 0;
@@ -165,10 +146,10 @@ static void judge_speed(struct snd_health *h, const struct snd_health_uplink *up
 			    h->state[k] == SND_UPLINK_DOWN)
 				continue;
 			others_work = true;
-			if (h->rtt_ms[k] && (!best || h->rtt_ms[k] < best))
-				best = h->rtt_ms[k];
-			if (h->recent_bps[k] > others_bps)
-				others_bps = h->recent_bps[k];
+			if (rtt_ms[k] && (!best || rtt_ms[k] < best))
+				best = rtt_ms[k];
+			if (h->recent[k].bps > others_bps)
+				others_bps = h->recent[k].bps;
 		}
 		if (h->benched[i]) {
 			if (!others_work || now >= h->benched_until_ms[i]) {
@@ -183,9 +164,9 @@ static void judge_speed(struct snd_health *h, const struct snd_health_uplink *up
 		/* Long without being benched: the next time is short again. */
 		if (h->bench_ms[i] && now - h->benched_until_ms[i] > SND_HEALTH_BENCH_MAX_MS)
 			h->bench_ms[i] = 0;
-		slow = best && h->rtt_ms[i] > best + SND_HEALTH_BENCH_RTT_MS &&
-		       h->rtt_ms[i] > SND_HEALTH_BENCH_RATIO * best && others_bps > 0 &&
-		       h->recent_bps[i] <= SND_HEALTH_BENCH_BIGGER * others_bps;
+		slow = best && rtt_ms[i] > best + SND_HEALTH_BENCH_RTT_MS &&
+		       rtt_ms[i] > SND_HEALTH_BENCH_RATIO * best && others_bps > 0 &&
+		       h->recent[i].bps <= SND_HEALTH_BENCH_BIGGER * others_bps;
 		h->slow_score[i] += 0.1 * (slow - h->slow_score[i]);
 		if (h->slow_score[i] >= SND_HEALTH_BENCH_SCORE) {
 			if (!h->bench_ms[i])
@@ -197,7 +178,7 @@ static void judge_speed(struct snd_health *h, const struct snd_health_uplink *up
 			snprintf(act->bench_why[i], sizeof(act->bench_why[i]),
 				 "slow (RTT %u ms, %u ms on the best other; it carried %.2f Mbit/s "
 				 "at best lately): set aside for %lld s",
-				 h->rtt_ms[i], best, h->recent_bps[i] / 1e6,
+				 rtt_ms[i], best, h->recent[i].bps / 1e6,
 				 (long long)(h->bench_ms[i] / 1000));
 			if (h->bench_ms[i] < SND_HEALTH_BENCH_MAX_MS)
 				h->bench_ms[i] *= 2;

@@ -14,6 +14,7 @@
 #ifndef MPS_HEALTH_H
 #define MPS_HEALTH_H
 
+#include "ratectl.h"
 #include "routing.h"
 #include "stats.h"
 
@@ -50,7 +51,6 @@ enum snd_uplink_state { SND_UPLINK_DOWN, SND_UPLINK_DEGRADED, SND_UPLINK_UP };
 #define SND_HEALTH_BENCH_RATIO	4
 #define SND_HEALTH_BENCH_SCORE	0.6 /* slow ticks, EWMA of 0.1 a tick: 0.9 s at least */
 #define SND_HEALTH_BENCH_BIGGER 2
-#define SND_HEALTH_RECENT_FADE	0.9 /* an uplink's best rate of late, per second */
 #define SND_HEALTH_BENCH_MS	30000
 #define SND_HEALTH_BENCH_MAX_MS 300000
 
@@ -71,10 +71,7 @@ struct snd_health {
 	bool backups_promoted; /* backup uplinks carry traffic as regular ones */
 
 	/* Slow paths set aside for a while. */
-	double recent_bps[RT_MAX_UPLINKS]; /* best 1 s of late, fading */
-	int64_t win_start_ms[RT_MAX_UPLINKS];
-	uint64_t win_bytes[RT_MAX_UPLINKS];
-	uint32_t rtt_ms[RT_MAX_UPLINKS];   /* its subflows' smallest smoothed RTT; 0 */
+	struct snd_recent_rate recent[RT_MAX_UPLINKS]; /* what each carried at best lately */
 	double slow_score[RT_MAX_UPLINKS]; /* share of recent ticks it was slow in (EWMA) */
 	bool benched[RT_MAX_UPLINKS];
 	int64_t benched_until_ms[RT_MAX_UPLINKS];

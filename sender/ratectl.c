@@ -129,23 +129,22 @@ static int socket_age(struct snd_rate *r, const struct snd_rate_input *in)
 	return age;
 }
 
-/* A path's best rate of late: the best 1 s window, fading. */
-static void recent_rate(struct snd_rate_path_state *p, int64_t now)
+void snd_recent_rate_add(struct snd_recent_rate *r, uint64_t bytes, int64_t now_ms)
 {
-	int64_t dt = now - p->win_start_ms;
+	int64_t dt = now_ms - r->win_start_ms;
 
-	if (!p->win_start_ms || p->acked < p->win_acked) {
-		p->win_start_ms = now;
-		p->win_acked = p->acked;
-	} else if (dt >= 1000) {
-		double bps = 8000.0 * (double)(p->acked - p->win_acked) / (double)dt;
-
-		p->recent_bps *= SND_RATE_RECENT_FADE;
-		if (bps > p->recent_bps)
-			p->recent_bps = bps;
-		p->win_start_ms = now;
-		p->win_acked = p->acked;
+	if (!r->win_start_ms) {
+		r->win_start_ms = now_ms;
+		return;
 	}
+	r->win_bytes += bytes;
+	if (dt < 1000)
+		return;
+	r->bps *= SND_RECENT_FADE;
+	if (8000.0 * (double)r->win_bytes / (double)dt > r->bps)
+		r->bps = 8000.0 * (double)r->win_bytes / (double)dt;
+	r->win_start_ms = now_ms;
+	r->win_bytes = 0;
 }
 
 static double path_floor(const struct snd_rate *r, size_t i)
@@ -210,6 +209,7 @@ static double rtt_rise(struct snd_rate *r, const struct snd_rate_input *in, doub
 	}
 	for (size_t k = 0; k < in->n_paths && k < SND_RATE_MAX_PATHS; k++) {
 		const struct snd_rate_path *p = &in->paths[k];
+		uint64_t grew;
 		bool known = false;
 		size_t i;
 
@@ -219,8 +219,11 @@ static double rtt_rise(struct snd_rate *r, const struct snd_rate_input *in, doub
 		known = i < SND_RATE_MAX_PATHS;
 		i = path_slot(r, p->id, in->t_ms);
 		r->path[i].seen_ms = in->t_ms;
-		if (known && p->acked_bytes > r->path[i].acked) {
-			r->acked_total += p->acked_bytes - r->path[i].acked;
+		grew = known && p->acked_bytes > r->path[i].acked
+			       ? p->acked_bytes - r->path[i].acked
+			       : 0;
+		if (grew) {
+			r->acked_total += grew;
 			if (r->path[i].silent) {
 				/* Back: its RTT after retransmission back-offs is no measure. */
 				r->path[i].floor[0] = r->path[i].floor[1] = 0;
@@ -233,9 +236,9 @@ static double rtt_rise(struct snd_rate *r, const struct snd_rate_input *in, doub
 		} else if (!known) {
 			r->path[i].acked_ms = in->t_ms;
 		}
-		if (known && p->rtt_ms > 0 && p->acked_bytes > r->path[i].acked) {
+		if (grew && p->rtt_ms > 0) {
 			double floor = path_floor(r, i);
-			double w = (double)(p->acked_bytes - r->path[i].acked);
+			double w = (double)grew;
 
 			if (floor > 0) {
 				rises[n_rises].rise = p->rtt_ms > floor ? p->rtt_ms - floor : 0;
@@ -247,7 +250,7 @@ static double rtt_rise(struct snd_rate *r, const struct snd_rate_input *in, doub
 		if (p->rtt_ms > 0 && (r->path[i].floor[0] <= 0 || p->rtt_ms < r->path[i].floor[0]))
 			r->path[i].floor[0] = p->rtt_ms;
 		r->path[i].acked = p->acked_bytes;
-		recent_rate(&r->path[i], in->t_ms);
+		snd_recent_rate_add(&r->path[i].recent, grew, in->t_ms);
 	}
 	/*
 	 * The least and the largest rise among the paths that carried a fair
@@ -357,7 +360,7 @@ static double living_recent(const struct snd_rate *r, int64_t now)
 
 	for (size_t i = 0; i < SND_RATE_MAX_PATHS; i++)
 		if (r->path[i].used && now - r->path[i].acked_ms < SND_RATE_SILENT_MS)
-			sum += r->path[i].recent_bps;
+			sum += r->path[i].recent.bps;
 	return sum;
 }
 

@@ -26,6 +26,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * What a path or an uplink carried at best lately: the best 1 s window of
+ * bytes acknowledged, fading by SND_RECENT_FADE a window. Right after a path
+ * dies the others carry less for a while (head-of-line blocking), and their
+ * rate of that moment is no measure of them.
+ */
+#define SND_RECENT_FADE 0.9
+struct snd_recent_rate {
+	int64_t win_start_ms; /* 0: not started */
+	uint64_t win_bytes;
+	double bps;
+};
+
+/* @bytes acknowledged since the last call, at @now_ms. */
+void snd_recent_rate_add(struct snd_recent_rate *r, uint64_t bytes, int64_t now_ms);
+
 #define SND_RATE_HIST	      32
 #define SND_RATE_WRITTEN_HIST 128 /* ticks: reaches back further than any budget needs */
 
@@ -95,15 +111,12 @@ struct snd_rate {
 		bool used;
 		double floor[2]; /* 0: none */
 		uint64_t acked;
-		int64_t seen_ms;	   /* last in the input */
-		int64_t acked_ms;	   /* last acknowledged anything */
-		bool silent;		   /* fell silent, and that was acted on */
-		bool carried;		   /* acknowledged data since it was first seen */
-		int64_t carrying_since_ms; /* acknowledging without a pause since */
-		/* What it carried at best lately: the best 1 s, fading by 10 % a second. */
-		int64_t win_start_ms;
-		uint64_t win_acked;
-		double recent_bps;
+		int64_t seen_ms;	       /* last in the input */
+		int64_t acked_ms;	       /* last acknowledged anything */
+		bool silent;		       /* fell silent, and that was acted on */
+		bool carried;		       /* acknowledged data since it was first seen */
+		int64_t carrying_since_ms;     /* acknowledging without a pause since */
+		struct snd_recent_rate recent; /* what it carried at best lately */
 	} path[SND_RATE_MAX_PATHS];
 	int64_t epoch_start_ms;
 	uint64_t acked_total;		  /* by all subflows, since the connection started */
@@ -161,7 +174,6 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 #define SND_RATE_RTT_RISE_MOST	  0.25 /* the most loaded path's rise: this share of the budget */
 #define SND_RATE_LIVED_MS	  2000 /* a path that carried for less and fell silent again: no step */
 #define SND_RATE_CARRYING_MS	  500  /* acknowledging this long without a pause: a path carries */
-#define SND_RATE_RECENT_FADE	  0.9  /* a path's best rate, per second */
 #define SND_RATE_WARMUP_MS	  3000 /* what a connection carries at first says little */
 #define SND_RATE_REGAIN_STEP \
 	0.10 /* per SND_RATE_UP_EVERY_MS, back to the rate before a path died */
