@@ -92,6 +92,7 @@ struct conn {
 	struct snd_stats_snapshot prev;
 	size_t peak_subflows;
 	bool mptcp;
+	bool closed; /* its sockets are closed; freed after the events at hand */
 	struct conn *next;
 };
 
@@ -102,6 +103,7 @@ struct relay {
 	char upstream_name[SND_ADDR_STRLEN];
 	int epfd, lfd;
 	struct conn *conns;
+	struct conn *closed; /* still referenced by this round's events */
 	int n_conns;
 	unsigned next_id;
 };
@@ -361,7 +363,19 @@ static void close_conn(struct relay *r, struct conn *c, const char *why)
 			break;
 		}
 	r->n_conns--;
-	free(c);
+	c->closed = true;
+	c->next = r->closed;
+	r->closed = c;
+}
+
+static void free_closed(struct relay *r)
+{
+	while (r->closed) {
+		struct conn *c = r->closed;
+
+		r->closed = c->next;
+		free(c);
+	}
 }
 
 static void accept_one(struct relay *r)
@@ -510,16 +524,14 @@ static int run(struct relay *r, volatile sig_atomic_t *stop)
 				accept_one(r);
 				continue;
 			}
-			/* An earlier event of this round may have closed its connection. */
-			bool alive = false;
 			struct end *e = events[i].data.ptr;
 
-			for (struct conn *c = r->conns; c && !alive; c = c->next)
-				alive = e == &c->client || e == &c->up;
-			if (alive)
+			/* An earlier event of this round may have closed its connection. */
+			if (!e->c->closed)
 				on_event(r, e, events[i].events);
 		}
 		housekeeping(r);
+		free_closed(r);
 	}
 	return 0;
 }
@@ -552,6 +564,7 @@ int snd_relay_main(int argc, char **argv, volatile sig_atomic_t *stop)
 	ret = run(&r, stop);
 	while (r.conns)
 		close_conn(&r, r.conns, *stop ? "the relay stops" : NULL);
+	free_closed(&r);
 	close(r.lfd);
 	if (r.epfd >= 0)
 		close(r.epfd);
