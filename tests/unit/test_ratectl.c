@@ -490,6 +490,19 @@ static void test_recorded_cut(void **state)
 	assert_true(last >= 2000000);
 }
 
+/* One tick of one path: the connection's sequence and the path's acknowledgements. */
+static void seq_tick(struct snd_rate *r, int64_t t, uint64_t written, uint64_t delivered,
+		     uint64_t sf_acked, double rtt_ms, struct snd_rate_decision *d)
+{
+	struct snd_rate_input in = {.t_ms = t, .n_paths = 1};
+
+	in.paths[0] = (struct snd_rate_path){.id = 1, .rtt_ms = rtt_ms, .acked_bytes = sf_acked};
+	in.written_seq = written;
+	in.delivered_seq = delivered;
+	in.socket_bytes = (uint32_t)(written - delivered);
+	snd_rate_update(r, &in, d);
+}
+
 /*
  * The delay in the socket is the age of its oldest data, measured from the
  * data sequence: when a path dies, the living one keeps acknowledging on its
@@ -512,50 +525,27 @@ static void test_delay_measured(void **state)
 	snd_rate_init(&r, &cfg);
 	/* 3 s steady at 2 Mbit/s: 25 kB a tick, acknowledged a tick later. */
 	for (int k = 0; k < 30; k++, t += TICK_MS) {
-		struct snd_rate_input in = {.t_ms = t, .n_paths = 1};
-
 		written += 25000;
 		delivered = written - 25000;
 		sf_acked += 25000;
-		in.paths[0] =
-			(struct snd_rate_path){.id = 1, .rtt_ms = 20, .acked_bytes = sf_acked};
-		in.written_seq = written;
-		in.delivered_seq = delivered;
-		in.socket_bytes = (uint32_t)(written - delivered);
-		snd_rate_update(&r, &in, &d);
+		seq_tick(&r, t, written, delivered, sf_acked, 20, &d);
 		assert_true(d.delay_ms <= TICK_MS);
 	}
 	/* A hole: 1.5 s without a connection-level acknowledgement, 600 kB piling up. */
 	for (int k = 0; k < 15; k++, t += TICK_MS) {
-		struct snd_rate_input in = {.t_ms = t, .n_paths = 1};
-
 		written += 40000;
 		sf_acked += 25000;
-		in.paths[0] =
-			(struct snd_rate_path){.id = 1, .rtt_ms = 40, .acked_bytes = sf_acked};
-		in.written_seq = written;
-		in.delivered_seq = delivered;
-		in.socket_bytes = (uint32_t)(written - delivered);
-		snd_rate_update(&r, &in, &d);
+		seq_tick(&r, t, written, delivered, sf_acked, 40, &d);
 		at_hole_end = d.delay_ms;
 		assert_false(d.drop); /* 1.5 s is within the 3 s budget */
 	}
 	print_message("hole of 1.5 s: sender delay %d ms\n", at_hole_end);
 	assert_in_range(at_hole_end, 1300, 1600);
 	/* Filled: the delay is what is left. */
-	{
-		struct snd_rate_input in = {.t_ms = t, .n_paths = 1};
-
-		delivered = written - 20000;
-		in.paths[0] =
-			(struct snd_rate_path){.id = 1, .rtt_ms = 20, .acked_bytes = sf_acked};
-		in.written_seq = written + 20000;
-		in.delivered_seq = delivered;
-		in.socket_bytes = 40000;
-		snd_rate_update(&r, &in, &d);
-		print_message("hole filled: sender delay %d ms\n", d.delay_ms);
-		assert_true(d.delay_ms <= TICK_MS);
-	}
+	delivered = written - 20000;
+	seq_tick(&r, t, written + 20000, delivered, sf_acked, 20, &d);
+	print_message("hole filled: sender delay %d ms\n", d.delay_ms);
+	assert_true(d.delay_ms <= TICK_MS);
 	/* Without the sequence: estimated from the bytes in the socket (600 kB, > 1 s). */
 	snd_rate_init(&r, &cfg);
 	{
