@@ -173,6 +173,9 @@ lab_rate() {
 	fi
 }
 
+# lab_dropped_frames LOG: the frames an mpstream log says it dropped on purpose, in all.
+lab_dropped_frames() { sed -n 's/.* \([0-9]*\) frames dropped.*/\1/p' "$1" | tail -1; }
+
 # Bytes sent by the sender on uplink N so far.
 lab_tx_bytes() { lab_in_snd cat "/sys/class/net/up$1/statistics/tx_bytes"; }
 

@@ -30,7 +30,7 @@ wait_stream $pid
 grep -q "bit rate [0-9.]* Mbit/s:" "$LAB_DIR/mpstream.log" &&
 	fail "the bit rate was changed with --copy" || pass "the bit rate stayed the file's"
 drops=$(grep -c "dropped .* queued frames" "$LAB_DIR/mpstream.log")
-dropped=$(sed -n 's/.* \([0-9]*\) frames dropped.*/\1/p' "$LAB_DIR/mpstream.log" | tail -1)
+dropped=$(lab_dropped_frames "$LAB_DIR/mpstream.log")
 echo "figure: $drops drop(s) to a keyframe, $dropped frames dropped"
 [ "$drops" -ge 1 ] && pass "frames dropped to bound the delay" || fail "no drop although the file exceeds the capacity"
 grep -m1 "dropped .* queued frames" "$LAB_DIR/mpstream.log" | sed 's/^/figure: /'
