@@ -112,8 +112,8 @@ static void rate_tick(void *opaque, int fd, const struct snd_stats_snapshot *cur
 	struct enc_progress p;
 	int outq = 0;
 
-	if (ioctl(fd, SIOCOUTQ, &outq) == 0 && outq > 0)
-		in.socket_bytes = (uint32_t)outq;
+	/* What SIOCOUTQ says, from the same snapshot as the rest. */
+	in.socket_bytes = (uint32_t)(cur->conn_written - cur->conn_delivered);
 	if (ioctl(fd, SIOCOUTQNSD, &outq) == 0 && outq > 0)
 		in.unsent_bytes = (uint32_t)outq;
 	enc_session_progress(st->enc, &p);
