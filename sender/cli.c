@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "cli.h"
 #include "metrics.h"
+#include "mptcp_socket.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -59,6 +60,8 @@ const char snd_cli_usage[] =
 	"      --max-latency MS          the delay budget from the encoder to the\n"
 	"                                server's TCP stack; beyond it queued frames are\n"
 	"                                dropped up to a keyframe (default 1000)\n"
+	"      --congestion NAME         the subflows' TCP congestion control (default\n"
+	"                                cubic; 'system' keeps the kernel's default)\n"
 	"Running:\n"
 	"  -d, --duration SECONDS        stop after SECONDS of stream (default: until\n"
 	"                                SIGINT or SIGTERM)\n"
@@ -96,6 +99,7 @@ enum {
 	OPT_MAX_BITRATE,
 	OPT_MAX_LATENCY,
 	OPT_METRICS,
+	OPT_CONGESTION,
 };
 
 static const struct option long_options[] = {
@@ -110,6 +114,7 @@ static const struct option long_options[] = {
 	{"min-bitrate", required_argument, NULL, OPT_MIN_BITRATE},
 	{"max-bitrate", required_argument, NULL, OPT_MAX_BITRATE},
 	{"max-latency", required_argument, NULL, OPT_MAX_LATENCY},
+	{"congestion", required_argument, NULL, OPT_CONGESTION},
 	{"copy", no_argument, NULL, OPT_COPY},
 	{"duration", required_argument, NULL, 'd'},
 	{"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
@@ -196,6 +201,15 @@ static int parse_size(const char *s, int *w, int *h)
 	return 0;
 }
 
+/* A congestion control's name: 1 to 15 of [a-z0-9_]. */
+static bool valid_congestion(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n && n < SND_CONGESTION_NAME_MAX &&
+	       strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+}
+
 static void defaults(struct snd_options *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -204,6 +218,7 @@ static void defaults(struct snd_options *o)
 	o->height = 720;
 	o->fps = 30;
 	o->preset = "veryfast";
+	o->congestion = SND_CONGESTION_DEFAULT;
 	o->bitrate = 2500000;
 	o->min_bitrate = 300000;
 	o->max_latency_ms = 1000;
@@ -311,6 +326,15 @@ static enum snd_cli_result apply(struct snd_options *o, struct parse_state *st, 
 	case 'r':
 		if (parse_int(arg, 1, MAX_FPS, &o->fps))
 			FAIL("--fps '%s': expected 1 to %d", arg, MAX_FPS);
+		break;
+	case OPT_CONGESTION:
+		if (!valid_congestion(arg))
+			FAIL("--congestion '%s': expected a name such as cubic, bbr or reno, or "
+			     "system",
+			     arg);
+		o->congestion = keep(o, arg);
+		if (!o->congestion)
+			FAIL("--congestion: too many long values");
 		break;
 	case OPT_PRESET:
 		o->preset = keep(o, arg);

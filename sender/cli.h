@@ -29,6 +29,7 @@ struct snd_options {
 	bool loop;
 	int width, height, fps;
 	const char *preset;
+	const char *congestion;		  /* the subflows' TCP congestion control, or "system" */
 	int64_t bitrate;		  /* the starting point */
 	int64_t min_bitrate, max_bitrate; /* rate control's bounds */
 	int max_latency_ms;		  /* the sender's delay budget */

@@ -27,6 +27,7 @@ void snd_health_init(struct snd_health *h, size_t n)
 {
 	memset(h, 0, sizeof(*h));
 	h->n = n;
+	h->data_age_ms = -1;
 	for (size_t i = 0; i < n; i++) {
 		h->state[i] = SND_UPLINK_UP;
 		snprintf(h->reason[i], sizeof(h->reason[i]), "starting");
@@ -96,6 +97,65 @@ static enum snd_uplink_state from_subflows(struct snd_health *h, size_t i, struc
 	else
 		snprintf(why, size, "ACKs flowing");
 	return best;
+}
+
+/* How long all of its subflows have had data outstanding and no ACK (ms); 0: not all. */
+static uint32_t uplink_silence(struct in_addr addr, const struct snd_stats_snapshot *cur)
+{
+	uint32_t silence = 0;
+
+	for (size_t k = 0; k < cur->n; k++) {
+		const struct snd_subflow_sample *sf = &cur->sf[k];
+
+		if (!same_addr(&sf->local, addr) || sf->state != TCP_ESTABLISHED)
+			continue;
+		if (!sf->unacked || !sf->last_ack_ms)
+			return 0;
+		if (!silence || sf->last_ack_ms < silence)
+			silence = sf->last_ack_ms;
+	}
+	return silence;
+}
+
+/*
+ * Whether a subflow of another uplink than @addr's works: an ACK lately, or
+ * nothing in flight (it may have nothing to send while the connection waits).
+ */
+static bool others_work(struct in_addr addr, const struct snd_stats_snapshot *cur)
+{
+	for (size_t k = 0; k < cur->n; k++) {
+		const struct snd_subflow_sample *sf = &cur->sf[k];
+
+		if (!same_addr(&sf->local, addr) && sf->state == TCP_ESTABLISHED &&
+		    (!sf->unacked || sf->last_ack_ms < SND_HEALTH_SLOW_MS))
+			return true;
+	}
+	return false;
+}
+
+/* Release the dead uplinks that hold up the others (SND_HEALTH_RELEASE_MS). */
+static void judge_blocking(struct snd_health *h, const struct snd_health_uplink *ups,
+			   const struct snd_stats_snapshot *cur, struct snd_health_actions *act)
+{
+	bool stalled = h->data_age_ms >= SND_HEALTH_RELEASE_MS;
+
+	for (size_t i = 0; i < h->n; i++) {
+		uint32_t silence;
+
+		if (h->state[i] == SND_UPLINK_UP)
+			h->released[i] = false;
+		if (!stalled || h->released[i] || h->benched[i] || !ups[i].installed)
+			continue;
+		silence = uplink_silence(ups[i].addr, cur);
+		if (silence < SND_HEALTH_RELEASE_MS || !others_work(ups[i].addr, cur))
+			continue;
+		h->released[i] = true;
+		act->release[i] = true;
+		act->changed[i] = h->state[i] != SND_UPLINK_DOWN;
+		h->state[i] = SND_UPLINK_DOWN;
+		snprintf(h->reason[i], sizeof(h->reason[i]),
+			 "no ACK for %u ms, the others wait for its data", silence);
+	}
 }
 
 /* Its subflows' smallest RTT (ms, 0: none) and the data they acknowledged since @prev. */
@@ -216,6 +276,11 @@ void snd_health_update(struct snd_health *h, const struct snd_health_uplink *ups
 			snprintf(why, sizeof(why), "%s", h->reason[i]);
 		} else {
 			st = from_subflows(h, i, ups[i].addr, prev, cur, now, why, sizeof(why));
+			/* Released: down until a subflow of it works again, not degraded while it closes. */
+			if (h->released[i] && st == SND_UPLINK_DEGRADED) {
+				st = SND_UPLINK_DOWN;
+				snprintf(why, sizeof(why), "%s", h->reason[i]);
+			}
 		}
 		act->changed[i] = st != h->state[i];
 		h->state[i] = st;
@@ -229,8 +294,10 @@ void snd_health_update(struct snd_health *h, const struct snd_health_uplink *ups
 		else
 			primary_works |= st != SND_UPLINK_DOWN;
 	}
-	if (cur && cur->mptcp)
+	if (cur && cur->mptcp) {
+		judge_blocking(h, ups, cur, act);
 		judge_speed(h, ups, prev, cur, now, act);
+	}
 	/* Backups carry traffic only while no primary uplink works. */
 	if (any_backup && !primary_works && !h->backups_promoted) {
 		act->set_backup = 0;

@@ -30,6 +30,23 @@ enum snd_uplink_state { SND_UPLINK_DOWN, SND_UPLINK_DEGRADED, SND_UPLINK_UP };
 #define SND_HEALTH_GRACE_MS 1500
 
 /*
+ * A dead path that holds up the others: its data, sent before it died, is
+ * missing at the receiver, which holds back everything the living paths
+ * carried since (head-of-line blocking). The kernel sends it again on another
+ * subflow only when one has nothing left in flight, or after several of its
+ * retransmission intervals (net.mptcp.stale_loss_cnt): 1.5 to 3 s in the lab
+ * while the living path is kept busy. Closing the dead path's subflows makes
+ * it send all unacknowledged data again at once. So an uplink whose subflows
+ * have had data outstanding and no ACK for SND_HEALTH_RELEASE_MS while the
+ * connection's oldest unacknowledged data has waited as long (the kernel has
+ * not sent it again), and another uplink works, is "released": found down,
+ * its subflows closed and its endpoint removed until its path answers the
+ * probe again. Not earlier: the resend includes what the receiver already
+ * holds (stream.c caps it, inflight_cap()).
+ */
+#define SND_HEALTH_RELEASE_MS 500
+
+/*
  * A slow path: the default scheduler keeps sending on it, its queue grows, and
  * the other paths' data waits at the receiver for its (head-of-line blocking):
  * a 1 Mbit/s path with a 400 ms queue beside a 4 Mbit/s one halves what the
@@ -70,6 +87,13 @@ struct snd_health {
 
 	bool backups_promoted; /* backup uplinks carry traffic as regular ones */
 
+	/*
+	 * Input, set before each update: how long the oldest data written and
+	 * not acknowledged at the connection level has waited (ms; -1: not known).
+	 */
+	int data_age_ms;
+	bool released[RT_MAX_UPLINKS]; /* its subflows closed, down until it answers again */
+
 	/* Slow paths set aside for a while. */
 	struct snd_recent_rate recent[RT_MAX_UPLINKS]; /* what each carried at best lately */
 	double slow_score[RT_MAX_UPLINKS]; /* share of recent ticks it was slow in (EWMA) */
@@ -81,6 +105,7 @@ struct snd_health {
 struct snd_health_actions {
 	bool changed[RT_MAX_UPLINKS]; /* state changed: log it */
 	bool probe[RT_MAX_UPLINKS];   /* down: find out whether its path is back */
+	bool release[RT_MAX_UPLINKS]; /* dead and holding up the others: close its subflows */
 	int set_backup;		   /* -1: nothing; 0: clear the backup flags; 1: set them again */
 	int bench[RT_MAX_UPLINKS]; /* -1: nothing; 1: set it aside, it is slow; 0: back */
 	char bench_why[RT_MAX_UPLINKS][128];

@@ -154,6 +154,20 @@ int main(int argc, char **argv)
 			"unit, or setcap cap_net_admin+ep on the binary)");
 		return SND_EXIT_NOPERM;
 	}
+	if (strcmp(o.congestion, SND_CONGESTION_SYSTEM)) {
+		char avail[256];
+
+		ret = snd_congestion_available(o.congestion, avail, sizeof(avail));
+		if (ret == 0) {
+			LOG_ERR(TAG, "--congestion '%s': not available here (available: %s)",
+				o.congestion, avail);
+			return SND_EXIT_USAGE;
+		}
+		if (ret < 0)
+			LOG_WARN(TAG, "cannot read the available congestion controls: %s",
+				 strerror(-ret));
+	}
+	snd_shim_set_congestion(o.congestion);
 	mptcp = rt_mptcp_enabled();
 	if (mptcp == 0)
 		LOG_WARN(TAG, "net.mptcp.enabled is 0: streaming over plain TCP, one path only");

@@ -3,6 +3,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdatomic.h>
@@ -18,8 +19,43 @@ static struct {
 	atomic_int last_fd;
 	atomic_bool last_mptcp;
 	atomic_bool warned;
+	atomic_bool cc_warned;
 	struct in_addr bind4;
+	char congestion[SND_CONGESTION_NAME_MAX]; /* "": the system's default */
 } shim = {.last_fd = -1};
+
+int snd_shim_set_congestion(const char *name)
+{
+	if (!name || !strcmp(name, SND_CONGESTION_SYSTEM)) {
+		shim.congestion[0] = '\0';
+		return 0;
+	}
+	if (strlen(name) >= sizeof(shim.congestion))
+		return -ENAMETOOLONG;
+	snprintf(shim.congestion, sizeof(shim.congestion), "%s", name);
+	return 0;
+}
+
+int snd_congestion_available(const char *name, char *list, size_t size)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/tcp_available_congestion_control", "r");
+	char *save = NULL, *tok, copy[256];
+	bool found = false;
+
+	if (size)
+		list[0] = '\0';
+	if (!f)
+		return -errno;
+	if (!fgets(copy, sizeof(copy), f))
+		copy[0] = '\0';
+	fclose(f);
+	copy[strcspn(copy, "\n")] = '\0';
+	if (size)
+		snprintf(list, size, "%s", copy);
+	for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+		found |= !strcmp(tok, name);
+	return found;
+}
 
 void snd_shim_arm(struct in_addr bind4)
 {
@@ -67,6 +103,18 @@ static void set_lowat(int fd)
 		LOG_DEBUG(TAG, "TCP_NOTSENT_LOWAT: %s", strerror(errno));
 }
 
+/* The subflows' congestion control (MPTCP passes it on to every subflow). */
+static void set_congestion(int fd)
+{
+	if (!shim.congestion[0])
+		return;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, shim.congestion,
+		       (socklen_t)strlen(shim.congestion)) < 0 &&
+	    !atomic_exchange(&shim.cc_warned, true))
+		LOG_WARN(TAG, "cannot use congestion control %s (%s): the system's default it is",
+			 shim.congestion, strerror(errno));
+}
+
 __attribute__((visibility("default"))) int socket(int domain, int type, int protocol)
 {
 	bool stream = (type & 0xf) == SOCK_STREAM;
@@ -87,6 +135,7 @@ __attribute__((visibility("default"))) int socket(int domain, int type, int prot
 	if (fd < 0)
 		return fd;
 	set_lowat(fd);
+	set_congestion(fd);
 	if (domain == AF_INET && shim.bind4.s_addr != INADDR_ANY)
 		bind_source(fd);
 	atomic_store(&shim.last_fd, fd);

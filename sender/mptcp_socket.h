@@ -23,6 +23,7 @@
 
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #ifndef IPPROTO_MPTCP
 #define IPPROTO_MPTCP 262
@@ -31,12 +32,32 @@
 /* The socket's unsent data is kept under this (TCP_NOTSENT_LOWAT). */
 #define SND_NOTSENT_LOWAT (64 * 1024)
 
+/* The connection's unacknowledged data, at most (stream.c, inflight_cap()). */
+#define SND_INFLIGHT_MS	 250
+#define SND_INFLIGHT_MIN (128 * 1024)
+
 /*
  * Create the next stream sockets with MPTCP. If @bind4 is not INADDR_ANY,
  * IPv4 sockets are bound to it (the first subflow then leaves through the
  * uplink that owns that address).
  */
 void snd_shim_arm(struct in_addr bind4);
+
+/*
+ * The congestion control of the next stream sockets' subflows (TCP_CONGESTION):
+ * a name from /proc/sys/net/ipv4/tcp_available_congestion_control, or
+ * SND_CONGESTION_SYSTEM (NULL too) for the system's default. -ENAMETOOLONG.
+ */
+#define SND_CONGESTION_DEFAULT	"cubic"
+#define SND_CONGESTION_SYSTEM	"system"
+#define SND_CONGESTION_NAME_MAX 16 /* the kernel's TCP_CA_NAME_MAX, with its NUL */
+int snd_shim_set_congestion(const char *name);
+
+/*
+ * 1 when @name is among the kernel's available congestion controls, 0 when
+ * not, -errno when the list cannot be read; @list gets the list.
+ */
+int snd_congestion_available(const char *name, char *list, size_t size);
 
 /* Back to plain socket() behaviour. */
 void snd_shim_disarm(void);

@@ -483,7 +483,8 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 	 * most recent ticks. Then what they carry is their capacity, and asking
 	 * more of them only builds a queue.
 	 */
-	r->net_limited += 0.2 * ((in->unsent_bytes > SND_RATE_UNSENT_BUSY) - r->net_limited);
+	r->net_limited +=
+		0.2 * ((in->unsent_bytes > SND_RATE_UNSENT_BUSY || in->held) - r->net_limited);
 	high = delay > budget * 6 / 10 || in->queue_ms > budget / 3;
 	/*
 	 * The delay measured in the socket includes the paths' queues; a rise

@@ -65,6 +65,7 @@ struct snd_rate_input {
 	int64_t t_ms;	       /* monotonic */
 	uint32_t socket_bytes; /* in the socket, sent or not, unacknowledged (SIOCOUTQ) */
 	uint32_t unsent_bytes; /* of which not sent yet: waiting for the paths (SIOCOUTQNSD) */
+	bool held; /* since the last tick, data waited for the in-flight cap (stream.c) */
 	/*
 	 * The connection's data sequence: the end of what was written into the
 	 * socket and the start of what is not acknowledged yet (MPTCP's

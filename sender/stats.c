@@ -491,12 +491,22 @@ static void check_health(struct snd_stats *s, bool have_sample)
 		ups[i].backup = up[i].backup;
 		ups[i].addr = up[i].addr;
 	}
+	/* The rate controller's measure, from the last tick: the delay in the socket. */
+	s->health.data_age_ms = s->status.valid && s->status.delay_ms >= s->status.queue_ms
+					? s->status.delay_ms - s->status.queue_ms
+					: -1;
 	snd_health_update(&s->health, ups, &s->tick_prev, have_sample ? &s->cur : NULL, now, &act);
 	for (size_t i = 0; i < s->health.n; i++) {
 		if (act.changed[i])
 			mps_log(s->health.state[i] == SND_UPLINK_DOWN ? MPS_LOG_WARN : MPS_LOG_INFO,
 				"health", "uplink %s: %s (%s)", up[i].ifname,
 				snd_uplink_state_name(s->health.state[i]), s->health.reason[i]);
+		if (act.release[i]) {
+			ret = rt_uplinks_unplug(s->cfg.uplinks, i, true);
+			mps_log(ret ? MPS_LOG_WARN : MPS_LOG_INFO, "health",
+				"uplink %s: subflows closed, their data goes on the others now%s%s",
+				up[i].ifname, ret ? ": " : "", ret ? strerror(-ret) : "");
+		}
 		if (s->probes[i].replug_ms && now >= s->probes[i].replug_ms) {
 			s->probes[i].replug_ms = 0;
 			ret = rt_uplinks_replug(s->cfg.uplinks, i);

@@ -3,6 +3,7 @@
 #include "stream.h"
 #include "cli.h"
 #include "log.h"
+#include "health.h"
 #include "mptcp_socket.h"
 
 #include <errno.h>
@@ -21,6 +22,7 @@
 #define BLOCKED_BEFORE_HEALTH_MS 1000
 #define CLOSE_GRACE_MS		 2000
 #define ENCODER_RATE_WINDOW_MS	 1000
+#define INFLIGHT_POLL_MS	 5
 /*
  * A reconnect attempt gives up after this: the kernel's SYN retries (1 s, 3 s)
  * would otherwise keep an attempt begun during an outage waiting long after
@@ -43,7 +45,9 @@ struct stream {
 	struct snd_rate rate;
 	int64_t rate_window_ms, rate_window_bytes; /* start of the encoder-rate window */
 	double encoder_bps;
-	atomic_llong reconnects; /* written by the network loop, read by the stats thread */
+	atomic_llong reconnects;   /* written by the network loop, read by the stats thread */
+	atomic_llong inflight_cap; /* bytes written and not yet acknowledged, at most; 0: no cap */
+	atomic_bool held;	   /* data waited for the cap since the last tick */
 };
 
 int snd_backoff_ms(int attempt)
@@ -102,6 +106,40 @@ static void measure_encoder(struct stream *st, int64_t now_ms, const struct enc_
 	}
 }
 
+/*
+ * How much the connection may hold written and not yet acknowledged at the
+ * data level: what the stream sends in SND_INFLIGHT_MS, or in twice the
+ * slowest living subflow's RTT if longer, SND_INFLIGHT_MIN at least. Enough
+ * for the paths' bandwidth-delay product; beyond it, the data waits in
+ * mpstream's queue, where it is measured and can be dropped. What it bounds is
+ * the cost of a dead path: the receiver holds back all the living paths
+ * carried after it died, and the kernel sends all of that again when the dead
+ * subflow closes (health.h, SND_HEALTH_RELEASE_MS).
+ */
+static int64_t inflight_cap(const struct snd_stats_snapshot *cur, int64_t target_bps)
+{
+	double window_ms = SND_INFLIGHT_MS, cap;
+
+	if (target_bps <= 0 || !cur->mptcp)
+		return 0;
+	for (size_t k = 0; k < cur->n; k++)
+		if (cur->sf[k].last_ack_ms < SND_HEALTH_SLOW_MS &&
+		    2.0 * cur->sf[k].rtt_us / 1000 > window_ms)
+			window_ms = 2.0 * cur->sf[k].rtt_us / 1000;
+	cap = (double)target_bps / 8 * window_ms / 1000;
+	return cap > SND_INFLIGHT_MIN ? (int64_t)cap : SND_INFLIGHT_MIN;
+}
+
+/* Whether the connection holds its cap of unacknowledged data (inflight_cap()). */
+static bool inflight_full(struct stream *st)
+{
+	long long cap = atomic_load(&st->inflight_cap);
+	struct snd_conn_health h;
+
+	return cap > 0 && st->fd >= 0 && snd_conn_health(st->fd, &h) == 0 && h.mptcp &&
+	       (long long)h.unacked > cap;
+}
+
 /* Every stats tick: rate control. */
 static void rate_tick(void *opaque, int fd, const struct snd_stats_snapshot *cur,
 		      struct snd_stream_status *out)
@@ -118,6 +156,7 @@ static void rate_tick(void *opaque, int fd, const struct snd_stats_snapshot *cur
 		in.unsent_bytes = (uint32_t)outq;
 	enc_session_progress(st->enc, &p);
 	in.queue_ms = p.queue_ms;
+	in.held = atomic_exchange(&st->held, false);
 	in.written_seq = cur->conn_written;
 	in.delivered_seq = cur->conn_delivered;
 	in.encoder_bps = st->cfg->rate.fixed ? 0 : st->encoder_bps;
@@ -146,6 +185,7 @@ static void rate_tick(void *opaque, int fd, const struct snd_stats_snapshot *cur
 			LOG_DEBUG(TAG, "bit rate %.2f Mbit/s", (double)d.target_bps / 1e6);
 	}
 	measure_encoder(st, in.t_ms, &p);
+	atomic_store(&st->inflight_cap, (long long)inflight_cap(cur, d.target_bps));
 	*out = (struct snd_stream_status){
 		.valid = true,
 		.target_bps = st->cfg->rate.fixed ? 0 : d.target_bps,
@@ -294,7 +334,15 @@ static int network_loop(struct stream *st)
 		if (attempt && mps_mono_ms() - connected_at > SND_BACKOFF_RESET_MS)
 			attempt = 0; /* a minute of streaming: the back-off starts over */
 
-		ret = enc_output_send(st->out, SEND_WAIT_MS);
+		if (inflight_full(st)) {
+			struct timespec ts = {.tv_nsec = INFLIGHT_POLL_MS * 1000000};
+
+			atomic_store(&st->held, true);
+			nanosleep(&ts, NULL);
+			ret = AVERROR(EAGAIN);
+		} else {
+			ret = enc_output_send(st->out, SEND_WAIT_MS);
+		}
 		if (ret == ENC_OUTPUT_DONE) {
 			ret = enc_output_finish(st->out);
 			disconnect(st, ret >= 0);

@@ -43,6 +43,8 @@ expect 69 "no uplink works" "no uplink works" $M -u eth9 -u noaddr -u nogw "$URL
 expect 64 "uplink up0 is named twice" "same uplink twice" $M -u up0 -u up0 "$URL"
 expect 64 "malformed URL" "malformed URL" $M -u up0 -u up1 "rtmp://$LAB_SERVER_IP/$KEY"
 expect 64 "unknown option" "unknown option" $M --bogus "$URL"
+expect 64 "--congestion 'nosuchcc': not available here \(available: " "unknown congestion control" \
+	$M -u up0 -u up1 --congestion nosuchcc "$URL"
 expect 66 "cannot read input" "unreadable input file" $M -u up0 -u up1 -i /nonexistent/$KEY.mp4 "$URL"
 # --copy needs H.264 and AAC: an MPEG-4 part 2 file is refused before anything is set up.
 ffmpeg -v error -y -f lavfi -i testsrc2=size=320x240:rate=30:duration=1 -c:v mpeg4 \

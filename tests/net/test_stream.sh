@@ -14,6 +14,13 @@ pid=$!
 # Prometheus metrics, scraped twice during the stream (inside the sender's namespace).
 sleep 8
 lab_in_snd curl -sf --max-time 5 http://127.0.0.1:9464/metrics >"$LAB_DIR/metrics1.txt"
+# The subflows' congestion control is mpstream's default (cubic), whatever the system's.
+lab_in_snd ss -tinH "dport = :1935" >"$LAB_DIR/ss.txt"
+echo "figure: congestion control of the subflows: $(grep -oE '\b(cubic|bbr|reno)\b' "$LAB_DIR/ss.txt" | sort | uniq -c | xargs); the system's: $(lab_in_snd sysctl -n net.ipv4.tcp_congestion_control)"
+n_sf=$(grep -c "^ESTAB" "$LAB_DIR/ss.txt")
+n_cubic=$(grep -cE '\bcubic\b' "$LAB_DIR/ss.txt")
+[ "$n_sf" -ge 2 ] && [ "$n_cubic" = "$n_sf" ] && pass "all $n_sf subflows run cubic" ||
+	fail "subflows: $n_sf, of which cubic $n_cubic: $(cat "$LAB_DIR/ss.txt")"
 sleep 4
 lab_in_snd curl -sf --max-time 5 http://127.0.0.1:9464/metrics >"$LAB_DIR/metrics2.txt"
 wait $pid

@@ -50,6 +50,7 @@ static void test_defaults(void **state)
 	assert_int_equal(o.height, 720);
 	assert_int_equal(o.fps, 30);
 	assert_string_equal(o.preset, "veryfast");
+	assert_string_equal(o.congestion, "cubic");
 	assert_int_equal(o.bitrate, 2500000);
 	assert_int_equal(o.min_bitrate, 300000);
 	assert_int_equal(o.max_bitrate, 5000000);
@@ -70,7 +71,7 @@ static void test_all_options(void **state)
 			       "clip.mp4", "--loop", "--size", "640x360", "--fps", "25", "--preset",
 			       "ultrafast", "--bitrate", "1.5M", "--duration", "12.5",
 			       "--stats-interval", "0.5", "--stats", "s.csv", "--connect-timeout",
-			       "3", "-v", URL, NULL),
+			       "3", "--congestion", "bbr", "-v", URL, NULL),
 			 SND_CLI_RUN);
 	assert_int_equal(o.n_uplinks, 2);
 	assert_string_equal(o.uplinks[0].ifname, "eth0");
@@ -89,6 +90,7 @@ static void test_all_options(void **state)
 	assert_true(o.stats_interval_s == 0.5);
 	assert_string_equal(o.stats_path, "s.csv");
 	assert_true(o.connect_timeout_s == 3);
+	assert_string_equal(o.congestion, "bbr");
 	assert_int_equal(o.verbosity, 1);
 }
 
@@ -257,6 +259,10 @@ static void test_errors(void **state)
 	expect_error("IFACE", "-u", "", URL, NULL);
 	expect_error("too long", "-u", "averyveryverylongname", URL, NULL);
 	expect_error("--bitrate", "-b", "fast", URL, NULL);
+	expect_error("--congestion 'x y'", "--congestion", "x y", URL, NULL);
+	expect_error("--congestion ''", "--congestion", "", URL, NULL);
+	expect_error("--congestion 'averyveryverylongname'", "--congestion",
+		     "averyveryverylongname", URL, NULL);
 	expect_error("--bitrate", "-b", "5", URL, NULL);
 	expect_error("--size", "-s", "641x360", URL, NULL);
 	expect_error("--size", "-s", "1280", URL, NULL);

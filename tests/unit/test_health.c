@@ -164,6 +164,76 @@ static void test_backup_promotion(void **state)
 }
 
 /*
+ * One tick: up0 silent for @silence0 ms with data in flight, up1 @state1 (0
+ * idle, 1 acking, 2 silent too); the oldest unacknowledged data @age ms old.
+ */
+static void block_tick(struct snd_health *h, const struct snd_health_uplink *ups,
+		       struct snd_stats_snapshot *prev, struct snd_stats_snapshot *cur,
+		       struct snd_health_actions *act, int64_t t, uint32_t silence0, int state1,
+		       int age)
+{
+	*prev = *cur;
+	cur->n = 0;
+	subflow(cur, 1, "10.1.0.2", silence0 ? 40000 : 0, silence0 ? silence0 : 5, 0);
+	subflow(cur, 2, "10.2.0.2", state1 ? 60000 : 0, state1 == 2 ? silence0 : 5, 0);
+	h->data_age_ms = age;
+	snd_health_update(h, ups, prev, cur, t, act);
+}
+
+/*
+ * A dead path whose data the others wait for is released (its subflows
+ * closed, so that the kernel sends its data on the others at once): once,
+ * only while the oldest data waits (the kernel did not send it again on its
+ * own), and only when another uplink works.
+ */
+static void test_dead_path_released(void **state)
+{
+	struct snd_health h;
+	struct snd_health_uplink ups[2];
+	struct snd_stats_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
+	struct snd_health_actions act;
+
+	two_uplinks(ups, false);
+	snd_health_init(&h, 2);
+	block_tick(&h, ups, &prev, &cur, &act, 1000, 0, 1, 100);
+	block_tick(&h, ups, &prev, &cur, &act, 1300, 300, 1, 400);
+	assert_false(act.release[0]);
+	block_tick(&h, ups, &prev, &cur, &act, 1700, 700, 1, 450);
+	assert_false(act.release[0]); /* the oldest data waited 450 ms only */
+	block_tick(&h, ups, &prev, &cur, &act, 1800, 800, 1, 800);
+	assert_true(act.release[0]);
+	assert_false(act.release[1]);
+	assert_int_equal(h.state[0], SND_UPLINK_DOWN);
+	assert_true(act.changed[0]);
+	assert_string_equal(h.reason[0], "no ACK for 800 ms, the others wait for its data");
+	block_tick(&h, ups, &prev, &cur, &act, 1900, 900, 1, 900);
+	assert_false(act.release[0]); /* once */
+	assert_int_equal(h.state[0], SND_UPLINK_DOWN);
+	assert_true(act.probe[0]); /* and probed until its path answers */
+
+	/* Back (a fresh subflow), then dead again with the living path idle: released again. */
+	block_tick(&h, ups, &prev, &cur, &act, 5000, 0, 1, 100);
+	assert_int_equal(h.state[0], SND_UPLINK_UP);
+	block_tick(&h, ups, &prev, &cur, &act, 5100, 100, 1, 200);
+	block_tick(&h, ups, &prev, &cur, &act, 5700, 700, 0, 700);
+	assert_true(act.release[0]);
+
+	/* The kernel sent the dead path's data again on its own: nothing to release. */
+	snd_health_init(&h, 2);
+	cur.n = 0;
+	for (int64_t t = 1000; t <= 3000; t += 100)
+		block_tick(&h, ups, &prev, &cur, &act, t, (uint32_t)(t - 900), 1, 200);
+	assert_false(act.release[0]);
+	assert_int_equal(h.state[0], SND_UPLINK_DOWN); /* dead all the same */
+
+	/* Both silent: no other uplink works, nothing is gained by closing either. */
+	snd_health_init(&h, 2);
+	for (int64_t t = 1000; t <= 3000; t += 100)
+		block_tick(&h, ups, &prev, &cur, &act, t, (uint32_t)(t - 900), 2, (int)(t - 900));
+	assert_false(act.release[0] || act.release[1]);
+}
+
+/*
  * One tick of two primary uplinks: up0 carries @acked0 bytes at @rtt0 ms,
  * up1 @acked1 at @rtt1 (cumulative counters), up0 dead when @up0_dead.
  */
@@ -282,6 +352,7 @@ int main(void)
 		cmocka_unit_test(test_link_and_subflow_loss),
 		cmocka_unit_test(test_backup_promotion),
 		cmocka_unit_test(test_slow_path_benched),
+		cmocka_unit_test(test_dead_path_released),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
