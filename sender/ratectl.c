@@ -497,9 +497,14 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 	rise_least_limit = (int)(SND_RATE_RTT_RISE_LEAST * budget);
 	if (rise_least_limit < SND_RATE_RTT_RISE_MS)
 		rise_least_limit = SND_RATE_RTT_RISE_MS;
-	rising = rise_most > rise_limit || rise_least > rise_least_limit ||
-		 delay > budget * 4 / 10 ||
-		 (r->net_limited > 0.7 && cap_best >= 0 && wire > 1.03 * cap_best);
+	/*
+	 * In the warm-up the RTT floors and the capacity are not known yet
+	 * (slow start, subflows joining): only the delay counts.
+	 */
+	rising = delay > budget * 4 / 10 ||
+		 (now - r->start_ms >= SND_RATE_WARMUP_MS &&
+		  (rise_most > rise_limit || rise_least > rise_least_limit ||
+		   (r->net_limited > 0.7 && cap_best >= 0 && wire > 1.03 * cap_best)));
 	calm = !rising && delay < budget / 5 && r->net_limited < 0.3;
 
 	if (delay > budget && in->queue_ms >= SND_RATE_DROP_MIN_QUEUE_MS &&
