@@ -3,10 +3,10 @@
 #include "log.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -111,7 +111,9 @@ static void set_congestion(int fd)
 	if (setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, shim.congestion,
 		       (socklen_t)strlen(shim.congestion)) < 0 &&
 	    !atomic_exchange(&shim.cc_warned, true))
-		LOG_WARN(TAG, "cannot use congestion control %s (%s): the system's default it is",
+		LOG_WARN(TAG,
+			 "cannot use congestion control %s (%s): the subflows keep the system's "
+			 "default",
 			 shim.congestion, strerror(errno));
 }
 

@@ -2,8 +2,8 @@
 #include "clock.h"
 #include "stream.h"
 #include "cli.h"
-#include "log.h"
 #include "health.h"
+#include "log.h"
 #include "mptcp_socket.h"
 
 #include <errno.h>
@@ -108,7 +108,8 @@ static void measure_encoder(struct stream *st, int64_t now_ms, const struct enc_
 
 /*
  * How much the connection may hold written and not yet acknowledged at the
- * data level: what the stream sends in SND_INFLIGHT_MS, or in twice the
+ * data level: what the stream sends (its target, or what the encoder or the
+ * file put out if more: --copy) in SND_INFLIGHT_MS, or in twice the
  * slowest living subflow's RTT if longer, SND_INFLIGHT_MIN at least. Enough
  * for the paths' bandwidth-delay product; beyond it, the data waits in
  * mpstream's queue, where it is measured and can be dropped. What it bounds is
@@ -116,17 +117,17 @@ static void measure_encoder(struct stream *st, int64_t now_ms, const struct enc_
  * carried after it died, and the kernel sends all of that again when the dead
  * subflow closes (health.h, SND_HEALTH_RELEASE_MS).
  */
-static int64_t inflight_cap(const struct snd_stats_snapshot *cur, int64_t target_bps)
+static int64_t inflight_cap(const struct snd_stats_snapshot *cur, double rate_bps)
 {
 	double window_ms = SND_INFLIGHT_MS, cap;
 
-	if (target_bps <= 0 || !cur->mptcp)
+	if (rate_bps <= 0 || !cur->mptcp)
 		return 0;
 	for (size_t k = 0; k < cur->n; k++)
 		if (cur->sf[k].last_ack_ms < SND_HEALTH_SLOW_MS &&
 		    2.0 * cur->sf[k].rtt_us / 1000 > window_ms)
 			window_ms = 2.0 * cur->sf[k].rtt_us / 1000;
-	cap = (double)target_bps / 8 * window_ms / 1000;
+	cap = rate_bps / 8 * window_ms / 1000;
 	return cap > SND_INFLIGHT_MIN ? (int64_t)cap : SND_INFLIGHT_MIN;
 }
 
@@ -185,7 +186,10 @@ static void rate_tick(void *opaque, int fd, const struct snd_stats_snapshot *cur
 			LOG_DEBUG(TAG, "bit rate %.2f Mbit/s", (double)d.target_bps / 1e6);
 	}
 	measure_encoder(st, in.t_ms, &p);
-	atomic_store(&st->inflight_cap, (long long)inflight_cap(cur, d.target_bps));
+	atomic_store(&st->inflight_cap,
+		     (long long)inflight_cap(cur, st->encoder_bps > (double)d.target_bps
+							  ? st->encoder_bps
+							  : (double)d.target_bps));
 	*out = (struct snd_stream_status){
 		.valid = true,
 		.target_bps = st->cfg->rate.fixed ? 0 : d.target_bps,
