@@ -198,6 +198,16 @@ const struct snd_subflow_sample *snd_stats_find(const struct snd_stats_snapshot 
 	return NULL;
 }
 
+uint32_t snd_stats_max_rtt_us(const struct snd_stats_snapshot *s, uint32_t acked_within_ms)
+{
+	uint32_t max = 0;
+
+	for (size_t k = 0; k < s->n; k++)
+		if (s->sf[k].last_ack_ms < acked_within_ms && s->sf[k].rtt_us > max)
+			max = s->sf[k].rtt_us;
+	return max;
+}
+
 uint64_t snd_counter_delta(uint64_t now, uint64_t before)
 {
 	return now >= before ? now - before : now;
@@ -462,15 +472,10 @@ static void publish(struct snd_stats *s, bool connected)
  */
 static int64_t replug_wait(const struct snd_stats_snapshot *cur)
 {
-	int64_t wait = SND_REPLUG_MIN_MS;
+	int64_t wait = 2 * (int64_t)snd_stats_max_rtt_us(cur, SND_HEALTH_DEAD_MS) / 1000;
 
-	for (size_t k = 0; k < cur->n; k++) {
-		int64_t twice = 2 * (int64_t)cur->sf[k].rtt_us / 1000;
-
-		/* The living ones: a dead subflow's RTT says nothing. */
-		if (cur->sf[k].last_ack_ms < SND_HEALTH_DEAD_MS && twice > wait)
-			wait = twice;
-	}
+	if (wait < SND_REPLUG_MIN_MS)
+		wait = SND_REPLUG_MIN_MS;
 	return wait < SND_REPLUG_MAX_MS ? wait : SND_REPLUG_MAX_MS;
 }
 

@@ -93,6 +93,12 @@ struct snd_stream_status {
 /* The subflow @id of @s (NULL or empty: none). */
 const struct snd_subflow_sample *snd_stats_find(const struct snd_stats_snapshot *s, uint32_t id);
 
+/*
+ * The largest smoothed RTT (us) among the subflows of @s that had an ACK
+ * within @acked_within_ms (a dead subflow's RTT says nothing); 0: none.
+ */
+uint32_t snd_stats_max_rtt_us(const struct snd_stats_snapshot *s, uint32_t acked_within_ms);
+
 /* How much a counter grew; one that went backwards (a new subflow, a reused id) counts from 0. */
 uint64_t snd_counter_delta(uint64_t now, uint64_t before);
 

@@ -119,14 +119,12 @@ static void measure_encoder(struct stream *st, int64_t now_ms, const struct enc_
  */
 static int64_t inflight_cap(const struct snd_stats_snapshot *cur, double rate_bps)
 {
-	double window_ms = SND_INFLIGHT_MS, cap;
+	double window_ms = 2.0 * snd_stats_max_rtt_us(cur, SND_HEALTH_SLOW_MS) / 1000, cap;
 
 	if (rate_bps <= 0 || !cur->mptcp)
 		return 0;
-	for (size_t k = 0; k < cur->n; k++)
-		if (cur->sf[k].last_ack_ms < SND_HEALTH_SLOW_MS &&
-		    2.0 * cur->sf[k].rtt_us / 1000 > window_ms)
-			window_ms = 2.0 * cur->sf[k].rtt_us / 1000;
+	if (window_ms < SND_INFLIGHT_MS)
+		window_ms = SND_INFLIGHT_MS;
 	cap = rate_bps / 8 * window_ms / 1000;
 	return cap > SND_INFLIGHT_MIN ? (int64_t)cap : SND_INFLIGHT_MIN;
 }

@@ -164,6 +164,21 @@ static void test_format(void **state)
 }
 
 /* A socket that is not connected has no statistics, and says so. */
+/* The largest RTT among the subflows acknowledged lately; a silent one does not count. */
+static void test_max_rtt(void **state)
+{
+	struct snd_stats_snapshot s = {.n = 3};
+
+	(void)state;
+	s.sf[0] = (struct snd_subflow_sample){.rtt_us = 40000, .last_ack_ms = 5};
+	s.sf[1] = (struct snd_subflow_sample){.rtt_us = 90000, .last_ack_ms = 200};
+	s.sf[2] = (struct snd_subflow_sample){.rtt_us = 700000, .last_ack_ms = 1500};
+	assert_int_equal(snd_stats_max_rtt_us(&s, 1000), 90000);
+	assert_int_equal(snd_stats_max_rtt_us(&s, 100), 40000);
+	assert_int_equal(snd_stats_max_rtt_us(&s, 2000), 700000);
+	assert_int_equal(snd_stats_max_rtt_us(&s, 5), 0);
+}
+
 static void test_sample_unconnected(void **state)
 {
 	struct snd_stats_snapshot s;
@@ -182,11 +197,9 @@ static void test_sample_unconnected(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rates),
-		cmocka_unit_test(test_first_interval),
-		cmocka_unit_test(test_counter_reset),
-		cmocka_unit_test(test_format),
-		cmocka_unit_test(test_sample_unconnected),
+		cmocka_unit_test(test_rates),	      cmocka_unit_test(test_first_interval),
+		cmocka_unit_test(test_counter_reset), cmocka_unit_test(test_format),
+		cmocka_unit_test(test_max_rtt),	      cmocka_unit_test(test_sample_unconnected),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
