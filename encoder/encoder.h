@@ -4,19 +4,33 @@
  * it as FLV to an rtmp:// (or rtmps://, or file) URL with libavformat, paced in
  * real time.
  *
- * Errors are negative AVERROR codes, which are negative errno values except
- * for libav*'s own (AVERROR_EOF, AVERROR_EXIT, ...).
+ * Errors are negative errno values, or one of the ENC_ERR_* codes below
+ * (libav*'s own codes, with the same values: nothing outside encoder/ needs
+ * libav*'s headers to read them). enc_strerror() names any of them.
  */
 #ifndef MPS_ENCODER_H
 #define MPS_ENCODER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define ENC_INPUT_TEST	  "test"
 #define ENC_AUDIO_BITRATE 128000 /* AAC, stereo 48 kHz */
 
 #define ENC_WARN_UNUSED __attribute__((warn_unused_result))
+
+/* libav*'s error tags, as FFERRTAG() makes them. */
+#define ENC_ERRTAG(a, b, c, d)                                                 \
+	(-(int)((unsigned)(a) | ((unsigned)(b) << 8) | ((unsigned)(c) << 16) | \
+		((unsigned)(d) << 24)))
+#define ENC_ERR_EOF		 ENC_ERRTAG('E', 'O', 'F', ' ') /* the end of the input or stream */
+#define ENC_ERR_EXIT		 ENC_ERRTAG('E', 'X', 'I', 'T') /* interrupted on purpose */
+#define ENC_ERR_INVALIDDATA	 ENC_ERRTAG('I', 'N', 'D', 'A') /* an input it cannot read */
+#define ENC_ERR_STREAM_NOT_FOUND ENC_ERRTAG(0xF8, 'S', 'T', 'R') /* no video in the input */
+
+/* A line for @err (-errno or ENC_ERR_*) in @buf; returns @buf. */
+const char *enc_strerror(int err, char *buf, size_t size);
 
 struct enc_config {
 	const char *input; /* ENC_INPUT_TEST or a file/URL libavformat reads */

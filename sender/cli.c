@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "cli.h"
-#include "metrics.h"
-#include "mptcp_socket.h"
+#include "shim.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -154,19 +153,6 @@ int snd_parse_bitrate(const char *s, int64_t *out)
 	return 0;
 }
 
-int snd_parse_number(const char *s, double min, double max, double *out)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v < min || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 static int parse_int(const char *s, int min, int max, int *out)
 {
 	char *end;
@@ -206,7 +192,7 @@ static bool valid_congestion(const char *s)
 {
 	size_t n = strlen(s);
 
-	return n && n < SND_CONGESTION_NAME_MAX &&
+	return n && n < CONN_CONGESTION_NAME_MAX &&
 	       strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
 }
 
@@ -218,7 +204,7 @@ static void defaults(struct snd_options *o)
 	o->height = 720;
 	o->fps = 30;
 	o->preset = "veryfast";
-	o->congestion = SND_CONGESTION_DEFAULT;
+	o->congestion = CONN_CONGESTION_DEFAULT;
 	o->bitrate = 2500000;
 	o->min_bitrate = 300000;
 	o->max_latency_ms = 1000;
@@ -228,11 +214,11 @@ static void defaults(struct snd_options *o)
 	o->buffer_s = 2.0;
 }
 
-#define FAIL(...)     SND_CLI_FAIL(err, errlen, __VA_ARGS__)
+#define FAIL(...)     MPS_ARGS_FAIL(err, errlen, __VA_ARGS__)
 #define SHORT_OPTIONS ":c:u:i:s:r:b:d:vqhV"
 
-static enum snd_cli_result add_uplink(struct snd_options *o, const char *arg, char *err,
-				      size_t errlen)
+static enum mps_args_result add_uplink(struct snd_options *o, const char *arg, char *err,
+				       size_t errlen)
 {
 	struct rt_uplink_spec *spec = &o->uplinks[o->n_uplinks];
 	int ret;
@@ -248,12 +234,12 @@ static enum snd_cli_result add_uplink(struct snd_options *o, const char *arg, ch
 		if (strcmp(o->uplinks[i].ifname, spec->ifname) == 0)
 			FAIL("uplink %s is named twice", spec->ifname);
 	o->n_uplinks++;
-	return SND_CLI_RUN;
+	return MPS_ARGS_RUN;
 }
 
 /* min <= bitrate <= max; a bound given alone moves the default start inside it. */
-static enum snd_cli_result check_rates(struct snd_options *o, bool bitrate_set, bool min_set,
-				       char *err, size_t errlen)
+static enum mps_args_result check_rates(struct snd_options *o, bool bitrate_set, bool min_set,
+					char *err, size_t errlen)
 {
 	if (!min_set && o->bitrate < o->min_bitrate)
 		o->min_bitrate = o->bitrate; /* a low --bitrate lowers the default floor */
@@ -272,7 +258,7 @@ static enum snd_cli_result check_rates(struct snd_options *o, bool bitrate_set, 
 		     (long long)o->bitrate / 1000, (long long)o->min_bitrate / 1000,
 		     (long long)o->max_bitrate / 1000);
 	}
-	return SND_CLI_RUN;
+	return MPS_ARGS_RUN;
 }
 
 /* What the parse has seen so far, across the config file and the command line. */
@@ -296,8 +282,8 @@ static const char *keep(struct snd_options *o, const char *s)
 }
 
 /* One option with its value (NULL for a flag), from the command line or the file. */
-static enum snd_cli_result apply(struct snd_options *o, struct parse_state *st, int c,
-				 const char *arg, char *err, size_t errlen)
+static enum mps_args_result apply(struct snd_options *o, struct parse_state *st, int c,
+				  const char *arg, char *err, size_t errlen)
 {
 	switch (c) {
 	case 'u':
@@ -306,8 +292,8 @@ static enum snd_cli_result apply(struct snd_options *o, struct parse_state *st, 
 			o->n_uplinks = 0;
 			st->uplinks_from_config = false;
 		}
-		if (add_uplink(o, arg, err, errlen) != SND_CLI_RUN)
-			return SND_CLI_ERROR;
+		if (add_uplink(o, arg, err, errlen) != MPS_ARGS_RUN)
+			return MPS_ARGS_ERROR;
 		break;
 	case 'i':
 		if (!*arg)
@@ -363,11 +349,11 @@ static enum snd_cli_result apply(struct snd_options *o, struct parse_state *st, 
 		o->copy = true;
 		break;
 	case 'd':
-		if (snd_parse_number(arg, 0.1, 1e7, &o->duration_s))
+		if (mps_parse_number(arg, 0.1, 1e7, &o->duration_s))
 			FAIL("--duration '%s': expected seconds > 0", arg);
 		break;
 	case OPT_CONNECT_TIMEOUT:
-		if (snd_parse_number(arg, 0.1, 3600, &o->connect_timeout_s))
+		if (mps_parse_number(arg, 0.1, 3600, &o->connect_timeout_s))
 			FAIL("--connect-timeout '%s': expected 0.1 to 3600 seconds", arg);
 		break;
 	case OPT_RECONNECT:
@@ -376,11 +362,11 @@ static enum snd_cli_result apply(struct snd_options *o, struct parse_state *st, 
 		o->reconnect = arg[0] == '1';
 		break;
 	case OPT_BUFFER:
-		if (snd_parse_number(arg, 0.1, 60, &o->buffer_s))
+		if (mps_parse_number(arg, 0.1, 60, &o->buffer_s))
 			FAIL("--buffer '%s': expected 0.1 to 60 seconds", arg);
 		break;
 	case OPT_STATS_INTERVAL:
-		if (snd_parse_number(arg, 0.05, 3600, &o->stats_interval_s))
+		if (mps_parse_number(arg, 0.05, 3600, &o->stats_interval_s))
 			FAIL("--stats-interval '%s': expected 0.05 to 3600 seconds", arg);
 		break;
 	case OPT_STATS:
@@ -389,7 +375,7 @@ static enum snd_cli_result apply(struct snd_options *o, struct parse_state *st, 
 			FAIL("--stats: too many long values");
 		break;
 	case OPT_METRICS:
-		if (snd_metrics_parse_listen(arg, &o->metrics_listen))
+		if (mps_parse_listen(arg, &o->metrics_listen))
 			FAIL("--metrics '%s': expected [ADDR:]PORT", arg);
 		o->metrics = true;
 		break;
@@ -402,7 +388,7 @@ static enum snd_cli_result apply(struct snd_options *o, struct parse_state *st, 
 	default:
 		FAIL("unknown option");
 	}
-	return SND_CLI_RUN;
+	return MPS_ARGS_RUN;
 }
 
 /* Reading a config file (libinih calls back for each key). */
@@ -451,7 +437,7 @@ static int config_uplink(struct config_ctx *ctx, const char *ifname, const char 
 	if (!u) {
 		char e[256];
 
-		if (add_uplink(o, ifname, e, sizeof(e)) != SND_CLI_RUN)
+		if (add_uplink(o, ifname, e, sizeof(e)) != MPS_ARGS_RUN)
 			CFAIL("[uplink %s]: %s", ifname, e);
 		u = &o->uplinks[o->n_uplinks - 1];
 		ctx->st->uplinks_from_config = true;
@@ -486,10 +472,10 @@ static int config_handler(void *user, const char *section, const char *key, cons
 	if (section[0])
 		CFAIL("unknown section [%s] (only [uplink NAME])", section);
 	if (strcmp(key, "url") == 0) {
-		if (snd_url_check(value))
+		if (mps_url_check(value))
 			CFAIL("key 'url': expected rtmp://HOST[:PORT]/APP/KEY or rtmps://...");
 		ctx->o->url = keep(ctx->o, value);
-		snd_url_key(value, e, sizeof(e));
+		mps_url_key(value, e, sizeof(e));
 		ctx->has_key = e[0] != '\0';
 		return 1;
 	}
@@ -506,7 +492,7 @@ static int config_handler(void *user, const char *section, const char *key, cons
 			return 1;
 		value = NULL;
 	}
-	if (apply(ctx->o, ctx->st, opt->val, value, e, sizeof(e)) != SND_CLI_RUN)
+	if (apply(ctx->o, ctx->st, opt->val, value, e, sizeof(e)) != MPS_ARGS_RUN)
 		CFAIL("key '%s': %s", key, e);
 	return 1;
 }
@@ -544,8 +530,8 @@ static char *config_reader(char *str, int num, void *stream)
 	return str;
 }
 
-static enum snd_cli_result load_config(struct snd_options *o, struct parse_state *st,
-				       const char *path, char *err, size_t errlen)
+static enum mps_args_result load_config(struct snd_options *o, struct parse_state *st,
+					const char *path, char *err, size_t errlen)
 {
 	struct config_ctx ctx = {.o = o, .st = st};
 	struct stat sb;
@@ -555,24 +541,24 @@ static enum snd_cli_result load_config(struct snd_options *o, struct parse_state
 	ctx.f = fopen(path, "re");
 	if (!ctx.f) {
 		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-		return SND_CLI_NOINPUT;
+		return MPS_ARGS_NOINPUT;
 	}
 	line = ini_parse_stream(config_reader, &ctx, config_handler, &ctx);
 	fclose(ctx.f);
 	if (line < 0) {
 		snprintf(err, errlen, "cannot read %s: out of memory", path);
-		return SND_CLI_NOINPUT;
+		return MPS_ARGS_NOINPUT;
 	}
 	if (line > 0 || ctx.failed)
 		FAIL("%s:%d: %s", path, ctx.err_line ? ctx.err_line : line,
 		     ctx.failed ? ctx.err : "not an INI line");
 	/* The key is a password: say so when others can read it. */
 	o->config_exposes_key = ctx.has_key && stat(path, &sb) == 0 && (sb.st_mode & S_IROTH);
-	return SND_CLI_RUN;
+	return MPS_ARGS_RUN;
 }
 
-enum snd_cli_result snd_cli_parse(int argc, char **argv, struct snd_options *o, char *err,
-				  size_t errlen)
+enum mps_args_result snd_cli_parse(int argc, char **argv, struct snd_options *o, char *err,
+				   size_t errlen)
 {
 	struct parse_state st = {0};
 	const char *config = NULL;
@@ -596,25 +582,25 @@ enum snd_cli_result snd_cli_parse(int argc, char **argv, struct snd_options *o, 
 		free(copy);
 	}
 	if (config) {
-		enum snd_cli_result r = load_config(o, &st, config, err, errlen);
+		enum mps_args_result r = load_config(o, &st, config, err, errlen);
 
-		if (r != SND_CLI_RUN)
+		if (r != MPS_ARGS_RUN)
 			return r;
 	}
 	optind = 0;
 	while ((c = getopt_long(argc, argv, SHORT_OPTIONS, long_options, NULL)) != -1) {
 		if (c == 'h')
-			return SND_CLI_HELP;
+			return MPS_ARGS_HELP;
 		if (c == 'V')
-			return SND_CLI_VERSION;
+			return MPS_ARGS_VERSION;
 		if (c == ':')
 			FAIL("option '%s' needs a value", argv[optind - 1]);
 		if (c == '?')
 			FAIL("unknown option '%s' (see --help)", argv[optind - 1]);
 		if (c == 'c')
 			continue; /* read before the rest */
-		if (apply(o, &st, c, optarg, err, errlen) != SND_CLI_RUN)
-			return SND_CLI_ERROR;
+		if (apply(o, &st, c, optarg, err, errlen) != MPS_ARGS_RUN)
+			return MPS_ARGS_ERROR;
 	}
 	if (optind == argc && !o->url)
 		FAIL("no URL given (see --help)");
@@ -622,15 +608,15 @@ enum snd_cli_result snd_cli_parse(int argc, char **argv, struct snd_options *o, 
 		char shown[512];
 
 		/* It may be a second URL: its key must not show either. */
-		snd_url_redacted(argv[optind + 1], shown, sizeof(shown));
+		mps_url_redacted(argv[optind + 1], shown, sizeof(shown));
 		FAIL("one URL only; unexpected '%s'", shown);
 	}
 	if (optind < argc)
 		o->url = argv[optind]; /* over the file's */
-	if (snd_url_check(o->url)) {
+	if (mps_url_check(o->url)) {
 		char shown[512];
 
-		snd_url_redacted(o->url, shown, sizeof(shown));
+		mps_url_redacted(o->url, shown, sizeof(shown));
 		FAIL("malformed URL '%s': expected rtmp://HOST[:PORT]/APP/KEY or rtmps://...",
 		     shown);
 	}

@@ -1,24 +1,27 @@
 // SPDX-License-Identifier: MIT
 /*
- * mpstream: parse the options, configure the uplinks, connect over MPTCP,
- * stream until done or stopped, put the routing back.
+ * mpstream: the subcommands (stream, relay, probe). Streaming is: parse the
+ * options, check what the host allows, set up the encoder, the uplinks,
+ * failover, the monitor and the metrics, stream until done or stopped, and
+ * put the routing back.
  */
 #include "cli.h"
 #include "encoder.h"
+#include "failover.h"
 #include "log.h"
 #include "metrics.h"
-#include "mptcp_socket.h"
+#include "monitor.h"
 #include "probe.h"
 #include "relay.h"
 #include "routing.h"
-#include "stats.h"
+#include "shim.h"
 #include "stream.h"
+#include "uplinks.h"
 
-#include <arpa/inet.h>
-#include <libavutil/error.h>
 #include <errno.h>
 #include <linux/capability.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -29,13 +32,13 @@
 #define OUTAGE_MS	 2000
 
 /* Signals seen: 1 stops cleanly, 2 or more also abort a blocked write. */
-static volatile sig_atomic_t stop_signals;
+static atomic_int stop_signals;
 
 static void on_signal(int sig)
 {
 	(void)sig;
-	if (stop_signals < 2)
-		stop_signals++;
+	if (atomic_load(&stop_signals) < 2)
+		atomic_fetch_add(&stop_signals, 1);
 }
 
 static void install_signals(void)
@@ -60,208 +63,247 @@ static bool have_net_admin(void)
 	return data[CAP_TO_INDEX(CAP_NET_ADMIN)].effective & CAP_TO_MASK(CAP_NET_ADMIN);
 }
 
-static void name_uplink(const struct sockaddr *local, char *name, size_t size, void *opaque)
-{
-	rt_uplinks_name_addr(opaque, local, name, size);
-}
-
 static int exit_for_routing(int err)
 {
 	switch (err) {
 	case -EPERM:
 	case -EACCES:
-		return SND_EXIT_NOPERM;
+		return MPS_EXIT_NOPERM;
 	case -EINVAL:
 	case -EEXIST:
-		return SND_EXIT_USAGE;
+		return MPS_EXIT_USAGE;
 	case -ENODEV:
 	case -EADDRNOTAVAIL:
 	case -ENETUNREACH:
 	case -EBUSY:
 	case -EPROTONOSUPPORT:
-		return SND_EXIT_UNAVAILABLE;
+		return MPS_EXIT_UNAVAILABLE;
 	default:
-		return SND_EXIT_FAILURE;
+		return MPS_EXIT_FAILURE;
 	}
 }
 
 static int exit_for_input(int err)
 {
-	return err == AVERROR(ENOENT) || err == AVERROR(EACCES) || err == AVERROR(EISDIR) ||
-			       err == AVERROR_INVALIDDATA || err == AVERROR_STREAM_NOT_FOUND
-		       ? SND_EXIT_NOINPUT
-		       : SND_EXIT_FAILURE;
+	return err == -ENOENT || err == -EACCES || err == -EISDIR || err == ENC_ERR_INVALIDDATA ||
+			       err == ENC_ERR_STREAM_NOT_FOUND
+		       ? MPS_EXIT_NOINPUT
+		       : MPS_EXIT_FAILURE;
 }
 
-static void set_log_level(int verbosity)
-{
-	if (verbosity < 0)
-		mps_log_set_level(MPS_LOG_WARN);
-	else if (verbosity > 0)
-		mps_log_set_level(MPS_LOG_DEBUG);
-	enc_route_av_log();
-}
-
-int main(int argc, char **argv)
-{
+/* Everything a stream sets up, torn down in reverse. */
+struct app {
 	struct snd_options o;
-	struct rt_uplinks *uplinks = NULL;
-	struct enc_session *enc = NULL;
-	struct snd_stats *stats = NULL;
-	struct snd_metrics *metrics = NULL;
-	char err[512], key[512];
-	int ret, code = SND_EXIT_FAILURE;
-	int mptcp;
+	int mptcp; /* rt_mptcp_enabled() */
+	struct enc_session *enc;
+	struct rt_uplinks *uplinks;
+	struct failover *failover;
+	struct metrics *metrics;
+	struct snd_monitor *monitor;
+	atomic_int *stop; /* the signals seen */
+};
 
-	if (argc > 1 && strcmp(argv[1], "relay") == 0) {
-		install_signals();
-		return snd_relay_main(argc - 1, argv + 1, &stop_signals);
-	}
-	if (argc > 1 && strcmp(argv[1], "probe") == 0) {
-		install_signals();
-		ret = snd_probe_main(argc - 1, argv + 1, &stop_signals);
-		mps_log_clear_secrets();
-		return ret;
-	}
-	switch (snd_cli_parse(argc, argv, &o, err, sizeof(err))) {
-	case SND_CLI_HELP:
-		fputs(snd_cli_usage, stdout);
-		return SND_EXIT_OK;
-	case SND_CLI_VERSION:
-		printf("mpstream %s\n", MPS_VERSION);
-		return SND_EXIT_OK;
-	case SND_CLI_ERROR:
-		fprintf(stderr, "mpstream: %s\n", err);
-		return SND_EXIT_USAGE;
-	case SND_CLI_NOINPUT:
-		fprintf(stderr, "mpstream: %s\n", err);
-		return SND_EXIT_NOINPUT;
-	case SND_CLI_RUN:
-		break;
-	}
-	snd_url_key(o.url, key, sizeof(key));
-	mps_log_add_secret(key);
-	set_log_level(o.verbosity);
-	install_signals();
-	if (o.config_exposes_key)
+/* Options and the host: 0, or the exit code. */
+static int preflight(struct app *a)
+{
+	char avail[256];
+	int ret;
+
+	if (a->o.config_exposes_key)
 		LOG_WARN(TAG, "%s holds the stream key and others can read it (chmod o-r)",
-			 o.config_path);
-
-	if (o.n_uplinks && !have_net_admin()) {
+			 a->o.config_path);
+	if (a->o.n_uplinks && !have_net_admin()) {
 		LOG_ERR(TAG,
 			"not permitted: configuring uplinks needs CAP_NET_ADMIN (root, or that "
 			"capability alone: AmbientCapabilities=CAP_NET_ADMIN in a systemd "
 			"unit, or setcap cap_net_admin+ep on the binary)");
-		return SND_EXIT_NOPERM;
+		return MPS_EXIT_NOPERM;
 	}
-	if (strcmp(o.congestion, SND_CONGESTION_SYSTEM)) {
-		char avail[256];
-
-		ret = snd_congestion_available(o.congestion, avail, sizeof(avail));
+	if (strcmp(a->o.congestion, CONN_CONGESTION_SYSTEM)) {
+		ret = conn_congestion_available(a->o.congestion, avail, sizeof(avail));
 		if (ret == 0) {
 			LOG_ERR(TAG, "--congestion '%s': not available here (available: %s)",
-				o.congestion, avail);
-			return SND_EXIT_USAGE;
+				a->o.congestion, avail);
+			return MPS_EXIT_USAGE;
 		}
 		if (ret < 0)
 			LOG_WARN(TAG, "cannot read the available congestion controls: %s",
 				 strerror(-ret));
 	}
-	snd_shim_set_congestion(o.congestion);
-	mptcp = rt_mptcp_enabled();
-	if (mptcp == 0)
+	if (conn_shim_set_congestion(a->o.congestion) < 0)
+		return MPS_EXIT_USAGE; /* cli.c checked its length */
+	a->mptcp = rt_mptcp_enabled();
+	if (a->mptcp == 0)
 		LOG_WARN(TAG, "net.mptcp.enabled is 0: streaming over plain TCP, one path only");
-	else if (mptcp < 0)
+	else if (a->mptcp < 0)
 		LOG_WARN(TAG, "this kernel has no MPTCP (%s): streaming over plain TCP",
-			 strerror(-mptcp));
+			 strerror(-a->mptcp));
+	return 0;
+}
 
-	struct enc_config ec = {
-		.input = o.input,
-		.loop = o.loop,
-		.width = o.width,
-		.height = o.height,
-		.fps = o.fps,
-		.preset = o.preset,
-		.bitrate = o.bitrate,
-		.buffer_ms = (int)(o.buffer_s * 1000),
-		.copy = o.copy,
+/* The uplinks and their failover: 0, or the exit code. */
+static int setup_uplinks(struct app *a)
+{
+	struct rt_config rc = {
+		.uplinks = a->o.uplinks,
+		.n_uplinks = a->o.n_uplinks,
+		.mptcp = a->mptcp > 0,
 	};
-	ret = enc_session_create(&ec, &enc);
-	if (ret < 0) {
-		code = exit_for_input(ret);
-		goto out;
-	}
+	int ret;
 
-	if (o.n_uplinks) {
-		struct rt_config rc = {
-			.uplinks = o.uplinks,
-			.n_uplinks = o.n_uplinks,
-			.mptcp = mptcp > 0,
-		};
-
-		ret = rt_uplinks_create(&rc, &uplinks);
-		if (ret) {
-			code = exit_for_routing(ret);
-			goto out;
-		}
-		ret = rt_uplinks_watch(uplinks);
-		if (ret)
-			LOG_WARN(TAG, "uplink changes are not followed: %s", strerror(-ret));
-	} else {
+	if (!a->o.n_uplinks) {
 		LOG_INFO(TAG, "no --uplink given: the kernel's routes and endpoints are used as "
 			      "they are");
+		return 0;
 	}
+	ret = rt_uplinks_create(&rc, &a->uplinks);
+	if (ret)
+		return exit_for_routing(ret);
+	ret = rt_uplinks_watch(a->uplinks);
+	if (ret)
+		LOG_WARN(TAG, "uplink changes are not followed: %s", strerror(-ret));
+	ret = fo_create(&snd_uplink_ops, a->uplinks, rt_uplinks_count(a->uplinks), &a->failover);
+	return ret ? MPS_EXIT_FAILURE : 0;
+}
 
-	struct snd_stats_config sc = {
-		.interval_s = o.stats_interval_s,
-		.csv_path = o.stats_path,
-		.namer = name_uplink,
-		.opaque = uplinks,
-		.uplinks = uplinks,
+/* Encoder, uplinks, failover, metrics, monitor: 0, or the exit code. */
+static int setup(struct app *a)
+{
+	const struct snd_options *o = &a->o;
+	struct enc_config ec = {
+		.input = o->input,
+		.loop = o->loop,
+		.width = o->width,
+		.height = o->height,
+		.fps = o->fps,
+		.preset = o->preset,
+		.bitrate = o->bitrate,
+		.buffer_ms = (int)(o->buffer_s * 1000),
+		.copy = o->copy,
 	};
-	ret = snd_stats_create(&sc, &stats);
-	if (ret) {
-		code = SND_EXIT_FAILURE;
-		goto out;
-	}
-	if (o.metrics) {
-		ret = snd_metrics_start(&o.metrics_listen, &metrics);
-		if (ret) {
-			code = SND_EXIT_UNAVAILABLE;
-			goto out;
-		}
-		snd_stats_set_metrics(stats, metrics);
-	}
+	int ret;
+
+	ret = enc_session_create(&ec, &a->enc);
+	if (ret < 0)
+		return exit_for_input(ret);
+	ret = setup_uplinks(a);
+	if (ret)
+		return ret;
+	if (o->metrics && metrics_start(&o->metrics_listen, &a->metrics))
+		return MPS_EXIT_UNAVAILABLE;
+	struct snd_monitor_config mc = {
+		.interval_s = o->stats_interval_s,
+		.csv_path = o->stats_path,
+		.namer = a->uplinks ? snd_uplink_name : NULL,
+		.opaque = a->uplinks,
+		.failover = a->failover,
+		.metrics = a->metrics,
+	};
+	return snd_monitor_create(&mc, &a->monitor) ? MPS_EXIT_FAILURE : 0;
+}
+
+static int stream(struct app *a)
+{
+	const struct snd_options *o = &a->o;
 	struct snd_stream_config stc = {
-		.url = o.url,
-		.connect_timeout_ms = (int)(o.connect_timeout_s * 1000),
-		.reconnect = o.reconnect,
+		.url = o->url,
+		.connect_timeout_ms = (int)(o->connect_timeout_s * 1000),
+		.reconnect = o->reconnect,
 		.outage_ms = OUTAGE_MS,
 		.stall_ms = STALL_TIMEOUT_MS,
-		.duration_us = (int64_t)(o.duration_s * 1e6),
-		.uplinks = uplinks,
-		.stats = stats,
-		.stop = &stop_signals,
+		.duration_us = (int64_t)(o->duration_s * 1e6),
+		.uplinks = a->uplinks,
+		.monitor = a->monitor,
+		.stop = a->stop,
 		.rate =
 			{
-				.start_bps = o.bitrate,
-				.min_bps = o.min_bitrate,
-				.max_bps = o.max_bitrate,
+				.start_bps = o->bitrate,
+				.min_bps = o->min_bitrate,
+				.max_bps = o->max_bitrate,
 				.other_bps =
-					o.copy ? 0 : ENC_AUDIO_BITRATE + ENC_AUDIO_BITRATE / 10,
-				.max_latency_ms = o.max_latency_ms,
-				.fixed = o.copy || o.min_bitrate == o.max_bitrate,
+					o->copy ? 0 : ENC_AUDIO_BITRATE + ENC_AUDIO_BITRATE / 10,
+				.max_latency_ms = o->max_latency_ms,
+				.fixed = o->copy || o->min_bitrate == o->max_bitrate,
 			},
 	};
-	code = stop_signals ? SND_EXIT_OK : snd_stream_run(enc, &stc);
-out:
+
+	return atomic_load(a->stop) ? MPS_EXIT_OK : snd_stream_run(a->enc, &stc);
+}
+
+static void teardown(struct app *a)
+{
 	mps_log_status(NULL);
-	snd_stats_destroy(stats);
-	snd_metrics_stop(metrics);
-	enc_session_destroy(enc);
-	rt_uplinks_destroy(uplinks);
-	if (uplinks)
+	snd_monitor_destroy(a->monitor);
+	metrics_stop(a->metrics);
+	fo_destroy(a->failover);
+	enc_session_destroy(a->enc);
+	rt_uplinks_destroy(a->uplinks);
+	if (a->uplinks)
 		LOG_INFO(TAG, "uplink configuration removed");
+}
+
+/* `mpstream [OPTION]... URL`. */
+static int stream_main(int argc, char **argv, atomic_int *stop)
+{
+	struct app a = {.stop = stop};
+	char err[512], key[512];
+	int code;
+
+	switch (snd_cli_parse(argc, argv, &a.o, err, sizeof(err))) {
+	case MPS_ARGS_HELP:
+		fputs(snd_cli_usage, stdout);
+		return MPS_EXIT_OK;
+	case MPS_ARGS_VERSION:
+		printf("mpstream %s\n", MPS_VERSION);
+		return MPS_EXIT_OK;
+	case MPS_ARGS_ERROR:
+		fprintf(stderr, "mpstream: %s\n", err);
+		return MPS_EXIT_USAGE;
+	case MPS_ARGS_NOINPUT:
+		fprintf(stderr, "mpstream: %s\n", err);
+		return MPS_EXIT_NOINPUT;
+	case MPS_ARGS_RUN:
+		break;
+	}
+	mps_url_key(a.o.url, key, sizeof(key));
+	mps_log_add_secret(key);
+	if (a.o.verbosity < 0)
+		mps_log_set_level(MPS_LOG_WARN);
+	else if (a.o.verbosity > 0)
+		mps_log_set_level(MPS_LOG_DEBUG);
+	enc_route_av_log();
+	code = preflight(&a);
+	if (!code)
+		code = setup(&a);
+	if (!code)
+		code = stream(&a);
+	teardown(&a);
+	return code;
+}
+
+/* The subcommands, as wireguard-tools' wg.c has them; anything else streams. */
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv, atomic_int *stop);
+} subcommands[] = {
+	{"relay", relay_main},
+	{"probe", probe_main},
+};
+
+int main(int argc, char **argv)
+{
+	int (*run)(int, char **, atomic_int *) = stream_main;
+	int code;
+
+	for (size_t i = 0; argc > 1 && i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		if (!strcmp(argv[1], subcommands[i].name)) {
+			run = subcommands[i].run;
+			argc--;
+			argv++;
+			break;
+		}
+	install_signals();
+	code = run(argc, argv, &stop_signals);
 	mps_log_clear_secrets();
 	return code;
 }

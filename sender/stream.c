@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
-#include "clock.h"
 #include "stream.h"
-#include "cli.h"
-#include "health.h"
+#include "args.h"
+#include "clock.h"
 #include "log.h"
-#include "mptcp_socket.h"
+#include "sample.h"
+#include "shim.h"
+#include "url.h"
 
 #include <errno.h>
-#include <libavutil/error.h>
 #include <linux/sockios.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -16,7 +16,9 @@
 #include <sys/ioctl.h>
 #include <time.h>
 
-#define TAG			 "stream"
+#define TAG "stream"
+/* A subflow acknowledged within this is alive; its RTT counts for the in-flight cap. */
+#define LIVING_ACK_MS		 300
 #define SEND_WAIT_MS		 50
 #define HEALTH_PERIOD_MS	 100
 #define BLOCKED_BEFORE_HEALTH_MS 1000
@@ -34,18 +36,19 @@ struct stream {
 	const struct snd_stream_config *cfg;
 	struct enc_session *enc;
 	struct enc_output *out;
-	int fd; /* the connection's socket, -1 when none */
+	int fd;	    /* the connection's socket, -1 when none */
+	bool mptcp; /* ... an MPTCP one */
 	char shown[512];
 	int enc_result;
 	char abort_why[128]; /* why output_interrupt() aborted the I/O */
 	bool enc_done;
 	pthread_mutex_t lock;
 
-	/* Rate control, on the stats thread. */
-	struct snd_rate rate;
+	/* Rate control, on the monitor's thread. */
+	struct ratectl rate;
 	int64_t rate_window_ms, rate_window_bytes; /* start of the encoder-rate window */
 	double encoder_bps;
-	atomic_llong reconnects;   /* written by the network loop, read by the stats thread */
+	atomic_llong reconnects;   /* written by the network loop, read by the monitor */
 	atomic_llong inflight_cap; /* bytes written and not yet acknowledged, at most; 0: no cap */
 	atomic_bool held;	   /* data waited for the cap since the last tick */
 };
@@ -62,9 +65,9 @@ int snd_backoff_ms(int attempt)
 /* The way to the server is gone: no acknowledgement for outage_ms with data outstanding. */
 static bool outage(const struct stream *st, char *why, size_t size)
 {
-	struct snd_conn_health h;
+	struct conn_health h;
 
-	if (st->fd < 0 || snd_conn_health(st->fd, &h) < 0)
+	if (st->fd < 0 || conn_read_health(st->fd, &h) < 0)
 		return false;
 	if (!h.unacked || h.ack_silence_ms < (uint32_t)st->cfg->outage_ms)
 		return false;
@@ -77,7 +80,7 @@ static int output_interrupt(void *opaque, int blocked_ms)
 	struct stream *st = opaque;
 	char why[128];
 
-	if (*st->cfg->stop >= 2)
+	if (atomic_load(st->cfg->stop) >= 2)
 		return 1;
 	if (blocked_ms >= st->cfg->stall_ms) {
 		snprintf(st->abort_why, sizeof(st->abort_why), "a write blocked for %d ms",
@@ -107,19 +110,16 @@ static void measure_encoder(struct stream *st, int64_t now_ms, const struct enc_
 }
 
 /*
- * How much the connection may hold written and not yet acknowledged at the
- * data level: what the stream sends (its target, or what the encoder or the
- * file put out if more: --copy) in SND_INFLIGHT_MS, or in twice the
- * slowest living subflow's RTT if longer, SND_INFLIGHT_MIN at least. Enough
- * for the paths' bandwidth-delay product; beyond it, the data waits in
+ * The rate is the stream's target, or what the encoder or the file put out if
+ * more (--copy). The cap is enough for the paths' bandwidth-delay product; beyond it, the data waits in
  * mpstream's queue, where it is measured and can be dropped. What it bounds is
  * the cost of a dead path: the receiver holds back all the living paths
  * carried after it died, and the kernel sends all of that again when the dead
- * subflow closes (health.h, SND_HEALTH_RELEASE_MS).
+ * subflow closes (failover/health.h, FO_HEALTH_RELEASE_MS).
  */
-static int64_t inflight_cap(const struct snd_stats_snapshot *cur, double rate_bps)
+int64_t snd_inflight_cap(const struct conn_snapshot *cur, double rate_bps)
 {
-	double window_ms = 2.0 * snd_stats_max_rtt_us(cur, SND_HEALTH_SLOW_MS) / 1000, cap;
+	double window_ms = 2.0 * conn_max_rtt_us(cur, LIVING_ACK_MS) / 1000, cap;
 
 	if (rate_bps <= 0 || !cur->mptcp)
 		return 0;
@@ -129,23 +129,23 @@ static int64_t inflight_cap(const struct snd_stats_snapshot *cur, double rate_bp
 	return cap > SND_INFLIGHT_MIN ? (int64_t)cap : SND_INFLIGHT_MIN;
 }
 
-/* Whether the connection holds its cap of unacknowledged data (inflight_cap()). */
+/* Whether the connection holds its cap of unacknowledged data (snd_inflight_cap()). */
 static bool inflight_full(struct stream *st)
 {
 	long long cap = atomic_load(&st->inflight_cap);
-	struct snd_conn_health h;
+	struct conn_health h;
 
-	return cap > 0 && st->fd >= 0 && snd_conn_health(st->fd, &h) == 0 && h.mptcp &&
+	return cap > 0 && st->fd >= 0 && conn_read_health(st->fd, &h) == 0 && h.mptcp &&
 	       (long long)h.unacked > cap;
 }
 
-/* Every stats tick: rate control. */
-static void rate_tick(void *opaque, int fd, const struct snd_stats_snapshot *cur,
-		      struct snd_stream_status *out)
+/* Every monitor tick: rate control. */
+static void rate_tick(void *opaque, int fd, const struct conn_snapshot *cur,
+		      struct conn_stream_status *out)
 {
 	struct stream *st = opaque;
-	struct snd_rate_input in = {.t_ms = cur->t_ns / 1000000};
-	struct snd_rate_decision d;
+	struct rc_input in = {.t_ms = cur->t_ns / 1000000};
+	struct rc_decision d;
 	struct enc_progress p;
 	int outq = 0;
 
@@ -159,13 +159,13 @@ static void rate_tick(void *opaque, int fd, const struct snd_stats_snapshot *cur
 	in.written_seq = cur->conn_written;
 	in.delivered_seq = cur->conn_delivered;
 	in.encoder_bps = st->cfg->rate.fixed ? 0 : st->encoder_bps;
-	for (size_t i = 0; i < cur->n && i < SND_RATE_MAX_PATHS; i++) {
+	for (size_t i = 0; i < cur->n && i < RC_MAX_PATHS; i++) {
 		in.paths[i].id = cur->sf[i].id;
 		in.paths[i].rtt_ms = cur->sf[i].rtt_us / 1000.0;
 		in.paths[i].acked_bytes = cur->sf[i].bytes_acked;
 	}
-	in.n_paths = cur->n < SND_RATE_MAX_PATHS ? cur->n : SND_RATE_MAX_PATHS;
-	snd_rate_update(&st->rate, &in, &d);
+	in.n_paths = cur->n < RC_MAX_PATHS ? cur->n : RC_MAX_PATHS;
+	rc_update(&st->rate, &in, &d);
 	if (d.drop) {
 		int64_t n = enc_session_skip_to_keyframe(st->enc);
 
@@ -185,10 +185,10 @@ static void rate_tick(void *opaque, int fd, const struct snd_stats_snapshot *cur
 	}
 	measure_encoder(st, in.t_ms, &p);
 	atomic_store(&st->inflight_cap,
-		     (long long)inflight_cap(cur, st->encoder_bps > (double)d.target_bps
-							  ? st->encoder_bps
-							  : (double)d.target_bps));
-	*out = (struct snd_stream_status){
+		     (long long)snd_inflight_cap(cur, st->encoder_bps > (double)d.target_bps
+							      ? st->encoder_bps
+							      : (double)d.target_bps));
+	*out = (struct conn_stream_status){
 		.valid = true,
 		.target_bps = st->cfg->rate.fixed ? 0 : d.target_bps,
 		.encoder_bps = st->encoder_bps,
@@ -204,11 +204,12 @@ static void *encoder_thread(void *arg)
 {
 	struct stream *st = arg;
 	struct enc_progress p;
+	char err[128];
 	int ret = 0;
 
-	while (!*st->cfg->stop) {
+	while (!atomic_load(st->cfg->stop)) {
 		ret = enc_session_step(st->enc);
-		if (ret == AVERROR(EINTR))
+		if (ret == -EINTR)
 			continue;
 		if (ret < 0)
 			break;
@@ -216,13 +217,13 @@ static void *encoder_thread(void *arg)
 		if (st->cfg->duration_us && p.media_time_us >= st->cfg->duration_us)
 			break;
 	}
-	if (ret == AVERROR_EOF || ret == AVERROR(EINTR))
+	if (ret == ENC_ERR_EOF || ret == -EINTR)
 		ret = 0;
 	if (ret < 0)
-		LOG_ERR(TAG, "encoding stopped: %s", av_err2str(ret));
+		LOG_ERR(TAG, "encoding stopped: %s", enc_strerror(ret, err, sizeof(err)));
 	/* Whatever happened, the network side gets an end: drain into the queue. */
 	if (enc_session_drain(st->enc) < 0 && !ret)
-		ret = AVERROR(EIO);
+		ret = -EIO;
 	pthread_mutex_lock(&st->lock);
 	st->enc_result = ret;
 	st->enc_done = true;
@@ -260,15 +261,19 @@ static int connect_once(struct stream *st, int attempt, int timeout_ms)
 	};
 	int ret;
 
-	snd_shim_arm(source_for(st, attempt));
+	conn_shim_arm(source_for(st, attempt));
 	ret = enc_output_open(st->enc, &oc, &st->out);
-	snd_shim_disarm();
+	conn_shim_disarm();
 	if (ret < 0)
 		return ret;
-	st->fd = snd_shim_last_fd();
+	st->fd = conn_shim_connection(&st->mptcp);
+	if (st->fd < 0)
+		LOG_WARN(TAG, "connected, but the connection's socket is not found: no statistics, "
+			      "rate control or outage detection on this connection");
 	/* A new connection: its counters start at 0; the bit rate goes on. */
-	snd_rate_new_connection(&st->rate);
-	if (st->fd >= 0 && st->cfg->stats && (ret = snd_stats_start(st->cfg->stats, st->fd)) < 0)
+	rc_new_connection(&st->rate);
+	if (st->fd >= 0 && st->cfg->monitor &&
+	    (ret = snd_monitor_start(st->cfg->monitor, st->fd)) < 0)
 		LOG_WARN(TAG, "no statistics: %s", strerror(-ret));
 	return 0;
 }
@@ -276,7 +281,7 @@ static int connect_once(struct stream *st, int attempt, int timeout_ms)
 /* @graceful: the connection works, let the server see a clean end. */
 static void disconnect(struct stream *st, bool graceful)
 {
-	snd_stats_stop(st->cfg->stats);
+	snd_monitor_stop(st->cfg->monitor);
 	enc_output_close(st->out, graceful ? CLOSE_GRACE_MS : 0);
 	st->out = NULL;
 	st->fd = -1;
@@ -285,19 +290,12 @@ static void disconnect(struct stream *st, bool graceful)
 /* Sleep until @until_ms (monotonic) or a stop. */
 static void wait_until(const struct stream *st, int64_t until_ms)
 {
-	while (!*st->cfg->stop && mps_mono_ms() < until_ms) {
+	while (!atomic_load(st->cfg->stop) && mps_mono_ms() < until_ms) {
 		int64_t left = until_ms - mps_mono_ms();
 		struct timespec ts = {.tv_sec = 0, .tv_nsec = (left > 100 ? 100 : left) * 1000000};
 
 		nanosleep(&ts, NULL);
 	}
-}
-
-static const char *err_text(int err, char *buf, size_t size)
-{
-	if (err == AVERROR_EXIT)
-		return "aborted";
-	return av_make_error_string(buf, size, err);
 }
 
 /* The network loop: returns the exit code. */
@@ -309,10 +307,10 @@ static int network_loop(struct stream *st)
 
 	for (;;) {
 		if (!st->out) {
-			if (*st->cfg->stop)
-				return SND_EXIT_OK; /* stopping, and no connection to finish */
+			if (atomic_load(st->cfg->stop))
+				return MPS_EXIT_OK; /* stopping, and no connection to finish */
 			wait_until(st, next_attempt);
-			if (*st->cfg->stop)
+			if (atomic_load(st->cfg->stop))
 				continue;
 			attempt++;
 			LOG_INFO(TAG, "reconnect attempt %d to %s", attempt, st->shown);
@@ -323,7 +321,7 @@ static int network_loop(struct stream *st)
 			if (ret < 0) {
 				next_attempt = mps_mono_ms() + snd_backoff_ms(attempt + 1);
 				LOG_WARN(TAG, "reconnect attempt %d failed: %s; next in %.1f s",
-					 attempt, err_text(ret, err, sizeof(err)),
+					 attempt, enc_strerror(ret, err, sizeof(err)),
 					 (double)snd_backoff_ms(attempt + 1) / 1000);
 				continue;
 			}
@@ -341,37 +339,38 @@ static int network_loop(struct stream *st)
 
 			atomic_store(&st->held, true);
 			nanosleep(&ts, NULL);
-			ret = AVERROR(EAGAIN);
+			ret = -EAGAIN;
 		} else {
 			ret = enc_output_send(st->out, SEND_WAIT_MS);
 		}
 		if (ret == ENC_OUTPUT_DONE) {
 			ret = enc_output_finish(st->out);
 			disconnect(st, ret >= 0);
-			return ret < 0 && *st->cfg->stop < 2 ? SND_EXIT_UNAVAILABLE : SND_EXIT_OK;
+			return ret < 0 && atomic_load(st->cfg->stop) < 2 ? MPS_EXIT_UNAVAILABLE
+									 : MPS_EXIT_OK;
 		}
 		why[0] = '\0';
-		if (ret >= 0 || ret == AVERROR(EAGAIN)) {
+		if (ret >= 0 || ret == -EAGAIN) {
 			if (mps_mono_ms() < next_health)
 				continue;
 			next_health = mps_mono_ms() + HEALTH_PERIOD_MS;
 			if (!outage(st, why, sizeof(why)))
 				continue;
-		} else if (*st->cfg->stop >= 2) {
+		} else if (atomic_load(st->cfg->stop) >= 2) {
 			disconnect(st, false);
-			return SND_EXIT_OK;
+			return MPS_EXIT_OK;
 		}
 		if (!why[0])
 			snprintf(why, sizeof(why), "%s",
-				 ret == AVERROR_EXIT && st->abort_why[0] ? st->abort_why
-				 : ret == AVERROR_EOF			 ? "closed by the server"
-						      : err_text(ret, err, sizeof(err)));
+				 ret == ENC_ERR_EXIT && st->abort_why[0] ? st->abort_why
+				 : ret == ENC_ERR_EOF			 ? "closed by the server"
+						      : enc_strerror(ret, err, sizeof(err)));
 		st->abort_why[0] = '\0';
 		LOG_WARN(TAG, "connection to %s lost: %s", st->shown, why);
 		disconnect(st, false);
 		if (!st->cfg->reconnect) {
 			LOG_ERR(TAG, "not reconnecting (--reconnect 0)");
-			return SND_EXIT_UNAVAILABLE;
+			return MPS_EXIT_UNAVAILABLE;
 		}
 		lost_at = mps_mono_ms();
 		next_attempt = lost_at + snd_backoff_ms(attempt + 1);
@@ -387,42 +386,43 @@ int snd_stream_run(struct enc_session *enc, const struct snd_stream_config *cfg)
 	int ret, code;
 
 	pthread_mutex_init(&st.lock, NULL);
-	snd_rate_init(&st.rate, &cfg->rate);
-	if (cfg->stats)
-		snd_stats_set_tick(cfg->stats, rate_tick, &st);
-	snd_url_redacted(cfg->url, st.shown, sizeof(st.shown));
+	rc_init(&st.rate, &cfg->rate);
+	if (cfg->monitor)
+		snd_monitor_set_tick(cfg->monitor, rate_tick, &st);
+	mps_url_redacted(cfg->url, st.shown, sizeof(st.shown));
 	LOG_INFO(TAG, "connecting to %s", st.shown);
 	ret = connect_once(&st, 1, cfg->connect_timeout_ms);
 	if (ret < 0) {
-		LOG_ERR(TAG, "cannot stream to %s: %s", st.shown, err_text(ret, err, sizeof(err)));
-		snd_stats_set_tick(cfg->stats, NULL, NULL);
+		LOG_ERR(TAG, "cannot stream to %s: %s", st.shown,
+			enc_strerror(ret, err, sizeof(err)));
+		snd_monitor_set_tick(cfg->monitor, NULL, NULL);
 		pthread_mutex_destroy(&st.lock);
-		return ret == AVERROR_EXIT ? SND_EXIT_FAILURE : SND_EXIT_UNAVAILABLE;
+		return ret == ENC_ERR_EXIT ? MPS_EXIT_FAILURE : MPS_EXIT_UNAVAILABLE;
 	}
-	LOG_INFO(TAG, "streaming over %s", snd_shim_last_is_mptcp() ? "MPTCP" : "TCP");
+	LOG_INFO(TAG, "streaming over %s", st.mptcp ? "MPTCP" : "TCP");
 	ret = pthread_create(&thread, NULL, encoder_thread, &st);
 	if (ret) {
 		disconnect(&st, true);
-		snd_stats_set_tick(cfg->stats, NULL, NULL);
+		snd_monitor_set_tick(cfg->monitor, NULL, NULL);
 		pthread_mutex_destroy(&st.lock);
-		return SND_EXIT_FAILURE;
+		return MPS_EXIT_FAILURE;
 	}
 	code = network_loop(&st);
 	if (st.out)
 		disconnect(&st, false);
 	/* The encoder thread ends on its own once stopped or drained. */
-	if (code != SND_EXIT_OK && !*cfg->stop)
-		*cfg->stop = 1;
+	if (code != MPS_EXIT_OK && !atomic_load(cfg->stop))
+		atomic_store(cfg->stop, 1);
 	pthread_join(thread, NULL);
-	snd_stats_set_tick(cfg->stats, NULL, NULL);
-	if (st.enc_result < 0 && code == SND_EXIT_OK)
-		code = SND_EXIT_FAILURE;
+	snd_monitor_set_tick(cfg->monitor, NULL, NULL);
+	if (st.enc_result < 0 && code == MPS_EXIT_OK)
+		code = MPS_EXIT_FAILURE;
 
 	enc_session_progress(enc, &p);
 	LOG_INFO(TAG, "sent %lld video frames, %.1f s, %.1f MB, %lld frames dropped%s",
 		 (long long)p.video_frames, (double)p.media_time_us / 1e6,
 		 (double)p.bytes_out / 1e6, (long long)p.dropped_frames,
-		 *cfg->stop ? " (stopped)" : "");
+		 atomic_load(cfg->stop) ? " (stopped)" : "");
 	pthread_mutex_destroy(&st.lock);
 	return code;
 }

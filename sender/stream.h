@@ -10,11 +10,15 @@
 #include "encoder.h"
 #include "ratectl.h"
 #include "routing.h"
-#include "stats.h"
+#include "monitor.h"
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+/* The connection's unacknowledged data, at most (snd_inflight_cap()). */
+#define SND_INFLIGHT_MS	 250
+#define SND_INFLIGHT_MIN (128 * 1024)
 
 #define SND_BACKOFF_MIN_MS   500
 #define SND_BACKOFF_MAX_MS   10000
@@ -28,10 +32,18 @@ struct snd_stream_config {
 	int stall_ms;		     /* one write blocked this long: reconnect */
 	int64_t duration_us;	     /* 0: until stopped */
 	struct rt_uplinks *uplinks;  /* the first subflow leaves from one of them; NULL: any */
-	struct snd_stats *stats;     /* sampled on each connection */
-	struct snd_rate_config rate; /* rate control */
-	volatile sig_atomic_t *stop;
+	struct snd_monitor *monitor; /* started on each connection */
+	struct rc_config rate;	     /* rate control */
+	atomic_int *stop;
 };
+
+/*
+ * How much the connection may hold written and not yet acknowledged at the
+ * data level, when the stream sends @rate_bps (bytes; 0: no cap, plain TCP):
+ * what it sends in SND_INFLIGHT_MS, or in twice the slowest living subflow's
+ * RTT if longer, SND_INFLIGHT_MIN at least.
+ */
+int64_t snd_inflight_cap(const struct conn_snapshot *cur, double rate_bps);
 
 /* The back-off before reconnect attempt @attempt (1, 2, ...): 0.5 s doubling to 10 s. */
 int snd_backoff_ms(int attempt);

@@ -21,14 +21,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(s, data, size);
 	s[size] = '\0';
 
-	snd_url_check(s);
-	snd_url_key(s, key, sizeof(key));
-	snd_url_redacted(s, out, sizeof(out));
+	mps_url_key(s, key, sizeof(key));
+	mps_url_redacted(s, out, sizeof(out));
 	/*
 	 * A valid URL's redacted form is the URL with exactly its key replaced.
 	 * (A short key may still occur elsewhere, as "e" in "live".)
 	 */
-	if (snd_url_check(s) == 0 && key[0] &&
+	if (mps_url_check(s) == 0 && key[0] &&
 	    (strlen(out) != strlen(s) - strlen(key) + 3 || strcmp(out + strlen(out) - 3, "***") ||
 	     strncmp(out, s, strlen(out) - 3)))
 		abort();

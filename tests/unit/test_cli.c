@@ -18,7 +18,7 @@
 #define URL "rtmp://ingest.example/live/SECRETK"
 
 /* Parse a NULL-terminated list of arguments after "mpstream". */
-static enum snd_cli_result vparse(struct snd_options *o, char *err, size_t errlen, va_list ap)
+static enum mps_args_result vparse(struct snd_options *o, char *err, size_t errlen, va_list ap)
 {
 	char *argv[32] = {"mpstream"};
 	int argc = 1;
@@ -28,9 +28,9 @@ static enum snd_cli_result vparse(struct snd_options *o, char *err, size_t errle
 	return snd_cli_parse(argc, argv, o, err, errlen);
 }
 
-static enum snd_cli_result parse(struct snd_options *o, char *err, ...)
+static enum mps_args_result parse(struct snd_options *o, char *err, ...)
 {
-	enum snd_cli_result r;
+	enum mps_args_result r;
 	va_list ap;
 
 	va_start(ap, err);
@@ -44,7 +44,7 @@ static void test_defaults(void **state)
 	struct snd_options o;
 	char err[256];
 
-	assert_int_equal(parse(&o, err, URL, NULL), SND_CLI_RUN);
+	assert_int_equal(parse(&o, err, URL, NULL), MPS_ARGS_RUN);
 	assert_string_equal(o.input, "test");
 	assert_int_equal(o.width, 1280);
 	assert_int_equal(o.height, 720);
@@ -72,7 +72,7 @@ static void test_all_options(void **state)
 			       "ultrafast", "--bitrate", "1.5M", "--duration", "12.5",
 			       "--stats-interval", "0.5", "--stats", "s.csv", "--connect-timeout",
 			       "3", "--congestion", "bbr", "-v", URL, NULL),
-			 SND_CLI_RUN);
+			 MPS_ARGS_RUN);
 	assert_int_equal(o.n_uplinks, 2);
 	assert_string_equal(o.uplinks[0].ifname, "eth0");
 	assert_false(o.uplinks[0].has_gw);
@@ -102,25 +102,25 @@ static void test_rates(void **state)
 
 	assert_int_equal(parse(&o, err, "-i", "a.mp4", "--copy", "--min-bitrate", "1M",
 			       "--max-bitrate", "8M", "--max-latency", "700", URL, NULL),
-			 SND_CLI_RUN);
+			 MPS_ARGS_RUN);
 	assert_true(o.copy);
 	assert_int_equal(o.min_bitrate, 1000000);
 	assert_int_equal(o.max_bitrate, 8000000);
 	assert_int_equal(o.bitrate, 2500000);
 	assert_int_equal(o.max_latency_ms, 700);
-	assert_int_equal(parse(&o, err, "--max-bitrate", "1M", URL, NULL), SND_CLI_RUN);
+	assert_int_equal(parse(&o, err, "--max-bitrate", "1M", URL, NULL), MPS_ARGS_RUN);
 	assert_int_equal(o.bitrate, 1000000);
-	assert_int_equal(parse(&o, err, "--min-bitrate", "4M", URL, NULL), SND_CLI_RUN);
+	assert_int_equal(parse(&o, err, "--min-bitrate", "4M", URL, NULL), MPS_ARGS_RUN);
 	assert_int_equal(o.bitrate, 4000000);
 	assert_int_equal(o.max_bitrate, 5000000);
 	/* A low --bitrate lowers the default floor with it. */
-	assert_int_equal(parse(&o, err, "-b", "200k", URL, NULL), SND_CLI_RUN);
+	assert_int_equal(parse(&o, err, "-b", "200k", URL, NULL), MPS_ARGS_RUN);
 	assert_int_equal(o.min_bitrate, 200000);
 	assert_int_equal(o.max_bitrate, 400000);
 	/* Equal bounds: a fixed rate. */
 	assert_int_equal(
 		parse(&o, err, "-b", "3M", "--min-bitrate", "3M", "--max-bitrate", "3M", URL, NULL),
-		SND_CLI_RUN);
+		MPS_ARGS_RUN);
 	assert_int_equal(o.min_bitrate, o.max_bitrate);
 }
 
@@ -159,7 +159,7 @@ static void test_config(void **state)
 		   "gw = 10.0.0.1\n"
 		   "backup = yes\n",
 		   0600);
-	assert_int_equal(parse(&o, err, "--config", path, NULL), SND_CLI_RUN);
+	assert_int_equal(parse(&o, err, "--config", path, NULL), MPS_ARGS_RUN);
 	assert_string_equal(o.url, "rtmp://ingest.example/live/FILEKEY");
 	assert_string_equal(o.input, "clip.mp4");
 	assert_true(o.loop);
@@ -179,7 +179,7 @@ static void test_config(void **state)
 
 	/* The command line overrides, wherever --config stands; its uplinks replace the file's. */
 	assert_int_equal(parse(&o, err, "-b", "2M", "--config", path, "-u", "eth9", URL, NULL),
-			 SND_CLI_RUN);
+			 MPS_ARGS_RUN);
 	assert_int_equal(o.bitrate, 2000000);
 	assert_int_equal(o.n_uplinks, 1);
 	assert_string_equal(o.uplinks[0].ifname, "eth9");
@@ -187,7 +187,7 @@ static void test_config(void **state)
 	assert_string_equal(o.input, "clip.mp4");
 
 	chmod(path, 0644);
-	assert_int_equal(parse(&o, err, "--config", path, NULL), SND_CLI_RUN);
+	assert_int_equal(parse(&o, err, "--config", path, NULL), MPS_ARGS_RUN);
 	assert_true(o.config_exposes_key);
 
 	/* Errors name the file, the line and the key. */
@@ -213,14 +213,14 @@ static void test_config(void **state)
 		char want[600];
 
 		write_file(path, bad[i].text, 0600);
-		assert_int_equal(parse(&o, err, "--config", path, URL, NULL), SND_CLI_ERROR);
+		assert_int_equal(parse(&o, err, "--config", path, URL, NULL), MPS_ARGS_ERROR);
 		snprintf(want, sizeof(want), "%s%s", path, bad[i].want);
 		if (strncmp(err, want, strlen(want)) != 0)
 			fail_msg("config %zu: got '%s', want '%s...'", i, err, want);
 		assert_null(strstr(err, "SECRETK"));
 	}
 	unlink(path);
-	assert_int_equal(parse(&o, err, "--config", path, URL, NULL), SND_CLI_NOINPUT);
+	assert_int_equal(parse(&o, err, "--config", path, URL, NULL), MPS_ARGS_NOINPUT);
 	assert_non_null(strstr(err, "No such file"));
 }
 
@@ -229,8 +229,8 @@ static void test_help_version(void **state)
 	struct snd_options o;
 	char err[256];
 
-	assert_int_equal(parse(&o, err, "--help", NULL), SND_CLI_HELP);
-	assert_int_equal(parse(&o, err, "-V", NULL), SND_CLI_VERSION);
+	assert_int_equal(parse(&o, err, "--help", NULL), MPS_ARGS_HELP);
+	assert_int_equal(parse(&o, err, "-V", NULL), MPS_ARGS_VERSION);
 }
 
 static void expect_error(const char *needle, ...)
@@ -238,12 +238,12 @@ static void expect_error(const char *needle, ...)
 	struct snd_options o;
 	char err[256];
 	va_list ap;
-	enum snd_cli_result r;
+	enum mps_args_result r;
 
 	va_start(ap, needle);
 	r = vparse(&o, err, sizeof(err), ap);
 	va_end(ap);
-	assert_int_equal(r, SND_CLI_ERROR);
+	assert_int_equal(r, MPS_ARGS_ERROR);
 	if (!strstr(err, needle))
 		fail_msg("error '%s' does not mention '%s'", err, needle);
 	if (strstr(err, "SECRETK")) /* the key never shows, even in usage errors */
@@ -305,16 +305,32 @@ static void test_bitrate(void **state)
 
 static void test_url_check(void **state)
 {
-	assert_int_equal(snd_url_check("rtmp://10.9.0.2/live/key"), 0);
-	assert_int_equal(snd_url_check("rtmps://a.example:443/app/sub/key?token=1"), 0);
-	assert_int_equal(snd_url_check("RTMP://host:1935/live/k"), 0);
-	assert_int_equal(snd_url_check("rtmp://host/live/"), -EINVAL);
-	assert_int_equal(snd_url_check("rtmp://host/live/?q"), -EINVAL);
-	assert_int_equal(snd_url_check("rtmp://host"), -EINVAL);
-	assert_int_equal(snd_url_check("rtmp://host:/live/k"), -EINVAL);
-	assert_int_equal(snd_url_check("rtmp://user:pw@host/live/k"), -EINVAL);
-	assert_int_equal(snd_url_check("rtmp://host/live/k ey"), -EINVAL);
-	assert_int_equal(snd_url_check("srt://host/live/k"), -EINVAL);
+	assert_int_equal(mps_url_check("rtmp://10.9.0.2/live/key"), 0);
+	assert_int_equal(mps_url_check("rtmps://a.example:443/app/sub/key?token=1"), 0);
+	assert_int_equal(mps_url_check("RTMP://host:1935/live/k"), 0);
+	assert_int_equal(mps_url_check("rtmp://host/live/"), -EINVAL);
+	assert_int_equal(mps_url_check("rtmp://host/live/?q"), -EINVAL);
+	assert_int_equal(mps_url_check("rtmp://host"), -EINVAL);
+	assert_int_equal(mps_url_check("rtmp://host:/live/k"), -EINVAL);
+	assert_int_equal(mps_url_check("rtmp://user:pw@host/live/k"), -EINVAL);
+	assert_int_equal(mps_url_check("rtmp://host/live/k ey"), -EINVAL);
+	assert_int_equal(mps_url_check("srt://host/live/k"), -EINVAL);
+}
+
+/* The listening addresses of --metrics and the relay's --listen. */
+static void test_parse_listen(void **state)
+{
+	struct sockaddr_in a;
+
+	assert_int_equal(mps_parse_listen("9099", &a), 0);
+	assert_int_equal(ntohs(a.sin_port), 9099);
+	assert_int_equal(a.sin_addr.s_addr, htonl(INADDR_ANY));
+	assert_int_equal(mps_parse_listen("127.0.0.1:9100", &a), 0);
+	assert_int_equal(a.sin_addr.s_addr, htonl(INADDR_LOOPBACK));
+	assert_int_equal(mps_parse_listen("0", &a), -EINVAL);
+	assert_int_equal(mps_parse_listen("70000", &a), -EINVAL);
+	assert_int_equal(mps_parse_listen("host:80", &a), -EINVAL);
+	assert_int_equal(mps_parse_listen("1.2.3.4:", &a), -EINVAL);
 }
 
 int main(void)
@@ -324,6 +340,7 @@ int main(void)
 		cmocka_unit_test(test_rates),	     cmocka_unit_test(test_config),
 		cmocka_unit_test(test_help_version), cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_bitrate),	     cmocka_unit_test(test_url_check),
+		cmocka_unit_test(test_parse_listen),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

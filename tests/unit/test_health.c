@@ -12,10 +12,12 @@
 
 #include "health.h"
 
-static void subflow(struct snd_stats_snapshot *s, uint32_t id, const char *local, uint32_t unacked,
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static void subflow(struct conn_snapshot *s, uint32_t id, const char *local, uint32_t unacked,
 		    uint32_t last_ack_ms, uint64_t retrans)
 {
-	struct snd_subflow_sample *sf = &s->sf[s->n++];
+	struct conn_subflow *sf = &s->sf[s->n++];
 	struct sockaddr_in *sin = (struct sockaddr_in *)&sf->local;
 
 	memset(sf, 0, sizeof(*sf));
@@ -29,155 +31,153 @@ static void subflow(struct snd_stats_snapshot *s, uint32_t id, const char *local
 	sf->rtt_us = 20000;
 }
 
-static void two_uplinks(struct snd_health_uplink ups[2], bool backup1)
+static void two_uplinks(struct fo_uplink ups[2], bool backup1)
 {
 	memset(ups, 0, 2 * sizeof(*ups));
-	ups[0] = (struct snd_health_uplink){.installed = true, .link_up = true};
-	ups[0].addr.s_addr = inet_addr("10.1.0.2");
-	ups[1] = (struct snd_health_uplink){.installed = true, .link_up = true, .backup = backup1};
-	ups[1].addr.s_addr = inet_addr("10.2.0.2");
+	ups[0].link = (struct fo_link){.ifname = "up0", .installed = true, .link_up = true};
+	ups[0].link.addr.s_addr = inet_addr("10.1.0.2");
+	ups[1].link = (struct fo_link){
+		.ifname = "up1", .installed = true, .link_up = true, .backup = backup1};
+	ups[1].link.addr.s_addr = inet_addr("10.2.0.2");
 }
 
 static void test_blackhole_and_back(void **state)
 {
-	struct snd_health h;
-	struct snd_health_uplink ups[2];
-	struct snd_stats_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
-	struct snd_health_actions act;
+	struct fo_health h;
+	struct fo_uplink ups[2];
+	struct conn_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
+	int set_backup;
 
 	two_uplinks(ups, false);
-	snd_health_init(&h, 2);
+	fo_health_init(&h, ups, 2);
 	subflow(&cur, 1, "10.1.0.2", 0, 5, 0);
 	subflow(&cur, 2, "10.2.0.2", 0, 5, 0);
-	snd_health_update(&h, ups, &prev, &cur, 1000, &act);
-	assert_int_equal(h.state[0], SND_UPLINK_UP);
-	assert_int_equal(h.state[1], SND_UPLINK_UP);
-	assert_false(act.changed[0] || act.probe[0]);
+	set_backup = fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1000);
+	assert_int_equal(ups[0].health.state, FO_UP);
+	assert_int_equal(ups[1].health.state, FO_UP);
+	assert_false(ups[0].act.changed || ups[0].act.probe);
 
 	/* up0 blackholed: data outstanding, no ACK for 400 ms, then 1.2 s. */
 	prev = cur;
 	cur.n = 0;
 	subflow(&cur, 1, "10.1.0.2", 10, 400, 0);
 	subflow(&cur, 2, "10.2.0.2", 0, 5, 0);
-	snd_health_update(&h, ups, &prev, &cur, 1400, &act);
-	assert_int_equal(h.state[0], SND_UPLINK_DEGRADED);
-	assert_true(act.changed[0]);
+	set_backup = fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1400);
+	assert_int_equal(ups[0].health.state, FO_DEGRADED);
+	assert_true(ups[0].act.changed);
 	prev = cur;
 	cur.n = 0;
 	subflow(&cur, 1, "10.1.0.2", 10, 1200, 1448);
 	subflow(&cur, 2, "10.2.0.2", 0, 5, 0);
-	snd_health_update(&h, ups, &prev, &cur, 2200, &act);
-	assert_int_equal(h.state[0], SND_UPLINK_DOWN);
-	assert_string_equal(h.reason[0], "no ACK for 1200 ms");
-	assert_true(act.probe[0]); /* find out when it is back */
-	assert_false(act.probe[1]);
-	assert_int_equal(act.set_backup, -1); /* no backups */
+	set_backup = fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 2200);
+	assert_int_equal(ups[0].health.state, FO_DOWN);
+	assert_string_equal(ups[0].health.reason, "no ACK for 1200 ms");
+	assert_true(ups[0].act.probe); /* find out when it is back */
+	assert_false(ups[1].act.probe);
+	assert_int_equal(set_backup, -1); /* no backups */
 
 	/* A fresh subflow on up0 (the probe got through, the uplink was kicked). */
 	prev = cur;
 	cur.n = 0;
 	subflow(&cur, 3, "10.1.0.2", 0, 10, 0);
 	subflow(&cur, 2, "10.2.0.2", 0, 5, 0);
-	snd_health_update(&h, ups, &prev, &cur, 3000, &act);
-	assert_int_equal(h.state[0], SND_UPLINK_UP);
-	assert_false(act.probe[0]);
+	set_backup = fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 3000);
+	assert_int_equal(ups[0].health.state, FO_UP);
+	assert_false(ups[0].act.probe);
 }
 
 static void test_degraded_hysteresis(void **state)
 {
-	struct snd_health h;
-	struct snd_health_uplink ups[2];
-	struct snd_stats_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
-	struct snd_health_actions act;
+	struct fo_health h;
+	struct fo_uplink ups[2];
+	struct conn_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
 
 	two_uplinks(ups, false);
-	snd_health_init(&h, 2);
+	fo_health_init(&h, ups, 2);
 	subflow(&prev, 1, "10.1.0.2", 0, 5, 0);
 	subflow(&cur, 1, "10.1.0.2", 0, 5, 1448); /* one segment again */
-	snd_health_update(&h, ups, &prev, &cur, 1000, &act);
-	assert_int_equal(h.state[0], SND_UPLINK_DEGRADED);
+	fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1000);
+	assert_int_equal(ups[0].health.state, FO_DEGRADED);
 	prev = cur;
-	snd_health_update(&h, ups, &prev, &cur, 1500, &act); /* clean, but within the hold */
-	assert_int_equal(h.state[0], SND_UPLINK_DEGRADED);
-	snd_health_update(&h, ups, &prev, &cur, 2100, &act);
-	assert_int_equal(h.state[0], SND_UPLINK_UP);
+	fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur,
+			 1500); /* clean, but within the hold */
+	assert_int_equal(ups[0].health.state, FO_DEGRADED);
+	fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 2100);
+	assert_int_equal(ups[0].health.state, FO_UP);
 }
 
 static void test_link_and_subflow_loss(void **state)
 {
-	struct snd_health h;
-	struct snd_health_uplink ups[2];
-	struct snd_stats_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
-	struct snd_health_actions act;
+	struct fo_health h;
+	struct fo_uplink ups[2];
+	struct conn_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
 
 	two_uplinks(ups, false);
-	snd_health_init(&h, 2);
+	fo_health_init(&h, ups, 2);
 	subflow(&cur, 1, "10.1.0.2", 0, 5, 0);
 	/* up1 has no subflow: a grace period first, then down. */
-	snd_health_update(&h, ups, &prev, &cur, 1000, &act);
-	assert_int_equal(h.state[1], SND_UPLINK_UP);
-	snd_health_update(&h, ups, &prev, &cur, 1000 + SND_HEALTH_GRACE_MS, &act);
-	assert_int_equal(h.state[1], SND_UPLINK_DOWN);
-	assert_string_equal(h.reason[1], "no subflow");
-	assert_true(act.probe[1]);
+	fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1000);
+	assert_int_equal(ups[1].health.state, FO_UP);
+	fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1000 + FO_HEALTH_GRACE_MS);
+	assert_int_equal(ups[1].health.state, FO_DOWN);
+	assert_string_equal(ups[1].health.reason, "no subflow");
+	assert_true(ups[1].act.probe);
 
-	ups[0].link_up = false;
-	snd_health_update(&h, ups, &prev, &cur, 3000, &act);
-	assert_int_equal(h.state[0], SND_UPLINK_DOWN);
-	assert_string_equal(h.reason[0], "link down");
-	assert_false(act.probe[0]); /* the link events bring it back */
+	ups[0].link.link_up = false;
+	fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 3000);
+	assert_int_equal(ups[0].health.state, FO_DOWN);
+	assert_string_equal(ups[0].health.reason, "link down");
+	assert_false(ups[0].act.probe); /* the link events bring it back */
 
 	/* No connection: nothing to judge, nothing to probe. */
-	ups[0].link_up = true;
-	snd_health_update(&h, ups, &prev, NULL, 4000, &act);
-	assert_false(act.probe[1]);
+	ups[0].link.link_up = true;
+	fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, NULL, 4000);
+	assert_false(ups[1].act.probe);
 }
 
 static void test_backup_promotion(void **state)
 {
-	struct snd_health h;
-	struct snd_health_uplink ups[2];
-	struct snd_stats_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
-	struct snd_health_actions act;
+	struct fo_health h;
+	struct fo_uplink ups[2];
+	struct conn_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
+	int set_backup;
 
 	two_uplinks(ups, true);
-	snd_health_init(&h, 2);
+	fo_health_init(&h, ups, 2);
 	subflow(&cur, 1, "10.1.0.2", 0, 5, 0);
 	subflow(&cur, 2, "10.2.0.2", 0, 5, 0);
-	snd_health_update(&h, ups, &prev, &cur, 1000, &act);
-	assert_int_equal(act.set_backup, -1);
+	set_backup = fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1000);
+	assert_int_equal(set_backup, -1);
 
 	cur.n = 0;
 	subflow(&cur, 1, "10.1.0.2", 5, 1500, 0);
 	subflow(&cur, 2, "10.2.0.2", 0, 5, 0);
-	snd_health_update(&h, ups, &prev, &cur, 2000, &act);
-	assert_int_equal(h.state[0], SND_UPLINK_DOWN);
-	assert_int_equal(act.set_backup, 0); /* the backup becomes a regular path */
-	snd_health_update(&h, ups, &prev, &cur, 2100, &act);
-	assert_int_equal(act.set_backup, -1); /* once */
+	set_backup = fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 2000);
+	assert_int_equal(ups[0].health.state, FO_DOWN);
+	assert_int_equal(set_backup, 0); /* the backup becomes a regular path */
+	set_backup = fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 2100);
+	assert_int_equal(set_backup, -1); /* once */
 
 	cur.n = 0;
 	subflow(&cur, 3, "10.1.0.2", 0, 5, 0);
 	subflow(&cur, 2, "10.2.0.2", 0, 5, 0);
-	snd_health_update(&h, ups, &prev, &cur, 3000, &act);
-	assert_int_equal(act.set_backup, 1); /* up0 works again: back to backup */
+	set_backup = fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 3000);
+	assert_int_equal(set_backup, 1); /* up0 works again: back to backup */
 }
 
 /*
  * One tick: up0 silent for @silence0 ms with data in flight, up1 @state1 (0
  * idle, 1 acking, 2 silent too); the oldest unacknowledged data @age ms old.
  */
-static void block_tick(struct snd_health *h, const struct snd_health_uplink *ups,
-		       struct snd_stats_snapshot *prev, struct snd_stats_snapshot *cur,
-		       struct snd_health_actions *act, int64_t t, uint32_t silence0, int state1,
-		       int age)
+static void block_tick(struct fo_health *h, struct fo_uplink *ups, struct conn_snapshot *prev,
+		       struct conn_snapshot *cur, int64_t t, uint32_t silence0, int state1, int age)
 {
 	*prev = *cur;
 	cur->n = 0;
 	subflow(cur, 1, "10.1.0.2", silence0 ? 40000 : 0, silence0 ? silence0 : 5, 0);
 	subflow(cur, 2, "10.2.0.2", state1 ? 60000 : 0, state1 == 2 ? silence0 : 5, 0);
 	h->data_age_ms = age;
-	snd_health_update(h, ups, prev, cur, t, act);
+	fo_health_update(h, ups, 2, prev, cur, t);
 }
 
 /*
@@ -188,58 +188,57 @@ static void block_tick(struct snd_health *h, const struct snd_health_uplink *ups
  */
 static void test_dead_path_released(void **state)
 {
-	struct snd_health h;
-	struct snd_health_uplink ups[2];
-	struct snd_stats_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
-	struct snd_health_actions act;
+	struct fo_health h;
+	struct fo_uplink ups[2];
+	struct conn_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
 
 	two_uplinks(ups, false);
-	snd_health_init(&h, 2);
-	block_tick(&h, ups, &prev, &cur, &act, 1000, 0, 1, 100);
-	block_tick(&h, ups, &prev, &cur, &act, 1300, 300, 1, 400);
-	assert_false(act.release[0]);
-	block_tick(&h, ups, &prev, &cur, &act, 1700, 700, 1, 450);
-	assert_false(act.release[0]); /* the oldest data waited 450 ms only */
-	block_tick(&h, ups, &prev, &cur, &act, 1800, 800, 1, 800);
-	assert_true(act.release[0]);
-	assert_false(act.release[1]);
-	assert_int_equal(h.state[0], SND_UPLINK_DOWN);
-	assert_true(act.changed[0]);
-	assert_string_equal(h.reason[0], "no ACK for 800 ms, the others wait for its data");
-	block_tick(&h, ups, &prev, &cur, &act, 1900, 900, 1, 900);
-	assert_false(act.release[0]); /* once */
-	assert_int_equal(h.state[0], SND_UPLINK_DOWN);
-	assert_true(act.probe[0]); /* and probed until its path answers */
+	fo_health_init(&h, ups, 2);
+	block_tick(&h, ups, &prev, &cur, 1000, 0, 1, 100);
+	block_tick(&h, ups, &prev, &cur, 1300, 300, 1, 400);
+	assert_false(ups[0].act.release);
+	block_tick(&h, ups, &prev, &cur, 1700, 700, 1, 450);
+	assert_false(ups[0].act.release); /* the oldest data waited 450 ms only */
+	block_tick(&h, ups, &prev, &cur, 1800, 800, 1, 800);
+	assert_true(ups[0].act.release);
+	assert_false(ups[1].act.release);
+	assert_int_equal(ups[0].health.state, FO_DOWN);
+	assert_true(ups[0].act.changed);
+	assert_string_equal(ups[0].health.reason,
+			    "no ACK for 800 ms, the others wait for its data");
+	block_tick(&h, ups, &prev, &cur, 1900, 900, 1, 900);
+	assert_false(ups[0].act.release); /* once */
+	assert_int_equal(ups[0].health.state, FO_DOWN);
+	assert_true(ups[0].act.probe); /* and probed until its path answers */
 
 	/* Back (a fresh subflow), then dead again with the living path idle: released again. */
-	block_tick(&h, ups, &prev, &cur, &act, 5000, 0, 1, 100);
-	assert_int_equal(h.state[0], SND_UPLINK_UP);
-	block_tick(&h, ups, &prev, &cur, &act, 5100, 100, 1, 200);
-	block_tick(&h, ups, &prev, &cur, &act, 5700, 700, 0, 700);
-	assert_true(act.release[0]);
+	block_tick(&h, ups, &prev, &cur, 5000, 0, 1, 100);
+	assert_int_equal(ups[0].health.state, FO_UP);
+	block_tick(&h, ups, &prev, &cur, 5100, 100, 1, 200);
+	block_tick(&h, ups, &prev, &cur, 5700, 700, 0, 700);
+	assert_true(ups[0].act.release);
 
 	/* The kernel sent the dead path's data again on its own: nothing to release. */
-	snd_health_init(&h, 2);
+	fo_health_init(&h, ups, 2);
 	cur.n = 0;
 	for (int64_t t = 1000; t <= 3000; t += 100)
-		block_tick(&h, ups, &prev, &cur, &act, t, (uint32_t)(t - 900), 1, 200);
-	assert_false(act.release[0]);
-	assert_int_equal(h.state[0], SND_UPLINK_DOWN); /* dead all the same */
+		block_tick(&h, ups, &prev, &cur, t, (uint32_t)(t - 900), 1, 200);
+	assert_false(ups[0].act.release);
+	assert_int_equal(ups[0].health.state, FO_DOWN); /* dead all the same */
 
 	/* Both silent: no other uplink works, nothing is gained by closing either. */
-	snd_health_init(&h, 2);
+	fo_health_init(&h, ups, 2);
 	for (int64_t t = 1000; t <= 3000; t += 100)
-		block_tick(&h, ups, &prev, &cur, &act, t, (uint32_t)(t - 900), 2, (int)(t - 900));
-	assert_false(act.release[0] || act.release[1]);
+		block_tick(&h, ups, &prev, &cur, t, (uint32_t)(t - 900), 2, (int)(t - 900));
+	assert_false(ups[0].act.release || ups[1].act.release);
 }
 
 /*
  * One tick of two primary uplinks: up0 carries @acked0 bytes at @rtt0 ms,
  * up1 @acked1 at @rtt1 (cumulative counters), up0 dead when @up0_dead.
  */
-static void speed_tick(struct snd_health *h, const struct snd_health_uplink *ups,
-		       struct snd_stats_snapshot *prev, struct snd_stats_snapshot *cur,
-		       struct snd_health_actions *act, int64_t now, uint32_t rtt0, uint32_t rtt1,
+static void speed_tick(struct fo_health *h, struct fo_uplink *ups, struct conn_snapshot *prev,
+		       struct conn_snapshot *cur, int64_t now, uint32_t rtt0, uint32_t rtt1,
 		       uint64_t *acked0, uint64_t *acked1, bool up0_dead)
 {
 	*prev = *cur;
@@ -256,7 +255,7 @@ static void speed_tick(struct snd_health *h, const struct snd_health_uplink *ups
 	subflow(cur, 2, "10.2.0.2", 0, 5, 0);
 	cur->sf[1].rtt_us = rtt1 * 1000;
 	cur->sf[1].bytes_acked = *acked1;
-	snd_health_update(h, ups, prev, cur, now, act);
+	fo_health_update(h, ups, 2, prev, cur, now);
 }
 
 /*
@@ -267,32 +266,31 @@ static void speed_tick(struct snd_health *h, const struct snd_health_uplink *ups
  */
 static void test_slow_path_benched(void **state)
 {
-	struct snd_health h;
-	struct snd_health_uplink ups[2];
-	struct snd_stats_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
-	struct snd_health_actions act;
+	struct fo_health h;
+	struct fo_uplink ups[2];
+	struct conn_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
 	uint64_t a0 = 0, a1 = 0;
 	int64_t t = 1000, benched_at = -1;
 
 	(void)state;
 	two_uplinks(ups, false);
-	snd_health_init(&h, 2);
+	fo_health_init(&h, ups, 2);
 	/* 5 s with both fine, then up1's RTT at 400 ms. */
 	for (; t < 6000; t += 100) {
-		speed_tick(&h, ups, &prev, &cur, &act, t, 20, 30, &a0, &a1, false);
-		assert_int_equal(act.bench[1], -1);
+		speed_tick(&h, ups, &prev, &cur, t, 20, 30, &a0, &a1, false);
+		assert_int_equal(ups[1].act.bench, -1);
 	}
 	for (; t < 9000 && benched_at < 0; t += 100) {
-		speed_tick(&h, ups, &prev, &cur, &act, t, 20, 400, &a0, &a1, false);
-		assert_int_equal(act.bench[0], -1);
-		if (act.bench[1] == 1)
+		speed_tick(&h, ups, &prev, &cur, t, 20, 400, &a0, &a1, false);
+		assert_int_equal(ups[0].act.bench, -1);
+		if (ups[1].act.bench == 1)
 			benched_at = t;
 	}
 	print_message("benched %lld ms after it got slow: %s\n", (long long)(benched_at - 6000),
-		      act.bench_why[1]);
+		      ups[1].act.bench_why);
 	assert_in_range(benched_at, 6800, 7200);
-	assert_string_equal(snd_health_name(&h, 1), "slow");
-	assert_string_equal(snd_health_name(&h, 0), "up");
+	assert_string_equal(fo_health_name(&ups[1]), "slow");
+	assert_string_equal(fo_health_name(&ups[0]), "up");
 	/* Its subflow closed on purpose: not down, not probed. */
 	for (int k = 0; k < 30; k++) {
 		prev = cur;
@@ -302,45 +300,45 @@ static void test_slow_path_benched(void **state)
 		cur.sf[0].rtt_us = 20000;
 		cur.sf[0].bytes_acked = a0;
 		t += 100;
-		snd_health_update(&h, ups, &prev, &cur, t, &act);
-		assert_int_not_equal(h.state[1], SND_UPLINK_DOWN);
-		assert_false(act.probe[1]);
-		assert_int_equal(act.bench[1], -1);
+		fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, t);
+		assert_int_not_equal(ups[1].health.state, FO_DOWN);
+		assert_false(ups[1].act.probe);
+		assert_int_equal(ups[1].act.bench, -1);
 	}
 	/* Benched: nothing more while its time runs. */
-	for (; t < benched_at + SND_HEALTH_BENCH_MS; t += 100) {
-		speed_tick(&h, ups, &prev, &cur, &act, t, 20, 400, &a0, &a1, false);
-		assert_int_equal(act.bench[1], -1);
+	for (; t < benched_at + FO_HEALTH_BENCH_MS; t += 100) {
+		speed_tick(&h, ups, &prev, &cur, t, 20, 400, &a0, &a1, false);
+		assert_int_equal(ups[1].act.bench, -1);
 	}
-	speed_tick(&h, ups, &prev, &cur, &act, t, 20, 400, &a0, &a1, false);
-	assert_int_equal(act.bench[1], 0); /* tried again */
+	speed_tick(&h, ups, &prev, &cur, t, 20, 400, &a0, &a1, false);
+	assert_int_equal(ups[1].act.bench, 0); /* tried again */
 	/* Still slow: benched again, for twice as long; up0 dies: a primary at once. */
-	for (int k = 0; k < 20 && act.bench[1] != 1; k++) {
+	for (int k = 0; k < 20 && ups[1].act.bench != 1; k++) {
 		t += 100;
-		speed_tick(&h, ups, &prev, &cur, &act, t, 20, 400, &a0, &a1, false);
+		speed_tick(&h, ups, &prev, &cur, t, 20, 400, &a0, &a1, false);
 	}
-	assert_int_equal(act.bench[1], 1);
-	assert_true(h.benched_until_ms[1] - t == 2 * SND_HEALTH_BENCH_MS);
-	for (int k = 0; k < 20 && act.bench[1] != 0; k++) {
+	assert_int_equal(ups[1].act.bench, 1);
+	assert_true(ups[1].health.benched_until_ms - t == 2 * FO_HEALTH_BENCH_MS);
+	for (int k = 0; k < 20 && ups[1].act.bench != 0; k++) {
 		t += 100;
-		speed_tick(&h, ups, &prev, &cur, &act, t, 20, 400, &a0, &a1, true);
+		speed_tick(&h, ups, &prev, &cur, t, 20, 400, &a0, &a1, true);
 	}
-	assert_int_equal(h.state[0], SND_UPLINK_DOWN);
-	assert_int_equal(act.bench[1], 0);
-	assert_false(h.benched[1]);
+	assert_int_equal(ups[0].health.state, FO_DOWN);
+	assert_int_equal(ups[1].act.bench, 0);
+	assert_false(ups[1].health.benched);
 
 	/* A high RTT on the path that carries most, or one not far above: left alone. */
-	snd_health_init(&h, 2);
+	fo_health_init(&h, ups, 2);
 	memset(&cur, 0, sizeof(cur));
 	cur.mptcp = true;
 	a0 = a1 = 0;
 	for (t = 1000; t < 10000; t += 100) {
-		speed_tick(&h, ups, &prev, &cur, &act, t, 400, 20, &a0, &a1, false);
-		assert_int_equal(act.bench[0], -1);
+		speed_tick(&h, ups, &prev, &cur, t, 400, 20, &a0, &a1, false);
+		assert_int_equal(ups[0].act.bench, -1);
 	}
 	for (; t < 20000; t += 100) {
-		speed_tick(&h, ups, &prev, &cur, &act, t, 20, 200, &a0, &a1, false);
-		assert_int_equal(act.bench[1], -1);
+		speed_tick(&h, ups, &prev, &cur, t, 20, 200, &a0, &a1, false);
+		assert_int_equal(ups[1].act.bench, -1);
 	}
 }
 

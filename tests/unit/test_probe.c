@@ -14,18 +14,18 @@
 
 #define T0 1700000000000000LL /* a realtime clock, µs */
 
-static struct snd_probe_stats *new_stats(void)
+static struct probe_stats *new_stats(void)
 {
-	struct snd_probe_stats *s = NULL;
+	struct probe_stats *s = NULL;
 
-	assert_int_equal(snd_probe_stats_create(T0, &s), 0);
+	assert_int_equal(probe_stats_create(T0, &s), 0);
 	return s;
 }
 
 /* Frame @n sent at T0 + n*33 ms, arriving @delay_ms later. */
-static void add(struct snd_probe_stats *s, uint32_t n, int64_t sent_us, int64_t delay_ms)
+static void add(struct probe_stats *s, uint32_t n, int64_t sent_us, int64_t delay_ms)
 {
-	struct snd_probe_sample smp = {
+	struct probe_sample smp = {
 		.arrival_us = sent_us + delay_ms * 1000,
 		.bytes = 10000,
 		.stamped = true,
@@ -33,19 +33,19 @@ static void add(struct snd_probe_stats *s, uint32_t n, int64_t sent_us, int64_t 
 		.sent_us = sent_us,
 	};
 
-	snd_probe_stats_add(s, &smp);
+	probe_stats_add(s, &smp);
 }
 
 static void test_clean_stream(void **state)
 {
-	struct snd_probe_stats *s = new_stats();
-	struct snd_probe_limits lim = {.max_gap_ms = 100, .max_latency_ms = 200};
-	struct snd_probe_window w;
-	struct snd_probe_summary sum;
+	struct probe_stats *s = new_stats();
+	struct probe_limits lim = {.max_gap_ms = 100, .max_latency_ms = 200};
+	struct probe_window w;
+	struct probe_summary sum;
 
 	for (uint32_t n = 0; n < 30; n++)
 		add(s, n, T0 + n * 33333LL, 50 + n % 3);
-	snd_probe_stats_window(s, T0 + 1000000, &w);
+	probe_stats_window(s, T0 + 1000000, &w);
 	assert_int_equal(w.frames, 30);
 	assert_float_equal(w.fps, 30, 1e-9);
 	assert_float_equal(w.bitrate_bps, 30 * 10000 * 8, 1e-6);
@@ -53,7 +53,7 @@ static void test_clean_stream(void **state)
 	assert_float_equal(w.latency_max_ms, 52, 1e-9);
 	assert_true(w.max_gap_ms > 33 && w.max_gap_ms < 36);
 
-	snd_probe_stats_summary(s, &lim, &sum);
+	probe_stats_summary(s, &lim, &sum);
 	assert_int_equal(sum.frames, 30);
 	assert_int_equal(sum.missing, 0);
 	assert_int_equal(sum.repeated, 0);
@@ -61,14 +61,14 @@ static void test_clean_stream(void **state)
 	assert_float_equal(sum.latency_median_ms, 51, 1e-9);
 	assert_float_equal(sum.latency_max_ms, 52, 1e-9);
 	assert_true(sum.pass);
-	snd_probe_stats_destroy(s);
+	probe_stats_destroy(s);
 }
 
 static void test_missing_repeated_gap(void **state)
 {
-	struct snd_probe_stats *s = new_stats();
-	struct snd_probe_limits none = {0}, gap = {.max_gap_ms = 500};
-	struct snd_probe_summary sum;
+	struct probe_stats *s = new_stats();
+	struct probe_limits none = {0}, gap = {.max_gap_ms = 500};
+	struct probe_summary sum;
 	char line[512];
 
 	add(s, 10, T0 + 10000, 40);
@@ -76,49 +76,49 @@ static void test_missing_repeated_gap(void **state)
 	add(s, 11, T0 + 43000, 45);  /* repeated */
 	add(s, 15, T0 + 176000, 40); /* 12, 13, 14 missing */
 	add(s, 16, T0 + 900000, 40); /* 724 ms after the previous arrival */
-	snd_probe_stats_summary(s, &none, &sum);
+	probe_stats_summary(s, &none, &sum);
 	assert_int_equal(sum.frames, 5);
 	assert_int_equal(sum.missing, 3);
 	assert_int_equal(sum.repeated, 1);
 	assert_float_equal(sum.max_gap_ms, 724, 1e-9);
 	assert_false(sum.pass);
 	assert_string_equal(sum.reason, "3 frames missing");
-	snd_probe_format_summary(&sum, line, sizeof(line));
+	probe_format_summary(&sum, line, sizeof(line));
 	assert_non_null(strstr(line, "verdict FAIL: 3 frames missing"));
 	/* --max-missing: frames a sender dropped on purpose may miss. */
-	snd_probe_stats_summary(s, &(struct snd_probe_limits){.max_missing = 3}, &sum);
+	probe_stats_summary(s, &(struct probe_limits){.max_missing = 3}, &sum);
 	assert_true(sum.pass);
-	snd_probe_stats_summary(s, &(struct snd_probe_limits){.max_missing = 2}, &sum);
+	probe_stats_summary(s, &(struct probe_limits){.max_missing = 2}, &sum);
 	assert_false(sum.pass);
-	snd_probe_stats_destroy(s);
+	probe_stats_destroy(s);
 
 	s = new_stats();
 	add(s, 1, T0 + 1000, 40);
 	add(s, 2, T0 + 900000, 40);
-	snd_probe_stats_summary(s, &gap, &sum);
+	probe_stats_summary(s, &gap, &sum);
 	assert_false(sum.pass);
 	assert_string_equal(sum.reason, "longest gap 899 ms > 500 ms");
-	snd_probe_stats_destroy(s);
+	probe_stats_destroy(s);
 }
 
 static void test_wrap_and_backlog(void **state)
 {
-	struct snd_probe_stats *s = new_stats();
-	struct snd_probe_limits lim = {.max_latency_ms = 100};
-	struct snd_probe_summary sum;
+	struct probe_stats *s = new_stats();
+	struct probe_limits lim = {.max_latency_ms = 100};
+	struct probe_summary sum;
 
 	/* A server's backlog: sent before the probe connected; numbers count, latency does not. */
-	add(s, SND_PROBE_FRAME_MOD - 2, T0 - 5000000, 5000);
-	add(s, SND_PROBE_FRAME_MOD - 1, T0 - 4966000, 4970);
+	add(s, PROBE_FRAME_MOD - 2, T0 - 5000000, 5000);
+	add(s, PROBE_FRAME_MOD - 1, T0 - 4966000, 4970);
 	add(s, 0, T0 + 1000, 60); /* the counter wrapped: nothing missing */
 	add(s, 1, T0 + 34000, 60);
-	snd_probe_stats_summary(s, &lim, &sum);
+	probe_stats_summary(s, &lim, &sum);
 	assert_int_equal(sum.backlog, 2);
 	assert_int_equal(sum.frames, 2);
 	assert_int_equal(sum.missing, 0);
 	assert_float_equal(sum.latency_max_ms, 60, 1e-9);
 	assert_true(sum.pass);
-	snd_probe_stats_destroy(s);
+	probe_stats_destroy(s);
 }
 
 /*
@@ -128,9 +128,9 @@ static void test_wrap_and_backlog(void **state)
  */
 static void test_join_burst(void **state)
 {
-	struct snd_probe_stats *s = new_stats();
-	struct snd_probe_limits lim = {.max_latency_ms = 500};
-	struct snd_probe_summary sum;
+	struct probe_stats *s = new_stats();
+	struct probe_limits lim = {.max_latency_ms = 500};
+	struct probe_summary sum;
 	char line[256];
 	uint32_t n = 1;
 
@@ -141,41 +141,41 @@ static void test_join_burst(void **state)
 	/* Then live, 80 ms late. */
 	for (; n <= 120; n++)
 		add(s, n, T0 + (int64_t)n * 33333, 80);
-	snd_probe_stats_summary(s, &lim, &sum);
+	probe_stats_summary(s, &lim, &sum);
 	assert_int_equal(sum.joining, 60);
 	assert_float_equal(sum.joining_max_ms, 1968, 1e-9);
 	assert_float_equal(sum.latency_max_ms, 80, 1e-9);
 	assert_true(sum.pass);
-	snd_probe_format_summary(&sum, line, sizeof(line));
+	probe_format_summary(&sum, line, sizeof(line));
 	assert_non_null(strstr(line, "(0 backlog, 60 on joining: latency up to 1968 ms)"));
 	/* Live now: a stall that delivers frames together later counts. */
 	add(s, n, T0 + (int64_t)n * 33333, 600);
 	add(s, n + 1, T0 + (int64_t)(n + 1) * 33333, 600 - 33);
-	snd_probe_stats_summary(s, &lim, &sum);
+	probe_stats_summary(s, &lim, &sum);
 	assert_false(sum.pass);
-	snd_probe_stats_destroy(s);
+	probe_stats_destroy(s);
 }
 
 static void test_latency_limit(void **state)
 {
-	struct snd_probe_stats *s = new_stats();
-	struct snd_probe_limits lim = {.max_latency_ms = 1000};
-	struct snd_probe_summary sum;
+	struct probe_stats *s = new_stats();
+	struct probe_limits lim = {.max_latency_ms = 1000};
+	struct probe_summary sum;
 
 	add(s, 1, T0 + 1000, 100);
 	add(s, 2, T0 + 34000, 1500);
-	snd_probe_stats_summary(s, &lim, &sum);
+	probe_stats_summary(s, &lim, &sum);
 	assert_false(sum.pass);
 	assert_string_equal(sum.reason, "latency 1500 ms > 1000 ms");
-	snd_probe_stats_destroy(s);
+	probe_stats_destroy(s);
 }
 
 static void test_unstamped_relative(void **state)
 {
-	struct snd_probe_stats *s = new_stats();
-	struct snd_probe_limits none = {0};
-	struct snd_probe_summary sum;
-	struct snd_probe_sample smp = {.bytes = 1};
+	struct probe_stats *s = new_stats();
+	struct probe_limits none = {0};
+	struct probe_summary sum;
+	struct probe_sample smp = {.bytes = 1};
 
 	/* pts 0, 1 s, 2 s arriving 10 ms, 1.3 s, 2.01 s after the first: 300 ms late once. */
 	int64_t pts[] = {0, 1000000, 2000000}, arr[] = {10000, 1300000, 2010000};
@@ -183,37 +183,37 @@ static void test_unstamped_relative(void **state)
 	for (int i = 0; i < 3; i++) {
 		smp.pts_us = pts[i];
 		smp.arrival_us = T0 + arr[i];
-		snd_probe_stats_add(s, &smp);
+		probe_stats_add(s, &smp);
 	}
-	snd_probe_stats_summary(s, &none, &sum);
+	probe_stats_summary(s, &none, &sum);
 	assert_true(sum.latency_relative);
 	assert_int_equal(sum.unstamped, 3);
 	assert_float_equal(sum.latency_min_ms, 0, 1e-9);
 	assert_float_equal(sum.latency_max_ms, 290, 1e-9);
 	assert_true(sum.pass); /* nothing to count as missing without stamps */
-	snd_probe_stats_destroy(s);
+	probe_stats_destroy(s);
 }
 
 static void test_empty_window_is_a_gap(void **state)
 {
-	struct snd_probe_stats *s = new_stats();
-	struct snd_probe_window w;
-	struct snd_probe_summary sum;
-	struct snd_probe_limits none = {0};
+	struct probe_stats *s = new_stats();
+	struct probe_window w;
+	struct probe_summary sum;
+	struct probe_limits none = {0};
 
 	add(s, 1, T0 + 100000, 50);
-	snd_probe_stats_window(s, T0 + 1000000, &w);
-	snd_probe_stats_window(s, T0 + 2000000, &w);
+	probe_stats_window(s, T0 + 1000000, &w);
+	probe_stats_window(s, T0 + 2000000, &w);
 	assert_int_equal(w.frames, 0);
 	assert_float_equal(w.max_gap_ms, 1850, 1e-9);
 	assert_true(w.latency_ms < 0);
-	snd_probe_stats_destroy(s);
+	probe_stats_destroy(s);
 
 	s = new_stats();
-	snd_probe_stats_summary(s, &none, &sum);
+	probe_stats_summary(s, &none, &sum);
 	assert_false(sum.pass);
 	assert_string_equal(sum.reason, "no frame received");
-	snd_probe_stats_destroy(s);
+	probe_stats_destroy(s);
 }
 
 static void test_stamp_roundtrip(void **state)

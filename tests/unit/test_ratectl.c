@@ -35,13 +35,13 @@ struct net {
 };
 
 struct run {
-	struct snd_rate r;
+	struct ratectl r;
 	struct net n;
-	struct snd_rate_decision d;
+	struct rc_decision d;
 	int drops;
 };
 
-static const struct snd_rate_config default_cfg = {
+static const struct rc_config default_cfg = {
 	.start_bps = 2500000,
 	.min_bps = 300000,
 	.max_bps = 12000000,
@@ -49,10 +49,10 @@ static const struct snd_rate_config default_cfg = {
 	.max_latency_ms = 1000,
 };
 
-static void run_init(struct run *x, const struct snd_rate_config *cfg, double cap0, double cap1)
+static void run_init(struct run *x, const struct rc_config *cfg, double cap0, double cap1)
 {
 	memset(x, 0, sizeof(*x));
-	snd_rate_init(&x->r, cfg);
+	rc_init(&x->r, cfg);
 	x->n = (struct net){
 		.cap_bps = {cap0, cap1},
 		.base_rtt_ms = {20, 30},
@@ -75,7 +75,7 @@ static void step(struct run *x)
 	double video = n->encoder_max > 0 && n->encoder_max < (double)x->r.target_bps
 			       ? n->encoder_max
 			       : (double)x->r.target_bps;
-	struct snd_rate_input in = {.t_ms = n->t_ms, .n_paths = 2, .encoder_bps = video};
+	struct rc_input in = {.t_ms = n->t_ms, .n_paths = 2, .encoder_bps = video};
 	/* With a backup, path 0 alone carries the data while it lives; path 1 a keep-alive. */
 	double wire = video + OTHER_BPS,
 	       cap = n->backup && n->alive[0] ? n->cap_bps[0] : living_capacity(n);
@@ -123,7 +123,7 @@ static void step(struct run *x)
 				  : 0;
 	in.queue_ms =
 		n->backlog > SOCKET_BYTES ? (int)(8000.0 * (n->backlog - SOCKET_BYTES) / wire) : 0;
-	snd_rate_update(&x->r, &in, &x->d);
+	rc_update(&x->r, &in, &x->d);
 	if (x->d.drop) {
 		x->drops++;
 		if (n->backlog > SOCKET_BYTES)
@@ -191,7 +191,7 @@ static void test_steady(void **state)
  */
 static void test_slow_start(void **state)
 {
-	struct snd_rate_config cfg = default_cfg;
+	struct rc_config cfg = default_cfg;
 	struct run x;
 	int64_t lowest = INT64_MAX;
 	double mean;
@@ -355,17 +355,17 @@ static void test_rtt_jump(void **state)
 /* A queue spike over the budget: one drop, not one per tick. */
 static void test_queue_spike(void **state)
 {
-	struct snd_rate r;
-	struct snd_rate_decision d;
-	struct snd_rate_input in = {.t_ms = 0, .n_paths = 1, .paths = {{1, 20, 0}}};
+	struct ratectl r;
+	struct rc_decision d;
+	struct rc_input in = {.t_ms = 0, .n_paths = 1, .paths = {{1, 20, 0}}};
 	int drops = 0;
 
-	snd_rate_init(&r, &default_cfg);
+	rc_init(&r, &default_cfg);
 	for (int t = 0; t < 5000; t += TICK_MS) {
 		in.t_ms = t;
 		in.paths[0].acked_bytes += 3000000 / 80; /* 3 Mbit/s */
 		in.queue_ms = t >= 3000 && t < 3500 ? 1500 : 0;
-		snd_rate_update(&r, &in, &d);
+		rc_update(&r, &in, &d);
 		drops += d.drop;
 		if (d.drop)
 			assert_non_null(strstr(d.why, "over the 1000 ms budget"));
@@ -376,7 +376,7 @@ static void test_queue_spike(void **state)
 /* --copy: the rate cannot change; only drops. */
 static void test_fixed(void **state)
 {
-	struct snd_rate_config cfg = default_cfg;
+	struct rc_config cfg = default_cfg;
 	struct run x;
 
 	cfg.fixed = true;
@@ -424,7 +424,7 @@ static void test_still_picture(void **state)
 /* The bounds hold whatever happens. */
 static void test_bounds(void **state)
 {
-	struct snd_rate_config cfg = default_cfg;
+	struct rc_config cfg = default_cfg;
 	struct run x;
 
 	cfg.min_bps = 1000000;
@@ -447,17 +447,17 @@ static void test_bounds(void **state)
 static void test_recorded_cut(void **state)
 {
 	FILE *f = fopen(TRACES_DIR "/cut-up0.csv", "r");
-	struct snd_rate_config cfg = default_cfg;
-	struct snd_rate_decision d;
-	struct snd_rate r;
+	struct rc_config cfg = default_cfg;
+	struct rc_decision d;
+	struct ratectl r;
 	char line[512];
 	int64_t at_12s = -1, min_after = INT64_MAX, last = 0;
 
 	assert_non_null(f);
 	cfg.start_bps = 6000000;
-	snd_rate_init(&r, &cfg);
+	rc_init(&r, &cfg);
 	while (fgets(line, sizeof(line), f)) {
-		struct snd_rate_input in = {0};
+		struct rc_input in = {0};
 		char *p = line, *end;
 
 		if (line[0] == '#')
@@ -465,14 +465,14 @@ static void test_recorded_cut(void **state)
 		in.t_ms = strtoll(p, &end, 10);
 		in.queue_ms = (int)strtol(end + 1, &end, 10);
 		in.socket_bytes = (uint32_t)strtoul(end + 1, &end, 10);
-		while (*end == ',' && in.n_paths < SND_RATE_MAX_PATHS) {
-			struct snd_rate_path *path = &in.paths[in.n_paths++];
+		while (*end == ',' && in.n_paths < RC_MAX_PATHS) {
+			struct rc_path *path = &in.paths[in.n_paths++];
 
 			path->id = (uint32_t)strtoul(end + 1, &end, 10);
 			path->rtt_ms = strtod(end + 1, &end);
 			path->acked_bytes = strtoull(end + 1, &end, 10);
 		}
-		snd_rate_update(&r, &in, &d);
+		rc_update(&r, &in, &d);
 		assert_true(d.target_bps >= cfg.min_bps && d.target_bps <= cfg.max_bps);
 		if (in.t_ms >= 12000 && at_12s < 0)
 			at_12s = d.target_bps;
@@ -491,16 +491,16 @@ static void test_recorded_cut(void **state)
 }
 
 /* One tick of one path: the connection's sequence and the path's acknowledgements. */
-static void seq_tick(struct snd_rate *r, int64_t t, uint64_t written, uint64_t delivered,
-		     uint64_t sf_acked, double rtt_ms, struct snd_rate_decision *d)
+static void seq_tick(struct ratectl *r, int64_t t, uint64_t written, uint64_t delivered,
+		     uint64_t sf_acked, double rtt_ms, struct rc_decision *d)
 {
-	struct snd_rate_input in = {.t_ms = t, .n_paths = 1};
+	struct rc_input in = {.t_ms = t, .n_paths = 1};
 
-	in.paths[0] = (struct snd_rate_path){.id = 1, .rtt_ms = rtt_ms, .acked_bytes = sf_acked};
+	in.paths[0] = (struct rc_path){.id = 1, .rtt_ms = rtt_ms, .acked_bytes = sf_acked};
 	in.written_seq = written;
 	in.delivered_seq = delivered;
 	in.socket_bytes = (uint32_t)(written - delivered);
-	snd_rate_update(r, &in, d);
+	rc_update(r, &in, d);
 }
 
 /*
@@ -513,16 +513,16 @@ static void seq_tick(struct snd_rate *r, int64_t t, uint64_t written, uint64_t d
  */
 static void test_delay_measured(void **state)
 {
-	struct snd_rate_config cfg = default_cfg;
-	struct snd_rate_decision d;
-	struct snd_rate r;
+	struct rc_config cfg = default_cfg;
+	struct rc_decision d;
+	struct ratectl r;
 	uint64_t written = 5000, delivered = 5000, sf_acked = 0;
 	int64_t t = 1000;
 	int at_hole_end = 0;
 
 	(void)state;
 	cfg.max_latency_ms = 3000;
-	snd_rate_init(&r, &cfg);
+	rc_init(&r, &cfg);
 	/* 3 s steady at 2 Mbit/s: 25 kB a tick, acknowledged a tick later. */
 	for (int k = 0; k < 30; k++, t += TICK_MS) {
 		written += 25000;
@@ -547,11 +547,11 @@ static void test_delay_measured(void **state)
 	print_message("hole filled: sender delay %d ms\n", d.delay_ms);
 	assert_true(d.delay_ms <= TICK_MS);
 	/* Without the sequence: estimated from the bytes in the socket (600 kB, > 1 s). */
-	snd_rate_init(&r, &cfg);
+	rc_init(&r, &cfg);
 	{
-		struct snd_rate_input in = {.t_ms = 1000, .socket_bytes = 600000};
+		struct rc_input in = {.t_ms = 1000, .socket_bytes = 600000};
 
-		snd_rate_update(&r, &in, &d);
+		rc_update(&r, &in, &d);
 		assert_true(d.delay_ms > 1000);
 	}
 }

@@ -9,20 +9,20 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "url.h"
 #include "log.h"
 
 static void test_url_key(void **state)
 {
 	char key[128];
 
-	snd_url_key("rtmp://h/live/abc123", key, sizeof(key));
+	mps_url_key("rtmp://h/live/abc123", key, sizeof(key));
 	assert_string_equal(key, "abc123");
-	snd_url_key("rtmps://h:443/app/x/live_9?auth=zz", key, sizeof(key));
+	mps_url_key("rtmps://h:443/app/x/live_9?auth=zz", key, sizeof(key));
 	assert_string_equal(key, "live_9?auth=zz");
-	snd_url_key("rtmp://h/app/k?a=/b", key, sizeof(key));
+	mps_url_key("rtmp://h/app/k?a=/b", key, sizeof(key));
 	assert_string_equal(key, "k?a=/b");
-	snd_url_key("rtmp://h", key, sizeof(key));
+	mps_url_key("rtmp://h", key, sizeof(key));
 	assert_string_equal(key, "");
 }
 
@@ -30,11 +30,11 @@ static void test_url_redacted(void **state)
 {
 	char out[128];
 
-	snd_url_redacted("rtmp://h/live/abc123", out, sizeof(out));
+	mps_url_redacted("rtmp://h/live/abc123", out, sizeof(out));
 	assert_string_equal(out, "rtmp://h/live/***");
-	snd_url_redacted("rtmps://h:443/app/x/live_9?auth=zz", out, sizeof(out));
+	mps_url_redacted("rtmps://h:443/app/x/live_9?auth=zz", out, sizeof(out));
 	assert_string_equal(out, "rtmps://h:443/app/x/***");
-	snd_url_redacted("rtmp://h/app/k?a=/b", out, sizeof(out));
+	mps_url_redacted("rtmp://h/app/k?a=/b", out, sizeof(out));
 	assert_string_equal(out, "rtmp://h/app/***");
 }
 

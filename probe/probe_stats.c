@@ -10,7 +10,7 @@ struct latency_list {
 	size_t n, cap;
 };
 
-struct snd_probe_stats {
+struct probe_stats {
 	int64_t start_us;
 	/* the whole run */
 	int64_t frames, backlog, missing, repeated, unstamped;
@@ -62,9 +62,9 @@ static double median(struct latency_list *l)
 	return l->n % 2 ? l->v[l->n / 2] : (l->v[l->n / 2 - 1] + l->v[l->n / 2]) / 2;
 }
 
-int snd_probe_stats_create(int64_t start_us, struct snd_probe_stats **out)
+int probe_stats_create(int64_t start_us, struct probe_stats **out)
 {
-	struct snd_probe_stats *s = calloc(1, sizeof(*s));
+	struct probe_stats *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return -ENOMEM;
@@ -74,7 +74,7 @@ int snd_probe_stats_create(int64_t start_us, struct snd_probe_stats **out)
 	return 0;
 }
 
-void snd_probe_stats_destroy(struct snd_probe_stats *s)
+void probe_stats_destroy(struct probe_stats *s)
 {
 	if (!s)
 		return;
@@ -83,22 +83,22 @@ void snd_probe_stats_destroy(struct snd_probe_stats *s)
 	free(s);
 }
 
-static void count_number(struct snd_probe_stats *s, uint32_t frame)
+static void count_number(struct probe_stats *s, uint32_t frame)
 {
-	uint32_t d = (frame - s->last_number) & (SND_PROBE_FRAME_MOD - 1);
+	uint32_t d = (frame - s->last_number) & (PROBE_FRAME_MOD - 1);
 
 	if (s->have_number) {
-		if (d == 0 || d >= SND_PROBE_FRAME_MOD / 2)
+		if (d == 0 || d >= PROBE_FRAME_MOD / 2)
 			s->repeated++; /* the same picture again, or an older one */
 		else
 			s->missing += d - 1;
 	}
-	if (!s->have_number || (d && d < SND_PROBE_FRAME_MOD / 2))
+	if (!s->have_number || (d && d < PROBE_FRAME_MOD / 2))
 		s->last_number = frame;
 	s->have_number = true;
 }
 
-void snd_probe_stats_add(struct snd_probe_stats *s, const struct snd_probe_sample *smp)
+void probe_stats_add(struct probe_stats *s, const struct probe_sample *smp)
 {
 	double latency_ms;
 	int64_t media_us;
@@ -159,7 +159,7 @@ void snd_probe_stats_add(struct snd_probe_stats *s, const struct snd_probe_sampl
 	push(&s->all, latency_ms);
 }
 
-void snd_probe_stats_window(struct snd_probe_stats *s, int64_t now_us, struct snd_probe_window *w)
+void probe_stats_window(struct probe_stats *s, int64_t now_us, struct probe_window *w)
 {
 	double dt = (double)(now_us - s->win_start_us) / 1e6;
 
@@ -187,8 +187,8 @@ void snd_probe_stats_window(struct snd_probe_stats *s, int64_t now_us, struct sn
 	s->win.n = 0;
 }
 
-void snd_probe_stats_summary(const struct snd_probe_stats *s, const struct snd_probe_limits *lim,
-			     struct snd_probe_summary *out)
+void probe_stats_summary(const struct probe_stats *s, const struct probe_limits *lim,
+			 struct probe_summary *out)
 {
 	struct latency_list sorted = {0};
 
@@ -235,7 +235,7 @@ void snd_probe_stats_summary(const struct snd_probe_stats *s, const struct snd_p
 	}
 }
 
-void snd_probe_format_window(const struct snd_probe_window *w, char *buf, size_t size)
+void probe_format_window(const struct probe_window *w, char *buf, size_t size)
 {
 	int n = snprintf(buf, size, "t=%.0fs %.2f Mbit/s %.1f fps gap %.0f ms", w->t_s,
 			 w->bitrate_bps / 1e6, w->fps, w->max_gap_ms);
@@ -245,7 +245,7 @@ void snd_probe_format_window(const struct snd_probe_window *w, char *buf, size_t
 			 w->latency_max_ms, w->missing_total ? " MISSING FRAMES" : "");
 }
 
-void snd_probe_format_summary(const struct snd_probe_summary *sum, char *buf, size_t size)
+void probe_format_summary(const struct probe_summary *sum, char *buf, size_t size)
 {
 	snprintf(buf, size,
 		 "%lld frames in %.1f s (%lld backlog, %lld on joining: latency up to %.0f ms), "
@@ -259,10 +259,10 @@ void snd_probe_format_summary(const struct snd_probe_summary *sum, char *buf, si
 		 sum->pass ? "" : ": ", sum->pass ? "" : sum->reason);
 }
 
-const char snd_probe_csv_header[] =
+const char probe_csv_header[] =
 	"time_s,frames,fps,bitrate_bps,max_gap_ms,latency_ms,latency_max_ms,missing_total\n";
 
-void snd_probe_write_csv(FILE *f, const struct snd_probe_window *w)
+void probe_write_csv(FILE *f, const struct probe_window *w)
 {
 	fprintf(f, "%.3f,%lld,%.2f,%.0f,%.1f,%.1f,%.1f,%lld\n", w->t_s, (long long)w->frames,
 		w->fps, w->bitrate_bps, w->max_gap_ms, w->latency_ms, w->latency_max_ms,

@@ -8,7 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-void snd_pathprobe_init(struct snd_pathprobe *p)
+void fo_pathprobe_init(struct fo_pathprobe *p)
 {
 	p->fd = -1;
 	p->started_ms = 0;
@@ -16,7 +16,7 @@ void snd_pathprobe_init(struct snd_pathprobe *p)
 	p->replug_ms = 0;
 }
 
-void snd_pathprobe_reset(struct snd_pathprobe *p)
+void fo_pathprobe_reset(struct fo_pathprobe *p)
 {
 	if (p->fd >= 0)
 		close(p->fd);
@@ -24,7 +24,7 @@ void snd_pathprobe_reset(struct snd_pathprobe *p)
 	p->started_ms = 0;
 }
 
-static int start(struct snd_pathprobe *p, struct in_addr src, const char *ifname,
+static int start(struct fo_pathprobe *p, struct in_addr src, const char *ifname,
 		 const struct sockaddr_storage *dst, int64_t now_ms)
 {
 	struct sockaddr_in from = {.sin_family = AF_INET, .sin_addr = src};
@@ -58,8 +58,8 @@ static int start(struct snd_pathprobe *p, struct in_addr src, const char *ifname
 	return 0;
 }
 
-int snd_pathprobe_step(struct snd_pathprobe *p, struct in_addr src, const char *ifname,
-		       const struct sockaddr_storage *dst, int64_t now_ms)
+int fo_pathprobe_step(struct fo_pathprobe *p, struct in_addr src, const char *ifname,
+		      const struct sockaddr_storage *dst, int64_t now_ms)
 {
 	struct pollfd pfd;
 	int err = 0, ret;
@@ -74,13 +74,13 @@ int snd_pathprobe_step(struct snd_pathprobe *p, struct in_addr src, const char *
 		getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len);
 		/* Connected, or refused by the far end: either way the path carries packets. */
 		if (err == 0 || err == ECONNREFUSED) {
-			snd_pathprobe_reset(p);
+			fo_pathprobe_reset(p);
 			return 1;
 		}
-		snd_pathprobe_reset(p);
+		fo_pathprobe_reset(p);
 		return 0;
 	}
-	if (now_ms - p->started_ms >= SND_PROBE_RETRY_MS)
-		snd_pathprobe_reset(p); /* a fresh SYN next time, not the kernel's back-off */
+	if (now_ms - p->started_ms >= FO_PROBE_RETRY_MS)
+		fo_pathprobe_reset(p); /* a fresh SYN next time, not the kernel's back-off */
 	return 0;
 }

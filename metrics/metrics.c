@@ -1,20 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "metrics.h"
-#include "log.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <microhttpd.h>
 #include <netinet/tcp.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define TAG	     "metrics"
-#define RENDER_SIZE  (64 * 1024)
-#define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 struct out {
 	char *buf;
@@ -81,7 +74,7 @@ static const char *tcp_state_name(uint8_t s)
 	return s < sizeof(names) / sizeof(names[0]) && names[s] ? names[s] : "unknown";
 }
 
-static void uplink_counter(struct out *o, const struct snd_metrics_data *d, const char *name,
+static void uplink_counter(struct out *o, const struct metrics_data *d, const char *name,
 			   const char *help, size_t offset)
 {
 	char e[64];
@@ -92,7 +85,7 @@ static void uplink_counter(struct out *o, const struct snd_metrics_data *d, cons
 		    (unsigned long long)*(const uint64_t *)((const char *)&d->uplink[i] + offset));
 }
 
-static void subflow_labels(const struct snd_metrics_subflow *sf, char *buf, size_t size)
+static void subflow_labels(const struct metrics_subflow *sf, char *buf, size_t size)
 {
 	char u[64], l[128], r[128];
 
@@ -101,7 +94,7 @@ static void subflow_labels(const struct snd_metrics_subflow *sf, char *buf, size
 		 esc(sf->remote, r, sizeof(r)));
 }
 
-static void subflow_counter(struct out *o, const struct snd_metrics_data *d, const char *name,
+static void subflow_counter(struct out *o, const struct metrics_data *d, const char *name,
 			    const char *help, size_t offset)
 {
 	char labels[512];
@@ -114,22 +107,22 @@ static void subflow_counter(struct out *o, const struct snd_metrics_data *d, con
 	}
 }
 
-int snd_metrics_render(const struct snd_metrics_data *d, char *buf, size_t size)
+int metrics_render(const struct metrics_data *d, char *buf, size_t size)
 {
 	static const char *const states[] = {"up", "degraded", "down", "slow"};
 	struct out o = {.buf = buf, .size = size};
-	const struct snd_stream_status *st = &d->stream;
+	const struct conn_stream_status *st = &d->stream;
 	char labels[512], e[64];
 
 	uplink_counter(&o, d, "mpstream_uplink_sent_bytes_total",
 		       "Bytes sent on the uplink's subflows, retransmissions included.",
-		       offsetof(struct snd_metrics_uplink, sent_bytes));
+		       offsetof(struct metrics_uplink, sent_bytes));
 	uplink_counter(&o, d, "mpstream_uplink_acked_bytes_total",
 		       "Bytes the server acknowledged on the uplink's subflows.",
-		       offsetof(struct snd_metrics_uplink, acked_bytes));
+		       offsetof(struct metrics_uplink, acked_bytes));
 	uplink_counter(&o, d, "mpstream_uplink_retransmitted_bytes_total",
 		       "Bytes retransmitted on the uplink's subflows.",
-		       offsetof(struct snd_metrics_uplink, retrans_bytes));
+		       offsetof(struct metrics_uplink, retrans_bytes));
 	family(&o, "mpstream_uplink_state", "gauge",
 	       "1 for the uplink's health state (up, degraded, down; slow: set aside for a "
 	       "while), 0 for the others.");
@@ -144,13 +137,13 @@ int snd_metrics_render(const struct snd_metrics_data *d, char *buf, size_t size)
 
 	subflow_counter(&o, d, "mpstream_subflow_sent_bytes_total",
 			"Bytes sent on the subflow, retransmissions included.",
-			offsetof(struct snd_metrics_subflow, sent_bytes));
+			offsetof(struct metrics_subflow, sent_bytes));
 	subflow_counter(&o, d, "mpstream_subflow_acked_bytes_total",
 			"Bytes the server acknowledged on the subflow.",
-			offsetof(struct snd_metrics_subflow, acked_bytes));
+			offsetof(struct metrics_subflow, acked_bytes));
 	subflow_counter(&o, d, "mpstream_subflow_retransmitted_bytes_total",
 			"Bytes retransmitted on the subflow.",
-			offsetof(struct snd_metrics_subflow, retrans_bytes));
+			offsetof(struct metrics_subflow, retrans_bytes));
 	family(&o, "mpstream_subflow_rtt_seconds", "gauge", "The subflow's smoothed RTT.");
 	for (size_t i = 0; i < d->n_subflows; i++) {
 		subflow_labels(&d->subflow[i], labels, sizeof(labels));
@@ -193,30 +186,30 @@ int snd_metrics_render(const struct snd_metrics_data *d, char *buf, size_t size)
 	return o.full ? -1 : (int)o.len;
 }
 
-struct snd_metrics_uplink *snd_metrics_uplink(struct snd_metrics_data *d, const char *name)
+struct metrics_uplink *metrics_uplink(struct metrics_data *d, const char *name)
 {
 	for (size_t i = 0; i < d->n_uplinks; i++)
 		if (strcmp(d->uplink[i].name, name) == 0)
 			return &d->uplink[i];
-	if (d->n_uplinks == RT_MAX_UPLINKS)
+	if (d->n_uplinks == METRICS_MAX_UPLINKS)
 		return NULL;
 	memset(&d->uplink[d->n_uplinks], 0, sizeof(d->uplink[0]));
 	memcpy(d->uplink[d->n_uplinks].name, name, strnlen(name, IFNAMSIZ - 1));
 	return &d->uplink[d->n_uplinks++];
 }
 
-void snd_metrics_account(struct snd_metrics_data *d, const struct snd_stats_snapshot *prev,
-			 const struct snd_stats_snapshot *cur, snd_uplink_namer namer, void *opaque)
+void metrics_account(struct metrics_data *d, const struct conn_snapshot *prev,
+		     const struct conn_snapshot *cur, conn_uplink_namer namer, void *opaque)
 {
 	d->n_subflows = 0;
-	for (size_t i = 0; i < cur->n && i < SND_MAX_SUBFLOWS; i++) {
-		const struct snd_subflow_sample *c = &cur->sf[i], *p = snd_stats_find(prev, c->id);
-		struct snd_metrics_subflow *m = &d->subflow[d->n_subflows++];
-		struct snd_metrics_uplink *u;
+	for (size_t i = 0; i < cur->n && i < CONN_MAX_SUBFLOWS; i++) {
+		const struct conn_subflow *c = &cur->sf[i], *p = conn_find(prev, c->id);
+		struct metrics_subflow *m = &d->subflow[d->n_subflows++];
+		struct metrics_uplink *u;
 
 		memset(m, 0, sizeof(*m));
 		m->id = c->id;
-		snd_subflow_names(c, namer, opaque, m->uplink, m->local, m->remote);
+		conn_subflow_names(c, namer, opaque, m->uplink, m->local, m->remote);
 		m->sent_bytes = c->bytes_sent;
 		m->acked_bytes = c->bytes_acked;
 		m->retrans_bytes = c->bytes_retrans;
@@ -224,132 +217,14 @@ void snd_metrics_account(struct snd_metrics_data *d, const struct snd_stats_snap
 		m->cwnd = c->cwnd;
 		m->tcp_state = c->state;
 
-		u = snd_metrics_uplink(d, m->uplink);
+		u = metrics_uplink(d, m->uplink);
 		if (!u)
 			continue;
 		u->sent_bytes +=
-			p ? snd_counter_delta(c->bytes_sent, p->bytes_sent) : c->bytes_sent;
+			p ? conn_counter_delta(c->bytes_sent, p->bytes_sent) : c->bytes_sent;
 		u->acked_bytes +=
-			p ? snd_counter_delta(c->bytes_acked, p->bytes_acked) : c->bytes_acked;
-		u->retrans_bytes += p ? snd_counter_delta(c->bytes_retrans, p->bytes_retrans)
+			p ? conn_counter_delta(c->bytes_acked, p->bytes_acked) : c->bytes_acked;
+		u->retrans_bytes += p ? conn_counter_delta(c->bytes_retrans, p->bytes_retrans)
 				      : c->bytes_retrans;
 	}
-}
-
-int snd_metrics_parse_listen(const char *s, struct sockaddr_in *out)
-{
-	const char *colon = strrchr(s, ':');
-	char addr[INET_ADDRSTRLEN];
-	char *end;
-	long port;
-
-	memset(out, 0, sizeof(*out));
-	out->sin_family = AF_INET;
-	out->sin_addr.s_addr = htonl(INADDR_ANY);
-	if (colon) {
-		if ((size_t)(colon - s) >= sizeof(addr))
-			return -EINVAL;
-		memcpy(addr, s, (size_t)(colon - s));
-		addr[colon - s] = '\0';
-		if (inet_pton(AF_INET, addr, &out->sin_addr) != 1)
-			return -EINVAL;
-		s = colon + 1;
-	}
-	errno = 0;
-	port = strtol(s, &end, 10);
-	if (errno || end == s || *end || port < 1 || port > 65535)
-		return -EINVAL;
-	out->sin_port = htons((uint16_t)port);
-	return 0;
-}
-
-struct snd_metrics {
-	struct MHD_Daemon *daemon;
-	pthread_mutex_t lock;
-	struct snd_metrics_data data;
-};
-
-static enum MHD_Result serve(void *cls, struct MHD_Connection *conn, const char *url,
-			     const char *method, const char *version, const char *upload_data,
-			     size_t *upload_data_size, void **con_cls)
-{
-	struct snd_metrics *m = cls;
-	struct MHD_Response *resp;
-	enum MHD_Result ret;
-	unsigned int status = MHD_HTTP_OK;
-	char *body = malloc(RENDER_SIZE);
-	int len;
-
-	if (!body)
-		return MHD_NO;
-	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
-		status = MHD_HTTP_METHOD_NOT_ALLOWED;
-		len = snprintf(body, RENDER_SIZE, "GET /metrics\n");
-	} else if (strcmp(url, "/metrics")) {
-		status = MHD_HTTP_NOT_FOUND;
-		len = snprintf(body, RENDER_SIZE, "mpstream serves /metrics\n");
-	} else {
-		pthread_mutex_lock(&m->lock);
-		len = snd_metrics_render(&m->data, body, RENDER_SIZE);
-		pthread_mutex_unlock(&m->lock);
-		if (len < 0) {
-			status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-			len = snprintf(body, RENDER_SIZE, "too many series\n");
-		}
-	}
-	resp = MHD_create_response_from_buffer((size_t)len, body, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(body);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, CONTENT_TYPE);
-	ret = MHD_queue_response(conn, status, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
-
-int snd_metrics_start(const struct sockaddr_in *listen, struct snd_metrics **out)
-{
-	struct snd_metrics *m = calloc(1, sizeof(*m));
-	char a[INET_ADDRSTRLEN];
-
-	if (!m)
-		return -ENOMEM;
-	pthread_mutex_init(&m->lock, NULL);
-	errno = 0;
-	m->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, ntohs(listen->sin_port), NULL,
-				     NULL, serve, m, MHD_OPTION_SOCK_ADDR, listen,
-				     MHD_OPTION_CONNECTION_LIMIT, 16U,
-				     MHD_OPTION_CONNECTION_TIMEOUT, 10U, MHD_OPTION_END);
-	inet_ntop(AF_INET, &listen->sin_addr, a, sizeof(a));
-	if (!m->daemon) {
-		int err = errno ? errno : EADDRINUSE;
-
-		LOG_ERR(TAG, "cannot serve metrics on %s:%u: %s", a, ntohs(listen->sin_port),
-			strerror(err));
-		pthread_mutex_destroy(&m->lock);
-		free(m);
-		return -err;
-	}
-	LOG_INFO(TAG, "Prometheus metrics on http://%s:%u/metrics", a, ntohs(listen->sin_port));
-	*out = m;
-	return 0;
-}
-
-void snd_metrics_publish(struct snd_metrics *m, const struct snd_metrics_data *d)
-{
-	if (!m)
-		return;
-	pthread_mutex_lock(&m->lock);
-	m->data = *d;
-	pthread_mutex_unlock(&m->lock);
-}
-
-void snd_metrics_stop(struct snd_metrics *m)
-{
-	if (!m)
-		return;
-	MHD_stop_daemon(m->daemon);
-	pthread_mutex_destroy(&m->lock);
-	free(m);
 }

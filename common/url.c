@@ -3,7 +3,7 @@
  * Stream URLs: rtmp[s]://HOST[:PORT]/APP[/...]/KEY[?QUERY]. The key (and any
  * query string, which some services use for tokens) is a secret.
  */
-#include "cli.h"
+#include "url.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -38,7 +38,7 @@ static const char *key_start(const char *url)
 	return slash == path ? NULL : slash + 1;
 }
 
-int snd_url_check(const char *url)
+int mps_url_check(const char *url)
 {
 	const char *host = after_scheme(url);
 	const char *path, *key;
@@ -66,17 +66,17 @@ int snd_url_check(const char *url)
 	return 0;
 }
 
-void snd_url_key(const char *url, char *key, size_t size)
+void mps_url_key(const char *url, char *key, size_t size)
 {
 	const char *k = key_start(url);
 
 	snprintf(key, size, "%s", k ? k : "");
 }
 
-void snd_url_redacted(const char *url, char *out, size_t size)
+void mps_url_redacted(const char *url, char *out, size_t size)
 {
 	/*
-	 * Stricter than snd_url_key(): whatever the URL, valid or not, its last
+	 * Stricter than mps_url_key(): whatever the URL, valid or not, its last
 	 * path element and query are hidden, since that is where keys go.
 	 */
 	const char *scheme = strstr(url, "://");

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: MIT
 /* `mpstream probe URL`: play a stream and report what arrives. */
 #include "clock.h"
-#include "cli.h"
+#include "args.h"
+#include "url.h"
 #include "encoder.h"
 #include "log.h"
 #include "probe.h"
 
 #include <errno.h>
 #include <getopt.h>
-#include <libavutil/error.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +16,7 @@
 
 #define TAG "probe"
 
-const char snd_probe_usage[] =
+const char probe_usage[] =
 	"Usage: mpstream probe [OPTION]... URL\n"
 	"Play a stream (rtmp://, or anything libavformat reads) and report what arrives:\n"
 	"every interval the bit rate, frames per second, the longest gap between frames\n"
@@ -45,7 +45,7 @@ const char snd_probe_usage[] =
 
 struct probe_options {
 	double duration_s, interval_s, timeout_s;
-	struct snd_probe_limits lim;
+	struct probe_limits lim;
 	const char *csv;
 	bool quiet;
 	bool relative;
@@ -76,10 +76,10 @@ static const struct option probe_long_options[] = {
 	{NULL, 0, NULL, 0},
 };
 
-#define PFAIL(...) SND_CLI_FAIL(err, errlen, __VA_ARGS__)
+#define PFAIL(...) MPS_ARGS_FAIL(err, errlen, __VA_ARGS__)
 
-static enum snd_cli_result snd_probe_parse(int argc, char **argv, struct probe_options *o,
-					   char *err, size_t errlen)
+static enum mps_args_result probe_parse(int argc, char **argv, struct probe_options *o, char *err,
+					size_t errlen)
 {
 	int c;
 
@@ -91,28 +91,28 @@ static enum snd_cli_result snd_probe_parse(int argc, char **argv, struct probe_o
 	while ((c = getopt_long(argc, argv, ":d:qh", probe_long_options, NULL)) != -1) {
 		switch (c) {
 		case 'd':
-			if (snd_parse_number(optarg, 0.1, 1e7, &o->duration_s))
+			if (mps_parse_number(optarg, 0.1, 1e7, &o->duration_s))
 				PFAIL("--duration '%s': expected seconds > 0", optarg);
 			break;
 		case OPT_INTERVAL:
-			if (snd_parse_number(optarg, 0.1, 3600, &o->interval_s))
+			if (mps_parse_number(optarg, 0.1, 3600, &o->interval_s))
 				PFAIL("--interval '%s': expected 0.1 to 3600 seconds", optarg);
 			break;
 		case OPT_MAX_GAP:
-			if (snd_parse_number(optarg, 1, 1e7, &o->lim.max_gap_ms))
+			if (mps_parse_number(optarg, 1, 1e7, &o->lim.max_gap_ms))
 				PFAIL("--max-gap '%s': expected milliseconds >= 1", optarg);
 			break;
 		case OPT_MAX_LATENCY:
-			if (snd_parse_number(optarg, 1, 1e7, &o->lim.max_latency_ms))
+			if (mps_parse_number(optarg, 1, 1e7, &o->lim.max_latency_ms))
 				PFAIL("--max-latency '%s': expected milliseconds >= 1", optarg);
 			break;
 		case OPT_MAX_MISSING:
-			if (snd_parse_number(optarg, 0, 1e9, &o->lim.max_missing) ||
+			if (mps_parse_number(optarg, 0, 1e9, &o->lim.max_missing) ||
 			    o->lim.max_missing != (double)(int64_t)o->lim.max_missing)
 				PFAIL("--max-missing '%s': expected a count >= 0", optarg);
 			break;
 		case OPT_TIMEOUT:
-			if (snd_parse_number(optarg, 0.1, 3600, &o->timeout_s))
+			if (mps_parse_number(optarg, 0.1, 3600, &o->timeout_s))
 				PFAIL("--timeout '%s': expected 0.1 to 3600 seconds", optarg);
 			break;
 		case OPT_CSV:
@@ -125,7 +125,7 @@ static enum snd_cli_result snd_probe_parse(int argc, char **argv, struct probe_o
 			o->quiet = true;
 			break;
 		case 'h':
-			return SND_CLI_HELP;
+			return MPS_ARGS_HELP;
 		case ':':
 			PFAIL("option '%s' needs a value", argv[optind - 1]);
 		default:
@@ -135,77 +135,73 @@ static enum snd_cli_result snd_probe_parse(int argc, char **argv, struct probe_o
 	if (argc - optind != 1)
 		PFAIL("expected one URL (see mpstream probe --help)");
 	o->url = argv[optind];
-	return SND_CLI_RUN;
+	return MPS_ARGS_RUN;
 }
 
-static volatile sig_atomic_t *probe_stop;
-
+/* libavformat's interrupt callback: @opaque is the stop flag. */
 static int probe_interrupt(void *opaque)
 {
-	(void)opaque;
-	return probe_stop && *probe_stop;
+	return atomic_load((atomic_int *)opaque);
 }
 
-static void report(struct snd_probe_stats *st, int64_t now, const struct probe_options *o,
-		   FILE *csv)
+static void report(struct probe_stats *st, int64_t now, const struct probe_options *o, FILE *csv)
 {
-	struct snd_probe_window w;
+	struct probe_window w;
 	char line[256];
 
-	snd_probe_stats_window(st, now, &w);
+	probe_stats_window(st, now, &w);
 	if (!o->quiet) {
-		snd_probe_format_window(&w, line, sizeof(line));
+		probe_format_window(&w, line, sizeof(line));
 		LOG_INFO(TAG, "%s", line);
 	}
 	if (csv)
-		snd_probe_write_csv(csv, &w);
+		probe_write_csv(csv, &w);
 }
 
-int snd_probe_main(int argc, char **argv, volatile sig_atomic_t *stop)
+int probe_main(int argc, char **argv, atomic_int *stop)
 {
 	struct probe_options o;
-	struct snd_probe_stats *st = NULL;
+	struct probe_stats *st = NULL;
 	struct enc_probe *p = NULL;
-	struct snd_probe_summary sum;
+	struct probe_summary sum;
 	struct enc_probe_frame fr;
 	char err[256], key[512], shown[512], line[512];
 	int64_t start, next_report, end_at;
 	FILE *csv = NULL;
-	int ret, code = SND_EXIT_FAILURE;
+	int ret, code = MPS_EXIT_FAILURE;
 
-	switch (snd_probe_parse(argc, argv, &o, err, sizeof(err))) {
-	case SND_CLI_HELP:
-		fputs(snd_probe_usage, stdout);
-		return SND_EXIT_OK;
-	case SND_CLI_ERROR:
+	switch (probe_parse(argc, argv, &o, err, sizeof(err))) {
+	case MPS_ARGS_HELP:
+		fputs(probe_usage, stdout);
+		return MPS_EXIT_OK;
+	case MPS_ARGS_ERROR:
 		fprintf(stderr, "mpstream probe: %s\n", err);
-		return SND_EXIT_USAGE;
+		return MPS_EXIT_USAGE;
 	default:
 		break;
 	}
-	snd_url_key(o.url, key, sizeof(key));
+	mps_url_key(o.url, key, sizeof(key));
 	mps_log_add_secret(key);
-	snd_url_redacted(o.url, shown, sizeof(shown));
-	probe_stop = stop;
+	mps_url_redacted(o.url, shown, sizeof(shown));
 	enc_route_av_log();
 
 	if (o.csv) {
 		csv = fopen(o.csv, "we");
 		if (!csv) {
 			LOG_ERR(TAG, "cannot create %s: %s", o.csv, strerror(errno));
-			return SND_EXIT_FAILURE;
+			return MPS_EXIT_FAILURE;
 		}
-		fputs(snd_probe_csv_header, csv);
+		fputs(probe_csv_header, csv);
 	}
 	start = mps_realtime_us();
-	ret = enc_probe_open(o.url, (int)(o.timeout_s * 1000), probe_interrupt, NULL, &p);
+	ret = enc_probe_open(o.url, (int)(o.timeout_s * 1000), probe_interrupt, stop, &p);
 	if (ret < 0) {
-		LOG_ERR(TAG, "cannot play %s: %s", shown, av_err2str(ret));
-		code = ret == AVERROR_EXIT ? SND_EXIT_FAILURE : SND_EXIT_UNAVAILABLE;
+		LOG_ERR(TAG, "cannot play %s: %s", shown, enc_strerror(ret, err, sizeof(err)));
+		code = ret == ENC_ERR_EXIT ? MPS_EXIT_FAILURE : MPS_EXIT_UNAVAILABLE;
 		goto out;
 	}
-	if (snd_probe_stats_create(start, &st)) {
-		code = SND_EXIT_FAILURE;
+	if (probe_stats_create(start, &st)) {
+		code = MPS_EXIT_FAILURE;
 		goto out;
 	}
 	LOG_INFO(TAG, "playing %s", shown);
@@ -215,7 +211,7 @@ int snd_probe_main(int argc, char **argv, volatile sig_atomic_t *stop)
 		ret = enc_probe_next(p, &fr);
 		if (ret < 0)
 			break;
-		struct snd_probe_sample smp = {
+		struct probe_sample smp = {
 			.arrival_us = fr.arrival_us,
 			.pts_us = fr.pts_us,
 			.bytes = fr.bytes,
@@ -223,27 +219,27 @@ int snd_probe_main(int argc, char **argv, volatile sig_atomic_t *stop)
 			.frame = fr.stamp.frame,
 			.sent_us = (int64_t)fr.stamp.time_ms * 1000,
 		};
-		snd_probe_stats_add(st, &smp);
+		probe_stats_add(st, &smp);
 		while (fr.arrival_us >= next_report) {
 			report(st, next_report, &o, csv);
 			next_report += (int64_t)(o.interval_s * 1e6);
 		}
-		if (fr.arrival_us >= end_at || *stop)
+		if (fr.arrival_us >= end_at || atomic_load(stop))
 			break;
 	}
-	if (ret == AVERROR(ETIMEDOUT))
+	if (ret == -ETIMEDOUT)
 		LOG_WARN(TAG, "no data for %.0f s: the stream has ended or stalled", o.timeout_s);
-	else if (ret < 0 && ret != AVERROR_EOF && ret != AVERROR_EXIT)
-		LOG_WARN(TAG, "playback ended: %s", av_err2str(ret));
+	else if (ret < 0 && ret != ENC_ERR_EOF && ret != ENC_ERR_EXIT)
+		LOG_WARN(TAG, "playback ended: %s", enc_strerror(ret, err, sizeof(err)));
 
-	snd_probe_stats_summary(st, &o.lim, &sum);
-	snd_probe_format_summary(&sum, line, sizeof(line));
+	probe_stats_summary(st, &o.lim, &sum);
+	probe_format_summary(&sum, line, sizeof(line));
 	printf("%s\n", line);
 	fflush(stdout);
-	code = sum.pass ? SND_EXIT_OK : SND_EXIT_VERDICT;
+	code = sum.pass ? MPS_EXIT_OK : MPS_EXIT_VERDICT;
 out:
 	enc_probe_close(p);
-	snd_probe_stats_destroy(st);
+	probe_stats_destroy(st);
 	if (csv)
 		fclose(csv);
 	return code;

@@ -10,12 +10,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
-#define SND_PROBE_FRAME_MOD (1u << 24) /* the stamp's frame counter wraps here */
+#define PROBE_FRAME_MOD (1u << 24) /* the stamp's frame counter wraps here */
 
-struct snd_probe_sample {
+struct probe_sample {
 	int64_t arrival_us; /* CLOCK_REALTIME */
 	int64_t pts_us;
 	int64_t bytes;
@@ -25,7 +25,7 @@ struct snd_probe_sample {
 };
 
 /* One reporting interval. */
-struct snd_probe_window {
+struct probe_window {
 	double t_s; /* end of the interval, since the probe started */
 	int64_t frames;
 	double fps;
@@ -36,7 +36,7 @@ struct snd_probe_window {
 	int64_t missing_total;
 };
 
-struct snd_probe_summary {
+struct probe_summary {
 	int64_t frames, backlog, missing, repeated, unstamped;
 	int64_t joining;       /* frames of the server's join burst, back to back at the start */
 	double joining_max_ms; /* their largest latency, reported, not judged; < 0: none */
@@ -48,36 +48,36 @@ struct snd_probe_summary {
 	char reason[128]; /* why not, when !pass */
 };
 
-struct snd_probe_limits {
+struct probe_limits {
 	double max_gap_ms;     /* 0: no limit */
 	double max_latency_ms; /* 0: no limit */
 	double max_missing;    /* frames; 0: none may miss */
 };
 
-struct snd_probe_stats;
+struct probe_stats;
 
 /*
  * @start_us is when the probe connected: stamped frames sent before it are a
  * server's backlog (nginx-rtmp sends seconds of it at once) and count as
  * neither latency nor gaps.
  */
-int snd_probe_stats_create(int64_t start_us, struct snd_probe_stats **out);
-void snd_probe_stats_destroy(struct snd_probe_stats *s);
-void snd_probe_stats_add(struct snd_probe_stats *s, const struct snd_probe_sample *smp);
+int probe_stats_create(int64_t start_us, struct probe_stats **out);
+void probe_stats_destroy(struct probe_stats *s);
+void probe_stats_add(struct probe_stats *s, const struct probe_sample *smp);
 /* Close the current interval at @now_us and start the next one. */
-void snd_probe_stats_window(struct snd_probe_stats *s, int64_t now_us, struct snd_probe_window *w);
-void snd_probe_stats_summary(const struct snd_probe_stats *s, const struct snd_probe_limits *lim,
-			     struct snd_probe_summary *out);
+void probe_stats_window(struct probe_stats *s, int64_t now_us, struct probe_window *w);
+void probe_stats_summary(const struct probe_stats *s, const struct probe_limits *lim,
+			 struct probe_summary *out);
 
-void snd_probe_format_window(const struct snd_probe_window *w, char *buf, size_t size);
-void snd_probe_format_summary(const struct snd_probe_summary *sum, char *buf, size_t size);
-extern const char snd_probe_csv_header[];
-void snd_probe_write_csv(FILE *f, const struct snd_probe_window *w);
+void probe_format_window(const struct probe_window *w, char *buf, size_t size);
+void probe_format_summary(const struct probe_summary *sum, char *buf, size_t size);
+extern const char probe_csv_header[];
+void probe_write_csv(FILE *f, const struct probe_window *w);
 
 /*
  * The subcommand: argv[0] is "probe". @stop is main's signal flag (it ends the
  * probe with its summary). Returns the exit code.
  */
-int snd_probe_main(int argc, char **argv, volatile sig_atomic_t *stop);
+int probe_main(int argc, char **argv, atomic_int *stop);
 
 #endif

@@ -18,8 +18,8 @@
  * The shim's state is process-wide by nature (it stands in for a libc
  * function): that is the one exception to "no mutable globals".
  */
-#ifndef MPS_MPTCP_SOCKET_H
-#define MPS_MPTCP_SOCKET_H
+#ifndef MPS_CONN_SHIM_H
+#define MPS_CONN_SHIM_H
 
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -30,42 +30,44 @@
 #endif
 
 /* The socket's unsent data is kept under this (TCP_NOTSENT_LOWAT). */
-#define SND_NOTSENT_LOWAT (64 * 1024)
-
-/* The connection's unacknowledged data, at most (stream.c, inflight_cap()). */
-#define SND_INFLIGHT_MS	 250
-#define SND_INFLIGHT_MIN (128 * 1024)
+#define CONN_NOTSENT_LOWAT (64 * 1024)
 
 /*
  * Create the next stream sockets with MPTCP. If @bind4 is not INADDR_ANY,
  * IPv4 sockets are bound to it (the first subflow then leaves through the
  * uplink that owns that address).
  */
-void snd_shim_arm(struct in_addr bind4);
+void conn_shim_arm(struct in_addr bind4);
 
 /*
  * The congestion control of the next stream sockets' subflows (TCP_CONGESTION):
  * a name from /proc/sys/net/ipv4/tcp_available_congestion_control, or
- * SND_CONGESTION_SYSTEM (NULL too) for the system's default. -ENAMETOOLONG.
+ * CONN_CONGESTION_SYSTEM (NULL too) for the system's default. -ENAMETOOLONG.
  */
-#define SND_CONGESTION_DEFAULT	"cubic"
-#define SND_CONGESTION_SYSTEM	"system"
-#define SND_CONGESTION_NAME_MAX 16 /* the kernel's TCP_CA_NAME_MAX, with its NUL */
-int snd_shim_set_congestion(const char *name);
+#define CONN_CONGESTION_DEFAULT	 "cubic"
+#define CONN_CONGESTION_SYSTEM	 "system"
+#define CONN_CONGESTION_NAME_MAX 16 /* the kernel's TCP_CA_NAME_MAX, with its NUL */
+int conn_shim_set_congestion(const char *name) __attribute__((warn_unused_result));
 
 /*
  * 1 when @name is among the kernel's available congestion controls, 0 when
  * not, -errno when the list cannot be read; @list gets the list.
  */
-int snd_congestion_available(const char *name, char *list, size_t size);
+int conn_congestion_available(const char *name, char *list, size_t size);
 
 /* Back to plain socket() behaviour. */
-void snd_shim_disarm(void);
+void conn_shim_disarm(void);
 
-/* The last stream socket created while armed, or -1. */
-int snd_shim_last_fd(void);
-
-/* True when that socket is an MPTCP one (false: the kernel refused, TCP). */
-bool snd_shim_last_is_mptcp(void);
+/*
+ * The connection: among the stream sockets created since the last arm, the
+ * one that is connected (it has a peer) and is still the file it was when it
+ * was created (its descriptor was not closed and reused). Not simply the last
+ * one: libavformat's TCP protocol tries a host's addresses in parallel, a new
+ * attempt every 200 ms, and the winner is whichever answers first; the
+ * others are closed, and their numbers may be taken by other files. Returns
+ * the descriptor, with *@mptcp set when it is an MPTCP socket (false: the
+ * kernel refused MPTCP, TCP), or -ENOTCONN when none is.
+ */
+int conn_shim_connection(bool *mptcp);
 
 #endif

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-void snd_rate_init(struct snd_rate *r, const struct snd_rate_config *cfg)
+void rc_init(struct ratectl *r, const struct rc_config *cfg)
 {
 	memset(r, 0, sizeof(*r));
 	r->cfg = *cfg;
@@ -12,7 +12,7 @@ void snd_rate_init(struct snd_rate *r, const struct snd_rate_config *cfg)
 	r->cap_cur_bps = r->cap_prev_bps = -1;
 }
 
-void snd_rate_new_connection(struct snd_rate *r)
+void rc_new_connection(struct ratectl *r)
 {
 	r->acked_total = 0;
 	r->hist_n = 0;
@@ -29,7 +29,7 @@ void snd_rate_new_connection(struct snd_rate *r)
 	r->started = false;
 }
 
-static int64_t clamp(const struct snd_rate *r, double bps)
+static int64_t clamp(const struct ratectl *r, double bps)
 {
 	if (bps < (double)r->cfg.min_bps)
 		return r->cfg.min_bps;
@@ -40,17 +40,17 @@ static int64_t clamp(const struct snd_rate *r, double bps)
 
 /*
  * What the paths carry: data their subflows acknowledged over the last
- * SND_RATE_WINDOW_MS, divided by the time in it when acknowledgements came
+ * RC_WINDOW_MS, divided by the time in it when acknowledgements came
  * (ticks with none, a stall, do not count). < 0 before half a window.
  * Subflow acknowledgements, not the connection's: while one path is dead the
  * connection's stall until its data is sent again on another (head-of-line
  * blocking), but the living paths' keep coming at the rate they carry.
- * @stalled: acknowledgements came in less than SND_RATE_STALL_SHARE of it.
+ * @stalled: acknowledgements came in less than RC_STALL_SHARE of it.
  */
-static double capacity(struct snd_rate *r, const struct snd_rate_input *in, bool *stalled)
+static double capacity(struct ratectl *r, const struct rc_input *in, bool *stalled)
 {
-	size_t oldest = (r->hist_next + SND_RATE_HIST - r->hist_n) % SND_RATE_HIST;
-	size_t last = (r->hist_next + SND_RATE_HIST - 1) % SND_RATE_HIST;
+	size_t oldest = (r->hist_next + RC_HIST - r->hist_n) % RC_HIST;
+	size_t last = (r->hist_next + RC_HIST - 1) % RC_HIST;
 	int64_t busy = 0;
 	double bps = -1;
 
@@ -62,15 +62,15 @@ static double capacity(struct snd_rate *r, const struct snd_rate_input *in, bool
 			busy += in->t_ms - r->hist[last].t_ms;
 	}
 	for (size_t k = 0; k < r->hist_n; k++) {
-		size_t i = (oldest + k) % SND_RATE_HIST;
+		size_t i = (oldest + k) % RC_HIST;
 		int64_t dt = in->t_ms - r->hist[i].t_ms;
 		int64_t db = busy - r->hist[i].busy_ms;
 
 		/* The first sample no older than the window; or the oldest one. */
-		if (dt <= SND_RATE_WINDOW_MS || k == r->hist_n - 1) {
-			if (dt < SND_RATE_WINDOW_MS / 2 || r->acked_total < r->hist[i].acked)
+		if (dt <= RC_WINDOW_MS || k == r->hist_n - 1) {
+			if (dt < RC_WINDOW_MS / 2 || r->acked_total < r->hist[i].acked)
 				break;
-			*stalled = db < SND_RATE_STALL_SHARE * (double)dt;
+			*stalled = db < RC_STALL_SHARE * (double)dt;
 			bps = 8000.0 * (double)(r->acked_total - r->hist[i].acked) /
 			      (double)(db > 0 ? db : dt);
 			break;
@@ -79,15 +79,15 @@ static double capacity(struct snd_rate *r, const struct snd_rate_input *in, bool
 	r->hist[r->hist_next].t_ms = in->t_ms;
 	r->hist[r->hist_next].acked = r->acked_total;
 	r->hist[r->hist_next].busy_ms = busy;
-	r->hist_next = (r->hist_next + 1) % SND_RATE_HIST;
-	if (r->hist_n < SND_RATE_HIST)
+	r->hist_next = (r->hist_next + 1) % RC_HIST;
+	if (r->hist_n < RC_HIST)
 		r->hist_n++;
 	/* Keep only what the window needs (plus one sample before it). */
 	while (r->hist_n > 2) {
-		size_t o = (r->hist_next + SND_RATE_HIST - r->hist_n) % SND_RATE_HIST;
-		size_t o2 = (o + 1) % SND_RATE_HIST;
+		size_t o = (r->hist_next + RC_HIST - r->hist_n) % RC_HIST;
+		size_t o2 = (o + 1) % RC_HIST;
 
-		if (in->t_ms - r->hist[o2].t_ms < SND_RATE_WINDOW_MS)
+		if (in->t_ms - r->hist[o2].t_ms < RC_WINDOW_MS)
 			break;
 		r->hist_n--;
 	}
@@ -102,9 +102,9 @@ static double capacity(struct snd_rate *r, const struct snd_rate_input *in, bool
  * drains, but the age of its oldest data is the delay the viewer sees.
  * -1 when the sequence is not known.
  */
-static int socket_age(struct snd_rate *r, const struct snd_rate_input *in)
+static int socket_age(struct ratectl *r, const struct rc_input *in)
 {
-	size_t newest = (r->written_next + SND_RATE_WRITTEN_HIST - 1) % SND_RATE_WRITTEN_HIST;
+	size_t newest = (r->written_next + RC_WRITTEN_HIST - 1) % RC_WRITTEN_HIST;
 	int age = 0;
 
 	if (!in->written_seq && !in->delivered_seq)
@@ -114,12 +114,11 @@ static int socket_age(struct snd_rate *r, const struct snd_rate_input *in)
 		r->written_n = 0;
 	r->written[r->written_next].t_ms = in->t_ms;
 	r->written[r->written_next].seq = in->written_seq;
-	r->written_next = (r->written_next + 1) % SND_RATE_WRITTEN_HIST;
-	if (r->written_n < SND_RATE_WRITTEN_HIST)
+	r->written_next = (r->written_next + 1) % RC_WRITTEN_HIST;
+	if (r->written_n < RC_WRITTEN_HIST)
 		r->written_n++;
 	for (size_t k = 0; k < r->written_n; k++) {
-		size_t i = (r->written_next + SND_RATE_WRITTEN_HIST - r->written_n + k) %
-			   SND_RATE_WRITTEN_HIST;
+		size_t i = (r->written_next + RC_WRITTEN_HIST - r->written_n + k) % RC_WRITTEN_HIST;
 
 		if (r->written[i].seq > in->delivered_seq) {
 			age = (int)(in->t_ms - r->written[i].t_ms);
@@ -129,25 +128,7 @@ static int socket_age(struct snd_rate *r, const struct snd_rate_input *in)
 	return age;
 }
 
-void snd_recent_rate_add(struct snd_recent_rate *r, uint64_t bytes, int64_t now_ms)
-{
-	int64_t dt = now_ms - r->win_start_ms;
-
-	if (!r->win_start_ms) {
-		r->win_start_ms = now_ms;
-		return;
-	}
-	r->win_bytes += bytes;
-	if (dt < 1000)
-		return;
-	r->bps *= SND_RECENT_FADE;
-	if (8000.0 * (double)r->win_bytes / (double)dt > r->bps)
-		r->bps = 8000.0 * (double)r->win_bytes / (double)dt;
-	r->win_start_ms = now_ms;
-	r->win_bytes = 0;
-}
-
-static double path_floor(const struct snd_rate *r, size_t i)
+static double path_floor(const struct ratectl *r, size_t i)
 {
 	double a = r->path[i].floor[0], b = r->path[i].floor[1];
 
@@ -156,19 +137,19 @@ static double path_floor(const struct snd_rate *r, size_t i)
 	return a > 0 ? a : b;
 }
 
-static size_t path_slot(struct snd_rate *r, uint32_t id, int64_t now)
+static size_t path_slot(struct ratectl *r, uint32_t id, int64_t now)
 {
-	size_t free_slot = SND_RATE_MAX_PATHS, oldest = 0;
+	size_t free_slot = RC_MAX_PATHS, oldest = 0;
 
-	for (size_t i = 0; i < SND_RATE_MAX_PATHS; i++) {
+	for (size_t i = 0; i < RC_MAX_PATHS; i++) {
 		if (r->path[i].used && r->path[i].id == id)
 			return i;
-		if (!r->path[i].used && free_slot == SND_RATE_MAX_PATHS)
+		if (!r->path[i].used && free_slot == RC_MAX_PATHS)
 			free_slot = i;
 		if (r->path[i].seen_ms < r->path[oldest].seen_ms)
 			oldest = i;
 	}
-	if (free_slot == SND_RATE_MAX_PATHS)
+	if (free_slot == RC_MAX_PATHS)
 		free_slot = oldest;
 	memset(&r->path[free_slot], 0, sizeof(r->path[free_slot]));
 	r->path[free_slot].used = true;
@@ -186,37 +167,35 @@ static size_t path_slot(struct snd_rate *r, uint32_t id, int64_t now)
  * one path's queue fills long before the others'; only when even the least
  * loaded path's RTT rises are they all full.
  */
-static double rtt_rise(struct snd_rate *r, const struct snd_rate_input *in, double *least,
-		       double *most)
+static double rtt_rise(struct ratectl *r, const struct rc_input *in, double *least, double *most)
 {
 	struct {
 		double rise, weight;
-	} rises[SND_RATE_MAX_PATHS];
+	} rises[RC_MAX_PATHS];
 	size_t n_rises = 0;
 	double sum = 0, weight = 0;
-	bool new_epoch = in->t_ms - r->epoch_start_ms >= SND_RATE_RTT_EPOCH_MS;
+	bool new_epoch = in->t_ms - r->epoch_start_ms >= RC_RTT_EPOCH_MS;
 
 	if (new_epoch) {
 		r->epoch_start_ms = in->t_ms;
-		for (size_t i = 0; i < SND_RATE_MAX_PATHS; i++) {
+		for (size_t i = 0; i < RC_MAX_PATHS; i++) {
 			r->path[i].floor[1] = r->path[i].floor[0];
 			r->path[i].floor[0] = 0;
 			/* Gone for two epochs: forget it. */
-			if (r->path[i].used &&
-			    in->t_ms - r->path[i].seen_ms >= 2 * SND_RATE_RTT_EPOCH_MS)
+			if (r->path[i].used && in->t_ms - r->path[i].seen_ms >= 2 * RC_RTT_EPOCH_MS)
 				r->path[i].used = false;
 		}
 	}
-	for (size_t k = 0; k < in->n_paths && k < SND_RATE_MAX_PATHS; k++) {
-		const struct snd_rate_path *p = &in->paths[k];
+	for (size_t k = 0; k < in->n_paths && k < RC_MAX_PATHS; k++) {
+		const struct rc_path *p = &in->paths[k];
 		uint64_t grew;
 		bool known = false;
 		size_t i;
 
-		for (i = 0; i < SND_RATE_MAX_PATHS; i++)
+		for (i = 0; i < RC_MAX_PATHS; i++)
 			if (r->path[i].used && r->path[i].id == p->id)
 				break;
-		known = i < SND_RATE_MAX_PATHS;
+		known = i < RC_MAX_PATHS;
 		i = path_slot(r, p->id, in->t_ms);
 		r->path[i].seen_ms = in->t_ms;
 		grew = known && p->acked_bytes > r->path[i].acked
@@ -228,8 +207,7 @@ static double rtt_rise(struct snd_rate *r, const struct snd_rate_input *in, doub
 				/* Back: its RTT after retransmission back-offs is no measure. */
 				r->path[i].floor[0] = r->path[i].floor[1] = 0;
 			}
-			if (!r->path[i].carried ||
-			    in->t_ms - r->path[i].acked_ms >= SND_RATE_SILENT_MS)
+			if (!r->path[i].carried || in->t_ms - r->path[i].acked_ms >= RC_SILENT_MS)
 				r->path[i].carrying_since_ms = in->t_ms;
 			r->path[i].acked_ms = in->t_ms;
 			r->path[i].carried = true;
@@ -250,7 +228,7 @@ static double rtt_rise(struct snd_rate *r, const struct snd_rate_input *in, doub
 		if (p->rtt_ms > 0 && (r->path[i].floor[0] <= 0 || p->rtt_ms < r->path[i].floor[0]))
 			r->path[i].floor[0] = p->rtt_ms;
 		r->path[i].acked = p->acked_bytes;
-		snd_recent_rate_add(&r->path[i].recent, grew, in->t_ms);
+		rc_recent_add(&r->path[i].recent, grew, in->t_ms);
 	}
 	/*
 	 * The least and the largest rise among the paths that carried a fair
@@ -272,14 +250,14 @@ static double rtt_rise(struct snd_rate *r, const struct snd_rate_input *in, doub
 }
 
 /* Paths that carry data: acknowledged some lately. */
-static int paths_carrying(const struct snd_rate *r, int64_t now)
+static int paths_carrying(const struct ratectl *r, int64_t now)
 {
 	int n = 0;
 
-	for (size_t i = 0; i < SND_RATE_MAX_PATHS; i++)
+	for (size_t i = 0; i < RC_MAX_PATHS; i++)
 		if (r->path[i].used && r->path[i].carried &&
-		    now - r->path[i].acked_ms < SND_RATE_SILENT_MS &&
-		    now - r->path[i].carrying_since_ms >= SND_RATE_CARRYING_MS)
+		    now - r->path[i].acked_ms < RC_SILENT_MS &&
+		    now - r->path[i].carrying_since_ms >= RC_CARRYING_MS)
 			n++;
 	return n;
 }
@@ -289,11 +267,11 @@ static int paths_carrying(const struct snd_rate *r, int64_t now)
  * while another one does: it is dead (or nearly), and the capacity it gave is
  * gone.
  */
-static bool path_fell_silent(struct snd_rate *r, int64_t now)
+static bool path_fell_silent(struct ratectl *r, int64_t now)
 {
 	bool silent = false, other_acks = false;
 
-	for (size_t i = 0; i < SND_RATE_MAX_PATHS; i++) {
+	for (size_t i = 0; i < RC_MAX_PATHS; i++) {
 		int64_t quiet;
 
 		if (!r->path[i].used)
@@ -302,18 +280,16 @@ static bool path_fell_silent(struct snd_rate *r, int64_t now)
 		if (quiet == 0) {
 			other_acks = true;
 			r->path[i].silent = false;
-		} else if (quiet >= SND_RATE_SILENT_MS && !r->path[i].silent &&
-			   r->path[i].carried &&
+		} else if (quiet >= RC_SILENT_MS && !r->path[i].silent && r->path[i].carried &&
 			   (now - r->path[i].seen_ms == 0 ||
-			    r->path[i].seen_ms - r->path[i].acked_ms < SND_RATE_SILENT_MS)) {
+			    r->path[i].seen_ms - r->path[i].acked_ms < RC_SILENT_MS)) {
 			/*
 			 * Still listed and quiet, or gone while it carried data (its
 			 * uplink benched). One that was back only briefly (its old
 			 * subflow's last retransmissions, before a fresh one replaces
 			 * it) was never counted on: it is marked, nothing more.
 			 */
-			if (r->path[i].acked_ms - r->path[i].carrying_since_ms >=
-			    SND_RATE_LIVED_MS) {
+			if (r->path[i].acked_ms - r->path[i].carrying_since_ms >= RC_LIVED_MS) {
 				silent = true;
 			} else {
 				r->path[i].silent = true;
@@ -326,8 +302,8 @@ static bool path_fell_silent(struct snd_rate *r, int64_t now)
 	if (!silent || !other_acks)
 		return false;
 	/* Once per silence. */
-	for (size_t i = 0; i < SND_RATE_MAX_PATHS; i++)
-		if (r->path[i].used && now - r->path[i].acked_ms >= SND_RATE_SILENT_MS)
+	for (size_t i = 0; i < RC_MAX_PATHS; i++)
+		if (r->path[i].used && now - r->path[i].acked_ms >= RC_SILENT_MS)
 			r->path[i].silent = true;
 	return true;
 }
@@ -337,10 +313,10 @@ static bool path_fell_silent(struct snd_rate *r, int64_t now)
  * anything (@since_ms): only they acknowledged in that time, so it is the
  * growth of the total. -1 when the history does not reach back that far.
  */
-static double living_rate(const struct snd_rate *r, int64_t now, int64_t since_ms)
+static double living_rate(const struct ratectl *r, int64_t now, int64_t since_ms)
 {
 	for (size_t k = 0; k < r->hist_n; k++) {
-		size_t i = (r->hist_next + SND_RATE_HIST - 1 - k) % SND_RATE_HIST;
+		size_t i = (r->hist_next + RC_HIST - 1 - k) % RC_HIST;
 
 		if (r->hist[i].t_ms <= since_ms && now > r->hist[i].t_ms)
 			return 8000.0 * (double)(r->acked_total - r->hist[i].acked) /
@@ -354,30 +330,30 @@ static double living_rate(const struct snd_rate *r, int64_t now, int64_t since_m
  * path dies they carry less for a while (the receiver's window fills with
  * what waits for the dead path's data), and that is no measure of them.
  */
-static double living_recent(const struct snd_rate *r, int64_t now)
+static double living_recent(const struct ratectl *r, int64_t now)
 {
 	double sum = 0;
 
-	for (size_t i = 0; i < SND_RATE_MAX_PATHS; i++)
-		if (r->path[i].used && now - r->path[i].acked_ms < SND_RATE_SILENT_MS)
+	for (size_t i = 0; i < RC_MAX_PATHS; i++)
+		if (r->path[i].used && now - r->path[i].acked_ms < RC_SILENT_MS)
 			sum += r->path[i].recent.bps;
 	return sum;
 }
 
 /* When the path that fell silent last acknowledged anything. */
-static int64_t silence_start(const struct snd_rate *r, int64_t now)
+static int64_t silence_start(const struct ratectl *r, int64_t now)
 {
 	int64_t start = now;
 
-	for (size_t i = 0; i < SND_RATE_MAX_PATHS; i++)
-		if (r->path[i].used && now - r->path[i].acked_ms >= SND_RATE_SILENT_MS &&
+	for (size_t i = 0; i < RC_MAX_PATHS; i++)
+		if (r->path[i].used && now - r->path[i].acked_ms >= RC_SILENT_MS &&
 		    r->path[i].acked_ms < start)
 			start = r->path[i].acked_ms;
 	return start;
 }
 
 /* Step down to @steady_bps, and below it for as long as the backlog takes to drain. */
-static void start_drain(struct snd_rate *r, double steady_bps)
+static void start_drain(struct ratectl *r, double steady_bps)
 {
 	r->draining = true;
 	r->drain_started = true;
@@ -386,25 +362,24 @@ static void start_drain(struct snd_rate *r, double steady_bps)
 
 /*
  * While draining: the backlog beyond a quarter of the budget should be gone
- * within SND_RATE_DRAIN_MS, so the rate leaves room for it, and rises back to
+ * within RC_DRAIN_MS, so the rate leaves room for it, and rises back to
  * the steady rate as it shrinks.
  */
-static int64_t drain_target(const struct snd_rate *r, int delay_ms, double cap_bps)
+static int64_t drain_target(const struct ratectl *r, int delay_ms, double cap_bps)
 {
 	double excess_ms = delay_ms - r->cfg.max_latency_ms / 4.0;
 	double to = r->drain_steady_bps;
 
 	if (excess_ms > 0)
-		to -= excess_ms * cap_bps / SND_RATE_DRAIN_MS;
-	if (to < SND_RATE_DRAIN_FLOOR * r->drain_steady_bps)
-		to = SND_RATE_DRAIN_FLOOR * r->drain_steady_bps;
+		to -= excess_ms * cap_bps / RC_DRAIN_MS;
+	if (to < RC_DRAIN_FLOOR * r->drain_steady_bps)
+		to = RC_DRAIN_FLOOR * r->drain_steady_bps;
 	return clamp(r, to);
 }
 
-void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
-		     struct snd_rate_decision *out)
+void rc_update(struct ratectl *r, const struct rc_input *in, struct rc_decision *out)
 {
-	const struct snd_rate_config *c = &r->cfg;
+	const struct rc_config *c = &r->cfg;
 	double cap, cap_best, rise, rise_least, rise_most, drain, wire, silent_cap = -1;
 	bool silent, silent_guess = false;
 	int64_t now = in->t_ms, target = r->target_bps;
@@ -419,7 +394,7 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 		r->epoch_start_ms = now;
 		/* No probing up before the connection has shown what it carries. */
 		r->last_down_ms = now;
-		r->last_drop_ms = now - SND_RATE_DROP_HOLD_MS;
+		r->last_drop_ms = now - RC_DROP_HOLD_MS;
 	}
 	rise = r->rtt_rise_ms = rtt_rise(r, in, &rise_least, &rise_most);
 	cap = capacity(r, in, &stalled);
@@ -430,7 +405,7 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 
 		double living = living_rate(r, now, silence_start(r, now));
 		double recent = living_recent(r, now);
-		double before = SND_RATE_FAIR * best - (double)c->other_bps;
+		double before = RC_FAIR * best - (double)c->other_bps;
 
 		/* What to come back to: the rate before, or what the paths carried. */
 		if (before < (double)target)
@@ -446,15 +421,14 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 		if (recent > living)
 			living = recent;
 		if (best > 0)
-			silent_cap =
-				living >= SND_RATE_LIVING_SHARE * best
-					? living
-					: SND_RATE_STALL_STEP * (double)(target + c->other_bps);
-		silent_guess = !(living >= SND_RATE_LIVING_SHARE * best);
+			silent_cap = living >= RC_LIVING_SHARE * best
+					     ? living
+					     : RC_STALL_STEP * (double)(target + c->other_bps);
+		silent_guess = !(living >= RC_LIVING_SHARE * best);
 		r->cap_cur_bps = r->cap_prev_bps = -1;
 		r->cap_window_ms = now;
 		r->hist_n = 0;
-	} else if (now - r->cap_window_ms >= SND_RATE_WINDOW_MS) {
+	} else if (now - r->cap_window_ms >= RC_WINDOW_MS) {
 		r->cap_prev_bps = r->cap_cur_bps;
 		r->cap_cur_bps = -1;
 		r->cap_window_ms = now;
@@ -483,32 +457,31 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 	 * most recent ticks. Then what they carry is their capacity, and asking
 	 * more of them only builds a queue.
 	 */
-	r->net_limited +=
-		0.2 * ((in->unsent_bytes > SND_RATE_UNSENT_BUSY || in->held) - r->net_limited);
+	r->net_limited += 0.2 * ((in->unsent_bytes > RC_UNSENT_BUSY || in->held) - r->net_limited);
 	high = delay > budget * 6 / 10 || in->queue_ms > budget / 3;
 	/*
 	 * The delay measured in the socket includes the paths' queues; a rise
 	 * of their RTT is the early sign, and a small one is no harm to a
 	 * budget of a second: only a share of the budget counts.
 	 */
-	rise_limit = (int)(SND_RATE_RTT_RISE_MOST * budget);
-	if (rise_limit < SND_RATE_RTT_RISE_MS)
-		rise_limit = SND_RATE_RTT_RISE_MS;
-	rise_least_limit = (int)(SND_RATE_RTT_RISE_LEAST * budget);
-	if (rise_least_limit < SND_RATE_RTT_RISE_MS)
-		rise_least_limit = SND_RATE_RTT_RISE_MS;
+	rise_limit = (int)(RC_RTT_RISE_MOST * budget);
+	if (rise_limit < RC_RTT_RISE_MS)
+		rise_limit = RC_RTT_RISE_MS;
+	rise_least_limit = (int)(RC_RTT_RISE_LEAST * budget);
+	if (rise_least_limit < RC_RTT_RISE_MS)
+		rise_least_limit = RC_RTT_RISE_MS;
 	/*
 	 * In the warm-up the RTT floors and the capacity are not known yet
 	 * (slow start, subflows joining): only the delay counts.
 	 */
 	rising = delay > budget * 4 / 10 ||
-		 (now - r->start_ms >= SND_RATE_WARMUP_MS &&
+		 (now - r->start_ms >= RC_WARMUP_MS &&
 		  (rise_most > rise_limit || rise_least > rise_least_limit ||
 		   (r->net_limited > 0.7 && cap_best >= 0 && wire > 1.03 * cap_best)));
 	calm = !rising && delay < budget / 5 && r->net_limited < 0.3;
 
-	if (delay > budget && in->queue_ms >= SND_RATE_DROP_MIN_QUEUE_MS &&
-	    now - r->last_drop_ms >= SND_RATE_DROP_HOLD_MS) {
+	if (delay > budget && in->queue_ms >= RC_DROP_MIN_QUEUE_MS &&
+	    now - r->last_drop_ms >= RC_DROP_HOLD_MS) {
 		out->drop = true;
 		r->last_drop_ms = now;
 		snprintf(out->why, sizeof(out->why), "sender delay %d ms over the %d ms budget",
@@ -517,9 +490,9 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 	if (c->fixed) {
 		/* Nothing to steer: only the drops. */
 	} else if (silent && silent_cap > 0 &&
-		   SND_RATE_HEADROOM * silent_cap - (double)c->other_bps < (double)target) {
+		   RC_HEADROOM * silent_cap - (double)c->other_bps < (double)target) {
 		/* A path died: at once to what the others carried, and drain. */
-		start_drain(r, SND_RATE_HEADROOM * silent_cap - (double)c->other_bps);
+		start_drain(r, RC_HEADROOM * silent_cap - (double)c->other_bps);
 		target = drain_target(r, delay, silent_cap);
 		if (!out->drop)
 			snprintf(out->why, sizeof(out->why),
@@ -532,48 +505,47 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 			target = clamp(r, r->drain_steady_bps);
 		} else {
 			/*
-			 * Not sooner than SND_RATE_DOWN_AGAIN_MS: right after a path
+			 * Not sooner than RC_DOWN_AGAIN_MS: right after a path
 			 * dies, the others carry little too until the kernel has sent
 			 * its data again (the receiver's window is full of what waits
 			 * for it), and that is no measure of what they can carry.
 			 */
 			if (cap_best >= 0 && !stalled &&
-			    now - r->last_down_ms >= SND_RATE_DOWN_AGAIN_MS &&
-			    SND_RATE_HEADROOM * cap_best - (double)c->other_bps <
-				    r->drain_steady_bps) {
+			    now - r->last_down_ms >= RC_DOWN_AGAIN_MS &&
+			    RC_HEADROOM * cap_best - (double)c->other_bps < r->drain_steady_bps) {
 				/*
 				 * Still growing: the paths carry less than thought (the
 				 * best of two windows: while the kernel sends a dead
 				 * path's data again, the others carry less for a while).
 				 */
-				start_drain(r, SND_RATE_HEADROOM * cap_best - (double)c->other_bps);
+				start_drain(r, RC_HEADROOM * cap_best - (double)c->other_bps);
 				snprintf(out->why, sizeof(out->why),
 					 "sender delay %d ms, the paths carry %.2f Mbit/s", delay,
 					 cap_best / 1e6);
 			}
 			target = drain_target(r, delay, cap >= 0 ? cap : wire);
 		}
-	} else if (high && now - r->last_down_ms >= SND_RATE_DOWN_HOLD_MS) {
+	} else if (high && now - r->last_down_ms >= RC_DOWN_HOLD_MS) {
 		double to = (double)target;
 
 		if (stalled && !r->stall_stepped) {
 			/* Next to nothing gets through: once, a guess; the stall's end tells more. */
-			to = SND_RATE_STALL_STEP * (double)target;
+			to = RC_STALL_STEP * (double)target;
 			r->stall_stepped = true;
-		} else if (!stalled && cap_best >= 0 && now - r->start_ms < SND_RATE_WARMUP_MS) {
+		} else if (!stalled && cap_best >= 0 && now - r->start_ms < RC_WARMUP_MS) {
 			/* Slow start, subflows joining: what was carried says little yet. */
-			to = SND_RATE_EASE * (double)target;
+			to = RC_EASE * (double)target;
 		} else if (!stalled && cap_best >= 0 &&
 			   (delay > r->down_delay_ms ||
-			    now - r->last_down_ms >= SND_RATE_DOWN_AGAIN_MS)) {
+			    now - r->last_down_ms >= RC_DOWN_AGAIN_MS)) {
 			/*
 			 * What the paths carry, with room for the queue to drain. Once
 			 * there, the delay falls by itself: step again only if it
 			 * still grows.
 			 */
-			to = SND_RATE_HEADROOM * cap_best - (double)c->other_bps;
-			if (to < SND_RATE_HIGH_CUT * (double)target)
-				to = SND_RATE_HIGH_CUT * (double)target;
+			to = RC_HEADROOM * cap_best - (double)c->other_bps;
+			if (to < RC_HIGH_CUT * (double)target)
+				to = RC_HIGH_CUT * (double)target;
 			if (to < 0.97 * (double)target) {
 				start_drain(r, to);
 				to = (double)drain_target(r, delay, cap_best);
@@ -588,33 +560,33 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 						: "sender delay %d ms, the paths carry %.2f Mbit/s",
 					delay, cap_best / 1e6);
 		}
-	} else if (rising && !stalled && now - r->last_down_ms >= 2 * SND_RATE_DOWN_HOLD_MS) {
-		double to = SND_RATE_EASE * (double)target;
+	} else if (rising && !stalled && now - r->last_down_ms >= 2 * RC_DOWN_HOLD_MS) {
+		double to = RC_EASE * (double)target;
 
 		/*
 		 * A backlog: what the paths carried is what they can carry; the
 		 * best of the last two windows, so that a burst of losses does
 		 * not count as a lasting loss of capacity.
 		 */
-		if (!stalled && cap_best >= 0 && now - r->start_ms >= SND_RATE_WARMUP_MS &&
+		if (!stalled && cap_best >= 0 && now - r->start_ms >= RC_WARMUP_MS &&
 		    (delay > budget * 4 / 10 || r->net_limited > 0.7) &&
-		    SND_RATE_FAIR * cap_best - (double)c->other_bps < to)
-			to = SND_RATE_FAIR * cap_best - (double)c->other_bps;
-		if (to < SND_RATE_MAX_CUT * (double)target)
-			to = SND_RATE_MAX_CUT * (double)target;
+		    RC_FAIR * cap_best - (double)c->other_bps < to)
+			to = RC_FAIR * cap_best - (double)c->other_bps;
+		if (to < RC_MAX_CUT * (double)target)
+			to = RC_MAX_CUT * (double)target;
 		target = clamp(r, to);
 		if (!out->drop)
 			snprintf(out->why, sizeof(out->why),
 				 "RTT %.0f ms over its floor, sender delay %d ms%s",
 				 rise_least > rise_least_limit ? rise_least : rise_most, delay,
 				 r->net_limited > 0.7 ? ", the paths are the limit" : "");
-	} else if (r->regaining && calm && now - r->last_up_ms >= SND_RATE_UP_EVERY_MS) {
+	} else if (r->regaining && calm && now - r->last_up_ms >= RC_UP_EVERY_MS) {
 		/*
 		 * Back to the rate before the path died, faster than a probe: it
 		 * was carried before, and the encoder put it out. Any sign of a
 		 * queue ends it (below).
 		 */
-		double to = (1 + SND_RATE_REGAIN_STEP) * (double)target;
+		double to = (1 + RC_REGAIN_STEP) * (double)target;
 
 		target = clamp(r, to < (double)r->regain_bps ? to : (double)r->regain_bps);
 		r->last_up_ms = now;
@@ -622,17 +594,17 @@ void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
 			r->regaining = false;
 			r->regain_bps = 0;
 		}
-	} else if (calm && now - r->last_down_ms >= SND_RATE_UP_HOLD_MS &&
-		   now - r->last_up_ms >= SND_RATE_UP_EVERY_MS &&
-		   (1 + SND_RATE_UP_STEP) * wire <= SND_RATE_PROBE_LIMIT * cap &&
+	} else if (calm && now - r->last_down_ms >= RC_UP_HOLD_MS &&
+		   now - r->last_up_ms >= RC_UP_EVERY_MS &&
+		   (1 + RC_UP_STEP) * wire <= RC_PROBE_LIMIT * cap &&
 		   (in->encoder_bps <= 0 ||
-		    in->encoder_bps >= SND_RATE_ENCODER_KEEPS_UP * (double)target)) {
+		    in->encoder_bps >= RC_ENCODER_KEEPS_UP * (double)target)) {
 		/*
 		 * Up, but not far beyond what the paths have shown they carry, and
 		 * only once the encoder uses what it was given: x264 follows a new
 		 * rate within its VBV buffer, and a still picture never fills it.
 		 */
-		target = clamp(r, (1 + SND_RATE_UP_STEP) * (double)target);
+		target = clamp(r, (1 + RC_UP_STEP) * (double)target);
 		if (target > r->target_bps)
 			r->last_up_ms = now;
 	}

@@ -1,32 +1,46 @@
 // SPDX-License-Identifier: MIT
-#include "mptcp_socket.h"
+#include "shim.h"
 #include "log.h"
 
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #define TAG "mptcp"
 
+/* The most stream sockets one arming records (the addresses libavformat tries). */
+#define MAX_TRIED 16
+
+/* A stream socket created while armed, and the file it was. */
+struct tried {
+	int fd;
+	dev_t dev;
+	ino_t ino;
+	bool mptcp;
+};
+
 static struct {
 	atomic_bool armed;
-	atomic_int last_fd;
-	atomic_bool last_mptcp;
 	atomic_bool warned;
 	atomic_bool cc_warned;
 	struct in_addr bind4;
-	char congestion[SND_CONGESTION_NAME_MAX]; /* "": the system's default */
-} shim = {.last_fd = -1};
+	char congestion[CONN_CONGESTION_NAME_MAX]; /* "": the system's default */
+	pthread_mutex_t lock;			   /* the tried sockets */
+	struct tried tried[MAX_TRIED];
+	size_t n_tried; /* recorded since the arming; the ring keeps the last MAX_TRIED */
+} shim = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-int snd_shim_set_congestion(const char *name)
+int conn_shim_set_congestion(const char *name)
 {
-	if (!name || !strcmp(name, SND_CONGESTION_SYSTEM)) {
+	if (!name || !strcmp(name, CONN_CONGESTION_SYSTEM)) {
 		shim.congestion[0] = '\0';
 		return 0;
 	}
@@ -36,7 +50,7 @@ int snd_shim_set_congestion(const char *name)
 	return 0;
 }
 
-int snd_congestion_available(const char *name, char *list, size_t size)
+int conn_congestion_available(const char *name, char *list, size_t size)
 {
 	FILE *f = fopen("/proc/sys/net/ipv4/tcp_available_congestion_control", "r");
 	char *save = NULL, *tok, copy[256];
@@ -57,26 +71,65 @@ int snd_congestion_available(const char *name, char *list, size_t size)
 	return found;
 }
 
-void snd_shim_arm(struct in_addr bind4)
+void conn_shim_arm(struct in_addr bind4)
 {
+	pthread_mutex_lock(&shim.lock);
+	shim.n_tried = 0;
+	pthread_mutex_unlock(&shim.lock);
 	shim.bind4 = bind4;
-	atomic_store(&shim.last_fd, -1);
 	atomic_store(&shim.armed, true);
 }
 
-void snd_shim_disarm(void)
+void conn_shim_disarm(void)
 {
 	atomic_store(&shim.armed, false);
 }
 
-int snd_shim_last_fd(void)
+static void record(int fd, bool mptcp)
 {
-	return atomic_load(&shim.last_fd);
+	struct tried t = {.fd = fd, .mptcp = mptcp};
+	struct stat st;
+
+	if (fstat(fd, &st) == 0) {
+		t.dev = st.st_dev;
+		t.ino = st.st_ino;
+	}
+	pthread_mutex_lock(&shim.lock);
+	shim.tried[shim.n_tried++ % MAX_TRIED] = t;
+	pthread_mutex_unlock(&shim.lock);
 }
 
-bool snd_shim_last_is_mptcp(void)
+/* The same file as when it was created, and connected. */
+static bool is_connection(const struct tried *t)
 {
-	return atomic_load(&shim.last_mptcp);
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+	struct stat st;
+
+	return fstat(t->fd, &st) == 0 && st.st_dev == t->dev && st.st_ino == t->ino &&
+	       getpeername(t->fd, (struct sockaddr *)&peer, &len) == 0;
+}
+
+int conn_shim_connection(bool *mptcp)
+{
+	size_t n, first;
+	int fd = -ENOTCONN;
+
+	pthread_mutex_lock(&shim.lock);
+	n = shim.n_tried < MAX_TRIED ? shim.n_tried : MAX_TRIED;
+	first = shim.n_tried - n;
+	/* The newest first: a descriptor reused by a later attempt is that attempt's. */
+	for (size_t k = n; k-- > 0;) {
+		const struct tried *t = &shim.tried[(first + k) % MAX_TRIED];
+
+		if (is_connection(t)) {
+			fd = t->fd;
+			*mptcp = t->mptcp;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&shim.lock);
+	return fd;
 }
 
 static void bind_source(int fd)
@@ -97,7 +150,7 @@ static void bind_source(int fd)
  */
 static void set_lowat(int fd)
 {
-	int lowat = SND_NOTSENT_LOWAT;
+	int lowat = CONN_NOTSENT_LOWAT;
 
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat)) < 0)
 		LOG_DEBUG(TAG, "TCP_NOTSENT_LOWAT: %s", strerror(errno));
@@ -119,7 +172,7 @@ static void set_congestion(int fd)
 
 __attribute__((visibility("default"))) int socket(int domain, int type, int protocol)
 {
-	bool stream = (type & 0xf) == SOCK_STREAM;
+	bool stream = (type & 0xf) == SOCK_STREAM, mptcp;
 	int fd;
 
 	if (!atomic_load(&shim.armed) || (domain != AF_INET && domain != AF_INET6) || !stream ||
@@ -127,7 +180,7 @@ __attribute__((visibility("default"))) int socket(int domain, int type, int prot
 		return (int)syscall(SYS_socket, domain, type, protocol);
 
 	fd = (int)syscall(SYS_socket, domain, type, IPPROTO_MPTCP);
-	atomic_store(&shim.last_mptcp, fd >= 0);
+	mptcp = fd >= 0;
 	if (fd < 0 && (errno == ENOPROTOOPT || errno == EPROTONOSUPPORT || errno == EINVAL)) {
 		if (!atomic_exchange(&shim.warned, true))
 			LOG_WARN(TAG, "the kernel refuses MPTCP sockets (%s): using plain TCP",
@@ -140,6 +193,6 @@ __attribute__((visibility("default"))) int socket(int domain, int type, int prot
 	set_congestion(fd);
 	if (domain == AF_INET && shim.bind4.s_addr != INADDR_ANY)
 		bind_source(fd);
-	atomic_store(&shim.last_fd, fd);
+	record(fd, mptcp);
 	return fd;
 }

@@ -2,7 +2,7 @@
 /*
  * Is a dead uplink's path back? A plain TCP connection attempt from the
  * uplink's address to the server's address and port, renewed every
- * SND_PROBE_RETRY_MS: a SYN-ACK (or a RST) that comes back says yes.
+ * FO_PROBE_RETRY_MS: a SYN-ACK (or a RST) that comes back says yes.
  *
  * Why not simply re-add the uplink's MPTCP endpoint every so often: removing
  * an endpoint makes the kernel send again all the data not yet acknowledged
@@ -18,31 +18,31 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define SND_PROBE_RETRY_MS 500
+#define FO_PROBE_RETRY_MS 500
 /* After a kick, the fresh subflow gets this long to come up before the path is probed again. */
-#define SND_PROBE_SETTLE_MS 1500
+#define FO_PROBE_SETTLE_MS 1500
 /* Between closing a kicked uplink's subflows and adding its endpoint again: bounds. */
-#define SND_REPLUG_MIN_MS 300
-#define SND_REPLUG_MAX_MS 2000
+#define FO_REPLUG_MIN_MS 300
+#define FO_REPLUG_MAX_MS 2000
 
-struct snd_pathprobe {
+struct fo_pathprobe {
 	int fd;		    /* the attempt under way, or -1 */
 	int64_t started_ms; /* when it began */
 	int64_t kicked_ms;  /* when the path last answered and the uplink was kicked */
 	int64_t replug_ms;  /* when to add the kicked uplink's endpoint again; 0: done */
 };
 
-void snd_pathprobe_init(struct snd_pathprobe *p);
+void fo_pathprobe_init(struct fo_pathprobe *p);
 
 /*
  * One step for a path that is down: start an attempt from @src to @dst, or
  * look at the one under way. Returns 1 when the path answered, 0 when not
  * (yet), or -errno.
  */
-int snd_pathprobe_step(struct snd_pathprobe *p, struct in_addr src, const char *ifname,
-		       const struct sockaddr_storage *dst, int64_t now_ms);
+int fo_pathprobe_step(struct fo_pathprobe *p, struct in_addr src, const char *ifname,
+		      const struct sockaddr_storage *dst, int64_t now_ms);
 
 /* Drop an attempt under way (the path is up, or the connection is gone). */
-void snd_pathprobe_reset(struct snd_pathprobe *p);
+void fo_pathprobe_reset(struct fo_pathprobe *p);
 
 #endif

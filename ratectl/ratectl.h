@@ -3,7 +3,7 @@
  * Rate control: the video bit rate follows what the uplinks carry, so that the
  * delay from the encoder to the server's TCP stack stays within a budget.
  *
- * Every tick (SND_STATS_TICK_MS) it is given what the kernel measures on the
+ * Every tick (SND_MONITOR_TICK_MS) it is given what the kernel measures on the
  * MPTCP connection (each subflow's acknowledged bytes and RTT, the bytes in the
  * socket, the connection's data sequence) and the media waiting in mpstream's
  * own queue. The sender's delay is measured: the queue plus the age of the
@@ -19,49 +19,35 @@
  * A pure function of its inputs, so that it is unit-tested with synthetic and
  * recorded traces.
  */
-#ifndef MPS_RATECTL_H
-#define MPS_RATECTL_H
+#ifndef MPS_RATECTL_RATECTL_H
+#define MPS_RATECTL_RATECTL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/*
- * What a path or an uplink carried at best lately: the best 1 s window of
- * bytes acknowledged, fading by SND_RECENT_FADE a window. Right after a path
- * dies the others carry less for a while (head-of-line blocking), and their
- * rate of that moment is no measure of them.
- */
-#define SND_RECENT_FADE 0.9
-struct snd_recent_rate {
-	int64_t win_start_ms; /* 0: not started */
-	uint64_t win_bytes;
-	double bps;
-};
+#include "recent.h"
 
-/* @bytes acknowledged since the last call, at @now_ms. */
-void snd_recent_rate_add(struct snd_recent_rate *r, uint64_t bytes, int64_t now_ms);
+#define RC_HIST		32
+#define RC_WRITTEN_HIST 128 /* ticks: reaches back further than any budget needs */
 
-#define SND_RATE_HIST	      32
-#define SND_RATE_WRITTEN_HIST 128 /* ticks: reaches back further than any budget needs */
-
-struct snd_rate_config {
+struct rc_config {
 	int64_t start_bps, min_bps, max_bps; /* video */
 	int64_t other_bps;		     /* on the wire besides the video: audio, FLV, RTMP */
 	int max_latency_ms;		     /* the sender's delay budget */
 	bool fixed;			     /* the bit rate cannot change (--copy): only drop */
 };
 
-#define SND_RATE_MAX_PATHS 16
+#define RC_MAX_PATHS 16
 
 /* One subflow: its RTT counts as much as the data it carried. */
-struct snd_rate_path {
+struct rc_path {
 	uint32_t id;
 	double rtt_ms;	      /* 0: not known */
 	uint64_t acked_bytes; /* cumulative */
 };
 
-struct snd_rate_input {
+struct rc_input {
 	int64_t t_ms;	       /* monotonic */
 	uint32_t socket_bytes; /* in the socket, sent or not, unacknowledged (SIOCOUTQ) */
 	uint32_t unsent_bytes; /* of which not sent yet: waiting for the paths (SIOCOUTQNSD) */
@@ -76,10 +62,10 @@ struct snd_rate_input {
 	int queue_ms;	    /* media waiting in mpstream's queue */
 	double encoder_bps; /* what the encoder put out over the last second; 0: not known */
 	size_t n_paths;
-	struct snd_rate_path paths[SND_RATE_MAX_PATHS];
+	struct rc_path paths[RC_MAX_PATHS];
 };
 
-struct snd_rate_decision {
+struct rc_decision {
 	int64_t target_bps;
 	int change;	     /* -1 stepped down, 1 up, 0 same */
 	bool drop;	     /* drop the queue up to a keyframe */
@@ -91,34 +77,34 @@ struct snd_rate_decision {
 	char why[128];	     /* for a step down or a drop */
 };
 
-struct snd_rate {
-	struct snd_rate_config cfg;
+struct ratectl {
+	struct rc_config cfg;
 	int64_t target_bps;
 	struct {
 		int64_t t_ms;
 		uint64_t acked;
 		int64_t busy_ms; /* cumulative time with acknowledgements coming */
-	} hist[SND_RATE_HIST];	 /* ring of recent samples */
+	} hist[RC_HIST];	 /* ring of recent samples */
 	size_t hist_n, hist_next;
 	/* When the data sequence reached where: how long the oldest data waited. */
 	struct {
 		int64_t t_ms;
 		uint64_t seq;
-	} written[SND_RATE_WRITTEN_HIST];
+	} written[RC_WRITTEN_HIST];
 	size_t written_n, written_next;
 	/* Per subflow: its RTT floor, the minimum in this epoch and the previous one. */
-	struct snd_rate_path_state {
+	struct rc_path_state {
 		uint32_t id;
 		bool used;
 		double floor[2]; /* 0: none */
 		uint64_t acked;
-		int64_t seen_ms;	       /* last in the input */
-		int64_t acked_ms;	       /* last acknowledged anything */
-		bool silent;		       /* fell silent, and that was acted on */
-		bool carried;		       /* acknowledged data since it was first seen */
-		int64_t carrying_since_ms;     /* acknowledging without a pause since */
-		struct snd_recent_rate recent; /* what it carried at best lately */
-	} path[SND_RATE_MAX_PATHS];
+		int64_t seen_ms;	   /* last in the input */
+		int64_t acked_ms;	   /* last acknowledged anything */
+		bool silent;		   /* fell silent, and that was acted on */
+		bool carried;		   /* acknowledged data since it was first seen */
+		int64_t carrying_since_ms; /* acknowledging without a pause since */
+		struct rc_recent recent;   /* what it carried at best lately */
+	} path[RC_MAX_PATHS];
 	int64_t epoch_start_ms;
 	uint64_t acked_total;		  /* by all subflows, since the connection started */
 	double cap_cur_bps, cap_prev_bps; /* best capacity of this window, the one before */
@@ -143,46 +129,44 @@ struct snd_rate {
 	int64_t start_ms;
 };
 
-void snd_rate_init(struct snd_rate *r, const struct snd_rate_config *cfg);
+void rc_init(struct ratectl *r, const struct rc_config *cfg);
 
 /* A new connection: its counters start from 0. The bit rate goes on. */
-void snd_rate_new_connection(struct snd_rate *r);
+void rc_new_connection(struct ratectl *r);
 
 /* One tick. */
-void snd_rate_update(struct snd_rate *r, const struct snd_rate_input *in,
-		     struct snd_rate_decision *out);
+void rc_update(struct ratectl *r, const struct rc_input *in, struct rc_decision *out);
 
 /* Tuning, exposed for the tests. */
-#define SND_RATE_WINDOW_MS	  1000 /* the capacity is what was acknowledged over this */
-#define SND_RATE_DOWN_HOLD_MS	  500  /* between two steps down */
-#define SND_RATE_DOWN_AGAIN_MS	  2000 /* a step down even if the delay shrinks */
-#define SND_RATE_UP_HOLD_MS	  2000 /* after a step down, before probing up */
-#define SND_RATE_UP_EVERY_MS	  250
-#define SND_RATE_UP_STEP	  0.03 /* per SND_RATE_UP_EVERY_MS: about 12 %/s */
-#define SND_RATE_PROBE_LIMIT	  1.15 /* up to this much over what was acknowledged */
-#define SND_RATE_ENCODER_KEEPS_UP 0.85 /* probe up only when the encoder puts out this share */
-#define SND_RATE_HEADROOM	  0.88 /* step down to this share of the capacity */
-#define SND_RATE_EASE		  0.94 /* the gentle step */
-#define SND_RATE_FAIR		  0.95 /* ... at most to this share of the capacity */
-#define SND_RATE_STALL_STEP	  0.70 /* in a stall, once */
-#define SND_RATE_STALL_SHARE	  0.4  /* acknowledgements in less of the window: a stall */
-#define SND_RATE_MAX_CUT	  0.5  /* one step down keeps at least this much */
-#define SND_RATE_HIGH_CUT	  0.6  /* ... when the delay is high but not a stall */
-#define SND_RATE_DRAIN_MS	  1500 /* a backlog should be gone within this */
-#define SND_RATE_DRAIN_FLOOR	  0.5  /* draining keeps at least this share of the steady rate */
-#define SND_RATE_RTT_RISE_MS	  60   /* at least; on every path: all are full */
-#define SND_RATE_RTT_RISE_LEAST	  0.2  /* ... or this share of the budget, if more */
-#define SND_RATE_RTT_RISE_MOST	  0.25 /* the most loaded path's rise: this share of the budget */
-#define SND_RATE_LIVED_MS	  2000 /* a path that carried for less and fell silent again: no step */
-#define SND_RATE_CARRYING_MS	  500  /* acknowledging this long without a pause: a path carries */
-#define SND_RATE_WARMUP_MS	  3000 /* what a connection carries at first says little */
-#define SND_RATE_REGAIN_STEP \
-	0.10 /* per SND_RATE_UP_EVERY_MS, back to the rate before a path died */
-#define SND_RATE_RTT_EPOCH_MS	   10000
-#define SND_RATE_SILENT_MS	   500	/* a path without acknowledgements this long is dead */
-#define SND_RATE_LIVING_SHARE	   0.25 /* the living paths carried less: their rate says nothing */
-#define SND_RATE_UNSENT_BUSY	   16384 /* unsent bytes beyond this: the paths are the limit */
-#define SND_RATE_DROP_HOLD_MS	   1000	 /* between two drops: a keyframe must come first */
-#define SND_RATE_DROP_MIN_QUEUE_MS 100	 /* dropping less than this helps nothing */
+#define RC_WINDOW_MS	     1000 /* the capacity is what was acknowledged over this */
+#define RC_DOWN_HOLD_MS	     500  /* between two steps down */
+#define RC_DOWN_AGAIN_MS     2000 /* a step down even if the delay shrinks */
+#define RC_UP_HOLD_MS	     2000 /* after a step down, before probing up */
+#define RC_UP_EVERY_MS	     250
+#define RC_UP_STEP	     0.03 /* per RC_UP_EVERY_MS: about 12 %/s */
+#define RC_PROBE_LIMIT	     1.15 /* up to this much over what was acknowledged */
+#define RC_ENCODER_KEEPS_UP  0.85 /* probe up only when the encoder puts out this share */
+#define RC_HEADROOM	     0.88 /* step down to this share of the capacity */
+#define RC_EASE		     0.94 /* the gentle step */
+#define RC_FAIR		     0.95 /* ... at most to this share of the capacity */
+#define RC_STALL_STEP	     0.70 /* in a stall, once */
+#define RC_STALL_SHARE	     0.4  /* acknowledgements in less of the window: a stall */
+#define RC_MAX_CUT	     0.5  /* one step down keeps at least this much */
+#define RC_HIGH_CUT	     0.6  /* ... when the delay is high but not a stall */
+#define RC_DRAIN_MS	     1500 /* a backlog should be gone within this */
+#define RC_DRAIN_FLOOR	     0.5  /* draining keeps at least this share of the steady rate */
+#define RC_RTT_RISE_MS	     60	  /* at least; on every path: all are full */
+#define RC_RTT_RISE_LEAST    0.2  /* ... or this share of the budget, if more */
+#define RC_RTT_RISE_MOST     0.25 /* the most loaded path's rise: this share of the budget */
+#define RC_LIVED_MS	     2000 /* a path that carried for less and fell silent again: no step */
+#define RC_CARRYING_MS	     500  /* acknowledging this long without a pause: a path carries */
+#define RC_WARMUP_MS	     3000 /* what a connection carries at first says little */
+#define RC_REGAIN_STEP	     0.10 /* per RC_UP_EVERY_MS, back to the rate before a path died */
+#define RC_RTT_EPOCH_MS	     10000
+#define RC_SILENT_MS	     500   /* a path without acknowledgements this long is dead */
+#define RC_LIVING_SHARE	     0.25  /* the living paths carried less: their rate says nothing */
+#define RC_UNSENT_BUSY	     16384 /* unsent bytes beyond this: the paths are the limit */
+#define RC_DROP_HOLD_MS	     1000  /* between two drops: a keyframe must come first */
+#define RC_DROP_MIN_QUEUE_MS 100   /* dropping less than this helps nothing */
 
 #endif

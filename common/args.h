@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What every subcommand's option parser shares: the exit codes, the parse
+ * results, and the parsers of numbers and listening addresses.
+ */
+#ifndef MPS_COMMON_ARGS_H
+#define MPS_COMMON_ARGS_H
+
+#include <netinet/in.h>
+#include <stdio.h>
+
+/* Exit codes (sysexits.h values). */
+enum mps_exit {
+	MPS_EXIT_OK = 0,
+	MPS_EXIT_FAILURE = 1,
+	MPS_EXIT_VERDICT = 2, /* probe: what arrived failed the checks */
+	MPS_EXIT_USAGE = 64,
+	MPS_EXIT_NOINPUT = 66,
+	MPS_EXIT_UNAVAILABLE = 69,
+	MPS_EXIT_NOPERM = 77,
+};
+
+enum mps_args_result {
+	MPS_ARGS_RUN,	  /* options parsed: run */
+	MPS_ARGS_HELP,	  /* --help */
+	MPS_ARGS_VERSION, /* --version */
+	MPS_ARGS_ERROR,	  /* bad usage; the message is in err */
+	MPS_ARGS_NOINPUT, /* a file named by an option cannot be read; the message is in err */
+};
+
+/* In a parser: put the message in @err and return MPS_ARGS_ERROR. */
+#define MPS_ARGS_FAIL(err, errlen, ...)             \
+	do {                                        \
+		snprintf(err, errlen, __VA_ARGS__); \
+		return MPS_ARGS_ERROR;              \
+	} while (0)
+
+/* Parse a number in [@min, @max] (seconds, milliseconds...). Returns 0 or -EINVAL. */
+int mps_parse_number(const char *s, double min, double max, double *out)
+	__attribute__((warn_unused_result));
+
+/* Parse "[ADDR:]PORT" (no ADDR: every address). Returns 0 or -EINVAL. */
+int mps_parse_listen(const char *s, struct sockaddr_in *out) __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the kernel says of one MPTCP connection at one instant (a snapshot of
+ * every subflow's tcp_info and addresses, and the connection's data
+ * sequence), and the arithmetic on two of them: rates, the log line, the CSV.
+ * Pure: no I/O but the FILE the CSV goes to, no library; sample.h reads the
+ * snapshots from a socket.
+ */
+#ifndef MPS_CONN_SNAPSHOT_H
+#define MPS_CONN_SNAPSHOT_H
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#define CONN_MAX_SUBFLOWS 16
+#define CONN_ADDR_STRLEN  (INET6_ADDRSTRLEN + 8) /* "[addr]:port" */
+
+struct conn_subflow {
+	uint32_t id;
+	struct sockaddr_storage local, remote;
+	uint64_t bytes_sent;	 /* tcpi_bytes_sent: including retransmissions */
+	uint64_t bytes_acked;	 /* tcpi_bytes_acked */
+	uint64_t bytes_retrans;	 /* tcpi_bytes_retrans */
+	uint64_t bytes_received; /* tcpi_bytes_received */
+	uint32_t rtt_us;
+	uint32_t cwnd;	      /* segments */
+	uint8_t state;	      /* TCP_ESTABLISHED, ... */
+	uint32_t unacked;     /* segments sent and not acknowledged */
+	uint32_t last_ack_ms; /* since the last ACK */
+};
+
+struct conn_snapshot {
+	int64_t t_ns; /* CLOCK_MONOTONIC */
+	bool mptcp;   /* false: plain TCP (or a fallback), one pseudo-subflow */
+	/*
+	 * Data-level sequence numbers: the end of what the application wrote
+	 * into the socket, and the start of what the peer has not acknowledged
+	 * yet. Only their differences mean anything.
+	 */
+	uint64_t conn_written, conn_delivered;
+	size_t n;
+	struct conn_subflow sf[CONN_MAX_SUBFLOWS];
+};
+
+struct conn_row {
+	uint32_t id;
+	char uplink[IFNAMSIZ];
+	char local[CONN_ADDR_STRLEN], remote[CONN_ADDR_STRLEN];
+	double send_bps;	/* rate of bytes_sent, bits/s */
+	double goodput_bps;	/* rate of bytes_acked, bits/s */
+	double recv_bps;	/* rate of bytes_received, bits/s (a receiver's view) */
+	uint64_t retrans_bytes; /* retransmitted in the interval */
+	double rtt_ms;
+	uint32_t cwnd;
+};
+
+/* Names the uplink of a local address; writes "" when unknown. */
+typedef void (*conn_uplink_namer)(const struct sockaddr *local, char *name, size_t size,
+				  void *opaque);
+
+/*
+ * Rows for each subflow of @cur, with rates over the time since @prev (NULL or
+ * empty for the first interval: rates since the subflow's start are not known,
+ * so they are 0), and their sum in @total. Returns the number of rows.
+ */
+size_t conn_diff(const struct conn_snapshot *prev, const struct conn_snapshot *cur,
+		 conn_uplink_namer namer, void *opaque, struct conn_row *rows,
+		 struct conn_row *total);
+
+/* The stream's side of a report: rate control and mpstream's queue. */
+struct conn_stream_status {
+	bool valid;
+	int64_t target_bps;    /* the encoder's bit rate now; 0: fixed (--copy) */
+	double encoder_bps;    /* what the encoder put out over the last second */
+	int queue_ms;	       /* media waiting in mpstream's queue */
+	int delay_ms;	       /* the sender's delay: the queue plus the socket's */
+	uint32_t socket_bytes; /* in the socket, unacknowledged */
+	int64_t dropped_frames;
+	int64_t reconnects; /* connections made after a lost one */
+};
+
+/* The subflow @id of @s (NULL or empty: none). */
+const struct conn_subflow *conn_find(const struct conn_snapshot *s, uint32_t id);
+
+/*
+ * The largest smoothed RTT (us) among the subflows of @s that had an ACK
+ * within @acked_within_ms (a dead subflow's RTT says nothing); 0: none.
+ */
+uint32_t conn_max_rtt_us(const struct conn_snapshot *s, uint32_t acked_within_ms);
+
+/* How much a counter grew; one that went backwards (a new subflow, a reused id) counts from 0. */
+uint64_t conn_counter_delta(uint64_t now, uint64_t before);
+
+/* "addr:port" or "[addr]:port"; "-" for anything else. */
+void conn_format_addr(const struct sockaddr_storage *ss, char *buf, size_t size);
+
+/*
+ * A subflow's uplink (named by @namer; "-" when unknown) and its local and
+ * remote addresses, as the rows and the metrics show them.
+ */
+void conn_subflow_names(const struct conn_subflow *sf, conn_uplink_namer namer, void *opaque,
+			char uplink[IFNAMSIZ], char local[CONN_ADDR_STRLEN],
+			char remote[CONN_ADDR_STRLEN]);
+
+/* One compact line for the log; @st may be NULL. */
+void conn_format_line(const struct conn_row *rows, size_t n, const struct conn_row *total,
+		      const struct conn_stream_status *st, char *buf, size_t size);
+
+extern const char conn_csv_header[];
+/*
+ * CSV lines, one per row and one "total", at @t_s seconds since the start. The
+ * stream's columns are filled on the total line (when @st is valid), and its
+ * last column, @uplinks, is each uplink's state ("up0=up;up1=down"; NULL:
+ * none).
+ */
+void conn_write_csv(FILE *f, double t_s, const struct conn_row *rows, size_t n,
+		    const struct conn_row *total, const struct conn_stream_status *st,
+		    const char *uplinks);
+
+#endif

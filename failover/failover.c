@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: MIT
+#include "failover.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TAG "health"
+
+struct failover {
+	const struct fo_routing_ops *ops;
+	void *ctx;
+	size_t n;
+	struct fo_uplink up[FO_MAX_UPLINKS];
+	struct fo_health health;
+	struct conn_snapshot prev; /* the last tick's, this connection */
+};
+
+int fo_create(const struct fo_routing_ops *ops, void *ctx, size_t n, struct failover **out)
+{
+	struct failover *f;
+
+	if (n > FO_MAX_UPLINKS)
+		return -EINVAL;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	f->ops = ops;
+	f->ctx = ctx;
+	f->n = n;
+	fo_health_init(&f->health, f->up, n);
+	for (size_t i = 0; i < n; i++)
+		fo_pathprobe_init(&f->up[i].probe);
+	*out = f;
+	return 0;
+}
+
+void fo_destroy(struct failover *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->n; i++)
+		fo_pathprobe_reset(&f->up[i].probe);
+	free(f);
+}
+
+void fo_new_connection(struct failover *f)
+{
+	if (f)
+		memset(&f->prev, 0, sizeof(f->prev));
+}
+
+size_t fo_count(const struct failover *f)
+{
+	return f ? f->n : 0;
+}
+
+const struct fo_uplink *fo_uplink(const struct failover *f, size_t i)
+{
+	return f && i < f->n ? &f->up[i] : NULL;
+}
+
+static const char *err_suffix(int ret, char *buf, size_t size)
+{
+	if (!ret)
+		return "";
+	snprintf(buf, size, ": %s", strerror(-ret));
+	return buf;
+}
+
+/*
+ * How long the removal of a kicked uplink's endpoint needs to reach the
+ * server: its RM_ADDR goes out on the living subflows, behind what they have
+ * queued: twice their largest smoothed RTT, within FO_REPLUG_MIN_MS and
+ * FO_REPLUG_MAX_MS.
+ */
+static int64_t replug_wait(const struct conn_snapshot *cur)
+{
+	int64_t wait = 2 * (int64_t)conn_max_rtt_us(cur, FO_HEALTH_DEAD_MS) / 1000;
+
+	if (wait < FO_REPLUG_MIN_MS)
+		wait = FO_REPLUG_MIN_MS;
+	return wait < FO_REPLUG_MAX_MS ? wait : FO_REPLUG_MAX_MS;
+}
+
+/* A down uplink: probe its path; when it answers, kick it (unplug now, replug later). */
+static void probe_path(struct failover *f, size_t i, const struct conn_snapshot *cur, int64_t now)
+{
+	struct fo_uplink *up = &f->up[i];
+	char err[96];
+	int ret;
+
+	if (!up->act.probe || !cur || !cur->n || now - up->probe.kicked_ms < FO_PROBE_SETTLE_MS) {
+		fo_pathprobe_reset(&up->probe);
+		return;
+	}
+	ret = fo_pathprobe_step(&up->probe, up->link.addr, up->link.ifname, &cur->sf[0].remote,
+				now);
+	if (ret != 1)
+		return;
+	up->probe.kicked_ms = now;
+	up->probe.replug_ms = now + replug_wait(cur);
+	ret = f->ops->unplug(f->ctx, i);
+	LOG_INFO(TAG, "uplink %s: its path answers again: fresh subflow in %lld ms%s",
+		 up->link.ifname, (long long)(up->probe.replug_ms - now),
+		 err_suffix(ret, err, sizeof(err)));
+}
+
+/* Carry out what the policy decided for uplink @i. */
+static void act_on(struct failover *f, size_t i, const struct conn_snapshot *cur, int64_t now)
+{
+	struct fo_uplink *up = &f->up[i];
+	char err[96];
+	int ret;
+
+	if (up->act.changed)
+		mps_log(up->health.state == FO_DOWN ? MPS_LOG_WARN : MPS_LOG_INFO, TAG,
+			"uplink %s: %s (%s)", up->link.ifname, fo_state_name(up->health.state),
+			up->health.reason);
+	if (up->act.release) {
+		ret = f->ops->unplug(f->ctx, i);
+		mps_log(ret ? MPS_LOG_WARN : MPS_LOG_INFO, TAG,
+			"uplink %s: subflows closed, their data goes on the others now%s",
+			up->link.ifname, err_suffix(ret, err, sizeof(err)));
+	}
+	if (up->probe.replug_ms && now >= up->probe.replug_ms) {
+		up->probe.replug_ms = 0;
+		ret = f->ops->replug(f->ctx, i);
+		if (ret)
+			LOG_WARN(TAG, "uplink %s: cannot add its endpoint again: %s",
+				 up->link.ifname, strerror(-ret));
+	}
+	probe_path(f, i, cur, now);
+}
+
+/* Set aside the slow uplinks, and give back their place to those whose time is up. */
+static void act_bench(struct failover *f, size_t i)
+{
+	struct fo_uplink *up = &f->up[i];
+	char err[96];
+	int ret;
+
+	if (up->act.bench < 0)
+		return;
+	ret = up->act.bench ? f->ops->unplug(f->ctx, i) : f->ops->replug(f->ctx, i);
+	mps_log(up->act.bench ? MPS_LOG_WARN : MPS_LOG_INFO, TAG, "uplink %s: %s%s",
+		up->link.ifname, up->act.bench_why, err_suffix(ret, err, sizeof(err)));
+}
+
+/* Backups carry the stream while no primary works (@backup 0), and go back (1). */
+static void act_backups(struct failover *f, int backup)
+{
+	int ret;
+
+	LOG_WARN(TAG, backup ? "a primary uplink works again: backups back to backup"
+			     : "no primary uplink works: backup uplinks carry the stream");
+	for (size_t i = 0; i < f->n; i++) {
+		if (!f->up[i].link.backup || !f->up[i].link.installed)
+			continue;
+		ret = f->ops->set_backup(f->ctx, i, backup);
+		if (ret)
+			LOG_WARN(TAG, "uplink %s: cannot %s its backup flag: %s",
+				 f->up[i].link.ifname, backup ? "set" : "clear", strerror(-ret));
+	}
+}
+
+void fo_tick(struct failover *f, const struct conn_snapshot *cur, int data_age_ms, int64_t now)
+{
+	int set_backup;
+
+	for (size_t i = 0; i < f->n; i++) {
+		struct fo_link l;
+
+		/* An uplink routing cannot tell about keeps its last view. */
+		if (f->ops->get(f->ctx, i, &l) == 0)
+			f->up[i].link = l;
+	}
+	f->health.data_age_ms = data_age_ms;
+	set_backup = fo_health_update(&f->health, f->up, f->n, &f->prev, cur, now);
+	for (size_t i = 0; i < f->n; i++)
+		act_on(f, i, cur, now);
+	for (size_t i = 0; i < f->n; i++)
+		act_bench(f, i);
+	if (set_backup >= 0)
+		act_backups(f, set_backup);
+	if (cur)
+		f->prev = *cur;
+}

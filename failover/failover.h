@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Failover: every tick, judge the uplinks (health.h, pure policy) and carry
+ * out what it decided, through the routing operations it is given: release a
+ * dead uplink that holds up the others, probe the path of one that is down
+ * and kick it when the path answers (unplug, then replug once the server has
+ * heard of it), set a slow one aside and back, clear and set the backup
+ * flags. The operations are routing's in mpstream and fakes in the tests.
+ *
+ * Not thread-safe: one thread ticks it and reads its states (sender's
+ * monitor).
+ */
+#ifndef MPS_FAILOVER_FAILOVER_H
+#define MPS_FAILOVER_FAILOVER_H
+
+#include "health.h"
+#include "snapshot.h"
+#include "uplink.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* What failover may do to uplink @i. Each returns 0 or -errno. */
+struct fo_routing_ops {
+	/* Routing's current view of the uplink. */
+	int (*get)(void *ctx, size_t i, struct fo_link *out);
+	/* Close its subflows (the initial one too) and remove its endpoint. */
+	int (*unplug)(void *ctx, size_t i);
+	/* Add its endpoint again: the kernel opens a fresh subflow at once. */
+	int (*replug)(void *ctx, size_t i);
+	/* Set or clear its endpoint's backup flag (MP_PRIO to the server). */
+	int (*set_backup)(void *ctx, size_t i, bool backup);
+};
+
+struct failover;
+
+/* @n uplinks (at most FO_MAX_UPLINKS). Returns 0, -EINVAL or -ENOMEM. */
+int fo_create(const struct fo_routing_ops *ops, void *ctx, size_t n, struct failover **out)
+	__attribute__((warn_unused_result));
+
+/* Close the probes under way. NULL is fine. */
+void fo_destroy(struct failover *f);
+
+/* A new connection: the previous snapshot means nothing for it. */
+void fo_new_connection(struct failover *f);
+
+/*
+ * One tick at @now_ms: @cur is the connection's snapshot (NULL: none this
+ * tick), @data_age_ms how long the oldest unacknowledged data has waited in
+ * the socket (-1: not known).
+ */
+void fo_tick(struct failover *f, const struct conn_snapshot *cur, int data_age_ms, int64_t now_ms);
+
+size_t fo_count(const struct failover *f);
+
+/* Uplink @i as failover knows it (its link as of the last tick); NULL past the end. */
+const struct fo_uplink *fo_uplink(const struct failover *f, size_t i);
+
+#endif

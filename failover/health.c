@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: MIT
+#include "health.h"
+
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const state_names[] = {
+	[FO_DOWN] = "down",
+	[FO_DEGRADED] = "degraded",
+	[FO_UP] = "up",
+};
+
+const char *fo_state_name(enum fo_state s)
+{
+	return state_names[s];
+}
+
+const char *fo_health_name(const struct fo_uplink *u)
+{
+	if (u->health.benched && u->health.state != FO_DOWN)
+		return "slow";
+	return state_names[u->health.state];
+}
+
+void fo_health_init(struct fo_health *h, struct fo_uplink *ups, size_t n)
+{
+	memset(h, 0, sizeof(*h));
+	h->data_age_ms = -1;
+	for (size_t i = 0; i < n; i++) {
+		memset(&ups[i].health, 0, sizeof(ups[i].health));
+		ups[i].health.state = FO_UP;
+		snprintf(ups[i].health.reason, sizeof(ups[i].health.reason), "starting");
+	}
+}
+
+static bool same_addr(const struct sockaddr_storage *ss, struct in_addr a)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+
+	return ss->ss_family == AF_INET && sin->sin_addr.s_addr == a.s_addr;
+}
+
+/* The state of an installed, linked uplink from its subflows; @why says why. */
+static enum fo_state from_subflows(struct fo_health_uplink *u, struct in_addr addr,
+				   const struct conn_snapshot *prev,
+				   const struct conn_snapshot *cur, int64_t now, char *why,
+				   size_t size)
+{
+	enum fo_state best = FO_DOWN;
+	uint32_t silence = 0;
+	bool any = false;
+
+	for (size_t k = 0; k < cur->n; k++) {
+		const struct conn_subflow *sf = &cur->sf[k];
+		const struct conn_subflow *p;
+		enum fo_state st;
+
+		if (!same_addr(&sf->local, addr) || sf->state != TCP_ESTABLISHED)
+			continue;
+		any = true;
+		p = conn_find(prev, sf->id);
+		if (sf->unacked && sf->last_ack_ms >= FO_HEALTH_DEAD_MS) {
+			st = FO_DOWN;
+			if (sf->last_ack_ms > silence)
+				silence = sf->last_ack_ms;
+		} else if ((sf->unacked && sf->last_ack_ms >= FO_HEALTH_SLOW_MS) ||
+			   (p && sf->bytes_retrans > p->bytes_retrans)) {
+			st = FO_DEGRADED;
+		} else {
+			st = FO_UP;
+		}
+		if (st > best)
+			best = st;
+	}
+	if (!any) {
+		if (!u->lost_subflow_ms)
+			u->lost_subflow_ms = now;
+		/* A subflow being replaced, or not there yet: give it a moment. */
+		if (u->state != FO_DOWN && now - u->lost_subflow_ms < FO_HEALTH_GRACE_MS) {
+			snprintf(why, size, "%s", u->reason);
+			return u->state;
+		}
+		snprintf(why, size, "no subflow");
+		return FO_DOWN;
+	}
+	u->lost_subflow_ms = 0;
+	if (best == FO_DEGRADED)
+		u->degraded_until_ms = now + FO_HEALTH_DEGRADED_HOLD_MS;
+	else if (best == FO_UP && now < u->degraded_until_ms)
+		best = FO_DEGRADED;
+	if (best == FO_DOWN)
+		snprintf(why, size, "no ACK for %u ms", silence);
+	else if (best == FO_DEGRADED)
+		snprintf(why, size, "retransmitting");
+	else
+		snprintf(why, size, "ACKs flowing");
+	return best;
+}
+
+/* How long all of its subflows have had data outstanding and no ACK (ms); 0: not all. */
+static uint32_t uplink_silence(struct in_addr addr, const struct conn_snapshot *cur)
+{
+	uint32_t silence = 0;
+
+	for (size_t k = 0; k < cur->n; k++) {
+		const struct conn_subflow *sf = &cur->sf[k];
+
+		if (!same_addr(&sf->local, addr) || sf->state != TCP_ESTABLISHED)
+			continue;
+		if (!sf->unacked || !sf->last_ack_ms)
+			return 0;
+		if (!silence || sf->last_ack_ms < silence)
+			silence = sf->last_ack_ms;
+	}
+	return silence;
+}
+
+/*
+ * Whether a subflow of another uplink than @addr's works: an ACK lately, or
+ * nothing in flight (it may have nothing to send while the connection waits).
+ */
+static bool others_work(struct in_addr addr, const struct conn_snapshot *cur)
+{
+	for (size_t k = 0; k < cur->n; k++) {
+		const struct conn_subflow *sf = &cur->sf[k];
+
+		if (!same_addr(&sf->local, addr) && sf->state == TCP_ESTABLISHED &&
+		    (!sf->unacked || sf->last_ack_ms < FO_HEALTH_SLOW_MS))
+			return true;
+	}
+	return false;
+}
+
+/* Release the dead uplinks that hold up the others (FO_HEALTH_RELEASE_MS). */
+static void judge_blocking(const struct fo_health *h, struct fo_uplink *ups, size_t n,
+			   const struct conn_snapshot *cur)
+{
+	bool stalled = h->data_age_ms >= FO_HEALTH_RELEASE_MS;
+
+	for (size_t i = 0; i < n; i++) {
+		struct fo_health_uplink *u = &ups[i].health;
+		uint32_t silence;
+
+		if (u->state == FO_UP)
+			u->released = false;
+		if (!stalled || u->released || u->benched || !ups[i].link.installed)
+			continue;
+		silence = uplink_silence(ups[i].link.addr, cur);
+		if (silence < FO_HEALTH_RELEASE_MS || !others_work(ups[i].link.addr, cur))
+			continue;
+		u->released = true;
+		ups[i].act.release = true;
+		ups[i].act.changed = u->state != FO_DOWN;
+		u->state = FO_DOWN;
+		snprintf(u->reason, sizeof(u->reason),
+			 "no ACK for %u ms, the others wait for its data", silence);
+	}
+}
+
+/* Its subflows' smallest RTT (ms, 0: none) and the data they acknowledged since @prev. */
+static uint32_t uplink_rtt(struct in_addr addr, const struct conn_snapshot *prev,
+			   const struct conn_snapshot *cur, uint64_t *acked)
+{
+	uint32_t rtt = 0;
+
+	*acked = 0;
+	for (size_t k = 0; k < cur->n; k++) {
+		const struct conn_subflow *sf = &cur->sf[k], *p;
+
+		if (!same_addr(&sf->local, addr) || sf->state != TCP_ESTABLISHED)
+			continue;
+		p = conn_find(prev, sf->id);
+		if (p && sf->bytes_acked > p->bytes_acked)
+			*acked += sf->bytes_acked - p->bytes_acked;
+		if (sf->rtt_us && (!rtt || sf->rtt_us / 1000 < rtt))
+			rtt = sf->rtt_us / 1000;
+	}
+	return rtt;
+}
+
+/*
+ * The best (smallest) RTT and the best recent rate among the primary uplinks
+ * other than @i that work and are not benched; false when there is none.
+ */
+static bool best_other(const struct fo_uplink *ups, size_t n, size_t i, const uint32_t *rtt_ms,
+		       uint32_t *best_rtt, double *best_bps)
+{
+	bool any = false;
+
+	*best_rtt = 0;
+	*best_bps = 0;
+	for (size_t k = 0; k < n; k++) {
+		const struct fo_health_uplink *o = &ups[k].health;
+
+		if (k == i || ups[k].link.backup || o->benched || o->state == FO_DOWN)
+			continue;
+		any = true;
+		if (rtt_ms[k] && (!*best_rtt || rtt_ms[k] < *best_rtt))
+			*best_rtt = rtt_ms[k];
+		if (o->recent.bps > *best_bps)
+			*best_bps = o->recent.bps;
+	}
+	return any;
+}
+
+/* A benched uplink's time is up, or no other primary works: back. */
+static void unbench(struct fo_uplink *up, bool others_work, int64_t now)
+{
+	struct fo_health_uplink *u = &up->health;
+
+	if (others_work && now < u->benched_until_ms)
+		return;
+	u->benched = false;
+	up->act.bench = 0;
+	snprintf(up->act.bench_why, sizeof(up->act.bench_why), "%s",
+		 others_work ? "tried again" : "back: no other primary uplink works");
+}
+
+/* Set the uplink aside for its time, and double the next one. */
+static void bench(struct fo_uplink *up, uint32_t rtt_ms, uint32_t best, int64_t now)
+{
+	struct fo_health_uplink *u = &up->health;
+
+	if (!u->bench_ms)
+		u->bench_ms = FO_HEALTH_BENCH_MS;
+	u->benched = true;
+	u->benched_until_ms = now + u->bench_ms;
+	u->slow_score = 0;
+	up->act.bench = 1;
+	snprintf(up->act.bench_why, sizeof(up->act.bench_why),
+		 "slow (RTT %u ms, %u ms on the best other; it carried %.2f Mbit/s "
+		 "at best lately): set aside for %lld s",
+		 rtt_ms, best, u->recent.bps / 1e6, (long long)(u->bench_ms / 1000));
+	if (u->bench_ms < FO_HEALTH_BENCH_MAX_MS)
+		u->bench_ms *= 2;
+}
+
+/* Bench the slow primary uplinks; give them back their place in time. */
+static void judge_speed(struct fo_uplink *ups, size_t n, const struct conn_snapshot *prev,
+			const struct conn_snapshot *cur, int64_t now)
+{
+	uint32_t rtt_ms[FO_MAX_UPLINKS] = {0}; /* its subflows' smallest smoothed RTT; 0 */
+
+	for (size_t i = 0; i < n; i++) {
+		const struct fo_link *l = &ups[i].link;
+		uint64_t acked = 0;
+
+		if (l->installed && l->link_up && ups[i].health.state != FO_DOWN)
+			rtt_ms[i] = uplink_rtt(l->addr, prev, cur, &acked);
+		rc_recent_add(&ups[i].health.recent, acked, now);
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct fo_health_uplink *u = &ups[i].health;
+		uint32_t best;
+		double others_bps;
+		bool others_work, slow;
+
+		if (ups[i].link.backup)
+			continue;
+		others_work = best_other(ups, n, i, rtt_ms, &best, &others_bps);
+		if (u->benched) {
+			unbench(&ups[i], others_work, now);
+			continue;
+		}
+		/* Long without being benched: the next time is short again. */
+		if (u->bench_ms && now - u->benched_until_ms > FO_HEALTH_BENCH_MAX_MS)
+			u->bench_ms = 0;
+		slow = best && rtt_ms[i] > best + FO_HEALTH_BENCH_RTT_MS &&
+		       rtt_ms[i] > FO_HEALTH_BENCH_RATIO * best && others_bps > 0 &&
+		       u->recent.bps <= FO_HEALTH_BENCH_BIGGER * others_bps;
+		u->slow_score += 0.1 * (slow - u->slow_score);
+		if (u->slow_score >= FO_HEALTH_BENCH_SCORE)
+			bench(&ups[i], rtt_ms[i], best, now);
+	}
+}
+
+/* The uplink's state in this tick from its link and its subflows; @why says why. */
+static enum fo_state judge_state(struct fo_uplink *up, const struct conn_snapshot *prev,
+				 const struct conn_snapshot *cur, int64_t now, char *why,
+				 size_t size)
+{
+	struct fo_health_uplink *u = &up->health;
+	enum fo_state st;
+
+	if (!up->link.installed) {
+		snprintf(why, size, "not configured (absent or no address)");
+		return FO_DOWN;
+	}
+	if (!up->link.link_up) {
+		snprintf(why, size, "link down");
+		return FO_DOWN;
+	}
+	/*
+	 * Benched: its subflows are closed on purpose, its path is fine. No
+	 * connection, or plain TCP: nothing to judge the path by.
+	 */
+	if (u->benched || !cur || !cur->mptcp) {
+		snprintf(why, size, "%s", u->reason);
+		return u->state;
+	}
+	st = from_subflows(u, up->link.addr, prev, cur, now, why, size);
+	/* Released: down until a subflow of it works again, not degraded while it closes. */
+	if (u->released && st == FO_DEGRADED) {
+		st = FO_DOWN;
+		snprintf(why, size, "%s", u->reason);
+	}
+	return st;
+}
+
+int fo_health_update(struct fo_health *h, struct fo_uplink *ups, size_t n,
+		     const struct conn_snapshot *prev, const struct conn_snapshot *cur, int64_t now)
+{
+	bool primary_works = false, any_backup = false;
+
+	for (size_t i = 0; i < n; i++) {
+		struct fo_uplink *up = &ups[i];
+		enum fo_state st;
+		char why[64];
+
+		memset(&up->act, 0, sizeof(up->act));
+		up->act.bench = -1;
+		st = judge_state(up, prev, cur, now, why, sizeof(why));
+		up->act.changed = st != up->health.state;
+		up->health.state = st;
+		snprintf(up->health.reason, sizeof(up->health.reason), "%s", why);
+
+		/* Only a path that MPTCP would use again is worth probing. */
+		up->act.probe = st == FO_DOWN && up->link.installed && up->link.link_up && cur &&
+				cur->mptcp && cur->n;
+		if (up->link.backup)
+			any_backup |= up->link.installed;
+		else
+			primary_works |= st != FO_DOWN;
+	}
+	if (cur && cur->mptcp) {
+		judge_blocking(h, ups, n, cur);
+		judge_speed(ups, n, prev, cur, now);
+	}
+	/* Backups carry traffic only while no primary uplink works. */
+	if (any_backup && !primary_works && !h->backups_promoted) {
+		h->backups_promoted = true;
+		return 0;
+	}
+	if (primary_works && h->backups_promoted) {
+		h->backups_promoted = false;
+		return 1;
+	}
+	return -1;
+}

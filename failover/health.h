@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Uplink health: up, degraded or down, from the uplink's link state and its
+ * subflows' statistics; and what to do about it. A pure function of its
+ * inputs, so that it is unit-tested with recorded samples.
+ *
+ * The kernel retries a failed path only after its retransmission back-off (10
+ * s after a 10 s cut, measured here), and opens no new subflow on an endpoint
+ * whose subflow failed. So while an uplink is down its path is probed
+ * (pathprobe.h), and when the probe gets through the uplink is "kicked": its
+ * subflows are closed and its endpoint added again, which makes the kernel
+ * open a fresh subflow at once.
+ */
+#ifndef MPS_FAILOVER_HEALTH_H
+#define MPS_FAILOVER_HEALTH_H
+
+#include "snapshot.h"
+#include "uplink.h"
+
+/* A subflow with data outstanding and no ACK for this long is dead. */
+#define FO_HEALTH_DEAD_MS 1000
+/* ... for this long, degraded. */
+#define FO_HEALTH_SLOW_MS 300
+/* Degraded lasts at least this long, so that a retransmission now and then does not flap. */
+#define FO_HEALTH_DEGRADED_HOLD_MS 1000
+/* An uplink whose subflow is gone gets this long to get a new one before it is down. */
+#define FO_HEALTH_GRACE_MS 1500
+
+/*
+ * A dead path that holds up the others: its data, sent before it died, is
+ * missing at the receiver, which holds back everything the living paths
+ * carried since (head-of-line blocking). The kernel sends it again on another
+ * subflow only when one has nothing left in flight, or after several of its
+ * retransmission intervals (net.mptcp.stale_loss_cnt): 1.5 to 3 s in the lab
+ * while the living path is kept busy. Closing the dead path's subflows makes
+ * it send all unacknowledged data again at once. So an uplink whose subflows
+ * have had data outstanding and no ACK for FO_HEALTH_RELEASE_MS while the
+ * connection's oldest unacknowledged data has waited as long (the kernel has
+ * not sent it again), and another uplink works, is "released": found down,
+ * its subflows closed and its endpoint removed until its path answers the
+ * probe again. Not earlier: the resend includes what the receiver already
+ * holds (stream.c caps it, inflight_cap()).
+ */
+#define FO_HEALTH_RELEASE_MS 500
+
+/*
+ * A slow path: the default scheduler keeps sending on it, its queue grows, and
+ * the other paths' data waits at the receiver for its (head-of-line blocking):
+ * a 1 Mbit/s path with a 400 ms queue beside a 4 Mbit/s one halves what the
+ * connection carries and adds its queue to the delay. A primary uplink whose
+ * RTT is FO_HEALTH_BENCH_RTT_MS and FO_HEALTH_BENCH_RATIO times above the
+ * best other working uplink's, in most ticks for about a second
+ * (FO_HEALTH_BENCH_SCORE), is set aside ("benched": its subflows closed, its
+ * endpoint removed) for FO_HEALTH_BENCH_MS, doubled each time it is benched
+ * again, up to FO_HEALTH_BENCH_MAX_MS; at once back when no other primary
+ * uplink works. Not an uplink that carried at best lately more than
+ * FO_HEALTH_BENCH_BIGGER times what any other did: the big path of a pair
+ * with a deep queue is worth its delay. (Its share of the data is no measure
+ * of a slow path: while it blocks the others it carries nearly all of it.)
+ * Making it a backup instead (MP_PRIO) was tried: the scheduler still sends
+ * on a backup subflow whenever the primary's window is full, which head-of-
+ * line blocking keeps it, and the delay stayed over 1 s for 4 s more.
+ */
+#define FO_HEALTH_BENCH_RTT_MS 250
+#define FO_HEALTH_BENCH_RATIO  4
+#define FO_HEALTH_BENCH_SCORE  0.6 /* slow ticks, EWMA of 0.1 a tick: 0.9 s at least */
+#define FO_HEALTH_BENCH_BIGGER 2
+#define FO_HEALTH_BENCH_MS     30000
+#define FO_HEALTH_BENCH_MAX_MS 300000
+
+/* What the policy keeps besides each uplink's own state. */
+struct fo_health {
+	bool backups_promoted; /* backup uplinks carry traffic as regular ones */
+	/*
+	 * Input, set before each update: how long the oldest data written and
+	 * not acknowledged at the connection level has waited (ms; -1: not known).
+	 */
+	int data_age_ms;
+};
+
+/* Every uplink up ("starting"), nothing promoted. */
+void fo_health_init(struct fo_health *h, struct fo_uplink *ups, size_t n);
+
+/*
+ * One step: each uplink's link as routing has it (ups[i].link), @prev and
+ * @cur two snapshots of the connection (@cur NULL when there is no
+ * connection). Sets each uplink's health and act. Returns what to do with the
+ * backup flags: -1 nothing, 0 clear them (no primary works), 1 set them again.
+ */
+int fo_health_update(struct fo_health *h, struct fo_uplink *ups, size_t n,
+		     const struct conn_snapshot *prev, const struct conn_snapshot *cur,
+		     int64_t now_ms);
+
+const char *fo_state_name(enum fo_state s);
+
+/* The uplink's state as shown: its state's name, or "slow" while benched and not down. */
+const char *fo_health_name(const struct fo_uplink *u);
+
+#endif

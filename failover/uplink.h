@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One uplink as failover knows it: what routing says of it, the health
+ * policy's state, the action decided this tick, and the probe of its path.
+ * One struct per uplink, owned by failover.c (one array of them), rather
+ * than arrays in several modules kept in step by index.
+ */
+#ifndef MPS_FAILOVER_UPLINK_H
+#define MPS_FAILOVER_UPLINK_H
+
+#include "pathprobe.h"
+#include "recent.h"
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define FO_MAX_UPLINKS 8
+
+enum fo_state { FO_DOWN, FO_DEGRADED, FO_UP };
+
+/* What routing says of the uplink, read at the start of each tick. */
+struct fo_link {
+	char ifname[IFNAMSIZ];
+	struct in_addr addr;
+	bool installed; /* table, rule and endpoint in place */
+	bool link_up;
+	bool backup;
+};
+
+/* The health policy's state of the uplink (health.c). */
+struct fo_health_uplink {
+	enum fo_state state;
+	char reason[64];
+	int64_t lost_subflow_ms;   /* when it last had no established subflow; 0 */
+	int64_t degraded_until_ms; /* hysteresis: one retransmission is 1 s of it */
+	bool released;		   /* its subflows closed, down until it answers again */
+	/* Slow paths set aside for a while. */
+	struct rc_recent recent; /* what it carried at best lately */
+	double slow_score;	 /* share of recent ticks it was slow in (EWMA) */
+	bool benched;
+	int64_t benched_until_ms;
+	int64_t bench_ms; /* how long the next time */
+};
+
+/* What the policy decided for the uplink in this tick. */
+struct fo_act {
+	bool changed; /* state changed: log it */
+	bool probe;   /* down: find out whether its path is back */
+	bool release; /* dead and holding up the others: close its subflows */
+	int bench;    /* -1: nothing; 1: set it aside, it is slow; 0: back */
+	char bench_why[128];
+};
+
+struct fo_uplink {
+	struct fo_link link;
+	struct fo_health_uplink health;
+	struct fo_act act;
+	struct fo_pathprobe probe; /* failover.c: the path probe and the kick's timing */
+};
+
+#endif

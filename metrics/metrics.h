@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Prometheus metrics: `--metrics [ADDR:]PORT` serves the text exposition
+ * format at /metrics (libmicrohttpd, its own thread, http.c). The monitor hands
+ * over what it measured every tick; the per-uplink byte counters are sums of
+ * the subflows' deltas, so they go on across subflows and reconnects.
+ *
+ * The rendering and the accounting are pure (metrics.c) and unit-tested.
+ */
+#ifndef MPS_METRICS_METRICS_H
+#define MPS_METRICS_METRICS_H
+
+#include "snapshot.h"
+
+#include <netinet/in.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define METRICS_MAX_UPLINKS 8
+
+struct metrics_uplink {
+	char name[IFNAMSIZ];
+	const char *state; /* "up", "degraded", "down"; NULL: not judged */
+	uint64_t sent_bytes, acked_bytes, retrans_bytes;
+};
+
+struct metrics_subflow {
+	uint32_t id;
+	char uplink[IFNAMSIZ];
+	char local[CONN_ADDR_STRLEN], remote[CONN_ADDR_STRLEN];
+	uint64_t sent_bytes, acked_bytes, retrans_bytes;
+	double rtt_s;
+	uint32_t cwnd;
+	uint8_t tcp_state;
+};
+
+struct metrics_data {
+	size_t n_uplinks, n_subflows;
+	struct metrics_uplink uplink[METRICS_MAX_UPLINKS];
+	struct metrics_subflow subflow[CONN_MAX_SUBFLOWS];
+	bool connected;
+	struct conn_stream_status stream;
+};
+
+/* The uplink named @name in @d, added if it is not there; NULL when @d is full. */
+struct metrics_uplink *metrics_uplink(struct metrics_data *d, const char *name);
+
+/* The exposition text; returns its length, or -1 if @size was too small. */
+int metrics_render(const struct metrics_data *d, char *buf, size_t size);
+
+/*
+ * Add what the subflows of @cur did since @prev (NULL or empty: since they
+ * began) to the uplinks' counters in @d, naming each subflow's uplink with
+ * @namer; and set @d's subflows to @cur's.
+ */
+void metrics_account(struct metrics_data *d, const struct conn_snapshot *prev,
+		     const struct conn_snapshot *cur, conn_uplink_namer namer, void *opaque);
+
+struct metrics;
+
+/* Listen and serve. Returns 0 or -errno (the address is taken, ...). */
+int metrics_start(const struct sockaddr_in *listen, struct metrics **out)
+	__attribute__((warn_unused_result));
+/* Thread-safe: the data the next scrape sees. */
+void metrics_publish(struct metrics *m, const struct metrics_data *d);
+void metrics_stop(struct metrics *m);
+
+#endif

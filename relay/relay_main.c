@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: MIT
+/* `mpstream relay`: its options, the ingest's address, the listener, the loop. */
+#include "args.h"
+#include "log.h"
+#include "relay.h"
+#include "routing.h"
+#include "shim.h"
+#include "snapshot.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TAG			  "relay"
+#define DEFAULT_MAX_CONN	  64
+#define DEFAULT_STATS_S		  5.0
+#define DEFAULT_CONNECT_TIMEOUT_S 10.0
+#define LIMITS_FOR_UPLINKS	  4 /* warn below the subflows a client with this many uplinks needs */
+#define ROUND_MS		  200
+
+const char relay_usage[] =
+	"Usage: mpstream relay --listen [ADDR:]PORT --to HOST:PORT [OPTION]...\n"
+	"Accept MPTCP (and plain TCP) connections and pass each one, both ways, to a\n"
+	"plain TCP connection to HOST:PORT: an ingest that does not speak MPTCP\n"
+	"(YouTube, Twitch, ...) behind a relay that does. Bytes are copied with splice(),\n"
+	"in order and complete; when either side closes, the other is closed cleanly.\n"
+	"\n"
+	"  -l, --listen [ADDR:]PORT  where to accept connections (no ADDR: every address)\n"
+	"  -t, --to HOST:PORT        the ingest (resolved once, at the start)\n"
+	"      --connect-timeout SECONDS\n"
+	"                            give up on an ingest that does not answer a\n"
+	"                            connection within SECONDS (default 10): the\n"
+	"                            client's connection is closed with a log line\n"
+	"      --max-conn N          at most N connections at once (default 64); the one\n"
+	"                            over is closed with a log line\n"
+	"      --stats-interval SECONDS\n"
+	"                            per-connection statistics period: subflows and what\n"
+	"                            each one receives (default 5)\n"
+	"  -v, --verbose             more log lines\n"
+	"  -q, --quiet               only warnings and errors\n"
+	"  -h, --help                show this help and exit\n"
+	"\n"
+	"The host's MPTCP limits must take the clients' joins: ip mptcp limits set\n"
+	"subflows 8 add_addr_accepted 8 (the relay says so when they are lower).\n"
+	"\n"
+	"Exit status: 0 stopped by a signal, 64 usage error, 69 cannot listen or resolve\n"
+	"HOST, 1 other.\n";
+
+struct relay_options {
+	struct sockaddr_in listen;
+	const char *to;
+	int max_conn;
+	double stats_interval_s;
+	double connect_timeout_s;
+	int verbosity;
+};
+
+static enum mps_args_result parse_options(int argc, char **argv, struct relay_options *o, char *err,
+					  size_t errlen)
+{
+	static const struct option opts[] = {
+		{"listen", required_argument, NULL, 'l'},
+		{"to", required_argument, NULL, 't'},
+		{"max-conn", required_argument, NULL, 'm'},
+		{"connect-timeout", required_argument, NULL, 'c'},
+		{"stats-interval", required_argument, NULL, 's'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	bool have_listen = false;
+	double n;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->max_conn = DEFAULT_MAX_CONN;
+	o->stats_interval_s = DEFAULT_STATS_S;
+	o->connect_timeout_s = DEFAULT_CONNECT_TIMEOUT_S;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":l:t:vqh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			if (mps_parse_listen(optarg, &o->listen))
+				MPS_ARGS_FAIL(err, errlen, "--listen '%s': expected [ADDR:]PORT",
+					      optarg);
+			have_listen = true;
+			break;
+		case 't':
+			if (!strrchr(optarg, ':') || !strrchr(optarg, ':')[1] || optarg[0] == ':')
+				MPS_ARGS_FAIL(err, errlen, "--to '%s': expected HOST:PORT", optarg);
+			o->to = optarg;
+			break;
+		case 'm':
+			if (mps_parse_number(optarg, 1, 100000, &n) || n != (int)n)
+				MPS_ARGS_FAIL(err, errlen, "--max-conn '%s': expected 1 to 100000",
+					      optarg);
+			o->max_conn = (int)n;
+			break;
+		case 'c':
+			if (mps_parse_number(optarg, 0.1, 600, &o->connect_timeout_s))
+				MPS_ARGS_FAIL(err, errlen,
+					      "--connect-timeout '%s': expected 0.1 to 600 seconds",
+					      optarg);
+			break;
+		case 's':
+			if (mps_parse_number(optarg, 0.1, 3600, &o->stats_interval_s))
+				MPS_ARGS_FAIL(err, errlen,
+					      "--stats-interval '%s': expected 0.1 to 3600 seconds",
+					      optarg);
+			break;
+		case 'v':
+			o->verbosity = 1;
+			break;
+		case 'q':
+			o->verbosity = -1;
+			break;
+		case 'h':
+			return MPS_ARGS_HELP;
+		case ':':
+			MPS_ARGS_FAIL(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+		default:
+			MPS_ARGS_FAIL(err, errlen,
+				      "unknown option '%s' (see mpstream relay --help)",
+				      argv[optind - 1]);
+		}
+	}
+	if (optind != argc)
+		MPS_ARGS_FAIL(err, errlen, "unexpected '%s' (see mpstream relay --help)",
+			      argv[optind]);
+	if (!have_listen || !o->to)
+		MPS_ARGS_FAIL(err, errlen,
+			      "--listen and --to are needed (see mpstream relay --help)");
+	return MPS_ARGS_RUN;
+}
+
+/* HOST:PORT or [V6ADDR]:PORT into @cfg's upstream. Returns 0 or -EHOSTUNREACH (logged). */
+static int resolve(const char *to, struct relay_config *cfg)
+{
+	const char *colon = strrchr(to, ':');
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
+	char host[256];
+	size_t len = (size_t)(colon - to);
+	int ret;
+
+	if (len >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, to, len);
+	host[len] = '\0';
+	if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
+		memmove(host, host + 1, len - 2);
+		host[len - 2] = '\0';
+	}
+	ret = getaddrinfo(host, colon + 1, &hints, &ai);
+	if (ret) {
+		LOG_ERR(TAG, "cannot resolve %s: %s", to, gai_strerror(ret));
+		return -EHOSTUNREACH;
+	}
+	memcpy(&cfg->upstream, ai->ai_addr, ai->ai_addrlen);
+	cfg->upstream_len = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+static void warn_limits(void)
+{
+	unsigned subflows, accepted;
+	int ret = rt_mptcp_limits(&subflows, &accepted);
+
+	if (ret) {
+		LOG_WARN(TAG, "cannot read this host's MPTCP limits: %s", strerror(-ret));
+		return;
+	}
+	if (subflows < LIMITS_FOR_UPLINKS - 1)
+		LOG_WARN(TAG,
+			 "this host's MPTCP limits take %u extra subflow%s per connection: a "
+			 "client with %d uplinks needs %d. Raise them: ip mptcp limits set "
+			 "subflows 8 add_addr_accepted 8",
+			 subflows, subflows == 1 ? "" : "s", LIMITS_FOR_UPLINKS,
+			 LIMITS_FOR_UPLINKS - 1);
+	else
+		LOG_INFO(TAG, "MPTCP limits: subflows %u, add_addr_accepted %u", subflows,
+			 accepted);
+}
+
+/* A non-blocking MPTCP (else TCP) listening socket, or -errno (logged). */
+static int open_listener(const struct sockaddr_in *addr, const struct relay_config *cfg)
+{
+	char a[CONN_ADDR_STRLEN], to[CONN_ADDR_STRLEN];
+	int one = 1, fd;
+	bool mptcp = true;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_MPTCP);
+	if (fd < 0) {
+		LOG_WARN(TAG, "no MPTCP socket (%s): accepting plain TCP only", strerror(errno));
+		mptcp = false;
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	}
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+		LOG_DEBUG(TAG, "SO_REUSEADDR: %s", strerror(errno));
+	conn_format_addr((const struct sockaddr_storage *)addr, a, sizeof(a));
+	if (bind(fd, (const struct sockaddr *)addr, sizeof(*addr)) < 0 || listen(fd, 128) < 0) {
+		int err = errno;
+
+		LOG_ERR(TAG, "cannot listen on %s: %s", a, strerror(err));
+		close(fd);
+		return -err;
+	}
+	conn_format_addr(&cfg->upstream, to, sizeof(to));
+	LOG_INFO(TAG, "listening on %s (%s), relaying to %s", a, mptcp ? "MPTCP and TCP" : "TCP",
+		 to);
+	return fd;
+}
+
+int relay_main(int argc, char **argv, atomic_int *stop)
+{
+	struct relay_options o;
+	struct relay_config cfg = {0};
+	struct relay *r = NULL;
+	char err[256];
+	int ret, fd;
+
+	switch (parse_options(argc, argv, &o, err, sizeof(err))) {
+	case MPS_ARGS_HELP:
+		fputs(relay_usage, stdout);
+		return MPS_EXIT_OK;
+	case MPS_ARGS_RUN:
+		break;
+	default:
+		fprintf(stderr, "mpstream relay: %s\n", err);
+		return MPS_EXIT_USAGE;
+	}
+	if (o.verbosity < 0)
+		mps_log_set_level(MPS_LOG_WARN);
+	else if (o.verbosity > 0)
+		mps_log_set_level(MPS_LOG_DEBUG);
+	cfg.max_conn = o.max_conn;
+	cfg.stats_interval_s = o.stats_interval_s;
+	cfg.connect_timeout_ms = (int)(o.connect_timeout_s * 1000);
+	if (resolve(o.to, &cfg) < 0)
+		return MPS_EXIT_UNAVAILABLE;
+	warn_limits();
+	fd = open_listener(&o.listen, &cfg);
+	if (fd < 0)
+		return MPS_EXIT_UNAVAILABLE;
+	ret = relay_create(&cfg, fd, &r);
+	while (!ret && !atomic_load(stop))
+		ret = relay_run_once(r, ROUND_MS);
+	if (ret < 0) {
+		LOG_ERR(TAG, "%s", strerror(-ret));
+		relay_destroy(r, "the relay fails");
+		return MPS_EXIT_FAILURE;
+	}
+	relay_destroy(r, "the relay stops");
+	LOG_INFO(TAG, "stopped");
+	return MPS_EXIT_OK;
+}

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: MIT
+#include "monitor.h"
+#include "clock.h"
+#include "failover.h"
+#include "log.h"
+#include "metrics.h"
+#include "sample.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define TAG "stats"
+
+struct snd_monitor {
+	struct snd_monitor_config cfg;
+	FILE *csv;
+	pthread_t thread;
+	bool running;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stop;
+	int fd;
+	int64_t start_ns;
+	bool fallback_logged;
+	struct conn_snapshot prev, cur;	  /* last report, this tick */
+	struct conn_stream_status status; /* the last tick's */
+	snd_monitor_tick_fn tick;
+	void *tick_opaque;
+	struct metrics_data mdata;	   /* counters go on across connections */
+	struct conn_snapshot metrics_prev; /* the last tick's, this connection */
+};
+
+/* The uplinks' states, "up0=up up1=down", for the stats line and the CSV. */
+static void states_str(const struct snd_monitor *m, const char *sep, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < fo_count(m->cfg.failover) && len < size; i++) {
+		const struct fo_uplink *up = fo_uplink(m->cfg.failover, i);
+
+		len += (size_t)snprintf(buf + len, size - len, "%s%s=%s", len ? sep : "",
+					up->link.ifname, fo_health_name(up));
+	}
+}
+
+/* The terminal's status line: each uplink with its state and rate, the video, the delay. */
+static void status_line(const struct snd_monitor *m, const struct conn_row *rows, size_t n,
+			char *buf, size_t size)
+{
+	const struct conn_stream_status *st = &m->status;
+	size_t len = 0, count = fo_count(m->cfg.failover);
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < count && len < size; i++) {
+		const struct fo_uplink *up = fo_uplink(m->cfg.failover, i);
+		double bps = 0;
+
+		for (size_t k = 0; k < n; k++)
+			if (strcmp(rows[k].uplink, up->link.ifname) == 0)
+				bps += rows[k].send_bps;
+		len += (size_t)snprintf(buf + len, size - len, "%s %s %.1f | ", up->link.ifname,
+					fo_health_name(up), bps / 1e6);
+	}
+	if (!count && len < size) {
+		double bps = 0;
+
+		for (size_t k = 0; k < n; k++)
+			bps += rows[k].send_bps;
+		len += (size_t)snprintf(buf + len, size - len, "%zu subflows %.1f | ", n,
+					bps / 1e6);
+	}
+	if (len < size && st->valid)
+		snprintf(buf + len, size - len,
+			 "video %.1f Mbit/s | delay %d ms | queue %d ms | dropped %lld",
+			 (st->target_bps ? (double)st->target_bps : st->encoder_bps) / 1e6,
+			 st->delay_ms, st->queue_ms, (long long)st->dropped_frames);
+}
+
+/* The interval's line in the log (or the terminal's status line), and the CSV rows. */
+static void report(struct snd_monitor *m)
+{
+	struct conn_row rows[CONN_MAX_SUBFLOWS], total;
+	char line[1024], line_tty[512], states[256];
+	size_t n;
+
+	n = conn_diff(&m->prev, &m->cur, m->cfg.namer, m->cfg.opaque, rows, &total);
+	if (m->prev.n) {
+		conn_format_line(rows, n, &total, &m->status, line, sizeof(line));
+		states_str(m, " ", states, sizeof(states));
+		if (mps_log_is_tty()) {
+			/* A terminal: one line redrawn in place; the full one with -v. */
+			status_line(m, rows, n, line_tty, sizeof(line_tty));
+			mps_log_status(line_tty);
+			LOG_DEBUG(TAG, "%s%s%s", states, states[0] ? " | " : "", line);
+		} else {
+			LOG_INFO(TAG, "%s%s%s", states, states[0] ? " | " : "", line);
+		}
+		if (m->csv) {
+			states_str(m, ";", states, sizeof(states));
+			conn_write_csv(m->csv, (double)(m->cur.t_ns - m->start_ns) / 1e9, rows, n,
+				       &total, &m->status, states);
+		}
+	}
+	m->prev = m->cur;
+}
+
+/* Hand this tick's figures to the metrics endpoint. */
+static void publish(struct snd_monitor *m, bool connected)
+{
+	struct metrics_data *d = &m->mdata;
+
+	/* Every configured uplink is listed, with or without subflows. */
+	for (size_t i = 0; i < fo_count(m->cfg.failover); i++) {
+		const struct fo_uplink *up = fo_uplink(m->cfg.failover, i);
+		struct metrics_uplink *u = metrics_uplink(d, up->link.ifname);
+
+		if (u)
+			u->state = fo_health_name(up);
+	}
+	if (connected) {
+		metrics_account(d, &m->metrics_prev, &m->cur, m->cfg.namer, m->cfg.opaque);
+		m->metrics_prev = m->cur;
+	} else {
+		d->n_subflows = 0;
+	}
+	d->connected = connected;
+	if (m->status.valid)
+		d->stream = m->status;
+	metrics_publish(m->cfg.metrics, d);
+}
+
+/* The delay of the oldest data in the socket, from the stream's last tick; -1: not known. */
+static int data_age_ms(const struct conn_stream_status *st)
+{
+	return st->valid && st->delay_ms >= st->queue_ms ? st->delay_ms - st->queue_ms : -1;
+}
+
+/* One tick: the snapshot, then each of its readers. */
+static void tick(struct snd_monitor *m, int64_t *next_report, int64_t period)
+{
+	int ret = conn_sample(m->fd, &m->cur);
+
+	if (ret)
+		LOG_DEBUG(TAG, "cannot read the connection's statistics: %s", strerror(-ret));
+	if (!ret && !m->cur.mptcp && !m->fallback_logged) {
+		LOG_WARN(TAG, "the connection is plain TCP (MPTCP off here or at the server): "
+			      "one path only");
+		m->fallback_logged = true;
+	}
+	if (m->cfg.failover)
+		fo_tick(m->cfg.failover, ret ? NULL : &m->cur, data_age_ms(&m->status),
+			mps_mono_ms());
+	if (ret)
+		return;
+	if (m->tick)
+		m->tick(m->tick_opaque, m->fd, &m->cur, &m->status);
+	if (m->cfg.metrics)
+		publish(m, true);
+	if (m->cur.t_ns >= *next_report) {
+		report(m);
+		/* An empty first snapshot (no subflow yet) still marks the start of an interval. */
+		if (!m->prev.n)
+			m->prev.t_ns = m->cur.t_ns;
+		*next_report += period;
+	}
+}
+
+static void *monitor_thread(void *arg)
+{
+	struct snd_monitor *m = arg;
+	int64_t step = (int64_t)SND_MONITOR_TICK_MS * 1000000;
+	int64_t period = (int64_t)(m->cfg.interval_s * 1e9);
+	int64_t next = mps_mono_ns(), next_report = next;
+	struct timespec ts;
+
+	if (period < step)
+		step = period;
+	pthread_mutex_lock(&m->lock);
+	while (!m->stop) {
+		tick(m, &next_report, period);
+		next += step;
+		ts.tv_sec = next / 1000000000;
+		ts.tv_nsec = next % 1000000000;
+		while (!m->stop && pthread_cond_timedwait(&m->wake, &m->lock, &ts) == 0)
+			;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return NULL;
+}
+
+int snd_monitor_create(const struct snd_monitor_config *cfg, struct snd_monitor **out)
+{
+	struct snd_monitor *m = calloc(1, sizeof(*m));
+	pthread_condattr_t attr;
+
+	if (!m)
+		return -ENOMEM;
+	m->cfg = *cfg;
+	m->fd = -1;
+	m->start_ns = mps_mono_ns(); /* CSV times count from here, across reconnects */
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&m->wake, &attr);
+	pthread_condattr_destroy(&attr);
+	if (cfg->csv_path) {
+		m->csv = fopen(cfg->csv_path, "we");
+		if (!m->csv) {
+			int err = -errno;
+
+			LOG_ERR(TAG, "cannot create %s: %s", cfg->csv_path, strerror(errno));
+			snd_monitor_destroy(m);
+			return err;
+		}
+		fputs(conn_csv_header, m->csv);
+	}
+	*out = m;
+	return 0;
+}
+
+void snd_monitor_set_tick(struct snd_monitor *m, snd_monitor_tick_fn fn, void *opaque)
+{
+	if (!m)
+		return;
+	m->tick = fn;
+	m->tick_opaque = opaque;
+}
+
+int snd_monitor_start(struct snd_monitor *m, int fd)
+{
+	int ret;
+
+	m->fd = fd;
+	m->stop = false;
+	memset(&m->prev, 0, sizeof(m->prev));
+	memset(&m->metrics_prev, 0, sizeof(m->metrics_prev));
+	m->status.valid = false;
+	fo_new_connection(m->cfg.failover);
+	ret = pthread_create(&m->thread, NULL, monitor_thread, m);
+	if (ret)
+		return -ret;
+	m->running = true;
+	return 0;
+}
+
+void snd_monitor_stop(struct snd_monitor *m)
+{
+	if (!m || !m->running)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->stop = true;
+	pthread_cond_signal(&m->wake);
+	pthread_mutex_unlock(&m->lock);
+	pthread_join(m->thread, NULL);
+	m->running = false;
+	/* A last line for the part-interval since the last report, unless too short to mean much. */
+	if (mps_mono_ns() - m->prev.t_ns >= (int64_t)(m->cfg.interval_s * 1e9 / 4) &&
+	    conn_sample(m->fd, &m->cur) == 0)
+		report(m);
+	if (m->cfg.metrics)
+		publish(m, false);
+	m->fd = -1;
+}
+
+void snd_monitor_destroy(struct snd_monitor *m)
+{
+	if (!m)
+		return;
+	snd_monitor_stop(m);
+	if (m->csv)
+		fclose(m->csv);
+	pthread_mutex_destroy(&m->lock);
+	pthread_cond_destroy(&m->wake);
+	free(m);
+}

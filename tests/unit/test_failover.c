@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Failover's actions against a fake routing: what the policy decides is
+ * carried out once, in order, with the kick's two steps apart in time; a
+ * routing call that fails is survived. The path probe is real: a TCP
+ * connection attempt to a listener on loopback.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "failover.h"
+
+struct fake {
+	struct fo_link link[2];
+	int get_ret;
+	int unplugs[2], replugs[2];
+	int64_t unplug_at[2], replug_at[2];
+	int backup_calls, set_backup_ret;
+	bool backup_now[2];
+	int64_t now; /* the test's clock, for the times above */
+};
+
+static int fake_get(void *ctx, size_t i, struct fo_link *out)
+{
+	struct fake *f = ctx;
+
+	if (f->get_ret)
+		return f->get_ret;
+	*out = f->link[i];
+	return 0;
+}
+
+static int fake_unplug(void *ctx, size_t i)
+{
+	struct fake *f = ctx;
+
+	f->unplugs[i]++;
+	f->unplug_at[i] = f->now;
+	return 0;
+}
+
+static int fake_replug(void *ctx, size_t i)
+{
+	struct fake *f = ctx;
+
+	f->replugs[i]++;
+	f->replug_at[i] = f->now;
+	return 0;
+}
+
+static int fake_set_backup(void *ctx, size_t i, bool backup)
+{
+	struct fake *f = ctx;
+
+	f->backup_calls++;
+	if (f->set_backup_ret)
+		return f->set_backup_ret;
+	f->backup_now[i] = backup;
+	return 0;
+}
+
+static const struct fo_routing_ops fake_ops = {
+	.get = fake_get,
+	.unplug = fake_unplug,
+	.replug = fake_replug,
+	.set_backup = fake_set_backup,
+};
+
+static void fake_init(struct fake *f, bool backup1)
+{
+	memset(f, 0, sizeof(*f));
+	f->link[0] = (struct fo_link){.ifname = "lo", .installed = true, .link_up = true};
+	f->link[0].addr.s_addr = inet_addr("127.0.0.1");
+	f->link[1] = (struct fo_link){
+		.ifname = "up1", .installed = true, .link_up = true, .backup = backup1};
+	f->link[1].addr.s_addr = inet_addr("127.0.0.2");
+	f->backup_now[1] = backup1;
+}
+
+/* A subflow from @local to @remote: @unacked segments out, the last ACK @last_ack_ms ago. */
+static void subflow(struct conn_snapshot *s, uint32_t id, const char *local,
+		    const struct sockaddr_in *remote, uint32_t unacked, uint32_t last_ack_ms)
+{
+	struct conn_subflow *sf = &s->sf[s->n++];
+	struct sockaddr_in *sin = (struct sockaddr_in *)&sf->local;
+
+	memset(sf, 0, sizeof(*sf));
+	sf->id = id;
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = inet_addr(local);
+	memcpy(&sf->remote, remote, sizeof(*remote));
+	sf->state = TCP_ESTABLISHED;
+	sf->unacked = unacked;
+	sf->last_ack_ms = last_ack_ms;
+	sf->rtt_us = 20000;
+}
+
+/* A listener on 127.0.0.1: the server whose path the probe tries. */
+static int listener(struct sockaddr_in *addr)
+{
+	socklen_t len = sizeof(*addr);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	*addr = (struct sockaddr_in){.sin_family = AF_INET};
+	addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)addr, sizeof(*addr)), 0);
+	assert_int_equal(listen(fd, 8), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)addr, &len), 0);
+	return fd;
+}
+
+/* One tick at @now: up0 silent for @silence0 ms with data out (0: fine), up1 fine. */
+static void tick(struct failover *fo, struct fake *f, const struct sockaddr_in *server, int64_t now,
+		 uint32_t silence0, int data_age)
+{
+	struct conn_snapshot cur = {.mptcp = true};
+
+	subflow(&cur, 1, "127.0.0.1", server, silence0 ? 10 : 0, silence0 ? silence0 : 5);
+	subflow(&cur, 2, "127.0.0.2", server, 0, 5);
+	f->now = now;
+	fo_tick(fo, &cur, data_age, now);
+}
+
+/*
+ * A dead uplink the others wait for is released at once (unplugged, once);
+ * its path is probed; when the probe gets through, it is kicked: unplugged
+ * again, and replugged no sooner than the server can have heard of that.
+ */
+static void test_release_probe_kick(void **state)
+{
+	struct sockaddr_in server;
+	int lfd = listener(&server);
+	struct failover *fo;
+	struct fake f;
+	int64_t t = 1000;
+
+	(void)state;
+	fake_init(&f, false);
+	assert_int_equal(fo_create(&fake_ops, &f, 2, &fo), 0);
+	tick(fo, &f, &server, t, 0, 50);
+	assert_string_equal(fo_health_name(fo_uplink(fo, 0)), "up");
+	assert_int_equal(f.unplugs[0] + f.replugs[0], 0);
+
+	/* Silent 800 ms, the oldest data as old: released. */
+	tick(fo, &f, &server, t += 100, 800, 800);
+	assert_int_equal(f.unplugs[0], 1);
+	assert_string_equal(fo_health_name(fo_uplink(fo, 0)), "down");
+	tick(fo, &f, &server, t += 100, 900, 900);
+	assert_int_equal(f.unplugs[0], 1); /* once */
+
+	/* Down and probed; the listener answers: kicked within a few ticks. */
+	for (int k = 0; k < 30 && f.unplugs[0] < 2; k++)
+		tick(fo, &f, &server, t += 100, 1200, 100);
+	assert_int_equal(f.unplugs[0], 2);
+	assert_int_equal(f.replugs[0], 0);
+	for (int k = 0; k < 30 && !f.replugs[0]; k++)
+		tick(fo, &f, &server, t += 100, 1200, 100);
+	assert_int_equal(f.replugs[0], 1);
+	assert_true(f.replug_at[0] - f.unplug_at[0] >= FO_REPLUG_MIN_MS);
+	assert_true(f.replug_at[0] - f.unplug_at[0] <= FO_REPLUG_MAX_MS);
+	assert_int_equal(f.unplugs[1] + f.replugs[1], 0); /* the other is left alone */
+
+	/* Its fresh subflow works: up again once out of the degraded hold, nothing more done. */
+	for (int k = 0; k < 20 && strcmp(fo_health_name(fo_uplink(fo, 0)), "up"); k++)
+		tick(fo, &f, &server, t += 100, 0, 50);
+	assert_string_equal(fo_health_name(fo_uplink(fo, 0)), "up");
+	assert_int_equal(f.unplugs[0], 2);
+	assert_int_equal(f.replugs[0], 1);
+	fo_destroy(fo);
+	close(lfd);
+}
+
+/* No primary works: the backups' flags are cleared, and set again when one does. */
+static void test_backups(void **state)
+{
+	struct sockaddr_in server;
+	int lfd = listener(&server);
+	struct failover *fo;
+	struct fake f;
+
+	(void)state;
+	fake_init(&f, true);
+	assert_int_equal(fo_create(&fake_ops, &f, 2, &fo), 0);
+	tick(fo, &f, &server, 1000, 0, 50);
+	assert_int_equal(f.backup_calls, 0);
+	f.link[0].link_up = false;
+	tick(fo, &f, &server, 1100, 0, 50);
+	assert_int_equal(f.backup_calls, 1);
+	assert_false(f.backup_now[1]);
+	tick(fo, &f, &server, 1200, 0, 50);
+	assert_int_equal(f.backup_calls, 1); /* once */
+	f.link[0].link_up = true;
+	tick(fo, &f, &server, 1300, 0, 50);
+	assert_int_equal(f.backup_calls, 2);
+	assert_true(f.backup_now[1]);
+
+	/* Routing refuses: logged, and failover goes on. */
+	f.set_backup_ret = -EIO;
+	f.link[0].link_up = false;
+	tick(fo, &f, &server, 1400, 0, 50);
+	assert_int_equal(f.backup_calls, 3);
+	assert_string_equal(fo_health_name(fo_uplink(fo, 0)), "down");
+	fo_destroy(fo);
+	close(lfd);
+}
+
+/* Routing cannot tell: the uplink keeps its last view; no connection: nothing is probed. */
+static void test_no_view_no_connection(void **state)
+{
+	struct sockaddr_in server;
+	int lfd = listener(&server);
+	struct failover *fo;
+	struct fake f;
+
+	(void)state;
+	fake_init(&f, false);
+	assert_int_equal(fo_create(&fake_ops, &f, 2, &fo), 0);
+	assert_int_equal(fo_count(fo), 2);
+	assert_null(fo_uplink(fo, 2));
+	tick(fo, &f, &server, 1000, 0, 50);
+	f.get_ret = -ENOENT;
+	tick(fo, &f, &server, 1100, 0, 50);
+	assert_string_equal(fo_uplink(fo, 0)->link.ifname, "lo");
+	assert_true(fo_uplink(fo, 0)->link.installed);
+	f.get_ret = 0;
+	for (int64_t t = 1200; t < 5000; t += 100)
+		fo_tick(fo, NULL, -1, t);
+	assert_int_equal(f.unplugs[0] + f.unplugs[1] + f.replugs[0] + f.replugs[1], 0);
+	fo_destroy(fo);
+	fo = NULL;
+	assert_int_equal(fo_create(&fake_ops, &f, FO_MAX_UPLINKS + 1, &fo), -EINVAL);
+	assert_null(fo);
+	fo_destroy(NULL);
+	close(lfd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_release_probe_kick),
+		cmocka_unit_test(test_backups),
+		cmocka_unit_test(test_no_view_no_connection),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The relay's state machine on loopback sockets: what each side waits for,
+ * a pending upstream connect that does not wake the loop, its timeout, a
+ * client that leaves while it is pending, and bytes both ways.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "relay.h"
+
+static void test_interest(void **state)
+{
+	struct relay_half_state idle = {0}, queued = {.queued = 100}, done = {.eof = true};
+	uint32_t client, up;
+
+	(void)state;
+	/* Connecting: the client's bytes wait; only the connect's end is awaited. */
+	relay_interest(true, &idle, &idle, &client, &up);
+	assert_int_equal(client, 0);
+	assert_int_equal(up, EPOLLOUT);
+	relay_interest(false, &idle, &idle, &client, &up);
+	assert_int_equal(client, EPOLLIN);
+	assert_int_equal(up, EPOLLIN);
+	/* Client to upstream has bytes in its pipe: upstream writable, client not read. */
+	relay_interest(false, &queued, &idle, &client, &up);
+	assert_int_equal(client, EPOLLIN & 0);
+	assert_int_equal(up, EPOLLIN | EPOLLOUT);
+	/* The client is done: not read any more. */
+	relay_interest(false, &done, &idle, &client, &up);
+	assert_int_equal(client, 0);
+	assert_int_equal(up, EPOLLIN);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A listening socket on 127.0.0.1 with @backlog. */
+static int listener(int backlog, struct sockaddr_in *addr)
+{
+	socklen_t len = sizeof(*addr);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	*addr = (struct sockaddr_in){.sin_family = AF_INET};
+	addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)addr, sizeof(*addr)), 0);
+	assert_int_equal(listen(fd, backlog), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)addr, &len), 0);
+	return fd;
+}
+
+static int connect_to(const struct sockaddr_in *addr, bool nonblock)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
+
+	assert_true(fd >= 0);
+	assert_true(connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0 ||
+		    errno == EINPROGRESS);
+	return fd;
+}
+
+/*
+ * An upstream that never answers: a listener whose accept queue is full
+ * drops the SYNs (as a blackholed ingest does). Returns the listener; the
+ * connection that fills its queue is in *@filler.
+ */
+static int blackhole(struct sockaddr_in *addr, int *filler)
+{
+	int lfd = listener(0, addr);
+
+	*filler = connect_to(addr, false);
+	return lfd;
+}
+
+static struct relay *relay_to(const struct sockaddr_in *up, int connect_timeout_ms,
+			      struct sockaddr_in *at)
+{
+	struct relay_config cfg = {
+		.upstream_len = sizeof(*up),
+		.max_conn = 4,
+		.connect_timeout_ms = connect_timeout_ms,
+		.stats_interval_s = 60,
+	};
+	struct relay *r = NULL;
+	int lfd = listener(16, at);
+
+	memcpy(&cfg.upstream, up, sizeof(*up));
+	assert_int_equal(fcntl(lfd, F_SETFL, O_NONBLOCK), 0);
+	assert_int_equal(relay_create(&cfg, lfd, &r), 0);
+	return r;
+}
+
+/* Run the relay for @ms. */
+static void run_for(struct relay *r, int ms)
+{
+	int64_t end = now_ms() + ms;
+
+	while (now_ms() < end)
+		assert_int_equal(relay_run_once(r, 50), 0);
+}
+
+/*
+ * The client sent RTMP's C0+C1 while the upstream connect is pending: the
+ * loop sleeps (before, it woke for ever on the client's unread bytes), and
+ * the timeout closes the client.
+ */
+static void test_pending_connect_sleeps_then_times_out(void **state)
+{
+	struct sockaddr_in up, at;
+	int filler, blk = blackhole(&up, &filler), client;
+	struct relay *r = relay_to(&up, 1500, &at);
+	struct relay_counters c;
+	char c0c1[1537] = {3};
+	struct pollfd pfd;
+
+	(void)state;
+	client = connect_to(&at, false);
+	assert_int_equal(write(client, c0c1, sizeof(c0c1)), (ssize_t)sizeof(c0c1));
+	run_for(r, 1000);
+	relay_get_counters(r, &c);
+	assert_int_equal(c.accepted, 1);
+	assert_int_equal(c.open, 1);
+	print_message("events handled in 1 s with an upstream connect pending: %llu\n",
+		      (unsigned long long)c.events);
+	assert_true(c.events < 20);
+
+	run_for(r, 800);
+	relay_get_counters(r, &c);
+	assert_int_equal(c.closed, 1);
+	assert_int_equal(c.open, 0);
+	/* The client sees its end. */
+	pfd = (struct pollfd){.fd = client, .events = POLLIN};
+	assert_int_equal(poll(&pfd, 1, 1000), 1);
+	assert_true(read(client, c0c1, sizeof(c0c1)) <= 0);
+	close(client);
+	relay_destroy(r, NULL);
+	close(filler);
+	close(blk);
+}
+
+/* A client that resets while the upstream connect is pending is closed at once. */
+static void test_client_leaves_while_pending(void **state)
+{
+	struct sockaddr_in up, at;
+	int filler, blk = blackhole(&up, &filler), client;
+	struct relay *r = relay_to(&up, 10000, &at);
+	struct relay_counters c;
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+	(void)state;
+	client = connect_to(&at, false);
+	run_for(r, 200);
+	assert_int_equal(setsockopt(client, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	close(client); /* an RST */
+	run_for(r, 300);
+	relay_get_counters(r, &c);
+	assert_int_equal(c.closed, 1);
+	assert_true(c.events < 20);
+	relay_destroy(r, NULL);
+	close(filler);
+	close(blk);
+}
+
+/* Bytes both ways, and each side's end passed on. */
+static void test_relays_both_ways(void **state)
+{
+	struct sockaddr_in up, at;
+	int lup = listener(4, &up), client, server;
+	struct relay *r = relay_to(&up, 2000, &at);
+	struct relay_counters c;
+	char buf[64];
+	ssize_t n;
+
+	(void)state;
+	client = connect_to(&at, false);
+	run_for(r, 100);
+	server = accept(lup, NULL, NULL);
+	assert_true(server >= 0);
+	assert_int_equal(write(client, "hello", 5), 5);
+	run_for(r, 100);
+	assert_int_equal(read(server, buf, sizeof(buf)), 5);
+	assert_memory_equal(buf, "hello", 5);
+	assert_int_equal(write(server, "ingest", 6), 6);
+	run_for(r, 100);
+	assert_int_equal(read(client, buf, sizeof(buf)), 6);
+	assert_memory_equal(buf, "ingest", 6);
+
+	shutdown(client, SHUT_WR);
+	run_for(r, 100);
+	n = read(server, buf, sizeof(buf));
+	assert_int_equal(n, 0); /* the client's end reached the server */
+	close(server);
+	run_for(r, 100);
+	relay_get_counters(r, &c);
+	assert_int_equal(c.closed, 1);
+	close(client);
+	relay_destroy(r, NULL);
+	close(lup);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_interest),
+		cmocka_unit_test(test_pending_connect_sleeps_then_times_out),
+		cmocka_unit_test(test_client_leaves_while_pending),
+		cmocka_unit_test(test_relays_both_ways),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
