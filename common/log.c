@@ -164,6 +164,7 @@ void mps_log_status(const char *line)
 
 	if (!mps_log_is_tty())
 		return;
+	clean[0] = '\0'; /* NULL: the status line is cleared, and kept empty */
 	len = line ? mps_log_redact(line, clean, sizeof(clean)) : 0;
 	/* One terminal line, or it would scroll instead of being redrawn. */
 	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 && len >= ws.ws_col)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "ratectl.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -377,80 +378,97 @@ static int64_t drain_target(const struct ratectl *r, int delay_ms, double cap_bp
 	return clamp(r, to);
 }
 
-void rc_update(struct ratectl *r, const struct rc_input *in, struct rc_decision *out)
+/* What this tick measured, before anything is decided. */
+struct estimate {
+	int64_t now;
+	double cap;	   /* what the paths carried over the last window; < 0: not known */
+	double cap_best;   /* the best of this window and the one before */
+	bool stalled;	   /* acknowledgements in less than RC_STALL_SHARE of the window */
+	bool silent;	   /* a path fell silent in this tick */
+	double silent_cap; /* ... what the living paths carry; < 0: not known */
+	bool silent_guess; /* ... they were idle: a guess */
+	double rise, rise_least, rise_most; /* the paths' RTT over their floors */
+	int rise_limit, rise_least_limit;
+	double wire; /* the target with what goes on the wire besides */
+	int delay;   /* the sender's delay: the queue and the socket's oldest data */
+	bool warm;   /* in the warm-up: the floors and the capacity are not known yet */
+	bool high;   /* the delay is high */
+	bool rising; /* a backlog builds up */
+	bool calm;   /* no backlog, no queue: room to go up */
+};
+
+/*
+ * A path fell silent: what to come back to when it is back, and what the
+ * living ones carry. The capacity windows start over (the dead path's is
+ * gone).
+ */
+static void on_silence(struct ratectl *r, struct estimate *e)
 {
 	const struct rc_config *c = &r->cfg;
-	double cap, cap_best, rise, rise_least, rise_most, drain, wire, silent_cap = -1;
-	bool silent, silent_guess = false;
-	int64_t now = in->t_ms, target = r->target_bps;
-	int budget = c->max_latency_ms, delay, rise_limit, rise_least_limit, age;
-	bool stalled, high, rising, calm;
+	double best = r->cap_cur_bps > r->cap_prev_bps ? r->cap_cur_bps : r->cap_prev_bps;
+	double living = living_rate(r, e->now, silence_start(r, e->now));
+	double recent = living_recent(r, e->now);
+	double before = RC_FAIR * best - (double)c->other_bps;
 
-	memset(out, 0, sizeof(*out));
-	r->drain_started = false;
-	if (!r->started) {
-		r->started = true;
-		r->start_ms = now;
-		r->epoch_start_ms = now;
-		/* No probing up before the connection has shown what it carries. */
-		r->last_down_ms = now;
-		r->last_drop_ms = now - RC_DROP_HOLD_MS;
-	}
-	rise = r->rtt_rise_ms = rtt_rise(r, in, &rise_least, &rise_most);
-	cap = capacity(r, in, &stalled);
-	/* The best capacity of this window and the one before; a dead path's goes. */
-	silent = path_fell_silent(r, now);
-	if (silent) {
-		double best = r->cap_cur_bps > r->cap_prev_bps ? r->cap_cur_bps : r->cap_prev_bps;
+	/* What to come back to: the rate before, or what the paths carried. */
+	if (before < (double)r->target_bps)
+		before = (double)r->target_bps;
+	if ((int64_t)before > r->regain_bps)
+		r->regain_bps = clamp(r, before);
+	/*
+	 * What the living paths carried meanwhile; when that was next to nothing
+	 * (a backup not yet in use, an idle path), it says nothing of what they
+	 * can carry: a guess, as in a stall.
+	 */
+	if (recent > living)
+		living = recent;
+	e->silent_guess = !(living >= RC_LIVING_SHARE * best);
+	if (best > 0)
+		e->silent_cap = e->silent_guess
+					? RC_STALL_STEP * (double)(r->target_bps + c->other_bps)
+					: living;
+	r->cap_cur_bps = r->cap_prev_bps = -1;
+	r->cap_window_ms = e->now;
+	r->hist_n = 0;
+	r->regaining = false;
+	r->paths_after_silence = paths_carrying(r, e->now);
+}
 
-		double living = living_rate(r, now, silence_start(r, now));
-		double recent = living_recent(r, now);
-		double before = RC_FAIR * best - (double)c->other_bps;
+/* The capacity, the paths' silence and RTTs, the delay: this tick's estimate. */
+static void estimate(struct ratectl *r, const struct rc_input *in, struct estimate *e,
+		     struct rc_decision *out)
+{
+	int budget = r->cfg.max_latency_ms, age;
+	double drain;
 
-		/* What to come back to: the rate before, or what the paths carried. */
-		if (before < (double)target)
-			before = (double)target;
-		if ((int64_t)before > r->regain_bps)
-			r->regain_bps = clamp(r, before);
-
-		/*
-		 * What the living paths carried meanwhile; when that was next to
-		 * nothing (a backup not yet in use, an idle path), it says nothing
-		 * of what they can carry: a guess, as in a stall.
-		 */
-		if (recent > living)
-			living = recent;
-		if (best > 0)
-			silent_cap = living >= RC_LIVING_SHARE * best
-					     ? living
-					     : RC_STALL_STEP * (double)(target + c->other_bps);
-		silent_guess = !(living >= RC_LIVING_SHARE * best);
-		r->cap_cur_bps = r->cap_prev_bps = -1;
-		r->cap_window_ms = now;
-		r->hist_n = 0;
-	} else if (now - r->cap_window_ms >= RC_WINDOW_MS) {
+	memset(e, 0, sizeof(*e));
+	e->now = in->t_ms;
+	e->silent_cap = -1;
+	e->rise = r->rtt_rise_ms = rtt_rise(r, in, &e->rise_least, &e->rise_most);
+	e->cap = capacity(r, in, &e->stalled);
+	e->silent = path_fell_silent(r, e->now);
+	if (e->silent) {
+		on_silence(r, e);
+	} else if (e->now - r->cap_window_ms >= RC_WINDOW_MS) {
 		r->cap_prev_bps = r->cap_cur_bps;
 		r->cap_cur_bps = -1;
-		r->cap_window_ms = now;
+		r->cap_window_ms = e->now;
 	}
-	if (silent) {
-		r->regaining = false;
-		r->paths_after_silence = paths_carrying(r, now);
-	} else if (r->regain_bps && !r->regaining &&
-		   paths_carrying(r, now) > r->paths_after_silence) {
+	if (!e->silent && r->regain_bps && !r->regaining &&
+	    paths_carrying(r, e->now) > r->paths_after_silence) {
 		/* A path carries data again: what was lost may be back. */
 		r->regaining = true;
 		out->regain = true;
 		out->regain_bps = r->regain_bps;
 	}
-	if (!silent && cap > r->cap_cur_bps)
-		r->cap_cur_bps = cap;
-	cap_best = r->cap_cur_bps > r->cap_prev_bps ? r->cap_cur_bps : r->cap_prev_bps;
-	wire = (double)(target + c->other_bps);
+	if (!e->silent && e->cap > r->cap_cur_bps)
+		r->cap_cur_bps = e->cap;
+	e->cap_best = r->cap_cur_bps > r->cap_prev_bps ? r->cap_cur_bps : r->cap_prev_bps;
+	e->wire = (double)(r->target_bps + r->cfg.other_bps);
 	/* The socket drains at what the paths carry, or at least at half the rate sent. */
-	drain = cap > wire / 2 ? cap : wire / 2;
+	drain = e->cap > e->wire / 2 ? e->cap : e->wire / 2;
 	age = socket_age(r, in);
-	delay = in->queue_ms + (age >= 0 ? age : (int)(8000.0 * in->socket_bytes / drain));
+	e->delay = in->queue_ms + (age >= 0 ? age : (int)(8000.0 * in->socket_bytes / drain));
 
 	/*
 	 * Whether the paths, not the encoder, set the pace: data waits unsent in
@@ -458,157 +476,240 @@ void rc_update(struct ratectl *r, const struct rc_input *in, struct rc_decision 
 	 * more of them only builds a queue.
 	 */
 	r->net_limited += 0.2 * ((in->unsent_bytes > RC_UNSENT_BUSY || in->held) - r->net_limited);
-	high = delay > budget * 6 / 10 || in->queue_ms > budget / 3;
+	e->high = e->delay > budget * 6 / 10 || in->queue_ms > budget / 3;
 	/*
 	 * The delay measured in the socket includes the paths' queues; a rise
 	 * of their RTT is the early sign, and a small one is no harm to a
 	 * budget of a second: only a share of the budget counts.
 	 */
-	rise_limit = (int)(RC_RTT_RISE_MOST * budget);
-	if (rise_limit < RC_RTT_RISE_MS)
-		rise_limit = RC_RTT_RISE_MS;
-	rise_least_limit = (int)(RC_RTT_RISE_LEAST * budget);
-	if (rise_least_limit < RC_RTT_RISE_MS)
-		rise_least_limit = RC_RTT_RISE_MS;
+	e->rise_limit = (int)(RC_RTT_RISE_MOST * budget);
+	if (e->rise_limit < RC_RTT_RISE_MS)
+		e->rise_limit = RC_RTT_RISE_MS;
+	e->rise_least_limit = (int)(RC_RTT_RISE_LEAST * budget);
+	if (e->rise_least_limit < RC_RTT_RISE_MS)
+		e->rise_least_limit = RC_RTT_RISE_MS;
 	/*
 	 * In the warm-up the RTT floors and the capacity are not known yet
 	 * (slow start, subflows joining): only the delay counts.
 	 */
-	rising = delay > budget * 4 / 10 ||
-		 (now - r->start_ms >= RC_WARMUP_MS &&
-		  (rise_most > rise_limit || rise_least > rise_least_limit ||
-		   (r->net_limited > 0.7 && cap_best >= 0 && wire > 1.03 * cap_best)));
-	calm = !rising && delay < budget / 5 && r->net_limited < 0.3;
+	e->warm = e->now - r->start_ms < RC_WARMUP_MS;
+	e->rising = e->delay > budget * 4 / 10 ||
+		    (!e->warm &&
+		     (e->rise_most > e->rise_limit || e->rise_least > e->rise_least_limit ||
+		      (r->net_limited > 0.7 && e->cap_best >= 0 && e->wire > 1.03 * e->cap_best)));
+	e->calm = !e->rising && e->delay < budget / 5 && r->net_limited < 0.3;
+}
 
-	if (delay > budget && in->queue_ms >= RC_DROP_MIN_QUEUE_MS &&
-	    now - r->last_drop_ms >= RC_DROP_HOLD_MS) {
+/* The delay is over the budget: drop the queue up to a keyframe (in any mode). */
+static void decide_drop(struct ratectl *r, const struct rc_input *in, const struct estimate *e,
+			struct rc_decision *out)
+{
+	int budget = r->cfg.max_latency_ms;
+
+	if (e->delay > budget && in->queue_ms >= RC_DROP_MIN_QUEUE_MS &&
+	    e->now - r->last_drop_ms >= RC_DROP_HOLD_MS) {
 		out->drop = true;
-		r->last_drop_ms = now;
+		r->last_drop_ms = e->now;
 		snprintf(out->why, sizeof(out->why), "sender delay %d ms over the %d ms budget",
-			 delay, budget);
+			 e->delay, budget);
 	}
-	if (c->fixed) {
-		/* Nothing to steer: only the drops. */
-	} else if (silent && silent_cap > 0 &&
-		   RC_HEADROOM * silent_cap - (double)c->other_bps < (double)target) {
-		/* A path died: at once to what the others carried, and drain. */
-		start_drain(r, RC_HEADROOM * silent_cap - (double)c->other_bps);
-		target = drain_target(r, delay, silent_cap);
-		if (!out->drop)
-			snprintf(out->why, sizeof(out->why),
-				 "a path fell silent, the others %s %.2f Mbit/s",
-				 silent_guess ? "idle: guessing" : "carry", silent_cap / 1e6);
-	} else if (r->draining) {
-		if (delay < budget / 4) {
-			/* Drained: back to what the paths carry. */
-			r->draining = false;
-			target = clamp(r, r->drain_steady_bps);
-		} else {
-			/*
-			 * Not sooner than RC_DOWN_AGAIN_MS: right after a path
-			 * dies, the others carry little too until the kernel has sent
-			 * its data again (the receiver's window is full of what waits
-			 * for it), and that is no measure of what they can carry.
-			 */
-			if (cap_best >= 0 && !stalled &&
-			    now - r->last_down_ms >= RC_DOWN_AGAIN_MS &&
-			    RC_HEADROOM * cap_best - (double)c->other_bps < r->drain_steady_bps) {
-				/*
-				 * Still growing: the paths carry less than thought (the
-				 * best of two windows: while the kernel sends a dead
-				 * path's data again, the others carry less for a while).
-				 */
-				start_drain(r, RC_HEADROOM * cap_best - (double)c->other_bps);
-				snprintf(out->why, sizeof(out->why),
-					 "sender delay %d ms, the paths carry %.2f Mbit/s", delay,
-					 cap_best / 1e6);
-			}
-			target = drain_target(r, delay, cap >= 0 ? cap : wire);
-		}
-	} else if (high && now - r->last_down_ms >= RC_DOWN_HOLD_MS) {
-		double to = (double)target;
+}
 
-		if (stalled && !r->stall_stepped) {
-			/* Next to nothing gets through: once, a guess; the stall's end tells more. */
-			to = RC_STALL_STEP * (double)target;
-			r->stall_stepped = true;
-		} else if (!stalled && cap_best >= 0 && now - r->start_ms < RC_WARMUP_MS) {
-			/* Slow start, subflows joining: what was carried says little yet. */
-			to = RC_EASE * (double)target;
-		} else if (!stalled && cap_best >= 0 &&
-			   (delay > r->down_delay_ms ||
-			    now - r->last_down_ms >= RC_DOWN_AGAIN_MS)) {
-			/*
-			 * What the paths carry, with room for the queue to drain. Once
-			 * there, the delay falls by itself: step again only if it
-			 * still grows.
-			 */
-			to = RC_HEADROOM * cap_best - (double)c->other_bps;
-			if (to < RC_HIGH_CUT * (double)target)
-				to = RC_HIGH_CUT * (double)target;
-			if (to < 0.97 * (double)target) {
-				start_drain(r, to);
-				to = (double)drain_target(r, delay, cap_best);
-			}
-		}
-		if (to < 0.97 * (double)target) {
-			target = clamp(r, to);
-			if (!out->drop)
-				snprintf(
-					out->why, sizeof(out->why),
-					stalled ? "sender delay %d ms, the paths stall"
-						: "sender delay %d ms, the paths carry %.2f Mbit/s",
-					delay, cap_best / 1e6);
-		}
-	} else if (rising && !stalled && now - r->last_down_ms >= 2 * RC_DOWN_HOLD_MS) {
-		double to = RC_EASE * (double)target;
+static enum rc_mode mode_of(const struct ratectl *r, const struct estimate *e)
+{
+	if (r->draining)
+		return RC_DRAINING;
+	if (r->regaining)
+		return RC_REGAINING;
+	return e->warm ? RC_WARMUP : RC_STEADY;
+}
 
-		/*
-		 * A backlog: what the paths carried is what they can carry; the
-		 * best of the last two windows, so that a burst of losses does
-		 * not count as a lasting loss of capacity.
-		 */
-		if (!stalled && cap_best >= 0 && now - r->start_ms >= RC_WARMUP_MS &&
-		    (delay > budget * 4 / 10 || r->net_limited > 0.7) &&
-		    RC_FAIR * cap_best - (double)c->other_bps < to)
-			to = RC_FAIR * cap_best - (double)c->other_bps;
-		if (to < RC_MAX_CUT * (double)target)
-			to = RC_MAX_CUT * (double)target;
-		target = clamp(r, to);
-		if (!out->drop)
-			snprintf(out->why, sizeof(out->why),
-				 "RTT %.0f ms over its floor, sender delay %d ms%s",
-				 rise_least > rise_least_limit ? rise_least : rise_most, delay,
-				 r->net_limited > 0.7 ? ", the paths are the limit" : "");
-	} else if (r->regaining && calm && now - r->last_up_ms >= RC_UP_EVERY_MS) {
-		/*
-		 * Back to the rate before the path died, faster than a probe: it
-		 * was carried before, and the encoder put it out. Any sign of a
-		 * queue ends it (below).
-		 */
-		double to = (1 + RC_REGAIN_STEP) * (double)target;
+/* Set out->why unless a drop already did. */
+__attribute__((format(printf, 2, 3))) static void why(struct rc_decision *out, const char *fmt, ...)
+{
+	va_list ap;
 
-		target = clamp(r, to < (double)r->regain_bps ? to : (double)r->regain_bps);
-		r->last_up_ms = now;
-		if (target >= r->regain_bps) {
-			r->regaining = false;
-			r->regain_bps = 0;
-		}
-	} else if (calm && now - r->last_down_ms >= RC_UP_HOLD_MS &&
-		   now - r->last_up_ms >= RC_UP_EVERY_MS &&
-		   (1 + RC_UP_STEP) * wire <= RC_PROBE_LIMIT * cap &&
-		   (in->encoder_bps <= 0 ||
-		    in->encoder_bps >= RC_ENCODER_KEEPS_UP * (double)target)) {
+	if (out->drop)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(out->why, sizeof(out->why), fmt, ap);
+	va_end(ap);
+}
+
+/* A path died and the rest carry less than the target: at once to what they carry, and drain. */
+static bool path_lost(const struct ratectl *r, const struct estimate *e)
+{
+	return e->silent && e->silent_cap > 0 &&
+	       RC_HEADROOM * e->silent_cap - (double)r->cfg.other_bps < (double)r->target_bps;
+}
+
+static int64_t act_path_lost(struct ratectl *r, const struct estimate *e, struct rc_decision *out)
+{
+	start_drain(r, RC_HEADROOM * e->silent_cap - (double)r->cfg.other_bps);
+	why(out, "a path fell silent, the others %s %.2f Mbit/s",
+	    e->silent_guess ? "idle: guessing" : "carry", e->silent_cap / 1e6);
+	return drain_target(r, e->delay, e->silent_cap);
+}
+
+/* Below the paths' rate until the backlog is gone, then back to it. */
+static int64_t act_draining(struct ratectl *r, const struct estimate *e, struct rc_decision *out)
+{
+	const struct rc_config *c = &r->cfg;
+
+	if (e->delay < c->max_latency_ms / 4) {
+		/* Drained: back to what the paths carry. */
+		r->draining = false;
+		return clamp(r, r->drain_steady_bps);
+	}
+	/*
+	 * Not sooner than RC_DOWN_AGAIN_MS: right after a path dies, the others
+	 * carry little too until the kernel has sent its data again (the
+	 * receiver's window is full of what waits for it), and that is no
+	 * measure of what they can carry.
+	 */
+	if (e->cap_best >= 0 && !e->stalled && e->now - r->last_down_ms >= RC_DOWN_AGAIN_MS &&
+	    RC_HEADROOM * e->cap_best - (double)c->other_bps < r->drain_steady_bps) {
 		/*
-		 * Up, but not far beyond what the paths have shown they carry, and
-		 * only once the encoder uses what it was given: x264 follows a new
-		 * rate within its VBV buffer, and a still picture never fills it.
+		 * Still growing: the paths carry less than thought (the best of two
+		 * windows: while the kernel sends a dead path's data again, the
+		 * others carry less for a while).
 		 */
+		start_drain(r, RC_HEADROOM * e->cap_best - (double)c->other_bps);
+		snprintf(out->why, sizeof(out->why),
+			 "sender delay %d ms, the paths carry %.2f Mbit/s", e->delay,
+			 e->cap_best / 1e6);
+	}
+	return drain_target(r, e->delay, e->cap >= 0 ? e->cap : e->wire);
+}
+
+/* The delay is high: a step down, to what the paths carry where that is known. */
+static int64_t step_high(struct ratectl *r, const struct estimate *e, struct rc_decision *out)
+{
+	double target = (double)r->target_bps, to = target;
+
+	if (e->stalled && !r->stall_stepped) {
+		/* Next to nothing gets through: once, a guess; the stall's end tells more. */
+		to = RC_STALL_STEP * target;
+		r->stall_stepped = true;
+	} else if (!e->stalled && e->cap_best >= 0 && e->warm) {
+		/* Slow start, subflows joining: what was carried says little yet. */
+		to = RC_EASE * target;
+	} else if (!e->stalled && e->cap_best >= 0 &&
+		   (e->delay > r->down_delay_ms || e->now - r->last_down_ms >= RC_DOWN_AGAIN_MS)) {
+		/*
+		 * What the paths carry, with room for the queue to drain. Once
+		 * there, the delay falls by itself: step again only if it still
+		 * grows.
+		 */
+		to = RC_HEADROOM * e->cap_best - (double)r->cfg.other_bps;
+		if (to < RC_HIGH_CUT * target)
+			to = RC_HIGH_CUT * target;
+		if (to < 0.97 * target) {
+			start_drain(r, to);
+			to = (double)drain_target(r, e->delay, e->cap_best);
+		}
+	}
+	if (to >= 0.97 * target)
+		return r->target_bps;
+	if (e->stalled)
+		why(out, "sender delay %d ms, the paths stall", e->delay);
+	else
+		why(out, "sender delay %d ms, the paths carry %.2f Mbit/s", e->delay,
+		    e->cap_best / 1e6);
+	return clamp(r, to);
+}
+
+/* A backlog builds up: a gentle step, to what the paths carried if that is less. */
+static int64_t step_rising(struct ratectl *r, const struct estimate *e, struct rc_decision *out)
+{
+	const struct rc_config *c = &r->cfg;
+	double to = RC_EASE * (double)r->target_bps;
+
+	/*
+	 * What the paths carried is what they can carry; the best of the last
+	 * two windows, so that a burst of losses does not count as a lasting
+	 * loss of capacity.
+	 */
+	if (e->cap_best >= 0 && !e->warm &&
+	    (e->delay > c->max_latency_ms * 4 / 10 || r->net_limited > 0.7) &&
+	    RC_FAIR * e->cap_best - (double)c->other_bps < to)
+		to = RC_FAIR * e->cap_best - (double)c->other_bps;
+	if (to < RC_MAX_CUT * (double)r->target_bps)
+		to = RC_MAX_CUT * (double)r->target_bps;
+	why(out, "RTT %.0f ms over its floor, sender delay %d ms%s",
+	    e->rise_least > e->rise_least_limit ? e->rise_least : e->rise_most, e->delay,
+	    r->net_limited > 0.7 ? ", the paths are the limit" : "");
+	return clamp(r, to);
+}
+
+/* The steps down every mode but draining takes. Returns true when one was taken. */
+static bool step_down(struct ratectl *r, const struct estimate *e, struct rc_decision *out,
+		      int64_t *target)
+{
+	if (e->high && e->now - r->last_down_ms >= RC_DOWN_HOLD_MS) {
+		*target = step_high(r, e, out);
+		return true;
+	}
+	if (e->rising && !e->stalled && e->now - r->last_down_ms >= 2 * RC_DOWN_HOLD_MS) {
+		*target = step_rising(r, e, out);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Warm-up and steady: down when the delay says so; else up, but not far
+ * beyond what the paths have shown they carry, and only once the encoder
+ * uses what it was given: x264 follows a new rate within its VBV buffer, and
+ * a still picture never fills it.
+ */
+static int64_t act_steady(struct ratectl *r, const struct rc_input *in, const struct estimate *e,
+			  struct rc_decision *out)
+{
+	int64_t target = r->target_bps;
+
+	if (step_down(r, e, out, &target))
+		return target;
+	if (e->calm && e->now - r->last_down_ms >= RC_UP_HOLD_MS &&
+	    e->now - r->last_up_ms >= RC_UP_EVERY_MS &&
+	    (1 + RC_UP_STEP) * e->wire <= RC_PROBE_LIMIT * e->cap &&
+	    (in->encoder_bps <= 0 || in->encoder_bps >= RC_ENCODER_KEEPS_UP * (double)target)) {
 		target = clamp(r, (1 + RC_UP_STEP) * (double)target);
 		if (target > r->target_bps)
-			r->last_up_ms = now;
+			r->last_up_ms = e->now;
 	}
-	if (!stalled)
+	return target;
+}
+
+/*
+ * Regaining: back to the rate before the path died, faster than a probe: it
+ * was carried before, and the encoder put it out. Any sign of a queue ends
+ * it (rc_update()).
+ */
+static int64_t act_regaining(struct ratectl *r, const struct estimate *e, struct rc_decision *out)
+{
+	int64_t target = r->target_bps;
+	double to;
+
+	if (step_down(r, e, out, &target))
+		return target;
+	if (!e->calm || e->now - r->last_up_ms < RC_UP_EVERY_MS)
+		return target;
+	to = (1 + RC_REGAIN_STEP) * (double)target;
+	target = clamp(r, to < (double)r->regain_bps ? to : (double)r->regain_bps);
+	r->last_up_ms = e->now;
+	if (target >= r->regain_bps) {
+		r->regaining = false;
+		r->regain_bps = 0;
+	}
+	return target;
+}
+
+/* The new target, what changed, and what the next ticks need to know of it. */
+static void settle(struct ratectl *r, const struct estimate *e, int64_t target,
+		   struct rc_decision *out)
+{
+	if (!e->stalled)
 		r->stall_stepped = false;
 	if (target < r->target_bps && r->regaining) {
 		/* The paths say no more: the rest is probed for as usual. */
@@ -619,15 +720,66 @@ void rc_update(struct ratectl *r, const struct rc_input *in, struct rc_decision 
 		out->change = -1;
 		/* Draining lowers the rate tick by tick: not a step down each time. */
 		if (!r->draining || r->drain_started) {
-			r->last_down_ms = now;
-			r->down_delay_ms = delay;
+			r->last_down_ms = e->now;
+			r->down_delay_ms = e->delay;
 		}
 	} else if (target > r->target_bps) {
 		out->change = 1;
 	}
 	r->target_bps = target;
 	out->target_bps = target;
-	out->delay_ms = delay;
-	out->capacity_bps = cap;
-	out->rtt_rise_ms = rise;
+	out->delay_ms = e->delay;
+	out->capacity_bps = e->cap;
+	out->rtt_rise_ms = e->rise;
+}
+
+void rc_update(struct ratectl *r, const struct rc_input *in, struct rc_decision *out)
+{
+	struct estimate e;
+	int64_t target = r->target_bps;
+
+	memset(out, 0, sizeof(*out));
+	r->drain_started = false;
+	if (!r->started) {
+		r->started = true;
+		r->start_ms = in->t_ms;
+		r->epoch_start_ms = in->t_ms;
+		/* No probing up before the connection has shown what it carries. */
+		r->last_down_ms = in->t_ms;
+		r->last_drop_ms = in->t_ms - RC_DROP_HOLD_MS;
+	}
+	estimate(r, in, &e, out);
+	decide_drop(r, in, &e, out);
+	out->mode = mode_of(r, &e);
+	if (r->cfg.fixed) {
+		/* Nothing to steer: only the drops. */
+	} else if (path_lost(r, &e)) {
+		target = act_path_lost(r, &e, out);
+	} else {
+		switch (out->mode) {
+		case RC_DRAINING:
+			target = act_draining(r, &e, out);
+			break;
+		case RC_REGAINING:
+			target = act_regaining(r, &e, out);
+			break;
+		case RC_WARMUP:
+		case RC_STEADY:
+			target = act_steady(r, in, &e, out);
+			break;
+		}
+	}
+	settle(r, &e, target, out);
+}
+
+const char *rc_mode_name(enum rc_mode m)
+{
+	static const char *const names[] = {
+		[RC_WARMUP] = "warm-up",
+		[RC_STEADY] = "steady",
+		[RC_DRAINING] = "draining",
+		[RC_REGAINING] = "regaining",
+	};
+
+	return names[m];
 }

@@ -65,7 +65,19 @@ struct rc_input {
 	struct rc_path paths[RC_MAX_PATHS];
 };
 
+/*
+ * What the controller is doing: warming up (the first RC_WARMUP_MS of a
+ * connection: slow start, subflows joining; only the delay counts), steady
+ * (following the paths), draining (below the paths' rate until a backlog is
+ * gone), regaining (back up fast to the rate before a path died, now that it
+ * carries again).
+ */
+enum rc_mode { RC_WARMUP, RC_STEADY, RC_DRAINING, RC_REGAINING };
+
+const char *rc_mode_name(enum rc_mode m);
+
 struct rc_decision {
+	enum rc_mode mode; /* in this tick, before its action */
 	int64_t target_bps;
 	int change;	     /* -1 stepped down, 1 up, 0 same */
 	bool drop;	     /* drop the queue up to a keyframe */

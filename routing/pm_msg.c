@@ -249,14 +249,57 @@ const char *rt_pm_event_name(uint8_t type)
 	return NULL;
 }
 
+/* Whether the event's type carries a subflow's (or the connection's) two ends. */
+static bool has_ends(uint8_t type)
+{
+	return type == MPTCP_EVENT_CREATED || type == MPTCP_EVENT_ESTABLISHED ||
+	       type == MPTCP_EVENT_SUB_ESTABLISHED || type == MPTCP_EVENT_SUB_CLOSED ||
+	       type == MPTCP_EVENT_SUB_PRIORITY;
+}
+
+/* The two ends, all required: the family, both addresses of it, both ports. */
+static int parse_ends(struct nlattr **a, struct rt_pm_event *ev)
+{
+	int saddr = MPTCP_ATTR_SADDR4, daddr = MPTCP_ATTR_DADDR4;
+
+	if (!a[MPTCP_ATTR_FAMILY] || !a[MPTCP_ATTR_SPORT] || !a[MPTCP_ATTR_DPORT])
+		return -EBADMSG;
+	ev->family = nla_get_u16(a[MPTCP_ATTR_FAMILY]);
+	if (ev->family == AF_INET6) {
+		saddr = MPTCP_ATTR_SADDR6;
+		daddr = MPTCP_ATTR_DADDR6;
+	} else if (ev->family != AF_INET) {
+		return -EBADMSG;
+	}
+	if (!a[saddr] || !a[daddr])
+		return -EBADMSG;
+	if (ev->family == AF_INET) {
+		ev->saddr.s_addr = nla_get_u32(a[saddr]);
+		ev->daddr.s_addr = nla_get_u32(a[daddr]);
+	} else {
+		nla_memcpy(&ev->saddr6, a[saddr], sizeof(ev->saddr6));
+		nla_memcpy(&ev->daddr6, a[daddr], sizeof(ev->daddr6));
+	}
+	ev->sport = ntohs(nla_get_u16(a[MPTCP_ATTR_SPORT]));
+	ev->dport = ntohs(nla_get_u16(a[MPTCP_ATTR_DPORT]));
+	return 0;
+}
+
 int rt_pm_parse_event(struct nlmsghdr *nlh, struct rt_pm_event *ev)
 {
 	static const struct nla_policy policy[MPTCP_ATTR_MAX + 1] = {
-		[MPTCP_ATTR_TOKEN] = {.type = NLA_U32},	 [MPTCP_ATTR_FAMILY] = {.type = NLA_U16},
-		[MPTCP_ATTR_LOC_ID] = {.type = NLA_U8},	 [MPTCP_ATTR_REM_ID] = {.type = NLA_U8},
-		[MPTCP_ATTR_SADDR4] = {.type = NLA_U32}, [MPTCP_ATTR_DADDR4] = {.type = NLA_U32},
-		[MPTCP_ATTR_SPORT] = {.type = NLA_U16},	 [MPTCP_ATTR_DPORT] = {.type = NLA_U16},
-		[MPTCP_ATTR_BACKUP] = {.type = NLA_U8},	 [MPTCP_ATTR_ERROR] = {.type = NLA_U8},
+		[MPTCP_ATTR_TOKEN] = {.type = NLA_U32},
+		[MPTCP_ATTR_FAMILY] = {.type = NLA_U16},
+		[MPTCP_ATTR_LOC_ID] = {.type = NLA_U8},
+		[MPTCP_ATTR_REM_ID] = {.type = NLA_U8},
+		[MPTCP_ATTR_SADDR4] = {.type = NLA_U32},
+		[MPTCP_ATTR_DADDR4] = {.type = NLA_U32},
+		[MPTCP_ATTR_SADDR6] = {.minlen = sizeof(struct in6_addr)},
+		[MPTCP_ATTR_DADDR6] = {.minlen = sizeof(struct in6_addr)},
+		[MPTCP_ATTR_SPORT] = {.type = NLA_U16},
+		[MPTCP_ATTR_DPORT] = {.type = NLA_U16},
+		[MPTCP_ATTR_BACKUP] = {.type = NLA_U8},
+		[MPTCP_ATTR_ERROR] = {.type = NLA_U8},
 		[MPTCP_ATTR_IF_IDX] = {.type = NLA_U32},
 	};
 	struct nlattr *a[MPTCP_ATTR_MAX + 1];
@@ -269,16 +312,12 @@ int rt_pm_parse_event(struct nlmsghdr *nlh, struct rt_pm_event *ev)
 		return -EBADMSG;
 	memset(ev, 0, sizeof(*ev));
 	ev->type = gh->cmd;
-	if (a[MPTCP_ATTR_TOKEN])
-		ev->token = nla_get_u32(a[MPTCP_ATTR_TOKEN]);
-	if (a[MPTCP_ATTR_SADDR4])
-		ev->saddr.s_addr = nla_get_u32(a[MPTCP_ATTR_SADDR4]);
-	if (a[MPTCP_ATTR_DADDR4])
-		ev->daddr.s_addr = nla_get_u32(a[MPTCP_ATTR_DADDR4]);
-	if (a[MPTCP_ATTR_SPORT])
-		ev->sport = ntohs(nla_get_u16(a[MPTCP_ATTR_SPORT]));
-	if (a[MPTCP_ATTR_DPORT])
-		ev->dport = ntohs(nla_get_u16(a[MPTCP_ATTR_DPORT]));
+	/* Every event names its connection; one with ends names them all. */
+	if (!a[MPTCP_ATTR_TOKEN])
+		return -EBADMSG;
+	ev->token = nla_get_u32(a[MPTCP_ATTR_TOKEN]);
+	if (has_ends(ev->type) && parse_ends(a, ev))
+		return -EBADMSG;
 	if (a[MPTCP_ATTR_LOC_ID])
 		ev->loc_id = nla_get_u8(a[MPTCP_ATTR_LOC_ID]);
 	if (a[MPTCP_ATTR_REM_ID])

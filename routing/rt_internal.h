@@ -56,13 +56,20 @@ int rt_pm_build_set_flags(struct nl_msg *msg, int family_id, const struct rt_end
 struct rt_pm_event {
 	uint8_t type; /* MPTCP_EVENT_* */
 	uint32_t token;
+	int family; /* of the ends, for the events that have them: AF_INET or AF_INET6 */
 	struct in_addr saddr, daddr;
+	struct in6_addr saddr6, daddr6;
 	uint16_t sport, dport; /* host order */
 	uint8_t loc_id, rem_id;
 	uint8_t error; /* errno of a closed subflow */
 	bool backup;
 	int ifindex;
 };
+/*
+ * Decode an event. Its token is required, and for the events with two ends
+ * (created, established, sub_*) the family, both addresses and both ports.
+ * Returns 0 or -EBADMSG.
+ */
 int rt_pm_parse_event(struct nlmsghdr *nlh, struct rt_pm_event *ev);
 /* "sub_established" for MPTCP_EVENT_SUB_ESTABLISHED, ...; NULL when unknown. */
 const char *rt_pm_event_name(uint8_t type);
@@ -79,6 +86,16 @@ int rt_build_table_routes(const struct rt_uplink *u, struct rtnl_route **subnet,
 			  struct rtnl_route **deflt);
 /* Build the rule "from ADDR/32 lookup TABLE prio RT_RULE_PRIORITY proto RT_PROTO". */
 struct rtnl_rule *rt_build_source_rule(const struct rt_uplink *u);
+
+/*
+ * The subflow limit a run raised, kept in a file until it is restored (state.c):
+ * @before what it was, @set what mpstream made it. Return 0 or -errno
+ * (-ENOENT: nothing kept).
+ */
+#define RT_STATE_DIR "/run/mpstream"
+int rt_state_save_limits(uint32_t before, uint32_t set);
+int rt_state_load_limits(uint32_t *before, uint32_t *set);
+void rt_state_forget(void);
 
 /* MPTCP path manager over generic netlink. */
 struct rt_pm;

@@ -48,7 +48,7 @@ struct rt_uplinks {
 	struct rtnl_rule *rules[RT_MAX_UPLINKS];      /* installed */
 	struct rt_endpoint eps[RT_MAX_UPLINKS];	      /* installed when .id != 0 */
 	bool limits_changed;
-	struct rt_limits saved_limits;
+	uint32_t saved_subflows; /* the subflow limit before it was raised */
 	/* Everything above is under lock once the watcher runs. */
 	pthread_mutex_t lock;
 	pthread_t watcher;
@@ -498,25 +498,37 @@ static int on_pm_event(struct nl_msg *msg, void *arg)
 	struct rt_uplinks *u = arg;
 	struct rt_pm_event ev;
 	struct sockaddr_in sin = {.sin_family = AF_INET};
-	char s[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN], name[IFNAMSIZ], err[64] = "";
+	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN], name[IFNAMSIZ] = "", err[64] = "";
 	const char *what;
+	int ret = rt_pm_parse_event(nlmsg_hdr(msg), &ev);
 
-	if (rt_pm_parse_event(nlmsg_hdr(msg), &ev) || !(what = rt_pm_event_name(ev.type)))
+	if (ret) {
+		LOG_DEBUG(RT_TAG, "an MPTCP event without its required attributes: ignored");
+		return NL_OK;
+	}
+	if (!(what = rt_pm_event_name(ev.type)))
 		return NL_OK;
 	if (ev.type != MPTCP_EVENT_SUB_ESTABLISHED && ev.type != MPTCP_EVENT_SUB_CLOSED &&
 	    ev.type != MPTCP_EVENT_SUB_PRIORITY && ev.type != MPTCP_EVENT_ESTABLISHED &&
 	    ev.type != MPTCP_EVENT_CLOSED)
 		return NL_OK;
-	sin.sin_addr = ev.saddr;
-	rt_uplinks_name_addr(u, (struct sockaddr *)&sin, name, sizeof(name));
+	if (ev.type == MPTCP_EVENT_CLOSED) {
+		LOG_INFO(RT_TAG, "mptcp event %s, token %08x", what, ev.token);
+		return NL_OK;
+	}
+	if (ev.family == AF_INET) {
+		sin.sin_addr = ev.saddr;
+		rt_uplinks_name_addr(u, (struct sockaddr *)&sin, name, sizeof(name));
+		inet_ntop(AF_INET, &ev.saddr, s, sizeof(s));
+		inet_ntop(AF_INET, &ev.daddr, d, sizeof(d));
+	} else {
+		inet_ntop(AF_INET6, &ev.saddr6, s, sizeof(s));
+		inet_ntop(AF_INET6, &ev.daddr6, d, sizeof(d));
+	}
 	if (ev.type == MPTCP_EVENT_SUB_CLOSED && ev.error)
 		snprintf(err, sizeof(err), ", error %u (%s)", ev.error, strerror(ev.error));
-	if (ev.type == MPTCP_EVENT_CLOSED)
-		LOG_INFO(RT_TAG, "mptcp event %s, token %08x", what, ev.token);
-	else
-		LOG_INFO(RT_TAG, "mptcp event %s %s:%u -> %s:%u (%s)%s%s", what, ip4(ev.saddr, s),
-			 ev.sport, ip4(ev.daddr, d), ev.dport, name[0] ? name : "-",
-			 ev.backup ? ", backup" : "", err);
+	LOG_INFO(RT_TAG, "mptcp event %s %s:%u -> %s:%u (%s)%s%s", what, s, ev.sport, d, ev.dport,
+		 name[0] ? name : "-", ev.backup ? ", backup" : "", err);
 	return NL_OK;
 }
 
@@ -652,15 +664,60 @@ static int raise_limits(struct rt_uplinks *u)
 		return ret;
 	if (lim.subflows >= u->n)
 		return 0;
-	u->saved_limits = lim;
+	u->saved_subflows = lim.subflows;
 	lim.subflows = (uint32_t)u->n;
 	ret = rt_pm_set_limits(u->pm, &lim);
 	if (ret)
 		return ret;
 	u->limits_changed = true;
-	LOG_INFO(RT_TAG, "MPTCP subflow limit raised from %u to %u", u->saved_limits.subflows,
+	ret = rt_state_save_limits(u->saved_subflows, lim.subflows);
+	if (ret)
+		LOG_WARN(RT_TAG,
+			 "cannot keep a note of the MPTCP subflow limit (%s): if mpstream is "
+			 "killed, "
+			 "it stays at %u",
+			 strerror(-ret), lim.subflows);
+	LOG_INFO(RT_TAG, "MPTCP subflow limit raised from %u to %u", u->saved_subflows,
 		 lim.subflows);
 	return 0;
+}
+
+/*
+ * Put the subflow limit back to @before if it still is what mpstream made it
+ * (@set): an administrator's own change since stays, and so does every other
+ * limit.
+ */
+static void restore_subflows(struct rt_pm *pm, uint32_t before, uint32_t set, bool leftover)
+{
+	const char *whose = leftover ? "an earlier run" : "mpstream";
+	struct rt_limits lim;
+	int ret = rt_pm_get_limits(pm, &lim);
+
+	if (!ret && lim.subflows != set) {
+		LOG_INFO(RT_TAG, "MPTCP subflow limit left at %u (changed since %s set it to %u)",
+			 lim.subflows, whose, set);
+		return;
+	}
+	if (!ret) {
+		lim.subflows = before;
+		ret = rt_pm_set_limits(pm, &lim);
+	}
+	if (ret)
+		LOG_WARN(RT_TAG, "cannot restore the MPTCP subflow limit: %s", strerror(-ret));
+	else
+		LOG_INFO(RT_TAG, "MPTCP subflow limit back to %u%s", before,
+			 leftover ? " (raised by an earlier run)" : "");
+}
+
+/* The subflow limit a killed run raised, kept in its note. */
+static void restore_leftover_limits(struct rt_pm *pm)
+{
+	uint32_t before, set;
+
+	if (rt_state_load_limits(&before, &set))
+		return;
+	restore_subflows(pm, before, set, true);
+	rt_state_forget();
 }
 
 static int check_config(const struct rt_config *cfg)
@@ -766,6 +823,8 @@ int rt_uplinks_create(const struct rt_config *cfg, struct rt_uplinks **out)
 			goto fail;
 		}
 	}
+	if (u->pm)
+		restore_leftover_limits(u->pm);
 	ret = remove_leftovers(u);
 	if (ret) {
 		LOG_ERR(RT_TAG, "cannot remove leftovers of an earlier run: %s", step_error(ret));
@@ -796,8 +855,6 @@ fail:
 
 void rt_uplinks_destroy(struct rt_uplinks *u)
 {
-	int ret;
-
 	if (!u)
 		return;
 	if (u->watching) {
@@ -805,9 +862,8 @@ void rt_uplinks_destroy(struct rt_uplinks *u)
 		pthread_join(u->watcher, NULL);
 	}
 	if (u->limits_changed) {
-		ret = rt_pm_set_limits(u->pm, &u->saved_limits);
-		if (ret)
-			LOG_WARN(RT_TAG, "cannot restore MPTCP limits: %s", strerror(-ret));
+		restore_subflows(u->pm, u->saved_subflows, (uint32_t)u->n, false);
+		rt_state_forget();
 	}
 	for (size_t i = 0; i < u->n; i++)
 		uninstall_uplink(u, i);

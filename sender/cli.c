@@ -281,9 +281,9 @@ static const char *keep(struct snd_options *o, const char *s)
 	return p;
 }
 
-/* One option with its value (NULL for a flag), from the command line or the file. */
-static enum mps_args_result apply(struct snd_options *o, struct parse_state *st, int c,
-				  const char *arg, char *err, size_t errlen)
+/* The options of what is streamed and from where: uplinks, input, picture, encoder. */
+static enum mps_args_result apply_media(struct snd_options *o, struct parse_state *st, int c,
+					const char *arg, char *err, size_t errlen)
 {
 	switch (c) {
 	case 'u':
@@ -327,6 +327,20 @@ static enum mps_args_result apply(struct snd_options *o, struct parse_state *st,
 		if (!o->preset)
 			FAIL("--preset: too many long values");
 		break;
+	case OPT_COPY:
+		o->copy = true;
+		break;
+	default:
+		FAIL("unknown option");
+	}
+	return MPS_ARGS_RUN;
+}
+
+/* One option with its value (NULL for a flag), from the command line or the file. */
+static enum mps_args_result apply(struct snd_options *o, struct parse_state *st, int c,
+				  const char *arg, char *err, size_t errlen)
+{
+	switch (c) {
 	case 'b':
 		if (snd_parse_bitrate(arg, &o->bitrate))
 			FAIL("--bitrate '%s': expected a rate from 10k to 1000M", arg);
@@ -344,9 +358,6 @@ static enum mps_args_result apply(struct snd_options *o, struct parse_state *st,
 	case OPT_MAX_LATENCY:
 		if (parse_int(arg, 100, 60000, &o->max_latency_ms))
 			FAIL("--max-latency '%s': expected 100 to 60000 ms", arg);
-		break;
-	case OPT_COPY:
-		o->copy = true;
 		break;
 	case 'd':
 		if (mps_parse_number(arg, 0.1, 1e7, &o->duration_s))
@@ -386,7 +397,7 @@ static enum mps_args_result apply(struct snd_options *o, struct parse_state *st,
 		o->verbosity = -1;
 		break;
 	default:
-		FAIL("unknown option");
+		return apply_media(o, st, c, arg, err, errlen);
 	}
 	return MPS_ARGS_RUN;
 }
@@ -475,6 +486,8 @@ static int config_handler(void *user, const char *section, const char *key, cons
 		if (mps_url_check(value))
 			CFAIL("key 'url': expected rtmp://HOST[:PORT]/APP/KEY or rtmps://...");
 		ctx->o->url = keep(ctx->o, value);
+		if (!ctx->o->url)
+			CFAIL("key 'url': too many long values");
 		mps_url_key(value, e, sizeof(e));
 		ctx->has_key = e[0] != '\0';
 		return 1;

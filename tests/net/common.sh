@@ -57,7 +57,7 @@ wait_stream() {
 check_lost_only_dropped() {
 	local drops dropped missing
 	drops=$(grep -c "dropped .* queued frames" "$LAB_DIR/mpstream.log")
-	dropped=$(lab_dropped_frames "$LAB_DIR/mpstream.log")
+	dropped=$(lab_dropped_frames "$LAB_DIR/stats.csv")
 	missing=$(sed -n 's/.* \([0-9]*\) missing,.*/\1/p' "$LAB_DIR/probe.out")
 	echo "figure: $drops drop(s) to a keyframe, ${dropped:-0} frames dropped by mpstream, ${missing:-?} missing at the probe"
 	[ -n "$missing" ] && [ "$missing" -le $((${dropped:-0} + 2)) ] &&

@@ -44,6 +44,13 @@ lab_sweep_stale() {
 			ip netns del "$ns" 2>/dev/null && lab_log "removed stale namespace $ns"
 		fi
 	done
+	# Files a test gave a namespace (ip netns exec mounts /etc/netns/NAME/* over /etc).
+	for ns in /etc/netns/mps-*; do
+		[ -d "$ns" ] || continue
+		pid=${ns#/etc/netns/mps-}
+		pid=${pid%%-*}
+		kill -0 "$pid" 2>/dev/null || rm -rf "$ns"
+	done
 }
 
 lab_in_snd() { ip netns exec "$LAB_SND" "$@"; }
@@ -173,8 +180,9 @@ lab_rate() {
 	fi
 }
 
-# lab_dropped_frames LOG: the frames an mpstream log says it dropped on purpose, in all.
-lab_dropped_frames() { sed -n 's/.* \([0-9]*\) frames dropped.*/\1/p' "$1" | tail -1; }
+# lab_dropped_frames CSV: the frames mpstream dropped on purpose, in all, from
+# its --stats CSV (the last total row's dropped_frames).
+lab_dropped_frames() { awk -F, '$2 == "total" && $16 != "" { d = $16 } END { print d }' "$1"; }
 
 # Bytes sent by the sender on uplink N so far.
 lab_tx_bytes() { lab_in_snd cat "/sys/class/net/up$1/statistics/tx_bytes"; }
@@ -194,6 +202,7 @@ lab_down() {
 	for ns in "$LAB_SND" "$LAB_RTR" "$LAB_SRV"; do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
 		ip netns del "$ns" 2>/dev/null
+		rm -rf "/etc/netns/$ns"
 	done
 	[ -n "$LAB_NGINX_PID" ] && wait "$LAB_NGINX_PID" 2>/dev/null
 	LAB_NGINX_PID=""

@@ -76,8 +76,8 @@ lab_in_snd ip route replace default via 10.2.0.1 dev up1 metric 200
 t=$(date +%s%3N)
 got=none
 for i in $(seq 1 50); do
-	# mpstream logs the path manager's event when the subflow is up.
-	if grep -q "sub_established 10.2.0.3:" "$LAB_DIR/mpstream.log"; then
+	# A subflow from the new address, established, as the kernel lists it.
+	if lab_in_snd ss -Htn state established src 10.2.0.3 dst "$LAB_SERVER_IP:1935" | grep -q .; then
 		got=$(($(date +%s%3N) - t)); break
 	fi
 	sleep 0.1

@@ -7,6 +7,9 @@
 # 3. The upstream resetting one connection, then refusing: those clients are
 #    closed with a log line; the relay keeps serving the others.
 # 4. --max-conn: the connection over the limit is closed with a log line.
+# 5. An upstream that never answers (blackholed): the relay sleeps while the
+#    connect is pending (its CPU time, from /proc), and --connect-timeout
+#    closes the client with a log line.
 . "$(dirname "$0")/common.sh"
 PEER=${RELAY_PEER:?RELAY_PEER: the relay_peer test tool}
 
@@ -108,5 +111,27 @@ stop_relay
 kill "$sink"
 wait "$sink" 2>/dev/null
 grep -q "stopped" "$LAB_DIR/relay3.log" && pass "relay: stops cleanly on SIGTERM" || fail "relay: no clean stop"
+
+# --- 5: the ingest blackholed; a client sends RTMP's C0+C1 and waits.
+lab_in_srv nft add table inet hole
+lab_in_srv nft add chain inet hole in '{ type filter hook input priority 0; policy accept; }'
+lab_in_srv nft add rule inet hole in tcp dport 1960 drop
+start_relay "$LAB_DIR/relay4.log" --to 127.0.0.1:1960 --connect-timeout 4
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$relay/stat"; }
+lab_in_rtr bash -c "exec 3<>/dev/tcp/$LAB_SERVER_IP/1940; head -c 1537 /dev/zero >&3; cat <&3 >/dev/null; echo closed \$SECONDS" \
+	>"$LAB_DIR/client.out" 2>&1 &
+client=$!
+sleep 0.5
+before=$(cpu_ticks)
+sleep 3
+used=$(($(cpu_ticks) - before))
+echo "figure: relay CPU with an upstream connect pending: $used of $((3 * $(getconf CLK_TCK))) ticks in 3 s"
+[ "$used" -le 30 ] && pass "relay: asleep while the upstream connect is pending" || fail "relay: $used CPU ticks in 3 s"
+wait "$client"
+grep -q "closed" "$LAB_DIR/client.out" && pass "the client was closed: after $(awk '{print $2}' "$LAB_DIR/client.out") s" ||
+	fail "client: $(cat "$LAB_DIR/client.out")"
+grep -q "upstream 127.0.0.1:1960: no answer within 4.0 s" "$LAB_DIR/relay4.log" &&
+	pass "relay: logged the timeout" || fail "relay: no timeout line: $(tail -2 "$LAB_DIR/relay4.log")"
+stop_relay
 check_no_key "$LAB_DIR/mpstream.log" "$LAB_DIR/relay.log"
 finish

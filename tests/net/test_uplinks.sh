@@ -69,7 +69,7 @@ echo "figure: backup: after up0's loss, up1 carried $after1 bytes in $(( ($(date
 echo "figure: backup: probe: $(cat "$LAB_DIR/probe.out")"
 [ "$prc" = 0 ] && pass "backup: the stream survived (no arrival gap over 3 s)" || fail "probe: $(cat "$LAB_DIR/probe.out")"
 read -r frames dur gap <<<"$(lab_flv_summary "$LAB_DIR/rec/$KEY.flv")"
-dropped=$(lab_dropped_frames "$LAB_DIR/backup.log")
+dropped=$(lab_dropped_frames "$LAB_DIR/backup.csv")
 echo "figure: backup: recorded ${frames:-0} frames, ${dur:-0} s, largest timestamp gap ${gap:--} ms; mpstream dropped ${dropped:-?} on purpose"
 # Nothing lost but what mpstream dropped on purpose (a stall past --max-latency while the backup is promoted).
 [ $((${frames:-0} + ${dropped:-0})) -ge 590 ] && [ "${gap:-9999}" -le $((100 + 34 * ${dropped:-0})) ] &&

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "sample.h"
+#include "loopback.h"
 #include "shim.h"
 
 static void test_sample_unconnected(void **state)
@@ -36,21 +37,6 @@ static void test_sample_unconnected(void **state)
 	assert_true(conn_sample(fd, &s) < 0);
 }
 
-/* A listening socket on 127.0.0.1 (not through the shim: it is disarmed). */
-static int listener(struct sockaddr_in *addr)
-{
-	socklen_t len = sizeof(*addr);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	assert_true(fd >= 0);
-	*addr = (struct sockaddr_in){.sin_family = AF_INET};
-	addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)addr, sizeof(*addr)), 0);
-	assert_int_equal(listen(fd, 8), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)addr, &len), 0);
-	return fd;
-}
-
 /*
  * As libavformat's parallel connect leaves it: the first attempt won and is
  * connected, a later one lost and was closed, and its number went to a file
@@ -61,7 +47,7 @@ static void test_shim_picks_the_connected_socket(void **state)
 {
 	struct in_addr any = {.s_addr = htonl(INADDR_ANY)};
 	struct sockaddr_in addr;
-	int lfd = listener(&addr), winner, loser, reuse, fd;
+	int lfd = loopback_listener(8, &addr), winner, loser, reuse, fd;
 	bool mptcp = false;
 
 	(void)state;
@@ -98,7 +84,7 @@ static void test_shim_forgets_on_arm(void **state)
 {
 	struct in_addr any = {.s_addr = htonl(INADDR_ANY)};
 	struct sockaddr_in addr;
-	int lfd = listener(&addr), fd;
+	int lfd = loopback_listener(8, &addr), fd;
 	bool mptcp;
 
 	(void)state;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "failover.h"
+#include "loopback.h"
 
 struct fake {
 	struct fo_link link[2];
@@ -104,21 +105,6 @@ static void subflow(struct conn_snapshot *s, uint32_t id, const char *local,
 	sf->rtt_us = 20000;
 }
 
-/* A listener on 127.0.0.1: the server whose path the probe tries. */
-static int listener(struct sockaddr_in *addr)
-{
-	socklen_t len = sizeof(*addr);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	assert_true(fd >= 0);
-	*addr = (struct sockaddr_in){.sin_family = AF_INET};
-	addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)addr, sizeof(*addr)), 0);
-	assert_int_equal(listen(fd, 8), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)addr, &len), 0);
-	return fd;
-}
-
 /* One tick at @now: up0 silent for @silence0 ms with data out (0: fine), up1 fine. */
 static void tick(struct failover *fo, struct fake *f, const struct sockaddr_in *server, int64_t now,
 		 uint32_t silence0, int data_age)
@@ -139,7 +125,7 @@ static void tick(struct failover *fo, struct fake *f, const struct sockaddr_in *
 static void test_release_probe_kick(void **state)
 {
 	struct sockaddr_in server;
-	int lfd = listener(&server);
+	int lfd = loopback_listener(8, &server);
 	struct failover *fo;
 	struct fake f;
 	int64_t t = 1000;
@@ -184,7 +170,7 @@ static void test_release_probe_kick(void **state)
 static void test_backups(void **state)
 {
 	struct sockaddr_in server;
-	int lfd = listener(&server);
+	int lfd = loopback_listener(8, &server);
 	struct failover *fo;
 	struct fake f;
 
@@ -218,7 +204,7 @@ static void test_backups(void **state)
 static void test_no_view_no_connection(void **state)
 {
 	struct sockaddr_in server;
-	int lfd = listener(&server);
+	int lfd = loopback_listener(8, &server);
 	struct failover *fo;
 	struct fake f;
 

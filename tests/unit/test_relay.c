@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "relay.h"
+#include "loopback.h"
 
 static void test_interest(void **state)
 {
@@ -52,21 +53,6 @@ static int64_t now_ms(void)
 	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* A listening socket on 127.0.0.1 with @backlog. */
-static int listener(int backlog, struct sockaddr_in *addr)
-{
-	socklen_t len = sizeof(*addr);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	assert_true(fd >= 0);
-	*addr = (struct sockaddr_in){.sin_family = AF_INET};
-	addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)addr, sizeof(*addr)), 0);
-	assert_int_equal(listen(fd, backlog), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)addr, &len), 0);
-	return fd;
-}
-
 static int connect_to(const struct sockaddr_in *addr, bool nonblock)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
@@ -84,7 +70,7 @@ static int connect_to(const struct sockaddr_in *addr, bool nonblock)
  */
 static int blackhole(struct sockaddr_in *addr, int *filler)
 {
-	int lfd = listener(0, addr);
+	int lfd = loopback_listener(0, addr);
 
 	*filler = connect_to(addr, false);
 	return lfd;
@@ -100,7 +86,7 @@ static struct relay *relay_to(const struct sockaddr_in *up, int connect_timeout_
 		.stats_interval_s = 60,
 	};
 	struct relay *r = NULL;
-	int lfd = listener(16, at);
+	int lfd = loopback_listener(16, at);
 
 	memcpy(&cfg.upstream, up, sizeof(*up));
 	assert_int_equal(fcntl(lfd, F_SETFL, O_NONBLOCK), 0);
@@ -183,7 +169,7 @@ static void test_client_leaves_while_pending(void **state)
 static void test_relays_both_ways(void **state)
 {
 	struct sockaddr_in up, at;
-	int lup = listener(4, &up), client, server;
+	int lup = loopback_listener(4, &up), client, server;
 	struct relay *r = relay_to(&up, 2000, &at);
 	struct relay_counters c;
 	char buf[64];

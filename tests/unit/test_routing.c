@@ -292,6 +292,56 @@ static void test_set_flags_and_events(void **state)
 	assert_int_equal(ev.error, 110);
 	assert_null(rt_pm_event_name(99));
 	nlmsg_free(msg);
+
+	/* A subflow event without its source address is rejected, not read as 0.0.0.0. */
+	msg = new_msg();
+	assert_non_null(genlmsg_put(msg, 0, 0, FAMILY_ID, 0, 0, MPTCP_EVENT_SUB_ESTABLISHED, 1));
+	nla_put_u32(msg, MPTCP_ATTR_TOKEN, 0xdeadbeef);
+	nla_put_u16(msg, MPTCP_ATTR_FAMILY, AF_INET);
+	nla_put_u32(msg, MPTCP_ATTR_DADDR4, inet_addr("10.9.0.2"));
+	nla_put_u16(msg, MPTCP_ATTR_SPORT, htons(40000));
+	nla_put_u16(msg, MPTCP_ATTR_DPORT, htons(1935));
+	assert_int_equal(rt_pm_parse_event(nlmsg_hdr(msg), &ev), -EBADMSG);
+	nlmsg_free(msg);
+
+	/* Nor one without a token, or without its family. */
+	msg = new_msg();
+	assert_non_null(genlmsg_put(msg, 0, 0, FAMILY_ID, 0, 0, MPTCP_EVENT_CLOSED, 1));
+	assert_int_equal(rt_pm_parse_event(nlmsg_hdr(msg), &ev), -EBADMSG);
+	nla_put_u32(msg, MPTCP_ATTR_TOKEN, 7);
+	assert_int_equal(rt_pm_parse_event(nlmsg_hdr(msg), &ev), 0); /* closed: a token is all */
+	nlmsg_free(msg);
+	msg = new_msg();
+	assert_non_null(genlmsg_put(msg, 0, 0, FAMILY_ID, 0, 0, MPTCP_EVENT_SUB_CLOSED, 1));
+	nla_put_u32(msg, MPTCP_ATTR_TOKEN, 7);
+	nla_put_u32(msg, MPTCP_ATTR_SADDR4, inet_addr("10.1.0.2"));
+	nla_put_u32(msg, MPTCP_ATTR_DADDR4, inet_addr("10.9.0.2"));
+	nla_put_u16(msg, MPTCP_ATTR_SPORT, htons(40000));
+	nla_put_u16(msg, MPTCP_ATTR_DPORT, htons(1935));
+	assert_int_equal(rt_pm_parse_event(nlmsg_hdr(msg), &ev), -EBADMSG);
+	nlmsg_free(msg);
+
+	/* IPv6 ends are read as such. */
+	{
+		struct in6_addr s6, d6;
+
+		inet_pton(AF_INET6, "2001:db8:1::2", &s6);
+		inet_pton(AF_INET6, "2001:db8:9::2", &d6);
+		msg = new_msg();
+		assert_non_null(
+			genlmsg_put(msg, 0, 0, FAMILY_ID, 0, 0, MPTCP_EVENT_SUB_ESTABLISHED, 1));
+		nla_put_u32(msg, MPTCP_ATTR_TOKEN, 7);
+		nla_put_u16(msg, MPTCP_ATTR_FAMILY, AF_INET6);
+		nla_put(msg, MPTCP_ATTR_SADDR6, sizeof(s6), &s6);
+		nla_put(msg, MPTCP_ATTR_DADDR6, sizeof(d6), &d6);
+		nla_put_u16(msg, MPTCP_ATTR_SPORT, htons(40000));
+		nla_put_u16(msg, MPTCP_ATTR_DPORT, htons(1935));
+		assert_int_equal(rt_pm_parse_event(nlmsg_hdr(msg), &ev), 0);
+		assert_int_equal(ev.family, AF_INET6);
+		assert_memory_equal(&ev.saddr6, &s6, sizeof(s6));
+		assert_memory_equal(&ev.daddr6, &d6, sizeof(d6));
+		nlmsg_free(msg);
+	}
 }
 
 static void test_nlerr(void **state)

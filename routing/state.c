@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What a run changed that the kernel cannot tell was mpstream's: the MPTCP
+ * subflow limit. Written to a file when it is raised, so that the next run
+ * can put it back after a SIGKILL; removed when the run restores it. One
+ * file per network namespace (by the inode of /proc/self/ns/net), in
+ * $RUNTIME_DIRECTORY (systemd's RuntimeDirectory=) or RT_STATE_DIR.
+ */
+#include "rt_internal.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int state_path(char *buf, size_t size)
+{
+	const char *dir = getenv("RUNTIME_DIRECTORY");
+	struct stat st;
+
+	if (stat("/proc/self/ns/net", &st) < 0)
+		return -errno;
+	if (!dir || !*dir) {
+		dir = RT_STATE_DIR;
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return -errno;
+	}
+	if ((size_t)snprintf(buf, size, "%s/netns-%llu.limits", dir,
+			     (unsigned long long)st.st_ino) >= size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int rt_state_save_limits(uint32_t before, uint32_t set)
+{
+	char path[512], tmp[520];
+	FILE *f;
+	int ret = state_path(path, sizeof(path));
+
+	if (ret)
+		return ret;
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	f = fopen(tmp, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "subflows %" PRIu32 " %" PRIu32 "\n", before, set);
+	if (fclose(f) != 0 || rename(tmp, path) < 0) {
+		ret = -errno;
+		unlink(tmp);
+	}
+	return ret;
+}
+
+int rt_state_load_limits(uint32_t *before, uint32_t *set)
+{
+	char path[512];
+	FILE *f;
+	int ret = state_path(path, sizeof(path));
+
+	if (ret)
+		return ret;
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	ret = fscanf(f, "subflows %" SCNu32 " %" SCNu32, before, set) == 2 ? 0 : -EBADMSG;
+	fclose(f);
+	return ret;
+}
+
+void rt_state_forget(void)
+{
+	char path[512];
+
+	if (state_path(path, sizeof(path)) == 0)
+		unlink(path);
+}
