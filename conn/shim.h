@@ -53,7 +53,8 @@ int conn_shim_set_congestion(const char *name) __attribute__((warn_unused_result
  * 1 when @name is among the kernel's available congestion controls, 0 when
  * not, -errno when the list cannot be read; @list gets the list.
  */
-int conn_congestion_available(const char *name, char *list, size_t size);
+int conn_congestion_available(const char *name, char *list, size_t size)
+	__attribute__((warn_unused_result));
 
 /* Back to plain socket() behaviour. */
 void conn_shim_disarm(void);
@@ -68,6 +69,6 @@ void conn_shim_disarm(void);
  * the descriptor, with *@mptcp set when it is an MPTCP socket (false: the
  * kernel refused MPTCP, TCP), or -ENOTCONN when none is.
  */
-int conn_shim_connection(bool *mptcp);
+int conn_shim_connection(bool *mptcp) __attribute__((warn_unused_result));
 
 #endif

@@ -98,7 +98,7 @@ void enc_session_progress(struct enc_session *s, struct enc_progress *p);
  * VBV buffer), applied from the next frame on. Returns 0, or -ENOTSUP with
  * cfg.copy.
  */
-int enc_session_set_bitrate(struct enc_session *s, int64_t bps);
+int enc_session_set_bitrate(struct enc_session *s, int64_t bps) ENC_WARN_UNUSED;
 
 /*
  * Thread-safe: cut the delay. Drop the queue up to its newest video keyframe;
@@ -162,7 +162,8 @@ struct enc_stamp {
  */
 void enc_stamp_write(uint8_t *luma, int linesize, int width, int height,
 		     const struct enc_stamp *st);
-int enc_stamp_read(const uint8_t *luma, int linesize, int width, int height, struct enc_stamp *st);
+int enc_stamp_read(const uint8_t *luma, int linesize, int width, int height,
+		   struct enc_stamp *st) ENC_WARN_UNUSED;
 
 /*
  * The receiving side, for `mpstream probe`: play a stream (rtmp://, or any

@@ -39,8 +39,10 @@ void fo_pathprobe_init(struct fo_pathprobe *p);
  * look at the one under way. Returns 1 when the path answered, 0 when not
  * (yet), or -errno.
  */
-int fo_pathprobe_step(struct fo_pathprobe *p, struct in_addr src, const char *ifname,
-		      const struct sockaddr_storage *dst, int64_t now_ms);
+__attribute__((warn_unused_result)) int fo_pathprobe_step(struct fo_pathprobe *p,
+							  struct in_addr src, const char *ifname,
+							  const struct sockaddr_storage *dst,
+							  int64_t now_ms);
 
 /* Drop an attempt under way (the path is up, or the connection is gone). */
 void fo_pathprobe_reset(struct fo_pathprobe *p);

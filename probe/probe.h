@@ -61,7 +61,8 @@ struct probe_stats;
  * server's backlog (nginx-rtmp sends seconds of it at once) and count as
  * neither latency nor gaps.
  */
-int probe_stats_create(int64_t start_us, struct probe_stats **out);
+int probe_stats_create(int64_t start_us, struct probe_stats **out)
+	__attribute__((warn_unused_result));
 void probe_stats_destroy(struct probe_stats *s);
 void probe_stats_add(struct probe_stats *s, const struct probe_sample *smp);
 /* Close the current interval at @now_us and start the next one. */

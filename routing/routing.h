@@ -96,7 +96,7 @@ int rt_uplinks_watch(struct rt_uplinks *u) RT_WARN_UNUSED;
  * This network namespace's MPTCP path-manager limits: extra subflows per
  * connection, and ADD_ADDRs accepted. Returns 0 or -errno.
  */
-int rt_mptcp_limits(unsigned *subflows, unsigned *add_addr_accepted);
+int rt_mptcp_limits(unsigned *subflows, unsigned *add_addr_accepted) RT_WARN_UNUSED;
 
 /* Stop watching, remove exactly what was added and restore the limits. NULL is fine. */
 void rt_uplinks_destroy(struct rt_uplinks *u);
@@ -104,7 +104,7 @@ void rt_uplinks_destroy(struct rt_uplinks *u);
 size_t rt_uplinks_count(const struct rt_uplinks *u);
 
 /* A copy of uplink @i's current state (thread-safe). Returns 0 or -ENOENT. */
-int rt_uplinks_get(struct rt_uplinks *u, size_t i, struct rt_uplink *out);
+int rt_uplinks_get(struct rt_uplinks *u, size_t i, struct rt_uplink *out) RT_WARN_UNUSED;
 
 /*
  * The name of the uplink whose current address is @sa's, into @name ("" when
@@ -124,14 +124,14 @@ void rt_uplinks_name_addr(struct rt_uplinks *u, const struct sockaddr *sa, char 
  * whenever the other uplink's queue held the RM_ADDR back). Unplug alone also
  * sets a slow uplink aside. Return 0 or -errno.
  */
-int rt_uplinks_unplug(struct rt_uplinks *u, size_t i, bool initial);
-int rt_uplinks_replug(struct rt_uplinks *u, size_t i);
+int rt_uplinks_unplug(struct rt_uplinks *u, size_t i, bool initial) RT_WARN_UNUSED;
+int rt_uplinks_replug(struct rt_uplinks *u, size_t i) RT_WARN_UNUSED;
 
 /*
  * Set or clear the backup flag of uplink @i's endpoint (the kernel tells the
  * peer with MP_PRIO). Returns 0 or -errno.
  */
-int rt_uplinks_set_backup(struct rt_uplinks *u, size_t i, bool backup);
+int rt_uplinks_set_backup(struct rt_uplinks *u, size_t i, bool backup) RT_WARN_UNUSED;
 
 /* 1 when net.mptcp.enabled is set in this network namespace, 0 when not, or -errno. */
 int rt_mptcp_enabled(void);

@@ -36,17 +36,22 @@
 /* The watcher looks at every uplink at least this often, events or not. */
 #define RECONCILE_PERIOD_MS 1000
 
+/* One uplink: what was asked, what was found, and what is installed for it. */
+struct slot {
+	struct rt_uplink_spec spec;
+	struct rt_uplink up;
+	bool waiting_said;	      /* "waiting for ..." logged once */
+	struct rtnl_route *routes[2]; /* installed: subnet, default */
+	struct rtnl_rule *rule;	      /* installed */
+	struct rt_endpoint ep;	      /* installed when .id != 0 */
+};
+
 struct rt_uplinks {
 	struct nl_sock *sk;
 	struct rt_pm *pm;
 	int lock_fd;
 	size_t n;
-	struct rt_uplink_spec spec[RT_MAX_UPLINKS];
-	struct rt_uplink up[RT_MAX_UPLINKS];
-	bool waiting_said[RT_MAX_UPLINKS];	      /* "waiting for ..." logged once */
-	struct rtnl_route *routes[RT_MAX_UPLINKS][2]; /* installed: subnet, default */
-	struct rtnl_rule *rules[RT_MAX_UPLINKS];      /* installed */
-	struct rt_endpoint eps[RT_MAX_UPLINKS];	      /* installed when .id != 0 */
+	struct slot slot[RT_MAX_UPLINKS];
 	bool limits_changed;
 	uint32_t saved_subflows; /* the subflow limit before it was raised */
 	/* Everything above is under lock once the watcher runs. */
@@ -175,7 +180,7 @@ static int discover_one(const struct rt_uplinks *u, size_t i, struct nl_cache *l
 			struct nl_cache *addrs, struct nl_cache *routes, struct rt_uplink *found,
 			const char **why)
 {
-	const struct rt_uplink_spec *spec = &u->spec[i];
+	const struct rt_uplink_spec *spec = &u->slot[i].spec;
 	struct in_addr old_gw = found->gw;
 	int ret;
 
@@ -230,7 +235,7 @@ static int add_route(struct rt_uplinks *u, struct rtnl_route *r)
 
 static int add_endpoint(struct rt_uplinks *u, size_t i)
 {
-	struct rt_uplink *up = &u->up[i];
+	struct rt_uplink *up = &u->slot[i].up;
 	struct rt_endpoint *existing = NULL;
 	struct rt_endpoint ep = {
 		.id = (uint8_t)(RT_ENDPOINT_ID_BASE + i),
@@ -259,41 +264,41 @@ static int add_endpoint(struct rt_uplinks *u, size_t i)
 	ret = rt_pm_add_endpoint(u->pm, &ep);
 	if (ret)
 		return ret;
-	u->eps[i] = ep;
+	u->slot[i].ep = ep;
 	up->endpoint_id = ep.id;
 	return 0;
 }
 
 static void uninstall_uplink(struct rt_uplinks *u, size_t i)
 {
-	struct rt_uplink *up = &u->up[i];
+	struct rt_uplink *up = &u->slot[i].up;
 	int ret;
 
-	if (u->eps[i].id && (ret = rt_pm_del_endpoint(u->pm, &u->eps[i])) && ret != -ENOENT &&
-	    ret != -EINVAL)
-		LOG_WARN(RT_TAG, "cannot remove MPTCP endpoint %u: %s", u->eps[i].id,
+	if (u->slot[i].ep.id && (ret = rt_pm_del_endpoint(u->pm, &u->slot[i].ep)) &&
+	    ret != -ENOENT && ret != -EINVAL)
+		LOG_WARN(RT_TAG, "cannot remove MPTCP endpoint %u: %s", u->slot[i].ep.id,
 			 strerror(-ret));
-	memset(&u->eps[i], 0, sizeof(u->eps[i]));
+	memset(&u->slot[i].ep, 0, sizeof(u->slot[i].ep));
 	up->endpoint_id = 0;
-	if (u->rules[i]) {
-		ret = rtnl_rule_delete(u->sk, u->rules[i], 0);
+	if (u->slot[i].rule) {
+		ret = rtnl_rule_delete(u->sk, u->slot[i].rule, 0);
 		if (ret < 0 && rt_nlerr_to_errno(ret) != -ENOENT)
 			LOG_WARN(RT_TAG, "cannot remove rule of table %u: %s", up->table,
 				 nl_geterror(ret));
-		rtnl_rule_put(u->rules[i]);
-		u->rules[i] = NULL;
+		rtnl_rule_put(u->slot[i].rule);
+		u->slot[i].rule = NULL;
 	}
 	/* An uplink that went down took its routes with it: ENOENT is fine. */
 	for (int k = 1; k >= 0; k--) {
-		if (!u->routes[i][k])
+		if (!u->slot[i].routes[k])
 			continue;
-		ret = rtnl_route_delete(u->sk, u->routes[i][k], 0);
+		ret = rtnl_route_delete(u->sk, u->slot[i].routes[k], 0);
 		if (ret < 0 && rt_nlerr_to_errno(ret) != -ENOENT &&
 		    rt_nlerr_to_errno(ret) != -ESRCH)
 			LOG_WARN(RT_TAG, "cannot remove route of table %u: %s", up->table,
 				 nl_geterror(ret));
-		rtnl_route_put(u->routes[i][k]);
-		u->routes[i][k] = NULL;
+		rtnl_route_put(u->slot[i].routes[k]);
+		u->slot[i].routes[k] = NULL;
 	}
 	up->installed = false;
 	up->link_up = false;
@@ -302,14 +307,14 @@ static void uninstall_uplink(struct rt_uplinks *u, size_t i)
 /* Table, rule and endpoint for uplink @i's current address. */
 static int install_uplink(struct rt_uplinks *u, size_t i)
 {
-	struct rt_uplink *up = &u->up[i];
+	struct rt_uplink *up = &u->slot[i].up;
 	struct rtnl_rule *rule;
-	int ret = rt_build_table_routes(up, &u->routes[i][0], &u->routes[i][1]);
+	int ret = rt_build_table_routes(up, &u->slot[i].routes[0], &u->slot[i].routes[1]);
 
 	if (ret)
 		return ret;
 	for (int k = 0; k < 2; k++) {
-		ret = add_route(u, u->routes[i][k]);
+		ret = add_route(u, u->slot[i].routes[k]);
 		if (ret)
 			goto fail;
 	}
@@ -318,7 +323,7 @@ static int install_uplink(struct rt_uplinks *u, size_t i)
 		ret = -ENOMEM;
 		goto fail;
 	}
-	u->rules[i] = rule;
+	u->slot[i].rule = rule;
 	ret = rtnl_rule_add(u->sk, rule, NLM_F_EXCL);
 	ret = ret < 0 ? rt_nlerr_to_errno(ret) : 0;
 	if (ret && ret != -EEXIST)
@@ -336,7 +341,7 @@ fail:
 /* Under lock: close the subflows from @i's address and open a fresh one. */
 static int unplug_locked(struct rt_uplinks *u, size_t i, bool initial)
 {
-	struct rt_uplink *up = &u->up[i];
+	struct rt_uplink *up = &u->slot[i].up;
 	struct rt_endpoint id0 = {.id = 0, .family = AF_INET, .addr4 = up->addr};
 	int ret;
 
@@ -350,7 +355,7 @@ static int unplug_locked(struct rt_uplinks *u, size_t i, bool initial)
 		rt_pm_del_endpoint(u->pm, &id0);
 	if (!up->endpoint_id)
 		return 0; /* the user's endpoint: not ours to remove */
-	ret = rt_pm_del_endpoint(u->pm, &u->eps[i]);
+	ret = rt_pm_del_endpoint(u->pm, &u->slot[i].ep);
 	if (ret && ret != -ENOENT && ret != -EINVAL)
 		return ret;
 	return 0;
@@ -358,14 +363,14 @@ static int unplug_locked(struct rt_uplinks *u, size_t i, bool initial)
 
 static int replug_locked(struct rt_uplinks *u, size_t i)
 {
-	struct rt_uplink *up = &u->up[i];
+	struct rt_uplink *up = &u->slot[i].up;
 	int ret;
 
 	if (!u->pm || !up->installed)
 		return -ENOENT;
 	if (!up->endpoint_id)
 		return 0;
-	ret = rt_pm_add_endpoint(u->pm, &u->eps[i]);
+	ret = rt_pm_add_endpoint(u->pm, &u->slot[i].ep);
 	return ret == -EEXIST ? 0 : ret;
 }
 
@@ -408,14 +413,15 @@ int rt_uplinks_set_backup(struct rt_uplinks *u, size_t i, bool backup)
 	if (i >= u->n)
 		return -ENOENT;
 	pthread_mutex_lock(&u->lock);
-	if (u->pm && u->eps[i].id) {
-		ep = u->eps[i];
+	if (u->pm && u->slot[i].ep.id) {
+		ep = u->slot[i].ep;
 		ep.flags = backup ? MPTCP_PM_ADDR_FLAG_BACKUP : 0;
 		ep.ifindex = 0;
 		ret = rt_pm_set_flags(u->pm, &ep);
 		if (!ret)
-			u->eps[i].flags = (u->eps[i].flags & ~(uint32_t)MPTCP_PM_ADDR_FLAG_BACKUP) |
-					  (backup ? MPTCP_PM_ADDR_FLAG_BACKUP : 0);
+			u->slot[i].ep.flags =
+				(u->slot[i].ep.flags & ~(uint32_t)MPTCP_PM_ADDR_FLAG_BACKUP) |
+				(backup ? MPTCP_PM_ADDR_FLAG_BACKUP : 0);
 	}
 	pthread_mutex_unlock(&u->lock);
 	return ret;
@@ -425,7 +431,7 @@ int rt_uplinks_set_backup(struct rt_uplinks *u, size_t i, bool backup)
 static void reconcile_one(struct rt_uplinks *u, size_t i, struct nl_cache *links,
 			  struct nl_cache *addrs, struct nl_cache *routes)
 {
-	struct rt_uplink *up = &u->up[i], now = *up;
+	struct rt_uplink *up = &u->slot[i].up, now = *up;
 	struct rtnl_link *link = rtnl_link_get_by_name(links, up->ifname);
 	bool admin_up = link && (rtnl_link_get_flags(link) & IFF_UP);
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
@@ -455,12 +461,12 @@ static void reconcile_one(struct rt_uplinks *u, size_t i, struct nl_cache *links
 	}
 	if (!up->installed) {
 		if (ret) {
-			if (!u->waiting_said[i])
+			if (!u->slot[i].waiting_said)
 				LOG_INFO(RT_TAG, "uplink %s: waiting: %s", up->ifname, why);
-			u->waiting_said[i] = true;
+			u->slot[i].waiting_said = true;
 			return;
 		}
-		u->waiting_said[i] = false;
+		u->slot[i].waiting_said = false;
 		now.installed = false;
 		*up = now;
 		ret = install_uplink(u, i);
@@ -474,7 +480,7 @@ static void reconcile_one(struct rt_uplinks *u, size_t i, struct nl_cache *links
 	if (!up->link_up) {
 		/* Back up: the kernel deleted our routes when it went down. */
 		for (int k = 0; k < 2; k++)
-			if (u->routes[i][k] && (ret = add_route(u, u->routes[i][k])))
+			if (u->slot[i].routes[k] && (ret = add_route(u, u->slot[i].routes[k])))
 				LOG_WARN(RT_TAG, "uplink %s: cannot re-install a route: %s",
 					 up->ifname, strerror(-ret));
 		up->link_up = true;
@@ -752,13 +758,13 @@ static int discover(struct rt_uplinks *u, size_t *usable)
 		goto out;
 	}
 	for (size_t i = 0; i < u->n; i++) {
-		struct rt_uplink *up = &u->up[i];
+		struct rt_uplink *up = &u->slot[i].up;
 
 		ret = discover_one(u, i, links, addrs, routes, up, &why);
 		if (ret) {
 			LOG_WARN(RT_TAG, "uplink %s: %s; it is added when it works", up->ifname,
 				 why);
-			u->waiting_said[i] = true;
+			u->slot[i].waiting_said = true;
 			if (!first_err)
 				first_err = ret;
 			continue;
@@ -795,10 +801,11 @@ int rt_uplinks_create(const struct rt_config *cfg, struct rt_uplinks **out)
 	pthread_mutex_init(&u->lock, NULL);
 	u->n = cfg->n_uplinks;
 	for (size_t i = 0; i < u->n; i++) {
-		u->spec[i] = cfg->uplinks[i];
-		snprintf(u->up[i].ifname, sizeof(u->up[i].ifname), "%s", cfg->uplinks[i].ifname);
-		u->up[i].table = RT_TABLE_BASE + (uint32_t)i;
-		u->up[i].backup = cfg->uplinks[i].backup;
+		u->slot[i].spec = cfg->uplinks[i];
+		snprintf(u->slot[i].up.ifname, sizeof(u->slot[i].up.ifname), "%s",
+			 cfg->uplinks[i].ifname);
+		u->slot[i].up.table = RT_TABLE_BASE + (uint32_t)i;
+		u->slot[i].up.backup = cfg->uplinks[i].backup;
 	}
 	u->sk = nl_socket_alloc();
 	if (!u->sk) {
@@ -831,16 +838,16 @@ int rt_uplinks_create(const struct rt_config *cfg, struct rt_uplinks **out)
 		goto fail;
 	}
 	for (size_t i = 0; i < u->n; i++) {
-		if (u->waiting_said[i])
+		if (u->slot[i].waiting_said)
 			continue;
 		ret = install_uplink(u, i);
 		if (ret) {
 			LOG_ERR(RT_TAG,
 				"uplink %s: cannot install table %u, its rule and endpoint: %s",
-				u->up[i].ifname, u->up[i].table, step_error(ret));
+				u->slot[i].up.ifname, u->slot[i].up.table, step_error(ret));
 			goto fail;
 		}
-		log_uplink(&u->up[i], "configured");
+		log_uplink(&u->slot[i].up, "configured");
 	}
 	if (u->pm && (ret = raise_limits(u))) {
 		LOG_ERR(RT_TAG, "MPTCP limits: %s", step_error(ret));
@@ -885,7 +892,7 @@ int rt_uplinks_get(struct rt_uplinks *u, size_t i, struct rt_uplink *out)
 	if (!u || i >= u->n)
 		return -ENOENT;
 	pthread_mutex_lock(&u->lock);
-	*out = u->up[i];
+	*out = u->slot[i].up;
 	pthread_mutex_unlock(&u->lock);
 	return 0;
 }
@@ -899,8 +906,8 @@ void rt_uplinks_name_addr(struct rt_uplinks *u, const struct sockaddr *sa, char 
 		return;
 	pthread_mutex_lock(&u->lock);
 	for (size_t i = 0; i < u->n; i++) {
-		if (u->up[i].ifindex && u->up[i].addr.s_addr == sin->sin_addr.s_addr) {
-			snprintf(name, size, "%s", u->up[i].ifname);
+		if (u->slot[i].up.ifindex && u->slot[i].up.addr.s_addr == sin->sin_addr.s_addr) {
+			snprintf(name, size, "%s", u->slot[i].up.ifname);
 			break;
 		}
 	}

@@ -42,8 +42,9 @@ struct snd_options {
 };
 
 /* Parse argv into @o. On MPS_ARGS_ERROR, @err holds one line saying what is wrong. */
-enum mps_args_result snd_cli_parse(int argc, char **argv, struct snd_options *o, char *err,
-				   size_t errlen);
+__attribute__((warn_unused_result)) enum mps_args_result snd_cli_parse(int argc, char **argv,
+								       struct snd_options *o,
+								       char *err, size_t errlen);
 
 /* The --help text. */
 extern const char snd_cli_usage[];
@@ -52,6 +53,6 @@ extern const char snd_cli_usage[];
  * Parse a bit rate: "2500000", "2500k", "2.5M". Returns 0 or -EINVAL /
  * -ERANGE (outside 10k..1000M).
  */
-int snd_parse_bitrate(const char *s, int64_t *out);
+int snd_parse_bitrate(const char *s, int64_t *out) __attribute__((warn_unused_result));
 
 #endif

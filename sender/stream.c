@@ -147,7 +147,7 @@ static void rate_tick(void *opaque, int fd, const struct conn_snapshot *cur,
 	struct rc_input in = {.t_ms = cur->t_ns / 1000000};
 	struct rc_decision d;
 	struct enc_progress p;
-	int outq = 0;
+	int outq = 0, ret;
 
 	/* What SIOCOUTQ says, from the same snapshot as the rest. */
 	in.socket_bytes = (uint32_t)(cur->conn_written - cur->conn_delivered);
@@ -175,8 +175,10 @@ static void rate_tick(void *opaque, int fd, const struct conn_snapshot *cur,
 	if (d.regain)
 		LOG_INFO(TAG, "a path carries data again: back up towards %.2f Mbit/s",
 			 (double)d.regain_bps / 1e6);
-	if (d.change) {
-		enc_session_set_bitrate(st->enc, d.target_bps);
+	if (d.change && (ret = enc_session_set_bitrate(st->enc, d.target_bps)) < 0) {
+		/* Only --copy refuses, and its controller is fixed: not reached. */
+		LOG_WARN(TAG, "the encoder keeps its bit rate: %s", strerror(-ret));
+	} else if (d.change) {
 		if (d.change < 0 && d.why[0])
 			LOG_INFO(TAG, "bit rate %.2f Mbit/s: %s", (double)d.target_bps / 1e6,
 				 d.why);

@@ -52,6 +52,7 @@ int snd_backoff_ms(int attempt);
  * Connect (the first connection must succeed), stream until the input ends,
  * the duration is reached or *stop is set, and return the exit code.
  */
-int snd_stream_run(struct enc_session *enc, const struct snd_stream_config *cfg);
+int snd_stream_run(struct enc_session *enc, const struct snd_stream_config *cfg)
+	__attribute__((warn_unused_result));
 
 #endif

@@ -128,7 +128,7 @@ used=$(($(cpu_ticks) - before))
 echo "figure: relay CPU with an upstream connect pending: $used of $((3 * $(getconf CLK_TCK))) ticks in 3 s"
 [ "$used" -le 30 ] && pass "relay: asleep while the upstream connect is pending" || fail "relay: $used CPU ticks in 3 s"
 wait "$client"
-grep -q "closed" "$LAB_DIR/client.out" && pass "the client was closed: after $(awk '{print $2}' "$LAB_DIR/client.out") s" ||
+grep -q "closed" "$LAB_DIR/client.out" && pass "the client was closed: after $(awk '/^closed/ {print $2}' "$LAB_DIR/client.out") s" ||
 	fail "client: $(cat "$LAB_DIR/client.out")"
 grep -q "upstream 127.0.0.1:1960: no answer within 4.0 s" "$LAB_DIR/relay4.log" &&
 	pass "relay: logged the timeout" || fail "relay: no timeout line: $(tail -2 "$LAB_DIR/relay4.log")"
