@@ -5,7 +5,9 @@
  */
 #include "url.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +40,41 @@ static const char *key_start(const char *url)
 	return slash == path ? NULL : slash + 1;
 }
 
+/* "HOST[:PORT]" or "[V6ADDR][:PORT]", @len bytes at @host. */
+static bool valid_authority(const char *host, size_t len)
+{
+	const char *port = NULL, *end = host + len;
+	char v6[INET6_ADDRSTRLEN];
+
+	if (!len)
+		return false;
+	if (host[0] == '[') {
+		const char *close = memchr(host, ']', len);
+
+		if (!close || (size_t)(close - host - 1) >= sizeof(v6))
+			return false;
+		memcpy(v6, host + 1, (size_t)(close - host - 1));
+		v6[close - host - 1] = '\0';
+		if (inet_pton(AF_INET6, v6, &(struct in6_addr){0}) != 1)
+			return false;
+		if (close + 1 != end && close[1] != ':')
+			return false;
+		port = close + 1 != end ? close + 1 : NULL;
+	} else {
+		port = memchr(host, ':', len);
+		if (port == host || memchr(host, '[', len) || memchr(host, ']', len))
+			return false;
+	}
+	if (port) {
+		char *stop;
+		long n = strtol(port + 1, &stop, 10);
+
+		if (stop != end || port + 1 == end || n < 1 || n > 65535)
+			return false;
+	}
+	return true;
+}
+
 int mps_url_check(const char *url)
 {
 	const char *host = after_scheme(url);
@@ -48,18 +85,10 @@ int mps_url_check(const char *url)
 		return -EINVAL;
 	path = strchr(host, '/');
 	host_len = path ? (size_t)(path - host) : strlen(host);
-	if (!path || host_len == 0 || memchr(host, '@', host_len) || strpbrk(url, " \t\r\n"))
+	/* No user:password@ (not supported yet; mps_url_redacted() hides it all the same). */
+	if (!path || memchr(host, '@', host_len) || strpbrk(url, " \t\r\n") ||
+	    !valid_authority(host, host_len))
 		return -EINVAL;
-	/* host[:port], port numeric */
-	const char *colon = memchr(host, ':', host_len);
-
-	if (colon && host[0] != '[') {
-		char *end;
-		long port = strtol(colon + 1, &end, 10);
-
-		if (colon == host || end != path || port < 1 || port > 65535)
-			return -EINVAL;
-	}
 	key = key_start(url);
 	if (!key || !*key || *key == '?' || key == path + 1)
 		return -EINVAL;
@@ -80,16 +109,24 @@ void mps_url_redacted(const char *url, char *out, size_t size)
 	 * path element and query are hidden, since that is where keys go.
 	 */
 	const char *scheme = strstr(url, "://");
-	const char *path = strchr(scheme ? scheme + 3 : url, '/');
-	const char *query, *last = NULL;
+	const char *host = scheme ? scheme + 3 : url;
+	const char *path = strchr(host, '/');
+	const char *query, *last = NULL, *at;
+	int len;
 
+	/* A user:password@ is as secret as the key. */
+	at = memchr(host, '@', path ? (size_t)(path - host) : strlen(host));
+	len = snprintf(out, size, "%.*s%s", (int)(host - url), url, at ? "***@" : "");
+	if (len < 0 || (size_t)len >= size)
+		return;
+	host = at ? at + 1 : host;
 	if (!path) {
-		snprintf(out, size, "%s", url);
+		snprintf(out + len, size - (size_t)len, "%s", host);
 		return;
 	}
 	query = strchr(path, '?');
 	for (const char *p = path; *p && (!query || p < query); p++)
 		if (*p == '/')
 			last = p;
-	snprintf(out, size, "%.*s***", (int)(last + 1 - url), url);
+	snprintf(out + len, size - (size_t)len, "%.*s***", (int)(last + 1 - host), host);
 }

@@ -84,14 +84,44 @@ static int64_t replug_wait(const struct conn_snapshot *cur)
 	return wait < FO_REPLUG_MAX_MS ? wait : FO_REPLUG_MAX_MS;
 }
 
+/*
+ * A kick's outcome: an uplink up again clears the count; one still down once
+ * the wait is over counts as a failed kick. Returns how long to wait after a
+ * kick before the next probe.
+ */
+static int64_t kick_outcome(struct fo_uplink *up, int64_t now)
+{
+	struct fo_pathprobe *p = &up->probe;
+	int shift = p->failed_kicks < FO_KICK_BACKOFF_MAX ? p->failed_kicks : FO_KICK_BACKOFF_MAX;
+	int64_t wait = (int64_t)FO_PROBE_SETTLE_MS << shift;
+
+	if (up->health.state == FO_UP) {
+		p->failed_kicks = 0;
+		p->kick_pending = false;
+		return FO_PROBE_SETTLE_MS;
+	}
+	if (!p->kick_pending || now - p->kicked_ms < wait)
+		return wait;
+	p->kick_pending = false;
+	if (++p->failed_kicks == 2)
+		LOG_WARN(TAG,
+			 "uplink %s: its path answers, but no subflow on it comes up (a server "
+			 "that refuses joins?): the stream stays on the others, tried again less "
+			 "and less often",
+			 up->link.ifname);
+	shift = p->failed_kicks < FO_KICK_BACKOFF_MAX ? p->failed_kicks : FO_KICK_BACKOFF_MAX;
+	return (int64_t)FO_PROBE_SETTLE_MS << shift;
+}
+
 /* A down uplink: probe its path; when it answers, kick it (unplug now, replug later). */
 static void probe_path(struct failover *f, size_t i, const struct conn_snapshot *cur, int64_t now)
 {
 	struct fo_uplink *up = &f->up[i];
+	int64_t wait = kick_outcome(up, now);
 	char err[96];
 	int ret;
 
-	if (!up->act.probe || !cur || !cur->n || now - up->probe.kicked_ms < FO_PROBE_SETTLE_MS) {
+	if (!up->act.probe || !cur || !cur->n || now - up->probe.kicked_ms < wait) {
 		fo_pathprobe_reset(&up->probe);
 		return;
 	}
@@ -100,6 +130,7 @@ static void probe_path(struct failover *f, size_t i, const struct conn_snapshot 
 	if (ret != 1)
 		return;
 	up->probe.kicked_ms = now;
+	up->probe.kick_pending = true;
 	up->probe.replug_ms = now + replug_wait(cur);
 	ret = f->ops->unplug(f->ctx, i);
 	LOG_INFO(TAG, "uplink %s: its path answers again: fresh subflow in %lld ms%s",

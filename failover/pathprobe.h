@@ -21,6 +21,14 @@
 #define FO_PROBE_RETRY_MS 500
 /* After a kick, the fresh subflow gets this long to come up before the path is probed again. */
 #define FO_PROBE_SETTLE_MS 1500
+/*
+ * A kick that did not bring the uplink back (a server that refuses joins:
+ * FFmpeg's own listener closes its listening socket after the first accept,
+ * and its RST answers the probe all the same) doubles the wait before the
+ * next, up to FO_PROBE_SETTLE_MS << FO_KICK_BACKOFF_MAX; the second in a row
+ * is said once.
+ */
+#define FO_KICK_BACKOFF_MAX 5
 /* Between closing a kicked uplink's subflows and adding its endpoint again: bounds. */
 #define FO_REPLUG_MIN_MS 300
 #define FO_REPLUG_MAX_MS 2000
@@ -30,6 +38,8 @@ struct fo_pathprobe {
 	int64_t started_ms; /* when it began */
 	int64_t kicked_ms;  /* when the path last answered and the uplink was kicked */
 	int64_t replug_ms;  /* when to add the kicked uplink's endpoint again; 0: done */
+	bool kick_pending;  /* kicked, and not yet seen up or given up on */
+	int failed_kicks;   /* in a row: the path answered, the uplink did not come back */
 };
 
 void fo_pathprobe_init(struct fo_pathprobe *p);

@@ -14,6 +14,8 @@
 #include <stdio.h>
 
 #define PROBE_FRAME_MOD (1u << 24) /* the stamp's frame counter wraps here */
+/* Frames that arrived, and span in media time, less than this fail: too little to judge. */
+#define PROBE_MIN_SPAN_S 0.5
 
 struct probe_sample {
 	int64_t arrival_us; /* CLOCK_REALTIME */

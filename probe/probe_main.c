@@ -240,7 +240,11 @@ int probe_main(int argc, char **argv, atomic_int *stop)
 out:
 	enc_probe_close(p);
 	probe_stats_destroy(st);
-	if (csv)
-		fclose(csv);
+	if (csv && (ferror(csv) | fclose(csv))) {
+		/* The verdict stands on stdout; the CSV asked for is not there. */
+		LOG_ERR(TAG, "cannot write %s: %s", o.csv, strerror(errno ? errno : EIO));
+		if (code == MPS_EXIT_OK)
+			code = MPS_EXIT_FAILURE;
+	}
 	return code;
 }

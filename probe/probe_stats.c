@@ -16,8 +16,8 @@ struct probe_stats {
 	int64_t frames, backlog, missing, repeated, unstamped;
 	int64_t joining; /* frames of the join burst (their latency is not judged) */
 	double joining_max_ms;
-	bool joined;	       /* the join burst is over */
-	int64_t last_media_us; /* the last frame's send time (or pts, unstamped) */
+	bool joined;			       /* the join burst is over */
+	int64_t first_media_us, last_media_us; /* frames' send times (or pts, unstamped) */
 	int64_t first_arrival_us, last_arrival_us;
 	int64_t max_gap_us;
 	bool have_frame;  /* a live frame was seen: gaps count from there */
@@ -130,10 +130,12 @@ void probe_stats_add(struct probe_stats *s, const struct probe_sample *smp)
 			s->max_gap_us = gap;
 		if (gap > s->win_max_gap_us)
 			s->win_max_gap_us = gap;
-	} else {
-		s->first_arrival_us = smp->arrival_us;
 	}
 	media_us = smp->stamped ? smp->sent_us : smp->pts_us;
+	if (!s->have_frame) {
+		s->first_arrival_us = smp->arrival_us;
+		s->first_media_us = media_us;
+	}
 	/*
 	 * A server hands a joining player what it held back until a keyframe,
 	 * back to back: that delay is the server's, not the sender's (nginx-rtmp:
@@ -220,6 +222,17 @@ void probe_stats_summary(const struct probe_stats *s, const struct probe_limits 
 	if (!s->frames) {
 		out->pass = false;
 		snprintf(out->reason, sizeof(out->reason), "no frame received");
+	} else if (out->duration_s < PROBE_MIN_SPAN_S &&
+		   (double)(s->last_media_us - s->first_media_us) / 1e6 < PROBE_MIN_SPAN_S) {
+		/*
+		 * One frame of a file that is no stream, or a stream cut short:
+		 * nothing to judge. (A file read at full speed arrives at once,
+		 * but its frames span their media time.)
+		 */
+		out->pass = false;
+		snprintf(out->reason, sizeof(out->reason),
+			 "only %lld frame%s over %.2f s received: too little to judge",
+			 (long long)s->frames, s->frames == 1 ? "" : "s", out->duration_s);
 	} else if ((double)s->missing > lim->max_missing) {
 		out->pass = false;
 		snprintf(out->reason, sizeof(out->reason), "%lld frames missing",

@@ -31,6 +31,7 @@ struct conn;
 struct end {
 	struct conn *c;
 	int fd;
+	bool gone; /* hung up: out of epoll, its last bytes still read */
 };
 
 struct conn {
@@ -40,6 +41,8 @@ struct conn {
 	bool connecting; /* the upstream connect() is under way */
 	struct half c2u, u2c;
 	int64_t started_ms, next_stats_ms, half_closed_ms;
+	int64_t relaying_ms; /* when the upstream answered; 0: not yet */
+	int64_t active_ms;   /* when a byte last went either way */
 	struct conn_snapshot prev;
 	size_t peak_subflows;
 	bool mptcp;
@@ -79,6 +82,8 @@ static int set_interest(struct relay *r, struct end *e, uint32_t events)
 {
 	struct epoll_event ev = {.events = events, .data.ptr = e};
 
+	if (e->gone)
+		return 0;
 	return epoll_ctl(r->epfd, EPOLL_CTL_MOD, e->fd, &ev) < 0 ? -errno : 0;
 }
 
@@ -212,8 +217,8 @@ static struct conn *new_conn(struct relay *r, int fd, const char *name)
 	}
 	c->id = ++r->next_id;
 	snprintf(c->name, sizeof(c->name), "%s", name);
-	c->client = (struct end){c, fd};
-	c->up = (struct end){c, -1};
+	c->client = (struct end){.c = c, .fd = fd};
+	c->up = (struct end){.c = c, .fd = -1};
 	c->c2u.pipe[0] = c->c2u.pipe[1] = c->u2c.pipe[0] = c->u2c.pipe[1] = -1;
 	c->started_ms = mps_mono_ms();
 	c->next_stats_ms = c->started_ms + (int64_t)(r->cfg.stats_interval_s * 1000);
@@ -305,9 +310,37 @@ static int on_connected(struct relay *r, struct conn *c)
 	return 0;
 }
 
+/* Why an end failed: its pending error, or @fallback. */
+static const char *end_error(const struct end *e, const char *fallback)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(e->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || !err)
+		return fallback;
+	return strerror(err);
+}
+
+/*
+ * An end hung up (closed both ways): what it sent is still read and passed
+ * on, but it is watched no more (a hang-up is reported for ever, whatever is
+ * asked). Returns true when the connection is done.
+ */
+static bool hung_up(struct relay *r, struct conn *c, struct end *e)
+{
+	const struct half *from_it = e == &c->client ? &c->c2u : &c->u2c;
+
+	if (!from_it->s.queued)
+		return true;
+	epoll_ctl(r->epfd, EPOLL_CTL_DEL, e->fd, NULL);
+	e->gone = true;
+	return false;
+}
+
 static void on_event(struct relay *r, struct end *e, uint32_t events)
 {
 	struct conn *c = e->c;
+	uint64_t moved = c->c2u.bytes + c->u2c.bytes;
 	char why[256];
 	int ret = 0;
 
@@ -322,11 +355,21 @@ static void on_event(struct relay *r, struct end *e, uint32_t events)
 		close_conn(r, c, why);
 		return;
 	}
+	if (!c->relaying_ms)
+		c->relaying_ms = c->active_ms = mps_mono_ms();
+	if (events & EPOLLERR) {
+		snprintf(why, sizeof(why), "%s: %s", e == &c->client ? "client" : "upstream",
+			 end_error(e, "error"));
+		close_conn(r, c, why);
+		return;
+	}
 	if ((ret = pump(&c->c2u)) < 0 || (ret = pump(&c->u2c)) < 0) {
 		close_conn(r, c, strerror(-ret));
 		return;
 	}
-	if (c->c2u.shut && c->u2c.shut) {
+	if (c->c2u.bytes + c->u2c.bytes != moved)
+		c->active_ms = mps_mono_ms();
+	if ((c->c2u.shut && c->u2c.shut) || ((events & EPOLLHUP) && hung_up(r, c, e))) {
 		close_conn(r, c, NULL);
 		return;
 	}
@@ -338,7 +381,37 @@ static void on_event(struct relay *r, struct end *e, uint32_t events)
 	}
 }
 
-/* Upstreams that do not answer, connections one side left long ago, and statistics. */
+/*
+ * Why a connection should be closed now, or NULL: an upstream that does not
+ * answer, a client that sends nothing, nothing either way for long, one side
+ * left long ago.
+ */
+static const char *expired(const struct relay *r, const struct conn *c, int64_t now, char *buf,
+			   size_t size)
+{
+	const struct relay_config *cfg = &r->cfg;
+
+	if (c->connecting) {
+		if (now - c->started_ms < cfg->connect_timeout_ms)
+			return NULL;
+		snprintf(buf, size, "upstream %s: no answer within %.1f s", r->upstream_name,
+			 cfg->connect_timeout_ms / 1000.0);
+	} else if (c->relaying_ms && !c->c2u.bytes && cfg->handshake_timeout_ms &&
+		   now - c->relaying_ms >= cfg->handshake_timeout_ms) {
+		snprintf(buf, size, "the client sent nothing within %.1f s",
+			 cfg->handshake_timeout_ms / 1000.0);
+	} else if (c->active_ms && cfg->idle_timeout_ms &&
+		   now - c->active_ms >= cfg->idle_timeout_ms) {
+		snprintf(buf, size, "nothing either way for %.1f s", cfg->idle_timeout_ms / 1000.0);
+	} else if (c->half_closed_ms && now - c->half_closed_ms > HALF_CLOSED_MS) {
+		snprintf(buf, size, "the other side never closed");
+	} else {
+		return NULL;
+	}
+	return buf;
+}
+
+/* Connections whose time is up (expired()), and statistics. */
 static void housekeeping(struct relay *r)
 {
 	int64_t now = mps_mono_ms();
@@ -347,14 +420,8 @@ static void housekeeping(struct relay *r)
 
 	for (struct conn *c = r->conns; c; c = next) {
 		next = c->next;
-		if (c->connecting && now - c->started_ms >= r->cfg.connect_timeout_ms) {
-			snprintf(why, sizeof(why), "upstream %s: no answer within %.1f s",
-				 r->upstream_name, r->cfg.connect_timeout_ms / 1000.0);
+		if (expired(r, c, now, why, sizeof(why))) {
 			close_conn(r, c, why);
-			continue;
-		}
-		if (c->half_closed_ms && now - c->half_closed_ms > HALF_CLOSED_MS) {
-			close_conn(r, c, "the other side never closed");
 			continue;
 		}
 		if (!c->connecting && now >= c->next_stats_ms) {

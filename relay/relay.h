@@ -9,7 +9,10 @@
  * A connection is "connecting" (the upstream connect() under way: nothing is
  * read from the client, whose bytes wait in its socket) until the upstream
  * answers or --connect-timeout passes, then "relaying" until both directions
- * are done (each side's end passed on as a shutdown) or one fails.
+ * are done (each side's end passed on as a shutdown), one fails, the client
+ * sends nothing within --handshake-timeout, or nothing goes either way for
+ * --idle-timeout: connections that would otherwise hold a place of
+ * --max-conn for ever.
  */
 #ifndef MPS_RELAY_RELAY_H
 #define MPS_RELAY_RELAY_H
@@ -23,9 +26,11 @@
 struct relay_config {
 	struct sockaddr_storage upstream; /* the ingest */
 	socklen_t upstream_len;
-	int max_conn;		 /* connections at once; the one over is closed */
-	int connect_timeout_ms;	 /* the upstream's answer, at most */
-	double stats_interval_s; /* per-connection statistics */
+	int max_conn;		  /* connections at once; the one over is closed */
+	int connect_timeout_ms;	  /* the upstream's answer, at most */
+	int handshake_timeout_ms; /* the client's first byte after that, at most; 0: none */
+	int idle_timeout_ms;	  /* no byte either way this long: closed; 0: never */
+	double stats_interval_s;  /* per-connection statistics */
 };
 
 struct relay;

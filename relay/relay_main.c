@@ -18,6 +18,8 @@
 #define DEFAULT_MAX_CONN	  64
 #define DEFAULT_STATS_S		  5.0
 #define DEFAULT_CONNECT_TIMEOUT_S 10.0
+#define DEFAULT_HANDSHAKE_S	  10.0
+#define DEFAULT_IDLE_S		  60.0
 #define LIMITS_FOR_UPLINKS	  4 /* warn below the subflows a client with this many uplinks needs */
 #define ROUND_MS		  200
 
@@ -34,6 +36,12 @@ const char relay_usage[] =
 	"                            give up on an ingest that does not answer a\n"
 	"                            connection within SECONDS (default 10): the\n"
 	"                            client's connection is closed with a log line\n"
+	"      --handshake-timeout SECONDS\n"
+	"                            close a client that sends nothing within SECONDS\n"
+	"                            of the ingest's answer (default 10; 0: never)\n"
+	"      --idle-timeout SECONDS\n"
+	"                            close a connection where nothing went either way\n"
+	"                            for SECONDS (default 60; 0: never)\n"
 	"      --max-conn N          at most N connections at once (default 64); the one\n"
 	"                            over is closed with a log line\n"
 	"      --stats-interval SECONDS\n"
@@ -55,8 +63,19 @@ struct relay_options {
 	int max_conn;
 	double stats_interval_s;
 	double connect_timeout_s;
+	double handshake_timeout_s, idle_timeout_s;
 	int verbosity;
 };
+
+/* HOST:PORT (or [V6ADDR]:PORT), the port a number from 1 to 65535. */
+static bool valid_to(const char *to)
+{
+	const char *colon = strrchr(to, ':');
+	double port;
+
+	return colon && colon != to && !mps_parse_number(colon + 1, 1, 65535, &port) &&
+	       port == (int)port && strspn(colon + 1, "0123456789") == strlen(colon + 1);
+}
 
 static enum mps_args_result parse_options(int argc, char **argv, struct relay_options *o, char *err,
 					  size_t errlen)
@@ -66,6 +85,8 @@ static enum mps_args_result parse_options(int argc, char **argv, struct relay_op
 		{"to", required_argument, NULL, 't'},
 		{"max-conn", required_argument, NULL, 'm'},
 		{"connect-timeout", required_argument, NULL, 'c'},
+		{"handshake-timeout", required_argument, NULL, 'H'},
+		{"idle-timeout", required_argument, NULL, 'I'},
 		{"stats-interval", required_argument, NULL, 's'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"quiet", no_argument, NULL, 'q'},
@@ -80,6 +101,8 @@ static enum mps_args_result parse_options(int argc, char **argv, struct relay_op
 	o->max_conn = DEFAULT_MAX_CONN;
 	o->stats_interval_s = DEFAULT_STATS_S;
 	o->connect_timeout_s = DEFAULT_CONNECT_TIMEOUT_S;
+	o->handshake_timeout_s = DEFAULT_HANDSHAKE_S;
+	o->idle_timeout_s = DEFAULT_IDLE_S;
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":l:t:vqh", opts, NULL)) != -1) {
@@ -91,8 +114,10 @@ static enum mps_args_result parse_options(int argc, char **argv, struct relay_op
 			have_listen = true;
 			break;
 		case 't':
-			if (!strrchr(optarg, ':') || !strrchr(optarg, ':')[1] || optarg[0] == ':')
-				MPS_ARGS_FAIL(err, errlen, "--to '%s': expected HOST:PORT", optarg);
+			if (!valid_to(optarg))
+				MPS_ARGS_FAIL(err, errlen,
+					      "--to '%s': expected HOST:PORT, PORT from 1 to 65535",
+					      optarg);
 			o->to = optarg;
 			break;
 		case 'm':
@@ -105,6 +130,19 @@ static enum mps_args_result parse_options(int argc, char **argv, struct relay_op
 			if (mps_parse_number(optarg, 0.1, 600, &o->connect_timeout_s))
 				MPS_ARGS_FAIL(err, errlen,
 					      "--connect-timeout '%s': expected 0.1 to 600 seconds",
+					      optarg);
+			break;
+		case 'H':
+			if (mps_parse_number(optarg, 0, 3600, &o->handshake_timeout_s))
+				MPS_ARGS_FAIL(
+					err, errlen,
+					"--handshake-timeout '%s': expected 0 to 3600 seconds",
+					optarg);
+			break;
+		case 'I':
+			if (mps_parse_number(optarg, 0, 86400, &o->idle_timeout_s))
+				MPS_ARGS_FAIL(err, errlen,
+					      "--idle-timeout '%s': expected 0 to 86400 seconds",
 					      optarg);
 			break;
 		case 's':
@@ -243,6 +281,8 @@ int relay_main(int argc, char **argv, atomic_int *stop)
 	cfg.max_conn = o.max_conn;
 	cfg.stats_interval_s = o.stats_interval_s;
 	cfg.connect_timeout_ms = (int)(o.connect_timeout_s * 1000);
+	cfg.handshake_timeout_ms = (int)(o.handshake_timeout_s * 1000);
+	cfg.idle_timeout_ms = (int)(o.idle_timeout_s * 1000);
 	if (resolve(o.to, &cfg) < 0)
 		return MPS_EXIT_UNAVAILABLE;
 	warn_limits();

@@ -171,10 +171,25 @@ static int find_gateway(struct nl_cache *routes, struct rt_uplink *up)
 	return ret;
 }
 
+static bool in_subnet(struct in_addr a, const struct rt_uplink *up)
+{
+	return !((a.s_addr ^ up->addr.s_addr) & htonl(~0u << (32 - up->prefixlen)));
+}
+
+static bool is_loopback(struct nl_cache *links, int ifindex)
+{
+	struct rtnl_link *l = rtnl_link_get(links, ifindex);
+	bool lo = l && (rtnl_link_get_flags(l) & IFF_LOOPBACK);
+
+	rtnl_link_put(l);
+	return lo;
+}
+
 /*
  * Uplink @i as the kernel has it now: its interface, primary address and
  * gateway, into @found. Returns 0, or -ENODEV / -EADDRNOTAVAIL / -ENETUNREACH
- * with @why.
+ * with @why (it may work later), or -EINVAL (it never will: a loopback
+ * interface, a gateway off its subnet).
  */
 static int discover_one(const struct rt_uplinks *u, size_t i, struct nl_cache *links,
 			struct nl_cache *addrs, struct nl_cache *routes, struct rt_uplink *found,
@@ -189,12 +204,21 @@ static int discover_one(const struct rt_uplinks *u, size_t i, struct nl_cache *l
 		*why = "no such interface";
 		return -ENODEV;
 	}
+	if (is_loopback(links, found->ifindex)) {
+		*why = "a loopback interface is no uplink";
+		return -EINVAL;
+	}
 	ret = find_address(addrs, found);
 	if (ret) {
 		*why = "no IPv4 address";
 		return ret;
 	}
 	if (spec->has_gw) {
+		/* A gateway is a neighbour: one off the subnet is never reached. */
+		if (found->prefixlen < 32 && !in_subnet(spec->gw, found)) {
+			*why = "its gw= is not on its subnet";
+			return -EINVAL;
+		}
 		found->gw = spec->gw;
 		return 0;
 	}
@@ -205,8 +229,7 @@ static int discover_one(const struct rt_uplinks *u, size_t i, struct nl_cache *l
 	 * too: the gateway remembered from before still holds if it is in the
 	 * uplink's subnet.
 	 */
-	if (old_gw.s_addr && found->prefixlen &&
-	    !((old_gw.s_addr ^ found->addr.s_addr) & htonl(~0u << (32 - found->prefixlen)))) {
+	if (old_gw.s_addr && found->prefixlen && in_subnet(old_gw, found)) {
 		found->gw = old_gw;
 		return 0;
 	}
@@ -614,9 +637,41 @@ int rt_uplinks_watch(struct rt_uplinks *u)
 }
 
 /* Remove routes, rules and endpoints that a killed mpstream left behind. */
+/*
+ * The leftover endpoints of a killed run: an id of mpstream's range and the
+ * address of one of its leftover rules (@addrs). Never by id alone: after a
+ * run the kernel's id counter goes on from mpstream's ids, and an endpoint
+ * the administrator adds then gets one of them.
+ */
+static int remove_leftover_endpoints(struct rt_uplinks *u, const struct in_addr *addrs,
+				     size_t n_addrs, int *removed)
+{
+	struct rt_endpoint *eps = NULL;
+	size_t n = 0;
+	int ret = rt_pm_list_endpoints(u->pm, &eps, &n);
+
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < n; i++) {
+		bool ours = false;
+
+		if (eps[i].id < RT_ENDPOINT_ID_BASE ||
+		    eps[i].id >= RT_ENDPOINT_ID_BASE + RT_MAX_UPLINKS || eps[i].family != AF_INET)
+			continue;
+		for (size_t k = 0; k < n_addrs && !ours; k++)
+			ours = eps[i].addr4.s_addr == addrs[k].s_addr;
+		if (ours && rt_pm_del_endpoint(u->pm, &eps[i]) == 0)
+			(*removed)++;
+	}
+	free(eps);
+	return 0;
+}
+
 static int remove_leftovers(struct rt_uplinks *u)
 {
 	struct nl_cache *routes = NULL, *rules = NULL;
+	struct in_addr addrs[2 * RT_MAX_UPLINKS];
+	size_t n_addrs = 0;
 	int removed = 0, ret;
 
 	if ((ret = rtnl_route_alloc_cache(u->sk, AF_INET, 0, &routes)) < 0 ||
@@ -625,10 +680,15 @@ static int remove_leftovers(struct rt_uplinks *u)
 		goto out;
 	}
 	for (struct nl_object *o = nl_cache_get_first(rules); o; o = nl_cache_get_next(o)) {
+		struct rtnl_rule *rule = (struct rtnl_rule *)o;
+		struct nl_addr *src = rtnl_rule_get_src(rule);
 		uint8_t proto = 0;
 
-		if (rtnl_rule_get_protocol((struct rtnl_rule *)o, &proto) == 0 &&
-		    proto == RT_PROTO && rtnl_rule_delete(u->sk, (struct rtnl_rule *)o, 0) == 0)
+		if (rtnl_rule_get_protocol(rule, &proto) || proto != RT_PROTO)
+			continue;
+		if (src && nl_addr_get_family(src) == AF_INET && n_addrs < 2 * RT_MAX_UPLINKS)
+			memcpy(&addrs[n_addrs++], nl_addr_get_binary_addr(src), sizeof(addrs[0]));
+		if (rtnl_rule_delete(u->sk, rule, 0) == 0)
 			removed++;
 	}
 	for (struct nl_object *o = nl_cache_get_first(routes); o; o = nl_cache_get_next(o)) {
@@ -636,21 +696,8 @@ static int remove_leftovers(struct rt_uplinks *u)
 		    rtnl_route_delete(u->sk, (struct rtnl_route *)o, 0) == 0)
 			removed++;
 	}
-	if (u->pm) {
-		struct rt_endpoint *eps = NULL;
-		size_t n = 0;
-
-		ret = rt_pm_list_endpoints(u->pm, &eps, &n);
-		if (ret)
-			goto out;
-		for (size_t i = 0; i < n; i++) {
-			if (eps[i].id >= RT_ENDPOINT_ID_BASE &&
-			    eps[i].id < RT_ENDPOINT_ID_BASE + RT_MAX_UPLINKS &&
-			    rt_pm_del_endpoint(u->pm, &eps[i]) == 0)
-				removed++;
-		}
-		free(eps);
-	}
+	if (u->pm && (ret = remove_leftover_endpoints(u, addrs, n_addrs, &removed)))
+		goto out;
 	if (removed)
 		LOG_WARN(RT_TAG, "removed %d routes, rules and endpoints left by an earlier run",
 			 removed);
@@ -761,6 +808,10 @@ static int discover(struct rt_uplinks *u, size_t *usable)
 		struct rt_uplink *up = &u->slot[i].up;
 
 		ret = discover_one(u, i, links, addrs, routes, up, &why);
+		if (ret == -EINVAL) {
+			LOG_ERR(RT_TAG, "uplink %s: %s", up->ifname, why);
+			goto out;
+		}
 		if (ret) {
 			LOG_WARN(RT_TAG, "uplink %s: %s; it is added when it works", up->ifname,
 				 why);

@@ -188,6 +188,18 @@ static int parse_size(const char *s, int *w, int *h)
 }
 
 /* A congestion control's name: 1 to 15 of [a-z0-9_]. */
+static bool valid_preset(const char *s)
+{
+	static const char *const presets[] = {"ultrafast", "superfast", "veryfast", "faster",
+					      "fast",	   "medium",	"slow",	    "slower",
+					      "veryslow",  "placebo"};
+
+	for (size_t i = 0; i < sizeof(presets) / sizeof(presets[0]); i++)
+		if (!strcmp(s, presets[i]))
+			return true;
+	return false;
+}
+
 static bool valid_congestion(const char *s)
 {
 	size_t n = strlen(s);
@@ -323,6 +335,11 @@ static enum mps_args_result apply_media(struct snd_options *o, struct parse_stat
 			FAIL("--congestion: too many long values");
 		break;
 	case OPT_PRESET:
+		if (!valid_preset(arg))
+			FAIL("--preset '%s': expected one of x264's: ultrafast, superfast, "
+			     "veryfast, "
+			     "faster, fast, medium, slow, slower, veryslow, placebo",
+			     arg);
 		o->preset = keep(o, arg);
 		if (!o->preset)
 			FAIL("--preset: too many long values");
@@ -519,9 +536,19 @@ static char *config_reader(char *str, int num, void *stream)
 	struct config_ctx *ctx = stream;
 	const char *p, *end;
 
+	size_t n;
+
 	if (!fgets(str, num, ctx->f))
 		return NULL;
 	ctx->line++;
+	n = strlen(str);
+	if (n == (size_t)num - 1 && str[n - 1] != '\n' && !feof(ctx->f)) {
+		/* Its tail would be read as a line of its own: refuse it whole. */
+		snprintf(ctx->err, sizeof(ctx->err), "a line longer than %d characters", num - 2);
+		ctx->failed = true;
+		ctx->err_line = ctx->line;
+		return NULL;
+	}
 	p = str + strspn(str, " \t");
 	end = strchr(p, ']');
 	if (!ctx->failed && *p == '[' && end && strncmp(p + 1, "uplink ", 7) == 0) {
@@ -552,6 +579,11 @@ static enum mps_args_result load_config(struct snd_options *o, struct parse_stat
 
 	o->config_path = path;
 	ctx.f = fopen(path, "re");
+	if (ctx.f && fstat(fileno(ctx.f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		fclose(ctx.f);
+		ctx.f = NULL;
+		errno = EISDIR;
+	}
 	if (!ctx.f) {
 		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
 		return MPS_ARGS_NOINPUT;
@@ -562,9 +594,14 @@ static enum mps_args_result load_config(struct snd_options *o, struct parse_stat
 		snprintf(err, errlen, "cannot read %s: out of memory", path);
 		return MPS_ARGS_NOINPUT;
 	}
-	if (line > 0 || ctx.failed)
+	if (line > 0 || ctx.failed) {
+		/* What the file holds is shown, but never its control bytes (a binary file). */
+		for (char *c = ctx.err; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
 		FAIL("%s:%d: %s", path, ctx.err_line ? ctx.err_line : line,
 		     ctx.failed ? ctx.err : "not an INI line");
+	}
 	/* The key is a password: say so when others can read it. */
 	o->config_exposes_key = ctx.has_key && stat(path, &sb) == 0 && (sb.st_mode & S_IROTH);
 	return MPS_ARGS_RUN;

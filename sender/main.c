@@ -277,6 +277,9 @@ static int stream_main(int argc, char **argv, atomic_int *stop)
 		code = setup(&a);
 	if (!code)
 		code = stream(&a);
+	snd_monitor_stop(a.monitor);
+	if (!code && snd_monitor_failed(a.monitor))
+		code = MPS_EXIT_FAILURE; /* the stream went, its statistics did not */
 	teardown(&a);
 	return code;
 }

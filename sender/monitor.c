@@ -7,11 +7,13 @@
 #include "sample.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define TAG "stats"
 
@@ -26,6 +28,7 @@ struct snd_monitor {
 	int fd;
 	int64_t start_ns;
 	bool fallback_logged;
+	bool csv_failed;		  /* a write failed: the CSV was given up */
 	struct conn_snapshot prev, cur;	  /* last report, this tick */
 	struct conn_stream_status status; /* the last tick's */
 	snd_monitor_tick_fn tick;
@@ -81,6 +84,24 @@ static void status_line(const struct snd_monitor *m, const struct conn_row *rows
 			 st->delay_ms, st->queue_ms, (long long)st->dropped_frames);
 }
 
+/* The interval's CSV rows; a file that fails is closed with one line, the stream goes on. */
+static void write_csv(struct snd_monitor *m, const struct conn_row *rows, size_t n,
+		      const struct conn_row *total)
+{
+	char states[256];
+
+	states_str(m, ";", states, sizeof(states));
+	conn_write_csv(m->csv, (double)(m->cur.t_ns - m->start_ns) / 1e9, rows, n, total,
+		       &m->status, states);
+	if (!ferror(m->csv))
+		return;
+	LOG_ERR(TAG, "cannot write the statistics to %s (%s): no more CSV rows", m->cfg.csv_path,
+		strerror(errno ? errno : EIO));
+	fclose(m->csv);
+	m->csv = NULL;
+	m->csv_failed = true;
+}
+
 /* The interval's line in the log (or the terminal's status line), and the CSV rows. */
 static void report(struct snd_monitor *m)
 {
@@ -100,11 +121,8 @@ static void report(struct snd_monitor *m)
 		} else {
 			LOG_INFO(TAG, "%s%s%s", states, states[0] ? " | " : "", line);
 		}
-		if (m->csv) {
-			states_str(m, ";", states, sizeof(states));
-			conn_write_csv(m->csv, (double)(m->cur.t_ns - m->start_ns) / 1e9, rows, n,
-				       &total, &m->status, states);
-		}
+		if (m->csv)
+			write_csv(m, rows, n, &total);
 	}
 	m->prev = m->cur;
 }
@@ -193,6 +211,33 @@ static void *monitor_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * The CSV, never blocking: a FIFO without a reader is refused at once
+ * (ENXIO) rather than holding the stream up, and one whose reader stops
+ * fails the write (EAGAIN) rather than blocking the monitor.
+ */
+static FILE *open_csv(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0644);
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "w");
+	if (!f) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+	}
+	return f;
+}
+
+bool snd_monitor_failed(const struct snd_monitor *m)
+{
+	return m && m->csv_failed;
+}
+
 int snd_monitor_create(const struct snd_monitor_config *cfg, struct snd_monitor **out)
 {
 	struct snd_monitor *m = calloc(1, sizeof(*m));
@@ -209,7 +254,7 @@ int snd_monitor_create(const struct snd_monitor_config *cfg, struct snd_monitor 
 	pthread_cond_init(&m->wake, &attr);
 	pthread_condattr_destroy(&attr);
 	if (cfg->csv_path) {
-		m->csv = fopen(cfg->csv_path, "we");
+		m->csv = open_csv(cfg->csv_path);
 		if (!m->csv) {
 			int err = -errno;
 

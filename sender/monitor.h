@@ -12,6 +12,8 @@
 
 #include "snapshot.h"
 
+#include <stdbool.h>
+
 #define SND_MONITOR_TICK_MS 100
 
 struct failover;
@@ -47,5 +49,8 @@ int snd_monitor_start(struct snd_monitor *m, int fd) __attribute__((warn_unused_
 void snd_monitor_stop(struct snd_monitor *m);
 
 void snd_monitor_destroy(struct snd_monitor *m);
+
+/* True when the CSV could not be written (said in the log): the run ends with exit 1. */
+bool snd_monitor_failed(const struct snd_monitor *m);
 
 #endif

@@ -25,6 +25,8 @@
 #define CLOSE_GRACE_MS		 2000
 #define ENCODER_RATE_WINDOW_MS	 1000
 #define INFLIGHT_POLL_MS	 5
+#define SPEED_CHECK_MS		 5000
+#define SPEED_SLOW		 0.9 /* of real time */
 /*
  * A reconnect attempt gives up after this: the kernel's SYN retries (1 s, 3 s)
  * would otherwise keep an attempt begun during an outage waiting long after
@@ -51,6 +53,8 @@ struct stream {
 	atomic_llong reconnects;   /* written by the network loop, read by the monitor */
 	atomic_llong inflight_cap; /* bytes written and not yet acknowledged, at most; 0: no cap */
 	atomic_bool held;	   /* data waited for the cap since the last tick */
+	atomic_bool connecting;	   /* in enc_output_open(): a stop ends the attempt */
+	int64_t started_ms;	   /* the first frame's time, for --duration */
 };
 
 int snd_backoff_ms(int attempt)
@@ -80,7 +84,9 @@ static int output_interrupt(void *opaque, int blocked_ms)
 	struct stream *st = opaque;
 	char why[128];
 
-	if (atomic_load(st->cfg->stop) >= 2)
+	/* Two signals abort a write; one aborts a connection attempt (nothing to finish). */
+	if (atomic_load(st->cfg->stop) >= 2 ||
+	    (atomic_load(st->cfg->stop) && atomic_load(&st->connecting)))
 		return 1;
 	if (blocked_ms >= st->cfg->stall_ms) {
 		snprintf(st->abort_why, sizeof(st->abort_why), "a write blocked for %d ms",
@@ -202,10 +208,32 @@ static void rate_tick(void *opaque, int fd, const struct conn_snapshot *cur,
 	};
 }
 
+/*
+ * Once, SPEED_CHECK_MS after the start: an encoder that does not keep up with
+ * real time (a picture too large, a frame rate too high for this machine)
+ * sends less than a live stream needs, and nothing else would say so.
+ */
+static bool check_speed(const struct stream *st, const struct enc_progress *p, int64_t now_ms)
+{
+	double speed;
+
+	if (now_ms - st->started_ms < SPEED_CHECK_MS)
+		return false;
+	speed = (double)p->media_time_us / 1000.0 / (double)(now_ms - st->started_ms);
+	if (speed < SPEED_SLOW)
+		LOG_WARN(TAG,
+			 "the encoder runs at %.2fx real time (%lld frames in %.1f s): the stream "
+			 "falls behind; lower --size, --fps or --preset",
+			 speed, (long long)p->video_frames,
+			 (double)(now_ms - st->started_ms) / 1000);
+	return true;
+}
+
 static void *encoder_thread(void *arg)
 {
 	struct stream *st = arg;
 	struct enc_progress p;
+	bool speed_checked = false;
 	char err[128];
 	int ret = 0;
 
@@ -216,6 +244,8 @@ static void *encoder_thread(void *arg)
 		if (ret < 0)
 			break;
 		enc_session_progress(st->enc, &p);
+		if (!speed_checked)
+			speed_checked = check_speed(st, &p, mps_mono_ms());
 		if (st->cfg->duration_us && p.media_time_us >= st->cfg->duration_us)
 			break;
 	}
@@ -264,7 +294,9 @@ static int connect_once(struct stream *st, int attempt, int timeout_ms)
 	int ret;
 
 	conn_shim_arm(source_for(st, attempt));
+	atomic_store(&st->connecting, true);
 	ret = enc_output_open(st->enc, &oc, &st->out);
+	atomic_store(&st->connecting, false);
 	conn_shim_disarm();
 	if (ret < 0)
 		return ret;
@@ -278,6 +310,20 @@ static int connect_once(struct stream *st, int attempt, int timeout_ms)
 	    (ret = snd_monitor_start(st->cfg->monitor, st->fd)) < 0)
 		LOG_WARN(TAG, "no statistics: %s", strerror(-ret));
 	return 0;
+}
+
+/*
+ * Why a connection attempt failed, in the user's words: libavformat says
+ * "Operation not permitted" when the server refuses the publish, and the
+ * usual reason after an outage is that it still holds the earlier one.
+ */
+static const char *connect_error(int err, char *buf, size_t size)
+{
+	if (err == -EPERM)
+		return "the server refused the publish (it may still hold an earlier publish of "
+		       "this key: nginx-rtmp's \"already publishing\", until its "
+		       "drop_idle_publisher; see docs/ingest.md)";
+	return enc_strerror(err, buf, size);
 }
 
 /* @graceful: the connection works, let the server see a clean end. */
@@ -300,10 +346,23 @@ static void wait_until(const struct stream *st, int64_t until_ms)
 	}
 }
 
+/*
+ * With --duration, when a stream without a connection gives up: the duration
+ * of wall time since the first frame and SND_DURATION_GRACE_MS to send what
+ * is queued. 0: never.
+ */
+static int64_t give_up_at(const struct stream *st)
+{
+	if (!st->cfg->duration_us)
+		return 0;
+	return st->started_ms + st->cfg->duration_us / 1000 + SND_DURATION_GRACE_MS;
+}
+
 /* The network loop: returns the exit code. */
 static int network_loop(struct stream *st)
 {
 	int64_t connected_at = mps_mono_ms(), lost_at = 0, next_attempt = 0, next_health = 0;
+	int64_t end = give_up_at(st);
 	int attempt = 0, reconnects = 0, ret;
 	char why[128], err[128];
 
@@ -311,9 +370,14 @@ static int network_loop(struct stream *st)
 		if (!st->out) {
 			if (atomic_load(st->cfg->stop))
 				return MPS_EXIT_OK; /* stopping, and no connection to finish */
-			wait_until(st, next_attempt);
+			wait_until(st, end && end < next_attempt ? end : next_attempt);
 			if (atomic_load(st->cfg->stop))
 				continue;
+			if (end && mps_mono_ms() >= end) {
+				LOG_ERR(TAG, "--duration is over and %s is not back: giving up",
+					st->shown);
+				return MPS_EXIT_UNAVAILABLE;
+			}
 			attempt++;
 			LOG_INFO(TAG, "reconnect attempt %d to %s", attempt, st->shown);
 			ret = connect_once(st, attempt,
@@ -323,7 +387,7 @@ static int network_loop(struct stream *st)
 			if (ret < 0) {
 				next_attempt = mps_mono_ms() + snd_backoff_ms(attempt + 1);
 				LOG_WARN(TAG, "reconnect attempt %d failed: %s; next in %.1f s",
-					 attempt, enc_strerror(ret, err, sizeof(err)),
+					 attempt, connect_error(ret, err, sizeof(err)),
 					 (double)snd_backoff_ms(attempt + 1) / 1000);
 				continue;
 			}
@@ -395,13 +459,19 @@ int snd_stream_run(struct enc_session *enc, const struct snd_stream_config *cfg)
 	LOG_INFO(TAG, "connecting to %s", st.shown);
 	ret = connect_once(&st, 1, cfg->connect_timeout_ms);
 	if (ret < 0) {
-		LOG_ERR(TAG, "cannot stream to %s: %s", st.shown,
-			enc_strerror(ret, err, sizeof(err)));
+		if (atomic_load(cfg->stop))
+			LOG_INFO(TAG, "stopped before the connection to %s was made", st.shown);
+		else
+			LOG_ERR(TAG, "cannot stream to %s: %s", st.shown,
+				connect_error(ret, err, sizeof(err)));
 		snd_monitor_set_tick(cfg->monitor, NULL, NULL);
 		pthread_mutex_destroy(&st.lock);
+		if (atomic_load(cfg->stop))
+			return MPS_EXIT_OK;
 		return ret == ENC_ERR_EXIT ? MPS_EXIT_FAILURE : MPS_EXIT_UNAVAILABLE;
 	}
 	LOG_INFO(TAG, "streaming over %s", st.mptcp ? "MPTCP" : "TCP");
+	st.started_ms = mps_mono_ms();
 	ret = pthread_create(&thread, NULL, encoder_thread, &st);
 	if (ret) {
 		disconnect(&st, true);

@@ -23,6 +23,8 @@
 #define SND_BACKOFF_MIN_MS   500
 #define SND_BACKOFF_MAX_MS   10000
 #define SND_BACKOFF_RESET_MS 60000 /* connected this long: the back-off starts over */
+/* With --duration: a stream without a connection this long after it gives up (exit 69). */
+#define SND_DURATION_GRACE_MS 5000
 
 struct snd_stream_config {
 	const char *url;

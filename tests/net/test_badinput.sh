@@ -58,6 +58,22 @@ expect 69 "cannot stream to .*Connection refused" "server refuses" \
 # 10.9.0.99 is in the lab's server subnet and answers nothing.
 expect 69 "cannot stream to .*(timed out|Timer expired)" "server does not answer" \
 	$M -u up0 -u up1 --connect-timeout 3 "rtmp://10.9.0.99/live/$KEY"
+# A stop while the first connection is being made: a prompt, clean exit 0.
+t0=$(date +%s%3N)
+ip netns exec "$LAB_SND" "$M" -u up0 -u up1 --connect-timeout 20 "rtmp://10.9.0.99/live/$KEY" \
+	2>"$LAB_DIR/err.txt" &
+pid=$!
+sleep 1.5
+kill -TERM $pid
+wait $pid
+rc=$?
+took=$(($(date +%s%3N) - t0 - 1500))
+echo "figure: SIGTERM during the first connect: exit $rc after $took ms"
+[ "$rc" = 0 ] && pass "SIGTERM during the first connect: exit 0" || fail "SIGTERM during the first connect: exit $rc"
+[ "$took" -le 3000 ] && pass "SIGTERM during the first connect: prompt" || fail "SIGTERM during the first connect: $took ms"
+lab_routing_state >"$LAB_DIR/after.txt"
+diff -q "$LAB_DIR/before.txt" "$LAB_DIR/after.txt" >/dev/null &&
+	pass "SIGTERM during the first connect: nothing left behind" || fail "routing changed after the stop"
 expect 69 "cannot stream to" "RTMP app refused" $M -u up0 -u up1 --duration 2 "rtmp://$LAB_SERVER_IP/nosuchapp/$KEY"
 # Not root: an ordinary user without CAP_NET_ADMIN.
 chmod o+rx "$(dirname "$M")" 2>/dev/null
@@ -78,6 +94,45 @@ read -r frames dur gap <<<"$(lab_flv_summary "$LAB_DIR/rec/${KEY}cap.flv")"
 printf 'bitrate = 4M\nfrobnicate = 1\n' >"$LAB_DIR/bad.conf"
 expect 64 "bad.conf:2: unknown key 'frobnicate'" "config: unknown key" $M --config "$LAB_DIR/bad.conf" "$URL"
 expect 66 "cannot read /nonexistent/mpstream.conf" "config: missing file" $M --config /nonexistent/mpstream.conf "$URL"
+expect 66 "cannot read $LAB_DIR: Is a directory" "config: a directory" $M --config "$LAB_DIR" "$URL"
+expect 64 "--preset 'fastest': expected one of" "unknown x264 preset" $M -u up0 --preset fastest "$URL"
+expect 64 "uplink lo: a loopback interface is no uplink" "loopback as an uplink" $M -u lo,gw=127.0.0.2 -u up1 "$URL"
+expect 64 "uplink up0: its gw= is not on its subnet" "gateway off the subnet" $M -u up0,gw=10.99.0.1 -u up1 "$URL"
+expect 64 "malformed URL" "IPv6 URL, port out of range" $M -u up0 "rtmp://[::1]:99999/live/$KEY"
+expect 64 "malformed URL" "IPv6 URL, no closing bracket" $M -u up0 "rtmp://[10.9.0.2/live/$KEY"
+# The password of a user:password@ is never printed (it holds $KEY, which expect looks for).
+expect 64 "malformed URL 'rtmp://\*\*\*@" "URL with a password" $M -u up0 "rtmp://user:pw$KEY@10.9.0.2/live/x"
+expect 64 "--to '127.0.0.1:99999': expected HOST:PORT" "relay: port out of range" \
+	$M relay --listen 1941 --to 127.0.0.1:99999
+expect 64 "--to '127.0.0.1:0': expected HOST:PORT" "relay: port 0" $M relay --listen 1941 --to 127.0.0.1:0
+
+# The statistics CSV: a FIFO without a reader is refused at once; a file that
+# cannot be written ends the CSV with one line, the stream goes on, exit 1.
+mkfifo "$LAB_DIR/stats.fifo"
+expect 1 "cannot create $LAB_DIR/stats.fifo: No such device or address" "--stats: a FIFO without a reader" \
+	timeout 20 $M -u up0 -u up1 --duration 3 --stats "$LAB_DIR/stats.fifo" "$URL"
+expect 1 "cannot write the statistics to /dev/full" "--stats /dev/full" \
+	$M -u up0 -u up1 --duration 3 --stats /dev/full "${URL}full"
+read -r frames dur gap <<<"$(lab_flv_summary "$LAB_DIR/rec/${KEY}full.flv")"
+[ "${frames:-0}" -ge 85 ] && pass "--stats /dev/full: the stream went on ($frames frames)" || fail "--stats /dev/full: ${frames:-0} frames"
+
+# The probe: a file that is no stream gives a frame and does not pass; its CSV that cannot be written is exit 1.
+head -c 1000000 /dev/urandom >"$LAB_DIR/random.bin"
+expect 2 "too little to judge" "probe: random bytes" $M probe "$LAB_DIR/random.bin"
+expect 1 "cannot write /dev/full" "probe --csv /dev/full" $M probe --csv /dev/full "$LAB_DIR/mpeg4.mp4"
+
+# --connect-timeout above FFmpeg's own 5 s is honoured.
+t0=$(date +%s%3N)
+expect 69 "cannot stream to .*(timed out|Timer expired)" "--connect-timeout 8" \
+	$M -u up0 -u up1 --connect-timeout 8 "rtmp://10.9.0.99/live/$KEY"
+took=$(($(date +%s%3N) - t0))
+echo "figure: --connect-timeout 8: gave up after $took ms"
+[ "$took" -ge 7500 ] && pass "--connect-timeout 8: waited its 8 s" || fail "--connect-timeout 8: gave up after $took ms"
+
+# An encoder slower than real time is said once, with its speed.
+expect 0 "the encoder runs at 0\.[0-9]+x real time" "encoder slower than real time" \
+	$M -u up0 -u up1 --duration 0.5 --size 3840x2160 --fps 60 --preset medium "${URL}slow"
+[ "$(grep -c "the encoder runs at" "$LAB_DIR/err.txt")" = 1 ] && pass "said once" || fail "said $(grep -c "the encoder runs at" "$LAB_DIR/err.txt") times"
 
 # net.mptcp.enabled=0: a warning, then plain TCP, and the stream works.
 lab_in_snd sysctl -qw net.mptcp.enabled=0

@@ -75,5 +75,21 @@ wait $pid
 rc=$?
 [ "$rc" = 69 ] && pass "--reconnect 0: exit 69 when the server goes" || fail "--reconnect 0: exit $rc"
 grep -q "not reconnecting" "$LAB_DIR/noreconnect.log" && pass "--reconnect 0: says so" || fail "--reconnect 0: no line"
-check_no_key "$LAB_DIR/mpstream.log" "$LAB_DIR/noreconnect.log"
+
+# --duration ends a stream whose server is gone for good: its duration of wall
+# time and SND_DURATION_GRACE_MS (5 s) later, exit 69.
+lab_start_nginx || fail "nginx did not start again"
+t0=$(ms_of_day)
+ip netns exec "$LAB_SND" "$MPSTREAM" -u up0 -u up1 --duration 6 "$URL" 2>"$LAB_DIR/duration.log" &
+pid=$!
+sleep 3
+lab_kill_nginx
+wait $pid
+rc=$?
+took=$(($(ms_of_day) - t0))
+echo "figure: --duration 6 with the server gone at 3 s: ended after $took ms, exit $rc"
+[ "$rc" = 69 ] && pass "--duration, server gone: exit 69" || fail "--duration, server gone: exit $rc"
+[ "$took" -le 20000 ] && pass "--duration, server gone: it ends (within 20 s)" || fail "--duration, server gone: $took ms"
+grep -q -- "--duration is over" "$LAB_DIR/duration.log" && pass "--duration, server gone: says so" || fail "--duration: no line"
+check_no_key "$LAB_DIR/mpstream.log" "$LAB_DIR/noreconnect.log" "$LAB_DIR/duration.log"
 finish

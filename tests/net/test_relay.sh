@@ -10,6 +10,8 @@
 # 5. An upstream that never answers (blackholed): the relay sleeps while the
 #    connect is pending (its CPU time, from /proc), and --connect-timeout
 #    closes the client with a log line.
+# 6. Silent clients that take every place of --max-conn are closed after
+#    --handshake-timeout, and a real client gets through.
 . "$(dirname "$0")/common.sh"
 PEER=${RELAY_PEER:?RELAY_PEER: the relay_peer test tool}
 
@@ -133,5 +135,27 @@ grep -q "closed" "$LAB_DIR/client.out" && pass "the client was closed: after $(a
 grep -q "upstream 127.0.0.1:1960: no answer within 4.0 s" "$LAB_DIR/relay4.log" &&
 	pass "relay: logged the timeout" || fail "relay: no timeout line: $(tail -2 "$LAB_DIR/relay4.log")"
 stop_relay
+
+# --- 6: five connections that never send, against --max-conn 5.
+ip netns exec "$LAB_SRV" "$PEER" sink 1950 &
+sink=$!
+start_relay "$LAB_DIR/relay5.log" --to 127.0.0.1:1950 --max-conn 5 --handshake-timeout 2
+for i in 1 2 3 4 5; do
+	lab_in_rtr bash -c "exec 3<>/dev/tcp/$LAB_SERVER_IP/1940; sleep 8" 2>/dev/null &
+done
+sleep 1
+lab_in_rtr "$PEER" send "$LAB_SERVER_IP" 1940 1 1000 >"$LAB_DIR/peer7.out" 2>&1
+grep -q "refused, 5 connections already" "$LAB_DIR/relay5.log" &&
+	pass "the silent clients hold every place at first" || fail "no lockout to begin with?"
+sleep 2.5
+lab_in_rtr "$PEER" send "$LAB_SERVER_IP" 1940 1 100000 >"$LAB_DIR/peer8.out" 2>&1 &&
+	pass "after the handshake timeout a real client gets through" || fail "still locked out: $(cat "$LAB_DIR/peer8.out")"
+silent=$(grep -c "the client sent nothing within 2.0 s" "$LAB_DIR/relay5.log")
+echo "figure: $silent silent connections closed after 2 s"
+[ "$silent" = 5 ] && pass "the silent clients were closed with a log line" || fail "$silent silent clients closed"
+stop_relay
+kill "$sink"
+wait "$sink" 2>/dev/null
+wait
 check_no_key "$LAB_DIR/mpstream.log" "$LAB_DIR/relay.log"
 finish

@@ -81,6 +81,20 @@ lab_in_snd ip mptcp limits show | grep -q 'add_addr_accepted 8 subflows 8' &&
 	fail "limits clobbered: $(lab_in_snd ip mptcp limits show)"
 lab_in_snd ip mptcp limits set subflows 0 add_addr_accepted 1
 
+# An endpoint the administrator adds after a run gets an id of mpstream's
+# range (the kernel's counter goes on from them): the next run keeps it.
+lab_in_snd ip mptcp endpoint delete id 7
+lab_in_snd ip mptcp endpoint add 10.2.0.2 dev up1 subflow
+admin=$(lab_in_snd ip mptcp endpoint show | grep '^10.2.0.2 ')
+echo "figure: the administrator's endpoint: $admin"
+run --duration 2
+wait $pid
+lab_in_snd ip mptcp endpoint show | grep -q "^$admin" && pass "the administrator's endpoint kept" ||
+	fail "the administrator's endpoint ($admin) removed: $(lab_in_snd ip mptcp endpoint show | tr '\n' ';')"
+grep -q "left by an earlier run" <(tail -n 20 "$LAB_DIR/mpstream.log") && fail "a clean run's next start found leftovers"
+lab_in_snd ip mptcp endpoint flush
+lab_in_snd ip mptcp endpoint add 10.2.0.2 dev up1 subflow id 7
+
 # Two at once in one namespace: the second refuses, and leaves the first alone.
 run --duration 4
 wait_configured

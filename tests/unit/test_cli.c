@@ -219,9 +219,30 @@ static void test_config(void **state)
 			fail_msg("config %zu: got '%s', want '%s...'", i, err, want);
 		assert_null(strstr(err, "SECRETK"));
 	}
+	/* A line longer than libinih's buffer is refused whole, with its own number. */
+	{
+		char text[1024];
+
+		snprintf(text, sizeof(text), "bitrate = 4M\n# %0300d [uplink eth1]\nduration = 2\n",
+			 0);
+		write_file(path, text, 0600);
+		assert_int_equal(parse(&o, err, "--config", path, URL, NULL), MPS_ARGS_ERROR);
+		assert_non_null(strstr(err, ":2: a line longer than"));
+	}
+	/* Binary garbage: no control byte of it in the error line. */
+	write_file(path,
+		   "\x1b[2J\x07"
+		   "bell = 1\n",
+		   0600);
+	assert_int_equal(parse(&o, err, "--config", path, URL, NULL), MPS_ARGS_ERROR);
+	for (const char *c = err; *c; c++)
+		assert_true((unsigned char)*c >= 0x20 && *c != 0x7f);
 	unlink(path);
 	assert_int_equal(parse(&o, err, "--config", path, URL, NULL), MPS_ARGS_NOINPUT);
 	assert_non_null(strstr(err, "No such file"));
+	/* A directory is no config file. */
+	assert_int_equal(parse(&o, err, "--config", "/tmp", URL, NULL), MPS_ARGS_NOINPUT);
+	assert_non_null(strstr(err, "Is a directory"));
 }
 
 static void test_help_version(void **state)
@@ -315,6 +336,16 @@ static void test_url_check(void **state)
 	assert_int_equal(mps_url_check("rtmp://user:pw@host/live/k"), -EINVAL);
 	assert_int_equal(mps_url_check("rtmp://host/live/k ey"), -EINVAL);
 	assert_int_equal(mps_url_check("srt://host/live/k"), -EINVAL);
+	/* IPv6 literals: bracketed, valid, with a port in range. */
+	assert_int_equal(mps_url_check("rtmp://[::1]:1935/live/k"), 0);
+	assert_int_equal(mps_url_check("rtmp://[2001:db8::2]/live/k"), 0);
+	assert_int_equal(mps_url_check("rtmp://[::1]:99999/live/k"), -EINVAL);
+	assert_int_equal(mps_url_check("rtmp://[::1]:0/live/k"), -EINVAL);
+	assert_int_equal(mps_url_check("rtmp://[10.9.0.2/live/k"), -EINVAL);
+	assert_int_equal(mps_url_check("rtmp://[nonsense]/live/k"), -EINVAL);
+	assert_int_equal(mps_url_check("rtmp://[::1]x/live/k"), -EINVAL);
+	assert_int_equal(mps_url_check("rtmp://host:99999/live/k"), -EINVAL);
+	assert_int_equal(mps_url_check("rtmp://a]b/live/k"), -EINVAL);
 }
 
 /* The listening addresses of --metrics and the relay's --listen. */

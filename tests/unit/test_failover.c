@@ -166,6 +166,40 @@ static void test_release_probe_kick(void **state)
 	close(lfd);
 }
 
+/*
+ * A server that refuses joins: the probe gets an answer (here a listener),
+ * but the kicked uplink never comes back. The kicks back off (1.5 s doubling
+ * to 48 s) instead of one every 1.5 s.
+ */
+static void test_refused_joins_back_off(void **state)
+{
+	struct sockaddr_in server;
+	int lfd = loopback_listener(64, &server);
+	struct failover *fo;
+	struct fake f;
+	int64_t t = 1000;
+
+	(void)state;
+	fake_init(&f, false);
+	assert_int_equal(fo_create(&fake_ops, &f, 2, &fo), 0);
+	for (; t < 1000 + 120000; t += 100)
+		tick(fo, &f, &server, t, 1200, 100);
+	print_message("kicks in 2 minutes of a path that answers and a server that takes no "
+		      "join: %d\n",
+		      f.unplugs[0]);
+	assert_true(f.unplugs[0] >= 3);
+	assert_true(f.unplugs[0] <= 8); /* without the back-off: about 60 */
+	assert_true(fo_uplink(fo, 0)->probe.failed_kicks >= 3);
+
+	/* It comes back: the count starts over. */
+	for (int k = 0; k < 30 && strcmp(fo_health_name(fo_uplink(fo, 0)), "up"); k++)
+		tick(fo, &f, &server, t += 100, 0, 50);
+	tick(fo, &f, &server, t += 100, 0, 50);
+	assert_int_equal(fo_uplink(fo, 0)->probe.failed_kicks, 0);
+	fo_destroy(fo);
+	close(lfd);
+}
+
 /* No primary works: the backups' flags are cleared, and set again when one does. */
 static void test_backups(void **state)
 {
@@ -234,6 +268,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_release_probe_kick),
+		cmocka_unit_test(test_refused_joins_back_off),
 		cmocka_unit_test(test_backups),
 		cmocka_unit_test(test_no_view_no_connection),
 	};

@@ -110,11 +110,12 @@ static void test_wrap_and_backlog(void **state)
 	/* A server's backlog: sent before the probe connected; numbers count, latency does not. */
 	add(s, PROBE_FRAME_MOD - 2, T0 - 5000000, 5000);
 	add(s, PROBE_FRAME_MOD - 1, T0 - 4966000, 4970);
-	add(s, 0, T0 + 1000, 60); /* the counter wrapped: nothing missing */
-	add(s, 1, T0 + 34000, 60);
+	add(s, 0, T0 + 1000, 60);	  /* the counter wrapped: nothing missing */
+	for (uint32_t n = 1; n < 30; n++) /* a second of it, enough to judge */
+		add(s, n, T0 + 1000 + (int64_t)n * 33333, 60);
 	probe_stats_summary(s, &lim, &sum);
 	assert_int_equal(sum.backlog, 2);
-	assert_int_equal(sum.frames, 2);
+	assert_int_equal(sum.frames, 30);
 	assert_int_equal(sum.missing, 0);
 	assert_float_equal(sum.latency_max_ms, 60, 1e-9);
 	assert_true(sum.pass);
@@ -194,6 +195,23 @@ static void test_unstamped_relative(void **state)
 	probe_stats_destroy(s);
 }
 
+/* A file that is no stream gives a frame or two: that is no pass. */
+static void test_too_little_fails(void **state)
+{
+	struct probe_stats *s = new_stats();
+	struct probe_limits none = {0};
+	struct probe_summary sum;
+	struct probe_sample smp = {.bytes = 1, .arrival_us = T0 + 1000};
+
+	(void)state;
+	probe_stats_add(s, &smp);
+	probe_stats_summary(s, &none, &sum);
+	assert_int_equal(sum.frames, 1);
+	assert_false(sum.pass);
+	assert_string_equal(sum.reason, "only 1 frame over 0.00 s received: too little to judge");
+	probe_stats_destroy(s);
+}
+
 static void test_empty_window_is_a_gap(void **state)
 {
 	struct probe_stats *s = new_stats();
@@ -254,6 +272,7 @@ int main(void)
 		cmocka_unit_test(test_latency_limit),
 		cmocka_unit_test(test_unstamped_relative),
 		cmocka_unit_test(test_empty_window_is_a_gap),
+		cmocka_unit_test(test_too_little_fails),
 		cmocka_unit_test(test_stamp_roundtrip),
 	};
 

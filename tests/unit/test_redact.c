@@ -36,6 +36,11 @@ static void test_url_redacted(void **state)
 	assert_string_equal(out, "rtmps://h:443/app/x/***");
 	mps_url_redacted("rtmp://h/app/k?a=/b", out, sizeof(out));
 	assert_string_equal(out, "rtmp://h/app/***");
+	/* A user:password@ is hidden too, valid URL or not. */
+	mps_url_redacted("rtmp://user:PASSWORD@h/app/k", out, sizeof(out));
+	assert_string_equal(out, "rtmp://***@h/app/***");
+	mps_url_redacted("rtmp://user:PASSWORD@h", out, sizeof(out));
+	assert_string_equal(out, "rtmp://***@h");
 }
 
 static void test_log_redact(void **state)

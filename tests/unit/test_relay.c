@@ -76,13 +76,15 @@ static int blackhole(struct sockaddr_in *addr, int *filler)
 	return lfd;
 }
 
-static struct relay *relay_to(const struct sockaddr_in *up, int connect_timeout_ms,
-			      struct sockaddr_in *at)
+static struct relay *relay_with(const struct sockaddr_in *up, int connect_timeout_ms,
+				int handshake_ms, int idle_ms, struct sockaddr_in *at)
 {
 	struct relay_config cfg = {
 		.upstream_len = sizeof(*up),
 		.max_conn = 4,
 		.connect_timeout_ms = connect_timeout_ms,
+		.handshake_timeout_ms = handshake_ms,
+		.idle_timeout_ms = idle_ms,
 		.stats_interval_s = 60,
 	};
 	struct relay *r = NULL;
@@ -92,6 +94,12 @@ static struct relay *relay_to(const struct sockaddr_in *up, int connect_timeout_
 	assert_int_equal(fcntl(lfd, F_SETFL, O_NONBLOCK), 0);
 	assert_int_equal(relay_create(&cfg, lfd, &r), 0);
 	return r;
+}
+
+static struct relay *relay_to(const struct sockaddr_in *up, int connect_timeout_ms,
+			      struct sockaddr_in *at)
+{
+	return relay_with(up, connect_timeout_ms, 10000, 60000, at);
 }
 
 /* Run the relay for @ms. */
@@ -202,6 +210,114 @@ static void test_relays_both_ways(void **state)
 	close(lup);
 }
 
+/*
+ * Clients that connect and send nothing hold no place for long: with
+ * --max-conn 4 taken by four of them, a fifth gets through once the
+ * handshake timeout has closed them.
+ */
+static void test_silent_clients_are_closed(void **state)
+{
+	struct sockaddr_in up, at;
+	int lup = loopback_listener(16, &up), silent[4], client, server;
+	struct relay *r = relay_with(&up, 2000, 500, 60000, &at);
+	struct relay_counters c;
+	char buf[8];
+
+	(void)state;
+	for (int i = 0; i < 4; i++)
+		silent[i] = connect_to(&at, false);
+	run_for(r, 200);
+	relay_get_counters(r, &c);
+	assert_int_equal(c.open, 4);
+	run_for(r, 600);
+	relay_get_counters(r, &c);
+	assert_int_equal(c.closed, 4);
+	client = connect_to(&at, false);
+	run_for(r, 100);
+	for (int i = 0; i < 5; i++) { /* the silent ones' upstream ends, then the new one's */
+		server = accept(lup, NULL, NULL);
+		assert_true(server >= 0);
+		if (i < 4)
+			close(server);
+	}
+	assert_int_equal(write(client, "rtmp", 4), 4);
+	run_for(r, 100);
+	assert_int_equal(read(server, buf, sizeof(buf)), 4);
+	relay_get_counters(r, &c);
+	assert_int_equal(c.accepted, 5);
+	assert_int_equal(c.open, 1);
+	for (int i = 0; i < 4; i++)
+		close(silent[i]);
+	close(client);
+	close(server);
+	relay_destroy(r, NULL);
+	close(lup);
+}
+
+/* Nothing either way for the idle timeout: closed. */
+static void test_idle_connection_is_closed(void **state)
+{
+	struct sockaddr_in up, at;
+	int lup = loopback_listener(4, &up), client;
+	struct relay *r = relay_with(&up, 2000, 10000, 500, &at);
+	struct relay_counters c;
+
+	(void)state;
+	client = connect_to(&at, false);
+	run_for(r, 100);
+	assert_int_equal(write(client, "x", 1), 1);
+	run_for(r, 300);
+	relay_get_counters(r, &c);
+	assert_int_equal(c.open, 1);
+	run_for(r, 500);
+	relay_get_counters(r, &c);
+	assert_int_equal(c.closed, 1);
+	close(client);
+	relay_destroy(r, NULL);
+	close(lup);
+}
+
+/*
+ * A client that filled the way to an upstream that never reads, then reset:
+ * closed at once, and the loop sleeps (before, the reset's error woke it for
+ * ever while the data sat in the pipe).
+ */
+static void test_reset_with_data_queued(void **state)
+{
+	struct sockaddr_in up, at;
+	int lup = loopback_listener(4, &up), client;
+	struct relay *r = relay_to(&up, 2000, &at);
+	struct relay_counters c;
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	static char chunk[65536];
+	size_t sent = 0;
+	uint64_t before;
+
+	(void)state;
+	client = connect_to(&at, true);
+	run_for(r, 100);
+	for (int k = 0; k < 400 && sent < 15u << 20; k++) {
+		ssize_t n = write(client, chunk, sizeof(chunk));
+
+		if (n > 0)
+			sent += (size_t)n;
+		assert_int_equal(relay_run_once(r, 5), 0);
+	}
+	print_message("sent %zu bytes before the upstream stopped taking them\n", sent);
+	assert_int_equal(setsockopt(client, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	close(client); /* an RST */
+	relay_get_counters(r, &c);
+	before = c.events;
+	run_for(r, 1000);
+	relay_get_counters(r, &c);
+	print_message("events in the second after the reset: %llu\n",
+		      (unsigned long long)(c.events - before));
+	assert_int_equal(c.closed, 1);
+	assert_true(c.events - before < 20);
+	relay_destroy(r, NULL);
+	close(lup);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -209,6 +325,9 @@ int main(void)
 		cmocka_unit_test(test_pending_connect_sleeps_then_times_out),
 		cmocka_unit_test(test_client_leaves_while_pending),
 		cmocka_unit_test(test_relays_both_ways),
+		cmocka_unit_test(test_silent_clients_are_closed),
+		cmocka_unit_test(test_idle_connection_is_closed),
+		cmocka_unit_test(test_reset_with_data_queued),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
