@@ -102,6 +102,16 @@ void mps_url_key(const char *url, char *key, size_t size)
 	snprintf(key, size, "%s", k ? k : "");
 }
 
+void mps_url_userinfo(const char *url, char *userinfo, size_t size)
+{
+	const char *scheme = strstr(url, "://");
+	const char *host = scheme ? scheme + 3 : url;
+	size_t len = strcspn(host, "/?");
+	const char *at = memchr(host, '@', len);
+
+	snprintf(userinfo, size, "%.*s", at ? (int)(at - host) : 0, host);
+}
+
 void mps_url_redacted(const char *url, char *out, size_t size)
 {
 	/*

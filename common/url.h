@@ -17,7 +17,13 @@ int mps_url_check(const char *url) __attribute__((warn_unused_result));
  */
 void mps_url_key(const char *url, char *key, size_t size);
 
-/* @url with its key replaced by "***", for log lines. */
+/*
+ * The URL's user:password (before an '@' in its authority), as secret as the
+ * key. Writes it to @userinfo (empty when there is none).
+ */
+void mps_url_userinfo(const char *url, char *userinfo, size_t size);
+
+/* @url with its key (and any user:password) replaced by "***", for log lines. */
 void mps_url_redacted(const char *url, char *out, size_t size);
 
 #endif

@@ -59,7 +59,7 @@ int enc_output_open(struct enc_session *s, const struct enc_output_config *cfg,
 		    struct enc_output **out)
 {
 	struct enc_output *o = calloc(1, sizeof(*o));
-	AVDictionary *opts = NULL, *io_opts = NULL;
+	AVDictionary *opts = NULL;
 	int ret = AVERROR(ENOMEM);
 
 	if (!o)
@@ -75,15 +75,7 @@ int enc_output_open(struct enc_session *s, const struct enc_output_config *cfg,
 	o->oc->interrupt_callback = (AVIOInterruptCB){output_interrupt, o};
 
 	o->deadline_ns = mps_mono_ns() + (int64_t)cfg->connect_timeout_ms * 1000000;
-	/*
-	 * The TCP protocol's own connect timeout is 5 s per address unless its
-	 * "timeout" is set (in FFmpeg 5.1 that is also the longest one read or
-	 * write may wait): without it a longer --connect-timeout has no effect.
-	 */
-	av_dict_set_int(&io_opts, "timeout", (int64_t)cfg->connect_timeout_ms * 1000, 0);
-	ret = avio_open2(&o->oc->pb, cfg->url, AVIO_FLAG_WRITE, &o->oc->interrupt_callback,
-			 &io_opts);
-	av_dict_free(&io_opts);
+	ret = avio_open2(&o->oc->pb, cfg->url, AVIO_FLAG_WRITE, &o->oc->interrupt_callback, NULL);
 	if (ret >= 0) {
 		/* A stream cannot be rewritten at its end: no duration/size update in the trailer. */
 		if (!(o->oc->pb->seekable & AVIO_SEEKABLE_NORMAL))

@@ -182,6 +182,8 @@ int probe_main(int argc, char **argv, atomic_int *stop)
 	}
 	mps_url_key(o.url, key, sizeof(key));
 	mps_log_add_secret(key);
+	mps_url_userinfo(o.url, key, sizeof(key));
+	mps_log_add_secret(key);
 	mps_url_redacted(o.url, shown, sizeof(shown));
 	enc_route_av_log();
 

@@ -267,6 +267,8 @@ static int stream_main(int argc, char **argv, atomic_int *stop)
 	}
 	mps_url_key(a.o.url, key, sizeof(key));
 	mps_log_add_secret(key);
+	mps_url_userinfo(a.o.url, key, sizeof(key));
+	mps_log_add_secret(key);
 	if (a.o.verbosity < 0)
 		mps_log_set_level(MPS_LOG_WARN);
 	else if (a.o.verbosity > 0)

@@ -25,7 +25,8 @@
 #define CLOSE_GRACE_MS		 2000
 #define ENCODER_RATE_WINDOW_MS	 1000
 #define INFLIGHT_POLL_MS	 5
-#define SPEED_CHECK_MS		 5000
+#define SPEED_CHECK_MS		 3000
+#define CONNECT_RETRY_MIN_MS	 500 /* less left of the connect timeout: no new attempt */
 #define SPEED_SLOW		 0.9 /* of real time */
 /*
  * A reconnect attempt gives up after this: the kernel's SYN retries (1 s, 3 s)
@@ -282,8 +283,8 @@ static struct in_addr source_for(const struct stream *st, int attempt)
 	return n ? order[(size_t)(attempt - 1) % n] : any;
 }
 
-/* @timeout_ms: a reconnect tries again soon rather than waiting out a long timeout. */
-static int connect_once(struct stream *st, int attempt, int timeout_ms)
+/* One connection attempt of @timeout_ms at most. */
+static int connect_attempt(struct stream *st, int attempt, int timeout_ms)
 {
 	struct enc_output_config oc = {
 		.url = st->cfg->url,
@@ -310,6 +311,27 @@ static int connect_once(struct stream *st, int attempt, int timeout_ms)
 	    (ret = snd_monitor_start(st->cfg->monitor, st->fd)) < 0)
 		LOG_WARN(TAG, "no statistics: %s", strerror(-ret));
 	return 0;
+}
+
+/*
+ * Connect within @timeout_ms (a reconnect tries again soon rather than
+ * waiting out a long timeout). libavformat's TCP protocol gives up on an
+ * address after 5 s of its own (its "timeout" option, which would make it
+ * longer, is RTMP's listen timeout at the rtmp:// level): a longer timeout
+ * is served by trying again, as long as it lasts.
+ */
+static int connect_once(struct stream *st, int attempt, int timeout_ms)
+{
+	int64_t end = mps_mono_ms() + timeout_ms, left = timeout_ms;
+	int ret;
+
+	for (;;) {
+		ret = connect_attempt(st, attempt, (int)left);
+		left = end - mps_mono_ms();
+		if (ret != -ETIMEDOUT || left < CONNECT_RETRY_MIN_MS || atomic_load(st->cfg->stop))
+			return ret;
+		LOG_DEBUG(TAG, "no answer yet; trying for %.1f s more", (double)left / 1000);
+	}
 }
 
 /*

@@ -41,6 +41,10 @@ static void test_url_redacted(void **state)
 	assert_string_equal(out, "rtmp://***@h/app/***");
 	mps_url_redacted("rtmp://user:PASSWORD@h", out, sizeof(out));
 	assert_string_equal(out, "rtmp://***@h");
+	mps_url_userinfo("rtmp://user:PASSWORD@h/app/k", out, sizeof(out));
+	assert_string_equal(out, "user:PASSWORD");
+	mps_url_userinfo("rtmp://h/app/k@x", out, sizeof(out));
+	assert_string_equal(out, "");
 }
 
 static void test_log_redact(void **state)
