@@ -39,7 +39,7 @@
  * not sent it again), and another uplink works, is "released": found down,
  * its subflows closed and its endpoint removed until its path answers the
  * probe again. Not earlier: the resend includes what the receiver already
- * holds (stream.c caps it, inflight_cap()).
+ * holds (sender/stream.c caps it, snd_inflight_cap()).
  */
 #define FO_HEALTH_RELEASE_MS 500
 

@@ -34,7 +34,7 @@ static int start(struct fo_pathprobe *p, struct in_addr src, const char *ifname,
 
 	if (dst->ss_family != AF_INET)
 		return -EAFNOSUPPORT;
-	/* The raw syscall: never an MPTCP socket from the shim in mptcp_socket.c. */
+	/* The raw syscall: never an MPTCP socket from the shim (conn/shim.c). */
 	fd = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			  IPPROTO_TCP);
 	if (fd < 0)

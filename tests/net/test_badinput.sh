@@ -102,6 +102,14 @@ printf 'bitrate = 4M\nfrobnicate = 1\n' >"$LAB_DIR/bad.conf"
 expect 64 "bad.conf:2: unknown key 'frobnicate'" "config: unknown key" $M --config "$LAB_DIR/bad.conf" "$URL"
 expect 66 "cannot read /nonexistent/mpstream.conf" "config: missing file" $M --config /nonexistent/mpstream.conf "$URL"
 expect 66 "cannot read $LAB_DIR: Is a directory" "config: a directory" $M --config "$LAB_DIR" "$URL"
+# A comment longer than libinih's line buffer: refused whole, its tail never read as config.
+printf 'bitrate = 4M\n# %0300d [uplink up1] duration = 2\nduration = 2\n' 0 >"$LAB_DIR/long.conf"
+expect 64 "long.conf:2: a line longer than" "config: a line too long" $M --config "$LAB_DIR/long.conf" "$URL"
+# Binary garbage: its control bytes are not echoed to the terminal.
+head -c 4000 /dev/urandom >"$LAB_DIR/garbage.conf"
+expect 64 "garbage.conf:[0-9]+: " "config: binary garbage" $M --config "$LAB_DIR/garbage.conf" "$URL"
+LC_ALL=C grep -q '[[:cntrl:]]' <(tr -d '\n' <"$LAB_DIR/err.txt") && fail "config: binary garbage: control bytes echoed" ||
+	pass "config: binary garbage: no control byte in the line"
 expect 64 "--preset 'fastest': expected one of" "unknown x264 preset" $M -u up0 --preset fastest "$URL"
 expect 64 "uplink lo: a loopback interface is no uplink" "loopback as an uplink" $M -u lo,gw=127.0.0.2 -u up1 "$URL"
 expect 64 "uplink up0: its gw= is not on its subnet" "gateway off the subnet" $M -u up0,gw=10.99.0.1 -u up1 "$URL"
