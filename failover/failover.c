@@ -84,33 +84,37 @@ static int64_t replug_wait(const struct conn_snapshot *cur)
 	return wait < FO_REPLUG_MAX_MS ? wait : FO_REPLUG_MAX_MS;
 }
 
+/* How long after a kick before the next probe: FO_PROBE_SETTLE_MS, doubled per failed kick. */
+static int64_t kick_wait(const struct fo_pathprobe *p)
+{
+	int shift = p->failed_kicks < FO_KICK_BACKOFF_MAX ? p->failed_kicks : FO_KICK_BACKOFF_MAX;
+
+	return (int64_t)FO_PROBE_SETTLE_MS << shift;
+}
+
 /*
  * A kick's outcome: an uplink up again clears the count; one still down once
- * the wait is over counts as a failed kick. Returns how long to wait after a
- * kick before the next probe.
+ * the wait is over counts as a failed kick. Returns the wait before the next
+ * probe.
  */
 static int64_t kick_outcome(struct fo_uplink *up, int64_t now)
 {
 	struct fo_pathprobe *p = &up->probe;
-	int shift = p->failed_kicks < FO_KICK_BACKOFF_MAX ? p->failed_kicks : FO_KICK_BACKOFF_MAX;
-	int64_t wait = (int64_t)FO_PROBE_SETTLE_MS << shift;
 
 	if (up->health.state == FO_UP) {
 		p->failed_kicks = 0;
 		p->kick_pending = false;
-		return FO_PROBE_SETTLE_MS;
+	} else if (p->kick_pending && now - p->kicked_ms >= kick_wait(p)) {
+		p->kick_pending = false;
+		if (++p->failed_kicks == 2)
+			LOG_WARN(TAG,
+				 "uplink %s: its path answers, but no subflow on it comes up (a "
+				 "server that refuses joins?): the stream stays on the others, "
+				 "tried "
+				 "again less and less often",
+				 up->link.ifname);
 	}
-	if (!p->kick_pending || now - p->kicked_ms < wait)
-		return wait;
-	p->kick_pending = false;
-	if (++p->failed_kicks == 2)
-		LOG_WARN(TAG,
-			 "uplink %s: its path answers, but no subflow on it comes up (a server "
-			 "that refuses joins?): the stream stays on the others, tried again less "
-			 "and less often",
-			 up->link.ifname);
-	shift = p->failed_kicks < FO_KICK_BACKOFF_MAX ? p->failed_kicks : FO_KICK_BACKOFF_MAX;
-	return (int64_t)FO_PROBE_SETTLE_MS << shift;
+	return kick_wait(p);
 }
 
 /* A down uplink: probe its path; when it answers, kick it (unplug now, replug later). */
