@@ -18,15 +18,24 @@ for _ in $(seq 1 50); do
 	lab_in_srv ss -Hltn 'sport = :1935' | grep -q 1935 && break
 	sleep 0.1
 done
+# up1's join must come after the listener is closed (it could win that race):
+# its SYNs are held back for the first 2 s.
+lab_in_rtr nft add rule inet lab cut ip saddr 10.2.0.2 tcp dport 1935 tcp flags syn drop comment '"join"'
 ip netns exec "$LAB_SND" "$MPSTREAM" --uplink up0 --uplink up1 --duration $DURATION --bitrate 1500k \
-	--stats "$LAB_DIR/stats.csv" "$URL" 2>"$LAB_DIR/mpstream.log"
+	--stats "$LAB_DIR/stats.csv" "$URL" 2>"$LAB_DIR/mpstream.log" &
+pid=$!
+sleep 2
+for h in $(lab_in_rtr nft -a list chain inet lab cut | awk '/"join"/ {print $NF}'); do
+	lab_in_rtr nft delete rule inet lab cut handle "$h"
+done
+wait $pid
 rc=$?
 wait $listener
 [ "$rc" = 0 ] && pass "mpstream exited 0" || fail "mpstream exited $rc"
 kicks=$(grep -c "its path answers again" "$LAB_DIR/mpstream.log")
 said=$(grep -c "no subflow on it comes up" "$LAB_DIR/mpstream.log")
 echo "figure: $kicks kicks of up1 in $DURATION s (one every 2 s without the back-off: about $((DURATION / 2)))"
-[ "$kicks" -le 7 ] && pass "the kicks back off" || fail "$kicks kicks"
+[ "$kicks" -ge 1 ] && [ "$kicks" -le 7 ] && pass "the kicks back off" || fail "$kicks kicks"
 [ "$said" = 1 ] && pass "said once that no subflow comes up there" || fail "said $said times"
 read -r frames dur gap <<<"$(lab_flv_summary "$LAB_DIR/listener.flv")"
 echo "figure: the listener recorded $frames frames over $dur s, largest gap $gap ms"
