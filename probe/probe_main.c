@@ -144,6 +144,14 @@ static int probe_interrupt(void *opaque)
 	return atomic_load((atomic_int *)opaque);
 }
 
+/* Close the CSV; false when a write or the close failed (errno says why). */
+static bool close_csv(FILE *csv)
+{
+	bool written = !ferror(csv);
+
+	return fclose(csv) == 0 && written;
+}
+
 static void report(struct probe_stats *st, int64_t now, const struct probe_options *o, FILE *csv)
 {
 	struct probe_window w;
@@ -242,7 +250,7 @@ int probe_main(int argc, char **argv, atomic_int *stop)
 out:
 	enc_probe_close(p);
 	probe_stats_destroy(st);
-	if (csv && (ferror(csv) | fclose(csv))) {
+	if (csv && !close_csv(csv)) {
 		/* The verdict stands on stdout; the CSV asked for is not there. */
 		LOG_ERR(TAG, "cannot write %s: %s", o.csv, strerror(errno ? errno : EIO));
 		if (code == MPS_EXIT_OK)

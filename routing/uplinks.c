@@ -636,7 +636,6 @@ int rt_uplinks_watch(struct rt_uplinks *u)
 	return 0;
 }
 
-/* Remove routes, rules and endpoints that a killed mpstream left behind. */
 /*
  * The leftover endpoints of a killed run: an id of mpstream's range and the
  * address of one of its leftover rules (@addrs). Never by id alone: after a
@@ -667,6 +666,7 @@ static int remove_leftover_endpoints(struct rt_uplinks *u, const struct in_addr 
 	return 0;
 }
 
+/* Remove routes, rules and endpoints that a killed mpstream left behind. */
 static int remove_leftovers(struct rt_uplinks *u)
 {
 	struct nl_cache *routes = NULL, *rules = NULL;
@@ -727,8 +727,7 @@ static int raise_limits(struct rt_uplinks *u)
 	if (ret)
 		LOG_WARN(RT_TAG,
 			 "cannot keep a note of the MPTCP subflow limit (%s): if mpstream is "
-			 "killed, "
-			 "it stays at %u",
+			 "killed, it stays at %u",
 			 strerror(-ret), lim.subflows);
 	LOG_INFO(RT_TAG, "MPTCP subflow limit raised from %u to %u", u->saved_subflows,
 		 lim.subflows);

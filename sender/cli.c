@@ -188,7 +188,7 @@ static int parse_size(const char *s, int *w, int *h)
 	return 0;
 }
 
-/* A congestion control's name: 1 to 15 of [a-z0-9_]. */
+/* One of x264's presets. */
 static bool valid_preset(const char *s)
 {
 	static const char *const presets[] = {"ultrafast", "superfast", "veryfast", "faster",
@@ -201,6 +201,7 @@ static bool valid_preset(const char *s)
 	return false;
 }
 
+/* A congestion control's name: 1 to 15 of [a-z0-9_]. */
 static bool valid_congestion(const char *s)
 {
 	size_t n = strlen(s);
@@ -338,8 +339,7 @@ static enum mps_args_result apply_media(struct snd_options *o, struct parse_stat
 	case OPT_PRESET:
 		if (!valid_preset(arg))
 			FAIL("--preset '%s': expected one of x264's: ultrafast, superfast, "
-			     "veryfast, "
-			     "faster, fast, medium, slow, slower, veryslow, placebo",
+			     "veryfast, faster, fast, medium, slow, slower, veryslow, placebo",
 			     arg);
 		o->preset = keep(o, arg);
 		if (!o->preset)
@@ -536,7 +536,6 @@ static char *config_reader(char *str, int num, void *stream)
 {
 	struct config_ctx *ctx = stream;
 	const char *p, *end;
-
 	size_t n;
 
 	if (!fgets(str, num, ctx->f))
@@ -576,11 +575,14 @@ static enum mps_args_result load_config(struct snd_options *o, struct parse_stat
 {
 	struct config_ctx ctx = {.o = o, .st = st};
 	struct stat sb;
+	bool have_sb = false;
 	int line;
 
 	o->config_path = path;
 	ctx.f = fopen(path, "re");
-	if (ctx.f && fstat(fileno(ctx.f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+	if (ctx.f)
+		have_sb = fstat(fileno(ctx.f), &sb) == 0;
+	if (have_sb && S_ISDIR(sb.st_mode)) {
 		fclose(ctx.f);
 		ctx.f = NULL;
 		errno = EISDIR;
@@ -604,7 +606,7 @@ static enum mps_args_result load_config(struct snd_options *o, struct parse_stat
 		     ctx.failed ? ctx.err : "not an INI line");
 	}
 	/* The key is a password: say so when others can read it. */
-	o->config_exposes_key = ctx.has_key && stat(path, &sb) == 0 && (sb.st_mode & S_IROTH);
+	o->config_exposes_key = ctx.has_key && have_sb && (sb.st_mode & S_IROTH);
 	return MPS_ARGS_RUN;
 }
 

@@ -118,11 +118,12 @@ static void measure_encoder(struct stream *st, int64_t now_ms, const struct enc_
 
 /*
  * The rate is the stream's target, or what the encoder or the file put out if
- * more (--copy). The cap is enough for the paths' bandwidth-delay product; beyond it, the data waits in
- * mpstream's queue, where it is measured and can be dropped. What it bounds is
- * the cost of a dead path: the receiver holds back all the living paths
- * carried after it died, and the kernel sends all of that again when the dead
- * subflow closes (failover/health.h, FO_HEALTH_RELEASE_MS).
+ * more (--copy). The cap is enough for the paths' bandwidth-delay product;
+ * beyond it, the data waits in mpstream's queue, where it is measured and can
+ * be dropped. What it bounds is the cost of a dead path: the receiver holds
+ * back all the living paths carried after it died, and the kernel sends all of
+ * that again when the dead subflow closes (failover/health.h,
+ * FO_HEALTH_RELEASE_MS).
  */
 int64_t snd_inflight_cap(const struct conn_snapshot *cur, double rate_bps)
 {

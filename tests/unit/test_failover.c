@@ -117,6 +117,15 @@ static void tick(struct failover *fo, struct fake *f, const struct sockaddr_in *
 	fo_tick(fo, &cur, data_age, now);
 }
 
+/* up0 working again: ticks until it shows as up, @max at most. Returns the time reached. */
+static int64_t tick_until_up(struct failover *fo, struct fake *f, const struct sockaddr_in *server,
+			     int64_t t, int max)
+{
+	for (int k = 0; k < max && strcmp(fo_health_name(fo_uplink(fo, 0)), "up"); k++)
+		tick(fo, f, server, t += 100, 0, 50);
+	return t;
+}
+
 /*
  * A dead uplink the others wait for is released at once (unplugged, once);
  * its path is probed; when the probe gets through, it is kicked: unplugged
@@ -157,8 +166,7 @@ static void test_release_probe_kick(void **state)
 	assert_int_equal(f.unplugs[1] + f.replugs[1], 0); /* the other is left alone */
 
 	/* Its fresh subflow works: up again once out of the degraded hold, nothing more done. */
-	for (int k = 0; k < 20 && strcmp(fo_health_name(fo_uplink(fo, 0)), "up"); k++)
-		tick(fo, &f, &server, t += 100, 0, 50);
+	t = tick_until_up(fo, &f, &server, t, 20);
 	assert_string_equal(fo_health_name(fo_uplink(fo, 0)), "up");
 	assert_int_equal(f.unplugs[0], 2);
 	assert_int_equal(f.replugs[0], 1);
@@ -192,8 +200,7 @@ static void test_refused_joins_back_off(void **state)
 	assert_true(fo_uplink(fo, 0)->probe.failed_kicks >= 3);
 
 	/* It comes back: the count starts over. */
-	for (int k = 0; k < 30 && strcmp(fo_health_name(fo_uplink(fo, 0)), "up"); k++)
-		tick(fo, &f, &server, t += 100, 0, 50);
+	t = tick_until_up(fo, &f, &server, t, 30);
 	tick(fo, &f, &server, t += 100, 0, 50);
 	assert_int_equal(fo_uplink(fo, 0)->probe.failed_kicks, 0);
 	fo_destroy(fo);
