@@ -25,6 +25,9 @@ static struct {
 	pthread_mutex_t lock;
 	int tty;		   /* stderr is a terminal: -1 not known yet */
 	char status[LINE_MAX_LEN]; /* the status line shown; "" none */
+	/* The last lines, for the operator's page: a ring, recent[seq % MPS_LOG_RECENT]. */
+	struct mps_log_line recent[MPS_LOG_RECENT];
+	uint64_t seq; /* lines kept so far */
 } logger = {
 	.tty = -1,
 	.level = MPS_LOG_INFO,
@@ -117,6 +120,18 @@ size_t mps_log_redact(const char *in, char *out, size_t size)
 	return n;
 }
 
+/* Keep a line (already redacted) in the ring. Under the lock. */
+static void keep(enum mps_log_level level, const char *tag, const char *text, int64_t time_ms)
+{
+	struct mps_log_line *l = &logger.recent[logger.seq % MPS_LOG_RECENT];
+
+	l->seq = ++logger.seq;
+	l->time_ms = time_ms;
+	l->level = level_names[level];
+	snprintf(l->tag, sizeof(l->tag), "%s", tag);
+	snprintf(l->text, sizeof(l->text), "%.*s", (int)sizeof(l->text) - 1, text);
+}
+
 void mps_vlog(enum mps_log_level level, const char *tag, const char *fmt, va_list ap)
 {
 	char raw[LINE_MAX_LEN], clean[LINE_MAX_LEN];
@@ -143,7 +158,25 @@ void mps_vlog(enum mps_log_level level, const char *tag, const char *fmt, va_lis
 		ts.tv_nsec / 1000000, level_names[level], tag, clean);
 	if (logger.status[0])
 		fputs(logger.status, stderr);
+	keep(level, tag, clean, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 	pthread_mutex_unlock(&logger.lock);
+}
+
+size_t mps_log_recent(struct mps_log_line *out, size_t max, uint64_t after)
+{
+	size_t n = 0;
+	uint64_t first;
+
+	pthread_mutex_lock(&logger.lock);
+	first = logger.seq > MPS_LOG_RECENT ? logger.seq - MPS_LOG_RECENT : 0;
+	if (after > first)
+		first = after;
+	if (logger.seq - first > max)
+		first = logger.seq - max;
+	for (uint64_t s = first; s < logger.seq; s++)
+		out[n++] = logger.recent[s % MPS_LOG_RECENT];
+	pthread_mutex_unlock(&logger.lock);
+	return n;
 }
 
 bool mps_log_is_tty(void)

@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum mps_log_level {
 	MPS_LOG_ERROR = 0,
@@ -44,6 +45,22 @@ void mps_vlog(enum mps_log_level level, const char *tag, const char *fmt, va_lis
  * secret replaced by "***". Returns the length written.
  */
 size_t mps_log_redact(const char *in, char *out, size_t size);
+
+/* The last lines logged, as they were printed (redacted), for the operator's page. */
+#define MPS_LOG_RECENT 50
+struct mps_log_line {
+	uint64_t seq;	   /* 1, 2, ... in the order they were logged */
+	int64_t time_ms;   /* wall clock, ms since the epoch */
+	const char *level; /* "error", "warn", "info", "debug" */
+	char tag[12];
+	char text[400]; /* longer lines are cut */
+};
+
+/*
+ * Copy the kept lines logged after line @after (0: all kept), oldest first,
+ * at most @max of them (the newest); returns how many. Thread-safe.
+ */
+size_t mps_log_recent(struct mps_log_line *out, size_t max, uint64_t after);
 
 /*
  * When stderr is a terminal: a status line at the bottom, redrawn in place

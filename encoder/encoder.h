@@ -100,6 +100,9 @@ void enc_session_progress(struct enc_session *s, struct enc_progress *p);
  */
 int enc_session_set_bitrate(struct enc_session *s, int64_t bps) ENC_WARN_UNUSED;
 
+/* Thread-safe: the next video frame is a keyframe. Returns 0, or -ENOTSUP with cfg.copy. */
+int enc_session_request_keyframe(struct enc_session *s) ENC_WARN_UNUSED;
+
 /*
  * Thread-safe: cut the delay. Drop the queue up to its newest video keyframe;
  * when it holds none, drop all of it and whatever comes next up to the next

@@ -324,6 +324,14 @@ int enc_session_set_bitrate(struct enc_session *s, int64_t bps)
 	return 0;
 }
 
+int enc_session_request_keyframe(struct enc_session *s)
+{
+	if (s->cfg.copy)
+		return -ENOTSUP;
+	atomic_store(&s->want_keyframe, true);
+	return 0;
+}
+
 void enc_add_bytes_out(struct enc_session *s, int64_t bytes)
 {
 	pthread_mutex_lock(&s->lock);

@@ -18,6 +18,8 @@ const char *fo_state_name(enum fo_state s)
 
 const char *fo_health_name(const struct fo_uplink *u)
 {
+	if (u->link.disabled)
+		return "off";
 	if (u->health.benched && u->health.state != FO_DOWN)
 		return "slow";
 	return state_names[u->health.state];
@@ -144,7 +146,8 @@ static void judge_blocking(const struct fo_health *h, struct fo_uplink *ups, siz
 
 		if (u->state == FO_UP)
 			u->released = false;
-		if (!stalled || u->released || u->benched || !ups[i].link.installed)
+		if (!stalled || u->released || u->benched || !ups[i].link.installed ||
+		    ups[i].link.disabled)
 			continue;
 		silence = uplink_silence(ups[i].link.addr, cur);
 		if (silence < FO_HEALTH_RELEASE_MS || !others_work(ups[i].link.addr, cur))
@@ -287,6 +290,10 @@ static enum fo_state judge_state(struct fo_uplink *up, const struct conn_snapsho
 		snprintf(why, size, "not configured (absent or no address)");
 		return FO_DOWN;
 	}
+	if (up->link.disabled) {
+		snprintf(why, size, "taken out of use");
+		return FO_DOWN;
+	}
 	if (!up->link.link_up) {
 		snprintf(why, size, "link down");
 		return FO_DOWN;
@@ -326,10 +333,10 @@ int fo_health_update(struct fo_health *h, struct fo_uplink *ups, size_t n,
 		snprintf(up->health.reason, sizeof(up->health.reason), "%s", why);
 
 		/* Only a path that MPTCP would use again is worth probing. */
-		up->act.probe = st == FO_DOWN && up->link.installed && up->link.link_up && cur &&
-				cur->mptcp && cur->n;
+		up->act.probe = st == FO_DOWN && up->link.installed && up->link.link_up &&
+				!up->link.disabled && cur && cur->mptcp && cur->n;
 		if (up->link.backup)
-			any_backup |= up->link.installed;
+			any_backup |= up->link.installed && !up->link.disabled;
 		else
 			primary_works |= st != FO_DOWN;
 	}

@@ -93,7 +93,7 @@ int fo_health_update(struct fo_health *h, struct fo_uplink *ups, size_t n,
 
 const char *fo_state_name(enum fo_state s);
 
-/* The uplink's state as shown: its state's name, or "slow" while benched and not down. */
+/* The uplink's state as shown: "off" when taken out of use, "slow" while benched and not down, or its state's name. */
 const char *fo_health_name(const struct fo_uplink *u);
 
 #endif

@@ -27,6 +27,7 @@ struct fo_link {
 	bool installed; /* table, rule and endpoint in place */
 	bool link_up;
 	bool backup;
+	bool disabled; /* taken out of use by the operator */
 };
 
 /* The health policy's state of the uplink (health.c). */

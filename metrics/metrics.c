@@ -109,7 +109,7 @@ static void subflow_counter(struct out *o, const struct metrics_data *d, const c
 
 int metrics_render(const struct metrics_data *d, char *buf, size_t size)
 {
-	static const char *const states[] = {"up", "degraded", "down", "slow"};
+	static const char *const states[] = {"up", "degraded", "down", "slow", "off"};
 	struct out o = {.buf = buf, .size = size};
 	const struct conn_stream_status *st = &d->stream;
 	char labels[512], e[64];
@@ -125,7 +125,7 @@ int metrics_render(const struct metrics_data *d, char *buf, size_t size)
 		       offsetof(struct metrics_uplink, retrans_bytes));
 	family(&o, "mpstream_uplink_state", "gauge",
 	       "1 for the uplink's health state (up, degraded, down; slow: set aside for a "
-	       "while), 0 for the others.");
+	       "while; off: taken out of use by the operator), 0 for the others.");
 	for (size_t i = 0; i < d->n_uplinks; i++) {
 		if (!d->uplink[i].state)
 			continue;

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Prometheus metrics: `--metrics [ADDR:]PORT` serves the text exposition
- * format at /metrics (libmicrohttpd, its own thread, http.c). The monitor hands
- * over what it measured every tick; the per-uplink byte counters are sums of
- * the subflows' deltas, so they go on across subflows and reconnects.
+ * Prometheus metrics: the text exposition format that `--metrics` and
+ * `--http` serve at /metrics (web/server.c). The monitor hands over what it
+ * measured every tick; the per-uplink byte counters are sums of the subflows'
+ * deltas, so they go on across subflows and reconnects.
  *
- * The rendering and the accounting are pure (metrics.c) and unit-tested.
+ * The rendering and the accounting are pure and unit-tested.
  */
 #ifndef MPS_METRICS_METRICS_H
 #define MPS_METRICS_METRICS_H
@@ -22,7 +22,8 @@
 
 struct metrics_uplink {
 	char name[IFNAMSIZ];
-	const char *state; /* "up", "degraded", "down"; NULL: not judged */
+	const char *state; /* "up", "degraded", "down", "slow", "off"; NULL: not judged */
+	bool backup;	   /* its role: used only while no primary works */
 	uint64_t sent_bytes, acked_bytes, retrans_bytes;
 };
 
@@ -57,14 +58,5 @@ int metrics_render(const struct metrics_data *d, char *buf, size_t size);
  */
 void metrics_account(struct metrics_data *d, const struct conn_snapshot *prev,
 		     const struct conn_snapshot *cur, conn_uplink_namer namer, void *opaque);
-
-struct metrics;
-
-/* Listen and serve. Returns 0 or -errno (the address is taken, ...). */
-int metrics_start(const struct sockaddr_in *listen, struct metrics **out)
-	__attribute__((warn_unused_result));
-/* Thread-safe: the data the next scrape sees. */
-void metrics_publish(struct metrics *m, const struct metrics_data *d);
-void metrics_stop(struct metrics *m);
 
 #endif

@@ -39,6 +39,19 @@ static int64_t clamp(const struct ratectl *r, double bps)
 	return (int64_t)bps;
 }
 
+bool rc_set_bounds(struct ratectl *r, int64_t min_bps, int64_t max_bps)
+{
+	int64_t before = r->target_bps;
+
+	r->cfg.min_bps = min_bps;
+	r->cfg.max_bps = max_bps;
+	r->cfg.fixed = min_bps == max_bps;
+	r->target_bps = clamp(r, (double)r->target_bps);
+	if (r->regain_bps)
+		r->regain_bps = clamp(r, (double)r->regain_bps);
+	return r->target_bps != before;
+}
+
 /*
  * What the paths carry: data their subflows acknowledged over the last
  * RC_WINDOW_MS, divided by the time in it when acknowledgements came

@@ -143,6 +143,13 @@ struct ratectl {
 
 void rc_init(struct ratectl *r, const struct rc_config *cfg);
 
+/*
+ * The operator's new bounds (0 < @min_bps <= @max_bps; equal: a fixed rate),
+ * in force from now: the target is clamped into them at once. Returns true
+ * when that changed the target (tell the encoder: r->target_bps).
+ */
+bool rc_set_bounds(struct ratectl *r, int64_t min_bps, int64_t max_bps);
+
 /* A new connection: its counters start from 0. The bit rate goes on. */
 void rc_new_connection(struct ratectl *r);
 

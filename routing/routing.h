@@ -52,6 +52,7 @@ struct rt_uplink {
 	bool backup;
 	bool installed; /* table, rule and endpoint are in place for addr */
 	bool link_up;	/* administratively up, with its routes */
+	bool disabled;	/* taken out of use (rt_uplinks_set_use()): no endpoint */
 };
 
 struct rt_config {
@@ -132,6 +133,17 @@ int rt_uplinks_replug(struct rt_uplinks *u, size_t i) RT_WARN_UNUSED;
  * peer with MP_PRIO). Returns 0 or -errno.
  */
 int rt_uplinks_set_backup(struct rt_uplinks *u, size_t i, bool backup) RT_WARN_UNUSED;
+
+/*
+ * The operator's controls. set_use(false) takes uplink @i out of use: its
+ * subflows are closed (the initial one too) and its endpoint removed, and it
+ * stays so, whatever its link does, until set_use(true) adds it again.
+ * set_role() makes it a backup (used only while no primary works) or a
+ * primary, its endpoint's flag included. Return 0, -ENOENT, -EOPNOTSUPP (no
+ * MPTCP), -EPERM (an endpoint that was there before mpstream), or -errno.
+ */
+int rt_uplinks_set_use(struct rt_uplinks *u, size_t i, bool use) RT_WARN_UNUSED;
+int rt_uplinks_set_role(struct rt_uplinks *u, size_t i, bool backup) RT_WARN_UNUSED;
 
 /* 1 when net.mptcp.enabled is set in this network namespace, 0 when not, or -errno. */
 int rt_mptcp_enabled(void);

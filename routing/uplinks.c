@@ -284,7 +284,8 @@ static int add_endpoint(struct rt_uplinks *u, size_t i)
 			 ip4(up->addr, a));
 		return 0;
 	}
-	ret = rt_pm_add_endpoint(u->pm, &ep);
+	/* Out of use (rt_uplinks_set_use()): the endpoint waits to be added. */
+	ret = up->disabled ? 0 : rt_pm_add_endpoint(u->pm, &ep);
 	if (ret)
 		return ret;
 	u->slot[i].ep = ep;
@@ -391,10 +392,16 @@ static int replug_locked(struct rt_uplinks *u, size_t i)
 
 	if (!u->pm || !up->installed)
 		return -ENOENT;
-	if (!up->endpoint_id)
+	if (!up->endpoint_id || up->disabled)
 		return 0;
 	ret = rt_pm_add_endpoint(u->pm, &u->slot[i].ep);
 	return ret == -EEXIST ? 0 : ret;
+}
+
+static void set_backup_flag(struct rt_endpoint *ep, bool backup)
+{
+	ep->flags = (ep->flags & ~(uint32_t)MPTCP_PM_ADDR_FLAG_BACKUP) |
+		    (backup ? MPTCP_PM_ADDR_FLAG_BACKUP : 0);
 }
 
 static int kick_locked(struct rt_uplinks *u, size_t i, bool initial)
@@ -436,17 +443,67 @@ int rt_uplinks_set_backup(struct rt_uplinks *u, size_t i, bool backup)
 	if (i >= u->n)
 		return -ENOENT;
 	pthread_mutex_lock(&u->lock);
-	if (u->pm && u->slot[i].ep.id) {
+	if (u->pm && u->slot[i].ep.id && u->slot[i].up.disabled) {
+		ret = 0; /* not in the kernel now: it gets the flag when it is added */
+		set_backup_flag(&u->slot[i].ep, backup);
+	} else if (u->pm && u->slot[i].ep.id) {
 		ep = u->slot[i].ep;
 		ep.flags = backup ? MPTCP_PM_ADDR_FLAG_BACKUP : 0;
 		ep.ifindex = 0;
 		ret = rt_pm_set_flags(u->pm, &ep);
 		if (!ret)
-			u->slot[i].ep.flags =
-				(u->slot[i].ep.flags & ~(uint32_t)MPTCP_PM_ADDR_FLAG_BACKUP) |
-				(backup ? MPTCP_PM_ADDR_FLAG_BACKUP : 0);
+			set_backup_flag(&u->slot[i].ep, backup);
 	}
 	pthread_mutex_unlock(&u->lock);
+	return ret;
+}
+
+int rt_uplinks_set_role(struct rt_uplinks *u, size_t i, bool backup)
+{
+	int ret;
+
+	if (i >= u->n)
+		return -ENOENT;
+	ret = rt_uplinks_set_backup(u, i, backup);
+	if (ret && ret != -ENOENT)
+		return ret;
+	pthread_mutex_lock(&u->lock);
+	u->slot[i].up.backup = backup;
+	pthread_mutex_unlock(&u->lock);
+	LOG_INFO(RT_TAG, "uplink %s: %s", u->slot[i].up.ifname,
+		 backup ? "a backup now (used while no other uplink works)" : "a primary now");
+	return 0;
+}
+
+int rt_uplinks_set_use(struct rt_uplinks *u, size_t i, bool use)
+{
+	struct rt_uplink *up;
+	int ret = 0;
+
+	if (i >= u->n)
+		return -ENOENT;
+	pthread_mutex_lock(&u->lock);
+	up = &u->slot[i].up;
+	if (!u->pm) {
+		ret = -EOPNOTSUPP; /* plain TCP: no endpoints to take out */
+	} else if (up->installed && !up->endpoint_id) {
+		ret = -EPERM; /* the user's own endpoint: not ours to remove */
+	} else if (up->disabled == !use) {
+		ret = 0;
+	} else if (!use) {
+		ret = up->installed ? unplug_locked(u, i, true) : 0;
+		if (!ret)
+			up->disabled = true;
+	} else {
+		up->disabled = false;
+		ret = up->installed ? replug_locked(u, i) : 0;
+		if (ret)
+			up->disabled = true;
+	}
+	pthread_mutex_unlock(&u->lock);
+	if (!ret)
+		LOG_INFO(RT_TAG, "uplink %s: %s", up->ifname,
+			 use ? "in use again" : "out of use (its endpoint removed)");
 	return ret;
 }
 

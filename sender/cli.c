@@ -73,6 +73,12 @@ const char snd_cli_usage[] =
 	"      --stats FILE              also write the statistics as CSV to FILE\n"
 	"      --metrics [ADDR:]PORT     serve Prometheus metrics at /metrics (no ADDR:\n"
 	"                                every address)\n"
+	"      --http [ADDR:]PORT        serve the operator's page, its JSON API and\n"
+	"                                /metrics (no ADDR: 127.0.0.1 only)\n"
+	"      --http-token-file FILE    the token the page's controls need (default: a\n"
+	"                                random one, kept in /run/mpstream/http-token)\n"
+	"      --standby                 set up, then wait for \"go live\" from the page\n"
+	"                                or the API before connecting (needs --http)\n"
 	"  -v, --verbose                 more log lines (twice: libav* debug too)\n"
 	"  -q, --quiet                   only warnings and errors\n"
 	"  -h, --help                    show this help and exit\n"
@@ -82,8 +88,8 @@ const char snd_cli_usage[] =
 	"put back); a second one aborts a blocked write; one while connecting ends\n"
 	"mpstream at once.\n"
 	"\n"
-	"Exit status: 0 done, 64 usage error, 66 input or config file not readable,\n"
-	"69 server or uplink unavailable, 77 not permitted (uplinks need\n"
+	"Exit status: 0 done, 64 usage error, 66 input, config or token file not\n"
+	"readable, 69 server or uplink unavailable, 77 not permitted (uplinks need\n"
 	"CAP_NET_ADMIN), 1 other.\n";
 
 enum {
@@ -100,6 +106,9 @@ enum {
 	OPT_MAX_LATENCY,
 	OPT_METRICS,
 	OPT_CONGESTION,
+	OPT_HTTP,
+	OPT_HTTP_TOKEN_FILE,
+	OPT_STANDBY,
 };
 
 static const struct option long_options[] = {
@@ -123,6 +132,9 @@ static const struct option long_options[] = {
 	{"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
 	{"stats", required_argument, NULL, OPT_STATS},
 	{"metrics", required_argument, NULL, OPT_METRICS},
+	{"http", required_argument, NULL, OPT_HTTP},
+	{"http-token-file", required_argument, NULL, OPT_HTTP_TOKEN_FILE},
+	{"standby", no_argument, NULL, OPT_STANDBY},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
@@ -408,6 +420,21 @@ static enum mps_args_result apply(struct snd_options *o, struct parse_state *st,
 			FAIL("--metrics '%s': expected [ADDR:]PORT", arg);
 		o->metrics = true;
 		break;
+	case OPT_HTTP:
+		if (mps_parse_listen(arg, &o->http_listen))
+			FAIL("--http '%s': expected [ADDR:]PORT", arg);
+		if (!strchr(arg, ':'))
+			o->http_listen.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		o->http = true;
+		break;
+	case OPT_HTTP_TOKEN_FILE:
+		o->http_token_file = keep(o, arg);
+		if (!o->http_token_file)
+			FAIL("--http-token-file: too many long values");
+		break;
+	case OPT_STANDBY:
+		o->standby = true;
+		break;
 	case 'v':
 		o->verbosity = o->verbosity < 0 ? 1 : o->verbosity + 1;
 		break;
@@ -677,5 +704,9 @@ enum mps_args_result snd_cli_parse(int argc, char **argv, struct snd_options *o,
 		FAIL("--loop applies to a file input");
 	if (o->copy && strcmp(o->input, "test") == 0)
 		FAIL("--copy applies to a file input");
+	if (o->standby && !o->http)
+		FAIL("--standby needs --http: nothing else can make it go live");
+	if (o->http_token_file && !o->http)
+		FAIL("--http-token-file applies with --http");
 	return check_rates(o, st.bitrate_set, st.min_set, err, errlen);
 }

@@ -30,6 +30,10 @@ struct snd_options {
 	const char *stats_path; /* CSV, or NULL */
 	bool metrics;		/* serve Prometheus metrics on metrics_listen */
 	struct sockaddr_in metrics_listen;
+	bool http; /* serve the operator's page and API on http_listen */
+	struct sockaddr_in http_listen;
+	const char *http_token_file; /* NULL: a random token in the state directory */
+	bool standby;		     /* wait for "go live" before connecting */
 	double connect_timeout_s;
 	bool reconnect;	 /* reconnect after a lost connection */
 	double buffer_s; /* media kept for the network; older GOPs are dropped */

@@ -6,10 +6,10 @@
  * put the routing back.
  */
 #include "cli.h"
+#include "control.h"
 #include "encoder.h"
 #include "failover.h"
 #include "log.h"
-#include "metrics.h"
 #include "monitor.h"
 #include "probe.h"
 #include "relay.h"
@@ -17,19 +17,23 @@
 #include "shim.h"
 #include "stream.h"
 #include "uplinks.h"
+#include "web.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define TAG		 "mpstream"
 #define STALL_TIMEOUT_MS 30000
 #define OUTAGE_MS	 2000
+#define STANDBY_TICK_MS	 100
 
 /* Signals seen: 1 stops cleanly, 2 or more also abort a blocked write. */
 static atomic_int stop_signals;
@@ -98,7 +102,9 @@ struct app {
 	struct enc_session *enc;
 	struct rt_uplinks *uplinks;
 	struct failover *failover;
-	struct metrics *metrics;
+	struct web *web;
+	bool controlled; /* --http: the operator's controls (control) */
+	struct snd_control control;
 	struct snd_monitor *monitor;
 	atomic_int *stop; /* the signals seen */
 };
@@ -166,8 +172,8 @@ static int setup_uplinks(struct app *a)
 	return ret ? MPS_EXIT_FAILURE : 0;
 }
 
-/* Encoder, uplinks, failover, metrics, monitor: 0, or the exit code. */
-static int setup(struct app *a)
+/* The encoder session (the input opened, the encoders ready): 0, or the exit code. */
+static int setup_encoder(struct app *a)
 {
 	const struct snd_options *o = &a->o;
 	struct enc_config ec = {
@@ -181,30 +187,73 @@ static int setup(struct app *a)
 		.buffer_ms = (int)(o->buffer_s * 1000),
 		.copy = o->copy,
 	};
+	int ret = enc_session_create(&ec, &a->enc);
+
+	return ret < 0 ? exit_for_input(ret) : 0;
+}
+
+/* The metrics, the operator's page and its controls: 0, or the exit code. */
+static int setup_web(struct app *a)
+{
+	const struct snd_options *o = &a->o;
+	struct web_config wc = {
+		.metrics = o->metrics,
+		.metrics_listen = o->metrics_listen,
+		.http = o->http,
+		.http_listen = o->http_listen,
+		.ops = &snd_control_ops,
+		.ctx = &a->control,
+	};
+	char token[WEB_TOKEN_MAX + 2], where[PATH_MAX];
 	int ret;
 
-	ret = enc_session_create(&ec, &a->enc);
-	if (ret < 0)
-		return exit_for_input(ret);
-	ret = setup_uplinks(a);
+	a->control.uplinks = a->uplinks;
+	a->controlled = o->http;
+	if (!o->metrics && !o->http)
+		return 0;
+	if (o->http && (ret = snd_control_token(o->http_token_file, token, sizeof(token), where,
+						sizeof(where))))
+		return ret == -ENOENT || ret == -EACCES ? MPS_EXIT_NOINPUT
+		       : ret == -EINVAL			? MPS_EXIT_USAGE
+							: MPS_EXIT_FAILURE;
+	wc.token = o->http ? token : NULL;
+	ret = web_start(&wc, &a->web);
+	explicit_bzero(token, sizeof(token));
+	if (ret)
+		return MPS_EXIT_UNAVAILABLE;
+	if (o->http)
+		LOG_INFO(TAG, "the controls need the token in %s", where);
+	return 0;
+}
+
+/* Encoder, uplinks, failover, web, monitor: 0, or the exit code. */
+static int setup(struct app *a)
+{
+	const struct snd_options *o = &a->o;
+	int ret = setup_encoder(a);
+
+	if (!ret)
+		ret = setup_uplinks(a);
+	if (!ret)
+		ret = setup_web(a);
 	if (ret)
 		return ret;
-	if (o->metrics && metrics_start(&o->metrics_listen, &a->metrics))
-		return MPS_EXIT_UNAVAILABLE;
 	struct snd_monitor_config mc = {
 		.interval_s = o->stats_interval_s,
 		.csv_path = o->stats_path,
 		.namer = a->uplinks ? snd_uplink_name : NULL,
 		.opaque = a->uplinks,
 		.failover = a->failover,
-		.metrics = a->metrics,
+		.web = a->web,
 	};
 	return snd_monitor_create(&mc, &a->monitor) ? MPS_EXIT_FAILURE : 0;
 }
 
+/* One live period: connect, stream until done or stopped; the exit code. */
 static int stream(struct app *a)
 {
 	const struct snd_options *o = &a->o;
+	int64_t lo = o->min_bitrate, hi = o->max_bitrate, start = o->bitrate;
 	struct snd_stream_config stc = {
 		.url = o->url,
 		.connect_timeout_ms = (int)(o->connect_timeout_s * 1000),
@@ -215,26 +264,85 @@ static int stream(struct app *a)
 		.uplinks = a->uplinks,
 		.monitor = a->monitor,
 		.stop = a->stop,
-		.rate =
-			{
-				.start_bps = o->bitrate,
-				.min_bps = o->min_bitrate,
-				.max_bps = o->max_bitrate,
-				.other_bps =
-					o->copy ? 0 : ENC_AUDIO_BITRATE + ENC_AUDIO_BITRATE / 10,
-				.max_latency_ms = o->max_latency_ms,
-				.fixed = o->copy || o->min_bitrate == o->max_bitrate,
-			},
+		.control = a->controlled ? &a->control : NULL,
 	};
 
+	/* The operator's bounds, which may have changed in standby, hold from the start. */
+	if (a->controlled)
+		snd_control_take_bounds(&a->control, &lo, &hi);
+	start = start < lo ? lo : start > hi ? hi : start;
+	if (start != o->bitrate && !o->copy && enc_session_set_bitrate(a->enc, start) < 0)
+		start = o->bitrate;
+	stc.rate = (struct rc_config){
+		.start_bps = start,
+		.min_bps = lo,
+		.max_bps = hi,
+		.other_bps = o->copy ? 0 : ENC_AUDIO_BITRATE + ENC_AUDIO_BITRATE / 10,
+		.max_latency_ms = o->max_latency_ms,
+		.fixed = o->copy || lo == hi,
+	};
 	return atomic_load(a->stop) ? MPS_EXIT_OK : snd_stream_run(a->enc, &stc);
+}
+
+/*
+ * Standby: the uplinks are configured and watched, the input and encoders
+ * ready, no connection, until the operator says "go live" (true) or a signal
+ * ends the run (false).
+ */
+static bool standby(struct app *a)
+{
+	struct timespec ts = {.tv_nsec = STANDBY_TICK_MS * 1000000L};
+
+	snd_control_set_mode(&a->control, WEB_STANDBY);
+	LOG_INFO(TAG, "standby: waiting for \"go live\" (the page or POST /api/live)");
+	while (!atomic_load(a->stop) && !atomic_exchange(&a->control.live_asked, false)) {
+		snd_monitor_idle(a->monitor);
+		nanosleep(&ts, NULL);
+	}
+	return !atomic_load(a->stop);
+}
+
+/*
+ * Stream; with the operator's controls, as many live periods as they ask
+ * for, each with a fresh encoder session (a new publish starts its
+ * timestamps at 0), standby between them: after their "stop", and after a
+ * server that cannot be reached (rather than ending the run, and the page).
+ */
+static int live_periods(struct app *a)
+{
+	bool wait = a->o.standby;
+	int code;
+
+	for (;;) {
+		if (wait && !standby(a))
+			return MPS_EXIT_OK;
+		if (!a->enc && (code = setup_encoder(a)))
+			return code;
+		atomic_store(&a->control.end_live, 0);
+		snd_control_set_session(&a->control, a->enc);
+		code = stream(a);
+		snd_control_set_session(&a->control, NULL);
+		if (!a->controlled || atomic_load(a->stop))
+			return code;
+		/* The end of the input, --duration or a failure: the end of the run. */
+		if (!atomic_load(&a->control.end_live) && code != MPS_EXIT_UNAVAILABLE)
+			return code;
+		/* The operator stopped it, or the server is out of reach: they decide. */
+		if (code == MPS_EXIT_UNAVAILABLE)
+			LOG_WARN(TAG, "the stream cannot go on; \"go live\" tries again");
+		snd_monitor_stop(a->monitor);
+		enc_session_destroy(a->enc);
+		a->enc = NULL;
+		wait = true;
+	}
 }
 
 static void teardown(struct app *a)
 {
 	mps_log_status(NULL);
 	snd_monitor_destroy(a->monitor);
-	metrics_stop(a->metrics);
+	web_stop(a->web);
+	snd_control_destroy(&a->control);
 	fo_destroy(a->failover);
 	enc_session_destroy(a->enc);
 	rt_uplinks_destroy(a->uplinks);
@@ -274,11 +382,12 @@ static int stream_main(int argc, char **argv, atomic_int *stop)
 	else if (a.o.verbosity > 0)
 		mps_log_set_level(MPS_LOG_DEBUG);
 	enc_route_av_log();
+	snd_control_init(&a.control, NULL, a.o.url, a.o.copy, a.o.min_bitrate, a.o.max_bitrate);
 	code = preflight(&a);
 	if (!code)
 		code = setup(&a);
 	if (!code)
-		code = stream(&a);
+		code = live_periods(&a);
 	snd_monitor_stop(a.monitor);
 	if (!code && snd_monitor_failed(a.monitor))
 		code = MPS_EXIT_FAILURE; /* the stream went, its statistics did not */

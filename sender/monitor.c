@@ -3,7 +3,7 @@
 #include "clock.h"
 #include "failover.h"
 #include "log.h"
-#include "metrics.h"
+#include "web.h"
 #include "sample.h"
 
 #include <errno.h>
@@ -137,8 +137,10 @@ static void publish(struct snd_monitor *m, bool connected)
 		const struct fo_uplink *up = fo_uplink(m->cfg.failover, i);
 		struct metrics_uplink *u = metrics_uplink(d, up->link.ifname);
 
-		if (u)
+		if (u) {
 			u->state = fo_health_name(up);
+			u->backup = up->link.backup;
+		}
 	}
 	if (connected) {
 		metrics_account(d, &m->metrics_prev, &m->cur, m->cfg.namer, m->cfg.opaque);
@@ -149,7 +151,9 @@ static void publish(struct snd_monitor *m, bool connected)
 	d->connected = connected;
 	if (m->status.valid)
 		d->stream = m->status;
-	metrics_publish(m->cfg.metrics, d);
+	/* The CSV's clock: the snapshot's time while connected. */
+	web_publish(m->cfg.web, d,
+		    (double)((connected ? m->cur.t_ns : mps_mono_ns()) - m->start_ns) / 1e9);
 }
 
 /* The delay of the oldest data in the socket, from the stream's last tick; -1: not known. */
@@ -177,7 +181,7 @@ static void tick(struct snd_monitor *m, int64_t *next_report, int64_t period)
 		return;
 	if (m->tick)
 		m->tick(m->tick_opaque, m->fd, &m->cur, &m->status);
-	if (m->cfg.metrics)
+	if (m->cfg.web)
 		publish(m, true);
 	if (m->cur.t_ns >= *next_report) {
 		report(m);
@@ -307,9 +311,19 @@ void snd_monitor_stop(struct snd_monitor *m)
 	if (mps_mono_ns() - m->prev.t_ns >= (int64_t)(m->cfg.interval_s * 1e9 / 4) &&
 	    conn_sample(m->fd, &m->cur) == 0)
 		report(m);
-	if (m->cfg.metrics)
+	if (m->cfg.web)
 		publish(m, false);
 	m->fd = -1;
+}
+
+void snd_monitor_idle(struct snd_monitor *m)
+{
+	if (!m || m->running)
+		return;
+	if (m->cfg.failover)
+		fo_tick(m->cfg.failover, NULL, -1, mps_mono_ms());
+	if (m->cfg.web)
+		publish(m, false);
 }
 
 void snd_monitor_destroy(struct snd_monitor *m)

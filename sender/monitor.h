@@ -3,7 +3,8 @@
  * The monitor: one thread that, every SND_MONITOR_TICK_MS while connected,
  * reads the connection's snapshot (conn/sample.h) and hands it on, in this
  * order, to failover (failover/failover.h), to the stream's tick (rate
- * control, stream.c), and to the metrics endpoint; and every interval logs a
+ * control, stream.c), and to the web server (web/web.h: the metrics, the
+ * operator's page); and every interval logs a
  * line and writes the CSV (conn/snapshot.h). It owns no decision: each of
  * those has its own module.
  */
@@ -17,7 +18,7 @@
 #define SND_MONITOR_TICK_MS 100
 
 struct failover;
-struct metrics;
+struct web;
 struct snd_monitor;
 
 struct snd_monitor_config {
@@ -26,7 +27,7 @@ struct snd_monitor_config {
 	conn_uplink_namer namer;
 	void *opaque;
 	struct failover *failover; /* NULL: no uplinks to judge */
-	struct metrics *metrics;   /* NULL: none */
+	struct web *web;	   /* NULL: none */
 };
 
 /* Opens the CSV file. Returns 0 or -errno (it cannot be created). */
@@ -47,6 +48,13 @@ int snd_monitor_start(struct snd_monitor *m, int fd) __attribute__((warn_unused_
 
 /* Stop the thread (before @fd is closed) and log a last line. NULL is fine. */
 void snd_monitor_stop(struct snd_monitor *m);
+
+/*
+ * While there is no connection (standby): judge the uplinks by their links
+ * alone and publish them. Called on the stream's thread while the monitor's
+ * thread is not running.
+ */
+void snd_monitor_idle(struct snd_monitor *m);
 
 void snd_monitor_destroy(struct snd_monitor *m);
 

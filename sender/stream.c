@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "stream.h"
 #include "args.h"
+#include "control.h"
 #include "clock.h"
 #include "log.h"
 #include "sample.h"
@@ -58,6 +59,24 @@ struct stream {
 	int64_t started_ms;	   /* the first frame's time, for --duration */
 };
 
+/*
+ * 1 to stop cleanly, 2 or more to abort: the signals seen, or the operator's
+ * stop (the live period ends, the program goes on in standby).
+ */
+static int stopping(const struct snd_stream_config *cfg)
+{
+	int sig = atomic_load(cfg->stop);
+	int op = cfg->control ? atomic_load(&cfg->control->end_live) : 0;
+
+	return sig > op ? sig : op;
+}
+
+static void set_mode(const struct snd_stream_config *cfg, enum web_mode mode)
+{
+	if (cfg->control)
+		snd_control_set_mode(cfg->control, mode);
+}
+
 int snd_backoff_ms(int attempt)
 {
 	int ms = SND_BACKOFF_MIN_MS;
@@ -86,8 +105,7 @@ static int output_interrupt(void *opaque, int blocked_ms)
 	char why[128];
 
 	/* Two signals abort a write; one aborts a connection attempt (nothing to finish). */
-	if (atomic_load(st->cfg->stop) >= 2 ||
-	    (atomic_load(st->cfg->stop) && atomic_load(&st->connecting)))
+	if (stopping(st->cfg) >= 2 || (stopping(st->cfg) && atomic_load(&st->connecting)))
 		return 1;
 	if (blocked_ms >= st->cfg->stall_ms) {
 		snprintf(st->abort_why, sizeof(st->abort_why), "a write blocked for %d ms",
@@ -147,6 +165,20 @@ static bool inflight_full(struct stream *st)
 	       (long long)h.unacked > cap;
 }
 
+/* The operator's new bit-rate bounds, if any: in force from this tick. */
+static void apply_bounds(struct stream *st)
+{
+	int64_t lo, hi;
+
+	/* The control refuses bounds with --copy: its rate is the input's. */
+	if (!st->cfg->control || !snd_control_take_bounds(st->cfg->control, &lo, &hi))
+		return;
+	if (rc_set_bounds(&st->rate, lo, hi) &&
+	    enc_session_set_bitrate(st->enc, st->rate.target_bps) == 0)
+		LOG_INFO(TAG, "bit rate %.2f Mbit/s: the operator's bounds",
+			 (double)st->rate.target_bps / 1e6);
+}
+
 /* Every monitor tick: rate control. */
 static void rate_tick(void *opaque, int fd, const struct conn_snapshot *cur,
 		      struct conn_stream_status *out)
@@ -166,13 +198,14 @@ static void rate_tick(void *opaque, int fd, const struct conn_snapshot *cur,
 	in.held = atomic_exchange(&st->held, false);
 	in.written_seq = cur->conn_written;
 	in.delivered_seq = cur->conn_delivered;
-	in.encoder_bps = st->cfg->rate.fixed ? 0 : st->encoder_bps;
+	in.encoder_bps = st->rate.cfg.fixed ? 0 : st->encoder_bps;
 	for (size_t i = 0; i < cur->n && i < RC_MAX_PATHS; i++) {
 		in.paths[i].id = cur->sf[i].id;
 		in.paths[i].rtt_ms = cur->sf[i].rtt_us / 1000.0;
 		in.paths[i].acked_bytes = cur->sf[i].bytes_acked;
 	}
 	in.n_paths = cur->n < RC_MAX_PATHS ? cur->n : RC_MAX_PATHS;
+	apply_bounds(st);
 	rc_update(&st->rate, &in, &d);
 	if (d.drop) {
 		int64_t n = enc_session_skip_to_keyframe(st->enc);
@@ -200,7 +233,7 @@ static void rate_tick(void *opaque, int fd, const struct conn_snapshot *cur,
 							      : (double)d.target_bps));
 	*out = (struct conn_stream_status){
 		.valid = true,
-		.target_bps = st->cfg->rate.fixed ? 0 : d.target_bps,
+		.target_bps = st->rate.cfg.fixed ? 0 : d.target_bps,
 		.encoder_bps = st->encoder_bps,
 		.queue_ms = p.queue_ms,
 		.delay_ms = d.delay_ms,
@@ -239,7 +272,7 @@ static void *encoder_thread(void *arg)
 	char err[128];
 	int ret = 0;
 
-	while (!atomic_load(st->cfg->stop)) {
+	while (!stopping(st->cfg)) {
 		ret = enc_session_step(st->enc);
 		if (ret == -EINTR)
 			continue;
@@ -279,7 +312,7 @@ static struct in_addr source_for(const struct stream *st, int attempt)
 	for (int backups = 0; backups < 2; backups++)
 		for (size_t i = 0; i < count; i++)
 			if (!rt_uplinks_get(st->cfg->uplinks, i, &up) && up.installed &&
-			    up.link_up && up.backup == backups)
+			    up.link_up && !up.disabled && up.backup == backups)
 				order[n++] = up.addr;
 	return n ? order[(size_t)(attempt - 1) % n] : any;
 }
@@ -329,7 +362,7 @@ static int connect_once(struct stream *st, int attempt, int timeout_ms)
 	for (;;) {
 		ret = connect_attempt(st, attempt, (int)left);
 		left = end - mps_mono_ms();
-		if (ret != -ETIMEDOUT || left < CONNECT_RETRY_MIN_MS || atomic_load(st->cfg->stop))
+		if (ret != -ETIMEDOUT || left < CONNECT_RETRY_MIN_MS || stopping(st->cfg))
 			return ret;
 		LOG_DEBUG(TAG, "no answer yet; trying for %.1f s more", (double)left / 1000);
 	}
@@ -361,7 +394,7 @@ static void disconnect(struct stream *st, bool graceful)
 /* Sleep until @until_ms (monotonic) or a stop. */
 static void wait_until(const struct stream *st, int64_t until_ms)
 {
-	while (!atomic_load(st->cfg->stop) && mps_mono_ms() < until_ms) {
+	while (!stopping(st->cfg) && mps_mono_ms() < until_ms) {
 		int64_t left = until_ms - mps_mono_ms();
 		struct timespec ts = {.tv_sec = 0, .tv_nsec = (left > 100 ? 100 : left) * 1000000};
 
@@ -391,10 +424,10 @@ static int network_loop(struct stream *st)
 
 	for (;;) {
 		if (!st->out) {
-			if (atomic_load(st->cfg->stop))
+			if (stopping(st->cfg))
 				return MPS_EXIT_OK; /* stopping, and no connection to finish */
 			wait_until(st, end && end < next_attempt ? end : next_attempt);
-			if (atomic_load(st->cfg->stop))
+			if (stopping(st->cfg))
 				continue;
 			if (end && mps_mono_ms() >= end) {
 				LOG_ERR(TAG, "--duration is over and %s is not back: giving up",
@@ -416,6 +449,7 @@ static int network_loop(struct stream *st)
 			}
 			reconnects++;
 			atomic_store(&st->reconnects, reconnects);
+			set_mode(st->cfg, WEB_LIVE);
 			LOG_INFO(TAG, "reconnected after %.1f s (attempt %d, reconnect %d)",
 				 (double)(mps_mono_ms() - lost_at) / 1000, attempt, reconnects);
 			connected_at = mps_mono_ms();
@@ -435,8 +469,8 @@ static int network_loop(struct stream *st)
 		if (ret == ENC_OUTPUT_DONE) {
 			ret = enc_output_finish(st->out);
 			disconnect(st, ret >= 0);
-			return ret < 0 && atomic_load(st->cfg->stop) < 2 ? MPS_EXIT_UNAVAILABLE
-									 : MPS_EXIT_OK;
+			return ret < 0 && stopping(st->cfg) < 2 ? MPS_EXIT_UNAVAILABLE
+								: MPS_EXIT_OK;
 		}
 		why[0] = '\0';
 		if (ret >= 0 || ret == -EAGAIN) {
@@ -445,7 +479,7 @@ static int network_loop(struct stream *st)
 			next_health = mps_mono_ms() + HEALTH_PERIOD_MS;
 			if (!outage(st, why, sizeof(why)))
 				continue;
-		} else if (atomic_load(st->cfg->stop) >= 2) {
+		} else if (stopping(st->cfg) >= 2) {
 			disconnect(st, false);
 			return MPS_EXIT_OK;
 		}
@@ -456,6 +490,7 @@ static int network_loop(struct stream *st)
 						      : enc_strerror(ret, err, sizeof(err)));
 		st->abort_why[0] = '\0';
 		LOG_WARN(TAG, "connection to %s lost: %s", st->shown, why);
+		set_mode(st->cfg, WEB_RECONNECTING);
 		disconnect(st, false);
 		if (!st->cfg->reconnect) {
 			LOG_ERR(TAG, "not reconnecting (--reconnect 0)");
@@ -480,20 +515,22 @@ int snd_stream_run(struct enc_session *enc, const struct snd_stream_config *cfg)
 		snd_monitor_set_tick(cfg->monitor, rate_tick, &st);
 	mps_url_redacted(cfg->url, st.shown, sizeof(st.shown));
 	LOG_INFO(TAG, "connecting to %s", st.shown);
+	set_mode(cfg, WEB_CONNECTING);
 	ret = connect_once(&st, 1, cfg->connect_timeout_ms);
 	if (ret < 0) {
-		if (atomic_load(cfg->stop))
+		if (stopping(cfg))
 			LOG_INFO(TAG, "stopped before the connection to %s was made", st.shown);
 		else
 			LOG_ERR(TAG, "cannot stream to %s: %s", st.shown,
 				connect_error(ret, err, sizeof(err)));
 		snd_monitor_set_tick(cfg->monitor, NULL, NULL);
 		pthread_mutex_destroy(&st.lock);
-		if (atomic_load(cfg->stop))
+		if (stopping(cfg))
 			return MPS_EXIT_OK;
 		return ret == ENC_ERR_EXIT ? MPS_EXIT_FAILURE : MPS_EXIT_UNAVAILABLE;
 	}
 	LOG_INFO(TAG, "streaming over %s", st.mptcp ? "MPTCP" : "TCP");
+	set_mode(cfg, WEB_LIVE);
 	st.started_ms = mps_mono_ms();
 	ret = pthread_create(&thread, NULL, encoder_thread, &st);
 	if (ret) {
@@ -506,7 +543,7 @@ int snd_stream_run(struct enc_session *enc, const struct snd_stream_config *cfg)
 	if (st.out)
 		disconnect(&st, false);
 	/* The encoder thread ends on its own once stopped or drained. */
-	if (code != MPS_EXIT_OK && !atomic_load(cfg->stop))
+	if (code != MPS_EXIT_OK && !stopping(cfg))
 		atomic_store(cfg->stop, 1);
 	pthread_join(thread, NULL);
 	snd_monitor_set_tick(cfg->monitor, NULL, NULL);
@@ -517,7 +554,7 @@ int snd_stream_run(struct enc_session *enc, const struct snd_stream_config *cfg)
 	LOG_INFO(TAG, "sent %lld video frames, %.1f s, %.1f MB, %lld frames dropped%s",
 		 (long long)p.video_frames, (double)p.media_time_us / 1e6,
 		 (double)p.bytes_out / 1e6, (long long)p.dropped_frames,
-		 atomic_load(cfg->stop) ? " (stopped)" : "");
+		 stopping(cfg) ? " (stopped)" : "");
 	pthread_mutex_destroy(&st.lock);
 	return code;
 }

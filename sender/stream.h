@@ -26,6 +26,8 @@
 /* With --duration: a stream without a connection this long after it gives up (exit 69). */
 #define SND_DURATION_GRACE_MS 5000
 
+struct snd_control;
+
 struct snd_stream_config {
 	const char *url;
 	int connect_timeout_ms;
@@ -36,7 +38,8 @@ struct snd_stream_config {
 	struct rt_uplinks *uplinks;  /* the first subflow leaves from one of them; NULL: any */
 	struct snd_monitor *monitor; /* started on each connection */
 	struct rc_config rate;	     /* rate control */
-	atomic_int *stop;
+	atomic_int *stop;	     /* the signals seen: 1 stops cleanly, 2 aborts */
+	struct snd_control *control; /* the operator's (--http), or NULL */
 };
 
 /*
@@ -52,7 +55,8 @@ int snd_backoff_ms(int attempt);
 
 /*
  * Connect (the first connection must succeed), stream until the input ends,
- * the duration is reached or *stop is set, and return the exit code.
+ * the duration is reached, *stop is set or the operator stops it, and return
+ * the exit code.
  */
 int snd_stream_run(struct enc_session *enc, const struct snd_stream_config *cfg)
 	__attribute__((warn_unused_result));

@@ -18,6 +18,7 @@ static int get(void *ctx, size_t i, struct fo_link *out)
 	out->installed = up.installed;
 	out->link_up = up.link_up;
 	out->backup = up.backup;
+	out->disabled = up.disabled;
 	return 0;
 }
 

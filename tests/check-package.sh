@@ -45,7 +45,7 @@ if [ -n "$deb" ]; then
 	want=$(git -C "$(dirname "$0")/.." describe --always --dirty --tags 2>/dev/null | tr - +)
 	[[ "$version" == *"$want" ]] && pass "the version comes from git describe ($want)" || fail "version $version, git describe $want"
 	# libx264 comes through libavcodec59 (mpstream does not call it directly).
-	for lib in libavformat libavcodec libswscale libnl-route-3 libnl-genl-3 libinih libmicrohttpd; do
+	for lib in libavformat libavcodec libswscale libnl-route-3 libnl-genl-3 libinih libmicrohttpd libjansson; do
 		echo "$depends" | grep -q "$lib" && pass "depends on $lib" || fail "no dependency on $lib"
 	done
 	dpkg-deb -c "$deb" | grep -q './usr/share/man/man1/mpstream.1' && pass "the .deb holds the man page" || fail "no man page in the .deb"

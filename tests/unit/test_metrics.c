@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* The Prometheus exposition: counters across subflows and reconnects, the text, the server. */
+/* The Prometheus exposition: counters across subflows and reconnects, and the text. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -106,61 +106,11 @@ static void test_render(void **state)
 	assert_int_equal(metrics_render(&d, small, sizeof(small)), -1);
 }
 
-/* The server on loopback: /metrics answers 200 with the text, anything else 404. */
-static void test_serve(void **state)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	struct metrics_data d = {.connected = true};
-	struct metrics *m = NULL;
-	char resp[8192];
-	int port = 0;
-
-	/* A free port: bind to 0, read it, let it go. */
-	int probe = socket(AF_INET, SOCK_STREAM, 0);
-	socklen_t len = sizeof(a);
-
-	assert_int_equal(bind(probe, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(probe, (struct sockaddr *)&a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(probe);
-
-	assert_int_equal(metrics_start(&a, &m), 0);
-	metrics_publish(m, &d);
-	for (int k = 0; k < 2; k++) {
-		int fd = socket(AF_INET, SOCK_STREAM, 0);
-		const char *req =
-			k ? "GET /other HTTP/1.0\r\n\r\n" : "GET /metrics HTTP/1.0\r\n\r\n";
-		ssize_t n, got = 0;
-
-		assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-		assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
-		while ((n = read(fd, resp + got, sizeof(resp) - 1 - (size_t)got)) > 0)
-			got += n;
-		resp[got] = '\0';
-		close(fd);
-		if (k == 0) {
-			assert_non_null(strstr(resp, "200 OK"));
-			assert_non_null(strstr(resp, "text/plain; version=0.0.4"));
-			assert_non_null(strstr(resp, "mpstream_connected 1\n"));
-		} else {
-			assert_non_null(strstr(resp, "404"));
-		}
-	}
-	/* The port is taken now: a second server says so. */
-	struct metrics *m2 = NULL;
-
-	assert_true(metrics_start(&a, &m2) < 0);
-	assert_null(m2);
-	metrics_stop(m);
-	print_message("served on 127.0.0.1:%d\n", port);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_counters_go_on),
 		cmocka_unit_test(test_render),
-		cmocka_unit_test(test_serve),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

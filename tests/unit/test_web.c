@@ -1,0 +1,396 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The operator's page and API: the chart's figures, the JSON, the controls'
+ * bodies and the server itself on loopback with fake operations.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "loopback.h"
+#include "web.h"
+
+#define TOKEN "0123456789abcdef0123"
+
+/* Two uplinks; up0 has sent @sent0 bytes, up1 @sent1, acked half of it. */
+static void status_at(struct web_status *st, double t_s, uint64_t sent0, uint64_t sent1)
+{
+	memset(st, 0, sizeof(*st));
+	st->t_s = t_s;
+	st->mode = WEB_LIVE;
+	st->min_bps = 500000;
+	st->max_bps = 5000000;
+	st->url = "rtmp://10.9.0.2/live/***";
+	st->m.connected = true;
+	st->m.stream = (struct conn_stream_status){
+		.valid = true, .target_bps = 2500000, .delay_ms = 80, .dropped_frames = 3};
+	st->m.n_uplinks = 2;
+	snprintf(st->m.uplink[0].name, IFNAMSIZ, "up0");
+	snprintf(st->m.uplink[1].name, IFNAMSIZ, "up1");
+	st->m.uplink[0].state = "up";
+	st->m.uplink[1].state = "off";
+	st->m.uplink[1].backup = true;
+	st->m.uplink[0].sent_bytes = sent0;
+	st->m.uplink[0].acked_bytes = sent0 / 2;
+	st->m.uplink[1].sent_bytes = sent1;
+	st->m.n_subflows = 2;
+	st->m.subflow[0] = (struct metrics_subflow){.id = 1, .uplink = "up0", .rtt_s = 0.040};
+	st->m.subflow[1] = (struct metrics_subflow){.id = 2, .uplink = "up0", .rtt_s = 0.025};
+}
+
+/* A point a second, rates from the counters' growth, the smallest RTT, a ring of 5 minutes. */
+static void test_history(void **state)
+{
+	struct web_history *h = calloc(1, sizeof(*h));
+	struct web_status st;
+	const struct web_point *p;
+
+	status_at(&st, 10.0, 1000, 0);
+	assert_true(web_history_add(h, &st));
+	status_at(&st, 10.5, 100000, 0);
+	assert_false(web_history_add(h, &st)); /* half a second: not yet */
+	status_at(&st, 12.0, 501000, 250000);
+	assert_true(web_history_add(h, &st));
+	p = web_history_last(h);
+	assert_int_equal(h->n, 2);
+	assert_float_equal(p->uplink[0].send_bps, 8.0 * 500000 / 2.0, 1e-6);
+	assert_float_equal(p->uplink[0].goodput_bps, 8.0 * 250000 / 2.0, 1e-6);
+	assert_float_equal(p->uplink[1].send_bps, 8.0 * 250000 / 2.0, 1e-6);
+	assert_float_equal(p->uplink[0].rtt_ms, 25.0, 1e-9);
+	assert_float_equal(p->uplink[1].rtt_ms, 0, 0);
+	assert_float_equal(p->video_bps, 2500000, 0);
+	assert_int_equal(p->delay_ms, 80);
+	/* Standby: no video, no delay. */
+	status_at(&st, 13.0, 501000, 250000);
+	st.mode = WEB_STANDBY;
+	assert_true(web_history_add(h, &st));
+	p = web_history_last(h);
+	assert_float_equal(p->video_bps, 0, 0);
+	assert_int_equal(p->delay_ms, -1);
+	assert_float_equal(p->uplink[0].send_bps, 0, 0);
+	/* The ring keeps the last WEB_HISTORY_POINTS, oldest first. */
+	for (int i = 0; i < WEB_HISTORY_POINTS + 10; i++) {
+		status_at(&st, 14.0 + i, 501000, 250000);
+		assert_true(web_history_add(h, &st));
+	}
+	assert_int_equal(h->n, WEB_HISTORY_POINTS);
+	assert_float_equal(web_history_at(h, 0)->t_s, 14.0 + 10, 0);
+	assert_float_equal(web_history_last(h)->t_s, 14.0 + WEB_HISTORY_POINTS + 9, 0);
+	free(h);
+}
+
+/* The status as JSON: read back, every field where the page and the docs say. */
+static void test_json_status(void **state)
+{
+	struct web_history *h = calloc(1, sizeof(*h));
+	struct mps_log_line log[1] = {{.seq = 7,
+				       .time_ms = 1000,
+				       .level = "warn",
+				       .tag = "stream",
+				       .text = "a \"line\""}};
+	struct web_status st;
+	json_error_t e;
+	json_t *j, *u;
+	char *s;
+
+	status_at(&st, 3.0, 0, 0);
+	web_history_add(h, &st);
+	status_at(&st, 4.0, 125000, 0);
+	web_history_add(h, &st);
+	s = web_json_status(&st, h, log, 1);
+	assert_non_null(s);
+	j = json_loads(s, 0, &e);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "mode")), "live");
+	assert_float_equal(json_real_value(json_object_get(j, "time_s")), 4.0, 0);
+	assert_null(strstr(s, "key"));
+	assert_int_equal(
+		json_integer_value(json_object_get(json_object_get(j, "video"), "target_bps")),
+		2500000);
+	assert_int_equal(json_integer_value(json_object_get(j, "dropped_frames")), 3);
+	assert_int_equal(json_integer_value(json_object_get(j, "delay_ms")), 80);
+	u = json_array_get(json_object_get(j, "uplinks"), 0);
+	assert_string_equal(json_string_value(json_object_get(u, "state")), "up");
+	assert_true(json_is_true(json_object_get(u, "in_use")));
+	assert_float_equal(json_real_value(json_object_get(u, "send_bps")), 1e6, 1e-6);
+	assert_int_equal(json_integer_value(json_object_get(u, "subflows")), 2);
+	u = json_array_get(json_object_get(j, "uplinks"), 1);
+	assert_true(json_is_false(json_object_get(u, "in_use")));
+	assert_true(json_is_true(json_object_get(u, "backup")));
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(j, "log"), 0), "text")),
+			    "a \"line\"");
+	json_decref(j);
+	free(s);
+	s = web_json_history(&st, h);
+	j = json_loads(s, 0, &e);
+	assert_int_equal(json_array_size(json_object_get(j, "points")), 2);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(j, "uplinks"), 1)),
+			    "up1");
+	json_decref(j);
+	free(s);
+	free(h);
+}
+
+static int bounds(const char *body, int64_t *lo, int64_t *hi)
+{
+	char err[160];
+	int ret = web_parse_bounds(body, strlen(body), lo, hi, err, sizeof(err));
+
+	if (ret)
+		print_message("%s -> %s\n", body, err);
+	return ret;
+}
+
+static void test_parse(void **state)
+{
+	int64_t lo = 500000, hi = 5000000;
+	int use, backup;
+	char err[160];
+
+	assert_int_equal(bounds("{\"min_kbps\": 1000, \"max_kbps\": 3000}", &lo, &hi), 0);
+	assert_int_equal(lo, 1000000);
+	assert_int_equal(hi, 3000000);
+	assert_int_equal(bounds("{\"max_kbps\": 4000}", &lo, &hi), 0);
+	assert_int_equal(lo, 1000000);
+	assert_int_equal(hi, 4000000);
+	const char *bad[] = {"",
+			     "{",
+			     "[]",
+			     "{}",
+			     "{\"min_kbps\": 5000}",
+			     "{\"min_kbps\": \"1000\"}",
+			     "{\"min_kbps\": 1000.5}",
+			     "{\"min_kbps\": 5}",
+			     "{\"max_kbps\": 99999999}",
+			     "{\"bitrate\": 1000}",
+			     "{\"min_kbps\": 100, \"min_kbps\": 200}"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(bounds(bad[i], &lo, &hi), -EINVAL);
+		assert_int_equal(lo, 1000000); /* untouched */
+		assert_int_equal(hi, 4000000);
+	}
+	assert_int_equal(web_parse_uplink("{\"use\": false}", 14, &use, &backup, err, sizeof(err)),
+			 0);
+	assert_int_equal(use, 0);
+	assert_int_equal(backup, -1);
+	assert_int_equal(web_parse_uplink("{\"backup\": true, \"use\": true}", 29, &use, &backup,
+					  err, sizeof(err)),
+			 0);
+	assert_int_equal(use, 1);
+	assert_int_equal(backup, 1);
+	assert_int_equal(web_parse_uplink("{}", 2, &use, &backup, err, sizeof(err)), -EINVAL);
+	assert_int_equal(web_parse_uplink("{\"use\": 1}", 10, &use, &backup, err, sizeof(err)),
+			 -EINVAL);
+	assert_true(web_token_equal(TOKEN, TOKEN));
+	assert_false(web_token_equal("0123456789abcdef012", TOKEN));
+	assert_false(web_token_equal(TOKEN "4", TOKEN));
+	assert_false(web_token_equal("", TOKEN));
+}
+
+/* Fake operations: each counts its calls. */
+struct fake {
+	int live, stop, bounds, uplink, keyframe;
+	int64_t lo, hi;
+	char name[32];
+	int use, backup;
+	int result; /* what each returns */
+};
+
+static void fake_fill(void *ctx, struct web_status *st)
+{
+	st->mode = WEB_LIVE;
+	st->min_bps = 500000;
+	st->max_bps = 5000000;
+	st->url = "rtmp://h/live/***";
+}
+
+static int fake_live(void *ctx)
+{
+	return ((struct fake *)ctx)->live++, ((struct fake *)ctx)->result;
+}
+
+static int fake_stop(void *ctx)
+{
+	return ((struct fake *)ctx)->stop++, ((struct fake *)ctx)->result;
+}
+
+static int fake_bounds(void *ctx, int64_t lo, int64_t hi)
+{
+	struct fake *f = ctx;
+
+	f->bounds++;
+	f->lo = lo;
+	f->hi = hi;
+	return f->result;
+}
+
+static int fake_uplink(void *ctx, const char *name, int use, int backup)
+{
+	struct fake *f = ctx;
+
+	f->uplink++;
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	f->use = use;
+	f->backup = backup;
+	return strcmp(name, "up0") ? -ENOENT : f->result;
+}
+
+static int fake_keyframe(void *ctx)
+{
+	return ((struct fake *)ctx)->keyframe++, ((struct fake *)ctx)->result;
+}
+
+static const struct web_ops fake_ops = {
+	.fill = fake_fill,
+	.live = fake_live,
+	.stop = fake_stop,
+	.set_bounds = fake_bounds,
+	.set_uplink = fake_uplink,
+	.keyframe = fake_keyframe,
+};
+
+/* One HTTP/1.0 request; returns the status code, the whole answer in @resp. */
+static int http(const struct sockaddr_in *a, const char *method, const char *path,
+		const char *headers, const char *body, char *resp, size_t size)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0), code = 0;
+	size_t blen = body ? strlen(body) : 0, got = 0;
+	char *req = malloc(blen + 1024);
+	ssize_t n;
+	int len;
+
+	assert_non_null(req);
+	len = snprintf(req, blen + 1024, "%s %s HTTP/1.0\r\n%sContent-Length: %zu\r\n\r\n", method,
+		       path, headers ? headers : "", blen);
+	memcpy(req + len, body ? body : "", blen);
+	assert_int_equal(connect(fd, (const struct sockaddr *)a, sizeof(*a)), 0);
+	assert_int_equal(write(fd, req, (size_t)len + blen), (ssize_t)((size_t)len + blen));
+	while ((n = read(fd, resp + got, size - 1 - got)) > 0)
+		got += (size_t)n;
+	resp[got] = '\0';
+	close(fd);
+	free(req);
+	sscanf(resp, "HTTP/1.%*d %d", &code);
+	return code;
+}
+
+/* A free port on loopback. */
+static struct sockaddr_in free_port(void)
+{
+	struct sockaddr_in a;
+	int fd = loopback_listener(1, &a);
+
+	close(fd);
+	return a;
+}
+
+static void test_server(void **state)
+{
+	struct fake f = {0};
+	struct web_config cfg = {.http = true, .token = TOKEN, .ops = &fake_ops, .ctx = &f};
+	struct metrics_data d = {.connected = true};
+	char *resp = malloc(256 * 1024), big[WEB_BODY_MAX + 100];
+	const char *auth = "Authorization: Bearer " TOKEN "\r\n";
+	struct web *w = NULL, *w2 = NULL;
+	size_t rs = 256 * 1024;
+
+	cfg.http_listen = free_port();
+	assert_int_equal(web_start(&cfg, &w), 0);
+	web_publish(w, &d, 1.0);
+	/* Reads from this host need no token. */
+	assert_int_equal(http(&cfg.http_listen, "GET", "/", NULL, NULL, resp, rs), 200);
+	assert_non_null(strstr(resp, "text/html"));
+	assert_non_null(strstr(resp, "<title>mpstream</title>"));
+	assert_int_equal(http(&cfg.http_listen, "GET", "/metrics", NULL, NULL, resp, rs), 200);
+	assert_non_null(strstr(resp, "mpstream_connected 1\n"));
+	assert_int_equal(http(&cfg.http_listen, "GET", "/api/status", NULL, NULL, resp, rs), 200);
+	assert_non_null(strstr(resp, "\"mode\":\"live\""));
+	assert_int_equal(http(&cfg.http_listen, "GET", "/api/history", NULL, NULL, resp, rs), 200);
+	assert_non_null(strstr(resp, "\"points\":[{"));
+	/* Controls need the token: none, a wrong one, in either header. */
+	assert_int_equal(http(&cfg.http_listen, "POST", "/api/live", NULL, "{}", resp, rs), 401);
+	assert_int_equal(http(&cfg.http_listen, "POST", "/api/live",
+			      "Authorization: Bearer 0123456789abcdef0124\r\n", "{}", resp, rs),
+			 401);
+	assert_int_equal(http(&cfg.http_listen, "POST", "/api/stop", "X-Mpstream-Token: nope\r\n",
+			      NULL, resp, rs),
+			 401);
+	assert_int_equal(f.live + f.stop, 0);
+	assert_int_equal(http(&cfg.http_listen, "POST", "/api/live", auth, NULL, resp, rs), 200);
+	assert_int_equal(http(&cfg.http_listen, "POST", "/api/stop",
+			      "X-Mpstream-Token: " TOKEN "\r\n", NULL, resp, rs),
+			 200);
+	assert_int_equal(http(&cfg.http_listen, "POST", "/api/keyframe", auth, NULL, resp, rs),
+			 200);
+	assert_int_equal(f.live, 1);
+	assert_int_equal(f.stop, 1);
+	assert_int_equal(f.keyframe, 1);
+	/* Bounds: what is left out keeps the value in force. */
+	assert_int_equal(http(&cfg.http_listen, "POST", "/api/bitrate", auth,
+			      "{\"max_kbps\": 3000}", resp, rs),
+			 200);
+	assert_int_equal(f.lo, 500000);
+	assert_int_equal(f.hi, 3000000);
+	assert_int_equal(
+		http(&cfg.http_listen, "POST", "/api/bitrate", auth, "{\"max_kbps\":", resp, rs),
+		400);
+	assert_non_null(strstr(resp, "not JSON"));
+	memset(big, ' ', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(http(&cfg.http_listen, "POST", "/api/bitrate", auth, big, resp, rs), 413);
+	assert_int_equal(f.bounds, 1);
+	assert_int_equal(http(&cfg.http_listen, "POST", "/api/uplinks/up0", auth,
+			      "{\"use\": false}", resp, rs),
+			 200);
+	assert_string_equal(f.name, "up0");
+	assert_int_equal(f.use, 0);
+	assert_int_equal(f.backup, -1);
+	assert_int_equal(http(&cfg.http_listen, "POST", "/api/uplinks/wlan9", auth,
+			      "{\"use\": true}", resp, rs),
+			 404);
+	f.result = -EALREADY;
+	assert_int_equal(http(&cfg.http_listen, "POST", "/api/live", auth, NULL, resp, rs), 409);
+	/* Wrong method, unknown path. */
+	assert_int_equal(http(&cfg.http_listen, "GET", "/api/live", NULL, NULL, resp, rs), 405);
+	assert_int_equal(http(&cfg.http_listen, "POST", "/api/status", auth, NULL, resp, rs), 405);
+	assert_int_equal(http(&cfg.http_listen, "GET", "/etc/passwd", NULL, NULL, resp, rs), 404);
+	/* The port is taken now: a second server says so. */
+	assert_true(web_start(&cfg, &w2) < 0);
+	assert_null(w2);
+	web_stop(w);
+
+	/* --metrics alone: /metrics and nothing else. */
+	cfg = (struct web_config){.metrics = true, .metrics_listen = free_port()};
+	assert_int_equal(web_start(&cfg, &w), 0);
+	web_publish(w, &d, 1.0);
+	assert_int_equal(http(&cfg.metrics_listen, "GET", "/metrics", NULL, NULL, resp, rs), 200);
+	assert_int_equal(http(&cfg.metrics_listen, "GET", "/", NULL, NULL, resp, rs), 404);
+	assert_int_equal(http(&cfg.metrics_listen, "GET", "/api/status", NULL, NULL, resp, rs),
+			 404);
+	web_stop(w);
+	free(resp);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_history),
+		cmocka_unit_test(test_json_status),
+		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_server),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libmicrohttpd serves the last published status: the page, the API and
+ * /metrics. Each listening address is a daemon with its own thread; the
+ * controls run on it and go through the operations the sender gave.
+ */
+#include "log.h"
+#include "web.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define TAG	       "http"
+#define RENDER_SIZE    (64 * 1024)
+#define METRICS_TYPE   "text/plain; version=0.0.4; charset=utf-8"
+#define JSON_TYPE      "application/json"
+#define HTML_TYPE      "text/html; charset=utf-8"
+#define UPLINK_PREFIX  "/api/uplinks/"
+#define TOKEN_HEADER   "X-Mpstream-Token"
+#define BEARER	       "Bearer "
+#define CONN_LIMIT     64U
+#define CONN_TIMEOUT_S 10U
+
+/* The page (page.html, made into a C array at build time). */
+extern const unsigned char web_page_html[];
+extern const size_t web_page_html_len;
+
+struct web;
+
+/* One listening address: /metrics alone, or everything. */
+struct listener {
+	struct web *w;
+	struct MHD_Daemon *daemon;
+	bool api;
+};
+
+struct web {
+	struct web_config cfg;
+	char token[WEB_TOKEN_MAX + 1];
+	struct listener metrics, http;
+	pthread_mutex_t lock;
+	struct web_status st;
+	struct web_history hist;
+};
+
+/* A request's body, gathered as it comes. */
+struct request {
+	char body[WEB_BODY_MAX];
+	size_t len;
+	bool too_big;
+};
+
+struct reply {
+	unsigned int status;
+	const char *type;
+	char *body; /* malloc'ed */
+	size_t len;
+};
+
+static void reply_text(struct reply *r, unsigned int status, const char *type, char *body)
+{
+	r->status = body ? status : MHD_HTTP_INTERNAL_SERVER_ERROR;
+	r->type = type;
+	r->body = body ? body : strdup("{\"error\":\"out of memory\"}");
+	r->len = r->body ? strlen(r->body) : 0;
+}
+
+/* {"error": @msg} (or {"ok": true} for a NULL @msg) with @status. */
+static void reply_json(struct reply *r, unsigned int status, const char *msg)
+{
+	json_t *root = msg ? json_pack("{s:s}", "error", msg) : json_pack("{s:b}", "ok", 1);
+
+	reply_text(r, status, JSON_TYPE, root ? json_dumps(root, JSON_COMPACT) : NULL);
+	json_decref(root);
+}
+
+static bool loopback(const struct sockaddr *sa)
+{
+	if (!sa)
+		return false;
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		return IN6_IS_ADDR_LOOPBACK(a) ||
+		       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return false;
+}
+
+static const struct sockaddr *client_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	return ci ? ci->client_addr : NULL;
+}
+
+/* The token the request carries (Authorization: Bearer, or X-Mpstream-Token), or NULL. */
+static const char *token_of(struct MHD_Connection *conn)
+{
+	const char *v =
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+
+	if (v && strncasecmp(v, BEARER, strlen(BEARER)) == 0)
+		return v + strlen(BEARER);
+	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, TOKEN_HEADER);
+}
+
+/*
+ * Controls need the token; reads need it from other hosts only. A refusal is
+ * a log line: someone without the token tried.
+ */
+static bool allowed(struct web *w, struct MHD_Connection *conn, const char *method, const char *url,
+		    bool control)
+{
+	const char *given = token_of(conn);
+	const struct sockaddr *sa = client_of(conn);
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	if (!control && loopback(sa))
+		return true;
+	if (given && web_token_equal(given, w->token))
+		return true;
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, a, sizeof(a));
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, a, sizeof(a));
+	LOG_WARN(TAG, "refused %s %.64s from %s: %s token", method, url, a, given ? "wrong" : "no");
+	return false;
+}
+
+/* Under the lock: what the stream does now. */
+static void refresh(struct web *w)
+{
+	if (w->cfg.ops && w->cfg.ops->fill)
+		w->cfg.ops->fill(w->cfg.ctx, &w->st);
+}
+
+static void serve_metrics(struct web *w, struct reply *r)
+{
+	char *body = malloc(RENDER_SIZE);
+	int len;
+
+	if (!body)
+		return reply_text(r, MHD_HTTP_INTERNAL_SERVER_ERROR, JSON_TYPE, NULL);
+	pthread_mutex_lock(&w->lock);
+	len = metrics_render(&w->st.m, body, RENDER_SIZE);
+	pthread_mutex_unlock(&w->lock);
+	if (len < 0)
+		len = snprintf(body, RENDER_SIZE, "too many series\n");
+	r->status = MHD_HTTP_OK;
+	r->type = METRICS_TYPE;
+	r->body = body;
+	r->len = (size_t)len;
+}
+
+static void serve_status(struct web *w, struct MHD_Connection *conn, struct reply *r)
+{
+	const char *after = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "log_after");
+	struct mps_log_line lines[MPS_LOG_RECENT];
+	size_t n = mps_log_recent(lines, MPS_LOG_RECENT, after ? strtoull(after, NULL, 10) : 0);
+	char *body;
+
+	pthread_mutex_lock(&w->lock);
+	refresh(w);
+	body = web_json_status(&w->st, &w->hist, lines, n);
+	pthread_mutex_unlock(&w->lock);
+	reply_text(r, MHD_HTTP_OK, JSON_TYPE, body);
+}
+
+static void serve_history(struct web *w, struct reply *r)
+{
+	char *body;
+
+	pthread_mutex_lock(&w->lock);
+	body = web_json_history(&w->st, &w->hist);
+	pthread_mutex_unlock(&w->lock);
+	reply_text(r, MHD_HTTP_OK, JSON_TYPE, body);
+}
+
+/* An operation's result as the API says it. */
+static void reply_result(struct reply *r, int ret, const char *what)
+{
+	char msg[160];
+
+	switch (ret) {
+	case 0:
+		return reply_json(r, MHD_HTTP_OK, NULL);
+	case -EALREADY:
+		snprintf(msg, sizeof(msg), "%s: already so", what);
+		return reply_json(r, MHD_HTTP_CONFLICT, msg);
+	case -ENOENT:
+		snprintf(msg, sizeof(msg), "%s: no such uplink", what);
+		return reply_json(r, MHD_HTTP_NOT_FOUND, msg);
+	case -ENOTCONN:
+		snprintf(msg, sizeof(msg), "%s: not live", what);
+		return reply_json(r, MHD_HTTP_CONFLICT, msg);
+	case -ENOTSUP: /* also -EOPNOTSUPP, the same value on Linux */
+	case -EPERM:
+		snprintf(msg, sizeof(msg), "%s: not possible here: %s", what, strerror(-ret));
+		return reply_json(r, MHD_HTTP_CONFLICT, msg);
+	default:
+		snprintf(msg, sizeof(msg), "%s: %s", what, strerror(-ret));
+		return reply_json(r, MHD_HTTP_INTERNAL_SERVER_ERROR, msg);
+	}
+}
+
+static void control_bitrate(struct web *w, const struct request *req, struct reply *r)
+{
+	char err[160];
+	int64_t lo, hi;
+
+	pthread_mutex_lock(&w->lock);
+	refresh(w);
+	lo = w->st.min_bps;
+	hi = w->st.max_bps;
+	pthread_mutex_unlock(&w->lock);
+	if (web_parse_bounds(req->body, req->len, &lo, &hi, err, sizeof(err)))
+		return reply_json(r, MHD_HTTP_BAD_REQUEST, err);
+	reply_result(r, w->cfg.ops->set_bounds(w->cfg.ctx, lo, hi), "bitrate");
+}
+
+static void control_uplink(struct web *w, const char *name, const struct request *req,
+			   struct reply *r)
+{
+	char err[160];
+	int use, backup;
+
+	if (web_parse_uplink(req->body, req->len, &use, &backup, err, sizeof(err)))
+		return reply_json(r, MHD_HTTP_BAD_REQUEST, err);
+	reply_result(r, w->cfg.ops->set_uplink(w->cfg.ctx, name, use, backup), "uplink");
+}
+
+/* POST /api/...: the controls. */
+static void control(struct web *w, const char *url, const struct request *req, struct reply *r)
+{
+	const struct web_ops *ops = w->cfg.ops;
+
+	if (req->too_big)
+		return reply_json(r, MHD_HTTP_CONTENT_TOO_LARGE, "the body is too large");
+	if (!strcmp(url, "/api/live"))
+		return reply_result(r, ops->live(w->cfg.ctx), "live");
+	if (!strcmp(url, "/api/stop"))
+		return reply_result(r, ops->stop(w->cfg.ctx), "stop");
+	if (!strcmp(url, "/api/keyframe"))
+		return reply_result(r, ops->keyframe(w->cfg.ctx), "keyframe");
+	if (!strcmp(url, "/api/bitrate"))
+		return control_bitrate(w, req, r);
+	if (!strncmp(url, UPLINK_PREFIX, strlen(UPLINK_PREFIX)))
+		return control_uplink(w, url + strlen(UPLINK_PREFIX), req, r);
+	reply_json(r, MHD_HTTP_NOT_FOUND, "no such control");
+}
+
+static bool is_control(const char *url)
+{
+	return !strcmp(url, "/api/live") || !strcmp(url, "/api/stop") ||
+	       !strcmp(url, "/api/keyframe") || !strcmp(url, "/api/bitrate") ||
+	       !strncmp(url, UPLINK_PREFIX, strlen(UPLINK_PREFIX));
+}
+
+/* What a whole request gets. */
+static void route(struct listener *l, struct MHD_Connection *conn, const char *url,
+		  const char *method, const struct request *req, struct reply *r)
+{
+	struct web *w = l->w;
+	bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+	bool post = !strcmp(method, "POST");
+
+	if (!strcmp(url, "/metrics")) {
+		if (!get)
+			return reply_json(r, MHD_HTTP_METHOD_NOT_ALLOWED, "GET /metrics");
+		return serve_metrics(w, r);
+	}
+	if (!l->api)
+		return reply_text(r, MHD_HTTP_NOT_FOUND, METRICS_TYPE,
+				  strdup("mpstream serves /metrics here\n"));
+	if (!strcmp(url, "/") || !strcmp(url, "/index.html")) {
+		if (!get)
+			return reply_json(r, MHD_HTTP_METHOD_NOT_ALLOWED, "GET /");
+		r->status = MHD_HTTP_OK;
+		r->type = HTML_TYPE;
+		r->body = malloc(web_page_html_len);
+		r->len = web_page_html_len;
+		if (r->body)
+			memcpy(r->body, web_page_html, web_page_html_len);
+		return;
+	}
+	if (is_control(url)) {
+		if (!post)
+			return reply_json(r, MHD_HTTP_METHOD_NOT_ALLOWED, "controls are POST");
+		if (!allowed(w, conn, method, url, true))
+			return reply_json(r, MHD_HTTP_UNAUTHORIZED, "a control needs the token");
+		return control(w, url, req, r);
+	}
+	if (!strcmp(url, "/api/status") || !strcmp(url, "/api/history")) {
+		if (!get)
+			return reply_json(r, MHD_HTTP_METHOD_NOT_ALLOWED, "GET only");
+		if (!allowed(w, conn, method, url, false))
+			return reply_json(r, MHD_HTTP_UNAUTHORIZED,
+					  "reads from other hosts need the token");
+		return strcmp(url, "/api/status") ? serve_history(w, r) : serve_status(w, conn, r);
+	}
+	reply_json(r, MHD_HTTP_NOT_FOUND, "no such path (see docs/api.md)");
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *conn, struct reply *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (!r->body)
+		return MHD_NO;
+	resp = MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(r->body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->type);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	/* The page is ours alone: no framing by another site, no guessing of types. */
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	ret = MHD_queue_response(conn, r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result serve(void *cls, struct MHD_Connection *conn, const char *url,
+			     const char *method, const char *version, const char *upload_data,
+			     size_t *upload_data_size, void **con_cls)
+{
+	struct request *req = *con_cls;
+	struct reply r = {0};
+
+	if (!req) {
+		/* The first call has the headers only. */
+		req = calloc(1, sizeof(*req));
+		*con_cls = req;
+		return req ? MHD_YES : MHD_NO;
+	}
+	if (*upload_data_size) {
+		if (req->len + *upload_data_size > sizeof(req->body) - 1)
+			req->too_big = true;
+		else
+			memcpy(req->body + req->len, upload_data, *upload_data_size);
+		if (!req->too_big)
+			req->len += *upload_data_size;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	route(cls, conn, url, method, req, &r);
+	return send_reply(conn, &r);
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+		      enum MHD_RequestTerminationCode toe)
+{
+	free(*con_cls);
+	*con_cls = NULL;
+}
+
+static int listen_on(struct listener *l, const struct sockaddr_in *addr, const char *what)
+{
+	char a[INET_ADDRSTRLEN];
+
+	errno = 0;
+	l->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL,
+				     ntohs(addr->sin_port), NULL, NULL, serve, l,
+				     MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_CONNECTION_LIMIT,
+				     CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, CONN_TIMEOUT_S,
+				     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
+	inet_ntop(AF_INET, &addr->sin_addr, a, sizeof(a));
+	if (!l->daemon) {
+		int err = errno ? errno : EADDRINUSE;
+
+		LOG_ERR(TAG, "cannot serve %s on %s:%u: %s", what, a, ntohs(addr->sin_port),
+			strerror(err));
+		return -err;
+	}
+	LOG_INFO(TAG, "%s on http://%s:%u/%s", what, a, ntohs(addr->sin_port),
+		 l->api ? "" : "metrics");
+	return 0;
+}
+
+int web_start(const struct web_config *cfg, struct web **out)
+{
+	struct web *w = calloc(1, sizeof(*w));
+	int ret = 0;
+
+	if (!w)
+		return -ENOMEM;
+	w->cfg = *cfg;
+	snprintf(w->token, sizeof(w->token), "%s", cfg->token ? cfg->token : "");
+	w->cfg.token = NULL;
+	pthread_mutex_init(&w->lock, NULL);
+	w->metrics = (struct listener){.w = w};
+	w->http = (struct listener){.w = w, .api = true};
+	if (cfg->metrics)
+		ret = listen_on(&w->metrics, &cfg->metrics_listen, "Prometheus metrics");
+	if (!ret && cfg->http)
+		ret = listen_on(&w->http, &cfg->http_listen, "the operator's page and API");
+	if (ret) {
+		web_stop(w);
+		return ret;
+	}
+	*out = w;
+	return 0;
+}
+
+void web_publish(struct web *w, const struct metrics_data *d, double t_s)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->st.m = *d;
+	w->st.t_s = t_s;
+	refresh(w);
+	web_history_add(&w->hist, &w->st);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void web_stop(struct web *w)
+{
+	if (!w)
+		return;
+	if (w->metrics.daemon)
+		MHD_stop_daemon(w->metrics.daemon);
+	if (w->http.daemon)
+		MHD_stop_daemon(w->http.daemon);
+	pthread_mutex_destroy(&w->lock);
+	explicit_bzero(w->token, sizeof(w->token));
+	free(w);
+}

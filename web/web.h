@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The operator's page and its API, and the Prometheus endpoint: one
+ * libmicrohttpd server (server.c) per listening address. `--metrics` serves
+ * /metrics alone; `--http` serves the page at /, the JSON API under /api/
+ * (docs/api.md) and /metrics too.
+ *
+ * What it shows comes from web_publish() (the monitor, every tick; the
+ * stream's loop while in standby) and from the operations' fill() (what the
+ * stream does now); what it controls goes through the operations it is given
+ * (sender/control.c), on the server's thread.
+ * The figures over time (history.c) and the JSON (json.c) are pure, apart
+ * from jansson, and unit-tested.
+ */
+#ifndef MPS_WEB_WEB_H
+#define MPS_WEB_WEB_H
+
+#include "metrics.h"
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WEB_HISTORY_POINTS 300	/* one a second: the last 5 minutes */
+#define WEB_BODY_MAX	   4096 /* a control's JSON body, at most */
+#define WEB_TOKEN_MIN	   16	/* characters of a token, at least */
+#define WEB_TOKEN_MAX	   128
+
+/* What the stream is doing. */
+enum web_mode { WEB_STANDBY, WEB_CONNECTING, WEB_LIVE, WEB_RECONNECTING };
+
+const char *web_mode_name(enum web_mode m);
+
+/* One publish: the metrics' data and what only the page shows. */
+struct web_status {
+	struct metrics_data m;
+	enum web_mode mode;
+	double t_s;		  /* on the --stats CSV's clock (since the start) */
+	int64_t min_bps, max_bps; /* rate control's bounds in force */
+	bool copy;		  /* --copy: the bit rate cannot change */
+	const char *url;	  /* the ingest, its key redacted */
+};
+
+/* One second of the chart. */
+struct web_point {
+	double t_s;
+	double video_bps; /* the target, or what the encoder put out (--copy) */
+	int delay_ms;	  /* -1: not streaming */
+	struct {
+		double send_bps, goodput_bps;
+		double rtt_ms; /* its subflows' smallest; 0: none */
+	} uplink[METRICS_MAX_UPLINKS];
+};
+
+/* The last WEB_HISTORY_POINTS seconds, and the counters they are computed from. */
+struct web_history {
+	struct web_point point[WEB_HISTORY_POINTS];
+	size_t n, next;
+	bool have_prev;
+	double prev_t_s;
+	uint64_t prev_sent[METRICS_MAX_UPLINKS], prev_acked[METRICS_MAX_UPLINKS];
+};
+
+/*
+ * Add a point for @st when a second has passed since the last one (or it is
+ * the first); the per-uplink rates come from the growth of its byte counters.
+ * Returns true when a point was added.
+ */
+bool web_history_add(struct web_history *h, const struct web_status *st);
+
+/* The newest point, NULL when none. */
+const struct web_point *web_history_last(const struct web_history *h);
+
+/* The @i-th point, oldest first (i < h->n). */
+const struct web_point *web_history_at(const struct web_history *h, size_t i);
+
+/*
+ * The API's bodies (json.c): malloc'ed strings, NULL when out of memory.
+ * status: the stream, every uplink with its newest rates, and the log lines
+ * after @log_after; history: every point.
+ */
+struct mps_log_line;
+char *web_json_status(const struct web_status *st, const struct web_history *h,
+		      const struct mps_log_line *log, size_t n_log);
+char *web_json_history(const struct web_status *st, const struct web_history *h);
+
+/*
+ * A control's JSON body. Return 0, or -EINVAL with one line in @err.
+ * bounds: {"min_kbps": N, "max_kbps": N}, either may be left out (@min/@max
+ * keep their values). uplink: {"use": bool, "backup": bool}, either may be
+ * left out (-1), at least one.
+ */
+int web_parse_bounds(const char *body, size_t len, int64_t *min_bps, int64_t *max_bps, char *err,
+		     size_t errlen) __attribute__((warn_unused_result));
+int web_parse_uplink(const char *body, size_t len, int *use, int *backup, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/* @given equals @token, in time that does not depend on where they differ. */
+bool web_token_equal(const char *given, const char *token);
+
+/*
+ * The operator's controls, called on the server's thread. Each returns 0, or
+ * -errno: -EALREADY (live already / in standby already), -ENOTCONN (not
+ * live), -ENOENT (no such uplink), -ENOTSUP (not with --copy, no MPTCP),
+ * -EINVAL, ... fill() sets what the stream does now (mode, bounds, copy,
+ * url) in @st; it is called under the server's lock and must not block.
+ */
+struct web_ops {
+	void (*fill)(void *ctx, struct web_status *st);
+	int (*live)(void *ctx);
+	int (*stop)(void *ctx);
+	int (*set_bounds)(void *ctx, int64_t min_bps, int64_t max_bps);
+	int (*set_uplink)(void *ctx, const char *name, int use, int backup); /* -1: as is */
+	int (*keyframe)(void *ctx);
+};
+
+struct web_config {
+	bool metrics; /* serve /metrics alone on metrics_listen */
+	struct sockaddr_in metrics_listen;
+	bool http; /* serve the page, the API and /metrics on http_listen */
+	struct sockaddr_in http_listen;
+	const char *token; /* what controls need (and reads from other hosts) */
+	const struct web_ops *ops;
+	void *ctx;
+};
+
+struct web;
+
+/* Listen and serve. Returns 0 or -errno (the address is taken, ...), said in one line. */
+int web_start(const struct web_config *cfg, struct web **out) __attribute__((warn_unused_result));
+
+/*
+ * Thread-safe: the figures the next request sees, @t_s on the --stats CSV's
+ * clock. NULL @w is fine.
+ */
+void web_publish(struct web *w, const struct metrics_data *d, double t_s);
+
+/* Stop serving. NULL is fine. */
+void web_stop(struct web *w);
+
+#endif
