@@ -153,6 +153,8 @@ static void test_config(void **state)
 		   "max-latency = 800\n"
 		   "copy = no\n"
 		   "verbose = yes\n"
+		   "http = 0.0.0.0:8080\n"
+		   "standby = yes\n"
 		   "\n"
 		   "[uplink eth0]\n"
 		   "[uplink wwan0]\n"
@@ -168,6 +170,9 @@ static void test_config(void **state)
 	assert_int_equal(o.max_bitrate, 8000000);
 	assert_int_equal(o.max_latency_ms, 800);
 	assert_int_equal(o.verbosity, 1);
+	assert_true(o.http);
+	assert_int_equal(ntohs(o.http_listen.sin_port), 8080);
+	assert_true(o.standby);
 	assert_int_equal(o.n_uplinks, 2);
 	assert_string_equal(o.uplinks[0].ifname, "eth0");
 	assert_false(o.uplinks[0].backup);
@@ -304,6 +309,33 @@ static void test_errors(void **state)
 	expect_error("is outside", "-b", "1M", "--min-bitrate", "2M", URL, NULL);
 	expect_error("--min-bitrate", "--min-bitrate", "x", URL, NULL);
 	expect_error("--max-latency", "--max-latency", "50", URL, NULL);
+	expect_error("--standby needs --http", "--standby", URL, NULL);
+	expect_error("--http-token-file applies with --http", "--http-token-file", "t", URL, NULL);
+	expect_error("--http '1.2.3:80'", "--http", "1.2.3:80", URL, NULL);
+	expect_error("--http '0'", "--http", "0", URL, NULL);
+}
+
+/* --http: 127.0.0.1 unless an address is given; standby and the token file with it. */
+static void test_http(void **state)
+{
+	struct snd_options o;
+	char err[256];
+
+	assert_int_equal(parse(&o, err, URL, NULL), MPS_ARGS_RUN);
+	assert_false(o.http);
+	assert_false(o.standby);
+	assert_null(o.http_token_file);
+	assert_int_equal(parse(&o, err, "--http", "8080", "--standby", URL, NULL), MPS_ARGS_RUN);
+	assert_true(o.http);
+	assert_true(o.standby);
+	assert_int_equal(o.http_listen.sin_addr.s_addr, htonl(INADDR_LOOPBACK));
+	assert_int_equal(ntohs(o.http_listen.sin_port), 8080);
+	assert_int_equal(
+		parse(&o, err, "--http", "0.0.0.0:80", "--http-token-file", "/etc/t", URL, NULL),
+		MPS_ARGS_RUN);
+	assert_int_equal(o.http_listen.sin_addr.s_addr, htonl(INADDR_ANY));
+	assert_string_equal(o.http_token_file, "/etc/t");
+	assert_false(o.standby);
 }
 
 static void test_bitrate(void **state)
@@ -371,7 +403,7 @@ int main(void)
 		cmocka_unit_test(test_rates),	     cmocka_unit_test(test_config),
 		cmocka_unit_test(test_help_version), cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_bitrate),	     cmocka_unit_test(test_url_check),
-		cmocka_unit_test(test_parse_listen),
+		cmocka_unit_test(test_parse_listen), cmocka_unit_test(test_http),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
