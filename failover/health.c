@@ -134,6 +134,29 @@ static bool others_work(struct in_addr addr, const struct conn_snapshot *cur)
 	return false;
 }
 
+/* Whether one of the connection's established subflows leaves from @addr. */
+static bool has_subflow(struct in_addr addr, const struct conn_snapshot *cur)
+{
+	for (size_t k = 0; cur && k < cur->n; k++)
+		if (same_addr(&cur->sf[k].local, addr) && cur->sf[k].state == TCP_ESTABLISHED)
+			return true;
+	return false;
+}
+
+/*
+ * An uplink whose link went down (the kernel knows at once) and still has
+ * subflows: released now, not after FO_HEALTH_RELEASE_MS of silence, so that
+ * the kernel sends their data on the others before the receiver waits for it.
+ */
+static void release_link_down(struct fo_uplink *up, const struct conn_snapshot *cur)
+{
+	if (!up->link.installed || up->link.link_up || up->link.disabled || up->health.released ||
+	    !cur || !cur->mptcp || !has_subflow(up->link.addr, cur))
+		return;
+	up->health.released = true;
+	up->act.release = true;
+}
+
 /* Release the dead uplinks that hold up the others (FO_HEALTH_RELEASE_MS). */
 static void judge_blocking(const struct fo_health *h, struct fo_uplink *ups, size_t n,
 			   const struct conn_snapshot *cur)
@@ -331,6 +354,7 @@ int fo_health_update(struct fo_health *h, struct fo_uplink *ups, size_t n,
 		up->act.changed = st != up->health.state;
 		up->health.state = st;
 		snprintf(up->health.reason, sizeof(up->health.reason), "%s", why);
+		release_link_down(up, cur);
 
 		/* Only a path that MPTCP would use again is worth probing. */
 		up->act.probe = st == FO_DOWN && up->link.installed && up->link.link_up &&

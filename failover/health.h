@@ -40,6 +40,8 @@
  * its subflows closed and its endpoint removed until its path answers the
  * probe again. Not earlier: the resend includes what the receiver already
  * holds (sender/stream.c caps it, snd_inflight_cap()).
+ * An uplink whose link went down is released at once: the kernel knows, and
+ * its subflows would otherwise keep their data until their timers give up.
  */
 #define FO_HEALTH_RELEASE_MS 500
 

@@ -507,6 +507,20 @@ int rt_uplinks_set_use(struct rt_uplinks *u, size_t i, bool use)
 	return ret;
 }
 
+/*
+ * Uplink @i's address is gone: close the connection's initial subflow if it
+ * left from there (removing the endpoint closes the others), so that the
+ * kernel sends its data on the other subflows now rather than when its
+ * retransmission timer gives up. Under lock.
+ */
+static void close_initial(struct rt_uplinks *u, size_t i)
+{
+	struct rt_endpoint id0 = {.id = 0, .family = AF_INET, .addr4 = u->slot[i].up.addr};
+
+	if (u->pm)
+		rt_pm_del_endpoint(u->pm, &id0);
+}
+
 /* Bring uplink @i in step with the kernel's caches. Under lock. */
 static void reconcile_one(struct rt_uplinks *u, size_t i, struct nl_cache *links,
 			  struct nl_cache *addrs, struct nl_cache *routes)
@@ -524,6 +538,7 @@ static void reconcile_one(struct rt_uplinks *u, size_t i, struct nl_cache *links
 		if (up->installed) {
 			LOG_WARN(RT_TAG, "uplink %s: %s: removed until it is back", up->ifname,
 				 why);
+			close_initial(u, i);
 			uninstall_uplink(u, i);
 		}
 		return;
@@ -531,6 +546,7 @@ static void reconcile_one(struct rt_uplinks *u, size_t i, struct nl_cache *links
 	if (up->installed && (now.addr.s_addr != up->addr.s_addr || now.ifindex != up->ifindex)) {
 		LOG_INFO(RT_TAG, "uplink %s: address %s changed to %s", up->ifname,
 			 ip4(up->addr, a), ip4(now.addr, b));
+		close_initial(u, i);
 		uninstall_uplink(u, i);
 	}
 	if (!admin_up) {

@@ -128,11 +128,54 @@ static void test_link_and_subflow_loss(void **state)
 	assert_int_equal(ups[0].health.state, FO_DOWN);
 	assert_string_equal(ups[0].health.reason, "link down");
 	assert_false(ups[0].act.probe); /* the link events bring it back */
+	/* Its subflow is still there: released at once, not after a silence. */
+	assert_true(ups[0].act.release);
+	assert_true(ups[0].health.released);
+	fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 3100);
+	assert_false(ups[0].act.release); /* once */
 
 	/* No connection: nothing to judge, nothing to probe. */
 	ups[0].link.link_up = true;
 	fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, NULL, 4000);
 	assert_false(ups[1].act.probe);
+}
+
+/* A link down without subflows, out of use, or plain TCP: nothing to release. */
+static void test_link_down_release(void **state)
+{
+	struct fo_health h;
+	struct fo_uplink ups[2];
+	struct conn_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
+
+	two_uplinks(ups, false);
+	fo_health_init(&h, ups, 2);
+	subflow(&cur, 1, "10.1.0.2", 0, 5, 0);
+	ups[1].link.link_up = false; /* no subflow of its own */
+	fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1000);
+	assert_false(ups[1].act.release);
+	ups[0].link.link_up = false;
+	ups[0].link.disabled = true; /* the operator took it out: closed already */
+	fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1100);
+	assert_false(ups[0].act.release);
+	assert_string_equal(fo_health_name(&ups[0]), "off");
+	ups[0].link.disabled = false;
+	cur.mptcp = false;
+	fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1200);
+	assert_false(ups[0].act.release);
+	cur.mptcp = true;
+	fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1300);
+	assert_true(ups[0].act.release);
+	/* Back up, and a fresh subflow that works: released no more, ready for the next time. */
+	ups[0].link.link_up = true;
+	prev = cur;
+	cur.n = 0;
+	subflow(&cur, 3, "10.1.0.2", 0, 5, 0);
+	fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 2000);
+	assert_int_equal(ups[0].health.state, FO_UP);
+	assert_false(ups[0].health.released);
+	ups[0].link.link_up = false;
+	fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 2100);
+	assert_true(ups[0].act.release);
 }
 
 static void test_backup_promotion(void **state)
@@ -348,6 +391,7 @@ int main(void)
 		cmocka_unit_test(test_blackhole_and_back),
 		cmocka_unit_test(test_degraded_hysteresis),
 		cmocka_unit_test(test_link_and_subflow_loss),
+		cmocka_unit_test(test_link_down_release),
 		cmocka_unit_test(test_backup_promotion),
 		cmocka_unit_test(test_slow_path_benched),
 		cmocka_unit_test(test_dead_path_released),
