@@ -27,7 +27,6 @@ struct snd_monitor {
 	bool stop;
 	int fd;
 	int64_t start_ns;
-	bool fallback_logged;
 	bool csv_failed;		  /* a write failed: the CSV was given up */
 	struct conn_snapshot prev, cur;	  /* last report, this tick */
 	struct conn_stream_status status; /* the last tick's */
@@ -169,11 +168,6 @@ static void tick(struct snd_monitor *m, int64_t *next_report, int64_t period)
 
 	if (ret)
 		LOG_DEBUG(TAG, "cannot read the connection's statistics: %s", strerror(-ret));
-	if (!ret && !m->cur.mptcp && !m->fallback_logged) {
-		LOG_WARN(TAG, "the connection is plain TCP (MPTCP off here or at the server): "
-			      "one path only");
-		m->fallback_logged = true;
-	}
 	if (m->cfg.failover)
 		fo_tick(m->cfg.failover, ret ? NULL : &m->cur, data_age_ms(&m->status),
 			mps_mono_ms());

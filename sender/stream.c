@@ -14,7 +14,10 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #define TAG "stream"
@@ -57,6 +60,10 @@ struct stream {
 	atomic_bool held;	   /* data waited for the cap since the last tick */
 	atomic_bool connecting;	   /* in enc_output_open(): a stop ends the attempt */
 	int64_t started_ms;	   /* the first frame's time, for --duration */
+	struct in_addr tcp_source; /* plain TCP: the address of its one path; 0: MPTCP */
+	struct in_addr lost_tcp_source; /* ... of the plain TCP connection lost last */
+	bool tcp_said;			/* the plain TCP warning was given */
+	size_t turn; /* attempts since the last loss that did not reach the server */
 };
 
 /*
@@ -299,14 +306,17 @@ static void *encoder_thread(void *arg)
 }
 
 /*
- * The address the first subflow of connection attempt @attempt (1, 2, ...)
- * leaves from: the uplinks that are configured, primaries before backups, in
- * turn, so that a reconnect does not keep knocking on a dead uplink.
+ * The address the first subflow of the next connection attempt leaves from:
+ * the uplinks that are configured, primaries before backups, in turn (the
+ * next one after an attempt that did not reach the server: st->turn), so
+ * that a reconnect does not keep knocking on a dead uplink; after a plain TCP
+ * connection was lost, beginning with the uplink after its own (it had one
+ * path, and that path failed).
  */
-static struct in_addr source_for(const struct stream *st, int attempt)
+static struct in_addr source_for(const struct stream *st)
 {
 	struct in_addr order[RT_MAX_UPLINKS], any = {.s_addr = INADDR_ANY};
-	size_t n = 0, count = rt_uplinks_count(st->cfg->uplinks);
+	size_t n = 0, skip = 0, count = rt_uplinks_count(st->cfg->uplinks);
 	struct rt_uplink up;
 
 	for (int backups = 0; backups < 2; backups++)
@@ -314,11 +324,44 @@ static struct in_addr source_for(const struct stream *st, int attempt)
 			if (!rt_uplinks_get(st->cfg->uplinks, i, &up) && up.installed &&
 			    up.link_up && !up.disabled && up.backup == backups)
 				order[n++] = up.addr;
-	return n ? order[(size_t)(attempt - 1) % n] : any;
+	for (size_t k = 0; st->lost_tcp_source.s_addr && k < n; k++)
+		if (order[k].s_addr == st->lost_tcp_source.s_addr)
+			skip = k + 1;
+	return n ? order[(skip + st->turn) % n] : any;
+}
+
+/*
+ * A connection that is plain TCP (MPTCP off here, or a server that does not
+ * speak it) has one path: say which uplink it leaves from, and remember it,
+ * so that the stream goes over another one if this connection is lost.
+ */
+static void note_path(struct stream *st)
+{
+	struct sockaddr_in local = {0};
+	socklen_t len = sizeof(local);
+	struct conn_health h;
+	char name[IFNAMSIZ] = "", a[INET_ADDRSTRLEN] = "?";
+
+	st->tcp_source.s_addr = INADDR_ANY;
+	if (st->fd < 0 || conn_read_health(st->fd, &h) < 0 || h.mptcp ||
+	    getsockname(st->fd, (struct sockaddr *)&local, &len) < 0 || local.sin_family != AF_INET)
+		return;
+	st->tcp_source = local.sin_addr;
+	if (st->cfg->uplinks)
+		rt_uplinks_name_addr(st->cfg->uplinks, (struct sockaddr *)&local, name,
+				     sizeof(name));
+	inet_ntop(AF_INET, &local.sin_addr, a, sizeof(a));
+	/* A warning once; after that, which uplink each new connection took. */
+	mps_log(st->tcp_said ? MPS_LOG_INFO : MPS_LOG_WARN, TAG,
+		"the connection is plain TCP (MPTCP off here or at the server): one path only, "
+		"over %s%s%s%s; if it is lost, the stream reconnects over %s",
+		name[0] ? "uplink " : "", name, name[0] ? " from " : "", a,
+		rt_uplinks_count(st->cfg->uplinks) > 1 ? "the next uplink" : "it again");
+	st->tcp_said = true;
 }
 
 /* One connection attempt of @timeout_ms at most. */
-static int connect_attempt(struct stream *st, int attempt, int timeout_ms)
+static int connect_attempt(struct stream *st, int timeout_ms)
 {
 	struct enc_output_config oc = {
 		.url = st->cfg->url,
@@ -328,7 +371,7 @@ static int connect_attempt(struct stream *st, int attempt, int timeout_ms)
 	};
 	int ret;
 
-	conn_shim_arm(source_for(st, attempt));
+	conn_shim_arm(source_for(st));
 	atomic_store(&st->connecting, true);
 	ret = enc_output_open(st->enc, &oc, &st->out);
 	atomic_store(&st->connecting, false);
@@ -339,6 +382,7 @@ static int connect_attempt(struct stream *st, int attempt, int timeout_ms)
 	if (st->fd < 0)
 		LOG_WARN(TAG, "connected, but the connection's socket is not found: no statistics, "
 			      "rate control or outage detection on this connection");
+	note_path(st);
 	/* A new connection: its counters start at 0; the bit rate goes on. */
 	rc_new_connection(&st->rate);
 	if (st->fd >= 0 && st->cfg->monitor &&
@@ -354,16 +398,17 @@ static int connect_attempt(struct stream *st, int attempt, int timeout_ms)
  * longer, is RTMP's listen timeout at the rtmp:// level): a longer timeout
  * is served by trying again, as long as it lasts.
  */
-static int connect_once(struct stream *st, int attempt, int timeout_ms)
+static int connect_once(struct stream *st, int timeout_ms)
 {
 	int64_t end = mps_mono_ms() + timeout_ms, left = timeout_ms;
 	int ret;
 
 	for (;;) {
-		ret = connect_attempt(st, attempt, (int)left);
+		ret = connect_attempt(st, (int)left);
 		left = end - mps_mono_ms();
 		if (ret != -ETIMEDOUT || left < CONNECT_RETRY_MIN_MS || stopping(st->cfg))
 			return ret;
+		st->turn++; /* the next try from the next uplink */
 		LOG_DEBUG(TAG, "no answer yet; trying for %.1f s more", (double)left / 1000);
 	}
 }
@@ -436,10 +481,12 @@ static int network_loop(struct stream *st)
 			}
 			attempt++;
 			LOG_INFO(TAG, "reconnect attempt %d to %s", attempt, st->shown);
-			ret = connect_once(st, attempt,
-					   st->cfg->connect_timeout_ms < RECONNECT_TIMEOUT_MS
-						   ? st->cfg->connect_timeout_ms
-						   : RECONNECT_TIMEOUT_MS);
+			ret = connect_once(st, st->cfg->connect_timeout_ms < RECONNECT_TIMEOUT_MS
+						       ? st->cfg->connect_timeout_ms
+						       : RECONNECT_TIMEOUT_MS);
+			/* Refused by the server: its uplink works, stay on it. */
+			if (ret < 0 && ret != -EPERM)
+				st->turn++;
 			if (ret < 0) {
 				next_attempt = mps_mono_ms() + snd_backoff_ms(attempt + 1);
 				LOG_WARN(TAG, "reconnect attempt %d failed: %s; next in %.1f s",
@@ -490,6 +537,8 @@ static int network_loop(struct stream *st)
 						      : enc_strerror(ret, err, sizeof(err)));
 		st->abort_why[0] = '\0';
 		LOG_WARN(TAG, "connection to %s lost: %s", st->shown, why);
+		st->lost_tcp_source = st->tcp_source;
+		st->turn = 0;
 		set_mode(st->cfg, WEB_RECONNECTING);
 		disconnect(st, false);
 		if (!st->cfg->reconnect) {
@@ -516,7 +565,7 @@ int snd_stream_run(struct enc_session *enc, const struct snd_stream_config *cfg)
 	mps_url_redacted(cfg->url, st.shown, sizeof(st.shown));
 	LOG_INFO(TAG, "connecting to %s", st.shown);
 	set_mode(cfg, WEB_CONNECTING);
-	ret = connect_once(&st, 1, cfg->connect_timeout_ms);
+	ret = connect_once(&st, cfg->connect_timeout_ms);
 	if (ret < 0) {
 		if (stopping(cfg))
 			LOG_INFO(TAG, "stopped before the connection to %s was made", st.shown);
