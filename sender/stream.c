@@ -8,14 +8,14 @@
 #include "shim.h"
 #include "url.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <linux/sockios.h>
+#include <net/if.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
