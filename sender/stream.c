@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "stream.h"
 #include "args.h"
-#include "control.h"
 #include "clock.h"
+#include "control.h"
 #include "log.h"
 #include "sample.h"
 #include "shim.h"
