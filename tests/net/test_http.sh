@@ -88,6 +88,7 @@ status | jq -e '.mode == "standby"' >/dev/null && pass "refused: still in standb
 grep -q "refused POST /api/live from 127.0.0.1: wrong token" "$LAB_DIR/mpstream.log" && pass "a wrong token is a log line" || fail "no log line for a wrong token"
 
 # --- Go live.
+t_live=$(date +%s%3N)
 r=$(api POST /live "" "${auth[@]}")
 [ "${r%% *}" = 200 ] && pass "go live: 200" || fail "go live: $r"
 wait_for '.mode == "live" and .connected' 15 && pass "live: streaming ${waited} ms after the call" || fail "live: not streaming"
@@ -157,8 +158,12 @@ wait_for '.video.max_bps == 1000000 and .video.target_bps <= 1000000 and .video.
 	pass "the target within the new bounds ${waited} ms after the call" || fail "target: $(status | jq -c .video)"
 r=$(api POST /bitrate '{"min_kbps": 2000, "max_kbps": 1000}' "${auth[@]}")
 [ "${r%% *}" = 400 ] && pass "min above max: 400" || fail "min above max: $r"
+# Twice, 0.5 s apart: the second is off the 2 s cadence even if the first fell on it.
+t_kf=$(date +%s%3N)
 r=$(api POST /keyframe "" "${auth[@]}")
-[ "${r%% *}" = 200 ] && pass "keyframe: 200" || fail "keyframe: $r"
+sleep 0.5
+r2=$(api POST /keyframe "" "${auth[@]}")
+[ "${r%% *}" = 200 ] && [ "${r2%% *}" = 200 ] && pass "keyframe: 200" || fail "keyframe: $r / $r2"
 
 # --- Bad requests and a burst of 1000 while streaming: clear errors, the stream unaffected.
 d_before=$(lab_dropped_frames "$LAB_DIR/stats.csv")
@@ -202,6 +207,17 @@ conns=$(lab_in_srv ss -Htn state established '( sport = :1935 )' | wc -l)
 	diff <(echo "$standby_routing") <(lab_routing_state)
 }
 read -r frames dur gap <<<"$(lab_flv_summary "$LAB_DIR/rec/$KEY.flv")"
+# The keyframes asked for: x264 puts one every 2 s (60 frames, no scene cuts);
+# a forced one restarts that count, so the second follows the first by 0.5 s.
+ffprobe -v error -select_streams v:0 -show_entries packet=pts_time,flags -of csv=p=0 "$LAB_DIR/rec/$KEY.flv" |
+	awk -F, '$2 ~ /K/ { print $1 }' >"$LAB_DIR/keyframes"
+# Where it should be: as long after the start of the recording as the call came after "go live".
+want=$(awk -v a="$t_live" -v b="$t_kf" 'BEGIN { printf "%.1f", (b - a) / 1000 }')
+short=$(awk -v w="$want" 'NR > 1 && $1 - prev > 0.05 && $1 - prev < 1.9 && $1 - w < 2 && w - $1 < 1 { print $1 }
+	{ prev = $1 }' "$LAB_DIR/keyframes" | head -n 1)
+echo "figure: first live period: $(wc -l <"$LAB_DIR/keyframes") keyframes; the one asked for about ${want} s in: ${short:-none}"
+[ -n "$short" ] && pass "the keyframe asked for is in the recording, off the 2 s cadence (at ${short} s)" ||
+	fail "no keyframe off the 2 s cadence near ${want} s: $(tr '\n' ' ' <"$LAB_DIR/keyframes")"
 echo "figure: first live period: recorded ${frames:-0} frames, ${dur:-0} s, largest timestamp gap ${gap:--} ms"
 [ "${frames:-0}" -gt 300 ] && pass "the first live period was recorded and decodes" || fail "recording: ${frames:-0} frames"
 r=$(api POST /stop "" "${auth[@]}")
