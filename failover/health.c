@@ -43,6 +43,12 @@ static bool same_addr(const struct sockaddr_storage *ss, struct in_addr a)
 	return ss->ss_family == AF_INET && sin->sin_addr.s_addr == a.s_addr;
 }
 
+/* @sf is established and leaves from the uplink whose address is @addr. */
+static bool established_on(const struct conn_subflow *sf, struct in_addr addr)
+{
+	return same_addr(&sf->local, addr) && sf->state == TCP_ESTABLISHED;
+}
+
 /* The state of an installed, linked uplink from its subflows; @why says why. */
 static enum fo_state from_subflows(struct fo_health_uplink *u, struct in_addr addr,
 				   const struct conn_snapshot *prev,
@@ -58,7 +64,7 @@ static enum fo_state from_subflows(struct fo_health_uplink *u, struct in_addr ad
 		const struct conn_subflow *p;
 		enum fo_state st;
 
-		if (!same_addr(&sf->local, addr) || sf->state != TCP_ESTABLISHED)
+		if (!established_on(sf, addr))
 			continue;
 		any = true;
 		p = conn_find(prev, sf->id);
@@ -108,7 +114,7 @@ static uint32_t uplink_silence(struct in_addr addr, const struct conn_snapshot *
 	for (size_t k = 0; k < cur->n; k++) {
 		const struct conn_subflow *sf = &cur->sf[k];
 
-		if (!same_addr(&sf->local, addr) || sf->state != TCP_ESTABLISHED)
+		if (!established_on(sf, addr))
 			continue;
 		if (!sf->unacked || !sf->last_ack_ms)
 			return 0;
@@ -138,7 +144,7 @@ static bool others_work(struct in_addr addr, const struct conn_snapshot *cur)
 static bool has_subflow(struct in_addr addr, const struct conn_snapshot *cur)
 {
 	for (size_t k = 0; cur && k < cur->n; k++)
-		if (same_addr(&cur->sf[k].local, addr) && cur->sf[k].state == TCP_ESTABLISHED)
+		if (established_on(&cur->sf[k], addr))
 			return true;
 	return false;
 }
@@ -194,7 +200,7 @@ static uint32_t uplink_rtt(struct in_addr addr, const struct conn_snapshot *prev
 	for (size_t k = 0; k < cur->n; k++) {
 		const struct conn_subflow *sf = &cur->sf[k], *p;
 
-		if (!same_addr(&sf->local, addr) || sf->state != TCP_ESTABLISHED)
+		if (!established_on(sf, addr))
 			continue;
 		p = conn_find(prev, sf->id);
 		if (p && sf->bytes_acked > p->bytes_acked)

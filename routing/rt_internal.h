@@ -92,7 +92,6 @@ struct rtnl_rule *rt_build_source_rule(const struct rt_uplink *u);
  * @before what it was, @set what mpstream made it. Return 0 or -errno
  * (-ENOENT: nothing kept).
  */
-#define RT_STATE_DIR "/run/mpstream"
 int rt_state_save_limits(uint32_t before, uint32_t set);
 int rt_state_load_limits(uint32_t *before, uint32_t *set);
 void rt_state_forget(void);

@@ -4,33 +4,26 @@
  * subflow limit. Written to a file when it is raised, so that the next run
  * can put it back after a SIGKILL; removed when the run restores it. One
  * file per network namespace (by the inode of /proc/self/ns/net), in
- * $RUNTIME_DIRECTORY (systemd's RuntimeDirectory=) or RT_STATE_DIR.
+ * the state directory (common/state.h).
  */
 #include "rt_internal.h"
+#include "state.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 static int state_path(char *buf, size_t size)
 {
-	const char *dir = getenv("RUNTIME_DIRECTORY");
 	struct stat st;
+	char name[64];
 
 	if (stat("/proc/self/ns/net", &st) < 0)
 		return -errno;
-	if (!dir || !*dir) {
-		dir = RT_STATE_DIR;
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			return -errno;
-	}
-	if ((size_t)snprintf(buf, size, "%s/netns-%llu.limits", dir,
-			     (unsigned long long)st.st_ino) >= size)
-		return -ENAMETOOLONG;
-	return 0;
+	snprintf(name, sizeof(name), "netns-%llu.limits", (unsigned long long)st.st_ino);
+	return mps_state_path(name, buf, size);
 }
 
 int rt_state_save_limits(uint32_t before, uint32_t set)

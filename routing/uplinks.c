@@ -362,21 +362,30 @@ fail:
 	return ret;
 }
 
+/*
+ * Close the connection's initial subflow if it leaves from uplink @i's
+ * address: id 0 with an address is the initial subflow's, and deleting it
+ * closes that subflow (removing the uplink's endpoint closes only the joined
+ * ones). Under lock.
+ */
+static void close_initial(struct rt_uplinks *u, size_t i)
+{
+	struct rt_endpoint id0 = {.id = 0, .family = AF_INET, .addr4 = u->slot[i].up.addr};
+
+	if (u->pm)
+		rt_pm_del_endpoint(u->pm, &id0);
+}
+
 /* Under lock: close the subflows from @i's address and open a fresh one. */
 static int unplug_locked(struct rt_uplinks *u, size_t i, bool initial)
 {
 	struct rt_uplink *up = &u->slot[i].up;
-	struct rt_endpoint id0 = {.id = 0, .family = AF_INET, .addr4 = up->addr};
 	int ret;
 
 	if (!u->pm || !up->installed)
 		return -ENOENT;
-	/*
-	 * Id 0 with an address is the initial subflow's: deleting it closes that
-	 * subflow if it leaves from this uplink (the endpoint alone does not).
-	 */
 	if (initial)
-		rt_pm_del_endpoint(u->pm, &id0);
+		close_initial(u, i);
 	if (!up->endpoint_id)
 		return 0; /* the user's endpoint: not ours to remove */
 	ret = rt_pm_del_endpoint(u->pm, &u->slot[i].ep);
@@ -507,20 +516,6 @@ int rt_uplinks_set_use(struct rt_uplinks *u, size_t i, bool use)
 	return ret;
 }
 
-/*
- * Uplink @i's address is gone: close the connection's initial subflow if it
- * left from there (removing the endpoint closes the others), so that the
- * kernel sends its data on the other subflows now rather than when its
- * retransmission timer gives up. Under lock.
- */
-static void close_initial(struct rt_uplinks *u, size_t i)
-{
-	struct rt_endpoint id0 = {.id = 0, .family = AF_INET, .addr4 = u->slot[i].up.addr};
-
-	if (u->pm)
-		rt_pm_del_endpoint(u->pm, &id0);
-}
-
 /* Bring uplink @i in step with the kernel's caches. Under lock. */
 static void reconcile_one(struct rt_uplinks *u, size_t i, struct nl_cache *links,
 			  struct nl_cache *addrs, struct nl_cache *routes)
@@ -534,6 +529,11 @@ static void reconcile_one(struct rt_uplinks *u, size_t i, struct nl_cache *links
 
 	if (link)
 		rtnl_link_put(link);
+	/*
+	 * An address gone or changed: its subflows are closed at once (the initial
+	 * one too), so that the kernel sends their data on the others now rather
+	 * than when their retransmission timers give up.
+	 */
 	if (ret == -ENODEV || ret == -EADDRNOTAVAIL) {
 		if (up->installed) {
 			LOG_WARN(RT_TAG, "uplink %s: %s: removed until it is back", up->ifname,

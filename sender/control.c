@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: MIT
 #include "control.h"
 #include "log.h"
+#include "state.h"
 #include "url.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define TAG "control"
@@ -210,7 +209,6 @@ static int make_token(const char *path, char *out, size_t size)
 
 int snd_control_token(const char *file, char *out, size_t size, char *where, size_t wsize)
 {
-	const char *dir = getenv("RUNTIME_DIRECTORY");
 	int ret;
 
 	if (file) {
@@ -223,13 +221,9 @@ int snd_control_token(const char *file, char *out, size_t size, char *where, siz
 			LOG_ERR(TAG, "cannot read %s: %s", file, strerror(-ret));
 		return ret;
 	}
-	if (!dir || !*dir) {
-		dir = SND_STATE_DIR;
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			return -errno;
-	}
-	if ((size_t)snprintf(where, wsize, "%s/%s", dir, SND_TOKEN_FILE) >= wsize)
-		return -ENAMETOOLONG;
+	ret = mps_state_path(SND_TOKEN_FILE, where, wsize);
+	if (ret)
+		return ret;
 	if (read_token(where, out, size) == 0)
 		return 0; /* the one of an earlier run: the operator's bookmark still works */
 	ret = make_token(where, out, size);

@@ -46,8 +46,7 @@ void snd_control_set_mode(struct snd_control *c, enum web_mode mode);
 /* The bounds in force, and whether they changed since the last call (the rate tick). */
 bool snd_control_take_bounds(struct snd_control *c, int64_t *min_bps, int64_t *max_bps);
 
-#define SND_STATE_DIR  "/run/mpstream" /* or $RUNTIME_DIRECTORY */
-#define SND_TOKEN_FILE "http-token"
+#define SND_TOKEN_FILE "http-token" /* in the state directory (common/state.h) */
 
 /*
  * The control token into @out (and the file it is kept in, into @where):

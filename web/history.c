@@ -16,6 +16,11 @@ const char *web_mode_name(enum web_mode m)
 	return mode_names[m];
 }
 
+bool web_status_live(const struct web_status *st)
+{
+	return st->mode == WEB_LIVE && st->m.connected && st->m.stream.valid;
+}
+
 /* The smallest RTT of the subflows on uplink @name (ms); 0 when it has none. */
 static double uplink_rtt_ms(const struct metrics_data *d, const char *name)
 {
@@ -42,7 +47,7 @@ bool web_history_add(struct web_history *h, const struct web_status *st)
 	const struct metrics_data *d = &st->m;
 	struct web_point *p;
 	double dt = st->t_s - h->prev_t_s;
-	bool live = st->mode == WEB_LIVE && d->connected && d->stream.valid;
+	bool live = web_status_live(st);
 
 	if (last && st->t_s - last->t_s < 1.0)
 		return false;

@@ -103,7 +103,7 @@ char *web_json_status(const struct web_status *st, const struct web_history *h,
 	const struct metrics_data *d = &st->m;
 	const struct conn_stream_status *s = &d->stream;
 	const struct web_point *last = web_history_last(h);
-	bool live = st->mode == WEB_LIVE && d->connected && s->valid;
+	bool live = web_status_live(st);
 	json_t *video = json_pack("{s:I, s:f, s:I, s:I, s:b}", "target_bps",
 				  (json_int_t)(live ? s->target_bps : 0), "encoder_bps",
 				  live ? s->encoder_bps : 0.0, "min_bps", (json_int_t)st->min_bps,

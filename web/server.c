@@ -214,7 +214,8 @@ static void reply_result(struct reply *r, int ret, const char *what)
 	}
 }
 
-static void control_bitrate(struct web *w, const struct request *req, struct reply *r)
+static void control_bitrate(struct web *w, const char *url, const struct request *req,
+			    struct reply *r)
 {
 	char err[160];
 	int64_t lo, hi;
@@ -229,7 +230,7 @@ static void control_bitrate(struct web *w, const struct request *req, struct rep
 	reply_result(r, w->cfg.ops->set_bounds(w->cfg.ctx, lo, hi), "bitrate");
 }
 
-static void control_uplink(struct web *w, const char *name, const struct request *req,
+static void control_uplink(struct web *w, const char *url, const struct request *req,
 			   struct reply *r)
 {
 	char err[160];
@@ -237,34 +238,46 @@ static void control_uplink(struct web *w, const char *name, const struct request
 
 	if (web_parse_uplink(req->body, req->len, &use, &backup, err, sizeof(err)))
 		return reply_json(r, MHD_HTTP_BAD_REQUEST, err);
-	reply_result(r, w->cfg.ops->set_uplink(w->cfg.ctx, name, use, backup), "uplink");
+	reply_result(r,
+		     w->cfg.ops->set_uplink(w->cfg.ctx, url + strlen(UPLINK_PREFIX), use, backup),
+		     "uplink");
 }
 
-/* POST /api/...: the controls. */
-static void control(struct web *w, const char *url, const struct request *req, struct reply *r)
+static void control_live(struct web *w, const char *url, const struct request *req, struct reply *r)
 {
-	const struct web_ops *ops = w->cfg.ops;
-
-	if (req->too_big)
-		return reply_json(r, MHD_HTTP_CONTENT_TOO_LARGE, "the body is too large");
-	if (!strcmp(url, "/api/live"))
-		return reply_result(r, ops->live(w->cfg.ctx), "live");
-	if (!strcmp(url, "/api/stop"))
-		return reply_result(r, ops->stop(w->cfg.ctx), "stop");
-	if (!strcmp(url, "/api/keyframe"))
-		return reply_result(r, ops->keyframe(w->cfg.ctx), "keyframe");
-	if (!strcmp(url, "/api/bitrate"))
-		return control_bitrate(w, req, r);
-	if (!strncmp(url, UPLINK_PREFIX, strlen(UPLINK_PREFIX)))
-		return control_uplink(w, url + strlen(UPLINK_PREFIX), req, r);
-	reply_json(r, MHD_HTTP_NOT_FOUND, "no such control");
+	reply_result(r, w->cfg.ops->live(w->cfg.ctx), "live");
 }
 
-static bool is_control(const char *url)
+static void control_stop(struct web *w, const char *url, const struct request *req, struct reply *r)
 {
-	return !strcmp(url, "/api/live") || !strcmp(url, "/api/stop") ||
-	       !strcmp(url, "/api/keyframe") || !strcmp(url, "/api/bitrate") ||
-	       !strncmp(url, UPLINK_PREFIX, strlen(UPLINK_PREFIX));
+	reply_result(r, w->cfg.ops->stop(w->cfg.ctx), "stop");
+}
+
+static void control_keyframe(struct web *w, const char *url, const struct request *req,
+			     struct reply *r)
+{
+	reply_result(r, w->cfg.ops->keyframe(w->cfg.ctx), "keyframe");
+}
+
+/* POST /api/...: the controls, by path (@prefix: the path begins so, the rest a name). */
+static const struct {
+	const char *path;
+	bool prefix;
+	void (*run)(struct web *w, const char *url, const struct request *req, struct reply *r);
+} controls[] = {
+	{"/api/live", false, control_live},	    {"/api/stop", false, control_stop},
+	{"/api/keyframe", false, control_keyframe}, {"/api/bitrate", false, control_bitrate},
+	{UPLINK_PREFIX, true, control_uplink},
+};
+
+/* The control at @url, or -1. */
+static int find_control(const char *url)
+{
+	for (size_t i = 0; i < sizeof(controls) / sizeof(controls[0]); i++)
+		if (controls[i].prefix ? !strncmp(url, controls[i].path, strlen(controls[i].path))
+				       : !strcmp(url, controls[i].path))
+			return (int)i;
+	return -1;
 }
 
 /* What a whole request gets. */
@@ -274,6 +287,7 @@ static void route(struct listener *l, struct MHD_Connection *conn, const char *u
 	struct web *w = l->w;
 	bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
 	bool post = !strcmp(method, "POST");
+	int c;
 
 	if (!strcmp(url, "/metrics")) {
 		if (!get)
@@ -294,12 +308,14 @@ static void route(struct listener *l, struct MHD_Connection *conn, const char *u
 			memcpy(r->body, web_page_html, web_page_html_len);
 		return;
 	}
-	if (is_control(url)) {
+	if ((c = find_control(url)) >= 0) {
 		if (!post)
 			return reply_json(r, MHD_HTTP_METHOD_NOT_ALLOWED, "controls are POST");
 		if (!allowed(w, conn, method, url, true))
 			return reply_json(r, MHD_HTTP_UNAUTHORIZED, "a control needs the token");
-		return control(w, url, req, r);
+		if (req->too_big)
+			return reply_json(r, MHD_HTTP_CONTENT_TOO_LARGE, "the body is too large");
+		return controls[c].run(w, url, req, r);
 	}
 	if (!strcmp(url, "/api/status") || !strcmp(url, "/api/history")) {
 		if (!get)
@@ -348,12 +364,13 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *conn, const char 
 		return req ? MHD_YES : MHD_NO;
 	}
 	if (*upload_data_size) {
-		if (req->len + *upload_data_size > sizeof(req->body) - 1)
+		/* Past WEB_BODY_MAX the rest is read and dropped: a 413, not a cut-off body. */
+		if (req->too_big || req->len + *upload_data_size > sizeof(req->body) - 1) {
 			req->too_big = true;
-		else
+		} else {
 			memcpy(req->body + req->len, upload_data, *upload_data_size);
-		if (!req->too_big)
 			req->len += *upload_data_size;
+		}
 		*upload_data_size = 0;
 		return MHD_YES;
 	}

@@ -42,6 +42,9 @@ struct web_status {
 	const char *url;	  /* the ingest, its key redacted */
 };
 
+/* Live and connected, with the stream's figures of this tick: what video and delay need. */
+bool web_status_live(const struct web_status *st);
+
 /* One second of the chart. */
 struct web_point {
 	double t_s;
