@@ -43,8 +43,8 @@ rc=$?
 
 # attr ID NAME: the attribute of the element with that id, from the rendered DOM.
 attr() { grep -o "<[^>]* id=\"$1\"[^>]*>" "$LAB_DIR/dom.html" | grep -o "$2=\"[^\"]*\"" | head -n 1 | cut -d'"' -f2; }
-up1=$(grep -o '<div class="uplink" id="uplink-up1"[^>]*>' "$LAB_DIR/dom.html" | grep -o 'data-state="[^"]*"' | cut -d'"' -f2)
-up0=$(grep -o '<div class="uplink" id="uplink-up0"[^>]*>' "$LAB_DIR/dom.html" | grep -o 'data-state="[^"]*"' | cut -d'"' -f2)
+up1=$(attr uplink-up1 data-state)
+up0=$(attr uplink-up0 data-state)
 points=$(attr chart-video data-points)
 mode=$(attr mode data-state)
 echo "figure: rendered: mode ${mode:-?}, up0 ${up0:-?}, up1 ${up1:-?}, ${points:-0} chart points"
