@@ -28,12 +28,16 @@
 #define ENC_ERR_EXIT		 ENC_ERRTAG('E', 'X', 'I', 'T') /* interrupted on purpose */
 #define ENC_ERR_INVALIDDATA	 ENC_ERRTAG('I', 'N', 'D', 'A') /* an input it cannot read */
 #define ENC_ERR_STREAM_NOT_FOUND ENC_ERRTAG(0xF8, 'S', 'T', 'R') /* no video in the input */
+#define ENC_ERR_OPTION_NOT_FOUND ENC_ERRTAG(0xF8, 'O', 'P', 'T') /* a device option unknown */
 
 /* A line for @err (-errno or ENC_ERR_*) in @buf; returns @buf. */
 const char *enc_strerror(int err, char *buf, size_t size);
 
+struct enc_live;
+
 struct enc_config {
 	const char *input; /* ENC_INPUT_TEST or a file/URL libavformat reads */
+	struct enc_live *live; /* a live input (enc_live_start), read instead of @input */
 	bool loop;	   /* start a file input again at its end */
 	int width, height;
 	int fps;
@@ -55,6 +59,19 @@ struct enc_output_config {
 	void *opaque;
 };
 
+/* A live input's state (ENC_INPUT_NONE: the input is not live). */
+enum enc_input_state { ENC_INPUT_NONE, ENC_INPUT_WAITING, ENC_INPUT_UP, ENC_INPUT_LOST };
+
+struct enc_input_status {
+	enum enc_input_state state;
+	int64_t lost_ms;       /* how long it has been lost or waited for; 0 while up */
+	int64_t lost_total_ms; /* all its losses, the one going on included */
+	int64_t losses;	       /* times it was lost after it had been up */
+};
+
+/* "up", "lost", "waiting" or "-". */
+const char *enc_input_state_name(enum enc_input_state st);
+
 struct enc_progress {
 	int64_t video_frames; /* encoded */
 	int64_t audio_frames;
@@ -64,10 +81,43 @@ struct enc_progress {
 	int queue_ms;		/* media time waiting in the queue */
 	int64_t video_bytes;	/* of encoded video */
 	int64_t target_bps;	/* the video encoder's bit rate now (0 with cfg.copy) */
+	struct enc_input_status input;
 };
 
 struct enc_session;
 struct enc_output;
+
+/*
+ * A live input: a camera or phone pushing to a listening URL (srt://,
+ * udp://, rtmp:// with a 0.0.0.0 host), a URL to call, or a capture device
+ * (FORMAT:DEVICE through libavdevice: v4l2:/dev/video0?size=1280x720,
+ * alsa:hw:1,0, lavfi:...). Each source is read by a thread of its own that
+ * reopens it, with back-off, whenever it drops. The session samples the
+ * newest picture at the stream's own frame rate and clock; when no picture
+ * came for timeout_ms it sends the slate instead, so that the stream goes on.
+ */
+struct enc_live_config {
+	const char *input;
+	const char *audio; /* NULL or "input": the input's own; "tone"; "none"; a device or URL */
+	int width, height, fps;
+	int timeout_ms;	  /* no picture for this long: the slate */
+	int av_offset_ms; /* > 0: the audio is delayed by this; < 0: the picture is */
+	const char *slate; /* an image for the slate; NULL: the last picture, darkened */
+};
+
+/*
+ * Start reading. A source that cannot be opened at all (no such device, a
+ * port taken, an option the device does not know, an unreadable slate) is an
+ * error now; one that is not there yet (no camera connected) is waited for.
+ * Returns 0, -ENOENT, -EACCES, -EADDRINUSE, -EBUSY, -EINVAL or another AVERROR.
+ */
+int enc_live_start(const struct enc_live_config *cfg, struct enc_live **out) ENC_WARN_UNUSED;
+
+/* Thread-safe. */
+void enc_live_status(struct enc_live *l, struct enc_input_status *st);
+
+/* Stop the threads and free everything. NULL is fine. */
+void enc_live_stop(struct enc_live *l);
 
 /* Route libav*'s log into mpstream's log. Call once before anything else. */
 void enc_route_av_log(void);

@@ -8,6 +8,7 @@
  */
 #include "clock.h"
 #include "enc_internal.h"
+#include "live.h"
 #include "log.h"
 
 #include <errno.h>
@@ -104,7 +105,7 @@ int enc_session_create(const struct enc_config *cfg, struct enc_session **out)
 	if (!s)
 		return ret;
 	s->cfg = *cfg;
-	s->is_test = strcmp(cfg->input, ENC_INPUT_TEST) == 0;
+	s->is_test = !cfg->live && strcmp(cfg->input, ENC_INPUT_TEST) == 0;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	s->pkt = av_packet_alloc();
@@ -113,12 +114,14 @@ int enc_session_create(const struct enc_config *cfg, struct enc_session **out)
 
 	atomic_init(&s->want_bitrate, cfg->copy ? 0 : cfg->bitrate);
 	s->progress.target_bps = cfg->copy ? 0 : cfg->bitrate;
-	if (cfg->copy && s->is_test) {
+	if (cfg->copy && (s->is_test || cfg->live)) {
 		LOG_ERR(ENC_TAG, "--copy needs a file input");
 		ret = AVERROR(EINVAL);
 		goto fail;
 	}
-	if (cfg->copy)
+	if (cfg->live)
+		ret = enc_source_live_create(cfg->live, &s->src);
+	else if (cfg->copy)
 		ret = enc_copy_open(cfg->input, cfg->loop, &s->copy, s->par, s->tb);
 	else if (s->is_test)
 		ret = enc_source_test_create(cfg->width, cfg->height, cfg->fps, &s->src);
@@ -504,6 +507,10 @@ void enc_session_progress(struct enc_session *s, struct enc_progress *p)
 	pthread_mutex_lock(&s->lock);
 	*p = s->progress;
 	pthread_mutex_unlock(&s->lock);
+	if (s->cfg.live)
+		enc_live_status(s->cfg.live, &p->input);
+	else
+		p->input = (struct enc_input_status){.state = ENC_INPUT_NONE};
 }
 
 void enc_session_destroy(struct enc_session *s)

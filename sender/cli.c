@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "cli.h"
+#include "input.h"
 #include "shim.h"
 
 #include <arpa/inet.h>
@@ -40,9 +41,25 @@ const char snd_cli_usage[] =
 	"                                no default route through IFACE; :backup uses it\n"
 	"                                only while no other uplink works\n"
 	"Input and encoding:\n"
-	"  -i, --input test|FILE         'test' (default): moving pattern with the frame\n"
-	"                                number and a 1 kHz tone; or any file libavformat\n"
-	"                                reads, paced in real time\n"
+	"  -i, --input test|FILE|URL|DEVICE\n"
+	"                                'test' (default): moving pattern with the frame\n"
+	"                                number and a 1 kHz tone; a file libavformat\n"
+	"                                reads, paced in real time; a live URL a camera\n"
+	"                                pushes to (srt://:9000?mode=listener,\n"
+	"                                udp://@:5000, rtmp://0.0.0.0:1936/live/cam) or\n"
+	"                                that mpstream calls; or a capture device,\n"
+	"                                FORMAT:DEVICE (v4l2:/dev/video0?size=1280x720&\n"
+	"                                fps=30&format=mjpeg, lavfi:GRAPH)\n"
+	"      --audio input|tone|none|DEVICE|URL\n"
+	"                                a live input's sound: its own (default), a\n"
+	"                                1 kHz tone, silence, or a source of its own\n"
+	"                                (alsa:hw:1,0, pulse:NAME)\n"
+	"      --input-timeout MS        a live input without a picture for MS (default\n"
+	"                                500) is lost: the slate is sent until it is back\n"
+	"      --slate IMAGE             the slate: IMAGE (default: the last picture,\n"
+	"                                darkened, with \"SIGNAL LOST\")\n"
+	"      --av-offset MS            delay a live input's audio by MS (< 0: its\n"
+	"                                picture by -MS), -2000 to 2000 (default 0)\n"
 	"      --loop                    start FILE again at its end\n"
 	"  -s, --size WxH                video size (default 1280x720)\n"
 	"  -r, --fps N                   frame rate (default 30)\n"
@@ -94,6 +111,10 @@ const char snd_cli_usage[] =
 
 enum {
 	OPT_LOOP = 256,
+	OPT_AUDIO,
+	OPT_INPUT_TIMEOUT,
+	OPT_AV_OFFSET,
+	OPT_SLATE,
 	OPT_PRESET,
 	OPT_STATS,
 	OPT_STATS_INTERVAL,
@@ -115,6 +136,10 @@ static const struct option long_options[] = {
 	{"config", required_argument, NULL, 'c'},
 	{"uplink", required_argument, NULL, 'u'},
 	{"input", required_argument, NULL, 'i'},
+	{"audio", required_argument, NULL, OPT_AUDIO},
+	{"input-timeout", required_argument, NULL, OPT_INPUT_TIMEOUT},
+	{"av-offset", required_argument, NULL, OPT_AV_OFFSET},
+	{"slate", required_argument, NULL, OPT_SLATE},
 	{"loop", no_argument, NULL, OPT_LOOP},
 	{"size", required_argument, NULL, 's'},
 	{"fps", required_argument, NULL, 'r'},
@@ -226,6 +251,7 @@ static void defaults(struct snd_options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->input = "test";
+	o->input_timeout_ms = 500;
 	o->width = 1280;
 	o->height = 720;
 	o->fps = 30;
@@ -327,6 +353,28 @@ static enum mps_args_result apply_media(struct snd_options *o, struct parse_stat
 		o->input = keep(o, arg);
 		if (!o->input)
 			FAIL("--input: too many long values");
+		break;
+	case OPT_AUDIO:
+		if (mps_audio_kind(arg) == MPS_AUDIO_SOURCE && mps_input_kind(arg) != MPS_INPUT_LIVE)
+			FAIL("--audio '%s': expected input, tone, none, a device (alsa:hw:1,0, "
+			     "pulse:NAME) or a live URL",
+			     arg);
+		o->audio = keep(o, arg);
+		if (!o->audio)
+			FAIL("--audio: too many long values");
+		break;
+	case OPT_INPUT_TIMEOUT:
+		if (parse_int(arg, 100, 60000, &o->input_timeout_ms))
+			FAIL("--input-timeout '%s': expected 100 to 60000 ms", arg);
+		break;
+	case OPT_AV_OFFSET:
+		if (parse_int(arg, -2000, 2000, &o->av_offset_ms))
+			FAIL("--av-offset '%s': expected -2000 to 2000 ms", arg);
+		break;
+	case OPT_SLATE:
+		o->slate = keep(o, arg);
+		if (!o->slate)
+			FAIL("--slate: too many long values");
 		break;
 	case OPT_LOOP:
 		o->loop = true;
@@ -637,6 +685,26 @@ static enum mps_args_result load_config(struct snd_options *o, struct parse_stat
 	return MPS_ARGS_RUN;
 }
 
+/* What applies to which input. */
+static enum mps_args_result check_input(const struct snd_options *o, char *err, size_t errlen)
+{
+	enum mps_input_kind kind = mps_input_kind(o->input);
+
+	if (o->loop && kind != MPS_INPUT_FILE)
+		FAIL("--loop applies to a file input");
+	if (o->copy && kind != MPS_INPUT_FILE)
+		FAIL("--copy applies to a file input (a live one: not yet)");
+	if (kind == MPS_INPUT_LIVE)
+		return MPS_ARGS_RUN;
+	if (o->audio)
+		FAIL("--audio applies to a live input");
+	if (o->slate)
+		FAIL("--slate applies to a live input");
+	if (o->av_offset_ms)
+		FAIL("--av-offset applies to a live input");
+	return MPS_ARGS_RUN;
+}
+
 enum mps_args_result snd_cli_parse(int argc, char **argv, struct snd_options *o, char *err,
 				   size_t errlen)
 {
@@ -700,10 +768,8 @@ enum mps_args_result snd_cli_parse(int argc, char **argv, struct snd_options *o,
 		FAIL("malformed URL '%s': expected rtmp://HOST[:PORT]/APP/KEY or rtmps://...",
 		     shown);
 	}
-	if (o->loop && strcmp(o->input, "test") == 0)
-		FAIL("--loop applies to a file input");
-	if (o->copy && strcmp(o->input, "test") == 0)
-		FAIL("--copy applies to a file input");
+	if (check_input(o, err, errlen) != MPS_ARGS_RUN)
+		return MPS_ARGS_ERROR;
 	if (o->standby && !o->http)
 		FAIL("--standby needs --http: nothing else can make it go live");
 	if (o->http_token_file && !o->http)

@@ -17,6 +17,10 @@ struct snd_options {
 	struct rt_uplink_spec uplinks[RT_MAX_UPLINKS];
 	size_t n_uplinks;
 	const char *input;
+	const char *audio;    /* --audio; NULL: the input's own */
+	int input_timeout_ms; /* a live input without a picture this long: the slate */
+	int av_offset_ms;     /* > 0 delays the audio, < 0 the picture */
+	const char *slate;    /* an image for the slate, or NULL */
 	bool loop;
 	int width, height, fps;
 	const char *preset;

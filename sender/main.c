@@ -9,6 +9,7 @@
 #include "control.h"
 #include "encoder.h"
 #include "failover.h"
+#include "input.h"
 #include "log.h"
 #include "monitor.h"
 #include "probe.h"
@@ -99,6 +100,7 @@ static int exit_for_input(int err)
 struct app {
 	struct snd_options o;
 	int mptcp; /* rt_mptcp_enabled() */
+	struct enc_live *live; /* a live input, read for the whole run */
 	struct enc_session *enc;
 	struct rt_uplinks *uplinks;
 	struct failover *failover;
@@ -172,12 +174,49 @@ static int setup_uplinks(struct app *a)
 	return ret ? MPS_EXIT_FAILURE : 0;
 }
 
+static int exit_for_live(int err)
+{
+	switch (err) {
+	case -EADDRINUSE:
+	case -EBUSY:
+		return MPS_EXIT_UNAVAILABLE;
+	case -EINVAL:
+	case ENC_ERR_OPTION_NOT_FOUND:
+		return MPS_EXIT_USAGE;
+	default:
+		return err == -ENOMEM ? MPS_EXIT_FAILURE : MPS_EXIT_NOINPUT;
+	}
+}
+
+/* A live input: its readers started (a camera not there yet is waited for): 0, or the exit code. */
+static int setup_input(struct app *a)
+{
+	const struct snd_options *o = &a->o;
+	struct enc_live_config lc = {
+		.input = o->input,
+		.audio = o->audio,
+		.width = o->width,
+		.height = o->height,
+		.fps = o->fps,
+		.timeout_ms = o->input_timeout_ms,
+		.av_offset_ms = o->av_offset_ms,
+		.slate = o->slate,
+	};
+	int ret;
+
+	if (mps_input_kind(o->input) != MPS_INPUT_LIVE)
+		return 0;
+	ret = enc_live_start(&lc, &a->live);
+	return ret < 0 ? exit_for_live(ret) : 0;
+}
+
 /* The encoder session (the input opened, the encoders ready): 0, or the exit code. */
 static int setup_encoder(struct app *a)
 {
 	const struct snd_options *o = &a->o;
 	struct enc_config ec = {
 		.input = o->input,
+		.live = a->live,
 		.loop = o->loop,
 		.width = o->width,
 		.height = o->height,
@@ -230,8 +269,10 @@ static int setup_web(struct app *a)
 static int setup(struct app *a)
 {
 	const struct snd_options *o = &a->o;
-	int ret = setup_encoder(a);
+	int ret = setup_input(a);
 
+	if (!ret)
+		ret = setup_encoder(a);
 	if (!ret)
 		ret = setup_uplinks(a);
 	if (!ret)
@@ -345,6 +386,7 @@ static void teardown(struct app *a)
 	snd_control_destroy(&a->control);
 	fo_destroy(a->failover);
 	enc_session_destroy(a->enc);
+	enc_live_stop(a->live);
 	rt_uplinks_destroy(a->uplinks);
 	if (a->uplinks)
 		LOG_INFO(TAG, "uplink configuration removed");

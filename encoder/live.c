@@ -1,0 +1,685 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Live inputs: each source (the input, and an audio device of its own if
+ * --audio names one) is read by a thread that opens it, decodes it, converts
+ * its pictures to the output's size and format and its sound to 48 kHz
+ * stereo, and hands them over; when the source drops (a camera unplugged, a
+ * phone's Wi-Fi gone, a listener's client that left) it opens it again, at
+ * once after a source that delivered, with back-off after one that did not.
+ *
+ * The encoding side takes from here at its own clock (source_live.c): the
+ * newest picture, and the audio through a FIFO that absorbs the source's
+ * bursts and its clock's drift. The source's timestamps are not used: a
+ * camera whose clock drifts or jumps cannot disturb the stream.
+ */
+#include "clock.h"
+#include "input.h"
+#include "live.h"
+#include "log.h"
+
+#include <errno.h>
+#include <libavcodec/avcodec.h>
+#include <libavdevice/avdevice.h>
+#include <libavformat/avformat.h>
+#include <libavutil/audio_fifo.h>
+#include <libavutil/channel_layout.h>
+#include <libswresample/swresample.h>
+#include <libswscale/swscale.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TAG		"input"
+#define OPEN_TIMEOUT_MS 5000 /* to connect to a source (not to wait for one to connect) */
+#define READ_TIMEOUT_MS 3000 /* no packet for this long: open it again */
+#define BACKOFF_MIN_MS	100
+#define BACKOFF_MAX_MS	2000
+#define START_WAIT_MS	1500 /* for the first open's verdict */
+#define PROBE_US	1000000
+#define AUDIO_PRIME	(2 * ENC_AUDIO_FRAME) /* samples kept against the source's bursts */
+#define AUDIO_SLACK	(ENC_AUDIO_RATE / 10) /* beyond the target: drift, dropped */
+#define AUDIO_MAX	(3 * ENC_AUDIO_RATE)
+#define MAX_OFFSET_MS	2000
+
+struct capture {
+	struct enc_live *live;
+	char url[1024];
+	const AVInputFormat *fmt;
+	AVDictionary *opts; /* the template; each open gets a copy */
+	bool want_video, want_audio, listener;
+	pthread_t thread;
+	bool running;
+	AVFormatContext *ic;
+	AVCodecContext *vdec, *adec;
+	int vidx, aidx;
+	struct SwsContext *sws;
+	SwrContext *swr;
+	AVChannelLayout swr_layout;
+	int swr_rate, swr_fmt;
+	AVPacket *pkt;
+	AVFrame *dec;
+	int64_t deadline_ns; /* for the blocking call under way; 0: none */
+	int64_t delivered;   /* pictures or audio frames since this open */
+	/* The first open's verdict, under live->lock: 1 pending, 0 ok, < 0 error. */
+	int first;
+};
+
+struct enc_live {
+	struct enc_live_config cfg;
+	atomic_bool stop;
+	struct capture cap[2];
+	int n_cap;
+	AVFrame *slate_image;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	/* Pictures (newest last) with their arrival times, kept for the picture's delay. */
+	AVFrame **ring;
+	int64_t *ring_ns;
+	int ring_size, ring_len;
+	int64_t last_picture_ns; /* 0: none yet */
+	AVAudioFifo *fifo;
+	bool priming; /* the FIFO refills to its target before it is read again */
+	int audio_target;
+	/* The state, as the encoding side and the status see it. */
+	enum enc_input_state state;
+	int64_t since_ns; /* of the loss or the wait going on */
+	int64_t lost_total_ns, losses;
+};
+
+const char *enc_input_state_name(enum enc_input_state st)
+{
+	switch (st) {
+	case ENC_INPUT_WAITING:
+		return "waiting";
+	case ENC_INPUT_UP:
+		return "up";
+	case ENC_INPUT_LOST:
+		return "lost";
+	case ENC_INPUT_NONE:
+		break;
+	}
+	return "-";
+}
+
+static int interrupted(void *opaque)
+{
+	struct capture *c = opaque;
+
+	return atomic_load(&c->live->stop) || (c->deadline_ns && mps_mono_ns() > c->deadline_ns);
+}
+
+static void set_deadline(struct capture *c, int ms)
+{
+	c->deadline_ns = ms ? mps_mono_ns() + (int64_t)ms * 1000000 : 0;
+}
+
+/* Under lock: the state at @now, and a log line for each change. */
+static void observe(struct enc_live *l, int64_t now)
+{
+	bool fresh = l->last_picture_ns &&
+		     now - l->last_picture_ns <= (int64_t)l->cfg.timeout_ms * 1000000;
+
+	if (fresh && l->state != ENC_INPUT_UP) {
+		if (l->state == ENC_INPUT_LOST)
+			LOG_INFO(TAG, "back after %.1f s: the slate ends",
+				 (double)(now - l->since_ns) / 1e9);
+		else
+			LOG_INFO(TAG, "pictures are coming in");
+		if (l->state == ENC_INPUT_LOST)
+			l->lost_total_ns += now - l->since_ns;
+		l->state = ENC_INPUT_UP;
+	} else if (!fresh && l->state == ENC_INPUT_UP) {
+		l->state = ENC_INPUT_LOST;
+		l->since_ns = l->last_picture_ns + (int64_t)l->cfg.timeout_ms * 1000000;
+		l->losses++;
+		LOG_WARN(TAG, "lost: no picture for %d ms; sending the slate", l->cfg.timeout_ms);
+	}
+}
+
+void enc_live_status(struct enc_live *l, struct enc_input_status *st)
+{
+	int64_t now = mps_mono_ns();
+
+	pthread_mutex_lock(&l->lock);
+	observe(l, now);
+	st->state = l->state;
+	st->lost_ms = l->state == ENC_INPUT_UP ? 0 : (now - l->since_ns) / 1000000;
+	st->lost_total_ms =
+		(l->lost_total_ns + (l->state == ENC_INPUT_LOST ? now - l->since_ns : 0)) / 1000000;
+	st->losses = l->losses;
+	pthread_mutex_unlock(&l->lock);
+}
+
+const struct enc_live_config *enc_live_config(const struct enc_live *l)
+{
+	return &l->cfg;
+}
+
+const AVFrame *enc_live_slate_image(const struct enc_live *l)
+{
+	return l->slate_image;
+}
+
+int enc_live_take_video(struct enc_live *l, int64_t now, AVFrame *out)
+{
+	int64_t delay = l->cfg.av_offset_ms < 0 ? -(int64_t)l->cfg.av_offset_ms * 1000000 : 0;
+	int pick = -1, ret = 0;
+
+	pthread_mutex_lock(&l->lock);
+	observe(l, now);
+	if (l->state == ENC_INPUT_UP)
+		for (int i = l->ring_len - 1; i >= 0 && pick < 0; i--)
+			if (l->ring_ns[i] <= now - delay)
+				pick = i;
+	if (pick >= 0) {
+		av_frame_unref(out);
+		ret = av_frame_ref(out, l->ring[pick]);
+		ret = ret < 0 ? ret : 1;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return ret;
+}
+
+static void silence(AVFrame *f, int from)
+{
+	av_samples_set_silence(f->data, from, f->nb_samples - from, 2, AV_SAMPLE_FMT_FLTP);
+}
+
+int enc_live_take_audio(struct enc_live *l, AVFrame *out)
+{
+	int level, excess, ret = 0;
+
+	pthread_mutex_lock(&l->lock);
+	level = av_audio_fifo_size(l->fifo);
+	if (l->priming && level >= l->audio_target)
+		l->priming = false;
+	if (!l->priming && level < out->nb_samples)
+		l->priming = true; /* ran dry: silence until the FIFO is back at its target */
+	if (l->priming) {
+		silence(out, 0);
+	} else {
+		if (av_audio_fifo_read(l->fifo, (void **)out->data, out->nb_samples) < 0)
+			ret = AVERROR(EIO);
+		/* The source's clock runs fast, or a burst came: back to the target. */
+		excess = level - out->nb_samples - l->audio_target - AUDIO_SLACK;
+		if (excess > 0) {
+			av_audio_fifo_drain(l->fifo, excess + AUDIO_SLACK);
+			LOG_DEBUG(TAG, "audio ahead: %d ms dropped to stay in sync",
+				  (excess + AUDIO_SLACK) * 1000 / ENC_AUDIO_RATE);
+		}
+	}
+	pthread_mutex_unlock(&l->lock);
+	return ret;
+}
+
+/* A converted picture, handed over (the reference is taken). */
+static void put_picture(struct enc_live *l, AVFrame *f)
+{
+	pthread_mutex_lock(&l->lock);
+	if (l->ring_len == l->ring_size) {
+		av_frame_free(&l->ring[0]);
+		memmove(l->ring, l->ring + 1, (size_t)(l->ring_size - 1) * sizeof(*l->ring));
+		memmove(l->ring_ns, l->ring_ns + 1, (size_t)(l->ring_size - 1) * sizeof(*l->ring_ns));
+		l->ring_len--;
+	}
+	l->ring[l->ring_len] = f;
+	l->ring_ns[l->ring_len++] = l->last_picture_ns = mps_mono_ns();
+	pthread_mutex_unlock(&l->lock);
+}
+
+static int convert_picture(struct capture *c)
+{
+	const struct enc_live_config *cfg = &c->live->cfg;
+	AVFrame *f = av_frame_alloc();
+	int ret;
+
+	if (!f)
+		return AVERROR(ENOMEM);
+	f->format = AV_PIX_FMT_YUV420P;
+	f->width = cfg->width;
+	f->height = cfg->height;
+	c->sws = sws_getCachedContext(c->sws, c->dec->width, c->dec->height, c->dec->format,
+				      cfg->width, cfg->height, AV_PIX_FMT_YUV420P, SWS_BICUBIC,
+				      NULL, NULL, NULL);
+	if (!c->sws)
+		ret = AVERROR(EINVAL);
+	else if ((ret = av_frame_get_buffer(f, 0)) >= 0)
+		ret = sws_scale(c->sws, (const uint8_t *const *)c->dec->data, c->dec->linesize, 0,
+				c->dec->height, f->data, f->linesize);
+	if (ret < 0) {
+		av_frame_free(&f);
+		return ret;
+	}
+	put_picture(c->live, f);
+	return 0;
+}
+
+/* (Re)build the resampler when the source's format changes (a new camera). */
+static int setup_resampler(struct capture *c, const AVFrame *in)
+{
+	AVChannelLayout stereo = AV_CHANNEL_LAYOUT_STEREO, layout;
+	int ret;
+
+	if (c->swr && c->swr_rate == in->sample_rate && c->swr_fmt == in->format &&
+	    !av_channel_layout_compare(&c->swr_layout, &in->ch_layout))
+		return 0;
+	swr_free(&c->swr);
+	av_channel_layout_uninit(&c->swr_layout);
+	if ((ret = av_channel_layout_copy(&layout, &in->ch_layout)) < 0)
+		return ret;
+	if (layout.order == AV_CHANNEL_ORDER_UNSPEC)
+		av_channel_layout_default(&layout, layout.nb_channels);
+	ret = swr_alloc_set_opts2(&c->swr, &stereo, AV_SAMPLE_FMT_FLTP, ENC_AUDIO_RATE, &layout,
+				  in->format, in->sample_rate, 0, NULL);
+	av_channel_layout_uninit(&layout);
+	if (ret < 0 || (ret = swr_init(c->swr)) < 0)
+		return ret;
+	c->swr_rate = in->sample_rate;
+	c->swr_fmt = in->format;
+	return av_channel_layout_copy(&c->swr_layout, &in->ch_layout);
+}
+
+static int convert_audio(struct capture *c)
+{
+	struct enc_live *l = c->live;
+	uint8_t **buf = NULL;
+	int want, got, ret;
+
+	if ((ret = setup_resampler(c, c->dec)) < 0)
+		return ret;
+	want = swr_get_out_samples(c->swr, c->dec->nb_samples);
+	if (want <= 0)
+		return 0;
+	ret = av_samples_alloc_array_and_samples(&buf, NULL, 2, want, AV_SAMPLE_FMT_FLTP, 0);
+	if (ret < 0)
+		return ret;
+	got = swr_convert(c->swr, buf, want, (const uint8_t **)c->dec->extended_data,
+			  c->dec->nb_samples);
+	if (got > 0) {
+		pthread_mutex_lock(&l->lock);
+		if (av_audio_fifo_size(l->fifo) + got > AUDIO_MAX)
+			av_audio_fifo_drain(l->fifo, av_audio_fifo_size(l->fifo) + got - AUDIO_MAX);
+		if (av_audio_fifo_write(l->fifo, (void **)buf, got) < got)
+			got = AVERROR(ENOMEM);
+		pthread_mutex_unlock(&l->lock);
+	}
+	av_freep(&buf[0]);
+	av_freep(&buf);
+	return got < 0 ? got : 0;
+}
+
+static int open_decoder(struct capture *c, int idx, AVCodecContext **out)
+{
+	AVStream *st = c->ic->streams[idx];
+	const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
+	AVCodecContext *d;
+	int ret;
+
+	if (!codec)
+		return AVERROR_DECODER_NOT_FOUND;
+	d = avcodec_alloc_context3(codec);
+	if (!d)
+		return AVERROR(ENOMEM);
+	/* Slices, not frames, in parallel: frame threads would delay each picture. */
+	d->thread_count = 0;
+	d->thread_type = FF_THREAD_SLICE;
+	if ((ret = avcodec_parameters_to_context(d, st->codecpar)) < 0 ||
+	    (ret = avcodec_open2(d, codec, NULL)) < 0) {
+		avcodec_free_context(&d);
+		return ret;
+	}
+	d->pkt_timebase = st->time_base;
+	*out = d;
+	return 0;
+}
+
+static void capture_close(struct capture *c)
+{
+	avcodec_free_context(&c->vdec);
+	avcodec_free_context(&c->adec);
+	avformat_close_input(&c->ic);
+}
+
+/* Under lock: the first open's verdict, for enc_live_start(). */
+static void first_verdict(struct capture *c, int ret)
+{
+	pthread_mutex_lock(&c->live->lock);
+	if (c->first == 1) {
+		c->first = ret;
+		pthread_cond_broadcast(&c->live->cond);
+	}
+	pthread_mutex_unlock(&c->live->lock);
+}
+
+static int capture_open(struct capture *c)
+{
+	AVDictionary *opts = NULL;
+	int ret;
+
+	c->ic = avformat_alloc_context();
+	if (!c->ic)
+		return AVERROR(ENOMEM);
+	c->ic->interrupt_callback = (AVIOInterruptCB){interrupted, c};
+	c->ic->probesize = 1000000;
+	c->ic->max_analyze_duration = PROBE_US;
+	av_dict_copy(&opts, c->opts, 0);
+	set_deadline(c, c->listener ? 0 : OPEN_TIMEOUT_MS);
+	ret = avformat_open_input(&c->ic, c->url, c->fmt, &opts);
+	if (ret >= 0 && c->fmt && av_dict_count(opts)) {
+		/* A device given an option it does not know: say which. */
+		LOG_ERR(TAG, "%s: no option '%s' here", c->fmt->name,
+			av_dict_get(opts, "", NULL, AV_DICT_IGNORE_SUFFIX)->key);
+		ret = AVERROR(EINVAL);
+	}
+	av_dict_free(&opts);
+	first_verdict(c, ret < 0 ? ret : 0);
+	if (ret < 0)
+		return ret;
+	set_deadline(c, OPEN_TIMEOUT_MS);
+	if ((ret = avformat_find_stream_info(c->ic, NULL)) < 0)
+		return ret;
+	c->vidx = c->aidx = -1;
+	if (c->want_video) {
+		c->vidx = av_find_best_stream(c->ic, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+		if (c->vidx < 0)
+			return c->vidx;
+		if ((ret = open_decoder(c, c->vidx, &c->vdec)) < 0)
+			return ret;
+	}
+	if (c->want_audio) {
+		c->aidx = av_find_best_stream(c->ic, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
+		if (c->aidx < 0 && !c->want_video)
+			return c->aidx;
+		if (c->aidx >= 0 && (ret = open_decoder(c, c->aidx, &c->adec)) < 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* Decode what @d has and hand it over. */
+static int drain_decoder(struct capture *c, AVCodecContext *d)
+{
+	int ret;
+
+	for (;;) {
+		ret = avcodec_receive_frame(d, c->dec);
+		if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
+			return 0;
+		if (ret < 0)
+			return ret;
+		ret = d == c->vdec ? convert_picture(c) : convert_audio(c);
+		av_frame_unref(c->dec);
+		if (ret < 0)
+			return ret;
+		c->delivered++;
+	}
+}
+
+/* Read until the source ends, fails or goes quiet; returns why. */
+static int capture_read(struct capture *c)
+{
+	int ret;
+
+	/* Devices such as lavfi never call the interrupt callback: the flag is read here too. */
+	while (!atomic_load(&c->live->stop)) {
+		set_deadline(c, READ_TIMEOUT_MS);
+		ret = av_read_frame(c->ic, c->pkt);
+		if (ret < 0)
+			return ret;
+		AVCodecContext *d = c->pkt->stream_index == c->vidx   ? c->vdec
+				    : c->pkt->stream_index == c->aidx ? c->adec
+								      : NULL;
+
+		ret = d ? avcodec_send_packet(d, c->pkt) : 0;
+		av_packet_unref(c->pkt);
+		/* A damaged packet (garbage, a cut): the decoder recovers at the next keyframe. */
+		if (ret < 0 && ret != AVERROR_INVALIDDATA && ret != AVERROR(EAGAIN))
+			return ret;
+		if (d && (ret = drain_decoder(c, d)) < 0 && ret != AVERROR_INVALIDDATA)
+			return ret;
+	}
+	return AVERROR_EXIT;
+}
+
+static void sleep_ms(struct enc_live *l, int ms)
+{
+	struct timespec ts = {.tv_nsec = 50 * 1000000L};
+
+	for (int t = 0; t < ms && !atomic_load(&l->stop); t += 50)
+		nanosleep(&ts, NULL);
+}
+
+static void *capture_main(void *arg)
+{
+	struct capture *c = arg;
+	char shown[1024];
+	int backoff = 0, ret;
+
+	/* Its query may hold a passphrase: not in the log. */
+	snprintf(shown, sizeof(shown), "%.*s%s", (int)strcspn(c->url, "?"), c->url,
+		 strchr(c->url, '?') ? "?..." : "");
+	while (!atomic_load(&c->live->stop)) {
+		c->delivered = 0;
+		ret = capture_open(c);
+		if (ret >= 0)
+			ret = capture_read(c);
+		capture_close(c);
+		if (atomic_load(&c->live->stop))
+			break;
+		if (c->delivered)
+			LOG_INFO(TAG, "%s ended (%s): opening it again", shown, av_err2str(ret));
+		else
+			LOG_DEBUG(TAG, "%s: %s; again in %d ms", shown, av_err2str(ret), backoff);
+		/* A source that delivered is opened again at once (a listener listens again). */
+		backoff = c->delivered ? 0
+			  : backoff    ? (backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2)
+				       : BACKOFF_MIN_MS;
+		sleep_ms(c->live, backoff);
+	}
+	return NULL;
+}
+
+/* "v4l2:/dev/video0?size=1280x720&fps=30&format=mjpeg": the device and its options. */
+static int parse_device(struct capture *c, const char *spec)
+{
+	static const struct {
+		const char *alias, *name;
+	} aliases[] = {{"size", "video_size"}, {"fps", "framerate"}, {"format", "input_format"}};
+	char fmt[32], *q;
+	int ret;
+
+	mps_input_device(spec, fmt, sizeof(fmt));
+	c->fmt = av_find_input_format(fmt);
+	if (!c->fmt) {
+		LOG_ERR(TAG, "this libavdevice cannot read %s devices", fmt);
+		return AVERROR(EINVAL);
+	}
+	snprintf(c->url, sizeof(c->url), "%s", strchr(spec, ':') + 1);
+	/* lavfi's "device" is a filter graph, whose syntax has '?' and '&' of its own. */
+	q = strcmp(c->fmt->name, "lavfi") ? strchr(c->url, '?') : NULL;
+	if (!q)
+		return 0;
+	*q++ = '\0';
+	for (char *kv = strtok(q, "&"); kv; kv = strtok(NULL, "&")) {
+		char *v = strchr(kv, '=');
+		const char *k = kv;
+
+		if (!v) {
+			LOG_ERR(TAG, "%s: '%s' is not KEY=VALUE", spec, kv);
+			return AVERROR(EINVAL);
+		}
+		*v++ = '\0';
+		for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+			if (!strcmp(k, aliases[i].alias))
+				k = aliases[i].name;
+		if ((ret = av_dict_set(&c->opts, k, v, 0)) < 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* Does this URL wait for its source to connect? */
+static bool listens(const char *url)
+{
+	const char *host = strstr(url, "://");
+
+	if (strstr(url, "mode=listener") || strstr(url, "listen=1"))
+		return true;
+	if (!host)
+		return false;
+	host += 3;
+	/* udp://@:5000, and rtmp://0.0.0.0:1936/... (the camera pushes to us). */
+	return !strncmp(url, "udp:", 4) || *host == ':' || *host == '@' ||
+	       !strncmp(host, "0.0.0.0", 7) || !strncmp(host, "[::]", 4);
+}
+
+static int capture_init(struct capture *c, struct enc_live *l, const char *spec, bool video,
+			bool audio)
+{
+	int ret = 0;
+
+	c->live = l;
+	c->want_video = video;
+	c->want_audio = audio;
+	c->first = 1;
+	if (mps_input_device(spec, NULL, 0)) {
+		ret = parse_device(c, spec);
+	} else {
+		snprintf(c->url, sizeof(c->url), "%s", spec);
+		c->listener = listens(spec);
+		/* Cameras and encoders send MPEG-TS over SRT, UDP and RIST. */
+		if (!strncmp(spec, "srt:", 4) || !strncmp(spec, "udp:", 4) ||
+		    !strncmp(spec, "rist:", 5))
+			c->fmt = av_find_input_format("mpegts");
+		if (!strncmp(spec, "rtmp", 4) && c->listener && !strstr(spec, "listen"))
+			ret = av_dict_set(&c->opts, "listen", "1", 0);
+		if (!strncmp(spec, "udp:", 4) && ret >= 0)
+			ret = av_dict_set(&c->opts, "overrun_nonfatal", "1", 0);
+	}
+	c->pkt = av_packet_alloc();
+	c->dec = av_frame_alloc();
+	return ret < 0 ? ret : c->pkt && c->dec ? 0 : AVERROR(ENOMEM);
+}
+
+static void capture_free(struct capture *c)
+{
+	if (c->running)
+		pthread_join(c->thread, NULL);
+	capture_close(c);
+	sws_freeContext(c->sws);
+	swr_free(&c->swr);
+	av_channel_layout_uninit(&c->swr_layout);
+	av_packet_free(&c->pkt);
+	av_frame_free(&c->dec);
+	av_dict_free(&c->opts);
+}
+
+void enc_live_stop(struct enc_live *l)
+{
+	if (!l)
+		return;
+	atomic_store(&l->stop, true);
+	for (int i = 0; i < l->n_cap; i++)
+		capture_free(&l->cap[i]);
+	for (int i = 0; i < l->ring_len; i++)
+		av_frame_free(&l->ring[i]);
+	free(l->ring);
+	free(l->ring_ns);
+	if (l->fifo)
+		av_audio_fifo_free(l->fifo);
+	av_frame_free(&l->slate_image);
+	pthread_mutex_destroy(&l->lock);
+	pthread_cond_destroy(&l->cond);
+	free(l);
+}
+
+/* Wait for each source's first verdict (or for it to be waiting for its sender). */
+static int first_opens(struct enc_live *l)
+{
+	int64_t until = mps_mono_ns() + (int64_t)START_WAIT_MS * 1000000;
+	struct timespec ts = {.tv_sec = until / 1000000000 + 0, .tv_nsec = until % 1000000000};
+	int ret = 0;
+
+	pthread_mutex_lock(&l->lock);
+	for (int i = 0; i < l->n_cap && !ret; i++) {
+		while (l->cap[i].first == 1)
+			if (pthread_cond_timedwait(&l->cond, &l->lock, &ts))
+				break;
+		/* A source that is not there yet is waited for; one that cannot be opened is an error. */
+		ret = l->cap[i].first;
+		if (ret == 1 || ret == AVERROR(ECONNREFUSED) || ret == AVERROR(ETIMEDOUT) ||
+		    ret == AVERROR(EHOSTUNREACH) || ret == AVERROR(ENETUNREACH) ||
+		    ret == AVERROR_EXIT)
+			ret = 0;
+		else if (ret < 0)
+			LOG_ERR(TAG, "cannot open %s: %s", i ? l->cfg.audio : l->cfg.input,
+				av_err2str(ret));
+	}
+	pthread_mutex_unlock(&l->lock);
+	return ret;
+}
+
+static int live_alloc(const struct enc_live_config *cfg, struct enc_live **out)
+{
+	struct enc_live *l = calloc(1, sizeof(*l));
+	pthread_condattr_t ca;
+	int delay_frames;
+
+	if (!l)
+		return AVERROR(ENOMEM);
+	l->cfg = *cfg;
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&l->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	*out = l;
+	/* Enough pictures for the picture's delay, and one to spare. */
+	delay_frames = cfg->av_offset_ms < 0 ? -cfg->av_offset_ms * cfg->fps / 1000 : 0;
+	l->ring_size = delay_frames + 2;
+	l->ring = calloc((size_t)l->ring_size, sizeof(*l->ring));
+	l->ring_ns = calloc((size_t)l->ring_size, sizeof(*l->ring_ns));
+	l->audio_target =
+		AUDIO_PRIME + (cfg->av_offset_ms > 0 ? cfg->av_offset_ms * ENC_AUDIO_RATE / 1000 : 0);
+	l->priming = true;
+	l->fifo = av_audio_fifo_alloc(AV_SAMPLE_FMT_FLTP, 2, AUDIO_MAX);
+	l->state = ENC_INPUT_WAITING;
+	l->since_ns = mps_mono_ns();
+	return l->ring && l->ring_ns && l->fifo ? 0 : AVERROR(ENOMEM);
+}
+
+int enc_live_start(const struct enc_live_config *cfg, struct enc_live **out)
+{
+	enum mps_audio_kind ak = mps_audio_kind(cfg->audio);
+	struct enc_live *l = NULL;
+	int ret;
+
+	if (cfg->av_offset_ms < -MAX_OFFSET_MS || cfg->av_offset_ms > MAX_OFFSET_MS)
+		return AVERROR(EINVAL);
+	avdevice_register_all();
+	if ((ret = live_alloc(cfg, &l)) < 0)
+		goto fail;
+	if (cfg->slate && (ret = enc_slate_load(cfg->slate, cfg->width, cfg->height,
+						&l->slate_image)) < 0) {
+		LOG_ERR(TAG, "cannot read the slate %s: %s", cfg->slate, av_err2str(ret));
+		goto fail;
+	}
+	ret = capture_init(&l->cap[l->n_cap++], l, cfg->input, true, ak == MPS_AUDIO_INPUT);
+	if (ret >= 0 && ak == MPS_AUDIO_SOURCE)
+		ret = capture_init(&l->cap[l->n_cap++], l, cfg->audio, false, true);
+	for (int i = 0; i < l->n_cap && ret >= 0; i++) {
+		ret = -pthread_create(&l->cap[i].thread, NULL, capture_main, &l->cap[i]);
+		l->cap[i].running = ret == 0;
+	}
+	if (ret >= 0)
+		ret = first_opens(l);
+	if (ret < 0)
+		goto fail;
+	*out = l;
+	return 0;
+fail:
+	enc_live_stop(l);
+	return ret;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal to encoder/: a live input (live.c), the slate (slate.c), and the source that samples them. */
+#ifndef MPS_ENC_LIVE_H
+#define MPS_ENC_LIVE_H
+
+#include "encoder.h"
+#include "source.h"
+
+const struct enc_live_config *enc_live_config(const struct enc_live *l);
+
+/*
+ * The picture for a frame due at @now_ns (CLOCK_MONOTONIC): the newest one
+ * old enough for the picture's delay, as a new reference in @out. Returns 1,
+ * 0 when the input is lost or not there yet (the slate's turn), or an AVERROR.
+ */
+int enc_live_take_video(struct enc_live *l, int64_t now_ns, AVFrame *out);
+
+/* Fill @out (fltp stereo) with the input's next audio, or silence while it has none. */
+int enc_live_take_audio(struct enc_live *l, AVFrame *out);
+
+/* The --slate image at the output's size, or NULL. */
+const AVFrame *enc_live_slate_image(const struct enc_live *l);
+
+/* A source of the output's frames, at its own clock, from @l (source_live.c). */
+int enc_source_live_create(struct enc_live *l, struct enc_source **out);
+
+/* Read an image (PNG, JPEG, ...) and scale it to @width x @height yuv420p. */
+int enc_slate_load(const char *path, int width, int height, AVFrame **out);
+
+/*
+ * The slate into @dst (yuv420p, allocated): @image if there is one, else
+ * @last darkened, else a dark grey; with "SIGNAL LOST" and the time lost,
+ * @seconds, as M:SS across its middle.
+ */
+int enc_slate_draw(AVFrame *dst, const AVFrame *image, const AVFrame *last, int64_t seconds);
+
+#endif
