@@ -6,8 +6,8 @@
 
 /* libavdevice's input formats (Debian 12's FFmpeg 5.1), as FORMAT:DEVICE names them. */
 static const char *const devices[] = {
-	"v4l2",	  "video4linux2", "alsa",     "pulse",	   "lavfi",	"x11grab", "fbdev",
-	"kmsgrab", "jack",	  "oss",      "openal",	   "iec61883",	"libdc1394",
+	"v4l2",	   "video4linux2", "alsa", "pulse",  "lavfi",	 "x11grab",   "fbdev",
+	"kmsgrab", "jack",	   "oss",  "openal", "iec61883", "libdc1394",
 };
 
 /* Protocols whose input is live: not paced, kept open, reopened when it drops. */

@@ -139,7 +139,8 @@ void conn_format_line(const struct conn_row *rows, size_t n, const struct conn_r
 
 const char conn_csv_header[] =
 	"time_s,subflow,uplink,local,remote,send_bps,goodput_bps,retrans_bytes,rtt_ms,cwnd,"
-	"target_bps,encoder_bps,queue_ms,delay_ms,socket_bytes,dropped_frames,reconnects,uplinks\n";
+	"target_bps,encoder_bps,queue_ms,delay_ms,socket_bytes,dropped_frames,reconnects,uplinks,"
+	"input\n";
 
 static void csv_row(FILE *f, double t_s, const char *id, const struct conn_row *r,
 		    const struct conn_stream_status *st, const char *uplinks)
@@ -153,7 +154,8 @@ static void csv_row(FILE *f, double t_s, const char *id, const struct conn_row *
 			(long long)st->dropped_frames, (long long)st->reconnects);
 	else
 		fputs(",,,,,,,", f);
-	fprintf(f, "%s\n", uplinks ? uplinks : "");
+	fprintf(f, "%s,%s\n", uplinks ? uplinks : "",
+		st && st->valid && st->input ? st->input : "");
 }
 
 void conn_write_csv(FILE *f, double t_s, const struct conn_row *rows, size_t n,

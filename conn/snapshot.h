@@ -82,6 +82,8 @@ struct conn_stream_status {
 	uint32_t socket_bytes; /* in the socket, unacknowledged */
 	int64_t dropped_frames;
 	int64_t reconnects; /* connections made after a lost one */
+	const char *input;  /* a live input's state: "up", "lost", "waiting"; NULL: not live */
+	int64_t input_lost_ms, input_losses; /* all its losses so far, and how many */
 };
 
 /* The subflow @id of @s (NULL or empty: none). */
@@ -116,7 +118,7 @@ extern const char conn_csv_header[];
  * CSV lines, one per row and one "total", at @t_s seconds since the start. The
  * stream's columns are filled on the total line (when @st is valid), and its
  * last column, @uplinks, is each uplink's state ("up0=up;up1=down"; NULL:
- * none).
+ * none); then the live input's state (empty: not a live input).
  */
 void conn_write_csv(FILE *f, double t_s, const struct conn_row *rows, size_t n,
 		    const struct conn_row *total, const struct conn_stream_status *st,

@@ -36,9 +36,9 @@ const char *enc_strerror(int err, char *buf, size_t size);
 struct enc_live;
 
 struct enc_config {
-	const char *input; /* ENC_INPUT_TEST or a file/URL libavformat reads */
+	const char *input;     /* ENC_INPUT_TEST or a file/URL libavformat reads */
 	struct enc_live *live; /* a live input (enc_live_start), read instead of @input */
-	bool loop;	   /* start a file input again at its end */
+	bool loop;	       /* start a file input again at its end */
 	int width, height;
 	int fps;
 	const char *preset; /* x264 preset */
@@ -100,8 +100,8 @@ struct enc_live_config {
 	const char *input;
 	const char *audio; /* NULL or "input": the input's own; "tone"; "none"; a device or URL */
 	int width, height, fps;
-	int timeout_ms;	  /* no picture for this long: the slate */
-	int av_offset_ms; /* > 0: the audio is delayed by this; < 0: the picture is */
+	int timeout_ms;	   /* no picture for this long: the slate */
+	int av_offset_ms;  /* > 0: the audio is delayed by this; < 0: the picture is */
 	const char *slate; /* an image for the slate; NULL: the last picture, darkened */
 };
 

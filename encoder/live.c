@@ -221,7 +221,8 @@ static void put_picture(struct enc_live *l, AVFrame *f)
 	if (l->ring_len == l->ring_size) {
 		av_frame_free(&l->ring[0]);
 		memmove(l->ring, l->ring + 1, (size_t)(l->ring_size - 1) * sizeof(*l->ring));
-		memmove(l->ring_ns, l->ring_ns + 1, (size_t)(l->ring_size - 1) * sizeof(*l->ring_ns));
+		memmove(l->ring_ns, l->ring_ns + 1,
+			(size_t)(l->ring_size - 1) * sizeof(*l->ring_ns));
 		l->ring_len--;
 	}
 	l->ring[l->ring_len] = f;
@@ -276,6 +277,8 @@ static int setup_resampler(struct capture *c, const AVFrame *in)
 	av_channel_layout_uninit(&layout);
 	if (ret < 0 || (ret = swr_init(c->swr)) < 0)
 		return ret;
+	LOG_DEBUG(TAG, "audio: %d Hz, %d channel(s), %s, to 48 kHz stereo", in->sample_rate,
+		  in->ch_layout.nb_channels, av_get_sample_fmt_name(in->format));
 	c->swr_rate = in->sample_rate;
 	c->swr_fmt = in->format;
 	return av_channel_layout_copy(&c->swr_layout, &in->ch_layout);
@@ -364,6 +367,8 @@ static int capture_open(struct capture *c)
 	c->ic->interrupt_callback = (AVIOInterruptCB){interrupted, c};
 	c->ic->probesize = 1000000;
 	c->ic->max_analyze_duration = PROBE_US;
+	/* Its frame rate is not used (the stream has its own clock): no frames read to guess it. */
+	c->ic->fps_probe_size = 0;
 	av_dict_copy(&opts, c->opts, 0);
 	set_deadline(c, c->listener ? 0 : OPEN_TIMEOUT_MS);
 	ret = avformat_open_input(&c->ic, c->url, c->fmt, &opts);
@@ -392,8 +397,11 @@ static int capture_open(struct capture *c)
 		c->aidx = av_find_best_stream(c->ic, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
 		if (c->aidx < 0 && !c->want_video)
 			return c->aidx;
-		if (c->aidx >= 0 && (ret = open_decoder(c, c->aidx, &c->adec)) < 0)
-			return ret;
+		/* Sound that cannot be decoded (yet) is silence, not a lost picture. */
+		if (c->aidx >= 0 && (ret = open_decoder(c, c->aidx, &c->adec)) < 0) {
+			LOG_WARN(TAG, "its audio cannot be decoded (%s): silence", av_err2str(ret));
+			c->aidx = -1;
+		}
 	}
 	return 0;
 }
@@ -422,10 +430,25 @@ static int capture_read(struct capture *c)
 {
 	int ret;
 
+	int64_t delivered = -1;
+
 	/* Devices such as lavfi never call the interrupt callback: the flag is read here too. */
 	while (!atomic_load(&c->live->stop)) {
-		set_deadline(c, READ_TIMEOUT_MS);
+		/*
+		 * The deadline moves on with what is decoded, not with packets: a
+		 * source that sends only what cannot be decoded (garbage, a demuxer
+		 * that lost its sync) is opened again too.
+		 */
+		if (c->delivered != delivered) {
+			delivered = c->delivered;
+			set_deadline(c, READ_TIMEOUT_MS);
+		}
 		ret = av_read_frame(c->ic, c->pkt);
+		if (ret >= 0 && interrupted(c)) {
+			/* What a demuxer flushes when cut short is stale (the camera's last picture). */
+			av_packet_unref(c->pkt);
+			ret = AVERROR_EXIT;
+		}
 		if (ret < 0)
 			return ret;
 		AVCodecContext *d = c->pkt->stream_index == c->vidx   ? c->vdec
@@ -474,8 +497,8 @@ static void *capture_main(void *arg)
 			LOG_DEBUG(TAG, "%s: %s; again in %d ms", shown, av_err2str(ret), backoff);
 		/* A source that delivered is opened again at once (a listener listens again). */
 		backoff = c->delivered ? 0
-			  : backoff    ? (backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2)
-				       : BACKOFF_MIN_MS;
+			  : backoff ? (backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2)
+				    : BACKOFF_MIN_MS;
 		sleep_ms(c->live, backoff);
 	}
 	return NULL;
@@ -530,9 +553,14 @@ static bool listens(const char *url)
 	if (!host)
 		return false;
 	host += 3;
-	/* udp://@:5000, and rtmp://0.0.0.0:1936/... (the camera pushes to us). */
-	return !strncmp(url, "udp:", 4) || *host == ':' || *host == '@' ||
-	       !strncmp(host, "0.0.0.0", 7) || !strncmp(host, "[::]", 4);
+	/*
+	 * rtmp://0.0.0.0:1936/... (the camera connects to us). Not UDP: its open
+	 * reads what comes, and a sender that sends nothing decodable (garbage)
+	 * must not hold it for ever.
+	 */
+	return (*host == ':' || *host == '@' || !strncmp(host, "0.0.0.0", 7) ||
+		!strncmp(host, "[::]", 4)) &&
+	       strncmp(url, "udp:", 4);
 }
 
 static int capture_init(struct capture *c, struct enc_live *l, const char *spec, bool video,
@@ -641,8 +669,8 @@ static int live_alloc(const struct enc_live_config *cfg, struct enc_live **out)
 	l->ring_size = delay_frames + 2;
 	l->ring = calloc((size_t)l->ring_size, sizeof(*l->ring));
 	l->ring_ns = calloc((size_t)l->ring_size, sizeof(*l->ring_ns));
-	l->audio_target =
-		AUDIO_PRIME + (cfg->av_offset_ms > 0 ? cfg->av_offset_ms * ENC_AUDIO_RATE / 1000 : 0);
+	l->audio_target = AUDIO_PRIME +
+			  (cfg->av_offset_ms > 0 ? cfg->av_offset_ms * ENC_AUDIO_RATE / 1000 : 0);
 	l->priming = true;
 	l->fifo = av_audio_fifo_alloc(AV_SAMPLE_FMT_FLTP, 2, AUDIO_MAX);
 	l->state = ENC_INPUT_WAITING;
@@ -661,8 +689,8 @@ int enc_live_start(const struct enc_live_config *cfg, struct enc_live **out)
 	avdevice_register_all();
 	if ((ret = live_alloc(cfg, &l)) < 0)
 		goto fail;
-	if (cfg->slate && (ret = enc_slate_load(cfg->slate, cfg->width, cfg->height,
-						&l->slate_image)) < 0) {
+	if (cfg->slate &&
+	    (ret = enc_slate_load(cfg->slate, cfg->width, cfg->height, &l->slate_image)) < 0) {
 		LOG_ERR(TAG, "cannot read the slate %s: %s", cfg->slate, av_err2str(ret));
 		goto fail;
 	}

@@ -56,8 +56,9 @@ static void skip_ahead(struct live_source *s, int64_t now)
 	if (ms <= 0)
 		return;
 	s->skipped_ms += ms;
-	LOG_WARN(ENC_TAG, "encoding is %" PRId64 " ms behind real time: skipped (%" PRId64
-			  " ms so far; a lighter --preset or a smaller --size would keep up)",
+	LOG_WARN(ENC_TAG,
+		 "encoding is %" PRId64 " ms behind real time: skipped (%" PRId64
+		 " ms so far; a lighter --preset or a smaller --size would keep up)",
 		 ms, s->skipped_ms);
 	s->next_frame = frame;
 	if (sample > s->next_sample)
@@ -71,8 +72,8 @@ static int slate_frame(struct live_source *s)
 
 	enc_live_status(s->live, &st);
 	if (st.lost_ms / 1000 != s->slate_second) {
-		ret = enc_slate_draw(s->slate, enc_live_slate_image(s->live), s->last,
-				     st.lost_ms / 1000);
+		ret = enc_slate_draw(s->slate, enc_live_slate_image(s->live),
+				     s->last->data[0] ? s->last : NULL, st.lost_ms / 1000);
 		if (ret < 0)
 			return ret;
 		s->slate_second = st.lost_ms / 1000;

@@ -183,6 +183,17 @@ int metrics_render(const struct metrics_data *d, char *buf, size_t size)
 		       "The sender's delay: its queue plus the socket's unacknowledged data.");
 		put(&o, "mpstream_sender_delay_seconds %.3f\n", st->delay_ms / 1000.0);
 	}
+	if (st->valid && st->input) {
+		family(&o, "mpstream_input_up", "gauge",
+		       "1 while the live input sends pictures; 0 while the slate is sent.");
+		put(&o, "mpstream_input_up %d\n", !strcmp(st->input, "up"));
+		family(&o, "mpstream_input_lost_seconds_total", "counter",
+		       "Time the live input was lost (the slate sent).");
+		put(&o, "mpstream_input_lost_seconds_total %.3f\n", st->input_lost_ms / 1000.0);
+		family(&o, "mpstream_input_losses_total", "counter",
+		       "Times the live input was lost after it had sent pictures.");
+		put(&o, "mpstream_input_losses_total %lld\n", (long long)st->input_losses);
+	}
 	return o.full ? -1 : (int)o.len;
 }
 

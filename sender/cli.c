@@ -105,9 +105,9 @@ const char snd_cli_usage[] =
 	"put back); a second one aborts a blocked write; one while connecting ends\n"
 	"mpstream at once.\n"
 	"\n"
-	"Exit status: 0 done, 64 usage error, 66 input, config or token file not\n"
-	"readable, 69 server or uplink unavailable, 77 not permitted (uplinks need\n"
-	"CAP_NET_ADMIN), 1 other.\n";
+	"Exit status: 0 done, 64 usage error, 66 input, device, config or token file\n"
+	"not readable, 69 server, uplink or port unavailable, 77 not permitted\n"
+	"(uplinks need CAP_NET_ADMIN), 1 other.\n";
 
 enum {
 	OPT_LOOP = 256,
@@ -355,7 +355,8 @@ static enum mps_args_result apply_media(struct snd_options *o, struct parse_stat
 			FAIL("--input: too many long values");
 		break;
 	case OPT_AUDIO:
-		if (mps_audio_kind(arg) == MPS_AUDIO_SOURCE && mps_input_kind(arg) != MPS_INPUT_LIVE)
+		if (mps_audio_kind(arg) == MPS_AUDIO_SOURCE &&
+		    mps_input_kind(arg) != MPS_INPUT_LIVE)
 			FAIL("--audio '%s': expected input, tone, none, a device (alsa:hw:1,0, "
 			     "pulse:NAME) or a live URL",
 			     arg);

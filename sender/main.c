@@ -99,7 +99,7 @@ static int exit_for_input(int err)
 /* Everything a stream sets up, torn down in reverse. */
 struct app {
 	struct snd_options o;
-	int mptcp; /* rt_mptcp_enabled() */
+	int mptcp;	       /* rt_mptcp_enabled() */
 	struct enc_live *live; /* a live input, read for the whole run */
 	struct enc_session *enc;
 	struct rt_uplinks *uplinks;

@@ -247,6 +247,10 @@ static void rate_tick(void *opaque, int fd, const struct conn_snapshot *cur,
 		.socket_bytes = in.socket_bytes,
 		.dropped_frames = p.dropped_frames,
 		.reconnects = atomic_load(&st->reconnects),
+		.input = p.input.state == ENC_INPUT_NONE ? NULL
+							 : enc_input_state_name(p.input.state),
+		.input_lost_ms = p.input.lost_total_ms,
+		.input_losses = p.input.losses,
 	};
 }
 

@@ -110,11 +110,16 @@ char *web_json_status(const struct web_status *st, const struct web_history *h,
 				  "max_bps", (json_int_t)st->max_bps, "fixed",
 				  st->copy || st->min_bps == st->max_bps);
 
+	json_t *input = live && s->input ? json_pack("{s:s, s:f, s:I}", "state", s->input, "lost_s",
+						     s->input_lost_ms / 1000.0, "losses",
+						     (json_int_t)s->input_losses)
+					 : json_null();
+
 	return dump(json_pack(
-		"{s:f, s:s, s:s, s:b, s:o, s:o, s:o, s:I, s:I, s:I, s:o, s:o, s:o, s:o}", "time_s",
-		st->t_s, "mode", web_mode_name(st->mode), "url", st->url ? st->url : "",
+		"{s:f, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:o, s:o, s:o, s:o}",
+		"time_s", st->t_s, "mode", web_mode_name(st->mode), "url", st->url ? st->url : "",
 		"connected", d->connected, "video", video, "delay_ms",
-		live ? json_integer(s->delay_ms) : json_null(), "queue_ms",
+		live ? json_integer(s->delay_ms) : json_null(), "input", input, "queue_ms",
 		live ? json_integer(s->queue_ms) : json_null(), "socket_bytes",
 		(json_int_t)(live ? s->socket_bytes : 0), "dropped_frames",
 		(json_int_t)s->dropped_frames, "reconnects", (json_int_t)s->reconnects, "uplinks",

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "input.h"
 
 #define URL "rtmp://ingest.example/live/SECRETK"
 
@@ -316,6 +317,55 @@ static void test_errors(void **state)
 }
 
 /* --http: 127.0.0.1 unless an address is given; standby and the token file with it. */
+/* What --input names, and the options of a live input. */
+static void test_live_input(void **state)
+{
+	struct snd_options o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(mps_input_kind("test"), MPS_INPUT_TEST);
+	assert_int_equal(mps_input_kind("clip.mp4"), MPS_INPUT_FILE);
+	assert_int_equal(mps_input_kind("/videos/a:b.mp4"), MPS_INPUT_FILE);
+	assert_int_equal(mps_input_kind("http://host/clip.mp4"), MPS_INPUT_FILE);
+	assert_int_equal(mps_input_kind("srt://:9000?mode=listener"), MPS_INPUT_LIVE);
+	assert_int_equal(mps_input_kind("udp://@:5000"), MPS_INPUT_LIVE);
+	assert_int_equal(mps_input_kind("RTMP://0.0.0.0:1936/live/cam"), MPS_INPUT_LIVE);
+	assert_int_equal(mps_input_kind("v4l2:/dev/video0?size=1280x720"), MPS_INPUT_LIVE);
+	assert_int_equal(mps_input_kind("alsa:hw:1,0"), MPS_INPUT_LIVE);
+	assert_int_equal(mps_input_kind("lavfi:testsrc2=size=640x360"), MPS_INPUT_LIVE);
+	/* A format name that is not a device is a file's name. */
+	assert_int_equal(mps_input_kind("notes:today.mp4"), MPS_INPUT_FILE);
+	assert_int_equal(mps_audio_kind(NULL), MPS_AUDIO_INPUT);
+	assert_int_equal(mps_audio_kind("tone"), MPS_AUDIO_TONE);
+	assert_int_equal(mps_audio_kind("none"), MPS_AUDIO_NONE);
+	assert_int_equal(mps_audio_kind("pulse:mic"), MPS_AUDIO_SOURCE);
+
+	assert_int_equal(parse(&o, err, URL, NULL), MPS_ARGS_RUN);
+	assert_null(o.audio);
+	assert_int_equal(o.input_timeout_ms, 500);
+	assert_int_equal(o.av_offset_ms, 0);
+	assert_null(o.slate);
+	assert_int_equal(parse(&o, err, "-i", "srt://:9000?mode=listener", "--audio", "alsa:hw:1,0",
+			       "--input-timeout", "800", "--av-offset", "-120", "--slate",
+			       "away.png", URL, NULL),
+			 MPS_ARGS_RUN);
+	assert_string_equal(o.audio, "alsa:hw:1,0");
+	assert_int_equal(o.input_timeout_ms, 800);
+	assert_int_equal(o.av_offset_ms, -120);
+	assert_string_equal(o.slate, "away.png");
+	expect_error("--audio 'mic.wav'", "-i", "udp://@:5000", "--audio", "mic.wav", URL, NULL);
+	expect_error("--av-offset '2500'", "-i", "udp://@:5000", "--av-offset", "2500", URL, NULL);
+	expect_error("--input-timeout '50'", "-i", "udp://@:5000", "--input-timeout", "50", URL,
+		     NULL);
+	expect_error("--audio applies to a live input", "--audio", "tone", URL, NULL);
+	expect_error("--slate applies to a live input", "-i", "clip.mp4", "--slate", "a.png", URL,
+		     NULL);
+	expect_error("--av-offset applies to a live input", "--av-offset", "100", URL, NULL);
+	expect_error("--loop applies to a file input", "-i", "udp://@:5000", "--loop", URL, NULL);
+	expect_error("a live one: not yet", "-i", "udp://@:5000", "--copy", URL, NULL);
+}
+
 static void test_http(void **state)
 {
 	struct snd_options o;
@@ -404,6 +454,7 @@ int main(void)
 		cmocka_unit_test(test_help_version), cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_bitrate),	     cmocka_unit_test(test_url_check),
 		cmocka_unit_test(test_parse_listen), cmocka_unit_test(test_http),
+		cmocka_unit_test(test_live_input),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

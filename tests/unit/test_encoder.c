@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "encoder.h"
+#include "live.h"
 
 struct flv_facts {
 	int width, height;
@@ -415,6 +416,105 @@ static void test_bad_preset(void **state)
 	assert_true(enc_session_create(&cfg, &s) < 0);
 }
 
+static double mean_luma(const AVFrame *f)
+{
+	double sum = 0;
+
+	for (int y = 0; y < f->height; y++)
+		for (int x = 0; x < f->width; x++)
+			sum += f->data[0][y * f->linesize[0] + x];
+	return sum / (f->width * f->height);
+}
+
+static int count_luma(const AVFrame *f, int v)
+{
+	int n = 0;
+
+	for (int y = 0; y < f->height; y++)
+		for (int x = 0; x < f->width; x++)
+			n += f->data[0][y * f->linesize[0] + x] == v;
+	return n;
+}
+
+/* The slate: the last picture darkened, with white text across its middle; or grey at first. */
+static void test_slate(void **state)
+{
+	AVFrame *last = av_frame_alloc(), *slate = av_frame_alloc();
+
+	(void)state;
+	for (AVFrame *f = last; f; f = f == last ? slate : NULL) {
+		f->format = AV_PIX_FMT_YUV420P;
+		f->width = 640;
+		f->height = 360;
+		assert_int_equal(av_frame_get_buffer(f, 0), 0);
+	}
+	enc_pattern_draw(last, 7);
+	assert_true(mean_luma(last) > 90);
+	assert_int_equal(enc_slate_draw(slate, NULL, last, 65), 0);
+	/* Darker than the picture, with its text in white (1:05 lost). */
+	assert_true(mean_luma(slate) < mean_luma(last) / 2);
+	assert_true(count_luma(slate, 235) > 1000);
+	/* Nothing came yet: a dark grey with the same text. */
+	assert_int_equal(enc_slate_draw(slate, NULL, NULL, 0), 0);
+	assert_true(mean_luma(slate) < 60);
+	assert_true(count_luma(slate, 235) > 1000);
+	/* An image of the operator's is taken as it is. */
+	assert_int_equal(enc_slate_draw(slate, last, NULL, 3), 0);
+	assert_true(mean_luma(slate) > 90);
+	av_frame_free(&last);
+	av_frame_free(&slate);
+}
+
+/* A live device that does not exist is an error at once; an option it does not know too. */
+static void test_live_errors(void **state)
+{
+	struct enc_live_config cfg = {.width = 320, .height = 240, .fps = 25, .timeout_ms = 500};
+	struct enc_live *l = NULL;
+
+	(void)state;
+	cfg.input = "v4l2:/dev/video97";
+	assert_int_equal(enc_live_start(&cfg, &l), AVERROR(ENOENT));
+	cfg.input = "v4l2:/dev/video97?size";
+	assert_int_equal(enc_live_start(&cfg, &l), AVERROR(EINVAL));
+	cfg.input = "lavfi:nullsrc=size=320x240";
+	cfg.slate = "/nonexistent/slate.png";
+	assert_int_equal(enc_live_start(&cfg, &l), AVERROR(ENOENT));
+	assert_null(l);
+}
+
+/* The lavfi device, through the same path as V4L2's: pictures come, and keep coming when it ends. */
+static void test_live_device(void **state)
+{
+	struct enc_live_config cfg = {
+		.input = "lavfi:testsrc2=size=320x240:rate=25:duration=1,realtime",
+		.audio = "none",
+		.width = 320,
+		.height = 240,
+		.fps = 25,
+		.timeout_ms = 300,
+	};
+	struct enc_input_status st;
+	struct enc_live *l = NULL;
+
+	(void)state;
+	assert_int_equal(enc_live_start(&cfg, &l), 0);
+	for (int i = 0; i < 50; i++) {
+		enc_live_status(l, &st);
+		if (st.state == ENC_INPUT_UP)
+			break;
+		usleep(20000);
+	}
+	assert_int_equal(st.state, ENC_INPUT_UP);
+	/* The graph ends after 1 s and is opened again at once: never lost. */
+	for (int i = 0; i < 100; i++) {
+		enc_live_status(l, &st);
+		assert_int_equal(st.state, ENC_INPUT_UP);
+		usleep(20000);
+	}
+	assert_int_equal(st.losses, 0);
+	enc_live_stop(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -425,6 +525,9 @@ int main(void)
 		cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_bitrate_change),
 		cmocka_unit_test(test_skip_to_keyframe),
+		cmocka_unit_test(test_slate),
+		cmocka_unit_test(test_live_errors),
+		cmocka_unit_test(test_live_device),
 	};
 
 	av_log_set_level(AV_LOG_ERROR);
