@@ -233,22 +233,17 @@ static void put_picture(struct enc_live *l, AVFrame *f)
 static int convert_picture(struct capture *c)
 {
 	const struct enc_live_config *cfg = &c->live->cfg;
-	AVFrame *f = av_frame_alloc();
+	AVFrame *f = enc_video_frame_alloc(cfg->width, cfg->height);
 	int ret;
 
 	if (!f)
 		return AVERROR(ENOMEM);
-	f->format = AV_PIX_FMT_YUV420P;
-	f->width = cfg->width;
-	f->height = cfg->height;
 	c->sws = sws_getCachedContext(c->sws, c->dec->width, c->dec->height, c->dec->format,
 				      cfg->width, cfg->height, AV_PIX_FMT_YUV420P, SWS_BICUBIC,
 				      NULL, NULL, NULL);
-	if (!c->sws)
-		ret = AVERROR(EINVAL);
-	else if ((ret = av_frame_get_buffer(f, 0)) >= 0)
-		ret = sws_scale(c->sws, (const uint8_t *const *)c->dec->data, c->dec->linesize, 0,
-				c->dec->height, f->data, f->linesize);
+	ret = c->sws ? sws_scale(c->sws, (const uint8_t *const *)c->dec->data, c->dec->linesize, 0,
+				 c->dec->height, f->data, f->linesize)
+		     : AVERROR(EINVAL);
 	if (ret < 0) {
 		av_frame_free(&f);
 		return ret;
@@ -313,31 +308,6 @@ static int convert_audio(struct capture *c)
 	return got < 0 ? got : 0;
 }
 
-static int open_decoder(struct capture *c, int idx, AVCodecContext **out)
-{
-	AVStream *st = c->ic->streams[idx];
-	const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
-	AVCodecContext *d;
-	int ret;
-
-	if (!codec)
-		return AVERROR_DECODER_NOT_FOUND;
-	d = avcodec_alloc_context3(codec);
-	if (!d)
-		return AVERROR(ENOMEM);
-	/* Slices, not frames, in parallel: frame threads would delay each picture. */
-	d->thread_count = 0;
-	d->thread_type = FF_THREAD_SLICE;
-	if ((ret = avcodec_parameters_to_context(d, st->codecpar)) < 0 ||
-	    (ret = avcodec_open2(d, codec, NULL)) < 0) {
-		avcodec_free_context(&d);
-		return ret;
-	}
-	d->pkt_timebase = st->time_base;
-	*out = d;
-	return 0;
-}
-
 static void capture_close(struct capture *c)
 {
 	avcodec_free_context(&c->vdec);
@@ -390,7 +360,7 @@ static int capture_open(struct capture *c)
 		c->vidx = av_find_best_stream(c->ic, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
 		if (c->vidx < 0)
 			return c->vidx;
-		if ((ret = open_decoder(c, c->vidx, &c->vdec)) < 0)
+		if ((ret = enc_open_decoder(c->ic->streams[c->vidx], true, &c->vdec)) < 0)
 			return ret;
 	}
 	if (c->want_audio) {
@@ -398,7 +368,8 @@ static int capture_open(struct capture *c)
 		if (c->aidx < 0 && !c->want_video)
 			return c->aidx;
 		/* Sound that cannot be decoded (yet) is silence, not a lost picture. */
-		if (c->aidx >= 0 && (ret = open_decoder(c, c->aidx, &c->adec)) < 0) {
+		if (c->aidx >= 0 &&
+		    (ret = enc_open_decoder(c->ic->streams[c->aidx], true, &c->adec)) < 0) {
 			LOG_WARN(TAG, "its audio cannot be decoded (%s): silence", av_err2str(ret));
 			c->aidx = -1;
 		}

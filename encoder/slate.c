@@ -129,35 +129,27 @@ int enc_slate_draw(AVFrame *dst, const AVFrame *image, const AVFrame *last, int6
 	return 0;
 }
 
-/* The first picture of @path's video, decoded. */
+/* The first picture of @ic's stream @idx, decoded into @out. */
 static int decode_first(AVFormatContext *ic, int idx, AVFrame *out)
 {
-	const AVCodec *codec = avcodec_find_decoder(ic->streams[idx]->codecpar->codec_id);
-	AVCodecContext *d = codec ? avcodec_alloc_context3(codec) : NULL;
 	AVPacket *pkt = av_packet_alloc();
-	int ret = !codec ? AVERROR_DECODER_NOT_FOUND : AVERROR(ENOMEM);
+	AVCodecContext *d = NULL;
+	int ret = pkt ? enc_open_decoder(ic->streams[idx], false, &d) : AVERROR(ENOMEM);
 
-	if (!d || !pkt)
-		goto out;
-	if ((ret = avcodec_parameters_to_context(d, ic->streams[idx]->codecpar)) < 0 ||
-	    (ret = avcodec_open2(d, codec, NULL)) < 0)
-		goto out;
-	for (;;) {
+	while (ret >= 0) {
 		ret = avcodec_receive_frame(d, out);
 		if (ret != AVERROR(EAGAIN))
 			break;
 		ret = av_read_frame(ic, pkt);
 		if (ret < 0) {
-			avcodec_send_packet(d, NULL);
+			ret = avcodec_send_packet(d, NULL); /* the end: what the decoder holds */
 			continue;
 		}
-		if (pkt->stream_index == idx)
-			ret = avcodec_send_packet(d, pkt);
+		ret = pkt->stream_index == idx ? avcodec_send_packet(d, pkt) : 0;
 		av_packet_unref(pkt);
-		if (ret < 0 && ret != AVERROR_INVALIDDATA)
-			break;
+		if (ret == AVERROR_INVALIDDATA)
+			ret = 0;
 	}
-out:
 	av_packet_free(&pkt);
 	avcodec_free_context(&d);
 	return ret;
@@ -166,7 +158,7 @@ out:
 int enc_slate_load(const char *path, int width, int height, AVFrame **out)
 {
 	AVFormatContext *ic = NULL;
-	AVFrame *dec = av_frame_alloc(), *f = av_frame_alloc();
+	AVFrame *dec = av_frame_alloc(), *f = enc_video_frame_alloc(width, height);
 	struct SwsContext *sws = NULL;
 	int idx, ret = AVERROR(ENOMEM);
 
@@ -177,18 +169,12 @@ int enc_slate_load(const char *path, int width, int height, AVFrame **out)
 	    (ret = idx = av_find_best_stream(ic, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0)) < 0 ||
 	    (ret = decode_first(ic, idx, dec)) < 0)
 		goto out;
-	f->format = AV_PIX_FMT_YUV420P;
-	f->width = width;
-	f->height = height;
 	sws = sws_getContext(dec->width, dec->height, dec->format, width, height,
 			     AV_PIX_FMT_YUV420P, SWS_BICUBIC, NULL, NULL, NULL);
-	if (!sws) {
-		ret = AVERROR(EINVAL);
-		goto out;
-	}
-	if ((ret = av_frame_get_buffer(f, 0)) < 0 ||
-	    (ret = sws_scale(sws, (const uint8_t *const *)dec->data, dec->linesize, 0, dec->height,
-			     f->data, f->linesize)) < 0)
+	ret = sws ? sws_scale(sws, (const uint8_t *const *)dec->data, dec->linesize, 0, dec->height,
+			      f->data, f->linesize)
+		  : AVERROR(EINVAL);
+	if (ret < 0)
 		goto out;
 	*out = f;
 	f = NULL;

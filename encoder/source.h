@@ -27,6 +27,16 @@ int enc_source_test_create(int width, int height, int fps, struct enc_source **o
 int enc_source_file_create(const char *path, bool loop, int width, int height, int fps,
 			   struct enc_source **out);
 
+/* A yuv420p frame of @width x @height, and an fltp stereo 48 kHz frame of ENC_AUDIO_FRAME
+ * samples, with their buffers; NULL when out of memory. */
+AVFrame *enc_video_frame_alloc(int width, int height);
+AVFrame *enc_audio_frame_alloc(void);
+
+struct AVStream;
+struct AVCodecContext;
+/* A decoder for @st, opened; with @slice_threads, parallel in slices only. 0 or an AVERROR. */
+int enc_open_decoder(const struct AVStream *st, bool slice_threads, struct AVCodecContext **out);
+
 /* Draw the moving test pattern with the frame number into a yuv420p frame. */
 void enc_pattern_draw(AVFrame *f, int64_t frame_no);
 /*

@@ -40,28 +40,6 @@ struct file_source {
 	int64_t iteration;
 };
 
-static int open_decoder(struct file_source *f, int idx, AVCodecContext **out)
-{
-	AVStream *st = f->ic->streams[idx];
-	const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);
-	AVCodecContext *c;
-	int ret;
-
-	if (!codec)
-		return AVERROR_DECODER_NOT_FOUND;
-	c = avcodec_alloc_context3(codec);
-	if (!c)
-		return AVERROR(ENOMEM);
-	if ((ret = avcodec_parameters_to_context(c, st->codecpar)) < 0 ||
-	    (ret = avcodec_open2(c, codec, NULL)) < 0) {
-		avcodec_free_context(&c);
-		return ret;
-	}
-	c->pkt_timebase = st->time_base;
-	*out = c;
-	return 0;
-}
-
 /* The output time of a decoded frame, in microseconds. */
 static int64_t frame_time_us(struct file_source *f, int idx, const AVFrame *frame)
 {
@@ -289,7 +267,7 @@ static void file_destroy(struct enc_source *src)
 static int open_audio(struct file_source *f)
 {
 	AVChannelLayout stereo = AV_CHANNEL_LAYOUT_STEREO;
-	int ret = open_decoder(f, f->aidx, &f->adec);
+	int ret = enc_open_decoder(f->ic->streams[f->aidx], false, &f->adec);
 
 	if (ret < 0)
 		return ret;
@@ -308,7 +286,6 @@ int enc_source_file_create(const char *path, bool loop, int width, int height, i
 			   struct enc_source **out)
 {
 	struct file_source *f = calloc(1, sizeof(*f));
-	AVChannelLayout stereo = AV_CHANNEL_LAYOUT_STEREO;
 	int ret = AVERROR(ENOMEM);
 
 	if (!f)
@@ -332,7 +309,7 @@ int enc_source_file_create(const char *path, bool loop, int width, int height, i
 	if (ret < 0)
 		goto fail;
 	f->vidx = ret;
-	if ((ret = open_decoder(f, f->vidx, &f->vdec)) < 0)
+	if ((ret = enc_open_decoder(f->ic->streams[f->vidx], false, &f->vdec)) < 0)
 		goto fail;
 	f->aidx = av_find_best_stream(f->ic, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
 	if (f->aidx >= 0 && (ret = open_audio(f)) < 0)
@@ -341,19 +318,9 @@ int enc_source_file_create(const char *path, bool loop, int width, int height, i
 	ret = AVERROR(ENOMEM);
 	f->pkt = av_packet_alloc();
 	f->dec = av_frame_alloc();
-	f->video = av_frame_alloc();
-	f->audio = av_frame_alloc();
+	f->video = enc_video_frame_alloc(width, height);
+	f->audio = enc_audio_frame_alloc();
 	if (!f->pkt || !f->dec || !f->video || !f->audio)
-		goto fail;
-	f->video->format = AV_PIX_FMT_YUV420P;
-	f->video->width = width;
-	f->video->height = height;
-	f->audio->format = AV_SAMPLE_FMT_FLTP;
-	f->audio->sample_rate = ENC_AUDIO_RATE;
-	f->audio->nb_samples = ENC_AUDIO_FRAME;
-	if ((ret = av_channel_layout_copy(&f->audio->ch_layout, &stereo)) < 0 ||
-	    (ret = av_frame_get_buffer(f->video, 0)) < 0 ||
-	    (ret = av_frame_get_buffer(f->audio, 0)) < 0)
 		goto fail;
 	*out = &f->base;
 	return 0;

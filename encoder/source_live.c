@@ -154,7 +154,6 @@ static void live_destroy(struct enc_source *src)
 int enc_source_live_create(struct enc_live *l, struct enc_source **out)
 {
 	const struct enc_live_config *cfg = enc_live_config(l);
-	AVChannelLayout stereo = AV_CHANNEL_LAYOUT_STEREO;
 	struct live_source *s = calloc(1, sizeof(*s));
 	int ret = AVERROR(ENOMEM);
 
@@ -168,19 +167,9 @@ int enc_source_live_create(struct enc_live *l, struct enc_source **out)
 	s->slate_second = -1;
 	s->video = av_frame_alloc();
 	s->last = av_frame_alloc();
-	s->slate = av_frame_alloc();
-	s->audio = av_frame_alloc();
+	s->slate = enc_video_frame_alloc(cfg->width, cfg->height);
+	s->audio = enc_audio_frame_alloc();
 	if (!s->video || !s->last || !s->slate || !s->audio)
-		goto fail;
-	s->slate->format = AV_PIX_FMT_YUV420P;
-	s->slate->width = cfg->width;
-	s->slate->height = cfg->height;
-	s->audio->format = AV_SAMPLE_FMT_FLTP;
-	s->audio->sample_rate = ENC_AUDIO_RATE;
-	s->audio->nb_samples = ENC_AUDIO_FRAME;
-	if ((ret = av_channel_layout_copy(&s->audio->ch_layout, &stereo)) < 0 ||
-	    (ret = av_frame_get_buffer(s->slate, 0)) < 0 ||
-	    (ret = av_frame_get_buffer(s->audio, 0)) < 0)
 		goto fail;
 	*out = &s->base;
 	return 0;

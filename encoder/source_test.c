@@ -55,7 +55,6 @@ static void test_destroy(struct enc_source *src)
 int enc_source_test_create(int width, int height, int fps, struct enc_source **out)
 {
 	struct test_source *t = calloc(1, sizeof(*t));
-	AVChannelLayout stereo = AV_CHANNEL_LAYOUT_STEREO;
 	int ret = AVERROR(ENOMEM);
 
 	if (!t)
@@ -63,19 +62,9 @@ int enc_source_test_create(int width, int height, int fps, struct enc_source **o
 	t->base.next = test_next;
 	t->base.destroy = test_destroy;
 	t->fps = fps;
-	t->video = av_frame_alloc();
-	t->audio = av_frame_alloc();
+	t->video = enc_video_frame_alloc(width, height);
+	t->audio = enc_audio_frame_alloc();
 	if (!t->video || !t->audio)
-		goto fail;
-	t->video->format = AV_PIX_FMT_YUV420P;
-	t->video->width = width;
-	t->video->height = height;
-	t->audio->format = AV_SAMPLE_FMT_FLTP;
-	t->audio->sample_rate = ENC_AUDIO_RATE;
-	t->audio->nb_samples = ENC_AUDIO_FRAME;
-	if ((ret = av_channel_layout_copy(&t->audio->ch_layout, &stereo)) < 0 ||
-	    (ret = av_frame_get_buffer(t->video, 0)) < 0 ||
-	    (ret = av_frame_get_buffer(t->audio, 0)) < 0)
 		goto fail;
 	*out = &t->base;
 	return 0;

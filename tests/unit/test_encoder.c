@@ -458,6 +458,20 @@ static void test_slate(void **state)
 	assert_int_equal(enc_slate_draw(slate, NULL, NULL, 0), 0);
 	assert_true(mean_luma(slate) < 60);
 	assert_true(count_luma(slate, 235) > 1000);
+	/* --slate reads a picture (here the first of a file of the test pattern), scaled. */
+	{
+		char path[] = "/tmp/mps-enc-XXXXXX.flv";
+		AVFrame *image = NULL;
+
+		temp_flv(path);
+		encode(ENC_INPUT_TEST, false, path, 0.3);
+		assert_int_equal(enc_slate_load(path, 320, 180, &image), 0);
+		assert_int_equal(image->width, 320);
+		assert_true(mean_luma(image) > 90);
+		av_frame_free(&image);
+		unlink(path);
+		assert_int_equal(enc_slate_load(path, 320, 180, &image), AVERROR(ENOENT));
+	}
 	/* An image of the operator's is taken as it is. */
 	assert_int_equal(enc_slate_draw(slate, last, NULL, 3), 0);
 	assert_true(mean_luma(slate) > 90);
