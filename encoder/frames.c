@@ -35,6 +35,12 @@ AVFrame *enc_audio_frame_alloc(void)
 	return f;
 }
 
+void enc_audio_silence(AVFrame *f, int from)
+{
+	av_samples_set_silence(f->data, from, f->nb_samples - from, f->ch_layout.nb_channels,
+			       f->format);
+}
+
 int enc_open_decoder(const AVStream *st, bool slice_threads, AVCodecContext **out)
 {
 	const AVCodec *codec = avcodec_find_decoder(st->codecpar->codec_id);

@@ -122,13 +122,13 @@ static void observe(struct enc_live *l, int64_t now)
 		     now - l->last_picture_ns <= (int64_t)l->cfg.timeout_ms * 1000000;
 
 	if (fresh && l->state != ENC_INPUT_UP) {
-		if (l->state == ENC_INPUT_LOST)
+		if (l->state == ENC_INPUT_LOST) {
 			LOG_INFO(TAG, "back after %.1f s: the slate ends",
 				 (double)(now - l->since_ns) / 1e9);
-		else
-			LOG_INFO(TAG, "pictures are coming in");
-		if (l->state == ENC_INPUT_LOST)
 			l->lost_total_ns += now - l->since_ns;
+		} else {
+			LOG_INFO(TAG, "pictures are coming in");
+		}
 		l->state = ENC_INPUT_UP;
 	} else if (!fresh && l->state == ENC_INPUT_UP) {
 		l->state = ENC_INPUT_LOST;
@@ -182,11 +182,6 @@ int enc_live_take_video(struct enc_live *l, int64_t now, AVFrame *out)
 	return ret;
 }
 
-static void silence(AVFrame *f, int from)
-{
-	av_samples_set_silence(f->data, from, f->nb_samples - from, 2, AV_SAMPLE_FMT_FLTP);
-}
-
 int enc_live_take_audio(struct enc_live *l, AVFrame *out)
 {
 	int level, excess, ret = 0;
@@ -198,7 +193,7 @@ int enc_live_take_audio(struct enc_live *l, AVFrame *out)
 	if (!l->priming && level < out->nb_samples)
 		l->priming = true; /* ran dry: silence until the FIFO is back at its target */
 	if (l->priming) {
-		silence(out, 0);
+		enc_audio_silence(out, 0);
 	} else {
 		if (av_audio_fifo_read(l->fifo, (void **)out->data, out->nb_samples) < 0)
 			ret = AVERROR(EIO);
@@ -598,7 +593,7 @@ void enc_live_stop(struct enc_live *l)
 static int first_opens(struct enc_live *l)
 {
 	int64_t until = mps_mono_ns() + (int64_t)START_WAIT_MS * 1000000;
-	struct timespec ts = {.tv_sec = until / 1000000000 + 0, .tv_nsec = until % 1000000000};
+	struct timespec ts = {.tv_sec = until / 1000000000, .tv_nsec = until % 1000000000};
 	int ret = 0;
 
 	pthread_mutex_lock(&l->lock);

@@ -32,6 +32,9 @@ int enc_source_file_create(const char *path, bool loop, int width, int height, i
 AVFrame *enc_video_frame_alloc(int width, int height);
 AVFrame *enc_audio_frame_alloc(void);
 
+/* Silence in @f's samples from @from to its end. */
+void enc_audio_silence(AVFrame *f, int from);
+
 struct AVStream;
 struct AVCodecContext;
 /* A decoder for @st, opened; with @slice_threads, parallel in slices only. 0 or an AVERROR. */

@@ -113,8 +113,7 @@ static int audio_frame_from_fifo(struct file_source *f, AVFrame **out)
 	if ((ret = av_frame_make_writable(f->audio)) < 0)
 		return ret;
 	if (n < ENC_AUDIO_FRAME)
-		av_samples_set_silence(f->audio->data, n, ENC_AUDIO_FRAME - n, 2,
-				       AV_SAMPLE_FMT_FLTP);
+		enc_audio_silence(f->audio, n);
 	if (av_audio_fifo_read(f->fifo, (void **)f->audio->data, ENC_AUDIO_FRAME) < 0)
 		return AVERROR(EIO);
 	f->audio->pts = f->next_sample;
@@ -129,7 +128,7 @@ static int silence_frame(struct file_source *f, AVFrame **out)
 
 	if (ret < 0)
 		return ret;
-	av_samples_set_silence(f->audio->data, 0, ENC_AUDIO_FRAME, 2, AV_SAMPLE_FMT_FLTP);
+	enc_audio_silence(f->audio, 0);
 	f->audio->pts = f->next_sample;
 	f->next_sample += ENC_AUDIO_FRAME;
 	*out = f->audio;

@@ -108,7 +108,7 @@ static int audio_frame(struct live_source *s)
 	if (s->audio_kind == MPS_AUDIO_TONE)
 		enc_tone_fill(s->audio, s->next_sample);
 	else if (s->audio_kind == MPS_AUDIO_NONE)
-		av_samples_set_silence(s->audio->data, 0, ENC_AUDIO_FRAME, 2, AV_SAMPLE_FMT_FLTP);
+		enc_audio_silence(s->audio, 0);
 	else
 		ret = enc_live_take_audio(s->live, s->audio);
 	s->audio->pts = s->next_sample;
