@@ -17,6 +17,7 @@ enum mps_exit {
 	MPS_EXIT_USAGE = 64,
 	MPS_EXIT_NOINPUT = 66,
 	MPS_EXIT_UNAVAILABLE = 69,
+	MPS_EXIT_CANTCREAT = 73, /* the recording */
 	MPS_EXIT_NOPERM = 77,
 };
 

@@ -11,6 +11,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+struct SwsContext;
+
 struct enc_qnode {
 	AVPacket *pkt; /* in its encoder's time base; stream_index 0 video, 1 audio */
 	int64_t t_us;  /* its dts in microseconds */
@@ -25,6 +27,11 @@ struct enc_session {
 	struct enc_source *src;	     /* encoding: raw frames */
 	struct enc_copy *copy;	     /* cfg.copy: packets as they are */
 	AVCodecContext *venc, *aenc; /* NULL with cfg.copy */
+	/* The video encoder's input (venc.c): its software format, converted into venc_conv
+	 * when not yuv420p, uploaded into venc_hw when it takes hardware frames. */
+	enum AVPixelFormat venc_sw_fmt;
+	struct SwsContext *venc_sws;
+	AVFrame *venc_conv, *venc_hw;
 	/* The output's streams, ENC_VIDEO and ENC_AUDIO (NULL: none), and their time bases. */
 	AVCodecParameters *par[2];
 	AVRational tb[2];
@@ -38,6 +45,7 @@ struct enc_session {
 	atomic_llong want_bitrate; /* the rate controller's, applied at the next frame */
 	int64_t pending_due_us;	   /* cfg.copy: when s->pkt, the packet read ahead, is due */
 	bool pending_copy;
+	struct enc_record *record; /* --record, or NULL */
 
 	/* The queue between the two sides, and the progress; under lock. */
 	pthread_mutex_t lock;
@@ -48,6 +56,14 @@ struct enc_session {
 	struct enc_progress progress;
 };
 
+/* The video encoder (venc.c). */
+int enc_venc_open(struct enc_session *s, bool global_header);
+/* x264's bitrate and maxrate, and a half-second VBV buffer. */
+void enc_venc_set_rate(AVCodecContext *c, int64_t bps);
+/* @in as the encoder takes it (owned by the session, valid until the next call). */
+int enc_venc_prepare(struct enc_session *s, AVFrame *in, AVFrame **out);
+void enc_venc_free(struct enc_session *s);
+
 /* Queue operations (session.c), used by output.c. */
 struct enc_qnode *enc_queue_pop(struct enc_session *s, int wait_ms, bool *ended);
 void enc_qnode_free(struct enc_qnode *n);
@@ -55,6 +71,10 @@ void enc_qnode_free(struct enc_qnode *n);
 bool enc_queue_start_at_keyframe(struct enc_session *s);
 void enc_add_bytes_out(struct enc_session *s, int64_t bytes);
 void enc_count_dropped(struct enc_session *s, int64_t frames);
+
+/* The recording (record.c): from @s's time bases; @pkt is in @s's. */
+int enc_record_attach(struct enc_record *r, struct enc_session *s);
+void enc_record_packet(struct enc_record *r, const AVPacket *pkt, int kind, bool key);
 
 /* The pass-through input (copy.c). */
 int enc_copy_open(const char *path, bool loop, struct enc_copy **out, AVCodecParameters *par[2],

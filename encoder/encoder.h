@@ -24,11 +24,12 @@
 #define ENC_ERRTAG(a, b, c, d)                                                 \
 	(-(int)((unsigned)(a) | ((unsigned)(b) << 8) | ((unsigned)(c) << 16) | \
 		((unsigned)(d) << 24)))
-#define ENC_ERR_EOF		 ENC_ERRTAG('E', 'O', 'F', ' ') /* the end of the input or stream */
-#define ENC_ERR_EXIT		 ENC_ERRTAG('E', 'X', 'I', 'T') /* interrupted on purpose */
-#define ENC_ERR_INVALIDDATA	 ENC_ERRTAG('I', 'N', 'D', 'A') /* an input it cannot read */
-#define ENC_ERR_STREAM_NOT_FOUND ENC_ERRTAG(0xF8, 'S', 'T', 'R') /* no video in the input */
-#define ENC_ERR_OPTION_NOT_FOUND ENC_ERRTAG(0xF8, 'O', 'P', 'T') /* a device option unknown */
+#define ENC_ERR_EOF		  ENC_ERRTAG('E', 'O', 'F', ' ') /* the end of the input or stream */
+#define ENC_ERR_EXIT		  ENC_ERRTAG('E', 'X', 'I', 'T')  /* interrupted on purpose */
+#define ENC_ERR_INVALIDDATA	  ENC_ERRTAG('I', 'N', 'D', 'A')  /* an input it cannot read */
+#define ENC_ERR_STREAM_NOT_FOUND  ENC_ERRTAG(0xF8, 'S', 'T', 'R') /* no video in the input */
+#define ENC_ERR_OPTION_NOT_FOUND  ENC_ERRTAG(0xF8, 'O', 'P', 'T') /* a device option unknown */
+#define ENC_ERR_ENCODER_NOT_FOUND ENC_ERRTAG(0xF8, 'E', 'N', 'C') /* no such encoder */
 
 /* A line for @err (-errno or ENC_ERR_*) in @buf; returns @buf. */
 const char *enc_strerror(int err, char *buf, size_t size);
@@ -41,10 +42,11 @@ struct enc_config {
 	bool loop;	       /* start a file input again at its end */
 	int width, height;
 	int fps;
-	const char *preset; /* x264 preset */
-	int64_t bitrate;    /* video bit/s, at the start (enc_session_set_bitrate) */
-	int buffer_ms;	    /* packets waiting for the network: beyond this, whole GOPs go */
-	bool copy;	    /* pass an H.264/AAC file through as it is, no encoding */
+	const char *encoder; /* libavcodec's H.264 encoder; NULL: libx264 */
+	const char *preset;  /* x264 preset */
+	int64_t bitrate;     /* video bit/s, at the start (enc_session_set_bitrate) */
+	int buffer_ms;	     /* packets waiting for the network: beyond this, whole GOPs go */
+	bool copy;	     /* pass an H.264/AAC file through as it is, no encoding */
 };
 
 struct enc_output_config {
@@ -125,7 +127,9 @@ void enc_route_av_log(void);
 /*
  * Open the input and the encoders; nothing touches the network. Returns 0,
  * AVERROR(ENOENT)/AVERROR(EACCES)/AVERROR_INVALIDDATA for an input that cannot
- * be read, AVERROR_ENCODER_NOT_FOUND, or another AVERROR.
+ * be read, AVERROR_ENCODER_NOT_FOUND (no such encoder), AVERROR(EINVAL) (not
+ * an H.264 encoder), AVERROR(ENODEV) (its hardware is not there), or another
+ * AVERROR.
  */
 int enc_session_create(const struct enc_config *cfg, struct enc_session **out) ENC_WARN_UNUSED;
 
@@ -161,6 +165,44 @@ int enc_session_request_keyframe(struct enc_session *s) ENC_WARN_UNUSED;
  * a frame that depends on it is sent. Returns the video frames dropped.
  */
 int64_t enc_session_skip_to_keyframe(struct enc_session *s);
+
+/*
+ * The local recording (--record FILE): every packet the session makes, the
+ * ones the network queue drops included, written by a thread of its own into
+ * FILE (.mkv, .mp4 or .mov (fragmented), .ts or .flv: each readable after a
+ * crash). FILE's name goes through strftime(3) (%Y%m%d-%H%M%S: a file per
+ * run); an existing file is never overwritten. A failed write ends the
+ * recording, not the stream.
+ */
+struct enc_record;
+
+struct enc_record_stats {
+	int64_t packets; /* recorded, audio and video */
+	int64_t bytes;	 /* written */
+	int64_t dropped; /* video frames left out: the disk could not keep up */
+	bool failed;	 /* a write failed: the recording ended there */
+};
+
+/* Create the file (O_EXCL). 0, -EINVAL (a name without a known extension), -EEXIST, -errno. */
+int enc_record_open(const char *pattern, struct enc_record **out) ENC_WARN_UNUSED;
+/* The file's name, the pattern expanded. */
+const char *enc_record_path(const struct enc_record *r);
+/* strftime(@pattern) at this moment into @out: 0 or -ENAMETOOLONG. */
+int enc_record_name(const char *pattern, char *out, size_t size) ENC_WARN_UNUSED;
+/*
+ * Record @s from now on (before its first step). The first session gives the
+ * file its streams; later ones (live periods) go on where the previous ended.
+ * Returns 0, or the AVERROR that kept the file from being written (the
+ * stream goes on without it).
+ */
+int enc_session_record(struct enc_session *s, struct enc_record *r);
+/* Thread-safe. */
+void enc_record_stats(struct enc_record *r, struct enc_record_stats *st);
+/*
+ * Write what waits and the trailer, and close. A recording that got nothing
+ * is removed. Returns 0 or an AVERROR. NULL is fine.
+ */
+int enc_record_close(struct enc_record *r);
 
 /* Free everything (outputs must be closed first). NULL is fine. */
 void enc_session_destroy(struct enc_session *s);

@@ -17,59 +17,6 @@
 #include <stdlib.h>
 #include <time.h>
 
-#define GOP_SECONDS 2
-
-/*
- * Constant bit rate within a half-second VBV buffer: the rate the network gets
- * is the rate asked for, give or take half a second's worth. libx264's
- * wrapper (FFmpeg 5.1) reconfigures x264 when these change between frames.
- */
-static void set_rate(AVCodecContext *c, int64_t bps)
-{
-	c->bit_rate = bps;
-	c->rc_max_rate = bps;
-	c->rc_buffer_size = (int)(bps / 2);
-}
-
-static int open_video_encoder(struct enc_session *s, bool global_header)
-{
-	const AVCodec *codec = avcodec_find_encoder_by_name("libx264");
-	AVDictionary *opts = NULL;
-	AVCodecContext *c;
-	int ret;
-
-	if (!codec) {
-		LOG_ERR(ENC_TAG, "this libavcodec has no libx264 encoder");
-		return AVERROR_ENCODER_NOT_FOUND;
-	}
-	c = s->venc = avcodec_alloc_context3(codec);
-	if (!c)
-		return AVERROR(ENOMEM);
-	c->width = s->cfg.width;
-	c->height = s->cfg.height;
-	c->pix_fmt = AV_PIX_FMT_YUV420P;
-	c->time_base = (AVRational){1, s->cfg.fps};
-	c->framerate = (AVRational){s->cfg.fps, 1};
-	set_rate(c, s->cfg.bitrate);
-	c->gop_size = GOP_SECONDS * s->cfg.fps;
-	c->keyint_min = c->gop_size;
-	c->max_b_frames = 0;
-	if (global_header)
-		c->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-	av_dict_set(&opts, "preset", s->cfg.preset, 0);
-	av_dict_set(&opts, "tune", "zerolatency", 0);
-	/* Keyframes exactly every GOP: a scene cut must not move them. */
-	av_dict_set(&opts, "x264-params", "scenecut=0", 0);
-	/* A keyframe asked for after a reconnect is an IDR: decodable on its own. */
-	av_dict_set(&opts, "forced-idr", "1", 0);
-	ret = avcodec_open2(c, codec, &opts);
-	av_dict_free(&opts);
-	if (ret < 0)
-		LOG_ERR(ENC_TAG, "cannot open x264 (preset %s): %s", s->cfg.preset,
-			av_err2str(ret));
-	return ret;
-}
-
 static int open_audio_encoder(struct enc_session *s, bool global_header)
 {
 	const AVCodec *codec = avcodec_find_encoder(AV_CODEC_ID_AAC);
@@ -142,7 +89,7 @@ int enc_session_create(const struct enc_config *cfg, struct enc_session **out)
 		return 0;
 	}
 	global = s->ofmt->flags & AVFMT_GLOBALHEADER;
-	if ((ret = open_video_encoder(s, global)) < 0 || (ret = open_audio_encoder(s, global)) < 0)
+	if ((ret = enc_venc_open(s, global)) < 0 || (ret = open_audio_encoder(s, global)) < 0)
 		goto fail;
 	ret = AVERROR(ENOMEM);
 	for (int k = ENC_VIDEO; k <= ENC_AUDIO; k++) {
@@ -214,6 +161,9 @@ static int enqueue(struct enc_session *s, enum enc_media kind)
 	n->video = kind == ENC_VIDEO;
 	n->key = s->pkt->flags & AV_PKT_FLAG_KEY;
 	n->t_us = av_rescale_q(s->pkt->dts, s->tb[kind], AV_TIME_BASE_Q);
+	/* The recording keeps all: what the network queue drops too. */
+	if (s->record)
+		enc_record_packet(s->record, s->pkt, kind, n->key);
 
 	pthread_mutex_lock(&s->lock);
 	if (n->video)
@@ -335,6 +285,12 @@ int enc_session_request_keyframe(struct enc_session *s)
 	return 0;
 }
 
+int enc_session_record(struct enc_session *s, struct enc_record *r)
+{
+	s->record = r;
+	return enc_record_attach(r, s);
+}
+
 void enc_add_bytes_out(struct enc_session *s, int64_t bytes)
 {
 	pthread_mutex_lock(&s->lock);
@@ -384,13 +340,17 @@ static int encode(struct enc_session *s, enum enc_media kind, AVFrame *frame)
 			if (bps < c->bit_rate)
 				c->bit_rate = bps;
 			else
-				set_rate(c, bps);
+				enc_venc_set_rate(c, bps);
 			pthread_mutex_lock(&s->lock);
 			s->progress.target_bps = bps;
 			pthread_mutex_unlock(&s->lock);
 		}
 		frame->pict_type = atomic_exchange(&s->want_keyframe, false) ? AV_PICTURE_TYPE_I
 									     : AV_PICTURE_TYPE_NONE;
+	}
+	if (kind == ENC_VIDEO && (ret = enc_venc_prepare(s, frame, &frame)) < 0) {
+		LOG_ERR(ENC_TAG, "cannot hand the picture to the encoder: %s", av_err2str(ret));
+		return ret;
 	}
 	ret = avcodec_send_frame(c, frame);
 	if (ret < 0) {
@@ -523,7 +483,7 @@ void enc_session_destroy(struct enc_session *s)
 		s->head = n->next;
 		enc_qnode_free(n);
 	}
-	avcodec_free_context(&s->venc);
+	enc_venc_free(s);
 	avcodec_free_context(&s->aenc);
 	avcodec_parameters_free(&s->par[ENC_VIDEO]);
 	avcodec_parameters_free(&s->par[ENC_AUDIO]);

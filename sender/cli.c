@@ -63,9 +63,15 @@ const char snd_cli_usage[] =
 	"      --loop                    start FILE again at its end\n"
 	"  -s, --size WxH                video size (default 1280x720)\n"
 	"  -r, --fps N                   frame rate (default 30)\n"
+	"      --encoder NAME            the H.264 encoder (default libx264; h264_vaapi,\n"
+	"                                h264_nvenc, h264_qsv, h264_v4l2m2m where the\n"
+	"                                hardware is there)\n"
 	"      --preset NAME             x264 preset (default veryfast)\n"
 	"      --copy                    pass FILE through as it is (H.264 and AAC): no\n"
 	"                                encoding; the bit rate is the file's\n"
+	"      --record FILE             also record everything encoded to FILE (.mkv,\n"
+	"                                .mp4, .mov, .ts or .flv; strftime's %%Y%%m%%d-\n"
+	"                                %%H%%M%%S for a file per run; never overwritten)\n"
 	"Rate control:\n"
 	"  -b, --bitrate RATE            video bit rate to start at, e.g. 2500k or 4M\n"
 	"                                (default 2500k); it then follows what the\n"
@@ -106,8 +112,9 @@ const char snd_cli_usage[] =
 	"mpstream at once.\n"
 	"\n"
 	"Exit status: 0 done, 64 usage error, 66 input, device, config or token file\n"
-	"not readable, 69 server, uplink or port unavailable, 77 not permitted\n"
-	"(uplinks need CAP_NET_ADMIN), 1 other.\n";
+	"not readable, 69 server, uplink, port or encoder hardware unavailable,\n"
+	"73 the recording cannot be created, 77 not permitted (uplinks need\n"
+	"CAP_NET_ADMIN), 1 other.\n";
 
 enum {
 	OPT_LOOP = 256,
@@ -116,6 +123,8 @@ enum {
 	OPT_AV_OFFSET,
 	OPT_SLATE,
 	OPT_PRESET,
+	OPT_ENCODER,
+	OPT_RECORD,
 	OPT_STATS,
 	OPT_STATS_INTERVAL,
 	OPT_CONNECT_TIMEOUT,
@@ -150,6 +159,8 @@ static const struct option long_options[] = {
 	{"max-latency", required_argument, NULL, OPT_MAX_LATENCY},
 	{"congestion", required_argument, NULL, OPT_CONGESTION},
 	{"copy", no_argument, NULL, OPT_COPY},
+	{"encoder", required_argument, NULL, OPT_ENCODER},
+	{"record", required_argument, NULL, OPT_RECORD},
 	{"duration", required_argument, NULL, 'd'},
 	{"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
 	{"reconnect", required_argument, NULL, OPT_RECONNECT},
@@ -256,6 +267,7 @@ static void defaults(struct snd_options *o)
 	o->height = 720;
 	o->fps = 30;
 	o->preset = "veryfast";
+	o->encoder = "libx264";
 	o->congestion = CONN_CONGESTION_DEFAULT;
 	o->bitrate = 2500000;
 	o->min_bitrate = 300000;
@@ -315,7 +327,7 @@ static enum mps_args_result check_rates(struct snd_options *o, bool bitrate_set,
 
 /* What the parse has seen so far, across the config file and the command line. */
 struct parse_state {
-	bool bitrate_set, min_set;
+	bool bitrate_set, min_set, preset_set;
 	bool uplinks_from_config; /* the uplinks so far came from the file */
 };
 
@@ -405,6 +417,23 @@ static enum mps_args_result apply_media(struct snd_options *o, struct parse_stat
 		o->preset = keep(o, arg);
 		if (!o->preset)
 			FAIL("--preset: too many long values");
+		st->preset_set = true;
+		break;
+	case OPT_ENCODER:
+		if (!*arg || strspn(arg, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(arg))
+			FAIL("--encoder '%s': expected an encoder's name, such as libx264 or "
+			     "h264_vaapi",
+			     arg);
+		o->encoder = keep(o, arg);
+		if (!o->encoder)
+			FAIL("--encoder: too many long values");
+		break;
+	case OPT_RECORD:
+		if (!*arg)
+			FAIL("--record: empty");
+		o->record = keep(o, arg);
+		if (!o->record)
+			FAIL("--record: too many long values");
 		break;
 	case OPT_COPY:
 		o->copy = true;
@@ -771,6 +800,10 @@ enum mps_args_result snd_cli_parse(int argc, char **argv, struct snd_options *o,
 	}
 	if (check_input(o, err, errlen) != MPS_ARGS_RUN)
 		return MPS_ARGS_ERROR;
+	if (o->copy && strcmp(o->encoder, "libx264"))
+		FAIL("--encoder does not apply with --copy: nothing is encoded");
+	if (st.preset_set && strcmp(o->encoder, "libx264"))
+		FAIL("--preset is libx264's; %s has presets of its own", o->encoder);
 	if (o->standby && !o->http)
 		FAIL("--standby needs --http: nothing else can make it go live");
 	if (o->http_token_file && !o->http)

@@ -23,7 +23,9 @@ struct snd_options {
 	const char *slate;    /* an image for the slate, or NULL */
 	bool loop;
 	int width, height, fps;
-	const char *preset;
+	const char *preset;		  /* libx264's */
+	const char *encoder;		  /* libavcodec's name of the H.264 encoder */
+	const char *record;		  /* --record FILE (a strftime pattern), or NULL */
 	const char *congestion;		  /* the subflows' TCP congestion control, or "system" */
 	int64_t bitrate;		  /* the starting point */
 	int64_t min_bitrate, max_bitrate; /* rate control's bounds */

@@ -88,19 +88,32 @@ static int exit_for_routing(int err)
 	}
 }
 
+/* The encoder session's error: an input not readable, an encoder not there. */
 static int exit_for_input(int err)
 {
-	return err == -ENOENT || err == -EACCES || err == -EISDIR || err == ENC_ERR_INVALIDDATA ||
-			       err == ENC_ERR_STREAM_NOT_FOUND
-		       ? MPS_EXIT_NOINPUT
-		       : MPS_EXIT_FAILURE;
+	switch (err) {
+	case -ENOENT:
+	case -EACCES:
+	case -EISDIR:
+	case ENC_ERR_INVALIDDATA:
+	case ENC_ERR_STREAM_NOT_FOUND:
+		return MPS_EXIT_NOINPUT;
+	case ENC_ERR_ENCODER_NOT_FOUND:
+	case -EINVAL:
+		return MPS_EXIT_USAGE;
+	case -ENODEV:
+		return MPS_EXIT_UNAVAILABLE;
+	default:
+		return MPS_EXIT_FAILURE;
+	}
 }
 
 /* Everything a stream sets up, torn down in reverse. */
 struct app {
 	struct snd_options o;
-	int mptcp;	       /* rt_mptcp_enabled() */
-	struct enc_live *live; /* a live input, read for the whole run */
+	int mptcp;		   /* rt_mptcp_enabled() */
+	struct enc_live *live;	   /* a live input, read for the whole run */
+	struct enc_record *record; /* --record, for the whole run */
 	struct enc_session *enc;
 	struct rt_uplinks *uplinks;
 	struct failover *failover;
@@ -221,6 +234,7 @@ static int setup_encoder(struct app *a)
 		.width = o->width,
 		.height = o->height,
 		.fps = o->fps,
+		.encoder = o->encoder,
 		.preset = o->preset,
 		.bitrate = o->bitrate,
 		.buffer_ms = (int)(o->buffer_s * 1000),
@@ -228,7 +242,28 @@ static int setup_encoder(struct app *a)
 	};
 	int ret = enc_session_create(&ec, &a->enc);
 
-	return ret < 0 ? exit_for_input(ret) : 0;
+	if (ret < 0)
+		return exit_for_input(ret);
+	if (a->record)
+		(void)enc_session_record(a->enc,
+					 a->record); /* a failure is logged; the stream goes on */
+	return 0;
+}
+
+/* --record's file, created now: 0, or the exit code. */
+static int setup_record(struct app *a)
+{
+	int ret;
+
+	if (!a->o.record)
+		return 0;
+	ret = enc_record_open(a->o.record, &a->record);
+	if (ret == -EINVAL)
+		return MPS_EXIT_USAGE;
+	if (ret < 0)
+		return ret == -ENOMEM ? MPS_EXIT_FAILURE : MPS_EXIT_CANTCREAT;
+	LOG_INFO(TAG, "recording to %s", enc_record_path(a->record));
+	return 0;
 }
 
 /* The metrics, the operator's page and its controls: 0, or the exit code. */
@@ -271,6 +306,8 @@ static int setup(struct app *a)
 	const struct snd_options *o = &a->o;
 	int ret = setup_input(a);
 
+	if (!ret)
+		ret = setup_record(a);
 	if (!ret)
 		ret = setup_encoder(a);
 	if (!ret)
@@ -386,6 +423,7 @@ static void teardown(struct app *a)
 	snd_control_destroy(&a->control);
 	fo_destroy(a->failover);
 	enc_session_destroy(a->enc);
+	enc_record_close(a->record);
 	enc_live_stop(a->live);
 	rt_uplinks_destroy(a->uplinks);
 	if (a->uplinks)

@@ -46,6 +46,29 @@ expect 64 "unknown option" "unknown option" $M --bogus "$URL"
 expect 64 "--congestion 'nosuchcc': not available here \(available: " "unknown congestion control" \
 	$M -u up0 -u up1 --congestion nosuchcc "$URL"
 expect 66 "cannot read input" "unreadable input file" $M -u up0 -u up1 -i /nonexistent/$KEY.mp4 "$URL"
+# --encoder: no such encoder; one that is not H.264; hardware that is not here.
+expect 64 "no such encoder \(its H.264 encoders: libx264" "unknown encoder" \
+	$M -u up0 -u up1 --encoder h264_warp "$URL"
+expect 64 "makes aac; RTMP \(FLV\) carries H.264" "encoder of audio" $M -u up0 -u up1 --encoder aac "$URL"
+if [ ! -e /dev/dri/renderD128 ]; then
+	expect 69 "no vaapi device here" "VAAPI without a GPU" $M -u up0 -u up1 --encoder h264_vaapi "$URL"
+	expect 69 "cannot open --encoder h264_v4l2m2m" "V4L2 mem2mem without a device" \
+		$M -u up0 -u up1 --encoder h264_v4l2m2m "$URL"
+fi
+# --record: an unknown container; a recording already there (kept as it was);
+# a set-up that fails after the file was created (the file goes too).
+expect 64 "expected a name ending in .mkv" "recording to .avi" \
+	$M -u up0 -u up1 --record "$LAB_DIR/rec.avi" "$URL"
+[ -e "$LAB_DIR/rec.avi" ] && fail "recording to .avi: a file was left"
+echo "an earlier recording" >"$LAB_DIR/earlier.mkv"
+expect 73 "never overwritten" "recording over an earlier one" \
+	$M -u up0 -u up1 --record "$LAB_DIR/earlier.mkv" "$URL"
+grep -q "an earlier recording" "$LAB_DIR/earlier.mkv" && pass "the earlier recording is untouched" ||
+	fail "the earlier recording was changed"
+expect 69 "uplink eth9: no such interface" "recording, then no uplink" \
+	$M -u eth9 --record "$LAB_DIR/rec-%H%M%S.mkv" "$URL"
+ls "$LAB_DIR"/rec-*.mkv >/dev/null 2>&1 && fail "recording, then no uplink: the empty recording was left" ||
+	pass "recording, then no uplink: no file left"
 # --copy needs H.264 and AAC: an MPEG-4 part 2 file is refused before anything is set up.
 ffmpeg -v error -y -f lavfi -i testsrc2=size=320x240:rate=30:duration=1 -c:v mpeg4 \
 	"$LAB_DIR/mpeg4.mp4" || fail "cannot make an MPEG-4 clip"

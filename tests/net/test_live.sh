@@ -7,7 +7,7 @@
 # arrival gap over 600 ms, the slate seen (told from the camera's pictures by
 # their brightness: the slate is the last picture darkened), the camera's
 # pictures back within 1 s of its return, and a recording without a hole in
-# its timestamps. Then bad input: a device that does not exist, a port taken,
+# its timestamps; mpstream's own --record holds at least as much. Then bad input: a device that does not exist, a port taken,
 # and 10 s of random bytes sent to the UDP input: a clear line or the slate,
 # never a crash, the log not flooded, the routing as before.
 . "$(dirname "$0")/common.sh"
@@ -45,7 +45,7 @@ for proto in srt udp rtmp; do
 	key="$KEY$proto"
 	rm -f "$LAB_DIR/probe.out"
 	ip netns exec "$LAB_SND" "$MPSTREAM" -u up0 -u up1 -s 640x360 -b 1M --duration "$DURATION" \
-		--input "$input" --stats "$LAB_DIR/stats-$proto.csv" \
+		--input "$input" --stats "$LAB_DIR/stats-$proto.csv" --record "$LAB_DIR/local-$proto.mkv" \
 		"rtmp://$LAB_SERVER_IP/live/$key" 2>"$LAB_DIR/mpstream-$proto.log" &
 	pid=$!
 	sleep 0.5
@@ -109,6 +109,13 @@ for proto in srt udp rtmp; do
 	*"up lost up"*) pass "$proto: the stats say up, lost, up" ;;
 	*) fail "$proto: the stats' input column: $states" ;;
 	esac
+	# --record: the local copy holds at least what the server got, and decodes without an error.
+	local_frames=$(ffprobe -v error -select_streams v -count_frames -show_entries stream=nb_read_frames \
+		-of csv=p=0 "$LAB_DIR/local-$proto.mkv")
+	errors=$(ffmpeg -nostdin -v error -i "$LAB_DIR/local-$proto.mkv" -f null - 2>&1 | wc -l)
+	echo "figure: $proto: --record kept $local_frames pictures (the server $frames), $errors decoding errors"
+	[ "${local_frames:-0}" -ge "$frames" ] && [ "$errors" = 0 ] && pass "$proto: the local recording is whole" ||
+		fail "$proto: the local recording: ${local_frames:-no} pictures, $errors errors"
 	grep -E "input" "$LAB_DIR/mpstream-$proto.log" | grep -v stats | head -n 6 | cut -c1-140
 	check_no_key "$LAB_DIR/mpstream-$proto.log"
 done

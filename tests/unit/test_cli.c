@@ -366,6 +366,33 @@ static void test_live_input(void **state)
 	expect_error("a live one: not yet", "-i", "udp://@:5000", "--copy", URL, NULL);
 }
 
+/* --encoder and --record. */
+static void test_encoder_record(void **state)
+{
+	struct snd_options o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&o, err, URL, NULL), MPS_ARGS_RUN);
+	assert_string_equal(o.encoder, "libx264");
+	assert_null(o.record);
+	assert_int_equal(parse(&o, err, "--encoder", "h264_vaapi", "--record",
+			       "/var/lib/mpstream/%Y%m%d-%H%M%S.mkv", URL, NULL),
+			 MPS_ARGS_RUN);
+	assert_string_equal(o.encoder, "h264_vaapi");
+	assert_string_equal(o.record, "/var/lib/mpstream/%Y%m%d-%H%M%S.mkv");
+	/* --preset is libx264's own; with it, as before. */
+	assert_int_equal(parse(&o, err, "--encoder", "libx264", "--preset", "fast", URL, NULL),
+			 MPS_ARGS_RUN);
+	expect_error("--preset is libx264's", "--encoder", "h264_nvenc", "--preset", "fast", URL,
+		     NULL);
+	expect_error("--encoder 'H264 VAAPI'", "--encoder", "H264 VAAPI", URL, NULL);
+	expect_error("--encoder ''", "--encoder", "", URL, NULL);
+	expect_error("--encoder does not apply with --copy", "-i", "clip.mp4", "--copy",
+		     "--encoder", "h264_vaapi", URL, NULL);
+	expect_error("--record: empty", "--record", "", URL, NULL);
+}
+
 static void test_http(void **state)
 {
 	struct snd_options o;
@@ -454,7 +481,7 @@ int main(void)
 		cmocka_unit_test(test_help_version), cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_bitrate),	     cmocka_unit_test(test_url_check),
 		cmocka_unit_test(test_parse_listen), cmocka_unit_test(test_http),
-		cmocka_unit_test(test_live_input),
+		cmocka_unit_test(test_live_input),   cmocka_unit_test(test_encoder_record),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -69,26 +69,15 @@ static void read_flv(const char *path, struct flv_facts *f)
 }
 
 /* Both sides in one thread: encode a frame, send what it produced. */
-static void encode_copy(const char *input, bool loop, bool copy, const char *out, double seconds)
+static void encode_with(const struct enc_config *cfg, const char *out, double seconds)
 {
-	struct enc_config cfg = {
-		.input = input,
-		.loop = loop,
-		.copy = copy,
-		.width = 320,
-		.height = 240,
-		.fps = 30,
-		.preset = "ultrafast",
-		.bitrate = 400000,
-		.buffer_ms = 2000,
-	};
 	struct enc_output_config oc = {.url = out, .connect_timeout_ms = 5000};
 	struct enc_session *s = NULL;
 	struct enc_output *o = NULL;
 	struct enc_progress p = {0};
 	int ret;
 
-	assert_int_equal(enc_session_create(&cfg, &s), 0);
+	assert_int_equal(enc_session_create(cfg, &s), 0);
 	assert_int_equal(enc_output_open(s, &oc, &o), 0);
 	while (p.media_time_us < (int64_t)(seconds * 1e6)) {
 		ret = enc_session_step(s);
@@ -110,6 +99,23 @@ static void encode_copy(const char *input, bool loop, bool copy, const char *out
 	assert_true(p.bytes_out > 0);
 	assert_int_equal(p.dropped_frames, 0);
 	enc_session_destroy(s);
+}
+
+static void encode_copy(const char *input, bool loop, bool copy, const char *out, double seconds)
+{
+	struct enc_config cfg = {
+		.input = input,
+		.loop = loop,
+		.copy = copy,
+		.width = 320,
+		.height = 240,
+		.fps = 30,
+		.preset = "ultrafast",
+		.bitrate = 400000,
+		.buffer_ms = 2000,
+	};
+
+	encode_with(&cfg, out, seconds);
 }
 
 static void encode(const char *input, bool loop, const char *out, double seconds)
@@ -416,6 +422,61 @@ static void test_bad_preset(void **state)
 	assert_true(enc_session_create(&cfg, &s) < 0);
 }
 
+/*
+ * --encoder: a name libavcodec lacks, an encoder of something else than
+ * H.264, hardware encoders whose hardware is not here (no GPU, no V4L2
+ * mem2mem device, no CUDA on these machines: told apart from the others),
+ * and another software encoder, libx264rgb, whose pictures go through the
+ * pixel format conversion (yuv420p to bgr0) that hardware encoders' need too.
+ */
+static void test_encoder_choice(void **state)
+{
+	struct enc_config cfg = {
+		.input = ENC_INPUT_TEST,
+		.width = 320,
+		.height = 240,
+		.fps = 30,
+		.bitrate = 400000,
+		.buffer_ms = 2000,
+	};
+	static const char *const hardware[] = {"h264_vaapi", "h264_v4l2m2m", "h264_nvenc",
+					       "h264_qsv"};
+	struct enc_session *s = NULL;
+	char out[] = "/tmp/mps-enc-XXXXXX.flv";
+	struct flv_facts f;
+
+	(void)state;
+	cfg.encoder = "h264_warp";
+	assert_int_equal(enc_session_create(&cfg, &s), ENC_ERR_ENCODER_NOT_FOUND);
+	cfg.encoder = "aac";
+	assert_int_equal(enc_session_create(&cfg, &s), AVERROR(EINVAL));
+	for (size_t i = 0; i < sizeof(hardware) / sizeof(hardware[0]); i++) {
+		int ret;
+
+		cfg.encoder = hardware[i];
+		ret = enc_session_create(&cfg, &s);
+		printf("figure: --encoder %s here: %s\n", hardware[i],
+		       ret == 0 ? "opened" : av_err2str(ret));
+		if (ret == 0) {
+			/* A machine with the hardware: it must then encode. */
+			enc_session_destroy(s);
+			s = NULL;
+			continue;
+		}
+		assert_int_equal(ret, AVERROR(ENODEV));
+		assert_null(s);
+	}
+	cfg.encoder = "libx264rgb";
+	cfg.preset = "ultrafast";
+	temp_flv(out);
+	encode_with(&cfg, out, 2.0);
+	read_flv(out, &f);
+	assert_int_equal(f.vcodec, AV_CODEC_ID_H264);
+	assert_in_range(f.video_packets, 60, 62);
+	assert_int_equal(f.width, 320);
+	unlink(out);
+}
+
 static double mean_luma(const AVFrame *f)
 {
 	double sum = 0;
@@ -532,15 +593,11 @@ static void test_live_device(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pattern_to_flv),
-		cmocka_unit_test(test_unreadable_input),
-		cmocka_unit_test(test_bad_preset),
-		cmocka_unit_test(test_queue_bound),
-		cmocka_unit_test(test_copy),
-		cmocka_unit_test(test_bitrate_change),
-		cmocka_unit_test(test_skip_to_keyframe),
-		cmocka_unit_test(test_slate),
-		cmocka_unit_test(test_live_errors),
+		cmocka_unit_test(test_pattern_to_flv), cmocka_unit_test(test_unreadable_input),
+		cmocka_unit_test(test_bad_preset),     cmocka_unit_test(test_encoder_choice),
+		cmocka_unit_test(test_queue_bound),    cmocka_unit_test(test_copy),
+		cmocka_unit_test(test_bitrate_change), cmocka_unit_test(test_skip_to_keyframe),
+		cmocka_unit_test(test_slate),	       cmocka_unit_test(test_live_errors),
 		cmocka_unit_test(test_live_device),
 	};
 
