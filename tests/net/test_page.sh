@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The operator's page in a real browser: headless Chromium (Debian's) loads
-# it during a lab stream after uplink 1 was cut, and the rendered page must
-# show up1 down and up0 up, charts with points, the log, no stream key. The
+# it during a lab stream after uplink 1 was cut and the camera (an ffmpeg
+# pushing MPEG-TS over UDP) was killed, and the rendered page must show up1
+# down and up0 up, the input lost, charts with points, the log, no stream key. The
 # screenshot is kept as an artifact: test-artifacts/operator-page.png next
 # to the binary.
 . "$(dirname "$0")/common.sh"
@@ -13,10 +14,16 @@ mkdir -p "$ARTIFACTS"
 
 lab_up 4mbit || { echo "FAIL: lab"; exit 1; }
 ip netns exec "$LAB_SND" "$MPSTREAM" -u up0 -u up1 --http 8080 --duration 60 --stats "$LAB_DIR/stats.csv" \
-	"$URL" 2>"$LAB_DIR/mpstream.log" &
+	-s 640x360 -b 1M --input udp://@:5000 "$URL" 2>"$LAB_DIR/mpstream.log" &
 pid=$!
+ip netns exec "$LAB_SND" ffmpeg -nostdin -loglevel error -re -f lavfi -i testsrc2=size=640x360:rate=30 \
+	-c:v libx264 -preset ultrafast -tune zerolatency -f mpegts "udp://127.0.0.1:5000?pkt_size=1316" \
+	2>"$LAB_DIR/camera.log" &
+cam=$!
 sleep 10
 lab_cut 1
+kill -9 $cam
+wait $cam 2>/dev/null
 cut=$(date +%s%3N)
 for i in $(seq 1 100); do
 	lab_in_snd curl -s -m 2 http://127.0.0.1:8080/api/status | grep -q '"name":"up1","state":"down"' && break
@@ -47,7 +54,11 @@ up1=$(attr uplink-up1 data-state)
 up0=$(attr uplink-up0 data-state)
 points=$(attr chart-video data-points)
 mode=$(attr mode data-state)
-echo "figure: rendered: mode ${mode:-?}, up0 ${up0:-?}, up1 ${up1:-?}, ${points:-0} chart points"
+input=$(attr input data-state)
+input_text=$(grep -o '<b id="input"[^>]*>[^<]*<' "$LAB_DIR/dom.html" | sed 's/.*>\(.*\)</\1/')
+echo "figure: rendered: mode ${mode:-?}, up0 ${up0:-?}, up1 ${up1:-?}, input '${input_text:-?}', ${points:-0} chart points"
+[ "$input" = lost ] && [[ "$input_text" == "lost 0:0"* ]] && pass "the camera shows as lost ($input_text)" ||
+	fail "the input shows as '${input:-nothing}' '${input_text}'"
 [ "$up1" = down ] && pass "the cut uplink shows as down" || fail "up1 shows as '${up1:-nothing}'"
 [ "$up0" = up ] && pass "the other uplink shows as up" || fail "up0 shows as '${up0:-nothing}'"
 [ "$mode" = live ] && pass "the page shows the stream live" || fail "mode '${mode:-nothing}'"
