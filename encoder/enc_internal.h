@@ -46,6 +46,12 @@ struct enc_session {
 	int64_t pending_due_us;	   /* cfg.copy: when s->pkt, the packet read ahead, is due */
 	bool pending_copy;
 	struct enc_record *record; /* --record, or NULL */
+	/* cfg.copy with a live input (passthrough.c): the camera's packets, or the slate. */
+	bool cam_on_air;
+	int cam_generation;
+	int64_t cam_offset_us;	   /* added to the camera's timestamps */
+	int64_t slate_shift_us;	   /* added to the slate's */
+	int64_t video_last_dts_us; /* of the last video packet queued; INT64_MIN: none */
 
 	/* The queue between the two sides, and the progress; under lock. */
 	pthread_mutex_t lock;
@@ -63,6 +69,14 @@ void enc_venc_set_rate(AVCodecContext *c, int64_t bps);
 /* @in as the encoder takes it (owned by the session, valid until the next call). */
 int enc_venc_prepare(struct enc_session *s, AVFrame *in, AVFrame **out);
 void enc_venc_free(struct enc_session *s);
+
+/* Queue s->pkt (session.c), of stream @kind in s->tb[kind]. */
+int enc_enqueue(struct enc_session *s, enum enc_media kind);
+/*
+ * --copy of a live input, at a video tick due at @due_us: the camera's packets
+ * queued (1: the tick's frame is not encoded), or 0: the slate's turn.
+ */
+int enc_passthrough_tick(struct enc_session *s, int64_t due_us);
 
 /* Queue operations (session.c), used by output.c. */
 struct enc_qnode *enc_queue_pop(struct enc_session *s, int wait_ms, bool *ended);

@@ -46,7 +46,7 @@ struct enc_config {
 	const char *preset;  /* x264 preset */
 	int64_t bitrate;     /* video bit/s, at the start (enc_session_set_bitrate) */
 	int buffer_ms;	     /* packets waiting for the network: beyond this, whole GOPs go */
-	bool copy;	     /* pass an H.264/AAC file through as it is, no encoding */
+	bool copy; /* pass an H.264/AAC file, or a live source's H.264, through as it is */
 };
 
 struct enc_output_config {
@@ -105,6 +105,7 @@ struct enc_live_config {
 	int timeout_ms;	   /* no picture for this long: the slate */
 	int av_offset_ms;  /* > 0: the audio is delayed by this; < 0: the picture is */
 	const char *slate; /* an image for the slate; NULL: the last picture, darkened */
+	bool copy;	   /* H.264 from the source goes through as it is (enc_config.copy) */
 };
 
 /*

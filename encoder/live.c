@@ -60,7 +60,9 @@ struct capture {
 	AVPacket *pkt;
 	AVFrame *dec;
 	int64_t deadline_ns; /* for the blocking call under way; 0: none */
-	int64_t delivered;   /* pictures or audio frames since this open */
+	int64_t delivered; /* pictures or audio frames (with --copy, video packets) since this open */
+	bool pass_video;   /* --copy: the video packets go through (an H.264 source) */
+	int generation;	   /* --copy: of this open, for the passthrough */
 	/* The first open's verdict, under live->lock: 1 pending, 0 ok, < 0 error. */
 	int first;
 };
@@ -70,6 +72,8 @@ struct enc_live {
 	atomic_bool stop;
 	struct capture cap[2];
 	int n_cap;
+	struct enc_pktq *pktq; /* --copy: the camera's video packets */
+	int generations;
 	AVFrame *slate_image;
 
 	pthread_mutex_t lock;
@@ -150,6 +154,11 @@ void enc_live_status(struct enc_live *l, struct enc_input_status *st)
 		(l->lost_total_ns + (l->state == ENC_INPUT_LOST ? now - l->since_ns : 0)) / 1000000;
 	st->losses = l->losses;
 	pthread_mutex_unlock(&l->lock);
+}
+
+struct enc_pktq *enc_live_packets(struct enc_live *l)
+{
+	return l->pktq;
 }
 
 const struct enc_live_config *enc_live_config(const struct enc_live *l)
@@ -321,6 +330,47 @@ static void first_verdict(struct capture *c, int ret)
 	pthread_mutex_unlock(&c->live->lock);
 }
 
+/* --copy: can the source's video go through as it is? Said once per open when not. */
+static void check_passthrough(struct capture *c, const AVCodecParameters *par)
+{
+	const struct enc_live_config *cfg = &c->live->cfg;
+
+	c->pass_video = par->codec_id == AV_CODEC_ID_H264;
+	if (!c->pass_video) {
+		LOG_ERR(TAG, "--copy needs H.264 from the source; it sends %s: the slate goes on",
+			avcodec_get_name(par->codec_id));
+		return;
+	}
+	pthread_mutex_lock(&c->live->lock);
+	c->generation = ++c->live->generations;
+	pthread_mutex_unlock(&c->live->lock);
+	if (par->width != cfg->width || par->height != cfg->height)
+		LOG_WARN(TAG,
+			 "--copy: the source is %dx%d, the slate %dx%d: --size %dx%d keeps the "
+			 "picture's size the same through a cut",
+			 par->width, par->height, cfg->width, cfg->height, par->width, par->height);
+}
+
+/* --copy: a video packet to the passthrough; only keyframes are decoded (for the slate). */
+static int pass_packet(struct capture *c)
+{
+	const AVStream *st = c->ic->streams[c->vidx];
+	int64_t now = mps_mono_ns();
+	int ret;
+
+	if (!c->pass_video)
+		return 0;
+	ret = enc_pktq_put(c->live->pktq, c->pkt, st->time_base, st->codecpar->extradata,
+			   st->codecpar->extradata_size, c->generation, now);
+	if (ret < 0)
+		return ret;
+	pthread_mutex_lock(&c->live->lock);
+	c->live->last_picture_ns = now;
+	pthread_mutex_unlock(&c->live->lock);
+	c->delivered++;
+	return 0;
+}
+
 static int capture_open(struct capture *c)
 {
 	AVDictionary *opts = NULL;
@@ -357,6 +407,8 @@ static int capture_open(struct capture *c)
 			return c->vidx;
 		if ((ret = enc_open_decoder(c->ic->streams[c->vidx], true, &c->vdec)) < 0)
 			return ret;
+		if (c->live->pktq)
+			check_passthrough(c, c->ic->streams[c->vidx]->codecpar);
 	}
 	if (c->want_audio) {
 		c->aidx = av_find_best_stream(c->ic, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
@@ -421,6 +473,12 @@ static int capture_read(struct capture *c)
 				    : c->pkt->stream_index == c->aidx ? c->adec
 								      : NULL;
 
+		if (d && d == c->vdec && c->live->pktq) {
+			if ((ret = pass_packet(c)) < 0)
+				return ret;
+			if (!(c->pkt->flags & AV_PKT_FLAG_KEY))
+				d = NULL;
+		}
 		ret = d ? avcodec_send_packet(d, c->pkt) : 0;
 		av_packet_unref(c->pkt);
 		/* A damaged packet (garbage, a cut): the decoder recovers at the next keyframe. */
@@ -583,6 +641,7 @@ void enc_live_stop(struct enc_live *l)
 	free(l->ring_ns);
 	if (l->fifo)
 		av_audio_fifo_free(l->fifo);
+	enc_pktq_free(l->pktq);
 	av_frame_free(&l->slate_image);
 	pthread_mutex_destroy(&l->lock);
 	pthread_cond_destroy(&l->cond);
@@ -641,6 +700,8 @@ static int live_alloc(const struct enc_live_config *cfg, struct enc_live **out)
 	l->fifo = av_audio_fifo_alloc(AV_SAMPLE_FMT_FLTP, 2, AUDIO_MAX);
 	l->state = ENC_INPUT_WAITING;
 	l->since_ns = mps_mono_ns();
+	if (cfg->copy && enc_pktq_create(&l->pktq) < 0)
+		return AVERROR(ENOMEM);
 	return l->ring && l->ring_ns && l->fifo ? 0 : AVERROR(ENOMEM);
 }
 

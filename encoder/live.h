@@ -6,7 +6,22 @@
 #include "encoder.h"
 #include "source.h"
 
+#include <libavcodec/packet.h>
+
 const struct enc_live_config *enc_live_config(const struct enc_live *l);
+
+/*
+ * --copy (passthrough.c): the source's video packets, timestamps in
+ * microseconds, each keyframe with its parameter sets as new extradata.
+ */
+struct enc_pktq;
+int enc_pktq_create(struct enc_pktq **out);
+void enc_pktq_free(struct enc_pktq *q);
+/* From the reader thread: @pkt in @tb, of the source's open number @generation. */
+int enc_pktq_put(struct enc_pktq *q, const AVPacket *pkt, AVRational tb, const uint8_t *extradata,
+		 int extradata_size, int generation, int64_t arrival_ns);
+/* The live input's queue, or NULL without --copy. */
+struct enc_pktq *enc_live_packets(struct enc_live *l);
 
 /*
  * The picture for a frame due at @now_ns (CLOCK_MONOTONIC): the newest one

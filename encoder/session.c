@@ -59,16 +59,17 @@ int enc_session_create(const struct enc_config *cfg, struct enc_session **out)
 	if (!s->pkt)
 		goto fail;
 
-	atomic_init(&s->want_bitrate, cfg->copy ? 0 : cfg->bitrate);
+	atomic_init(&s->want_bitrate, cfg->bitrate);
 	s->progress.target_bps = cfg->copy ? 0 : cfg->bitrate;
-	if (cfg->copy && (s->is_test || cfg->live)) {
-		LOG_ERR(ENC_TAG, "--copy needs a file input");
+	s->video_last_dts_us = INT64_MIN;
+	if (cfg->copy && (s->is_test || (cfg->live && !enc_live_packets(cfg->live)))) {
+		LOG_ERR(ENC_TAG, "--copy needs a file input or a live one started with copy");
 		ret = AVERROR(EINVAL);
 		goto fail;
 	}
 	if (cfg->live)
 		ret = enc_source_live_create(cfg->live, &s->src);
-	else if (cfg->copy)
+	else if (cfg->copy) /* a file */
 		ret = enc_copy_open(cfg->input, cfg->loop, &s->copy, s->par, s->tb);
 	else if (s->is_test)
 		ret = enc_source_test_create(cfg->width, cfg->height, cfg->fps, &s->src);
@@ -84,7 +85,7 @@ int enc_session_create(const struct enc_config *cfg, struct enc_session **out)
 		ret = AVERROR_MUXER_NOT_FOUND;
 		goto fail;
 	}
-	if (cfg->copy) {
+	if (s->copy) {
 		*out = s;
 		return 0;
 	}
@@ -100,6 +101,9 @@ int enc_session_create(const struct enc_config *cfg, struct enc_session **out)
 			goto fail;
 		s->tb[k] = c->time_base;
 	}
+	/* --copy of a live input: the camera's timestamps and the slate's on one fine timeline. */
+	if (cfg->copy)
+		s->tb[ENC_VIDEO] = (AVRational){1, 90000};
 	*out = s;
 	return 0;
 fail:
@@ -146,7 +150,7 @@ static int queue_ms_locked(const struct enc_session *s)
 }
 
 /* Queue s->pkt, of stream @kind in its time base. */
-static int enqueue(struct enc_session *s, enum enc_media kind)
+int enc_enqueue(struct enc_session *s, enum enc_media kind)
 {
 	struct enc_qnode *n = calloc(1, sizeof(*n));
 
@@ -305,6 +309,36 @@ void enc_count_dropped(struct enc_session *s, int64_t frames)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/*
+ * --copy of a live input: a slate packet onto the camera's timeline (after
+ * the camera's last packet), its keyframes with the slate's parameter sets.
+ */
+static int slate_packet(struct enc_session *s, AVCodecContext *c)
+{
+	int64_t dts_us;
+
+	av_packet_rescale_ts(s->pkt, c->time_base, AV_TIME_BASE_Q);
+	s->pkt->pts += s->slate_shift_us;
+	s->pkt->dts += s->slate_shift_us;
+	dts_us = s->pkt->dts;
+	if (s->video_last_dts_us != INT64_MIN && dts_us <= s->video_last_dts_us) {
+		s->slate_shift_us += s->video_last_dts_us + 1000 - dts_us;
+		s->pkt->pts += s->video_last_dts_us + 1000 - dts_us;
+		s->pkt->dts = dts_us = s->video_last_dts_us + 1000;
+	}
+	s->video_last_dts_us = dts_us;
+	av_packet_rescale_ts(s->pkt, AV_TIME_BASE_Q, s->tb[ENC_VIDEO]);
+	if ((s->pkt->flags & AV_PKT_FLAG_KEY) && c->extradata_size > 0) {
+		uint8_t *side = av_packet_new_side_data(s->pkt, AV_PKT_DATA_NEW_EXTRADATA,
+							(size_t)c->extradata_size);
+
+		if (!side)
+			return AVERROR(ENOMEM);
+		memcpy(side, c->extradata, (size_t)c->extradata_size);
+	}
+	return 0;
+}
+
 /* Queue every packet the encoder has ready. */
 static int drain(struct enc_session *s, AVCodecContext *c, enum enc_media kind)
 {
@@ -316,7 +350,9 @@ static int drain(struct enc_session *s, AVCodecContext *c, enum enc_media kind)
 			return 0;
 		if (ret < 0)
 			return ret;
-		ret = enqueue(s, kind);
+		if (kind == ENC_VIDEO && s->cfg.copy && (ret = slate_packet(s, c)) < 0)
+			return ret;
+		ret = enc_enqueue(s, kind);
 		av_packet_unref(s->pkt);
 		if (ret < 0)
 			return ret;
@@ -399,7 +435,7 @@ static int copy_step(struct enc_session *s)
 	}
 	if ((ret = wait_due(s, s->pending_due_us)) < 0)
 		return ret;
-	ret = enqueue(s, s->pending_kind);
+	ret = enc_enqueue(s, s->pending_kind);
 	av_packet_unref(s->pkt);
 	s->pending_copy = false;
 	count_frame(s, s->pending_kind, s->pending_due_us);
@@ -426,6 +462,13 @@ int enc_session_step(struct enc_session *s)
 			     AV_TIME_BASE_Q);
 	if ((ret = wait_due(s, due_us)) < 0)
 		return ret; /* the frame stays pending */
+	if (s->cfg.copy && s->pending_kind == ENC_VIDEO &&
+	    (ret = enc_passthrough_tick(s, due_us)) != 0) {
+		/* The camera's own packets went out instead (or an error). */
+		count_frame(s, ENC_VIDEO, due_us);
+		s->pending = NULL;
+		return ret < 0 ? ret : 0;
+	}
 	if (s->is_test && s->pending_kind == ENC_VIDEO) {
 		/* Stamped now, when due, so that the probe measures from this moment. */
 		struct enc_stamp st = {.frame = (uint32_t)s->pending->pts,

@@ -67,8 +67,9 @@ const char snd_cli_usage[] =
 	"                                h264_nvenc, h264_qsv, h264_v4l2m2m where the\n"
 	"                                hardware is there)\n"
 	"      --preset NAME             x264 preset (default veryfast)\n"
-	"      --copy                    pass FILE through as it is (H.264 and AAC): no\n"
-	"                                encoding; the bit rate is the file's\n"
+	"      --copy                    pass FILE (H.264 and AAC) or a live input's\n"
+	"                                H.264 through as it is: no encoding (but the\n"
+	"                                slate's); the bit rate is the source's\n"
 	"      --record FILE             also record everything encoded to FILE (.mkv,\n"
 	"                                .mp4, .mov, .ts or .flv; strftime's %%Y%%m%%d-\n"
 	"                                %%H%%M%%S for a file per run; never overwritten)\n"
@@ -715,6 +716,13 @@ static enum mps_args_result load_config(struct snd_options *o, struct parse_stat
 	return MPS_ARGS_RUN;
 }
 
+static bool ends_with(const char *s, const char *end)
+{
+	size_t n = strlen(s), e = strlen(end);
+
+	return n >= e && !strcasecmp(s + n - e, end);
+}
+
 /* What applies to which input. */
 static enum mps_args_result check_input(const struct snd_options *o, char *err, size_t errlen)
 {
@@ -722,8 +730,12 @@ static enum mps_args_result check_input(const struct snd_options *o, char *err, 
 
 	if (o->loop && kind != MPS_INPUT_FILE)
 		FAIL("--loop applies to a file input");
-	if (o->copy && kind != MPS_INPUT_FILE)
-		FAIL("--copy applies to a file input (a live one: not yet)");
+	if (o->copy && kind == MPS_INPUT_TEST)
+		FAIL("--copy applies to a file or a live input");
+	if (o->copy && kind == MPS_INPUT_LIVE && o->record && !ends_with(o->record, ".ts") &&
+	    !ends_with(o->record, ".flv"))
+		FAIL("--record with --copy of a live input: .ts or .flv (the camera's and the "
+		     "slate's H.264 parameters take turns; Matroska and MP4 keep one set)");
 	if (kind == MPS_INPUT_LIVE)
 		return MPS_ARGS_RUN;
 	if (o->audio)

@@ -214,6 +214,7 @@ static int setup_input(struct app *a)
 		.timeout_ms = o->input_timeout_ms,
 		.av_offset_ms = o->av_offset_ms,
 		.slate = o->slate,
+		.copy = o->copy,
 	};
 	int ret;
 

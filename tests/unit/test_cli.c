@@ -303,7 +303,7 @@ static void test_errors(void **state)
 	expect_error("malformed URL", "rtmp:///live/SECRETK", NULL);
 	expect_error("malformed URL", "rtmp://host:99999/live/SECRETK", NULL);
 	expect_error("--loop", "--loop", URL, NULL);
-	expect_error("--copy applies to a file input", "--copy", URL, NULL);
+	expect_error("--copy applies to a file or a live input", "--copy", URL, NULL);
 	expect_error("is above --max-bitrate", "--min-bitrate", "5M", "--max-bitrate", "2M", URL,
 		     NULL);
 	expect_error("is outside", "-b", "9M", "--max-bitrate", "8M", URL, NULL);
@@ -363,7 +363,12 @@ static void test_live_input(void **state)
 		     NULL);
 	expect_error("--av-offset applies to a live input", "--av-offset", "100", URL, NULL);
 	expect_error("--loop applies to a file input", "-i", "udp://@:5000", "--loop", URL, NULL);
-	expect_error("a live one: not yet", "-i", "udp://@:5000", "--copy", URL, NULL);
+	assert_int_equal(
+		parse(&o, err, "-i", "udp://@:5000", "--copy", "--record", "a.ts", URL, NULL),
+		MPS_ARGS_RUN);
+	assert_true(o.copy);
+	expect_error("--record with --copy of a live input: .ts or .flv", "-i", "udp://@:5000",
+		     "--copy", "--record", "a.mkv", URL, NULL);
 }
 
 /* --encoder and --record. */
