@@ -38,8 +38,7 @@
 #define START_WAIT_MS	1500 /* for the first open's verdict */
 #define PROBE_US	1000000
 #define AUDIO_PRIME	(2 * ENC_AUDIO_FRAME) /* samples kept against the source's bursts */
-#define AUDIO_SLACK	(ENC_AUDIO_RATE / 10) /* beyond the target: drift, dropped */
-#define AUDIO_MAX	(3 * ENC_AUDIO_RATE)
+#define AUDIO_MAX	(4 * ENC_AUDIO_RATE)
 #define MAX_OFFSET_MS	2000
 
 struct capture {
@@ -83,9 +82,7 @@ struct enc_live {
 	int64_t *ring_ns;
 	int ring_size, ring_len;
 	int64_t last_picture_ns; /* 0: none yet */
-	AVAudioFifo *fifo;
-	bool priming; /* the FIFO refills to its target before it is read again */
-	int audio_target;
+	struct enc_abuf audio;
 	/* The state, as the encoding side and the status see it. */
 	enum enc_input_state state;
 	int64_t since_ns; /* of the loss or the wait going on */
@@ -193,27 +190,20 @@ int enc_live_take_video(struct enc_live *l, int64_t now, AVFrame *out)
 
 int enc_live_take_audio(struct enc_live *l, AVFrame *out)
 {
-	int level, excess, ret = 0;
+	int64_t underruns, drains;
+	int ret;
 
 	pthread_mutex_lock(&l->lock);
-	level = av_audio_fifo_size(l->fifo);
-	if (l->priming && level >= l->audio_target)
-		l->priming = false;
-	if (!l->priming && level < out->nb_samples)
-		l->priming = true; /* ran dry: silence until the FIFO is back at its target */
-	if (l->priming) {
-		enc_audio_silence(out, 0);
-	} else {
-		if (av_audio_fifo_read(l->fifo, (void **)out->data, out->nb_samples) < 0)
-			ret = AVERROR(EIO);
-		/* The source's clock runs fast, or a burst came: back to the target. */
-		excess = level - out->nb_samples - l->audio_target - AUDIO_SLACK;
-		if (excess > 0) {
-			av_audio_fifo_drain(l->fifo, excess + AUDIO_SLACK);
-			LOG_DEBUG(TAG, "audio ahead: %d ms dropped to stay in sync",
-				  (excess + AUDIO_SLACK) * 1000 / ENC_AUDIO_RATE);
-		}
-	}
+	underruns = l->audio.underruns;
+	drains = l->audio.drains;
+	ret = enc_abuf_take(&l->audio, out, mps_mono_ns());
+	if (l->audio.underruns != underruns)
+		LOG_DEBUG(TAG, "audio ran dry: silence; %d ms kept against bursts from now",
+			  l->audio.target * 1000 / ENC_AUDIO_RATE);
+	if (l->audio.drains != drains)
+		LOG_DEBUG(TAG,
+			  "audio ahead (the source's clock is fast): %" PRId64 " ms dropped so far",
+			  l->audio.dropped * 1000 / ENC_AUDIO_RATE);
 	pthread_mutex_unlock(&l->lock);
 	return ret;
 }
@@ -301,9 +291,7 @@ static int convert_audio(struct capture *c)
 			  c->dec->nb_samples);
 	if (got > 0) {
 		pthread_mutex_lock(&l->lock);
-		if (av_audio_fifo_size(l->fifo) + got > AUDIO_MAX)
-			av_audio_fifo_drain(l->fifo, av_audio_fifo_size(l->fifo) + got - AUDIO_MAX);
-		if (av_audio_fifo_write(l->fifo, (void **)buf, got) < got)
+		if (enc_abuf_put(&l->audio, buf, got) < 0)
 			got = AVERROR(ENOMEM);
 		pthread_mutex_unlock(&l->lock);
 	}
@@ -639,8 +627,7 @@ void enc_live_stop(struct enc_live *l)
 		av_frame_free(&l->ring[i]);
 	free(l->ring);
 	free(l->ring_ns);
-	if (l->fifo)
-		av_audio_fifo_free(l->fifo);
+	enc_abuf_free(&l->audio);
 	enc_pktq_free(l->pktq);
 	av_frame_free(&l->slate_image);
 	pthread_mutex_destroy(&l->lock);
@@ -678,7 +665,7 @@ static int live_alloc(const struct enc_live_config *cfg, struct enc_live **out)
 {
 	struct enc_live *l = calloc(1, sizeof(*l));
 	pthread_condattr_t ca;
-	int delay_frames;
+	int delay_frames, ret;
 
 	if (!l)
 		return AVERROR(ENOMEM);
@@ -694,15 +681,16 @@ static int live_alloc(const struct enc_live_config *cfg, struct enc_live **out)
 	l->ring_size = delay_frames + 2;
 	l->ring = calloc((size_t)l->ring_size, sizeof(*l->ring));
 	l->ring_ns = calloc((size_t)l->ring_size, sizeof(*l->ring_ns));
-	l->audio_target = AUDIO_PRIME +
-			  (cfg->av_offset_ms > 0 ? cfg->av_offset_ms * ENC_AUDIO_RATE / 1000 : 0);
-	l->priming = true;
-	l->fifo = av_audio_fifo_alloc(AV_SAMPLE_FMT_FLTP, 2, AUDIO_MAX);
+	ret = enc_abuf_init(&l->audio,
+			    AUDIO_PRIME + (cfg->av_offset_ms > 0
+						   ? cfg->av_offset_ms * ENC_AUDIO_RATE / 1000
+						   : 0),
+			    AUDIO_MAX);
 	l->state = ENC_INPUT_WAITING;
 	l->since_ns = mps_mono_ns();
 	if (cfg->copy && enc_pktq_create(&l->pktq) < 0)
 		return AVERROR(ENOMEM);
-	return l->ring && l->ring_ns && l->fifo ? 0 : AVERROR(ENOMEM);
+	return l->ring && l->ring_ns && ret >= 0 ? 0 : AVERROR(ENOMEM);
 }
 
 int enc_live_start(const struct enc_live_config *cfg, struct enc_live **out)

@@ -7,6 +7,8 @@
 #include "source.h"
 
 #include <libavcodec/packet.h>
+#include <libavutil/audio_fifo.h>
+#include <stdbool.h>
 
 const struct enc_live_config *enc_live_config(const struct enc_live *l);
 
@@ -20,6 +22,27 @@ void enc_pktq_free(struct enc_pktq *q);
 /* From the reader thread: @pkt in @tb, of the source's open number @generation. */
 int enc_pktq_put(struct enc_pktq *q, const AVPacket *pkt, AVRational tb, const uint8_t *extradata,
 		 int extradata_size, int generation, int64_t arrival_ns);
+/*
+ * A live source's sound (audio_buffer.c): a jitter buffer of fltp stereo
+ * 48 kHz that absorbs the source's bursts and drops only what its clock's
+ * drift piles up. Not thread-safe: the caller locks.
+ */
+struct enc_abuf {
+	AVAudioFifo *fifo;
+	int target, max_target; /* samples kept against bursts; grows after each underrun */
+	int max_samples;
+	bool priming; /* silence until the buffer is back at its target */
+	int win_min;  /* the lowest level in the window under way */
+	int64_t win_start_ns;
+	int64_t dropped, inserted, underruns, drains; /* samples, samples, times, times */
+};
+int enc_abuf_init(struct enc_abuf *b, int target, int max_samples);
+void enc_abuf_free(struct enc_abuf *b);
+/* @samples of fltp stereo; beyond max_samples, the oldest go. */
+int enc_abuf_put(struct enc_abuf *b, uint8_t **data, int samples);
+/* Fill @out (fltp stereo, nb_samples set) at @now_ns: the source's sound, or silence. */
+int enc_abuf_take(struct enc_abuf *b, AVFrame *out, int64_t now_ns);
+
 /* The live input's queue, or NULL without --copy. */
 struct enc_pktq *enc_live_packets(struct enc_live *l);
 

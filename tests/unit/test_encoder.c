@@ -590,6 +590,84 @@ static void test_live_device(void **state)
 	enc_live_stop(l);
 }
 
+/*
+ * The live sound's jitter buffer, in simulated time (a frame of 1024 taken
+ * every 21.3 ms): a source whose sound comes in bursts (300 ms every 300 ms,
+ * as an MPEG-TS muxer sends it) loses nothing once the buffer has grown to
+ * its bursts; one whose clock runs 1 % fast has that 1 % dropped, its buffer
+ * bounded; an exact one is neither dropped nor starved.
+ */
+static int64_t feed(struct enc_abuf *b, double seconds, int burst, double period_s, double rate,
+		    int64_t *underruns_late)
+{
+	AVFrame *out = enc_audio_frame_alloc();
+	uint8_t **buf = NULL;
+	double next_burst = 0, owed = 0;
+	int64_t t_ns = 1, frames = (int64_t)(seconds * 48000 / 1024), u0 = 0, max_level = 0;
+
+	assert_non_null(out);
+	assert_true(av_samples_alloc_array_and_samples(&buf, NULL, 2, 48000, AV_SAMPLE_FMT_FLTP,
+						       0) >= 0);
+	for (int64_t k = 0; k < frames; k++) {
+		double now = k * 1024.0 / 48000;
+
+		while (next_burst <= now) {
+			owed += burst * rate;
+			assert_int_equal(enc_abuf_put(b, buf, (int)owed), 0);
+			owed -= (int)owed;
+			next_burst += period_s;
+		}
+		if (now >= seconds / 4 && !u0)
+			u0 = b->underruns + 1;
+		t_ns = (int64_t)(now * 1e9) + 1;
+		assert_int_equal(enc_abuf_take(b, out, t_ns), 0);
+		if (av_audio_fifo_size(b->fifo) > max_level)
+			max_level = av_audio_fifo_size(b->fifo);
+	}
+	*underruns_late = b->underruns + 1 - u0;
+	av_freep(&buf[0]);
+	av_freep(&buf);
+	av_frame_free(&out);
+	return max_level;
+}
+
+static void test_audio_buffer(void **state)
+{
+	struct enc_abuf b;
+	int64_t late, level;
+
+	(void)state;
+	/* Bursts of 300 ms every 300 ms. */
+	assert_int_equal(enc_abuf_init(&b, 2048, 4 * 48000), 0);
+	level = feed(&b, 40, 14400, 0.3, 1.0, &late);
+	printf("figure: bursts of 300 ms: %" PRId64 " underruns (%" PRId64
+	       " after the first 10 s), %" PRId64 " samples dropped, target %d ms, peak %" PRId64
+	       " ms\n",
+	       b.underruns, late, b.dropped, b.target / 48, level / 48);
+	assert_int_equal(b.dropped, 0);
+	assert_int_equal(late, 0);
+	assert_true(b.target <= 2048 + 400 * 48);
+	enc_abuf_free(&b);
+
+	/* A clock 1 % fast, steady delivery of 1024 at a time. */
+	assert_int_equal(enc_abuf_init(&b, 2048, 4 * 48000), 0);
+	level = feed(&b, 60, 1024, 1024.0 / 48000, 1.01, &late);
+	printf("figure: 1 %% fast: %" PRId64 " ms dropped of 600, %" PRId64 " drains, peak %" PRId64
+	       " ms\n",
+	       b.dropped / 48, b.drains, level / 48);
+	assert_in_range(b.dropped / 48, 450, 620);
+	assert_true(level / 48 <= 2048 / 48 + 100 + 20 + 40);
+	assert_int_equal(late, 0);
+	enc_abuf_free(&b);
+
+	/* Exact. */
+	assert_int_equal(enc_abuf_init(&b, 2048, 4 * 48000), 0);
+	feed(&b, 60, 1024, 1024.0 / 48000, 1.0, &late);
+	assert_int_equal(b.dropped, 0);
+	assert_int_equal(b.underruns, 0);
+	enc_abuf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -598,7 +676,7 @@ int main(void)
 		cmocka_unit_test(test_queue_bound),    cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_bitrate_change), cmocka_unit_test(test_skip_to_keyframe),
 		cmocka_unit_test(test_slate),	       cmocka_unit_test(test_live_errors),
-		cmocka_unit_test(test_live_device),
+		cmocka_unit_test(test_live_device),    cmocka_unit_test(test_audio_buffer),
 	};
 
 	av_log_set_level(AV_LOG_ERROR);
