@@ -82,6 +82,7 @@ struct enc_live {
 	int64_t *ring_ns;
 	int ring_size, ring_len;
 	int64_t last_picture_ns; /* 0: none yet */
+	int64_t taken_ns;	 /* the arrival of the picture taken last */
 	struct enc_abuf audio;
 	/* The state, as the encoding side and the status see it. */
 	enum enc_input_state state;
@@ -168,18 +169,40 @@ const AVFrame *enc_live_slate_image(const struct enc_live *l)
 	return l->slate_image;
 }
 
-int enc_live_take_video(struct enc_live *l, int64_t now, AVFrame *out)
+/*
+ * Under lock: the picture for a frame due at @now. The oldest one not taken
+ * yet, while it is within 1.5 frames of the newest: two pictures that came
+ * between two ticks (the source's and the stream's frames do not line up)
+ * go out one after the other, not one of them skipped and the other shown
+ * twice. Further behind (the source's clock runs fast), the newest.
+ */
+static int pick_picture(struct enc_live *l, int64_t now)
 {
 	int64_t delay = l->cfg.av_offset_ms < 0 ? -(int64_t)l->cfg.av_offset_ms * 1000000 : 0;
+	int64_t slack = 1500000000LL / l->cfg.fps;
+	int newest = -1;
+
+	for (int i = l->ring_len - 1; i >= 0 && newest < 0; i--)
+		if (l->ring_ns[i] <= now - delay)
+			newest = i;
+	if (newest < 0)
+		return -1;
+	for (int i = 0; i < newest; i++)
+		if (l->ring_ns[i] > l->taken_ns && l->ring_ns[newest] - l->ring_ns[i] <= slack)
+			return i;
+	return newest;
+}
+
+int enc_live_take_video(struct enc_live *l, int64_t now, AVFrame *out)
+{
 	int pick = -1, ret = 0;
 
 	pthread_mutex_lock(&l->lock);
 	observe(l, now);
 	if (l->state == ENC_INPUT_UP)
-		for (int i = l->ring_len - 1; i >= 0 && pick < 0; i--)
-			if (l->ring_ns[i] <= now - delay)
-				pick = i;
+		pick = pick_picture(l, now);
 	if (pick >= 0) {
+		l->taken_ns = l->ring_ns[pick];
 		av_frame_unref(out);
 		ret = av_frame_ref(out, l->ring[pick]);
 		ret = ret < 0 ? ret : 1;
@@ -676,9 +699,9 @@ static int live_alloc(const struct enc_live_config *cfg, struct enc_live **out)
 	pthread_cond_init(&l->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	*out = l;
-	/* Enough pictures for the picture's delay, and one to spare. */
+	/* Enough pictures for the picture's delay, and two to spare (pick_picture()). */
 	delay_frames = cfg->av_offset_ms < 0 ? -cfg->av_offset_ms * cfg->fps / 1000 : 0;
-	l->ring_size = delay_frames + 2;
+	l->ring_size = delay_frames + 3;
 	l->ring = calloc((size_t)l->ring_size, sizeof(*l->ring));
 	l->ring_ns = calloc((size_t)l->ring_size, sizeof(*l->ring_ns));
 	ret = enc_abuf_init(&l->audio,

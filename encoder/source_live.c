@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * The frames of a live input, at the stream's own clock: frame n is taken at
- * start + n/fps on CLOCK_MONOTONIC (the newest picture then, or the slate),
- * audio frame k at start + k*1024/48000. The output's timestamps are those
- * tick numbers, so whatever the source's clock does, the stream's timestamps
- * advance with real time, without gaps or jumps. A picture waits at most one
- * frame interval for its tick.
+ * start + n/fps on CLOCK_MONOTONIC (the oldest picture not sent yet within
+ * 1.5 frames of the newest, else the newest, else the slate: live.c's
+ * pick_picture()), audio frame k at start + k*1024/48000. The output's
+ * timestamps are those tick numbers, so whatever the source's clock does, the
+ * stream's timestamps advance with real time, without gaps or jumps.
  */
 #include "clock.h"
 #include "input.h"
