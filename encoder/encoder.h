@@ -52,6 +52,10 @@ struct enc_config {
 struct enc_output_config {
 	const char *url;
 	int connect_timeout_ms;
+	/* rtmps://: the server's certificate is checked against the system's CAs, or @ca_file's;
+	 * @insecure skips the check. */
+	const char *ca_file;
+	bool insecure;
 	/*
 	 * Polled while libavformat blocks on the network. @blocked_ms is how long
 	 * the current write has been blocked (0 while connecting). Non-zero

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <time.h>
 
 #define CLOSE_TIMEOUT_MS 2000
@@ -75,7 +76,14 @@ int enc_output_open(struct enc_session *s, const struct enc_output_config *cfg,
 	o->oc->interrupt_callback = (AVIOInterruptCB){output_interrupt, o};
 
 	o->deadline_ns = mps_mono_ns() + (int64_t)cfg->connect_timeout_ms * 1000000;
-	ret = avio_open2(&o->oc->pb, cfg->url, AVIO_FLAG_WRITE, &o->oc->interrupt_callback, NULL);
+	/* FFmpeg's TLS checks nothing unless asked: the certificate and the host name are checked. */
+	if (!strncasecmp(cfg->url, "rtmps:", 6)) {
+		av_dict_set(&opts, "tls_verify", cfg->insecure ? "0" : "1", 0);
+		if (cfg->ca_file)
+			av_dict_set(&opts, "ca_file", cfg->ca_file, 0);
+	}
+	ret = avio_open2(&o->oc->pb, cfg->url, AVIO_FLAG_WRITE, &o->oc->interrupt_callback, &opts);
+	av_dict_free(&opts);
 	if (ret >= 0) {
 		/* A stream cannot be rewritten at its end: no duration/size update in the trailer. */
 		if (!(o->oc->pb->seekable & AVIO_SEEKABLE_NORMAL))

@@ -89,6 +89,10 @@ const char snd_cli_usage[] =
 	"  -d, --duration SECONDS        stop after SECONDS of stream (default: until\n"
 	"                                SIGINT or SIGTERM)\n"
 	"      --connect-timeout SECONDS give up connecting after SECONDS (default 10)\n"
+	"      --ca FILE                 rtmps://: trust the CA certificates in FILE (PEM)\n"
+	"                                instead of the system's\n"
+	"      --insecure                rtmps://: do not check the server's certificate\n"
+	"                                (warned: the stream key can then be read)\n"
 	"      --reconnect 0|1           reconnect with back-off (0.5 s doubling to 10 s)\n"
 	"                                when the connection is lost (default 1)\n"
 	"      --buffer SECONDS          media kept while the network cannot take it;\n"
@@ -140,6 +144,8 @@ enum {
 	OPT_HTTP,
 	OPT_HTTP_TOKEN_FILE,
 	OPT_STANDBY,
+	OPT_CA,
+	OPT_INSECURE,
 };
 
 static const struct option long_options[] = {
@@ -160,6 +166,8 @@ static const struct option long_options[] = {
 	{"max-latency", required_argument, NULL, OPT_MAX_LATENCY},
 	{"congestion", required_argument, NULL, OPT_CONGESTION},
 	{"copy", no_argument, NULL, OPT_COPY},
+	{"ca", required_argument, NULL, OPT_CA},
+	{"insecure", no_argument, NULL, OPT_INSECURE},
 	{"encoder", required_argument, NULL, OPT_ENCODER},
 	{"record", required_argument, NULL, OPT_RECORD},
 	{"duration", required_argument, NULL, 'd'},
@@ -514,6 +522,16 @@ static enum mps_args_result apply(struct snd_options *o, struct parse_state *st,
 	case OPT_STANDBY:
 		o->standby = true;
 		break;
+	case OPT_CA:
+		if (!*arg)
+			FAIL("--ca: empty");
+		o->ca_file = keep(o, arg);
+		if (!o->ca_file)
+			FAIL("--ca: too many long values");
+		break;
+	case OPT_INSECURE:
+		o->insecure = true;
+		break;
 	case 'v':
 		o->verbosity = o->verbosity < 0 ? 1 : o->verbosity + 1;
 		break;
@@ -816,6 +834,10 @@ enum mps_args_result snd_cli_parse(int argc, char **argv, struct snd_options *o,
 		FAIL("--encoder does not apply with --copy: nothing is encoded");
 	if (st.preset_set && strcmp(o->encoder, "libx264"))
 		FAIL("--preset is libx264's; %s has presets of its own", o->encoder);
+	if ((o->ca_file || o->insecure) && strncasecmp(o->url, "rtmps:", 6))
+		FAIL("%s applies to an rtmps:// URL", o->ca_file ? "--ca" : "--insecure");
+	if (o->ca_file && o->insecure)
+		FAIL("--ca and --insecure: one or the other");
 	if (o->standby && !o->http)
 		FAIL("--standby needs --http: nothing else can make it go live");
 	if (o->http_token_file && !o->http)

@@ -45,6 +45,8 @@ struct snd_options {
 	double buffer_s; /* media kept for the network; older GOPs are dropped */
 	int verbosity;	 /* -1 quiet, 0 normal, 1+ verbose */
 	const char *url;
+	const char *ca_file;	 /* rtmps://: a private CA, or NULL (the system's) */
+	bool insecure;		 /* rtmps://: no certificate check */
 	const char *config_path; /* --config, or NULL */
 	bool config_exposes_key; /* it holds the stream key and others may read it */
 	char strings[8192];	 /* the file's values */

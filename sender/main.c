@@ -130,6 +130,13 @@ static int preflight(struct app *a)
 	char avail[256];
 	int ret;
 
+	if (a->o.ca_file && access(a->o.ca_file, R_OK)) {
+		LOG_ERR(TAG, "--ca %s: %s", a->o.ca_file, strerror(errno));
+		return MPS_EXIT_NOINPUT;
+	}
+	if (a->o.insecure)
+		LOG_WARN(TAG, "--insecure: the server's certificate is not checked; whoever is on "
+			      "the path can pose as the server and read the stream key");
 	if (a->o.config_exposes_key)
 		LOG_WARN(TAG, "%s holds the stream key and others can read it (chmod o-r)",
 			 a->o.config_path);
@@ -336,6 +343,8 @@ static int stream(struct app *a)
 	struct snd_stream_config stc = {
 		.url = o->url,
 		.connect_timeout_ms = (int)(o->connect_timeout_s * 1000),
+		.ca_file = o->ca_file,
+		.insecure = o->insecure,
 		.reconnect = o->reconnect,
 		.outage_ms = OUTAGE_MS,
 		.stall_ms = STALL_TIMEOUT_MS,

@@ -370,6 +370,8 @@ static int connect_attempt(struct stream *st, int timeout_ms)
 	struct enc_output_config oc = {
 		.url = st->cfg->url,
 		.connect_timeout_ms = timeout_ms,
+		.ca_file = st->cfg->ca_file,
+		.insecure = st->cfg->insecure,
 		.interrupt = output_interrupt,
 		.opaque = st,
 	};
@@ -422,8 +424,12 @@ static int connect_once(struct stream *st, int timeout_ms)
  * "Operation not permitted" when the server refuses the publish, and the
  * usual reason after an outage is that it still holds the earlier one.
  */
-static const char *connect_error(int err, char *buf, size_t size)
+static const char *connect_error(const struct stream *st, int err, char *buf, size_t size)
 {
+	if (err == -EIO && !strncasecmp(st->cfg->url, "rtmps:", 6) && !st->cfg->insecure)
+		return "the TLS connection failed: the server's certificate is not trusted or not "
+		       "for this host name (see the libav line above); --ca FILE trusts a private "
+		       "CA";
 	if (err == -EPERM)
 		return "the server refused the publish (it may still hold an earlier publish of "
 		       "this key: nginx-rtmp's \"already publishing\", until its "
@@ -494,7 +500,7 @@ static int network_loop(struct stream *st)
 			if (ret < 0) {
 				next_attempt = mps_mono_ms() + snd_backoff_ms(attempt + 1);
 				LOG_WARN(TAG, "reconnect attempt %d failed: %s; next in %.1f s",
-					 attempt, connect_error(ret, err, sizeof(err)),
+					 attempt, connect_error(st, ret, err, sizeof(err)),
 					 (double)snd_backoff_ms(attempt + 1) / 1000);
 				continue;
 			}
@@ -575,7 +581,7 @@ int snd_stream_run(struct enc_session *enc, const struct snd_stream_config *cfg)
 			LOG_INFO(TAG, "stopped before the connection to %s was made", st.shown);
 		else
 			LOG_ERR(TAG, "cannot stream to %s: %s", st.shown,
-				connect_error(ret, err, sizeof(err)));
+				connect_error(&st, ret, err, sizeof(err)));
 		snd_monitor_set_tick(cfg->monitor, NULL, NULL);
 		pthread_mutex_destroy(&st.lock);
 		if (stopping(cfg))

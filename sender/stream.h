@@ -31,6 +31,8 @@ struct snd_control;
 struct snd_stream_config {
 	const char *url;
 	int connect_timeout_ms;
+	const char *ca_file;	     /* rtmps://: --ca */
+	bool insecure;		     /* rtmps://: --insecure */
 	bool reconnect;		     /* false: a lost connection ends the stream (exit 69) */
 	int outage_ms;		     /* no acknowledgement this long, data outstanding: reconnect */
 	int stall_ms;		     /* one write blocked this long: reconnect */

@@ -398,6 +398,29 @@ static void test_encoder_record(void **state)
 	expect_error("--record: empty", "--record", "", URL, NULL);
 }
 
+/* rtmps://: --ca and --insecure. */
+static void test_tls(void **state)
+{
+	struct snd_options o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&o, err, "rtmps://h/live/SECRETK", NULL), MPS_ARGS_RUN);
+	assert_null(o.ca_file);
+	assert_false(o.insecure);
+	assert_int_equal(parse(&o, err, "--ca", "/etc/ca.pem", "rtmps://h/live/SECRETK", NULL),
+			 MPS_ARGS_RUN);
+	assert_string_equal(o.ca_file, "/etc/ca.pem");
+	assert_int_equal(parse(&o, err, "--insecure", "rtmps://h/live/SECRETK", NULL),
+			 MPS_ARGS_RUN);
+	assert_true(o.insecure);
+	expect_error("--ca applies to an rtmps:// URL", "--ca", "/etc/ca.pem", URL, NULL);
+	expect_error("--insecure applies to an rtmps:// URL", "--insecure", URL, NULL);
+	expect_error("one or the other", "--ca", "a.pem", "--insecure", "rtmps://h/live/SECRETK",
+		     NULL);
+	expect_error("--ca: empty", "--ca", "", "rtmps://h/live/SECRETK", NULL);
+}
+
 static void test_http(void **state)
 {
 	struct snd_options o;
@@ -487,6 +510,7 @@ int main(void)
 		cmocka_unit_test(test_bitrate),	     cmocka_unit_test(test_url_check),
 		cmocka_unit_test(test_parse_listen), cmocka_unit_test(test_http),
 		cmocka_unit_test(test_live_input),   cmocka_unit_test(test_encoder_record),
+		cmocka_unit_test(test_tls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# RTMPS (issue 14): nginx's stream module terminates TLS in front of
+# nginx-rtmp, under mptcpize, with certificates made here by a CA of the
+# test's: one for the server's address, one for another name. mpstream checks
+# the certificate by default: with --ca the stream goes (over MPTCP, both
+# uplinks, what arrives decoded by the probe); without it, or to the server
+# whose certificate names another host, one clear line and exit 69, the
+# routing as before; --insecure goes, warned; a --ca that cannot be read is
+# exit 66, --ca with rtmp:// exit 64.
+. "$(dirname "$0")/common.sh"
+command -v openssl >/dev/null || { echo "FAIL: openssl is missing (scripts/test installs it)"; exit 1; }
+[ -e /usr/lib/nginx/modules/ngx_stream_module.so ] ||
+	{ echo "FAIL: nginx's stream module is missing (scripts/test installs libnginx-mod-stream)"; exit 1; }
+
+lab_up 8mbit || { echo "FAIL: lab"; exit 1; }
+lab_routing_state >"$LAB_DIR/before.txt"
+T=$LAB_DIR/tls
+mkdir -p "$T"
+
+# A CA; a certificate for the server's address; one for another name.
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=mpstream-test-ca \
+	-addext basicConstraints=critical,CA:TRUE -keyout "$T/ca.key" -out "$T/ca.pem" 2>"$T/openssl.log" ||
+	{ fail "cannot make the CA"; finish; }
+for cert in right:IP:$LAB_SERVER_IP wrong:DNS:ingest.elsewhere.example; do
+	name=${cert%%:*}
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=$name" -keyout "$T/$name.key" -out "$T/$name.csr" \
+		2>>"$T/openssl.log" &&
+		openssl x509 -req -in "$T/$name.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -CAcreateserial -days 2 \
+			-extfile <(echo "subjectAltName=${cert#*:}") -out "$T/$name.pem" 2>>"$T/openssl.log" ||
+		{ fail "cannot make the certificate $name"; finish; }
+done
+cat >"$T/nginx.conf" <<CONF
+load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+user root;
+worker_processes 1;
+daemon off;
+pid $T/nginx.pid;
+error_log $LAB_DIR/tls-error.log info;
+events { worker_connections 64; }
+stream {
+	server {
+		listen 1943 ssl;
+		ssl_certificate $T/right.pem;
+		ssl_certificate_key $T/right.key;
+		proxy_pass 127.0.0.1:1935;
+	}
+	server {
+		listen 1944 ssl;
+		ssl_certificate $T/wrong.pem;
+		ssl_certificate_key $T/wrong.key;
+		proxy_pass 127.0.0.1:1935;
+	}
+}
+CONF
+ip netns exec "$LAB_SRV" mptcpize run nginx -c "$T/nginx.conf" >"$LAB_DIR/tls-nginx.log" 2>&1 &
+for i in $(seq 1 100); do
+	lab_in_srv ss -Hltn 'sport = :1944' | grep -q 1944 && break
+	sleep 0.1
+done
+lab_in_srv ss -Hltn 'sport = :1943' | grep -q 1943 || { fail "the TLS terminator did not start"; finish; }
+
+TLS_URL="rtmps://$LAB_SERVER_IP:1943/live/$KEY"
+routing_unchanged() { # routing_unchanged WHAT
+	lab_routing_state >"$LAB_DIR/after.txt"
+	diff -q "$LAB_DIR/before.txt" "$LAB_DIR/after.txt" >/dev/null && pass "$1: nothing left behind" ||
+		fail "$1: routing changed"
+}
+
+# 1. The private CA given: the stream goes over MPTCP through TLS, and arrives whole.
+probe_start 8 --timeout 10
+ip netns exec "$LAB_SND" "$MPSTREAM" -u up0 -u up1 -s 640x360 -b 1M -d 10 --ca "$T/ca.pem" "$TLS_URL" \
+	2>"$LAB_DIR/mpstream.log"
+rc=$?
+wait "$probe"
+[ "$rc" = 0 ] && pass "--ca: mpstream exited 0" || fail "--ca: exit $rc"
+grep -q "streaming over MPTCP" "$LAB_DIR/mpstream.log" && pass "--ca: TLS over MPTCP" ||
+	fail "--ca: not over MPTCP: $(grep -m1 streaming "$LAB_DIR/mpstream.log")"
+frames=$(grep -oE '^[0-9]+ frames' "$LAB_DIR/probe.out" | grep -oE '[0-9]+')
+echo "figure: rtmps with --ca: probe: $(cat "$LAB_DIR/probe.out")"
+[ "${frames:-0}" -ge 150 ] && grep -q "0 missing" "$LAB_DIR/probe.out" &&
+	pass "--ca: $frames frames decoded at the server, none missing" || fail "--ca: the probe saw ${frames:-no} frames"
+subflows=$(grep -oE '[0-9]+ subflows' "$LAB_DIR/mpstream.log" | sort -n | tail -1)
+echo "figure: rtmps with --ca: up to ${subflows:-?}"
+[ "${subflows%% *}" = 2 ] && pass "--ca: both uplinks carry the TLS stream" || fail "--ca: ${subflows:-no} subflows"
+check_no_key "$LAB_DIR/mpstream.log"
+
+# 2. The system's CAs only: the test's CA is not among them.
+expect_tls() { # expect_tls CODE PATTERN WHAT ARGS...
+	local want=$1 pattern=$2 what=$3 rc
+	shift 3
+	ip netns exec "$LAB_SND" "$MPSTREAM" -u up0 -u up1 -s 640x360 -b 1M -d 3 --connect-timeout 5 "$@" \
+		2>"$LAB_DIR/err.txt"
+	rc=$?
+	[ "$rc" = "$want" ] && pass "$what: exit $rc" || fail "$what: exit $rc, expected $want"
+	grep -qE -- "$pattern" "$LAB_DIR/err.txt" &&
+		pass "$what: says '$(grep -E -- "$pattern" "$LAB_DIR/err.txt" | head -1 | cut -c1-150)'" ||
+		fail "$what: no line matching '$pattern' in: $(tail -5 "$LAB_DIR/err.txt")"
+	check_no_key "$LAB_DIR/err.txt"
+	routing_unchanged "$what"
+}
+expect_tls 69 "certificate is not trusted or not for this host name" "untrusted certificate" "$TLS_URL"
+grep -q "Peer certificate failed verification" "$LAB_DIR/err.txt" && pass "untrusted: libav's reason shown" ||
+	fail "untrusted: no reason from the TLS layer"
+# 3. A certificate of the right CA, for another name.
+expect_tls 69 "not for this host name" "certificate for another name" --ca "$T/ca.pem" \
+	"rtmps://$LAB_SERVER_IP:1944/live/$KEY"
+grep -q "does not match hostname" "$LAB_DIR/err.txt" && pass "wrong name: libav's reason shown" ||
+	fail "wrong name: no reason from the TLS layer"
+# 4. --insecure: it goes, with a warning.
+expect_tls 0 "--insecure: the server's certificate is not checked" "--insecure" --insecure "$TLS_URL"
+# 5. Bad options: no network touched.
+expect_tls 66 "--ca /nonexistent/ca.pem: No such file" "--ca not readable" --ca /nonexistent/ca.pem "$TLS_URL"
+expect_tls 64 "--ca applies to an rtmps:// URL" "--ca with rtmp://" --ca "$T/ca.pem" "$URL"
+finish
