@@ -78,16 +78,22 @@ static bool valid_authority(const char *host, size_t len)
 int mps_url_check(const char *url)
 {
 	const char *host = after_scheme(url);
-	const char *path, *key;
+	const char *path, *key, *at;
 	size_t host_len;
 
 	if (!host)
 		return -EINVAL;
 	path = strchr(host, '/');
 	host_len = path ? (size_t)(path - host) : strlen(host);
-	/* No user:password@ (not supported yet; mps_url_redacted() hides it all the same). */
-	if (!path || memchr(host, '@', host_len) || strpbrk(url, " \t\r\n") ||
-	    !valid_authority(host, host_len))
+	/* user:password@ (servers that authenticate so): not empty, then the host. */
+	at = memchr(host, '@', host_len);
+	if (at) {
+		if (at == host || memchr(at + 1, '@', host_len - (size_t)(at + 1 - host)))
+			return -EINVAL;
+		host_len -= (size_t)(at + 1 - host);
+		host = at + 1;
+	}
+	if (!path || strpbrk(url, " \t\r\n") || !valid_authority(host, host_len))
 		return -EINVAL;
 	key = key_start(url);
 	if (!key || !*key || *key == '?' || key == path + 1)

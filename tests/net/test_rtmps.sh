@@ -7,7 +7,8 @@
 # uplinks, what arrives decoded by the probe); without it, or to the server
 # whose certificate names another host, one clear line and exit 69, the
 # routing as before; --insecure goes, warned; a --ca that cannot be read is
-# exit 66, --ca with rtmp:// exit 64.
+# exit 66, --ca with rtmp:// exit 64. And a URL with user:password@: accepted,
+# its password never shown.
 . "$(dirname "$0")/common.sh"
 command -v openssl >/dev/null || { echo "FAIL: openssl is missing (scripts/test installs it)"; exit 1; }
 [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] ||
@@ -109,7 +110,10 @@ grep -q "does not match hostname" "$LAB_DIR/err.txt" && pass "wrong name: libav'
 	fail "wrong name: no reason from the TLS layer"
 # 4. --insecure: it goes, with a warning.
 expect_tls 0 "--insecure: the server's certificate is not checked" "--insecure" --insecure "$TLS_URL"
-# 5. Bad options: no network touched.
+# 5. user:password@ in the URL (servers that authenticate so; nginx-rtmp asks
+# for none): accepted, and the password, which holds the key's text here, never shown.
+expect_tls 0 "streaming over MPTCP" "user:password@" "rtmp://field:pw$KEY@$LAB_SERVER_IP/live/other"
+# 6. Bad options: no network touched.
 expect_tls 66 "--ca /nonexistent/ca.pem: No such file" "--ca not readable" --ca /nonexistent/ca.pem "$TLS_URL"
 expect_tls 64 "--ca applies to an rtmps:// URL" "--ca with rtmp://" --ca "$T/ca.pem" "$URL"
 finish

@@ -470,7 +470,11 @@ static void test_url_check(void **state)
 	assert_int_equal(mps_url_check("rtmp://host/live/?q"), -EINVAL);
 	assert_int_equal(mps_url_check("rtmp://host"), -EINVAL);
 	assert_int_equal(mps_url_check("rtmp://host:/live/k"), -EINVAL);
-	assert_int_equal(mps_url_check("rtmp://user:pw@host/live/k"), -EINVAL);
+	assert_int_equal(mps_url_check("rtmp://user:pw@host/live/k"), 0);
+	assert_int_equal(mps_url_check("rtmps://user:pw@host:443/live/k"), 0);
+	assert_int_equal(mps_url_check("rtmp://@host/live/k"), -EINVAL);
+	assert_int_equal(mps_url_check("rtmp://user:pw@/live/k"), -EINVAL);
+	assert_int_equal(mps_url_check("rtmp://a@b@host/live/k"), -EINVAL);
 	assert_int_equal(mps_url_check("rtmp://host/live/k ey"), -EINVAL);
 	assert_int_equal(mps_url_check("srt://host/live/k"), -EINVAL);
 	/* IPv6 literals: bracketed, valid, with a port in range. */
