@@ -20,6 +20,44 @@ int mps_parse_number(const char *s, double min, double max, double *out)
 	return 0;
 }
 
+static int parse_port(const char *s, uint16_t *port)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno || end == s || *end || n < 1 || n > 65535)
+		return -EINVAL;
+	*port = htons((uint16_t)n);
+	return 0;
+}
+
+int mps_parse_listen_any(const char *s, struct sockaddr_storage *out)
+{
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
+	char addr[INET6_ADDRSTRLEN];
+	const char *close;
+
+	memset(out, 0, sizeof(*out));
+	if (s[0] != '[') {
+		if (strchr(s, ':'))
+			return mps_parse_listen(s, (struct sockaddr_in *)out);
+		v6->sin6_family = AF_INET6;
+		v6->sin6_addr = in6addr_any;
+		return parse_port(s, &v6->sin6_port);
+	}
+	close = strchr(s, ']');
+	if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof(addr))
+		return -EINVAL;
+	memcpy(addr, s + 1, (size_t)(close - s - 1));
+	addr[close - s - 1] = '\0';
+	v6->sin6_family = AF_INET6;
+	if (inet_pton(AF_INET6, addr, &v6->sin6_addr) != 1)
+		return -EINVAL;
+	return parse_port(close + 2, &v6->sin6_port);
+}
+
 int mps_parse_listen(const char *s, struct sockaddr_in *out)
 {
 	const char *colon = strrchr(s, ':');

@@ -42,5 +42,12 @@ int mps_parse_number(const char *s, double min, double max, double *out)
 
 /* Parse "[ADDR:]PORT" (no ADDR: every address). Returns 0 or -EINVAL. */
 int mps_parse_listen(const char *s, struct sockaddr_in *out) __attribute__((warn_unused_result));
+/*
+ * [ADDR:]PORT of either family: "1940" (every address, IPv6 and IPv4: [::]
+ * for a dual-stack socket), "10.0.0.1:1940", "[2001:db8::1]:1940". Returns 0
+ * or -EINVAL.
+ */
+int mps_parse_listen_any(const char *s, struct sockaddr_storage *out)
+	__attribute__((warn_unused_result));
 
 #endif

@@ -30,7 +30,8 @@ const char relay_usage[] =
 	"(YouTube, Twitch, ...) behind a relay that does. Bytes are copied with splice(),\n"
 	"in order and complete; when either side closes, the other is closed cleanly.\n"
 	"\n"
-	"  -l, --listen [ADDR:]PORT  where to accept connections (no ADDR: every address)\n"
+	"  -l, --listen [ADDR:]PORT  where to accept connections (no ADDR: every address,\n"
+	"                            IPv6 and IPv4; [V6ADDR]:PORT for one IPv6 address)\n"
 	"  -t, --to HOST:PORT        the ingest (resolved once, at the start)\n"
 	"      --connect-timeout SECONDS\n"
 	"                            give up on an ingest that does not answer a\n"
@@ -58,7 +59,7 @@ const char relay_usage[] =
 	"HOST, 1 other.\n";
 
 struct relay_options {
-	struct sockaddr_in listen;
+	struct sockaddr_storage listen;
 	const char *to;
 	int max_conn;
 	double stats_interval_s;
@@ -108,9 +109,11 @@ static enum mps_args_result parse_options(int argc, char **argv, struct relay_op
 	while ((c = getopt_long(argc, argv, ":l:t:vqh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
-			if (mps_parse_listen(optarg, &o->listen))
-				MPS_ARGS_FAIL(err, errlen, "--listen '%s': expected [ADDR:]PORT",
-					      optarg);
+			if (mps_parse_listen_any(optarg, &o->listen))
+				MPS_ARGS_FAIL(
+					err, errlen,
+					"--listen '%s': expected [ADDR:]PORT or [V6ADDR]:PORT",
+					optarg);
 			have_listen = true;
 			break;
 		case 't':
@@ -225,25 +228,35 @@ static void warn_limits(void)
 			 accepted);
 }
 
-/* A non-blocking MPTCP (else TCP) listening socket, or -errno (logged). */
-static int open_listener(const struct sockaddr_in *addr, const struct relay_config *cfg)
+/*
+ * A non-blocking MPTCP (else TCP) listening socket, or -errno (logged). On
+ * [::] it takes IPv4 too (not V6ONLY): clients of either family, and an MPTCP
+ * client's subflows of both.
+ */
+static int open_listener(const struct sockaddr_storage *addr, const struct relay_config *cfg)
 {
+	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)addr;
+	int family = addr->ss_family, one = 1, zero = 0, fd;
+	socklen_t len =
+		family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 	char a[CONN_ADDR_STRLEN], to[CONN_ADDR_STRLEN];
-	int one = 1, fd;
 	bool mptcp = true;
 
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_MPTCP);
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_MPTCP);
 	if (fd < 0) {
 		LOG_WARN(TAG, "no MPTCP socket (%s): accepting plain TCP only", strerror(errno));
 		mptcp = false;
-		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	}
 	if (fd < 0)
 		return -errno;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
 		LOG_DEBUG(TAG, "SO_REUSEADDR: %s", strerror(errno));
-	conn_format_addr((const struct sockaddr_storage *)addr, a, sizeof(a));
-	if (bind(fd, (const struct sockaddr *)addr, sizeof(*addr)) < 0 || listen(fd, 128) < 0) {
+	if (family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&v6->sin6_addr) &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) < 0)
+		LOG_WARN(TAG, "IPv6 only (IPV6_V6ONLY: %s)", strerror(errno));
+	conn_format_addr(addr, a, sizeof(a));
+	if (bind(fd, (const struct sockaddr *)addr, len) < 0 || listen(fd, 128) < 0) {
 		int err = errno;
 
 		LOG_ERR(TAG, "cannot listen on %s: %s", a, strerror(err));

@@ -85,7 +85,8 @@ static int sink(int port)
 }
 
 struct job {
-	struct sockaddr_in to;
+	struct sockaddr_storage to;
+	socklen_t to_len;
 	size_t bytes;
 	bool kill;
 	int index;
@@ -100,9 +101,9 @@ static void *send_one(void *arg)
 	size_t left = j->bytes;
 	char reply[128] = "", want[64];
 	ssize_t n, got = 0;
-	int fd = socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP);
+	int fd = socket(j->to.ss_family, SOCK_STREAM, IPPROTO_MPTCP);
 
-	if (fd < 0 || connect(fd, (struct sockaddr *)&j->to, sizeof(j->to)) < 0) {
+	if (fd < 0 || connect(fd, (struct sockaddr *)&j->to, j->to_len) < 0) {
 		printf("bad %d: connect: %s\n", j->index, strerror(errno));
 		return NULL;
 	}
@@ -148,9 +149,20 @@ int main(int argc, char **argv)
 
 		setvbuf(stdout, NULL, _IOLBF, 0);
 		for (int i = 0; i < n; i++) {
-			jobs[i].to.sin_family = AF_INET;
-			inet_pton(AF_INET, argv[2], &jobs[i].to.sin_addr);
-			jobs[i].to.sin_port = htons((uint16_t)atoi(argv[3]));
+			struct sockaddr_in *v4 = (struct sockaddr_in *)&jobs[i].to;
+			struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&jobs[i].to;
+
+			/* ADDR: IPv4 or IPv6. */
+			if (inet_pton(AF_INET, argv[2], &v4->sin_addr) == 1) {
+				v4->sin_family = AF_INET;
+				v4->sin_port = htons((uint16_t)atoi(argv[3]));
+				jobs[i].to_len = sizeof(*v4);
+			} else {
+				inet_pton(AF_INET6, argv[2], &v6->sin6_addr);
+				v6->sin6_family = AF_INET6;
+				v6->sin6_port = htons((uint16_t)atoi(argv[3]));
+				jobs[i].to_len = sizeof(*v6);
+			}
 			jobs[i].bytes = strtoull(argv[5], NULL, 10);
 			jobs[i].kill = argc == 7 && i == 0;
 			jobs[i].index = i;

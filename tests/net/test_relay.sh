@@ -12,6 +12,7 @@
 #    closes the client with a log line.
 # 6. Silent clients that take every place of --max-conn are closed after
 #    --handshake-timeout, and a real client gets through.
+# 7. --listen without an address: one socket for IPv6 and IPv4 clients.
 . "$(dirname "$0")/common.sh"
 PEER=${RELAY_PEER:?RELAY_PEER: the relay_peer test tool}
 
@@ -156,8 +157,23 @@ silent=$(grep -c "the client sent nothing within 2.0 s" "$LAB_DIR/relay5.log")
 echo "figure: $silent silent connections closed after 2 s"
 [ "$silent" = 5 ] && pass "the silent clients were closed with a log line" || fail "$silent silent clients closed"
 stop_relay
+wait "${silent[@]}"
+
+# --- 7: --listen PORT alone: every address, IPv6 and IPv4, on one socket.
+ip netns exec "$LAB_SRV" "$MPSTREAM" relay --listen 1941 --to 127.0.0.1:1950 2>"$LAB_DIR/relay7.log" &
+relay=$!
+for _ in $(seq 1 50); do
+	lab_in_srv ss -Hltn 'sport = :1941' | grep -q 1941 && break
+	sleep 0.1
+done
+grep -q "listening on \[::\]:1941" "$LAB_DIR/relay7.log" && pass "relay: listens on [::]:1941" ||
+	fail "relay: $(head -2 "$LAB_DIR/relay7.log")"
+lab_in_srv "$PEER" send ::1 1941 3 200000 >"$LAB_DIR/peer9.out" 2>&1 &&
+	lab_in_srv "$PEER" send 127.0.0.1 1941 3 200000 >>"$LAB_DIR/peer9.out" 2>&1 &&
+	pass "relay on [::]: clients over IPv6 and IPv4 relayed, checksums right" ||
+	fail "dual stack: $(grep -v '^ok' "$LAB_DIR/peer9.out" | head -3)"
+stop_relay
 kill "$sink"
 wait "$sink" 2>/dev/null
-wait "${silent[@]}"
 check_no_key "$LAB_DIR/mpstream.log" "$LAB_DIR/relay.log"
 finish

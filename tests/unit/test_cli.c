@@ -503,6 +503,23 @@ static void test_parse_listen(void **state)
 	assert_int_equal(mps_parse_listen("70000", &a), -EINVAL);
 	assert_int_equal(mps_parse_listen("host:80", &a), -EINVAL);
 	assert_int_equal(mps_parse_listen("1.2.3.4:", &a), -EINVAL);
+
+	/* Either family (the relay): no address is [::], IPv6 and IPv4. */
+	struct sockaddr_storage ss;
+	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&ss;
+
+	assert_int_equal(mps_parse_listen_any("1940", &ss), 0);
+	assert_int_equal(ss.ss_family, AF_INET6);
+	assert_true(IN6_IS_ADDR_UNSPECIFIED(&v6->sin6_addr));
+	assert_int_equal(ntohs(v6->sin6_port), 1940);
+	assert_int_equal(mps_parse_listen_any("[::1]:1941", &ss), 0);
+	assert_true(IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr));
+	assert_int_equal(mps_parse_listen_any("10.9.0.2:1940", &ss), 0);
+	assert_int_equal(ss.ss_family, AF_INET);
+	assert_int_equal(mps_parse_listen_any("[::1]", &ss), -EINVAL);
+	assert_int_equal(mps_parse_listen_any("[::1]:", &ss), -EINVAL);
+	assert_int_equal(mps_parse_listen_any("[nope]:80", &ss), -EINVAL);
+	assert_int_equal(mps_parse_listen_any("::1:80", &ss), -EINVAL);
 }
 
 int main(void)
