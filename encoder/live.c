@@ -47,6 +47,14 @@ struct capture {
 	const AVInputFormat *fmt;
 	AVDictionary *opts; /* the template; each open gets a copy */
 	bool want_video, want_audio, listener;
+	/*
+	 * RIST: never opened again for silence. FFmpeg 5.1's librist wrapper
+	 * hands librist a logging callback whose context is freed at close; a
+	 * second rist_receiver_create() logs through it (a use after free that
+	 * AddressSanitizer caught in netns_live). The receiver stays and takes
+	 * the camera back when it returns.
+	 */
+	bool keep_open;
 	pthread_t thread;
 	bool running;
 	AVFormatContext *ic;
@@ -408,7 +416,7 @@ static int capture_open(struct capture *c)
 	first_verdict(c, ret < 0 ? ret : 0);
 	if (ret < 0)
 		return ret;
-	set_deadline(c, OPEN_TIMEOUT_MS);
+	set_deadline(c, c->keep_open ? 0 : OPEN_TIMEOUT_MS);
 	if ((ret = avformat_find_stream_info(c->ic, NULL)) < 0)
 		return ret;
 	c->vidx = c->aidx = -1;
@@ -470,7 +478,7 @@ static int capture_read(struct capture *c)
 		 */
 		if (c->delivered != delivered) {
 			delivered = c->delivered;
-			set_deadline(c, READ_TIMEOUT_MS);
+			set_deadline(c, c->keep_open ? 0 : READ_TIMEOUT_MS);
 		}
 		ret = av_read_frame(c->ic, c->pkt);
 		if (ret >= 0 && interrupted(c)) {
@@ -612,6 +620,7 @@ static int capture_init(struct capture *c, struct enc_live *l, const char *spec,
 	} else {
 		snprintf(c->url, sizeof(c->url), "%s", spec);
 		c->listener = listens(spec);
+		c->keep_open = !strncmp(spec, "rist:", 5);
 		/* Cameras and encoders send MPEG-TS over SRT, UDP and RIST. */
 		if (!strncmp(spec, "srt:", 4) || !strncmp(spec, "udp:", 4) ||
 		    !strncmp(spec, "rist:", 5))

@@ -37,6 +37,7 @@ struct end {
 struct conn {
 	unsigned id;
 	char name[CONN_ADDR_STRLEN];
+	char up_name[CONN_ADDR_STRLEN]; /* the upstream's address when it started */
 	struct end client, up;
 	bool connecting; /* the upstream connect() is under way */
 	struct half c2u, u2c;
@@ -248,6 +249,7 @@ static int start_conn(struct relay *r, struct conn *c)
 			  IPPROTO_TCP);
 	if (c->up.fd < 0)
 		return -errno;
+	snprintf(c->up_name, sizeof(c->up_name), "%s", r->upstream_name);
 	c->c2u.from = c->u2c.to = c->client.fd;
 	c->c2u.to = c->u2c.from = c->up.fd;
 	if ((ret = watch(r, &c->client)) || (ret = watch(r, &c->up)))
@@ -289,7 +291,8 @@ static void accept_one(struct relay *r)
 		close_conn(r, c, why);
 		return;
 	}
-	LOG_INFO(TAG, "#%u %s: accepted (%d open)", c->id, c->name, r->counters.open);
+	LOG_INFO(TAG, "#%u %s: accepted (%d open), to %s", c->id, c->name, r->counters.open,
+		 c->up_name);
 }
 
 /* The upstream connect() ended. Returns 0 or -errno (it failed). */
@@ -304,9 +307,8 @@ static int on_connected(struct relay *r, struct conn *c)
 		return -err;
 	c->connecting = false;
 	log_stats(c, true);
-	LOG_INFO(TAG, "#%u %s: relaying to %s (%s, %zu subflow%s)", c->id, c->name,
-		 r->upstream_name, c->mptcp ? "MPTCP" : "TCP", c->peak_subflows,
-		 c->peak_subflows == 1 ? "" : "s");
+	LOG_INFO(TAG, "#%u %s: relaying to %s (%s, %zu subflow%s)", c->id, c->name, c->up_name,
+		 c->mptcp ? "MPTCP" : "TCP", c->peak_subflows, c->peak_subflows == 1 ? "" : "s");
 	return 0;
 }
 
@@ -351,7 +353,7 @@ static void on_event(struct relay *r, struct end *e, uint32_t events)
 		return;
 	}
 	if (c->connecting && (ret = on_connected(r, c)) < 0) {
-		snprintf(why, sizeof(why), "upstream %s: %s", r->upstream_name, strerror(-ret));
+		snprintf(why, sizeof(why), "upstream %s: %s", c->up_name, strerror(-ret));
 		close_conn(r, c, why);
 		return;
 	}
@@ -394,7 +396,7 @@ static const char *expired(const struct relay *r, const struct conn *c, int64_t 
 	if (c->connecting) {
 		if (now - c->started_ms < cfg->connect_timeout_ms)
 			return NULL;
-		snprintf(buf, size, "upstream %s: no answer within %.1f s", r->upstream_name,
+		snprintf(buf, size, "upstream %s: no answer within %.1f s", c->up_name,
 			 cfg->connect_timeout_ms / 1000.0);
 	} else if (c->relaying_ms && !c->c2u.bytes && cfg->handshake_timeout_ms &&
 		   now - c->relaying_ms >= cfg->handshake_timeout_ms) {
@@ -485,6 +487,20 @@ void relay_destroy(struct relay *r, const char *why)
 	close_fd(&r->lfd);
 	close_fd(&r->epfd);
 	free(r);
+}
+
+void relay_set_upstream(struct relay *r, const struct sockaddr_storage *addr, socklen_t len)
+{
+	char name[CONN_ADDR_STRLEN];
+
+	if (len == r->cfg.upstream_len && !memcmp(addr, &r->cfg.upstream, len))
+		return;
+	conn_format_addr(addr, name, sizeof(name));
+	LOG_INFO(TAG, "the ingest is now at %s (was %s): new connections go there", name,
+		 r->upstream_name);
+	memcpy(&r->cfg.upstream, addr, len);
+	r->cfg.upstream_len = len;
+	snprintf(r->upstream_name, sizeof(r->upstream_name), "%s", name);
 }
 
 void relay_get_counters(const struct relay *r, struct relay_counters *out)

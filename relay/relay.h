@@ -48,6 +48,9 @@ int relay_run_once(struct relay *r, int timeout_ms) __attribute__((warn_unused_r
 /* Close every connection (with @why in its log line, or none), the listener, and free. */
 void relay_destroy(struct relay *r, const char *why);
 
+/* New connections go to @addr from now on (logged when it changed); those under way stay. */
+void relay_set_upstream(struct relay *r, const struct sockaddr_storage *addr, socklen_t len);
+
 /* What a relay did so far, for its tests. */
 struct relay_counters {
 	uint64_t events; /* epoll events handled */

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,7 +33,8 @@ const char relay_usage[] =
 	"\n"
 	"  -l, --listen [ADDR:]PORT  where to accept connections (no ADDR: every address,\n"
 	"                            IPv6 and IPv4; [V6ADDR]:PORT for one IPv6 address)\n"
-	"  -t, --to HOST:PORT        the ingest (resolved once, at the start)\n"
+	"  -t, --to HOST:PORT        the ingest (resolved at the start, and again after\n"
+	"                            each connection: the next one follows a new address)\n"
 	"      --connect-timeout SECONDS\n"
 	"                            give up on an ingest that does not answer a\n"
 	"                            connection within SECONDS (default 10): the\n"
@@ -179,8 +181,8 @@ static enum mps_args_result parse_options(int argc, char **argv, struct relay_op
 	return MPS_ARGS_RUN;
 }
 
-/* HOST:PORT or [V6ADDR]:PORT into @cfg's upstream. Returns 0 or -EHOSTUNREACH (logged). */
-static int resolve(const char *to, struct relay_config *cfg)
+/* HOST:PORT or [V6ADDR]:PORT: its first address. Returns 0 or getaddrinfo()'s error. */
+static int lookup(const char *to, struct sockaddr_storage *addr, socklen_t *addr_len)
 {
 	const char *colon = strrchr(to, ':');
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
@@ -189,7 +191,7 @@ static int resolve(const char *to, struct relay_config *cfg)
 	int ret;
 
 	if (len >= sizeof(host))
-		return -EINVAL;
+		return EAI_NONAME;
 	memcpy(host, to, len);
 	host[len] = '\0';
 	if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
@@ -197,14 +199,102 @@ static int resolve(const char *to, struct relay_config *cfg)
 		host[len - 2] = '\0';
 	}
 	ret = getaddrinfo(host, colon + 1, &hints, &ai);
+	if (ret)
+		return ret;
+	memcpy(addr, ai->ai_addr, ai->ai_addrlen);
+	*addr_len = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+/* At the start: into @cfg's upstream. Returns 0 or -EHOSTUNREACH (logged). */
+static int resolve(const char *to, struct relay_config *cfg)
+{
+	int ret = lookup(to, &cfg->upstream, &cfg->upstream_len);
+
 	if (ret) {
 		LOG_ERR(TAG, "cannot resolve %s: %s", to, gai_strerror(ret));
 		return -EHOSTUNREACH;
 	}
-	memcpy(&cfg->upstream, ai->ai_addr, ai->ai_addrlen);
-	cfg->upstream_len = ai->ai_addrlen;
-	freeaddrinfo(ai);
 	return 0;
+}
+
+/*
+ * --to resolved again, in a thread of its own (getaddrinfo() can block for
+ * seconds; the relay's loop must not): after each accepted connection, so
+ * that an ingest whose address changed is followed. A connection goes to the
+ * address known when it starts; the next one to the new one.
+ */
+struct resolver {
+	const char *to;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool wanted, stop, fresh;
+	struct sockaddr_storage addr;
+	socklen_t len;
+};
+
+static void *resolver_main(void *arg)
+{
+	struct resolver *rs = arg;
+
+	pthread_mutex_lock(&rs->lock);
+	for (;;) {
+		struct sockaddr_storage addr;
+		socklen_t len;
+		int ret;
+
+		while (!rs->wanted && !rs->stop)
+			pthread_cond_wait(&rs->cond, &rs->lock);
+		if (rs->stop)
+			break;
+		rs->wanted = false;
+		pthread_mutex_unlock(&rs->lock);
+		ret = lookup(rs->to, &addr, &len);
+		if (ret)
+			LOG_WARN(TAG,
+				 "cannot resolve %s again (%s): connections go on to the last "
+				 "address",
+				 rs->to, gai_strerror(ret));
+		pthread_mutex_lock(&rs->lock);
+		if (!ret) {
+			rs->addr = addr;
+			rs->len = len;
+			rs->fresh = true;
+		}
+	}
+	pthread_mutex_unlock(&rs->lock);
+	return NULL;
+}
+
+static void resolver_poke(struct resolver *rs)
+{
+	pthread_mutex_lock(&rs->lock);
+	rs->wanted = true;
+	pthread_cond_signal(&rs->cond);
+	pthread_mutex_unlock(&rs->lock);
+}
+
+/* A new address for @r, if the resolver has one. */
+static void resolver_apply(struct resolver *rs, struct relay *r)
+{
+	pthread_mutex_lock(&rs->lock);
+	if (rs->fresh)
+		relay_set_upstream(r, &rs->addr, rs->len);
+	rs->fresh = false;
+	pthread_mutex_unlock(&rs->lock);
+}
+
+static void resolver_stop(struct resolver *rs)
+{
+	pthread_mutex_lock(&rs->lock);
+	rs->stop = true;
+	pthread_cond_signal(&rs->cond);
+	pthread_mutex_unlock(&rs->lock);
+	pthread_join(rs->thread, NULL);
+	pthread_mutex_destroy(&rs->lock);
+	pthread_cond_destroy(&rs->cond);
 }
 
 static void warn_limits(void)
@@ -269,6 +359,35 @@ static int open_listener(const struct sockaddr_storage *addr, const struct relay
 	return fd;
 }
 
+/* The relay's loop, with --to resolved again in the background. Returns 0 (stopped) or -errno. */
+static int run(struct relay *r, const char *to, atomic_int *stop)
+{
+	struct resolver rs = {.to = to};
+	struct relay_counters counters;
+	unsigned accepted = 0;
+	int ret;
+
+	pthread_mutex_init(&rs.lock, NULL);
+	pthread_cond_init(&rs.cond, NULL);
+	ret = -pthread_create(&rs.thread, NULL, resolver_main, &rs);
+	if (ret < 0) {
+		pthread_mutex_destroy(&rs.lock);
+		pthread_cond_destroy(&rs.cond);
+		return ret;
+	}
+	while (!ret && !atomic_load(stop)) {
+		ret = relay_run_once(r, ROUND_MS);
+		relay_get_counters(r, &counters);
+		if (counters.accepted != accepted) {
+			accepted = counters.accepted;
+			resolver_poke(&rs);
+		}
+		resolver_apply(&rs, r);
+	}
+	resolver_stop(&rs);
+	return ret;
+}
+
 int relay_main(int argc, char **argv, atomic_int *stop)
 {
 	struct relay_options o;
@@ -303,8 +422,8 @@ int relay_main(int argc, char **argv, atomic_int *stop)
 	if (fd < 0)
 		return MPS_EXIT_UNAVAILABLE;
 	ret = relay_create(&cfg, fd, &r);
-	while (!ret && !atomic_load(stop))
-		ret = relay_run_once(r, ROUND_MS);
+	if (!ret)
+		ret = run(r, o.to, stop);
 	if (ret < 0) {
 		LOG_ERR(TAG, "%s", strerror(-ret));
 		relay_destroy(r, "the relay fails");

@@ -751,10 +751,9 @@ static enum mps_args_result check_input(const struct snd_options *o, char *err, 
 		FAIL("--loop applies to a file input");
 	if (o->copy && kind == MPS_INPUT_TEST)
 		FAIL("--copy applies to a file or a live input");
-	if (o->copy && kind == MPS_INPUT_LIVE && o->record && !ends_with(o->record, ".ts") &&
-	    !ends_with(o->record, ".flv"))
-		FAIL("--record with --copy of a live input: .ts or .flv (the camera's and the "
-		     "slate's H.264 parameters take turns; Matroska and MP4 keep one set)");
+	if (o->copy && kind == MPS_INPUT_LIVE && o->record && !ends_with(o->record, ".flv"))
+		FAIL("--record with --copy of a live input: .flv (the camera's and the slate's "
+		     "H.264 parameters take turns, in either packaging; FLV carries each change)");
 	if (kind == MPS_INPUT_LIVE)
 		return MPS_ARGS_RUN;
 	if (o->audio)

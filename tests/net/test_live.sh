@@ -53,7 +53,7 @@ for proto in srt udp rtmp rist copy; do
 	udp) input="udp://@:5000" ;;
 	rtmp) input="rtmp://0.0.0.0:1936/live/cam" ;;
 	rist) input="rist://@127.0.0.1:9100" ;;
-	copy) input="srt://:9000?mode=listener" extra=(--copy) ext=ts ;;
+	copy) input="srt://:9000?mode=listener" extra=(--copy) ext=flv ;;
 	esac
 	key="$KEY$proto"
 	rm -f "$LAB_DIR/probe.out"

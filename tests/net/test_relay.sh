@@ -13,6 +13,7 @@
 # 6. Silent clients that take every place of --max-conn are closed after
 #    --handshake-timeout, and a real client gets through.
 # 7. --listen without an address: one socket for IPv6 and IPv4 clients.
+# 8. --to by name, the name moved to another address: followed.
 . "$(dirname "$0")/common.sh"
 PEER=${RELAY_PEER:?RELAY_PEER: the relay_peer test tool}
 
@@ -172,6 +173,30 @@ lab_in_srv "$PEER" send ::1 1941 3 200000 >"$LAB_DIR/peer9.out" 2>&1 &&
 	lab_in_srv "$PEER" send 127.0.0.1 1941 3 200000 >>"$LAB_DIR/peer9.out" 2>&1 &&
 	pass "relay on [::]: clients over IPv6 and IPv4 relayed, checksums right" ||
 	fail "dual stack: $(grep -v '^ok' "$LAB_DIR/peer9.out" | head -3)"
+stop_relay
+
+# --- 8: --to by name, and the name moves: the relay follows it (resolved
+#        again after each connection, in the background).
+mkdir -p "/etc/netns/$LAB_SRV"
+echo "127.0.0.1 ingest.test" >"/etc/netns/$LAB_SRV/hosts"
+ip netns exec "$LAB_SRV" "$MPSTREAM" relay --listen "$LAB_SERVER_IP:1942" --to ingest.test:1950 \
+	2>"$LAB_DIR/relay8.log" &
+relay=$!
+for _ in $(seq 1 50); do
+	lab_in_srv ss -Hltn 'sport = :1942' | grep -q 1942 && break
+	sleep 0.1
+done
+lab_in_rtr "$PEER" send "$LAB_SERVER_IP" 1942 1 100000 >"$LAB_DIR/peer10.out" 2>&1 || fail "by name: $(cat "$LAB_DIR/peer10.out")"
+echo "$LAB_SERVER_IP ingest.test" >"/etc/netns/$LAB_SRV/hosts"
+lab_in_rtr "$PEER" send "$LAB_SERVER_IP" 1942 1 100000 >>"$LAB_DIR/peer10.out" 2>&1
+sleep 0.5
+lab_in_rtr "$PEER" send "$LAB_SERVER_IP" 1942 1 100000 >>"$LAB_DIR/peer10.out" 2>&1 ||
+	fail "after the move: $(tail -2 "$LAB_DIR/peer10.out")"
+grep -E "now at|accepted" "$LAB_DIR/relay8.log" | cut -d' ' -f3- | sed 's/^/figure: /'
+grep -q "the ingest is now at $LAB_SERVER_IP:1950 (was 127.0.0.1:1950)" "$LAB_DIR/relay8.log" &&
+	grep -qE "#3 .*accepted .*to $LAB_SERVER_IP:1950" "$LAB_DIR/relay8.log" &&
+	pass "relay: the ingest's new address followed, from the next connection" ||
+	fail "relay: the new address not followed: $(grep -E 'now at|accepted' "$LAB_DIR/relay8.log" | tail -3)"
 stop_relay
 kill "$sink"
 wait "$sink" 2>/dev/null
