@@ -3,8 +3,8 @@
 # Servers other than nginx-rtmp (issue 14), each under `mptcpize run` in the
 # server's namespace: Node-Media-Server 2.7 (npm; what many self-hosted
 # setups run) and FFmpeg's own RTMP listener (`ffmpeg -listen 1`). mpstream
-# streams 60 s to each over both uplinks; uplink 0 is blackholed from 20 s to
-# 40 s. What arrives is decoded and its stamps checked: Node-Media-Server's
+# streams 60 s to Node-Media-Server over both uplinks, uplink 0 blackholed
+# from 20 s to 40 s; 20 s to FFmpeg, which takes one subflow only (below). What arrives is decoded and its stamps checked: Node-Media-Server's
 # stream played back by `mpstream probe` at the server, FFmpeg's recording read
 # by it afterwards (its largest timestamp step for the gap). Every frame
 # arrives but those mpstream dropped on purpose, the stream never stops for
@@ -18,30 +18,34 @@ command -v node >/dev/null || { echo "FAIL: node is missing (scripts/test instal
 lab_up 8mbit || { echo "FAIL: lab"; exit 1; }
 DURATION=60
 
-# run_server NAME PORT: mpstream for $DURATION s to rtmp://server:PORT, up0 cut 20-40 s.
+# run_server NAME PORT SECONDS CUT: mpstream for SECONDS to rtmp://server:PORT;
+# with CUT=cut, up0 blackholed from 20 s to 40 s.
 run_server() {
-	local name=$1 port=$2
-	ip netns exec "$LAB_SND" "$MPSTREAM" -u up0 -u up1 -s 640x360 -b 1M --max-latency 3000 -d "$DURATION" \
+	local name=$1 port=$2 secs=$3
+	ip netns exec "$LAB_SND" "$MPSTREAM" -u up0 -u up1 -s 640x360 -b 1M --max-latency 3000 -d "$secs" \
 		--stats "$LAB_DIR/stats-$name.csv" "rtmp://$LAB_SERVER_IP:$port/live/$KEY" 2>"$LAB_DIR/mpstream-$name.log" &
 	pid=$!
-	sleep 20
-	lab_cut 0 || fail "$name: cannot cut up0"
-	sleep 20
-	lab_restore 0
+	if [ "$4" = cut ]; then
+		sleep 20
+		lab_cut 0 || fail "$name: cannot cut up0"
+		sleep 20
+		lab_restore 0
+	fi
 	wait "$pid"
 	rc=$?
 	[ "$rc" = 0 ] && pass "$name: mpstream exited 0" || fail "$name: mpstream exited $rc"
 	grep -q "streaming over MPTCP" "$LAB_DIR/mpstream-$name.log" && pass "$name: MPTCP" ||
 		fail "$name: $(grep -m1 -E 'streaming over|plain TCP' "$LAB_DIR/mpstream-$name.log")"
-	grep -q "2 subflows" "$LAB_DIR/mpstream-$name.log" && pass "$name: two subflows" || fail "$name: never two subflows"
 	check_no_key "$LAB_DIR/mpstream-$name.log"
 }
 
-# judge NAME PROBE_OUT [GAP_MS]: the frames missing are at most those dropped
-# on purpose, no gap of 2 s (the probe's arrival gap, or GAP_MS: a recording's).
+# judge NAME PROBE_OUT [GAP_MS FRAMES]: the frames missing are at most those
+# dropped on purpose, no gap of 2 s (the probe's arrival gap and frame count,
+# or a recording's timestamp gap and video frames: read from a file, every
+# frame is "backlog" to the probe).
 judge() {
 	local name=$1 out=$2 frames missing gap dropped
-	frames=$(grep -oE '^[0-9]+ frames' "$out" | grep -oE '[0-9]+')
+	frames=${4:-$(grep -oE '^[0-9]+ frames' "$out" | grep -oE '[0-9]+')}
 	missing=$(grep -oE '[0-9]+ missing' "$out" | grep -oE '[0-9]+')
 	gap=${3:-$(grep -oE 'longest gap [0-9]+' "$out" | grep -oE '[0-9]+')}
 	dropped=$(lab_dropped_frames "$LAB_DIR/stats-$name.csv")
@@ -69,11 +73,17 @@ lab_in_srv ss -Hltn 'sport = :1945' | grep -q 1945 || { fail "Node-Media-Server 
 ip netns exec "$LAB_SRV" "$MPSTREAM" probe --duration $((DURATION - 6)) --timeout 10 --max-gap 5000 \
 	"rtmp://127.0.0.1:1945/live/$KEY" >"$LAB_DIR/probe-nms.out" 2>"$LAB_DIR/probe-nms.log" &
 probe=$!
-run_server nms 1945
+run_server nms 1945 "$DURATION" cut
+grep -q "2 subflows" "$LAB_DIR/mpstream-nms.log" && pass "nms: two subflows" || fail "nms: never two subflows"
 wait "$probe"
 judge nms "$LAB_DIR/probe-nms.out"
 
 # FFmpeg's listener, recording what it receives as it is; read afterwards.
+# It closes its listening socket once it has its client (libavformat's
+# ff_listen_bind()), and an MPTCP join arrives at the listener: the kernel
+# refuses every join, the stream has one subflow, and a cut of its uplink
+# would end it with nothing left to reconnect to. So: 20 s, no cut, and the
+# refused joins seen.
 ip netns exec "$LAB_SRV" mptcpize run ffmpeg -nostdin -v error -listen 1 -i "rtmp://0.0.0.0:1946/live/$KEY" \
 	-c copy -f flv "$LAB_DIR/ffmpeg-rec.flv" >"$LAB_DIR/ffmpeg-server.log" 2>&1 &
 server=$!
@@ -81,9 +91,14 @@ for _ in $(seq 1 100); do
 	lab_in_srv ss -Hltn 'sport = :1946' | grep -q 1946 && break
 	sleep 0.1
 done
-run_server ffmpeg 1946
+DURATION=20
+run_server ffmpeg 1946 "$DURATION" nocut
+grep -q "sub_closed .*up1.*Connection refused" "$LAB_DIR/mpstream-ffmpeg.log" &&
+	grep -q "no subflow on it comes up (a server that refuses joins?)" "$LAB_DIR/mpstream-ffmpeg.log" &&
+	pass "ffmpeg: its joins refused, one subflow, as expected of a listener that closed" ||
+	fail "ffmpeg: $(grep -m2 -E 'sub_closed|refuses joins' "$LAB_DIR/mpstream-ffmpeg.log")"
 wait "$server"
 "$MPSTREAM" probe --max-gap 5000 "$LAB_DIR/ffmpeg-rec.flv" >"$LAB_DIR/probe-ffmpeg.out" 2>"$LAB_DIR/probe-ffmpeg.log"
-read -r _ _ ts_gap <<<"$(lab_flv_summary "$LAB_DIR/ffmpeg-rec.flv")"
-judge ffmpeg "$LAB_DIR/probe-ffmpeg.out" "${ts_gap:-}"
+read -r ts_frames _ ts_gap <<<"$(lab_flv_summary "$LAB_DIR/ffmpeg-rec.flv")"
+judge ffmpeg "$LAB_DIR/probe-ffmpeg.out" "${ts_gap:-}" "${ts_frames:-0}"
 finish
