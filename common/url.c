@@ -112,7 +112,7 @@ void mps_url_userinfo(const char *url, char *userinfo, size_t size)
 {
 	const char *scheme = strstr(url, "://");
 	const char *host = scheme ? scheme + 3 : url;
-	size_t len = strcspn(host, "/?");
+	size_t len = strcspn(host, "/");
 	const char *at = memchr(host, '@', len);
 
 	snprintf(userinfo, size, "%.*s", at ? (int)(at - host) : 0, host);

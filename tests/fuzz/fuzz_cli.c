@@ -24,13 +24,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mps_url_key(s, key, sizeof(key));
 	mps_url_redacted(s, out, sizeof(out));
 	/*
-	 * A valid URL's redacted form is the URL with exactly its key replaced.
-	 * (A short key may still occur elsewhere, as "e" in "live".)
+	 * A valid URL's redacted form is the URL with exactly its key replaced,
+	 * and its user:password@, if any, by ***@. (A short key may still occur
+	 * elsewhere, as "e" in "live".)
 	 */
-	if (mps_url_check(s) == 0 && key[0] &&
-	    (strlen(out) != strlen(s) - strlen(key) + 3 || strcmp(out + strlen(out) - 3, "***") ||
-	     strncmp(out, s, strlen(out) - 3)))
-		abort();
+	if (mps_url_check(s) == 0 && key[0]) {
+		const char *host = strstr(s, "://") + 3;
+		char ui[1024], want[2100];
+
+		mps_url_userinfo(s, ui, sizeof(ui));
+		snprintf(want, sizeof(want), "%.*s%s%.*s***", (int)(host - s), s,
+			 ui[0] ? "***@" : "",
+			 (int)(strlen(host) - (ui[0] ? strlen(ui) + 1 : 0) - strlen(key)),
+			 host + (ui[0] ? strlen(ui) + 1 : 0));
+		if (strcmp(out, want))
+			abort();
+	}
 	if (rt_uplink_spec_parse(s, &spec) == 0 && (!spec.ifname[0] || strchr(spec.ifname, ',')))
 		abort();
 	if (snd_parse_bitrate(s, &rate) == 0 && (rate < 10000 || rate > 1000000000))
