@@ -77,6 +77,14 @@ int enc_enqueue(struct enc_session *s, enum enc_media kind);
  * queued (1: the tick's frame is not encoded), or 0: the slate's turn.
  */
 int enc_passthrough_tick(struct enc_session *s, int64_t due_us);
+/*
+ * --copy of a live input: a video packet (timestamps in microseconds) onto the
+ * stream's video line, the camera's and the slate's alike: moved by *shift,
+ * and further (kept in *shift) to come after the last video packet queued;
+ * then in s->tb[ENC_VIDEO], a keyframe carrying @extradata. 0 or AVERROR(ENOMEM).
+ */
+int enc_video_onto_timeline(struct enc_session *s, AVPacket *pkt, int64_t *shift,
+			    const uint8_t *extradata, int extradata_size);
 
 /* Queue operations (session.c), used by output.c. */
 struct enc_qnode *enc_queue_pop(struct enc_session *s, int wait_ms, bool *ended);

@@ -80,6 +80,39 @@ void enc_pktq_free(struct enc_pktq *q)
 	free(q);
 }
 
+/* A keyframe carries @data, its parameter sets, as new extradata. */
+static int add_extradata(AVPacket *pkt, const uint8_t *data, int size)
+{
+	uint8_t *side;
+
+	if (!(pkt->flags & AV_PKT_FLAG_KEY) || size <= 0)
+		return 0;
+	side = av_packet_new_side_data(pkt, AV_PKT_DATA_NEW_EXTRADATA, (size_t)size);
+	if (!side)
+		return AVERROR(ENOMEM);
+	memcpy(side, data, (size_t)size);
+	return 0;
+}
+
+int enc_video_onto_timeline(struct enc_session *s, AVPacket *pkt, int64_t *shift,
+			    const uint8_t *extradata, int extradata_size)
+{
+	int64_t late;
+
+	pkt->pts += *shift;
+	pkt->dts += *shift;
+	/* Never back in time (a camera's clock that jumped, the slate just before). */
+	late = s->video_last_dts_us != INT64_MIN && pkt->dts <= s->video_last_dts_us
+		       ? s->video_last_dts_us + 1000 - pkt->dts
+		       : 0;
+	*shift += late;
+	pkt->pts += late;
+	pkt->dts += late;
+	s->video_last_dts_us = pkt->dts;
+	av_packet_rescale_ts(pkt, AV_TIME_BASE_Q, s->tb[ENC_VIDEO]);
+	return add_extradata(pkt, extradata, extradata_size);
+}
+
 int enc_pktq_put(struct enc_pktq *q, const AVPacket *pkt, AVRational tb, const uint8_t *extradata,
 		 int extradata_size, int generation, int64_t arrival_ns)
 {
@@ -97,14 +130,8 @@ int enc_pktq_put(struct enc_pktq *q, const AVPacket *pkt, AVRational tb, const u
 	}
 	if (n->pkt->pts == AV_NOPTS_VALUE)
 		n->pkt->pts = n->pkt->dts;
-	if ((pkt->flags & AV_PKT_FLAG_KEY) && extradata_size > 0) {
-		uint8_t *side = av_packet_new_side_data(n->pkt, AV_PKT_DATA_NEW_EXTRADATA,
-							(size_t)extradata_size);
-
-		if (!side)
-			goto fail;
-		memcpy(side, extradata, (size_t)extradata_size);
-	}
+	if ((ret = add_extradata(n->pkt, extradata, extradata_size)) < 0)
+		goto fail;
 	n->arrival_ns = arrival_ns;
 	n->generation = generation;
 	pthread_mutex_lock(&q->lock);
@@ -153,7 +180,7 @@ static int pass(struct enc_session *s, struct pq_node *n)
 {
 	AVPacket *p = n->pkt;
 	int64_t arrival_us = (n->arrival_ns - s->start_ns) / 1000;
-	int64_t dts, ret;
+	int ret;
 
 	if (p->flags & AV_PKT_FLAG_KEY) {
 		int64_t drift = p->dts + s->cam_offset_us - arrival_us;
@@ -166,21 +193,13 @@ static int pass(struct enc_session *s, struct pq_node *n)
 			s->cam_offset_us = arrival_us - p->dts;
 		}
 	}
-	dts = p->dts + s->cam_offset_us;
-	if (s->video_last_dts_us != INT64_MIN && dts <= s->video_last_dts_us) {
-		/* Never back in time (a camera's clock that jumped, the slate just before). */
-		s->cam_offset_us += s->video_last_dts_us + 1000 - dts;
-		dts = s->video_last_dts_us + 1000;
-	}
-	p->pts += s->cam_offset_us;
-	p->dts = dts;
-	av_packet_rescale_ts(p, AV_TIME_BASE_Q, s->tb[ENC_VIDEO]);
+	/* Its parameter sets were attached by the reader (enc_pktq_put()). */
+	enc_video_onto_timeline(s, p, &s->cam_offset_us, NULL, 0);
 	av_packet_unref(s->pkt);
 	av_packet_move_ref(s->pkt, p);
-	s->video_last_dts_us = dts;
 	ret = enc_enqueue(s, ENC_VIDEO);
 	av_packet_unref(s->pkt);
-	return (int)ret;
+	return ret;
 }
 
 int enc_passthrough_tick(struct enc_session *s, int64_t due_us)

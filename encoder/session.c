@@ -315,28 +315,9 @@ void enc_count_dropped(struct enc_session *s, int64_t frames)
  */
 static int slate_packet(struct enc_session *s, AVCodecContext *c)
 {
-	int64_t dts_us;
-
 	av_packet_rescale_ts(s->pkt, c->time_base, AV_TIME_BASE_Q);
-	s->pkt->pts += s->slate_shift_us;
-	s->pkt->dts += s->slate_shift_us;
-	dts_us = s->pkt->dts;
-	if (s->video_last_dts_us != INT64_MIN && dts_us <= s->video_last_dts_us) {
-		s->slate_shift_us += s->video_last_dts_us + 1000 - dts_us;
-		s->pkt->pts += s->video_last_dts_us + 1000 - dts_us;
-		s->pkt->dts = dts_us = s->video_last_dts_us + 1000;
-	}
-	s->video_last_dts_us = dts_us;
-	av_packet_rescale_ts(s->pkt, AV_TIME_BASE_Q, s->tb[ENC_VIDEO]);
-	if ((s->pkt->flags & AV_PKT_FLAG_KEY) && c->extradata_size > 0) {
-		uint8_t *side = av_packet_new_side_data(s->pkt, AV_PKT_DATA_NEW_EXTRADATA,
-							(size_t)c->extradata_size);
-
-		if (!side)
-			return AVERROR(ENOMEM);
-		memcpy(side, c->extradata, (size_t)c->extradata_size);
-	}
-	return 0;
+	return enc_video_onto_timeline(s, s->pkt, &s->slate_shift_us, c->extradata,
+				       c->extradata_size);
 }
 
 /* Queue every packet the encoder has ready. */
