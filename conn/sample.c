@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "clock.h"
 #include "sample.h"
+#include "inet.h"
 
 #include <errno.h>
 #include <linux/sockios.h>
@@ -118,6 +119,8 @@ static int sample_tcp(int fd, struct conn_snapshot *out)
 	getsockname(fd, (struct sockaddr *)&sf->local, &alen);
 	alen = sizeof(sf->remote);
 	getpeername(fd, (struct sockaddr *)&sf->remote, &alen);
+	mps_sockaddr_unmap(&sf->local);
+	mps_sockaddr_unmap(&sf->remote);
 	out->mptcp = false;
 	out->n = 1;
 	return 0;
@@ -156,6 +159,9 @@ int conn_sample(int fd, struct conn_snapshot *out)
 		sf->id = sfi[i].id;
 		memcpy(&sf->local, &sfi[i].addrs.ss_local, sizeof(sf->local));
 		memcpy(&sf->remote, &sfi[i].addrs.ss_remote, sizeof(sf->remote));
+		/* An IPv4 subflow of an IPv6 socket: IPv4, as the uplinks know it. */
+		mps_sockaddr_unmap(&sf->local);
+		mps_sockaddr_unmap(&sf->remote);
 		fill_from_tcp_info(sf, &ti[i]);
 	}
 	return 0;

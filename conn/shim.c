@@ -25,13 +25,14 @@ struct tried {
 	dev_t dev;
 	ino_t ino;
 	bool mptcp;
+	bool mapped; /* asked for as IPv4, made IPv6: its IPv4 peers are IPv4-mapped */
 };
 
 static struct {
 	atomic_bool armed;
 	atomic_bool warned;
 	atomic_bool cc_warned;
-	struct in_addr bind4;
+	struct conn_plan plan;
 	char congestion[CONN_CONGESTION_NAME_MAX]; /* "": the system's default */
 	pthread_mutex_t lock;			   /* the tried sockets */
 	struct tried tried[MAX_TRIED];
@@ -71,12 +72,12 @@ int conn_congestion_available(const char *name, char *list, size_t size)
 	return found;
 }
 
-void conn_shim_arm(struct in_addr bind4)
+void conn_shim_arm(const struct conn_plan *plan)
 {
 	pthread_mutex_lock(&shim.lock);
 	shim.n_tried = 0;
+	shim.plan = *plan;
 	pthread_mutex_unlock(&shim.lock);
-	shim.bind4 = bind4;
 	atomic_store(&shim.armed, true);
 }
 
@@ -85,9 +86,9 @@ void conn_shim_disarm(void)
 	atomic_store(&shim.armed, false);
 }
 
-static void record(int fd, bool mptcp)
+static void record(int fd, bool mptcp, bool mapped)
 {
-	struct tried t = {.fd = fd, .mptcp = mptcp};
+	struct tried t = {.fd = fd, .mptcp = mptcp, .mapped = mapped};
 	struct stat st;
 
 	if (fstat(fd, &st) == 0) {
@@ -132,15 +133,23 @@ int conn_shim_connection(bool *mptcp)
 	return fd;
 }
 
-static void bind_source(int fd)
+/* Bind @fd to the planned source for a destination of @family, if there is one. */
+static void bind_source(int fd, int family, bool mapped, const struct conn_plan *plan)
 {
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr = shim.bind4};
+	const struct mps_ip *src = &plan->src[family == AF_INET6];
+	struct sockaddr_storage sa;
+	socklen_t len;
 	int one = 1;
+	char a[MPS_IP_STRLEN];
 
+	if (!src->family)
+		return;
+	len = mps_ip_sockaddr(src, 0, mapped, &sa);
 	/* Choose the port at connect() time, as for an unbound socket. */
 	setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
-		LOG_WARN(TAG, "cannot bind to the first uplink's address: %s", strerror(errno));
+	if (bind(fd, (struct sockaddr *)&sa, len) < 0)
+		LOG_WARN(TAG, "cannot bind to the first uplink's address %s: %s",
+			 mps_ip_str(src, a), strerror(errno));
 }
 
 /*
@@ -172,14 +181,20 @@ static void set_congestion(int fd)
 
 __attribute__((visibility("default"))) int socket(int domain, int type, int protocol)
 {
-	bool stream = (type & 0xf) == SOCK_STREAM, mptcp;
-	int fd;
+	bool stream = (type & 0xf) == SOCK_STREAM, mptcp, mapped = false;
+	int fd = -1, zero = 0;
 
 	if (!atomic_load(&shim.armed) || (domain != AF_INET && domain != AF_INET6) || !stream ||
 	    (protocol != 0 && protocol != IPPROTO_TCP))
 		return (int)syscall(SYS_socket, domain, type, protocol);
 
-	fd = (int)syscall(SYS_socket, domain, type, IPPROTO_MPTCP);
+	/* IPv4 as IPv6: the one connection may get IPv6 subflows as well. */
+	if (domain == AF_INET) {
+		fd = (int)syscall(SYS_socket, AF_INET6, type, IPPROTO_MPTCP);
+		mapped = fd >= 0;
+	}
+	if (!mapped)
+		fd = (int)syscall(SYS_socket, domain, type, IPPROTO_MPTCP);
 	mptcp = fd >= 0;
 	if (fd < 0 && (errno == ENOPROTOOPT || errno == EPROTONOSUPPORT || errno == EINVAL)) {
 		if (!atomic_exchange(&shim.warned, true))
@@ -189,10 +204,59 @@ __attribute__((visibility("default"))) int socket(int domain, int type, int prot
 	}
 	if (fd < 0)
 		return fd;
+	if (mapped)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
 	set_lowat(fd);
 	set_congestion(fd);
-	if (domain == AF_INET && shim.bind4.s_addr != INADDR_ANY)
-		bind_source(fd);
-	record(fd, mptcp);
+	record(fd, mptcp, mapped);
 	return fd;
+}
+
+/* Whether @fd is a socket of this arming, and whether it was made IPv6. */
+static bool find_tried(int fd, bool *mapped)
+{
+	bool found = false;
+	size_t n;
+
+	pthread_mutex_lock(&shim.lock);
+	n = shim.n_tried < MAX_TRIED ? shim.n_tried : MAX_TRIED;
+	for (size_t k = 0; k < n && !found; k++) {
+		const struct tried *t = &shim.tried[(shim.n_tried - 1 - k) % MAX_TRIED];
+
+		if (t->fd == fd) {
+			found = true;
+			*mapped = t->mapped;
+		}
+	}
+	pthread_mutex_unlock(&shim.lock);
+	return found;
+}
+
+__attribute__((visibility("default"))) int connect(int fd, const struct sockaddr *addr,
+						   socklen_t len)
+{
+	struct sockaddr_storage dst;
+	struct conn_plan plan;
+	struct mps_ip ip;
+	uint16_t port;
+	bool mapped = false;
+
+	if (!atomic_load(&shim.armed) || !addr || !find_tried(fd, &mapped) ||
+	    !mps_ip_from_sockaddr(&ip, addr))
+		return (int)syscall(SYS_connect, fd, addr, len);
+	pthread_mutex_lock(&shim.lock);
+	plan = shim.plan;
+	pthread_mutex_unlock(&shim.lock);
+	port = ntohs(((const struct sockaddr_in *)addr)->sin_port);
+	if (plan.via.ss_family) {
+		mps_ip_from_sockaddr(&ip, (const struct sockaddr *)&plan.via);
+		port = ntohs(((const struct sockaddr_in *)&plan.via)->sin_port);
+	}
+	if (ip.family == AF_INET6 && !mapped && addr->sa_family == AF_INET) {
+		errno = EAFNOSUPPORT; /* an IPv6 relay for a plain TCP IPv4 socket */
+		return -1;
+	}
+	bind_source(fd, ip.family, mapped || addr->sa_family == AF_INET6, &plan);
+	len = mps_ip_sockaddr(&ip, port, mapped || addr->sa_family == AF_INET6, &dst);
+	return (int)syscall(SYS_connect, fd, (struct sockaddr *)&dst, len);
 }

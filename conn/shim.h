@@ -3,11 +3,19 @@
  * The MPTCP socket shim.
  *
  * FFmpeg 5.1's tcp:// protocol (under rtmp:// and rtmps://) has no MPTCP
- * option; it calls socket(af, SOCK_STREAM | SOCK_CLOEXEC, 0 or IPPROTO_TCP).
- * This executable defines socket() itself, and the dynamic linker resolves
- * libavformat's call to it. While armed (only around the opening of the
- * output), AF_INET/AF_INET6 stream sockets are created with IPPROTO_MPTCP
- * through the raw syscall; every other call goes straight to the kernel.
+ * option; it calls socket(af, SOCK_STREAM | SOCK_CLOEXEC, 0 or IPPROTO_TCP)
+ * and connect(). This executable defines both itself, and the dynamic linker
+ * resolves libavformat's calls to them. While armed (only around the opening
+ * of the output), AF_INET/AF_INET6 stream sockets are created with
+ * IPPROTO_MPTCP through the raw syscall, and their connect():
+ * - goes to the relay of --via instead, if there is one (TLS and RTMP still
+ *   speak to the host of the URL: its name, its certificate);
+ * - leaves from the source address planned for its destination's family
+ *   (the first subflow then leaves through that uplink).
+ * An IPv4 MPTCP socket is made an IPv6 one (not V6ONLY), connected to the
+ * IPv4-mapped address: one connection can then have IPv4 and IPv6 subflows
+ * (kernel 6.3 and later), the IPv6 ones to an address the server announces.
+ * Every other call goes straight to the kernel.
  *
  * Why not something else: FFmpeg 5.1 has no fd:// protocol to hand it a
  * socket of ours, and its RTMP code opens its transport internally
@@ -21,9 +29,12 @@
 #ifndef MPS_CONN_SHIM_H
 #define MPS_CONN_SHIM_H
 
+#include "inet.h"
+
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 #ifndef IPPROTO_MPTCP
 #define IPPROTO_MPTCP 262
@@ -32,12 +43,15 @@
 /* The socket's unsent data is kept under this (TCP_NOTSENT_LOWAT). */
 #define CONN_NOTSENT_LOWAT (64 * 1024)
 
-/*
- * Create the next stream sockets with MPTCP. If @bind4 is not INADDR_ANY,
- * IPv4 sockets are bound to it (the first subflow then leaves through the
- * uplink that owns that address).
- */
-void conn_shim_arm(struct in_addr bind4);
+/* Where the next connection leaves from, and where it goes first. */
+struct conn_plan {
+	/* The source for an IPv4 and for an IPv6 destination; family 0: the kernel's choice. */
+	struct mps_ip src[2];
+	struct sockaddr_storage via; /* ss_family 0: straight to the URL's host */
+};
+
+/* Create the next stream sockets with MPTCP, and connect them as @plan says. */
+void conn_shim_arm(const struct conn_plan *plan);
 
 /*
  * The congestion control of the next stream sockets' subflows (TCP_CONGESTION):

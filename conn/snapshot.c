@@ -84,6 +84,7 @@ size_t conn_diff(const struct conn_snapshot *prev, const struct conn_snapshot *c
 		memset(r, 0, sizeof(*r));
 		r->id = c->id;
 		conn_subflow_names(c, namer, opaque, r->uplink, r->local, r->remote);
+		r->family = c->local.ss_family;
 		/* A subflow born within the interval: its whole count belongs to it. */
 		r->send_bps = dt > 0 ? 8.0 * (double)sent / dt : 0;
 		r->goodput_bps = dt > 0 ? 8.0 * (double)acked / dt : 0;
@@ -140,7 +141,12 @@ void conn_format_line(const struct conn_row *rows, size_t n, const struct conn_r
 const char conn_csv_header[] =
 	"time_s,subflow,uplink,local,remote,send_bps,goodput_bps,retrans_bytes,rtt_ms,cwnd,"
 	"target_bps,encoder_bps,queue_ms,delay_ms,socket_bytes,dropped_frames,reconnects,uplinks,"
-	"input\n";
+	"input,family\n";
+
+const char *conn_family_label(int family)
+{
+	return family == AF_INET ? "ipv4" : family == AF_INET6 ? "ipv6" : "";
+}
 
 static void csv_row(FILE *f, double t_s, const char *id, const struct conn_row *r,
 		    const struct conn_stream_status *st, const char *uplinks)
@@ -154,8 +160,8 @@ static void csv_row(FILE *f, double t_s, const char *id, const struct conn_row *
 			(long long)st->dropped_frames, (long long)st->reconnects);
 	else
 		fputs(",,,,,,,", f);
-	fprintf(f, "%s,%s\n", uplinks ? uplinks : "",
-		st && st->valid && st->input ? st->input : "");
+	fprintf(f, "%s,%s,%s\n", uplinks ? uplinks : "",
+		st && st->valid && st->input ? st->input : "", conn_family_label(r->family));
 }
 
 void conn_write_csv(FILE *f, double t_s, const struct conn_row *rows, size_t n,

@@ -49,6 +49,7 @@ struct conn_snapshot {
 
 struct conn_row {
 	uint32_t id;
+	int family; /* of the subflow's addresses: AF_INET, AF_INET6; 0 on the total */
 	char uplink[IFNAMSIZ];
 	char local[CONN_ADDR_STRLEN], remote[CONN_ADDR_STRLEN];
 	double send_bps;	/* rate of bytes_sent, bits/s */
@@ -109,6 +110,9 @@ void conn_subflow_names(const struct conn_subflow *sf, conn_uplink_namer namer, 
 			char uplink[IFNAMSIZ], char local[CONN_ADDR_STRLEN],
 			char remote[CONN_ADDR_STRLEN]);
 
+/* "ipv4", "ipv6", or "" (not a subflow), as the CSV and the metrics label it. */
+const char *conn_family_label(int family);
+
 /* One compact line for the log; @st may be NULL. */
 void conn_format_line(const struct conn_row *rows, size_t n, const struct conn_row *total,
 		      const struct conn_stream_status *st, char *buf, size_t size);
@@ -118,7 +122,8 @@ extern const char conn_csv_header[];
  * CSV lines, one per row and one "total", at @t_s seconds since the start. The
  * stream's columns are filled on the total line (when @st is valid), and its
  * last column, @uplinks, is each uplink's state ("up0=up;up1=down"; NULL:
- * none); then the live input's state (empty: not a live input).
+ * none); then the live input's state (empty: not a live input); then, on a
+ * subflow's line, its family (ipv4, ipv6).
  */
 void conn_write_csv(FILE *f, double t_s, const struct conn_row *rows, size_t n,
 		    const struct conn_row *total, const struct conn_stream_status *st,

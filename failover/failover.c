@@ -117,20 +117,42 @@ static int64_t kick_outcome(struct fo_uplink *up, int64_t now)
 	return kick_wait(p);
 }
 
+/*
+ * The pair a probe of uplink @l's path uses: one of its addresses, and an
+ * address of the server of that family that the connection has. False: none.
+ */
+static bool probe_pair(const struct fo_link *l, const struct conn_snapshot *cur,
+		       const struct mps_ip **src, const struct sockaddr_storage **dst)
+{
+	for (size_t k = 0; k < cur->n; k++) {
+		struct mps_ip r;
+
+		if (!mps_ip_from_sockaddr(&r, (const struct sockaddr *)&cur->sf[k].remote))
+			continue;
+		*src = &l->addr[r.family == AF_INET6];
+		*dst = &cur->sf[k].remote;
+		if ((*src)->family)
+			return true;
+	}
+	return false;
+}
+
 /* A down uplink: probe its path; when it answers, kick it (unplug now, replug later). */
 static void probe_path(struct failover *f, size_t i, const struct conn_snapshot *cur, int64_t now)
 {
 	struct fo_uplink *up = &f->up[i];
 	int64_t wait = kick_outcome(up, now);
+	const struct sockaddr_storage *dst;
+	const struct mps_ip *src;
 	char err[96];
 	int ret;
 
-	if (!up->act.probe || !cur || !cur->n || now - up->probe.kicked_ms < wait) {
+	if (!up->act.probe || !cur || !probe_pair(&up->link, cur, &src, &dst) ||
+	    now - up->probe.kicked_ms < wait) {
 		fo_pathprobe_reset(&up->probe);
 		return;
 	}
-	ret = fo_pathprobe_step(&up->probe, up->link.addr, up->link.ifname, &cur->sf[0].remote,
-				now);
+	ret = fo_pathprobe_step(&up->probe, src, up->link.ifname, dst, now);
 	if (ret != 1)
 		return;
 	up->probe.kicked_ms = now;

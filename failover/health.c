@@ -36,21 +36,23 @@ void fo_health_init(struct fo_health *h, struct fo_uplink *ups, size_t n)
 	}
 }
 
-static bool same_addr(const struct sockaddr_storage *ss, struct in_addr a)
+bool fo_link_owns(const struct fo_link *l, const struct sockaddr_storage *ss)
 {
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+	struct mps_ip ip;
 
-	return ss->ss_family == AF_INET && sin->sin_addr.s_addr == a.s_addr;
+	if (!mps_ip_from_sockaddr(&ip, (const struct sockaddr *)ss))
+		return false;
+	return mps_ip_equal(&l->addr[0], &ip) || mps_ip_equal(&l->addr[1], &ip);
 }
 
-/* @sf is established and leaves from the uplink whose address is @addr. */
-static bool established_on(const struct conn_subflow *sf, struct in_addr addr)
+/* @sf is established and leaves from uplink @l. */
+static bool established_on(const struct conn_subflow *sf, const struct fo_link *l)
 {
-	return same_addr(&sf->local, addr) && sf->state == TCP_ESTABLISHED;
+	return fo_link_owns(l, &sf->local) && sf->state == TCP_ESTABLISHED;
 }
 
 /* The state of an installed, linked uplink from its subflows; @why says why. */
-static enum fo_state from_subflows(struct fo_health_uplink *u, struct in_addr addr,
+static enum fo_state from_subflows(struct fo_health_uplink *u, const struct fo_link *link,
 				   const struct conn_snapshot *prev,
 				   const struct conn_snapshot *cur, int64_t now, char *why,
 				   size_t size)
@@ -64,7 +66,7 @@ static enum fo_state from_subflows(struct fo_health_uplink *u, struct in_addr ad
 		const struct conn_subflow *p;
 		enum fo_state st;
 
-		if (!established_on(sf, addr))
+		if (!established_on(sf, link))
 			continue;
 		any = true;
 		p = conn_find(prev, sf->id);
@@ -107,14 +109,14 @@ static enum fo_state from_subflows(struct fo_health_uplink *u, struct in_addr ad
 }
 
 /* How long all of its subflows have had data outstanding and no ACK (ms); 0: not all. */
-static uint32_t uplink_silence(struct in_addr addr, const struct conn_snapshot *cur)
+static uint32_t uplink_silence(const struct fo_link *link, const struct conn_snapshot *cur)
 {
 	uint32_t silence = 0;
 
 	for (size_t k = 0; k < cur->n; k++) {
 		const struct conn_subflow *sf = &cur->sf[k];
 
-		if (!established_on(sf, addr))
+		if (!established_on(sf, link))
 			continue;
 		if (!sf->unacked || !sf->last_ack_ms)
 			return 0;
@@ -125,26 +127,26 @@ static uint32_t uplink_silence(struct in_addr addr, const struct conn_snapshot *
 }
 
 /*
- * Whether a subflow of another uplink than @addr's works: an ACK lately, or
+ * Whether a subflow of another uplink than @link works: an ACK lately, or
  * nothing in flight (it may have nothing to send while the connection waits).
  */
-static bool others_work(struct in_addr addr, const struct conn_snapshot *cur)
+static bool others_work(const struct fo_link *link, const struct conn_snapshot *cur)
 {
 	for (size_t k = 0; k < cur->n; k++) {
 		const struct conn_subflow *sf = &cur->sf[k];
 
-		if (!same_addr(&sf->local, addr) && sf->state == TCP_ESTABLISHED &&
+		if (!fo_link_owns(link, &sf->local) && sf->state == TCP_ESTABLISHED &&
 		    (!sf->unacked || sf->last_ack_ms < FO_HEALTH_SLOW_MS))
 			return true;
 	}
 	return false;
 }
 
-/* Whether one of the connection's established subflows leaves from @addr. */
-static bool has_subflow(struct in_addr addr, const struct conn_snapshot *cur)
+/* Whether one of the connection's established subflows leaves from uplink @link. */
+static bool has_subflow(const struct fo_link *link, const struct conn_snapshot *cur)
 {
 	for (size_t k = 0; cur && k < cur->n; k++)
-		if (established_on(&cur->sf[k], addr))
+		if (established_on(&cur->sf[k], link))
 			return true;
 	return false;
 }
@@ -157,7 +159,7 @@ static bool has_subflow(struct in_addr addr, const struct conn_snapshot *cur)
 static void release_link_down(struct fo_uplink *up, const struct conn_snapshot *cur)
 {
 	if (!up->link.installed || up->link.link_up || up->link.disabled || up->health.released ||
-	    !cur || !cur->mptcp || !has_subflow(up->link.addr, cur))
+	    !cur || !cur->mptcp || !has_subflow(&up->link, cur))
 		return;
 	up->health.released = true;
 	up->act.release = true;
@@ -178,8 +180,8 @@ static void judge_blocking(const struct fo_health *h, struct fo_uplink *ups, siz
 		if (!stalled || u->released || u->benched || !ups[i].link.installed ||
 		    ups[i].link.disabled)
 			continue;
-		silence = uplink_silence(ups[i].link.addr, cur);
-		if (silence < FO_HEALTH_RELEASE_MS || !others_work(ups[i].link.addr, cur))
+		silence = uplink_silence(&ups[i].link, cur);
+		if (silence < FO_HEALTH_RELEASE_MS || !others_work(&ups[i].link, cur))
 			continue;
 		u->released = true;
 		ups[i].act.release = true;
@@ -191,7 +193,7 @@ static void judge_blocking(const struct fo_health *h, struct fo_uplink *ups, siz
 }
 
 /* Its subflows' smallest RTT (ms, 0: none) and the data they acknowledged since @prev. */
-static uint32_t uplink_rtt(struct in_addr addr, const struct conn_snapshot *prev,
+static uint32_t uplink_rtt(const struct fo_link *link, const struct conn_snapshot *prev,
 			   const struct conn_snapshot *cur, uint64_t *acked)
 {
 	uint32_t rtt = 0;
@@ -200,7 +202,7 @@ static uint32_t uplink_rtt(struct in_addr addr, const struct conn_snapshot *prev
 	for (size_t k = 0; k < cur->n; k++) {
 		const struct conn_subflow *sf = &cur->sf[k], *p;
 
-		if (!established_on(sf, addr))
+		if (!established_on(sf, link))
 			continue;
 		p = conn_find(prev, sf->id);
 		if (p && sf->bytes_acked > p->bytes_acked)
@@ -279,7 +281,7 @@ static void judge_speed(struct fo_uplink *ups, size_t n, const struct conn_snaps
 		uint64_t acked = 0;
 
 		if (l->installed && l->link_up && ups[i].health.state != FO_DOWN)
-			rtt_ms[i] = uplink_rtt(l->addr, prev, cur, &acked);
+			rtt_ms[i] = uplink_rtt(l, prev, cur, &acked);
 		rc_recent_add(&ups[i].health.recent, acked, now);
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -335,7 +337,7 @@ static enum fo_state judge_state(struct fo_uplink *up, const struct conn_snapsho
 		snprintf(why, size, "%s", u->reason);
 		return u->state;
 	}
-	st = from_subflows(u, up->link.addr, prev, cur, now, why, size);
+	st = from_subflows(u, &up->link, prev, cur, now, why, size);
 	/* Released: down until a subflow of it works again, not degraded while it closes. */
 	if (u->released && st == FO_DEGRADED) {
 		st = FO_DOWN;

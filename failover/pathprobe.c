@@ -26,16 +26,22 @@ void fo_pathprobe_reset(struct fo_pathprobe *p)
 	p->started_ms = 0;
 }
 
-static int start(struct fo_pathprobe *p, struct in_addr src, const char *ifname,
+static int start(struct fo_pathprobe *p, const struct mps_ip *src, const char *ifname,
 		 const struct sockaddr_storage *dst, int64_t now_ms)
 {
-	struct sockaddr_in from = {.sin_family = AF_INET, .sin_addr = src};
+	struct sockaddr_storage from, to;
+	socklen_t from_len, to_len;
+	struct mps_ip dst_ip;
 	int one = 1, fd;
 
-	if (dst->ss_family != AF_INET)
+	if (!mps_ip_from_sockaddr(&dst_ip, (const struct sockaddr *)dst) ||
+	    dst_ip.family != src->family)
 		return -EAFNOSUPPORT;
-	/* The raw syscall: never an MPTCP socket from the shim (conn/shim.c). */
-	fd = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	from_len = mps_ip_sockaddr(src, 0, false, &from);
+	to_len = mps_ip_sockaddr(&dst_ip, ntohs(((const struct sockaddr_in *)dst)->sin_port), false,
+				 &to);
+	/* The raw syscalls: never an MPTCP socket or a redirect from the shim (conn/shim.c). */
+	fd = (int)syscall(SYS_socket, src->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			  IPPROTO_TCP);
 	if (fd < 0)
 		return -errno;
@@ -47,8 +53,8 @@ static int start(struct fo_pathprobe *p, struct in_addr src, const char *ifname,
 	 */
 	setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname) + 1);
 	/* From the uplink's address, so that its source rule sends it out of that uplink. */
-	if (bind(fd, (struct sockaddr *)&from, sizeof(from)) < 0 ||
-	    (connect(fd, (const struct sockaddr *)dst, sizeof(struct sockaddr_in)) < 0 &&
+	if (bind(fd, (struct sockaddr *)&from, from_len) < 0 ||
+	    (syscall(SYS_connect, fd, (struct sockaddr *)&to, to_len) < 0 &&
 	     errno != EINPROGRESS)) {
 		int err = -errno;
 
@@ -60,7 +66,7 @@ static int start(struct fo_pathprobe *p, struct in_addr src, const char *ifname,
 	return 0;
 }
 
-int fo_pathprobe_step(struct fo_pathprobe *p, struct in_addr src, const char *ifname,
+int fo_pathprobe_step(struct fo_pathprobe *p, const struct mps_ip *src, const char *ifname,
 		      const struct sockaddr_storage *dst, int64_t now_ms)
 {
 	struct pollfd pfd;

@@ -13,6 +13,8 @@
 #ifndef MPS_PATHPROBE_H
 #define MPS_PATHPROBE_H
 
+#include "inet.h"
+
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -45,12 +47,13 @@ struct fo_pathprobe {
 void fo_pathprobe_init(struct fo_pathprobe *p);
 
 /*
- * One step for a path that is down: start an attempt from @src to @dst, or
- * look at the one under way. Returns 1 when the path answered, 0 when not
- * (yet), or -errno.
+ * One step for a path that is down: start an attempt from @src to @dst (of
+ * one family; IPv4-mapped IPv6 is IPv4), or look at the one under way.
+ * Returns 1 when the path answered, 0 when not (yet), or -errno.
  */
 __attribute__((warn_unused_result)) int fo_pathprobe_step(struct fo_pathprobe *p,
-							  struct in_addr src, const char *ifname,
+							  const struct mps_ip *src,
+							  const char *ifname,
 							  const struct sockaddr_storage *dst,
 							  int64_t now_ms);
 

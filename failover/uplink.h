@@ -8,6 +8,7 @@
 #ifndef MPS_FAILOVER_UPLINK_H
 #define MPS_FAILOVER_UPLINK_H
 
+#include "inet.h"
 #include "pathprobe.h"
 #include "recent.h"
 
@@ -23,12 +24,15 @@ enum fo_state { FO_DOWN, FO_DEGRADED, FO_UP };
 /* What routing says of the uplink, read at the start of each tick. */
 struct fo_link {
 	char ifname[IFNAMSIZ];
-	struct in_addr addr;
-	bool installed; /* table, rule and endpoint in place */
+	struct mps_ip addr[2]; /* its IPv4 and its IPv6 address in use; family 0: none */
+	bool installed;	       /* tables, rules and endpoints in place */
 	bool link_up;
 	bool backup;
 	bool disabled; /* taken out of use by the operator */
 };
+
+/* Whether @ss (IPv4-mapped too) is one of @l's addresses: a subflow leaving from it. */
+bool fo_link_owns(const struct fo_link *l, const struct sockaddr_storage *ss);
 
 /* The health policy's state of the uplink (health.c). */
 struct fo_health_uplink {

@@ -89,9 +89,9 @@ static void subflow_labels(const struct metrics_subflow *sf, char *buf, size_t s
 {
 	char u[64], l[128], r[128];
 
-	snprintf(buf, size, "subflow=\"%u\",uplink=\"%s\",local=\"%s\",remote=\"%s\"", sf->id,
-		 esc(sf->uplink, u, sizeof(u)), esc(sf->local, l, sizeof(l)),
-		 esc(sf->remote, r, sizeof(r)));
+	snprintf(buf, size, "subflow=\"%u\",uplink=\"%s\",local=\"%s\",remote=\"%s\",family=\"%s\"",
+		 sf->id, esc(sf->uplink, u, sizeof(u)), esc(sf->local, l, sizeof(l)),
+		 esc(sf->remote, r, sizeof(r)), conn_family_label(sf->family));
 }
 
 static void subflow_counter(struct out *o, const struct metrics_data *d, const char *name,
@@ -221,6 +221,7 @@ void metrics_account(struct metrics_data *d, const struct conn_snapshot *prev,
 		memset(m, 0, sizeof(*m));
 		m->id = c->id;
 		conn_subflow_names(c, namer, opaque, m->uplink, m->local, m->remote);
+		m->family = c->local.ss_family;
 		m->sent_bytes = c->bytes_sent;
 		m->acked_bytes = c->bytes_acked;
 		m->retrans_bytes = c->bytes_retrans;

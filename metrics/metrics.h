@@ -31,6 +31,7 @@ struct metrics_subflow {
 	uint32_t id;
 	char uplink[IFNAMSIZ];
 	char local[CONN_ADDR_STRLEN], remote[CONN_ADDR_STRLEN];
+	int family; /* AF_INET, AF_INET6 */
 	uint64_t sent_bytes, acked_bytes, retrans_bytes;
 	double rtt_s;
 	uint32_t cwnd;

@@ -70,16 +70,6 @@ struct relay_options {
 	int verbosity;
 };
 
-/* HOST:PORT (or [V6ADDR]:PORT), the port a number from 1 to 65535. */
-static bool valid_to(const char *to)
-{
-	const char *colon = strrchr(to, ':');
-	double port;
-
-	return colon && colon != to && !mps_parse_number(colon + 1, 1, 65535, &port) &&
-	       port == (int)port && strspn(colon + 1, "0123456789") == strlen(colon + 1);
-}
-
 static enum mps_args_result parse_options(int argc, char **argv, struct relay_options *o, char *err,
 					  size_t errlen)
 {
@@ -119,7 +109,7 @@ static enum mps_args_result parse_options(int argc, char **argv, struct relay_op
 			have_listen = true;
 			break;
 		case 't':
-			if (!valid_to(optarg))
+			if (!mps_hostport_valid(optarg))
 				MPS_ARGS_FAIL(err, errlen,
 					      "--to '%s': expected HOST:PORT, PORT from 1 to 65535",
 					      optarg);
@@ -181,36 +171,10 @@ static enum mps_args_result parse_options(int argc, char **argv, struct relay_op
 	return MPS_ARGS_RUN;
 }
 
-/* HOST:PORT or [V6ADDR]:PORT: its first address. Returns 0 or getaddrinfo()'s error. */
-static int lookup(const char *to, struct sockaddr_storage *addr, socklen_t *addr_len)
-{
-	const char *colon = strrchr(to, ':');
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
-	char host[256];
-	size_t len = (size_t)(colon - to);
-	int ret;
-
-	if (len >= sizeof(host))
-		return EAI_NONAME;
-	memcpy(host, to, len);
-	host[len] = '\0';
-	if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
-		memmove(host, host + 1, len - 2);
-		host[len - 2] = '\0';
-	}
-	ret = getaddrinfo(host, colon + 1, &hints, &ai);
-	if (ret)
-		return ret;
-	memcpy(addr, ai->ai_addr, ai->ai_addrlen);
-	*addr_len = ai->ai_addrlen;
-	freeaddrinfo(ai);
-	return 0;
-}
-
 /* At the start: into @cfg's upstream. Returns 0 or -EHOSTUNREACH (logged). */
 static int resolve(const char *to, struct relay_config *cfg)
 {
-	int ret = lookup(to, &cfg->upstream, &cfg->upstream_len);
+	int ret = mps_hostport_lookup(to, &cfg->upstream, &cfg->upstream_len);
 
 	if (ret) {
 		LOG_ERR(TAG, "cannot resolve %s: %s", to, gai_strerror(ret));
@@ -251,7 +215,7 @@ static void *resolver_main(void *arg)
 			break;
 		rs->wanted = false;
 		pthread_mutex_unlock(&rs->lock);
-		ret = lookup(rs->to, &addr, &len);
+		ret = mps_hostport_lookup(rs->to, &addr, &len);
 		if (ret)
 			LOG_WARN(TAG,
 				 "cannot resolve %s again (%s): connections go on to the last "

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Per-uplink routing tables and source rules, built as libnl objects. The
- * builders do no I/O so that the unit tests can inspect what would be sent.
+ * Per-uplink routing tables and source rules, built as libnl objects, for
+ * either side of an uplink (its IPv4 or its IPv6 address). The builders do no
+ * I/O so that the unit tests can inspect what would be sent.
  */
 #include "rt_internal.h"
 
@@ -10,31 +11,31 @@
 #include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
 
-static struct nl_addr *addr4(struct in_addr a, int prefixlen)
+static struct nl_addr *nl_ip(const struct mps_ip *ip, int prefixlen)
 {
-	struct nl_addr *na = nl_addr_build(AF_INET, &a, sizeof(a));
+	size_t len;
+	const void *bytes = mps_ip_bytes(ip, &len);
+	struct nl_addr *na = nl_addr_build(ip->family, bytes, len);
 
 	if (na)
 		nl_addr_set_prefixlen(na, prefixlen);
 	return na;
 }
 
-static struct in_addr network_of(struct in_addr a, int prefixlen)
+static int host_len(int family)
 {
-	uint32_t mask = prefixlen ? htonl(~0u << (32 - prefixlen)) : 0;
-
-	return (struct in_addr){.s_addr = a.s_addr & mask};
+	return family == AF_INET6 ? 128 : 32;
 }
 
-static struct rtnl_route *route_new(const struct rt_uplink *u, struct in_addr dst, int dst_len,
-				    uint8_t scope)
+static struct rtnl_route *route_new(const struct rt_uplink *u, const struct mps_ip *dst,
+				    int dst_len, uint8_t scope)
 {
 	struct rtnl_route *r = rtnl_route_alloc();
-	struct nl_addr *d = addr4(dst, dst_len);
+	struct nl_addr *d = nl_ip(dst, dst_len);
 
 	if (!r || !d)
 		goto fail;
-	rtnl_route_set_family(r, AF_INET);
+	rtnl_route_set_family(r, (uint8_t)dst->family);
 	rtnl_route_set_table(r, u->table);
 	rtnl_route_set_protocol(r, RT_PROTO);
 	rtnl_route_set_type(r, RTN_UNICAST);
@@ -49,7 +50,8 @@ fail:
 	return NULL;
 }
 
-static int add_nexthop(struct rtnl_route *r, const struct rt_uplink *u, bool via_gw)
+static int add_nexthop(struct rtnl_route *r, const struct rt_uplink *u, const struct rt_side *s,
+		       bool via_gw)
 {
 	struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
 
@@ -57,7 +59,8 @@ static int add_nexthop(struct rtnl_route *r, const struct rt_uplink *u, bool via
 		return -ENOMEM;
 	rtnl_route_nh_set_ifindex(nh, u->ifindex);
 	if (via_gw) {
-		struct nl_addr *gw = addr4(u->gw, 32);
+		struct nl_addr *gw = nl_ip(&s->gw, host_len(s->gw.family));
+		bool link_local = s->gw.family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(&s->gw.v6);
 
 		if (!gw) {
 			rtnl_route_nh_free(nh);
@@ -65,53 +68,56 @@ static int add_nexthop(struct rtnl_route *r, const struct rt_uplink *u, bool via
 		}
 		rtnl_route_nh_set_gateway(nh, gw);
 		nl_addr_put(gw);
-		/* A gateway outside the uplink's subnet (a /32 from a modem) is reached on-link. */
-		if (network_of(u->gw, u->prefixlen).s_addr !=
-		    network_of(u->addr, u->prefixlen).s_addr)
+		/*
+		 * A gateway outside the uplink's subnet (a /32 from a modem) is
+		 * reached on-link; an IPv6 router's link-local address always is.
+		 */
+		if (!link_local && !mps_ip_same_prefix(&s->gw, &s->addr, s->prefixlen))
 			rtnl_route_nh_set_flags(nh, RTNH_F_ONLINK);
 	}
 	rtnl_route_add_nexthop(r, nh);
 	return 0;
 }
 
-int rt_build_table_routes(const struct rt_uplink *u, struct rtnl_route **subnet,
-			  struct rtnl_route **deflt)
+int rt_build_table_routes(const struct rt_uplink *u, enum rt_side_index side,
+			  struct rtnl_route **subnet, struct rtnl_route **deflt)
 {
-	struct in_addr any = {.s_addr = INADDR_ANY};
-	struct rtnl_route *s =
-		route_new(u, network_of(u->addr, u->prefixlen), u->prefixlen, RT_SCOPE_LINK);
-	struct rtnl_route *d = route_new(u, any, 0, RT_SCOPE_UNIVERSE);
-	struct nl_addr *src = addr4(u->addr, 32);
-	bool has_gw = u->gw.s_addr != INADDR_ANY;
+	const struct rt_side *s = &u->side[side];
+	struct mps_ip net = mps_ip_prefix(&s->addr, s->prefixlen), any = {.family = s->addr.family};
+	struct rtnl_route *sn = route_new(u, &net, s->prefixlen, RT_SCOPE_LINK);
+	struct rtnl_route *d = route_new(u, &any, 0, RT_SCOPE_UNIVERSE);
+	struct nl_addr *src = nl_ip(&s->addr, host_len(s->addr.family));
+	bool has_gw = s->gw.family != AF_UNSPEC;
 
-	if (!s || !d || !src)
+	if (!sn || !d || !src)
 		goto fail;
-	if (rtnl_route_set_pref_src(s, src) < 0 || add_nexthop(s, u, false) < 0)
+	if (rtnl_route_set_pref_src(sn, src) < 0 || add_nexthop(sn, u, s, false) < 0)
 		goto fail;
 	/* Without a gateway the default route is a device route (point-to-point uplink). */
 	if (!has_gw)
 		rtnl_route_set_scope(d, RT_SCOPE_LINK);
-	if (add_nexthop(d, u, has_gw) < 0)
+	if (add_nexthop(d, u, s, has_gw) < 0)
 		goto fail;
 	nl_addr_put(src);
-	*subnet = s;
+	*subnet = sn;
 	*deflt = d;
 	return 0;
 fail:
 	nl_addr_put(src);
-	rtnl_route_put(s);
+	rtnl_route_put(sn);
 	rtnl_route_put(d);
 	return -ENOMEM;
 }
 
-struct rtnl_rule *rt_build_source_rule(const struct rt_uplink *u)
+struct rtnl_rule *rt_build_source_rule(const struct rt_uplink *u, enum rt_side_index side)
 {
+	const struct rt_side *s = &u->side[side];
 	struct rtnl_rule *rule = rtnl_rule_alloc();
-	struct nl_addr *src = addr4(u->addr, 32);
+	struct nl_addr *src = nl_ip(&s->addr, host_len(s->addr.family));
 
 	if (!rule || !src)
 		goto fail;
-	rtnl_rule_set_family(rule, AF_INET);
+	rtnl_rule_set_family(rule, s->addr.family);
 	if (rtnl_rule_set_src(rule, src) < 0)
 		goto fail;
 	rtnl_rule_set_table(rule, u->table);

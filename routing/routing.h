@@ -13,6 +13,8 @@
 #ifndef MPS_ROUTING_H
 #define MPS_ROUTING_H
 
+#include "inet.h"
+
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -27,33 +29,55 @@
 #define RT_RULE_PRIORITY 9000
 /* Routing protocol id (rtm_protocol, FRA_PROTOCOL) marking mpstream's routes and rules. */
 #define RT_PROTO 109
-/* MPTCP endpoint ids RT_ENDPOINT_ID_BASE .. + RT_MAX_UPLINKS - 1 belong to mpstream. */
+/*
+ * MPTCP endpoint ids RT_ENDPOINT_ID_BASE .. + 2 * RT_MAX_UPLINKS - 1 belong to
+ * mpstream: uplink i's IPv4 endpoint has id BASE + i, its IPv6 one BASE +
+ * RT_MAX_UPLINKS + i.
+ */
 #define RT_ENDPOINT_ID_BASE 240
+
+/* An uplink's two sides: its IPv4 address and its IPv6 one, each with a gateway. */
+enum rt_side_index { RT_V4, RT_V6, RT_SIDES };
 
 #define RT_WARN_UNUSED __attribute__((warn_unused_result))
 
-/* What the user asked for: "IFACE[:backup][,gw=ADDR][,backup]". */
+/* What the user asked for: "IFACE[:backup][,gw=ADDR][,gw=ADDR6][,backup]". */
 struct rt_uplink_spec {
 	char ifname[IFNAMSIZ];
-	struct in_addr gw;
-	bool has_gw;
-	bool backup; /* a metered link: used only while no other uplink works */
+	struct mps_ip gw[RT_SIDES]; /* family 0: found in the main table */
+	bool backup;		    /* a metered link: used only while no other uplink works */
+};
+
+/*
+ * One family's side of an uplink: its address, gateway, and whether its
+ * routes, source rule and endpoint are in place. An uplink may have either
+ * side or both; each is installed when it has an address and a gateway.
+ */
+struct rt_side {
+	struct mps_ip addr; /* family 0: the uplink has no usable address of this family */
+	int prefixlen;
+	struct mps_ip gw;    /* family 0: a device route (point-to-point link) */
+	uint8_t endpoint_id; /* 0: an endpoint for this address existed before us */
+	bool installed;
 };
 
 /* What was found and configured for one uplink. */
 struct rt_uplink {
 	char ifname[IFNAMSIZ];
 	int ifindex;
-	struct in_addr addr;
-	int prefixlen;
-	struct in_addr gw; /* INADDR_ANY: a device route (point-to-point link) */
-	uint32_t table;
-	uint8_t endpoint_id; /* 0: an endpoint for this address existed before us */
+	struct rt_side side[RT_SIDES]; /* [RT_V4], [RT_V6] */
+	uint32_t table;		       /* both families' routes are in it */
 	bool backup;
-	bool installed; /* table, rule and endpoint are in place for addr */
+	bool installed; /* at least one side is in place */
 	bool link_up;	/* administratively up, with its routes */
 	bool disabled;	/* taken out of use (rt_uplinks_set_use()): no endpoint */
 };
+
+/* The side of @family (AF_INET: RT_V4, AF_INET6: RT_V6). */
+static inline enum rt_side_index rt_side_of(int family)
+{
+	return family == AF_INET6 ? RT_V6 : RT_V4;
+}
 
 struct rt_config {
 	const struct rt_uplink_spec *uplinks;
@@ -64,8 +88,9 @@ struct rt_config {
 struct rt_uplinks;
 
 /*
- * Parse "IFACE[:backup][,gw=A.B.C.D][,backup]". Returns 0, or -EINVAL (bad
- * syntax or address) or -ENAMETOOLONG (interface name longer than
+ * Parse "IFACE[:backup][,gw=ADDR][,backup]", gw= once per family (an IPv4 and
+ * an IPv6 address). Returns 0, or -EINVAL (bad syntax or address, two
+ * gateways of one family) or -ENAMETOOLONG (interface name longer than
  * IFNAMSIZ - 1).
  */
 int rt_uplink_spec_parse(const char *arg, struct rt_uplink_spec *out) RT_WARN_UNUSED;
@@ -78,7 +103,7 @@ int rt_uplink_spec_parse(const char *arg, struct rt_uplink_spec *out) RT_WARN_UN
  * everything installed so far is removed again and one line says why.
  * Returns 0 or -EINVAL (bad config), -EEXIST (the same uplink twice), -EBUSY
  * (another mpstream configures this network namespace), -ENODEV,
- * -EADDRNOTAVAIL or -ENETUNREACH (no uplink works: no such interface, no IPv4
+ * -EADDRNOTAVAIL or -ENETUNREACH (no uplink works: no such interface, no
  * address, no gateway), -EPERM, or another negative errno from netlink.
  */
 int rt_uplinks_create(const struct rt_config *cfg, struct rt_uplinks **out) RT_WARN_UNUSED;

@@ -79,13 +79,17 @@ int rt_pm_parse_endpoint(struct nlmsghdr *nlh, struct rt_endpoint *ep);
 int rt_pm_parse_limits(struct nlmsghdr *nlh, struct rt_limits *lim);
 
 /*
- * Build the routes of @u's table: the subnet route and the default route.
- * Returns 0 or -ENOMEM; on success the caller owns both (rtnl_route_put).
+ * Build the routes of @u's table for its @side (IPv4 or IPv6): the subnet
+ * route and the default route. Returns 0 or -ENOMEM; on success the caller
+ * owns both (rtnl_route_put).
  */
-int rt_build_table_routes(const struct rt_uplink *u, struct rtnl_route **subnet,
-			  struct rtnl_route **deflt);
-/* Build the rule "from ADDR/32 lookup TABLE prio RT_RULE_PRIORITY proto RT_PROTO". */
-struct rtnl_rule *rt_build_source_rule(const struct rt_uplink *u);
+int rt_build_table_routes(const struct rt_uplink *u, enum rt_side_index side,
+			  struct rtnl_route **subnet, struct rtnl_route **deflt);
+/*
+ * Build the rule "from ADDR/32 (or /128) lookup TABLE prio RT_RULE_PRIORITY
+ * proto RT_PROTO" of @u's @side.
+ */
+struct rtnl_rule *rt_build_source_rule(const struct rt_uplink *u, enum rt_side_index side);
 
 /*
  * The subflow limit a run raised, kept in a file until it is restored (state.c):

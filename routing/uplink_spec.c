@@ -7,22 +7,29 @@
 
 #define BACKUP_SUFFIX ":backup"
 
-/* One ",OPTION" of an uplink: gw=A.B.C.D or backup. */
+/* One ",OPTION" of an uplink: gw=ADDR (IPv4 or IPv6) or backup. */
 static int parse_option(const char *opt, size_t len, struct rt_uplink_spec *out)
 {
-	char value[INET_ADDRSTRLEN];
+	char value[INET6_ADDRSTRLEN];
+	struct mps_ip gw;
+	struct mps_ip *side;
 
 	if (len == 6 && strncmp(opt, "backup", 6) == 0) {
 		out->backup = true;
 		return 0;
 	}
-	if (len <= 3 || strncmp(opt, "gw=", 3) != 0 || out->has_gw || len - 3 >= sizeof(value))
+	if (len <= 3 || strncmp(opt, "gw=", 3) != 0 || len - 3 >= sizeof(value))
 		return -EINVAL;
 	memcpy(value, opt + 3, len - 3);
 	value[len - 3] = '\0';
-	if (inet_pton(AF_INET, value, &out->gw) != 1 || out->gw.s_addr == INADDR_ANY)
+	if (!mps_ip_parse(&gw, value))
 		return -EINVAL;
-	out->has_gw = true;
+	side = &out->gw[rt_side_of(gw.family)];
+	/* Neither "any" nor a second gateway of one family. */
+	if (side->family || (gw.family == AF_INET && gw.v4.s_addr == INADDR_ANY) ||
+	    (gw.family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&gw.v6)))
+		return -EINVAL;
+	*side = gw;
 	return 0;
 }
 

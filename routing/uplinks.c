@@ -36,14 +36,22 @@
 /* The watcher looks at every uplink at least this often, events or not. */
 #define RECONCILE_PERIOD_MS 1000
 
+_Static_assert(RT_ENDPOINT_ID_BASE + RT_SIDES * RT_MAX_UPLINKS == 256,
+	       "mpstream's endpoint ids are the last ones");
+
+/* What is installed for one side (IPv4 or IPv6) of an uplink. */
+struct slot_side {
+	struct rtnl_route *routes[2]; /* subnet, default */
+	struct rtnl_rule *rule;
+	struct rt_endpoint ep; /* installed when .id != 0 */
+};
+
 /* One uplink: what was asked, what was found, and what is installed for it. */
 struct slot {
 	struct rt_uplink_spec spec;
 	struct rt_uplink up;
-	bool waiting_said;	      /* "waiting for ..." logged once */
-	struct rtnl_route *routes[2]; /* installed: subnet, default */
-	struct rtnl_rule *rule;	      /* installed */
-	struct rt_endpoint ep;	      /* installed when .id != 0 */
+	bool waiting_said; /* "waiting for ..." logged once */
+	struct slot_side side[RT_SIDES];
 };
 
 struct rt_uplinks {
@@ -62,9 +70,9 @@ struct rt_uplinks {
 	atomic_bool dirty; /* a cache changed since the last reconcile */
 };
 
-static const char *ip4(struct in_addr a, char *buf)
+static int family_of(enum rt_side_index side)
 {
-	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+	return side == RT_V6 ? AF_INET6 : AF_INET;
 }
 
 int rt_mptcp_enabled(void)
@@ -121,25 +129,49 @@ static int take_lock(struct rt_uplinks *u)
 	return 0;
 }
 
-/* The primary IPv4 address of @ifindex. */
-static int find_address(struct nl_cache *addrs, struct rt_uplink *up)
+/* An IPv6 address a subflow can leave from: global, settled, not on its way out. */
+static bool usable6(struct rtnl_addr *a)
 {
-	for (struct nl_object *o = nl_cache_get_first(addrs); o; o = nl_cache_get_next(o)) {
-		struct rtnl_addr *a = (struct rtnl_addr *)o;
-		struct nl_addr *local = rtnl_addr_get_local(a);
-
-		if (rtnl_addr_get_ifindex(a) != up->ifindex || rtnl_addr_get_family(a) != AF_INET ||
-		    !local || (rtnl_addr_get_flags(a) & IFA_F_SECONDARY))
-			continue;
-		memcpy(&up->addr, nl_addr_get_binary_addr(local), sizeof(up->addr));
-		up->prefixlen = rtnl_addr_get_prefixlen(a);
-		return 0;
-	}
-	return -EADDRNOTAVAIL;
+	return rtnl_addr_get_scope(a) == RT_SCOPE_UNIVERSE &&
+	       !(rtnl_addr_get_flags(a) & (IFA_F_TENTATIVE | IFA_F_DADFAILED | IFA_F_DEPRECATED));
 }
 
-/* The gateway of the main table's best default route through @ifindex. */
-static int find_gateway(struct nl_cache *routes, struct rt_uplink *up)
+/*
+ * The address of @family on @ifindex, into @s: IPv4's primary address; for
+ * IPv6 a global one, a stable one (SLAAC's or DHCPv6's) before a temporary
+ * one, which privacy extensions replace every day.
+ */
+static int find_address(struct nl_cache *addrs, int ifindex, int family, struct rt_side *s)
+{
+	struct rtnl_addr *best = NULL;
+
+	for (struct nl_object *o = nl_cache_get_first(addrs); o; o = nl_cache_get_next(o)) {
+		struct rtnl_addr *a = (struct rtnl_addr *)o;
+
+		if (rtnl_addr_get_ifindex(a) != ifindex || rtnl_addr_get_family(a) != family ||
+		    !rtnl_addr_get_local(a))
+			continue;
+		if (family == AF_INET && (rtnl_addr_get_flags(a) & IFA_F_SECONDARY))
+			continue;
+		if (family == AF_INET6 && !usable6(a))
+			continue;
+		if (!best || ((rtnl_addr_get_flags(best) & IFA_F_TEMPORARY) &&
+			      !(rtnl_addr_get_flags(a) & IFA_F_TEMPORARY)))
+			best = a;
+	}
+	if (!best)
+		return -EADDRNOTAVAIL;
+	memset(&s->addr, 0, sizeof(s->addr));
+	s->addr.family = family;
+	memcpy(family == AF_INET ? (void *)&s->addr.v4 : (void *)&s->addr.v6,
+	       nl_addr_get_binary_addr(rtnl_addr_get_local(best)),
+	       family == AF_INET ? sizeof(s->addr.v4) : sizeof(s->addr.v6));
+	s->prefixlen = rtnl_addr_get_prefixlen(best);
+	return 0;
+}
+
+/* The gateway of the main table's best default route of @family through @ifindex. */
+static int find_gateway(struct nl_cache *routes, int ifindex, int family, struct rt_side *s)
 {
 	uint32_t best_metric = UINT32_MAX;
 	int ret = -ENETUNREACH;
@@ -149,7 +181,7 @@ static int find_gateway(struct nl_cache *routes, struct rt_uplink *up)
 		struct nl_addr *dst = rtnl_route_get_dst(r);
 		uint32_t metric = rtnl_route_get_priority(r);
 
-		if (rtnl_route_get_family(r) != AF_INET ||
+		if (rtnl_route_get_family(r) != family ||
 		    rtnl_route_get_table(r) != RT_TABLE_MAIN ||
 		    rtnl_route_get_type(r) != RTN_UNICAST || (dst && nl_addr_get_prefixlen(dst)) ||
 		    metric >= best_metric)
@@ -158,22 +190,20 @@ static int find_gateway(struct nl_cache *routes, struct rt_uplink *up)
 			struct rtnl_nexthop *nh = rtnl_route_nexthop_n(r, i);
 			struct nl_addr *gw = rtnl_route_nh_get_gateway(nh);
 
-			if (rtnl_route_nh_get_ifindex(nh) != up->ifindex)
+			if (rtnl_route_nh_get_ifindex(nh) != ifindex)
 				continue;
-			up->gw.s_addr = INADDR_ANY;
-			if (gw && nl_addr_get_family(gw) == AF_INET)
-				memcpy(&up->gw, nl_addr_get_binary_addr(gw), sizeof(up->gw));
+			memset(&s->gw, 0, sizeof(s->gw));
+			if (gw && nl_addr_get_family(gw) == family) {
+				s->gw.family = family;
+				memcpy(family == AF_INET ? (void *)&s->gw.v4 : (void *)&s->gw.v6,
+				       nl_addr_get_binary_addr(gw), nl_addr_get_len(gw));
+			}
 			best_metric = metric;
 			ret = 0;
 			break;
 		}
 	}
 	return ret;
-}
-
-static bool in_subnet(struct in_addr a, const struct rt_uplink *up)
-{
-	return !((a.s_addr ^ up->addr.s_addr) & htonl(~0u << (32 - up->prefixlen)));
 }
 
 static bool is_loopback(struct nl_cache *links, int ifindex)
@@ -186,18 +216,68 @@ static bool is_loopback(struct nl_cache *links, int ifindex)
 }
 
 /*
- * Uplink @i as the kernel has it now: its interface, primary address and
- * gateway, into @found. Returns 0, or -ENODEV / -EADDRNOTAVAIL / -ENETUNREACH
- * with @why (it may work later), or -EINVAL (it never will: a loopback
- * interface, a gateway off its subnet).
+ * One side (@side: IPv4 or IPv6) of uplink @i as the kernel has it now, into
+ * @s, which holds what was known of it before. Returns 0, or -EADDRNOTAVAIL /
+ * -ENETUNREACH with @why (it may work later), or -EINVAL (a gw= off the
+ * uplink's subnet: it never will).
+ */
+static int discover_side(const struct rt_uplink_spec *spec, struct nl_cache *addrs,
+			 struct nl_cache *routes, int ifindex, enum rt_side_index side,
+			 struct rt_side *s, const char **why)
+{
+	const struct mps_ip *spec_gw = &spec->gw[side];
+	struct mps_ip old_gw = s->gw;
+	int family = family_of(side);
+
+	if (find_address(addrs, ifindex, family, s)) {
+		memset(&s->addr, 0, sizeof(s->addr));
+		*why = "no address";
+		return -EADDRNOTAVAIL;
+	}
+	if (spec_gw->family) {
+		/* A gateway is a neighbour: one off the subnet is never reached. */
+		if (family == AF_INET && s->prefixlen < 32 &&
+		    !mps_ip_same_prefix(spec_gw, &s->addr, s->prefixlen)) {
+			*why = "its gw= is not on its subnet";
+			return -EINVAL;
+		}
+		s->gw = *spec_gw;
+		return 0;
+	}
+	if (find_gateway(routes, ifindex, family, s) == 0)
+		return 0;
+	/*
+	 * A link that was down lost its routes, the main table's default route
+	 * too: the gateway remembered from before still holds if it is in the
+	 * uplink's subnet (or, for IPv6, is the router's link-local address).
+	 */
+	if (old_gw.family &&
+	    (family == AF_INET6 ||
+	     (s->prefixlen && mps_ip_same_prefix(&old_gw, &s->addr, s->prefixlen)))) {
+		s->gw = old_gw;
+		return 0;
+	}
+	*why = family == AF_INET6 ? "no IPv6 default route through it in the main table (name "
+				    "the gateway with IFACE,gw=ADDR)"
+				  : "no default route through it in the main table (name the "
+				    "gateway with IFACE,gw=ADDR)";
+	return -ENETUNREACH;
+}
+
+/*
+ * Uplink @i as the kernel has it now: its interface, and each side's address
+ * and gateway, into @found (a side without an address has family 0 there),
+ * and which sides work (an address and a gateway) into @usable. Returns 0 when at least one side works, or -ENODEV / -EADDRNOTAVAIL /
+ * -ENETUNREACH with @why (it may work later), or -EINVAL (it never will: a
+ * loopback interface, a gateway off its subnet).
  */
 static int discover_one(const struct rt_uplinks *u, size_t i, struct nl_cache *links,
 			struct nl_cache *addrs, struct nl_cache *routes, struct rt_uplink *found,
-			const char **why)
+			bool usable[RT_SIDES], const char **why)
 {
 	const struct rt_uplink_spec *spec = &u->slot[i].spec;
-	struct in_addr old_gw = found->gw;
-	int ret;
+	int ret = -EADDRNOTAVAIL, side_ret[RT_SIDES];
+	const char *side_why[RT_SIDES] = {"", ""};
 
 	found->ifindex = rtnl_link_name2i(links, spec->ifname);
 	if (!found->ifindex) {
@@ -208,43 +288,42 @@ static int discover_one(const struct rt_uplinks *u, size_t i, struct nl_cache *l
 		*why = "a loopback interface is no uplink";
 		return -EINVAL;
 	}
-	ret = find_address(addrs, found);
-	if (ret) {
-		*why = "no IPv4 address";
-		return ret;
-	}
-	if (spec->has_gw) {
-		/* A gateway is a neighbour: one off the subnet is never reached. */
-		if (found->prefixlen < 32 && !in_subnet(spec->gw, found)) {
-			*why = "its gw= is not on its subnet";
+	*why = "no IPv4 or IPv6 address";
+	for (int k = 0; k < RT_SIDES; k++) {
+		side_ret[k] = discover_side(spec, addrs, routes, found->ifindex, k, &found->side[k],
+					    &side_why[k]);
+		if (side_ret[k] == -EINVAL) {
+			*why = side_why[k];
 			return -EINVAL;
 		}
-		found->gw = spec->gw;
-		return 0;
 	}
-	if (find_gateway(routes, found) == 0)
-		return 0;
-	/*
-	 * A link that was down lost its routes, the main table's default route
-	 * too: the gateway remembered from before still holds if it is in the
-	 * uplink's subnet.
-	 */
-	if (old_gw.s_addr && found->prefixlen && in_subnet(old_gw, found)) {
-		found->gw = old_gw;
-		return 0;
+	for (int k = 0; k < RT_SIDES; k++) {
+		usable[k] = side_ret[k] == 0;
+		if (usable[k]) {
+			ret = 0;
+		} else if (side_ret[k] == -ENETUNREACH && ret) {
+			ret = -ENETUNREACH;
+			*why = side_why[k];
+		}
 	}
-	*why = "no default route through it in the main table (name the gateway with "
-	       "IFACE,gw=ADDR)";
-	return -ENETUNREACH;
+	return ret;
 }
 
 static void log_uplink(const struct rt_uplink *up, const char *what)
 {
-	char a[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN];
+	char text[2][128] = {"", ""}, a[MPS_IP_STRLEN], g[MPS_IP_STRLEN];
 
-	LOG_INFO(RT_TAG, "uplink %s: %s %s/%d %s%s, table %u%s", up->ifname, what, ip4(up->addr, a),
-		 up->prefixlen, up->gw.s_addr ? "via " : "device route",
-		 up->gw.s_addr ? ip4(up->gw, g) : "", up->table, up->backup ? ", backup" : "");
+	for (int k = 0; k < RT_SIDES; k++) {
+		const struct rt_side *s = &up->side[k];
+
+		if (s->installed)
+			snprintf(text[k], sizeof(text[k]), "%s%s/%d %s%s",
+				 k && text[0][0] ? ", " : "", mps_ip_str(&s->addr, a), s->prefixlen,
+				 s->gw.family ? "via " : "device route",
+				 s->gw.family ? mps_ip_str(&s->gw, g) : "");
+	}
+	LOG_INFO(RT_TAG, "uplink %s: %s %s%s, table %u%s", up->ifname, what, text[0], text[1],
+		 up->table, up->backup ? ", backup" : "");
 }
 
 /* Add a route we own; one that is there already (re-installation) is fine. */
@@ -256,127 +335,159 @@ static int add_route(struct rt_uplinks *u, struct rtnl_route *r)
 	return ret == -EEXIST ? 0 : ret;
 }
 
-static int add_endpoint(struct rt_uplinks *u, size_t i)
+static int add_endpoint(struct rt_uplinks *u, size_t i, enum rt_side_index side)
 {
 	struct rt_uplink *up = &u->slot[i].up;
+	struct rt_side *s = &up->side[side];
 	struct rt_endpoint *existing = NULL;
 	struct rt_endpoint ep = {
-		.id = (uint8_t)(RT_ENDPOINT_ID_BASE + i),
-		.family = AF_INET,
-		.addr4 = up->addr,
+		.id = (uint8_t)(RT_ENDPOINT_ID_BASE + side * RT_MAX_UPLINKS + i),
+		.family = s->addr.family,
 		.flags = MPTCP_PM_ADDR_FLAG_SUBFLOW | (up->backup ? MPTCP_PM_ADDR_FLAG_BACKUP : 0),
 		.ifindex = up->ifindex,
 	};
-	char a[INET_ADDRSTRLEN];
+	char a[MPS_IP_STRLEN];
 	size_t n_existing = 0;
 	bool found = false;
 	int ret = rt_pm_list_endpoints(u->pm, &existing, &n_existing);
 
 	if (ret)
 		return ret;
+	if (side == RT_V6)
+		ep.addr6 = s->addr.v6;
+	else
+		ep.addr4 = s->addr.v4;
 	for (size_t k = 0; k < n_existing; k++)
-		found |= existing[k].family == AF_INET &&
-			 existing[k].addr4.s_addr == up->addr.s_addr;
+		found |= existing[k].family == ep.family &&
+			 (side == RT_V6 ? !memcmp(&existing[k].addr6, &ep.addr6, sizeof(ep.addr6))
+					: existing[k].addr4.s_addr == ep.addr4.s_addr);
 	free(existing);
 	if (found) {
 		/* The user's own endpoint: use it, and leave it there at exit. */
 		LOG_INFO(RT_TAG, "uplink %s: MPTCP endpoint %s exists already, kept", up->ifname,
-			 ip4(up->addr, a));
+			 mps_ip_str(&s->addr, a));
 		return 0;
 	}
 	/* Out of use (rt_uplinks_set_use()): the endpoint waits to be added. */
 	ret = up->disabled ? 0 : rt_pm_add_endpoint(u->pm, &ep);
 	if (ret)
 		return ret;
-	u->slot[i].ep = ep;
-	up->endpoint_id = ep.id;
+	u->slot[i].side[side].ep = ep;
+	s->endpoint_id = ep.id;
 	return 0;
 }
 
-static void uninstall_uplink(struct rt_uplinks *u, size_t i)
+static void uninstall_side(struct rt_uplinks *u, size_t i, enum rt_side_index side)
 {
 	struct rt_uplink *up = &u->slot[i].up;
+	struct slot_side *ss = &u->slot[i].side[side];
 	int ret;
 
-	if (u->slot[i].ep.id && (ret = rt_pm_del_endpoint(u->pm, &u->slot[i].ep)) &&
-	    ret != -ENOENT && ret != -EINVAL)
-		LOG_WARN(RT_TAG, "cannot remove MPTCP endpoint %u: %s", u->slot[i].ep.id,
-			 strerror(-ret));
-	memset(&u->slot[i].ep, 0, sizeof(u->slot[i].ep));
-	up->endpoint_id = 0;
-	if (u->slot[i].rule) {
-		ret = rtnl_rule_delete(u->sk, u->slot[i].rule, 0);
+	if (ss->ep.id && (ret = rt_pm_del_endpoint(u->pm, &ss->ep)) && ret != -ENOENT &&
+	    ret != -EINVAL)
+		LOG_WARN(RT_TAG, "cannot remove MPTCP endpoint %u: %s", ss->ep.id, strerror(-ret));
+	memset(&ss->ep, 0, sizeof(ss->ep));
+	up->side[side].endpoint_id = 0;
+	if (ss->rule) {
+		ret = rtnl_rule_delete(u->sk, ss->rule, 0);
 		if (ret < 0 && rt_nlerr_to_errno(ret) != -ENOENT)
 			LOG_WARN(RT_TAG, "cannot remove rule of table %u: %s", up->table,
 				 nl_geterror(ret));
-		rtnl_rule_put(u->slot[i].rule);
-		u->slot[i].rule = NULL;
+		rtnl_rule_put(ss->rule);
+		ss->rule = NULL;
 	}
 	/* An uplink that went down took its routes with it: ENOENT is fine. */
 	for (int k = 1; k >= 0; k--) {
-		if (!u->slot[i].routes[k])
+		if (!ss->routes[k])
 			continue;
-		ret = rtnl_route_delete(u->sk, u->slot[i].routes[k], 0);
+		ret = rtnl_route_delete(u->sk, ss->routes[k], 0);
 		if (ret < 0 && rt_nlerr_to_errno(ret) != -ENOENT &&
 		    rt_nlerr_to_errno(ret) != -ESRCH)
 			LOG_WARN(RT_TAG, "cannot remove route of table %u: %s", up->table,
 				 nl_geterror(ret));
-		rtnl_route_put(u->slot[i].routes[k]);
-		u->slot[i].routes[k] = NULL;
+		rtnl_route_put(ss->routes[k]);
+		ss->routes[k] = NULL;
 	}
-	up->installed = false;
-	up->link_up = false;
+	up->side[side].installed = false;
+	up->installed = up->side[RT_V4].installed || up->side[RT_V6].installed;
+	if (!up->installed)
+		up->link_up = false;
 }
 
-/* Table, rule and endpoint for uplink @i's current address. */
-static int install_uplink(struct rt_uplinks *u, size_t i)
+static void uninstall_uplink(struct rt_uplinks *u, size_t i)
+{
+	for (int k = 0; k < RT_SIDES; k++)
+		uninstall_side(u, i, k);
+}
+
+/* Routes, rule and endpoint for @side's current address of uplink @i. */
+static int install_side(struct rt_uplinks *u, size_t i, enum rt_side_index side)
 {
 	struct rt_uplink *up = &u->slot[i].up;
-	struct rtnl_rule *rule;
-	int ret = rt_build_table_routes(up, &u->slot[i].routes[0], &u->slot[i].routes[1]);
+	struct slot_side *ss = &u->slot[i].side[side];
+	int ret = rt_build_table_routes(up, side, &ss->routes[0], &ss->routes[1]);
 
 	if (ret)
 		return ret;
 	for (int k = 0; k < 2; k++) {
-		ret = add_route(u, u->slot[i].routes[k]);
+		ret = add_route(u, ss->routes[k]);
 		if (ret)
 			goto fail;
 	}
-	rule = rt_build_source_rule(up);
-	if (!rule) {
+	ss->rule = rt_build_source_rule(up, side);
+	if (!ss->rule) {
 		ret = -ENOMEM;
 		goto fail;
 	}
-	u->slot[i].rule = rule;
-	ret = rtnl_rule_add(u->sk, rule, NLM_F_EXCL);
+	ret = rtnl_rule_add(u->sk, ss->rule, NLM_F_EXCL);
 	ret = ret < 0 ? rt_nlerr_to_errno(ret) : 0;
 	if (ret && ret != -EEXIST)
 		goto fail;
-	if (u->pm && (ret = add_endpoint(u, i)))
+	if (u->pm && (ret = add_endpoint(u, i, side)))
 		goto fail;
+	up->side[side].installed = true;
 	up->installed = true;
 	up->link_up = true;
 	return 0;
 fail:
-	uninstall_uplink(u, i);
+	uninstall_side(u, i, side);
+	return ret;
+}
+
+/* Every side of uplink @i that has an address (and gateway). */
+static int install_uplink(struct rt_uplinks *u, size_t i)
+{
+	int ret = 0;
+
+	for (int k = 0; k < RT_SIDES && !ret; k++)
+		if (u->slot[i].up.side[k].addr.family)
+			ret = install_side(u, i, k);
+	if (ret)
+		uninstall_uplink(u, i);
 	return ret;
 }
 
 /*
- * Close the connection's initial subflow if it leaves from uplink @i's
- * address: id 0 with an address is the initial subflow's, and deleting it
- * closes that subflow (removing the uplink's endpoint closes only the joined
- * ones). Under lock.
+ * Close the connection's initial subflow if it leaves from @side's address
+ * of uplink @i: id 0 with an address is the initial subflow's, and deleting
+ * it closes that subflow (removing the uplink's endpoint closes only the
+ * joined ones). Under lock.
  */
-static void close_initial(struct rt_uplinks *u, size_t i)
+static void close_initial(struct rt_uplinks *u, size_t i, enum rt_side_index side)
 {
-	struct rt_endpoint id0 = {.id = 0, .family = AF_INET, .addr4 = u->slot[i].up.addr};
+	const struct mps_ip *a = &u->slot[i].up.side[side].addr;
+	struct rt_endpoint id0 = {.id = 0, .family = a->family};
 
-	if (u->pm)
-		rt_pm_del_endpoint(u->pm, &id0);
+	if (!u->pm || !a->family)
+		return;
+	if (a->family == AF_INET6)
+		id0.addr6 = a->v6;
+	else
+		id0.addr4 = a->v4;
+	rt_pm_del_endpoint(u->pm, &id0);
 }
 
-/* Under lock: close the subflows from @i's address and open a fresh one. */
+/* Under lock: close the subflows from @i's addresses (its endpoints removed). */
 static int unplug_locked(struct rt_uplinks *u, size_t i, bool initial)
 {
 	struct rt_uplink *up = &u->slot[i].up;
@@ -384,16 +495,21 @@ static int unplug_locked(struct rt_uplinks *u, size_t i, bool initial)
 
 	if (!u->pm || !up->installed)
 		return -ENOENT;
-	if (initial)
-		close_initial(u, i);
-	if (!up->endpoint_id)
-		return 0; /* the user's endpoint: not ours to remove */
-	ret = rt_pm_del_endpoint(u->pm, &u->slot[i].ep);
-	if (ret && ret != -ENOENT && ret != -EINVAL)
-		return ret;
+	for (int k = 0; k < RT_SIDES; k++) {
+		if (!up->side[k].installed)
+			continue;
+		if (initial)
+			close_initial(u, i, k);
+		if (!up->side[k].endpoint_id)
+			continue; /* the user's endpoint: not ours to remove */
+		ret = rt_pm_del_endpoint(u->pm, &u->slot[i].side[k].ep);
+		if (ret && ret != -ENOENT && ret != -EINVAL)
+			return ret;
+	}
 	return 0;
 }
 
+/* Under lock: add @i's endpoints again (the kernel opens fresh subflows from them). */
 static int replug_locked(struct rt_uplinks *u, size_t i)
 {
 	struct rt_uplink *up = &u->slot[i].up;
@@ -401,10 +517,25 @@ static int replug_locked(struct rt_uplinks *u, size_t i)
 
 	if (!u->pm || !up->installed)
 		return -ENOENT;
-	if (!up->endpoint_id || up->disabled)
+	if (up->disabled)
 		return 0;
-	ret = rt_pm_add_endpoint(u->pm, &u->slot[i].ep);
-	return ret == -EEXIST ? 0 : ret;
+	for (int k = 0; k < RT_SIDES; k++) {
+		if (!up->side[k].installed || !up->side[k].endpoint_id)
+			continue;
+		ret = rt_pm_add_endpoint(u->pm, &u->slot[i].side[k].ep);
+		if (ret && ret != -EEXIST)
+			return ret;
+	}
+	return 0;
+}
+
+/* Whether an installed side of @up uses an endpoint that was there before mpstream. */
+static bool users_endpoint(const struct rt_uplink *up)
+{
+	for (int k = 0; k < RT_SIDES; k++)
+		if (up->side[k].installed && !up->side[k].endpoint_id)
+			return true;
+	return false;
 }
 
 static void set_backup_flag(struct rt_endpoint *ep, bool backup)
@@ -446,22 +577,27 @@ int rt_uplinks_replug(struct rt_uplinks *u, size_t i)
 
 int rt_uplinks_set_backup(struct rt_uplinks *u, size_t i, bool backup)
 {
-	struct rt_endpoint ep;
 	int ret = -ENOENT;
 
 	if (i >= u->n)
 		return -ENOENT;
 	pthread_mutex_lock(&u->lock);
-	if (u->pm && u->slot[i].ep.id && u->slot[i].up.disabled) {
-		ret = 0; /* not in the kernel now: it gets the flag when it is added */
-		set_backup_flag(&u->slot[i].ep, backup);
-	} else if (u->pm && u->slot[i].ep.id) {
-		ep = u->slot[i].ep;
-		ep.flags = backup ? MPTCP_PM_ADDR_FLAG_BACKUP : 0;
-		ep.ifindex = 0;
-		ret = rt_pm_set_flags(u->pm, &ep);
-		if (!ret)
-			set_backup_flag(&u->slot[i].ep, backup);
+	for (int k = 0; k < RT_SIDES && u->pm; k++) {
+		struct rt_endpoint *mine = &u->slot[i].side[k].ep, ep = *mine;
+		int r = 0;
+
+		if (!mine->id)
+			continue;
+		/* Out of use, not in the kernel now: it gets the flag when it is added. */
+		if (!u->slot[i].up.disabled) {
+			ep.flags = backup ? MPTCP_PM_ADDR_FLAG_BACKUP : 0;
+			ep.ifindex = 0;
+			r = rt_pm_set_flags(u->pm, &ep);
+		}
+		if (!r)
+			set_backup_flag(mine, backup);
+		if (ret == -ENOENT || (r && !ret))
+			ret = r;
 	}
 	pthread_mutex_unlock(&u->lock);
 	return ret;
@@ -495,7 +631,7 @@ int rt_uplinks_set_use(struct rt_uplinks *u, size_t i, bool use)
 	up = &u->slot[i].up;
 	if (!u->pm) {
 		ret = -EOPNOTSUPP; /* plain TCP: no endpoints to take out */
-	} else if (up->installed && !up->endpoint_id) {
+	} else if (users_endpoint(up)) {
 		ret = -EPERM; /* the user's own endpoint: not ours to remove */
 	} else if (up->disabled == !use) {
 		ret = 0;
@@ -516,73 +652,100 @@ int rt_uplinks_set_use(struct rt_uplinks *u, size_t i, bool use)
 	return ret;
 }
 
+/*
+ * The sides of uplink @i whose address is gone or changed (@now: what the
+ * kernel has): their subflows are closed at once (the initial one too), so
+ * that the kernel sends their data on the others now rather than when their
+ * retransmission timers give up. Under lock.
+ */
+static void drop_gone_sides(struct rt_uplinks *u, size_t i, const struct rt_uplink *now)
+{
+	struct rt_uplink *up = &u->slot[i].up;
+	char a[MPS_IP_STRLEN], b[MPS_IP_STRLEN];
+
+	for (int k = 0; k < RT_SIDES; k++) {
+		const struct rt_side *was = &up->side[k], *is = &now->side[k];
+
+		if (!was->installed ||
+		    (now->ifindex == up->ifindex && mps_ip_equal(&was->addr, &is->addr)))
+			continue;
+		if (is->addr.family && now->ifindex)
+			LOG_INFO(RT_TAG, "uplink %s: address %s changed to %s", up->ifname,
+				 mps_ip_str(&was->addr, a), mps_ip_str(&is->addr, b));
+		else
+			LOG_WARN(RT_TAG, "uplink %s: %s address %s gone: removed until it is back",
+				 up->ifname, mps_family_name(was->addr.family),
+				 mps_ip_str(&was->addr, a));
+		close_initial(u, i, k);
+		uninstall_side(u, i, k);
+	}
+}
+
+/* Install the sides of uplink @i that work now and are not in place yet. Under lock. */
+static void add_new_sides(struct rt_uplinks *u, size_t i, const struct rt_uplink *now,
+			  const bool usable[RT_SIDES])
+{
+	struct rt_uplink *up = &u->slot[i].up;
+	bool added = false;
+	int ret;
+
+	for (int k = 0; k < RT_SIDES; k++) {
+		if (up->side[k].installed || !usable[k])
+			continue;
+		up->ifindex = now->ifindex;
+		up->side[k] = now->side[k];
+		up->side[k].installed = false;
+		ret = install_side(u, i, k);
+		if (ret)
+			LOG_WARN(RT_TAG, "uplink %s: cannot install its %s side: %s", up->ifname,
+				 mps_family_name(family_of(k)), strerror(-ret));
+		added |= !ret;
+	}
+	if (added)
+		log_uplink(up, "added");
+}
+
 /* Bring uplink @i in step with the kernel's caches. Under lock. */
 static void reconcile_one(struct rt_uplinks *u, size_t i, struct nl_cache *links,
 			  struct nl_cache *addrs, struct nl_cache *routes)
 {
 	struct rt_uplink *up = &u->slot[i].up, now = *up;
 	struct rtnl_link *link = rtnl_link_get_by_name(links, up->ifname);
-	bool admin_up = link && (rtnl_link_get_flags(link) & IFF_UP);
-	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+	bool admin_up = link && (rtnl_link_get_flags(link) & IFF_UP), usable[RT_SIDES];
 	const char *why = "";
-	int ret = discover_one(u, i, links, addrs, routes, &now, &why);
+	int ret = discover_one(u, i, links, addrs, routes, &now, usable, &why);
 
 	if (link)
 		rtnl_link_put(link);
-	/*
-	 * An address gone or changed: its subflows are closed at once (the initial
-	 * one too), so that the kernel sends their data on the others now rather
-	 * than when their retransmission timers give up.
-	 */
-	if (ret == -ENODEV || ret == -EADDRNOTAVAIL) {
-		if (up->installed) {
-			LOG_WARN(RT_TAG, "uplink %s: %s: removed until it is back", up->ifname,
-				 why);
-			close_initial(u, i);
-			uninstall_uplink(u, i);
-		}
-		return;
-	}
-	if (up->installed && (now.addr.s_addr != up->addr.s_addr || now.ifindex != up->ifindex)) {
-		LOG_INFO(RT_TAG, "uplink %s: address %s changed to %s", up->ifname,
-			 ip4(up->addr, a), ip4(now.addr, b));
-		close_initial(u, i);
-		uninstall_uplink(u, i);
-	}
+	if (ret == -ENODEV)
+		now.ifindex = 0;
+	drop_gone_sides(u, i, &now);
 	if (!admin_up) {
 		if (up->link_up)
 			LOG_WARN(RT_TAG, "uplink %s: link down (its routes are gone)", up->ifname);
 		up->link_up = false;
 		return;
 	}
-	if (!up->installed) {
-		if (ret) {
-			if (!u->slot[i].waiting_said)
-				LOG_INFO(RT_TAG, "uplink %s: waiting: %s", up->ifname, why);
-			u->slot[i].waiting_said = true;
-			return;
-		}
-		u->slot[i].waiting_said = false;
-		now.installed = false;
-		*up = now;
-		ret = install_uplink(u, i);
-		if (ret)
-			LOG_WARN(RT_TAG, "uplink %s: cannot install: %s", up->ifname,
-				 strerror(-ret));
-		else
-			log_uplink(up, "added");
+	if (!up->installed && ret) {
+		if (!u->slot[i].waiting_said)
+			LOG_INFO(RT_TAG, "uplink %s: waiting: %s", up->ifname, why);
+		u->slot[i].waiting_said = true;
 		return;
 	}
-	if (!up->link_up) {
+	u->slot[i].waiting_said = false;
+	if (up->installed && !up->link_up) {
 		/* Back up: the kernel deleted our routes when it went down. */
-		for (int k = 0; k < 2; k++)
-			if (u->slot[i].routes[k] && (ret = add_route(u, u->slot[i].routes[k])))
-				LOG_WARN(RT_TAG, "uplink %s: cannot re-install a route: %s",
-					 up->ifname, strerror(-ret));
+		for (int k = 0; k < RT_SIDES; k++)
+			for (int r = 0; r < 2; r++)
+				if (u->slot[i].side[k].routes[r] &&
+				    (ret = add_route(u, u->slot[i].side[k].routes[r])))
+					LOG_WARN(RT_TAG, "uplink %s: cannot re-install a route: %s",
+						 up->ifname, strerror(-ret));
 		up->link_up = true;
 		kick_locked(u, i, true);
 		log_uplink(up, "link up again, routes re-installed:");
 	}
+	add_new_sides(u, i, &now, usable);
 }
 
 static void on_cache_change(struct nl_cache *cache, struct nl_object *obj, int action, void *arg)
@@ -599,7 +762,8 @@ static int on_pm_event(struct nl_msg *msg, void *arg)
 {
 	struct rt_uplinks *u = arg;
 	struct rt_pm_event ev;
-	struct sockaddr_in sin = {.sin_family = AF_INET};
+	struct sockaddr_storage src;
+	struct mps_ip sip = {.family = AF_INET};
 	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN], name[IFNAMSIZ] = "", err[64] = "";
 	const char *what;
 	int ret = rt_pm_parse_event(nlmsg_hdr(msg), &ev);
@@ -619,14 +783,17 @@ static int on_pm_event(struct nl_msg *msg, void *arg)
 		return NL_OK;
 	}
 	if (ev.family == AF_INET) {
-		sin.sin_addr = ev.saddr;
-		rt_uplinks_name_addr(u, (struct sockaddr *)&sin, name, sizeof(name));
+		sip.v4 = ev.saddr;
 		inet_ntop(AF_INET, &ev.saddr, s, sizeof(s));
 		inet_ntop(AF_INET, &ev.daddr, d, sizeof(d));
 	} else {
+		sip.family = AF_INET6;
+		sip.v6 = ev.saddr6;
 		inet_ntop(AF_INET6, &ev.saddr6, s, sizeof(s));
 		inet_ntop(AF_INET6, &ev.daddr6, d, sizeof(d));
 	}
+	mps_ip_sockaddr(&sip, 0, false, &src);
+	rt_uplinks_name_addr(u, (struct sockaddr *)&src, name, sizeof(name));
 	if (ev.type == MPTCP_EVENT_SUB_CLOSED && ev.error)
 		snprintf(err, sizeof(err), ", error %u (%s)", ev.error, strerror(ev.error));
 	LOG_INFO(RT_TAG, "mptcp event %s %s:%u -> %s:%u (%s)%s%s", what, s, ev.sport, d, ev.dport,
@@ -715,7 +882,7 @@ int rt_uplinks_watch(struct rt_uplinks *u)
  * run the kernel's id counter goes on from mpstream's ids, and an endpoint
  * the administrator adds then gets one of them.
  */
-static int remove_leftover_endpoints(struct rt_uplinks *u, const struct in_addr *addrs,
+static int remove_leftover_endpoints(struct rt_uplinks *u, const struct mps_ip *addrs,
 				     size_t n_addrs, int *removed)
 {
 	struct rt_endpoint *eps = NULL;
@@ -725,13 +892,18 @@ static int remove_leftover_endpoints(struct rt_uplinks *u, const struct in_addr 
 	if (ret)
 		return ret;
 	for (size_t i = 0; i < n; i++) {
+		struct mps_ip a = {.family = eps[i].family};
 		bool ours = false;
 
-		if (eps[i].id < RT_ENDPOINT_ID_BASE ||
-		    eps[i].id >= RT_ENDPOINT_ID_BASE + RT_MAX_UPLINKS || eps[i].family != AF_INET)
+		/* The range ends at the last id there is (255). */
+		if (eps[i].id < RT_ENDPOINT_ID_BASE)
 			continue;
+		if (a.family == AF_INET)
+			a.v4 = eps[i].addr4;
+		else
+			a.v6 = eps[i].addr6;
 		for (size_t k = 0; k < n_addrs && !ours; k++)
-			ours = eps[i].addr4.s_addr == addrs[k].s_addr;
+			ours = mps_ip_equal(&a, &addrs[k]);
 		if (ours && rt_pm_del_endpoint(u->pm, &eps[i]) == 0)
 			(*removed)++;
 	}
@@ -743,12 +915,12 @@ static int remove_leftover_endpoints(struct rt_uplinks *u, const struct in_addr 
 static int remove_leftovers(struct rt_uplinks *u)
 {
 	struct nl_cache *routes = NULL, *rules = NULL;
-	struct in_addr addrs[2 * RT_MAX_UPLINKS];
+	struct mps_ip addrs[2 * RT_SIDES * RT_MAX_UPLINKS];
 	size_t n_addrs = 0;
 	int removed = 0, ret;
 
-	if ((ret = rtnl_route_alloc_cache(u->sk, AF_INET, 0, &routes)) < 0 ||
-	    (ret = rtnl_rule_alloc_cache(u->sk, AF_INET, &rules)) < 0) {
+	if ((ret = rtnl_route_alloc_cache(u->sk, AF_UNSPEC, 0, &routes)) < 0 ||
+	    (ret = rtnl_rule_alloc_cache(u->sk, AF_UNSPEC, &rules)) < 0) {
 		ret = rt_nlerr_to_errno(ret);
 		goto out;
 	}
@@ -759,8 +931,15 @@ static int remove_leftovers(struct rt_uplinks *u)
 
 		if (rtnl_rule_get_protocol(rule, &proto) || proto != RT_PROTO)
 			continue;
-		if (src && nl_addr_get_family(src) == AF_INET && n_addrs < 2 * RT_MAX_UPLINKS)
-			memcpy(&addrs[n_addrs++], nl_addr_get_binary_addr(src), sizeof(addrs[0]));
+		if (src && n_addrs < sizeof(addrs) / sizeof(addrs[0]) &&
+		    (nl_addr_get_family(src) == AF_INET || nl_addr_get_family(src) == AF_INET6)) {
+			struct mps_ip *a = &addrs[n_addrs++];
+
+			memset(a, 0, sizeof(*a));
+			a->family = nl_addr_get_family(src);
+			memcpy(a->family == AF_INET ? (void *)&a->v4 : (void *)&a->v6,
+			       nl_addr_get_binary_addr(src), nl_addr_get_len(src));
+		}
 		if (rtnl_rule_delete(u->sk, rule, 0) == 0)
 			removed++;
 	}
@@ -871,15 +1050,20 @@ static int discover(struct rt_uplinks *u, size_t *usable)
 	*usable = 0;
 	if ((ret = rtnl_link_alloc_cache(u->sk, AF_UNSPEC, &links)) < 0 ||
 	    (ret = rtnl_addr_alloc_cache(u->sk, &addrs)) < 0 ||
-	    (ret = rtnl_route_alloc_cache(u->sk, AF_INET, 0, &routes)) < 0) {
+	    (ret = rtnl_route_alloc_cache(u->sk, AF_UNSPEC, 0, &routes)) < 0) {
 		ret = rt_nlerr_to_errno(ret);
 		LOG_ERR(RT_TAG, "cannot read the interfaces: %s", strerror(-ret));
 		goto out;
 	}
 	for (size_t i = 0; i < u->n; i++) {
 		struct rt_uplink *up = &u->slot[i].up;
+		bool works[RT_SIDES];
 
-		ret = discover_one(u, i, links, addrs, routes, up, &why);
+		ret = discover_one(u, i, links, addrs, routes, up, works, &why);
+		/* What does not work yet is added by the watcher when it does. */
+		for (int k = 0; k < RT_SIDES; k++)
+			if (!works[k])
+				memset(&up->side[k].addr, 0, sizeof(up->side[k].addr));
 		if (ret == -EINVAL) {
 			LOG_ERR(RT_TAG, "uplink %s: %s", up->ifname, why);
 			goto out;
@@ -966,7 +1150,7 @@ int rt_uplinks_create(const struct rt_config *cfg, struct rt_uplinks **out)
 		ret = install_uplink(u, i);
 		if (ret) {
 			LOG_ERR(RT_TAG,
-				"uplink %s: cannot install table %u, its rule and endpoint: %s",
+				"uplink %s: cannot install table %u, its rules and endpoints: %s",
 				u->slot[i].up.ifname, u->slot[i].up.table, step_error(ret));
 			goto fail;
 		}
@@ -1022,17 +1206,17 @@ int rt_uplinks_get(struct rt_uplinks *u, size_t i, struct rt_uplink *out)
 
 void rt_uplinks_name_addr(struct rt_uplinks *u, const struct sockaddr *sa, char *name, size_t size)
 {
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+	struct mps_ip ip;
 
 	name[0] = '\0';
-	if (!u || sa->sa_family != AF_INET)
+	if (!u || !mps_ip_from_sockaddr(&ip, sa))
 		return;
 	pthread_mutex_lock(&u->lock);
-	for (size_t i = 0; i < u->n; i++) {
-		if (u->slot[i].up.ifindex && u->slot[i].up.addr.s_addr == sin->sin_addr.s_addr) {
-			snprintf(name, size, "%s", u->slot[i].up.ifname);
-			break;
-		}
+	for (size_t i = 0; i < u->n && !name[0]; i++) {
+		const struct rt_uplink *up = &u->slot[i].up;
+
+		if (up->ifindex && mps_ip_equal(&up->side[rt_side_of(ip.family)].addr, &ip))
+			snprintf(name, size, "%s", up->ifname);
 	}
 	pthread_mutex_unlock(&u->lock);
 }

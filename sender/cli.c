@@ -39,8 +39,10 @@ const char snd_cli_usage[] =
 	"  -u, --uplink IFACE[:backup][,gw=ADDR]\n"
 	"                                use IFACE as an uplink (repeat for each one);\n"
 	"                                gw= names its gateway when the main table has\n"
-	"                                no default route through IFACE; :backup uses it\n"
-	"                                only while no other uplink works\n"
+	"                                no default route through IFACE (IPv4 or IPv6;\n"
+	"                                once per family); its IPv4 and IPv6 addresses\n"
+	"                                are used, each that has a gateway; :backup\n"
+	"                                uses it only while no other uplink works\n"
 	"Input and encoding:\n"
 	"  -i, --input test|FILE|URL|DEVICE\n"
 	"                                'test' (default): moving pattern with the frame\n"
@@ -94,6 +96,11 @@ const char snd_cli_usage[] =
 	"                                instead of the system's\n"
 	"      --insecure                rtmps://: do not check the server's certificate\n"
 	"                                (warned: the stream key can then be read)\n"
+	"      --via HOST:PORT           connect (MPTCP) to an mpstream relay at HOST:PORT\n"
+	"                                that forwards to the URL's server; TLS and RTMP\n"
+	"                                still speak to the URL's host (its name and\n"
+	"                                certificate): with rtmps:// the relay never\n"
+	"                                sees the key\n"
 	"      --reconnect 0|1           reconnect with back-off (0.5 s doubling to 10 s)\n"
 	"                                when the connection is lost (default 1)\n"
 	"      --buffer SECONDS          media kept while the network cannot take it;\n"
@@ -147,6 +154,7 @@ enum {
 	OPT_STANDBY,
 	OPT_CA,
 	OPT_INSECURE,
+	OPT_VIA,
 };
 
 static const struct option long_options[] = {
@@ -169,6 +177,7 @@ static const struct option long_options[] = {
 	{"copy", no_argument, NULL, OPT_COPY},
 	{"ca", required_argument, NULL, OPT_CA},
 	{"insecure", no_argument, NULL, OPT_INSECURE},
+	{"via", required_argument, NULL, OPT_VIA},
 	{"encoder", required_argument, NULL, OPT_ENCODER},
 	{"record", required_argument, NULL, OPT_RECORD},
 	{"duration", required_argument, NULL, 'd'},
@@ -303,7 +312,7 @@ static enum mps_args_result add_uplink(struct snd_options *o, const char *arg, c
 	if (ret == -ENAMETOOLONG)
 		FAIL("--uplink '%s': interface name too long", arg);
 	if (ret)
-		FAIL("--uplink '%s': expected IFACE[:backup][,gw=A.B.C.D]", arg);
+		FAIL("--uplink '%s': expected IFACE[:backup][,gw=ADDR] (gw= once per family)", arg);
 	for (size_t i = 0; i < o->n_uplinks; i++)
 		if (strcmp(o->uplinks[i].ifname, spec->ifname) == 0)
 			FAIL("uplink %s is named twice", spec->ifname);
@@ -533,6 +542,13 @@ static enum mps_args_result apply(struct snd_options *o, struct parse_state *st,
 	case OPT_INSECURE:
 		o->insecure = true;
 		break;
+	case OPT_VIA:
+		if (!mps_hostport_valid(arg))
+			FAIL("--via '%s': expected HOST:PORT or [V6ADDR]:PORT", arg);
+		o->via = keep(o, arg);
+		if (!o->via)
+			FAIL("--via: too many long values");
+		break;
 	case 'v':
 		o->verbosity = o->verbosity < 0 ? 1 : o->verbosity + 1;
 		break;
@@ -599,9 +615,11 @@ static int config_uplink(struct config_ctx *ctx, const char *ifname, const char 
 	if (!key)
 		return 1;
 	if (strcmp(key, "gw") == 0) {
-		if (inet_pton(AF_INET, value, &u->gw) != 1)
-			CFAIL("key 'gw' in [uplink %s]: expected an IPv4 address", ifname);
-		u->has_gw = true;
+		struct mps_ip gw;
+
+		if (!mps_ip_parse(&gw, value))
+			CFAIL("key 'gw' in [uplink %s]: expected an IPv4 or IPv6 address", ifname);
+		u->gw[rt_side_of(gw.family)] = gw;
 	} else if (strcmp(key, "backup") == 0) {
 		if (parse_yes_no(value, &b))
 			CFAIL("key 'backup' in [uplink %s]: expected yes or no", ifname);

@@ -47,6 +47,7 @@ struct snd_options {
 	const char *url;
 	const char *ca_file;	 /* rtmps://: a private CA, or NULL (the system's) */
 	bool insecure;		 /* rtmps://: no certificate check */
+	const char *via;	 /* --via HOST:PORT: the relay to connect to, or NULL */
 	const char *config_path; /* --config, or NULL */
 	bool config_exposes_key; /* it holds the stream key and others may read it */
 	char strings[8192];	 /* the file's values */

@@ -22,11 +22,13 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <netdb.h>
 #include <linux/capability.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -121,8 +123,28 @@ struct app {
 	bool controlled; /* --http: the operator's controls (control) */
 	struct snd_control control;
 	struct snd_monitor *monitor;
-	atomic_int *stop; /* the signals seen */
+	atomic_int *stop;	     /* the signals seen */
+	struct sockaddr_storage via; /* --via's address; ss_family 0: none */
 };
+
+/*
+ * --via: the relay's address, looked up once (the relay follows a moved
+ * ingest itself). 0, or the exit code.
+ */
+static int resolve_via(struct app *a)
+{
+	socklen_t len;
+	int ret = mps_hostport_lookup(a->o.via, &a->via, &len);
+
+	if (ret) {
+		LOG_ERR(TAG, "--via %s: %s", a->o.via, gai_strerror(ret));
+		return MPS_EXIT_UNAVAILABLE;
+	}
+	if (strncasecmp(a->o.url, "rtmps:", 6))
+		LOG_WARN(TAG, "--via with rtmp://: the relay carries the stream key in clear "
+			      "(rtmps:// keeps it between mpstream and the server)");
+	return 0;
+}
 
 /* Options and the host: 0, or the exit code. */
 static int preflight(struct app *a)
@@ -137,6 +159,8 @@ static int preflight(struct app *a)
 	if (a->o.insecure)
 		LOG_WARN(TAG, "--insecure: the server's certificate is not checked; whoever is on "
 			      "the path can pose as the server and read the stream key");
+	if (a->o.via && (ret = resolve_via(a)))
+		return ret;
 	if (a->o.config_exposes_key)
 		LOG_WARN(TAG, "%s holds the stream key and others can read it (chmod o-r)",
 			 a->o.config_path);
@@ -345,6 +369,7 @@ static int stream(struct app *a)
 		.connect_timeout_ms = (int)(o->connect_timeout_s * 1000),
 		.ca_file = o->ca_file,
 		.insecure = o->insecure,
+		.via = a->via,
 		.reconnect = o->reconnect,
 		.outage_ms = OUTAGE_MS,
 		.stall_ms = STALL_TIMEOUT_MS,

@@ -60,9 +60,9 @@ struct stream {
 	atomic_bool held;	   /* data waited for the cap since the last tick */
 	atomic_bool connecting;	   /* in enc_output_open(): a stop ends the attempt */
 	int64_t started_ms;	   /* the first frame's time, for --duration */
-	struct in_addr tcp_source; /* plain TCP: the address of its one path; 0: MPTCP */
-	struct in_addr lost_tcp_source; /* ... of the plain TCP connection lost last */
-	bool tcp_said;			/* the plain TCP warning was given */
+	struct mps_ip tcp_source;  /* plain TCP: the address of its one path; none: MPTCP */
+	struct mps_ip lost_tcp_source; /* ... of the plain TCP connection lost last */
+	bool tcp_said;		       /* the plain TCP warning was given */
 	size_t turn; /* attempts since the last loss that did not reach the server */
 };
 
@@ -310,28 +310,37 @@ static void *encoder_thread(void *arg)
 }
 
 /*
- * The address the first subflow of the next connection attempt leaves from:
- * the uplinks that are configured, primaries before backups, in turn (the
- * next one after an attempt that did not reach the server: st->turn), so
- * that a reconnect does not keep knocking on a dead uplink; after a plain TCP
+ * Where the first subflow of the next connection attempt leaves from: the
+ * uplinks that are configured, primaries before backups, in turn (the next
+ * one after an attempt that did not reach the server: st->turn), so that a
+ * reconnect does not keep knocking on a dead uplink; after a plain TCP
  * connection was lost, beginning with the uplink after its own (it had one
- * path, and that path failed).
+ * path, and that path failed). For each family of destination, the first
+ * uplink in that order that has an address of that family.
  */
-static struct in_addr source_for(const struct stream *st)
+static void plan_for(const struct stream *st, struct conn_plan *plan)
 {
-	struct in_addr order[RT_MAX_UPLINKS], any = {.s_addr = INADDR_ANY};
+	struct rt_uplink order[RT_MAX_UPLINKS], up;
 	size_t n = 0, skip = 0, count = rt_uplinks_count(st->cfg->uplinks);
-	struct rt_uplink up;
 
+	memset(plan, 0, sizeof(*plan));
+	plan->via = st->cfg->via;
 	for (int backups = 0; backups < 2; backups++)
 		for (size_t i = 0; i < count; i++)
 			if (!rt_uplinks_get(st->cfg->uplinks, i, &up) && up.installed &&
 			    up.link_up && !up.disabled && up.backup == backups)
-				order[n++] = up.addr;
-	for (size_t k = 0; st->lost_tcp_source.s_addr && k < n; k++)
-		if (order[k].s_addr == st->lost_tcp_source.s_addr)
-			skip = k + 1;
-	return n ? order[(skip + st->turn) % n] : any;
+				order[n++] = up;
+	for (size_t k = 0; st->lost_tcp_source.family && k < n; k++)
+		for (int f = 0; f < RT_SIDES; f++)
+			if (mps_ip_equal(&order[k].side[f].addr, &st->lost_tcp_source))
+				skip = k + 1;
+	for (int f = 0; f < RT_SIDES; f++)
+		for (size_t k = 0; k < n && !plan->src[f].family; k++) {
+			const struct rt_side *s = &order[(skip + st->turn + k) % n].side[f];
+
+			if (s->installed)
+				plan->src[f] = s->addr;
+		}
 }
 
 /*
@@ -341,25 +350,25 @@ static struct in_addr source_for(const struct stream *st)
  */
 static void note_path(struct stream *st)
 {
-	struct sockaddr_in local = {0};
+	struct sockaddr_storage local = {0};
 	socklen_t len = sizeof(local);
 	struct conn_health h;
-	char name[IFNAMSIZ] = "", a[INET_ADDRSTRLEN] = "?";
+	char name[IFNAMSIZ] = "", a[MPS_IP_STRLEN];
 
-	st->tcp_source.s_addr = INADDR_ANY;
+	memset(&st->tcp_source, 0, sizeof(st->tcp_source));
 	if (st->fd < 0 || conn_read_health(st->fd, &h) < 0 || h.mptcp ||
-	    getsockname(st->fd, (struct sockaddr *)&local, &len) < 0 || local.sin_family != AF_INET)
+	    getsockname(st->fd, (struct sockaddr *)&local, &len) < 0 ||
+	    !mps_ip_from_sockaddr(&st->tcp_source, (struct sockaddr *)&local))
 		return;
-	st->tcp_source = local.sin_addr;
 	if (st->cfg->uplinks)
 		rt_uplinks_name_addr(st->cfg->uplinks, (struct sockaddr *)&local, name,
 				     sizeof(name));
-	inet_ntop(AF_INET, &local.sin_addr, a, sizeof(a));
 	/* A warning once; after that, which uplink each new connection took. */
 	mps_log(st->tcp_said ? MPS_LOG_INFO : MPS_LOG_WARN, TAG,
 		"the connection is plain TCP (MPTCP off here or at the server): one path only, "
 		"over %s%s%s%s; if it is lost, the stream reconnects over %s",
-		name[0] ? "uplink " : "", name, name[0] ? " from " : "", a,
+		name[0] ? "uplink " : "", name, name[0] ? " from " : "",
+		mps_ip_str(&st->tcp_source, a),
 		rt_uplinks_count(st->cfg->uplinks) > 1 ? "the next uplink" : "it again");
 	st->tcp_said = true;
 }
@@ -375,9 +384,11 @@ static int connect_attempt(struct stream *st, int timeout_ms)
 		.interrupt = output_interrupt,
 		.opaque = st,
 	};
+	struct conn_plan plan;
 	int ret;
 
-	conn_shim_arm(source_for(st));
+	plan_for(st, &plan);
+	conn_shim_arm(&plan);
 	atomic_store(&st->connecting, true);
 	ret = enc_output_open(st->enc, &oc, &st->out);
 	atomic_store(&st->connecting, false);

@@ -33,6 +33,7 @@ struct snd_stream_config {
 	int connect_timeout_ms;
 	const char *ca_file;	     /* rtmps://: --ca */
 	bool insecure;		     /* rtmps://: --insecure */
+	struct sockaddr_storage via; /* --via: the relay connected to; ss_family 0: none */
 	bool reconnect;		     /* false: a lost connection ends the stream (exit 69) */
 	int outage_ms;		     /* no acknowledgement this long, data outstanding: reconnect */
 	int stall_ms;		     /* one write blocked this long: reconnect */

@@ -14,7 +14,8 @@ static int get(void *ctx, size_t i, struct fo_link *out)
 	if (ret)
 		return ret;
 	snprintf(out->ifname, sizeof(out->ifname), "%s", up.ifname);
-	out->addr = up.addr;
+	for (int k = 0; k < RT_SIDES; k++)
+		out->addr[k] = up.side[k].installed ? up.side[k].addr : (struct mps_ip){0};
 	out->installed = up.installed;
 	out->link_up = up.link_up;
 	out->backup = up.backup;

@@ -66,11 +66,12 @@ static json_t *subflows_json(const struct metrics_data *d)
 		const struct metrics_subflow *s = &d->subflow[k];
 
 		json_array_append_new(
-			arr, json_pack("{s:I, s:s, s:s, s:s, s:f, s:I, s:I, s:I, s:I}", "id",
+			arr, json_pack("{s:I, s:s, s:s, s:s, s:s, s:f, s:I, s:I, s:I, s:I}", "id",
 				       (json_int_t)s->id, "uplink", s->uplink, "local", s->local,
-				       "remote", s->remote, "rtt_ms", s->rtt_s * 1000, "cwnd",
-				       (json_int_t)s->cwnd, "sent_bytes", (json_int_t)s->sent_bytes,
-				       "acked_bytes", (json_int_t)s->acked_bytes, "retrans_bytes",
+				       "remote", s->remote, "family", conn_family_label(s->family),
+				       "rtt_ms", s->rtt_s * 1000, "cwnd", (json_int_t)s->cwnd,
+				       "sent_bytes", (json_int_t)s->sent_bytes, "acked_bytes",
+				       (json_int_t)s->acked_bytes, "retrans_bytes",
 				       (json_int_t)s->retrans_bytes));
 	}
 	return arr;

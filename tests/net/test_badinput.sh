@@ -37,7 +37,7 @@ M=$MPSTREAM
 # An uplink that does not work is waited for, as long as another one works;
 # when none works, mpstream stops (see test_uplinks.sh for the other case).
 expect 69 "uplink eth9: no such interface" "unknown interface" $M -u eth9 "$URL"
-expect 69 "uplink noaddr: no IPv4 address" "no IPv4 address" $M -u noaddr "$URL"
+expect 69 "uplink noaddr: no IPv4 or IPv6 address" "no IPv4 or IPv6 address" $M -u noaddr "$URL"
 expect 69 "uplink nogw: no default route" "no gateway" $M -u nogw "$URL"
 expect 69 "no uplink works" "no uplink works" $M -u eth9 -u noaddr -u nogw "$URL"
 expect 64 "uplink up0 is named twice" "same uplink twice" $M -u up0 -u up0 "$URL"

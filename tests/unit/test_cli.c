@@ -76,10 +76,10 @@ static void test_all_options(void **state)
 			 MPS_ARGS_RUN);
 	assert_int_equal(o.n_uplinks, 2);
 	assert_string_equal(o.uplinks[0].ifname, "eth0");
-	assert_false(o.uplinks[0].has_gw);
+	assert_false(o.uplinks[0].gw[RT_V4].family);
 	assert_string_equal(o.uplinks[1].ifname, "wwan0");
-	assert_true(o.uplinks[1].has_gw);
-	assert_int_equal(o.uplinks[1].gw.s_addr, inet_addr("10.0.0.1"));
+	assert_int_equal(o.uplinks[1].gw[RT_V4].family, AF_INET);
+	assert_int_equal(o.uplinks[1].gw[RT_V4].v4.s_addr, inet_addr("10.0.0.1"));
 	assert_string_equal(o.input, "clip.mp4");
 	assert_true(o.loop);
 	assert_int_equal(o.width, 640);
@@ -179,8 +179,8 @@ static void test_config(void **state)
 	assert_false(o.uplinks[0].backup);
 	assert_string_equal(o.uplinks[1].ifname, "wwan0");
 	assert_true(o.uplinks[1].backup);
-	assert_true(o.uplinks[1].has_gw);
-	assert_int_equal(o.uplinks[1].gw.s_addr, inet_addr("10.0.0.1"));
+	assert_int_equal(o.uplinks[1].gw[RT_V4].family, AF_INET);
+	assert_int_equal(o.uplinks[1].gw[RT_V4].v4.s_addr, inet_addr("10.0.0.1"));
 	assert_false(o.config_exposes_key);
 
 	/* The command line overrides, wherever --config stands; its uplinks replace the file's. */

@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <string.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -45,13 +46,13 @@ static void test_sample_unconnected(void **state)
  */
 static void test_shim_picks_the_connected_socket(void **state)
 {
-	struct in_addr any = {.s_addr = htonl(INADDR_ANY)};
+	struct conn_plan any = {0};
 	struct sockaddr_in addr;
 	int lfd = loopback_listener(8, &addr), winner, loser, reuse, fd;
 	bool mptcp = false;
 
 	(void)state;
-	conn_shim_arm(any);
+	conn_shim_arm(&any);
 	winner = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	loser = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_true(winner >= 0 && loser >= 0);
@@ -82,22 +83,115 @@ static void test_shim_picks_the_connected_socket(void **state)
 /* A new arming forgets the sockets of the last one. */
 static void test_shim_forgets_on_arm(void **state)
 {
-	struct in_addr any = {.s_addr = htonl(INADDR_ANY)};
+	struct conn_plan any = {0};
 	struct sockaddr_in addr;
 	int lfd = loopback_listener(8, &addr), fd;
 	bool mptcp;
 
 	(void)state;
-	conn_shim_arm(any);
+	conn_shim_arm(&any);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
 	conn_shim_disarm();
 	assert_int_equal(conn_shim_connection(&mptcp), fd);
-	conn_shim_arm(any);
+	conn_shim_arm(&any);
 	conn_shim_disarm();
 	assert_int_equal(conn_shim_connection(&mptcp), -ENOTCONN);
 	close(fd);
 	close(lfd);
+}
+
+static int domain_of(int fd)
+{
+	int domain = 0;
+	socklen_t len = sizeof(domain);
+
+	assert_int_equal(getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len), 0);
+	return domain;
+}
+
+/*
+ * An IPv4 MPTCP socket is made IPv6 (so that one connection can have IPv4
+ * and IPv6 subflows), connected to the IPv4-mapped address and bound to the
+ * source planned for IPv4; the snapshot shows its addresses as IPv4.
+ */
+static void test_shim_ipv4_as_ipv6(void **state)
+{
+	struct conn_plan plan = {0};
+	struct sockaddr_in addr;
+	struct conn_snapshot s;
+	struct mps_ip local, want;
+	int lfd = loopback_listener(8, &addr), fd;
+	bool mptcp = false;
+	char a[MPS_IP_STRLEN];
+
+	(void)state;
+	assert_true(mps_ip_parse(&plan.src[0], "127.0.0.2"));
+	conn_shim_arm(&plan);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	conn_shim_disarm();
+	assert_int_equal(conn_shim_connection(&mptcp), fd);
+	/* Without MPTCP (the kernel refused it) the socket stays IPv4. */
+	assert_int_equal(domain_of(fd), mptcp ? AF_INET6 : AF_INET);
+	assert_int_equal(conn_sample(fd, &s), 0);
+	assert_true(s.n >= 1);
+	assert_int_equal(s.sf[0].local.ss_family, AF_INET);
+	assert_int_equal(s.sf[0].remote.ss_family, AF_INET);
+	assert_true(mps_ip_from_sockaddr(&local, (struct sockaddr *)&s.sf[0].local));
+	assert_true(mps_ip_parse(&want, "127.0.0.2"));
+	assert_string_equal(mps_ip_str(&local, a), "127.0.0.2");
+	assert_true(mps_ip_equal(&local, &want));
+	close(fd);
+	close(lfd);
+}
+
+/* --via: the connection goes to the relay, whatever address the URL's host had. */
+static void test_shim_via(void **state)
+{
+	struct conn_plan plan = {0};
+	struct sockaddr_in url_addr, relay_addr, peer;
+	socklen_t len = sizeof(peer);
+	int url_fd = loopback_listener(8, &url_addr), relay_fd = loopback_listener(8, &relay_addr);
+	int fd, accepted;
+	bool mptcp;
+
+	(void)state;
+	memcpy(&plan.via, &relay_addr, sizeof(relay_addr));
+	conn_shim_arm(&plan);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&url_addr, sizeof(url_addr)), 0);
+	conn_shim_disarm();
+	assert_int_equal(conn_shim_connection(&mptcp), fd);
+	accepted = accept(relay_fd, (struct sockaddr *)&peer, &len);
+	assert_true(accepted >= 0);
+	close(accepted);
+	close(fd);
+	close(url_fd);
+	close(relay_fd);
+}
+
+/* Disarmed, connect() is the kernel's: no redirect, no binding. */
+static void test_shim_disarmed_connect(void **state)
+{
+	struct conn_plan plan = {0};
+	struct sockaddr_in a, b;
+	int la = loopback_listener(8, &a), lb = loopback_listener(8, &b), fd, acc;
+
+	(void)state;
+	memcpy(&plan.via, &b, sizeof(b));
+	conn_shim_arm(&plan);
+	conn_shim_disarm();
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(domain_of(fd), AF_INET);
+	acc = accept(la, NULL, NULL);
+	assert_true(acc >= 0);
+	close(acc);
+	close(fd);
+	close(la);
+	close(lb);
 }
 
 int main(void)
@@ -106,6 +200,9 @@ int main(void)
 		cmocka_unit_test(test_sample_unconnected),
 		cmocka_unit_test(test_shim_picks_the_connected_socket),
 		cmocka_unit_test(test_shim_forgets_on_arm),
+		cmocka_unit_test(test_shim_ipv4_as_ipv6),
+		cmocka_unit_test(test_shim_via),
+		cmocka_unit_test(test_shim_disarmed_connect),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

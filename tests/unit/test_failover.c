@@ -80,10 +80,10 @@ static void fake_init(struct fake *f, bool backup1)
 {
 	memset(f, 0, sizeof(*f));
 	f->link[0] = (struct fo_link){.ifname = "lo", .installed = true, .link_up = true};
-	f->link[0].addr.s_addr = inet_addr("127.0.0.1");
+	mps_ip_parse(&f->link[0].addr[0], "127.0.0.1");
 	f->link[1] = (struct fo_link){
 		.ifname = "up1", .installed = true, .link_up = true, .backup = backup1};
-	f->link[1].addr.s_addr = inet_addr("127.0.0.2");
+	mps_ip_parse(&f->link[1].addr[0], "127.0.0.2");
 	f->backup_now[1] = backup1;
 }
 

@@ -35,10 +35,10 @@ static void two_uplinks(struct fo_uplink ups[2], bool backup1)
 {
 	memset(ups, 0, 2 * sizeof(*ups));
 	ups[0].link = (struct fo_link){.ifname = "up0", .installed = true, .link_up = true};
-	ups[0].link.addr.s_addr = inet_addr("10.1.0.2");
+	mps_ip_parse(&ups[0].link.addr[0], "10.1.0.2");
 	ups[1].link = (struct fo_link){
 		.ifname = "up1", .installed = true, .link_up = true, .backup = backup1};
-	ups[1].link.addr.s_addr = inet_addr("10.2.0.2");
+	mps_ip_parse(&ups[1].link.addr[0], "10.2.0.2");
 }
 
 static void test_blackhole_and_back(void **state)

@@ -95,9 +95,9 @@ static void test_render(void **state)
 	assert_non_null(
 		strstr(buf, "mpstream_uplink_state{uplink=\"up1\",state=\"degraded\"} 1\n"));
 	assert_non_null(strstr(buf, "mpstream_uplink_state{uplink=\"up1\",state=\"up\"} 0\n"));
-	assert_non_null(strstr(buf,
-			       "mpstream_subflow_rtt_seconds{subflow=\"3\",uplink=\"up1\","
-			       "local=\"10.2.0.2:40003\",remote=\"10.9.0.2:1935\"} 0.012500\n"));
+	assert_non_null(strstr(buf, "mpstream_subflow_rtt_seconds{subflow=\"3\",uplink=\"up1\","
+				    "local=\"10.2.0.2:40003\",remote=\"10.9.0.2:1935\","
+				    "family=\"ipv4\"} 0.012500\n"));
 	assert_non_null(strstr(buf, ",state=\"established\"} 1\n"));
 	assert_non_null(strstr(buf, "mpstream_video_target_bytes_per_second 437500\n"));
 	assert_non_null(strstr(buf, "mpstream_queue_seconds 0.040\n"));

@@ -138,20 +138,25 @@ static void test_flags_str(void **state)
 static const struct rt_uplink uplink = {
 	.ifname = "up1",
 	.ifindex = 5,
-	.addr.s_addr = 0x0200020a, /* 10.2.0.2 */
-	.prefixlen = 24,
-	.gw.s_addr = 0x0100020a, /* 10.2.0.1 */
+	.side[RT_V4] = {.addr = {.family = AF_INET, .v4.s_addr = 0x0200020a}, /* 10.2.0.2 */
+			.prefixlen = 24,
+			.gw = {.family = AF_INET, .v4.s_addr = 0x0100020a}}, /* 10.2.0.1 */
 	.table = RT_TABLE_BASE + 1,
 };
 
 static void expect_addr(struct nl_addr *a, const char *ip, int prefixlen)
 {
-	struct in_addr want = {.s_addr = inet_addr(ip)};
+	struct mps_ip want;
+	size_t len;
+	const void *bytes;
 
+	assert_true(mps_ip_parse(&want, ip));
+	bytes = mps_ip_bytes(&want, &len);
 	assert_non_null(a);
+	assert_int_equal(nl_addr_get_family(a), want.family);
 	assert_int_equal(nl_addr_get_prefixlen(a), prefixlen);
 	if (prefixlen)
-		assert_memory_equal(nl_addr_get_binary_addr(a), &want, 4);
+		assert_memory_equal(nl_addr_get_binary_addr(a), bytes, len);
 }
 
 static void test_table_routes(void **state)
@@ -159,7 +164,7 @@ static void test_table_routes(void **state)
 	struct rtnl_route *subnet, *deflt;
 	struct rtnl_nexthop *nh;
 
-	assert_int_equal(rt_build_table_routes(&uplink, &subnet, &deflt), 0);
+	assert_int_equal(rt_build_table_routes(&uplink, RT_V4, &subnet, &deflt), 0);
 
 	assert_int_equal(rtnl_route_get_table(subnet), RT_TABLE_BASE + 1);
 	assert_int_equal(rtnl_route_get_protocol(subnet), RT_PROTO);
@@ -190,25 +195,60 @@ static void test_table_routes_p2p(void **state)
 	struct rtnl_nexthop *nh;
 
 	/* A modem's /32 with a gateway outside it: reached on-link. */
-	u.prefixlen = 32;
-	assert_int_equal(rt_build_table_routes(&u, &subnet, &deflt), 0);
+	u.side[RT_V4].prefixlen = 32;
+	assert_int_equal(rt_build_table_routes(&u, RT_V4, &subnet, &deflt), 0);
 	nh = rtnl_route_nexthop_n(deflt, 0);
 	assert_true(rtnl_route_nh_get_flags(nh) & RTNH_F_ONLINK);
 	rtnl_route_put(subnet);
 	rtnl_route_put(deflt);
 
 	/* No gateway at all: a device route. */
-	u.gw.s_addr = INADDR_ANY;
-	assert_int_equal(rt_build_table_routes(&u, &subnet, &deflt), 0);
+	memset(&u.side[RT_V4].gw, 0, sizeof(u.side[RT_V4].gw));
+	assert_int_equal(rt_build_table_routes(&u, RT_V4, &subnet, &deflt), 0);
 	assert_int_equal(rtnl_route_get_scope(deflt), RT_SCOPE_LINK);
 	assert_null(rtnl_route_nh_get_gateway(rtnl_route_nexthop_n(deflt, 0)));
 	rtnl_route_put(subnet);
 	rtnl_route_put(deflt);
 }
 
+/* An IPv6 side: a /64 from SLAAC, the router's link-local address as gateway. */
+static void test_table_routes_v6(void **state)
+{
+	struct rt_uplink u = uplink;
+	struct rt_side *s = &u.side[RT_V6];
+	struct rtnl_route *subnet, *deflt;
+	struct rtnl_nexthop *nh;
+	struct rtnl_rule *rule;
+
+	assert_true(mps_ip_parse(&s->addr, "2001:db8:2:0:5054:ff:fe12:3456"));
+	s->prefixlen = 64;
+	assert_true(mps_ip_parse(&s->gw, "fe80::1"));
+	assert_int_equal(rt_build_table_routes(&u, RT_V6, &subnet, &deflt), 0);
+	assert_int_equal(rtnl_route_get_family(subnet), AF_INET6);
+	assert_int_equal(rtnl_route_get_table(subnet), RT_TABLE_BASE + 1);
+	expect_addr(rtnl_route_get_dst(subnet), "2001:db8:2::", 64);
+	expect_addr(rtnl_route_get_pref_src(subnet), "2001:db8:2:0:5054:ff:fe12:3456", 128);
+	assert_int_equal(rtnl_route_get_family(deflt), AF_INET6);
+	expect_addr(rtnl_route_get_dst(deflt), "::", 0);
+	nh = rtnl_route_nexthop_n(deflt, 0);
+	assert_int_equal(rtnl_route_nh_get_ifindex(nh), 5);
+	expect_addr(rtnl_route_nh_get_gateway(nh), "fe80::1", 128);
+	/* A link-local gateway is on the link by definition: no ONLINK. */
+	assert_false(rtnl_route_nh_get_flags(nh) & RTNH_F_ONLINK);
+	rtnl_route_put(subnet);
+	rtnl_route_put(deflt);
+
+	rule = rt_build_source_rule(&u, RT_V6);
+	assert_non_null(rule);
+	assert_int_equal(rtnl_rule_get_family(rule), AF_INET6);
+	expect_addr(rtnl_rule_get_src(rule), "2001:db8:2:0:5054:ff:fe12:3456", 128);
+	assert_int_equal(rtnl_rule_get_table(rule), RT_TABLE_BASE + 1);
+	rtnl_rule_put(rule);
+}
+
 static void test_source_rule(void **state)
 {
-	struct rtnl_rule *rule = rt_build_source_rule(&uplink);
+	struct rtnl_rule *rule = rt_build_source_rule(&uplink, RT_V4);
 	uint8_t proto = 0;
 
 	assert_non_null(rule);
@@ -229,14 +269,22 @@ static void test_uplink_spec(void **state)
 
 	assert_int_equal(rt_uplink_spec_parse("eth0", &s), 0);
 	assert_string_equal(s.ifname, "eth0");
-	assert_false(s.has_gw);
+	assert_false(s.gw[RT_V4].family || s.gw[RT_V6].family);
 	assert_int_equal(rt_uplink_spec_parse("wwan0,gw=192.0.2.1", &s), 0);
 	assert_string_equal(s.ifname, "wwan0");
-	assert_true(s.has_gw);
-	assert_int_equal(s.gw.s_addr, inet_addr("192.0.2.1"));
+	assert_int_equal(s.gw[RT_V4].family, AF_INET);
+	assert_int_equal(s.gw[RT_V4].v4.s_addr, inet_addr("192.0.2.1"));
+	assert_int_equal(s.gw[RT_V6].family, 0);
 	assert_int_equal(rt_uplink_spec_parse("eth0,gw=", &s), -EINVAL);
 	assert_int_equal(rt_uplink_spec_parse("eth0,gw=0.0.0.0", &s), -EINVAL);
+	assert_int_equal(rt_uplink_spec_parse("eth0,gw=::", &s), -EINVAL);
 	assert_int_equal(rt_uplink_spec_parse("eth0,gw=1.2.3.4,gw=1.2.3.5", &s), -EINVAL);
+	assert_int_equal(rt_uplink_spec_parse("eth0,gw=fe80::1,gw=fe80::2", &s), -EINVAL);
+	/* One gateway per family. */
+	assert_int_equal(rt_uplink_spec_parse("eth0,gw=fe80::1,gw=1.2.3.4", &s), 0);
+	assert_int_equal(s.gw[RT_V6].family, AF_INET6);
+	assert_int_equal(s.gw[RT_V4].family, AF_INET);
+	assert_int_equal(rt_uplink_spec_parse("eth0,gw=[fe80::1]", &s), -EINVAL);
 	assert_int_equal(rt_uplink_spec_parse(",gw=1.2.3.4", &s), -EINVAL);
 	assert_int_equal(rt_uplink_spec_parse("a/b", &s), -EINVAL);
 	assert_int_equal(rt_uplink_spec_parse("0123456789abcdef", &s), -ENAMETOOLONG);
@@ -245,7 +293,7 @@ static void test_uplink_spec(void **state)
 	assert_string_equal(s.ifname, "wwan0");
 	assert_true(s.backup);
 	assert_int_equal(rt_uplink_spec_parse("wwan0:backup,gw=10.0.0.1", &s), 0);
-	assert_true(s.backup && s.has_gw);
+	assert_true(s.backup && s.gw[RT_V4].family == AF_INET);
 	assert_int_equal(rt_uplink_spec_parse("eth1,backup", &s), 0);
 	assert_true(s.backup);
 	assert_false(rt_uplink_spec_parse("eth1", &s) || s.backup);
@@ -364,6 +412,7 @@ int main(void)
 		cmocka_unit_test(test_flags_str),
 		cmocka_unit_test(test_table_routes),
 		cmocka_unit_test(test_table_routes_p2p),
+		cmocka_unit_test(test_table_routes_v6),
 		cmocka_unit_test(test_source_rule),
 		cmocka_unit_test(test_uplink_spec),
 		cmocka_unit_test(test_nlerr),

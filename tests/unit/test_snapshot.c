@@ -159,13 +159,15 @@ static void test_format(void **state)
 		csv,
 		"time_s,subflow,uplink,local,remote,send_bps,goodput_bps,retrans_bytes,"
 		"rtt_ms,cwnd,target_bps,encoder_bps,queue_ms,delay_ms,socket_bytes,dropped_frames,"
-		"reconnects,uplinks,input\n"
-		"1.500,7,up0,10.1.0.2:40007,10.9.0.2:1935,2000000,1000000,42,12.345,70,,,,,,,,,\n"
+		"reconnects,uplinks,input,family\n"
+		"1.500,7,up0,10.1.0.2:40007,10.9.0.2:1935,2000000,1000000,42,12.345,70,,,,,,,,,,"
+		"ipv4\n"
 		"1.500,total,total,,,2000000,1000000,42,12.345,70,3500000,3420000,40,180,65536,12,"
 		"3,"
-		"up0=up;up1=down,lost\n"
-		"2.500,7,up0,10.1.0.2:40007,10.9.0.2:1935,2000000,1000000,42,12.345,70,,,,,,,,,\n"
-		"2.500,total,total,,,2000000,1000000,42,12.345,70,,,,,,,,,\n");
+		"up0=up;up1=down,lost,\n"
+		"2.500,7,up0,10.1.0.2:40007,10.9.0.2:1935,2000000,1000000,42,12.345,70,,,,,,,,,,"
+		"ipv4\n"
+		"2.500,total,total,,,2000000,1000000,42,12.345,70,,,,,,,,,,\n");
 }
 
 /* The largest RTT among the subflows acknowledged lately; a silent one does not count. */
