@@ -121,9 +121,22 @@ static int sample_tcp(int fd, struct conn_snapshot *out)
 	getpeername(fd, (struct sockaddr *)&sf->remote, &alen);
 	mps_sockaddr_unmap(&sf->local);
 	mps_sockaddr_unmap(&sf->remote);
+	out->peer_family = sf->remote.ss_family;
 	out->mptcp = false;
 	out->n = 1;
 	return 0;
+}
+
+/* The family of @fd's peer, IPv4-mapped IPv6 counted as IPv4; 0 when not known. */
+static int peer_family(int fd)
+{
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+
+	if (getpeername(fd, (struct sockaddr *)&peer, &len) < 0)
+		return 0;
+	mps_sockaddr_unmap(&peer);
+	return peer.ss_family;
 }
 
 int conn_sample(int fd, struct conn_snapshot *out)
@@ -149,6 +162,7 @@ int conn_sample(int fd, struct conn_snapshot *out)
 		return -errno;
 	}
 	out->mptcp = true;
+	out->peer_family = peer_family(fd);
 	out->conn_written = fi.mptcp_info.mptcpi_write_seq;
 	out->conn_delivered = fi.mptcp_info.mptcpi_snd_una;
 	out->n = fi.num_subflows < CONN_MAX_SUBFLOWS ? fi.num_subflows : CONN_MAX_SUBFLOWS;

@@ -38,6 +38,14 @@ struct conn_snapshot {
 	int64_t t_ns; /* CLOCK_MONOTONIC */
 	bool mptcp;   /* false: plain TCP (or a fallback), one pseudo-subflow */
 	/*
+	 * The family of the server address the connection was opened to
+	 * (AF_INET, AF_INET6; 0: not known). The kernel's path manager opens a
+	 * subflow from an uplink's address only to an address of its family: to
+	 * this one, or to one the server announced, and the latter only when
+	 * the announcement arrives.
+	 */
+	int peer_family;
+	/*
 	 * Data-level sequence numbers: the end of what the application wrote
 	 * into the socket, and the start of what the peer has not acknowledged
 	 * yet. Only their differences mean anything.

@@ -152,6 +152,20 @@ static bool has_subflow(const struct fo_link *link, const struct conn_snapshot *
 }
 
 /*
+ * Whether the uplink's subflows, once closed, can be opened again: it has an
+ * address of the family of the server address the connection was opened to.
+ * An uplink of only the other family (IPv6 only, to a connection opened to the
+ * server's IPv4 address) has subflows only to an address the server
+ * announced, which the kernel's path manager opens when the announcement
+ * arrives and never again: its subflows are left to TCP's own retransmission,
+ * which carries on when the path is back.
+ */
+static bool renewable(const struct fo_link *l, const struct conn_snapshot *cur)
+{
+	return !cur || !cur->peer_family || l->addr[cur->peer_family == AF_INET6].family;
+}
+
+/*
  * An uplink whose link went down (the kernel knows at once) and still has
  * subflows: released now, not after FO_HEALTH_RELEASE_MS of silence, so that
  * the kernel sends their data on the others before the receiver waits for it.
@@ -159,7 +173,7 @@ static bool has_subflow(const struct fo_link *link, const struct conn_snapshot *
 static void release_link_down(struct fo_uplink *up, const struct conn_snapshot *cur)
 {
 	if (!up->link.installed || up->link.link_up || up->link.disabled || up->health.released ||
-	    !cur || !cur->mptcp || !has_subflow(&up->link, cur))
+	    !cur || !cur->mptcp || !has_subflow(&up->link, cur) || !renewable(&up->link, cur))
 		return;
 	up->health.released = true;
 	up->act.release = true;
@@ -178,7 +192,7 @@ static void judge_blocking(const struct fo_health *h, struct fo_uplink *ups, siz
 		if (u->state == FO_UP)
 			u->released = false;
 		if (!stalled || u->released || u->benched || !ups[i].link.installed ||
-		    ups[i].link.disabled)
+		    ups[i].link.disabled || !renewable(&ups[i].link, cur))
 			continue;
 		silence = uplink_silence(&ups[i].link, cur);
 		if (silence < FO_HEALTH_RELEASE_MS || !others_work(&ups[i].link, cur))
@@ -290,7 +304,7 @@ static void judge_speed(struct fo_uplink *ups, size_t n, const struct conn_snaps
 		double others_bps;
 		bool others_work, slow;
 
-		if (ups[i].link.backup)
+		if (ups[i].link.backup || !renewable(&ups[i].link, cur))
 			continue;
 		others_work = best_other(ups, n, i, rtt_ms, &best, &others_bps);
 		if (u->benched) {
@@ -366,7 +380,8 @@ int fo_health_update(struct fo_health *h, struct fo_uplink *ups, size_t n,
 
 		/* Only a path that MPTCP would use again is worth probing. */
 		up->act.probe = st == FO_DOWN && up->link.installed && up->link.link_up &&
-				!up->link.disabled && cur && cur->mptcp && cur->n;
+				!up->link.disabled && cur && cur->mptcp && cur->n &&
+				renewable(&up->link, cur);
 		if (up->link.backup)
 			any_backup |= up->link.installed && !up->link.disabled;
 		else

@@ -92,12 +92,13 @@ int rt_build_table_routes(const struct rt_uplink *u, enum rt_side_index side,
 struct rtnl_rule *rt_build_source_rule(const struct rt_uplink *u, enum rt_side_index side);
 
 /*
- * The subflow limit a run raised, kept in a file until it is restored (state.c):
- * @before what it was, @set what mpstream made it. Return 0 or -errno
- * (-ENOENT: nothing kept).
+ * The limits a run raised, kept in a file until they are restored (state.c):
+ * @before what they were, @set what mpstream made them. Return 0 or -errno
+ * (-ENOENT: nothing kept). A note of an older mpstream has only the subflow
+ * limit: the ADD_ADDR one is loaded as UINT32_MAX in both (left alone).
  */
-int rt_state_save_limits(uint32_t before, uint32_t set);
-int rt_state_load_limits(uint32_t *before, uint32_t *set);
+int rt_state_save_limits(const struct rt_limits *before, const struct rt_limits *set);
+int rt_state_load_limits(struct rt_limits *before, struct rt_limits *set);
 void rt_state_forget(void);
 
 /* MPTCP path manager over generic netlink. */

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * What a run changed that the kernel cannot tell was mpstream's: the MPTCP
- * subflow limit. Written to a file when it is raised, so that the next run
+ * subflow and ADD_ADDR limits. Written to a file when it is raised, so that the next run
  * can put it back after a SIGKILL; removed when the run restores it. One
  * file per network namespace (by the inode of /proc/self/ns/net), in
  * the state directory (common/state.h).
@@ -26,7 +26,7 @@ static int state_path(char *buf, size_t size)
 	return mps_state_path(name, buf, size);
 }
 
-int rt_state_save_limits(uint32_t before, uint32_t set)
+int rt_state_save_limits(const struct rt_limits *before, const struct rt_limits *set)
 {
 	char path[512], tmp[520];
 	FILE *f;
@@ -38,7 +38,8 @@ int rt_state_save_limits(uint32_t before, uint32_t set)
 	f = fopen(tmp, "we");
 	if (!f)
 		return -errno;
-	fprintf(f, "subflows %" PRIu32 " %" PRIu32 "\n", before, set);
+	fprintf(f, "subflows %" PRIu32 " %" PRIu32 "\nadd_addr_accepted %" PRIu32 " %" PRIu32 "\n",
+		before->subflows, set->subflows, before->add_addr_accepted, set->add_addr_accepted);
 	if (fclose(f) != 0 || rename(tmp, path) < 0) {
 		ret = -errno;
 		unlink(tmp);
@@ -46,7 +47,7 @@ int rt_state_save_limits(uint32_t before, uint32_t set)
 	return ret;
 }
 
-int rt_state_load_limits(uint32_t *before, uint32_t *set)
+int rt_state_load_limits(struct rt_limits *before, struct rt_limits *set)
 {
 	char path[512];
 	FILE *f;
@@ -57,7 +58,12 @@ int rt_state_load_limits(uint32_t *before, uint32_t *set)
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	ret = fscanf(f, "subflows %" SCNu32 " %" SCNu32, before, set) == 2 ? 0 : -EBADMSG;
+	ret = fscanf(f, "subflows %" SCNu32 " %" SCNu32, &before->subflows, &set->subflows) == 2
+		      ? 0
+		      : -EBADMSG;
+	if (!ret && fscanf(f, " add_addr_accepted %" SCNu32 " %" SCNu32, &before->add_addr_accepted,
+			   &set->add_addr_accepted) != 2)
+		before->add_addr_accepted = set->add_addr_accepted = UINT32_MAX;
 	fclose(f);
 	return ret;
 }

@@ -35,6 +35,8 @@
 #define LOCK_NAME "mpstream-routing"
 /* The watcher looks at every uplink at least this often, events or not. */
 #define RECONCILE_PERIOD_MS 1000
+/* The kernel's most subflows and accepted ADD_ADDRs (MPTCP_PM_ADDR_MAX). */
+#define RT_PM_LIMIT_MAX 8
 
 _Static_assert(RT_ENDPOINT_ID_BASE + RT_SIDES * RT_MAX_UPLINKS == 256,
 	       "mpstream's endpoint ids are the last ones");
@@ -61,7 +63,7 @@ struct rt_uplinks {
 	size_t n;
 	struct slot slot[RT_MAX_UPLINKS];
 	bool limits_changed;
-	uint32_t saved_subflows; /* the subflow limit before it was raised */
+	struct rt_limits saved, set; /* the limits before they were raised, and after */
 	/* Everything above is under lock once the watcher runs. */
 	pthread_mutex_t lock;
 	pthread_t watcher;
@@ -758,13 +760,27 @@ static void on_cache_change(struct nl_cache *cache, struct nl_object *obj, int a
 	atomic_store(&u->dirty, true);
 }
 
+/* The source (or, with @dst, destination) address of event @ev, IPv4-mapped made IPv4. */
+static void event_ip(const struct rt_pm_event *ev, bool dst, struct mps_ip *out)
+{
+	struct sockaddr_storage ss;
+	struct mps_ip raw = {.family = ev->family};
+
+	if (ev->family == AF_INET)
+		raw.v4 = dst ? ev->daddr : ev->saddr;
+	else
+		raw.v6 = dst ? ev->daddr6 : ev->saddr6;
+	mps_ip_sockaddr(&raw, 0, false, &ss);
+	mps_ip_from_sockaddr(out, (struct sockaddr *)&ss);
+}
+
 static int on_pm_event(struct nl_msg *msg, void *arg)
 {
 	struct rt_uplinks *u = arg;
 	struct rt_pm_event ev;
+	struct mps_ip sip, dip;
 	struct sockaddr_storage src;
-	struct mps_ip sip = {.family = AF_INET};
-	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN], name[IFNAMSIZ] = "", err[64] = "";
+	char s[MPS_IP_STRLEN], d[MPS_IP_STRLEN], name[IFNAMSIZ] = "", err[64] = "";
 	const char *what;
 	int ret = rt_pm_parse_event(nlmsg_hdr(msg), &ev);
 
@@ -782,21 +798,18 @@ static int on_pm_event(struct nl_msg *msg, void *arg)
 		LOG_INFO(RT_TAG, "mptcp event %s, token %08x", what, ev.token);
 		return NL_OK;
 	}
-	if (ev.family == AF_INET) {
-		sip.v4 = ev.saddr;
-		inet_ntop(AF_INET, &ev.saddr, s, sizeof(s));
-		inet_ntop(AF_INET, &ev.daddr, d, sizeof(d));
-	} else {
-		sip.family = AF_INET6;
-		sip.v6 = ev.saddr6;
-		inet_ntop(AF_INET6, &ev.saddr6, s, sizeof(s));
-		inet_ntop(AF_INET6, &ev.daddr6, d, sizeof(d));
-	}
+	/* The initial subflow of an IPv6 socket to an IPv4 server is IPv4-mapped: IPv4 here. */
+	event_ip(&ev, false, &sip);
+	event_ip(&ev, true, &dip);
 	mps_ip_sockaddr(&sip, 0, false, &src);
 	rt_uplinks_name_addr(u, (struct sockaddr *)&src, name, sizeof(name));
+	mps_ip_str(&sip, s);
+	mps_ip_str(&dip, d);
 	if (ev.type == MPTCP_EVENT_SUB_CLOSED && ev.error)
 		snprintf(err, sizeof(err), ", error %u (%s)", ev.error, strerror(ev.error));
-	LOG_INFO(RT_TAG, "mptcp event %s %s:%u -> %s:%u (%s)%s%s", what, s, ev.sport, d, ev.dport,
+	LOG_INFO(RT_TAG, "mptcp event %s %s%s%s:%u -> %s%s%s:%u (%s)%s%s", what,
+		 sip.family == AF_INET6 ? "[" : "", s, sip.family == AF_INET6 ? "]" : "", ev.sport,
+		 dip.family == AF_INET6 ? "[" : "", d, dip.family == AF_INET6 ? "]" : "", ev.dport,
 		 name[0] ? name : "-", ev.backup ? ", backup" : "", err);
 	return NL_OK;
 }
@@ -960,67 +973,102 @@ out:
 	return ret;
 }
 
+/*
+ * What the limits must be for @n uplinks: a subflow from each side of each
+ * (an IPv4 and an IPv6 one), and as many addresses the server announces
+ * (a dual-stack server announces its other family's address: without it an
+ * uplink of only that family has no peer address to reach), within the
+ * kernel's maximum.
+ */
+static uint32_t wanted_limit(size_t n)
+{
+	size_t want = RT_SIDES * n;
+
+	return (uint32_t)(want < RT_PM_LIMIT_MAX ? want : RT_PM_LIMIT_MAX);
+}
+
 static int raise_limits(struct rt_uplinks *u)
 {
 	struct rt_limits lim;
+	uint32_t want = wanted_limit(u->n);
 	int ret = rt_pm_get_limits(u->pm, &lim);
 
 	if (ret)
 		return ret;
-	if (lim.subflows >= u->n)
+	if (lim.subflows >= want && lim.add_addr_accepted >= want)
 		return 0;
-	u->saved_subflows = lim.subflows;
-	lim.subflows = (uint32_t)u->n;
+	u->saved = lim;
+	lim.subflows = lim.subflows > want ? lim.subflows : want;
+	lim.add_addr_accepted = lim.add_addr_accepted > want ? lim.add_addr_accepted : want;
 	ret = rt_pm_set_limits(u->pm, &lim);
 	if (ret)
 		return ret;
+	u->set = lim;
 	u->limits_changed = true;
-	ret = rt_state_save_limits(u->saved_subflows, lim.subflows);
+	ret = rt_state_save_limits(&u->saved, &u->set);
 	if (ret)
 		LOG_WARN(RT_TAG,
-			 "cannot keep a note of the MPTCP subflow limit (%s): if mpstream is "
-			 "killed, it stays at %u",
-			 strerror(-ret), lim.subflows);
-	LOG_INFO(RT_TAG, "MPTCP subflow limit raised from %u to %u", u->saved_subflows,
-		 lim.subflows);
+			 "cannot keep a note of the MPTCP limits (%s): if mpstream is killed, they "
+			 "stay at subflows %u add_addr_accepted %u",
+			 strerror(-ret), lim.subflows, lim.add_addr_accepted);
+	LOG_INFO(RT_TAG, "MPTCP limits raised: subflows %u to %u, add_addr_accepted %u to %u",
+		 u->saved.subflows, lim.subflows, u->saved.add_addr_accepted,
+		 lim.add_addr_accepted);
 	return 0;
 }
 
+/* One limit back to @before if it still is what mpstream made it (@set). */
+static bool restore_one(const char *name, uint32_t *now, uint32_t before, uint32_t set,
+			const char *whose)
+{
+	if (set == UINT32_MAX || before == set)
+		return false;
+	if (*now != set) {
+		LOG_INFO(RT_TAG, "MPTCP limit %s left at %u (changed since %s set it to %u)", name,
+			 *now, whose, set);
+		return false;
+	}
+	*now = before;
+	return true;
+}
+
 /*
- * Put the subflow limit back to @before if it still is what mpstream made it
- * (@set): an administrator's own change since stays, and so does every other
- * limit.
+ * Put the limits back to @before where they still are what mpstream made
+ * them (@set): an administrator's own change since stays.
  */
-static void restore_subflows(struct rt_pm *pm, uint32_t before, uint32_t set, bool leftover)
+static void restore_limits(struct rt_pm *pm, const struct rt_limits *before,
+			   const struct rt_limits *set, bool leftover)
 {
 	const char *whose = leftover ? "an earlier run" : "mpstream";
 	struct rt_limits lim;
+	bool change;
 	int ret = rt_pm_get_limits(pm, &lim);
 
-	if (!ret && lim.subflows != set) {
-		LOG_INFO(RT_TAG, "MPTCP subflow limit left at %u (changed since %s set it to %u)",
-			 lim.subflows, whose, set);
-		return;
-	}
 	if (!ret) {
-		lim.subflows = before;
+		change = restore_one("subflows", &lim.subflows, before->subflows, set->subflows,
+				     whose);
+		change |= restore_one("add_addr_accepted", &lim.add_addr_accepted,
+				      before->add_addr_accepted, set->add_addr_accepted, whose);
+		if (!change)
+			return;
 		ret = rt_pm_set_limits(pm, &lim);
 	}
 	if (ret)
-		LOG_WARN(RT_TAG, "cannot restore the MPTCP subflow limit: %s", strerror(-ret));
+		LOG_WARN(RT_TAG, "cannot restore the MPTCP limits: %s", strerror(-ret));
 	else
-		LOG_INFO(RT_TAG, "MPTCP subflow limit back to %u%s", before,
+		LOG_INFO(RT_TAG, "MPTCP limits back to subflows %u add_addr_accepted %u%s",
+			 lim.subflows, lim.add_addr_accepted,
 			 leftover ? " (raised by an earlier run)" : "");
 }
 
-/* The subflow limit a killed run raised, kept in its note. */
+/* The limits a killed run raised, kept in its note. */
 static void restore_leftover_limits(struct rt_pm *pm)
 {
-	uint32_t before, set;
+	struct rt_limits before, set;
 
 	if (rt_state_load_limits(&before, &set))
 		return;
-	restore_subflows(pm, before, set, true);
+	restore_limits(pm, &before, &set, true);
 	rt_state_forget();
 }
 
@@ -1176,7 +1224,7 @@ void rt_uplinks_destroy(struct rt_uplinks *u)
 		pthread_join(u->watcher, NULL);
 	}
 	if (u->limits_changed) {
-		restore_subflows(u->pm, u->saved_subflows, (uint32_t)u->n, false);
+		restore_limits(u->pm, &u->saved, &u->set, false);
 		rt_state_forget();
 	}
 	for (size_t i = 0; i < u->n; i++)

@@ -121,7 +121,7 @@ lab_start_nginx() {
 		events { worker_connections 128; }
 		rtmp {
 			server {
-				listen 1935;
+				listen ${LAB_NGINX_LISTEN:-1935};
 				chunk_size 4096;
 				application live {
 					live on;
@@ -149,6 +149,52 @@ lab_start_nginx() {
 	lab_log "nginx did not start:"
 	cat "$LAB_DIR/nginx.out" "$LAB_DIR/nginx-error.log" >&2 2>/dev/null
 	return 1
+}
+
+# lab_ipv6 "V4_UPLINKS" "V6_UPLINKS": IPv6 in the lab (ULA prefixes). The
+# router and the server become dual-stack (fd00:9::1, fd00:9::2), nginx
+# listens on both families, and the server announces its IPv6 address (an
+# MPTCP "signal" endpoint): a connection begun over IPv4 gets IPv6 subflows
+# too, as a dual-stack ingest must offer. Uplink N in V6_UPLINKS gets
+# fd00:N+1::2/64 and a default route through the router's link-local address
+# fe80::1 (what SLAAC gives a host); uplink N not in V4_UPLINKS loses its IPv4
+# address (a carrier that hands out IPv6 only). The router shapes IPv6 like
+# IPv4 (its uplink's htb class, by source prefix) and drops IPv6 from a source
+# outside the uplink's prefix (an ISP's ingress filter, as rp_filter does for
+# IPv4): a subflow works only if the sender's per-uplink IPv6 routing is right.
+lab_ipv6() {
+	local v4=" $1 " v6=" $2 " i n ns
+	for ns in "$LAB_SND" "$LAB_RTR" "$LAB_SRV"; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+	done
+	lab_in_rtr sysctl -qw net.ipv6.conf.all.forwarding=1
+	lab_in_rtr ip addr add fd00:9::1/64 dev rs nodad
+	lab_in_srv ip addr add fd00:9::2/64 dev sv nodad
+	lab_in_srv ip -6 route add default via fd00:9::1
+	lab_in_rtr nft add chain inet lab bcp38 '{ type filter hook forward priority -10; policy accept; }'
+	for i in 0 1; do
+		n=$((i + 1))
+		lab_in_snd sysctl -qw "net.ipv6.conf.up$i.accept_dad=0"
+		lab_in_rtr ip addr add "fd00:$n::1/64" dev "r$i" nodad
+		lab_in_rtr ip addr add fe80::1/64 dev "r$i" nodad
+		lab_in_rtr nft add rule inet lab bcp38 iifname "r$i" ip6 saddr != "fd00:$n::/64" drop
+		if [ "${LAB_SHAPE:-router}" = router ]; then
+			lab_in_rtr tc filter add dev rs parent 1: protocol ipv6 prio 2 u32 match ip6 src "fd00:$n::/64" flowid "1:$n" || return 1
+		fi
+		if [[ "$v6" == *" $i "* ]]; then
+			lab_in_snd ip addr add "fd00:$n::2/64" dev "up$i" nodad
+			lab_in_snd ip -6 route add default via fe80::1 dev "up$i" metric $((100 * n))
+		fi
+		[[ "$v4" == *" $i "* ]] || lab_in_snd ip -4 addr flush dev "up$i"
+	done
+	lab_in_srv ip mptcp endpoint add fd00:9::2 signal
+	# The link-local addresses settle (no DAD) before the first neighbour solicitation.
+	for i in $(seq 1 30); do
+		[ -z "$(ip netns exec "$LAB_SND" ip -6 addr show tentative)$(lab_in_rtr ip -6 addr show tentative)" ] && break
+		sleep 0.1
+	done
+	lab_kill_nginx
+	LAB_NGINX_LISTEN="[::]:1935 ipv6only=off" lab_start_nginx
 }
 
 # Kill the server (every process of its namespace) and start it again.
@@ -187,11 +233,13 @@ lab_dropped_frames() { awk -F, '$2 == "total" && $16 != "" { d = $16 } END { pri
 # Bytes sent by the sender on uplink N so far.
 lab_tx_bytes() { lab_in_snd cat "/sys/class/net/up$1/statistics/tx_bytes"; }
 
-# The sender's routing state, for before/after comparisons.
+# The sender's routing state (both families), for before/after comparisons.
 lab_routing_state() {
 	lab_in_snd ip rule show
+	lab_in_snd ip -6 rule show
 	# Sorted: a link that went down and up gets its kernel routes back in another order.
 	lab_in_snd ip route show table all | grep -v -e '^local ' -e '^broadcast ' -e ' table local ' | sort
+	lab_in_snd ip -6 route show table all | grep -v -e '^local ' -e '^multicast ' -e '^anycast ' -e ' table local ' | sort
 	lab_in_snd ip mptcp endpoint show
 	lab_in_snd ip mptcp limits show
 }

@@ -42,7 +42,7 @@ lab_in_snd ip rule show | grep -q 'from 10.2.0.2 lookup 28001 proto 109' &&
 eps=$(lab_in_snd ip mptcp endpoint show)
 echo "$eps" | grep -q '10.1.0.2 id 240 subflow dev up0' && pass "endpoint for up0" || fail "endpoints: $eps"
 echo "$eps" | grep -q '10.2.0.2 id 7 subflow dev up1' && pass "user's endpoint for up1 kept" || fail "endpoints: $eps"
-lab_in_snd ip mptcp limits show | grep -q 'subflows 2' && pass "subflow limit raised to 2" || fail "limits: $(lab_in_snd ip mptcp limits show)"
+lab_in_snd ip mptcp limits show | grep -q 'add_addr_accepted 4 subflows 4' && pass "limits raised to 4 (an IPv4 and an IPv6 subflow per uplink, the server's addresses)" || fail "limits: $(lab_in_snd ip mptcp limits show)"
 wait $pid; rc=$?
 [ "$rc" = 0 ] && pass "normal end: exit 0" || fail "normal end: exit $rc"
 same_as_before "normal end"

@@ -229,6 +229,49 @@ static void block_tick(struct fo_health *h, struct fo_uplink *ups, struct conn_s
  * only while the oldest data waits (the kernel did not send it again on its
  * own), and only when another uplink works.
  */
+/*
+ * An IPv6-only uplink on a connection opened to the server's IPv4 address:
+ * its subflow goes to an address the server announced, which the kernel
+ * never opens again once closed. Dead, it is neither released nor probed
+ * (TCP's own retransmission brings it back); the same uplink on a
+ * connection opened over IPv6 is.
+ */
+static void test_cross_family_never_closed(void **state)
+{
+	struct fo_health h;
+	struct fo_uplink ups[2];
+	struct conn_snapshot prev = {.mptcp = true, .peer_family = AF_INET},
+			     cur = {.mptcp = true, .peer_family = AF_INET};
+	struct sockaddr_in6 *sin6;
+
+	(void)state;
+	two_uplinks(ups, false);
+	memset(&ups[0].link.addr[0], 0, sizeof(ups[0].link.addr[0]));
+	mps_ip_parse(&ups[0].link.addr[1], "fd00:1::2");
+	for (int round = 0; round < 2; round++) {
+		fo_health_init(&h, ups, 2);
+		for (int64_t t = 1000; t <= 2000; t += 100) {
+			prev = cur;
+			cur.n = 0;
+			subflow(&cur, 1, "10.2.0.2", 0, 5, 0);
+			subflow(&cur, 2, "0.0.0.0", 40000, (uint32_t)(t - 900), 0);
+			sin6 = (struct sockaddr_in6 *)&cur.sf[1].local;
+			memset(sin6, 0, sizeof(*sin6));
+			sin6->sin6_family = AF_INET6;
+			inet_pton(AF_INET6, "fd00:1::2", &sin6->sin6_addr);
+			h.data_age_ms = (int)(t - 900);
+			fo_health_update(&h, ups, 2, &prev, &cur, t);
+			if (round == 0)
+				assert_false(ups[0].act.release || ups[0].act.probe);
+		}
+		assert_int_equal(ups[0].health.state, FO_DOWN);
+		if (round == 1)
+			assert_true(ups[0].act.probe || ups[0].health.released);
+		/* The same, on a connection opened to the server's IPv6 address. */
+		prev.peer_family = cur.peer_family = AF_INET6;
+	}
+}
+
 static void test_dead_path_released(void **state)
 {
 	struct fo_health h;
@@ -395,6 +438,7 @@ int main(void)
 		cmocka_unit_test(test_backup_promotion),
 		cmocka_unit_test(test_slow_path_benched),
 		cmocka_unit_test(test_dead_path_released),
+		cmocka_unit_test(test_cross_family_never_closed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
