@@ -8,9 +8,14 @@
 # whose certificate names another host, one clear line and exit 69, the
 # routing as before; --insecure goes, warned; a --ca that cannot be read is
 # exit 66, --ca with rtmp:// exit 64. And a URL with user:password@: accepted,
-# its password never shown.
+# its password never shown. And --via: MPTCP to an mpstream relay, TLS end to
+# end to the ingest; the relay's traffic, log and memory never hold the key
+# (a plain rtmp:// run through the same relay is the control: there the
+# capture holds it).
 . "$(dirname "$0")/common.sh"
-command -v openssl >/dev/null || { echo "FAIL: openssl is missing (scripts/test installs it)"; exit 1; }
+for tool in openssl tcpdump python3; do
+	command -v $tool >/dev/null || { echo "FAIL: $tool is missing (scripts/test installs it)"; exit 1; }
+done
 [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] ||
 	{ echo "FAIL: nginx's stream module is missing (scripts/test installs libnginx-mod-stream)"; exit 1; }
 
@@ -116,4 +121,78 @@ expect_tls 0 "streaming over MPTCP" "user:password@" "rtmp://field:pw$KEY@$LAB_S
 # 6. Bad options: no network touched.
 expect_tls 66 "--ca /nonexistent/ca.pem: No such file" "--ca not readable" --ca /nonexistent/ca.pem "$TLS_URL"
 expect_tls 64 "--ca applies to an rtmps:// URL" "--ca with rtmp://" --ca "$T/ca.pem" "$URL"
+expect_tls 64 "--via '10.1.0.1': expected HOST:PORT" "--via without a port" --via 10.1.0.1 "$TLS_URL"
+expect_tls 69 "--via nowhere.invalid:1950: " "--via that does not resolve" --via nowhere.invalid:1950 "$TLS_URL"
+
+# 7. --via: the relay runs in the router's namespace (the internet between the
+# uplinks and the ingest) and forwards to the ingest; mpstream's MPTCP
+# connection goes to it over both uplinks.
+lab_in_rtr ip mptcp limits set subflows 8 add_addr_accepted 8
+mem_has() { # mem_has PID STRING: whether STRING is in the process's writable memory
+	python3 - "$1" "$2" <<'PY'
+import sys
+pid, needle = sys.argv[1], sys.argv[2].encode()
+with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+    for line in maps:
+        addr, perms = line.split()[:2]
+        if "rw" not in perms:
+            continue
+        lo, hi = (int(x, 16) for x in addr.split("-"))
+        try:
+            mem.seek(lo)
+            if needle in mem.read(hi - lo):
+                sys.exit(0)
+        except (OSError, ValueError, OverflowError):
+            continue
+sys.exit(1)
+PY
+}
+via_run() { # via_run NAME PORT TO URL [ARGS...]: a 10 s stream through a relay, captured there
+	local name=$1 port=$2 to=$3 url=$4 relay cap rc
+	shift 4
+	ip netns exec "$LAB_RTR" tcpdump -i any -U -s 0 -w "$LAB_DIR/$name.pcap" tcp 2>"$LAB_DIR/$name-tcpdump.log" &
+	cap=$!
+	ip netns exec "$LAB_RTR" "$MPSTREAM" relay --listen "10.1.0.1:$port" --to "$to" 2>"$LAB_DIR/$name-relay.log" &
+	relay=$!
+	for _ in $(seq 1 50); do
+		lab_in_rtr ss -Hltn "sport = :$port" | grep -q "$port" && grep -q listening "$LAB_DIR/$name-tcpdump.log" && break
+		sleep 0.1
+	done
+	probe_start 8 --timeout 10
+	ip netns exec "$LAB_SND" "$MPSTREAM" -u up0 -u up1 -s 640x360 -b 1M -d 10 --via "10.1.0.1:$port" "$@" "$url" \
+		2>"$LAB_DIR/$name.log" &
+	local pid=$!
+	sleep 6
+	mem_has "$relay" "$KEY" && echo "$name: key in the relay's memory" >"$LAB_DIR/$name-mem.txt"
+	mem_has "$relay" "$to" && echo "$name: --to in the relay's memory" >>"$LAB_DIR/$name-mem.txt"
+	wait $pid
+	rc=$?
+	wait "$probe"
+	kill -TERM "$relay"; wait "$relay"
+	sleep 0.5
+	kill -INT "$cap"; wait "$cap"
+	[ "$rc" = 0 ] && pass "$name: mpstream exited 0" || fail "$name: exit $rc"
+	frames=$(grep -oE '^[0-9]+ frames' "$LAB_DIR/probe.out" | grep -oE '[0-9]+')
+	echo "figure: $name: probe: $(cat "$LAB_DIR/probe.out")"
+	[ "${frames:-0}" -ge 150 ] && pass "$name: $frames frames decoded at the ingest" || fail "$name: the probe saw ${frames:-no} frames"
+	subflows=$(grep -oE '[0-9]+ subflows' "$LAB_DIR/$name.log" | sort -n | tail -1)
+	[ "${subflows%% *}" = 2 ] && pass "$name: both uplinks carry it to the relay" || fail "$name: ${subflows:-no} subflows"
+	check_no_key "$LAB_DIR/$name.log" "$LAB_DIR/$name-relay.log"
+	touch "$LAB_DIR/$name-mem.txt"
+}
+via_run via-tls 1950 "$LAB_SERVER_IP:1943" "$TLS_URL" --ca "$T/ca.pem"
+n=$(grep -c -a "$KEY" "$LAB_DIR/via-tls.pcap")
+echo "figure: via-tls: $(stat -c %s "$LAB_DIR/via-tls.pcap") bytes captured at the relay, $n holding the key"
+[ "$n" = 0 ] && pass "via-tls: the key is nowhere in the relay's traffic" || fail "via-tls: the key in $n captured lines"
+grep -q "key in the relay's memory" "$LAB_DIR/via-tls-mem.txt" && fail "via-tls: the key is in the relay's memory" ||
+	pass "via-tls: the key is not in the relay's memory"
+grep -q "to in the relay's memory" "$LAB_DIR/via-tls-mem.txt" && pass "via-tls: the memory search finds what is there (--to)" ||
+	fail "via-tls: the memory search did not find --to"
+# The control: plain RTMP through the same kind of relay; the capture must show the key.
+via_run via-plain 1951 "$LAB_SERVER_IP:1935" "$URL"
+n=$(grep -c -a "$KEY" "$LAB_DIR/via-plain.pcap")
+[ "$n" -gt 0 ] && pass "via-plain (control): the capture holds the key ($n lines): the search works" ||
+	fail "via-plain (control): no key in the capture: the search proves nothing"
+grep -q "carries the stream key in clear" "$LAB_DIR/via-plain.log" && pass "via-plain: warned" || fail "via-plain: no warning"
+routing_unchanged "--via"
 finish
