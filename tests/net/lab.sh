@@ -197,6 +197,57 @@ lab_ipv6() {
 	LAB_NGINX_LISTEN="[::]:1935 ipv6only=off" lab_start_nginx
 }
 
+# lab_linkem N UP_SPEC DOWN_SPEC [OPTION...]: put uplink N through linkem, the
+# link emulator (LINKEM: its path), in the router's namespace: the router's
+# end of the uplink's veth becomes w$N (no address), a new veth pair x$N--r$N
+# carries the router's address as before, and linkem joins w$N and x$N
+# through a model of the link (see linkem --help for the SPECs: rate or
+# trace, delay, jitter, loss, queue). Segmentation offloads are turned off
+# where frames enter it. Its totals go to $LAB_DIR/linkem$N.out when it is
+# stopped (lab_linkem_stop, lab_down, or lab_linkem again for other SPECs).
+declare -a LAB_LINKEM_PID
+lab_linkem() {
+	local n=$1 up=$2 down=$3 net=$(($1 + 1)) i
+	shift 3
+	[ -x "${LINKEM:-}" ] || { lab_log "LINKEM is not set to linkem's path"; return 1; }
+	lab_linkem_stop "$n"
+	# Wired once; a second call only starts linkem again with other SPECs.
+	if ! lab_in_rtr ip link show "w$n" >/dev/null 2>&1; then
+		lab_in_rtr ip link set "r$n" down
+		lab_in_rtr ip link set "r$n" name "w$n"
+		lab_in_rtr ip addr flush dev "w$n"
+		lab_in_rtr ip link add "x$n" type veth peer name "r$n"
+		lab_in_rtr ip addr add "10.$net.0.1/24" dev "r$n"
+		for i in "w$n" "x$n"; do
+			lab_in_rtr sysctl -qw "net.ipv6.conf.$i.disable_ipv6=1"
+		done
+		for i in "w$n" "x$n" "r$n"; do
+			lab_in_rtr ethtool -K "$i" tso off gso off gro off >/dev/null 2>&1
+			lab_in_rtr ip link set "$i" up
+		done
+		lab_in_rtr ethtool -K rs tso off gso off gro off >/dev/null 2>&1
+		lab_in_snd ethtool -K "up$n" tso off gso off gro off >/dev/null 2>&1
+		lab_in_rtr sysctl -qw "net.ipv4.conf.r$n.rp_filter=1"
+	fi
+	ip netns exec "$LAB_RTR" "$LINKEM" --up "$up" --down "$down" "$@" "w$n" "x$n" \
+		>"$LAB_DIR/linkem$n.out" 2>"$LAB_DIR/linkem$n.log" &
+	LAB_LINKEM_PID[n]=$!
+	for i in $(seq 1 50); do
+		grep -q ready "$LAB_DIR/linkem$n.log" && return 0
+		sleep 0.1
+	done
+	lab_log "linkem did not start: $(cat "$LAB_DIR/linkem$n.log")"
+	return 1
+}
+
+# lab_linkem_stop N: stop uplink N's linkem (its totals in $LAB_DIR/linkem$N.out).
+lab_linkem_stop() {
+	[ -n "${LAB_LINKEM_PID[$1]:-}" ] || return 0
+	kill -TERM "${LAB_LINKEM_PID[$1]}" 2>/dev/null
+	wait "${LAB_LINKEM_PID[$1]}" 2>/dev/null
+	LAB_LINKEM_PID[$1]=""
+}
+
 # Kill the server (every process of its namespace) and start it again.
 lab_kill_nginx() {
 	ip netns pids "$LAB_SRV" 2>/dev/null | xargs -r kill -9 2>/dev/null
@@ -246,6 +297,8 @@ lab_routing_state() {
 
 lab_down() {
 	local ns
+	lab_linkem_stop 0
+	lab_linkem_stop 1
 	[ -n "$LAB_NGINX_PID" ] && kill "$LAB_NGINX_PID" 2>/dev/null
 	for ns in "$LAB_SND" "$LAB_RTR" "$LAB_SRV"; do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null

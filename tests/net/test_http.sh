@@ -105,7 +105,7 @@ sleep 1.5
 row=$(awk -F, -v t="$t" '$2 == "total" { d = $1 - t; if (d < 0) d = -d; if (best == "" || d < best) { best = d; r = $0 } } END { print r }' "$LAB_DIR/stats.csv")
 echo "figure: status at t=$t s: target $target, dropped $dropped, reconnects $reconnects, $states"
 echo "figure: CSV row nearest: $row"
-IFS=, read -r ct _ _ _ _ _ _ _ _ _ ctarget _ _ _ _ cdropped creconnects cstates <<<"$row"
+IFS=, read -r ct _ _ _ _ _ _ _ _ _ ctarget _ _ _ _ cdropped creconnects cstates _ <<<"$row"
 awk -v a="$ct" -v b="$t" 'BEGIN { d = a - b; exit !(d < 1.0 && d > -1.0) }' && pass "a CSV row within 1 s of the status (${ct} s)" || fail "no CSV row near $t s"
 # The status is of its tick (100 ms), the CSV of each second: the target the
 # status showed lies between those of the CSV's rows within 1 s of it.

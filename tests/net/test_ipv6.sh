@@ -36,7 +36,7 @@ wait_subflow() {
 # --- 1: dual stack.
 t0=$(date +%s%3N)
 ip netns exec "$LAB_SND" "$MPSTREAM" -u up0 -u up1 --duration 50 --stats "$LAB_DIR/stats.csv" \
-	"$URL" 2>"$LAB_DIR/mpstream.log" &
+	--metrics 127.0.0.1:9464 "$URL" 2>"$LAB_DIR/mpstream.log" &
 pid=$!
 sleep 2
 probe_start 44 --max-gap 3000
@@ -56,6 +56,11 @@ b0=$(lab_tx_bytes 0); b1=$(lab_tx_bytes 1)
 sleep 5
 s0=$(($(lab_tx_bytes 0) - b0)); s1=$(($(lab_tx_bytes 1) - b1))
 echo "figure: dual stack: in 5 s up0 (IPv4) sent $s0 bytes, up1 (IPv6) $s1"
+metrics=$(lab_in_snd curl -s http://127.0.0.1:9464/metrics)
+echo "$metrics" | grep -q 'mpstream_subflow_rtt_seconds{.*uplink="up1",local="\[fd00:2::2\]:[0-9]*",.*family="ipv6"}' &&
+	pass "the metrics label up1's subflow IPv6" || fail "metrics: $(echo "$metrics" | grep subflow_rtt)"
+echo "$metrics" | grep -q 'mpstream_subflow_rtt_seconds{.*uplink="up0",local="10.1.0.2:[0-9]*",.*family="ipv4"}' &&
+	pass "the metrics label up0's subflow IPv4" || fail "metrics: $(echo "$metrics" | grep subflow_rtt)"
 [ "$s0" -gt 300000 ] && [ "$s1" -gt 300000 ] && pass "both families carry the stream" || fail "up0 $s0, up1 $s1 bytes"
 
 for n in 1 0; do

@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: MIT
+#include "pipe.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The most packets one direction holds, queued and on their way. */
+#define RING_SIZE 4096
+/* A time-based queue limit holds at least this much (two full frames). */
+#define QUEUE_MIN_BYTES 3028
+
+struct lem_pipe {
+	struct lem_params p;
+	uint32_t *rates;
+	int64_t start_ns;     /* the schedule's slot 0 began here */
+	uint32_t queue_limit; /* bytes */
+	uint64_t rng;
+	/*
+	 * The ring, in arrival order: [head, ser) serialised and on their way
+	 * (leave_ns set, non-decreasing), [ser, tail) queued, the one at ser
+	 * being serialised until ser_done_ns.
+	 */
+	struct lem_packet *ring;
+	size_t head, ser, tail;
+	int64_t ser_done_ns;
+	int64_t last_leave_ns;
+	uint32_t queued_bytes;
+	struct lem_stats stats;
+};
+
+static uint64_t next_random(struct lem_pipe *pipe)
+{
+	/* xorshift64*: fast, and the same sequence for the same seed. */
+	pipe->rng ^= pipe->rng >> 12;
+	pipe->rng ^= pipe->rng << 25;
+	pipe->rng ^= pipe->rng >> 27;
+	return pipe->rng * 0x2545F4914F6CDD1DULL;
+}
+
+/* Uniform in [0, 1). */
+static double uniform(struct lem_pipe *pipe)
+{
+	return (double)(next_random(pipe) >> 11) / (double)(1ULL << 53);
+}
+
+uint32_t lem_pipe_rate_kbps(const struct lem_pipe *pipe, int64_t now_ns)
+{
+	int64_t slot = (now_ns - pipe->start_ns) / pipe->p.slot_ns;
+
+	if (slot < 0)
+		slot = 0;
+	return pipe->rates[(size_t)slot % pipe->p.n_rates];
+}
+
+double lem_pipe_mean_kbps(const struct lem_pipe *pipe, int64_t from_ns, int64_t to_ns)
+{
+	int64_t slot_ns = pipe->p.slot_ns, t = from_ns;
+	double kbit_ns = 0;
+
+	if (to_ns <= from_ns)
+		return lem_pipe_rate_kbps(pipe, from_ns);
+	while (t < to_ns) {
+		int64_t slot = (t - pipe->start_ns) / slot_ns;
+		int64_t end = pipe->start_ns + (slot + 1) * slot_ns;
+
+		if (end > to_ns)
+			end = to_ns;
+		kbit_ns += (double)lem_pipe_rate_kbps(pipe, t) * (double)(end - t);
+		t = end;
+	}
+	return kbit_ns / (double)(to_ns - from_ns);
+}
+
+/*
+ * When a packet of @len bytes whose serialisation starts at @start is out, at
+ * the capacity of each slot it spans. INT64_MAX when the schedule carries
+ * nothing at all.
+ */
+static int64_t serialised_at(const struct lem_pipe *pipe, int64_t start, size_t len)
+{
+	double bits = (double)len * 8;
+	int64_t t = start, slot_ns = pipe->p.slot_ns;
+	bool any = false;
+
+	for (size_t k = 0; k < pipe->p.n_rates && !any; k++)
+		any = pipe->rates[k] > 0;
+	if (!any)
+		return INT64_MAX;
+	for (;;) {
+		int64_t slot = (t - pipe->start_ns) / slot_ns;
+		int64_t slot_end = pipe->start_ns + (slot + 1) * slot_ns;
+		double bps = (double)lem_pipe_rate_kbps(pipe, t) * 1000;
+		double room = bps * (double)(slot_end - t) / 1e9;
+
+		if (bps > 0 && bits <= room)
+			return t + (int64_t)ceil(bits / bps * 1e9);
+		bits -= room;
+		t = slot_end;
+	}
+}
+
+/* The propagation delay of one packet: base + jitter, never negative. */
+static int64_t propagation(struct lem_pipe *pipe)
+{
+	int64_t d = pipe->p.delay_ns;
+
+	if (pipe->p.jitter_ns)
+		d += (int64_t)((uniform(pipe) * 2 - 1) * (double)pipe->p.jitter_ns);
+	return d > 0 ? d : 0;
+}
+
+/* Move the packets whose serialisation is over by @now_ns onto their way. */
+static void advance(struct lem_pipe *pipe, int64_t now_ns)
+{
+	while (pipe->ser != pipe->tail && pipe->ser_done_ns <= now_ns) {
+		struct lem_packet *pk = &pipe->ring[pipe->ser % RING_SIZE];
+		int64_t leave = pipe->ser_done_ns + propagation(pipe);
+
+		/* Jitter delays, it does not reorder: a radio link delivers in order. */
+		if (leave < pipe->last_leave_ns)
+			leave = pipe->last_leave_ns;
+		pk->leave_ns = pipe->last_leave_ns = leave;
+		pipe->queued_bytes -= pk->len;
+		pipe->ser++;
+		if (pipe->ser != pipe->tail)
+			pipe->ser_done_ns = serialised_at(pipe, pipe->ser_done_ns,
+							  pipe->ring[pipe->ser % RING_SIZE].len);
+	}
+}
+
+int lem_pipe_push(struct lem_pipe *pipe, const void *data, size_t len, int64_t now_ns)
+{
+	struct lem_packet *pk;
+
+	if (len > LEM_MAX_FRAME)
+		return -EMSGSIZE;
+	advance(pipe, now_ns);
+	pipe->stats.in_packets++;
+	pipe->stats.in_bytes += len;
+	if (pipe->p.loss > 0 && uniform(pipe) < pipe->p.loss) {
+		pipe->stats.lost_packets++;
+		return 0;
+	}
+	if (pipe->queued_bytes + len > pipe->queue_limit || pipe->tail - pipe->head >= RING_SIZE) {
+		pipe->stats.dropped_packets++;
+		return 0;
+	}
+	pk = &pipe->ring[pipe->tail % RING_SIZE];
+	memcpy(pk->data, data, len);
+	pk->len = (uint16_t)len;
+	pk->leave_ns = 0;
+	if (pipe->ser == pipe->tail) /* the link was idle: out from now */
+		pipe->ser_done_ns = serialised_at(pipe, now_ns, len);
+	pipe->tail++;
+	pipe->queued_bytes += (uint32_t)len;
+	if ((int64_t)pipe->queued_bytes > pipe->stats.max_queue_bytes)
+		pipe->stats.max_queue_bytes = pipe->queued_bytes;
+	return 1;
+}
+
+int lem_pipe_pop(struct lem_pipe *pipe, int64_t now_ns, struct lem_packet *out)
+{
+	struct lem_packet *pk;
+
+	advance(pipe, now_ns);
+	if (pipe->head == pipe->ser)
+		return 0;
+	pk = &pipe->ring[pipe->head % RING_SIZE];
+	if (pk->leave_ns > now_ns)
+		return 0;
+	out->leave_ns = pk->leave_ns;
+	out->len = pk->len;
+	memcpy(out->data, pk->data, pk->len);
+	pipe->head++;
+	pipe->stats.out_packets++;
+	pipe->stats.out_bytes += out->len;
+	return 1;
+}
+
+int64_t lem_pipe_next_ns(const struct lem_pipe *pipe, int64_t now_ns)
+{
+	int64_t next = INT64_MAX;
+
+	(void)now_ns;
+	if (pipe->head != pipe->ser)
+		next = pipe->ring[pipe->head % RING_SIZE].leave_ns;
+	if (pipe->ser != pipe->tail && pipe->ser_done_ns < next)
+		next = pipe->ser_done_ns;
+	return next;
+}
+
+const struct lem_stats *lem_pipe_stats(const struct lem_pipe *pipe)
+{
+	return &pipe->stats;
+}
+
+/* The queue's limit in bytes: as given, or its time at the schedule's mean rate. */
+static uint32_t queue_limit(const struct lem_params *p)
+{
+	double mean_kbps = 0, bytes;
+	int64_t queue_ns = p->queue_ns ? p->queue_ns : LEM_SLOT_NS_DFLT;
+
+	if (p->queue_bytes)
+		return p->queue_bytes;
+	for (size_t k = 0; k < p->n_rates; k++)
+		mean_kbps += p->rates_kbps[k];
+	mean_kbps /= (double)p->n_rates;
+	bytes = mean_kbps * 1000 / 8 * (double)queue_ns / 1e9;
+	return bytes > QUEUE_MIN_BYTES ? (uint32_t)bytes : QUEUE_MIN_BYTES;
+}
+
+int lem_pipe_create(const struct lem_params *p, int64_t start_ns, struct lem_pipe **out)
+{
+	struct lem_pipe *pipe;
+
+	if (!p->n_rates || !p->rates_kbps || p->loss < 0 || p->loss > 1 || p->delay_ns < 0 ||
+	    p->jitter_ns < 0 || p->slot_ns < 0 || p->queue_ns < 0)
+		return -EINVAL;
+	pipe = calloc(1, sizeof(*pipe));
+	if (!pipe)
+		return -ENOMEM;
+	pipe->p = *p;
+	if (!pipe->p.slot_ns)
+		pipe->p.slot_ns = LEM_SLOT_NS_DFLT;
+	pipe->rates = malloc(p->n_rates * sizeof(*pipe->rates));
+	pipe->ring = malloc(RING_SIZE * sizeof(*pipe->ring));
+	if (!pipe->rates || !pipe->ring) {
+		lem_pipe_destroy(pipe);
+		return -ENOMEM;
+	}
+	memcpy(pipe->rates, p->rates_kbps, p->n_rates * sizeof(*pipe->rates));
+	pipe->p.rates_kbps = pipe->rates;
+	pipe->start_ns = start_ns;
+	pipe->queue_limit = queue_limit(p);
+	pipe->rng = p->seed ? p->seed : 0x9E3779B97F4A7C15ULL;
+	*out = pipe;
+	return 0;
+}
+
+void lem_pipe_destroy(struct lem_pipe *pipe)
+{
+	if (!pipe)
+		return;
+	free(pipe->rates);
+	free(pipe->ring);
+	free(pipe);
+}
