@@ -132,18 +132,25 @@ mem_has() { # mem_has PID STRING: whether STRING is in the process's writable me
 	python3 - "$1" "$2" <<'PY'
 import sys
 pid, needle = sys.argv[1], sys.argv[2].encode()
+CHUNK = 1 << 20
 with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
     for line in maps:
         addr, perms = line.split()[:2]
-        if "rw" not in perms:
-            continue
         lo, hi = (int(x, 16) for x in addr.split("-"))
-        try:
-            mem.seek(lo)
-            if needle in mem.read(hi - lo):
-                sys.exit(0)
-        except (OSError, ValueError, OverflowError):
+        # Writable mappings; not the sanitizer's shadow (terabytes reserved, none of it data).
+        if "rw" not in perms or hi - lo > (1 << 32):
             continue
+        tail = b""
+        for at in range(lo, hi, CHUNK):
+            try:
+                mem.seek(at)
+                chunk = tail + mem.read(min(CHUNK, hi - at))
+            except (OSError, ValueError, OverflowError):
+                tail = b""
+                continue
+            if needle in chunk:
+                sys.exit(0)
+            tail = chunk[-len(needle):]
 sys.exit(1)
 PY
 }
