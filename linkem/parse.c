@@ -82,17 +82,16 @@ int lem_schedule_parse(const char *text, uint32_t **out, int *bad_line)
 
 	*bad_line = 0;
 	while (*text) {
-		size_t len = strcspn(text, "\n");
+		size_t len = strcspn(text, "\n"), used = strcspn(text, "#\n");
 		char buf[64], *p = buf, *e;
 
 		line++;
-		if (len >= sizeof(buf))
+		/* A comment may be long; what comes before it is a rate. */
+		if (used >= sizeof(buf))
 			goto bad;
-		memcpy(buf, text, len);
-		buf[len] = '\0';
+		memcpy(buf, text, used);
+		buf[used] = '\0';
 		text += len + (text[len] == '\n');
-		if ((e = strchr(buf, '#')))
-			*e = '\0';
 		while (isspace((unsigned char)*p))
 			p++;
 		for (e = p + strlen(p); e > p && isspace((unsigned char)e[-1]);)

@@ -195,7 +195,11 @@ static void test_parsers(void **state)
 	assert_int_equal(ns, 30 * MS);
 	assert_int_equal(lem_parse_time("nan", &ns), -EINVAL);
 	assert_int_equal(
-		lem_schedule_parse("# a trace\n4000\n  2mbit  # comment\n\n0\n", &rates, &bad), 3);
+		lem_schedule_parse("# a trace whose first line is a comment longer than any rate "
+				   "could ever be, as linkem/traces/generate writes\n4000\n"
+				   "  2mbit  # comment\n\n0\n",
+				   &rates, &bad),
+		3);
 	assert_int_equal(rates[0], 4000);
 	assert_int_equal(rates[1], 2000);
 	assert_int_equal(rates[2], 0);
