@@ -281,6 +281,9 @@ static int discover_one(const struct rt_uplinks *u, size_t i, struct nl_cache *l
 	int ret = -EADDRNOTAVAIL, side_ret[RT_SIDES];
 	const char *side_why[RT_SIDES] = {"", ""};
 
+	for (int k = 0; k < RT_SIDES; k++)
+		usable[k] = false;
+
 	found->ifindex = rtnl_link_name2i(links, spec->ifname);
 	if (!found->ifindex) {
 		*why = "no such interface";
