@@ -7,26 +7,32 @@
 #include <stdio.h>
 #include <string.h>
 
-bool mps_ip_from_sockaddr(struct mps_ip *ip, const struct sockaddr *sa)
+bool mps_ip_set(struct mps_ip *ip, int family, const void *bytes, size_t len)
 {
 	memset(ip, 0, sizeof(*ip));
-	if (sa->sa_family == AF_INET) {
+	if (family == AF_INET && len == sizeof(ip->v4)) {
 		ip->family = AF_INET;
-		ip->v4 = ((const struct sockaddr_in *)sa)->sin_addr;
-		return true;
-	}
-	if (sa->sa_family != AF_INET6)
-		return false;
-	const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-
-	if (IN6_IS_ADDR_V4MAPPED(a)) {
-		ip->family = AF_INET;
-		memcpy(&ip->v4, &a->s6_addr[12], sizeof(ip->v4));
-	} else {
+		memcpy(&ip->v4, bytes, len);
+	} else if (family == AF_INET6 && len == sizeof(ip->v6)) {
 		ip->family = AF_INET6;
-		ip->v6 = *a;
+		memcpy(&ip->v6, bytes, len);
+		if (IN6_IS_ADDR_V4MAPPED(&ip->v6))
+			return mps_ip_set(ip, AF_INET, &((const uint8_t *)bytes)[12],
+					  sizeof(ip->v4));
 	}
-	return true;
+	return ip->family != AF_UNSPEC;
+}
+
+bool mps_ip_from_sockaddr(struct mps_ip *ip, const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return mps_ip_set(ip, AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+				  sizeof(struct in_addr));
+	if (sa->sa_family == AF_INET6)
+		return mps_ip_set(ip, AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+				  sizeof(struct in6_addr));
+	memset(ip, 0, sizeof(*ip));
+	return false;
 }
 
 bool mps_ip_parse(struct mps_ip *ip, const char *s)

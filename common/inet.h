@@ -22,6 +22,13 @@ struct mps_ip {
 	};
 };
 
+/*
+ * The address of @family whose @len bytes are at @bytes (IPv4-mapped IPv6
+ * made IPv4). False (and no address) when @family is not IP or @len not its
+ * length.
+ */
+bool mps_ip_set(struct mps_ip *ip, int family, const void *bytes, size_t len);
+
 /* The address of @sa (IPv4-mapped IPv6 made IPv4). False when @sa is not IP. */
 bool mps_ip_from_sockaddr(struct mps_ip *ip, const struct sockaddr *sa);
 

@@ -131,6 +131,34 @@ static int take_lock(struct rt_uplinks *u)
 	return 0;
 }
 
+/* An endpoint's address, and an address as an endpoint's. */
+static struct mps_ip endpoint_ip(const struct rt_endpoint *ep)
+{
+	struct mps_ip ip;
+
+	if (ep->family == AF_INET6)
+		mps_ip_set(&ip, AF_INET6, &ep->addr6, sizeof(ep->addr6));
+	else
+		mps_ip_set(&ip, ep->family, &ep->addr4, sizeof(ep->addr4));
+	return ip;
+}
+
+static void endpoint_set_ip(struct rt_endpoint *ep, const struct mps_ip *ip)
+{
+	ep->family = ip->family;
+	if (ip->family == AF_INET6)
+		ep->addr6 = ip->v6;
+	else
+		ep->addr4 = ip->v4;
+}
+
+/* @na as an address of ours; false when it is not IPv4 or IPv6. */
+static bool nl_ip(struct nl_addr *na, struct mps_ip *out)
+{
+	return mps_ip_set(out, nl_addr_get_family(na), nl_addr_get_binary_addr(na),
+			  nl_addr_get_len(na));
+}
+
 /* An IPv6 address a subflow can leave from: global, settled, not on its way out. */
 static bool usable6(struct rtnl_addr *a)
 {
@@ -161,13 +189,8 @@ static int find_address(struct nl_cache *addrs, int ifindex, int family, struct 
 			      !(rtnl_addr_get_flags(a) & IFA_F_TEMPORARY)))
 			best = a;
 	}
-	if (!best)
+	if (!best || !nl_ip(rtnl_addr_get_local(best), &s->addr))
 		return -EADDRNOTAVAIL;
-	memset(&s->addr, 0, sizeof(s->addr));
-	s->addr.family = family;
-	memcpy(family == AF_INET ? (void *)&s->addr.v4 : (void *)&s->addr.v6,
-	       nl_addr_get_binary_addr(rtnl_addr_get_local(best)),
-	       family == AF_INET ? sizeof(s->addr.v4) : sizeof(s->addr.v6));
 	s->prefixlen = rtnl_addr_get_prefixlen(best);
 	return 0;
 }
@@ -195,11 +218,8 @@ static int find_gateway(struct nl_cache *routes, int ifindex, int family, struct
 			if (rtnl_route_nh_get_ifindex(nh) != ifindex)
 				continue;
 			memset(&s->gw, 0, sizeof(s->gw));
-			if (gw && nl_addr_get_family(gw) == family) {
-				s->gw.family = family;
-				memcpy(family == AF_INET ? (void *)&s->gw.v4 : (void *)&s->gw.v6,
-				       nl_addr_get_binary_addr(gw), nl_addr_get_len(gw));
-			}
+			if (gw && nl_addr_get_family(gw) == family)
+				nl_ip(gw, &s->gw);
 			best_metric = metric;
 			ret = 0;
 			break;
@@ -347,7 +367,6 @@ static int add_endpoint(struct rt_uplinks *u, size_t i, enum rt_side_index side)
 	struct rt_endpoint *existing = NULL;
 	struct rt_endpoint ep = {
 		.id = (uint8_t)(RT_ENDPOINT_ID_BASE + side * RT_MAX_UPLINKS + i),
-		.family = s->addr.family,
 		.flags = MPTCP_PM_ADDR_FLAG_SUBFLOW | (up->backup ? MPTCP_PM_ADDR_FLAG_BACKUP : 0),
 		.ifindex = up->ifindex,
 	};
@@ -358,14 +377,12 @@ static int add_endpoint(struct rt_uplinks *u, size_t i, enum rt_side_index side)
 
 	if (ret)
 		return ret;
-	if (side == RT_V6)
-		ep.addr6 = s->addr.v6;
-	else
-		ep.addr4 = s->addr.v4;
-	for (size_t k = 0; k < n_existing; k++)
-		found |= existing[k].family == ep.family &&
-			 (side == RT_V6 ? !memcmp(&existing[k].addr6, &ep.addr6, sizeof(ep.addr6))
-					: existing[k].addr4.s_addr == ep.addr4.s_addr);
+	endpoint_set_ip(&ep, &s->addr);
+	for (size_t k = 0; k < n_existing; k++) {
+		struct mps_ip theirs = endpoint_ip(&existing[k]);
+
+		found |= mps_ip_equal(&theirs, &s->addr);
+	}
 	free(existing);
 	if (found) {
 		/* The user's own endpoint: use it, and leave it there at exit. */
@@ -481,14 +498,11 @@ static int install_uplink(struct rt_uplinks *u, size_t i)
 static void close_initial(struct rt_uplinks *u, size_t i, enum rt_side_index side)
 {
 	const struct mps_ip *a = &u->slot[i].up.side[side].addr;
-	struct rt_endpoint id0 = {.id = 0, .family = a->family};
+	struct rt_endpoint id0 = {.id = 0};
 
 	if (!u->pm || !a->family)
 		return;
-	if (a->family == AF_INET6)
-		id0.addr6 = a->v6;
-	else
-		id0.addr4 = a->v4;
+	endpoint_set_ip(&id0, a);
 	rt_pm_del_endpoint(u->pm, &id0);
 }
 
@@ -766,15 +780,10 @@ static void on_cache_change(struct nl_cache *cache, struct nl_object *obj, int a
 /* The source (or, with @dst, destination) address of event @ev, IPv4-mapped made IPv4. */
 static void event_ip(const struct rt_pm_event *ev, bool dst, struct mps_ip *out)
 {
-	struct sockaddr_storage ss;
-	struct mps_ip raw = {.family = ev->family};
-
 	if (ev->family == AF_INET)
-		raw.v4 = dst ? ev->daddr : ev->saddr;
+		mps_ip_set(out, AF_INET, dst ? &ev->daddr : &ev->saddr, sizeof(ev->saddr));
 	else
-		raw.v6 = dst ? ev->daddr6 : ev->saddr6;
-	mps_ip_sockaddr(&raw, 0, false, &ss);
-	mps_ip_from_sockaddr(out, (struct sockaddr *)&ss);
+		mps_ip_set(out, AF_INET6, dst ? &ev->daddr6 : &ev->saddr6, sizeof(ev->saddr6));
 }
 
 static int on_pm_event(struct nl_msg *msg, void *arg)
@@ -908,16 +917,12 @@ static int remove_leftover_endpoints(struct rt_uplinks *u, const struct mps_ip *
 	if (ret)
 		return ret;
 	for (size_t i = 0; i < n; i++) {
-		struct mps_ip a = {.family = eps[i].family};
+		struct mps_ip a = endpoint_ip(&eps[i]);
 		bool ours = false;
 
 		/* The range ends at the last id there is (255). */
 		if (eps[i].id < RT_ENDPOINT_ID_BASE)
 			continue;
-		if (a.family == AF_INET)
-			a.v4 = eps[i].addr4;
-		else
-			a.v6 = eps[i].addr6;
 		for (size_t k = 0; k < n_addrs && !ours; k++)
 			ours = mps_ip_equal(&a, &addrs[k]);
 		if (ours && rt_pm_del_endpoint(u->pm, &eps[i]) == 0)
@@ -948,14 +953,8 @@ static int remove_leftovers(struct rt_uplinks *u)
 		if (rtnl_rule_get_protocol(rule, &proto) || proto != RT_PROTO)
 			continue;
 		if (src && n_addrs < sizeof(addrs) / sizeof(addrs[0]) &&
-		    (nl_addr_get_family(src) == AF_INET || nl_addr_get_family(src) == AF_INET6)) {
-			struct mps_ip *a = &addrs[n_addrs++];
-
-			memset(a, 0, sizeof(*a));
-			a->family = nl_addr_get_family(src);
-			memcpy(a->family == AF_INET ? (void *)&a->v4 : (void *)&a->v6,
-			       nl_addr_get_binary_addr(src), nl_addr_get_len(src));
-		}
+		    nl_ip(src, &addrs[n_addrs]))
+			n_addrs++;
 		if (rtnl_rule_delete(u->sk, rule, 0) == 0)
 			removed++;
 	}
