@@ -16,6 +16,7 @@ struct lem_pipe {
 	uint32_t *rates;
 	int64_t start_ns;     /* the schedule's slot 0 began here */
 	uint32_t queue_limit; /* bytes */
+	bool carries;	      /* some slot of the schedule has capacity */
 	uint64_t rng;
 	/*
 	 * The ring, in arrival order: [head, ser) serialised and on their way
@@ -82,11 +83,8 @@ static int64_t serialised_at(const struct lem_pipe *pipe, int64_t start, size_t 
 {
 	double bits = (double)len * 8;
 	int64_t t = start, slot_ns = pipe->p.slot_ns;
-	bool any = false;
 
-	for (size_t k = 0; k < pipe->p.n_rates && !any; k++)
-		any = pipe->rates[k] > 0;
-	if (!any)
+	if (!pipe->carries)
 		return INT64_MAX;
 	for (;;) {
 		int64_t slot = (t - pipe->start_ns) / slot_ns;
@@ -231,6 +229,8 @@ int lem_pipe_create(const struct lem_params *p, int64_t start_ns, struct lem_pip
 		return -ENOMEM;
 	}
 	memcpy(pipe->rates, p->rates_kbps, p->n_rates * sizeof(*pipe->rates));
+	for (size_t k = 0; k < p->n_rates; k++)
+		pipe->carries |= p->rates_kbps[k] > 0;
 	pipe->p.rates_kbps = pipe->rates;
 	pipe->start_ns = start_ns;
 	pipe->queue_limit = queue_limit(p);
