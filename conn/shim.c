@@ -111,18 +111,25 @@ static bool is_connection(const struct tried *t)
 	       getpeername(t->fd, (struct sockaddr *)&peer, &len) == 0;
 }
 
+/*
+ * The @k-th newest socket of this arming (0: the last one made), NULL past
+ * what the ring holds. Under the lock. The newest first: a descriptor reused
+ * by a later attempt is that attempt's.
+ */
+static const struct tried *newest(size_t k)
+{
+	size_t n = shim.n_tried < MAX_TRIED ? shim.n_tried : MAX_TRIED;
+
+	return k < n ? &shim.tried[(shim.n_tried - 1 - k) % MAX_TRIED] : NULL;
+}
+
 int conn_shim_connection(bool *mptcp)
 {
-	size_t n, first;
+	const struct tried *t;
 	int fd = -ENOTCONN;
 
 	pthread_mutex_lock(&shim.lock);
-	n = shim.n_tried < MAX_TRIED ? shim.n_tried : MAX_TRIED;
-	first = shim.n_tried - n;
-	/* The newest first: a descriptor reused by a later attempt is that attempt's. */
-	for (size_t k = n; k-- > 0;) {
-		const struct tried *t = &shim.tried[(first + k) % MAX_TRIED];
-
+	for (size_t k = 0; (t = newest(k)); k++) {
 		if (is_connection(t)) {
 			fd = t->fd;
 			*mptcp = t->mptcp;
@@ -215,14 +222,11 @@ __attribute__((visibility("default"))) int socket(int domain, int type, int prot
 /* Whether @fd is a socket of this arming, and whether it was made IPv6. */
 static bool find_tried(int fd, bool *mapped)
 {
+	const struct tried *t;
 	bool found = false;
-	size_t n;
 
 	pthread_mutex_lock(&shim.lock);
-	n = shim.n_tried < MAX_TRIED ? shim.n_tried : MAX_TRIED;
-	for (size_t k = 0; k < n && !found; k++) {
-		const struct tried *t = &shim.tried[(shim.n_tried - 1 - k) % MAX_TRIED];
-
+	for (size_t k = 0; !found && (t = newest(k)); k++) {
 		if (t->fd == fd) {
 			found = true;
 			*mapped = t->mapped;
