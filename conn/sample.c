@@ -93,6 +93,7 @@ static void fill_from_tcp_info(struct conn_subflow *sf, const struct tcp_info *t
 	sf->bytes_retrans = ti->tcpi_bytes_retrans;
 	sf->bytes_received = ti->tcpi_bytes_received;
 	sf->rtt_us = ti->tcpi_rtt;
+	sf->rttvar_us = ti->tcpi_rttvar;
 	sf->cwnd = ti->tcpi_snd_cwnd;
 	sf->state = ti->tcpi_state;
 	sf->unacked = ti->tcpi_unacked;

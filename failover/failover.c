@@ -104,6 +104,7 @@ static int64_t kick_outcome(struct fo_uplink *up, int64_t now)
 	if (up->health.state == FO_UP) {
 		p->failed_kicks = 0;
 		p->kick_pending = false;
+		p->unplugged_ms = 0; /* in use again (routing may have put it back itself) */
 	} else if (p->kick_pending && now - p->kicked_ms >= kick_wait(p)) {
 		p->kick_pending = false;
 		if (++p->failed_kicks == 2)
@@ -137,7 +138,11 @@ static bool probe_pair(const struct fo_link *l, const struct conn_snapshot *cur,
 	return false;
 }
 
-/* A down uplink: probe its path; when it answers, kick it (unplug now, replug later). */
+/*
+ * A down uplink: probe its path; when it answers, kick it: its endpoint
+ * removed (unless it was already, when it was released) and added again once
+ * the server can have heard of the removal.
+ */
 static void probe_path(struct failover *f, size_t i, const struct conn_snapshot *cur, int64_t now)
 {
 	struct fo_uplink *up = &f->up[i];
@@ -145,23 +150,54 @@ static void probe_path(struct failover *f, size_t i, const struct conn_snapshot 
 	const struct sockaddr_storage *dst;
 	const struct mps_ip *src;
 	char err[96];
-	int ret;
+	int ret = 0;
 
 	if (!up->act.probe || !cur || !probe_pair(&up->link, cur, &src, &dst) ||
 	    now - up->probe.kicked_ms < wait) {
 		fo_pathprobe_reset(&up->probe);
 		return;
 	}
-	ret = fo_pathprobe_step(&up->probe, src, up->link.ifname, dst, now);
-	if (ret != 1)
+	if (fo_pathprobe_step(&up->probe, src, up->link.ifname, dst, now) != 1)
 		return;
 	up->probe.kicked_ms = now;
 	up->probe.kick_pending = true;
-	up->probe.replug_ms = now + replug_wait(cur);
-	ret = f->ops->unplug(f->ctx, i);
+	if (!up->probe.unplugged_ms) {
+		ret = f->ops->unplug(f->ctx, i);
+		up->probe.unplugged_ms = now;
+	}
+	up->probe.replug_ms = up->probe.unplugged_ms + replug_wait(cur);
+	if (up->probe.replug_ms < now)
+		up->probe.replug_ms = now;
 	LOG_INFO(TAG, "uplink %s: its path answers again: fresh subflow in %lld ms%s",
 		 up->link.ifname, (long long)(up->probe.replug_ms - now),
 		 err_suffix(ret, err, sizeof(err)));
+}
+
+/*
+ * The kicked uplink's endpoint back, when its time has come. Refused (the
+ * kernel still holds the endpoint: it was not removed after all), it is
+ * removed and added again after the wait.
+ */
+static void replug_due(struct failover *f, size_t i, const struct conn_snapshot *cur, int64_t now)
+{
+	struct fo_uplink *up = &f->up[i];
+	int ret;
+
+	if (!up->probe.replug_ms || now < up->probe.replug_ms)
+		return;
+	up->probe.replug_ms = 0;
+	ret = f->ops->replug(f->ctx, i);
+	if (ret && up->probe.unplugged_ms && cur && !f->ops->unplug(f->ctx, i)) {
+		LOG_DEBUG(TAG, "uplink %s: endpoint refused (%s): removed, added again later",
+			  up->link.ifname, strerror(-ret));
+		up->probe.unplugged_ms = now;
+		up->probe.replug_ms = now + replug_wait(cur);
+		return;
+	}
+	up->probe.unplugged_ms = 0;
+	if (ret)
+		LOG_WARN(TAG, "uplink %s: cannot add its endpoint again: %s", up->link.ifname,
+			 strerror(-ret));
 }
 
 /* Carry out what the policy decided for uplink @i. */
@@ -177,18 +213,14 @@ static void act_on(struct failover *f, size_t i, const struct conn_snapshot *cur
 			up->health.reason);
 	if (up->act.release) {
 		ret = f->ops->unplug(f->ctx, i);
+		if (!ret)
+			up->probe.unplugged_ms = now;
 		mps_log(ret ? MPS_LOG_WARN : MPS_LOG_INFO, TAG,
 			"uplink %s: subflows closed, their data goes on the others now%s",
 			up->link.ifname, err_suffix(ret, err, sizeof(err)));
 	}
-	if (up->probe.replug_ms && now >= up->probe.replug_ms) {
-		up->probe.replug_ms = 0;
-		ret = f->ops->replug(f->ctx, i);
-		if (ret)
-			LOG_WARN(TAG, "uplink %s: cannot add its endpoint again: %s",
-				 up->link.ifname, strerror(-ret));
-	}
 	probe_path(f, i, cur, now);
+	replug_due(f, i, cur, now);
 }
 
 /* Set aside the slow uplinks, and give back their place to those whose time is up. */
@@ -222,7 +254,7 @@ static void act_backups(struct failover *f, int backup)
 	}
 }
 
-void fo_tick(struct failover *f, const struct conn_snapshot *cur, int data_age_ms, int64_t now)
+void fo_tick(struct failover *f, const struct conn_snapshot *cur, int64_t now)
 {
 	int set_backup;
 
@@ -230,10 +262,13 @@ void fo_tick(struct failover *f, const struct conn_snapshot *cur, int data_age_m
 		struct fo_link l;
 
 		/* An uplink routing cannot tell about keeps its last view. */
-		if (f->ops->get(f->ctx, i, &l) == 0)
-			f->up[i].link = l;
+		if (f->ops->get(f->ctx, i, &l))
+			continue;
+		/* Its link back: routing put its endpoint back itself. */
+		if (l.link_up && !f->up[i].link.link_up)
+			f->up[i].probe.unplugged_ms = 0;
+		f->up[i].link = l;
 	}
-	f->health.data_age_ms = data_age_ms;
 	set_backup = fo_health_update(&f->health, f->up, f->n, &f->prev, cur, now);
 	for (size_t i = 0; i < f->n; i++)
 		act_on(f, i, cur, now);

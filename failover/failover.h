@@ -44,12 +44,8 @@ void fo_destroy(struct failover *f);
 /* A new connection: the previous snapshot means nothing for it. */
 void fo_new_connection(struct failover *f);
 
-/*
- * One tick at @now_ms: @cur is the connection's snapshot (NULL: none this
- * tick), @data_age_ms how long the oldest unacknowledged data has waited in
- * the socket (-1: not known).
- */
-void fo_tick(struct failover *f, const struct conn_snapshot *cur, int data_age_ms, int64_t now_ms);
+/* One tick at @now_ms: @cur is the connection's snapshot (NULL: none this tick). */
+void fo_tick(struct failover *f, const struct conn_snapshot *cur, int64_t now_ms);
 
 size_t fo_count(const struct failover *f);
 

@@ -28,7 +28,6 @@ const char *fo_health_name(const struct fo_uplink *u)
 void fo_health_init(struct fo_health *h, struct fo_uplink *ups, size_t n)
 {
 	memset(h, 0, sizeof(*h));
-	h->data_age_ms = -1;
 	for (size_t i = 0; i < n; i++) {
 		memset(&ups[i].health, 0, sizeof(ups[i].health));
 		ups[i].health.state = FO_UP;
@@ -74,7 +73,8 @@ static enum fo_state from_subflows(struct fo_health_uplink *u, const struct fo_l
 			st = FO_DOWN;
 			if (sf->last_ack_ms > silence)
 				silence = sf->last_ack_ms;
-		} else if ((sf->unacked && sf->last_ack_ms >= FO_HEALTH_SLOW_MS) ||
+		} else if ((sf->unacked && (sf->last_ack_ms >= FO_HEALTH_SLOW_MS ||
+					    sf->last_ack_ms >= fo_health_release_after_ms(sf))) ||
 			   (p && sf->bytes_retrans > p->bytes_retrans)) {
 			st = FO_DEGRADED;
 		} else {
@@ -108,13 +108,28 @@ static enum fo_state from_subflows(struct fo_health_uplink *u, const struct fo_l
 	return best;
 }
 
-/* How long all of its subflows have had data outstanding and no ACK (ms); 0: not all. */
-static uint32_t uplink_silence(const struct fo_link *link, const struct conn_snapshot *cur)
+uint32_t fo_health_release_after_ms(const struct conn_subflow *sf)
+{
+	uint32_t ms = (2 * sf->rtt_us + 4 * sf->rttvar_us) / 1000 + FO_HEALTH_DELACK_MS;
+
+	if (ms < FO_HEALTH_RELEASE_MIN_MS)
+		return FO_HEALTH_RELEASE_MIN_MS;
+	return ms < FO_HEALTH_RELEASE_MAX_MS ? ms : FO_HEALTH_RELEASE_MAX_MS;
+}
+
+/*
+ * How long all of its subflows have had data outstanding and no ACK (ms; 0:
+ * not all), and in @after the longest any of them may (release_after).
+ */
+static uint32_t uplink_silence(const struct fo_link *link, const struct conn_snapshot *cur,
+			       uint32_t *after)
 {
 	uint32_t silence = 0;
 
+	*after = 0;
 	for (size_t k = 0; k < cur->n; k++) {
 		const struct conn_subflow *sf = &cur->sf[k];
+		uint32_t a;
 
 		if (!established_on(sf, link))
 			continue;
@@ -122,21 +137,27 @@ static uint32_t uplink_silence(const struct fo_link *link, const struct conn_sna
 			return 0;
 		if (!silence || sf->last_ack_ms < silence)
 			silence = sf->last_ack_ms;
+		a = fo_health_release_after_ms(sf);
+		if (a > *after)
+			*after = a;
 	}
 	return silence;
 }
 
 /*
- * Whether a subflow of another uplink than @link works: an ACK lately, or
- * nothing in flight (it may have nothing to send while the connection waits).
+ * Whether a subflow of another uplink than @link works while @link has been
+ * silent for @silence ms: it had an ACK since (by more than a delayed ACK:
+ * when all paths die together, none is released), or it has nothing in
+ * flight (it may have nothing to send while the connection waits).
  */
-static bool others_work(const struct fo_link *link, const struct conn_snapshot *cur)
+static bool others_work(const struct fo_link *link, const struct conn_snapshot *cur,
+			uint32_t silence)
 {
 	for (size_t k = 0; k < cur->n; k++) {
 		const struct conn_subflow *sf = &cur->sf[k];
 
 		if (!fo_link_owns(link, &sf->local) && sf->state == TCP_ESTABLISHED &&
-		    (!sf->unacked || sf->last_ack_ms < FO_HEALTH_SLOW_MS))
+		    (!sf->unacked || sf->last_ack_ms + FO_HEALTH_DELACK_MS < silence))
 			return true;
 	}
 	return false;
@@ -167,7 +188,7 @@ static bool renewable(const struct fo_link *l, const struct conn_snapshot *cur)
 
 /*
  * An uplink whose link went down (the kernel knows at once) and still has
- * subflows: released now, not after FO_HEALTH_RELEASE_MS of silence, so that
+ * subflows: released now, not after a silence (fo_health_release_after_ms()), so that
  * the kernel sends their data on the others before the receiver waits for it.
  */
 static void release_link_down(struct fo_uplink *up, const struct conn_snapshot *cur)
@@ -179,23 +200,23 @@ static void release_link_down(struct fo_uplink *up, const struct conn_snapshot *
 	up->act.release = true;
 }
 
-/* Release the dead uplinks that hold up the others (FO_HEALTH_RELEASE_MS). */
-static void judge_blocking(const struct fo_health *h, struct fo_uplink *ups, size_t n,
-			   const struct conn_snapshot *cur)
+/* Release the dead uplinks that hold up the others (fo_health_release_after_ms()). */
+static void judge_blocking(struct fo_uplink *ups, size_t n, const struct conn_snapshot *cur)
 {
-	bool stalled = h->data_age_ms >= FO_HEALTH_RELEASE_MS;
+	/* All the connection's data acknowledged: nobody waits for a dead path's. */
+	bool waiting = cur->conn_written != cur->conn_delivered;
 
 	for (size_t i = 0; i < n; i++) {
 		struct fo_health_uplink *u = &ups[i].health;
-		uint32_t silence;
+		uint32_t silence, after;
 
 		if (u->state == FO_UP)
 			u->released = false;
-		if (!stalled || u->released || u->benched || !ups[i].link.installed ||
+		if (!waiting || u->released || u->benched || !ups[i].link.installed ||
 		    ups[i].link.disabled || !renewable(&ups[i].link, cur))
 			continue;
-		silence = uplink_silence(&ups[i].link, cur);
-		if (silence < FO_HEALTH_RELEASE_MS || !others_work(&ups[i].link, cur))
+		silence = uplink_silence(&ups[i].link, cur, &after);
+		if (!silence || silence < after || !others_work(&ups[i].link, cur, silence))
 			continue;
 		u->released = true;
 		ups[i].act.release = true;
@@ -284,10 +305,12 @@ static void bench(struct fo_uplink *up, uint32_t rtt_ms, uint32_t best, int64_t 
 		u->bench_ms *= 2;
 }
 
-/* Bench the slow primary uplinks; give them back their place in time. */
+/* Bench the slow primary uplinks; give them back their place in time. @dt: since the last update (ms). */
 static void judge_speed(struct fo_uplink *ups, size_t n, const struct conn_snapshot *prev,
-			const struct conn_snapshot *cur, int64_t now)
+			const struct conn_snapshot *cur, int64_t now, int64_t dt)
 {
+	double weight = dt > 0 && dt < 1000 ? (double)dt / 1000 : 0.1; /* an EWMA of 1 s */
+
 	uint32_t rtt_ms[FO_MAX_UPLINKS] = {0}; /* its subflows' smallest smoothed RTT; 0 */
 
 	for (size_t i = 0; i < n; i++) {
@@ -317,7 +340,7 @@ static void judge_speed(struct fo_uplink *ups, size_t n, const struct conn_snaps
 		slow = best && rtt_ms[i] > best + FO_HEALTH_BENCH_RTT_MS &&
 		       rtt_ms[i] > FO_HEALTH_BENCH_RATIO * best && others_bps > 0 &&
 		       u->recent.bps <= FO_HEALTH_BENCH_BIGGER * others_bps;
-		u->slow_score += 0.1 * (slow - u->slow_score);
+		u->slow_score += weight * (slow - u->slow_score);
 		if (u->slow_score >= FO_HEALTH_BENCH_SCORE)
 			bench(&ups[i], rtt_ms[i], best, now);
 	}
@@ -388,9 +411,10 @@ int fo_health_update(struct fo_health *h, struct fo_uplink *ups, size_t n,
 			primary_works |= st != FO_DOWN;
 	}
 	if (cur && cur->mptcp) {
-		judge_blocking(h, ups, n, cur);
-		judge_speed(ups, n, prev, cur, now);
+		judge_blocking(ups, n, cur);
+		judge_speed(ups, n, prev, cur, now, h->last_ms ? now - h->last_ms : 0);
 	}
+	h->last_ms = now;
 	/* Backups carry traffic only while no primary uplink works. */
 	if (any_backup && !primary_works && !h->backups_promoted) {
 		h->backups_promoted = true;

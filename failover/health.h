@@ -19,7 +19,7 @@
 
 /* A subflow with data outstanding and no ACK for this long is dead. */
 #define FO_HEALTH_DEAD_MS 1000
-/* ... for this long, degraded. */
+/* ... for this long, or fo_health_release_after_ms() if sooner, degraded. */
 #define FO_HEALTH_SLOW_MS 300
 /* Degraded lasts at least this long, so that a retransmission now and then does not flap. */
 #define FO_HEALTH_DEGRADED_HOLD_MS 1000
@@ -33,17 +33,35 @@
  * subflow only when one has nothing left in flight, or after several of its
  * retransmission intervals (net.mptcp.stale_loss_cnt): 1.5 to 3 s in the lab
  * while the living path is kept busy. Closing the dead path's subflows makes
- * it send all unacknowledged data again at once. So an uplink whose subflows
- * have had data outstanding and no ACK for FO_HEALTH_RELEASE_MS while the
- * connection's oldest unacknowledged data has waited as long (the kernel has
- * not sent it again), and another uplink works, is "released": found down,
- * its subflows closed and its endpoint removed until its path answers the
- * probe again. Not earlier: the resend includes what the receiver already
- * holds (sender/stream.c caps it, snd_inflight_cap()).
+ * it send all unacknowledged data again at once. So an uplink is "released"
+ * (found down, its subflows closed and its endpoint removed until its path
+ * answers the probe again) when another uplink works and, for a few of its
+ * own round trips (fo_health_release_after_ms()):
+ *  - each of its subflows has had data outstanding and no ACK, and
+ *  - the connection's data has not been acknowledged further (the kernel has
+ *    not sent it again elsewhere; before Linux 6.11, which does not say: the
+ *    oldest data written and not acknowledged has waited as long).
+ * Not much earlier: the resend includes what the receiver already holds
+ * (sender/stream.c caps it, snd_inflight_cap()), and a path that was only
+ * slow for a moment has to open a new subflow.
  * An uplink whose link went down is released at once: the kernel knows, and
  * its subflows would otherwise keep their data until their timers give up.
  */
-#define FO_HEALTH_RELEASE_MS 500
+/* Never sooner (delayed ACKs, a scheduler's hiccup), never later. */
+#define FO_HEALTH_RELEASE_MIN_MS 150
+#define FO_HEALTH_RELEASE_MAX_MS 500
+/* What a receiver may hold back an ACK for (Linux: 40 ms at first). */
+#define FO_HEALTH_DELACK_MS 40
+
+/*
+ * How long subflow @sf may go without an ACK, with data outstanding, before
+ * its path counts as dead: two smoothed RTTs, four mean deviations and a
+ * delayed ACK, within FO_HEALTH_RELEASE_MIN_MS and FO_HEALTH_RELEASE_MAX_MS.
+ * A path of 5 ms is released after 150 ms; one of 60 +- 10 ms after 200 ms;
+ * one whose queue holds 250 ms after 500 ms. (TCP's own timer, one RTT and
+ * four deviations but at least 200 ms more, is what this must beat.)
+ */
+uint32_t fo_health_release_after_ms(const struct conn_subflow *sf);
 
 /*
  * A slow path: the default scheduler keeps sending on it, its queue grows, and
@@ -65,7 +83,7 @@
  */
 #define FO_HEALTH_BENCH_RTT_MS 250
 #define FO_HEALTH_BENCH_RATIO  4
-#define FO_HEALTH_BENCH_SCORE  0.6 /* slow ticks, EWMA of 0.1 a tick: 0.9 s at least */
+#define FO_HEALTH_BENCH_SCORE  0.6 /* share of slow time, EWMA of 1 s: 0.9 s at least */
 #define FO_HEALTH_BENCH_BIGGER 2
 #define FO_HEALTH_BENCH_MS     30000
 #define FO_HEALTH_BENCH_MAX_MS 300000
@@ -73,11 +91,7 @@
 /* What the policy keeps besides each uplink's own state. */
 struct fo_health {
 	bool backups_promoted; /* backup uplinks carry traffic as regular ones */
-	/*
-	 * Input, set before each update: how long the oldest data written and
-	 * not acknowledged at the connection level has waited (ms; -1: not known).
-	 */
-	int data_age_ms;
+	int64_t last_ms; /* the last update's time; 0: none yet */
 };
 
 /* Every uplink up ("starting"), nothing promoted. */

@@ -14,6 +14,7 @@ void fo_pathprobe_init(struct fo_pathprobe *p)
 	p->started_ms = 0;
 	p->kicked_ms = 0;
 	p->replug_ms = 0;
+	p->unplugged_ms = 0;
 	p->kick_pending = false;
 	p->failed_kicks = 0;
 }

@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define FO_PROBE_RETRY_MS 500
+#define FO_PROBE_RETRY_MS 250
 /* After a kick, the fresh subflow gets this long to come up before the path is probed again. */
 #define FO_PROBE_SETTLE_MS 1500
 /*
@@ -36,12 +36,13 @@
 #define FO_REPLUG_MAX_MS 2000
 
 struct fo_pathprobe {
-	int fd;		    /* the attempt under way, or -1 */
-	int64_t started_ms; /* when it began */
-	int64_t kicked_ms;  /* when the path last answered and the uplink was kicked */
-	int64_t replug_ms;  /* when to add the kicked uplink's endpoint again; 0: done */
-	bool kick_pending;  /* kicked, and not yet seen up or given up on */
-	int failed_kicks;   /* in a row: the path answered, the uplink did not come back */
+	int fd;		      /* the attempt under way, or -1 */
+	int64_t started_ms;   /* when it began */
+	int64_t kicked_ms;    /* when the path last answered and the uplink was kicked */
+	int64_t replug_ms;    /* when to add the kicked uplink's endpoint again; 0: done */
+	int64_t unplugged_ms; /* when its endpoint was removed (released, kicked); 0: in place */
+	bool kick_pending;    /* kicked, and not yet seen up or given up on */
+	int failed_kicks;     /* in a row: the path answered, the uplink did not come back */
 };
 
 void fo_pathprobe_init(struct fo_pathprobe *p);

@@ -43,7 +43,7 @@ struct fo_health_uplink {
 	bool released;		   /* its subflows closed, down until it answers again */
 	/* Slow paths set aside for a while. */
 	struct rc_recent recent; /* what it carried at best lately */
-	double slow_score;	 /* share of recent ticks it was slow in (EWMA) */
+	double slow_score;	 /* share of the recent time it was slow (EWMA) */
 	bool benched;
 	int64_t benched_until_ms;
 	int64_t bench_ms; /* how long the next time */

@@ -155,24 +155,23 @@ static void publish(struct snd_monitor *m, bool connected)
 		    (double)((connected ? m->cur.t_ns : mps_mono_ns()) - m->start_ns) / 1e9);
 }
 
-/* The delay of the oldest data in the socket, from the stream's last tick; -1: not known. */
-static int data_age_ms(const struct conn_stream_status *st)
-{
-	return st->valid && st->delay_ms >= st->queue_ms ? st->delay_ms - st->queue_ms : -1;
-}
-
-/* One tick: the snapshot, then each of its readers. */
-static void tick(struct snd_monitor *m, int64_t *next_report, int64_t period)
+/*
+ * One tick: the snapshot, then each of its readers: failover at every tick,
+ * the others from @next_tick on (SND_MONITOR_TICK_MS apart).
+ */
+static void tick(struct snd_monitor *m, int64_t *next_tick, int64_t *next_report, int64_t period)
 {
 	int ret = conn_sample(m->fd, &m->cur);
 
 	if (ret)
 		LOG_DEBUG(TAG, "cannot read the connection's statistics: %s", strerror(-ret));
 	if (m->cfg.failover)
-		fo_tick(m->cfg.failover, ret ? NULL : &m->cur, data_age_ms(&m->status),
-			mps_mono_ms());
-	if (ret)
+		fo_tick(m->cfg.failover, ret ? NULL : &m->cur, mps_mono_ms());
+	if (ret || m->cur.t_ns < *next_tick)
 		return;
+	*next_tick += (int64_t)SND_MONITOR_TICK_MS * 1000000;
+	if (*next_tick < m->cur.t_ns)
+		*next_tick = m->cur.t_ns; /* late: no burst of ticks to catch up */
 	if (m->tick)
 		m->tick(m->tick_opaque, m->fd, &m->cur, &m->status);
 	if (m->cfg.web)
@@ -189,16 +188,16 @@ static void tick(struct snd_monitor *m, int64_t *next_report, int64_t period)
 static void *monitor_thread(void *arg)
 {
 	struct snd_monitor *m = arg;
-	int64_t step = (int64_t)SND_MONITOR_TICK_MS * 1000000;
+	int64_t step = (int64_t)SND_MONITOR_FAILOVER_TICK_MS * 1000000;
 	int64_t period = (int64_t)(m->cfg.interval_s * 1e9);
-	int64_t next = mps_mono_ns(), next_report = next;
+	int64_t next = mps_mono_ns(), next_tick = next, next_report = next;
 	struct timespec ts;
 
 	if (period < step)
 		step = period;
 	pthread_mutex_lock(&m->lock);
 	while (!m->stop) {
-		tick(m, &next_report, period);
+		tick(m, &next_tick, &next_report, period);
 		next += step;
 		ts.tv_sec = next / 1000000000;
 		ts.tv_nsec = next % 1000000000;
@@ -315,7 +314,7 @@ void snd_monitor_idle(struct snd_monitor *m)
 	if (!m || m->running)
 		return;
 	if (m->cfg.failover)
-		fo_tick(m->cfg.failover, NULL, -1, mps_mono_ms());
+		fo_tick(m->cfg.failover, NULL, mps_mono_ms());
 	if (m->cfg.web)
 		publish(m, false);
 }

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The monitor: one thread that, every SND_MONITOR_TICK_MS while connected,
- * reads the connection's snapshot (conn/sample.h) and hands it on, in this
- * order, to failover (failover/failover.h), to the stream's tick (rate
- * control, stream.c), and to the web server (web/web.h: the metrics, the
- * operator's page); and every interval logs a
+ * The monitor: one thread that, every SND_MONITOR_FAILOVER_TICK_MS while
+ * connected, reads the connection's snapshot (conn/sample.h) and hands it to
+ * failover (failover/failover.h); every SND_MONITOR_TICK_MS also, in this
+ * order, to the stream's tick (rate control, stream.c) and to the web server
+ * (web/web.h: the metrics, the operator's page); and every interval logs a
  * line and writes the CSV (conn/snapshot.h). It owns no decision: each of
  * those has its own module.
  */
@@ -16,6 +16,12 @@
 #include <stdbool.h>
 
 #define SND_MONITOR_TICK_MS 100
+/*
+ * Failover looks more often: a dead path is released a few of its round trips
+ * after its last ACK (failover/health.h), and every tick of waiting is a tick
+ * the viewer's picture stands still.
+ */
+#define SND_MONITOR_FAILOVER_TICK_MS 50
 
 struct failover;
 struct web;

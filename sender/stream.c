@@ -148,7 +148,7 @@ static void measure_encoder(struct stream *st, int64_t now_ms, const struct enc_
  * be dropped. What it bounds is the cost of a dead path: the receiver holds
  * back all the living paths carried after it died, and the kernel sends all of
  * that again when the dead subflow closes (failover/health.h,
- * FO_HEALTH_RELEASE_MS).
+ * fo_health_release_after_ms()).
  */
 int64_t snd_inflight_cap(const struct conn_snapshot *cur, double rate_bps)
 {

@@ -25,6 +25,7 @@ struct fake {
 	int get_ret;
 	int unplugs[2], replugs[2];
 	int64_t unplug_at[2], replug_at[2];
+	int replug_ret; /* the next replug's answer, then 0 */
 	int backup_calls, set_backup_ret;
 	bool backup_now[2];
 	int64_t now; /* the test's clock, for the times above */
@@ -53,9 +54,12 @@ static int fake_replug(void *ctx, size_t i)
 {
 	struct fake *f = ctx;
 
+	int ret = f->replug_ret;
+
+	f->replug_ret = 0;
 	f->replugs[i]++;
 	f->replug_at[i] = f->now;
-	return 0;
+	return ret;
 }
 
 static int fake_set_backup(void *ctx, size_t i, bool backup)
@@ -105,16 +109,20 @@ static void subflow(struct conn_snapshot *s, uint32_t id, const char *local,
 	sf->rtt_us = 20000;
 }
 
-/* One tick at @now: up0 silent for @silence0 ms with data out (0: fine), up1 fine. */
+/*
+ * One tick at @now: up0 silent for @silence0 ms with data out (0: fine), up1
+ * fine; the connection waits for data while up0 is silent.
+ */
 static void tick(struct failover *fo, struct fake *f, const struct sockaddr_in *server, int64_t now,
-		 uint32_t silence0, int data_age)
+		 uint32_t silence0)
 {
-	struct conn_snapshot cur = {.mptcp = true};
+	struct conn_snapshot cur = {.mptcp = true, .conn_delivered = 1000};
 
 	subflow(&cur, 1, "127.0.0.1", server, silence0 ? 10 : 0, silence0 ? silence0 : 5);
 	subflow(&cur, 2, "127.0.0.2", server, 0, 5);
+	cur.conn_written = silence0 ? 9000 : 1000;
 	f->now = now;
-	fo_tick(fo, &cur, data_age, now);
+	fo_tick(fo, &cur, now);
 }
 
 /* up0 working again: ticks until it shows as up, @max at most. Returns the time reached. */
@@ -122,14 +130,15 @@ static int64_t tick_until_up(struct failover *fo, struct fake *f, const struct s
 			     int64_t t, int max)
 {
 	for (int k = 0; k < max && strcmp(fo_health_name(fo_uplink(fo, 0)), "up"); k++)
-		tick(fo, f, server, t += 100, 0, 50);
+		tick(fo, f, server, t += 100, 0);
 	return t;
 }
 
 /*
  * A dead uplink the others wait for is released at once (unplugged, once);
- * its path is probed; when the probe gets through, it is kicked: unplugged
- * again, and replugged no sooner than the server can have heard of that.
+ * its path is probed; when the probe gets through, it is kicked: replugged,
+ * no sooner than the server can have heard of the unplug; a kick that did
+ * not bring it back is followed by one that unplugs it first.
  */
 static void test_release_probe_kick(void **state)
 {
@@ -142,34 +151,77 @@ static void test_release_probe_kick(void **state)
 	(void)state;
 	fake_init(&f, false);
 	assert_int_equal(fo_create(&fake_ops, &f, 2, &fo), 0);
-	tick(fo, &f, &server, t, 0, 50);
+	tick(fo, &f, &server, t, 0);
 	assert_string_equal(fo_health_name(fo_uplink(fo, 0)), "up");
 	assert_int_equal(f.unplugs[0] + f.replugs[0], 0);
 
-	/* Silent 800 ms, the oldest data as old: released. */
-	tick(fo, &f, &server, t += 100, 800, 800);
+	/* Silent 800 ms, the connection waiting for data: released. */
+	tick(fo, &f, &server, t += 100, 800);
 	assert_int_equal(f.unplugs[0], 1);
 	assert_string_equal(fo_health_name(fo_uplink(fo, 0)), "down");
-	tick(fo, &f, &server, t += 100, 900, 900);
+	tick(fo, &f, &server, t += 100, 900);
 	assert_int_equal(f.unplugs[0], 1); /* once */
 
-	/* Down and probed; the listener answers: kicked within a few ticks. */
-	for (int k = 0; k < 30 && f.unplugs[0] < 2; k++)
-		tick(fo, &f, &server, t += 100, 1200, 100);
-	assert_int_equal(f.unplugs[0], 2);
-	assert_int_equal(f.replugs[0], 0);
+	/*
+	 * Down and probed; the listener answers: kicked within a few ticks. Its
+	 * endpoint was removed when it was released: added again at once, no
+	 * sooner than the server can have heard of the removal.
+	 */
 	for (int k = 0; k < 30 && !f.replugs[0]; k++)
-		tick(fo, &f, &server, t += 100, 1200, 100);
+		tick(fo, &f, &server, t += 100, 1200);
 	assert_int_equal(f.replugs[0], 1);
+	assert_int_equal(f.unplugs[0], 1);
+	assert_true(f.replug_at[0] - f.unplug_at[0] >= FO_REPLUG_MIN_MS);
+	assert_int_equal(f.unplugs[1] + f.replugs[1], 0); /* the other is left alone */
+
+	/* Still down (the fresh subflow did not come): the next kick removes it, then adds it. */
+	for (int k = 0; k < 60 && f.unplugs[0] < 2; k++)
+		tick(fo, &f, &server, t += 100, 1200);
+	assert_int_equal(f.unplugs[0], 2);
+	assert_int_equal(f.replugs[0], 1);
+	for (int k = 0; k < 30 && f.replugs[0] < 2; k++)
+		tick(fo, &f, &server, t += 100, 1200);
+	assert_int_equal(f.replugs[0], 2);
 	assert_true(f.replug_at[0] - f.unplug_at[0] >= FO_REPLUG_MIN_MS);
 	assert_true(f.replug_at[0] - f.unplug_at[0] <= FO_REPLUG_MAX_MS);
-	assert_int_equal(f.unplugs[1] + f.replugs[1], 0); /* the other is left alone */
 
 	/* Its fresh subflow works: up again once out of the degraded hold, nothing more done. */
 	t = tick_until_up(fo, &f, &server, t, 20);
 	assert_string_equal(fo_health_name(fo_uplink(fo, 0)), "up");
 	assert_int_equal(f.unplugs[0], 2);
-	assert_int_equal(f.replugs[0], 1);
+	assert_int_equal(f.replugs[0], 2);
+	fo_destroy(fo);
+	close(lfd);
+}
+
+/*
+ * Released, then its endpoint put back by someone else (routing, when the
+ * link came back): the kick's replug is refused. It is removed then, and
+ * added again after the wait, rather than left out.
+ */
+static void test_refused_replug(void **state)
+{
+	struct sockaddr_in server;
+	int lfd = loopback_listener(8, &server);
+	struct failover *fo;
+	struct fake f;
+	int64_t t = 1000;
+
+	(void)state;
+	fake_init(&f, false);
+	assert_int_equal(fo_create(&fake_ops, &f, 2, &fo), 0);
+	tick(fo, &f, &server, t, 0);
+	tick(fo, &f, &server, t += 100, 800);
+	assert_int_equal(f.unplugs[0], 1);
+	f.replug_ret = -EBUSY;
+	for (int k = 0; k < 30 && f.replugs[0] < 1; k++)
+		tick(fo, &f, &server, t += 100, 1200);
+	assert_int_equal(f.replugs[0], 1); /* refused */
+	assert_int_equal(f.unplugs[0], 2); /* so removed */
+	for (int k = 0; k < 30 && f.replugs[0] < 2; k++)
+		tick(fo, &f, &server, t += 100, 1200);
+	assert_int_equal(f.replugs[0], 2);
+	assert_true(f.replug_at[0] - f.unplug_at[0] >= FO_REPLUG_MIN_MS);
 	fo_destroy(fo);
 	close(lfd);
 }
@@ -191,7 +243,7 @@ static void test_refused_joins_back_off(void **state)
 	fake_init(&f, false);
 	assert_int_equal(fo_create(&fake_ops, &f, 2, &fo), 0);
 	for (; t < 1000 + 120000; t += 100)
-		tick(fo, &f, &server, t, 1200, 100);
+		tick(fo, &f, &server, t, 1200);
 	print_message("kicks in 2 minutes of a path that answers and a server that takes no "
 		      "join: %d\n",
 		      f.unplugs[0]);
@@ -201,7 +253,7 @@ static void test_refused_joins_back_off(void **state)
 
 	/* It comes back: the count starts over. */
 	t = tick_until_up(fo, &f, &server, t, 30);
-	tick(fo, &f, &server, t += 100, 0, 50);
+	tick(fo, &f, &server, t += 100, 0);
 	assert_int_equal(fo_uplink(fo, 0)->probe.failed_kicks, 0);
 	fo_destroy(fo);
 	close(lfd);
@@ -218,23 +270,23 @@ static void test_backups(void **state)
 	(void)state;
 	fake_init(&f, true);
 	assert_int_equal(fo_create(&fake_ops, &f, 2, &fo), 0);
-	tick(fo, &f, &server, 1000, 0, 50);
+	tick(fo, &f, &server, 1000, 0);
 	assert_int_equal(f.backup_calls, 0);
 	f.link[0].link_up = false;
-	tick(fo, &f, &server, 1100, 0, 50);
+	tick(fo, &f, &server, 1100, 0);
 	assert_int_equal(f.backup_calls, 1);
 	assert_false(f.backup_now[1]);
-	tick(fo, &f, &server, 1200, 0, 50);
+	tick(fo, &f, &server, 1200, 0);
 	assert_int_equal(f.backup_calls, 1); /* once */
 	f.link[0].link_up = true;
-	tick(fo, &f, &server, 1300, 0, 50);
+	tick(fo, &f, &server, 1300, 0);
 	assert_int_equal(f.backup_calls, 2);
 	assert_true(f.backup_now[1]);
 
 	/* Routing refuses: logged, and failover goes on. */
 	f.set_backup_ret = -EIO;
 	f.link[0].link_up = false;
-	tick(fo, &f, &server, 1400, 0, 50);
+	tick(fo, &f, &server, 1400, 0);
 	assert_int_equal(f.backup_calls, 3);
 	assert_string_equal(fo_health_name(fo_uplink(fo, 0)), "down");
 	fo_destroy(fo);
@@ -254,14 +306,14 @@ static void test_no_view_no_connection(void **state)
 	assert_int_equal(fo_create(&fake_ops, &f, 2, &fo), 0);
 	assert_int_equal(fo_count(fo), 2);
 	assert_null(fo_uplink(fo, 2));
-	tick(fo, &f, &server, 1000, 0, 50);
+	tick(fo, &f, &server, 1000, 0);
 	f.get_ret = -ENOENT;
-	tick(fo, &f, &server, 1100, 0, 50);
+	tick(fo, &f, &server, 1100, 0);
 	assert_string_equal(fo_uplink(fo, 0)->link.ifname, "lo");
 	assert_true(fo_uplink(fo, 0)->link.installed);
 	f.get_ret = 0;
 	for (int64_t t = 1200; t < 5000; t += 100)
-		fo_tick(fo, NULL, -1, t);
+		fo_tick(fo, NULL, t);
 	assert_int_equal(f.unplugs[0] + f.unplugs[1] + f.replugs[0] + f.replugs[1], 0);
 	fo_destroy(fo);
 	fo = NULL;
@@ -275,6 +327,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_release_probe_kick),
+		cmocka_unit_test(test_refused_replug),
 		cmocka_unit_test(test_refused_joins_back_off),
 		cmocka_unit_test(test_backups),
 		cmocka_unit_test(test_no_view_no_connection),

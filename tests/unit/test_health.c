@@ -210,16 +210,19 @@ static void test_backup_promotion(void **state)
 
 /*
  * One tick: up0 silent for @silence0 ms with data in flight, up1 @state1 (0
- * idle, 1 acking, 2 silent too); the oldest unacknowledged data @age ms old.
+ * idle, 1 acking, 2 silent too); @waiting: the connection has data the
+ * receiver has not acknowledged.
  */
 static void block_tick(struct fo_health *h, struct fo_uplink *ups, struct conn_snapshot *prev,
-		       struct conn_snapshot *cur, int64_t t, uint32_t silence0, int state1, int age)
+		       struct conn_snapshot *cur, int64_t t, uint32_t silence0, int state1,
+		       bool waiting)
 {
 	*prev = *cur;
 	cur->n = 0;
 	subflow(cur, 1, "10.1.0.2", silence0 ? 40000 : 0, silence0 ? silence0 : 5, 0);
 	subflow(cur, 2, "10.2.0.2", state1 ? 60000 : 0, state1 == 2 ? silence0 : 5, 0);
-	h->data_age_ms = age;
+	cur->conn_delivered = 1000;
+	cur->conn_written = waiting ? 90000 : 1000;
 	fo_health_update(h, ups, 2, prev, cur, t);
 }
 
@@ -248,6 +251,8 @@ static void test_cross_family_never_closed(void **state)
 	two_uplinks(ups, false);
 	memset(&ups[0].link.addr[0], 0, sizeof(ups[0].link.addr[0]));
 	mps_ip_parse(&ups[0].link.addr[1], "fd00:1::2");
+	cur.conn_delivered = 1000;
+	cur.conn_written = 90000; /* the connection waits for data */
 	for (int round = 0; round < 2; round++) {
 		fo_health_init(&h, ups, 2);
 		for (int64_t t = 1000; t <= 2000; t += 100) {
@@ -259,7 +264,6 @@ static void test_cross_family_never_closed(void **state)
 			memset(sin6, 0, sizeof(*sin6));
 			sin6->sin6_family = AF_INET6;
 			inet_pton(AF_INET6, "fd00:1::2", &sin6->sin6_addr);
-			h.data_age_ms = (int)(t - 900);
 			fo_health_update(&h, ups, 2, &prev, &cur, t);
 			if (round == 0)
 				assert_false(ups[0].act.release || ups[0].act.probe);
@@ -280,43 +284,210 @@ static void test_dead_path_released(void **state)
 
 	two_uplinks(ups, false);
 	fo_health_init(&h, ups, 2);
-	block_tick(&h, ups, &prev, &cur, 1000, 0, 1, 100);
-	block_tick(&h, ups, &prev, &cur, 1300, 300, 1, 400);
+	/* 20 ms of RTT, no deviation: dead after FO_HEALTH_RELEASE_MIN_MS. */
+	block_tick(&h, ups, &prev, &cur, 1000, 0, 1, true);
+	block_tick(&h, ups, &prev, &cur, 1100, 100, 1, true);
 	assert_false(ups[0].act.release);
-	block_tick(&h, ups, &prev, &cur, 1700, 700, 1, 450);
-	assert_false(ups[0].act.release); /* the oldest data waited 450 ms only */
-	block_tick(&h, ups, &prev, &cur, 1800, 800, 1, 800);
+	block_tick(&h, ups, &prev, &cur, 1140, 140, 1, true);
+	assert_false(ups[0].act.release);
+	block_tick(&h, ups, &prev, &cur, 1150, 150, 1, true);
 	assert_true(ups[0].act.release);
 	assert_false(ups[1].act.release);
 	assert_int_equal(ups[0].health.state, FO_DOWN);
 	assert_true(ups[0].act.changed);
 	assert_string_equal(ups[0].health.reason,
-			    "no ACK for 800 ms, the others wait for its data");
-	block_tick(&h, ups, &prev, &cur, 1900, 900, 1, 900);
+			    "no ACK for 150 ms, the others wait for its data");
+	block_tick(&h, ups, &prev, &cur, 1200, 200, 1, true);
 	assert_false(ups[0].act.release); /* once */
 	assert_int_equal(ups[0].health.state, FO_DOWN);
 	assert_true(ups[0].act.probe); /* and probed until its path answers */
 
 	/* Back (a fresh subflow), then dead again with the living path idle: released again. */
-	block_tick(&h, ups, &prev, &cur, 5000, 0, 1, 100);
+	block_tick(&h, ups, &prev, &cur, 5000, 0, 1, true);
 	assert_int_equal(ups[0].health.state, FO_UP);
-	block_tick(&h, ups, &prev, &cur, 5100, 100, 1, 200);
-	block_tick(&h, ups, &prev, &cur, 5700, 700, 0, 700);
+	block_tick(&h, ups, &prev, &cur, 5100, 100, 1, true);
+	block_tick(&h, ups, &prev, &cur, 5200, 200, 0, true);
 	assert_true(ups[0].act.release);
 
-	/* The kernel sent the dead path's data again on its own: nothing to release. */
+	/* All the data acknowledged (the kernel sent it again on its own): nothing to release. */
 	fo_health_init(&h, ups, 2);
 	cur.n = 0;
-	for (int64_t t = 1000; t <= 3000; t += 100)
-		block_tick(&h, ups, &prev, &cur, t, (uint32_t)(t - 900), 1, 200);
+	for (int64_t t = 1000; t <= 3000; t += 50)
+		block_tick(&h, ups, &prev, &cur, t, (uint32_t)(t - 900), 1, false);
 	assert_false(ups[0].act.release);
 	assert_int_equal(ups[0].health.state, FO_DOWN); /* dead all the same */
 
 	/* Both silent: no other uplink works, nothing is gained by closing either. */
 	fo_health_init(&h, ups, 2);
-	for (int64_t t = 1000; t <= 3000; t += 100)
-		block_tick(&h, ups, &prev, &cur, t, (uint32_t)(t - 900), 2, (int)(t - 900));
+	for (int64_t t = 1000; t <= 3000; t += 50)
+		block_tick(&h, ups, &prev, &cur, t, (uint32_t)(t - 900), 2, true);
 	assert_false(ups[0].act.release || ups[1].act.release);
+}
+
+/* How long a path may be silent follows its own RTT, within bounds. */
+static void test_release_after_rtt(void **state)
+{
+	struct conn_subflow sf = {0};
+	struct fo_health h;
+	struct fo_uplink ups[2];
+	struct conn_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
+
+	(void)state;
+	sf.rtt_us = 1000; /* a wired path of 1 ms */
+	assert_int_equal(fo_health_release_after_ms(&sf), FO_HEALTH_RELEASE_MIN_MS);
+	sf.rtt_us = 60000; /* cellular: 60 +- 10 ms */
+	sf.rttvar_us = 10000;
+	assert_int_equal(fo_health_release_after_ms(&sf), 2 * 60 + 4 * 10 + FO_HEALTH_DELACK_MS);
+	sf.rtt_us = 250000; /* a queue of 250 ms */
+	assert_int_equal(fo_health_release_after_ms(&sf), FO_HEALTH_RELEASE_MAX_MS);
+
+	/* up0 at 100 +- 20 ms: silent 300 ms is not enough, 330 ms is (2 x 100 + 4 x 20 + 40). */
+	two_uplinks(ups, false);
+	fo_health_init(&h, ups, 2);
+	for (uint32_t silence = 150; silence <= 330; silence += 30) {
+		fo_health_init(&h, ups, 2);
+		cur.n = 0;
+		subflow(&cur, 1, "10.1.0.2", 40000, silence, 0);
+		cur.sf[0].rtt_us = 100000;
+		cur.sf[0].rttvar_us = 20000;
+		subflow(&cur, 2, "10.2.0.2", 60000, 5, 0);
+		cur.conn_delivered = 1000;
+		cur.conn_written = 90000;
+		fo_health_update(&h, ups, 2, &prev, &cur, 1000);
+		assert_int_equal(ups[0].act.release, silence >= 320);
+	}
+}
+
+/*
+ * A recorded-like trace of two cellular paths: a stream of 30 frames a
+ * second, each split over both paths; every ACK comes one RTT after its
+ * packet, 50 ms +- 15 ms, a delayed ACK (+40 ms) now and then, never before
+ * the ACK of the packet before it. The health policy sees it every 50 ms as
+ * the kernel would show it (last ACK, data in flight, smoothed RTT and mean
+ * deviation as TCP computes them). Path 0 goes silent at @cut_ms (its
+ * packets from then on are never acknowledged); 0: never.
+ */
+#define TRACE_PKTS 16384
+struct trace_path {
+	double sent[TRACE_PKTS], acked[TRACE_PKTS]; /* ms; acked < 0: never */
+	size_t n;
+	double srtt, mdev;
+	size_t seen; /* the packets whose ACK fed the estimator */
+};
+
+static double trace_random(uint64_t *seed) /* 0 to 1 */
+{
+	*seed = *seed * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (double)(*seed >> 11) / (double)(1ULL << 53);
+}
+
+static void trace_send(struct trace_path *p, double t, uint64_t *seed, double cut_ms, bool cut)
+{
+	double rtt = 50 + 30 * (trace_random(seed) - 0.5), ack;
+
+	if (trace_random(seed) < 0.05)
+		rtt += FO_HEALTH_DELACK_MS;
+	ack = t + rtt;
+	if (p->n && p->acked[p->n - 1] > ack)
+		ack = p->acked[p->n - 1];
+	if (cut && cut_ms > 0 && ack >= cut_ms)
+		ack = -1;
+	p->sent[p->n] = t;
+	p->acked[p->n++] = ack;
+}
+
+/* Subflow @id of the snapshot at @now, from path @p (its estimator brought up to date). */
+static void trace_subflow(struct conn_snapshot *cur, struct trace_path *p, uint32_t id,
+			  const char *local, double now)
+{
+	double last_ack = -1;
+	uint32_t unacked = 0;
+
+	for (; p->seen < p->n && p->acked[p->seen] >= 0 && p->acked[p->seen] <= now; p->seen++) {
+		double m = p->acked[p->seen] - p->sent[p->seen];
+
+		if (!p->srtt) {
+			p->srtt = m;
+			p->mdev = m / 2;
+		} else {
+			p->mdev += ((m > p->srtt ? m - p->srtt : p->srtt - m) - p->mdev) / 4;
+			p->srtt += (m - p->srtt) / 8;
+		}
+	}
+	for (size_t k = 0; k < p->n && p->sent[k] <= now; k++) {
+		if (p->acked[k] >= 0 && p->acked[k] <= now)
+			last_ack = p->acked[k];
+		else
+			unacked++;
+	}
+	subflow(cur, id, local, unacked, last_ack < 0 ? 0 : (uint32_t)(now - last_ack), 0);
+	cur->sf[cur->n - 1].rtt_us = (uint32_t)(p->srtt * 1000);
+	cur->sf[cur->n - 1].rttvar_us = (uint32_t)(p->mdev * 1000);
+}
+
+/*
+ * Runs the trace for @secs s, path 1 cut too when @both; returns when up0 was
+ * released (ms), -1 when nothing was, -2 when up1 was.
+ */
+static double run_trace(uint64_t seed, double cut_ms, bool both, int secs, uint32_t *after)
+{
+	static struct trace_path paths[2];
+	struct fo_health h;
+	struct fo_uplink ups[2];
+	struct conn_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
+	double frame = 0;
+
+	memset(paths, 0, sizeof(paths));
+	two_uplinks(ups, false);
+	fo_health_init(&h, ups, 2);
+	for (int64_t now = 50; now <= secs * 1000; now += 50) {
+		bool waiting = false;
+
+		for (; frame <= (double)now; frame += 1000.0 / 30)
+			for (int k = 0; k < 8; k++) /* 2.8 Mbit/s */
+				trace_send(&paths[k % 2], frame + 0.4 * k, &seed, cut_ms,
+					   both || k % 2 == 0);
+		prev = cur;
+		cur.n = 0;
+		trace_subflow(&cur, &paths[0], 1, "10.1.0.2", (double)now);
+		trace_subflow(&cur, &paths[1], 2, "10.2.0.2", (double)now);
+		for (size_t k = 0; k < cur.n; k++)
+			waiting |= cur.sf[k].unacked > 0;
+		cur.conn_delivered = 1000;
+		cur.conn_written = waiting ? 90000 : 1000;
+		fo_health_update(&h, ups, 2, &prev, &cur, now);
+		*after = fo_health_release_after_ms(&cur.sf[0]);
+		if (ups[0].act.release || ups[1].act.release)
+			return ups[1].act.release ? -2 : (double)now;
+	}
+	return -1;
+}
+
+/*
+ * Dead-path detection on a jittery 50 ms path: a minute of it, five draws,
+ * releases nothing; the same path cut releases up0 a few of its round
+ * trips after its last ACK, well before the 500 ms a fixed bound gave; both
+ * cut together, nothing is released.
+ */
+static void test_jittery_path_trace(void **state)
+{
+	uint32_t after = 0;
+
+	(void)state;
+	for (uint64_t seed = 1; seed <= 5; seed++)
+		assert_true(run_trace(seed, 0, false, 60, &after) == -1);
+	print_message("50 +- 15 ms path: released after %u ms of silence\n", after);
+	assert_true(after >= FO_HEALTH_RELEASE_MIN_MS && after < 250);
+	for (uint64_t seed = 1; seed <= 5; seed++) {
+		double at = run_trace(seed, 20000, false, 30, &after);
+
+		print_message("cut at 20000 ms: released at %.0f ms (after %u ms)\n", at, after);
+		assert_true(at > 20000);
+		/* The last ACK up to one RTT before the cut's first loss, a tick to see it. */
+		assert_true(at - 20000 <= after + 50);
+		/* Both paths cut at once (the connectivity behind them): neither is released. */
+		assert_true(run_trace(seed, 20000, true, 30, &after) == -1);
+	}
 }
 
 /*
@@ -438,6 +609,8 @@ int main(void)
 		cmocka_unit_test(test_backup_promotion),
 		cmocka_unit_test(test_slow_path_benched),
 		cmocka_unit_test(test_dead_path_released),
+		cmocka_unit_test(test_release_after_rtt),
+		cmocka_unit_test(test_jittery_path_trace),
 		cmocka_unit_test(test_cross_family_never_closed),
 	};
 
