@@ -27,12 +27,12 @@ struct conn_subflow {
 	uint64_t bytes_acked;	 /* tcpi_bytes_acked */
 	uint64_t bytes_retrans;	 /* tcpi_bytes_retrans */
 	uint64_t bytes_received; /* tcpi_bytes_received */
-	uint32_t rtt_us;      /* smoothed */
-	uint32_t rttvar_us;   /* its mean deviation */
-	uint32_t cwnd;	      /* segments */
-	uint8_t state;	      /* TCP_ESTABLISHED, ... */
-	uint32_t unacked;     /* segments sent and not acknowledged */
-	uint32_t last_ack_ms; /* since the last ACK */
+	uint32_t rtt_us;	 /* smoothed */
+	uint32_t rttvar_us;	 /* its mean deviation */
+	uint32_t cwnd;		 /* segments */
+	uint8_t state;		 /* TCP_ESTABLISHED, ... */
+	uint32_t unacked;	 /* segments sent and not acknowledged */
+	uint32_t last_ack_ms;	 /* since the last ACK */
 };
 
 struct conn_snapshot {

@@ -91,7 +91,7 @@ uint32_t fo_health_release_after_ms(const struct conn_subflow *sf);
 /* What the policy keeps besides each uplink's own state. */
 struct fo_health {
 	bool backups_promoted; /* backup uplinks carry traffic as regular ones */
-	int64_t last_ms; /* the last update's time; 0: none yet */
+	int64_t last_ms;       /* the last update's time; 0: none yet */
 };
 
 /* Every uplink up ("starting"), nothing promoted. */
