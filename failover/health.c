@@ -188,8 +188,9 @@ static bool renewable(const struct fo_link *l, const struct conn_snapshot *cur)
 
 /*
  * An uplink whose link went down (the kernel knows at once) and still has
- * subflows: released now, not after a silence (fo_health_release_after_ms()), so that
- * the kernel sends their data on the others before the receiver waits for it.
+ * subflows: released now, not after a silence (fo_health_release_after_ms()),
+ * so that the kernel sends their data on the others before the receiver
+ * waits for it.
  */
 static void release_link_down(struct fo_uplink *up, const struct conn_snapshot *cur)
 {
@@ -305,12 +306,14 @@ static void bench(struct fo_uplink *up, uint32_t rtt_ms, uint32_t best, int64_t 
 		u->bench_ms *= 2;
 }
 
-/* Bench the slow primary uplinks; give them back their place in time. @dt: since the last update (ms). */
+/*
+ * Bench the slow primary uplinks; give them back their place in time. @dt:
+ * since the last update (ms).
+ */
 static void judge_speed(struct fo_uplink *ups, size_t n, const struct conn_snapshot *prev,
 			const struct conn_snapshot *cur, int64_t now, int64_t dt)
 {
 	double weight = dt > 0 && dt < 1000 ? (double)dt / 1000 : 0.1; /* an EWMA of 1 s */
-
 	uint32_t rtt_ms[FO_MAX_UPLINKS] = {0}; /* its subflows' smallest smoothed RTT; 0 */
 
 	for (size_t i = 0; i < n; i++) {

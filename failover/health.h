@@ -35,13 +35,12 @@
  * while the living path is kept busy. Closing the dead path's subflows makes
  * it send all unacknowledged data again at once. So an uplink is "released"
  * (found down, its subflows closed and its endpoint removed until its path
- * answers the probe again) when another uplink works and, for a few of its
- * own round trips (fo_health_release_after_ms()):
- *  - each of its subflows has had data outstanding and no ACK, and
- *  - the connection's data has not been acknowledged further (the kernel has
- *    not sent it again elsewhere; before Linux 6.11, which does not say: the
- *    oldest data written and not acknowledged has waited as long).
- * Not much earlier: the resend includes what the receiver already holds
+ * answers the probe again) when each of its subflows has had data
+ * outstanding and no ACK for a few of its own round trips
+ * (fo_health_release_after_ms()), the connection has data not yet
+ * acknowledged, and another uplink works: it had an ACK since, or has nothing
+ * in flight (when all paths fall silent together, none is released). Not
+ * much earlier: the resend includes what the receiver already holds
  * (sender/stream.c caps it, snd_inflight_cap()), and a path that was only
  * slow for a moment has to open a new subflow.
  * An uplink whose link went down is released at once: the kernel knows, and
