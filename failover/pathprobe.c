@@ -10,8 +10,9 @@
 
 void fo_pathprobe_init(struct fo_pathprobe *p)
 {
-	p->fd = -1;
-	p->started_ms = 0;
+	for (int k = 0; k < FO_PROBE_ATTEMPTS; k++)
+		p->fd[k] = -1;
+	fo_pathprobe_reset(p);
 	p->kicked_ms = 0;
 	p->replug_ms = 0;
 	p->unplugged_ms = 0;
@@ -19,15 +20,23 @@ void fo_pathprobe_init(struct fo_pathprobe *p)
 	p->failed_kicks = 0;
 }
 
-void fo_pathprobe_reset(struct fo_pathprobe *p)
+static void give_up(struct fo_pathprobe *p, int k)
 {
-	if (p->fd >= 0)
-		close(p->fd);
-	p->fd = -1;
-	p->started_ms = 0;
+	if (p->fd[k] >= 0)
+		close(p->fd[k]);
+	p->fd[k] = -1;
+	p->started_ms[k] = 0;
 }
 
-static int start(struct fo_pathprobe *p, const struct mps_ip *src, const char *ifname,
+void fo_pathprobe_reset(struct fo_pathprobe *p)
+{
+	for (int k = 0; k < FO_PROBE_ATTEMPTS; k++)
+		give_up(p, k);
+	p->last_start_ms = 0;
+}
+
+/* A fresh attempt in slot @k. */
+static int start(struct fo_pathprobe *p, int k, const struct mps_ip *src, const char *ifname,
 		 const struct sockaddr_storage *dst, int64_t now_ms)
 {
 	struct sockaddr_storage from, to;
@@ -62,34 +71,47 @@ static int start(struct fo_pathprobe *p, const struct mps_ip *src, const char *i
 		close(fd);
 		return err;
 	}
-	p->fd = fd;
-	p->started_ms = now_ms;
+	p->fd[k] = fd;
+	p->started_ms[k] = now_ms;
+	p->last_start_ms = now_ms;
+	return 0;
+}
+
+/* Attempt @k: 1 answered, 0 not yet, -1 failed (given up). */
+static int look(struct fo_pathprobe *p, int k, int64_t now_ms)
+{
+	struct pollfd pfd = {.fd = p->fd[k], .events = POLLOUT};
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (poll(&pfd, 1, 0) > 0) {
+		getsockopt(p->fd[k], SOL_SOCKET, SO_ERROR, &err, &len);
+		give_up(p, k);
+		/* Connected, or refused by the far end: either way the path carries packets. */
+		return err == 0 || err == ECONNREFUSED ? 1 : -1;
+	}
+	if (now_ms - p->started_ms[k] >= FO_PROBE_LIFE_MS) {
+		give_up(p, k);
+		return -1;
+	}
 	return 0;
 }
 
 int fo_pathprobe_step(struct fo_pathprobe *p, const struct mps_ip *src, const char *ifname,
 		      const struct sockaddr_storage *dst, int64_t now_ms)
 {
-	struct pollfd pfd;
-	int err = 0, ret;
-	socklen_t len = sizeof(err);
+	int free_slot = -1;
 
-	if (p->fd < 0) {
-		ret = start(p, src, ifname, dst, now_ms);
-		return ret < 0 ? ret : 0;
-	}
-	pfd = (struct pollfd){.fd = p->fd, .events = POLLOUT};
-	if (poll(&pfd, 1, 0) > 0) {
-		getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-		/* Connected, or refused by the far end: either way the path carries packets. */
-		if (err == 0 || err == ECONNREFUSED) {
+	for (int k = 0; k < FO_PROBE_ATTEMPTS; k++) {
+		if (p->fd[k] >= 0 && look(p, k, now_ms) == 1) {
 			fo_pathprobe_reset(p);
 			return 1;
 		}
-		fo_pathprobe_reset(p);
-		return 0;
+		if (p->fd[k] < 0)
+			free_slot = k;
 	}
-	if (now_ms - p->started_ms >= FO_PROBE_RETRY_MS)
-		fo_pathprobe_reset(p); /* a fresh SYN next time, not the kernel's back-off */
-	return 0;
+	/* A fresh SYN now and then, not the kernel's back-off. */
+	if (free_slot < 0 || (p->last_start_ms && now_ms - p->last_start_ms < FO_PROBE_EVERY_MS))
+		return 0;
+	return start(p, free_slot, src, ifname, dst, now_ms);
 }

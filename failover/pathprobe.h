@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Is a dead uplink's path back? A plain TCP connection attempt from the
- * uplink's address to the server's address and port, renewed every
- * FO_PROBE_RETRY_MS: a SYN-ACK (or a RST) that comes back says yes.
+ * Is a dead uplink's path back? Plain TCP connection attempts from the
+ * uplink's address to the server's address and port, a fresh one every
+ * FO_PROBE_EVERY_MS, each kept FO_PROBE_LIFE_MS: a SYN-ACK (or a RST) that
+ * comes back to any of them says yes. A SYN sent while the path was dead is
+ * lost, and the kernel's own SYN retransmission waits 1 s: the fresh ones say
+ * within FO_PROBE_EVERY_MS and one RTT that the path is back; keeping each a
+ * while lets a path whose RTT is longer than that answer too.
  *
  * Why not simply re-add the uplink's MPTCP endpoint every so often: removing
  * an endpoint makes the kernel send again all the data not yet acknowledged
@@ -20,7 +24,9 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define FO_PROBE_RETRY_MS 250
+#define FO_PROBE_EVERY_MS 100
+#define FO_PROBE_LIFE_MS  500
+#define FO_PROBE_ATTEMPTS (FO_PROBE_LIFE_MS / FO_PROBE_EVERY_MS)
 /* After a kick, the fresh subflow gets this long to come up before the path is probed again. */
 #define FO_PROBE_SETTLE_MS 1500
 /*
@@ -36,8 +42,9 @@
 #define FO_REPLUG_MAX_MS 2000
 
 struct fo_pathprobe {
-	int fd;		      /* the attempt under way, or -1 */
-	int64_t started_ms;   /* when it began */
+	int fd[FO_PROBE_ATTEMPTS];	       /* the attempts under way, or -1 */
+	int64_t started_ms[FO_PROBE_ATTEMPTS]; /* when each began */
+	int64_t last_start_ms;		       /* the newest attempt's */
 	int64_t kicked_ms;    /* when the path last answered and the uplink was kicked */
 	int64_t replug_ms;    /* when to add the kicked uplink's endpoint again; 0: done */
 	int64_t unplugged_ms; /* when its endpoint was removed (released, kicked); 0: in place */
@@ -48,9 +55,10 @@ struct fo_pathprobe {
 void fo_pathprobe_init(struct fo_pathprobe *p);
 
 /*
- * One step for a path that is down: start an attempt from @src to @dst (of
- * one family; IPv4-mapped IPv6 is IPv4), or look at the one under way.
- * Returns 1 when the path answered, 0 when not (yet), or -errno.
+ * One step for a path that is down: look at the attempts under way from @src
+ * to @dst (of one family; IPv4-mapped IPv6 is IPv4), give up the old ones,
+ * start a fresh one when its time has come. Returns 1 when the path answered
+ * (every attempt is closed then), 0 when not (yet), or -errno.
  */
 __attribute__((warn_unused_result)) int fo_pathprobe_step(struct fo_pathprobe *p,
 							  const struct mps_ip *src,
@@ -58,7 +66,7 @@ __attribute__((warn_unused_result)) int fo_pathprobe_step(struct fo_pathprobe *p
 							  const struct sockaddr_storage *dst,
 							  int64_t now_ms);
 
-/* Drop an attempt under way (the path is up, or the connection is gone). */
+/* Drop the attempts under way (the path is up, or the connection is gone). */
 void fo_pathprobe_reset(struct fo_pathprobe *p);
 
 #endif
