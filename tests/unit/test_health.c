@@ -359,13 +359,13 @@ static void test_release_after_rtt(void **state)
 }
 
 /*
- * A recorded-like trace of two cellular paths: a stream of 30 frames a
+ * A synthetic trace of two cellular paths: a stream of 30 frames a
  * second, each split over both paths; every ACK comes one RTT after its
  * packet, 50 ms +- 15 ms, a delayed ACK (+40 ms) now and then, never before
  * the ACK of the packet before it. The health policy sees it every 50 ms as
  * the kernel would show it (last ACK, data in flight, smoothed RTT and mean
- * deviation as TCP computes them). Path 0 goes silent at @cut_ms (its
- * packets from then on are never acknowledged); 0: never.
+ * deviation as TCP computes them). Path 0 goes silent at @cut_ms (no ACK
+ * arrives from then on); 0: never.
  */
 #define TRACE_PKTS 16384
 struct trace_path {
@@ -387,6 +387,7 @@ static void trace_send(struct trace_path *p, double t, uint64_t *seed, double cu
 
 	if (trace_random(seed) < 0.05)
 		rtt += FO_HEALTH_DELACK_MS;
+	assert_true(p->n < TRACE_PKTS);
 	ack = t + rtt;
 	if (p->n && p->acked[p->n - 1] > ack)
 		ack = p->acked[p->n - 1];
