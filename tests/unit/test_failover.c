@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/tcp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -134,6 +135,51 @@ static int64_t tick_until_up(struct failover *fo, struct fake *f, const struct s
 	return t;
 }
 
+/* What each test works with: a listener that answers the probes, the fake routing, failover on it. */
+struct lab {
+	struct sockaddr_in server;
+	int lfd;
+	struct fake f;
+	struct failover *fo;
+};
+
+static int lab_setup(void **state, bool backup1)
+{
+	struct lab *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return -1;
+	l->lfd = loopback_listener(64, &l->server);
+	fake_init(&l->f, backup1);
+	if (fo_create(&fake_ops, &l->f, 2, &l->fo)) {
+		close(l->lfd);
+		free(l);
+		return -1;
+	}
+	*state = l;
+	return 0;
+}
+
+static int setup(void **state)
+{
+	return lab_setup(state, false);
+}
+
+static int setup_backup(void **state)
+{
+	return lab_setup(state, true);
+}
+
+static int teardown(void **state)
+{
+	struct lab *l = *state;
+
+	fo_destroy(l->fo);
+	close(l->lfd);
+	free(l);
+	return 0;
+}
+
 /*
  * A dead uplink the others wait for is released at once (unplugged, once);
  * its path is probed; when the probe gets through, it is kicked: replugged,
@@ -142,56 +188,48 @@ static int64_t tick_until_up(struct failover *fo, struct fake *f, const struct s
  */
 static void test_release_probe_kick(void **state)
 {
-	struct sockaddr_in server;
-	int lfd = loopback_listener(8, &server);
-	struct failover *fo;
-	struct fake f;
+	struct lab *l = *state;
 	int64_t t = 1000;
 
-	(void)state;
-	fake_init(&f, false);
-	assert_int_equal(fo_create(&fake_ops, &f, 2, &fo), 0);
-	tick(fo, &f, &server, t, 0);
-	assert_string_equal(fo_health_name(fo_uplink(fo, 0)), "up");
-	assert_int_equal(f.unplugs[0] + f.replugs[0], 0);
+	tick(l->fo, &l->f, &l->server, t, 0);
+	assert_string_equal(fo_health_name(fo_uplink(l->fo, 0)), "up");
+	assert_int_equal(l->f.unplugs[0] + l->f.replugs[0], 0);
 
 	/* Silent 800 ms, the connection waiting for data: released. */
-	tick(fo, &f, &server, t += 100, 800);
-	assert_int_equal(f.unplugs[0], 1);
-	assert_string_equal(fo_health_name(fo_uplink(fo, 0)), "down");
-	tick(fo, &f, &server, t += 100, 900);
-	assert_int_equal(f.unplugs[0], 1); /* once */
+	tick(l->fo, &l->f, &l->server, t += 100, 800);
+	assert_int_equal(l->f.unplugs[0], 1);
+	assert_string_equal(fo_health_name(fo_uplink(l->fo, 0)), "down");
+	tick(l->fo, &l->f, &l->server, t += 100, 900);
+	assert_int_equal(l->f.unplugs[0], 1); /* once */
 
 	/*
 	 * Down and probed; the listener answers: kicked within a few ticks. Its
 	 * endpoint was removed when it was released: added again at once, no
 	 * sooner than the server can have heard of the removal.
 	 */
-	for (int k = 0; k < 30 && !f.replugs[0]; k++)
-		tick(fo, &f, &server, t += 100, 1200);
-	assert_int_equal(f.replugs[0], 1);
-	assert_int_equal(f.unplugs[0], 1);
-	assert_true(f.replug_at[0] - f.unplug_at[0] >= FO_REPLUG_MIN_MS);
-	assert_int_equal(f.unplugs[1] + f.replugs[1], 0); /* the other is left alone */
+	for (int k = 0; k < 30 && !l->f.replugs[0]; k++)
+		tick(l->fo, &l->f, &l->server, t += 100, 1200);
+	assert_int_equal(l->f.replugs[0], 1);
+	assert_int_equal(l->f.unplugs[0], 1);
+	assert_true(l->f.replug_at[0] - l->f.unplug_at[0] >= FO_REPLUG_MIN_MS);
+	assert_int_equal(l->f.unplugs[1] + l->f.replugs[1], 0); /* the other is left alone */
 
 	/* Still down (the fresh subflow did not come): the next kick removes it, then adds it. */
-	for (int k = 0; k < 60 && f.unplugs[0] < 2; k++)
-		tick(fo, &f, &server, t += 100, 1200);
-	assert_int_equal(f.unplugs[0], 2);
-	assert_int_equal(f.replugs[0], 1);
-	for (int k = 0; k < 30 && f.replugs[0] < 2; k++)
-		tick(fo, &f, &server, t += 100, 1200);
-	assert_int_equal(f.replugs[0], 2);
-	assert_true(f.replug_at[0] - f.unplug_at[0] >= FO_REPLUG_MIN_MS);
-	assert_true(f.replug_at[0] - f.unplug_at[0] <= FO_REPLUG_MAX_MS);
+	for (int k = 0; k < 60 && l->f.unplugs[0] < 2; k++)
+		tick(l->fo, &l->f, &l->server, t += 100, 1200);
+	assert_int_equal(l->f.unplugs[0], 2);
+	assert_int_equal(l->f.replugs[0], 1);
+	for (int k = 0; k < 30 && l->f.replugs[0] < 2; k++)
+		tick(l->fo, &l->f, &l->server, t += 100, 1200);
+	assert_int_equal(l->f.replugs[0], 2);
+	assert_true(l->f.replug_at[0] - l->f.unplug_at[0] >= FO_REPLUG_MIN_MS);
+	assert_true(l->f.replug_at[0] - l->f.unplug_at[0] <= FO_REPLUG_MAX_MS);
 
 	/* Its fresh subflow works: up again once out of the degraded hold, nothing more done. */
-	t = tick_until_up(fo, &f, &server, t, 20);
-	assert_string_equal(fo_health_name(fo_uplink(fo, 0)), "up");
-	assert_int_equal(f.unplugs[0], 2);
-	assert_int_equal(f.replugs[0], 2);
-	fo_destroy(fo);
-	close(lfd);
+	t = tick_until_up(l->fo, &l->f, &l->server, t, 20);
+	assert_string_equal(fo_health_name(fo_uplink(l->fo, 0)), "up");
+	assert_int_equal(l->f.unplugs[0], 2);
+	assert_int_equal(l->f.replugs[0], 2);
 }
 
 /*
@@ -201,29 +239,21 @@ static void test_release_probe_kick(void **state)
  */
 static void test_refused_replug(void **state)
 {
-	struct sockaddr_in server;
-	int lfd = loopback_listener(8, &server);
-	struct failover *fo;
-	struct fake f;
+	struct lab *l = *state;
 	int64_t t = 1000;
 
-	(void)state;
-	fake_init(&f, false);
-	assert_int_equal(fo_create(&fake_ops, &f, 2, &fo), 0);
-	tick(fo, &f, &server, t, 0);
-	tick(fo, &f, &server, t += 100, 800);
-	assert_int_equal(f.unplugs[0], 1);
-	f.replug_ret = -EBUSY;
-	for (int k = 0; k < 30 && f.replugs[0] < 1; k++)
-		tick(fo, &f, &server, t += 100, 1200);
-	assert_int_equal(f.replugs[0], 1); /* refused */
-	assert_int_equal(f.unplugs[0], 2); /* so removed */
-	for (int k = 0; k < 30 && f.replugs[0] < 2; k++)
-		tick(fo, &f, &server, t += 100, 1200);
-	assert_int_equal(f.replugs[0], 2);
-	assert_true(f.replug_at[0] - f.unplug_at[0] >= FO_REPLUG_MIN_MS);
-	fo_destroy(fo);
-	close(lfd);
+	tick(l->fo, &l->f, &l->server, t, 0);
+	tick(l->fo, &l->f, &l->server, t += 100, 800);
+	assert_int_equal(l->f.unplugs[0], 1);
+	l->f.replug_ret = -EBUSY;
+	for (int k = 0; k < 30 && l->f.replugs[0] < 1; k++)
+		tick(l->fo, &l->f, &l->server, t += 100, 1200);
+	assert_int_equal(l->f.replugs[0], 1); /* refused */
+	assert_int_equal(l->f.unplugs[0], 2); /* so removed */
+	for (int k = 0; k < 30 && l->f.replugs[0] < 2; k++)
+		tick(l->fo, &l->f, &l->server, t += 100, 1200);
+	assert_int_equal(l->f.replugs[0], 2);
+	assert_true(l->f.replug_at[0] - l->f.unplug_at[0] >= FO_REPLUG_MIN_MS);
 }
 
 /*
@@ -233,104 +263,81 @@ static void test_refused_replug(void **state)
  */
 static void test_refused_joins_back_off(void **state)
 {
-	struct sockaddr_in server;
-	int lfd = loopback_listener(64, &server);
-	struct failover *fo;
-	struct fake f;
+	struct lab *l = *state;
 	int64_t t = 1000;
 
-	(void)state;
-	fake_init(&f, false);
-	assert_int_equal(fo_create(&fake_ops, &f, 2, &fo), 0);
 	for (; t < 1000 + 120000; t += 100)
-		tick(fo, &f, &server, t, 1200);
+		tick(l->fo, &l->f, &l->server, t, 1200);
 	print_message("kicks in 2 minutes of a path that answers and a server that takes no "
 		      "join: %d\n",
-		      f.unplugs[0]);
-	assert_true(f.unplugs[0] >= 3);
-	assert_true(f.unplugs[0] <= 8); /* without the back-off: about 60 */
-	assert_true(fo_uplink(fo, 0)->probe.failed_kicks >= 3);
+		      l->f.unplugs[0]);
+	assert_true(l->f.unplugs[0] >= 3);
+	assert_true(l->f.unplugs[0] <= 8); /* without the back-off: about 60 */
+	assert_true(fo_uplink(l->fo, 0)->probe.failed_kicks >= 3);
 
 	/* It comes back: the count starts over. */
-	t = tick_until_up(fo, &f, &server, t, 30);
-	tick(fo, &f, &server, t += 100, 0);
-	assert_int_equal(fo_uplink(fo, 0)->probe.failed_kicks, 0);
-	fo_destroy(fo);
-	close(lfd);
+	t = tick_until_up(l->fo, &l->f, &l->server, t, 30);
+	tick(l->fo, &l->f, &l->server, t += 100, 0);
+	assert_int_equal(fo_uplink(l->fo, 0)->probe.failed_kicks, 0);
 }
 
 /* No primary works: the backups' flags are cleared, and set again when one does. */
 static void test_backups(void **state)
 {
-	struct sockaddr_in server;
-	int lfd = loopback_listener(8, &server);
-	struct failover *fo;
-	struct fake f;
+	struct lab *l = *state;
 
-	(void)state;
-	fake_init(&f, true);
-	assert_int_equal(fo_create(&fake_ops, &f, 2, &fo), 0);
-	tick(fo, &f, &server, 1000, 0);
-	assert_int_equal(f.backup_calls, 0);
-	f.link[0].link_up = false;
-	tick(fo, &f, &server, 1100, 0);
-	assert_int_equal(f.backup_calls, 1);
-	assert_false(f.backup_now[1]);
-	tick(fo, &f, &server, 1200, 0);
-	assert_int_equal(f.backup_calls, 1); /* once */
-	f.link[0].link_up = true;
-	tick(fo, &f, &server, 1300, 0);
-	assert_int_equal(f.backup_calls, 2);
-	assert_true(f.backup_now[1]);
+	tick(l->fo, &l->f, &l->server, 1000, 0);
+	assert_int_equal(l->f.backup_calls, 0);
+	l->f.link[0].link_up = false;
+	tick(l->fo, &l->f, &l->server, 1100, 0);
+	assert_int_equal(l->f.backup_calls, 1);
+	assert_false(l->f.backup_now[1]);
+	tick(l->fo, &l->f, &l->server, 1200, 0);
+	assert_int_equal(l->f.backup_calls, 1); /* once */
+	l->f.link[0].link_up = true;
+	tick(l->fo, &l->f, &l->server, 1300, 0);
+	assert_int_equal(l->f.backup_calls, 2);
+	assert_true(l->f.backup_now[1]);
 
 	/* Routing refuses: logged, and failover goes on. */
-	f.set_backup_ret = -EIO;
-	f.link[0].link_up = false;
-	tick(fo, &f, &server, 1400, 0);
-	assert_int_equal(f.backup_calls, 3);
-	assert_string_equal(fo_health_name(fo_uplink(fo, 0)), "down");
-	fo_destroy(fo);
-	close(lfd);
+	l->f.set_backup_ret = -EIO;
+	l->f.link[0].link_up = false;
+	tick(l->fo, &l->f, &l->server, 1400, 0);
+	assert_int_equal(l->f.backup_calls, 3);
+	assert_string_equal(fo_health_name(fo_uplink(l->fo, 0)), "down");
 }
 
 /* Routing cannot tell: the uplink keeps its last view; no connection: nothing is probed. */
 static void test_no_view_no_connection(void **state)
 {
-	struct sockaddr_in server;
-	int lfd = loopback_listener(8, &server);
-	struct failover *fo;
-	struct fake f;
+	struct lab *l = *state;
 
-	(void)state;
-	fake_init(&f, false);
-	assert_int_equal(fo_create(&fake_ops, &f, 2, &fo), 0);
-	assert_int_equal(fo_count(fo), 2);
-	assert_null(fo_uplink(fo, 2));
-	tick(fo, &f, &server, 1000, 0);
-	f.get_ret = -ENOENT;
-	tick(fo, &f, &server, 1100, 0);
-	assert_string_equal(fo_uplink(fo, 0)->link.ifname, "lo");
-	assert_true(fo_uplink(fo, 0)->link.installed);
-	f.get_ret = 0;
+	assert_int_equal(fo_count(l->fo), 2);
+	assert_null(fo_uplink(l->fo, 2));
+	tick(l->fo, &l->f, &l->server, 1000, 0);
+	l->f.get_ret = -ENOENT;
+	tick(l->fo, &l->f, &l->server, 1100, 0);
+	assert_string_equal(fo_uplink(l->fo, 0)->link.ifname, "lo");
+	assert_true(fo_uplink(l->fo, 0)->link.installed);
+	l->f.get_ret = 0;
 	for (int64_t t = 1200; t < 5000; t += 100)
-		fo_tick(fo, NULL, t);
-	assert_int_equal(f.unplugs[0] + f.unplugs[1] + f.replugs[0] + f.replugs[1], 0);
-	fo_destroy(fo);
-	fo = NULL;
-	assert_int_equal(fo_create(&fake_ops, &f, FO_MAX_UPLINKS + 1, &fo), -EINVAL);
-	assert_null(fo);
+		fo_tick(l->fo, NULL, t);
+	assert_int_equal(l->f.unplugs[0] + l->f.unplugs[1] + l->f.replugs[0] + l->f.replugs[1], 0);
+	fo_destroy(l->fo);
+	l->fo = NULL;
+	assert_int_equal(fo_create(&fake_ops, &l->f, FO_MAX_UPLINKS + 1, &l->fo), -EINVAL);
+	assert_null(l->fo);
 	fo_destroy(NULL);
-	close(lfd);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_release_probe_kick),
-		cmocka_unit_test(test_refused_replug),
-		cmocka_unit_test(test_refused_joins_back_off),
-		cmocka_unit_test(test_backups),
-		cmocka_unit_test(test_no_view_no_connection),
+		cmocka_unit_test_setup_teardown(test_release_probe_kick, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_replug, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_joins_back_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backups, setup_backup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_view_no_connection, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
