@@ -83,7 +83,9 @@ judge nms "$LAB_DIR/probe-nms.out"
 # ff_listen_bind()), and an MPTCP join arrives at the listener: the kernel
 # refuses every join, the stream has one subflow, and a cut of its uplink
 # would end it with nothing left to reconnect to. So: 20 s, no cut, and the
-# refused joins seen.
+# refused joins seen; or, when the join arrived before FFmpeg closed its
+# listening socket (a race: the kernel sends it 1 ms after the connection is
+# established; seen once under ASan), a second subflow that was taken.
 ip netns exec "$LAB_SRV" mptcpize run ffmpeg -nostdin -v error -listen 1 -i "rtmp://0.0.0.0:1946/live/$KEY" \
 	-c copy -f flv "$LAB_DIR/ffmpeg-rec.flv" >"$LAB_DIR/ffmpeg-server.log" 2>&1 &
 server=$!
@@ -93,10 +95,15 @@ for _ in $(seq 1 100); do
 done
 DURATION=20
 run_server ffmpeg 1946 "$DURATION" nocut
-grep -q "sub_closed .*up1.*Connection refused" "$LAB_DIR/mpstream-ffmpeg.log" &&
-	grep -q "no subflow on it comes up (a server that refuses joins?)" "$LAB_DIR/mpstream-ffmpeg.log" &&
-	pass "ffmpeg: its joins refused, one subflow, as expected of a listener that closed" ||
-	fail "ffmpeg: $(grep -m2 -E 'sub_closed|refuses joins' "$LAB_DIR/mpstream-ffmpeg.log")"
+if grep -q "sub_closed .*up1.*Connection refused" "$LAB_DIR/mpstream-ffmpeg.log" &&
+	grep -q "no subflow on it comes up (a server that refuses joins?)" "$LAB_DIR/mpstream-ffmpeg.log"; then
+	pass "ffmpeg: its joins refused, one subflow, as expected of a listener that closed"
+elif grep -q "sub_established .*(up1)" "$LAB_DIR/mpstream-ffmpeg.log"; then
+	pass "ffmpeg: the join came before the listener closed: two subflows"
+else
+	fail "ffmpeg: neither refused joins nor a second subflow"
+	grep -E 'mptcp event|health' "$LAB_DIR/mpstream-ffmpeg.log" | head -n 20
+fi
 wait "$server"
 "$MPSTREAM" probe --max-gap 5000 "$LAB_DIR/ffmpeg-rec.flv" >"$LAB_DIR/probe-ffmpeg.out" 2>"$LAB_DIR/probe-ffmpeg.log"
 read -r ts_frames _ ts_gap <<<"$(lab_flv_summary "$LAB_DIR/ffmpeg-rec.flv")"
