@@ -157,7 +157,9 @@ static void publish(struct snd_monitor *m, bool connected)
 
 /*
  * One tick: the snapshot, then each of its readers: failover at every tick,
- * the others from @next_tick on (SND_MONITOR_TICK_MS apart).
+ * the stream's tick and the web server from @next_tick on
+ * (SND_MONITOR_TICK_MS apart), the report from @next_report on (@period
+ * apart, which may be shorter).
  */
 static void tick(struct snd_monitor *m, int64_t *next_tick, int64_t *next_report, int64_t period)
 {
@@ -167,15 +169,17 @@ static void tick(struct snd_monitor *m, int64_t *next_tick, int64_t *next_report
 		LOG_DEBUG(TAG, "cannot read the connection's statistics: %s", strerror(-ret));
 	if (m->cfg.failover)
 		fo_tick(m->cfg.failover, ret ? NULL : &m->cur, mps_mono_ms());
-	if (ret || m->cur.t_ns < *next_tick)
+	if (ret)
 		return;
-	*next_tick += (int64_t)SND_MONITOR_TICK_MS * 1000000;
-	if (*next_tick < m->cur.t_ns)
-		*next_tick = m->cur.t_ns; /* late: no burst of ticks to catch up */
-	if (m->tick)
-		m->tick(m->tick_opaque, m->fd, &m->cur, &m->status);
-	if (m->cfg.web)
-		publish(m, true);
+	if (m->cur.t_ns >= *next_tick) {
+		*next_tick += (int64_t)SND_MONITOR_TICK_MS * 1000000;
+		if (*next_tick < m->cur.t_ns)
+			*next_tick = m->cur.t_ns; /* late: no burst of ticks to catch up */
+		if (m->tick)
+			m->tick(m->tick_opaque, m->fd, &m->cur, &m->status);
+		if (m->cfg.web)
+			publish(m, true);
+	}
 	if (m->cur.t_ns >= *next_report) {
 		report(m);
 		/* An empty first snapshot (no subflow yet) still marks the start of an interval. */
