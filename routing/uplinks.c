@@ -153,7 +153,7 @@ static void endpoint_set_ip(struct rt_endpoint *ep, const struct mps_ip *ip)
 }
 
 /* @na as an address of ours; false when it is not IPv4 or IPv6. */
-static bool nl_ip(struct nl_addr *na, struct mps_ip *out)
+static bool ip_from_nl(struct nl_addr *na, struct mps_ip *out)
 {
 	return mps_ip_set(out, nl_addr_get_family(na), nl_addr_get_binary_addr(na),
 			  nl_addr_get_len(na));
@@ -189,7 +189,7 @@ static int find_address(struct nl_cache *addrs, int ifindex, int family, struct 
 			      !(rtnl_addr_get_flags(a) & IFA_F_TEMPORARY)))
 			best = a;
 	}
-	if (!best || !nl_ip(rtnl_addr_get_local(best), &s->addr))
+	if (!best || !ip_from_nl(rtnl_addr_get_local(best), &s->addr))
 		return -EADDRNOTAVAIL;
 	s->prefixlen = rtnl_addr_get_prefixlen(best);
 	return 0;
@@ -219,7 +219,7 @@ static int find_gateway(struct nl_cache *routes, int ifindex, int family, struct
 				continue;
 			memset(&s->gw, 0, sizeof(s->gw));
 			if (gw && nl_addr_get_family(gw) == family)
-				nl_ip(gw, &s->gw);
+				ip_from_nl(gw, &s->gw);
 			best_metric = metric;
 			ret = 0;
 			break;
@@ -953,7 +953,7 @@ static int remove_leftovers(struct rt_uplinks *u)
 		if (rtnl_rule_get_protocol(rule, &proto) || proto != RT_PROTO)
 			continue;
 		if (src && n_addrs < sizeof(addrs) / sizeof(addrs[0]) &&
-		    nl_ip(src, &addrs[n_addrs]))
+		    ip_from_nl(src, &addrs[n_addrs]))
 			n_addrs++;
 		if (rtnl_rule_delete(u->sk, rule, 0) == 0)
 			removed++;
