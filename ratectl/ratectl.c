@@ -366,12 +366,40 @@ static int64_t silence_start(const struct ratectl *r, int64_t now)
 	return start;
 }
 
-/* Step down to @steady_bps, and below it for as long as the backlog takes to drain. */
-static void start_drain(struct ratectl *r, double steady_bps)
+/*
+ * Step down to @steady_bps, and below it for as long as the backlog takes to
+ * drain. A new drain measures what the paths carry from @measure_ms on.
+ */
+static void start_drain(struct ratectl *r, double steady_bps, int64_t measure_ms)
 {
+	if (!r->draining) {
+		r->drain_measure_ms = measure_ms;
+		r->drain_ms0 = -1;
+	}
 	r->draining = true;
 	r->drain_started = true;
 	r->drain_steady_bps = (double)clamp(r, steady_bps);
+}
+
+/*
+ * What the paths carried in this drain while data waited for them, once that
+ * was RC_DRAIN_MEASURE_MS or more: then it is what they can carry now, which
+ * the windows that reach back before the drain (a step of capacity, a path
+ * lost) do not say. < 0: not known yet.
+ */
+static double drain_capacity(struct ratectl *r, int64_t now)
+{
+	if (now < r->drain_measure_ms)
+		return -1;
+	if (r->drain_ms0 < 0) {
+		r->drain_ms0 = r->limited_ms;
+		r->drain_acked0 = r->limited_acked;
+		return -1;
+	}
+	if (r->limited_ms - r->drain_ms0 < RC_DRAIN_MEASURE_MS)
+		return -1;
+	return 8000.0 * (double)(r->limited_acked - r->drain_acked0) /
+	       (double)(r->limited_ms - r->drain_ms0);
 }
 
 /*
@@ -454,10 +482,19 @@ static void estimate(struct ratectl *r, const struct rc_input *in, struct estima
 	int budget = r->cfg.max_latency_ms, age;
 	double drain;
 
+	uint64_t acked_before = r->acked_total;
+
 	memset(e, 0, sizeof(*e));
 	e->now = in->t_ms;
 	e->silent_cap = -1;
 	e->rise = r->rtt_rise_ms = rtt_rise(r, in, &e->rise_least, &e->rise_most);
+	if (r->last_tick_ms && r->acked_total > acked_before &&
+	    (in->unsent_bytes > RC_UNSENT_BUSY || in->held)) {
+		/* Data waited for the paths: what they acknowledged is what they carry. */
+		r->limited_ms += e->now - r->last_tick_ms;
+		r->limited_acked += r->acked_total - acked_before;
+	}
+	r->last_tick_ms = e->now;
 	e->cap = capacity(r, in, &e->stalled);
 	e->silent = path_fell_silent(r, e->now);
 	if (e->silent) {
@@ -510,7 +547,14 @@ static void estimate(struct ratectl *r, const struct rc_input *in, struct estima
 		    (!e->warm &&
 		     (e->rise_most > e->rise_limit || e->rise_least > e->rise_least_limit ||
 		      (r->net_limited > 0.7 && e->cap_best >= 0 && e->wire > 1.03 * e->cap_best)));
-	e->calm = !e->rising && e->delay < budget / 5 && r->net_limited < 0.3;
+	/*
+	 * Room to go up: no backlog, and no path's queue more than half way to
+	 * a step down (a hold between the two: a slow path with a deep queue
+	 * fills it long before the delay shows, and probing into it only
+	 * brings the next step down, or a drop, sooner).
+	 */
+	e->calm = !e->rising && e->delay < budget / 5 && r->net_limited < 0.3 &&
+		  e->rise_most <= e->rise_limit / 2;
 }
 
 /* The delay is over the budget: drop the queue up to a keyframe (in any mode). */
@@ -558,7 +602,8 @@ static bool path_lost(const struct ratectl *r, const struct estimate *e)
 
 static int64_t act_path_lost(struct ratectl *r, const struct estimate *e, struct rc_decision *out)
 {
-	start_drain(r, RC_HEADROOM * e->silent_cap - (double)r->cfg.other_bps);
+	start_drain(r, RC_HEADROOM * e->silent_cap - (double)r->cfg.other_bps,
+		    e->now + RC_DRAIN_SETTLE_MS);
 	why(out, "a path fell silent, the others %s %.2f Mbit/s",
 	    e->silent_guess ? "idle: guessing" : "carry", e->silent_cap / 1e6);
 	return drain_target(r, e->delay, e->silent_cap);
@@ -568,11 +613,29 @@ static int64_t act_path_lost(struct ratectl *r, const struct estimate *e, struct
 static int64_t act_draining(struct ratectl *r, const struct estimate *e, struct rc_decision *out)
 {
 	const struct rc_config *c = &r->cfg;
+	double carried = drain_capacity(r, e->now);
 
+	if (carried > 0 && !e->stalled &&
+	    RC_HEADROOM * carried - (double)c->other_bps < r->drain_steady_bps) {
+		/* Measured in the drain: the paths carry less than the windows before said. */
+		r->drain_steady_bps =
+			(double)clamp(r, RC_HEADROOM * carried - (double)c->other_bps);
+		why(out, "sender delay %d ms, the paths carry %.2f Mbit/s while it drains",
+		    e->delay, carried / 1e6);
+	}
 	if (e->delay < c->max_latency_ms / 4) {
-		/* Drained: back to what the paths carry. */
+		/*
+		 * Drained: back to what the paths carry. A drain too short to
+		 * measure (a drop emptied the queue) has the last window, which
+		 * says more of the paths now than the rate it started from.
+		 */
+		double steady = r->drain_steady_bps;
+
+		if (carried < 0 && e->now >= r->drain_measure_ms && e->cap > 0 && !e->stalled &&
+		    RC_HEADROOM * e->cap - (double)c->other_bps < steady)
+			steady = RC_HEADROOM * e->cap - (double)c->other_bps;
 		r->draining = false;
-		return clamp(r, r->drain_steady_bps);
+		return clamp(r, steady);
 	}
 	/*
 	 * Not sooner than RC_DOWN_AGAIN_MS: right after a path dies, the others
@@ -587,7 +650,7 @@ static int64_t act_draining(struct ratectl *r, const struct estimate *e, struct 
 		 * windows: while the kernel sends a dead path's data again, the
 		 * others carry less for a while).
 		 */
-		start_drain(r, RC_HEADROOM * e->cap_best - (double)c->other_bps);
+		start_drain(r, RC_HEADROOM * e->cap_best - (double)c->other_bps, e->now);
 		snprintf(out->why, sizeof(out->why),
 			 "sender delay %d ms, the paths carry %.2f Mbit/s", e->delay,
 			 e->cap_best / 1e6);
@@ -595,10 +658,19 @@ static int64_t act_draining(struct ratectl *r, const struct estimate *e, struct 
 	return drain_target(r, e->delay, e->cap >= 0 ? e->cap : e->wire);
 }
 
-/* The delay is high: a step down, to what the paths carry where that is known. */
+/*
+ * The delay is high: a step down, to what the paths carry where that is known.
+ * With a drop (the delay is over the budget), at once and to what they carried
+ * over the last window if that is less than the best of two: the backlog says
+ * the paths carry less than the target now, whatever they carried before.
+ */
 static int64_t step_high(struct ratectl *r, const struct estimate *e, struct rc_decision *out)
 {
 	double target = (double)r->target_bps, to = target;
+	double cap = e->cap_best;
+
+	if (out->drop && e->cap >= 0 && e->cap < cap)
+		cap = e->cap;
 
 	if (e->stalled && !r->stall_stepped) {
 		/* Next to nothing gets through: once, a guess; the stall's end tells more. */
@@ -607,19 +679,20 @@ static int64_t step_high(struct ratectl *r, const struct estimate *e, struct rc_
 	} else if (!e->stalled && e->cap_best >= 0 && e->warm) {
 		/* Slow start, subflows joining: what was carried says little yet. */
 		to = RC_EASE * target;
-	} else if (!e->stalled && e->cap_best >= 0 &&
-		   (e->delay > r->down_delay_ms || e->now - r->last_down_ms >= RC_DOWN_AGAIN_MS)) {
+	} else if (!e->stalled && cap >= 0 &&
+		   (e->delay > r->down_delay_ms || e->now - r->last_down_ms >= RC_DOWN_AGAIN_MS ||
+		    out->drop)) {
 		/*
 		 * What the paths carry, with room for the queue to drain. Once
 		 * there, the delay falls by itself: step again only if it still
 		 * grows.
 		 */
-		to = RC_HEADROOM * e->cap_best - (double)r->cfg.other_bps;
+		to = RC_HEADROOM * cap - (double)r->cfg.other_bps;
 		if (to < RC_HIGH_CUT * target)
 			to = RC_HIGH_CUT * target;
 		if (to < 0.97 * target) {
-			start_drain(r, to);
-			to = (double)drain_target(r, e->delay, e->cap_best);
+			start_drain(r, to, e->now);
+			to = (double)drain_target(r, e->delay, cap);
 		}
 	}
 	if (to >= 0.97 * target)
@@ -627,8 +700,7 @@ static int64_t step_high(struct ratectl *r, const struct estimate *e, struct rc_
 	if (e->stalled)
 		why(out, "sender delay %d ms, the paths stall", e->delay);
 	else
-		why(out, "sender delay %d ms, the paths carry %.2f Mbit/s", e->delay,
-		    e->cap_best / 1e6);
+		why(out, "sender delay %d ms, the paths carry %.2f Mbit/s", e->delay, cap / 1e6);
 	return clamp(r, to);
 }
 
@@ -659,7 +731,7 @@ static int64_t step_rising(struct ratectl *r, const struct estimate *e, struct r
 static bool step_down(struct ratectl *r, const struct estimate *e, struct rc_decision *out,
 		      int64_t *target)
 {
-	if (e->high && e->now - r->last_down_ms >= RC_DOWN_HOLD_MS) {
+	if (e->high && (e->now - r->last_down_ms >= RC_DOWN_HOLD_MS || out->drop)) {
 		*target = step_high(r, e, out);
 		return true;
 	}

@@ -130,6 +130,13 @@ struct ratectl {
 	bool drain_started;	 /* in this tick */
 	double drain_steady_bps; /* ... and then at this rate */
 	/*
+	 * What the paths acknowledged in ticks when data waited for them (they
+	 * were the limit), and how long those ticks were: cumulative, and where
+	 * the drain's measure starts (from drain_measure_ms on).
+	 */
+	uint64_t limited_acked, drain_acked0;
+	int64_t limited_ms, drain_ms0, drain_measure_ms, last_tick_ms;
+	/*
 	 * A path fell silent: the rate before, and how many paths carried data
 	 * after. When more carry data again (the path is back, or a fresh
 	 * subflow on it), the rate goes back up to it fast.
@@ -174,6 +181,8 @@ void rc_update(struct ratectl *r, const struct rc_input *in, struct rc_decision 
 #define RC_HIGH_CUT	     0.6  /* ... when the delay is high but not a stall */
 #define RC_DRAIN_MS	     1500 /* a backlog should be gone within this */
 #define RC_DRAIN_FLOOR	     0.5  /* draining keeps at least this share of the steady rate */
+#define RC_DRAIN_MEASURE_MS  500  /* the paths the limit this long in a drain: measured */
+#define RC_DRAIN_SETTLE_MS   1000 /* after a path died, the others' rate is measured from then */
 #define RC_RTT_RISE_MS	     60	  /* at least; on every path: all are full */
 #define RC_RTT_RISE_LEAST    0.2  /* ... or this share of the budget, if more */
 #define RC_RTT_RISE_MOST     0.25 /* the most loaded path's rise: this share of the budget */

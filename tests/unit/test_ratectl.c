@@ -31,6 +31,7 @@ struct net {
 	uint64_t delivered;   /* data sequence: acknowledged up to here (FIFO) */
 	int slow_start_ticks; /* the paths' capacity grows from a tenth over these first ticks */
 	int hol_ticks;	      /* the living paths carry 30 % while the dead one's data waits */
+	double wire_avg;      /* what was put out lately: the queue's bytes are its frames */
 	int64_t t_ms;
 };
 
@@ -94,6 +95,8 @@ static void step(struct run *x)
 	out = cap * TICK_MS / 8000.0;
 
 	n->backlog += wire * TICK_MS / 8000.0;
+	/* The queued frames were encoded at the rates of the last second, not at this one. */
+	n->wire_avg = n->wire_avg > 0 ? n->wire_avg + 0.1 * (wire - n->wire_avg) : wire;
 	if (out > n->backlog)
 		out = n->backlog;
 	n->backlog -= out;
@@ -121,8 +124,9 @@ static void step(struct run *x)
 	in.unsent_bytes = in.socket_bytes > cap * 30 / 8000
 				  ? in.socket_bytes - (uint32_t)(cap * 30 / 8000)
 				  : 0;
-	in.queue_ms =
-		n->backlog > SOCKET_BYTES ? (int)(8000.0 * (n->backlog - SOCKET_BYTES) / wire) : 0;
+	in.queue_ms = n->backlog > SOCKET_BYTES
+			      ? (int)(8000.0 * (n->backlog - SOCKET_BYTES) / n->wire_avg)
+			      : 0;
 	rc_update(&x->r, &in, &x->d);
 	if (x->d.drop) {
 		x->drops++;
@@ -324,7 +328,8 @@ static void test_backup_takes_over(void **state)
 static void test_capacity_step(void **state)
 {
 	struct run x;
-	int t_within, t_delay;
+	int t_within, t_delay, worst = 0, drops;
+	int64_t highest = 0;
 
 	run_init(&x, &default_cfg, 3.8e6, 3.8e6);
 	run_for(&x, 30000, 0, NULL, NULL);
@@ -334,6 +339,47 @@ static void test_capacity_step(void **state)
 	print_message("step: within %d ms, delay under 1 s %d ms later\n", t_within, t_delay);
 	assert_true(t_within >= 0 && t_within <= 2000);
 	assert_true(t_delay >= 0 && t_within + t_delay <= 3000);
+	/* And it stays there: no going back to the rate before once the backlog is gone. */
+	drops = x.drops;
+	for (int t = 0; t < 15000; t += TICK_MS) {
+		step(&x);
+		if (x.r.target_bps > highest)
+			highest = x.r.target_bps;
+		if (x.d.delay_ms > worst)
+			worst = x.d.delay_ms;
+	}
+	print_message("step: then at most %.2f Mbit/s, worst delay %d ms, %d more drops\n",
+		      (double)highest / 1e6, worst, x.drops - drops);
+	assert_true(worst < 1000 && x.drops == drops);
+	assert_true(highest + OTHER_BPS <= RC_PROBE_LIMIT * 4.75e6);
+}
+
+/*
+ * Both paths lose capacity at once (7.6 to 3.45 Mbit/s): the windows before
+ * the fall say the paths carry twice what they do. What they carry while
+ * the backlog drains is measured: no drop, and no going back to the old rate.
+ */
+static void test_capacity_falls(void **state)
+{
+	struct run x;
+	int worst = 0, t_drained = -1;
+
+	run_init(&x, &default_cfg, 3.8e6, 3.8e6);
+	run_for(&x, 30000, 0, NULL, NULL);
+	x.n.cap_bps[0] = 2.5e6;
+	x.n.cap_bps[1] = 0.95e6;
+	for (int t = 0; t < 10000; t += TICK_MS) {
+		step(&x);
+		if (x.d.delay_ms > worst)
+			worst = x.d.delay_ms;
+		if (t_drained < 0 && t >= 1000 && x.d.mode != RC_DRAINING)
+			t_drained = t;
+	}
+	print_message("fall: worst delay %d ms, drained after %d ms, then %.2f Mbit/s\n", worst,
+		      t_drained, (double)x.r.target_bps / 1e6);
+	assert_int_equal(x.drops, 0);
+	assert_true(worst < 1000 && t_drained > 0);
+	assert_true(x.r.target_bps + OTHER_BPS <= RC_PROBE_LIMIT * 3.45e6);
 }
 
 /* A path whose RTT floor is higher (another route), no loss of capacity: no collapse. */
@@ -556,6 +602,99 @@ static void test_delay_measured(void **state)
 	}
 }
 
+/*
+ * The paths fall from 7.5 to 4.7 Mbit/s. The oldest data in the socket waits
+ * on the slower path (the connection's acknowledgement stands still) while
+ * mpstream's queue grows: the delay passes the budget 400 ms after a gentle
+ * step, within the hold between two steps (seen in the lab: 598 to 1054 ms in
+ * 300 ms). The drop comes with a
+ * step down; and once the data is through, the drain ends at once (the queue
+ * is gone): what follows is what the paths carried lately, not the rate the
+ * drain started from (seen in the lab: back to 6.1 Mbit/s, a second drop).
+ */
+static void test_drop_ends_drain(void **state)
+{
+	struct rc_input in = {.n_paths = 1};
+	struct rc_decision d;
+	struct ratectl r;
+	uint64_t acked = 0, written = 50000, delivered = 0;
+	int queue_ms = 0, t_drop = -1;
+	int64_t highest = 0;
+
+	(void)state;
+	rc_init(&r, &default_cfg);
+	for (int t = 0; t < 40000; t += TICK_MS) {
+		bool after = t >= 20000, held_up = after && t_drop < 0;
+		double carried = after ? 4.7e6 : 7.5e6;
+
+		acked += (uint64_t)(carried * TICK_MS / 8000);
+		written += (uint64_t)(carried * TICK_MS / 8000);
+		if (!held_up)
+			delivered = written - 50000;
+		in.t_ms = 1000 + t;
+		in.paths[0] = (struct rc_path){.id = 1, .rtt_ms = 20, .acked_bytes = acked};
+		in.delivered_seq = delivered;
+		in.written_seq = written;
+		in.socket_bytes = (uint32_t)(written - delivered);
+		in.unsent_bytes = after ? 30000 : 0;
+		if (held_up)
+			queue_ms += 50;
+		in.queue_ms = queue_ms;
+		rc_update(&r, &in, &d);
+		if (d.drop) {
+			/* A drop comes with a step down, whenever the last one was. */
+			assert_int_equal(d.mode, RC_STEADY);
+			assert_int_equal(d.change, -1);
+			t_drop = t - 20000;
+			queue_ms = 0;
+		}
+		if (t_drop >= 0 && d.target_bps > highest)
+			highest = d.target_bps;
+	}
+	print_message("drop ends drain: dropped %d ms after the fall, then at most %.2f Mbit/s\n",
+		      t_drop, (double)highest / 1e6);
+	assert_true(t_drop >= 0);
+	assert_true(highest + OTHER_BPS <= 4.7e6);
+}
+
+/*
+ * Two paths, nothing waiting; the slow one's RTT 150 ms over its floor (its
+ * queue more than half way to a step down): the rate holds. At 100 ms over,
+ * it goes up.
+ */
+static int64_t rate_after_rise(double rise_ms)
+{
+	struct rc_input in = {.n_paths = 2};
+	struct rc_decision d;
+	struct ratectl r;
+
+	rc_init(&r, &default_cfg);
+	for (int t = 0; t < 20000; t += TICK_MS) {
+		/* Each path carries what it is given: half the target, and its share of the rest. */
+		uint64_t half = (uint64_t)((double)(r.target_bps + OTHER_BPS) * TICK_MS / 16000);
+
+		in.t_ms = 1000 + t;
+		in.paths[0] = (struct rc_path){1, 20, in.paths[0].acked_bytes + half};
+		in.paths[1] = (struct rc_path){2, t < 300 ? 30 : 30 + rise_ms,
+					       in.paths[1].acked_bytes + half};
+		rc_update(&r, &in, &d);
+		assert_int_not_equal(d.change, -1);
+	}
+	return r.target_bps;
+}
+
+static void test_hold_band(void **state)
+{
+	int64_t held = rate_after_rise(150), up = rate_after_rise(100);
+
+	(void)state;
+	print_message("hold band: %.2f Mbit/s with the slow path 150 ms over its floor, "
+		      "%.2f at 100 ms\n",
+		      (double)held / 1e6, (double)up / 1e6);
+	assert_true(held == default_cfg.start_bps);
+	assert_true(up > 2 * default_cfg.start_bps);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -566,6 +705,7 @@ int main(void)
 		cmocka_unit_test(test_cut_with_head_of_line_blocking),
 		cmocka_unit_test(test_backup_takes_over),
 		cmocka_unit_test(test_capacity_step),
+		cmocka_unit_test(test_capacity_falls),
 		cmocka_unit_test(test_rtt_jump),
 		cmocka_unit_test(test_queue_spike),
 		cmocka_unit_test(test_fixed),
@@ -574,6 +714,8 @@ int main(void)
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_recorded_cut),
 		cmocka_unit_test(test_delay_measured),
+		cmocka_unit_test(test_drop_ends_drain),
+		cmocka_unit_test(test_hold_band),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
