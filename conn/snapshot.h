@@ -138,4 +138,13 @@ void conn_write_csv(FILE *f, double t_s, const struct conn_row *rows, size_t n,
 		    const struct conn_row *total, const struct conn_stream_status *st,
 		    const char *uplinks);
 
+extern const char conn_trace_header[];
+/*
+ * The kernel's counters as they are (--trace): a line per subflow at @t_ms
+ * since the start, with the connection's data sequence on each; a line "-"
+ * when there is no subflow. What failover and rate control are given, so
+ * that a run in the field can be replayed in a test (tests/unit/traces/).
+ */
+void conn_write_trace(FILE *f, int64_t t_ms, const struct conn_snapshot *s);
+
 #endif

@@ -107,6 +107,8 @@ const char snd_cli_usage[] =
 	"                                older GOPs are dropped whole (default 2)\n"
 	"      --stats-interval SECONDS  per-subflow statistics period (default 1)\n"
 	"      --stats FILE              also write the statistics as CSV to FILE\n"
+	"      --trace FILE              write the kernel's counters of every subflow\n"
+	"                                every 50 ms to FILE, for a bug report (CSV)\n"
 	"      --metrics [ADDR:]PORT     serve Prometheus metrics at /metrics (no ADDR:\n"
 	"                                every address)\n"
 	"      --http [ADDR:]PORT        serve the operator's page, its JSON API and\n"
@@ -139,6 +141,7 @@ enum {
 	OPT_ENCODER,
 	OPT_RECORD,
 	OPT_STATS,
+	OPT_TRACE,
 	OPT_STATS_INTERVAL,
 	OPT_CONNECT_TIMEOUT,
 	OPT_RECONNECT,
@@ -186,6 +189,7 @@ static const struct option long_options[] = {
 	{"buffer", required_argument, NULL, OPT_BUFFER},
 	{"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
 	{"stats", required_argument, NULL, OPT_STATS},
+	{"trace", required_argument, NULL, OPT_TRACE},
 	{"metrics", required_argument, NULL, OPT_METRICS},
 	{"http", required_argument, NULL, OPT_HTTP},
 	{"http-token-file", required_argument, NULL, OPT_HTTP_TOKEN_FILE},
@@ -511,6 +515,11 @@ static enum mps_args_result apply(struct snd_options *o, struct parse_state *st,
 		o->stats_path = keep(o, arg);
 		if (!o->stats_path)
 			FAIL("--stats: too many long values");
+		break;
+	case OPT_TRACE:
+		o->trace_path = keep(o, arg);
+		if (!o->trace_path)
+			FAIL("--trace: too many long values");
 		break;
 	case OPT_METRICS:
 		if (mps_parse_listen(arg, &o->metrics_listen))

@@ -34,6 +34,7 @@ struct snd_options {
 	double duration_s;		  /* 0: until stopped */
 	double stats_interval_s;
 	const char *stats_path; /* CSV, or NULL */
+	const char *trace_path; /* the kernel's counters every 50 ms, or NULL */
 	bool metrics;		/* serve Prometheus metrics on metrics_listen */
 	struct sockaddr_in metrics_listen;
 	bool http; /* serve the operator's page and API on http_listen */

@@ -351,6 +351,7 @@ static int setup(struct app *a)
 	struct snd_monitor_config mc = {
 		.interval_s = o->stats_interval_s,
 		.csv_path = o->stats_path,
+		.trace_path = o->trace_path,
 		.namer = a->uplinks ? snd_uplink_name : NULL,
 		.opaque = a->uplinks,
 		.failover = a->failover,

@@ -20,6 +20,7 @@
 struct snd_monitor {
 	struct snd_monitor_config cfg;
 	FILE *csv;
+	FILE *trace; /* --trace: NULL when not asked for, or given up */
 	pthread_t thread;
 	bool running;
 	pthread_mutex_t lock;
@@ -101,6 +102,18 @@ static void write_csv(struct snd_monitor *m, const struct conn_row *rows, size_t
 	m->csv_failed = true;
 }
 
+/* This tick's counters (--trace); a file that fails is closed with one line, like the CSV. */
+static void write_trace(struct snd_monitor *m)
+{
+	conn_write_trace(m->trace, (m->cur.t_ns - m->start_ns) / 1000000, &m->cur);
+	if (!ferror(m->trace))
+		return;
+	LOG_ERR(TAG, "cannot write the trace to %s (%s): no more of it", m->cfg.trace_path,
+		strerror(errno ? errno : EIO));
+	fclose(m->trace);
+	m->trace = NULL;
+}
+
 /* The interval's line in the log (or the terminal's status line), and the CSV rows. */
 static void report(struct snd_monitor *m)
 {
@@ -167,6 +180,8 @@ static void tick(struct snd_monitor *m, int64_t *next_tick, int64_t *next_report
 
 	if (ret)
 		LOG_DEBUG(TAG, "cannot read the connection's statistics: %s", strerror(-ret));
+	if (!ret && m->trace)
+		write_trace(m);
 	if (m->cfg.failover)
 		fo_tick(m->cfg.failover, ret ? NULL : &m->cur, mps_mono_ms());
 	if (ret)
@@ -265,6 +280,17 @@ int snd_monitor_create(const struct snd_monitor_config *cfg, struct snd_monitor 
 		}
 		fputs(conn_csv_header, m->csv);
 	}
+	if (cfg->trace_path) {
+		m->trace = open_csv(cfg->trace_path);
+		if (!m->trace) {
+			int err = -errno;
+
+			LOG_ERR(TAG, "cannot create %s: %s", cfg->trace_path, strerror(errno));
+			snd_monitor_destroy(m);
+			return err;
+		}
+		fputs(conn_trace_header, m->trace);
+	}
 	*out = m;
 	return 0;
 }
@@ -330,6 +356,8 @@ void snd_monitor_destroy(struct snd_monitor *m)
 	snd_monitor_stop(m);
 	if (m->csv)
 		fclose(m->csv);
+	if (m->trace)
+		fclose(m->trace);
 	pthread_mutex_destroy(&m->lock);
 	pthread_cond_destroy(&m->wake);
 	free(m);

@@ -29,7 +29,8 @@ struct snd_monitor;
 
 struct snd_monitor_config {
 	double interval_s;
-	const char *csv_path; /* NULL: log only */
+	const char *csv_path;	/* NULL: log only */
+	const char *trace_path; /* the kernel's counters at every failover tick; NULL: none */
 	conn_uplink_namer namer;
 	void *opaque;
 	struct failover *failover; /* NULL: no uplinks to judge */

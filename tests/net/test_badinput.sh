@@ -156,6 +156,15 @@ expect 1 "cannot write the statistics to /dev/full" "--stats /dev/full" \
 read -r frames dur gap <<<"$(lab_flv_summary "$LAB_DIR/rec/${KEY}full.flv")"
 [ "${frames:-0}" -ge 85 ] && pass "--stats /dev/full: the stream went on ($frames frames)" || fail "--stats /dev/full: ${frames:-0} frames"
 
+# The trace (--trace): a file that cannot be created stops the start; one that
+# cannot be written ends the trace with one line, and the stream and its exit
+# status are not the trace's business.
+expect 1 "cannot create $LAB_DIR/no/such/dir/trace.csv: No such file or directory" \
+	"--trace in a directory that does not exist" \
+	$M -u up0 -u up1 --duration 3 --trace "$LAB_DIR/no/such/dir/trace.csv" "$URL"
+expect 0 "cannot write the trace to /dev/full" "--trace /dev/full" \
+	$M -u up0 -u up1 --duration 3 --trace /dev/full "${URL}trace"
+
 # The probe: a file that is no stream gives a frame and does not pass; its CSV that cannot be written is exit 1.
 head -c 1000000 /dev/urandom >"$LAB_DIR/random.bin"
 expect 2 "too little to judge" "probe: random bytes" bash -c 'exec "$@" 1>&2' - $M probe "$LAB_DIR/random.bin"

@@ -71,8 +71,8 @@ static void test_all_options(void **state)
 	assert_int_equal(parse(&o, err, "--uplink", "eth0", "-u", "wwan0,gw=10.0.0.1", "--input",
 			       "clip.mp4", "--loop", "--size", "640x360", "--fps", "25", "--preset",
 			       "ultrafast", "--bitrate", "1.5M", "--duration", "12.5",
-			       "--stats-interval", "0.5", "--stats", "s.csv", "--connect-timeout",
-			       "3", "--congestion", "bbr", "-v", URL, NULL),
+			       "--stats-interval", "0.5", "--stats", "s.csv", "--trace", "t.csv",
+			       "--connect-timeout", "3", "--congestion", "bbr", "-v", URL, NULL),
 			 MPS_ARGS_RUN);
 	assert_int_equal(o.n_uplinks, 2);
 	assert_string_equal(o.uplinks[0].ifname, "eth0");
@@ -90,6 +90,7 @@ static void test_all_options(void **state)
 	assert_true(o.duration_s == 12.5);
 	assert_true(o.stats_interval_s == 0.5);
 	assert_string_equal(o.stats_path, "s.csv");
+	assert_string_equal(o.trace_path, "t.csv");
 	assert_true(o.connect_timeout_s == 3);
 	assert_string_equal(o.congestion, "bbr");
 	assert_int_equal(o.verbosity, 1);

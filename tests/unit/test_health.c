@@ -8,6 +8,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "health.h"
@@ -492,6 +494,105 @@ static void test_jittery_path_trace(void **state)
 }
 
 /*
+ * One line of a trace written by --trace (conn_write_trace()) into @s:
+ * returns its t_ms, -1 at the end of the file. Lines of one t_ms are one
+ * snapshot; @pending holds the first line of the next.
+ */
+static int64_t read_trace_tick(FILE *f, char *pending, size_t size, struct conn_snapshot *s)
+{
+	int64_t t = -1;
+
+	s->n = 0;
+	while (pending[0] || fgets(pending, (int)size, f)) {
+		char local[64], *colon;
+		long long lt;
+		unsigned id, state, rtt, var, unacked, last;
+		unsigned long long acked, retrans, written, delivered;
+		struct sockaddr_in sin = {.sin_family = AF_INET};
+
+		if (pending[0] == 't' || pending[0] == '#') {
+			pending[0] = 0; /* the header, a comment */
+			continue;
+		}
+		if (sscanf(pending, "%lld,", &lt) != 1 || (t >= 0 && lt != t))
+			break; /* the end, or the next tick's first line */
+		t = lt;
+		if (s->n < CONN_MAX_SUBFLOWS &&
+		    sscanf(pending, "%*[^,],%u,%63[^,],%u,%u,%u,%u,%u,%llu,%llu,%llu,%llu", &id,
+			   local, &state, &rtt, &var, &unacked, &last, &acked, &retrans, &written,
+			   &delivered) == 11) {
+			colon = strrchr(local, ':');
+			if (colon)
+				*colon = 0;
+			sin.sin_addr.s_addr = inet_addr(local);
+			s->sf[s->n] = (struct conn_subflow){.id = id,
+							    .state = (uint8_t)state,
+							    .rtt_us = rtt,
+							    .rttvar_us = var,
+							    .unacked = unacked,
+							    .last_ack_ms = last,
+							    .bytes_acked = acked,
+							    .bytes_retrans = retrans};
+			memcpy(&s->sf[s->n++].local, &sin, sizeof(sin));
+			s->conn_written = written;
+			s->conn_delivered = delivered;
+		}
+		pending[0] = 0;
+	}
+	return t;
+}
+
+/*
+ * A recorded trace (tests/unit/traces/cellular-cut.csv, `--trace` in
+ * `bench/run --only-cellular`'s cut run): two emulated cellular uplinks (30 ms
+ * +- 8 each way, queues of 150 ms, capacity walking 2 to 15 Mbit/s), up0
+ * blackholed at about 30 s. Replayed through the health checks: nothing is
+ * released before the cut, up0 is released after the silence its own RTT
+ * allows (a tick to see it), up1 never.
+ */
+static void test_recorded_cellular_cut(void **state)
+{
+	FILE *f = fopen(TRACES_DIR "/cellular-cut.csv", "r");
+	struct conn_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
+	struct fo_health h;
+	struct fo_uplink ups[2];
+	char pending[256] = "";
+	int64_t t, released = -1;
+	uint32_t silence = 0, bound = 0;
+	int ticks = 0;
+
+	(void)state;
+	assert_non_null(f);
+	two_uplinks(ups, false);
+	fo_health_init(&h, ups, 2);
+	while (released < 0 && (t = read_trace_tick(f, pending, sizeof(pending), &cur)) >= 0) {
+		fo_health_update(&h, ups, 2, &prev, &cur, t);
+		ticks++;
+		assert_false(ups[1].act.release);
+		if (ups[0].act.release) {
+			released = t;
+			/* up0's subflow: the one from 10.1.0.2. */
+			for (size_t k = 0; k < cur.n; k++)
+				if (((struct sockaddr_in *)&cur.sf[k].local)->sin_addr.s_addr ==
+				    inet_addr("10.1.0.2")) {
+					silence = cur.sf[k].last_ack_ms;
+					bound = fo_health_release_after_ms(&cur.sf[k]);
+				}
+		}
+		prev = cur;
+	}
+	fclose(f);
+	print_message("recorded cellular cut: %d ticks, up0 released at %lld ms, %u ms after its "
+		      "last ACK (bound %u ms)\n",
+		      ticks, (long long)released, silence, bound);
+	/* The run's clock starts with mpstream's monitor, up to a second after the bench's. */
+	assert_true(released >= 28000 && released <= 32000);
+	assert_true(silence >= bound && silence <= bound + 100);
+	/* On an 84 ms path: well before the fixed 500 ms there was. */
+	assert_true(silence < 400);
+}
+
+/*
  * One tick of two primary uplinks: up0 carries @acked0 bytes at @rtt0 ms,
  * up1 @acked1 at @rtt1 (cumulative counters), up0 dead when @up0_dead.
  */
@@ -612,6 +713,7 @@ int main(void)
 		cmocka_unit_test(test_dead_path_released),
 		cmocka_unit_test(test_release_after_rtt),
 		cmocka_unit_test(test_jittery_path_trace),
+		cmocka_unit_test(test_recorded_cellular_cut),
 		cmocka_unit_test(test_cross_family_never_closed),
 	};
 

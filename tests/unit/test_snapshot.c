@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -185,12 +186,40 @@ static void test_max_rtt(void **state)
 	assert_int_equal(conn_max_rtt_us(&s, 5), 0);
 }
 
+/* --trace's lines: the counters as they are, a subflow a line; "-" when there is none. */
+static void test_trace(void **state)
+{
+	struct conn_snapshot s = {.n = 2, .conn_written = 9000, .conn_delivered = 4000};
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&buf, &size);
+
+	(void)state;
+	assert_non_null(f);
+	sample(&s.sf[0], 1, "10.1.0.2", 5000, 4000, 100, 52000);
+	s.sf[0].rttvar_us = 9000;
+	s.sf[0].state = 1;
+	s.sf[0].unacked = 3;
+	s.sf[0].last_ack_ms = 12;
+	sample(&s.sf[1], 2, "10.2.0.2", 0, 0, 0, 0);
+	conn_write_trace(f, 1250, &s);
+	s.n = 0;
+	conn_write_trace(f, 1300, &s);
+	fclose(f);
+	assert_string_equal(buf, "1250,1,10.1.0.2:40001,1,52000,9000,3,12,4000,100,9000,4000\n"
+				 "1250,2,10.2.0.2:40002,0,0,0,0,0,0,0,9000,4000\n"
+				 "1300,-,,,,,,,,,9000,4000\n");
+	assert_int_equal(strchr(conn_trace_header, '\n') - conn_trace_header + 1,
+			 (long)strlen(conn_trace_header));
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rates),	      cmocka_unit_test(test_first_interval),
 		cmocka_unit_test(test_counter_reset), cmocka_unit_test(test_format),
-		cmocka_unit_test(test_max_rtt),
+		cmocka_unit_test(test_max_rtt),	      cmocka_unit_test(test_trace),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
