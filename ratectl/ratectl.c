@@ -368,11 +368,13 @@ static int64_t silence_start(const struct ratectl *r, int64_t now)
 
 /*
  * Step down to @steady_bps, and below it for as long as the backlog takes to
- * drain. A new drain measures what the paths carry from @measure_ms on.
+ * drain. What the paths carry is measured from @measure_ms on: a new drain,
+ * or a new event in one (a path died), starts the measure over; the running
+ * drain passes its own.
  */
 static void start_drain(struct ratectl *r, double steady_bps, int64_t measure_ms)
 {
-	if (!r->draining) {
+	if (!r->draining || measure_ms != r->drain_measure_ms) {
 		r->drain_measure_ms = measure_ms;
 		r->drain_ms0 = -1;
 	}
@@ -480,9 +482,8 @@ static void estimate(struct ratectl *r, const struct rc_input *in, struct estima
 		     struct rc_decision *out)
 {
 	int budget = r->cfg.max_latency_ms, age;
-	double drain;
-
 	uint64_t acked_before = r->acked_total;
+	double drain;
 
 	memset(e, 0, sizeof(*e));
 	e->now = in->t_ms;
@@ -650,7 +651,8 @@ static int64_t act_draining(struct ratectl *r, const struct estimate *e, struct 
 		 * windows: while the kernel sends a dead path's data again, the
 		 * others carry less for a while).
 		 */
-		start_drain(r, RC_HEADROOM * e->cap_best - (double)c->other_bps, e->now);
+		start_drain(r, RC_HEADROOM * e->cap_best - (double)c->other_bps,
+			    r->drain_measure_ms);
 		snprintf(out->why, sizeof(out->why),
 			 "sender delay %d ms, the paths carry %.2f Mbit/s", e->delay,
 			 e->cap_best / 1e6);
