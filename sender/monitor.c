@@ -84,6 +84,18 @@ static void status_line(const struct snd_monitor *m, const struct conn_row *rows
 			 st->delay_ms, st->queue_ms, (long long)st->dropped_frames);
 }
 
+/* A write to *@f failed: it is closed, with one line, and NULL; true then. */
+static bool given_up(FILE **f, const char *what, const char *path)
+{
+	if (!ferror(*f))
+		return false;
+	LOG_ERR(TAG, "cannot write %s to %s (%s): no more of it", what, path,
+		strerror(errno ? errno : EIO));
+	fclose(*f);
+	*f = NULL;
+	return true;
+}
+
 /* The interval's CSV rows; a file that fails is closed with one line, the stream goes on. */
 static void write_csv(struct snd_monitor *m, const struct conn_row *rows, size_t n,
 		      const struct conn_row *total)
@@ -93,25 +105,15 @@ static void write_csv(struct snd_monitor *m, const struct conn_row *rows, size_t
 	states_str(m, ";", states, sizeof(states));
 	conn_write_csv(m->csv, (double)(m->cur.t_ns - m->start_ns) / 1e9, rows, n, total,
 		       &m->status, states);
-	if (!ferror(m->csv))
-		return;
-	LOG_ERR(TAG, "cannot write the statistics to %s (%s): no more CSV rows", m->cfg.csv_path,
-		strerror(errno ? errno : EIO));
-	fclose(m->csv);
-	m->csv = NULL;
-	m->csv_failed = true;
+	if (given_up(&m->csv, "the statistics", m->cfg.csv_path))
+		m->csv_failed = true;
 }
 
-/* This tick's counters (--trace); a file that fails is closed with one line, like the CSV. */
+/* This tick's counters (--trace); a file that fails is closed like the CSV, no more. */
 static void write_trace(struct snd_monitor *m)
 {
 	conn_write_trace(m->trace, (m->cur.t_ns - m->start_ns) / 1000000, &m->cur);
-	if (!ferror(m->trace))
-		return;
-	LOG_ERR(TAG, "cannot write the trace to %s (%s): no more of it", m->cfg.trace_path,
-		strerror(errno ? errno : EIO));
-	fclose(m->trace);
-	m->trace = NULL;
+	given_up(&m->trace, "the trace", m->cfg.trace_path);
 }
 
 /* The interval's line in the log (or the terminal's status line), and the CSV rows. */
@@ -228,25 +230,32 @@ static void *monitor_thread(void *arg)
 }
 
 /*
- * The CSV, never blocking: a FIFO without a reader is refused at once
- * (ENXIO) rather than holding the stream up, and one whose reader stops
- * fails the write (EAGAIN) rather than blocking the monitor.
+ * A CSV file (--stats, --trace) with its header, never blocking: a FIFO
+ * without a reader is refused at once (ENXIO) rather than holding the stream
+ * up, and one whose reader stops fails the write (EAGAIN) rather than
+ * blocking the monitor. No @path: none, *out NULL. Returns 0 or -errno, said
+ * in one line.
  */
-static FILE *open_csv(const char *path)
+static int open_csv(const char *path, const char *header, FILE **out)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0644);
-	FILE *f;
+	int fd, err;
 
-	if (fd < 0)
-		return NULL;
-	f = fdopen(fd, "w");
-	if (!f) {
-		int err = errno;
-
+	*out = NULL;
+	if (!path)
+		return 0;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0644);
+	if (fd >= 0 && !(*out = fdopen(fd, "w"))) {
+		err = errno;
 		close(fd);
 		errno = err;
 	}
-	return f;
+	if (!*out) {
+		err = errno;
+		LOG_ERR(TAG, "cannot create %s: %s", path, strerror(err));
+		return -err;
+	}
+	fputs(header, *out);
+	return 0;
 }
 
 bool snd_monitor_failed(const struct snd_monitor *m)
@@ -258,6 +267,7 @@ int snd_monitor_create(const struct snd_monitor_config *cfg, struct snd_monitor 
 {
 	struct snd_monitor *m = calloc(1, sizeof(*m));
 	pthread_condattr_t attr;
+	int ret;
 
 	if (!m)
 		return -ENOMEM;
@@ -269,27 +279,10 @@ int snd_monitor_create(const struct snd_monitor_config *cfg, struct snd_monitor 
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&m->wake, &attr);
 	pthread_condattr_destroy(&attr);
-	if (cfg->csv_path) {
-		m->csv = open_csv(cfg->csv_path);
-		if (!m->csv) {
-			int err = -errno;
-
-			LOG_ERR(TAG, "cannot create %s: %s", cfg->csv_path, strerror(errno));
-			snd_monitor_destroy(m);
-			return err;
-		}
-		fputs(conn_csv_header, m->csv);
-	}
-	if (cfg->trace_path) {
-		m->trace = open_csv(cfg->trace_path);
-		if (!m->trace) {
-			int err = -errno;
-
-			LOG_ERR(TAG, "cannot create %s: %s", cfg->trace_path, strerror(errno));
-			snd_monitor_destroy(m);
-			return err;
-		}
-		fputs(conn_trace_header, m->trace);
+	if ((ret = open_csv(cfg->csv_path, conn_csv_header, &m->csv)) ||
+	    (ret = open_csv(cfg->trace_path, conn_trace_header, &m->trace))) {
+		snd_monitor_destroy(m);
+		return ret;
 	}
 	*out = m;
 	return 0;
