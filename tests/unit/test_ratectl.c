@@ -607,10 +607,10 @@ static void test_delay_measured(void **state)
  * on the slower path (the connection's acknowledgement stands still) while
  * mpstream's queue grows: the delay passes the budget 400 ms after a gentle
  * step, within the hold between two steps (seen in the lab: 598 to 1054 ms in
- * 300 ms). The drop comes with a
- * step down; and once the data is through, the drain ends at once (the queue
- * is gone): what follows is what the paths carried lately, not the rate the
- * drain started from (seen in the lab: back to 6.1 Mbit/s, a second drop).
+ * 300 ms). The drop comes with a step down; and once the data is through, the
+ * drain ends at once (the queue is gone): what follows is what the paths
+ * carried lately, not the rate the drain started from (seen in the lab: back
+ * to 6.1 Mbit/s, a second drop).
  */
 static void test_drop_ends_drain(void **state)
 {
@@ -670,7 +670,7 @@ static int64_t rate_after_rise(double rise_ms)
 
 	rc_init(&r, &default_cfg);
 	for (int t = 0; t < 20000; t += TICK_MS) {
-		/* Each path carries what it is given: half the target, and its share of the rest. */
+		/* Each path carries half of what is sent, at once: nothing waits. */
 		uint64_t half = (uint64_t)((double)(r.target_bps + OTHER_BPS) * TICK_MS / 16000);
 
 		in.t_ms = 1000 + t;
