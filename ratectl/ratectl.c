@@ -366,6 +366,12 @@ static int64_t silence_start(const struct ratectl *r, int64_t now)
 	return start;
 }
 
+/* The video rate that leaves the paths @carried_bps its headroom, with what goes besides. */
+static double headroom_rate(const struct ratectl *r, double carried_bps)
+{
+	return RC_HEADROOM * carried_bps - (double)r->cfg.other_bps;
+}
+
 /*
  * Step down to @steady_bps, and below it for as long as the backlog takes to
  * drain. What the paths carry is measured from @measure_ms on: a new drain,
@@ -598,13 +604,12 @@ __attribute__((format(printf, 2, 3))) static void why(struct rc_decision *out, c
 static bool path_lost(const struct ratectl *r, const struct estimate *e)
 {
 	return e->silent && e->silent_cap > 0 &&
-	       RC_HEADROOM * e->silent_cap - (double)r->cfg.other_bps < (double)r->target_bps;
+	       headroom_rate(r, e->silent_cap) < (double)r->target_bps;
 }
 
 static int64_t act_path_lost(struct ratectl *r, const struct estimate *e, struct rc_decision *out)
 {
-	start_drain(r, RC_HEADROOM * e->silent_cap - (double)r->cfg.other_bps,
-		    e->now + RC_DRAIN_SETTLE_MS);
+	start_drain(r, headroom_rate(r, e->silent_cap), e->now + RC_DRAIN_SETTLE_MS);
 	why(out, "a path fell silent, the others %s %.2f Mbit/s",
 	    e->silent_guess ? "idle: guessing" : "carry", e->silent_cap / 1e6);
 	return drain_target(r, e->delay, e->silent_cap);
@@ -616,11 +621,9 @@ static int64_t act_draining(struct ratectl *r, const struct estimate *e, struct 
 	const struct rc_config *c = &r->cfg;
 	double carried = drain_capacity(r, e->now);
 
-	if (carried > 0 && !e->stalled &&
-	    RC_HEADROOM * carried - (double)c->other_bps < r->drain_steady_bps) {
+	if (carried > 0 && !e->stalled && headroom_rate(r, carried) < r->drain_steady_bps) {
 		/* Measured in the drain: the paths carry less than the windows before said. */
-		r->drain_steady_bps =
-			(double)clamp(r, RC_HEADROOM * carried - (double)c->other_bps);
+		r->drain_steady_bps = (double)clamp(r, headroom_rate(r, carried));
 		why(out, "sender delay %d ms, the paths carry %.2f Mbit/s while it drains",
 		    e->delay, carried / 1e6);
 	}
@@ -633,8 +636,8 @@ static int64_t act_draining(struct ratectl *r, const struct estimate *e, struct 
 		double steady = r->drain_steady_bps;
 
 		if (carried < 0 && e->now >= r->drain_measure_ms && e->cap > 0 && !e->stalled &&
-		    RC_HEADROOM * e->cap - (double)c->other_bps < steady)
-			steady = RC_HEADROOM * e->cap - (double)c->other_bps;
+		    headroom_rate(r, e->cap) < steady)
+			steady = headroom_rate(r, e->cap);
 		r->draining = false;
 		return clamp(r, steady);
 	}
@@ -645,14 +648,13 @@ static int64_t act_draining(struct ratectl *r, const struct estimate *e, struct 
 	 * measure of what they can carry.
 	 */
 	if (e->cap_best >= 0 && !e->stalled && e->now - r->last_down_ms >= RC_DOWN_AGAIN_MS &&
-	    RC_HEADROOM * e->cap_best - (double)c->other_bps < r->drain_steady_bps) {
+	    headroom_rate(r, e->cap_best) < r->drain_steady_bps) {
 		/*
 		 * Still growing: the paths carry less than thought (the best of two
 		 * windows: while the kernel sends a dead path's data again, the
 		 * others carry less for a while).
 		 */
-		start_drain(r, RC_HEADROOM * e->cap_best - (double)c->other_bps,
-			    r->drain_measure_ms);
+		start_drain(r, headroom_rate(r, e->cap_best), r->drain_measure_ms);
 		snprintf(out->why, sizeof(out->why),
 			 "sender delay %d ms, the paths carry %.2f Mbit/s", e->delay,
 			 e->cap_best / 1e6);
@@ -689,7 +691,7 @@ static int64_t step_high(struct ratectl *r, const struct estimate *e, struct rc_
 		 * there, the delay falls by itself: step again only if it still
 		 * grows.
 		 */
-		to = RC_HEADROOM * cap - (double)r->cfg.other_bps;
+		to = headroom_rate(r, cap);
 		if (to < RC_HIGH_CUT * target)
 			to = RC_HIGH_CUT * target;
 		if (to < 0.97 * target) {
