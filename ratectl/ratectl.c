@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "ratectl.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +27,7 @@ void rc_new_connection(struct ratectl *r)
 	/* After a reconnect nothing says the old rate fits: probe as at the start. */
 	r->regaining = false;
 	r->regain_bps = 0;
+	r->ceiling_bps = 0;
 	memset(r->path, 0, sizeof(r->path));
 	r->started = false;
 }
@@ -746,24 +748,54 @@ static bool step_down(struct ratectl *r, const struct estimate *e, struct rc_dec
 	return false;
 }
 
+/* The least target of the last @ms: what a measure that far back was asked for at least. */
+static int64_t least_asked(const struct ratectl *r, int64_t now, int ms)
+{
+	int64_t least = r->target_bps;
+
+	for (size_t k = 0; k < r->asked_n; k++) {
+		size_t i = (r->asked_next + RC_ASKED_HIST - 1 - k) % RC_ASKED_HIST;
+
+		if (now - r->asked[i].t_ms > ms)
+			break;
+		if (r->asked[i].bps < least)
+			least = r->asked[i].bps;
+	}
+	return least;
+}
+
 /*
  * Warm-up and steady: down when the delay says so; else up, but not far
  * beyond what the paths have shown they carry, and only once the encoder
  * uses what it was given: x264 follows a new rate within its VBV buffer, and
- * a still picture never fills it.
+ * a still picture never fills it. Near the ceiling (what was carried until
+ * the last step down) slowly: x264's output lags a rising target and the
+ * paths' queues show it later still, so a fast probe overshoots a stable
+ * link by what it climbed meanwhile. Far below it fast, and without the
+ * last second's bounds: that was carried a moment ago (a dip of a cellular
+ * link passes), and the encoder follows within a second (its measure, a
+ * second of its output up to a second old, against the least target of the
+ * last RC_ENCODER_LAG_MS).
  */
 static int64_t act_steady(struct ratectl *r, const struct rc_input *in, const struct estimate *e,
 			  struct rc_decision *out)
 {
-	int64_t target = r->target_bps;
+	int64_t target = r->target_bps, asked = target;
+	double up = RC_UP_STEP, limit = RC_PROBE_LIMIT;
 
 	if (step_down(r, e, out, &target))
 		return target;
+	if ((double)target < RC_BACK_BELOW * (double)r->ceiling_bps) {
+		up = RC_BACK_STEP;
+		limit = HUGE_VAL;
+		asked = least_asked(r, e->now, RC_ENCODER_LAG_MS);
+	} else if (target < r->ceiling_bps) {
+		up = RC_PLATEAU_STEP;
+	}
 	if (e->calm && e->now - r->last_down_ms >= RC_UP_HOLD_MS &&
-	    e->now - r->last_up_ms >= RC_UP_EVERY_MS &&
-	    (1 + RC_UP_STEP) * e->wire <= RC_PROBE_LIMIT * e->cap &&
-	    (in->encoder_bps <= 0 || in->encoder_bps >= RC_ENCODER_KEEPS_UP * (double)target)) {
-		target = clamp(r, (1 + RC_UP_STEP) * (double)target);
+	    e->now - r->last_up_ms >= RC_UP_EVERY_MS && (1 + up) * e->wire <= limit * e->cap &&
+	    (in->encoder_bps <= 0 || in->encoder_bps >= RC_ENCODER_KEEPS_UP * (double)asked)) {
+		target = clamp(r, (1 + up) * (double)target);
 		if (target > r->target_bps)
 			r->last_up_ms = e->now;
 	}
@@ -794,6 +826,16 @@ static int64_t act_regaining(struct ratectl *r, const struct estimate *e, struct
 	return target;
 }
 
+/* What was carried until a step down: the rate, or what the paths carried if less. */
+static int64_t ceiling(const struct ratectl *r, const struct estimate *e)
+{
+	double carried = e->cap_best - (double)r->cfg.other_bps;
+
+	if (e->cap_best >= 0 && carried < (double)r->target_bps)
+		return clamp(r, carried);
+	return r->target_bps;
+}
+
 /* The new target, what changed, and what the next ticks need to know of it. */
 static void settle(struct ratectl *r, const struct estimate *e, int64_t target,
 		   struct rc_decision *out)
@@ -809,6 +851,10 @@ static void settle(struct ratectl *r, const struct estimate *e, int64_t target,
 		out->change = -1;
 		/* Draining lowers the rate tick by tick: not a step down each time. */
 		if (!r->draining || r->drain_started) {
+			if (e->silent)
+				r->ceiling_bps = 0;
+			else if (e->now - r->last_down_ms >= RC_UP_HOLD_MS)
+				r->ceiling_bps = ceiling(r, e);
 			r->last_down_ms = e->now;
 			r->down_delay_ms = e->delay;
 		}
@@ -816,6 +862,11 @@ static void settle(struct ratectl *r, const struct estimate *e, int64_t target,
 		out->change = 1;
 	}
 	r->target_bps = target;
+	r->asked[r->asked_next].t_ms = e->now;
+	r->asked[r->asked_next].bps = target;
+	r->asked_next = (r->asked_next + 1) % RC_ASKED_HIST;
+	if (r->asked_n < RC_ASKED_HIST)
+		r->asked_n++;
 	out->target_bps = target;
 	out->delay_ms = e->delay;
 	out->capacity_bps = e->cap;

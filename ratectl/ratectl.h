@@ -12,7 +12,8 @@
  * paths acknowledged, and below while the backlog drains); gently when the
  * paths' RTT rises a share of the budget above its floor; goes back fast to
  * the rate before a path died when a path carries data again; and probes up
- * slowly while all stays low. When the delay exceeds the budget it asks for
+ * while all stays low: fast back towards the rate it last stepped down
+ * from, slowly near it. When the delay exceeds the budget it asks for
  * the queue to be dropped up to a keyframe. Like belacoder does with SRT's RTT
  * and send buffer, but from kernel MPTCP signals.
  *
@@ -30,6 +31,7 @@
 
 #define RC_HIST		32
 #define RC_WRITTEN_HIST 128 /* ticks: reaches back further than any budget needs */
+#define RC_ASKED_HIST	64  /* ticks: reaches back further than RC_ENCODER_LAG_MS */
 
 struct rc_config {
 	int64_t start_bps, min_bps, max_bps; /* video */
@@ -144,6 +146,18 @@ struct ratectl {
 	int64_t regain_bps; /* 0: nothing to regain */
 	int paths_after_silence;
 	bool regaining;
+	/*
+	 * What was carried until the last step down that came after a calm
+	 * spell: the rate then, or what the paths carried if less; the probe's
+	 * pace depends on how far below it the rate is (act_steady()). 0: none
+	 * (a path died: what it carried is gone; a new connection).
+	 */
+	int64_t ceiling_bps;
+	/* The targets of recent ticks: what the encoder's measure was asked for. */
+	struct {
+		int64_t t_ms, bps;
+	} asked[RC_ASKED_HIST];
+	size_t asked_n, asked_next;
 	bool started;
 	int64_t start_ms;
 };
@@ -172,6 +186,10 @@ void rc_update(struct ratectl *r, const struct rc_input *in, struct rc_decision 
 #define RC_UP_STEP	     0.03 /* per RC_UP_EVERY_MS: about 12 %/s */
 #define RC_PROBE_LIMIT	     1.15 /* up to this much over what was acknowledged */
 #define RC_ENCODER_KEEPS_UP  0.85 /* probe up only when the encoder puts out this share */
+#define RC_ENCODER_LAG_MS    2000 /* ... of the least target over this, when climbing back */
+#define RC_BACK_BELOW	     0.85 /* of the ceiling: climbing back, ... */
+#define RC_BACK_STEP	     0.08 /* ... this much per RC_UP_EVERY_MS (about 36 %/s); above, */
+#define RC_PLATEAU_STEP	     0.01 /* ... this much up to the ceiling */
 #define RC_HEADROOM	     0.88 /* step down to this share of the capacity */
 #define RC_EASE		     0.94 /* the gentle step */
 #define RC_FAIR		     0.95 /* ... at most to this share of the capacity */

@@ -26,7 +26,16 @@ struct net {
 	uint32_t id[2];	    /* the subflows' ids: a path that comes back may do so as a fresh one */
 	bool backup;	    /* path 1 carries only a trickle while path 0 lives */
 	double encoder_max; /* the most the picture takes (a still one: little); 0: any */
-	double backlog;	    /* bytes sent by the app, not yet acknowledged */
+	/*
+	 * x264 as the sender sees it: it follows a new target within half a
+	 * second, puts out this share of it, and is measured over one-second
+	 * windows (stream.c), so that the measure lags a rising target. 0:
+	 * exactly the target, at once.
+	 */
+	double encoder_fill;
+	double enc_level, enc_bytes, enc_bps;
+	int64_t enc_window_ms;
+	double backlog; /* bytes sent by the app, not yet acknowledged */
 	uint64_t acked[2];
 	uint64_t delivered;   /* data sequence: acknowledged up to here (FIFO) */
 	int slow_start_ticks; /* the paths' capacity grows from a tenth over these first ticks */
@@ -69,14 +78,39 @@ static double living_capacity(const struct net *n)
 	return (n->alive[0] ? n->cap_bps[0] : 0) + (n->alive[1] ? n->cap_bps[1] : 0);
 }
 
+/*
+ * What the encoder puts out for @target, and what the sender measures of it
+ * (@measured): with encoder_fill, the share of the target over the last
+ * full one-second window; without, exactly the target, at once.
+ */
+static double encoder_out(struct net *n, double target, double *measured)
+{
+	double video = n->encoder_max > 0 && n->encoder_max < target ? n->encoder_max : target;
+
+	*measured = video;
+	if (n->encoder_fill > 0) {
+		/* x264 follows a new rate within its VBV buffer (half a second of it). */
+		n->enc_level = n->enc_level > 0
+				       ? n->enc_level + (video - n->enc_level) * TICK_MS / 500
+				       : video;
+		video = n->enc_level * n->encoder_fill;
+		n->enc_bytes += video * TICK_MS / 8000.0;
+		if (n->t_ms - n->enc_window_ms >= 1000) {
+			n->enc_bps = n->enc_window_ms ? 8000.0 * n->enc_bytes / 1000 : 0;
+			n->enc_bytes = 0;
+			n->enc_window_ms = n->t_ms;
+		}
+		*measured = n->enc_bps;
+	}
+	return video;
+}
+
 /* One tick: the encoder puts out what it is asked for; the paths carry what they can. */
 static void step(struct run *x)
 {
 	struct net *n = &x->n;
-	double video = n->encoder_max > 0 && n->encoder_max < (double)x->r.target_bps
-			       ? n->encoder_max
-			       : (double)x->r.target_bps;
-	struct rc_input in = {.t_ms = n->t_ms, .n_paths = 2, .encoder_bps = video};
+	struct rc_input in = {.t_ms = n->t_ms, .n_paths = 2};
+	double video = encoder_out(n, (double)x->r.target_bps, &in.encoder_bps);
 	/* With a backup, path 0 alone carries the data while it lives; path 1 a keep-alive. */
 	double wire = video + OTHER_BPS,
 	       cap = n->backup && n->alive[0] ? n->cap_bps[0] : living_capacity(n);
@@ -467,6 +501,42 @@ static void test_still_picture(void **state)
 	assert_true(x.r.target_bps <= default_cfg.start_bps);
 }
 
+/*
+ * A cellular dip: two 7 Mbit/s paths fall to 2 Mbit/s each for 3 s and come
+ * back. The rate steps down in the dip, and climbs back to most of the
+ * paths within seconds: the rate it stepped down from was carried a moment
+ * before.
+ */
+static void test_dip_and_back(void **state)
+{
+	const double usable = 14e6 - OTHER_BPS;
+	struct run x;
+	int64_t lowest = INT64_MAX;
+	double mean;
+	int t, worst;
+
+	(void)state;
+	run_init(&x, &default_cfg, 7e6, 7e6);
+	x.n.encoder_fill = 0.95;
+	run_for(&x, 30000, 0, NULL, NULL);
+	x.n.cap_bps[0] = x.n.cap_bps[1] = 2e6;
+	for (int e = 0; e < 3000; e += TICK_MS) {
+		step(&x);
+		if (x.r.target_bps < lowest)
+			lowest = x.r.target_bps;
+	}
+	x.n.cap_bps[0] = x.n.cap_bps[1] = 7e6;
+	t = TIME_UNTIL(&x, 30000, x.r.target_bps >= 0.7 * usable);
+	run_for(&x, 20000, 20000, &mean, &worst);
+	print_message("dip: down to %.2f Mbit/s, back at 70 %% of the paths %.1f s after they "
+		      "are; then a mean of %.2f Mbit/s, worst delay %d ms\n",
+		      (double)lowest / 1e6, t / 1000.0, mean / 1e6, worst);
+	assert_true(lowest + OTHER_BPS <= 4e6);
+	assert_true(t >= 0 && t <= 6000);
+	assert_true(mean >= 0.8 * usable);
+	assert_true(worst < 1000);
+}
+
 /* The bounds hold whatever happens. */
 static void test_bounds(void **state)
 {
@@ -711,6 +781,7 @@ int main(void)
 		cmocka_unit_test(test_fixed),
 		cmocka_unit_test(test_stall),
 		cmocka_unit_test(test_still_picture),
+		cmocka_unit_test(test_dip_and_back),
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_recorded_cut),
 		cmocka_unit_test(test_delay_measured),
