@@ -110,15 +110,35 @@ lab_up() {
 	lab_start_nginx
 }
 
-lab_start_nginx() {
-	cat >"$LAB_DIR/nginx.conf" <<-CONF
-		load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
+# lab_wait_listen snd|rtr|srv PORT [SECONDS]: whether a TCP socket listens on
+# PORT in that namespace within SECONDS (10 unless told).
+lab_wait_listen() {
+	local n
+	for n in $(seq 1 $((${3:-10} * 10))); do
+		"lab_in_$1" ss -Hltn "sport = :$2" | grep -q . && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# lab_nginx_head MODULE NAME: how every nginx.conf of the lab begins (one
+# worker in the foreground, the module loaded; $LAB_DIR/NAME.pid, NAME-error.log).
+lab_nginx_head() {
+	cat <<-CONF
+		load_module /usr/lib/nginx/modules/ngx_$1_module.so;
 		user root;
 		worker_processes 1;
 		daemon off;
-		pid $LAB_DIR/nginx.pid;
-		error_log $LAB_DIR/nginx-error.log info;
+		pid $LAB_DIR/$2.pid;
+		error_log $LAB_DIR/$2-error.log info;
 		events { worker_connections 128; }
+	CONF
+}
+
+lab_start_nginx() {
+	{
+		lab_nginx_head rtmp nginx
+		cat <<-CONF
 		rtmp {
 			server {
 				listen ${LAB_NGINX_LISTEN:-1935};
@@ -132,7 +152,8 @@ lab_start_nginx() {
 				}
 			}
 		}
-	CONF
+		CONF
+	} >"$LAB_DIR/nginx.conf"
 	# LAB_NGINX_PLAIN=1: an ingest that does not speak MPTCP (what mpstream relay is for).
 	if [ -n "${LAB_NGINX_PLAIN:-}" ]; then
 		ip netns exec "$LAB_SRV" nginx -c "$LAB_DIR/nginx.conf" >"$LAB_DIR/nginx.out" 2>&1 &
@@ -141,11 +162,7 @@ lab_start_nginx() {
 			>"$LAB_DIR/nginx.out" 2>&1 &
 	fi
 	LAB_NGINX_PID=$!
-	local n
-	for n in $(seq 1 100); do
-		lab_in_srv ss -Hltn 'sport = :1935' | grep -q 1935 && return 0
-		sleep 0.1
-	done
+	lab_wait_listen srv 1935 && return 0
 	lab_log "nginx did not start:"
 	cat "$LAB_DIR/nginx.out" "$LAB_DIR/nginx-error.log" >&2 2>/dev/null
 	return 1

@@ -14,10 +14,7 @@ lab_kill_nginx
 ip netns exec "$LAB_SRV" mptcpize run ffmpeg -v error -listen 1 -i "rtmp://0.0.0.0:1935/live/$KEY" \
 	-c copy -f flv "$LAB_DIR/listener.flv" >"$LAB_DIR/ffmpeg.log" 2>&1 &
 listener=$!
-for _ in $(seq 1 50); do
-	lab_in_srv ss -Hltn 'sport = :1935' | grep -q 1935 && break
-	sleep 0.1
-done
+lab_wait_listen srv 1935 5
 # up1's join must come after the listener is closed (it could win that race):
 # its SYNs are held back for the first 2 s.
 lab_in_rtr nft add rule inet lab cut ip saddr 10.2.0.2 tcp dport 1935 tcp flags syn drop comment '"join"'

@@ -46,7 +46,7 @@ rate_between() {
 	awk -v a="$1" -v b="$2" '/^end/ { if (nb) r = (nb - na) * 8 / 1000 / (tb - ta); na = nb = 0; next }
 		!na && $1 >= a { ta = $1; na = $2 } $1 <= b { tb = $1; nb = $2 } END { printf "%.0f\n", r }' "$LAB_DIR/sink.txt"
 }
-for _ in $(seq 1 30); do lab_in_srv ss -Hltn 'sport = :5001' | grep -q 5001 && break; sleep 0.1; done
+lab_wait_listen srv 5001 3
 
 # 1 and 2.
 lab_linkem 0 "rate=8mbit,delay=20ms,jitter=4ms" "delay=20ms" || { fail "linkem did not start"; finish; }

@@ -24,10 +24,7 @@ start_relay() { # start_relay LOG ARGS...: sets $relay
 	shift
 	ip netns exec "$LAB_SRV" "$MPSTREAM" relay --listen "$LAB_SERVER_IP:1940" "$@" 2>"$log" &
 	relay=$!
-	for _ in $(seq 1 50); do
-		lab_in_srv ss -Hltn 'sport = :1940' | grep -q 1940 && return 0
-		sleep 0.1
-	done
+	lab_wait_listen srv 1940 5 && return 0
 	fail "the relay did not listen: $(cat "$log")"
 }
 stop_relay() { kill -TERM "$relay" 2>/dev/null; wait "$relay"; }
@@ -163,10 +160,7 @@ wait "${silent[@]}"
 # --- 7: --listen PORT alone: every address, IPv6 and IPv4, on one socket.
 ip netns exec "$LAB_SRV" "$MPSTREAM" relay --listen 1941 --to 127.0.0.1:1950 2>"$LAB_DIR/relay7.log" &
 relay=$!
-for _ in $(seq 1 50); do
-	lab_in_srv ss -Hltn 'sport = :1941' | grep -q 1941 && break
-	sleep 0.1
-done
+lab_wait_listen srv 1941 5
 grep -q "listening on \[::\]:1941" "$LAB_DIR/relay7.log" && pass "relay: listens on [::]:1941" ||
 	fail "relay: $(head -2 "$LAB_DIR/relay7.log")"
 lab_in_srv "$PEER" send ::1 1941 3 200000 >"$LAB_DIR/peer9.out" 2>&1 &&
@@ -182,10 +176,7 @@ echo "127.0.0.1 ingest.test" >"/etc/netns/$LAB_SRV/hosts"
 ip netns exec "$LAB_SRV" "$MPSTREAM" relay --listen "$LAB_SERVER_IP:1942" --to ingest.test:1950 \
 	2>"$LAB_DIR/relay8.log" &
 relay=$!
-for _ in $(seq 1 50); do
-	lab_in_srv ss -Hltn 'sport = :1942' | grep -q 1942 && break
-	sleep 0.1
-done
+lab_wait_listen srv 1942 5
 lab_in_rtr "$PEER" send "$LAB_SERVER_IP" 1942 1 100000 >"$LAB_DIR/peer10.out" 2>&1 || fail "by name: $(cat "$LAB_DIR/peer10.out")"
 echo "$LAB_SERVER_IP ingest.test" >"/etc/netns/$LAB_SRV/hosts"
 lab_in_rtr "$PEER" send "$LAB_SERVER_IP" 1942 1 100000 >>"$LAB_DIR/peer10.out" 2>&1

@@ -36,14 +36,9 @@ for cert in right:IP:$LAB_SERVER_IP wrong:DNS:ingest.elsewhere.example; do
 			-extfile <(echo "subjectAltName=${cert#*:}") -out "$T/$name.pem" 2>>"$T/openssl.log" ||
 		{ fail "cannot make the certificate $name"; finish; }
 done
-cat >"$T/nginx.conf" <<CONF
-load_module /usr/lib/nginx/modules/ngx_stream_module.so;
-user root;
-worker_processes 1;
-daemon off;
-pid $T/nginx.pid;
-error_log $LAB_DIR/tls-error.log info;
-events { worker_connections 64; }
+{
+	lab_nginx_head stream tls
+	cat <<CONF
 stream {
 	server {
 		listen 1943 ssl;
@@ -59,12 +54,9 @@ stream {
 	}
 }
 CONF
+} >"$T/nginx.conf"
 ip netns exec "$LAB_SRV" mptcpize run nginx -c "$T/nginx.conf" >"$LAB_DIR/tls-nginx.log" 2>&1 &
-for i in $(seq 1 100); do
-	lab_in_srv ss -Hltn 'sport = :1944' | grep -q 1944 && break
-	sleep 0.1
-done
-lab_in_srv ss -Hltn 'sport = :1943' | grep -q 1943 || { fail "the TLS terminator did not start"; finish; }
+lab_wait_listen srv 1944 && lab_wait_listen srv 1943 1 || { fail "the TLS terminator did not start"; finish; }
 
 TLS_URL="rtmps://$LAB_SERVER_IP:1943/live/$KEY"
 routing_unchanged() { # routing_unchanged WHAT

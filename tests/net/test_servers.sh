@@ -65,11 +65,7 @@ new NodeMediaServer({ logType: 2, rtmp: { port: 1945, chunk_size: 60000, gop_cac
 	ping_timeout: 60 } }).run();
 JS
 ip netns exec "$LAB_SRV" mptcpize run node "$LAB_DIR/nms.js" >"$LAB_DIR/nms.log" 2>&1 &
-for _ in $(seq 1 100); do
-	lab_in_srv ss -Hltn 'sport = :1945' | grep -q 1945 && break
-	sleep 0.1
-done
-lab_in_srv ss -Hltn 'sport = :1945' | grep -q 1945 || { fail "Node-Media-Server did not start: $(tail -3 "$LAB_DIR/nms.log")"; finish; }
+lab_wait_listen srv 1945 || { fail "Node-Media-Server did not start: $(tail -3 "$LAB_DIR/nms.log")"; finish; }
 ip netns exec "$LAB_SRV" "$MPSTREAM" probe --duration $((DURATION - 6)) --timeout 10 --max-gap 5000 \
 	"rtmp://127.0.0.1:1945/live/$KEY" >"$LAB_DIR/probe-nms.out" 2>"$LAB_DIR/probe-nms.log" &
 probe=$!
@@ -89,10 +85,7 @@ judge nms "$LAB_DIR/probe-nms.out"
 ip netns exec "$LAB_SRV" mptcpize run ffmpeg -nostdin -v error -listen 1 -i "rtmp://0.0.0.0:1946/live/$KEY" \
 	-c copy -f flv "$LAB_DIR/ffmpeg-rec.flv" >"$LAB_DIR/ffmpeg-server.log" 2>&1 &
 server=$!
-for _ in $(seq 1 100); do
-	lab_in_srv ss -Hltn 'sport = :1946' | grep -q 1946 && break
-	sleep 0.1
-done
+lab_wait_listen srv 1946
 DURATION=20
 run_server ffmpeg 1946 "$DURATION" nocut
 if grep -q "sub_closed .*up1.*Connection refused" "$LAB_DIR/mpstream-ffmpeg.log" &&
