@@ -99,17 +99,14 @@ static int put_addr(struct nl_msg *msg, const struct rt_endpoint *ep)
 
 	if (!nest)
 		return -ENOMEM;
-	if (nla_put_u16(msg, MPTCP_PM_ADDR_ATTR_FAMILY, (uint16_t)ep->family) < 0)
-		return -ENOMEM;
-	if (ep->family == AF_INET) {
-		if (nla_put(msg, MPTCP_PM_ADDR_ATTR_ADDR4, sizeof(ep->addr4), &ep->addr4) < 0)
-			return -ENOMEM;
-	} else if (ep->family == AF_INET6) {
-		if (nla_put(msg, MPTCP_PM_ADDR_ATTR_ADDR6, sizeof(ep->addr6), &ep->addr6) < 0)
-			return -ENOMEM;
-	} else {
+	if (ep->ip.family != AF_INET && ep->ip.family != AF_INET6)
 		return -EINVAL;
-	}
+	if (nla_put_u16(msg, MPTCP_PM_ADDR_ATTR_FAMILY, (uint16_t)ep->ip.family) < 0)
+		return -ENOMEM;
+	if (ep->ip.family == AF_INET
+		    ? nla_put(msg, MPTCP_PM_ADDR_ATTR_ADDR4, sizeof(ep->ip.v4), &ep->ip.v4) < 0
+		    : nla_put(msg, MPTCP_PM_ADDR_ATTR_ADDR6, sizeof(ep->ip.v6), &ep->ip.v6) < 0)
+		return -ENOMEM;
 	if (ep->id && nla_put_u8(msg, MPTCP_PM_ADDR_ATTR_ID, ep->id) < 0)
 		return -ENOMEM;
 	if (ep->flags && nla_put_u32(msg, MPTCP_PM_ADDR_ATTR_FLAGS, ep->flags) < 0)
@@ -173,7 +170,8 @@ static const struct nla_policy addr_policy[MPTCP_PM_ADDR_ATTR_MAX + 1] = {
 int rt_pm_parse_endpoint(struct nlmsghdr *nlh, struct rt_endpoint *ep)
 {
 	struct nlattr *top[MPTCP_PM_ATTR_MAX + 1];
-	struct nlattr *a[MPTCP_PM_ADDR_ATTR_MAX + 1];
+	struct nlattr *a[MPTCP_PM_ADDR_ATTR_MAX + 1], *addr;
+	int family;
 
 	if (genlmsg_parse(nlh, 0, top, MPTCP_PM_ATTR_MAX, NULL) < 0)
 		return -EBADMSG;
@@ -185,12 +183,9 @@ int rt_pm_parse_endpoint(struct nlmsghdr *nlh, struct rt_endpoint *ep)
 		return -EINVAL;
 
 	memset(ep, 0, sizeof(*ep));
-	ep->family = nla_get_u16(a[MPTCP_PM_ADDR_ATTR_FAMILY]);
-	if (ep->family == AF_INET && a[MPTCP_PM_ADDR_ATTR_ADDR4])
-		memcpy(&ep->addr4, nla_data(a[MPTCP_PM_ADDR_ATTR_ADDR4]), sizeof(ep->addr4));
-	else if (ep->family == AF_INET6 && a[MPTCP_PM_ADDR_ATTR_ADDR6])
-		memcpy(&ep->addr6, nla_data(a[MPTCP_PM_ADDR_ATTR_ADDR6]), sizeof(ep->addr6));
-	else
+	family = nla_get_u16(a[MPTCP_PM_ADDR_ATTR_FAMILY]);
+	addr = a[family == AF_INET6 ? MPTCP_PM_ADDR_ATTR_ADDR6 : MPTCP_PM_ADDR_ATTR_ADDR4];
+	if (!addr || !mps_ip_set(&ep->ip, family, nla_data(addr), (size_t)nla_len(addr)))
 		return -EINVAL;
 	if (a[MPTCP_PM_ADDR_ATTR_ID])
 		ep->id = nla_get_u8(a[MPTCP_PM_ADDR_ATTR_ID]);

@@ -17,9 +17,7 @@
 /* One MPTCP path-manager endpoint (an "ip mptcp endpoint" line). */
 struct rt_endpoint {
 	uint8_t id;
-	int family;
-	struct in_addr addr4;
-	struct in6_addr addr6;
+	struct mps_ip ip;
 	uint32_t flags;
 	int ifindex;
 };

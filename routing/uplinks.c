@@ -131,27 +131,6 @@ static int take_lock(struct rt_uplinks *u)
 	return 0;
 }
 
-/* An endpoint's address, and an address as an endpoint's. */
-static struct mps_ip endpoint_ip(const struct rt_endpoint *ep)
-{
-	struct mps_ip ip;
-
-	if (ep->family == AF_INET6)
-		mps_ip_set(&ip, AF_INET6, &ep->addr6, sizeof(ep->addr6));
-	else
-		mps_ip_set(&ip, ep->family, &ep->addr4, sizeof(ep->addr4));
-	return ip;
-}
-
-static void endpoint_set_ip(struct rt_endpoint *ep, const struct mps_ip *ip)
-{
-	ep->family = ip->family;
-	if (ip->family == AF_INET6)
-		ep->addr6 = ip->v6;
-	else
-		ep->addr4 = ip->v4;
-}
-
 /* @na as an address of ours; false when it is not IPv4 or IPv6. */
 static bool ip_from_nl(struct nl_addr *na, struct mps_ip *out)
 {
@@ -367,6 +346,7 @@ static int add_endpoint(struct rt_uplinks *u, size_t i, enum rt_side_index side)
 	struct rt_endpoint *existing = NULL;
 	struct rt_endpoint ep = {
 		.id = (uint8_t)(RT_ENDPOINT_ID_BASE + side * RT_MAX_UPLINKS + i),
+		.ip = s->addr,
 		.flags = MPTCP_PM_ADDR_FLAG_SUBFLOW | (up->backup ? MPTCP_PM_ADDR_FLAG_BACKUP : 0),
 		.ifindex = up->ifindex,
 	};
@@ -377,12 +357,8 @@ static int add_endpoint(struct rt_uplinks *u, size_t i, enum rt_side_index side)
 
 	if (ret)
 		return ret;
-	endpoint_set_ip(&ep, &s->addr);
-	for (size_t k = 0; k < n_existing; k++) {
-		struct mps_ip theirs = endpoint_ip(&existing[k]);
-
-		found |= mps_ip_equal(&theirs, &s->addr);
-	}
+	for (size_t k = 0; k < n_existing; k++)
+		found |= mps_ip_equal(&existing[k].ip, &s->addr);
 	free(existing);
 	if (found) {
 		/* The user's own endpoint: use it, and leave it there at exit. */
@@ -498,11 +474,10 @@ static int install_uplink(struct rt_uplinks *u, size_t i)
 static void close_initial(struct rt_uplinks *u, size_t i, enum rt_side_index side)
 {
 	const struct mps_ip *a = &u->slot[i].up.side[side].addr;
-	struct rt_endpoint id0 = {.id = 0};
+	struct rt_endpoint id0 = {.id = 0, .ip = *a};
 
 	if (!u->pm || !a->family)
 		return;
-	endpoint_set_ip(&id0, a);
 	rt_pm_del_endpoint(u->pm, &id0);
 }
 
@@ -917,14 +892,13 @@ static int remove_leftover_endpoints(struct rt_uplinks *u, const struct mps_ip *
 	if (ret)
 		return ret;
 	for (size_t i = 0; i < n; i++) {
-		struct mps_ip a = endpoint_ip(&eps[i]);
 		bool ours = false;
 
 		/* The range ends at the last id there is (255). */
 		if (eps[i].id < RT_ENDPOINT_ID_BASE)
 			continue;
 		for (size_t k = 0; k < n_addrs && !ours; k++)
-			ours = mps_ip_equal(&a, &addrs[k]);
+			ours = mps_ip_equal(&eps[i].ip, &addrs[k]);
 		if (ours && rt_pm_del_endpoint(u->pm, &eps[i]) == 0)
 			(*removed)++;
 	}

@@ -36,8 +36,8 @@ static void test_add_addr(void **state)
 	struct rt_endpoint ep =
 				   {
 					   .id = 241,
-					   .family = AF_INET,
-					   .addr4.s_addr = inet_addr("10.2.0.2"),
+					   .ip = {.family = AF_INET,
+						  .v4.s_addr = inet_addr("10.2.0.2")},
 					   .flags = MPTCP_PM_ADDR_FLAG_SUBFLOW,
 					   .ifindex = 7,
 				   },
@@ -58,8 +58,8 @@ static void test_add_addr(void **state)
 
 	assert_int_equal(rt_pm_parse_endpoint(nlmsg_hdr(msg), &back), 0);
 	assert_int_equal(back.id, 241);
-	assert_int_equal(back.family, AF_INET);
-	assert_int_equal(back.addr4.s_addr, inet_addr("10.2.0.2"));
+	assert_int_equal(back.ip.family, AF_INET);
+	assert_int_equal(back.ip.v4.s_addr, inet_addr("10.2.0.2"));
 	assert_int_equal(back.flags, MPTCP_PM_ADDR_FLAG_SUBFLOW);
 	assert_int_equal(back.ifindex, 7);
 	nlmsg_free(msg);
@@ -70,8 +70,8 @@ static void test_del_addr(void **state)
 	struct rt_endpoint ep =
 				   {
 					   .id = 240,
-					   .family = AF_INET,
-					   .addr4.s_addr = inet_addr("10.1.0.2"),
+					   .ip = {.family = AF_INET,
+						  .v4.s_addr = inet_addr("10.1.0.2")},
 					   .flags = MPTCP_PM_ADDR_FLAG_SUBFLOW,
 					   .ifindex = 3,
 				   },
@@ -82,15 +82,36 @@ static void test_del_addr(void **state)
 	assert_int_equal(genl_hdr(msg)->cmd, MPTCP_PM_CMD_DEL_ADDR);
 	assert_int_equal(rt_pm_parse_endpoint(nlmsg_hdr(msg), &back), 0);
 	assert_int_equal(back.id, 240);
-	assert_int_equal(back.addr4.s_addr, inet_addr("10.1.0.2"));
+	assert_int_equal(back.ip.v4.s_addr, inet_addr("10.1.0.2"));
 	assert_int_equal(back.flags, 0); /* deletion is by id: no flags, no device */
 	assert_int_equal(back.ifindex, 0);
 	nlmsg_free(msg);
 }
 
+/* An IPv6 endpoint goes out as ADDR6 and comes back the same. */
+static void test_addr_v6(void **state)
+{
+	struct rt_endpoint ep = {.id = 242, .flags = MPTCP_PM_ADDR_FLAG_SUBFLOW}, back;
+	struct nl_msg *msg = new_msg();
+	struct nlattr *top[MPTCP_PM_ATTR_MAX + 1], *a[MPTCP_PM_ADDR_ATTR_MAX + 1];
+
+	ep.ip.family = AF_INET6;
+	assert_int_equal(inet_pton(AF_INET6, "fd00:2::2", &ep.ip.v6), 1);
+	assert_int_equal(rt_pm_build_add_addr(msg, FAMILY_ID, &ep), 0);
+	assert_int_equal(genlmsg_parse(nlmsg_hdr(msg), 0, top, MPTCP_PM_ATTR_MAX, NULL), 0);
+	assert_int_equal(nla_parse_nested(a, MPTCP_PM_ADDR_ATTR_MAX, top[MPTCP_PM_ATTR_ADDR], NULL),
+			 0);
+	assert_null(a[MPTCP_PM_ADDR_ATTR_ADDR4]);
+	assert_int_equal(nla_len(a[MPTCP_PM_ADDR_ATTR_ADDR6]), 16);
+	assert_int_equal(rt_pm_parse_endpoint(nlmsg_hdr(msg), &back), 0);
+	assert_true(mps_ip_equal(&back.ip, &ep.ip));
+	assert_int_equal(back.id, 242);
+	nlmsg_free(msg);
+}
+
 static void test_bad_family(void **state)
 {
-	struct rt_endpoint ep = {.family = AF_UNIX};
+	struct rt_endpoint ep = {.ip.family = AF_UNIX};
 	struct nl_msg *msg = new_msg();
 
 	assert_int_equal(rt_pm_build_add_addr(msg, FAMILY_ID, &ep), -EINVAL);
@@ -304,8 +325,7 @@ static void test_uplink_spec(void **state)
 static void test_set_flags_and_events(void **state)
 {
 	struct rt_endpoint ep = {.id = 241,
-				 .family = AF_INET,
-				 .addr4.s_addr = inet_addr("10.2.0.2"),
+				 .ip = {.family = AF_INET, .v4.s_addr = inet_addr("10.2.0.2")},
 				 .flags = MPTCP_PM_ADDR_FLAG_BACKUP},
 			   back;
 	struct nl_msg *msg = new_msg();
@@ -407,6 +427,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_addr),
 		cmocka_unit_test(test_del_addr),
+		cmocka_unit_test(test_addr_v6),
 		cmocka_unit_test(test_bad_family),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_flags_str),
