@@ -67,6 +67,12 @@ struct rt_uplinks {
 	/* Everything above is under lock once the watcher runs. */
 	pthread_mutex_t lock;
 	pthread_t watcher;
+	/*
+	 * The MPTCP events, subscribed to before the watcher starts: the
+	 * connection's first subflows come up within a millisecond of the
+	 * connect, often before a new thread has set itself up.
+	 */
+	struct nl_sock *events;
 	bool watching;
 	atomic_bool watch_stop;
 	atomic_bool dirty; /* a cache changed since the last reconcile */
@@ -806,7 +812,7 @@ static void *watch_thread(void *arg)
 	struct rt_uplinks *u = arg;
 	struct nl_cache_mngr *mngr = NULL;
 	struct nl_cache *links = NULL, *addrs = NULL, *routes = NULL;
-	struct nl_sock *events = u->pm ? rt_pm_events_open() : NULL;
+	struct nl_sock *events = u->events;
 	struct nl_sock *msk = nl_socket_alloc(), *sync = nl_socket_alloc();
 	int64_t next = 0;
 	int ret = msk && sync ? nl_connect(sync, NETLINK_ROUTE) : -NLE_NOMEM;
@@ -862,16 +868,20 @@ out:
 	nl_cache_mngr_free(mngr);
 	nl_socket_free(msk);
 	nl_socket_free(sync);
-	nl_socket_free(events);
 	return NULL;
 }
 
 int rt_uplinks_watch(struct rt_uplinks *u)
 {
-	int ret = pthread_create(&u->watcher, NULL, watch_thread, u);
+	int ret;
 
-	if (ret)
+	u->events = u->pm ? rt_pm_events_open() : NULL;
+	ret = pthread_create(&u->watcher, NULL, watch_thread, u);
+	if (ret) {
+		nl_socket_free(u->events);
+		u->events = NULL;
 		return -ret;
+	}
 	u->watching = true;
 	return 0;
 }
@@ -1198,6 +1208,7 @@ void rt_uplinks_destroy(struct rt_uplinks *u)
 	if (u->watching) {
 		atomic_store(&u->watch_stop, true);
 		pthread_join(u->watcher, NULL);
+		nl_socket_free(u->events);
 	}
 	if (u->limits_changed) {
 		restore_limits(u->pm, &u->saved, &u->set, false);
