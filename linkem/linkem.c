@@ -3,8 +3,18 @@
  * linkem: a link emulator for the lab (this kernel has no netem). It joins two
  * interfaces of one network namespace at layer 2, like a wire, and passes every
  * frame through a model of the link in each direction (pipe.h): a capacity
- * that follows a schedule (one rate per 100 ms: a cellular trace), a queue,
- * a base delay with jitter, random loss.
+ * that follows a schedule (one rate per 100 ms: a cellular trace) or a
+ * recorded trace's delivery opportunities, a queue, a base delay with jitter,
+ * random loss.
+ *
+ * Two trace formats, each with its own key (a file does not say which it is:
+ * "1000" would be a rate of 1 Mbit/s in one and an opportunity at 1 s in the
+ * other): trace=FILE, linkem's schedule, one rate per line; mahimahi=FILE,
+ * mahimahi's format, in which the public recorded cellular traces are (one
+ * line per 1500-byte delivery opportunity, a timestamp in ms, repeated for
+ * several in one ms; the file loops at its last timestamp). An opportunity
+ * carries 1500 bytes of IP packet: the frames' Ethernet header is not
+ * counted against it, as mahimahi's link sees IP packets.
  *
  *   sender upN ==veth== A [linkem] B ==veth== rN router
  *
@@ -55,11 +65,15 @@ static const char usage[] =
 	"  trace=FILE         the capacity from FILE: one rate per line (kbit/s, or\n"
 	"                     with k/mbit), each for one slot, looped\n"
 	"  slot=TIME          a trace's slot (default 100ms)\n"
+	"  mahimahi=FILE      the capacity from a trace in mahimahi's format: one line\n"
+	"                     per 1500-byte delivery opportunity (IP bytes), its time\n"
+	"                     in ms (repeated for several in one ms), looped at the\n"
+	"                     last; not with trace=\n"
 	"  delay=TIME         base one-way delay (40ms, 1s, 200us; default 0)\n"
 	"  jitter=TIME        uniform +-TIME on top of it, never reordering\n"
 	"  loss=PERCENT       random loss on arrival (0.5 for 0.5 %)\n"
-	"  queue=BYTES|TIME   the queue's limit (50000; or 100ms at the mean rate,\n"
-	"                     the default)\n"
+	"  queue=BYTES|TIME   the queue's limit, drop-tail (50000; or 100ms at the\n"
+	"                     mean rate, the default)\n"
 	"On SIGINT or SIGTERM: one line per direction with what it carried, exit 0.\n"
 	"Exit status: 64 usage, 66 a trace unreadable, 69 an interface unusable.\n";
 
@@ -84,7 +98,7 @@ struct direction {
 	const char *name;
 	struct lem_params params;
 	uint32_t fixed_kbps;
-	uint32_t *trace;
+	uint32_t *trace; /* trace='s rates or mahimahi='s opportunities */
 	struct lem_pipe *pipe;
 	int from, to;
 	uint64_t oversize, send_errors;
@@ -143,19 +157,41 @@ static int spec_item(struct direction *d, const char *key, const char *value)
 		}
 		return lem_parse_time(value, &d->params.queue_ns) || !d->params.queue_ns ? 64 : 0;
 	}
-	if (!strcmp(key, "trace")) {
+	if (!strcmp(key, "trace") || !strcmp(key, "mahimahi")) {
+		bool opps = !strcmp(key, "mahimahi");
+
+		if (d->trace) {
+			fprintf(stderr, "linkem: --%s: one trace= or mahimahi= only\n", d->name);
+			return 64;
+		}
 		if ((ret = read_file(value, &text))) {
 			fprintf(stderr, "linkem: %s: %s\n", value, strerror(-ret));
 			return 66;
 		}
-		n = lem_schedule_parse(text, &d->trace, &bad);
+		n = opps ? lem_opportunities_parse(text, &d->trace, &bad)
+			 : lem_schedule_parse(text, &d->trace, &bad);
 		free(text);
 		if (n < 0) {
-			fprintf(stderr, "linkem: %s: line %d: expected a rate\n", value, bad);
+			const char *what = opps ? "time in ms" : "rate";
+
+			d->trace = NULL;
+			if (!bad)
+				fprintf(stderr, "linkem: %s: no %s in it\n", value, what);
+			else
+				fprintf(stderr, "linkem: %s: line %d: expected a %s%s\n", value, bad,
+					what,
+					opps ? ", not before the line above (the last above 0)"
+					     : "");
 			return 66;
 		}
-		d->params.rates_kbps = d->trace;
-		d->params.n_rates = (size_t)n;
+		if (opps) {
+			d->params.opps_ms = d->trace;
+			d->params.n_opps = (size_t)n;
+			d->params.opp_header = ETH_HLEN;
+		} else {
+			d->params.rates_kbps = d->trace;
+			d->params.n_rates = (size_t)n;
+		}
 		return 0;
 	}
 	return 64;
@@ -386,7 +422,7 @@ int main(int argc, char **argv)
 	for (int k = 0; k < 2 && !ret; k++) {
 		struct direction *d = &dirs[k];
 
-		if (!d->params.n_rates) {
+		if (!d->params.n_rates && !d->params.n_opps) {
 			d->params.rates_kbps = &d->fixed_kbps;
 			d->params.n_rates = 1;
 		}

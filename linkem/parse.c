@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -74,10 +75,18 @@ int lem_parse_time(const char *s, int64_t *ns)
 	return 0;
 }
 
-int lem_schedule_parse(const char *text, uint32_t **out, int *bad_line)
+/* One line's value: 0 or -EINVAL. @prev is the line before's (none when @n is 0). */
+typedef int (*line_parser)(const char *s, size_t n, uint32_t prev, uint32_t *out);
+
+/*
+ * Every line of @text that is not blank or only a comment ('#' to the end of
+ * the line), through @parse, into a malloc'ed array. Returns how many, or
+ * -EINVAL with the line in *@bad_line (0: no value at all), or -ENOMEM.
+ */
+static int parse_lines(const char *text, line_parser parse, uint32_t **out, int *bad_line)
 {
 	size_t n = 0, cap = 0;
-	uint32_t *rates = NULL;
+	uint32_t *values = NULL;
 	int line = 0;
 
 	*bad_line = 0;
@@ -86,7 +95,7 @@ int lem_schedule_parse(const char *text, uint32_t **out, int *bad_line)
 		char buf[64], *p = buf, *e;
 
 		line++;
-		/* A comment may be long; what comes before it is a rate. */
+		/* A comment may be long; what comes before it is a value. */
 		if (used >= sizeof(buf))
 			goto bad;
 		memcpy(buf, text, used);
@@ -99,27 +108,90 @@ int lem_schedule_parse(const char *text, uint32_t **out, int *bad_line)
 		if (!*p)
 			continue;
 		if (n == cap) {
-			uint32_t *more = realloc(rates, (cap ? cap * 2 : 64) * sizeof(*rates));
+			uint32_t *more = realloc(values, (cap ? cap * 2 : 64) * sizeof(*values));
 
 			if (!more) {
-				free(rates);
+				free(values);
 				return -ENOMEM;
 			}
-			rates = more;
+			values = more;
 			cap = cap ? cap * 2 : 64;
 		}
-		if (lem_parse_rate(p, &rates[n]))
+		if (parse(p, n, n ? values[n - 1] : 0, &values[n]))
 			goto bad;
 		n++;
 	}
-	if (!n) {
-		free(rates);
+	if (!n || n > INT_MAX) {
+		free(values);
 		return -EINVAL;
 	}
-	*out = rates;
+	*out = values;
 	return (int)n;
 bad:
-	free(rates);
+	free(values);
 	*bad_line = line;
 	return -EINVAL;
+}
+
+static int rate_line(const char *s, size_t n, uint32_t prev, uint32_t *out)
+{
+	(void)n;
+	(void)prev;
+	return lem_parse_rate(s, out);
+}
+
+int lem_schedule_parse(const char *text, uint32_t **out, int *bad_line)
+{
+	return parse_lines(text, rate_line, out, bad_line);
+}
+
+/* The number of the last line of @text that holds a value (not blank, not only a comment). */
+static int last_value_line(const char *text)
+{
+	int line = 0, last = 0;
+
+	while (*text) {
+		size_t len = strcspn(text, "\n"), used = strcspn(text, "#\n");
+
+		line++;
+		for (size_t k = 0; k < used; k++)
+			if (!isspace((unsigned char)text[k]))
+				last = line;
+		text += len + (text[len] == '\n');
+	}
+	return last;
+}
+
+/* A timestamp in ms: digits only (mahimahi reads them as integers), never before @prev. */
+static int timestamp_line(const char *s, size_t n, uint32_t prev, uint32_t *out)
+{
+	unsigned long long v = 0;
+
+	if (!*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		if (!isdigit((unsigned char)*s))
+			return -EINVAL;
+		v = v * 10 + (unsigned long long)(*s - '0');
+		if (v > LEM_OPP_MS_MAX)
+			return -EINVAL;
+	}
+	if (n && v < prev)
+		return -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int lem_opportunities_parse(const char *text, uint32_t **out, int *bad_line)
+{
+	int n = parse_lines(text, timestamp_line, out, bad_line);
+
+	/* The trace loops at its last timestamp: it must be after the start. */
+	if (n > 0 && !(*out)[n - 1]) {
+		free(*out);
+		*out = NULL;
+		*bad_line = last_value_line(text);
+		return -EINVAL;
+	}
+	return n;
 }

@@ -10,10 +10,22 @@
 #define RING_SIZE 4096
 /* A time-based queue limit holds at least this much (two full frames). */
 #define QUEUE_MIN_BYTES 3028
+#define MS_NS		1000000LL
 
 struct lem_pipe {
 	struct lem_params p;
 	uint32_t *rates;
+	/*
+	 * Delivery opportunities (p.n_opps of them): their offsets in ms within
+	 * one loop of period_ns, sorted, each below the period. Opportunity g,
+	 * counted from the start over every loop, comes at loop g / n, offset
+	 * g % n. opp_next is the first one not used yet; opp_left what the one
+	 * before it has left (0: nothing, or it is past).
+	 */
+	uint32_t *opps;
+	int64_t period_ns;
+	uint64_t opp_next;
+	uint32_t opp_left;
 	int64_t start_ns;     /* the schedule's slot 0 began here */
 	uint32_t queue_limit; /* bytes */
 	bool carries;	      /* some slot of the schedule has capacity */
@@ -46,9 +58,55 @@ static double uniform(struct lem_pipe *pipe)
 	return (double)(next_random(pipe) >> 11) / (double)(1ULL << 53);
 }
 
+/* When opportunity @g comes. */
+static int64_t opp_time(const struct lem_pipe *pipe, uint64_t g)
+{
+	size_t n = pipe->p.n_opps;
+
+	return pipe->start_ns + (int64_t)(g / n) * pipe->period_ns +
+	       (int64_t)pipe->opps[g % n] * MS_NS;
+}
+
+/* The first opportunity at or after @t: also how many come before @t. */
+static uint64_t opp_first(const struct lem_pipe *pipe, int64_t t)
+{
+	int64_t since = t - pipe->start_ns, off;
+	uint64_t loop;
+	size_t lo = 0, hi = pipe->p.n_opps;
+
+	if (since <= 0)
+		return 0;
+	loop = (uint64_t)(since / pipe->period_ns);
+	off = since % pipe->period_ns;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if ((int64_t)pipe->opps[mid] * MS_NS < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return loop * pipe->p.n_opps + lo;
+}
+
+/* What the opportunities from @from_ns to @to_ns carry, in kbit/s. */
+static double opp_kbps(const struct lem_pipe *pipe, int64_t from_ns, int64_t to_ns)
+{
+	uint64_t n = opp_first(pipe, to_ns) - opp_first(pipe, from_ns);
+
+	return (double)n * LEM_OPP_BYTES * 8 * 1e6 / (double)(to_ns - from_ns);
+}
+
 uint32_t lem_pipe_rate_kbps(const struct lem_pipe *pipe, int64_t now_ns)
 {
-	int64_t slot = (now_ns - pipe->start_ns) / pipe->p.slot_ns;
+	int64_t slot;
+
+	if (pipe->p.n_opps) {
+		int64_t ms = now_ns - (now_ns - pipe->start_ns) % MS_NS;
+
+		return (uint32_t)opp_kbps(pipe, ms, ms + MS_NS);
+	}
+	slot = (now_ns - pipe->start_ns) / pipe->p.slot_ns;
 
 	if (slot < 0)
 		slot = 0;
@@ -62,6 +120,8 @@ double lem_pipe_mean_kbps(const struct lem_pipe *pipe, int64_t from_ns, int64_t 
 
 	if (to_ns <= from_ns)
 		return lem_pipe_rate_kbps(pipe, from_ns);
+	if (pipe->p.n_opps)
+		return opp_kbps(pipe, from_ns, to_ns);
 	while (t < to_ns) {
 		int64_t slot = (t - pipe->start_ns) / slot_ns;
 		int64_t end = pipe->start_ns + (slot + 1) * slot_ns;
@@ -79,7 +139,7 @@ double lem_pipe_mean_kbps(const struct lem_pipe *pipe, int64_t from_ns, int64_t 
  * the capacity of each slot it spans. INT64_MAX when the schedule carries
  * nothing at all.
  */
-static int64_t serialised_at(const struct lem_pipe *pipe, int64_t start, size_t len)
+static int64_t rate_serialised_at(const struct lem_pipe *pipe, int64_t start, size_t len)
 {
 	double bits = (double)len * 8;
 	int64_t t = start, slot_ns = pipe->p.slot_ns;
@@ -97,6 +157,47 @@ static int64_t serialised_at(const struct lem_pipe *pipe, int64_t start, size_t 
 		bits -= room;
 		t = slot_end;
 	}
+}
+
+/*
+ * When a packet of @len bytes whose serialisation starts at @start is out:
+ * at the opportunity that carries its last byte. What the opportunity the
+ * packet before used has left serves first if it comes no earlier than
+ * @start (the packets queued when it came share it); then one after another.
+ */
+static int64_t opp_serialised_at(struct lem_pipe *pipe, int64_t start, size_t len)
+{
+	uint32_t need = len > pipe->p.opp_header ? (uint32_t)len - pipe->p.opp_header : 1;
+
+	if (pipe->opp_left && opp_time(pipe, pipe->opp_next - 1) < start)
+		pipe->opp_left = 0; /* it came while the queue was empty: lost */
+	if (!pipe->opp_left) {
+		uint64_t first = opp_first(pipe, start);
+
+		if (first > pipe->opp_next)
+			pipe->opp_next = first;
+	}
+	for (;;) {
+		uint32_t take;
+
+		if (!pipe->opp_left) {
+			pipe->opp_left = LEM_OPP_BYTES;
+			pipe->opp_next++;
+		}
+		take = need < pipe->opp_left ? need : pipe->opp_left;
+		need -= take;
+		pipe->opp_left -= take;
+		if (!need)
+			return opp_time(pipe, pipe->opp_next - 1);
+	}
+}
+
+/* Serialise the next packet: see rate_serialised_at() and opp_serialised_at(). */
+static int64_t serialised_at(struct lem_pipe *pipe, int64_t start, size_t len)
+{
+	if (pipe->p.n_opps)
+		return opp_serialised_at(pipe, start, len);
+	return rate_serialised_at(pipe, start, len);
 }
 
 /* The propagation delay of one packet: base + jitter, never negative. */
@@ -202,19 +303,73 @@ static uint32_t queue_limit(const struct lem_params *p)
 
 	if (p->queue_bytes)
 		return p->queue_bytes;
-	for (size_t k = 0; k < p->n_rates; k++)
-		mean_kbps += p->rates_kbps[k];
-	mean_kbps /= (double)p->n_rates;
+	if (p->n_opps) {
+		mean_kbps = (double)p->n_opps * LEM_OPP_BYTES * 8 / p->opps_ms[p->n_opps - 1];
+	} else {
+		for (size_t k = 0; k < p->n_rates; k++)
+			mean_kbps += p->rates_kbps[k];
+		mean_kbps /= (double)p->n_rates;
+	}
 	bytes = mean_kbps * 1000 / 8 * (double)queue_ns / 1e9;
 	return bytes > QUEUE_MIN_BYTES ? (uint32_t)bytes : QUEUE_MIN_BYTES;
+}
+
+/* Whether @p's opportunities are a trace: non-decreasing, the last after the start. */
+static bool opps_valid(const struct lem_params *p)
+{
+	if (!p->opps_ms || !p->opps_ms[p->n_opps - 1] || p->opps_ms[p->n_opps - 1] > LEM_OPP_MS_MAX)
+		return false;
+	for (size_t k = 1; k < p->n_opps; k++)
+		if (p->opps_ms[k] < p->opps_ms[k - 1])
+			return false;
+	return true;
+}
+
+/*
+ * The opportunities as offsets within one loop: those at the last time are
+ * the next loop's first (offset 0), so every loop holds all n of them.
+ */
+static int copy_opps(struct lem_pipe *pipe, const struct lem_params *p)
+{
+	size_t n = p->n_opps, at_end = 0;
+	uint32_t period = p->opps_ms[n - 1];
+
+	pipe->opps = malloc(n * sizeof(*pipe->opps));
+	if (!pipe->opps)
+		return -ENOMEM;
+	while (at_end < n && p->opps_ms[n - 1 - at_end] == period)
+		at_end++;
+	memset(pipe->opps, 0, at_end * sizeof(*pipe->opps));
+	memcpy(pipe->opps + at_end, p->opps_ms, (n - at_end) * sizeof(*pipe->opps));
+	pipe->p.opps_ms = pipe->opps;
+	pipe->p.rates_kbps = NULL;
+	pipe->p.n_rates = 0;
+	pipe->period_ns = (int64_t)period * MS_NS;
+	pipe->carries = true;
+	return 0;
+}
+
+static int copy_rates(struct lem_pipe *pipe, const struct lem_params *p)
+{
+	pipe->rates = malloc(p->n_rates * sizeof(*pipe->rates));
+	if (!pipe->rates)
+		return -ENOMEM;
+	memcpy(pipe->rates, p->rates_kbps, p->n_rates * sizeof(*pipe->rates));
+	for (size_t k = 0; k < p->n_rates; k++)
+		pipe->carries |= p->rates_kbps[k] > 0;
+	pipe->p.rates_kbps = pipe->rates;
+	return 0;
 }
 
 int lem_pipe_create(const struct lem_params *p, int64_t start_ns, struct lem_pipe **out)
 {
 	struct lem_pipe *pipe;
+	int ret;
 
-	if (!p->n_rates || !p->rates_kbps || p->loss < 0 || p->loss > 1 || p->delay_ns < 0 ||
-	    p->jitter_ns < 0 || p->slot_ns < 0 || p->queue_ns < 0)
+	if (p->n_opps ? !opps_valid(p) : !p->n_rates || !p->rates_kbps)
+		return -EINVAL;
+	if (p->loss < 0 || p->loss > 1 || p->delay_ns < 0 || p->jitter_ns < 0 || p->slot_ns < 0 ||
+	    p->queue_ns < 0)
 		return -EINVAL;
 	pipe = calloc(1, sizeof(*pipe));
 	if (!pipe)
@@ -222,16 +377,12 @@ int lem_pipe_create(const struct lem_params *p, int64_t start_ns, struct lem_pip
 	pipe->p = *p;
 	if (!pipe->p.slot_ns)
 		pipe->p.slot_ns = LEM_SLOT_NS_DFLT;
-	pipe->rates = malloc(p->n_rates * sizeof(*pipe->rates));
+	ret = p->n_opps ? copy_opps(pipe, p) : copy_rates(pipe, p);
 	pipe->ring = malloc(RING_SIZE * sizeof(*pipe->ring));
-	if (!pipe->rates || !pipe->ring) {
+	if (ret || !pipe->ring) {
 		lem_pipe_destroy(pipe);
 		return -ENOMEM;
 	}
-	memcpy(pipe->rates, p->rates_kbps, p->n_rates * sizeof(*pipe->rates));
-	for (size_t k = 0; k < p->n_rates; k++)
-		pipe->carries |= p->rates_kbps[k] > 0;
-	pipe->p.rates_kbps = pipe->rates;
 	pipe->start_ns = start_ns;
 	pipe->queue_limit = queue_limit(p);
 	pipe->rng = p->seed ? p->seed : 0x9E3779B97F4A7C15ULL;
@@ -244,6 +395,7 @@ void lem_pipe_destroy(struct lem_pipe *pipe)
 	if (!pipe)
 		return;
 	free(pipe->rates);
+	free(pipe->opps);
 	free(pipe->ring);
 	free(pipe);
 }

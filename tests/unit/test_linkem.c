@@ -209,12 +209,185 @@ static void test_parsers(void **state)
 	assert_int_equal(lem_schedule_parse("# nothing\n", &rates, &bad), -EINVAL);
 }
 
+/* A pipe on delivery opportunities (@opps_ms, @n of them), no delay, a large queue. */
+static struct lem_pipe *make_opps(const uint32_t *opps_ms, size_t n, uint32_t header)
+{
+	struct lem_params p = {.opps_ms = opps_ms,
+			       .n_opps = n,
+			       .opp_header = header,
+			       .queue_bytes = 1 << 24,
+			       .seed = 7};
+	struct lem_pipe *pipe = NULL;
+
+	assert_int_equal(lem_pipe_create(&p, 0, &pipe), 0);
+	return pipe;
+}
+
+static void test_mahimahi_parse(void **state)
+{
+	uint32_t *opps = NULL;
+	int bad;
+
+	(void)state;
+	assert_int_equal(
+		lem_opportunities_parse("0\n0\n3\n  7 \n\n7\n# a comment\n10\n", &opps, &bad), 6);
+	assert_int_equal(opps[0], 0);
+	assert_int_equal(opps[1], 0);
+	assert_int_equal(opps[2], 3);
+	assert_int_equal(opps[3], 7);
+	assert_int_equal(opps[5], 10);
+	free(opps);
+	/* No trailing newline; a whole recorded trace's length. */
+	assert_int_equal(lem_opportunities_parse("1\n603576", &opps, &bad), 2);
+	assert_int_equal(opps[1], 603576);
+	free(opps);
+	opps = NULL;
+	/* Earlier than the line above, not an integer, negative, a unit, too late. */
+	assert_int_equal(lem_opportunities_parse("5\n6\n\n4\n9\n", &opps, &bad), -EINVAL);
+	assert_int_equal(bad, 4);
+	assert_int_equal(lem_opportunities_parse("5\n6.5\n", &opps, &bad), -EINVAL);
+	assert_int_equal(bad, 2);
+	assert_int_equal(lem_opportunities_parse("-1\n5\n", &opps, &bad), -EINVAL);
+	assert_int_equal(bad, 1);
+	assert_int_equal(lem_opportunities_parse("5\n6ms\n", &opps, &bad), -EINVAL);
+	assert_int_equal(bad, 2);
+	assert_int_equal(lem_opportunities_parse("1\n99999999999\n", &opps, &bad), -EINVAL);
+	assert_int_equal(bad, 2);
+	/* A trace that never gets past its start cannot loop; one with nothing in it. */
+	assert_int_equal(lem_opportunities_parse("0\n0\n0\n# end\n", &opps, &bad), -EINVAL);
+	assert_int_equal(bad, 3);
+	assert_int_equal(lem_opportunities_parse("# nothing\n\n", &opps, &bad), -EINVAL);
+	assert_int_equal(bad, 0);
+	assert_null(opps);
+}
+
+/*
+ * The mean capacity over a whole trace (and several loops of it) is its
+ * opportunities * 1500 bytes over its length; a saturated link carries
+ * exactly that many 1500-byte packets in each loop.
+ */
+static void test_mahimahi_mean_rate(void **state)
+{
+	static const uint32_t opps[] = {1, 1, 3, 4, 4, 4, 7, 10, 10};
+	const double kbps = 9.0 * 1500 * 8 / 10; /* bits per ms: kbit/s */
+	struct lem_pipe *pipe = make_opps(opps, 9, 0);
+	static uint8_t frame[1500];
+	struct lem_packet pk;
+	int out[5] = {0};
+
+	(void)state;
+	assert_true(lem_pipe_mean_kbps(pipe, 0, 10 * MS) == kbps);
+	assert_true(lem_pipe_mean_kbps(pipe, 0, 50 * MS) == kbps);
+	assert_true(lem_pipe_mean_kbps(pipe, 30 * MS, 40 * MS) == kbps);
+	assert_true(lem_pipe_mean_kbps(pipe, 2 * MS, 3 * MS) == 0);
+	assert_int_equal(lem_pipe_rate_kbps(pipe, 4 * MS + MS / 2), 3 * 12000);
+	/* Looped: the same capacity one length later. */
+	assert_int_equal(lem_pipe_rate_kbps(pipe, 24 * MS), 3 * 12000);
+	for (int k = 0; k < 100; k++)
+		assert_int_equal(lem_pipe_push(pipe, frame, sizeof(frame), 0), 1);
+	for (int64_t t = 0; t < 50 * MS; t += MS / 4)
+		while (lem_pipe_pop(pipe, t, &pk))
+			out[pk.leave_ns / (10 * MS)]++;
+	print_message("mahimahi: %d %d %d %d %d packets per loop\n", out[0], out[1], out[2], out[3],
+		      out[4]);
+	/* The first loop: the two at its end also at its start (the link was just made). */
+	assert_int_equal(out[0], 9);
+	for (int k = 1; k < 5; k++)
+		assert_int_equal(out[k], 9);
+	assert_int_equal(lem_pipe_stats(pipe)->out_bytes, 45 * 1500);
+	lem_pipe_destroy(pipe);
+}
+
+/* A queue given in time holds that long at the trace's mean rate: 100 ms of 10.8 Mbit/s. */
+static void test_mahimahi_queue(void **state)
+{
+	static const uint32_t opps[] = {1, 1, 3, 4, 4, 4, 7, 10, 10};
+	struct lem_params p = {.opps_ms = opps, .n_opps = 9, .queue_ns = 100 * MS};
+	struct lem_pipe *pipe = NULL;
+	static uint8_t frame[1500];
+	int accepted = 0;
+
+	(void)state;
+	assert_int_equal(lem_pipe_create(&p, 0, &pipe), 0);
+	for (int k = 0; k < 200; k++)
+		accepted += lem_pipe_push(pipe, frame, sizeof(frame), MS / 2);
+	assert_int_equal(accepted, 135000 / 1500);
+	lem_pipe_destroy(pipe);
+}
+
+/*
+ * Packets leave at the opportunity that carries their last byte: small ones
+ * share one, a large one is split over two, the header is not carried, and
+ * an opportunity that comes while the queue is empty is lost (as in mahimahi).
+ */
+static void test_mahimahi_opportunities(void **state)
+{
+	static const uint32_t opps[] = {5, 10, 10, 20};
+	struct lem_pipe *pipe = make_opps(opps, 4, 14);
+	static uint8_t frame[1514];
+	struct lem_packet pk;
+	int at[4] = {0};
+
+	(void)state;
+	/* 20 of 114 bytes (100 carried): 15 at 5 ms, 5 at 10 ms. */
+	for (int k = 0; k < 20; k++)
+		lem_pipe_push(pipe, frame, 114, MS);
+	assert_int_equal(lem_pipe_next_ns(pipe, MS), 5 * MS);
+	for (int64_t t = MS; t <= 12 * MS; t += MS / 2)
+		while (lem_pipe_pop(pipe, t, &pk))
+			at[pk.leave_ns == 5 * MS ? 0 : pk.leave_ns == 10 * MS ? 1 : 3]++;
+	assert_int_equal(at[0], 15);
+	assert_int_equal(at[1], 5);
+	assert_int_equal(at[3], 0);
+	/* The rest of 10 ms's two is lost: 1514 bytes at 12 ms leave at 20 ms. */
+	lem_pipe_push(pipe, frame, sizeof(frame), 12 * MS);
+	assert_int_equal(lem_pipe_next_ns(pipe, 12 * MS), 20 * MS);
+	assert_int_equal(lem_pipe_pop(pipe, 20 * MS, &pk), 1);
+	/* 1600 bytes carried take two opportunities (20 ms's rest is gone): 25, 30 (loop 2). */
+	lem_pipe_push(pipe, frame, 1514, 21 * MS);
+	lem_pipe_push(pipe, frame, 114, 21 * MS);
+	lem_pipe_push(pipe, frame, 114, 21 * MS);
+	assert_int_equal(lem_pipe_pop(pipe, 40 * MS, &pk), 1);
+	assert_int_equal(pk.leave_ns, 25 * MS);
+	assert_int_equal(lem_pipe_pop(pipe, 40 * MS, &pk), 1);
+	assert_int_equal(pk.leave_ns, 30 * MS);
+	assert_int_equal(lem_pipe_pop(pipe, 40 * MS, &pk), 1);
+	assert_int_equal(pk.leave_ns, 30 * MS);
+	/* Idle for many loops, then the next opportunity after the push. */
+	lem_pipe_push(pipe, frame, 114, 1000 * 20 * MS + 11 * MS);
+	assert_int_equal(lem_pipe_next_ns(pipe, 0), 1000 * 20 * MS + 20 * MS);
+	lem_pipe_destroy(pipe);
+}
+
+/* A trace that does not go on, or goes back, is refused. */
+static void test_mahimahi_invalid(void **state)
+{
+	static const uint32_t zero[] = {0, 0}, back[] = {5, 3, 8};
+	struct lem_params p = {.opps_ms = zero, .n_opps = 2};
+	struct lem_pipe *pipe = NULL;
+
+	(void)state;
+	assert_int_equal(lem_pipe_create(&p, 0, &pipe), -EINVAL);
+	p.opps_ms = back;
+	p.n_opps = 3;
+	assert_int_equal(lem_pipe_create(&p, 0, &pipe), -EINVAL);
+	assert_null(pipe);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rate_and_delay), cmocka_unit_test(test_jitter_in_order),
-		cmocka_unit_test(test_loss),	       cmocka_unit_test(test_queue_limit),
-		cmocka_unit_test(test_schedule),       cmocka_unit_test(test_parsers),
+		cmocka_unit_test(test_rate_and_delay),
+		cmocka_unit_test(test_jitter_in_order),
+		cmocka_unit_test(test_loss),
+		cmocka_unit_test(test_queue_limit),
+		cmocka_unit_test(test_schedule),
+		cmocka_unit_test(test_parsers),
+		cmocka_unit_test(test_mahimahi_parse),
+		cmocka_unit_test(test_mahimahi_mean_rate),
+		cmocka_unit_test(test_mahimahi_queue),
+		cmocka_unit_test(test_mahimahi_opportunities),
+		cmocka_unit_test(test_mahimahi_invalid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
