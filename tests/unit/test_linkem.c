@@ -7,6 +7,8 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -359,6 +361,51 @@ static void test_mahimahi_opportunities(void **state)
 	lem_pipe_destroy(pipe);
 }
 
+/*
+ * Every recorded trace kept in linkem/traces parses, and its mean capacity
+ * over its whole length, and over three loops of it, is its opportunities *
+ * 1500 bytes over that length.
+ */
+static void test_mahimahi_recorded(void **state)
+{
+	static const char *const files[] = {"TMobile-LTE-short.up", "ATT-LTE-driving-2016.up",
+					    "TMobile-UMTS-driving-180s.up", "orange-4G-A-180s.up"};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
+		char path[512], *text;
+		uint32_t *opps = NULL;
+		struct lem_pipe *pipe;
+		FILE *f;
+		long size;
+		int n, bad;
+		double len_ms, want;
+
+		snprintf(path, sizeof(path), "%s/%s", LINKEM_TRACES, files[k]);
+		f = fopen(path, "r");
+		assert_non_null(f);
+		assert_int_equal(fseek(f, 0, SEEK_END), 0);
+		size = ftell(f);
+		rewind(f);
+		text = calloc(1, (size_t)size + 1);
+		assert_int_equal(fread(text, 1, (size_t)size, f), (size_t)size);
+		fclose(f);
+		n = lem_opportunities_parse(text, &opps, &bad);
+		free(text);
+		assert_true(n > 0);
+		pipe = make_opps(opps, (size_t)n, 0);
+		len_ms = opps[n - 1];
+		want = (double)n * 1500 * 8 / len_ms;
+		print_message("%s: %d opportunities in %.1f s, %.2f Mbit/s\n", files[k], n,
+			      len_ms / 1000, want / 1000);
+		assert_true(fabs(lem_pipe_mean_kbps(pipe, 0, (int64_t)len_ms * MS) - want) < 1e-6);
+		assert_true(fabs(lem_pipe_mean_kbps(pipe, 0, 3 * (int64_t)len_ms * MS) - want) <
+			    1e-6);
+		lem_pipe_destroy(pipe);
+		free(opps);
+	}
+}
+
 /* A trace that does not go on, or goes back, is refused. */
 static void test_mahimahi_invalid(void **state)
 {
@@ -387,6 +434,7 @@ int main(void)
 		cmocka_unit_test(test_mahimahi_mean_rate),
 		cmocka_unit_test(test_mahimahi_queue),
 		cmocka_unit_test(test_mahimahi_opportunities),
+		cmocka_unit_test(test_mahimahi_recorded),
 		cmocka_unit_test(test_mahimahi_invalid),
 	};
 
