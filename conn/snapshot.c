@@ -166,24 +166,24 @@ static void csv_row(FILE *f, double t_s, const char *id, const struct conn_row *
 
 const char conn_trace_header[] =
 	"t_ms,subflow,local,state,rtt_us,rttvar_us,unacked,last_ack_ms,bytes_acked,"
-	"bytes_retrans,written,delivered\n";
+	"bytes_retrans,written,delivered,notsent\n";
 
 void conn_write_trace(FILE *f, int64_t t_ms, const struct conn_snapshot *s)
 {
 	char local[CONN_ADDR_STRLEN];
 
 	if (!s->n)
-		fprintf(f, "%lld,-,,,,,,,,,%llu,%llu\n", (long long)t_ms,
+		fprintf(f, "%lld,-,,,,,,,,,%llu,%llu,\n", (long long)t_ms,
 			(unsigned long long)s->conn_written, (unsigned long long)s->conn_delivered);
 	for (size_t i = 0; i < s->n; i++) {
 		const struct conn_subflow *sf = &s->sf[i];
 
 		conn_format_addr(&sf->local, local, sizeof(local));
-		fprintf(f, "%lld,%u,%s,%u,%u,%u,%u,%u,%llu,%llu,%llu,%llu\n", (long long)t_ms,
+		fprintf(f, "%lld,%u,%s,%u,%u,%u,%u,%u,%llu,%llu,%llu,%llu,%u\n", (long long)t_ms,
 			sf->id, local, sf->state, sf->rtt_us, sf->rttvar_us, sf->unacked,
 			sf->last_ack_ms, (unsigned long long)sf->bytes_acked,
 			(unsigned long long)sf->bytes_retrans, (unsigned long long)s->conn_written,
-			(unsigned long long)s->conn_delivered);
+			(unsigned long long)s->conn_delivered, sf->notsent);
 	}
 	fflush(f);
 }

@@ -32,7 +32,13 @@ struct conn_subflow {
 	uint32_t cwnd;		 /* segments */
 	uint8_t state;		 /* TCP_ESTABLISHED, ... */
 	uint32_t unacked;	 /* segments sent and not acknowledged */
-	uint32_t last_ack_ms;	 /* since the last ACK */
+	/*
+	 * Bytes given to the subflow and not sent yet (tcpi_notsent_bytes): a
+	 * subflow whose packets its own host drops (an output firewall rule, a
+	 * qdisc that refuses) holds its data here, with nothing in flight.
+	 */
+	uint32_t notsent;
+	uint32_t last_ack_ms; /* since the last ACK */
 };
 
 struct conn_snapshot {

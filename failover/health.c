@@ -50,32 +50,112 @@ static bool established_on(const struct conn_subflow *sf, const struct fo_link *
 	return fo_link_owns(l, &sf->local) && sf->state == TCP_ESTABLISHED;
 }
 
-/* The state of an installed, linked uplink from its subflows; @why says why. */
-static enum fo_state from_subflows(struct fo_health_uplink *u, const struct fo_link *link,
-				   const struct conn_snapshot *prev,
-				   const struct conn_snapshot *cur, int64_t now, char *why,
-				   size_t size)
+/* @sf holds data not acknowledged yet: in flight, or given to it and not sent. */
+static bool owes(const struct conn_subflow *sf)
 {
-	enum fo_state best = FO_DOWN;
-	uint32_t silence = 0;
-	bool any = false;
+	return sf->unacked || sf->notsent;
+}
+
+/*
+ * How long subflow @sf has owed data and had none of it acknowledged, its
+ * uplink's @stall (track_path()) or its ACK silence, whichever is longer (ms;
+ * 0: it owes nothing).
+ */
+static uint32_t sf_silence(const struct conn_subflow *sf, uint32_t stall)
+{
+	uint32_t ack = sf->unacked ? sf->last_ack_ms : 0;
+
+	if (!owes(sf))
+		return 0;
+	return ack > stall ? ack : stall;
+}
+
+/* How long ago uplink @u's path last did its job (ms; 0: in this tick). */
+static uint32_t stall_of(const struct fo_health_uplink *u, int64_t now)
+{
+	return u->progress_ms ? (uint32_t)(now - u->progress_ms) : 0;
+}
+
+/*
+ * Follow uplink @l's path from @prev to @cur: whether it did its job (a
+ * subflow of it is new, owes nothing, or had data acknowledged), and the
+ * share of what it sent that was sent again. Returns its stall: how long it
+ * has not done its job (ms; 0: it did in this tick, or it has no subflow).
+ */
+static uint32_t track_path(struct fo_health_uplink *u, const struct fo_link *l,
+			   const struct conn_snapshot *prev, const struct conn_snapshot *cur,
+			   int64_t now, int64_t dt)
+{
+	double w = dt > 0 && dt < FO_HEALTH_RETRANS_EWMA_MS ? (double)dt / FO_HEALTH_RETRANS_EWMA_MS
+							    : 1;
+	uint64_t sent = 0, retrans = 0;
+	bool any = false, done = false;
 
 	for (size_t k = 0; k < cur->n; k++) {
 		const struct conn_subflow *sf = &cur->sf[k];
 		const struct conn_subflow *p;
+
+		if (!established_on(sf, l))
+			continue;
+		any = true;
+		p = conn_find(prev, sf->id);
+		done |= !owes(sf) || !p || sf->bytes_acked > p->bytes_acked;
+		if (p) {
+			sent += conn_counter_delta(sf->bytes_sent, p->bytes_sent);
+			retrans += conn_counter_delta(sf->bytes_retrans, p->bytes_retrans);
+		}
+	}
+	u->sent_avg += w * ((double)sent - u->sent_avg);
+	u->retrans_avg += w * ((double)retrans - u->retrans_avg);
+	if (!any || done || !u->progress_ms)
+		u->progress_ms = now;
+	return stall_of(u, now);
+}
+
+/*
+ * "no ACK for N ms", or, when ACKs still arrive on uplink @link but
+ * acknowledge nothing new, "nothing acknowledged for N ms, though packets
+ * arrive".
+ */
+static void say_silence(char *why, size_t size, const struct fo_link *link,
+			const struct conn_snapshot *cur, uint32_t silence, const char *more)
+{
+	bool arrive = false;
+
+	for (size_t k = 0; k < cur->n; k++)
+		if (established_on(&cur->sf[k], link) &&
+		    cur->sf[k].last_ack_ms + FO_HEALTH_DELACK_MS < silence)
+			arrive = true;
+	if (arrive)
+		snprintf(why, size, "nothing acknowledged for %u ms, though packets arrive%s",
+			 silence, more);
+	else
+		snprintf(why, size, "no ACK for %u ms%s", silence, more);
+}
+
+/* The state of an installed, linked uplink from its subflows; @why says why. */
+static enum fo_state from_subflows(struct fo_health_uplink *u, const struct fo_link *link,
+				   const struct conn_snapshot *cur, uint32_t stall, int64_t now,
+				   char *why, size_t size)
+{
+	enum fo_state best = FO_DOWN;
+	uint32_t silence = 0;
+	bool any = false;
+	double share = u->sent_avg > 0 ? u->retrans_avg / u->sent_avg : 0;
+
+	for (size_t k = 0; k < cur->n; k++) {
+		const struct conn_subflow *sf = &cur->sf[k];
+		uint32_t quiet = sf_silence(sf, stall);
 		enum fo_state st;
 
 		if (!established_on(sf, link))
 			continue;
 		any = true;
-		p = conn_find(prev, sf->id);
-		if (sf->unacked && sf->last_ack_ms >= FO_HEALTH_DEAD_MS) {
+		if (quiet >= FO_HEALTH_DEAD_MS) {
 			st = FO_DOWN;
-			if (sf->last_ack_ms > silence)
-				silence = sf->last_ack_ms;
-		} else if ((sf->unacked && (sf->last_ack_ms >= FO_HEALTH_SLOW_MS ||
-					    sf->last_ack_ms >= fo_health_release_after_ms(sf))) ||
-			   (p && sf->bytes_retrans > p->bytes_retrans)) {
+			if (quiet > silence)
+				silence = quiet;
+		} else if (quiet >= FO_HEALTH_SLOW_MS || quiet >= fo_health_release_after_ms(sf)) {
 			st = FO_DEGRADED;
 		} else {
 			st = FO_UP;
@@ -95,16 +175,24 @@ static enum fo_state from_subflows(struct fo_health_uplink *u, const struct fo_l
 		return FO_DOWN;
 	}
 	u->lost_subflow_ms = 0;
-	if (best == FO_DEGRADED)
+	if (best == FO_DOWN) {
+		say_silence(why, size, link, cur, silence, "");
+		return FO_DOWN;
+	}
+	if (best == FO_DEGRADED) {
 		u->degraded_until_ms = now + FO_HEALTH_DEGRADED_HOLD_MS;
-	else if (best == FO_UP && now < u->degraded_until_ms)
+		snprintf(why, size, "ACKs late: %u ms without one for new data", stall);
+	} else if (share >= FO_HEALTH_RETRANS_SHARE) {
 		best = FO_DEGRADED;
-	if (best == FO_DOWN)
-		snprintf(why, size, "no ACK for %u ms", silence);
-	else if (best == FO_DEGRADED)
-		snprintf(why, size, "retransmitting");
-	else
+		u->degraded_until_ms = now + FO_HEALTH_DEGRADED_HOLD_MS;
+		snprintf(why, size, "retransmitting %.0f %% of what it sends", share * 100);
+	} else if (now < u->degraded_until_ms) {
+		/* Still its last cause's words. */
+		snprintf(why, size, "%s", u->reason);
+		return FO_DEGRADED;
+	} else {
 		snprintf(why, size, "ACKs flowing");
+	}
 	return best;
 }
 
@@ -118,25 +206,26 @@ uint32_t fo_health_release_after_ms(const struct conn_subflow *sf)
 }
 
 /*
- * How long all of its subflows have had data outstanding and no ACK (ms; 0:
- * not all), and in @after the longest any of them may (release_after).
+ * How long all of its subflows have owed data with none of it acknowledged
+ * (sf_silence(); 0: not all), and in @after the longest any of them may
+ * (release_after).
  */
 static uint32_t uplink_silence(const struct fo_link *link, const struct conn_snapshot *cur,
-			       uint32_t *after)
+			       uint32_t stall, uint32_t *after)
 {
 	uint32_t silence = 0;
 
 	*after = 0;
 	for (size_t k = 0; k < cur->n; k++) {
 		const struct conn_subflow *sf = &cur->sf[k];
-		uint32_t a;
+		uint32_t quiet = sf_silence(sf, stall), a;
 
 		if (!established_on(sf, link))
 			continue;
-		if (!sf->unacked || !sf->last_ack_ms)
+		if (!quiet)
 			return 0;
-		if (!silence || sf->last_ack_ms < silence)
-			silence = sf->last_ack_ms;
+		if (!silence || quiet < silence)
+			silence = quiet;
 		a = fo_health_release_after_ms(sf);
 		if (a > *after)
 			*after = a;
@@ -145,19 +234,24 @@ static uint32_t uplink_silence(const struct fo_link *link, const struct conn_sna
 }
 
 /*
- * Whether a subflow of another uplink than @link works while @link has been
- * silent for @silence ms: it had an ACK since (by more than a delayed ACK:
- * when all paths die together, none is released), or it has nothing in
- * flight (it may have nothing to send while the connection waits).
+ * Whether a subflow of another uplink than @ups[i] works while @ups[i] has
+ * been silent for @silence ms: it had data acknowledged since (by more than a
+ * delayed ACK: when all paths die together, none is released), or it owes
+ * nothing (it may have nothing to send while the connection waits).
  */
-static bool others_work(const struct fo_link *link, const struct conn_snapshot *cur,
-			uint32_t silence)
+static bool others_work(const struct fo_uplink *ups, size_t n, size_t i,
+			const struct conn_snapshot *cur, uint32_t silence, int64_t now)
 {
 	for (size_t k = 0; k < cur->n; k++) {
 		const struct conn_subflow *sf = &cur->sf[k];
+		uint32_t stall = 0;
 
-		if (!fo_link_owns(link, &sf->local) && sf->state == TCP_ESTABLISHED &&
-		    (!sf->unacked || sf->last_ack_ms + FO_HEALTH_DELACK_MS < silence))
+		if (fo_link_owns(&ups[i].link, &sf->local) || sf->state != TCP_ESTABLISHED)
+			continue;
+		for (size_t j = 0; j < n; j++)
+			if (fo_link_owns(&ups[j].link, &sf->local))
+				stall = stall_of(&ups[j].health, now);
+		if (sf_silence(sf, stall) + FO_HEALTH_DELACK_MS < silence)
 			return true;
 	}
 	return false;
@@ -202,7 +296,8 @@ static void release_link_down(struct fo_uplink *up, const struct conn_snapshot *
 }
 
 /* Release the dead uplinks that hold up the others (fo_health_release_after_ms()). */
-static void judge_blocking(struct fo_uplink *ups, size_t n, const struct conn_snapshot *cur)
+static void judge_blocking(struct fo_uplink *ups, size_t n, const struct conn_snapshot *cur,
+			   int64_t now)
 {
 	/* All the connection's data acknowledged: nobody waits for a dead path's. */
 	bool waiting = cur->conn_written != cur->conn_delivered;
@@ -216,15 +311,15 @@ static void judge_blocking(struct fo_uplink *ups, size_t n, const struct conn_sn
 		if (!waiting || u->released || u->benched || !ups[i].link.installed ||
 		    ups[i].link.disabled || !renewable(&ups[i].link, cur))
 			continue;
-		silence = uplink_silence(&ups[i].link, cur, &after);
-		if (!silence || silence < after || !others_work(&ups[i].link, cur, silence))
+		silence = uplink_silence(&ups[i].link, cur, stall_of(u, now), &after);
+		if (!silence || silence < after || !others_work(ups, n, i, cur, silence, now))
 			continue;
 		u->released = true;
 		ups[i].act.release = true;
 		ups[i].act.changed = u->state != FO_DOWN;
 		u->state = FO_DOWN;
-		snprintf(u->reason, sizeof(u->reason),
-			 "no ACK for %u ms, the others wait for its data", silence);
+		say_silence(u->reason, sizeof(u->reason), &ups[i].link, cur, silence,
+			    ", the others wait for its data");
 	}
 }
 
@@ -351,8 +446,8 @@ static void judge_speed(struct fo_uplink *ups, size_t n, const struct conn_snaps
 
 /* The uplink's state in this tick from its link and its subflows; @why says why. */
 static enum fo_state judge_state(struct fo_uplink *up, const struct conn_snapshot *prev,
-				 const struct conn_snapshot *cur, int64_t now, char *why,
-				 size_t size)
+				 const struct conn_snapshot *cur, int64_t now, int64_t dt,
+				 char *why, size_t size)
 {
 	struct fo_health_uplink *u = &up->health;
 	enum fo_state st;
@@ -377,7 +472,8 @@ static enum fo_state judge_state(struct fo_uplink *up, const struct conn_snapsho
 		snprintf(why, size, "%s", u->reason);
 		return u->state;
 	}
-	st = from_subflows(u, &up->link, prev, cur, now, why, size);
+	st = from_subflows(u, &up->link, cur, track_path(u, &up->link, prev, cur, now, dt), now,
+			   why, size);
 	/* Released: down until a subflow of it works again, not degraded while it closes. */
 	if (u->released && st == FO_DEGRADED) {
 		st = FO_DOWN;
@@ -390,15 +486,16 @@ int fo_health_update(struct fo_health *h, struct fo_uplink *ups, size_t n,
 		     const struct conn_snapshot *prev, const struct conn_snapshot *cur, int64_t now)
 {
 	bool primary_works = false, any_backup = false;
+	int64_t dt = h->last_ms ? now - h->last_ms : 0;
 
 	for (size_t i = 0; i < n; i++) {
 		struct fo_uplink *up = &ups[i];
 		enum fo_state st;
-		char why[64];
+		char why[sizeof(up->health.reason)];
 
 		memset(&up->act, 0, sizeof(up->act));
 		up->act.bench = -1;
-		st = judge_state(up, prev, cur, now, why, sizeof(why));
+		st = judge_state(up, prev, cur, now, dt, why, sizeof(why));
 		up->act.changed = st != up->health.state;
 		up->health.state = st;
 		snprintf(up->health.reason, sizeof(up->health.reason), "%s", why);
@@ -414,9 +511,13 @@ int fo_health_update(struct fo_health *h, struct fo_uplink *ups, size_t n,
 			primary_works |= st != FO_DOWN;
 	}
 	if (cur && cur->mptcp) {
-		judge_blocking(ups, n, cur);
-		judge_speed(ups, n, prev, cur, now, h->last_ms ? now - h->last_ms : 0);
+		judge_blocking(ups, n, cur, now);
+		judge_speed(ups, n, prev, cur, now, dt);
 	}
+	/* Back from down (or released) is news at once: no hold. */
+	for (size_t i = 0; i < n; i++)
+		if (ups[i].health.state == FO_DOWN)
+			ups[i].health.degraded_until_ms = 0;
 	h->last_ms = now;
 	/* Backups carry traffic only while no primary uplink works. */
 	if (any_backup && !primary_works && !h->backups_promoted) {

@@ -17,12 +17,33 @@
 #include "snapshot.h"
 #include "uplink.h"
 
-/* A subflow with data outstanding and no ACK for this long is dead. */
+/*
+ * A path is alive when what it was given is acknowledged, not when something
+ * arrives on it: a subflow whose own host drops what it sends (an output
+ * firewall rule: the seed's `iptables -A OUTPUT -o eth0 -j DROP`) still
+ * receives the server's packets and their ACKs, which acknowledge nothing
+ * new, and its data waits unsent with nothing in flight. So an uplink's
+ * silence is how long its subflows have owed data (in flight or not sent
+ * yet) with none of it acknowledged, or with no ACK at all, whichever is
+ * longer. Silent for this long: dead.
+ */
 #define FO_HEALTH_DEAD_MS 1000
 /* ... for this long, or fo_health_release_after_ms() if sooner, degraded. */
 #define FO_HEALTH_SLOW_MS 300
-/* Degraded lasts at least this long, so that a retransmission now and then does not flap. */
-#define FO_HEALTH_DEGRADED_HOLD_MS 1000
+/*
+ * Degraded too when over this share of what it sent over the last 2 s was
+ * sent again. A full link drops a packet now and then (its queue
+ * overflows: that is how TCP finds its rate), which is no news to an
+ * operator; a path that loses this much loses more than congestion does.
+ */
+#define FO_HEALTH_RETRANS_SHARE	  0.05
+#define FO_HEALTH_RETRANS_EWMA_MS 2000
+/*
+ * Degraded lasts this long after its last cause, so that a link whose
+ * behaviour does not change changes state at most once in this time (a
+ * dead one is down at once, and up at once when it works again).
+ */
+#define FO_HEALTH_DEGRADED_HOLD_MS 10000
 /* An uplink whose subflow is gone gets this long to get a new one before it is down. */
 #define FO_HEALTH_GRACE_MS 1500
 

@@ -37,10 +37,17 @@ bool fo_link_owns(const struct fo_link *l, const struct sockaddr_storage *ss);
 /* The health policy's state of the uplink (health.c). */
 struct fo_health_uplink {
 	enum fo_state state;
-	char reason[64];
+	char reason[96];
 	int64_t lost_subflow_ms;   /* when it last had no established subflow; 0 */
-	int64_t degraded_until_ms; /* hysteresis: one retransmission is 1 s of it */
-	bool released;		   /* its subflows closed, down until it answers again */
+	int64_t degraded_until_ms; /* hysteresis: degraded at least this long */
+	/*
+	 * When its path last did its job: a subflow of it had data
+	 * acknowledged, or none owed any (health.c, stalled_for()); 0: not yet.
+	 */
+	int64_t progress_ms;
+	/* Bytes sent (retransmissions included) and retransmitted a tick: EWMAs of 2 s. */
+	double sent_avg, retrans_avg;
+	bool released; /* its subflows closed, down until it answers again */
 	/* Slow paths set aside for a while. */
 	struct rc_recent recent; /* what it carried at best lately */
 	double slow_score;	 /* share of the recent time it was slow (EWMA) */

@@ -88,24 +88,133 @@ static void test_blackhole_and_back(void **state)
 	assert_false(ups[0].act.probe);
 }
 
+/*
+ * One tick of a 4 Mbit/s path that sends 25 kB in 50 ms, all acknowledged,
+ * @retrans of it sent again.
+ */
+static void busy_tick(struct fo_health *h, struct fo_uplink *ups, struct conn_snapshot *prev,
+		      struct conn_snapshot *cur, int64_t t, uint64_t retrans)
+{
+	const struct conn_subflow *p = &prev->sf[0];
+
+	*prev = *cur;
+	cur->n = 0;
+	subflow(cur, 1, "10.1.0.2", 20, 5, p->bytes_retrans + retrans);
+	cur->sf[0].bytes_sent = p->bytes_sent + 25000;
+	cur->sf[0].bytes_acked = p->bytes_acked + 25000;
+	fo_health_update(h, ups, 1, prev, cur, t);
+}
+
+/*
+ * A full link drops a packet now and then (its queue overflows: 1.4 % of
+ * what it sends here) and stays up; one that loses 8 % is degraded, says so,
+ * and stays so for FO_HEALTH_DEGRADED_HOLD_MS after its last loss: a link
+ * whose behaviour does not change changes state at most once in that time.
+ */
 static void test_degraded_hysteresis(void **state)
 {
 	struct fo_health h;
 	struct fo_uplink ups[2];
 	struct conn_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
+	int changes = 0;
+	int64_t t, up_again = 0;
 
+	(void)state;
+	two_uplinks(ups, false);
+	fo_health_init(&h, ups, 1);
+	for (t = 50; t <= 20000; t += 50) {
+		busy_tick(&h, ups, &prev, &cur, t, t % 1000 ? 0 : 5 * 1448);
+		changes += t > 50 && ups[0].act.changed;
+	}
+	assert_int_equal(ups[0].health.state, FO_UP);
+	assert_int_equal(changes, 0);
+	for (; t <= 22000; t += 50) {
+		busy_tick(&h, ups, &prev, &cur, t, 2000); /* 8 % */
+		changes += ups[0].act.changed;
+	}
+	assert_int_equal(ups[0].health.state, FO_DEGRADED);
+	assert_non_null(strstr(ups[0].health.reason, "% of what it sends"));
+	assert_true(strncmp(ups[0].health.reason, "retransmitting ", 15) == 0);
+	for (; t <= 40000; t += 50) {
+		busy_tick(&h, ups, &prev, &cur, t, t % 1000 ? 0 : 5 * 1448);
+		changes += ups[0].act.changed;
+		if (ups[0].health.state == FO_UP && !up_again)
+			up_again = t;
+	}
+	print_message("8 %% lost until 22 s: up again at %lld ms\n", (long long)up_again);
+	assert_true(up_again >= 22000 + FO_HEALTH_DEGRADED_HOLD_MS);
+	assert_true(up_again <= 22000 + FO_HEALTH_DEGRADED_HOLD_MS + 2000);
+	assert_int_equal(changes, 2); /* degraded, up: once each */
+	assert_string_equal(ups[0].health.reason, "ACKs flowing");
+}
+
+/*
+ * A path whose own host drops what it sends (an output firewall rule): its
+ * subflow holds its data unsent, nothing in flight, and the server's packets
+ * (its own data, ACKs that acknowledge nothing new) still arrive. It is dead
+ * all the same, and released when the others wait for its data; the reason
+ * says that packets arrive.
+ */
+static void test_output_dropped(void **state)
+{
+	struct fo_health h;
+	struct fo_uplink ups[2];
+	struct conn_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
+	uint64_t acked0 = 0, acked1 = 0;
+	int64_t t, released = 0;
+
+	(void)state;
 	two_uplinks(ups, false);
 	fo_health_init(&h, ups, 2);
-	subflow(&prev, 1, "10.1.0.2", 0, 5, 0);
-	subflow(&cur, 1, "10.1.0.2", 0, 5, 1448); /* one segment again */
-	fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1000);
-	assert_int_equal(ups[0].health.state, FO_DEGRADED);
-	prev = cur;
-	fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur,
-			 1500); /* clean, but within the hold */
-	assert_int_equal(ups[0].health.state, FO_DEGRADED);
-	fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 2100);
-	assert_int_equal(ups[0].health.state, FO_UP);
+	for (t = 50; t <= 3000; t += 50) {
+		bool dropped = t > 1000;
+
+		prev = cur;
+		cur.n = 0;
+		acked0 += dropped ? 0 : 12000;
+		acked1 += 12000;
+		subflow(&cur, 1, "10.1.0.2", dropped ? 0 : 8, 5, 0);
+		cur.sf[0].notsent = dropped ? 30000 : 0;
+		cur.sf[0].bytes_acked = acked0;
+		subflow(&cur, 2, "10.2.0.2", 8, 5, 0);
+		cur.sf[1].bytes_acked = acked1;
+		cur.conn_delivered = acked0 + acked1;
+		cur.conn_written = cur.conn_delivered + (dropped ? 60000 : 16000);
+		fo_health_update(&h, ups, 2, &prev, &cur, t);
+		if (ups[0].act.release) {
+			assert_int_equal(released, 0); /* once */
+			released = t;
+			assert_int_equal(ups[0].health.state, FO_DOWN);
+			assert_string_equal(ups[0].health.reason,
+					    "nothing acknowledged for 150 ms, though packets "
+					    "arrive, the others wait for its data");
+		}
+		assert_false(ups[1].act.release);
+		assert_int_equal(ups[1].health.state, FO_UP);
+	}
+	print_message("output dropped from 1000 ms: released at %lld ms\n", (long long)released);
+	assert_int_equal(released, 1000 + FO_HEALTH_RELEASE_MIN_MS);
+	assert_int_equal(ups[0].health.state, FO_DOWN);
+	assert_true(ups[0].act.probe);
+	assert_string_equal(ups[0].health.reason,
+			    "nothing acknowledged for 2000 ms, though packets arrive");
+
+	/* The same path on its own (no other works): down after a second, not released. */
+	fo_health_init(&h, ups, 1);
+	memset(&cur, 0, sizeof(cur));
+	cur.mptcp = true;
+	for (t = 50; t <= 2000; t += 50) {
+		prev = cur;
+		cur.n = 0;
+		subflow(&cur, 1, "10.1.0.2", 0, 5, 0);
+		cur.sf[0].notsent = 30000;
+		cur.conn_written = 30000;
+		fo_health_update(&h, ups, 1, &prev, &cur, t);
+		assert_false(ups[0].act.release);
+	}
+	assert_int_equal(ups[0].health.state, FO_DOWN);
+	assert_string_equal(ups[0].health.reason,
+			    "nothing acknowledged for 1950 ms, though packets arrive");
 }
 
 static void test_link_and_subflow_loss(void **state)
@@ -223,6 +332,9 @@ static void block_tick(struct fo_health *h, struct fo_uplink *ups, struct conn_s
 	cur->n = 0;
 	subflow(cur, 1, "10.1.0.2", silence0 ? 40000 : 0, silence0 ? silence0 : 5, 0);
 	subflow(cur, 2, "10.2.0.2", state1 ? 60000 : 0, state1 == 2 ? silence0 : 5, 0);
+	/* A working path has its data acknowledged, a silent one not. */
+	cur->sf[0].bytes_acked = silence0 ? prev->sf[0].bytes_acked : (uint64_t)t;
+	cur->sf[1].bytes_acked = state1 == 2 ? prev->sf[1].bytes_acked : (uint64_t)t;
 	cur->conn_delivered = 1000;
 	cur->conn_written = waiting ? 90000 : 1000;
 	fo_health_update(h, ups, 2, prev, cur, t);
@@ -404,7 +516,7 @@ static void trace_subflow(struct conn_snapshot *cur, struct trace_path *p, uint3
 			  const char *local, double now)
 {
 	double last_ack = -1;
-	uint32_t unacked = 0;
+	uint32_t unacked = 0, acked = 0;
 
 	for (; p->seen < p->n && p->acked[p->seen] >= 0 && p->acked[p->seen] <= now; p->seen++) {
 		double m = p->acked[p->seen] - p->sent[p->seen];
@@ -418,12 +530,14 @@ static void trace_subflow(struct conn_snapshot *cur, struct trace_path *p, uint3
 		}
 	}
 	for (size_t k = 0; k < p->n && p->sent[k] <= now; k++) {
-		if (p->acked[k] >= 0 && p->acked[k] <= now)
+		if (p->acked[k] >= 0 && p->acked[k] <= now) {
 			last_ack = p->acked[k];
-		else
+			acked++;
+		} else
 			unacked++;
 	}
 	subflow(cur, id, local, unacked, last_ack < 0 ? 0 : (uint32_t)(now - last_ack), 0);
+	cur->sf[cur->n - 1].bytes_acked = acked * 1448;
 	cur->sf[cur->n - 1].rtt_us = (uint32_t)(p->srtt * 1000);
 	cur->sf[cur->n - 1].rttvar_us = (uint32_t)(p->mdev * 1000);
 }
@@ -506,7 +620,7 @@ static int64_t read_trace_tick(FILE *f, char *pending, size_t size, struct conn_
 	while (pending[0] || fgets(pending, (int)size, f)) {
 		char local[64], *colon;
 		long long lt;
-		unsigned id, state, rtt, var, unacked, last;
+		unsigned id, state, rtt, var, unacked, last, notsent = 0;
 		unsigned long long acked, retrans, written, delivered;
 		struct sockaddr_in sin = {.sin_family = AF_INET};
 
@@ -518,9 +632,10 @@ static int64_t read_trace_tick(FILE *f, char *pending, size_t size, struct conn_
 			break; /* the end, or the next tick's first line */
 		t = lt;
 		if (s->n < CONN_MAX_SUBFLOWS &&
-		    sscanf(pending, "%*[^,],%u,%63[^,],%u,%u,%u,%u,%u,%llu,%llu,%llu,%llu", &id,
+		    /* notsent, the last column, is newer than some of the traces */
+		    sscanf(pending, "%*[^,],%u,%63[^,],%u,%u,%u,%u,%u,%llu,%llu,%llu,%llu,%u", &id,
 			   local, &state, &rtt, &var, &unacked, &last, &acked, &retrans, &written,
-			   &delivered) == 11) {
+			   &delivered, &notsent) >= 11) {
 			colon = strrchr(local, ':');
 			if (colon)
 				*colon = 0;
@@ -530,6 +645,7 @@ static int64_t read_trace_tick(FILE *f, char *pending, size_t size, struct conn_
 							    .rtt_us = rtt,
 							    .rttvar_us = var,
 							    .unacked = unacked,
+							    .notsent = notsent,
 							    .last_ack_ms = last,
 							    .bytes_acked = acked,
 							    .bytes_retrans = retrans};
@@ -706,6 +822,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_blackhole_and_back),
 		cmocka_unit_test(test_degraded_hysteresis),
+		cmocka_unit_test(test_output_dropped),
 		cmocka_unit_test(test_link_and_subflow_loss),
 		cmocka_unit_test(test_link_down_release),
 		cmocka_unit_test(test_backup_promotion),

@@ -201,14 +201,15 @@ static void test_trace(void **state)
 	s.sf[0].state = 1;
 	s.sf[0].unacked = 3;
 	s.sf[0].last_ack_ms = 12;
+	s.sf[0].notsent = 2896;
 	sample(&s.sf[1], 2, "10.2.0.2", 0, 0, 0, 0);
 	conn_write_trace(f, 1250, &s);
 	s.n = 0;
 	conn_write_trace(f, 1300, &s);
 	fclose(f);
-	assert_string_equal(buf, "1250,1,10.1.0.2:40001,1,52000,9000,3,12,4000,100,9000,4000\n"
-				 "1250,2,10.2.0.2:40002,0,0,0,0,0,0,0,9000,4000\n"
-				 "1300,-,,,,,,,,,9000,4000\n");
+	assert_string_equal(buf, "1250,1,10.1.0.2:40001,1,52000,9000,3,12,4000,100,9000,4000,2896\n"
+				 "1250,2,10.2.0.2:40002,0,0,0,0,0,0,0,9000,4000,0\n"
+				 "1300,-,,,,,,,,,9000,4000,\n");
 	assert_int_equal(strchr(conn_trace_header, '\n') - conn_trace_header + 1,
 			 (long)strlen(conn_trace_header));
 	free(buf);
