@@ -6,14 +6,17 @@
 #   sender ns                 router ns (rp_filter=1)          server ns
 #   up0 10.1.0.2/24 --------- r0 10.1.0.1
 #   up1 10.2.0.2/24 --------- r1 10.2.0.1      rs 10.9.0.1 --- sv 10.9.0.2  nginx-rtmp :1935
+#  [up2 10.3.0.2/24 --------- r2 10.3.0.1 ...  with LAB_UPLINKS=3 or more]
 #
-# The sender has a default route through each uplink (metric 100 and 200), as
-# a host with two DHCP uplinks does. Each uplink's rate is limited in the
-# router, as a modem or the ISP's shaper would: an htb class per uplink (by
-# source subnet) on the way to the server, with a 50 kB (100 ms at 4 Mbit/s)
-# FIFO. A limit on the sender's own interfaces (LAB_SHAPE=sender: tbf there)
-# drops packets inside the sender's stack, where TCP counts them as sent and
-# retransmits in storms of megabytes that real uplinks do not show.
+# Two uplinks unless LAB_UPLINKS says how many (2 to 8; uplink N is upN,
+# 10.N+1.0.0/24; $LAB_N once the lab is up). The sender has a default route
+# through each uplink (metric 100, 200, ...), as a host with DHCP uplinks
+# does. Each uplink's rate is limited in the router, as a modem or the ISP's
+# shaper would: an htb class per uplink (by source subnet) on the way to the
+# server, with a 50 kB (100 ms at 4 Mbit/s) FIFO. A limit on the sender's
+# own interfaces (LAB_SHAPE=sender: tbf there) drops packets inside the
+# sender's stack, where TCP counts them as sent and retransmits in storms of
+# megabytes that real uplinks do not show.
 # rp_filter=1 in the router drops a packet that arrives on the wrong uplink
 # for its source address, so a subflow only works if the sender's per-uplink
 # routing is right. nginx with the rtmp module runs under `mptcpize run` and
@@ -30,6 +33,7 @@ LAB_SRV="$LAB_PREFIX-srv"
 LAB_SERVER_IP=10.9.0.2
 LAB_DIR=""
 LAB_NGINX_PID=""
+LAB_N=2 # the uplinks of the lab (lab_up sets it from LAB_UPLINKS)
 
 lab_log() { printf '[lab] %s\n' "$*" >&2; }
 
@@ -57,15 +61,17 @@ lab_in_snd() { ip netns exec "$LAB_SND" "$@"; }
 lab_in_rtr() { ip netns exec "$LAB_RTR" "$@"; }
 lab_in_srv() { ip netns exec "$LAB_SRV" "$@"; }
 
-# lab_up [RATE] : RATE is a tc rate for each uplink (default 4mbit).
+# lab_up [RATE] : RATE is a tc rate for each uplink (default 4mbit); LAB_UPLINKS uplinks (2).
 lab_up() {
 	local rate=${1:-4mbit} i
+	LAB_N=${LAB_UPLINKS:-2}
+	[[ "$LAB_N" =~ ^[2-8]$ ]] || { lab_log "LAB_UPLINKS=$LAB_N: 2 to 8"; return 1; }
 	lab_sweep_stale
 	LAB_DIR=$(mktemp -d /tmp/mpstream-lab.XXXXXX)
 	mkdir -p "$LAB_DIR/rec"
 	ip netns add "$LAB_SND" && ip netns add "$LAB_RTR" && ip netns add "$LAB_SRV" || return 1
 
-	for i in 0 1; do
+	for i in $(seq 0 $((LAB_N - 1))); do
 		ip link add "up$i" netns "$LAB_SND" type veth peer name "r$i" netns "$LAB_RTR" || return 1
 		lab_in_snd ip addr add "10.$((i + 1)).0.2/24" dev "up$i"
 		lab_in_rtr ip addr add "10.$((i + 1)).0.1/24" dev "r$i"
@@ -87,21 +93,23 @@ lab_up() {
 	if [ "${LAB_SHAPE:-router}" = router ]; then
 		lab_in_rtr tc qdisc add dev rs root handle 1: htb default 99 || return 1
 		lab_in_rtr tc class add dev rs parent 1: classid 1:99 htb rate 10gbit quantum 60000
-		for i in 0 1; do
+		for i in $(seq 0 $((LAB_N - 1))); do
 			lab_in_rtr tc class add dev rs parent 1: classid "1:$((i + 1))" htb rate "$rate" ceil "$rate" burst 6k cburst 6k || return 1
 			# About 100 ms of queue at 4 Mbit/s, like a modem's buffer.
 			lab_in_rtr tc qdisc add dev rs parent "1:$((i + 1))" bfifo limit 50000
 			lab_in_rtr tc filter add dev rs parent 1: protocol ip prio 1 u32 match ip src "10.$((i + 1)).0.0/24" flowid "1:$((i + 1))"
 		done
 	fi
-	lab_in_snd ip route add default via 10.1.0.1 dev up0 metric 100
-	lab_in_snd ip route add default via 10.2.0.1 dev up1 metric 200
+	for i in $(seq 0 $((LAB_N - 1))); do
+		lab_in_snd ip route add default via "10.$((i + 1)).0.1" dev "up$i" metric $((100 * (i + 1)))
+	done
 	lab_in_srv ip route add default via 10.9.0.1
 	lab_in_rtr sysctl -qw net.ipv4.ip_forward=1
 	lab_in_rtr sysctl -qw net.ipv4.conf.all.rp_filter=1
-	for i in r0 r1 rs; do
-		lab_in_rtr sysctl -qw "net.ipv4.conf.$i.rp_filter=1"
+	for i in $(seq 0 $((LAB_N - 1))); do
+		lab_in_rtr sysctl -qw "net.ipv4.conf.r$i.rp_filter=1"
 	done
+	lab_in_rtr sysctl -qw net.ipv4.conf.rs.rp_filter=1
 	# The server accepts the joins of a client with several uplinks.
 	lab_in_srv ip mptcp limits set subflows 8 add_addr_accepted 8
 	# The table the tests cut links with.
@@ -189,7 +197,7 @@ lab_ipv6() {
 	lab_in_srv ip addr add fd00:9::2/64 dev sv nodad
 	lab_in_srv ip -6 route add default via fd00:9::1
 	lab_in_rtr nft add chain inet lab bcp38 '{ type filter hook forward priority -10; policy accept; }'
-	for i in 0 1; do
+	for i in $(seq 0 $((LAB_N - 1))); do
 		n=$((i + 1))
 		lab_in_snd sysctl -qw "net.ipv6.conf.up$i.accept_dad=0"
 		lab_in_rtr ip addr add "fd00:$n::1/64" dev "r$i" nodad
@@ -285,6 +293,22 @@ lab_restore() {
 	done
 }
 
+# lab_drop_out N / lab_undrop_out N : drop everything that leaves uplink N on
+# the sender itself (its own firewall's output hook: `iptables -A OUTPUT -o
+# upN -j DROP`, the seed's demonstration); what the server sends still arrives.
+lab_drop_out() {
+	lab_in_snd nft add table inet lab_out &&
+		lab_in_snd nft add chain inet lab_out out '{ type filter hook output priority 0; policy accept; }' &&
+		lab_in_snd nft add rule inet lab_out out oifname "up$1" drop comment "\"out$1\"" ||
+		{ lab_log "cannot drop uplink $1's output"; return 1; }
+}
+lab_undrop_out() {
+	local h
+	for h in $(lab_in_snd nft -a list chain inet lab_out out | awk -v c="\"out$1\"" '$0 ~ c {print $NF}'); do
+		lab_in_snd nft delete rule inet lab_out out handle "$h"
+	done
+}
+
 # lab_rate N RATE: change uplink N's rate (a capacity step without loss).
 lab_rate() {
 	if [ "${LAB_SHAPE:-router}" = router ]; then
@@ -313,9 +337,10 @@ lab_routing_state() {
 }
 
 lab_down() {
-	local ns
-	lab_linkem_stop 0
-	lab_linkem_stop 1
+	local ns i
+	for i in "${!LAB_LINKEM_PID[@]}"; do
+		lab_linkem_stop "$i"
+	done
 	[ -n "$LAB_NGINX_PID" ] && kill "$LAB_NGINX_PID" 2>/dev/null
 	for ns in "$LAB_SND" "$LAB_RTR" "$LAB_SRV"; do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
