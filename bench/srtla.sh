@@ -176,13 +176,10 @@ srtla_worst() { # srtla_worst FROM TO PROBE_CSV: the worst 1 s window's delay (m
 srtla_once() {
 	local k=$1 rate=$2 lat=$3 sc=$4 round=$5 t_link
 	log "srtla at $rate, SRT latency $lat ms, on emulated cellular uplinks ($sc) for ${CELL_RUN}s (round $round)"
-	cellular_links "$round" || { log "linkem did not start"; return 1; }
+	"${EMU_LINKS:-cellular_links}" "$round" || { log "linkem did not start"; return 1; }
 	t_link=$(date +%s.%N)
 	srtla_run "$k" "$rate" "$lat" "$sc" "$t_link"
-	lab_linkem_stop 0
-	lab_linkem_stop 1
-	cp "$LAB_DIR/linkem0.out" "$OUT/$k.linkem0.out"
-	cp "$LAB_DIR/linkem1.out" "$OUT/$k.linkem1.out"
+	srtla_links_stop "$k"
 	FROM=$(awk -v s="$SRTLA_T_SRC" -v l="$lat" 'BEGIN { printf "%.1f", s + l / 1000 + 3 }')
 	TO=$(($(srtla_probe_secs "$lat") - 1))
 	if [ "$sc" = cut ]; then
@@ -192,6 +189,13 @@ srtla_once() {
 	fi
 	log "srtla at $rate, SRT latency $lat ms: ${S_LOST:-?} frames lost, $S_DROPS SRT packets dropped ($(head -c 300 "$OUT/$k.probe.out"))"
 }
+srtla_links_stop() { # srtla_links_stop KEY: linkem stopped on every uplink, its totals in $OUT/KEY.linkemN.out
+	local n
+	for n in $(seq 0 $((${UPLINKS:-2} - 1))); do
+		lab_linkem_stop "$n"
+		cp "$LAB_DIR/linkem$n.out" "$OUT/$1.linkem$n.out"
+	done
+}
 cap_at() { awk -v t="$1" -v o="$SRTLA_T_LINK" -v l="$2" 'BEGIN { print t + o - l / 1000 }'; } # cap_at T LATENCY_MS
 
 # srtla_cellular steady|cut ROUND: bench/run's cellular loop hands the peer's turn here.
@@ -200,19 +204,19 @@ srtla_cellular() {
 	[ "$SRTLA_OK" = 1 ] || return 0
 	srtla_routes add
 	for lat in $SRTLA_LATENCIES; do
-		id="srtla $lat"
+		id="srtla $lat${EMU_ID:-}"
 		if [ "$sc" = steady ]; then
 			unset "SRTLA_BEST[$id]" "SRTLA_SHARE[$id]" "SRTLA_CAP[$id]" "SRTLA_LAT[$id]" "SRTLA_LAT_MAX[$id]"
 			SRTLA_BEST[$id]=0
 			SRTLA_TRIED[$id]+="${SRTLA_TRIED[$id]:+;} round $round:"
 			for rate in $SRTLA_RATES; do
-				k="cell-steady-srtla-$lat-$rate-$round"
+				k="${EMU_KEY:-cell}-steady-srtla-$lat-$rate-$round"
 				srtla_once "$k" "$rate" "$lat" steady "$round" || break
 				SRTLA_TRIED[$id]+=" $rate ${S_LOST:-?}/$S_DROPS"
 				[ "${S_LOST:-}" = 0 ] && [ "$S_DROPS" = 0 ] || break
 				SRTLA_BEST[$id]=${rate%k}
 				SRTLA_CAP[$id]=$(capacity "$(cap_at "$FROM" "$lat")" "$(cap_at "$TO" "$lat")" \
-					"$OUT/$k.linkem0.out" "$OUT/$k.linkem1.out")
+					"$OUT/$k".linkem[0-9]*.out)
 				SRTLA_SHARE[$id]=$(percent "$(arriving "$FROM" "$TO" "$OUT/$k.probe.csv")" "${SRTLA_CAP[$id]}")
 				SRTLA_LAT[$id]=$S_FLOOR
 				SRTLA_LAT_MAX[$id]=$(srtla_worst "$FROM" "$TO" "$OUT/$k.probe.csv")
@@ -223,7 +227,7 @@ srtla_cellular() {
 			# At the highest rate it carried with nothing lost this round, else the first of SRTLA_RATES.
 			best=${SRTLA_BEST[$id]:-0}
 			if [ "$best" = 0 ]; then rate=${SRTLA_RATES%% *}; else rate=${best}k; fi
-			k="cell-cut-srtla-$lat-$rate-$round"
+			k="${EMU_KEY:-cell}-cut-srtla-$lat-$rate-$round"
 			srtla_once "$k" "$rate" "$lat" cut "$round" || continue
 			SRTLA_CUT_RATE[$id]=${rate%k}
 			SRTLA_CUT_GAP[$id]=$(field "$k" 'longest gap [0-9]+')
@@ -233,7 +237,7 @@ srtla_cellular() {
 			SRTLA_CUT_LAT_MAX[$id]=$(srtla_worst "$SRTLA_T_CUT" "$TO" "$OUT/$k.probe.csv")
 			after=$(awk -v c="$SRTLA_T_CUT" -v l="$lat" 'BEGIN { printf "%.1f", c + l / 1000 + 3 }')
 			SRTLA_CUT_UTIL[$id]=$(percent "$(arriving "$after" "$TO" "$OUT/$k.probe.csv")" \
-				"$(capacity "$(cap_at "$after" "$lat")" "$(cap_at "$TO" "$lat")" "$OUT/$k.linkem1.out")")
+				"$(capacity "$(cap_at "$after" "$lat")" "$(cap_at "$TO" "$lat")" "$OUT/$k".linkem[1-9]*.out)")
 		fi
 		keep_round "$SRTLA_FIGS" "$id"
 	done
@@ -241,13 +245,23 @@ srtla_cellular() {
 	return 0
 }
 
-# The peer's table, after bench/run's cellular one (nothing when it did not run).
+# srtla_table [HEADING]: the peer's table, after bench/run's cellular one, or
+# under HEADING for other links (EMU_ID's); nothing when it did not run there.
 srtla_table() {
-	local lat
-	[ "$SRTLA_OK" = 1 ] && among srtla ${CELL_TOOLS:-} || return 0
+	local lat ran=
 	for lat in $SRTLA_LATENCIES; do
-		summarise_rounds "$SRTLA_FIGS" "srtla $lat" "$CELL_ROUNDS" "SRTLA_CUT_GAP SRTLA_CUT_AFTER SRTLA_CUT_LOST SRTLA_CUT_DROPS SRTLA_LAT_MAX SRTLA_CUT_LAT_MAX"
+		ran+=${SRTLA_TRIED[srtla $lat${EMU_ID:-}]:-}${ROUNDS_OF["SRTLA_CUT_RATE|srtla $lat${EMU_ID:-}"]:-}
+		summarise_rounds "$SRTLA_FIGS" "srtla $lat${EMU_ID:-}" "$CELL_ROUNDS" "SRTLA_CUT_GAP SRTLA_CUT_AFTER SRTLA_CUT_LOST SRTLA_CUT_DROPS SRTLA_LAT_MAX SRTLA_CUT_LAT_MAX"
 	done
+	[ -n "$ran" ] || return 0
+	if [ -n "${1:-}" ]; then
+		echo "$1"
+		echo
+		echo "srtla $SRTLA_VERSION at fixed rates ($SRTLA_RATES) as on the emulated cellular uplinks; ${CELL_RUN} s runs."
+		echo
+		srtla_rows
+		return 0
+	fi
 	echo "## srtla (BELABOX's SRT bonding) on the same emulated cellular uplinks"
 	echo
 	echo "srtla $SRTLA_VERSION (github.com/BELABOX/srtla, AGPL-3.0, built from SRTLA_SRC): mpstream's stamped test pattern"
@@ -260,12 +274,16 @@ srtla_table() {
 	echo "before the cut under 1 s in every later 1 s window, the rule of the table above. ${CELL_RUN} s runs;"
 	echo "$CELL_ROUNDS round(s): medians, the worst beside."
 	echo
+	srtla_rows
+}
+srtla_rows() {
+	local lat
 	printf '| figure |'; for lat in $SRTLA_LATENCIES; do printf ' srtla, SRT latency %s ms |' "$lat"; done; echo
 	printf '| --- |'; for lat in $SRTLA_LATENCIES; do printf ' --- |'; done; echo
 	srtla_row() { # srtla_row LABEL ARRAY
 		local -n a=$2
 		printf '| %s |' "$1"
-		for lat in $SRTLA_LATENCIES; do printf ' %s |' "${a[srtla $lat]:--}"; done
+		for lat in $SRTLA_LATENCIES; do printf ' %s |' "${a[srtla $lat${EMU_ID:-}]:--}"; done
 		echo
 	}
 	srtla_row "steady: highest fixed rate with nothing lost (kbit/s; 0: none of them)" SRTLA_BEST
@@ -282,14 +300,16 @@ srtla_table() {
 	srtla_row "cut: utilisation of what is left from 3 s after, %" SRTLA_CUT_UTIL
 	echo
 	for lat in $SRTLA_LATENCIES; do
-		echo "Rates tried at SRT latency $lat ms (frames lost / SRT packets dropped):${SRTLA_TRIED[srtla $lat]:- none}."
+		echo "Rates tried at SRT latency $lat ms (frames lost / SRT packets dropped):${SRTLA_TRIED[srtla $lat${EMU_ID:-}]:- none}."
 	done
 	echo
 }
 
 # Sourced: which tools the cellular part runs (srtla too by default once
-# SRTLA_SRC is set), and srtla built when it is one of them.
-if part cellular; then
+# SRTLA_SRC is set), and srtla built when it is one of them (or of REC_TOOLS,
+# for links set up by EMU_LINKS: srtla_cellular and srtla_table read EMU_LINKS,
+# EMU_KEY, EMU_ID and UPLINKS when they are set).
+if part cellular || part recorded; then
 	CELL_TOOLS=${CELL_TOOLS:-ffmpeg-mptcp mpstream${SRTLA_SRC:+ srtla}}
-	if among srtla $CELL_TOOLS || [ -z "${SRTLA_SRC:-}" ]; then srtla_build && SRTLA_OK=1 || true; fi
+	if among srtla $CELL_TOOLS ${REC_TOOLS:-} || [ -z "${SRTLA_SRC:-}" ]; then srtla_build && SRTLA_OK=1 || true; fi
 fi
