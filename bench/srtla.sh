@@ -309,7 +309,7 @@ srtla_rows() {
 # SRTLA_SRC is set), and srtla built when it is one of them (or of REC_TOOLS,
 # for links set up by EMU_LINKS: srtla_cellular and srtla_table read EMU_LINKS,
 # EMU_KEY, EMU_ID and UPLINKS when they are set).
-if part cellular || part recorded; then
+if part cellular || { declare -F recorded_links >/dev/null && part recorded; }; then
 	CELL_TOOLS=${CELL_TOOLS:-ffmpeg-mptcp mpstream${SRTLA_SRC:+ srtla}}
 	if among srtla $CELL_TOOLS ${REC_TOOLS:-} || [ -z "${SRTLA_SRC:-}" ]; then srtla_build && SRTLA_OK=1 || true; fi
 fi
