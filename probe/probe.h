@@ -21,7 +21,8 @@ struct probe_sample {
 	int64_t arrival_us; /* CLOCK_REALTIME */
 	int64_t pts_us;
 	int64_t bytes;
-	bool stamped;
+	bool stamped;  /* its latency from the stamp's send time */
+	bool numbered; /* its stamp's frame number counts (also under --relative) */
 	uint32_t frame;
 	int64_t sent_us; /* the sender's CLOCK_REALTIME, from the stamp */
 };

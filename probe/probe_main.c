@@ -36,7 +36,8 @@ const char probe_usage[] =
 	"      --timeout SECONDS    give up after SECONDS without data (default 10)\n"
 	"      --csv FILE           also write each interval as CSV to FILE\n"
 	"      --relative           latency as delay above the smallest one seen, even\n"
-	"                           for stamped frames (to compare with other senders)\n"
+	"                           for stamped frames (to compare with other senders;\n"
+	"                           missing and repeated frames still count)\n"
 	"  -q, --quiet              only the summary\n"
 	"  -h, --help               show this help and exit\n"
 	"\n"
@@ -226,6 +227,7 @@ int probe_main(int argc, char **argv, atomic_int *stop)
 			.pts_us = fr.pts_us,
 			.bytes = fr.bytes,
 			.stamped = fr.stamped && !o.relative,
+			.numbered = fr.stamped,
 			.frame = fr.stamp.frame,
 			.sent_us = (int64_t)fr.stamp.time_ms * 1000,
 		};

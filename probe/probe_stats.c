@@ -104,8 +104,10 @@ void probe_stats_add(struct probe_stats *s, const struct probe_sample *smp)
 	int64_t media_us;
 
 	s->win_bytes += smp->bytes;
-	if (smp->stamped) {
+	/* Frames missing and repeated count whatever the latency is measured from. */
+	if (smp->stamped || smp->numbered)
 		count_number(s, smp->frame);
+	if (smp->stamped) {
 		if (smp->sent_us < s->start_us) {
 			/* A server's backlog, sent before we connected. */
 			s->backlog++;

@@ -195,6 +195,37 @@ static void test_unstamped_relative(void **state)
 	probe_stats_destroy(s);
 }
 
+/*
+ * --relative on the stamped pattern: the latency is the delay above the
+ * smallest, and the frame numbers still count (the bench's tables of frames
+ * missing read them).
+ */
+static void test_relative_counts_missing(void **state)
+{
+	struct probe_stats *s = new_stats();
+	struct probe_limits none = {0};
+	struct probe_summary sum;
+
+	(void)state;
+	for (uint32_t n = 1; n <= 30; n++) {
+		struct probe_sample smp = {
+			.arrival_us = T0 + n * 33000 + (n == 20 ? 400000 : 40000),
+			.pts_us = n * 33000,
+			.bytes = 1000,
+			.numbered = true,
+			.frame = n,
+		};
+
+		if (n != 10 && n != 11)
+			probe_stats_add(s, &smp);
+	}
+	probe_stats_summary(s, &none, &sum);
+	assert_true(sum.latency_relative);
+	assert_int_equal(sum.missing, 2);
+	assert_float_equal(sum.latency_max_ms, 360, 1e-9);
+	probe_stats_destroy(s);
+}
+
 /* A file that is no stream gives a frame or two: that is no pass. */
 static void test_too_little_fails(void **state)
 {
@@ -271,6 +302,7 @@ int main(void)
 		cmocka_unit_test(test_join_burst),
 		cmocka_unit_test(test_latency_limit),
 		cmocka_unit_test(test_unstamped_relative),
+		cmocka_unit_test(test_relative_counts_missing),
 		cmocka_unit_test(test_empty_window_is_a_gap),
 		cmocka_unit_test(test_too_little_fails),
 		cmocka_unit_test(test_stamp_roundtrip),
