@@ -178,8 +178,8 @@ static int spec_item(struct direction *d, const char *key, const char *value)
 			if (!bad)
 				fprintf(stderr, "linkem: %s: no %s in it\n", value, what);
 			else
-				fprintf(stderr, "linkem: %s: line %d: expected a %s%s\n", value, bad,
-					what,
+				fprintf(stderr, "linkem: %s: line %d: expected a %s%s\n", value,
+					bad, what,
 					opps ? ", not before the line above (the last above 0)"
 					     : "");
 			return 66;
