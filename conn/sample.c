@@ -98,6 +98,8 @@ static void fill_from_tcp_info(struct conn_subflow *sf, const struct tcp_info *t
 	sf->state = ti->tcpi_state;
 	sf->unacked = ti->tcpi_unacked;
 	sf->notsent = ti->tcpi_notsent_bytes;
+	sf->snd_wnd = ti->tcpi_snd_wnd;
+	sf->snd_mss = ti->tcpi_snd_mss;
 	sf->last_ack_ms = ti->tcpi_last_ack_recv;
 }
 

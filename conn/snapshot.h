@@ -39,6 +39,9 @@ struct conn_subflow {
 	 */
 	uint32_t notsent;
 	uint32_t last_ack_ms; /* since the last ACK */
+	uint32_t
+		snd_wnd; /* the peer's receive window (tcpi_snd_wnd, 5.4); 0 with snd_mss 0: not known */
+	uint32_t snd_mss;
 };
 
 struct conn_snapshot {

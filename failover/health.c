@@ -57,39 +57,59 @@ static bool owes(const struct conn_subflow *sf)
 }
 
 /*
- * How long subflow @sf has owed data and had none of it acknowledged, its
- * uplink's @stall (track_path()) or its ACK silence, whichever is longer (ms;
- * 0: it owes nothing).
+ * The receiver's window has no room for another segment beyond what @sf has
+ * in flight: a server that does not read (or reads slowly) holds it up, not
+ * its path. (MPTCP then probes the window with a byte on one subflow, whose
+ * ACKs acknowledge nothing new.)
  */
-static uint32_t sf_silence(const struct conn_subflow *sf, uint32_t stall)
+static bool window_limited(const struct conn_subflow *sf)
 {
-	uint32_t ack = sf->unacked ? sf->last_ack_ms : 0;
-
-	if (!owes(sf))
-		return 0;
-	return ack > stall ? ack : stall;
+	return sf->snd_mss && sf->snd_wnd < ((uint64_t)sf->unacked + 1) * sf->snd_mss;
 }
 
-/* How long ago uplink @u's path last did its job (ms; 0: in this tick). */
-static uint32_t stall_of(const struct fo_health_uplink *u, int64_t now)
+/* How long an uplink's path has not done its job: at least @min ms, at most @max. */
+struct stall {
+	uint32_t min, max;
+};
+
+static struct stall stall_of(const struct fo_health_uplink *u, int64_t now)
 {
-	return u->progress_ms ? (uint32_t)(now - u->progress_ms) : 0;
+	struct stall st = {0, UINT32_MAX};
+
+	if (u->progress_ms)
+		st.min = (uint32_t)(now - u->progress_ms);
+	if (u->progress_after_ms)
+		st.max = (uint32_t)(now - u->progress_after_ms);
+	return st;
 }
 
 /*
- * Follow uplink @l's path from @prev to @cur: whether it did its job (a
- * subflow of it is new, owes nothing, or had data acknowledged), and the
- * share of what it sent that was sent again. Returns its stall: how long it
- * has not done its job (ms; 0: it did in this tick, or it has no subflow).
+ * How long subflow @sf has owed data and had none of it acknowledged (ms; 0:
+ * it owes nothing, or the receiver's window holds it): its ACK silence, as
+ * far as its uplink's stall @st allows (an idle path has no ACK for as long
+ * as it was idle, and owes data only since it sent), else the stall.
  */
-static uint32_t track_path(struct fo_health_uplink *u, const struct fo_link *l,
-			   const struct conn_snapshot *prev, const struct conn_snapshot *cur,
-			   int64_t now, int64_t dt)
+static uint32_t sf_silence(const struct conn_subflow *sf, struct stall st)
 {
-	double w = dt > 0 && dt < FO_HEALTH_RETRANS_EWMA_MS ? (double)dt / FO_HEALTH_RETRANS_EWMA_MS
-							    : 1;
+	uint32_t ack = sf->unacked ? sf->last_ack_ms : 0;
+
+	if (!owes(sf) || window_limited(sf))
+		return 0;
+	return ack < st.min ? st.min : ack > st.max ? st.max : ack;
+}
+
+/*
+ * Follow uplink @l's path from @prev to @cur (@dt ms apart): whether it did
+ * its job (a subflow of it is new, owes nothing, is held by the receiver's
+ * window, or had data acknowledged), and how much of what it sent was sent
+ * again. Returns its stall.
+ */
+static struct stall track_path(struct fo_health_uplink *u, const struct fo_link *l,
+			       const struct conn_snapshot *prev, const struct conn_snapshot *cur,
+			       int64_t now, int64_t dt)
+{
 	uint64_t sent = 0, retrans = 0;
-	bool any = false, done = false;
+	bool any = false, idle = false, acked = false;
 
 	for (size_t k = 0; k < cur->n; k++) {
 		const struct conn_subflow *sf = &cur->sf[k];
@@ -99,16 +119,29 @@ static uint32_t track_path(struct fo_health_uplink *u, const struct fo_link *l,
 			continue;
 		any = true;
 		p = conn_find(prev, sf->id);
-		done |= !owes(sf) || !p || sf->bytes_acked > p->bytes_acked;
+		idle |= !owes(sf) || window_limited(sf);
+		acked |= !p || sf->bytes_acked > p->bytes_acked;
 		if (p) {
 			sent += conn_counter_delta(sf->bytes_sent, p->bytes_sent);
 			retrans += conn_counter_delta(sf->bytes_retrans, p->bytes_retrans);
 		}
 	}
-	u->sent_avg += w * ((double)sent - u->sent_avg);
-	u->retrans_avg += w * ((double)retrans - u->retrans_avg);
-	if (!any || done || !u->progress_ms)
+	if (dt > 0) {
+		double w =
+			dt < FO_HEALTH_RETRANS_EWMA_MS ? (double)dt / FO_HEALTH_RETRANS_EWMA_MS : 1;
+
+		u->sent_avg += w * ((double)sent * 1000 / (double)dt - u->sent_avg);
+		u->retrans_avg += w * ((double)retrans * 1000 / (double)dt - u->retrans_avg);
+	}
+	if (!any || idle) {
+		u->progress_ms = u->progress_after_ms = now;
+	} else if (acked) {
 		u->progress_ms = now;
+		u->progress_after_ms = dt > 0 ? now - dt : 0;
+	} else if (!u->progress_ms) {
+		u->progress_ms = now; /* first seen owing: its ACK silence says how long */
+		u->progress_after_ms = 0;
+	}
 	return stall_of(u, now);
 }
 
@@ -135,13 +168,13 @@ static void say_silence(char *why, size_t size, const struct fo_link *link,
 
 /* The state of an installed, linked uplink from its subflows; @why says why. */
 static enum fo_state from_subflows(struct fo_health_uplink *u, const struct fo_link *link,
-				   const struct conn_snapshot *cur, uint32_t stall, int64_t now,
+				   const struct conn_snapshot *cur, struct stall stall, int64_t now,
 				   char *why, size_t size)
 {
 	enum fo_state best = FO_DOWN;
-	uint32_t silence = 0;
+	uint32_t silence = 0, late = 0;
 	bool any = false;
-	double share = u->sent_avg > 0 ? u->retrans_avg / u->sent_avg : 0;
+	double share = u->sent_avg >= FO_HEALTH_RETRANS_MIN_BPS ? u->retrans_avg / u->sent_avg : 0;
 
 	for (size_t k = 0; k < cur->n; k++) {
 		const struct conn_subflow *sf = &cur->sf[k];
@@ -157,6 +190,8 @@ static enum fo_state from_subflows(struct fo_health_uplink *u, const struct fo_l
 				silence = quiet;
 		} else if (quiet >= FO_HEALTH_SLOW_MS || quiet >= fo_health_release_after_ms(sf)) {
 			st = FO_DEGRADED;
+			if (quiet > late)
+				late = quiet;
 		} else {
 			st = FO_UP;
 		}
@@ -181,7 +216,7 @@ static enum fo_state from_subflows(struct fo_health_uplink *u, const struct fo_l
 	}
 	if (best == FO_DEGRADED) {
 		u->degraded_until_ms = now + FO_HEALTH_DEGRADED_HOLD_MS;
-		snprintf(why, size, "ACKs late: %u ms without one for new data", stall);
+		snprintf(why, size, "ACKs late: %u ms without one for new data", late);
 	} else if (share >= FO_HEALTH_RETRANS_SHARE) {
 		best = FO_DEGRADED;
 		u->degraded_until_ms = now + FO_HEALTH_DEGRADED_HOLD_MS;
@@ -211,7 +246,7 @@ uint32_t fo_health_release_after_ms(const struct conn_subflow *sf)
  * (release_after).
  */
 static uint32_t uplink_silence(const struct fo_link *link, const struct conn_snapshot *cur,
-			       uint32_t stall, uint32_t *after)
+			       struct stall stall, uint32_t *after)
 {
 	uint32_t silence = 0;
 
@@ -244,7 +279,7 @@ static bool others_work(const struct fo_uplink *ups, size_t n, size_t i,
 {
 	for (size_t k = 0; k < cur->n; k++) {
 		const struct conn_subflow *sf = &cur->sf[k];
-		uint32_t stall = 0;
+		struct stall stall = {0, UINT32_MAX};
 
 		if (fo_link_owns(&ups[i].link, &sf->local) || sf->state != TCP_ESTABLISHED)
 			continue;
@@ -514,10 +549,16 @@ int fo_health_update(struct fo_health *h, struct fo_uplink *ups, size_t n,
 		judge_blocking(ups, n, cur, now);
 		judge_speed(ups, n, prev, cur, now, dt);
 	}
-	/* Back from down (or released) is news at once: no hold. */
-	for (size_t i = 0; i < n; i++)
-		if (ups[i].health.state == FO_DOWN)
-			ups[i].health.degraded_until_ms = 0;
+	/* Back from down (or released) is news at once: no hold, no old losses. */
+	for (size_t i = 0; i < n; i++) {
+		struct fo_health_uplink *u = &ups[i].health;
+
+		if (u->state != FO_DOWN)
+			continue;
+		u->degraded_until_ms = 0;
+		u->sent_avg = 0;
+		u->retrans_avg = 0;
+	}
 	h->last_ms = now;
 	/* Backups carry traffic only while no primary uplink works. */
 	if (any_backup && !primary_works && !h->backups_promoted) {

@@ -31,13 +31,16 @@
 /* ... for this long, or fo_health_release_after_ms() if sooner, degraded. */
 #define FO_HEALTH_SLOW_MS 300
 /*
- * Degraded too when over this share of what it sent over the last 2 s was
- * sent again. A full link drops a packet now and then (its queue
- * overflows: that is how TCP finds its rate), which is no news to an
- * operator; a path that loses this much loses more than congestion does.
+ * Degraded too when this share or more of what it sent over the last 2 s
+ * was sent again, once it sent at least FO_HEALTH_RETRANS_MIN_BPS (about 20
+ * segments in 2 s: one lost probe on an idle path is no share). A full link
+ * drops a packet now and then (its queue overflows: that is how TCP finds
+ * its rate), which is no news to an operator; a path that loses this much
+ * loses more than congestion does.
  */
 #define FO_HEALTH_RETRANS_SHARE	  0.05
 #define FO_HEALTH_RETRANS_EWMA_MS 2000
+#define FO_HEALTH_RETRANS_MIN_BPS 15000 /* bytes per second */
 /*
  * Degraded lasts this long after its last cause, so that a link whose
  * behaviour does not change changes state at most once in this time (a

@@ -41,11 +41,13 @@ struct fo_health_uplink {
 	int64_t lost_subflow_ms;   /* when it last had no established subflow; 0 */
 	int64_t degraded_until_ms; /* hysteresis: degraded at least this long */
 	/*
-	 * When its path last did its job: a subflow of it had data
-	 * acknowledged, or none owed any (health.c, stalled_for()); 0: not yet.
+	 * The tick in which its path was last seen doing its job (a subflow of
+	 * it had data acknowledged, or none owed any; health.c, stall_of()),
+	 * and the earliest it may have done it: the tick before, when it was
+	 * seen through an ACK; 0: not known (its ACK silence says).
 	 */
-	int64_t progress_ms;
-	/* Bytes sent (retransmissions included) and retransmitted a tick: EWMAs of 2 s. */
+	int64_t progress_ms, progress_after_ms;
+	/* Bytes per second sent (retransmissions included) and sent again: EWMAs of 2 s. */
 	double sent_avg, retrans_avg;
 	bool released; /* its subflows closed, down until it answers again */
 	/* Slow paths set aside for a while. */

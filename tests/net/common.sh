@@ -64,6 +64,23 @@ check_lost_only_dropped() {
 		pass "no frame lost except those dropped on purpose" || fail "${missing:-?} frames missing, ${dropped:-0} dropped"
 }
 
+# check_nothing_lost WHAT GAP_BOUND_MS: after WHAT (the cuts), mpstream
+# dropped no frame, none is missing at the probe (2 allowed for a stamp x264
+# blurred), and no arrival gap is over GAP_BOUND_MS; the figures printed.
+check_nothing_lost() {
+	local dropped missing gap
+	dropped=$(lab_dropped_frames "$LAB_DIR/stats.csv")
+	missing=$(sed -n 's/.* \([0-9]*\) missing,.*/\1/p' "$LAB_DIR/probe.out")
+	gap=$(grep -oE 'longest gap [0-9]+' "$LAB_DIR/probe.out" | grep -oE '[0-9]+')
+	echo "figure: probe: $(cat "$LAB_DIR/probe.out")"
+	echo "figure: $1: ${dropped:-?} frames dropped by mpstream, ${missing:-?} missing at the server, longest arrival gap ${gap:-?} ms"
+	[ "${dropped:-1}" = 0 ] && pass "no frame dropped by mpstream" || fail "${dropped:-?} frames dropped"
+	[ -n "$missing" ] && [ "$missing" -le 2 ] && pass "no frame missing at the server ($missing; 2 allowed for a blurred stamp)" ||
+		fail "${missing:-?} frames missing"
+	[ "${gap:-99999}" -le "$2" ] && pass "longest arrival gap ${gap} ms (bound $2 ms; the goal is the bench's)" ||
+		fail "arrival gap ${gap:-?} ms"
+}
+
 # Log files must never contain the stream key.
 check_no_key() {
 	local f

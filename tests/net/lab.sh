@@ -286,10 +286,14 @@ lab_cut() {
 		lab_in_rtr nft add rule inet lab cut oifname "r$1" drop comment "\"cut$1\"" ||
 		{ lab_log "cannot cut uplink $1"; return 1; }
 }
-lab_restore() {
+lab_restore() { lab_nft_delete lab_in_rtr lab cut "cut$1"; }
+
+# lab_nft_delete IN TABLE CHAIN COMMENT: delete the rules of inet TABLE's CHAIN
+# commented COMMENT, in the namespace that IN (lab_in_snd, lab_in_rtr) runs in.
+lab_nft_delete() {
 	local h
-	for h in $(lab_in_rtr nft -a list chain inet lab cut | awk -v c="\"cut$1\"" '$0 ~ c {print $NF}'); do
-		lab_in_rtr nft delete rule inet lab cut handle "$h"
+	for h in $($1 nft -a list chain inet "$2" "$3" | awk -v c="\"$4\"" '$0 ~ c {print $NF}'); do
+		$1 nft delete rule inet "$2" "$3" handle "$h"
 	done
 }
 
@@ -302,12 +306,7 @@ lab_drop_out() {
 		lab_in_snd nft add rule inet lab_out out oifname "up$1" drop comment "\"out$1\"" ||
 		{ lab_log "cannot drop uplink $1's output"; return 1; }
 }
-lab_undrop_out() {
-	local h
-	for h in $(lab_in_snd nft -a list chain inet lab_out out | awk -v c="\"out$1\"" '$0 ~ c {print $NF}'); do
-		lab_in_snd nft delete rule inet lab_out out handle "$h"
-	done
-}
+lab_undrop_out() { lab_nft_delete lab_in_snd lab_out out "out$1"; }
 
 # lab_rate N RATE: change uplink N's rate (a capacity step without loss).
 lab_rate() {

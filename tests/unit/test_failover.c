@@ -195,8 +195,8 @@ static void test_release_probe_kick(void **state)
 	assert_string_equal(fo_health_name(fo_uplink(l->fo, 0)), "up");
 	assert_int_equal(l->f.unplugs[0] + l->f.replugs[0], 0);
 
-	/* Silent 800 ms, the connection waiting for data: released. */
-	tick(l->fo, &l->f, &l->server, t += 100, 800);
+	/* 800 ms on, silent since, the connection waiting for data: released. */
+	tick(l->fo, &l->f, &l->server, t += 800, 800);
 	assert_int_equal(l->f.unplugs[0], 1);
 	assert_string_equal(fo_health_name(fo_uplink(l->fo, 0)), "down");
 	tick(l->fo, &l->f, &l->server, t += 100, 900);
@@ -243,7 +243,7 @@ static void test_refused_replug(void **state)
 	int64_t t = 1000;
 
 	tick(l->fo, &l->f, &l->server, t, 0);
-	tick(l->fo, &l->f, &l->server, t += 100, 800);
+	tick(l->fo, &l->f, &l->server, t += 800, 800);
 	assert_int_equal(l->f.unplugs[0], 1);
 	l->f.replug_ret = -EBUSY;
 	for (int k = 0; k < 30 && l->f.replugs[0] < 1; k++)

@@ -149,6 +149,70 @@ static void test_degraded_hysteresis(void **state)
 }
 
 /*
+ * Not dead: a server that stops reading (its window closed: MPTCP probes it
+ * with a byte whose ACKs acknowledge nothing new, the rest waits unsent), and
+ * a path idle for seconds that starts sending (no ACK since it was idle). Neither
+ * is down or released, and a path that lost much and then went idle does
+ * not stay degraded for its old losses.
+ */
+static void test_not_dead(void **state)
+{
+	struct fo_health h;
+	struct fo_uplink ups[2];
+	struct conn_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
+	int64_t t;
+
+	(void)state;
+	two_uplinks(ups, false);
+	fo_health_init(&h, ups, 2);
+	for (t = 50; t <= 3000; t += 50) {
+		prev = cur;
+		cur.n = 0;
+		subflow(&cur, 1, "10.1.0.2", 1, 20, 0); /* the window probe */
+		cur.sf[0].notsent = 60000;
+		cur.sf[0].snd_mss = 1448;
+		cur.sf[0].snd_wnd = 0;
+		subflow(&cur, 2, "10.2.0.2", 0, 900, 0); /* nothing to send: the window */
+		cur.conn_written = 61000;
+		fo_health_update(&h, ups, 2, &prev, &cur, t);
+		assert_false(ups[0].act.release);
+		assert_int_equal(ups[0].health.state, FO_UP);
+	}
+
+	fo_health_init(&h, ups, 2);
+	memset(&cur, 0, sizeof(cur));
+	cur.mptcp = true;
+	for (t = 50; t <= 3100; t += 50) {
+		bool burst = t == 3100;
+
+		prev = cur;
+		cur.n = 0;
+		subflow(&cur, 1, "10.1.0.2", burst ? 12 : 0, (uint32_t)t,
+			0); /* idle, then a burst */
+		subflow(&cur, 2, "10.2.0.2", 8, 5, 0);
+		cur.sf[1].bytes_acked = (uint64_t)t * 100;
+		cur.conn_written = burst ? 90000 : 1000;
+		fo_health_update(&h, ups, 2, &prev, &cur, t);
+		assert_false(ups[0].act.release);
+		assert_int_equal(ups[0].health.state, FO_UP);
+	}
+
+	/* 8 % lost for 2 s, then nothing sent at all: up again within the hold and the decay. */
+	fo_health_init(&h, ups, 1);
+	memset(&cur, 0, sizeof(cur));
+	cur.mptcp = true;
+	for (t = 50; t <= 2000; t += 50)
+		busy_tick(&h, ups, &prev, &cur, t, 2000);
+	assert_int_equal(ups[0].health.state, FO_DEGRADED);
+	cur.sf[0].unacked = 0; /* all acknowledged, nothing more to send */
+	for (; t <= 2000 + 8000 + FO_HEALTH_DEGRADED_HOLD_MS; t += 50) {
+		prev = cur;
+		fo_health_update(&h, ups, 1, &prev, &cur, t);
+	}
+	assert_int_equal(ups[0].health.state, FO_UP);
+}
+
+/*
  * A path whose own host drops what it sends (an output firewall rule): its
  * subflow holds its data unsent, nothing in flight, and the server's packets
  * (its own data, ACKs that acknowledge nothing new) still arrive. It is dead
@@ -303,15 +367,18 @@ static void test_backup_promotion(void **state)
 	set_backup = fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1000);
 	assert_int_equal(set_backup, -1);
 
+	prev = cur;
 	cur.n = 0;
 	subflow(&cur, 1, "10.1.0.2", 5, 1500, 0);
 	subflow(&cur, 2, "10.2.0.2", 0, 5, 0);
 	set_backup = fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 2000);
 	assert_int_equal(ups[0].health.state, FO_DOWN);
 	assert_int_equal(set_backup, 0); /* the backup becomes a regular path */
+	prev = cur;
 	set_backup = fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 2100);
 	assert_int_equal(set_backup, -1); /* once */
 
+	prev = cur;
 	cur.n = 0;
 	subflow(&cur, 3, "10.1.0.2", 0, 5, 0);
 	subflow(&cur, 2, "10.2.0.2", 0, 5, 0);
@@ -853,6 +920,7 @@ int main(void)
 		cmocka_unit_test(test_blackhole_and_back),
 		cmocka_unit_test(test_degraded_hysteresis),
 		cmocka_unit_test(test_output_dropped),
+		cmocka_unit_test(test_not_dead),
 		cmocka_unit_test(test_link_and_subflow_loss),
 		cmocka_unit_test(test_link_down_release),
 		cmocka_unit_test(test_backup_promotion),
