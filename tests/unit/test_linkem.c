@@ -362,14 +362,24 @@ static void test_mahimahi_opportunities(void **state)
 }
 
 /*
- * Every recorded trace kept in linkem/traces parses, and its mean capacity
- * over its whole length, and over three loops of it, is its opportunities *
- * 1500 bytes over that length.
+ * Every recorded trace kept in linkem/traces parses into as many
+ * opportunities over as long as its lines say (counted with `wc -l` and its
+ * last line, as SOURCES.md gives them), and its mean capacity over its whole
+ * length, and over three loops of it, is its opportunities * 1500 bytes over
+ * that length.
  */
 static void test_mahimahi_recorded(void **state)
 {
-	static const char *const files[] = {"TMobile-LTE-short.up", "ATT-LTE-driving-2016.up",
-					    "TMobile-UMTS-driving-180s.up", "orange-4G-A-180s.up"};
+	static const struct {
+		const char *file;
+		int n;
+		uint32_t len_ms;
+	} files[] = {
+		{"TMobile-LTE-short.up", 155381, 140000},
+		{"ATT-LTE-driving-2016.up", 19101, 120002},
+		{"TMobile-UMTS-driving-180s.up", 10353, 179960},
+		{"orange-4G-A-180s.up", 36666, 180000},
+	};
 
 	(void)state;
 	for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
@@ -381,7 +391,7 @@ static void test_mahimahi_recorded(void **state)
 		int n, bad;
 		double len_ms, want;
 
-		snprintf(path, sizeof(path), "%s/%s", LINKEM_TRACES, files[k]);
+		snprintf(path, sizeof(path), "%s/%s", LINKEM_TRACES, files[k].file);
 		f = fopen(path, "r");
 		assert_non_null(f);
 		assert_int_equal(fseek(f, 0, SEEK_END), 0);
@@ -392,11 +402,12 @@ static void test_mahimahi_recorded(void **state)
 		fclose(f);
 		n = lem_opportunities_parse(text, &opps, &bad);
 		free(text);
-		assert_true(n > 0);
+		assert_int_equal(n, files[k].n);
+		assert_int_equal(opps[n - 1], files[k].len_ms);
 		pipe = make_opps(opps, (size_t)n, 0);
 		len_ms = opps[n - 1];
 		want = (double)n * 1500 * 8 / len_ms;
-		print_message("%s: %d opportunities in %.1f s, %.2f Mbit/s\n", files[k], n,
+		print_message("%s: %d opportunities in %.1f s, %.2f Mbit/s\n", files[k].file, n,
 			      len_ms / 1000, want / 1000);
 		assert_true(fabs(lem_pipe_mean_kbps(pipe, 0, (int64_t)len_ms * MS) - want) < 1e-6);
 		assert_true(fabs(lem_pipe_mean_kbps(pipe, 0, 3 * (int64_t)len_ms * MS) - want) <
