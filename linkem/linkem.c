@@ -71,6 +71,8 @@ static const char usage[] =
 	"                     last; not with trace=\n"
 	"  delay=TIME         base one-way delay (40ms, 1s, 200us; default 0)\n"
 	"  jitter=TIME        uniform +-TIME on top of it, never reordering\n"
+	"  swing=TIME/PERIOD  TIME more delay in the second half of every PERIOD\n"
+	"                     (a bad link that is not dead: 550ms/6s)\n"
 	"  loss=PERCENT       random loss on arrival (0.5 for 0.5 %)\n"
 	"  queue=BYTES|TIME   the queue's limit, drop-tail (50000; or 100ms at the\n"
 	"                     mean rate, the default)\n"
@@ -126,6 +128,23 @@ static int read_file(const char *path, char **text)
 	return ret;
 }
 
+/* "TIME/PERIOD" of swing=: returns 0 or -EINVAL. */
+static int parse_swing(const char *value, struct lem_params *p)
+{
+	const char *slash = strchr(value, '/');
+	char amount[32];
+
+	if (!slash || (size_t)(slash - value) >= sizeof(amount))
+		return -EINVAL;
+	memcpy(amount, value, (size_t)(slash - value));
+	amount[slash - value] = '\0';
+	if (lem_parse_time(amount, &p->swing_ns) ||
+	    lem_parse_time(slash + 1, &p->swing_period_ns) || !p->swing_ns ||
+	    p->swing_period_ns < 2)
+		return -EINVAL;
+	return 0;
+}
+
 /* One KEY=VALUE of a SPEC; returns 0, or the exit code with a line said. */
 static int spec_item(struct direction *d, const char *key, const char *value)
 {
@@ -139,6 +158,8 @@ static int spec_item(struct direction *d, const char *key, const char *value)
 		return lem_parse_time(value, &d->params.delay_ns) ? 64 : 0;
 	if (!strcmp(key, "jitter"))
 		return lem_parse_time(value, &d->params.jitter_ns) ? 64 : 0;
+	if (!strcmp(key, "swing"))
+		return parse_swing(value, &d->params) ? 64 : 0;
 	if (!strcmp(key, "slot"))
 		return lem_parse_time(value, &d->params.slot_ns) || !d->params.slot_ns ? 64 : 0;
 	if (!strcmp(key, "loss")) {

@@ -200,11 +200,13 @@ static int64_t serialised_at(struct lem_pipe *pipe, int64_t start, size_t len)
 	return rate_serialised_at(pipe, start, len);
 }
 
-/* The propagation delay of one packet: base + jitter, never negative. */
-static int64_t propagation(struct lem_pipe *pipe)
+/* The propagation delay of a packet serialised at @t: base + jitter + swing, never negative. */
+static int64_t propagation(struct lem_pipe *pipe, int64_t t)
 {
-	int64_t d = pipe->p.delay_ns;
+	int64_t d = pipe->p.delay_ns, half = pipe->p.swing_period_ns / 2;
 
+	if (pipe->p.swing_ns && half > 0 && t > pipe->start_ns && (t - pipe->start_ns) / half % 2)
+		d += pipe->p.swing_ns;
 	if (pipe->p.jitter_ns)
 		d += (int64_t)((uniform(pipe) * 2 - 1) * (double)pipe->p.jitter_ns);
 	return d > 0 ? d : 0;
@@ -215,7 +217,7 @@ static void advance(struct lem_pipe *pipe, int64_t now_ns)
 {
 	while (pipe->ser != pipe->tail && pipe->ser_done_ns <= now_ns) {
 		struct lem_packet *pk = &pipe->ring[pipe->ser % RING_SIZE];
-		int64_t leave = pipe->ser_done_ns + propagation(pipe);
+		int64_t leave = pipe->ser_done_ns + propagation(pipe, pipe->ser_done_ns);
 
 		/* Jitter delays, it does not reorder: a radio link delivers in order. */
 		if (leave < pipe->last_leave_ns)
@@ -369,7 +371,7 @@ int lem_pipe_create(const struct lem_params *p, int64_t start_ns, struct lem_pip
 	if (p->n_opps ? !opps_valid(p) : !p->n_rates || !p->rates_kbps)
 		return -EINVAL;
 	if (p->loss < 0 || p->loss > 1 || p->delay_ns < 0 || p->jitter_ns < 0 || p->slot_ns < 0 ||
-	    p->queue_ns < 0)
+	    p->queue_ns < 0 || p->swing_ns < 0 || (p->swing_ns && p->swing_period_ns < 2))
 		return -EINVAL;
 	pipe = calloc(1, sizeof(*pipe));
 	if (!pipe)

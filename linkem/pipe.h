@@ -8,7 +8,7 @@
  *               holds everything;
  *             - delivery opportunities (mahimahi's traces): at each, up to
  *               1500 bytes of the queue leave, looped at the last one
- *          -> propagation: base delay + jitter (never reordering)
+ *          -> propagation: base delay + jitter + a swing (never reordering)
  *          -> leave.
  *
  * The capacity follows a schedule so that a recorded or synthetic cellular
@@ -62,6 +62,12 @@ struct lem_params {
 	uint32_t queue_bytes; /* the queue's limit in bytes; 0: see queue_ns */
 	int64_t queue_ns;     /* ... or in time at the current rate; 0 and 0: 100 ms */
 	uint64_t seed;	      /* for loss and jitter: the same seed, the same run */
+	/*
+	 * A bad link that is not dead: swing_ns more delay for the packets that
+	 * finish serialising in the second half of each swing_period_ns (from
+	 * the start), the delay a queue swinging with the radio adds. 0: none.
+	 */
+	int64_t swing_ns, swing_period_ns;
 };
 
 struct lem_packet {

@@ -93,6 +93,61 @@ static void test_jitter_in_order(void **state)
 	lem_pipe_destroy(pipe);
 }
 
+/*
+ * swing=500ms/2s: packets sent in the first second of every two leave after
+ * the base delay, those of the second one 500 ms later, in order (at the
+ * swing's end the late ones hold back the next, as a draining queue does).
+ */
+static void test_swing(void **state)
+{
+	uint32_t rate = 100000;
+	struct lem_params p = {.rates_kbps = &rate,
+			       .n_rates = 1,
+			       .delay_ns = 20 * MS,
+			       .swing_ns = 500 * MS,
+			       .swing_period_ns = 2000 * MS,
+			       .queue_bytes = 1 << 20};
+	struct lem_pipe *pipe = NULL;
+	static uint8_t frame[100];
+	struct lem_packet pk;
+	int64_t last = 0, low = 0, high = 0;
+	int n = 0;
+
+	(void)state;
+	assert_int_equal(lem_pipe_create(&p, 0, &pipe), 0);
+	for (int k = 0; k < 800; k++) {
+		int64_t t = k * 10 * MS;
+
+		assert_int_equal(lem_pipe_push(pipe, frame, sizeof(frame), t), 1);
+		for (int64_t u = t; u < t + 10 * MS; u += MS)
+			while (lem_pipe_pop(pipe, u, &pk)) {
+				int64_t sent = (int64_t)n * 10 * MS, d = pk.leave_ns - sent;
+
+				assert_true(pk.leave_ns >= last);
+				last = pk.leave_ns;
+				/* The half it was serialised in, the first ms of it aside. */
+				if (sent % (1000 * MS) >= 2 * MS) {
+					if (sent / (1000 * MS) % 2) {
+						assert_in_range(d, 519 * MS, 522 * MS);
+						high++;
+					} else if (sent % (1000 * MS) >= 500 * MS) {
+						/* After the late ones have left. */
+						assert_in_range(d, 19 * MS, 22 * MS);
+						low++;
+					}
+				}
+				n++;
+			}
+	}
+	print_message("swing: %d packets, %lld at +500 ms, %lld at the base\n", n, (long long)high,
+		      (long long)low);
+	assert_true(high > 300 && low > 150);
+	lem_pipe_destroy(pipe);
+	/* A swing without a period is refused. */
+	p.swing_period_ns = 0;
+	assert_int_equal(lem_pipe_create(&p, 0, &pipe), -EINVAL);
+}
+
 /* Random loss at the rate asked for (a fixed seed: the same run every time). */
 static void test_loss(void **state)
 {
@@ -437,6 +492,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rate_and_delay),
 		cmocka_unit_test(test_jitter_in_order),
+		cmocka_unit_test(test_swing),
 		cmocka_unit_test(test_loss),
 		cmocka_unit_test(test_queue_limit),
 		cmocka_unit_test(test_schedule),
