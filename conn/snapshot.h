@@ -98,6 +98,7 @@ struct conn_stream_status {
 	double encoder_bps;    /* what the encoder put out over the last second */
 	int queue_ms;	       /* media waiting in mpstream's queue */
 	int delay_ms;	       /* the sender's delay: the queue plus the socket's */
+	int budget_ms;	       /* the delay budget in force (--max-latency) */
 	uint32_t socket_bytes; /* in the socket, unacknowledged */
 	int64_t dropped_frames;
 	int64_t reconnects; /* connections made after a lost one */

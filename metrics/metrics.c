@@ -182,6 +182,9 @@ int metrics_render(const struct metrics_data *d, char *buf, size_t size)
 		family(&o, "mpstream_sender_delay_seconds", "gauge",
 		       "The sender's delay: its queue plus the socket's unacknowledged data.");
 		put(&o, "mpstream_sender_delay_seconds %.3f\n", st->delay_ms / 1000.0);
+		family(&o, "mpstream_sender_delay_budget_seconds", "gauge",
+		       "The delay budget in force (--max-latency; auto follows the paths' RTT).");
+		put(&o, "mpstream_sender_delay_budget_seconds %.3f\n", st->budget_ms / 1000.0);
 	}
 	if (st->valid && st->input) {
 		family(&o, "mpstream_input_up", "gauge",

@@ -12,6 +12,7 @@ void rc_init(struct ratectl *r, const struct rc_config *cfg)
 	r->cfg = *cfg;
 	r->target_bps = cfg->start_bps;
 	r->cap_cur_bps = r->cap_prev_bps = -1;
+	r->budget_ms = cfg->max_latency_ms;
 }
 
 void rc_new_connection(struct ratectl *r)
@@ -192,6 +193,8 @@ static double rtt_rise(struct ratectl *r, const struct rc_input *in, double *lea
 	double sum = 0, weight = 0;
 	bool new_epoch = in->t_ms - r->epoch_start_ms >= RC_RTT_EPOCH_MS;
 
+	r->tick_rtt_max = 0;
+
 	if (new_epoch) {
 		r->epoch_start_ms = in->t_ms;
 		for (size_t i = 0; i < RC_MAX_PATHS; i++) {
@@ -233,6 +236,9 @@ static double rtt_rise(struct ratectl *r, const struct rc_input *in, double *lea
 		if (grew && p->rtt_ms > 0) {
 			double floor = path_floor(r, i);
 			double w = (double)grew;
+
+			if (p->rtt_ms > r->tick_rtt_max)
+				r->tick_rtt_max = p->rtt_ms;
 
 			if (floor > 0) {
 				rises[n_rises].rise = p->rtt_ms > floor ? p->rtt_ms - floor : 0;
@@ -419,7 +425,7 @@ static double drain_capacity(struct ratectl *r, int64_t now)
  */
 static int64_t drain_target(const struct ratectl *r, int delay_ms, double cap_bps)
 {
-	double excess_ms = delay_ms - r->cfg.max_latency_ms / 4.0;
+	double excess_ms = delay_ms - r->budget_ms / 4.0;
 	double to = r->drain_steady_bps;
 
 	if (excess_ms > 0)
@@ -485,11 +491,57 @@ static void on_silence(struct ratectl *r, struct estimate *e)
 	r->paths_after_silence = paths_carrying(r, e->now);
 }
 
+/*
+ * The automatic budget (cfg.auto_budget): twice the largest RTT a path that
+ * carried data showed lately, so that the swing of a cellular uplink's queue
+ * (a dip of its capacity: its RTT goes from 50 ms to a second) is within
+ * it, not a drop; never under --max-latency, never over RC_BUDGET_MAX_MS.
+ * Raised at once; lowered once the peak is older than the slots reach and
+ * the delay is well under the lower budget (lowering it must not drop).
+ */
+static void follow_budget(struct ratectl *r, int64_t now, int delay_ms, struct rc_decision *out)
+{
+	double peak = 0;
+	int want;
+
+	if (!r->cfg.auto_budget)
+		return;
+	if (now - r->peak_slot_ms >= RC_BUDGET_SLOT_MS) {
+		memmove(&r->rtt_peak[1], &r->rtt_peak[0],
+			(RC_BUDGET_SLOTS - 1) * sizeof(r->rtt_peak[0]));
+		r->rtt_peak[0] = 0;
+		r->peak_slot_ms = now;
+	}
+	if (r->tick_rtt_max > r->rtt_peak[0])
+		r->rtt_peak[0] = r->tick_rtt_max;
+	for (size_t k = 0; k < RC_BUDGET_SLOTS; k++)
+		if (r->rtt_peak[k] > peak)
+			peak = r->rtt_peak[k];
+	want = (int)ceil(RC_BUDGET_RTT_TIMES * peak / RC_BUDGET_ROUND_MS) * RC_BUDGET_ROUND_MS;
+	if (want < r->cfg.max_latency_ms)
+		want = r->cfg.max_latency_ms;
+	if (want > RC_BUDGET_MAX_MS)
+		want = RC_BUDGET_MAX_MS;
+	if (want > r->budget_ms) {
+		out->budget_change = 1;
+		snprintf(out->budget_why, sizeof(out->budget_why), "a path's RTT reached %.0f ms",
+			 r->tick_rtt_max);
+	} else if (want < r->budget_ms && delay_ms < want / 2) {
+		out->budget_change = -1;
+		snprintf(out->budget_why, sizeof(out->budget_why),
+			 "the paths' RTT stayed under %.0f ms for %d s", peak,
+			 RC_BUDGET_SLOTS * RC_BUDGET_SLOT_MS / 1000);
+	} else {
+		return;
+	}
+	r->budget_ms = want;
+}
+
 /* The capacity, the paths' silence and RTTs, the delay: this tick's estimate. */
 static void estimate(struct ratectl *r, const struct rc_input *in, struct estimate *e,
 		     struct rc_decision *out)
 {
-	int budget = r->cfg.max_latency_ms, age;
+	int budget, age;
 	uint64_t acked_before = r->acked_total;
 	double drain;
 
@@ -528,6 +580,8 @@ static void estimate(struct ratectl *r, const struct rc_input *in, struct estima
 	drain = e->cap > e->wire / 2 ? e->cap : e->wire / 2;
 	age = socket_age(r, in);
 	e->delay = in->queue_ms + (age >= 0 ? age : (int)(8000.0 * in->socket_bytes / drain));
+	follow_budget(r, e->now, e->delay, out);
+	budget = r->budget_ms;
 
 	/*
 	 * Whether the paths, not the encoder, set the pace: data waits unsent in
@@ -566,14 +620,43 @@ static void estimate(struct ratectl *r, const struct rc_input *in, struct estima
 		  e->rise_most <= e->rise_limit / 2;
 }
 
+/*
+ * The automatic budget, at a delay over it: when the data waits in the paths
+ * (the socket's part of the delay is over half the budget: what mpstream
+ * sends waits in its own queue, the in-flight cap keeps the socket's share
+ * small), a path's queue swings and its RTT, measured a round trip late,
+ * has not said so yet. The budget is raised to cover it, up to
+ * RC_BUDGET_MAX_MS, and counts as a peak. Returns true when it was.
+ */
+static bool budget_covers(struct ratectl *r, const struct rc_input *in, const struct estimate *e,
+			  struct rc_decision *out)
+{
+	int held = e->delay - in->queue_ms, want;
+
+	if (!r->cfg.auto_budget || held <= r->budget_ms / 2 || r->budget_ms >= RC_BUDGET_MAX_MS)
+		return false;
+	want = (int)ceil(RC_BUDGET_COVER * e->delay / RC_BUDGET_ROUND_MS) * RC_BUDGET_ROUND_MS;
+	if (want > RC_BUDGET_MAX_MS)
+		want = RC_BUDGET_MAX_MS;
+	if (e->delay > want)
+		return false;
+	r->budget_ms = want;
+	if (want / RC_BUDGET_RTT_TIMES > r->rtt_peak[0])
+		r->rtt_peak[0] = want / RC_BUDGET_RTT_TIMES;
+	out->budget_change = 1;
+	out->budget_ms = want;
+	snprintf(out->budget_why, sizeof(out->budget_why), "the paths held data for %d ms", held);
+	return true;
+}
+
 /* The delay is over the budget: drop the queue up to a keyframe (in any mode). */
 static void decide_drop(struct ratectl *r, const struct rc_input *in, const struct estimate *e,
 			struct rc_decision *out)
 {
-	int budget = r->cfg.max_latency_ms;
+	int budget = r->budget_ms;
 
 	if (e->delay > budget && in->queue_ms >= RC_DROP_MIN_QUEUE_MS &&
-	    e->now - r->last_drop_ms >= RC_DROP_HOLD_MS) {
+	    e->now - r->last_drop_ms >= RC_DROP_HOLD_MS && !budget_covers(r, in, e, out)) {
 		out->drop = true;
 		r->last_drop_ms = e->now;
 		snprintf(out->why, sizeof(out->why), "sender delay %d ms over the %d ms budget",
@@ -620,7 +703,6 @@ static int64_t act_path_lost(struct ratectl *r, const struct estimate *e, struct
 /* Below the paths' rate until the backlog is gone, then back to it. */
 static int64_t act_draining(struct ratectl *r, const struct estimate *e, struct rc_decision *out)
 {
-	const struct rc_config *c = &r->cfg;
 	double carried = drain_capacity(r, e->now);
 
 	if (carried > 0 && !e->stalled && headroom_rate(r, carried) < r->drain_steady_bps) {
@@ -629,7 +711,7 @@ static int64_t act_draining(struct ratectl *r, const struct estimate *e, struct 
 		why(out, "sender delay %d ms, the paths carry %.2f Mbit/s while it drains",
 		    e->delay, carried / 1e6);
 	}
-	if (e->delay < c->max_latency_ms / 4) {
+	if (e->delay < r->budget_ms / 4) {
 		/*
 		 * Drained: back to what the paths carry. A drain too short to
 		 * measure (a drop emptied the queue) has the last window, which
@@ -722,7 +804,7 @@ static int64_t step_rising(struct ratectl *r, const struct estimate *e, struct r
 	 * loss of capacity.
 	 */
 	if (e->cap_best >= 0 && !e->warm &&
-	    (e->delay > c->max_latency_ms * 4 / 10 || r->net_limited > 0.7) &&
+	    (e->delay > r->budget_ms * 4 / 10 || r->net_limited > 0.7) &&
 	    RC_FAIR * e->cap_best - (double)c->other_bps < to)
 		to = RC_FAIR * e->cap_best - (double)c->other_bps;
 	if (to < RC_MAX_CUT * (double)r->target_bps)
@@ -871,6 +953,7 @@ static void settle(struct ratectl *r, const struct estimate *e, int64_t target,
 	out->delay_ms = e->delay;
 	out->capacity_bps = e->cap;
 	out->rtt_rise_ms = e->rise;
+	out->budget_ms = r->budget_ms;
 }
 
 void rc_update(struct ratectl *r, const struct rc_input *in, struct rc_decision *out)

@@ -30,13 +30,15 @@
 #include "recent.h"
 
 #define RC_HIST		32
+#define RC_BUDGET_SLOTS 6   /* of RC_BUDGET_SLOT_MS: how long an RTT peak counts */
 #define RC_WRITTEN_HIST 128 /* ticks: reaches back further than any budget needs */
 #define RC_ASKED_HIST	64  /* ticks: reaches back further than RC_ENCODER_LAG_MS */
 
 struct rc_config {
 	int64_t start_bps, min_bps, max_bps; /* video */
 	int64_t other_bps;		     /* on the wire besides the video: audio, FLV, RTMP */
-	int max_latency_ms;		     /* the sender's delay budget */
+	int max_latency_ms;		     /* the sender's delay budget (auto: its least) */
+	bool auto_budget;		     /* the budget follows the paths' RTT (rc_budget) */
 	bool fixed;			     /* the bit rate cannot change (--copy): only drop */
 };
 
@@ -88,7 +90,10 @@ struct rc_decision {
 	int delay_ms;	     /* the sender's delay: queue + the oldest data in the socket */
 	double rtt_rise_ms;  /* the paths' RTT over their floors */
 	double capacity_bps; /* acknowledged over the last second; < 0: not known yet */
+	int budget_ms;	     /* the delay budget in force */
+	int budget_change;   /* -1 it was lowered in this tick, 1 raised, 0 same */
 	char why[128];	     /* for a step down or a drop */
+	char budget_why[96]; /* for a change of the budget */
 };
 
 struct ratectl {
@@ -160,6 +165,14 @@ struct ratectl {
 	size_t asked_n, asked_next;
 	bool started;
 	int64_t start_ms;
+	/*
+	 * The delay budget in force, and (auto) the largest RTT of a path that
+	 * carried data, per RC_BUDGET_SLOT_MS, the newest first: rc_budget.
+	 */
+	int budget_ms;
+	double rtt_peak[RC_BUDGET_SLOTS];
+	int64_t peak_slot_ms;
+	double tick_rtt_max; /* this tick's, of the paths that carried data */
 };
 
 void rc_init(struct ratectl *r, const struct rc_config *cfg);
@@ -214,5 +227,16 @@ void rc_update(struct ratectl *r, const struct rc_input *in, struct rc_decision 
 #define RC_UNSENT_BUSY	     16384 /* unsent bytes beyond this: the paths are the limit */
 #define RC_DROP_HOLD_MS	     1000  /* between two drops: a keyframe must come first */
 #define RC_DROP_MIN_QUEUE_MS 100   /* dropping less than this helps nothing */
+/*
+ * The automatic budget: RC_BUDGET_RTT_TIMES the largest RTT a path that
+ * carried data showed over the last RC_BUDGET_SLOTS x RC_BUDGET_SLOT_MS,
+ * rounded up to RC_BUDGET_ROUND_MS, from --max-latency up to RC_BUDGET_MAX_MS;
+ * or, at a delay over it that waits in the paths, RC_BUDGET_COVER times it.
+ */
+#define RC_BUDGET_RTT_TIMES 2.0
+#define RC_BUDGET_COVER	    1.25 /* ... or this times a delay the paths' queues held */
+#define RC_BUDGET_SLOT_MS   10000
+#define RC_BUDGET_ROUND_MS  250
+#define RC_BUDGET_MAX_MS    3000
 
 #endif

@@ -83,9 +83,11 @@ const char snd_cli_usage[] =
 	"      --min-bitrate RATE        never below RATE (default 300k)\n"
 	"      --max-bitrate RATE        never above RATE (default 2 x --bitrate);\n"
 	"                                --min-bitrate = --max-bitrate fixes the rate\n"
-	"      --max-latency MS          the delay budget from the encoder to the\n"
+	"      --max-latency MS|auto     the delay budget from the encoder to the\n"
 	"                                server's TCP stack; beyond it queued frames are\n"
-	"                                dropped up to a keyframe (default 1000)\n"
+	"                                dropped up to a keyframe (default auto: 1000,\n"
+	"                                raised up to 3000 to twice the paths' largest\n"
+	"                                RTT of the last minute)\n"
 	"      --congestion NAME         the subflows' TCP congestion control (default\n"
 	"                                cubic; 'system' keeps the kernel's default)\n"
 	"Running:\n"
@@ -295,6 +297,7 @@ static void defaults(struct snd_options *o)
 	o->bitrate = 2500000;
 	o->min_bitrate = 300000;
 	o->max_latency_ms = 1000;
+	o->max_latency_auto = true;
 	o->stats_interval_s = 1.0;
 	o->connect_timeout_s = 10.0;
 	o->reconnect = true;
@@ -487,8 +490,11 @@ static enum mps_args_result apply(struct snd_options *o, struct parse_state *st,
 			FAIL("--max-bitrate '%s': expected a rate from 10k to 1000M", arg);
 		break;
 	case OPT_MAX_LATENCY:
-		if (parse_int(arg, 100, 60000, &o->max_latency_ms))
-			FAIL("--max-latency '%s': expected 100 to 60000 ms", arg);
+		o->max_latency_auto = strcmp(arg, "auto") == 0;
+		if (o->max_latency_auto)
+			o->max_latency_ms = 1000;
+		else if (parse_int(arg, 100, 60000, &o->max_latency_ms))
+			FAIL("--max-latency '%s': expected 100 to 60000 ms, or auto", arg);
 		break;
 	case 'd':
 		if (mps_parse_number(arg, 0.1, 1e7, &o->duration_s))

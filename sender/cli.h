@@ -29,7 +29,8 @@ struct snd_options {
 	const char *congestion;		  /* the subflows' TCP congestion control, or "system" */
 	int64_t bitrate;		  /* the starting point */
 	int64_t min_bitrate, max_bitrate; /* rate control's bounds */
-	int max_latency_ms;		  /* the sender's delay budget */
+	int max_latency_ms;		  /* the sender's delay budget (auto: its least) */
+	bool max_latency_auto;		  /* the budget follows the paths' RTT */
 	bool copy;			  /* pass an H.264/AAC file through */
 	double duration_s;		  /* 0: until stopped */
 	double stats_interval_s;

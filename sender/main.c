@@ -393,6 +393,7 @@ static int stream(struct app *a)
 		.max_bps = hi,
 		.other_bps = o->copy ? 0 : ENC_AUDIO_BITRATE + ENC_AUDIO_BITRATE / 10,
 		.max_latency_ms = o->max_latency_ms,
+		.auto_budget = o->max_latency_auto,
 		.fixed = o->copy || lo == hi,
 	};
 	return atomic_load(a->stop) ? MPS_EXIT_OK : snd_stream_run(a->enc, &stc);

@@ -214,6 +214,9 @@ static void rate_tick(void *opaque, int fd, const struct conn_snapshot *cur,
 	in.n_paths = cur->n < RC_MAX_PATHS ? cur->n : RC_MAX_PATHS;
 	apply_bounds(st);
 	rc_update(&st->rate, &in, &d);
+	if (d.budget_change)
+		LOG_INFO(TAG, "delay budget %s to %d ms: %s (--max-latency MS fixes it)",
+			 d.budget_change > 0 ? "raised" : "lowered", d.budget_ms, d.budget_why);
 	if (d.drop) {
 		int64_t n = enc_session_skip_to_keyframe(st->enc);
 
@@ -244,6 +247,7 @@ static void rate_tick(void *opaque, int fd, const struct conn_snapshot *cur,
 		.encoder_bps = st->encoder_bps,
 		.queue_ms = p.queue_ms,
 		.delay_ms = d.delay_ms,
+		.budget_ms = d.budget_ms,
 		.socket_bytes = in.socket_bytes,
 		.dropped_frames = p.dropped_frames,
 		.reconnects = atomic_load(&st->reconnects),

@@ -117,10 +117,11 @@ char *web_json_status(const struct web_status *st, const struct web_history *h,
 					 : json_null();
 
 	return dump(json_pack(
-		"{s:f, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:o, s:o, s:o, s:o}",
+		"{s:f, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:o, s:o, s:o, s:o}",
 		"time_s", st->t_s, "mode", web_mode_name(st->mode), "url", st->url ? st->url : "",
 		"connected", d->connected, "video", video, "delay_ms",
-		live ? json_integer(s->delay_ms) : json_null(), "input", input, "queue_ms",
+		live ? json_integer(s->delay_ms) : json_null(), "budget_ms",
+		live ? json_integer(s->budget_ms) : json_null(), "input", input, "queue_ms",
 		live ? json_integer(s->queue_ms) : json_null(), "socket_bytes",
 		(json_int_t)(live ? s->socket_bytes : 0), "dropped_frames",
 		(json_int_t)s->dropped_frames, "reconnects", (json_int_t)s->reconnects, "uplinks",

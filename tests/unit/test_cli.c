@@ -56,6 +56,7 @@ static void test_defaults(void **state)
 	assert_int_equal(o.min_bitrate, 300000);
 	assert_int_equal(o.max_bitrate, 5000000);
 	assert_int_equal(o.max_latency_ms, 1000);
+	assert_true(o.max_latency_auto);
 	assert_false(o.copy);
 	assert_true(o.stats_interval_s == 1.0);
 	assert_true(o.duration_s == 0);
@@ -110,6 +111,10 @@ static void test_rates(void **state)
 	assert_int_equal(o.max_bitrate, 8000000);
 	assert_int_equal(o.bitrate, 2500000);
 	assert_int_equal(o.max_latency_ms, 700);
+	assert_false(o.max_latency_auto);
+	assert_int_equal(parse(&o, err, "--max-latency", "auto", URL, NULL), MPS_ARGS_RUN);
+	assert_true(o.max_latency_auto);
+	assert_int_equal(o.max_latency_ms, 1000);
 	assert_int_equal(parse(&o, err, "--max-bitrate", "1M", URL, NULL), MPS_ARGS_RUN);
 	assert_int_equal(o.bitrate, 1000000);
 	assert_int_equal(parse(&o, err, "--min-bitrate", "4M", URL, NULL), MPS_ARGS_RUN);
@@ -171,6 +176,7 @@ static void test_config(void **state)
 	assert_int_equal(o.bitrate, 4000000);
 	assert_int_equal(o.max_bitrate, 8000000);
 	assert_int_equal(o.max_latency_ms, 800);
+	assert_false(o.max_latency_auto);
 	assert_int_equal(o.verbosity, 1);
 	assert_true(o.http);
 	assert_int_equal(ntohs(o.http_listen.sin_port), 8080);

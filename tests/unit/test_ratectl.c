@@ -765,6 +765,147 @@ static void test_hold_band(void **state)
 	assert_true(up > 2 * default_cfg.start_bps);
 }
 
+/*
+ * The automatic budget (--max-latency auto): a path's RTT swings from 40 ms
+ * to a second (a cellular uplink's queue in a dip of its capacity). The
+ * budget follows it, to twice that; a delay of 1.5 s then is no drop, where
+ * the fixed budget drops. A minute later, the swing gone, it is back at its
+ * least.
+ */
+static int budget_run(bool automatic, int *drops, int *raised_ms, int64_t *lowered_at)
+{
+	struct rc_config cfg = default_cfg;
+	struct rc_input in = {.n_paths = 1, .paths = {{1, 40, 0}}};
+	struct rc_decision d;
+	struct ratectl r;
+
+	cfg.auto_budget = automatic;
+	rc_init(&r, &cfg);
+	*drops = 0;
+	*raised_ms = 0;
+	*lowered_at = -1;
+	for (int64_t t = 0; t < 100000; t += TICK_MS) {
+		in.t_ms = t;
+		in.paths[0].acked_bytes += 2000000 / 80; /* 2 Mbit/s */
+		in.paths[0].rtt_ms = t >= 10000 && t < 12000 ? 40 + (double)(t - 10000) / 2 : 40;
+		/* A second swing later: 1.5 s of delay in the queue. */
+		in.queue_ms = t >= 20000 && t < 21000 ? 1500 : 0;
+		rc_update(&r, &in, &d);
+		*drops += d.drop;
+		if (d.budget_change > 0) {
+			*raised_ms = d.budget_ms;
+			assert_non_null(strstr(d.budget_why, "RTT reached"));
+		}
+		if (d.budget_change < 0 && *lowered_at < 0)
+			*lowered_at = t;
+		assert_int_equal(d.budget_ms, r.budget_ms);
+	}
+	return r.budget_ms;
+}
+
+static void test_auto_budget(void **state)
+{
+	int drops, raised, end;
+	int64_t lowered;
+
+	(void)state;
+	end = budget_run(true, &drops, &raised, &lowered);
+	print_message("auto: raised to %d ms, %d drops, lowered at %.1f s to %d ms\n", raised,
+		      drops, (double)lowered / 1000, end);
+	/* The RTT reached 990 ms: twice that, rounded up, is over the 1.5 s delay. */
+	assert_int_equal(raised, 2000);
+	assert_int_equal(drops, 0);
+	/* The peak of 10-12 s leaves the slots after a minute. */
+	assert_in_range(lowered, 70000, 82000);
+	assert_int_equal(end, 1000);
+
+	end = budget_run(false, &drops, &raised, &lowered);
+	print_message("fixed: %d drops, budget %d ms\n", drops, end);
+	assert_int_equal(raised, 0);
+	assert_int_equal(lowered, -1);
+	assert_int_equal(drops, 1);
+	assert_int_equal(end, 1000);
+}
+
+/*
+ * A path's queue swings faster than its RTT says (the RTT is measured a round
+ * trip late): the connection's acknowledgement stands still for 1.6 s while
+ * the paths still report 40 ms. With the automatic budget the delay, held in
+ * the paths, raises the budget to cover it (no drop); with a fixed one, the
+ * queue is dropped. A delay in mpstream's own queue never raises it.
+ */
+static int held_run(bool automatic, int queue_ms, int *budget, char *why, size_t size)
+{
+	struct rc_config cfg = default_cfg;
+	struct rc_decision d;
+	struct ratectl r;
+	uint64_t written = 5000, delivered = 5000, sf_acked = 0;
+	int drops = 0;
+
+	cfg.auto_budget = automatic;
+	rc_init(&r, &cfg);
+	why[0] = '\0';
+	for (int64_t t = 1000, k = 0; k < 70; k++, t += TICK_MS) {
+		struct rc_input in = {.t_ms = t, .n_paths = 1};
+
+		written += 25000;
+		sf_acked += 25000;
+		/* From 4 s on, 1.6 s without a connection-level acknowledgement. */
+		if (k < 30 || k >= 46)
+			delivered = written - 25000;
+		in.paths[0] = (struct rc_path){.id = 1, .rtt_ms = 40, .acked_bytes = sf_acked};
+		in.written_seq = written;
+		in.delivered_seq = delivered;
+		in.socket_bytes = (uint32_t)(written - delivered);
+		in.queue_ms = k >= 30 && k < 46 ? queue_ms : 0;
+		rc_update(&r, &in, &d);
+		drops += d.drop;
+		if (d.budget_change > 0)
+			snprintf(why, size, "%s", d.budget_why);
+	}
+	*budget = r.budget_ms;
+	return drops;
+}
+
+static void test_auto_budget_held(void **state)
+{
+	char why[96];
+	int budget, drops;
+
+	(void)state;
+	drops = held_run(true, 200, &budget, why, sizeof(why));
+	print_message("auto, held in the paths: %d drops, budget %d ms (%s)\n", drops, budget, why);
+	assert_int_equal(drops, 0);
+	assert_in_range(budget, 2000, RC_BUDGET_MAX_MS);
+	assert_non_null(strstr(why, "the paths held data"));
+
+	drops = held_run(false, 200, &budget, why, sizeof(why));
+	print_message("fixed: %d drops, budget %d ms\n", drops, budget);
+	assert_true(drops >= 1);
+	assert_int_equal(budget, 1000);
+
+	/* In mpstream's own queue (no hole): dropped, the budget stays. */
+	{
+		struct rc_config cfg = default_cfg;
+		struct rc_input in = {.n_paths = 1, .paths = {{1, 40, 0}}};
+		struct rc_decision d;
+		struct ratectl r;
+
+		drops = 0;
+		cfg.auto_budget = true;
+		rc_init(&r, &cfg);
+		for (int64_t t = 0; t < 6000; t += TICK_MS) {
+			in.t_ms = t;
+			in.paths[0].acked_bytes += 25000;
+			in.queue_ms = t >= 4000 && t < 5000 ? 1500 : 0;
+			rc_update(&r, &in, &d);
+			drops += d.drop;
+		}
+		assert_int_equal(drops, 1);
+		assert_int_equal(r.budget_ms, 1000);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -787,6 +928,8 @@ int main(void)
 		cmocka_unit_test(test_delay_measured),
 		cmocka_unit_test(test_drop_ends_drain),
 		cmocka_unit_test(test_hold_band),
+		cmocka_unit_test(test_auto_budget),
+		cmocka_unit_test(test_auto_budget_held),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
