@@ -83,6 +83,13 @@ static struct stall stall_of(const struct fo_health_uplink *u, int64_t now)
 	return st;
 }
 
+/* The silence after which uplink @u is dead: longer while it is patient (FO_HEALTH_FLAP_MS). */
+static uint32_t patience(const struct fo_health_uplink *u, int64_t now, uint32_t usual)
+{
+	return now < u->patient_until_ms && usual < FO_HEALTH_PATIENCE_MS ? FO_HEALTH_PATIENCE_MS
+									  : usual;
+}
+
 /*
  * How long subflow @sf has owed data and had none of it acknowledged (ms; 0:
  * it owes nothing, or the receiver's window holds it): its ACK silence, as
@@ -184,7 +191,7 @@ static enum fo_state from_subflows(struct fo_health_uplink *u, const struct fo_l
 		if (!established_on(sf, link))
 			continue;
 		any = true;
-		if (quiet >= FO_HEALTH_DEAD_MS) {
+		if (quiet >= patience(u, now, FO_HEALTH_DEAD_MS)) {
 			st = FO_DOWN;
 			if (quiet > silence)
 				silence = quiet;
@@ -327,6 +334,7 @@ static void release_link_down(struct fo_uplink *up, const struct conn_snapshot *
 	    !cur || !cur->mptcp || !has_subflow(&up->link, cur) || !renewable(&up->link, cur))
 		return;
 	up->health.released = true;
+	up->health.released_ms = 0; /* not for its silence */
 	up->act.release = true;
 }
 
@@ -347,9 +355,11 @@ static void judge_blocking(struct fo_uplink *ups, size_t n, const struct conn_sn
 		    ups[i].link.disabled || !renewable(&ups[i].link, cur))
 			continue;
 		silence = uplink_silence(&ups[i].link, cur, stall_of(u, now), &after);
-		if (!silence || silence < after || !others_work(ups, n, i, cur, silence, now))
+		if (!silence || silence < patience(u, now, after) ||
+		    !others_work(ups, n, i, cur, silence, now))
 			continue;
 		u->released = true;
+		u->released_ms = now;
 		ups[i].act.release = true;
 		ups[i].act.changed = u->state != FO_DOWN;
 		u->state = FO_DOWN;
@@ -513,6 +523,16 @@ static enum fo_state judge_state(struct fo_uplink *up, const struct conn_snapsho
 	if (u->released && st == FO_DEGRADED) {
 		st = FO_DOWN;
 		snprintf(why, size, "%s", u->reason);
+	} else if (u->released && st == FO_UP && u->released_ms &&
+		   now - u->released_ms < FO_HEALTH_FLAP_MS) {
+		/* Back so soon: it was not dead (FO_HEALTH_FLAP_MS). */
+		st = FO_DEGRADED;
+		u->released = false;
+		u->patient_until_ms = now + FO_HEALTH_CALM_MS;
+		u->degraded_until_ms = now + FO_HEALTH_DEGRADED_HOLD_MS;
+		snprintf(why, size,
+			 "back %.1f s after its release: released again after %d s silent",
+			 (double)(now - u->released_ms) / 1000, FO_HEALTH_PATIENCE_MS / 1000);
 	}
 	return st;
 }

@@ -47,6 +47,22 @@
  * dead one is down at once, and up at once when it works again).
  */
 #define FO_HEALTH_DEGRADED_HOLD_MS 10000
+/*
+ * A bad link that is not dead: its RTT swings (a cellular modem's queue,
+ * from 100 ms to over a second every few seconds), and each swing looks
+ * like a blackhole for as long as it lasts. Released at each swing, it goes
+ * down and up every few seconds, its data sent twice and each fresh subflow
+ * starting from a small window. So an uplink that works again within
+ * FO_HEALTH_FLAP_MS of its release for its silence is shown degraded (held
+ * FO_HEALTH_DEGRADED_HOLD_MS: it just came back), and for FO_HEALTH_CALM_MS
+ * it is found dead (and released) only after FO_HEALTH_PATIENCE_MS without
+ * an ACK. What it holds meanwhile is within the automatic delay budget
+ * (ratectl.h). The price: a second blackhole within a minute of a short
+ * one is released after FO_HEALTH_PATIENCE_MS, not after a few round trips.
+ */
+#define FO_HEALTH_FLAP_MS     10000
+#define FO_HEALTH_PATIENCE_MS 2000
+#define FO_HEALTH_CALM_MS     60000
 /* An uplink whose subflow is gone gets this long to get a new one before it is down. */
 #define FO_HEALTH_GRACE_MS 1500
 

@@ -622,18 +622,22 @@ static void estimate(struct ratectl *r, const struct rc_input *in, struct estima
 
 /*
  * The automatic budget, at a delay over it: when the data waits in the paths
- * (the socket's part of the delay is over half the budget: what mpstream
- * sends waits in its own queue, the in-flight cap keeps the socket's share
- * small), a path's queue swings and its RTT, measured a round trip late,
- * has not said so yet. The budget is raised to cover it, up to
- * RC_BUDGET_MAX_MS, and counts as a peak. Returns true when it was.
+ * (the socket's oldest data is over half the budget old; or a third, while
+ * the in-flight cap holds mpstream's queue back: then the queue waits for
+ * the paths too), a path's queue swings and its RTT, measured a round trip
+ * late, has not said so yet. The budget is raised to cover the delay, up to
+ * RC_BUDGET_MAX_MS, and that counts as a peak. Returns true when it was.
+ * (What mpstream sends beyond what the paths carry waits in its own queue:
+ * the in-flight cap keeps the socket's share of the delay to a few hundred
+ * ms, so its own excess never raises the budget.)
  */
 static bool budget_covers(struct ratectl *r, const struct rc_input *in, const struct estimate *e,
 			  struct rc_decision *out)
 {
 	int held = e->delay - in->queue_ms, want;
 
-	if (!r->cfg.auto_budget || held <= r->budget_ms / 2 || r->budget_ms >= RC_BUDGET_MAX_MS)
+	if (!r->cfg.auto_budget || r->budget_ms >= RC_BUDGET_MAX_MS ||
+	    held <= (in->held ? r->budget_ms / 3 : r->budget_ms / 2))
 		return false;
 	want = (int)ceil(RC_BUDGET_COVER * e->delay / RC_BUDGET_ROUND_MS) * RC_BUDGET_ROUND_MS;
 	if (want > RC_BUDGET_MAX_MS)

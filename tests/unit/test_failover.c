@@ -225,8 +225,13 @@ static void test_release_probe_kick(void **state)
 	assert_true(l->f.replug_at[0] - l->f.unplug_at[0] >= FO_REPLUG_MIN_MS);
 	assert_true(l->f.replug_at[0] - l->f.unplug_at[0] <= FO_REPLUG_MAX_MS);
 
-	/* Its fresh subflow works: up again once out of the degraded hold, nothing more done. */
-	t = tick_until_up(l->fo, &l->f, &l->server, t, 20);
+	/*
+	 * Its fresh subflow works: back within FO_HEALTH_FLAP_MS of its release,
+	 * degraded for the hold; then up again, nothing more done.
+	 */
+	t = tick_until_up(l->fo, &l->f, &l->server, t, 5);
+	assert_string_equal(fo_health_name(fo_uplink(l->fo, 0)), "degraded");
+	t = tick_until_up(l->fo, &l->f, &l->server, t, FO_HEALTH_DEGRADED_HOLD_MS / 100 + 10);
 	assert_string_equal(fo_health_name(fo_uplink(l->fo, 0)), "up");
 	assert_int_equal(l->f.unplugs[0], 2);
 	assert_int_equal(l->f.replugs[0], 2);

@@ -483,11 +483,14 @@ static void test_dead_path_released(void **state)
 	assert_int_equal(ups[0].health.state, FO_DOWN);
 	assert_true(ups[0].act.probe); /* and probed until its path answers */
 
-	/* Back (a fresh subflow), then dead again with the living path idle: released again. */
-	block_tick(&h, ups, &prev, &cur, 5000, 0, 1, true);
+	/*
+	 * Back (a fresh subflow) after longer than a swing (FO_HEALTH_FLAP_MS),
+	 * then dead again with the living path idle: released again.
+	 */
+	block_tick(&h, ups, &prev, &cur, 1150 + FO_HEALTH_FLAP_MS, 0, 1, true);
 	assert_int_equal(ups[0].health.state, FO_UP);
-	block_tick(&h, ups, &prev, &cur, 5100, 100, 1, true);
-	block_tick(&h, ups, &prev, &cur, 5200, 200, 0, true);
+	block_tick(&h, ups, &prev, &cur, 1250 + FO_HEALTH_FLAP_MS, 100, 1, true);
+	block_tick(&h, ups, &prev, &cur, 1350 + FO_HEALTH_FLAP_MS, 200, 0, true);
 	assert_true(ups[0].act.release);
 
 	/* All the data acknowledged (the kernel sent it again on its own): nothing to release. */
@@ -914,6 +917,64 @@ static void test_slow_path_benched(void **state)
 	}
 }
 
+/*
+ * A bad link that is not dead: up0's ACKs stop for a while every few seconds
+ * (its RTT swings) and it comes back at once each time. Released the first
+ * time, it is then shown degraded, not down and up at every swing, and
+ * released only after FO_HEALTH_PATIENCE_MS of silence, until it has been
+ * calm for FO_HEALTH_CALM_MS.
+ */
+static void test_swinging_link(void **state)
+{
+	struct fo_health h;
+	struct fo_uplink ups[2];
+	struct conn_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
+	int changes = 0;
+	int64_t t;
+
+	(void)state;
+	two_uplinks(ups, false);
+	fo_health_init(&h, ups, 2);
+	block_tick(&h, ups, &prev, &cur, 1000, 0, 1, true);
+	block_tick(&h, ups, &prev, &cur, 1100, 100, 1, true);
+	block_tick(&h, ups, &prev, &cur, 1150, 150, 1, true);
+	assert_true(ups[0].act.release);
+	/* A fresh subflow works 0.85 s later: it was not dead. */
+	block_tick(&h, ups, &prev, &cur, 2000, 0, 1, true);
+	assert_int_equal(ups[0].health.state, FO_DEGRADED);
+	assert_true(ups[0].act.changed);
+	print_message("back: %s\n", ups[0].health.reason);
+	assert_non_null(strstr(ups[0].health.reason, "back 0.8 s after its release"));
+	/* Swings of 1.5 s without an ACK every 3 s for 30 s: degraded throughout. */
+	for (t = 2100; t < 32000; t += 100) {
+		int64_t in_swing = (t - 2000) % 3000;
+
+		block_tick(&h, ups, &prev, &cur, t, in_swing < 1500 ? (uint32_t)in_swing : 0, 1,
+			   true);
+		assert_false(ups[0].act.release);
+		changes += ups[0].act.changed;
+	}
+	assert_int_equal(ups[0].health.state, FO_DEGRADED);
+	assert_int_equal(changes, 0);
+	/* A silence of FO_HEALTH_PATIENCE_MS: dead after all. */
+	for (t = 32100; t < 36000 && !ups[0].act.release; t += 100)
+		block_tick(&h, ups, &prev, &cur, t, (uint32_t)(t - 32000), 1, true);
+	print_message("released: %s\n", ups[0].health.reason);
+	assert_true(ups[0].act.release);
+	assert_non_null(strstr(ups[0].health.reason, "for 2000 ms"));
+	assert_int_equal(ups[0].health.state, FO_DOWN);
+	/* Back after longer than a swing: up, and patient still until calm. */
+	t += FO_HEALTH_FLAP_MS;
+	block_tick(&h, ups, &prev, &cur, t, 0, 1, true);
+	assert_int_equal(ups[0].health.state, FO_UP);
+	/* A minute after it last came back soon: dead after its own few round trips again. */
+	for (t += 100; t < 2000 + FO_HEALTH_CALM_MS + 100; t += 100)
+		block_tick(&h, ups, &prev, &cur, t, 0, 1, true);
+	block_tick(&h, ups, &prev, &cur, t, 100, 1, true);
+	block_tick(&h, ups, &prev, &cur, t + 50, 150, 1, true);
+	assert_true(ups[0].act.release);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -926,6 +987,7 @@ int main(void)
 		cmocka_unit_test(test_backup_promotion),
 		cmocka_unit_test(test_slow_path_benched),
 		cmocka_unit_test(test_dead_path_released),
+		cmocka_unit_test(test_swinging_link),
 		cmocka_unit_test(test_release_after_rtt),
 		cmocka_unit_test(test_jittery_path_trace),
 		cmocka_unit_test(test_recorded_cellular_cut),
