@@ -120,6 +120,53 @@ size_t mps_log_redact(const char *in, char *out, size_t size)
 	return n;
 }
 
+/* The length of the UTF-8 sequence at @s that prints (not C1, not overlong), or 0. */
+static size_t utf8_printable(const unsigned char *s)
+{
+	size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+
+	if (!n || s[0] > 0xf4)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	/* C1 controls (U+0080..U+009F: CSI and OSC to some terminals), overlong forms. */
+	if ((n == 2 && s[0] == 0xc2 && s[1] < 0xa0) || (n == 3 && s[0] == 0xe0 && s[1] < 0xa0) ||
+	    (n == 4 && s[0] == 0xf0 && s[1] < 0x90) || (n == 4 && s[0] == 0xf4 && s[1] > 0x8f))
+		return 0;
+	return n;
+}
+
+size_t mps_log_escape(const char *in, char *out, size_t size)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t n = 0;
+
+	if (!size)
+		return 0;
+	while (*s) {
+		size_t u = *s >= 0x80 ? utf8_printable(s) : 0;
+
+		if (u) {
+			if (n + u >= size)
+				break;
+			memcpy(out + n, s, u);
+			n += u;
+			s += u;
+		} else if (*s < 0x20 || *s >= 0x7f) {
+			if (n + 4 >= size)
+				break;
+			n += (size_t)snprintf(out + n, size - n, "\\x%02x", *s++);
+		} else {
+			if (n + 1 >= size)
+				break;
+			out[n++] = (char)*s++;
+		}
+	}
+	out[n] = '\0';
+	return n;
+}
+
 /* Keep a line (already redacted) in the ring. Under the lock. */
 static void keep(enum mps_log_level level, const char *tag, const char *text, int64_t time_ms)
 {
@@ -134,7 +181,7 @@ static void keep(enum mps_log_level level, const char *tag, const char *text, in
 
 void mps_vlog(enum mps_log_level level, const char *tag, const char *fmt, va_list ap)
 {
-	char raw[LINE_MAX_LEN], clean[LINE_MAX_LEN];
+	char raw[LINE_MAX_LEN], redacted[LINE_MAX_LEN], clean[LINE_MAX_LEN];
 	struct timespec ts;
 	struct tm tm;
 	size_t len;
@@ -142,11 +189,14 @@ void mps_vlog(enum mps_log_level level, const char *tag, const char *fmt, va_lis
 	if (level > logger.level)
 		return;
 	vsnprintf(raw, sizeof(raw), fmt, ap);
-	len = mps_log_redact(raw, clean, sizeof(clean));
-	while (len && (clean[len - 1] == '\n' || clean[len - 1] == '\r'))
-		clean[--len] = '\0';
+	len = strlen(raw);
+	while (len && (raw[len - 1] == '\n' || raw[len - 1] == '\r'))
+		raw[--len] = '\0';
 	if (!len)
 		return;
+	/* Outside input (a path, a server's message) must not start lines or drive the terminal. */
+	mps_log_redact(raw, redacted, sizeof(redacted));
+	mps_log_escape(redacted, clean, sizeof(clean));
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	localtime_r(&ts.tv_sec, &tm);
@@ -191,14 +241,17 @@ bool mps_log_is_tty(void)
 
 void mps_log_status(const char *line)
 {
-	char clean[LINE_MAX_LEN];
+	char redacted[LINE_MAX_LEN], clean[LINE_MAX_LEN];
 	struct winsize ws;
-	size_t len;
+	size_t len = 0;
 
 	if (!mps_log_is_tty())
 		return;
 	clean[0] = '\0'; /* NULL: the status line is cleared, and kept empty */
-	len = line ? mps_log_redact(line, clean, sizeof(clean)) : 0;
+	if (line) {
+		mps_log_redact(line, redacted, sizeof(redacted));
+		len = mps_log_escape(redacted, clean, sizeof(clean));
+	}
 	/* One terminal line, or it would scroll instead of being redrawn. */
 	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 && len >= ws.ws_col)
 		clean[len = ws.ws_col - 1] = '\0';

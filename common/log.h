@@ -4,7 +4,8 @@
  *
  * Every line passes through the redaction filter, so a secret registered with
  * mps_log_add_secret() (the stream key) never reaches the log, whichever module
- * or library printed it.
+ * or library printed it, and then through mps_log_escape(), so that no line
+ * carries a control character (a newline, a terminal's escape sequence).
  */
 #ifndef MPS_LOG_H
 #define MPS_LOG_H
@@ -45,6 +46,16 @@ void mps_vlog(enum mps_log_level level, const char *tag, const char *fmt, va_lis
  * secret replaced by "***". Returns the length written.
  */
 size_t mps_log_redact(const char *in, char *out, size_t size);
+
+/*
+ * Copy @in to @out (of @size bytes, always terminated, never a cut escape)
+ * with every byte that would not print as itself shown as \xNN: control
+ * characters (newline, escape, ...), DEL, C1 controls and invalid UTF-8.
+ * Valid UTF-8 is kept. Every log line passes through it, so outside input in
+ * a line cannot forge another line or drive the operator's terminal.
+ * Returns the length written.
+ */
+size_t mps_log_escape(const char *in, char *out, size_t size);
 
 /* The last lines logged, as they were printed (redacted), for the operator's page. */
 #define MPS_LOG_RECENT 50

@@ -95,13 +95,59 @@ static void test_log_line(void **state)
 	assert_null(strstr(buf, "not shown"));
 }
 
+/* Outside input cannot start a line of its own or drive the terminal: \xNN instead. */
+static void test_log_escape(void **state)
+{
+	char out[64];
+
+	mps_log_escape("x\n14:00:00.000 error stream FORGED", out, sizeof(out));
+	assert_string_equal(out, "x\\x0a14:00:00.000 error stream FORGED");
+	mps_log_escape("\x1b]0;PWNED\x07\x1b[2J\r\t\x7f", out, sizeof(out));
+	assert_string_equal(out, "\\x1b]0;PWNED\\x07\\x1b[2J\\x0d\\x09\\x7f");
+	/* UTF-8 stays; a C1 control (CSI as U+009B), a lone byte and an overlong form do not. */
+	mps_log_escape("caf\xc3\xa9 \xc2\x9b"
+		       "2J \xff \xc0\xae",
+		       out, sizeof(out));
+	assert_string_equal(out, "caf\xc3\xa9 \\xc2\\x9b2J \\xff \\xc0\\xae");
+	/* Cut at the buffer's end, never inside an escape. */
+	mps_log_escape("ab\n", out, 6);
+	assert_string_equal(out, "ab");
+}
+
+/* One call, one line on stderr and in the ring, whatever the arguments hold. */
+static void test_log_line_forged(void **state)
+{
+	char buf[512] = {0};
+	FILE *tmp = tmpfile();
+	int saved = dup(STDERR_FILENO);
+	struct mps_log_line last;
+
+	assert_non_null(tmp);
+	fflush(stderr);
+	dup2(fileno(tmp), STDERR_FILENO);
+	mps_log(MPS_LOG_WARN, "http", "refused POST %s from 10.0.0.7",
+		"/api/uplinks/x\n14:00:00.000 error stream FORGED\x1b[2J");
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(tmp);
+	assert_true(fread(buf, 1, sizeof(buf) - 1, tmp) > 0);
+	fclose(tmp);
+	assert_non_null(strchr(buf, '\n'));
+	assert_int_equal(strchr(buf, '\n') - buf, strlen(buf) - 1);
+	assert_null(strchr(buf, '\x1b'));
+	assert_non_null(strstr(buf, "x\\x0a14:00:00.000 error stream FORGED\\x1b[2J from"));
+	assert_int_equal(mps_log_recent(&last, 1, 0), 1);
+	assert_null(strchr(last.text, '\n'));
+	assert_null(strchr(last.text, '\x1b'));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_url_key),
-		cmocka_unit_test(test_url_redacted),
-		cmocka_unit_test(test_log_redact),
-		cmocka_unit_test(test_log_line),
+		cmocka_unit_test(test_url_key),	   cmocka_unit_test(test_url_redacted),
+		cmocka_unit_test(test_log_redact), cmocka_unit_test(test_log_line),
+		cmocka_unit_test(test_log_escape), cmocka_unit_test(test_log_line_forged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
