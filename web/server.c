@@ -4,11 +4,13 @@
  * /metrics. Each listening address is a daemon with its own thread; the
  * controls run on it and go through the operations the sender gave.
  */
+#include "clock.h"
 #include "log.h"
 #include "web.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
@@ -17,15 +19,21 @@
 #include <string.h>
 #include <strings.h>
 
-#define TAG	       "http"
-#define RENDER_SIZE    (64 * 1024)
-#define METRICS_TYPE   "text/plain; version=0.0.4; charset=utf-8"
-#define JSON_TYPE      "application/json"
-#define HTML_TYPE      "text/html; charset=utf-8"
-#define UPLINK_PREFIX  "/api/uplinks/"
-#define TOKEN_HEADER   "X-Mpstream-Token"
-#define BEARER	       "Bearer "
-#define CONN_LIMIT     64U
+#define TAG	      "http"
+#define RENDER_SIZE   (64 * 1024)
+#define METRICS_TYPE  "text/plain; version=0.0.4; charset=utf-8"
+#define JSON_TYPE     "application/json"
+#define HTML_TYPE     "text/html; charset=utf-8"
+#define UPLINK_PREFIX "/api/uplinks/"
+#define TOKEN_HEADER  "X-Mpstream-Token"
+#define BEARER	      "Bearer "
+/*
+ * A trickling client holds a connection: each host gets PER_IP_LIMIT, so that
+ * the operator still gets in while a few hosts hold theirs, and a connection
+ * that sends nothing for CONN_TIMEOUT_S is closed (docs/api.md, "Limits").
+ */
+#define CONN_LIMIT     256U
+#define PER_IP_LIMIT   8U
 #define CONN_TIMEOUT_S 10U
 
 /* The page (page.html, made into a C array at build time). */
@@ -48,6 +56,7 @@ struct web {
 	pthread_mutex_t lock;
 	struct web_status st;
 	struct web_history hist;
+	struct web_refusals refusals; /* under the lock */
 };
 
 /* A request's body, gathered as it comes. */
@@ -81,21 +90,6 @@ static void reply_json(struct reply *r, unsigned int status, const char *msg)
 	json_decref(root);
 }
 
-static bool loopback(const struct sockaddr *sa)
-{
-	if (!sa)
-		return false;
-	if (sa->sa_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
-	if (sa->sa_family == AF_INET6) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-
-		return IN6_IS_ADDR_LOOPBACK(a) ||
-		       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
-	}
-	return false;
-}
-
 static const struct sockaddr *client_of(struct MHD_Connection *conn)
 {
 	const union MHD_ConnectionInfo *ci =
@@ -116,25 +110,63 @@ static const char *token_of(struct MHD_Connection *conn)
 }
 
 /*
- * Controls need the token; reads need it from other hosts only. A refusal is
- * a log line: someone without the token tried.
+ * A refusal is a log line (someone without the token tried), at most
+ * WEB_REFUSALS_LOGGED a minute: a flood of them must not flood the log.
  */
-static bool allowed(struct web *w, struct MHD_Connection *conn, const char *method, const char *url,
-		    bool control)
+__attribute__((format(printf, 2, 3))) static void log_refusal(struct web *w, const char *fmt, ...)
 {
+	unsigned untold;
+	bool tell;
+	va_list ap;
+
+	pthread_mutex_lock(&w->lock);
+	tell = web_refusal_to_log(&w->refusals, mps_mono_ms(), &untold);
+	pthread_mutex_unlock(&w->lock);
+	if (untold)
+		LOG_WARN(TAG, "%u more refusals in the last minute, not logged one by one", untold);
+	if (!tell)
+		return;
+	va_start(ap, fmt);
+	mps_vlog(MPS_LOG_WARN, TAG, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Controls need the token; reads need it from other hosts, and from this
+ * host when its Host header names another (DNS rebinding). Returns true, or
+ * false with the refusal in @r.
+ */
+static bool allowed(struct listener *l, struct MHD_Connection *conn, const char *method,
+		    const char *url, bool control, struct reply *r)
+{
+	struct web *w = l->w;
 	const char *given = token_of(conn);
+	const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
 	const struct sockaddr *sa = client_of(conn);
 	char a[INET6_ADDRSTRLEN] = "?";
+	enum web_access access = WEB_NEED_TOKEN;
 
-	if (!control && loopback(sa))
-		return true;
-	if (given && web_token_equal(given, w->token))
+	if (!control)
+		access = web_read_access(
+			sa, host, l->api ? &w->cfg.http_listen : &w->cfg.metrics_listen, !l->api);
+	if (access == WEB_ALLOWED || (l->api && given && web_token_equal(given, w->token)))
 		return true;
 	if (sa && sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, a, sizeof(a));
 	else if (sa && sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, a, sizeof(a));
-	LOG_WARN(TAG, "refused %s %.64s from %s: %s token", method, url, a, given ? "wrong" : "no");
+	if (access == WEB_FOREIGN_HOST) {
+		log_refusal(w, "refused %s %.64s from %s: Host '%.64s' is not this host, no token",
+			    method, url, a, host);
+		reply_json(r, MHD_HTTP_FORBIDDEN,
+			   "a read without the token must name this host (Host: localhost, "
+			   "127.0.0.1, [::1] or the address listened on)");
+		return false;
+	}
+	log_refusal(w, "refused %s %.64s from %s: %s token", method, url, a,
+		    given ? "wrong" : "no");
+	reply_json(r, MHD_HTTP_UNAUTHORIZED,
+		   control ? "a control needs the token" : "reads from other hosts need the token");
 	return false;
 }
 
@@ -292,6 +324,8 @@ static void route(struct listener *l, struct MHD_Connection *conn, const char *u
 	if (!strcmp(url, "/metrics")) {
 		if (!get)
 			return reply_json(r, MHD_HTTP_METHOD_NOT_ALLOWED, "GET /metrics");
+		if (!allowed(l, conn, method, url, false, r))
+			return;
 		return serve_metrics(w, r);
 	}
 	if (!l->api)
@@ -311,8 +345,8 @@ static void route(struct listener *l, struct MHD_Connection *conn, const char *u
 	if ((c = find_control(url)) >= 0) {
 		if (!post)
 			return reply_json(r, MHD_HTTP_METHOD_NOT_ALLOWED, "controls are POST");
-		if (!allowed(w, conn, method, url, true))
-			return reply_json(r, MHD_HTTP_UNAUTHORIZED, "a control needs the token");
+		if (!allowed(l, conn, method, url, true, r))
+			return;
 		if (req->too_big)
 			return reply_json(r, MHD_HTTP_CONTENT_TOO_LARGE, "the body is too large");
 		return controls[c].run(w, url, req, r);
@@ -320,9 +354,8 @@ static void route(struct listener *l, struct MHD_Connection *conn, const char *u
 	if (!strcmp(url, "/api/status") || !strcmp(url, "/api/history")) {
 		if (!get)
 			return reply_json(r, MHD_HTTP_METHOD_NOT_ALLOWED, "GET only");
-		if (!allowed(w, conn, method, url, false))
-			return reply_json(r, MHD_HTTP_UNAUTHORIZED,
-					  "reads from other hosts need the token");
+		if (!allowed(l, conn, method, url, false, r))
+			return;
 		return strcmp(url, "/api/status") ? serve_history(w, r) : serve_status(w, conn, r);
 	}
 	reply_json(r, MHD_HTTP_NOT_FOUND, "no such path (see docs/api.md)");
@@ -385,16 +418,27 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* libmicrohttpd's own refusals (a host over its limit, all connections taken): refusals too. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[256];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	log_refusal(cls, "%s", line);
+}
+
 static int listen_on(struct listener *l, const struct sockaddr_in *addr, const char *what)
 {
 	char a[INET_ADDRSTRLEN];
 
 	errno = 0;
-	l->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL,
-				     ntohs(addr->sin_port), NULL, NULL, serve, l,
-				     MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_CONNECTION_LIMIT,
-				     CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, CONN_TIMEOUT_S,
-				     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
+	l->daemon = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
+		ntohs(addr->sin_port), NULL, NULL, serve, l, MHD_OPTION_SOCK_ADDR, addr,
+		MHD_OPTION_CONNECTION_LIMIT, CONN_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, CONN_TIMEOUT_S,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, l->w, MHD_OPTION_NOTIFY_COMPLETED, completed,
+		NULL, MHD_OPTION_END);
 	inet_ntop(AF_INET, &addr->sin_addr, a, sizeof(a));
 	if (!l->daemon) {
 		int err = errno ? errno : EADDRINUSE;
