@@ -57,17 +57,53 @@ static void test_log_redact(void **state)
 
 	mps_log_redact("url rtmp://h/live/s3cr3t ok", out, sizeof(out));
 	assert_string_equal(out, "url rtmp://h/live/*** ok");
-	mps_log_redact("s3cr3ts3cr3t", out, sizeof(out));
-	assert_string_equal(out, "******");
+	mps_log_redact("fname=s3cr3t, s3cr3t.", out, sizeof(out));
+	assert_string_equal(out, "fname=***, ***.");
 	mps_log_redact("about abc", out, sizeof(out));
 	assert_string_equal(out, "about abc");
 	/* A line cut by the buffer never shows a part of the secret either. */
-	mps_log_redact("xxxxxxxs3cr3t", out, 10);
-	assert_string_equal(out, "xxxxxxx**");
+	mps_log_redact("xxxxxx s3cr3t", out, 10);
+	assert_string_equal(out, "xxxxxx **");
 	assert_null(strstr(out, "s3"));
 	mps_log_clear_secrets();
 	mps_log_redact("s3cr3t", out, sizeof(out));
 	assert_string_equal(out, "s3cr3t");
+}
+
+/*
+ * The mask follows the URL's structure, not the secret's letters: a key "rec"
+ * leaves "record" alone, a password "live" the application "live" and the
+ * word "live", so the log does not tell which word the secret is.
+ */
+static void test_mask_by_structure(void **state)
+{
+	const char *url = "rtmp://user:live@h:1935/live/rec?auth=zz";
+	char key[64], user[64], out[256];
+
+	mps_log_clear_secrets();
+	mps_url_key(url, key, sizeof(key));
+	mps_url_userinfo(url, user, sizeof(user));
+	assert_int_equal(mps_log_add_secret(key), 0);
+	assert_int_equal(mps_log_add_secret(user), 0);
+	mps_log_redact("recording to /tmp/record.ts, going live", out, sizeof(out));
+	assert_string_equal(out, "recording to /tmp/record.ts, going live");
+	mps_log_redact("Cannot open rtmp://user:live@h:1935/live/rec?auth=zz: refused", out,
+		       sizeof(out));
+	assert_string_equal(out, "Cannot open rtmp://***@h:1935/live/***: refused");
+	mps_log_redact("'rtmps://user:live@h/record/live/rec' and tcp://h:1935", out, sizeof(out));
+	assert_string_equal(out, "'rtmps://***@h/record/live/***' and tcp://h:1935");
+	mps_log_clear_secrets();
+
+	/* A key alone: where it stands as a word, and in a URL's path or query only. */
+	assert_int_equal(mps_log_add_secret("rec"), 0);
+	mps_log_redact("record rtmp://h/record/rec fname = rec", out, sizeof(out));
+	assert_string_equal(out, "record rtmp://h/record/*** fname = ***");
+	mps_log_redact("rtmp://h/app/x?k=rec ://rec rec://", out, sizeof(out));
+	assert_string_equal(out, "rtmp://h/app/*** ://*** ***://");
+	/* No path to hide it by: all after the scheme. */
+	mps_log_redact("srt://rec:9000 ok", out, sizeof(out));
+	assert_string_equal(out, "srt://*** ok");
+	mps_log_clear_secrets();
 }
 
 /* What reaches stderr, libav*'s lines included, is redacted. */
@@ -145,9 +181,10 @@ static void test_log_line_forged(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_url_key),	   cmocka_unit_test(test_url_redacted),
-		cmocka_unit_test(test_log_redact), cmocka_unit_test(test_log_line),
-		cmocka_unit_test(test_log_escape), cmocka_unit_test(test_log_line_forged),
+		cmocka_unit_test(test_url_key),		cmocka_unit_test(test_url_redacted),
+		cmocka_unit_test(test_log_redact),	cmocka_unit_test(test_mask_by_structure),
+		cmocka_unit_test(test_log_line),	cmocka_unit_test(test_log_escape),
+		cmocka_unit_test(test_log_line_forged),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
