@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #define TAG	      "http"
 #define RENDER_SIZE   (64 * 1024)
@@ -32,15 +33,30 @@
  * the operator still gets in while a few hosts hold theirs, and a connection
  * that sends nothing for CONN_TIMEOUT_S is closed (docs/api.md, "Limits").
  */
-#define CONN_LIMIT     256U
-#define PER_IP_LIMIT   8U
-#define CONN_TIMEOUT_S 10U
+#define CONN_LIMIT	    256U
+#define PER_IP_LIMIT	    8U
+#define CONN_TIMEOUT_S	    10U
+#define REQUEST_DEADLINE_MS 10000 /* a whole request, however it trickles */
 
 /* The page (page.html, made into a C array at build time). */
 extern const unsigned char web_page_html[];
 extern const size_t web_page_html_len;
 
 struct web;
+
+/*
+ * An open connection, for the request deadline: libmicrohttpd's timeout
+ * restarts on every byte, so a client sending a header line every 5 s held
+ * its connection for ever. Each gets REQUEST_DEADLINE_MS from its start or
+ * its last answer for a whole request; past that web_publish() shuts its
+ * socket down (libmicrohttpd sees the end and closes it).
+ */
+struct tracked {
+	int fd;
+	int64_t since_ms;
+	bool cut;
+	struct tracked *next;
+};
 
 /* One listening address: /metrics alone, or everything. */
 struct listener {
@@ -57,6 +73,8 @@ struct web {
 	struct web_status st;
 	struct web_history hist;
 	struct web_refusals refusals; /* under the lock */
+	struct web_refusals cuts;     /* the deadline's lines apart: always some told */
+	struct tracked *conns;	      /* under the lock */
 };
 
 /* A request's body, gathered as it comes. */
@@ -113,17 +131,21 @@ static const char *token_of(struct MHD_Connection *conn)
  * A refusal is a log line (someone without the token tried), at most
  * WEB_REFUSALS_LOGGED a minute: a flood of them must not flood the log.
  */
-__attribute__((format(printf, 2, 3))) static void log_refusal(struct web *w, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void log_limited(struct web *w,
+							      struct web_refusals *limit,
+							      const char *fmt, ...)
 {
 	unsigned untold;
 	bool tell;
 	va_list ap;
 
 	pthread_mutex_lock(&w->lock);
-	tell = web_refusal_to_log(&w->refusals, mps_mono_ms(), &untold);
+	tell = web_refusal_to_log(limit, mps_mono_ms(), &untold);
 	pthread_mutex_unlock(&w->lock);
 	if (untold)
-		LOG_WARN(TAG, "%u more refusals in the last minute, not logged one by one", untold);
+		LOG_WARN(TAG,
+			 "%u more lines like the last in the past minute, not logged one by one",
+			 untold);
 	if (!tell)
 		return;
 	va_start(ap, fmt);
@@ -156,14 +178,15 @@ static bool allowed(struct listener *l, struct MHD_Connection *conn, const char 
 	else if (sa && sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, a, sizeof(a));
 	if (access == WEB_FOREIGN_HOST) {
-		log_refusal(w, "refused %s %.64s from %s: Host '%.64s' is not this host, no token",
+		log_limited(w, &w->refusals,
+			    "refused %s %.64s from %s: Host '%.64s' is not this host, no token",
 			    method, url, a, host);
 		reply_json(r, MHD_HTTP_FORBIDDEN,
 			   "a read without the token must name this host (Host: localhost, "
 			   "127.0.0.1, [::1] or the address listened on)");
 		return false;
 	}
-	log_refusal(w, "refused %s %.64s from %s: %s token", method, url, a,
+	log_limited(w, &w->refusals, "refused %s %.64s from %s: %s token", method, url, a,
 		    given ? "wrong" : "no");
 	reply_json(r, MHD_HTTP_UNAUTHORIZED,
 		   control ? "a control needs the token" : "reads from other hosts need the token");
@@ -414,8 +437,66 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *conn, const char 
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		      enum MHD_RequestTerminationCode toe)
 {
+	struct listener *l = cls;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct tracked *t = ci ? ci->socket_context : NULL;
+
 	free(*con_cls);
 	*con_cls = NULL;
+	if (!t)
+		return;
+	pthread_mutex_lock(&l->w->lock);
+	t->since_ms = mps_mono_ms(); /* answered: the next request's time begins */
+	pthread_mutex_unlock(&l->w->lock);
+}
+
+static void track(void *cls, struct MHD_Connection *conn, void **socket_context,
+		  enum MHD_ConnectionNotificationCode code)
+{
+	struct web *w = ((struct listener *)cls)->w;
+	const union MHD_ConnectionInfo *ci;
+	struct tracked *t = *socket_context;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		t = ci ? calloc(1, sizeof(*t)) : NULL;
+		if (!t)
+			return;
+		t->fd = ci->connect_fd;
+		t->since_ms = mps_mono_ms();
+		pthread_mutex_lock(&w->lock);
+		t->next = w->conns;
+		w->conns = t;
+		pthread_mutex_unlock(&w->lock);
+		*socket_context = t;
+		return;
+	}
+	if (!t)
+		return;
+	pthread_mutex_lock(&w->lock);
+	for (struct tracked **p = &w->conns; *p; p = &(*p)->next)
+		if (*p == t) {
+			*p = t->next;
+			break;
+		}
+	pthread_mutex_unlock(&w->lock);
+	free(t);
+	*socket_context = NULL;
+}
+
+/* Under the lock: shut down the connections past the request deadline; how many. */
+static unsigned cut_slow(struct web *w, int64_t now)
+{
+	unsigned n = 0;
+
+	for (struct tracked *t = w->conns; t; t = t->next)
+		if (!t->cut && now - t->since_ms >= REQUEST_DEADLINE_MS) {
+			shutdown(t->fd, SHUT_RDWR);
+			t->cut = true;
+			n++;
+		}
+	return n;
 }
 
 /* libmicrohttpd's own refusals (a host over its limit, all connections taken): refusals too. */
@@ -424,7 +505,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	char line[256];
 
 	vsnprintf(line, sizeof(line), fmt, ap);
-	log_refusal(cls, "%s", line);
+	log_limited(cls, &((struct web *)cls)->refusals, "%s", line);
 }
 
 static int listen_on(struct listener *l, const struct sockaddr_in *addr, const char *what)
@@ -434,11 +515,11 @@ static int listen_on(struct listener *l, const struct sockaddr_in *addr, const c
 	errno = 0;
 	l->daemon = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
-		ntohs(addr->sin_port), NULL, NULL, serve, l, MHD_OPTION_SOCK_ADDR, addr,
-		MHD_OPTION_CONNECTION_LIMIT, CONN_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, CONN_TIMEOUT_S,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, l->w, MHD_OPTION_NOTIFY_COMPLETED, completed,
-		NULL, MHD_OPTION_END);
+		ntohs(addr->sin_port), NULL, NULL, serve, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+		l->w, MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_CONNECTION_LIMIT, CONN_LIMIT,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+		CONN_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, completed, l,
+		MHD_OPTION_NOTIFY_CONNECTION, track, l, MHD_OPTION_END);
 	inet_ntop(AF_INET, &addr->sin_addr, a, sizeof(a));
 	if (!l->daemon) {
 		int err = errno ? errno : EADDRINUSE;
@@ -479,6 +560,8 @@ int web_start(const struct web_config *cfg, struct web **out)
 
 void web_publish(struct web *w, const struct metrics_data *d, double t_s)
 {
+	unsigned cut;
+
 	if (!w)
 		return;
 	pthread_mutex_lock(&w->lock);
@@ -486,7 +569,11 @@ void web_publish(struct web *w, const struct metrics_data *d, double t_s)
 	w->st.t_s = t_s;
 	refresh(w);
 	web_history_add(&w->hist, &w->st);
+	cut = cut_slow(w, mps_mono_ms());
 	pthread_mutex_unlock(&w->lock);
+	if (cut)
+		log_limited(w, &w->cuts, "closed %u connection%s: no whole request within %.0f s",
+			    cut, cut == 1 ? "" : "s", REQUEST_DEADLINE_MS / 1000.0);
 }
 
 void web_stop(struct web *w)
