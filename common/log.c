@@ -120,14 +120,6 @@ static size_t secret_word_at(const char *s, const char *start)
 	return 0;
 }
 
-static bool has_secret_word(const char *s)
-{
-	for (const char *p = s; *p; p++)
-		if (secret_word_at(p, s))
-			return true;
-	return false;
-}
-
 /* @len bytes of text outside URLs: a secret is hidden where it stands as a word. */
 static void redact_words(struct out *o, const char *s, size_t len)
 {
@@ -186,11 +178,8 @@ static void redact_url(struct out *o, const char *url, size_t len)
 		return put(o, url, len);
 	snprintf(copy, sizeof(copy), "%.*s", (int)len, url);
 	mps_url_redacted(copy, shown, sizeof(shown));
-	/* Still there as a word (no path, a secret in the host part): all after the scheme. */
-	if (has_secret_word(shown))
-		snprintf(shown, sizeof(shown), "%.*s" REDACTED,
-			 (int)(strstr(copy, "://") + 3 - copy), copy);
-	put(o, shown, strlen(shown));
+	/* What is left of it (in the host, the scheme, a path element before the last). */
+	redact_words(o, shown, strlen(shown));
 }
 
 size_t mps_log_redact(const char *in, char *out, size_t size)

@@ -100,9 +100,11 @@ static void test_mask_by_structure(void **state)
 	assert_string_equal(out, "record rtmp://h/record/*** fname = ***");
 	mps_log_redact("rtmp://h/app/x?k=rec ://rec rec://", out, sizeof(out));
 	assert_string_equal(out, "rtmp://h/app/*** ://*** ***://");
-	/* No path to hide it by: all after the scheme. */
+	/* No path to hide it by, or not in the last element: where it stands as a word. */
 	mps_log_redact("srt://rec:9000 ok", out, sizeof(out));
-	assert_string_equal(out, "srt://*** ok");
+	assert_string_equal(out, "srt://***:9000 ok");
+	mps_log_redact("rtmp://h/rec/x and rec.y.rtmp://h/a/b", out, sizeof(out));
+	assert_string_equal(out, "rtmp://h/***/*** and ***.y.rtmp://h/a/***");
 	mps_log_clear_secrets();
 }
 
