@@ -479,12 +479,9 @@ bool relay_handshake_done(uint64_t from_client, uint64_t from_upstream)
 	return from_client && from_upstream;
 }
 
-/* Descriptors kept for the rest: the listener, epoll, a refused client, the resolver's sockets. */
-#define SPARE_FDS 16
-
 int relay_conn_capacity(int max_conn, unsigned long nofile, int in_use)
 {
-	unsigned long need = (unsigned long)in_use + SPARE_FDS;
+	unsigned long need = (unsigned long)in_use + RELAY_SPARE_FDS;
 	unsigned long fit = nofile > need ? (nofile - need) / RELAY_FDS_PER_CONN : 0;
 
 	return fit < (unsigned long)max_conn ? (int)fit : max_conn;

@@ -70,6 +70,8 @@ bool relay_handshake_done(uint64_t from_client, uint64_t from_upstream);
 
 /* Descriptors a connection holds: the client, the upstream, two pipes. */
 #define RELAY_FDS_PER_CONN 6
+/* Kept for the rest: the listener, epoll, a refused client, the resolver's sockets. */
+#define RELAY_SPARE_FDS 16
 
 /*
  * How many connections fit in @nofile descriptors with @in_use taken

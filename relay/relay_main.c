@@ -355,7 +355,8 @@ static int fit_max_conn(struct relay_config *cfg)
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return 0;
-	need = (unsigned long)cfg->max_conn * RELAY_FDS_PER_CONN + (unsigned long)in_use + 16;
+	need = (unsigned long)cfg->max_conn * RELAY_FDS_PER_CONN + (unsigned long)in_use +
+	       RELAY_SPARE_FDS;
 	if (rl.rlim_cur < need && rl.rlim_max > rl.rlim_cur) {
 		rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
