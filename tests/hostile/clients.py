@@ -6,9 +6,6 @@
                                           of connections accepted so far in COUNTFILE
   clients.py hold HOST:PORT N SECONDS     N connections from 127.0.0.2, .3, ...
                                           (at most 8 from each), held SECONDS
-  clients.py trickle HOST:PORT N SECONDS EVERY [DATA]
-                                          the same, each sending one byte of DATA
-                                          (default: an HTTP request) every EVERY s
   clients.py get HOST:PORT PATH TIMEOUT   one GET from 127.0.0.1: prints the status
                                           (000: no answer within TIMEOUT s)
 """
@@ -16,9 +13,6 @@ import socket
 import sys
 import threading
 import time
-
-HTTP = b"GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 4096
-
 
 def addr(s):
     host, port = s.rsplit(":", 1)
@@ -55,24 +49,14 @@ def connect(to, i, per_host=8):
     return s
 
 
-def hold(to, n, seconds, every=None, data=HTTP):
+def hold(to, n, seconds):
     socks = []
     for i in range(n):
         try:
             socks.append(connect(to, i))
         except OSError:
             pass
-    end = time.time() + seconds
-    pos = 0
-    while time.time() < end:
-        time.sleep(every or 0.2)
-        if every:
-            for s in list(socks):
-                try:
-                    s.send(data[pos % len(data):pos % len(data) + 1])
-                except OSError:
-                    socks.remove(s)
-            pos += 1
+    time.sleep(seconds)
     print(len(socks))
 
 
@@ -94,8 +78,5 @@ if __name__ == "__main__":
         upstream(int(sys.argv[2]), sys.argv[3])
     elif cmd == "hold":
         hold(addr(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]))
-    elif cmd == "trickle":
-        data = sys.argv[6].encode() if len(sys.argv) > 6 else HTTP
-        hold(addr(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), data)
     elif cmd == "get":
         get(addr(sys.argv[2]), sys.argv[3], float(sys.argv[4]))

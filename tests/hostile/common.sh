@@ -13,6 +13,7 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
+# KEEP=1: the temporary directory is copied to /tmp/hostile-keep first.
 [ -n "${KEEP:-}" ] && trap "cp -r $T /tmp/hostile-keep; cleanup" EXIT
 pass() { echo "ok: $*"; }
 fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
