@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
+#define _GNU_SOURCE /* memmem */
 /*
  * The logger is process-wide configuration, set once in main() before any
  * thread starts: the level and the list of secrets. Writers take a mutex so
  * that lines from the monitor thread and libav* never interleave.
  */
 #include "log.h"
+#include "url.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
@@ -72,49 +75,181 @@ void mps_log_clear_secrets(void)
 	}
 }
 
-/* The earliest occurrence of any secret in @s, and which one. */
-static const char *find_secret(const char *s, size_t *len)
+struct out {
+	char *buf;
+	size_t size, len;
+};
+
+static void put(struct out *o, const char *s, size_t n)
 {
-	const char *best = NULL;
+	size_t room = o->size - 1 - o->len;
 
+	if (n > room)
+		n = room;
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+}
+
+static bool word_char(char c)
+{
+	return isalnum((unsigned char)c);
+}
+
+/* Does a registered secret occur in the @len bytes at @s? */
+static bool has_secret(const char *s, size_t len)
+{
+	for (size_t i = 0; i < MAX_SECRETS; i++)
+		if (logger.secrets[i] &&
+		    memmem(s, len, logger.secrets[i], strlen(logger.secrets[i])))
+			return true;
+	return false;
+}
+
+/* The secret that stands as a word of its own at @s (start of a word), or 0; its length. */
+static size_t secret_word_at(const char *s, const char *start)
+{
+	if (s > start && word_char(s[-1]))
+		return 0;
 	for (size_t i = 0; i < MAX_SECRETS; i++) {
-		const char *hit;
+		size_t n = logger.secrets[i] ? strlen(logger.secrets[i]) : 0;
 
-		if (!logger.secrets[i])
-			continue;
-		hit = strstr(s, logger.secrets[i]);
-		if (hit && (!best || hit < best)) {
-			best = hit;
-			*len = strlen(logger.secrets[i]);
-		}
+		if (n && !strncmp(s, logger.secrets[i], n) && !word_char(s[n]))
+			return n;
 	}
-	return best;
+	return 0;
+}
+
+/* @len bytes of text outside URLs: a secret is hidden where it stands as a word. */
+static void redact_words(struct out *o, const char *s, size_t len)
+{
+	char word[LINE_MAX_LEN];
+	size_t i = 0, from = 0;
+
+	/* Matched on a copy: a secret must not run past @len. */
+	len = len < sizeof(word) - 1 ? len : sizeof(word) - 1;
+	memcpy(word, s, len);
+	word[len] = '\0';
+	while (i < len) {
+		size_t n = secret_word_at(word + i, word);
+
+		if (!n) {
+			i++;
+			continue;
+		}
+		put(o, word + from, i - from);
+		put(o, REDACTED, strlen(REDACTED));
+		i += n;
+		from = i;
+	}
+	put(o, word + from, len - from);
+}
+
+/* Where the URL that has "://" at @sep begins (its scheme), not before @start. */
+static const char *url_begin(const char *sep, const char *start)
+{
+	const char *p = sep;
+
+	while (p > start && (isalnum((unsigned char)p[-1]) || strchr("+.-", p[-1])))
+		p--;
+	return p;
+}
+
+/* A URL's end: white space, a quote or an angle bracket; not trailing punctuation. */
+static size_t url_len(const char *url)
+{
+	size_t n = strcspn(url, " \t\r\n\"'<>");
+
+	while (n && strchr(":,;.)]", url[n - 1]))
+		n--;
+	return n;
+}
+
+/*
+ * A URL that carries a secret is shown by its structure: its user:password
+ * and its last path element and query hidden, the rest as it is (so a key
+ * "rec" leaves "record" alone and a password "live" the application "live").
+ */
+static void redact_url(struct out *o, const char *url, size_t len)
+{
+	char copy[LINE_MAX_LEN], shown[LINE_MAX_LEN];
+
+	if (!has_secret(url, len))
+		return put(o, url, len);
+	snprintf(copy, sizeof(copy), "%.*s", (int)len, url);
+	mps_url_redacted(copy, shown, sizeof(shown));
+	/* What is left of it (in the host, the scheme, a path element before the last). */
+	redact_words(o, shown, strlen(shown));
 }
 
 size_t mps_log_redact(const char *in, char *out, size_t size)
 {
+	struct out o = {.buf = out, .size = size};
+	const char *sep;
+
+	if (!size)
+		return 0;
+	out[0] = '\0';
+	while ((sep = strstr(in, "://"))) {
+		const char *url = url_begin(sep, in);
+		size_t n = url_len(url);
+
+		redact_words(&o, in, (size_t)(url - in));
+		if (url == sep || n <= (size_t)(sep + 3 - url)) {
+			/* No scheme, or nothing after it: not a URL. */
+			redact_words(&o, url, (size_t)(sep + 3 - url));
+			in = sep + 3;
+			continue;
+		}
+		redact_url(&o, url, n);
+		in = url + n;
+	}
+	redact_words(&o, in, strlen(in));
+	return o.len;
+}
+
+/* The length of the UTF-8 sequence at @s that prints (not C1, not overlong), or 0. */
+static size_t utf8_printable(const unsigned char *s)
+{
+	size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+
+	if (!n || s[0] > 0xf4)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	/* C1 controls (U+0080..U+009F: CSI and OSC to some terminals), overlong forms. */
+	if ((n == 2 && s[0] == 0xc2 && s[1] < 0xa0) || (n == 3 && s[0] == 0xe0 && s[1] < 0xa0) ||
+	    (n == 4 && s[0] == 0xf0 && s[1] < 0x90) || (n == 4 && s[0] == 0xf4 && s[1] > 0x8f))
+		return 0;
+	return n;
+}
+
+size_t mps_log_escape(const char *in, char *out, size_t size)
+{
+	const unsigned char *s = (const unsigned char *)in;
 	size_t n = 0;
 
 	if (!size)
 		return 0;
-	while (*in && n + 1 < size) {
-		size_t slen = 0;
-		const char *hit = find_secret(in, &slen);
-		size_t plain = hit ? (size_t)(hit - in) : strlen(in);
-		size_t room = size - 1 - n;
+	while (*s) {
+		size_t u = *s >= 0x80 ? utf8_printable(s) : 0;
 
-		if (plain > room)
-			plain = room;
-		memcpy(out + n, in, plain);
-		n += plain;
-		in += plain;
-		if (!hit || in != hit)
-			break;
-		room = size - 1 - n;
-		size_t r = strlen(REDACTED) < room ? strlen(REDACTED) : room;
-		memcpy(out + n, REDACTED, r);
-		n += r;
-		in += slen;
+		if (u) {
+			if (n + u >= size)
+				break;
+			memcpy(out + n, s, u);
+			n += u;
+			s += u;
+		} else if (*s < 0x20 || *s >= 0x7f) {
+			if (n + 4 >= size)
+				break;
+			n += (size_t)snprintf(out + n, size - n, "\\x%02x", *s++);
+		} else {
+			if (n + 1 >= size)
+				break;
+			out[n++] = (char)*s++;
+		}
 	}
 	out[n] = '\0';
 	return n;
@@ -134,7 +269,7 @@ static void keep(enum mps_log_level level, const char *tag, const char *text, in
 
 void mps_vlog(enum mps_log_level level, const char *tag, const char *fmt, va_list ap)
 {
-	char raw[LINE_MAX_LEN], clean[LINE_MAX_LEN];
+	char raw[LINE_MAX_LEN], redacted[LINE_MAX_LEN], clean[LINE_MAX_LEN];
 	struct timespec ts;
 	struct tm tm;
 	size_t len;
@@ -142,11 +277,14 @@ void mps_vlog(enum mps_log_level level, const char *tag, const char *fmt, va_lis
 	if (level > logger.level)
 		return;
 	vsnprintf(raw, sizeof(raw), fmt, ap);
-	len = mps_log_redact(raw, clean, sizeof(clean));
-	while (len && (clean[len - 1] == '\n' || clean[len - 1] == '\r'))
-		clean[--len] = '\0';
+	len = strlen(raw);
+	while (len && (raw[len - 1] == '\n' || raw[len - 1] == '\r'))
+		raw[--len] = '\0';
 	if (!len)
 		return;
+	/* Outside input (a path, a server's message) must not start lines or drive the terminal. */
+	mps_log_redact(raw, redacted, sizeof(redacted));
+	mps_log_escape(redacted, clean, sizeof(clean));
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	localtime_r(&ts.tv_sec, &tm);
@@ -191,14 +329,17 @@ bool mps_log_is_tty(void)
 
 void mps_log_status(const char *line)
 {
-	char clean[LINE_MAX_LEN];
+	char redacted[LINE_MAX_LEN], clean[LINE_MAX_LEN];
 	struct winsize ws;
-	size_t len;
+	size_t len = 0;
 
 	if (!mps_log_is_tty())
 		return;
 	clean[0] = '\0'; /* NULL: the status line is cleared, and kept empty */
-	len = line ? mps_log_redact(line, clean, sizeof(clean)) : 0;
+	if (line) {
+		mps_log_redact(line, redacted, sizeof(redacted));
+		len = mps_log_escape(redacted, clean, sizeof(clean));
+	}
 	/* One terminal line, or it would scroll instead of being redrawn. */
 	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 && len >= ws.ws_col)
 		clean[len = ws.ws_col - 1] = '\0';

@@ -4,7 +4,8 @@
  *
  * Every line passes through the redaction filter, so a secret registered with
  * mps_log_add_secret() (the stream key) never reaches the log, whichever module
- * or library printed it.
+ * or library printed it, and then through mps_log_escape(), so that no line
+ * carries a control character (a newline, a terminal's escape sequence).
  */
 #ifndef MPS_LOG_H
 #define MPS_LOG_H
@@ -26,9 +27,13 @@ void mps_log_set_level(enum mps_log_level level);
 enum mps_log_level mps_log_get_level(void);
 
 /*
- * Register a string that must never appear in a log line; every occurrence is
- * printed as "***". Strings shorter than 3 characters are ignored (they would
- * redact ordinary words). Returns 0 or -ENOMEM / -ENOSPC.
+ * Register a string that must never appear in a log line (the stream key,
+ * the URL's user:password). A URL in a line that carries one is shown by its
+ * structure (mps_url_redacted(): user:password, last path element and query
+ * as "***", the rest as it is); elsewhere it is printed as "***" where it
+ * stands as a word of its own (not inside a longer word: a key "rec" leaves
+ * "record" alone). Strings shorter than 3 characters are ignored. Returns 0
+ * or -ENOMEM / -ENOSPC.
  */
 int mps_log_add_secret(const char *secret);
 
@@ -41,10 +46,20 @@ void mps_vlog(enum mps_log_level level, const char *tag, const char *fmt, va_lis
 	__attribute__((format(printf, 3, 0)));
 
 /*
- * Copy @in to @out (of @size bytes, always terminated) with every registered
- * secret replaced by "***". Returns the length written.
+ * Copy @in to @out (of @size bytes, always terminated) with the registered
+ * secrets hidden as mps_log_add_secret() says. Returns the length written.
  */
 size_t mps_log_redact(const char *in, char *out, size_t size);
+
+/*
+ * Copy @in to @out (of @size bytes, always terminated, never a cut escape)
+ * with every byte that would not print as itself shown as \xNN: control
+ * characters (newline, escape, ...), DEL, C1 controls and invalid UTF-8.
+ * Valid UTF-8 is kept. Every log line passes through it, so outside input in
+ * a line cannot forge another line or drive the operator's terminal.
+ * Returns the length written.
+ */
+size_t mps_log_escape(const char *in, char *out, size_t size);
 
 /* The last lines logged, as they were printed (redacted), for the operator's page. */
 #define MPS_LOG_RECENT 50

@@ -17,6 +17,14 @@
 #define PIPE_CHUNK     (64 * 1024)
 #define HALF_CLOSED_MS 10000 /* one side done, the other silent this long: close */
 #define MAX_EVENTS     64
+/*
+ * Out of descriptors (or memory), accept() fails and the listener, level-
+ * triggered, wakes the loop at once, for ever: it is left alone for
+ * ACCEPT_PAUSE_MS instead (the clients wait in the backlog), and the pauses
+ * are one log line per ACCEPT_LOG_MS.
+ */
+#define ACCEPT_PAUSE_MS 500
+#define ACCEPT_LOG_MS	10000
 
 /* One direction of a connection: from -> pipe -> to. */
 struct half {
@@ -59,6 +67,9 @@ struct relay {
 	struct conn *closed; /* still referenced by this round's events */
 	unsigned next_id;
 	struct relay_counters counters;
+	int64_t accept_paused_ms; /* when the listener was left alone; 0: it is watched */
+	int64_t accept_logged_ms; /* the last line about it */
+	unsigned accept_untold;	  /* pauses since that line */
 };
 
 void relay_interest(bool connecting, const struct relay_half_state *c2u,
@@ -261,6 +272,44 @@ static int start_conn(struct relay *r, struct conn *c)
 	return update_interest(r, c);
 }
 
+static bool out_of_resources(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+
+/* Leave the listener alone for ACCEPT_PAUSE_MS: out of @err (EMFILE, ...). */
+static void pause_accepting(struct relay *r, int err)
+{
+	struct epoll_event ev = {.events = 0, .data.ptr = NULL};
+	int64_t now = mps_mono_ms();
+
+	if (r->accept_paused_ms)
+		return;
+	epoll_ctl(r->epfd, EPOLL_CTL_MOD, r->lfd, &ev);
+	r->accept_paused_ms = now;
+	r->counters.accept_pauses++;
+	if (r->accept_logged_ms && now - r->accept_logged_ms < ACCEPT_LOG_MS) {
+		r->accept_untold++;
+		return;
+	}
+	LOG_WARN(TAG,
+		 "cannot take a connection: %s (%d open, 6 descriptors each): new connections "
+		 "wait %.1f s in the backlog (%u more such pauses since the last line)",
+		 strerror(err), r->counters.open, ACCEPT_PAUSE_MS / 1000.0, r->accept_untold);
+	r->accept_logged_ms = now;
+	r->accept_untold = 0;
+}
+
+static void resume_accepting(struct relay *r, int64_t now)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+
+	if (!r->accept_paused_ms || now - r->accept_paused_ms < ACCEPT_PAUSE_MS)
+		return;
+	if (epoll_ctl(r->epfd, EPOLL_CTL_MOD, r->lfd, &ev) == 0)
+		r->accept_paused_ms = 0;
+}
+
 static void accept_one(struct relay *r)
 {
 	struct sockaddr_storage from;
@@ -271,7 +320,9 @@ static void accept_one(struct relay *r)
 	int ret;
 
 	if (fd < 0) {
-		if (errno != EAGAIN && errno != ECONNABORTED)
+		if (out_of_resources(errno))
+			pause_accepting(r, errno);
+		else if (errno != EAGAIN && errno != ECONNABORTED)
 			LOG_WARN(TAG, "accept: %s", strerror(errno));
 		return;
 	}
@@ -289,6 +340,8 @@ static void accept_one(struct relay *r)
 	if (ret) {
 		snprintf(why, sizeof(why), "upstream %s: %s", r->upstream_name, strerror(-ret));
 		close_conn(r, c, why);
+		if (out_of_resources(-ret))
+			pause_accepting(r, -ret);
 		return;
 	}
 	LOG_INFO(TAG, "#%u %s: accepted (%d open), to %s", c->id, c->name, r->counters.open,
@@ -398,10 +451,13 @@ static const char *expired(const struct relay *r, const struct conn *c, int64_t 
 			return NULL;
 		snprintf(buf, size, "upstream %s: no answer within %.1f s", c->up_name,
 			 cfg->connect_timeout_ms / 1000.0);
-	} else if (c->relaying_ms && !c->c2u.bytes && cfg->handshake_timeout_ms &&
-		   now - c->relaying_ms >= cfg->handshake_timeout_ms) {
-		snprintf(buf, size, "the client sent nothing within %.1f s",
-			 cfg->handshake_timeout_ms / 1000.0);
+	} else if (c->relaying_ms && !relay_handshake_done(c->c2u.bytes, c->u2c.bytes) &&
+		   cfg->handshake_timeout_ms && now - c->relaying_ms >= cfg->handshake_timeout_ms) {
+		snprintf(buf, size,
+			 "no handshake within %.1f s (%llu bytes from the client, %llu from the "
+			 "upstream)",
+			 cfg->handshake_timeout_ms / 1000.0, (unsigned long long)c->c2u.bytes,
+			 (unsigned long long)c->u2c.bytes);
 	} else if (c->active_ms && cfg->idle_timeout_ms &&
 		   now - c->active_ms >= cfg->idle_timeout_ms) {
 		snprintf(buf, size, "nothing either way for %.1f s", cfg->idle_timeout_ms / 1000.0);
@@ -413,6 +469,24 @@ static const char *expired(const struct relay *r, const struct conn *c, int64_t 
 	return buf;
 }
 
+bool relay_handshake_done(uint64_t from_client, uint64_t from_upstream)
+{
+	/*
+	 * The ingest answers once it has the client's first message whole (RTMP's
+	 * C0+C1, TLS's ClientHello): a client trickling a byte at a time never
+	 * gets that far, whatever its idle timer says.
+	 */
+	return from_client && from_upstream;
+}
+
+int relay_conn_capacity(int max_conn, unsigned long nofile, int in_use)
+{
+	unsigned long need = (unsigned long)in_use + RELAY_SPARE_FDS;
+	unsigned long fit = nofile > need ? (nofile - need) / RELAY_FDS_PER_CONN : 0;
+
+	return fit < (unsigned long)max_conn ? (int)fit : max_conn;
+}
+
 /* Connections whose time is up (expired()), and statistics. */
 static void housekeeping(struct relay *r)
 {
@@ -420,6 +494,7 @@ static void housekeeping(struct relay *r)
 	struct conn *next;
 	char why[256];
 
+	resume_accepting(r, now);
 	for (struct conn *c = r->conns; c; c = next) {
 		next = c->next;
 		if (expired(r, c, now, why, sizeof(why))) {

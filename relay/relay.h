@@ -9,10 +9,12 @@
  * A connection is "connecting" (the upstream connect() under way: nothing is
  * read from the client, whose bytes wait in its socket) until the upstream
  * answers or --connect-timeout passes, then "relaying" until both directions
- * are done (each side's end passed on as a shutdown), one fails, the client
- * sends nothing within --handshake-timeout, or nothing goes either way for
- * --idle-timeout: connections that would otherwise hold a place of
- * --max-conn for ever.
+ * are done (each side's end passed on as a shutdown), one fails, the
+ * handshake is not done within --handshake-timeout of the upstream's answer
+ * (a total deadline: bytes trickled meanwhile do not extend it), or nothing
+ * goes either way for --idle-timeout: connections that would otherwise hold
+ * a place of --max-conn for ever. Out of descriptors, the listener is left
+ * alone for a while rather than waking the loop for ever.
  */
 #ifndef MPS_RELAY_RELAY_H
 #define MPS_RELAY_RELAY_H
@@ -28,7 +30,7 @@ struct relay_config {
 	socklen_t upstream_len;
 	int max_conn;		  /* connections at once; the one over is closed */
 	int connect_timeout_ms;	  /* the upstream's answer, at most */
-	int handshake_timeout_ms; /* the client's first byte after that, at most; 0: none */
+	int handshake_timeout_ms; /* the handshake after that, in all, at most; 0: none */
 	int idle_timeout_ms;	  /* no byte either way this long: closed; 0: never */
 	double stats_interval_s;  /* per-connection statistics */
 };
@@ -56,8 +58,26 @@ struct relay_counters {
 	uint64_t events; /* epoll events handled */
 	unsigned accepted, closed;
 	int open;
+	unsigned accept_pauses; /* times the listener was left alone, out of descriptors */
 };
 void relay_get_counters(const struct relay *r, struct relay_counters *out);
+
+/*
+ * The handshake is done: the client sent bytes and the upstream answered
+ * (which it does once it has the client's first message whole). Pure.
+ */
+bool relay_handshake_done(uint64_t from_client, uint64_t from_upstream);
+
+/* Descriptors a connection holds: the client, the upstream, two pipes. */
+#define RELAY_FDS_PER_CONN 6
+/* Kept for the rest: the listener, epoll, a refused client, the resolver's sockets. */
+#define RELAY_SPARE_FDS 16
+
+/*
+ * How many connections fit in @nofile descriptors with @in_use taken
+ * already and a few kept for the rest (at most @max_conn). Pure.
+ */
+int relay_conn_capacity(int max_conn, unsigned long nofile, int in_use);
 
 /* What a connection's two sockets wait for (epoll events), from its state. Pure. */
 struct relay_half_state {

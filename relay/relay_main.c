@@ -7,12 +7,14 @@
 #include "shim.h"
 #include "snapshot.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define TAG			  "relay"
@@ -40,13 +42,15 @@ const char relay_usage[] =
 	"                            connection within SECONDS (default 10): the\n"
 	"                            client's connection is closed with a log line\n"
 	"      --handshake-timeout SECONDS\n"
-	"                            close a client that sends nothing within SECONDS\n"
-	"                            of the ingest's answer (default 10; 0: never)\n"
+	"                            close a connection whose handshake is not done\n"
+	"                            SECONDS after the ingest's answer, in all, however\n"
+	"                            slowly bytes trickle (default 10; 0: never)\n"
 	"      --idle-timeout SECONDS\n"
 	"                            close a connection where nothing went either way\n"
 	"                            for SECONDS (default 60; 0: never)\n"
 	"      --max-conn N          at most N connections at once (default 64); the one\n"
-	"                            over is closed with a log line\n"
+	"                            over is closed with a log line; lowered, with a\n"
+	"                            line, to what the descriptor limit holds (6 each)\n"
 	"      --stats-interval SECONDS\n"
 	"                            per-connection statistics period: subflows and what\n"
 	"                            each one receives (default 5)\n"
@@ -323,6 +327,52 @@ static int open_listener(const struct sockaddr_storage *addr, const struct relay
 	return fd;
 }
 
+/* Descriptors open now. */
+static int fds_in_use(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n > 3 ? n - 3 : 0; /* ".", ".." and the directory's own */
+}
+
+/*
+ * --max-conn against RLIMIT_NOFILE: the soft limit raised to the hard one if
+ * need be, else --max-conn lowered to what fits, in one line. Without this,
+ * the connection over the limit met EMFILE in accept() rather than the
+ * --max-conn refusal. Returns 0, or -EMFILE when not one connection fits.
+ */
+static int fit_max_conn(struct relay_config *cfg)
+{
+	struct rlimit rl;
+	int in_use = fds_in_use(), fit;
+	unsigned long need;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 0;
+	need = (unsigned long)cfg->max_conn * RELAY_FDS_PER_CONN + (unsigned long)in_use +
+	       RELAY_SPARE_FDS;
+	if (rl.rlim_cur < need && rl.rlim_max > rl.rlim_cur) {
+		rl.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	fit = relay_conn_capacity(cfg->max_conn, rl.rlim_cur, in_use);
+	if (fit == cfg->max_conn)
+		return 0;
+	LOG_WARN(TAG,
+		 "--max-conn %d needs about %lu descriptors (%d a connection), the limit "
+		 "(RLIMIT_NOFILE, ulimit -n, LimitNOFILE=) is %lu: at most %d connections at once",
+		 cfg->max_conn, need, RELAY_FDS_PER_CONN, (unsigned long)rl.rlim_cur, fit);
+	cfg->max_conn = fit;
+	return fit ? 0 : -EMFILE;
+}
+
 /* The relay's loop, with --to resolved again in the background. Returns 0 (stopped) or -errno. */
 static int run(struct relay *r, const char *to, atomic_int *stop)
 {
@@ -379,7 +429,7 @@ int relay_main(int argc, char **argv, atomic_int *stop)
 	cfg.connect_timeout_ms = (int)(o.connect_timeout_s * 1000);
 	cfg.handshake_timeout_ms = (int)(o.handshake_timeout_s * 1000);
 	cfg.idle_timeout_ms = (int)(o.idle_timeout_s * 1000);
-	if (resolve(o.to, &cfg) < 0)
+	if (resolve(o.to, &cfg) < 0 || fit_max_conn(&cfg) < 0)
 		return MPS_EXIT_UNAVAILABLE;
 	warn_limits();
 	fd = open_listener(&o.listen, &cfg);

@@ -494,9 +494,6 @@ static int stream_main(int argc, char **argv, atomic_int *stop)
 	mps_log_add_secret(key);
 	mps_url_userinfo(a.o.url, key, sizeof(key));
 	mps_log_add_secret(key);
-	/* The password alone too: a line may show it without the user. */
-	if (strchr(key, ':'))
-		mps_log_add_secret(strchr(key, ':') + 1);
 	if (a.o.verbosity < 0)
 		mps_log_set_level(MPS_LOG_WARN);
 	else if (a.o.verbosity > 0)

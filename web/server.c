@@ -4,11 +4,13 @@
  * /metrics. Each listening address is a daemon with its own thread; the
  * controls run on it and go through the operations the sender gave.
  */
+#include "clock.h"
 #include "log.h"
 #include "web.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
@@ -16,23 +18,45 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
-#define TAG	       "http"
-#define RENDER_SIZE    (64 * 1024)
-#define METRICS_TYPE   "text/plain; version=0.0.4; charset=utf-8"
-#define JSON_TYPE      "application/json"
-#define HTML_TYPE      "text/html; charset=utf-8"
-#define UPLINK_PREFIX  "/api/uplinks/"
-#define TOKEN_HEADER   "X-Mpstream-Token"
-#define BEARER	       "Bearer "
-#define CONN_LIMIT     64U
-#define CONN_TIMEOUT_S 10U
+#define TAG	      "http"
+#define RENDER_SIZE   (64 * 1024)
+#define METRICS_TYPE  "text/plain; version=0.0.4; charset=utf-8"
+#define JSON_TYPE     "application/json"
+#define HTML_TYPE     "text/html; charset=utf-8"
+#define UPLINK_PREFIX "/api/uplinks/"
+#define TOKEN_HEADER  "X-Mpstream-Token"
+#define BEARER	      "Bearer "
+/*
+ * A trickling client holds a connection: each host gets PER_IP_LIMIT, so that
+ * the operator still gets in while a few hosts hold theirs, and a connection
+ * that sends nothing for CONN_TIMEOUT_S is closed (docs/api.md, "Limits").
+ */
+#define CONN_LIMIT	    256U
+#define PER_IP_LIMIT	    8U
+#define CONN_TIMEOUT_S	    10U
+#define REQUEST_DEADLINE_MS 10000 /* a whole request, however it trickles */
 
 /* The page (page.html, made into a C array at build time). */
 extern const unsigned char web_page_html[];
 extern const size_t web_page_html_len;
 
 struct web;
+
+/*
+ * An open connection, for the request deadline: libmicrohttpd's timeout
+ * restarts on every byte, so a client sending a header line every 5 s held
+ * its connection for ever. Each gets REQUEST_DEADLINE_MS from its start or
+ * its last answer for a whole request; past that web_publish() shuts its
+ * socket down (libmicrohttpd sees the end and closes it).
+ */
+struct tracked {
+	int fd;
+	int64_t since_ms;
+	bool cut;
+	struct tracked *next;
+};
 
 /* One listening address: /metrics alone, or everything. */
 struct listener {
@@ -48,6 +72,9 @@ struct web {
 	pthread_mutex_t lock;
 	struct web_status st;
 	struct web_history hist;
+	struct web_refusals refusals; /* under the lock */
+	struct web_refusals cuts;     /* the deadline's lines apart: always some told */
+	struct tracked *conns;	      /* under the lock */
 };
 
 /* A request's body, gathered as it comes. */
@@ -81,21 +108,6 @@ static void reply_json(struct reply *r, unsigned int status, const char *msg)
 	json_decref(root);
 }
 
-static bool loopback(const struct sockaddr *sa)
-{
-	if (!sa)
-		return false;
-	if (sa->sa_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
-	if (sa->sa_family == AF_INET6) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-
-		return IN6_IS_ADDR_LOOPBACK(a) ||
-		       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
-	}
-	return false;
-}
-
 static const struct sockaddr *client_of(struct MHD_Connection *conn)
 {
 	const union MHD_ConnectionInfo *ci =
@@ -116,25 +128,68 @@ static const char *token_of(struct MHD_Connection *conn)
 }
 
 /*
- * Controls need the token; reads need it from other hosts only. A refusal is
- * a log line: someone without the token tried.
+ * A refusal is a log line (someone without the token tried), at most
+ * WEB_REFUSALS_LOGGED a minute: a flood of them must not flood the log.
  */
-static bool allowed(struct web *w, struct MHD_Connection *conn, const char *method, const char *url,
-		    bool control)
+__attribute__((format(printf, 3, 4))) static void log_limited(struct web *w,
+							      struct web_refusals *limit,
+							      const char *fmt, ...)
 {
+	unsigned untold;
+	bool tell;
+	va_list ap;
+
+	pthread_mutex_lock(&w->lock);
+	tell = web_refusal_to_log(limit, mps_mono_ms(), &untold);
+	pthread_mutex_unlock(&w->lock);
+	if (untold)
+		LOG_WARN(TAG,
+			 "%u more lines like the last in the past minute, not logged one by one",
+			 untold);
+	if (!tell)
+		return;
+	va_start(ap, fmt);
+	mps_vlog(MPS_LOG_WARN, TAG, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Controls need the token; reads need it from other hosts, and from this
+ * host when its Host header names another (DNS rebinding). Returns true, or
+ * false with the refusal in @r.
+ */
+static bool allowed(struct listener *l, struct MHD_Connection *conn, const char *method,
+		    const char *url, bool control, struct reply *r)
+{
+	struct web *w = l->w;
 	const char *given = token_of(conn);
+	const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
 	const struct sockaddr *sa = client_of(conn);
 	char a[INET6_ADDRSTRLEN] = "?";
+	enum web_access access = WEB_NEED_TOKEN;
 
-	if (!control && loopback(sa))
-		return true;
-	if (given && web_token_equal(given, w->token))
+	if (!control)
+		access = web_read_access(
+			sa, host, l->api ? &w->cfg.http_listen : &w->cfg.metrics_listen, !l->api);
+	if (access == WEB_ALLOWED || (l->api && given && web_token_equal(given, w->token)))
 		return true;
 	if (sa && sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, a, sizeof(a));
 	else if (sa && sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, a, sizeof(a));
-	LOG_WARN(TAG, "refused %s %.64s from %s: %s token", method, url, a, given ? "wrong" : "no");
+	if (access == WEB_FOREIGN_HOST) {
+		log_limited(w, &w->refusals,
+			    "refused %s %.64s from %s: Host '%.64s' is not this host, no token",
+			    method, url, a, host);
+		reply_json(r, MHD_HTTP_FORBIDDEN,
+			   "a read without the token must name this host (Host: localhost, "
+			   "127.0.0.1, [::1] or the address listened on)");
+		return false;
+	}
+	log_limited(w, &w->refusals, "refused %s %.64s from %s: %s token", method, url, a,
+		    given ? "wrong" : "no");
+	reply_json(r, MHD_HTTP_UNAUTHORIZED,
+		   control ? "a control needs the token" : "reads from other hosts need the token");
 	return false;
 }
 
@@ -292,6 +347,8 @@ static void route(struct listener *l, struct MHD_Connection *conn, const char *u
 	if (!strcmp(url, "/metrics")) {
 		if (!get)
 			return reply_json(r, MHD_HTTP_METHOD_NOT_ALLOWED, "GET /metrics");
+		if (!allowed(l, conn, method, url, false, r))
+			return;
 		return serve_metrics(w, r);
 	}
 	if (!l->api)
@@ -311,8 +368,8 @@ static void route(struct listener *l, struct MHD_Connection *conn, const char *u
 	if ((c = find_control(url)) >= 0) {
 		if (!post)
 			return reply_json(r, MHD_HTTP_METHOD_NOT_ALLOWED, "controls are POST");
-		if (!allowed(w, conn, method, url, true))
-			return reply_json(r, MHD_HTTP_UNAUTHORIZED, "a control needs the token");
+		if (!allowed(l, conn, method, url, true, r))
+			return;
 		if (req->too_big)
 			return reply_json(r, MHD_HTTP_CONTENT_TOO_LARGE, "the body is too large");
 		return controls[c].run(w, url, req, r);
@@ -320,9 +377,8 @@ static void route(struct listener *l, struct MHD_Connection *conn, const char *u
 	if (!strcmp(url, "/api/status") || !strcmp(url, "/api/history")) {
 		if (!get)
 			return reply_json(r, MHD_HTTP_METHOD_NOT_ALLOWED, "GET only");
-		if (!allowed(w, conn, method, url, false))
-			return reply_json(r, MHD_HTTP_UNAUTHORIZED,
-					  "reads from other hosts need the token");
+		if (!allowed(l, conn, method, url, false, r))
+			return;
 		return strcmp(url, "/api/status") ? serve_history(w, r) : serve_status(w, conn, r);
 	}
 	reply_json(r, MHD_HTTP_NOT_FOUND, "no such path (see docs/api.md)");
@@ -381,8 +437,75 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *conn, const char 
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		      enum MHD_RequestTerminationCode toe)
 {
+	struct listener *l = cls;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct tracked *t = ci ? ci->socket_context : NULL;
+
 	free(*con_cls);
 	*con_cls = NULL;
+	if (!t)
+		return;
+	pthread_mutex_lock(&l->w->lock);
+	t->since_ms = mps_mono_ms(); /* answered: the next request's time begins */
+	pthread_mutex_unlock(&l->w->lock);
+}
+
+static void track(void *cls, struct MHD_Connection *conn, void **socket_context,
+		  enum MHD_ConnectionNotificationCode code)
+{
+	struct web *w = ((struct listener *)cls)->w;
+	const union MHD_ConnectionInfo *ci;
+	struct tracked *t = *socket_context;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		t = ci ? calloc(1, sizeof(*t)) : NULL;
+		if (!t)
+			return;
+		t->fd = ci->connect_fd;
+		t->since_ms = mps_mono_ms();
+		pthread_mutex_lock(&w->lock);
+		t->next = w->conns;
+		w->conns = t;
+		pthread_mutex_unlock(&w->lock);
+		*socket_context = t;
+		return;
+	}
+	if (!t)
+		return;
+	pthread_mutex_lock(&w->lock);
+	for (struct tracked **p = &w->conns; *p; p = &(*p)->next)
+		if (*p == t) {
+			*p = t->next;
+			break;
+		}
+	pthread_mutex_unlock(&w->lock);
+	free(t);
+	*socket_context = NULL;
+}
+
+/* Under the lock: shut down the connections past the request deadline; how many. */
+static unsigned cut_slow(struct web *w, int64_t now)
+{
+	unsigned n = 0;
+
+	for (struct tracked *t = w->conns; t; t = t->next)
+		if (!t->cut && now - t->since_ms >= REQUEST_DEADLINE_MS) {
+			shutdown(t->fd, SHUT_RDWR);
+			t->cut = true;
+			n++;
+		}
+	return n;
+}
+
+/* libmicrohttpd's own refusals (a host over its limit, all connections taken): refusals too. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[256];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	log_limited(cls, &((struct web *)cls)->refusals, "%s", line);
 }
 
 static int listen_on(struct listener *l, const struct sockaddr_in *addr, const char *what)
@@ -390,11 +513,13 @@ static int listen_on(struct listener *l, const struct sockaddr_in *addr, const c
 	char a[INET_ADDRSTRLEN];
 
 	errno = 0;
-	l->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL,
-				     ntohs(addr->sin_port), NULL, NULL, serve, l,
-				     MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_CONNECTION_LIMIT,
-				     CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, CONN_TIMEOUT_S,
-				     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
+	l->daemon = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
+		ntohs(addr->sin_port), NULL, NULL, serve, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+		l->w, MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_CONNECTION_LIMIT, CONN_LIMIT,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+		CONN_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, completed, l,
+		MHD_OPTION_NOTIFY_CONNECTION, track, l, MHD_OPTION_END);
 	inet_ntop(AF_INET, &addr->sin_addr, a, sizeof(a));
 	if (!l->daemon) {
 		int err = errno ? errno : EADDRINUSE;
@@ -435,6 +560,8 @@ int web_start(const struct web_config *cfg, struct web **out)
 
 void web_publish(struct web *w, const struct metrics_data *d, double t_s)
 {
+	unsigned cut;
+
 	if (!w)
 		return;
 	pthread_mutex_lock(&w->lock);
@@ -442,7 +569,11 @@ void web_publish(struct web *w, const struct metrics_data *d, double t_s)
 	w->st.t_s = t_s;
 	refresh(w);
 	web_history_add(&w->hist, &w->st);
+	cut = cut_slow(w, mps_mono_ms());
 	pthread_mutex_unlock(&w->lock);
+	if (cut)
+		log_limited(w, &w->cuts, "closed %u connection%s: no whole request within %.0f s",
+			    cut, cut == 1 ? "" : "s", REQUEST_DEADLINE_MS / 1000.0);
 }
 
 void web_stop(struct web *w)

@@ -99,6 +99,47 @@ int web_parse_bounds(const char *body, size_t len, int64_t *min_bps, int64_t *ma
 int web_parse_uplink(const char *body, size_t len, int *use, int *backup, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
+/* A client on this host (127.0.0.0/8, ::1, IPv4-mapped 127.x). */
+struct sockaddr;
+bool web_loopback(const struct sockaddr *sa);
+
+/*
+ * A Host header that names this host: localhost, 127.0.0.1, [::1] or the
+ * address listened on (@bound, not 0.0.0.0), with any port; NULL (HTTP/1.0)
+ * too. Any other name or address is not.
+ */
+bool web_host_is_local(const char *host, const struct sockaddr_in *bound);
+
+/*
+ * May a read without a valid token be served? Reads from this host are,
+ * when their Host names this host; reads from other hosts only on an @open
+ * listener (--metrics alone). Pure.
+ */
+enum web_access {
+	WEB_ALLOWED,
+	WEB_NEED_TOKEN,	  /* 401: from another host */
+	WEB_FOREIGN_HOST, /* 403: from this host, under another host's name */
+};
+enum web_access web_read_access(const struct sockaddr *client, const char *host,
+				const struct sockaddr_in *bound, bool open);
+
+/*
+ * Refusals are log lines, at most WEB_REFUSALS_LOGGED in WEB_REFUSAL_WINDOW_MS;
+ * those over are counted and told in one line when the next window opens.
+ */
+#define WEB_REFUSALS_LOGGED   10
+#define WEB_REFUSAL_WINDOW_MS 60000
+struct web_refusals {
+	int64_t window_ms; /* when the window began; 0: none yet */
+	unsigned logged, untold;
+};
+
+/*
+ * Log this refusal (at @now_ms)? *@untold gets the number of the last
+ * window's refusals that were not logged, to be told now (0: none). Pure.
+ */
+bool web_refusal_to_log(struct web_refusals *r, int64_t now_ms, unsigned *untold);
+
 /* @given equals @token, in time that does not depend on where they differ. */
 bool web_token_equal(const char *given, const char *token);
 

@@ -16,6 +16,8 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
+#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -318,6 +320,128 @@ static void test_reset_with_data_queued(void **state)
 	close(lup);
 }
 
+/*
+ * Clients trickling a byte at a time held every place of --max-conn for ever
+ * (the handshake timeout counted the first byte only, the idle timeout
+ * restarts on any byte): the handshake has a total deadline now. A client
+ * whose upstream answered stays.
+ */
+static void test_trickling_clients_hit_the_deadline(void **state)
+{
+	struct sockaddr_in up, at;
+	int lup = loopback_listener(16, &up), slow[4], client, server;
+	struct relay *r = relay_with(&up, 2000, 600, 60000, &at);
+	struct relay_counters c;
+	char buf[8];
+
+	(void)state;
+	assert_false(relay_handshake_done(0, 0));
+	assert_false(relay_handshake_done(1500, 0));
+	assert_false(relay_handshake_done(0, 10));
+	assert_true(relay_handshake_done(1537, 3073));
+	client = connect_to(&at, false);
+	run_for(r, 100);
+	server = accept(lup, NULL, NULL);
+	assert_true(server >= 0);
+	assert_int_equal(write(client, "C0C1", 4), 4);
+	run_for(r, 100);
+	assert_int_equal(read(server, buf, sizeof(buf)), 4);
+	assert_int_equal(write(server, "S0S1", 4), 4);
+	for (int i = 0; i < 3; i++)
+		slow[i] = connect_to(&at, false);
+	/* A byte each every 100 ms, for twice the deadline. */
+	for (int t = 0; t < 12; t++) {
+		for (int i = 0; i < 3; i++)
+			(void)!send(slow[i], "x", 1, MSG_NOSIGNAL);
+		run_for(r, 100);
+	}
+	relay_get_counters(r, &c);
+	assert_int_equal(c.accepted, 4);
+	assert_int_equal(c.closed, 3);
+	assert_int_equal(c.open, 1); /* the one whose upstream answered */
+	slow[3] = connect_to(&at, false);
+	run_for(r, 100);
+	relay_get_counters(r, &c);
+	assert_int_equal(c.accepted, 5);
+	for (int i = 0; i < 4; i++)
+		close(slow[i]);
+	close(client);
+	close(server);
+	relay_destroy(r, NULL);
+	close(lup);
+}
+
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n - 3;
+}
+
+/*
+ * Out of descriptors: accept() fails with EMFILE and the listener stays
+ * readable. Before, the loop woke for ever (100 % of a core, a log line a
+ * wake); now the listener is left alone a while: a few events, not
+ * thousands, and connections are taken again once descriptors are free.
+ */
+static void test_descriptor_limit(void **state)
+{
+	struct sockaddr_in up, at;
+	int lup = loopback_listener(64, &up), client[12];
+	struct relay_config cfg = {.upstream_len = sizeof(up),
+				   .max_conn = 100,
+				   .connect_timeout_ms = 5000,
+				   .stats_interval_s = 60};
+	struct rlimit saved, low;
+	int fill[128], filled = 0;
+	struct relay *r = NULL;
+	struct relay_counters c;
+	int lfd;
+
+	(void)state;
+	assert_int_equal(relay_conn_capacity(100, 1024, 10), 100);
+	assert_int_equal(relay_conn_capacity(200, 1024, 10), (1024 - 10 - 16) / 6);
+	assert_int_equal(relay_conn_capacity(10, 20, 10), 0);
+	memcpy(&cfg.upstream, &up, sizeof(up));
+	lfd = loopback_listener(64, &at);
+	assert_int_equal(fcntl(lfd, F_SETFL, O_NONBLOCK), 0);
+	assert_int_equal(relay_create(&cfg, lfd, &r), 0);
+	for (int i = 0; i < 12; i++)
+		client[i] = connect_to(&at, false);
+	/* Room for two connections' six descriptors, then EMFILE. */
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	low = saved;
+	low.rlim_cur = (rlim_t)open_fds() + 64;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	/* Exactly two connections' room: fill every free descriptor, give back twelve. */
+	while ((fill[filled] = dup(0)) >= 0)
+		filled++;
+	assert_int_equal(errno, EMFILE);
+	for (int i = 0; i < 2 * 6; i++)
+		close(fill[--filled]);
+	run_for(r, 400);
+	while (filled)
+		close(fill[--filled]);
+	relay_get_counters(r, &c);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	assert_true(c.open >= 1 && c.open <= 3);
+	assert_true(c.accept_pauses >= 1);
+	assert_true(c.events < 100);
+	/* Descriptors free again: the rest are taken once the pause is over. */
+	run_for(r, 800);
+	relay_get_counters(r, &c);
+	assert_int_equal(c.accepted, 12);
+	for (int i = 0; i < 12; i++)
+		close(client[i]);
+	relay_destroy(r, NULL);
+	close(lup);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,6 +452,8 @@ int main(void)
 		cmocka_unit_test(test_silent_clients_are_closed),
 		cmocka_unit_test(test_idle_connection_is_closed),
 		cmocka_unit_test(test_reset_with_data_queued),
+		cmocka_unit_test(test_trickling_clients_hit_the_deadline),
+		cmocka_unit_test(test_descriptor_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,6 +11,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -383,13 +385,169 @@ static void test_server(void **state)
 	free(resp);
 }
 
+/* Who reads without the token; how many refusals are told. */
+static void test_access(void **state)
+{
+	struct sockaddr_in lo = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in other = {.sin_family = AF_INET};
+	struct sockaddr_in bound = {.sin_family = AF_INET}, any = {.sin_family = AF_INET};
+	struct sockaddr_in6 lo6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	const struct sockaddr *l = (const struct sockaddr *)&lo,
+			      *o = (const struct sockaddr *)&other;
+	struct web_refusals r = {0};
+	unsigned untold = 99;
+
+	inet_pton(AF_INET, "10.1.0.2", &bound.sin_addr);
+	inet_pton(AF_INET, "10.1.0.7", &other.sin_addr);
+	assert_int_equal(web_read_access(l, "localhost:8080", &bound, false), WEB_ALLOWED);
+	assert_int_equal(web_read_access(l, "LOCALHOST", &bound, false), WEB_ALLOWED);
+	assert_int_equal(web_read_access(l, "127.0.0.1:8080", &bound, false), WEB_ALLOWED);
+	assert_int_equal(web_read_access(l, "[::1]:8080", &bound, false), WEB_ALLOWED);
+	assert_int_equal(web_read_access((const struct sockaddr *)&lo6, "[::1]", &bound, false),
+			 WEB_ALLOWED);
+	assert_int_equal(web_read_access(l, "10.1.0.2:8080", &bound, false), WEB_ALLOWED);
+	assert_int_equal(web_read_access(l, NULL, &bound, false), WEB_ALLOWED);
+	/* A rebinding page's name, another address, tricks. */
+	assert_int_equal(web_read_access(l, "attacker.example:8080", &bound, false),
+			 WEB_FOREIGN_HOST);
+	assert_int_equal(web_read_access(l, "10.1.0.3:8080", &bound, false), WEB_FOREIGN_HOST);
+	assert_int_equal(web_read_access(l, "10.1.0.2:8080", &any, false), WEB_FOREIGN_HOST);
+	assert_int_equal(web_read_access(l, "localhost.attacker.example", &bound, false),
+			 WEB_FOREIGN_HOST);
+	assert_int_equal(web_read_access(l, "127.0.0.1.nip.io", &bound, false), WEB_FOREIGN_HOST);
+	assert_int_equal(web_read_access(l, "[::1", &bound, false), WEB_FOREIGN_HOST);
+	assert_int_equal(web_read_access(l, "", &bound, false), WEB_FOREIGN_HOST);
+	/* Another host needs the token, whatever its Host says; --metrics alone is open. */
+	assert_int_equal(web_read_access(o, "localhost", &bound, false), WEB_NEED_TOKEN);
+	assert_int_equal(web_read_access(o, "box.example", &bound, true), WEB_ALLOWED);
+	assert_int_equal(web_read_access(l, "box.example", &bound, true), WEB_FOREIGN_HOST);
+
+	for (int i = 0; i < WEB_REFUSALS_LOGGED; i++) {
+		assert_true(web_refusal_to_log(&r, 1000 + i, &untold));
+		assert_int_equal(untold, 0);
+	}
+	for (int i = 0; i < 500; i++)
+		assert_false(web_refusal_to_log(&r, 2000 + i, &untold));
+	assert_true(web_refusal_to_log(&r, 1000 + WEB_REFUSAL_WINDOW_MS, &untold));
+	assert_int_equal(untold, 500);
+	assert_true(web_refusal_to_log(&r, 1001 + WEB_REFUSAL_WINDOW_MS, &untold));
+	assert_int_equal(untold, 0);
+}
+
+/* Log lines logged since @after, and whether any holds a control character. */
+static size_t lines_since(uint64_t after, bool *control)
+{
+	struct mps_log_line l[MPS_LOG_RECENT];
+	size_t n = mps_log_recent(l, MPS_LOG_RECENT, after);
+
+	*control = false;
+	for (size_t i = 0; i < n; i++)
+		for (const char *c = l[i].text; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*control = true;
+	return n;
+}
+
+static uint64_t last_seq(void)
+{
+	struct mps_log_line l;
+
+	return mps_log_recent(&l, 1, 0) ? l.seq : 0;
+}
+
+/* A non-loopback IPv4 address of this host, if it has one. */
+static bool outside_address(struct sockaddr_in *a)
+{
+	struct ifaddrs *ifa, *i;
+	bool found = false;
+
+	if (getifaddrs(&ifa) < 0)
+		return false;
+	for (i = ifa; i && !found; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+		    !(i->ifa_flags & IFF_LOOPBACK) && (i->ifa_flags & IFF_UP)) {
+			*a = *(struct sockaddr_in *)i->ifa_addr;
+			found = true;
+		}
+	freeifaddrs(ifa);
+	return found;
+}
+
+/*
+ * A hostile client: a foreign Host, a newline and an escape sequence in a
+ * path, a flood of refusals, /metrics from another host without the token.
+ */
+static void test_hostile(void **state)
+{
+	struct web_config cfg = {
+		.http = true, .token = TOKEN, .ops = &fake_ops, .ctx = &(struct fake){0}};
+	struct metrics_data d = {.connected = true};
+	char *resp = malloc(256 * 1024);
+	size_t rs = 256 * 1024, n;
+	struct web *w = NULL;
+	struct sockaddr_in out;
+	bool control;
+	uint64_t seq;
+
+	cfg.http_listen = free_port();
+	assert_int_equal(web_start(&cfg, &w), 0);
+	web_publish(w, &d, 1.0);
+	assert_int_equal(http(&cfg.http_listen, "GET", "/api/status",
+			      "Host: attacker.example:8080\r\n", NULL, resp, rs),
+			 403);
+	assert_null(strstr(resp, "\"mode\""));
+	assert_int_equal(http(&cfg.http_listen, "GET", "/metrics", "Host: attacker.example\r\n",
+			      NULL, resp, rs),
+			 403);
+	assert_int_equal(http(&cfg.http_listen, "GET", "/api/status",
+			      "Host: attacker.example:8080\r\nAuthorization: Bearer " TOKEN "\r\n",
+			      NULL, resp, rs),
+			 200);
+	assert_int_equal(http(&cfg.http_listen, "GET", "/api/status", "Host: localhost:8080\r\n",
+			      NULL, resp, rs),
+			 200);
+
+	seq = last_seq();
+	assert_int_equal(http(&cfg.http_listen, "POST",
+			      "/api/uplinks/x%0a14:00:00.000%20error%20stream%20FORGED", NULL, "{}",
+			      resp, rs),
+			 401);
+	assert_int_equal(http(&cfg.http_listen, "POST", "/api/uplinks/%1b]0;PWNED%07%1b[2J", NULL,
+			      "{}", resp, rs),
+			 401);
+	assert_int_equal(lines_since(seq, &control), 2);
+	assert_false(control);
+	/* A flood: a few lines, not one a refusal. */
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(http(&cfg.http_listen, "POST", "/api/live", NULL, NULL, resp, rs),
+				 401);
+	n = lines_since(seq, &control);
+	assert_true(n <= WEB_REFUSALS_LOGGED);
+	web_stop(w);
+
+	/* From another host (this host's outside address), /metrics needs the token too. */
+	if (outside_address(&out)) {
+		char auth[] = "Authorization: Bearer " TOKEN "\r\n";
+
+		out.sin_port = free_port().sin_port;
+		cfg.http_listen = out;
+		assert_int_equal(web_start(&cfg, &w), 0);
+		web_publish(w, &d, 1.0);
+		assert_int_equal(http(&out, "GET", "/metrics", NULL, NULL, resp, rs), 401);
+		assert_null(strstr(resp, "mpstream_connected"));
+		assert_int_equal(http(&out, "GET", "/api/status", NULL, NULL, resp, rs), 401);
+		assert_int_equal(http(&out, "GET", "/metrics", auth, NULL, resp, rs), 200);
+		web_stop(w);
+	}
+	free(resp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_history),
-		cmocka_unit_test(test_json_status),
-		cmocka_unit_test(test_parse),
-		cmocka_unit_test(test_server),
+		cmocka_unit_test(test_history), cmocka_unit_test(test_json_status),
+		cmocka_unit_test(test_parse),	cmocka_unit_test(test_server),
+		cmocka_unit_test(test_access),	cmocka_unit_test(test_hostile),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
