@@ -106,10 +106,11 @@ struct enc_live_config {
 	const char *input;
 	const char *audio; /* NULL or "input": the input's own; "tone"; "none"; a device or URL */
 	int width, height, fps;
-	int timeout_ms;	   /* no picture for this long: the slate */
-	int av_offset_ms;  /* > 0: the audio is delayed by this; < 0: the picture is */
-	const char *slate; /* an image for the slate; NULL: the last picture, darkened */
-	bool copy;	   /* H.264 from the source goes through as it is (enc_config.copy) */
+	int timeout_ms;		 /* no picture for this long: the slate */
+	int av_offset_ms;	 /* > 0: the audio is delayed by this; < 0: the picture is */
+	const char *slate;	 /* an image for the slate; NULL: the last picture, darkened */
+	bool copy;		 /* H.264 from the source goes through as it is (enc_config.copy) */
+	int64_t clock_offset_ns; /* the stream's clock starts this far along (tests: long runs) */
 };
 
 /*
