@@ -33,6 +33,12 @@
 
 /* A line for @err (-errno or ENC_ERR_*) in @buf; returns @buf. */
 const char *enc_strerror(int err, char *buf, size_t size);
+/*
+ * Whether @err, from opening an input, says the input cannot be read (no
+ * such file, a file that cannot be read such as /proc/self/mem, a server
+ * that refuses or answers 404, no protocol or demuxer for it): exit 66.
+ */
+bool enc_err_is_input(int err);
 
 struct enc_live;
 
