@@ -3,15 +3,17 @@
 # Files and signals a hostile tester handed mpstream (issue 28): each bad file
 # gets one line and its documented exit code, at once; nothing is read for
 # ever; a stray SIGUSR1 does not end the stream; a connection that fell back
-# to plain TCP is not called MPTCP. No network namespace: loopback only.
+# to plain TCP is not called MPTCP; a recording that cannot be written ends
+# the recording, not the stream. No network namespace: loopback only.
 # Usage: test_files.sh MPSTREAM
 set -u
-M=${1:?usage: test_files.sh MPSTREAM}
+M=$(readlink -f "${1:?usage: test_files.sh MPSTREAM}")
 DIR=$(mktemp -d /tmp/mps-files.XXXXXX)
 PIDS=()
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
+	mountpoint -q "$DIR/full" 2>/dev/null && umount "$DIR/full"
 	rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -95,6 +97,39 @@ if command -v ffmpeg >/dev/null; then
 		fi
 	else
 		echo "SKIP: the connection was not plain TCP here (exit $rc)"
+	fi
+fi
+
+# Item 1: --record with a colon in a relative name (it was SIGSEGV, exit 139,
+# leaving an empty file), and onto a full tmpfs (root only: the mount).
+record_run() { # record_run NAME WHAT: stream 3 s to ffmpeg's listener, recording to NAME
+	local port=$((20000 + RANDOM % 20000)) rc
+	ffmpeg -nostdin -loglevel error -listen 1 -i "rtmp://127.0.0.1:$port/live/SECRETKEY" \
+		-c copy -f flv -y "$DIR/got-$2.flv" 2>>"$DIR/ffmpeg.txt" &
+	PIDS+=($!)
+	sleep 1
+	(cd "$DIR" && "$M" --duration 3 --size 320x240 --record "$1" \
+		"rtmp://127.0.0.1:$port/live/SECRETKEY" 2>"$DIR/rec-$2.txt")
+	rc=$?
+	if [ "$rc" = 0 ]; then pass "$2: the stream went on, exit 0"; else fail "$2: exit $rc"; fi
+}
+if command -v ffmpeg >/dev/null; then
+	record_run 'x:1.ts' "--record x:1.ts"
+	if ffprobe -v error -count_frames -show_entries stream=nb_read_frames -of csv=p=0 \
+		"$DIR/x:1.ts" 2>/dev/null | grep -qE '^[1-9]'; then
+		pass "--record x:1.ts: recorded, decodes"
+	else
+		fail "--record x:1.ts: no recording ($(grep -m1 record "$DIR/rec---record x:1.ts.txt"))"
+	fi
+	if [ "$(id -u)" = 0 ] && mkdir "$DIR/full" && mount -t tmpfs -o size=64k tmpfs "$DIR/full"; then
+		head -c 1000000 /dev/zero >"$DIR/full/filler" 2>/dev/null
+		record_run full/rec.mkv "--record onto a full disk"
+		grep -m1 "record" "$DIR/rec---record onto a full disk.txt" | cut -c1-120
+		[ -e "$DIR/full/rec.mkv" ] && fail "full disk: an empty recording left behind" ||
+			pass "full disk: nothing left behind"
+		umount "$DIR/full"
+	else
+		echo "SKIP: a full tmpfs needs root"
 	fi
 fi
 exit $FAILED
