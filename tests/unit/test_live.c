@@ -248,7 +248,7 @@ static void test_audio_buffer_offsets(void **state)
 
 	(void)state;
 	assert_non_null(out);
-	assert_true(av_samples_alloc_array_and_samples(&buf, NULL, 2, 1024, AV_SAMPLE_FMT_FLTP,
+	assert_true(av_samples_alloc_array_and_samples(&buf, NULL, 2, 2048, AV_SAMPLE_FMT_FLTP,
 						       0) >= 0);
 	for (size_t i = 0; i < sizeof(offsets) / sizeof(offsets[0]); i++) {
 		struct enc_abuf b;
