@@ -96,7 +96,7 @@ static void *writer(void *opaque);
  */
 static int take_over_empty(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC); /* a FIFO: no wait */
 	struct stat sb;
 
 	/* Not one that a recording under way has just created: that one holds its lock. */

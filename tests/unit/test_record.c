@@ -216,6 +216,11 @@ static void test_names(void **state)
 	assert_int_equal(access(path, F_OK), -1);
 	snprintf(path, sizeof(path), "%s/no/such/dir/rec.mkv", dir);
 	assert_int_equal(enc_record_open(path, &r), -ENOENT);
+	/* A FIFO of that name is no empty file to take (and opening it does not wait). */
+	snprintf(path, sizeof(path), "%s/fifo.mkv", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(enc_record_open(path, &r), -EEXIST);
+	unlink(path);
 }
 
 /* Fragmented MP4 and the other containers take the same packets. */
