@@ -7,6 +7,7 @@
 #define MPS_COMMON_ARGS_H
 
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 
 /* Exit codes (sysexits.h values). */
@@ -35,6 +36,16 @@ enum mps_args_result {
 		snprintf(err, errlen, __VA_ARGS__); \
 		return MPS_ARGS_ERROR;              \
 	} while (0)
+
+/*
+ * A file an option names, before anything reads it: it exists and can be
+ * read, is a regular file (never a device such as /dev/zero, a directory or a
+ * FIFO that never ends) and holds at most @max_bytes. Returns 0, or -errno
+ * (-EISDIR a directory, -ENODEV not a regular file, -EFBIG too large) with
+ * what is wrong, for a log line, in @why.
+ */
+int mps_check_file(const char *path, long long max_bytes, char *why, size_t size)
+	__attribute__((warn_unused_result));
 
 /* Parse a number in [@min, @max] (seconds, milliseconds...). Returns 0 or -EINVAL. */
 int mps_parse_number(const char *s, double min, double max, double *out)

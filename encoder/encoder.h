@@ -33,6 +33,12 @@
 
 /* A line for @err (-errno or ENC_ERR_*) in @buf; returns @buf. */
 const char *enc_strerror(int err, char *buf, size_t size);
+/*
+ * Whether @err, from opening an input, says the input cannot be read (no
+ * such file, a file that cannot be read such as /proc/self/mem, a server
+ * that refuses or answers 404, no protocol or demuxer for it): exit 66.
+ */
+bool enc_err_is_input(int err);
 
 struct enc_live;
 
@@ -106,10 +112,11 @@ struct enc_live_config {
 	const char *input;
 	const char *audio; /* NULL or "input": the input's own; "tone"; "none"; a device or URL */
 	int width, height, fps;
-	int timeout_ms;	   /* no picture for this long: the slate */
-	int av_offset_ms;  /* > 0: the audio is delayed by this; < 0: the picture is */
-	const char *slate; /* an image for the slate; NULL: the last picture, darkened */
-	bool copy;	   /* H.264 from the source goes through as it is (enc_config.copy) */
+	int timeout_ms;		 /* no picture for this long: the slate */
+	int av_offset_ms;	 /* > 0: the audio is delayed by this; < 0: the picture is */
+	const char *slate;	 /* an image for the slate; NULL: the last picture, darkened */
+	bool copy;		 /* H.264 from the source goes through as it is (enc_config.copy) */
+	int64_t clock_offset_ns; /* the stream's clock starts this far along (tests: long runs) */
 };
 
 /*

@@ -59,6 +59,32 @@ int enc_live_take_audio(struct enc_live *l, AVFrame *out);
 /* The --slate image at the output's size, or NULL. */
 const AVFrame *enc_live_slate_image(const struct enc_live *l);
 
+/*
+ * The live source's clock (source_live.c): video frame n is due at start +
+ * n/fps, audio frame k at start + k*1024/48000 (CLOCK_MONOTONIC), in 128-bit
+ * arithmetic (av_rescale), so it runs for centuries, not 53.4 hours. It may
+ * start at an offset: as if it had run that long already (a test runs a
+ * stream's 53rd hour without waiting for it).
+ */
+struct enc_live_clock {
+	int fps;
+	int64_t start_ns;	   /* when tick 0 was due */
+	int64_t next_frame;	   /* in 1/fps */
+	int64_t next_sample;	   /* in 1/48000, a multiple of ENC_AUDIO_FRAME */
+	int64_t skipped_ms, skips; /* what was skipped to keep up, and how many times */
+};
+void enc_live_clock_start(struct enc_live_clock *c, int fps, int64_t now_ns, int64_t offset_ns);
+/*
+ * The next tick at @now_ns: which and when it is due (@due_ns may be past).
+ * A tick more than 200 ms late (a frame late, for frames longer than that)
+ * is skipped first, with every other late one: returns the milliseconds
+ * skipped now (0 mostly).
+ */
+int64_t enc_live_clock_next(struct enc_live_clock *c, int64_t now_ns, enum enc_media *kind,
+			    int64_t *due_ns);
+/* The tick of @kind taken: its pts (in 1/fps or 1/48000). */
+int64_t enc_live_clock_take(struct enc_live_clock *c, enum enc_media kind);
+
 /* A source of the output's frames, at its own clock, from @l (source_live.c). */
 int enc_source_live_create(struct enc_live *l, struct enc_source **out);
 

@@ -16,6 +16,7 @@
 #include <libavutil/mathematics.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,12 +32,13 @@ struct rec_node {
 
 struct enc_record {
 	char path[MAX_PATH_BYTES];
+	int fd;		     /* open for the whole run, its flock() held: the file is this run's */
 	AVFormatContext *oc; /* NULL until the first session gives the streams */
 	AVRational tb_in[2]; /* the current session's time bases */
 	int64_t offset_us;   /* added to the current session's timestamps */
 	int64_t end_us;	     /* end of the latest packet, recording time */
 	int64_t frame_us;    /* a video frame's duration */
-	bool header_failed;
+	bool header_failed;  /* the muxer could not start: nothing is ever recorded */
 
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -46,6 +48,7 @@ struct enc_record {
 	bool closing;
 	bool failed;	  /* a write failed: the recording ended there */
 	bool skip_to_key; /* the queue was full: nothing until a video keyframe */
+	int64_t written;  /* packets the muxer took */
 	struct enc_record_stats stats;
 };
 
@@ -86,6 +89,31 @@ static const char *format_for(const char *path)
 
 static void *writer(void *opaque);
 
+/*
+ * An empty regular file of that name holds no recording (a run killed during
+ * its set-up left it): take it rather than refuse to start. -1 with errno
+ * EEXIST otherwise.
+ */
+static int take_over_empty(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC); /* a FIFO: no wait */
+	struct stat sb;
+
+	/* Not one that a recording under way has just created: that one holds its lock. */
+	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 && fstat(fd, &sb) == 0 &&
+	    S_ISREG(sb.st_mode) && sb.st_size == 0) {
+		LOG_WARN(RECORD_TAG,
+			 "%s is there and empty (an earlier run ended before it "
+			 "recorded anything): recording into it",
+			 path);
+		return fd;
+	}
+	if (fd >= 0)
+		close(fd);
+	errno = EEXIST;
+	return -1;
+}
+
 int enc_record_open(const char *pattern, struct enc_record **out)
 {
 	struct enc_record *r = calloc(1, sizeof(*r));
@@ -109,6 +137,8 @@ int enc_record_open(const char *pattern, struct enc_record **out)
 	}
 	/* Never over an earlier recording: a restart must not wipe the last one out. */
 	fd = open(r->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == EEXIST)
+		fd = take_over_empty(r->path);
 	if (fd < 0) {
 		ret = -errno;
 		LOG_ERR(RECORD_TAG, "cannot create %s: %s%s", r->path, strerror(-ret),
@@ -118,12 +148,15 @@ int enc_record_open(const char *pattern, struct enc_record **out)
 		free(r);
 		return ret;
 	}
-	close(fd);
+	if (flock(fd, LOCK_EX | LOCK_NB))
+		LOG_DEBUG(RECORD_TAG, "cannot lock %s: %s", r->path, strerror(errno));
+	r->fd = fd;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->cond, NULL);
 	ret = -pthread_create(&r->thread, NULL, writer, r);
 	if (ret < 0) {
 		unlink(r->path);
+		close(fd);
 		pthread_mutex_destroy(&r->lock);
 		pthread_cond_destroy(&r->cond);
 		free(r);
@@ -138,14 +171,30 @@ const char *enc_record_path(const struct enc_record *r)
 	return r->path;
 }
 
+/* A muxer that failed half-way: gone, so that nothing writes into it. */
+static void drop_muxer(struct enc_record *r)
+{
+	if (!r->oc)
+		return;
+	avio_closep(&r->oc->pb);
+	avformat_free_context(r->oc);
+	r->oc = NULL;
+}
+
 /* The muxer, with the first session's streams. */
 static int open_muxer(struct enc_record *r, const struct enc_session *s)
 {
 	const char *fmt = format_for(r->path);
 	AVDictionary *opts = NULL;
+	char url[MAX_PATH_BYTES + 8];
 	int ret;
 
-	ret = avformat_alloc_output_context2(&r->oc, NULL, fmt, r->path);
+	/*
+	 * The name is a file's, never a URL: "x:1.ts" is not protocol x (libavformat
+	 * takes what comes before a colon for a protocol's name unless told "file:").
+	 */
+	snprintf(url, sizeof(url), "file:%s", r->path);
+	ret = avformat_alloc_output_context2(&r->oc, NULL, fmt, url);
 	if (ret < 0)
 		return ret;
 	for (int k = ENC_VIDEO; k <= ENC_AUDIO; k++) {
@@ -161,7 +210,7 @@ static int open_muxer(struct enc_record *r, const struct enc_session *s)
 		st->codecpar->codec_tag = 0;
 		st->time_base = s->tb[k];
 	}
-	ret = avio_open(&r->oc->pb, r->path, AVIO_FLAG_WRITE);
+	ret = avio_open(&r->oc->pb, url, AVIO_FLAG_WRITE);
 	if (ret < 0)
 		return ret;
 	/* A fragment per keyframe, each complete on its own: readable after a crash. */
@@ -184,7 +233,10 @@ int enc_record_attach(struct enc_record *r, struct enc_session *s)
 	if (!r->oc && !r->header_failed) {
 		ret = open_muxer(r, s);
 		if (ret < 0) {
-			LOG_ERR(RECORD_TAG, "cannot write %s: %s", r->path, av_err2str(ret));
+			LOG_ERR(RECORD_TAG,
+				"cannot write %s: %s; the stream goes on without the recording",
+				r->path, av_err2str(ret));
+			drop_muxer(r);
 			r->header_failed = true;
 		}
 	}
@@ -219,7 +271,7 @@ void enc_record_packet(struct enc_record *r, const AVPacket *pkt, int kind, bool
 	struct rec_node *n;
 
 	pthread_mutex_lock(&r->lock);
-	if (!r->oc || r->failed || r->closing || kind >= (int)r->oc->nb_streams)
+	if (!r->oc || r->header_failed || r->failed || r->closing || kind >= (int)r->oc->nb_streams)
 		goto out;
 	if (r->skip_to_key && !(kind == ENC_VIDEO && key)) {
 		r->stats.dropped += kind == ENC_VIDEO;
@@ -280,6 +332,7 @@ static void *writer(void *opaque)
 		free(n);
 
 		pthread_mutex_lock(&r->lock);
+		r->written += ret >= 0 && !r->failed;
 		if (ret < 0) {
 			LOG_ERR(RECORD_TAG,
 				"writing %s failed: %s; the stream goes on, the "
@@ -287,7 +340,7 @@ static void *writer(void *opaque)
 				r->path, av_err2str(ret));
 			r->failed = true;
 		}
-		r->stats.bytes = r->oc->pb ? avio_tell(r->oc->pb) : 0;
+		r->stats.bytes = r->oc && r->oc->pb ? avio_tell(r->oc->pb) : 0;
 	}
 	pthread_mutex_unlock(&r->lock);
 	return NULL;
@@ -299,6 +352,14 @@ void enc_record_stats(struct enc_record *r, struct enc_record_stats *st)
 	*st = r->stats;
 	st->failed = r->failed || r->header_failed;
 	pthread_mutex_unlock(&r->lock);
+}
+
+/* The size of @path; 0 when it cannot be told. */
+static int64_t file_size(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 ? (int64_t)sb.st_size : 0;
 }
 
 int enc_record_close(struct enc_record *r)
@@ -313,16 +374,19 @@ int enc_record_close(struct enc_record *r)
 	pthread_cond_signal(&r->cond);
 	pthread_mutex_unlock(&r->lock);
 	pthread_join(r->thread, NULL);
-	empty = !r->stats.packets;
 	if (r->oc && !r->failed && !r->header_failed && (ret = av_write_trailer(r->oc)) > 0)
 		ret = 0; /* mov's trailer returns what it wrote */
-	if (r->oc) {
-		avio_closep(&r->oc->pb);
-		avformat_free_context(r->oc);
-	}
+	drop_muxer(r);
+	empty = !r->written || !file_size(r->path);
 	if (empty) {
-		/* Nothing was recorded (the run ended during set-up): nothing is left. */
+		/*
+		 * Nothing was recorded (the run ended during set-up, the muxer could
+		 * not start, the disk was full from the first byte): nothing is left,
+		 * and a restart with the same name does not find a file in its way.
+		 */
 		unlink(r->path);
+		if (r->header_failed || r->failed)
+			LOG_WARN(RECORD_TAG, "nothing was recorded: %s removed", r->path);
 	} else if (ret < 0 || r->failed) {
 		LOG_WARN(RECORD_TAG, "%s is complete up to where writing failed", r->path);
 	} else {
@@ -330,6 +394,7 @@ int enc_record_close(struct enc_record *r)
 			 r->stats.bytes / 1e6,
 			 r->stats.dropped ? ", some frames left out: the disk was too slow" : "");
 	}
+	close(r->fd); /* the lock goes after the file: no other run takes it half-removed */
 	pthread_mutex_destroy(&r->lock);
 	pthread_cond_destroy(&r->cond);
 	free(r);

@@ -15,10 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MIN_BITRATE 10000
-#define MAX_BITRATE 1000000000
-#define MAX_SIZE    8192
-#define MAX_FPS	    240
+#define MIN_BITRATE	 10000
+#define MAX_BITRATE	 1000000000
+#define MAX_SIZE	 8192
+#define MAX_FPS		 240
+#define MAX_CONFIG_BYTES 65536 /* a config file is a page of keys; more is not one */
+#define MAX_CONFIG_KEYS	 128   /* distinct keys remembered to find one given twice */
 
 const char snd_cli_usage[] =
 	"Usage: mpstream [OPTION]... URL    (or url = URL in the --config file)\n"
@@ -126,10 +128,10 @@ const char snd_cli_usage[] =
 	"\n"
 	"Signals: SIGINT, SIGTERM or SIGHUP end the stream cleanly (the routing is\n"
 	"put back); a second one aborts a blocked write; one while connecting ends\n"
-	"mpstream at once.\n"
+	"mpstream at once. SIGUSR1 and SIGUSR2 are ignored.\n"
 	"\n"
-	"Exit status: 0 done, 64 usage error, 66 input, device, config or token file\n"
-	"not readable, 69 server, uplink, port or encoder hardware unavailable,\n"
+	"Exit status: 0 done, 64 usage error, 66 input, device, config, CA or token\n"
+	"file not readable, 69 server, uplink, port or encoder hardware unavailable,\n"
 	"73 the recording cannot be created, 77 not permitted (uplinks need\n"
 	"CAP_NET_ADMIN), 1 other.\n";
 
@@ -583,8 +585,15 @@ struct config_ctx {
 	char err[512]; /* the first error; the parse stops there */
 	bool failed;
 	bool has_key; /* the url holds a stream key */
+	bool too_big; /* more than MAX_CONFIG_BYTES: not a config file (exit 66) */
 	FILE *f;
 	int line, err_line; /* lines read; where the reader found an error */
+	size_t bytes;	    /* read so far */
+	struct {
+		char name[64]; /* "SECTION\tKEY" */
+		int line;
+	} seen[MAX_CONFIG_KEYS];
+	size_t n_seen;
 };
 
 static int parse_yes_no(const char *v, bool *out)
@@ -608,6 +617,25 @@ static int parse_yes_no(const char *v, bool *out)
 		return 0;                                          \
 	} while (0)
 
+/*
+ * A key given twice is an error (the second would silently win): 0, or
+ * the line that gave @key in @section first. @key may name a variant (gw4).
+ */
+static int seen_before(struct config_ctx *ctx, const char *section, const char *key)
+{
+	char name[sizeof(ctx->seen[0].name)];
+
+	snprintf(name, sizeof(name), "%s\t%s", section, key);
+	for (size_t i = 0; i < ctx->n_seen; i++)
+		if (!strcmp(ctx->seen[i].name, name))
+			return ctx->seen[i].line;
+	if (ctx->n_seen < MAX_CONFIG_KEYS) {
+		memcpy(ctx->seen[ctx->n_seen].name, name, sizeof(name));
+		ctx->seen[ctx->n_seen++].line = ctx->line;
+	}
+	return 0;
+}
+
 /* [uplink NAME]: gw = ADDR, backup = yes|no. */
 static int config_uplink(struct config_ctx *ctx, const char *ifname, const char *key,
 			 const char *value)
@@ -615,6 +643,7 @@ static int config_uplink(struct config_ctx *ctx, const char *ifname, const char 
 	struct snd_options *o = ctx->o;
 	struct rt_uplink_spec *u = NULL;
 	bool b;
+	int first;
 
 	for (size_t i = 0; i < o->n_uplinks; i++)
 		if (strcmp(o->uplinks[i].ifname, ifname) == 0)
@@ -634,10 +663,17 @@ static int config_uplink(struct config_ctx *ctx, const char *ifname, const char 
 
 		if (!mps_ip_parse(&gw, value))
 			CFAIL("key 'gw' in [uplink %s]: expected an IPv4 or IPv6 address", ifname);
+		if ((first = seen_before(ctx, ifname, gw.family == AF_INET ? "gw4" : "gw6")))
+			CFAIL("key 'gw' in [uplink %s]: a gateway of that family already on line "
+			      "%d",
+			      ifname, first);
 		u->gw[rt_side_of(gw.family)] = gw;
 	} else if (strcmp(key, "backup") == 0) {
 		if (parse_yes_no(value, &b))
 			CFAIL("key 'backup' in [uplink %s]: expected yes or no", ifname);
+		if ((first = seen_before(ctx, ifname, key)))
+			CFAIL("key 'backup' in [uplink %s] given twice (first on line %d)", ifname,
+			      first);
 		u->backup = b;
 	} else {
 		CFAIL("unknown key '%s' in [uplink %s] (gw, backup)", key, ifname);
@@ -651,6 +687,7 @@ static int config_handler(void *user, const char *section, const char *key, cons
 	char e[256];
 	const struct option *opt = NULL;
 	bool on;
+	int first;
 
 	if (ctx->failed)
 		return 1; /* the first error is the one reported */
@@ -658,6 +695,8 @@ static int config_handler(void *user, const char *section, const char *key, cons
 		return config_uplink(ctx, section + 7, key, value);
 	if (section[0])
 		CFAIL("unknown section [%s] (only [uplink NAME])", section);
+	if ((first = seen_before(ctx, "", key)))
+		CFAIL("key '%s' given twice (first on line %d)", key, first);
 	if (strcmp(key, "url") == 0) {
 		if (mps_url_check(value))
 			CFAIL("key 'url': expected rtmp://HOST[:PORT]/APP/KEY or rtmps://...");
@@ -686,6 +725,37 @@ static int config_handler(void *user, const char *section, const char *key, cons
 	return 1;
 }
 
+enum line_read { LINE_OK, LINE_END, LINE_LONG, LINE_NUL, LINE_TOO_BIG };
+
+/*
+ * One line of the file into @str (@num bytes with its NUL), at most
+ * MAX_CONFIG_BYTES in all: a file that never ends (/dev/zero, a pipe that
+ * keeps writing) is not read for ever.
+ */
+static enum line_read read_line(struct config_ctx *ctx, char *str, int num)
+{
+	int n = 0, c = 0;
+
+	while (n < num - 1 && c != '\n' && (c = getc(ctx->f)) != EOF) {
+		if (++ctx->bytes > MAX_CONFIG_BYTES)
+			return LINE_TOO_BIG;
+		if (c == '\0') {
+			ctx->line++;
+			return LINE_NUL;
+		}
+		str[n++] = (char)c;
+	}
+	if (!n)
+		return LINE_END;
+	str[n] = '\0';
+	ctx->line++;
+	if (n == num - 1 && str[n - 1] != '\n' && (c = getc(ctx->f)) != EOF) {
+		ungetc(c, ctx->f);
+		return LINE_LONG;
+	}
+	return LINE_OK;
+}
+
 /*
  * libinih's line reader. It calls back for keys only, so a section header is
  * seen here: "[uplink eth0]" with no key below it is an uplink all the same.
@@ -694,17 +764,22 @@ static char *config_reader(char *str, int num, void *stream)
 {
 	struct config_ctx *ctx = stream;
 	const char *p, *end;
-	size_t n;
 
-	if (!fgets(str, num, ctx->f))
+	switch (read_line(ctx, str, num)) {
+	case LINE_OK:
+		break;
+	case LINE_END:
 		return NULL;
-	ctx->line++;
-	n = strlen(str);
-	if (n == (size_t)num - 1 && str[n - 1] != '\n' && !feof(ctx->f)) {
+	case LINE_LONG:
 		/* Its tail would be read as a line of its own: refuse it whole. */
 		snprintf(ctx->err, sizeof(ctx->err), "a line longer than %d characters", num - 2);
-		ctx->failed = true;
-		ctx->err_line = ctx->line;
+		goto fail;
+	case LINE_NUL:
+		/* fgets() and libinih would cut the value there, silently. */
+		snprintf(ctx->err, sizeof(ctx->err), "a NUL byte (a binary file?)");
+		goto fail;
+	case LINE_TOO_BIG:
+		ctx->too_big = true;
 		return NULL;
 	}
 	p = str + strspn(str, " \t");
@@ -726,6 +801,10 @@ static char *config_reader(char *str, int num, void *stream)
 			ctx->err_line = ctx->line;
 	}
 	return str;
+fail:
+	ctx->failed = true;
+	ctx->err_line = ctx->line;
+	return NULL;
 }
 
 static enum mps_args_result load_config(struct snd_options *o, struct parse_state *st,
@@ -740,10 +819,12 @@ static enum mps_args_result load_config(struct snd_options *o, struct parse_stat
 	ctx.f = fopen(path, "re");
 	if (ctx.f)
 		have_sb = fstat(fileno(ctx.f), &sb) == 0;
-	if (have_sb && S_ISDIR(sb.st_mode)) {
+	/* A file, or a pipe (bash's <(...)); never a device (/dev/zero) or a directory. */
+	if (have_sb && !S_ISREG(sb.st_mode) && !S_ISFIFO(sb.st_mode)) {
 		fclose(ctx.f);
-		ctx.f = NULL;
-		errno = EISDIR;
+		snprintf(err, errlen, "cannot read %s: %s", path,
+			 S_ISDIR(sb.st_mode) ? strerror(EISDIR) : "not a regular file");
+		return MPS_ARGS_NOINPUT;
 	}
 	if (!ctx.f) {
 		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
@@ -751,8 +832,9 @@ static enum mps_args_result load_config(struct snd_options *o, struct parse_stat
 	}
 	line = ini_parse_stream(config_reader, &ctx, config_handler, &ctx);
 	fclose(ctx.f);
-	if (line < 0) {
-		snprintf(err, errlen, "cannot read %s: out of memory", path);
+	if (line < 0 || ctx.too_big) {
+		snprintf(err, errlen, "cannot read %s: %s", path,
+			 ctx.too_big ? "larger than 64 KiB (not a config file)" : "out of memory");
 		return MPS_ARGS_NOINPUT;
 	}
 	if (line > 0 || ctx.failed) {

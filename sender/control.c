@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#include "args.h"
 #include "control.h"
 #include "log.h"
 #include "state.h"
@@ -12,7 +13,8 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#define TAG "control"
+#define TAG		     "control"
+#define MAX_TOKEN_FILE_BYTES 65536 /* a token is a line; more is not a token file */
 
 void snd_control_init(struct snd_control *c, struct rt_uplinks *uplinks, const char *url, bool copy,
 		      int64_t min_bps, int64_t max_bps)
@@ -197,8 +199,12 @@ static int make_token(const char *path, char *out, size_t size)
 	if (!f) {
 		ret = -errno;
 		close(fd);
-	} else if (fprintf(f, "%s\n", out) < 0 || fclose(f)) {
-		ret = -EIO;
+	} else {
+		/* Both, whatever the first says: a failed fprintf() skipped fclose() (a leak). */
+		bool printed = fprintf(f, "%s\n", out) >= 0;
+
+		if (fclose(f) || !printed)
+			ret = -EIO;
 	}
 	if (!ret && rename(tmp, path) < 0)
 		ret = -errno;
@@ -212,7 +218,14 @@ int snd_control_token(const char *file, char *out, size_t size, char *where, siz
 	int ret;
 
 	if (file) {
+		char why[128];
+
 		snprintf(where, wsize, "%s", file);
+		/* A directory was "no token" (exit 64); it is a file that cannot be read. */
+		if ((ret = mps_check_file(file, MAX_TOKEN_FILE_BYTES, why, sizeof(why)))) {
+			LOG_ERR(TAG, "cannot read %s: %s", file, why);
+			return ret;
+		}
 		ret = read_token(file, out, size);
 		if (ret == -EINVAL)
 			LOG_ERR(TAG, "%s: expected one line of %d to %d printable characters", file,

@@ -37,6 +37,7 @@
 #define STALL_TIMEOUT_MS 30000
 #define OUTAGE_MS	 2000
 #define STANDBY_TICK_MS	 100
+#define MAX_CA_BYTES	 (1 << 20) /* --ca: Debian's whole bundle is 0.2 MB */
 
 /* Signals seen: 1 stops cleanly, 2 or more also abort a blocked write. */
 static atomic_int stop_signals;
@@ -58,6 +59,9 @@ static void install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* A stray SIGUSR1/SIGUSR2 (a log rotator's, a script's) ended the stream (exit 138). */
+	signal(SIGUSR1, SIG_IGN);
+	signal(SIGUSR2, SIG_IGN);
 }
 
 static bool have_net_admin(void)
@@ -93,13 +97,10 @@ static int exit_for_routing(int err)
 /* The encoder session's error: an input not readable, an encoder not there. */
 static int exit_for_input(int err)
 {
-	switch (err) {
-	case -ENOENT:
-	case -EACCES:
-	case -EISDIR:
-	case ENC_ERR_INVALIDDATA:
-	case ENC_ERR_STREAM_NOT_FOUND:
+	/* /proc/self/mem (EIO) and a refused http:// input were exit 1. */
+	if (enc_err_is_input(err))
 		return MPS_EXIT_NOINPUT;
+	switch (err) {
 	case ENC_ERR_ENCODER_NOT_FOUND:
 	case -EINVAL:
 		return MPS_EXIT_USAGE;
@@ -149,11 +150,12 @@ static int resolve_via(struct app *a)
 /* Options and the host: 0, or the exit code. */
 static int preflight(struct app *a)
 {
-	char avail[256];
+	char avail[256], why[128];
 	int ret;
 
-	if (a->o.ca_file && access(a->o.ca_file, R_OK)) {
-		LOG_ERR(TAG, "--ca %s: %s", a->o.ca_file, strerror(errno));
+	/* TLS reads the whole file: /dev/zero grew by 380 MB a second. */
+	if (a->o.ca_file && mps_check_file(a->o.ca_file, MAX_CA_BYTES, why, sizeof(why))) {
+		LOG_ERR(TAG, "--ca %s: %s", a->o.ca_file, why);
 		return MPS_EXIT_NOINPUT;
 	}
 	if (a->o.insecure)
@@ -298,6 +300,23 @@ static int setup_record(struct app *a)
 	return 0;
 }
 
+/* --http-token-file's error: not readable (a directory, a device too) 66, no token 64. */
+static int exit_for_token(int err)
+{
+	switch (err) {
+	case -ENOENT:
+	case -EACCES:
+	case -EISDIR:
+	case -ENODEV:
+	case -EFBIG:
+		return MPS_EXIT_NOINPUT;
+	case -EINVAL:
+		return MPS_EXIT_USAGE;
+	default:
+		return MPS_EXIT_FAILURE;
+	}
+}
+
 /* The metrics, the operator's page and its controls: 0, or the exit code. */
 static int setup_web(struct app *a)
 {
@@ -319,9 +338,7 @@ static int setup_web(struct app *a)
 		return 0;
 	if (o->http && (ret = snd_control_token(o->http_token_file, token, sizeof(token), where,
 						sizeof(where))))
-		return ret == -ENOENT || ret == -EACCES ? MPS_EXIT_NOINPUT
-		       : ret == -EINVAL			? MPS_EXIT_USAGE
-							: MPS_EXIT_FAILURE;
+		return exit_for_token(ret);
 	wc.token = o->http ? token : NULL;
 	ret = web_start(&wc, &a->web);
 	explicit_bzero(token, sizeof(token));

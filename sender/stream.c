@@ -603,7 +603,11 @@ int snd_stream_run(struct enc_session *enc, const struct snd_stream_config *cfg)
 			return MPS_EXIT_OK;
 		return ret == ENC_ERR_EXIT ? MPS_EXIT_FAILURE : MPS_EXIT_UNAVAILABLE;
 	}
-	LOG_INFO(TAG, "streaming over %s", st.mptcp ? "MPTCP" : "TCP");
+	/* What the connection is, not what its socket was made as: a server may fall back to TCP. */
+	LOG_INFO(TAG, "streaming over %s",
+		 st.tcp_source.family ? "plain TCP"
+		 : st.mptcp	      ? "MPTCP"
+				      : "TCP");
 	set_mode(cfg, WEB_LIVE);
 	st.started_ms = mps_mono_ms();
 	ret = pthread_create(&thread, NULL, encoder_thread, &st);

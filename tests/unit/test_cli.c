@@ -218,6 +218,12 @@ static void test_config(void **state)
 		{"url = http://example/live/SECRETK\n", ":1: key 'url': expected rtmp://"},
 		{"config = /etc/other.conf\n", ":1: unknown key 'config'"},
 		{"this is not ini\n", ":1: not an INI line"},
+		{"bitrate = 4M\nfps = 25\n\nbitrate = 5M\n",
+		 ":4: key 'bitrate' given twice (first on line 1)"},
+		{"[uplink eth0]\nbackup = yes\n[uplink eth1]\n[uplink eth0]\nbackup = no\n",
+		 ":5: key 'backup' in [uplink eth0] given twice (first on line 2)"},
+		{"[uplink eth0]\ngw = 10.0.0.1\ngw = 10.0.0.2\n",
+		 ":3: key 'gw' in [uplink eth0]: a gateway of that family already on line 2"},
 		{"[uplink a]\n[uplink b]\n[uplink c]\n[uplink d]\n[uplink e]\n[uplink f]\n"
 		 "[uplink g]\n[uplink h]\n[uplink i]\n",
 		 ":9: [uplink i]: at most 8 uplinks"},
@@ -256,6 +262,44 @@ static void test_config(void **state)
 	/* A directory is no config file. */
 	assert_int_equal(parse(&o, err, "--config", "/tmp", URL, NULL), MPS_ARGS_NOINPUT);
 	assert_non_null(strstr(err, "Is a directory"));
+}
+
+/* What a config file may be: bounded, no NUL byte, a file or a pipe, never a device. */
+static void test_config_bounds(void **state)
+{
+	static const char nul[] = "fps = 25\nrecord = /tmp/a\0b.mkv\n";
+	char path[] = "/tmp/mps-cli-XXXXXX", err[512];
+	struct snd_options o;
+	FILE *f;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	/* A NUL inside a value cut it silently ("/tmp/a"). */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(nul, 1, sizeof(nul) - 1, f), sizeof(nul) - 1);
+	fclose(f);
+	assert_int_equal(parse(&o, err, "--config", path, URL, NULL), MPS_ARGS_ERROR);
+	assert_non_null(strstr(err, ":2: a NUL byte"));
+	/* One gateway of each family is no duplicate. */
+	write_file(path, "[uplink eth0]\ngw = 10.0.0.1\ngw = fe80::1\n", 0600);
+	assert_int_equal(parse(&o, err, "--config", path, URL, NULL), MPS_ARGS_RUN);
+	/* Over 64 KiB: not a config file, read no further. */
+	f = fopen(path, "w");
+	assert_non_null(f);
+	for (int i = 0; i < 1100; i++)
+		fprintf(f, "# %060d\n", i);
+	fclose(f);
+	assert_int_equal(parse(&o, err, "--config", path, URL, NULL), MPS_ARGS_NOINPUT);
+	assert_non_null(strstr(err, "larger than 64 KiB"));
+	unlink(path);
+	/* /dev/zero spun at 100 % for ever (alarm: a hang fails the test). */
+	alarm(10);
+	assert_int_equal(parse(&o, err, "--config", "/dev/zero", URL, NULL), MPS_ARGS_NOINPUT);
+	alarm(0);
+	assert_non_null(strstr(err, "/dev/zero: not a regular file"));
 }
 
 static void test_help_version(void **state)
@@ -532,13 +576,13 @@ static void test_parse_listen(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),     cmocka_unit_test(test_all_options),
-		cmocka_unit_test(test_rates),	     cmocka_unit_test(test_config),
-		cmocka_unit_test(test_help_version), cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_bitrate),	     cmocka_unit_test(test_url_check),
-		cmocka_unit_test(test_parse_listen), cmocka_unit_test(test_http),
-		cmocka_unit_test(test_live_input),   cmocka_unit_test(test_encoder_record),
-		cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_defaults),       cmocka_unit_test(test_all_options),
+		cmocka_unit_test(test_rates),	       cmocka_unit_test(test_config),
+		cmocka_unit_test(test_config_bounds),  cmocka_unit_test(test_help_version),
+		cmocka_unit_test(test_errors),	       cmocka_unit_test(test_bitrate),
+		cmocka_unit_test(test_url_check),      cmocka_unit_test(test_parse_listen),
+		cmocka_unit_test(test_http),	       cmocka_unit_test(test_live_input),
+		cmocka_unit_test(test_encoder_record), cmocka_unit_test(test_tls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,8 +3,11 @@
  * --record: every frame encoded is in the recording, the ones the network
  * queue dropped included; live periods follow each other in one file; a
  * process killed mid-stream leaves a file that decodes; names are expanded
- * and never overwrite; a recording that got nothing is removed.
+ * and never overwrite; a recording that got nothing is removed; one that
+ * cannot start or fails (a colon in its name, a full disk) ends the
+ * recording, never the stream.
  */
+#define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,10 +16,14 @@
 
 #include <errno.h>
 #include <libavformat/avformat.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -209,6 +216,11 @@ static void test_names(void **state)
 	assert_int_equal(access(path, F_OK), -1);
 	snprintf(path, sizeof(path), "%s/no/such/dir/rec.mkv", dir);
 	assert_int_equal(enc_record_open(path, &r), -ENOENT);
+	/* A FIFO of that name is no empty file to take (and opening it does not wait). */
+	snprintf(path, sizeof(path), "%s/fifo.mkv", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(enc_record_open(path, &r), -EEXIST);
+	unlink(path);
 }
 
 /* Fragmented MP4 and the other containers take the same packets. */
@@ -234,13 +246,183 @@ static void test_containers(void **state)
 	}
 }
 
+/*
+ * A relative name with a colon ("x:1.ts") is a file's name, not protocol x:
+ * it was "Protocol not found", then the writer wrote into the half-built
+ * muxer (SIGSEGV).
+ */
+static void test_colon_name(void **state)
+{
+	char cwd[256], path[256];
+	struct enc_record *r = NULL;
+	struct enc_progress p;
+	struct rec_facts f;
+
+	(void)state;
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(dir), 0);
+	assert_int_equal(enc_record_open("x:1.ts", &r), 0);
+	run_session(r, 1.0, &p);
+	assert_int_equal(enc_record_close(r), 0);
+	assert_int_equal(chdir(cwd), 0);
+	snprintf(path, sizeof(path), "%s/x:1.ts", dir);
+	read_recording(path, &f);
+	assert_int_equal(f.video, p.video_frames);
+	unlink(path);
+}
+
+/* @seconds of the stream with @r attached whatever it says: 0, or the step that failed. */
+static int stream_on(struct enc_record *r, double seconds)
+{
+	struct enc_session *s = NULL;
+	struct enc_progress p = {0};
+	int ret = enc_session_create(&base, &s);
+
+	if (ret < 0)
+		return 20;
+	(void)enc_session_record(s, r); /* the stream goes on without it */
+	while (!ret && p.media_time_us < (int64_t)(seconds * 1e6)) {
+		ret = enc_session_step(s);
+		enc_session_progress(s, &p);
+	}
+	enc_session_destroy(s);
+	return ret ? 21 : 0;
+}
+
+/*
+ * A muxer that cannot start (its file replaced by a directory after the
+ * set-up): the stream goes on, nothing is written (it was SIGSEGV in the
+ * writer, on the half-built muxer, 0.2 s into the stream).
+ */
+static void test_cannot_start(void **state)
+{
+	char path[256];
+	int status;
+	pid_t pid;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/gone.mkv", dir);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct enc_record *r = NULL;
+		struct enc_record_stats rs;
+
+		if (enc_record_open(path, &r) || unlink(path) || mkdir(path, 0700))
+			_exit(2);
+		if (stream_on(r, 1.0))
+			_exit(3);
+		enc_record_stats(r, &rs);
+		_exit(rs.failed && !rs.bytes ? 0 : 4);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	printf("figure: a recording that cannot start: %s %d\n",
+	       WIFSIGNALED(status) ? "signal" : "exit",
+	       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(rmdir(path), 0);
+}
+
+/* Fill the file system of @where up to its last byte. */
+static void fill_up(const char *where)
+{
+	char path[256], block[4096] = {0};
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/filler", where);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	while (fd >= 0 && write(fd, block, sizeof(block)) > 0)
+		;
+	while (fd >= 0 && write(fd, block, 1) > 0)
+		;
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * In a child of its own mount namespace, a tmpfs of @size_kb at @where,
+ * filled up first when @full: a recording of 2 s there. Returns what the
+ * child found: 0 all as expected, else the number of the check that failed
+ * (a signal: 128 + its number).
+ */
+static int full_disk_case(const char *where, int size_kb, bool full)
+{
+	char opts[64], path[256];
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return 1;
+	if (pid == 0) {
+		struct enc_record *r = NULL;
+		struct enc_record_stats rs;
+		bool kept;
+
+		snprintf(opts, sizeof(opts), "size=%dk", size_kb);
+		if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+		    mount("tmpfs", where, "tmpfs", 0, opts))
+			_exit(2);
+		if (full)
+			fill_up(where);
+		snprintf(path, sizeof(path), "%s/rec.mkv", where);
+		if (enc_record_open(path, &r))
+			_exit(3);
+		if (stream_on(r, 2.0))
+			_exit(4); /* the stream must go on */
+		enc_record_stats(r, &rs);
+		if (!rs.failed)
+			_exit(5);
+		enc_record_close(r);
+		kept = access(path, F_OK) == 0;
+		/* Nothing on the disk: nothing left; something: kept, never overwritten. */
+		if (full ? kept : !kept)
+			_exit(6);
+		if (kept && enc_record_open(path, &r) != -EEXIST)
+			_exit(7);
+		/* An empty file of that name (a run killed in its set-up) is taken over. */
+		unlink(path);
+		if (open(path, O_WRONLY | O_CREAT, 0644) < 0)
+			_exit(8);
+		if (enc_record_open(path, &r))
+			_exit(9);
+		enc_record_close(r);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return 1;
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+/* A full disk ends the recording, never the stream (needs root for its tmpfs). */
+static void test_full_disk(void **state)
+{
+	char where[256];
+	int ret;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	snprintf(where, sizeof(where), "%s/tmpfs", dir);
+	assert_int_equal(mkdir(where, 0700), 0);
+	/* Full from the first byte: the muxer cannot start (it was SIGSEGV). */
+	ret = full_disk_case(where, 64, true);
+	printf("figure: a full tmpfs: check %d\n", ret);
+	assert_int_equal(ret, 0);
+	/* Full half-way through: what was written is kept. */
+	ret = full_disk_case(where, 32, false);
+	printf("figure: a tmpfs full after 32 kB: check %d\n", ret);
+	assert_int_equal(ret, 0);
+	assert_int_equal(rmdir(where), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_names),
-		cmocka_unit_test(test_all_frames),
-		cmocka_unit_test(test_crash),
-		cmocka_unit_test(test_containers),
+		cmocka_unit_test(test_names),	   cmocka_unit_test(test_all_frames),
+		cmocka_unit_test(test_crash),	   cmocka_unit_test(test_containers),
+		cmocka_unit_test(test_colon_name), cmocka_unit_test(test_cannot_start),
+		cmocka_unit_test(test_full_disk),
 	};
 
 	av_log_set_level(AV_LOG_ERROR);

@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The live source's clock, around the clock: a stall at a low frame rate
+ * (it recursed without end: audio late, the video not a frame late), and
+ * the arithmetic of a stream's 53rd hour and later (next_sample * 1e9
+ * overflowed int64 at 53.4 h), on simulated time and through the real source
+ * started at those offsets; the audio buffer at the same offsets.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <inttypes.h>
+#include <libavutil/samplefmt.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "encoder.h"
+#include "live.h"
+
+#define NS	 ((int64_t)1000000000)
+#define MS	 ((int64_t)1000000)
+#define HOUR_NS	 (3600 * NS)
+#define T0	 (1000 * NS) /* the monotonic clock's reading at the start */
+#define OVERFLOW (INT64_MAX / NS * NS / ENC_AUDIO_RATE) /* next_sample * 1e9 overflowed here (ns) */
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * NS + ts.tv_nsec;
+}
+
+struct run {
+	int64_t frames, samples;	 /* taken */
+	int64_t first_frame, last_frame; /* pts */
+	int64_t last_sample;
+	int64_t worst_late_ns; /* of a tick once next() returned */
+	int64_t gaps;	       /* pts that did not follow the one before */
+};
+
+/*
+ * @c on simulated time from @now for @seconds: each tick is waited for, then
+ * taken; at @stall_at_ns (0: never) the encoder stalls for @stall_ns.
+ */
+static void simulate(struct enc_live_clock *c, int64_t now, double seconds, int64_t stall_at_ns,
+		     int64_t stall_ns, struct run *r)
+{
+	int64_t end = now + (int64_t)(seconds * NS);
+	bool stalled = false;
+
+	memset(r, 0, sizeof(*r));
+	r->first_frame = r->last_frame = r->last_sample = -1;
+	while (now < end) {
+		enum enc_media kind;
+		int64_t due, pts;
+
+		enc_live_clock_next(c, now, &kind, &due);
+		if (now - due > r->worst_late_ns)
+			r->worst_late_ns = now - due;
+		if (due > now)
+			now = due;
+		pts = enc_live_clock_take(c, kind);
+		if (kind == ENC_VIDEO) {
+			r->gaps += r->last_frame >= 0 && pts != r->last_frame + 1;
+			if (r->first_frame < 0)
+				r->first_frame = pts;
+			r->last_frame = pts;
+			r->frames++;
+		} else {
+			r->gaps += r->last_sample >= 0 && pts != r->last_sample + ENC_AUDIO_FRAME;
+			assert_int_equal(pts % ENC_AUDIO_FRAME, 0);
+			r->last_sample = pts;
+			r->samples++;
+		}
+		if (stall_at_ns && !stalled && now >= stall_at_ns) {
+			now += stall_ns;
+			stalled = true;
+		}
+	}
+}
+
+/* --fps 1 and a 300 ms stall: the audio skips 300 ms, the video nothing, and next() returns. */
+static void test_stall_low_fps(void **state)
+{
+	struct enc_live_clock c;
+	struct run r;
+
+	(void)state;
+	enc_live_clock_start(&c, 1, T0, 0);
+	simulate(&c, T0, 10, T0 + 2500 * MS, 300 * MS, &r);
+	printf("figure: --fps 1, 300 ms stall: %" PRId64 " frames, %" PRId64
+	       " audio frames, skipped %" PRId64 " ms in %" PRId64 " skips, worst late %" PRId64
+	       " ms\n",
+	       r.frames, r.samples, c.skipped_ms, c.skips, r.worst_late_ns / MS);
+	assert_int_equal(r.frames, 11);	    /* 0 to 10 s */
+	assert_int_equal(r.last_frame, 10); /* no frame skipped */
+	assert_int_equal(c.skips, 1);
+	assert_in_range(c.skipped_ms, 250, 310);
+	assert_true(r.worst_late_ns <= 200 * MS);
+
+	/* A stall longer than a frame at 5 fps skips video too, and still returns at once. */
+	enc_live_clock_start(&c, 5, T0, 0);
+	simulate(&c, T0, 10, T0 + 2500 * MS, 700 * MS, &r);
+	assert_int_equal(c.skips, 1);
+	assert_in_range(c.skipped_ms, 600, 710);
+	assert_true(r.worst_late_ns <= 200 * MS);
+	assert_in_range(r.frames, 45, 48);
+}
+
+/* Just before and after 53.4 h, and at 30 days and 10 years: ticks on time, nothing skipped. */
+static void test_offsets(void **state)
+{
+	const int64_t offsets[] = {
+		OVERFLOW - NS,		 OVERFLOW - 1, OVERFLOW + NS, 30 * 24 * HOUR_NS,
+		10 * 365 * 24 * HOUR_NS,
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(offsets) / sizeof(offsets[0]); i++) {
+		struct enc_live_clock c;
+		struct run r;
+		enum enc_media kind;
+		int64_t due;
+
+		enc_live_clock_start(&c, 30, T0, offsets[i]);
+		/* The first tick is due now or within a tick, not in the past or far ahead. */
+		enc_live_clock_next(&c, T0, &kind, &due);
+		assert_in_range(due, T0, T0 + NS / 30);
+		simulate(&c, T0, 3, 0, 0, &r);
+		printf("figure: from %.3f h: %" PRId64 " frames from pts %" PRId64 ", %" PRId64
+		       " audio frames, %" PRId64 " gaps, %" PRId64 " ms skipped\n",
+		       offsets[i] / 3600e9, r.frames, r.first_frame, r.samples, r.gaps,
+		       c.skipped_ms);
+		assert_int_equal(c.skips, 0);
+		assert_int_equal(r.gaps, 0);
+		assert_in_range(r.frames, 89, 91);
+		assert_in_range(r.samples, 139, 142);
+		assert_true(r.first_frame >= offsets[i] / NS * 30);
+		/* A stall there: skipped as at the start of a stream. */
+		enc_live_clock_start(&c, 30, T0, offsets[i]);
+		simulate(&c, T0, 3, T0 + NS, 500 * MS, &r);
+		assert_int_equal(c.skips, 1);
+		assert_in_range(c.skipped_ms, 400, 510);
+		assert_true(r.worst_late_ns <= 200 * MS);
+	}
+}
+
+/* The real source, from a lavfi device: a live input and its clock as the session runs them. */
+static struct enc_source *live_source(struct enc_live **l, int fps, int64_t offset_ns)
+{
+	struct enc_live_config cfg = {
+		.input = "lavfi:testsrc2=size=160x120:rate=25",
+		.audio = "tone",
+		.width = 160,
+		.height = 120,
+		.fps = fps,
+		.timeout_ms = 500,
+		.clock_offset_ns = offset_ns,
+	};
+	struct enc_source *src = NULL;
+
+	assert_int_equal(enc_live_start(&cfg, l), 0);
+	assert_int_equal(enc_source_live_create(*l, &src), 0);
+	return src;
+}
+
+/* The next frame: its kind and pts, and how long the call took (ns). */
+static int64_t next_frame(struct enc_source *src, enum enc_media *kind, int64_t *pts)
+{
+	int64_t t = mono_ns();
+	AVFrame *frame = NULL;
+
+	assert_int_equal(src->next(src, kind, &frame), 0);
+	*pts = frame->pts;
+	return mono_ns() - t;
+}
+
+/*
+ * --fps 1, the encoder stalled 300 ms after the first frames: the next call
+ * returns at once with late audio, and frame 1 comes at 1 s (the recursion
+ * spun until 2 s, or overflowed the stack, and then skipped frame 1).
+ */
+static void test_source_stall(void **state)
+{
+	struct enc_live *l = NULL;
+	struct enc_source *src = live_source(&l, 1, 0);
+	enum enc_media kind;
+	int64_t pts, took, t0 = mono_ns(), frames = 0, last_frame = -1;
+
+	(void)state;
+	for (int i = 0; i < 5; i++)
+		next_frame(src, &kind, &pts);
+	usleep(300000);
+	took = next_frame(src, &kind, &pts);
+	printf("figure: the call after a 300 ms stall took %.1f ms\n", took / 1e6);
+	assert_true(took < 50 * MS);
+	while (mono_ns() - t0 < 1500 * MS) {
+		next_frame(src, &kind, &pts);
+		if (kind == ENC_VIDEO) {
+			last_frame = pts;
+			frames++;
+		}
+	}
+	assert_int_equal(frames, 1); /* frame 1, at 1 s */
+	assert_int_equal(last_frame, 1);
+	src->destroy(src);
+	enc_live_stop(l);
+}
+
+/* The source started 0.5 s before 53.4 h: 1 s across it at 25 fps, every pts in turn, on time. */
+static void test_source_offset(void **state)
+{
+	struct enc_live *l = NULL;
+	struct enc_source *src = live_source(&l, 25, OVERFLOW - NS / 2);
+	enum enc_media kind;
+	int64_t pts, t0 = mono_ns(), frames = 0, samples = 0, last[2] = {-1, -1}, gaps = 0;
+
+	(void)state;
+	while (mono_ns() - t0 < NS) {
+		next_frame(src, &kind, &pts);
+		gaps += last[kind] >= 0 && pts != last[kind] + (kind == ENC_VIDEO ? 1 : 1024);
+		last[kind] = pts;
+		frames += kind == ENC_VIDEO;
+		samples += kind == ENC_AUDIO;
+	}
+	printf("figure: 1 s across 53.4 h: %" PRId64 " frames (last pts %" PRId64 "), %" PRId64
+	       " audio frames, %" PRId64 " gaps\n",
+	       frames, last[ENC_VIDEO], samples, gaps);
+	assert_int_equal(gaps, 0);
+	assert_in_range(frames, 24, 27);
+	assert_in_range(samples, 45, 49);
+	assert_true(last[ENC_AUDIO] > OVERFLOW / 1000 * ENC_AUDIO_RATE / 1000000);
+	src->destroy(src);
+	enc_live_stop(l);
+}
+
+/* The audio buffer's clock at those offsets: an exact source neither dropped nor starved. */
+static void test_audio_buffer_offsets(void **state)
+{
+	const int64_t offsets[] = {0, OVERFLOW - NS, 30 * 24 * HOUR_NS, 10 * 365 * 24 * HOUR_NS};
+	AVFrame *out = enc_audio_frame_alloc();
+	uint8_t **buf = NULL;
+
+	(void)state;
+	assert_non_null(out);
+	assert_true(av_samples_alloc_array_and_samples(&buf, NULL, 2, 2048, AV_SAMPLE_FMT_FLTP,
+						       0) >= 0);
+	for (size_t i = 0; i < sizeof(offsets) / sizeof(offsets[0]); i++) {
+		struct enc_abuf b;
+
+		assert_int_equal(enc_abuf_init(&b, 2048, 4 * 48000), 0);
+		/* 1 % fast for 20 s: what piles up is drained, every 2 s window judged. */
+		for (int64_t k = 0; k < 20 * 48000 / 1024; k++) {
+			assert_int_equal(enc_abuf_put(&b, buf, k % 100 ? 1024 : 2048), 0);
+			assert_int_equal(enc_abuf_take(&b, out, offsets[i] + k * 1024 * NS / 48000),
+					 0);
+		}
+		printf("figure: audio buffer from %.1f h: %" PRId64 " drains, %" PRId64
+		       " underruns\n",
+		       offsets[i] / 3600e9, b.drains, b.underruns);
+		assert_int_equal(b.underruns, 0);
+		assert_true(b.drains >= 1);
+		enc_abuf_free(&b);
+	}
+	av_freep(&buf[0]);
+	av_freep(&buf);
+	av_frame_free(&out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stall_low_fps),	     cmocka_unit_test(test_offsets),
+		cmocka_unit_test(test_source_stall),	     cmocka_unit_test(test_source_offset),
+		cmocka_unit_test(test_audio_buffer_offsets),
+	};
+
+	av_log_set_level(AV_LOG_ERROR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
