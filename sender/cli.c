@@ -242,6 +242,17 @@ static int parse_int(const char *s, int min, int max, int *out)
 	return 0;
 }
 
+/* --max-latency: "auto" (from 1000 ms, following the paths' RTT), or a fixed budget in ms. */
+static int parse_budget(const char *s, struct snd_options *o)
+{
+	o->max_latency_auto = !strcmp(s, "auto");
+	if (o->max_latency_auto) {
+		o->max_latency_ms = 1000;
+		return 0;
+	}
+	return parse_int(s, 100, 60000, &o->max_latency_ms);
+}
+
 static int parse_size(const char *s, int *w, int *h)
 {
 	char *end;
@@ -492,10 +503,7 @@ static enum mps_args_result apply(struct snd_options *o, struct parse_state *st,
 			FAIL("--max-bitrate '%s': expected a rate from 10k to 1000M", arg);
 		break;
 	case OPT_MAX_LATENCY:
-		o->max_latency_auto = strcmp(arg, "auto") == 0;
-		if (o->max_latency_auto)
-			o->max_latency_ms = 1000;
-		else if (parse_int(arg, 100, 60000, &o->max_latency_ms))
+		if (parse_budget(arg, o))
 			FAIL("--max-latency '%s': expected 100 to 60000 ms, or auto", arg);
 		break;
 	case 'd':
