@@ -208,9 +208,9 @@ static void act_on(struct failover *f, size_t i, const struct conn_snapshot *cur
 	int ret;
 
 	if (up->act.changed)
-		mps_log(up->health.state == FO_DOWN ? MPS_LOG_WARN : MPS_LOG_INFO, TAG,
-			"uplink %s: %s (%s)", up->link.ifname, fo_state_name(up->health.state),
-			up->health.reason);
+		mps_log(fo_health_shown(&up->health) == FO_DOWN ? MPS_LOG_WARN : MPS_LOG_INFO, TAG,
+			"uplink %s: %s (%s)", up->link.ifname,
+			fo_state_name(fo_health_shown(&up->health)), up->health.reason);
 	if (up->act.release) {
 		ret = f->ops->unplug(f->ctx, i);
 		if (!ret)

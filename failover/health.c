@@ -22,7 +22,26 @@ const char *fo_health_name(const struct fo_uplink *u)
 		return "off";
 	if (u->health.benched && u->health.state != FO_DOWN)
 		return "slow";
-	return state_names[u->health.state];
+	return state_names[fo_health_shown(&u->health)];
+}
+
+enum fo_state fo_health_shown(const struct fo_health_uplink *u)
+{
+	return u->masked ? FO_DEGRADED : u->state;
+}
+
+/*
+ * An uplink that comes and goes (FO_HEALTH_FLAP_MS) and is released again is
+ * down for the policy (probed, its data on the others) but shown degraded,
+ * for as long as it could still be a swing.
+ */
+static void mask_unsteady(struct fo_uplink *up, enum fo_state shown_before, int64_t now)
+{
+	struct fo_health_uplink *u = &up->health;
+
+	u->masked = u->state == FO_DOWN && u->released && u->released_ms &&
+		    now < u->unsteady_until_ms && now - u->released_ms < FO_HEALTH_FLAP_MS;
+	up->act.changed = fo_health_shown(u) != shown_before;
 }
 
 void fo_health_init(struct fo_health *h, struct fo_uplink *ups, size_t n)
@@ -81,13 +100,6 @@ static struct stall stall_of(const struct fo_health_uplink *u, int64_t now)
 	if (u->progress_after_ms)
 		st.max = (uint32_t)(now - u->progress_after_ms);
 	return st;
-}
-
-/* The silence after which uplink @u is dead: longer while it is patient (FO_HEALTH_FLAP_MS). */
-static uint32_t patience(const struct fo_health_uplink *u, int64_t now, uint32_t usual)
-{
-	return now < u->patient_until_ms && usual < FO_HEALTH_PATIENCE_MS ? FO_HEALTH_PATIENCE_MS
-									  : usual;
 }
 
 /*
@@ -191,7 +203,7 @@ static enum fo_state from_subflows(struct fo_health_uplink *u, const struct fo_l
 		if (!established_on(sf, link))
 			continue;
 		any = true;
-		if (quiet >= patience(u, now, FO_HEALTH_DEAD_MS)) {
+		if (quiet >= FO_HEALTH_DEAD_MS) {
 			st = FO_DOWN;
 			if (quiet > silence)
 				silence = quiet;
@@ -355,8 +367,7 @@ static void judge_blocking(struct fo_uplink *ups, size_t n, const struct conn_sn
 		    ups[i].link.disabled || !renewable(&ups[i].link, cur))
 			continue;
 		silence = uplink_silence(&ups[i].link, cur, stall_of(u, now), &after);
-		if (!silence || silence < patience(u, now, after) ||
-		    !others_work(ups, n, i, cur, silence, now))
+		if (!silence || silence < after || !others_work(ups, n, i, cur, silence, now))
 			continue;
 		u->released = true;
 		u->released_ms = now;
@@ -506,6 +517,7 @@ static enum fo_state judge_state(struct fo_uplink *up, const struct conn_snapsho
 		return FO_DOWN;
 	}
 	if (!up->link.link_up) {
+		u->released_ms = 0; /* a real outage, not a swing (FO_HEALTH_FLAP_MS) */
 		snprintf(why, size, "link down");
 		return FO_DOWN;
 	}
@@ -525,14 +537,13 @@ static enum fo_state judge_state(struct fo_uplink *up, const struct conn_snapsho
 		snprintf(why, size, "%s", u->reason);
 	} else if (u->released && st == FO_UP && u->released_ms &&
 		   now - u->released_ms < FO_HEALTH_FLAP_MS) {
-		/* Back so soon: it was not dead (FO_HEALTH_FLAP_MS). */
+		/* Back so soon: it comes and goes (FO_HEALTH_FLAP_MS). */
 		st = FO_DEGRADED;
 		u->released = false;
-		u->patient_until_ms = now + FO_HEALTH_CALM_MS;
+		u->unsteady_until_ms = now + FO_HEALTH_CALM_MS;
 		u->degraded_until_ms = now + FO_HEALTH_DEGRADED_HOLD_MS;
-		snprintf(why, size,
-			 "back %.1f s after its release: released again after %d s silent",
-			 (double)(now - u->released_ms) / 1000, FO_HEALTH_PATIENCE_MS / 1000);
+		snprintf(why, size, "back %.1f s after its release: it comes and goes",
+			 (double)(now - u->released_ms) / 1000);
 	}
 	return st;
 }
@@ -542,12 +553,14 @@ int fo_health_update(struct fo_health *h, struct fo_uplink *ups, size_t n,
 {
 	bool primary_works = false, any_backup = false;
 	int64_t dt = h->last_ms ? now - h->last_ms : 0;
+	enum fo_state shown[FO_MAX_UPLINKS];
 
 	for (size_t i = 0; i < n; i++) {
 		struct fo_uplink *up = &ups[i];
 		enum fo_state st;
 		char why[sizeof(up->health.reason)];
 
+		shown[i] = fo_health_shown(&up->health);
 		memset(&up->act, 0, sizeof(up->act));
 		up->act.bench = -1;
 		st = judge_state(up, prev, cur, now, dt, why, sizeof(why));
@@ -573,6 +586,7 @@ int fo_health_update(struct fo_health *h, struct fo_uplink *ups, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		struct fo_health_uplink *u = &ups[i].health;
 
+		mask_unsteady(&ups[i], shown[i], now);
 		if (u->state != FO_DOWN)
 			continue;
 		u->degraded_until_ms = 0;

@@ -49,20 +49,19 @@
 #define FO_HEALTH_DEGRADED_HOLD_MS 10000
 /*
  * A bad link that is not dead: its RTT swings (a cellular modem's queue,
- * from 100 ms to over a second every few seconds), and each swing looks
- * like a blackhole for as long as it lasts. Released at each swing, it goes
- * down and up every few seconds, its data sent twice and each fresh subflow
- * starting from a small window. So an uplink that works again within
- * FO_HEALTH_FLAP_MS of its release for its silence is shown degraded (held
- * FO_HEALTH_DEGRADED_HOLD_MS: it just came back), and for FO_HEALTH_CALM_MS
- * it is found dead (and released) only after FO_HEALTH_PATIENCE_MS without
- * an ACK. What it holds meanwhile is within the automatic delay budget
- * (ratectl.h). The price: a second blackhole within a minute of a short
- * one is released after FO_HEALTH_PATIENCE_MS, not after a few round trips.
+ * from 100 ms to over a second every few seconds), or it drops out for a
+ * second or two again and again. Each swing looks like a blackhole for as
+ * long as it lasts, and releasing it at once is still what keeps the delay
+ * down (its data goes on the others). But shown down and up at every swing,
+ * it reads as a link that fails every few seconds. So an uplink that works
+ * again within FO_HEALTH_FLAP_MS of its release for silence "comes and
+ * goes": it is shown degraded (held FO_HEALTH_DEGRADED_HOLD_MS), and for
+ * FO_HEALTH_CALM_MS a release of it stays degraded on the page, in the
+ * metrics and the log, unless it stays down FO_HEALTH_FLAP_MS. For the
+ * policy it is down as before: released, probed, brought back.
  */
-#define FO_HEALTH_FLAP_MS     10000
-#define FO_HEALTH_PATIENCE_MS 2000
-#define FO_HEALTH_CALM_MS     60000
+#define FO_HEALTH_FLAP_MS 10000
+#define FO_HEALTH_CALM_MS 60000
 /* An uplink whose subflow is gone gets this long to get a new one before it is down. */
 #define FO_HEALTH_GRACE_MS 1500
 
@@ -147,6 +146,9 @@ int fo_health_update(struct fo_health *h, struct fo_uplink *ups, size_t n,
 		     int64_t now_ms);
 
 const char *fo_state_name(enum fo_state s);
+
+/* Its state as shown (page, metrics, log): degraded while it comes and goes (FO_HEALTH_FLAP_MS). */
+enum fo_state fo_health_shown(const struct fo_health_uplink *u);
 
 /* The uplink's state as shown: "off" when taken out of use, "slow" while benched and not down, or its state's name. */
 const char *fo_health_name(const struct fo_uplink *u);

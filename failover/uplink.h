@@ -49,9 +49,10 @@ struct fo_health_uplink {
 	int64_t progress_ms, progress_after_ms;
 	/* Bytes per second sent (retransmissions included) and sent again: EWMAs of 2 s. */
 	double sent_avg, retrans_avg;
-	bool released;		  /* its subflows closed, down until it answers again */
-	int64_t released_ms;	  /* when it was last released for its silence; 0 */
-	int64_t patient_until_ms; /* it came back soon after: FO_HEALTH_PATIENCE_MS */
+	bool released;		   /* its subflows closed, down until it answers again */
+	int64_t released_ms;	   /* when it was last released for its silence; 0 */
+	int64_t unsteady_until_ms; /* it came back soon after: it comes and goes */
+	bool masked;		   /* down, released again while unsteady: shown degraded */
 	/* Slow paths set aside for a while. */
 	struct rc_recent recent; /* what it carried at best lately */
 	double slow_score;	 /* share of the recent time it was slow (EWMA) */

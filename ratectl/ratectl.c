@@ -237,7 +237,9 @@ static double rtt_rise(struct ratectl *r, const struct rc_input *in, double *lea
 			double floor = path_floor(r, i);
 			double w = (double)grew;
 
-			if (p->rtt_ms > r->tick_rtt_max)
+			/* Not one just back: its RTT after back-offs is no measure. */
+			if (p->rtt_ms > r->tick_rtt_max &&
+			    in->t_ms - r->path[i].carrying_since_ms >= RC_CARRYING_MS)
 				r->tick_rtt_max = p->rtt_ms;
 
 			if (floor > 0) {
@@ -492,27 +494,48 @@ static void on_silence(struct ratectl *r, struct estimate *e)
 }
 
 /*
+ * Whether what goes out is within what the paths carried lately (the best of
+ * two windows, with the probe's margin): then a queue in the paths is theirs
+ * (a dip, a swing), not mpstream's own lasting excess, and may move the
+ * automatic budget. A rate above it fills the paths' queues by itself: their
+ * RTT and the delay grow, and that must step the rate down, not raise the
+ * budget. Right after a step down of their capacity, what they carry is not
+ * known yet either (the windows say it within 2 s): that queue is taken for
+ * a dip's, which it is as far as the viewer is concerned.
+ */
+static bool feeding_within(const struct estimate *e)
+{
+	return e->cap_best >= 0 && e->wire <= RC_PROBE_LIMIT * e->cap_best;
+}
+
+/*
  * The automatic budget (cfg.auto_budget): twice the largest RTT a path that
  * carried data showed lately, so that the swing of a cellular uplink's queue
  * (a dip of its capacity: its RTT goes from 50 ms to a second) is within
  * it, not a drop; never under --max-latency, never over RC_BUDGET_MAX_MS.
+ * Only while the rate is within what the paths carry (feeding_within()).
  * Raised at once; lowered once the peak is older than the slots reach and
- * the delay is well under the lower budget (lowering it must not drop).
+ * the delay and the RTT's rise are well under what the lower budget allows
+ * (lowering it must neither drop nor step the rate down). The peaks outlive
+ * a reconnection: the uplinks are the same.
  */
-static void follow_budget(struct ratectl *r, int64_t now, int delay_ms, struct rc_decision *out)
+static void follow_budget(struct ratectl *r, const struct estimate *e, struct rc_decision *out)
 {
+	int64_t slots = (e->now - r->peak_slot_ms) / RC_BUDGET_SLOT_MS;
 	double peak = 0;
 	int want;
 
 	if (!r->cfg.auto_budget)
 		return;
-	if (now - r->peak_slot_ms >= RC_BUDGET_SLOT_MS) {
-		memmove(&r->rtt_peak[1], &r->rtt_peak[0],
-			(RC_BUDGET_SLOTS - 1) * sizeof(r->rtt_peak[0]));
-		r->rtt_peak[0] = 0;
-		r->peak_slot_ms = now;
+	if (slots > 0) {
+		size_t k = slots < RC_BUDGET_SLOTS ? (size_t)slots : RC_BUDGET_SLOTS;
+
+		memmove(&r->rtt_peak[k], &r->rtt_peak[0],
+			(RC_BUDGET_SLOTS - k) * sizeof(r->rtt_peak[0]));
+		memset(r->rtt_peak, 0, k * sizeof(r->rtt_peak[0]));
+		r->peak_slot_ms = e->now;
 	}
-	if (r->tick_rtt_max > r->rtt_peak[0])
+	if (feeding_within(e) && r->tick_rtt_max > r->rtt_peak[0])
 		r->rtt_peak[0] = r->tick_rtt_max;
 	for (size_t k = 0; k < RC_BUDGET_SLOTS; k++)
 		if (r->rtt_peak[k] > peak)
@@ -526,11 +549,12 @@ static void follow_budget(struct ratectl *r, int64_t now, int delay_ms, struct r
 		out->budget_change = 1;
 		snprintf(out->budget_why, sizeof(out->budget_why), "a path's RTT reached %.0f ms",
 			 r->tick_rtt_max);
-	} else if (want < r->budget_ms && delay_ms < want / 2) {
+	} else if (want < r->budget_ms && e->delay < want / 5 &&
+		   e->rise_most < RC_RTT_RISE_MOST * want / 2) {
 		out->budget_change = -1;
 		snprintf(out->budget_why, sizeof(out->budget_why),
 			 "the paths' RTT stayed under %.0f ms for %d s", peak,
-			 RC_BUDGET_SLOTS * RC_BUDGET_SLOT_MS / 1000);
+			 (RC_BUDGET_SLOTS - 1) * RC_BUDGET_SLOT_MS / 1000);
 	} else {
 		return;
 	}
@@ -580,7 +604,7 @@ static void estimate(struct ratectl *r, const struct rc_input *in, struct estima
 	drain = e->cap > e->wire / 2 ? e->cap : e->wire / 2;
 	age = socket_age(r, in);
 	e->delay = in->queue_ms + (age >= 0 ? age : (int)(8000.0 * in->socket_bytes / drain));
-	follow_budget(r, e->now, e->delay, out);
+	follow_budget(r, e, out);
 	budget = r->budget_ms;
 
 	/*
@@ -627,17 +651,16 @@ static void estimate(struct ratectl *r, const struct rc_input *in, struct estima
  * the paths too), a path's queue swings and its RTT, measured a round trip
  * late, has not said so yet. The budget is raised to cover the delay, up to
  * RC_BUDGET_MAX_MS, and that counts as a peak. Returns true when it was.
- * (What mpstream sends beyond what the paths carry waits in its own queue:
- * the in-flight cap keeps the socket's share of the delay to a few hundred
- * ms, so its own excess never raises the budget.)
+ * Not while mpstream sends more than the paths carried lately
+ * (feeding_within()): then the queue is its own, and it is dropped.
  */
 static bool budget_covers(struct ratectl *r, const struct rc_input *in, const struct estimate *e,
 			  struct rc_decision *out)
 {
-	int held = e->delay - in->queue_ms, want;
+	int socket_ms = e->delay - in->queue_ms, want;
 
-	if (!r->cfg.auto_budget || r->budget_ms >= RC_BUDGET_MAX_MS ||
-	    held <= (in->held ? r->budget_ms / 3 : r->budget_ms / 2))
+	if (!r->cfg.auto_budget || r->budget_ms >= RC_BUDGET_MAX_MS || !feeding_within(e) ||
+	    socket_ms <= (in->held ? r->budget_ms / 3 : r->budget_ms / 2))
 		return false;
 	want = (int)ceil(RC_BUDGET_COVER * e->delay / RC_BUDGET_ROUND_MS) * RC_BUDGET_ROUND_MS;
 	if (want > RC_BUDGET_MAX_MS)
@@ -649,7 +672,8 @@ static bool budget_covers(struct ratectl *r, const struct rc_input *in, const st
 		r->rtt_peak[0] = want / RC_BUDGET_RTT_TIMES;
 	out->budget_change = 1;
 	out->budget_ms = want;
-	snprintf(out->budget_why, sizeof(out->budget_why), "the paths held data for %d ms", held);
+	snprintf(out->budget_why, sizeof(out->budget_why), "the paths held data for %d ms",
+		 socket_ms);
 	return true;
 }
 

@@ -89,7 +89,8 @@ const char snd_cli_usage[] =
 	"                                server's TCP stack; beyond it queued frames are\n"
 	"                                dropped up to a keyframe (default auto: 1000,\n"
 	"                                raised up to 3000 to twice the paths' largest\n"
-	"                                RTT of the last minute)\n"
+	"                                RTT of the last minute, or to cover a delay\n"
+	"                                held in the paths)\n"
 	"      --congestion NAME         the subflows' TCP congestion control (default\n"
 	"                                cubic; 'system' keeps the kernel's default)\n"
 	"Running:\n"
@@ -247,7 +248,7 @@ static int parse_budget(const char *s, struct snd_options *o)
 {
 	o->max_latency_auto = !strcmp(s, "auto");
 	if (o->max_latency_auto) {
-		o->max_latency_ms = 1000;
+		o->max_latency_ms = SND_BUDGET_AUTO_MS;
 		return 0;
 	}
 	return parse_int(s, 100, 60000, &o->max_latency_ms);
@@ -309,7 +310,7 @@ static void defaults(struct snd_options *o)
 	o->congestion = CONN_CONGESTION_DEFAULT;
 	o->bitrate = 2500000;
 	o->min_bitrate = 300000;
-	o->max_latency_ms = 1000;
+	o->max_latency_ms = SND_BUDGET_AUTO_MS;
 	o->max_latency_auto = true;
 	o->stats_interval_s = 1.0;
 	o->connect_timeout_s = 10.0;

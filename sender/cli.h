@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdint.h>
 
+/* --max-latency auto: the budget it starts from and never goes under. */
+#define SND_BUDGET_AUTO_MS 1000
+
 struct snd_options {
 	struct rt_uplink_spec uplinks[RT_MAX_UPLINKS];
 	size_t n_uplinks;

@@ -786,7 +786,7 @@ static int budget_run(bool automatic, int *drops, int *raised_ms, int64_t *lower
 	*lowered_at = -1;
 	for (int64_t t = 0; t < 100000; t += TICK_MS) {
 		in.t_ms = t;
-		in.paths[0].acked_bytes += 2000000 / 80; /* 2 Mbit/s */
+		in.paths[0].acked_bytes += 3000000 / 80; /* 3 Mbit/s: more than the stream */
 		in.paths[0].rtt_ms = t >= 10000 && t < 12000 ? 40 + (double)(t - 10000) / 2 : 40;
 		/* A second swing later: 1.5 s of delay in the queue. */
 		in.queue_ms = t >= 20000 && t < 21000 ? 1500 : 0;
@@ -906,6 +906,57 @@ static void test_auto_budget_held(void **state)
 	}
 }
 
+/*
+ * mpstream's own excess: a fixed 3 Mbit/s into paths that carry 2. Their
+ * RTT grows with the queue it fills, data waits for the in-flight cap, and
+ * the socket's oldest data ages: all as in a dip, but for as long as the
+ * stream goes on. That is not the paths' swing: the budget stays, the queue
+ * is dropped.
+ */
+static void test_auto_budget_own_excess(void **state)
+{
+	struct rc_config cfg = default_cfg;
+	struct rc_decision d;
+	struct ratectl r;
+	uint64_t written = 5000, delivered = 5000, sf_acked = 0;
+	double queue_ms = 0;
+	int drops = 0, highest = 0;
+
+	(void)state;
+	cfg.auto_budget = true;
+	cfg.fixed = true;
+	cfg.start_bps = 3000000;
+	rc_init(&r, &cfg);
+	for (int64_t t = 1000; t < 31000; t += TICK_MS) {
+		struct rc_input in = {.t_ms = t, .n_paths = 1, .held = true};
+		uint64_t socket;
+
+		sf_acked += 25000; /* 2 Mbit/s */
+		delivered += 25000;
+		/* 128 kB in the socket at most (the in-flight cap); the rest waits in the queue. */
+		written = delivered + 128000;
+		socket = written - delivered;
+		queue_ms += 100.0 * (3140000.0 - 2000000.0) / 3140000.0;
+		in.paths[0] = (struct rc_path){.id = 1,
+					       .rtt_ms = 40 + 8000.0 * (double)socket / 2e6,
+					       .acked_bytes = sf_acked};
+		in.written_seq = written;
+		in.delivered_seq = delivered;
+		in.socket_bytes = (uint32_t)socket;
+		in.queue_ms = (int)queue_ms;
+		rc_update(&r, &in, &d);
+		if (d.drop) {
+			drops++;
+			queue_ms = 0;
+		}
+		if (d.budget_ms > highest)
+			highest = d.budget_ms;
+	}
+	print_message("own excess: %d drops, budget at most %d ms\n", drops, highest);
+	assert_true(drops >= 3);
+	assert_int_equal(highest, 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -930,6 +981,7 @@ int main(void)
 		cmocka_unit_test(test_hold_band),
 		cmocka_unit_test(test_auto_budget),
 		cmocka_unit_test(test_auto_budget_held),
+		cmocka_unit_test(test_auto_budget_own_excess),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
