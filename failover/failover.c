@@ -93,7 +93,8 @@ static int64_t kick_wait(const struct fo_pathprobe *p)
 }
 
 /*
- * A kick's outcome: an uplink up again clears the count; one still down once
+ * A kick's outcome: an uplink that works again (up, or degraded: back soon
+ * after its release, it comes and goes) clears the count; one still down once
  * the wait is over counts as a failed kick. Returns the wait before the next
  * probe.
  */
@@ -101,7 +102,7 @@ static int64_t kick_outcome(struct fo_uplink *up, int64_t now)
 {
 	struct fo_pathprobe *p = &up->probe;
 
-	if (up->health.state == FO_UP) {
+	if (up->health.state != FO_DOWN) {
 		p->failed_kicks = 0;
 		p->kick_pending = false;
 		p->unplugged_ms = 0; /* in use again (routing may have put it back itself) */
