@@ -508,6 +508,14 @@ static bool feeding_within(const struct estimate *e)
 	return e->cap_best >= 0 && e->wire <= RC_PROBE_LIMIT * e->cap_best;
 }
 
+/* A budget of at least @ms: rounded up to RC_BUDGET_ROUND_MS, at most RC_BUDGET_MAX_MS. */
+static int budget_for(double ms)
+{
+	int b = (int)ceil(ms / RC_BUDGET_ROUND_MS) * RC_BUDGET_ROUND_MS;
+
+	return b < RC_BUDGET_MAX_MS ? b : RC_BUDGET_MAX_MS;
+}
+
 /*
  * The automatic budget (cfg.auto_budget): twice the largest RTT a path that
  * carried data showed lately, so that the swing of a cellular uplink's queue
@@ -540,11 +548,9 @@ static void follow_budget(struct ratectl *r, const struct estimate *e, struct rc
 	for (size_t k = 0; k < RC_BUDGET_SLOTS; k++)
 		if (r->rtt_peak[k] > peak)
 			peak = r->rtt_peak[k];
-	want = (int)ceil(RC_BUDGET_RTT_TIMES * peak / RC_BUDGET_ROUND_MS) * RC_BUDGET_ROUND_MS;
+	want = budget_for(RC_BUDGET_RTT_TIMES * peak);
 	if (want < r->cfg.max_latency_ms)
 		want = r->cfg.max_latency_ms;
-	if (want > RC_BUDGET_MAX_MS)
-		want = RC_BUDGET_MAX_MS;
 	if (want > r->budget_ms) {
 		out->budget_change = 1;
 		snprintf(out->budget_why, sizeof(out->budget_why), "a path's RTT reached %.0f ms",
@@ -662,9 +668,7 @@ static bool budget_covers(struct ratectl *r, const struct rc_input *in, const st
 	if (!r->cfg.auto_budget || r->budget_ms >= RC_BUDGET_MAX_MS || !feeding_within(e) ||
 	    socket_ms <= (in->held ? r->budget_ms / 3 : r->budget_ms / 2))
 		return false;
-	want = (int)ceil(RC_BUDGET_COVER * e->delay / RC_BUDGET_ROUND_MS) * RC_BUDGET_ROUND_MS;
-	if (want > RC_BUDGET_MAX_MS)
-		want = RC_BUDGET_MAX_MS;
+	want = budget_for(RC_BUDGET_COVER * e->delay);
 	if (e->delay > want)
 		return false;
 	r->budget_ms = want;

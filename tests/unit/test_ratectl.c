@@ -606,9 +606,9 @@ static void test_recorded_cut(void **state)
 	assert_true(last >= 2000000);
 }
 
-/* One tick of one path: the connection's sequence and the path's acknowledgements. */
-static void seq_tick(struct ratectl *r, int64_t t, uint64_t written, uint64_t delivered,
-		     uint64_t sf_acked, double rtt_ms, struct rc_decision *d)
+/* One tick's input of one path: the connection's sequence and the path's acknowledgements. */
+static struct rc_input seq_input(int64_t t, uint64_t written, uint64_t delivered, uint64_t sf_acked,
+				 double rtt_ms)
 {
 	struct rc_input in = {.t_ms = t, .n_paths = 1};
 
@@ -616,6 +616,15 @@ static void seq_tick(struct ratectl *r, int64_t t, uint64_t written, uint64_t de
 	in.written_seq = written;
 	in.delivered_seq = delivered;
 	in.socket_bytes = (uint32_t)(written - delivered);
+	return in;
+}
+
+/* One tick of seq_input(). */
+static void seq_tick(struct ratectl *r, int64_t t, uint64_t written, uint64_t delivered,
+		     uint64_t sf_acked, double rtt_ms, struct rc_decision *d)
+{
+	struct rc_input in = seq_input(t, written, delivered, sf_acked, rtt_ms);
+
 	rc_update(r, &in, d);
 }
 
@@ -846,17 +855,14 @@ static int held_run(bool automatic, int queue_ms, int *budget, char *why, size_t
 	rc_init(&r, &cfg);
 	why[0] = '\0';
 	for (int64_t t = 1000, k = 0; k < 70; k++, t += TICK_MS) {
-		struct rc_input in = {.t_ms = t, .n_paths = 1};
+		struct rc_input in;
 
 		written += 25000;
 		sf_acked += 25000;
 		/* From 4 s on, 1.6 s without a connection-level acknowledgement. */
 		if (k < 30 || k >= 46)
 			delivered = written - 25000;
-		in.paths[0] = (struct rc_path){.id = 1, .rtt_ms = 40, .acked_bytes = sf_acked};
-		in.written_seq = written;
-		in.delivered_seq = delivered;
-		in.socket_bytes = (uint32_t)(written - delivered);
+		in = seq_input(t, written, delivered, sf_acked, 40);
 		in.queue_ms = k >= 30 && k < 46 ? queue_ms : 0;
 		rc_update(&r, &in, &d);
 		drops += d.drop;
@@ -928,21 +934,16 @@ static void test_auto_budget_own_excess(void **state)
 	cfg.start_bps = 3000000;
 	rc_init(&r, &cfg);
 	for (int64_t t = 1000; t < 31000; t += TICK_MS) {
-		struct rc_input in = {.t_ms = t, .n_paths = 1, .held = true};
-		uint64_t socket;
+		struct rc_input in;
 
 		sf_acked += 25000; /* 2 Mbit/s */
 		delivered += 25000;
 		/* 128 kB in the socket at most (the in-flight cap); the rest waits in the queue. */
 		written = delivered + 128000;
-		socket = written - delivered;
 		queue_ms += 100.0 * (3140000.0 - 2000000.0) / 3140000.0;
-		in.paths[0] = (struct rc_path){.id = 1,
-					       .rtt_ms = 40 + 8000.0 * (double)socket / 2e6,
-					       .acked_bytes = sf_acked};
-		in.written_seq = written;
-		in.delivered_seq = delivered;
-		in.socket_bytes = (uint32_t)socket;
+		in = seq_input(t, written, delivered, sf_acked,
+			       40 + 8000.0 * (double)(written - delivered) / 2e6);
+		in.held = true;
 		in.queue_ms = (int)queue_ms;
 		rc_update(&r, &in, &d);
 		if (d.drop) {
