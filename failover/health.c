@@ -33,7 +33,8 @@ enum fo_state fo_health_shown(const struct fo_health_uplink *u)
 /*
  * An uplink that comes and goes (FO_HEALTH_FLAP_MS) and is released again is
  * down for the policy (probed, its data on the others) but shown degraded,
- * for as long as it could still be a swing.
+ * for as long as it could still be a swing. And whether what is shown
+ * changed in this tick (act.changed: the one place it is set).
  */
 static void mask_unsteady(struct fo_uplink *up, enum fo_state shown_before, int64_t now)
 {
@@ -372,7 +373,6 @@ static void judge_blocking(struct fo_uplink *ups, size_t n, const struct conn_sn
 		u->released = true;
 		u->released_ms = now;
 		ups[i].act.release = true;
-		ups[i].act.changed = u->state != FO_DOWN;
 		u->state = FO_DOWN;
 		say_silence(u->reason, sizeof(u->reason), &ups[i].link, cur, silence,
 			    ", the others wait for its data");
@@ -564,7 +564,6 @@ int fo_health_update(struct fo_health *h, struct fo_uplink *ups, size_t n,
 		memset(&up->act, 0, sizeof(up->act));
 		up->act.bench = -1;
 		st = judge_state(up, prev, cur, now, dt, why, sizeof(why));
-		up->act.changed = st != up->health.state;
 		up->health.state = st;
 		snprintf(up->health.reason, sizeof(up->health.reason), "%s", why);
 		release_link_down(up, cur);
