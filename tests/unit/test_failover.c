@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock_offsets.h"
 #include "failover.h"
 #include "loopback.h"
 
@@ -110,6 +111,8 @@ static void subflow(struct conn_snapshot *s, uint32_t id, const char *local,
 	sf->rtt_us = 20000;
 }
 
+static int64_t t_offset_ms; /* every test runs at each of clock_offsets[] */
+
 /*
  * One tick at @now: up0 silent for @silence0 ms with data out (0: fine), up1
  * fine; the connection waits for data while up0 is silent.
@@ -123,7 +126,7 @@ static void tick(struct failover *fo, struct fake *f, const struct sockaddr_in *
 	subflow(&cur, 2, "127.0.0.2", server, 0, 5);
 	cur.conn_written = silence0 ? 9000 : 1000;
 	f->now = now;
-	fo_tick(fo, &cur, now);
+	fo_tick(fo, &cur, now + t_offset_ms);
 }
 
 /* up0 working again: ticks until it shows as up, @max at most. Returns the time reached. */
@@ -326,7 +329,7 @@ static void test_no_view_no_connection(void **state)
 	assert_true(fo_uplink(l->fo, 0)->link.installed);
 	l->f.get_ret = 0;
 	for (int64_t t = 1200; t < 5000; t += 100)
-		fo_tick(l->fo, NULL, t);
+		fo_tick(l->fo, NULL, t + t_offset_ms);
 	assert_int_equal(l->f.unplugs[0] + l->f.unplugs[1] + l->f.replugs[0] + l->f.replugs[1], 0);
 	fo_destroy(l->fo);
 	l->fo = NULL;
@@ -345,5 +348,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_view_no_connection, setup, teardown),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return RUN_AT_CLOCK_OFFSETS(tests, t_offset_ms);
 }

@@ -12,9 +12,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock_offsets.h"
 #include "health.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static int64_t t_offset_ms; /* every test runs at each of clock_offsets[] */
+
+/* fo_health_update at @now_ms on the test's clock, moved on by the offset. */
+static int health_at(struct fo_health *h, struct fo_uplink *ups, size_t n,
+		      const struct conn_snapshot *prev, const struct conn_snapshot *cur,
+		      int64_t now_ms)
+{
+	return fo_health_update(h, ups, n, prev, cur, now_ms + t_offset_ms);
+}
 
 static void subflow(struct conn_snapshot *s, uint32_t id, const char *local, uint32_t unacked,
 		    uint32_t last_ack_ms, uint64_t retrans)
@@ -54,7 +65,7 @@ static void test_blackhole_and_back(void **state)
 	fo_health_init(&h, ups, 2);
 	subflow(&cur, 1, "10.1.0.2", 0, 5, 0);
 	subflow(&cur, 2, "10.2.0.2", 0, 5, 0);
-	set_backup = fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1000);
+	set_backup = health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1000);
 	assert_int_equal(ups[0].health.state, FO_UP);
 	assert_int_equal(ups[1].health.state, FO_UP);
 	assert_false(ups[0].act.changed || ups[0].act.probe);
@@ -64,14 +75,14 @@ static void test_blackhole_and_back(void **state)
 	cur.n = 0;
 	subflow(&cur, 1, "10.1.0.2", 10, 400, 0);
 	subflow(&cur, 2, "10.2.0.2", 0, 5, 0);
-	set_backup = fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1400);
+	set_backup = health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1400);
 	assert_int_equal(ups[0].health.state, FO_DEGRADED);
 	assert_true(ups[0].act.changed);
 	prev = cur;
 	cur.n = 0;
 	subflow(&cur, 1, "10.1.0.2", 10, 1200, 1448);
 	subflow(&cur, 2, "10.2.0.2", 0, 5, 0);
-	set_backup = fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 2200);
+	set_backup = health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 2200);
 	assert_int_equal(ups[0].health.state, FO_DOWN);
 	assert_string_equal(ups[0].health.reason, "no ACK for 1200 ms");
 	assert_true(ups[0].act.probe); /* find out when it is back */
@@ -83,7 +94,7 @@ static void test_blackhole_and_back(void **state)
 	cur.n = 0;
 	subflow(&cur, 3, "10.1.0.2", 0, 10, 0);
 	subflow(&cur, 2, "10.2.0.2", 0, 5, 0);
-	set_backup = fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 3000);
+	set_backup = health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 3000);
 	assert_int_equal(ups[0].health.state, FO_UP);
 	assert_false(ups[0].act.probe);
 }
@@ -102,7 +113,7 @@ static void busy_tick(struct fo_health *h, struct fo_uplink *ups, struct conn_sn
 	subflow(cur, 1, "10.1.0.2", 20, 5, p->bytes_retrans + retrans);
 	cur->sf[0].bytes_sent = p->bytes_sent + 25000;
 	cur->sf[0].bytes_acked = p->bytes_acked + 25000;
-	fo_health_update(h, ups, 1, prev, cur, t);
+	health_at(h, ups, 1, prev, cur, t);
 }
 
 /*
@@ -174,7 +185,7 @@ static void test_not_dead(void **state)
 		cur.sf[0].snd_wnd = 0;
 		subflow(&cur, 2, "10.2.0.2", 0, 900, 0); /* nothing to send: the window */
 		cur.conn_written = 61000;
-		fo_health_update(&h, ups, 2, &prev, &cur, t);
+		health_at(&h, ups, 2, &prev, &cur, t);
 		assert_false(ups[0].act.release);
 		assert_int_equal(ups[0].health.state, FO_UP);
 	}
@@ -192,7 +203,7 @@ static void test_not_dead(void **state)
 		subflow(&cur, 2, "10.2.0.2", 8, 5, 0);
 		cur.sf[1].bytes_acked = (uint64_t)t * 100;
 		cur.conn_written = burst ? 90000 : 1000;
-		fo_health_update(&h, ups, 2, &prev, &cur, t);
+		health_at(&h, ups, 2, &prev, &cur, t);
 		assert_false(ups[0].act.release);
 		assert_int_equal(ups[0].health.state, FO_UP);
 	}
@@ -207,7 +218,7 @@ static void test_not_dead(void **state)
 	cur.sf[0].unacked = 0; /* all acknowledged, nothing more to send */
 	for (; t <= 2000 + 8000 + FO_HEALTH_DEGRADED_HOLD_MS; t += 50) {
 		prev = cur;
-		fo_health_update(&h, ups, 1, &prev, &cur, t);
+		health_at(&h, ups, 1, &prev, &cur, t);
 	}
 	assert_int_equal(ups[0].health.state, FO_UP);
 }
@@ -244,7 +255,7 @@ static void test_output_dropped(void **state)
 		cur.sf[1].bytes_acked = acked1;
 		cur.conn_delivered = acked0 + acked1;
 		cur.conn_written = cur.conn_delivered + (dropped ? 60000 : 16000);
-		fo_health_update(&h, ups, 2, &prev, &cur, t);
+		health_at(&h, ups, 2, &prev, &cur, t);
 		if (ups[0].act.release) {
 			assert_int_equal(released, 0); /* once */
 			released = t;
@@ -273,7 +284,7 @@ static void test_output_dropped(void **state)
 		subflow(&cur, 1, "10.1.0.2", 0, 5, 0);
 		cur.sf[0].notsent = 30000;
 		cur.conn_written = 30000;
-		fo_health_update(&h, ups, 1, &prev, &cur, t);
+		health_at(&h, ups, 1, &prev, &cur, t);
 		assert_false(ups[0].act.release);
 	}
 	assert_int_equal(ups[0].health.state, FO_DOWN);
@@ -291,27 +302,27 @@ static void test_link_and_subflow_loss(void **state)
 	fo_health_init(&h, ups, 2);
 	subflow(&cur, 1, "10.1.0.2", 0, 5, 0);
 	/* up1 has no subflow: a grace period first, then down. */
-	fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1000);
+	health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1000);
 	assert_int_equal(ups[1].health.state, FO_UP);
-	fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1000 + FO_HEALTH_GRACE_MS);
+	health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1000 + FO_HEALTH_GRACE_MS);
 	assert_int_equal(ups[1].health.state, FO_DOWN);
 	assert_string_equal(ups[1].health.reason, "no subflow");
 	assert_true(ups[1].act.probe);
 
 	ups[0].link.link_up = false;
-	fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 3000);
+	health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 3000);
 	assert_int_equal(ups[0].health.state, FO_DOWN);
 	assert_string_equal(ups[0].health.reason, "link down");
 	assert_false(ups[0].act.probe); /* the link events bring it back */
 	/* Its subflow is still there: released at once, not after a silence. */
 	assert_true(ups[0].act.release);
 	assert_true(ups[0].health.released);
-	fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 3100);
+	health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 3100);
 	assert_false(ups[0].act.release); /* once */
 
 	/* No connection: nothing to judge, nothing to probe. */
 	ups[0].link.link_up = true;
-	fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, NULL, 4000);
+	health_at(&h, ups, ARRAY_SIZE(ups), &prev, NULL, 4000);
 	assert_false(ups[1].act.probe);
 }
 
@@ -326,30 +337,30 @@ static void test_link_down_release(void **state)
 	fo_health_init(&h, ups, 2);
 	subflow(&cur, 1, "10.1.0.2", 0, 5, 0);
 	ups[1].link.link_up = false; /* no subflow of its own */
-	fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1000);
+	health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1000);
 	assert_false(ups[1].act.release);
 	ups[0].link.link_up = false;
 	ups[0].link.disabled = true; /* the operator took it out: closed already */
-	fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1100);
+	health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1100);
 	assert_false(ups[0].act.release);
 	assert_string_equal(fo_health_name(&ups[0]), "off");
 	ups[0].link.disabled = false;
 	cur.mptcp = false;
-	fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1200);
+	health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1200);
 	assert_false(ups[0].act.release);
 	cur.mptcp = true;
-	fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1300);
+	health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1300);
 	assert_true(ups[0].act.release);
 	/* Back up, and a fresh subflow that works: released no more, ready for the next time. */
 	ups[0].link.link_up = true;
 	prev = cur;
 	cur.n = 0;
 	subflow(&cur, 3, "10.1.0.2", 0, 5, 0);
-	fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 2000);
+	health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 2000);
 	assert_int_equal(ups[0].health.state, FO_UP);
 	assert_false(ups[0].health.released);
 	ups[0].link.link_up = false;
-	fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 2100);
+	health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 2100);
 	assert_true(ups[0].act.release);
 }
 
@@ -364,25 +375,25 @@ static void test_backup_promotion(void **state)
 	fo_health_init(&h, ups, 2);
 	subflow(&cur, 1, "10.1.0.2", 0, 5, 0);
 	subflow(&cur, 2, "10.2.0.2", 0, 5, 0);
-	set_backup = fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1000);
+	set_backup = health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1000);
 	assert_int_equal(set_backup, -1);
 
 	prev = cur;
 	cur.n = 0;
 	subflow(&cur, 1, "10.1.0.2", 5, 1500, 0);
 	subflow(&cur, 2, "10.2.0.2", 0, 5, 0);
-	set_backup = fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 2000);
+	set_backup = health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 2000);
 	assert_int_equal(ups[0].health.state, FO_DOWN);
 	assert_int_equal(set_backup, 0); /* the backup becomes a regular path */
 	prev = cur;
-	set_backup = fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 2100);
+	set_backup = health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 2100);
 	assert_int_equal(set_backup, -1); /* once */
 
 	prev = cur;
 	cur.n = 0;
 	subflow(&cur, 3, "10.1.0.2", 0, 5, 0);
 	subflow(&cur, 2, "10.2.0.2", 0, 5, 0);
-	set_backup = fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 3000);
+	set_backup = health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 3000);
 	assert_int_equal(set_backup, 1); /* up0 works again: back to backup */
 }
 
@@ -404,7 +415,7 @@ static void block_tick(struct fo_health *h, struct fo_uplink *ups, struct conn_s
 	cur->sf[1].bytes_acked = state1 == 2 ? prev->sf[1].bytes_acked : (uint64_t)t;
 	cur->conn_delivered = 1000;
 	cur->conn_written = waiting ? 90000 : 1000;
-	fo_health_update(h, ups, 2, prev, cur, t);
+	health_at(h, ups, 2, prev, cur, t);
 }
 
 /*
@@ -445,7 +456,7 @@ static void test_cross_family_never_closed(void **state)
 			memset(sin6, 0, sizeof(*sin6));
 			sin6->sin6_family = AF_INET6;
 			inet_pton(AF_INET6, "fd00:1::2", &sin6->sin6_addr);
-			fo_health_update(&h, ups, 2, &prev, &cur, t);
+			health_at(&h, ups, 2, &prev, &cur, t);
 			if (round == 0)
 				assert_false(ups[0].act.release || ups[0].act.probe);
 		}
@@ -537,7 +548,7 @@ static void test_release_after_rtt(void **state)
 		subflow(&cur, 2, "10.2.0.2", 60000, 5, 0);
 		cur.conn_delivered = 1000;
 		cur.conn_written = 90000;
-		fo_health_update(&h, ups, 2, &prev, &cur, 1000);
+		health_at(&h, ups, 2, &prev, &cur, 1000);
 		assert_int_equal(ups[0].act.release, silence >= 320);
 	}
 }
@@ -642,7 +653,7 @@ static double run_trace(uint64_t seed, double cut_ms, bool both, int secs, uint3
 			waiting |= cur.sf[k].unacked > 0;
 		cur.conn_delivered = 1000;
 		cur.conn_written = waiting ? 90000 : 1000;
-		fo_health_update(&h, ups, 2, &prev, &cur, now);
+		health_at(&h, ups, 2, &prev, &cur, now);
 		*after = fo_health_release_after_ms(&cur.sf[0]);
 		if (ups[0].act.release || ups[1].act.release)
 			return ups[1].act.release ? -2 : (double)now;
@@ -748,7 +759,7 @@ static int64_t replay_trace(const char *name, struct conn_subflow *sf)
 	two_uplinks(ups, false);
 	fo_health_init(&h, ups, 2);
 	while (released < 0 && (t = read_trace_tick(f, pending, sizeof(pending), &cur)) >= 0) {
-		fo_health_update(&h, ups, 2, &prev, &cur, t);
+		health_at(&h, ups, 2, &prev, &cur, t);
 		assert_false(ups[1].act.release);
 		if (ups[0].act.release) {
 			released = t;
@@ -830,7 +841,7 @@ static void speed_tick(struct fo_health *h, struct fo_uplink *ups, struct conn_s
 	subflow(cur, 2, "10.2.0.2", 0, 5, 0);
 	cur->sf[1].rtt_us = rtt1 * 1000;
 	cur->sf[1].bytes_acked = *acked1;
-	fo_health_update(h, ups, 2, prev, cur, now);
+	health_at(h, ups, 2, prev, cur, now);
 }
 
 /*
@@ -875,7 +886,7 @@ static void test_slow_path_benched(void **state)
 		cur.sf[0].rtt_us = 20000;
 		cur.sf[0].bytes_acked = a0;
 		t += 100;
-		fo_health_update(&h, ups, ARRAY_SIZE(ups), &prev, &cur, t);
+		health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, t);
 		assert_int_not_equal(ups[1].health.state, FO_DOWN);
 		assert_false(ups[1].act.probe);
 		assert_int_equal(ups[1].act.bench, -1);
@@ -893,7 +904,7 @@ static void test_slow_path_benched(void **state)
 		speed_tick(&h, ups, &prev, &cur, t, 20, 400, &a0, &a1, false);
 	}
 	assert_int_equal(ups[1].act.bench, 1);
-	assert_true(ups[1].health.benched_until_ms - t == 2 * FO_HEALTH_BENCH_MS);
+	assert_true(ups[1].health.benched_until_ms - t_offset_ms - t == 2 * FO_HEALTH_BENCH_MS);
 	for (int k = 0; k < 20 && ups[1].act.bench != 0; k++) {
 		t += 100;
 		speed_tick(&h, ups, &prev, &cur, t, 20, 400, &a0, &a1, true);
@@ -1001,5 +1012,5 @@ int main(void)
 		cmocka_unit_test(test_cross_family_never_closed),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return RUN_AT_CLOCK_OFFSETS(tests, t_offset_ms);
 }

@@ -3,6 +3,7 @@
  * Rate control on synthetic traces, closed loop through a small model of two
  * paths and a socket, and open loop on a trace recorded in the lab.
  */
+#include "clock_offsets.h"
 #include "ratectl.h"
 
 #include <setjmp.h>
@@ -58,6 +59,17 @@ static const struct rc_config default_cfg = {
 	.other_bps = OTHER_BPS,
 	.max_latency_ms = 1000,
 };
+
+static int64_t t_offset_ms; /* every test runs at each of clock_offsets[] */
+
+/* rc_update with @in's time on the test's clock, moved on by the offset. */
+static void update(struct ratectl *r, const struct rc_input *in, struct rc_decision *d)
+{
+	struct rc_input at = *in;
+
+	at.t_ms += t_offset_ms;
+	rc_update(r, &at, d);
+}
 
 static void run_init(struct run *x, const struct rc_config *cfg, double cap0, double cap1)
 {
@@ -161,7 +173,7 @@ static void step(struct run *x)
 	in.queue_ms = n->backlog > SOCKET_BYTES
 			      ? (int)(8000.0 * (n->backlog - SOCKET_BYTES) / n->wire_avg)
 			      : 0;
-	rc_update(&x->r, &in, &x->d);
+	update(&x->r, &in, &x->d);
 	if (x->d.drop) {
 		x->drops++;
 		if (n->backlog > SOCKET_BYTES)
@@ -445,7 +457,7 @@ static void test_queue_spike(void **state)
 		in.t_ms = t;
 		in.paths[0].acked_bytes += 3000000 / 80; /* 3 Mbit/s */
 		in.queue_ms = t >= 3000 && t < 3500 ? 1500 : 0;
-		rc_update(&r, &in, &d);
+		update(&r, &in, &d);
 		drops += d.drop;
 		if (d.drop)
 			assert_non_null(strstr(d.why, "over the 1000 ms budget"));
@@ -588,7 +600,7 @@ static void test_recorded_cut(void **state)
 			path->rtt_ms = strtod(end + 1, &end);
 			path->acked_bytes = strtoull(end + 1, &end, 10);
 		}
-		rc_update(&r, &in, &d);
+		update(&r, &in, &d);
 		assert_true(d.target_bps >= cfg.min_bps && d.target_bps <= cfg.max_bps);
 		if (in.t_ms >= 12000 && at_12s < 0)
 			at_12s = d.target_bps;
@@ -625,7 +637,7 @@ static void seq_tick(struct ratectl *r, int64_t t, uint64_t written, uint64_t de
 {
 	struct rc_input in = seq_input(t, written, delivered, sf_acked, rtt_ms);
 
-	rc_update(r, &in, d);
+	update(r, &in, d);
 }
 
 /*
@@ -676,7 +688,7 @@ static void test_delay_measured(void **state)
 	{
 		struct rc_input in = {.t_ms = 1000, .socket_bytes = 600000};
 
-		rc_update(&r, &in, &d);
+		update(&r, &in, &d);
 		assert_true(d.delay_ms > 1000);
 	}
 }
@@ -719,7 +731,7 @@ static void test_drop_ends_drain(void **state)
 		if (held_up)
 			queue_ms += 50;
 		in.queue_ms = queue_ms;
-		rc_update(&r, &in, &d);
+		update(&r, &in, &d);
 		if (d.drop) {
 			/* A drop comes with a step down, whenever the last one was. */
 			assert_int_equal(d.mode, RC_STEADY);
@@ -756,7 +768,7 @@ static int64_t rate_after_rise(double rise_ms)
 		in.paths[0] = (struct rc_path){1, 20, in.paths[0].acked_bytes + half};
 		in.paths[1] = (struct rc_path){2, t < 300 ? 30 : 30 + rise_ms,
 					       in.paths[1].acked_bytes + half};
-		rc_update(&r, &in, &d);
+		update(&r, &in, &d);
 		assert_int_not_equal(d.change, -1);
 	}
 	return r.target_bps;
@@ -799,7 +811,7 @@ static int budget_run(bool automatic, int *drops, int *raised_ms, int64_t *lower
 		in.paths[0].rtt_ms = t >= 10000 && t < 12000 ? 40 + (double)(t - 10000) / 2 : 40;
 		/* A second swing later: 1.5 s of delay in the queue. */
 		in.queue_ms = t >= 20000 && t < 21000 ? 1500 : 0;
-		rc_update(&r, &in, &d);
+		update(&r, &in, &d);
 		*drops += d.drop;
 		if (d.budget_change > 0) {
 			*raised_ms = d.budget_ms;
@@ -864,7 +876,7 @@ static int held_run(bool automatic, int queue_ms, int *budget, char *why, size_t
 			delivered = written - 25000;
 		in = seq_input(t, written, delivered, sf_acked, 40);
 		in.queue_ms = k >= 30 && k < 46 ? queue_ms : 0;
-		rc_update(&r, &in, &d);
+		update(&r, &in, &d);
 		drops += d.drop;
 		if (d.budget_change > 0)
 			snprintf(why, size, "%s", d.budget_why);
@@ -904,7 +916,7 @@ static void test_auto_budget_held(void **state)
 			in.t_ms = t;
 			in.paths[0].acked_bytes += 25000;
 			in.queue_ms = t >= 4000 && t < 5000 ? 1500 : 0;
-			rc_update(&r, &in, &d);
+			update(&r, &in, &d);
 			drops += d.drop;
 		}
 		assert_int_equal(drops, 1);
@@ -945,7 +957,7 @@ static void test_auto_budget_own_excess(void **state)
 			       40 + 8000.0 * (double)(written - delivered) / 2e6);
 		in.held = true;
 		in.queue_ms = (int)queue_ms;
-		rc_update(&r, &in, &d);
+		update(&r, &in, &d);
 		if (d.drop) {
 			drops++;
 			queue_ms = 0;
@@ -985,5 +997,5 @@ int main(void)
 		cmocka_unit_test(test_auto_budget_own_excess),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return RUN_AT_CLOCK_OFFSETS(tests, t_offset_ms);
 }
