@@ -29,15 +29,15 @@ static const struct clock_offset {
 #define N_CLOCK_OFFSETS (sizeof(clock_offsets) / sizeof(clock_offsets[0]))
 
 /* Runs the group @tests once at each offset, @offset_ms set before each run. */
-#define RUN_AT_CLOCK_OFFSETS(tests, offset_ms)                                          \
-	({                                                                              \
-		int _failed = 0;                                                        \
-		for (size_t _i = 0; _i < N_CLOCK_OFFSETS; _i++) {                       \
-			(offset_ms) = clock_offsets[_i].ms;                             \
-			_failed += cmocka_run_group_tests_name(clock_offsets[_i].name, \
-							       tests, NULL, NULL);      \
-		}                                                                       \
-		_failed;                                                                \
+#define RUN_AT_CLOCK_OFFSETS(tests, offset_ms)                                                \
+	({                                                                                    \
+		int _failed = 0;                                                              \
+		for (size_t _i = 0; _i < N_CLOCK_OFFSETS; _i++) {                             \
+			(offset_ms) = clock_offsets[_i].ms;                                   \
+			_failed += cmocka_run_group_tests_name(clock_offsets[_i].name, tests, \
+							       NULL, NULL);                   \
+		}                                                                             \
+		_failed;                                                                      \
 	})
 
 #endif

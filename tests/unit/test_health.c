@@ -21,8 +21,8 @@ static int64_t t_offset_ms; /* every test runs at each of clock_offsets[] */
 
 /* fo_health_update at @now_ms on the test's clock, moved on by the offset. */
 static int health_at(struct fo_health *h, struct fo_uplink *ups, size_t n,
-		      const struct conn_snapshot *prev, const struct conn_snapshot *cur,
-		      int64_t now_ms)
+		     const struct conn_snapshot *prev, const struct conn_snapshot *cur,
+		     int64_t now_ms)
 {
 	return fo_health_update(h, ups, n, prev, cur, now_ms + t_offset_ms);
 }
