@@ -28,8 +28,16 @@ struct tried {
 	bool mapped; /* asked for as IPv4, made IPv6: its IPv4 peers are IPv4-mapped */
 };
 
+/*
+ * Armed for the thread that armed it, and no other: the output's connection
+ * is opened in that one thread (libavformat's tcp.c resolves and connects in
+ * the caller's), while a live input may open its own sockets in its capture
+ * thread at the same moment; those stay plain TCP and are never taken for the
+ * output's.
+ */
+static _Thread_local bool armed;
+
 static struct {
-	atomic_bool armed;
 	atomic_bool warned;
 	atomic_bool cc_warned;
 	struct conn_plan plan;
@@ -78,12 +86,12 @@ void conn_shim_arm(const struct conn_plan *plan)
 	shim.n_tried = 0;
 	shim.plan = *plan;
 	pthread_mutex_unlock(&shim.lock);
-	atomic_store(&shim.armed, true);
+	armed = true;
 }
 
 void conn_shim_disarm(void)
 {
-	atomic_store(&shim.armed, false);
+	armed = false;
 }
 
 static void record(int fd, bool mptcp, bool mapped)
@@ -191,7 +199,7 @@ __attribute__((visibility("default"))) int socket(int domain, int type, int prot
 	bool stream = (type & 0xf) == SOCK_STREAM, mptcp, mapped = false;
 	int fd = -1, zero = 0;
 
-	if (!atomic_load(&shim.armed) || (domain != AF_INET && domain != AF_INET6) || !stream ||
+	if (!armed || (domain != AF_INET && domain != AF_INET6) || !stream ||
 	    (protocol != 0 && protocol != IPPROTO_TCP))
 		return (int)syscall(SYS_socket, domain, type, protocol);
 
@@ -245,8 +253,7 @@ __attribute__((visibility("default"))) int connect(int fd, const struct sockaddr
 	uint16_t port;
 	bool mapped = false;
 
-	if (!atomic_load(&shim.armed) || !addr || !find_tried(fd, &mapped) ||
-	    !mps_ip_from_sockaddr(&ip, addr))
+	if (!armed || !addr || !find_tried(fd, &mapped) || !mps_ip_from_sockaddr(&ip, addr))
 		return (int)syscall(SYS_connect, fd, addr, len);
 	pthread_mutex_lock(&shim.lock);
 	plan = shim.plan;

@@ -23,6 +23,10 @@
  * (mptcpize) would change every socket of the process and is a second
  * program to ship.
  *
+ * Arming is per thread: only the sockets the arming thread makes while armed
+ * are changed and recorded; a live input's capture thread opening its own
+ * tcp:// or rtmp:// connection at the same moment gets plain sockets, and is
+ * never mistaken for the output's connection (nor sent to the --via relay).
  * The shim's state is process-wide by nature (it stands in for a libc
  * function): that is the one exception to "no mutable globals".
  */
@@ -50,7 +54,7 @@ struct conn_plan {
 	struct sockaddr_storage via; /* ss_family 0: straight to the URL's host */
 };
 
-/* Create the next stream sockets with MPTCP, and connect them as @plan says. */
+/* Create this thread's next stream sockets with MPTCP, and connect them as @plan says. */
 void conn_shim_arm(const struct conn_plan *plan);
 
 /*
@@ -70,7 +74,7 @@ int conn_shim_set_congestion(const char *name) __attribute__((warn_unused_result
 int conn_congestion_available(const char *name, char *list, size_t size)
 	__attribute__((warn_unused_result));
 
-/* Back to plain socket() behaviour. */
+/* Back to plain socket() behaviour (in the thread that armed it). */
 void conn_shim_disarm(void);
 
 /*

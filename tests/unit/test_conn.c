@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -194,6 +195,68 @@ static void test_shim_disarmed_connect(void **state)
 	close(lb);
 }
 
+/* What another thread's socket got while the output was connecting. */
+struct other {
+	const struct sockaddr_in *url, *relay;
+	int fd, proto, domain, connected;
+};
+
+static void *other_thread(void *arg)
+{
+	struct other *o = arg;
+	socklen_t len = sizeof(o->proto);
+
+	o->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (o->fd >= 0 && getsockopt(o->fd, SOL_SOCKET, SO_PROTOCOL, &o->proto, &len) == 0) {
+		o->domain = domain_of(o->fd);
+		o->connected = connect(o->fd, (const struct sockaddr *)o->url, sizeof(*o->url));
+	}
+	return NULL;
+}
+
+/*
+ * A live input reopening its tcp:// or rtmp:// source in its capture thread
+ * while the output connects: its socket is plain TCP, goes where it asked
+ * (not to the --via relay), and is never taken for the output's connection.
+ */
+static void test_shim_other_thread(void **state)
+{
+	struct conn_plan plan = {0};
+	struct sockaddr_in url, relay;
+	int lurl = loopback_listener(8, &url), lrelay = loopback_listener(8, &relay), fd, acc;
+	struct other o = {.url = &url, .relay = &relay, .fd = -1};
+	pthread_t t;
+	bool mptcp = false;
+
+	(void)state;
+	memcpy(&plan.via, &relay, sizeof(relay));
+	conn_shim_arm(&plan);
+	assert_int_equal(pthread_create(&t, NULL, other_thread, &o), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	/* The arming thread's own socket: MPTCP (or TCP standing in), to the relay. */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&url, sizeof(url)), 0);
+	conn_shim_disarm();
+
+	assert_true(o.fd >= 0);
+	assert_int_equal(o.proto, IPPROTO_TCP);
+	assert_int_equal(o.domain, AF_INET);
+	assert_int_equal(o.connected, 0);
+	acc = accept(lurl, NULL, NULL); /* the other thread's went to the URL's host */
+	assert_true(acc >= 0);
+	close(acc);
+	acc = accept(lrelay, NULL, NULL); /* the output's to the relay */
+	assert_true(acc >= 0);
+	close(acc);
+	assert_int_equal(conn_shim_connection(&mptcp), fd);
+	close(fd);
+	/* The output's gone: the other thread's connected socket is still not it. */
+	assert_int_equal(conn_shim_connection(&mptcp), -ENOTCONN);
+	close(o.fd);
+	close(lurl);
+	close(lrelay);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -203,6 +266,7 @@ int main(void)
 		cmocka_unit_test(test_shim_ipv4_as_ipv6),
 		cmocka_unit_test(test_shim_via),
 		cmocka_unit_test(test_shim_disarmed_connect),
+		cmocka_unit_test(test_shim_other_thread),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
