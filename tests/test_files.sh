@@ -82,6 +82,14 @@ chmod 777 "$DIR/run-open"
 cp -p "$DIR/token" "$DIR/run-open/http-token"
 expect 66 "others can write its directory $DIR/run-open" "a token in a world-writable directory" \
 	env RUNTIME_DIRECTORY="$DIR/run-open" $M --http "$HTTP" "$URL"
+# The operator's own file may be a link (a mounted secret is one): both ends are checked.
+ln -s "$DIR/token" "$DIR/token-link"
+timeout 2 "$M" --http "$HTTP" --http-token-file "$DIR/token-link" "$URL" 2>"$DIR/link.txt"
+if grep -q "the controls need the token in $DIR/token-link" "$DIR/link.txt"; then
+	pass "--http-token-file a link to a token of mode 600: used"
+else
+	fail "--http-token-file a link: $(grep -m1 error "$DIR/link.txt")"
+fi
 mkdir -m 700 "$DIR/run-new"
 RUNTIME_DIRECTORY="$DIR/run-new" timeout 2 "$M" --http "$HTTP" "$URL" 2>"$DIR/new.txt"
 made=$(stat -c '%a %U' "$DIR/run-new/http-token" 2>/dev/null)
