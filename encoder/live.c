@@ -89,8 +89,8 @@ struct enc_live {
 	AVFrame **ring;
 	int64_t *ring_ns;
 	int ring_size, ring_len;
-	int64_t last_picture_ns; /* 0: none yet */
-	int64_t taken_ns;	 /* the arrival of the picture taken last */
+	struct enc_pace pace; /* when the pictures' arrivals count as lost */
+	int64_t taken_ns;     /* the arrival of the picture taken last */
 	struct enc_abuf audio;
 	/* The state, as the encoding side and the status see it. */
 	enum enc_input_state state;
@@ -128,8 +128,7 @@ static void set_deadline(struct capture *c, int ms)
 /* Under lock: the state at @now, and a log line for each change. */
 static void observe(struct enc_live *l, int64_t now)
 {
-	bool fresh = l->last_picture_ns &&
-		     now - l->last_picture_ns <= (int64_t)l->cfg.timeout_ms * 1000000;
+	bool fresh = enc_pace_fresh(&l->pace, now, l->cfg.timeout_ms);
 
 	if (fresh && l->state != ENC_INPUT_UP) {
 		if (l->state == ENC_INPUT_LOST) {
@@ -141,10 +140,13 @@ static void observe(struct enc_live *l, int64_t now)
 		}
 		l->state = ENC_INPUT_UP;
 	} else if (!fresh && l->state == ENC_INPUT_UP) {
+		int64_t after = enc_pace_lost_after_ns(&l->pace, l->cfg.timeout_ms);
+
 		l->state = ENC_INPUT_LOST;
-		l->since_ns = l->last_picture_ns + (int64_t)l->cfg.timeout_ms * 1000000;
+		l->since_ns = l->pace.last_ns + after;
 		l->losses++;
-		LOG_WARN(TAG, "lost: no picture for %d ms; sending the slate", l->cfg.timeout_ms);
+		LOG_WARN(TAG, "lost: no picture for %" PRId64 " ms; sending the slate",
+			 after / 1000000);
 	}
 }
 
@@ -251,7 +253,8 @@ static void put_picture(struct enc_live *l, AVFrame *f)
 		l->ring_len--;
 	}
 	l->ring[l->ring_len] = f;
-	l->ring_ns[l->ring_len++] = l->last_picture_ns = mps_mono_ns();
+	l->ring_ns[l->ring_len] = mps_mono_ns();
+	enc_pace_picture(&l->pace, l->ring_ns[l->ring_len++]);
 	pthread_mutex_unlock(&l->lock);
 }
 
@@ -384,10 +387,21 @@ static int pass_packet(struct capture *c)
 	if (ret < 0)
 		return ret;
 	pthread_mutex_lock(&c->live->lock);
-	c->live->last_picture_ns = now;
+	enc_pace_picture(&c->live->pace, now);
 	pthread_mutex_unlock(&c->live->lock);
 	c->delivered++;
 	return 0;
+}
+
+/* The frame rate the input declares, for its pace before its pictures show it. */
+static void expect_pace(struct capture *c)
+{
+	AVRational fr = av_guess_frame_rate(c->ic, c->ic->streams[c->vidx], NULL);
+	int64_t interval = fr.num > 0 && fr.den > 0 ? av_rescale(1000000000, fr.den, fr.num) : 0;
+
+	pthread_mutex_lock(&c->live->lock);
+	enc_pace_expect(&c->live->pace, interval);
+	pthread_mutex_unlock(&c->live->lock);
 }
 
 static int capture_open(struct capture *c)
@@ -428,6 +442,7 @@ static int capture_open(struct capture *c)
 			return ret;
 		if (c->live->pktq)
 			check_passthrough(c, c->ic->streams[c->vidx]->codecpar);
+		expect_pace(c);
 	}
 	if (c->want_audio) {
 		c->aidx = av_find_best_stream(c->ic, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);

@@ -43,6 +43,32 @@ int enc_abuf_put(struct enc_abuf *b, uint8_t **data, int samples);
 /* Fill @out (fltp stereo, nb_samples set) at @now_ns: the source's sound, or silence. */
 int enc_abuf_take(struct enc_abuf *b, AVFrame *out, int64_t now_ns);
 
+/*
+ * The live input's pace (pace.c): when it counts as lost. Pure; the caller
+ * locks. Lost after max(--input-timeout, ENC_PACE_LOST_FRAMES x its frame
+ * interval): the median spacing of the last ENC_PACE_INTERVALS pictures, or
+ * the rate the input declared before there are two.
+ */
+#define ENC_PACE_INTERVALS	 8
+#define ENC_PACE_LOST_FRAMES	 3
+#define ENC_PACE_MAX_INTERVAL_NS (60 * (int64_t)1000000000)
+struct enc_pace {
+	int64_t last_ns;     /* the newest picture's arrival; 0: none yet */
+	int64_t declared_ns; /* the frame interval the input declares; 0: none */
+	int64_t intervals[ENC_PACE_INTERVALS];
+	int n, next;
+};
+/* The frame interval the input declares (its frame rate's), 0 for none. */
+void enc_pace_expect(struct enc_pace *p, int64_t interval_ns);
+/* A picture arrived at @now_ns. */
+void enc_pace_picture(struct enc_pace *p, int64_t now_ns);
+/* The input's frame interval as seen (ns), the declared one before, 0 unknown. */
+int64_t enc_pace_interval_ns(const struct enc_pace *p);
+/* How long without a picture means lost (ns). */
+int64_t enc_pace_lost_after_ns(const struct enc_pace *p, int timeout_ms);
+/* A picture came, and not longer ago than enc_pace_lost_after_ns(). */
+bool enc_pace_fresh(const struct enc_pace *p, int64_t now_ns, int timeout_ms);
+
 /* The live input's queue, or NULL without --copy. */
 struct enc_pktq *enc_live_packets(struct enc_live *l);
 

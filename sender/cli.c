@@ -60,7 +60,8 @@ const char snd_cli_usage[] =
 	"                                1 kHz tone, silence, or a source of its own\n"
 	"                                (alsa:hw:1,0, pulse:NAME)\n"
 	"      --input-timeout MS        a live input without a picture for MS (default\n"
-	"                                500) is lost: the slate is sent until it is back\n"
+	"                                500), or for 3 of its frame intervals if longer,\n"
+	"                                is lost: the slate is sent until it is back\n"
 	"      --slate IMAGE             the slate: IMAGE (default: the last picture,\n"
 	"                                darkened, with \"SIGNAL LOST\")\n"
 	"      --av-offset MS            delay a live input's audio by MS (< 0: its\n"
@@ -115,11 +116,13 @@ const char snd_cli_usage[] =
 	"      --trace FILE              write the kernel's counters of every subflow\n"
 	"                                every 50 ms to FILE, for a bug report (CSV)\n"
 	"      --metrics [ADDR:]PORT     serve Prometheus metrics at /metrics (no ADDR:\n"
-	"                                every address)\n"
+	"                                every IPv4 address; IPv6: [::1]:PORT, [::]:PORT)\n"
 	"      --http [ADDR:]PORT        serve the operator's page, its JSON API and\n"
-	"                                /metrics (no ADDR: 127.0.0.1 only)\n"
+	"                                /metrics (no ADDR: 127.0.0.1 only; IPv6:\n"
+	"                                [::1]:PORT, or [::]:PORT for both families)\n"
 	"      --http-token-file FILE    the token the page's controls need (default: a\n"
-	"                                random one, kept in /run/mpstream/http-token)\n"
+	"                                random one, kept in /run/mpstream/http-token);\n"
+	"                                refused if others can read or change it\n"
 	"      --standby                 set up, then wait for \"go live\" from the page\n"
 	"                                or the API before connecting (needs --http)\n"
 	"  -v, --verbose                 more log lines (twice: libav* debug too)\n"
@@ -371,6 +374,24 @@ struct parse_state {
 	bool uplinks_from_config; /* the uplinks so far came from the file */
 };
 
+/*
+ * --http's or --metrics' [ADDR:]PORT: "10.0.0.2:8080", "[::1]:8080", "[::]:8080"
+ * (every address of both families); a bare PORT listens on @bare (IPv4).
+ */
+static int parse_listen(const char *arg, in_addr_t bare, struct sockaddr_storage *out)
+{
+	struct sockaddr_in *v4 = (struct sockaddr_in *)out;
+	int ret;
+
+	if (strchr(arg, ':'))
+		return mps_parse_listen_any(arg, out);
+	memset(out, 0, sizeof(*out));
+	ret = mps_parse_listen(arg, v4);
+	if (!ret)
+		v4->sin_addr.s_addr = bare;
+	return ret;
+}
+
 /* A copy of @s that lives as long as @o (config values do not outlive their line). */
 static const char *keep(struct snd_options *o, const char *s)
 {
@@ -539,15 +560,13 @@ static enum mps_args_result apply(struct snd_options *o, struct parse_state *st,
 			FAIL("--trace: too many long values");
 		break;
 	case OPT_METRICS:
-		if (mps_parse_listen(arg, &o->metrics_listen))
+		if (parse_listen(arg, htonl(INADDR_ANY), &o->metrics_listen))
 			FAIL("--metrics '%s': expected [ADDR:]PORT", arg);
 		o->metrics = true;
 		break;
 	case OPT_HTTP:
-		if (mps_parse_listen(arg, &o->http_listen))
+		if (parse_listen(arg, htonl(INADDR_LOOPBACK), &o->http_listen))
 			FAIL("--http '%s': expected [ADDR:]PORT", arg);
-		if (!strchr(arg, ':'))
-			o->http_listen.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		o->http = true;
 		break;
 	case OPT_HTTP_TOKEN_FILE:

@@ -37,12 +37,12 @@ struct snd_options {
 	bool copy;			  /* pass an H.264/AAC file through */
 	double duration_s;		  /* 0: until stopped */
 	double stats_interval_s;
-	const char *stats_path; /* CSV, or NULL */
-	const char *trace_path; /* the kernel's counters every 50 ms, or NULL */
-	bool metrics;		/* serve Prometheus metrics on metrics_listen */
-	struct sockaddr_in metrics_listen;
+	const char *stats_path;			/* CSV, or NULL */
+	const char *trace_path;			/* the kernel's counters every 50 ms, or NULL */
+	bool metrics;				/* serve Prometheus metrics on metrics_listen */
+	struct sockaddr_storage metrics_listen; /* IPv4, or IPv6 ([::]: both) */
 	bool http; /* serve the operator's page and API on http_listen */
-	struct sockaddr_in http_listen;
+	struct sockaddr_storage http_listen;
 	const char *http_token_file; /* NULL: a random token in the state directory */
 	bool standby;		     /* wait for "go live" before connecting */
 	double connect_timeout_s;

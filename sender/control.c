@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "args.h"
+#define _GNU_SOURCE /* mkostemp */
 #include "control.h"
 #include "log.h"
 #include "state.h"
@@ -9,7 +9,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -155,14 +157,116 @@ const struct web_ops snd_control_ops = {
 	.keyframe = keyframe,
 };
 
-/* The first line of @path, trimmed, into @out. 0, or -errno / -EINVAL (not a token). */
-static int read_token(const char *path, char *out, size_t size)
+/*
+ * Why a token file that others could read, write or replace is unsafe, or NULL. The file's
+ * owner is root or this user; a group may read it (0640 root:mpstream), no one else may.
+ */
+static const char *unsafe_mode(const struct stat *sb)
 {
-	FILE *f = fopen(path, "re");
+	if (sb->st_uid != 0 && sb->st_uid != geteuid())
+		return "it belongs to another user";
+	if (sb->st_mode & (S_IWGRP | S_IWOTH))
+		return "others can write it (chmod 600 it)";
+	if (sb->st_mode & S_IROTH)
+		return "everyone can read it (chmod 600 it)";
+	return NULL;
+}
+
+/*
+ * Whether a directory on the way to @dir (resolved) lets others replace what it holds: writable
+ * by others without the sticky bit (/tmp has it). 0, or -EPERM with the directory in @why.
+ */
+static int unsafe_dirs(const char *dir, char *why, size_t size)
+{
+	char real[PATH_MAX], *slash;
+	struct stat sb;
+
+	if (!realpath(dir, real))
+		return 0; /* the open that follows says what is wrong */
+	for (;;) {
+		if (stat(real, &sb) == 0 && S_ISDIR(sb.st_mode) && (sb.st_mode & S_IWOTH) &&
+		    !(sb.st_mode & S_ISVTX)) {
+			snprintf(why, size, "others can write its directory %s", real);
+			return -EPERM;
+		}
+		slash = strrchr(real, '/');
+		if (!slash || slash == real) {
+			if (real[1] == '\0')
+				return 0;
+			real[1] = '\0'; /* "/" itself, last */
+		} else {
+			*slash = '\0';
+		}
+	}
+}
+
+/*
+ * Open the token file @path to read it: a regular file of at most MAX_TOKEN_FILE_BYTES that
+ * no one but its owner (root or this user) can write or replace and others cannot read; a
+ * symbolic link only when @follow. The descriptor, or -errno with the reason in @why: -EPERM
+ * (unsafe), -ELOOP (a link), -EISDIR, -ENODEV (not a regular file), -EFBIG, open()'s.
+ */
+static int open_token(const char *path, bool follow, char *why, size_t size)
+{
+	char dir[PATH_MAX], *slash;
+	const char *unsafe;
+	struct stat sb;
+	int fd, ret;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0'; /* "/token" */
+	else
+		*slash = '\0';
+	/* Where the name sits (a link planted there counts), and where it leads. */
+	if ((ret = unsafe_dirs(dir, why, size)) || (follow && (ret = unsafe_dirs(path, why, size))))
+		return ret;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (follow ? 0 : O_NOFOLLOW));
+	if (fd < 0) {
+		ret = -errno;
+		if (ret == -ELOOP)
+			snprintf(why, size, "a symbolic link: mpstream makes this file itself");
+		else
+			snprintf(why, size, "%s", strerror(-ret));
+		return ret;
+	}
+	if (fstat(fd, &sb) < 0) {
+		ret = -errno;
+		snprintf(why, size, "%s", strerror(-ret));
+	} else if (S_ISDIR(sb.st_mode)) {
+		ret = -EISDIR;
+		snprintf(why, size, "%s", strerror(EISDIR));
+	} else if (!S_ISREG(sb.st_mode)) {
+		ret = -ENODEV;
+		snprintf(why, size, "not a regular file");
+	} else if (sb.st_size > MAX_TOKEN_FILE_BYTES) {
+		ret = -EFBIG;
+		snprintf(why, size, "larger than %d bytes (%lld)", MAX_TOKEN_FILE_BYTES,
+			 (long long)sb.st_size);
+	} else if ((unsafe = unsafe_mode(&sb))) {
+		ret = -EPERM;
+		snprintf(why, size, "%s", unsafe);
+	}
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/* The first line of the file open at @fd (closed), trimmed, into @out. 0, -EINVAL (not a token). */
+static int read_token(int fd, char *out, size_t size)
+{
+	FILE *f = fdopen(fd, "r");
 	size_t n;
 
-	if (!f)
-		return -errno;
+	if (!f) {
+		close(fd);
+		return -ENOMEM;
+	}
 	if (!fgets(out, (int)size, f))
 		out[0] = '\0';
 	fclose(f);
@@ -178,7 +282,10 @@ static int read_token(const char *path, char *out, size_t size)
 	return 0;
 }
 
-/* A new random token in @path (0600, written whole or not at all). */
+/*
+ * A new random token in @path: written whole into a new file of its own (0600, O_EXCL: no
+ * link or file planted beforehand is followed or reused), then renamed into place.
+ */
 static int make_token(const char *path, char *out, size_t size)
 {
 	unsigned char raw[WEB_TOKEN_MIN + 8];
@@ -190,9 +297,9 @@ static int make_token(const char *path, char *out, size_t size)
 		return -EIO;
 	for (size_t i = 0; i < sizeof(raw) && 2 * i + 2 < size; i++)
 		snprintf(out + 2 * i, 3, "%02x", raw[i]);
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= sizeof(tmp))
 		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	f = fdopen(fd, "w");
@@ -213,32 +320,44 @@ static int make_token(const char *path, char *out, size_t size)
 	return ret;
 }
 
+/* The token file's failure @err in one line: what cannot be read, or what is refused. */
+static void say_token_error(const char *path, int err, const char *why)
+{
+	if (err == -EPERM || err == -ELOOP)
+		LOG_ERR(TAG, "refusing the token file %s: %s", path, why);
+	else
+		LOG_ERR(TAG, "cannot read %s: %s", path, why);
+}
+
 int snd_control_token(const char *file, char *out, size_t size, char *where, size_t wsize)
 {
+	char why[PATH_MAX + 64];
 	int ret;
 
 	if (file) {
-		char why[128];
-
 		snprintf(where, wsize, "%s", file);
-		/* A directory was "no token" (exit 64); it is a file that cannot be read. */
-		if ((ret = mps_check_file(file, MAX_TOKEN_FILE_BYTES, why, sizeof(why)))) {
-			LOG_ERR(TAG, "cannot read %s: %s", file, why);
+		/* The operator's file: a link is followed (a mounted secret is one). */
+		ret = open_token(file, true, why, sizeof(why));
+		if (ret < 0) {
+			say_token_error(file, ret, why);
 			return ret;
 		}
-		ret = read_token(file, out, size);
+		ret = read_token(ret, out, size);
 		if (ret == -EINVAL)
 			LOG_ERR(TAG, "%s: expected one line of %d to %d printable characters", file,
 				WEB_TOKEN_MIN, WEB_TOKEN_MAX);
-		else if (ret)
-			LOG_ERR(TAG, "cannot read %s: %s", file, strerror(-ret));
 		return ret;
 	}
 	ret = mps_state_path(SND_TOKEN_FILE, where, wsize);
 	if (ret)
 		return ret;
-	if (read_token(where, out, size) == 0)
+	ret = open_token(where, false, why, sizeof(why));
+	if (ret >= 0 && read_token(ret, out, size) == 0)
 		return 0; /* the one of an earlier run: the operator's bookmark still works */
+	if (ret < 0 && ret != -ENOENT) {
+		say_token_error(where, ret, why);
+		return ret;
+	}
 	ret = make_token(where, out, size);
 	if (ret)
 		LOG_ERR(TAG, "cannot keep a control token in %s: %s", where, strerror(-ret));

@@ -300,10 +300,15 @@ static int setup_record(struct app *a)
 	return 0;
 }
 
-/* --http-token-file's error: not readable (a directory, a device too) 66, no token 64. */
+/*
+ * The token file's error: not readable (a directory, a device too) or refused (others can
+ * read or replace it, a link where mpstream keeps its own) 66, no token 64.
+ */
 static int exit_for_token(int err)
 {
 	switch (err) {
+	case -EPERM:
+	case -ELOOP:
 	case -ENOENT:
 	case -EACCES:
 	case -EISDIR:

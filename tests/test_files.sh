@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Files and signals a hostile tester handed mpstream (issue 28): each bad file
 # gets one line and its documented exit code, at once; nothing is read for
-# ever; a stray SIGUSR1 does not end the stream; a connection that fell back
+# ever; a token file others could read or replace is refused; a stray SIGUSR1 does not end the stream; a connection that fell back
 # to plain TCP is not called MPTCP; a recording that cannot be written ends
 # the recording, not the stream. No network namespace: loopback only.
 # Usage: test_files.sh MPSTREAM
@@ -57,6 +57,47 @@ expect 66 "--ca .*big.pem: larger than 1048576 bytes" "a 2 MB --ca" \
 # Item 14: files that cannot be read are 66, whatever they are.
 expect 66 "cannot read $DIR: Is a directory" "a directory as token file" \
 	$M --http "127.0.0.1:$((20000 + RANDOM % 20000))" --http-token-file "$DIR" "$URL"
+# Item 14: a token file that others can read, write or replace is refused (66), as is a link
+# where mpstream keeps its own; the one it makes is 0600, made afresh (no planted file reused).
+HTTP="127.0.0.1:$((20000 + RANDOM % 20000))"
+TOKEN=0123456789abcdef0123456789
+printf '%s\n' "$TOKEN" >"$DIR/token"
+chmod 644 "$DIR/token"
+expect 66 "refusing the token file $DIR/token: everyone can read it" "a world-readable token file" \
+	$M --http "$HTTP" --http-token-file "$DIR/token" "$URL"
+chmod 600 "$DIR/token"
+if [ "$(id -u)" = 0 ]; then
+	cp -p "$DIR/token" "$DIR/token-nobody"
+	chown nobody "$DIR/token-nobody"
+	expect 66 "token-nobody: it belongs to another user" "a token file of user nobody" \
+		$M --http "$HTTP" --http-token-file "$DIR/token-nobody" "$URL"
+else
+	echo "SKIP: a token file of another user needs root (chown)"
+fi
+mkdir -m 755 "$DIR/run" "$DIR/run-open"
+ln -s "$DIR/token" "$DIR/run/http-token"
+expect 66 "refusing the token file $DIR/run/http-token: a symbolic link" "a link planted as the kept token" \
+	env RUNTIME_DIRECTORY="$DIR/run" $M --http "$HTTP" "$URL"
+chmod 777 "$DIR/run-open"
+cp -p "$DIR/token" "$DIR/run-open/http-token"
+expect 66 "others can write its directory $DIR/run-open" "a token in a world-writable directory" \
+	env RUNTIME_DIRECTORY="$DIR/run-open" $M --http "$HTTP" "$URL"
+# The operator's own file may be a link (a mounted secret is one): both ends are checked.
+ln -s "$DIR/token" "$DIR/token-link"
+timeout 2 "$M" --http "$HTTP" --http-token-file "$DIR/token-link" "$URL" 2>"$DIR/link.txt"
+if grep -q "the controls need the token in $DIR/token-link" "$DIR/link.txt"; then
+	pass "--http-token-file a link to a token of mode 600: used"
+else
+	fail "--http-token-file a link: $(grep -m1 error "$DIR/link.txt")"
+fi
+mkdir -m 700 "$DIR/run-new"
+RUNTIME_DIRECTORY="$DIR/run-new" timeout 2 "$M" --http "$HTTP" "$URL" 2>"$DIR/new.txt"
+made=$(stat -c '%a %U' "$DIR/run-new/http-token" 2>/dev/null)
+if [ "$made" = "600 $(id -un)" ] && [ "$(ls "$DIR/run-new")" = http-token ]; then
+	pass "a new kept token: mode $made, nothing else left"
+else
+	fail "a new kept token: '$made', $(ls "$DIR/run-new"): $(grep -m1 error "$DIR/new.txt")"
+fi
 expect 66 "cannot read input /proc/self/mem" "--input /proc/self/mem" $M -i /proc/self/mem "$URL"
 expect 66 "cannot read input http://127.0.0.1:9/clip.mp4: Connection refused" "a refused http:// input" \
 	$M -i http://127.0.0.1:9/clip.mp4 "$URL"

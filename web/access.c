@@ -3,6 +3,7 @@
  * Who may read without the token, and how many refusals the log tells of.
  * Pure (no libmicrohttpd), for the unit tests.
  */
+#include "inet.h"
 #include "web.h"
 
 #include <arpa/inet.h>
@@ -47,11 +48,10 @@ static bool host_name(const char *host, char *out, size_t size)
 	return true;
 }
 
-bool web_host_is_local(const char *host, const struct sockaddr_in *bound)
+bool web_host_is_local(const char *host, const struct sockaddr *bound)
 {
-	char name[64], a[INET_ADDRSTRLEN];
-	struct in6_addr v6;
-	struct in_addr v4;
+	struct mps_ip ip, mine, any = {0};
+	char name[64];
 
 	if (!host)
 		return true; /* HTTP/1.0 without Host: no browser sends that */
@@ -59,19 +59,27 @@ bool web_host_is_local(const char *host, const struct sockaddr_in *bound)
 		return false;
 	if (!strcasecmp(name, "localhost"))
 		return true;
-	if (inet_pton(AF_INET6, name, &v6) == 1)
-		return IN6_IS_ADDR_LOOPBACK(&v6);
-	if (inet_pton(AF_INET, name, &v4) != 1)
+	if (!mps_ip_parse(&ip, name))
 		return false; /* a name: what a rebinding page's host would be */
-	if (v4.s_addr == htonl(INADDR_LOOPBACK))
+	if ((host[0] == '[') != (ip.family == AF_INET6))
+		return false; /* [127.0.0.1], or an IPv6 address without brackets */
+	if (ip.family == AF_INET6) {
+		struct in6_addr v6 = ip.v6;
+
+		if (IN6_IS_ADDR_LOOPBACK(&v6))
+			return true;
+		mps_ip_set(&ip, AF_INET6, &v6, sizeof(v6)); /* [::ffff:a.b.c.d]: IPv4 */
+	}
+	if (ip.family == AF_INET && ip.v4.s_addr == htonl(INADDR_LOOPBACK))
 		return true;
-	inet_ntop(AF_INET, &v4, a, sizeof(a));
-	return bound && bound->sin_addr.s_addr != htonl(INADDR_ANY) &&
-	       v4.s_addr == bound->sin_addr.s_addr && !strcmp(a, name);
+	if (!bound || !mps_ip_from_sockaddr(&mine, bound))
+		return false;
+	any.family = mine.family;
+	return !mps_ip_equal(&mine, &any) && mps_ip_equal(&ip, &mine);
 }
 
 enum web_access web_read_access(const struct sockaddr *client, const char *host,
-				const struct sockaddr_in *bound, bool open)
+				const struct sockaddr *bound, bool open)
 {
 	bool local = web_loopback(client);
 

@@ -169,8 +169,10 @@ static bool allowed(struct listener *l, struct MHD_Connection *conn, const char 
 	enum web_access access = WEB_NEED_TOKEN;
 
 	if (!control)
-		access = web_read_access(
-			sa, host, l->api ? &w->cfg.http_listen : &w->cfg.metrics_listen, !l->api);
+		access = web_read_access(sa, host,
+					 (const struct sockaddr *)(l->api ? &w->cfg.http_listen
+									  : &w->cfg.metrics_listen),
+					 !l->api);
 	if (access == WEB_ALLOWED || (l->api && given && web_token_equal(given, w->token)))
 		return true;
 	if (sa && sa->sa_family == AF_INET)
@@ -508,28 +510,38 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_limited(cls, &((struct web *)cls)->refusals, "%s", line);
 }
 
-static int listen_on(struct listener *l, const struct sockaddr_in *addr, const char *what)
+/*
+ * Serve on @addr, IPv4 or IPv6; an IPv6 socket is dual-stack, so that [::]
+ * takes IPv4 clients too (they arrive IPv4-mapped).
+ */
+static int listen_on(struct listener *l, const struct sockaddr_storage *addr, const char *what)
 {
-	char a[INET_ADDRSTRLEN];
+	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)addr;
+	const struct sockaddr_in *v4 = (const struct sockaddr_in *)addr;
+	bool ipv6 = addr->ss_family == AF_INET6;
+	uint16_t port = ntohs(ipv6 ? v6->sin6_port : v4->sin_port);
+	char a[INET6_ADDRSTRLEN + 2], ip[INET6_ADDRSTRLEN];
 
 	errno = 0;
 	l->daemon = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
-		ntohs(addr->sin_port), NULL, NULL, serve, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-		l->w, MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_CONNECTION_LIMIT, CONN_LIMIT,
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+			(ipv6 ? MHD_USE_DUAL_STACK : 0),
+		port, NULL, NULL, serve, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, l->w,
+		MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_CONNECTION_LIMIT, CONN_LIMIT,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
 		CONN_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, completed, l,
 		MHD_OPTION_NOTIFY_CONNECTION, track, l, MHD_OPTION_END);
-	inet_ntop(AF_INET, &addr->sin_addr, a, sizeof(a));
+	inet_ntop(addr->ss_family,
+		  ipv6 ? (const void *)&v6->sin6_addr : (const void *)&v4->sin_addr, ip,
+		  sizeof(ip));
+	snprintf(a, sizeof(a), ipv6 ? "[%s]" : "%s", ip);
 	if (!l->daemon) {
 		int err = errno ? errno : EADDRINUSE;
 
-		LOG_ERR(TAG, "cannot serve %s on %s:%u: %s", what, a, ntohs(addr->sin_port),
-			strerror(err));
+		LOG_ERR(TAG, "cannot serve %s on %s:%u: %s", what, a, port, strerror(err));
 		return -err;
 	}
-	LOG_INFO(TAG, "%s on http://%s:%u/%s", what, a, ntohs(addr->sin_port),
-		 l->api ? "" : "metrics");
+	LOG_INFO(TAG, "%s on http://%s:%u/%s", what, a, port, l->api ? "" : "metrics");
 	return 0;
 }
 

@@ -104,11 +104,12 @@ struct sockaddr;
 bool web_loopback(const struct sockaddr *sa);
 
 /*
- * A Host header that names this host: localhost, 127.0.0.1, [::1] or the
- * address listened on (@bound, not 0.0.0.0), with any port; NULL (HTTP/1.0)
- * too. Any other name or address is not.
+ * A Host header that names this host: localhost, 127.0.0.1, [::1] (or
+ * [::ffff:127.0.0.1]) or the address listened on (@bound of either family,
+ * not 0.0.0.0 or [::]), with any port; NULL (HTTP/1.0) too. Any other name
+ * or address is not; an IPv6 address must be in brackets, an IPv4 one not.
  */
-bool web_host_is_local(const char *host, const struct sockaddr_in *bound);
+bool web_host_is_local(const char *host, const struct sockaddr *bound);
 
 /*
  * May a read without a valid token be served? Reads from this host are,
@@ -121,7 +122,7 @@ enum web_access {
 	WEB_FOREIGN_HOST, /* 403: from this host, under another host's name */
 };
 enum web_access web_read_access(const struct sockaddr *client, const char *host,
-				const struct sockaddr_in *bound, bool open);
+				const struct sockaddr *bound, bool open);
 
 /*
  * Refusals are log lines, at most WEB_REFUSALS_LOGGED in WEB_REFUSAL_WINDOW_MS;
@@ -160,10 +161,10 @@ struct web_ops {
 };
 
 struct web_config {
-	bool metrics; /* serve /metrics alone on metrics_listen */
-	struct sockaddr_in metrics_listen;
+	bool metrics;				/* serve /metrics alone on metrics_listen */
+	struct sockaddr_storage metrics_listen; /* IPv4 or IPv6 ([::]: both) */
 	bool http; /* serve the page, the API and /metrics on http_listen */
-	struct sockaddr_in http_listen;
+	struct sockaddr_storage http_listen;
 	const char *token; /* what controls need (and reads from other hosts) */
 	const struct web_ops *ops;
 	void *ctx;

@@ -13,6 +13,7 @@ command -v curl >/dev/null || { echo "FAIL: curl is missing (scripts/test instal
 lab_up 4mbit || { echo "FAIL: lab"; exit 1; }
 TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 echo "$TOKEN" >"$LAB_DIR/token"
+chmod 600 "$LAB_DIR/token" # one that others can read is refused (66)
 API="http://127.0.0.1:8080/api"
 # curl in the sender's namespace: api METHOD PATH [BODY] [CURL OPTION...]; prints "CODE BODY".
 api() {
@@ -49,6 +50,7 @@ bad 64 "--standby without --http" --standby
 bad 64 "--http-token-file without --http" --http-token-file "$LAB_DIR/token"
 bad 64 "--http with a bad port" --http 70000
 echo short >"$LAB_DIR/short"
+chmod 600 "$LAB_DIR/short"
 bad 64 "a token file with no token" --http 8080 --http-token-file "$LAB_DIR/short" --standby
 bad 66 "a token file that does not exist" --http 8080 --http-token-file "$LAB_DIR/none" --standby
 # Another mpstream (in standby, no uplinks) holds the port.

@@ -179,7 +179,7 @@ static void test_config(void **state)
 	assert_false(o.max_latency_auto);
 	assert_int_equal(o.verbosity, 1);
 	assert_true(o.http);
-	assert_int_equal(ntohs(o.http_listen.sin_port), 8080);
+	assert_int_equal(ntohs(((struct sockaddr_in *)&o.http_listen)->sin_port), 8080);
 	assert_true(o.standby);
 	assert_int_equal(o.n_uplinks, 2);
 	assert_string_equal(o.uplinks[0].ifname, "eth0");
@@ -475,6 +475,8 @@ static void test_tls(void **state)
 static void test_http(void **state)
 {
 	struct snd_options o;
+	const struct sockaddr_in *v4 = (const struct sockaddr_in *)&o.http_listen;
+	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&o.http_listen;
 	char err[256];
 
 	assert_int_equal(parse(&o, err, URL, NULL), MPS_ARGS_RUN);
@@ -484,14 +486,29 @@ static void test_http(void **state)
 	assert_int_equal(parse(&o, err, "--http", "8080", "--standby", URL, NULL), MPS_ARGS_RUN);
 	assert_true(o.http);
 	assert_true(o.standby);
-	assert_int_equal(o.http_listen.sin_addr.s_addr, htonl(INADDR_LOOPBACK));
-	assert_int_equal(ntohs(o.http_listen.sin_port), 8080);
+	assert_int_equal(o.http_listen.ss_family, AF_INET);
+	assert_int_equal(v4->sin_addr.s_addr, htonl(INADDR_LOOPBACK));
+	assert_int_equal(ntohs(v4->sin_port), 8080);
 	assert_int_equal(
 		parse(&o, err, "--http", "0.0.0.0:80", "--http-token-file", "/etc/t", URL, NULL),
 		MPS_ARGS_RUN);
-	assert_int_equal(o.http_listen.sin_addr.s_addr, htonl(INADDR_ANY));
+	assert_int_equal(v4->sin_addr.s_addr, htonl(INADDR_ANY));
 	assert_string_equal(o.http_token_file, "/etc/t");
 	assert_false(o.standby);
+	/* IPv6: loopback, and every address of both families. */
+	assert_int_equal(parse(&o, err, "--http", "[::1]:8080", URL, NULL), MPS_ARGS_RUN);
+	assert_int_equal(o.http_listen.ss_family, AF_INET6);
+	assert_true(IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr));
+	assert_int_equal(ntohs(v6->sin6_port), 8080);
+	assert_int_equal(parse(&o, err, "--http", "[::]:8081", URL, NULL), MPS_ARGS_RUN);
+	assert_true(IN6_IS_ADDR_UNSPECIFIED(&v6->sin6_addr));
+	assert_int_equal(ntohs(v6->sin6_port), 8081);
+	assert_int_equal(parse(&o, err, "--metrics", "[::1]:9099", URL, NULL), MPS_ARGS_RUN);
+	assert_int_equal(o.metrics_listen.ss_family, AF_INET6);
+	assert_int_equal(parse(&o, err, "--metrics", "9099", URL, NULL), MPS_ARGS_RUN);
+	assert_int_equal(o.metrics_listen.ss_family, AF_INET);
+	expect_error("--http '::1:8080': expected [ADDR:]PORT", "--http", "::1:8080", URL, NULL);
+	expect_error("--http '[::1]': expected [ADDR:]PORT", "--http", "[::1]", URL, NULL);
 }
 
 static void test_bitrate(void **state)

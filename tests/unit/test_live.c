@@ -150,11 +150,88 @@ static void test_offsets(void **state)
 	}
 }
 
+/*
+ * Pictures every @interval (a multiple of 10 ms) from @start for @seconds, the pace asked
+ * every 10 ms: how many times it went from fresh to lost. *@last: the last picture's time.
+ */
+static int pictures(struct enc_pace *p, int64_t start, int64_t interval, double seconds,
+		    int64_t *last)
+{
+	int64_t end = start + (int64_t)(seconds * NS);
+	bool was_fresh = true;
+	int losses = 0;
+
+	for (int64_t t = start; t <= end; t += 10 * MS) {
+		bool fresh;
+
+		if ((t - start) % interval == 0) {
+			enc_pace_picture(p, t);
+			*last = t;
+		}
+		fresh = enc_pace_fresh(p, t, 500);
+		losses += was_fresh && !fresh;
+		was_fresh = fresh;
+	}
+	return losses;
+}
+
+/*
+ * A 1 fps camera with --input-timeout 500 ms is not lost between its pictures (the slate
+ * came and went every second); when it stops it is, 3 of its frames later. At the
+ * stream's start, across 53.4 h and after ten years of the monotonic clock.
+ */
+static void test_pace(void **state)
+{
+	const int64_t offsets[] = {T0, OVERFLOW - NS / 2, 10 * 365 * 24 * HOUR_NS};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(offsets) / sizeof(offsets[0]); i++) {
+		struct enc_pace p = {0};
+		int64_t last = 0;
+		int losses;
+
+		/* Nothing declared: lost once, before the second picture shows the pace. */
+		losses = pictures(&p, offsets[i], NS, 20, &last);
+		printf("figure: 1 fps for 20 s from %.1f h: %d loss(es), lost after %" PRId64
+		       " ms\n",
+		       offsets[i] / 3600e9, losses, enc_pace_lost_after_ns(&p, 500) / MS);
+		assert_int_equal(losses, 1);
+		assert_int_equal(enc_pace_interval_ns(&p), NS);
+		assert_true(enc_pace_fresh(&p, last + 2900 * MS, 500));
+		assert_false(enc_pace_fresh(&p, last + 3100 * MS, 500));
+		/* A 30 s outage, then 1 fps again: the outage did not move the pace. */
+		assert_int_equal(pictures(&p, last + 30 * NS, NS, 10, &last), 0);
+		assert_int_equal(enc_pace_interval_ns(&p), NS);
+
+		/* The rate the input declares stands in before the second picture. */
+		p = (struct enc_pace){0};
+		enc_pace_expect(&p, NS);
+		assert_int_equal(pictures(&p, offsets[i], NS, 20, &last), 0);
+
+		/* 25 fps: the timeout rules. */
+		p = (struct enc_pace){0};
+		enc_pace_expect(&p, 40 * MS);
+		assert_int_equal(pictures(&p, offsets[i], 40 * MS, 5, &last), 0);
+		assert_int_equal(enc_pace_lost_after_ns(&p, 500), 500 * MS);
+		assert_true(enc_pace_fresh(&p, last + 500 * MS, 500));
+		assert_false(enc_pace_fresh(&p, last + 510 * MS, 500));
+		/* Slowed down to 1 fps: followed within half the window. */
+		losses = pictures(&p, last + NS, NS, 20, &last);
+		assert_in_range(losses, 1, ENC_PACE_INTERVALS / 2);
+		assert_int_equal(enc_pace_interval_ns(&p), NS);
+		/* A pace of an hour is capped at a minute: lost after 3 minutes. */
+		p = (struct enc_pace){0};
+		enc_pace_expect(&p, HOUR_NS);
+		assert_int_equal(enc_pace_lost_after_ns(&p, 500), 3 * ENC_PACE_MAX_INTERVAL_NS);
+	}
+}
+
 /* The real source, from a lavfi device: a live input and its clock as the session runs them. */
-static struct enc_source *live_source(struct enc_live **l, int fps, int64_t offset_ns)
+static struct enc_source *live_source_of(struct enc_live **l, const char *input, int fps,
+					 int64_t offset_ns)
 {
 	struct enc_live_config cfg = {
-		.input = "lavfi:testsrc2=size=160x120:rate=25",
+		.input = input,
 		.audio = "tone",
 		.width = 160,
 		.height = 120,
@@ -167,6 +244,11 @@ static struct enc_source *live_source(struct enc_live **l, int fps, int64_t offs
 	assert_int_equal(enc_live_start(&cfg, l), 0);
 	assert_int_equal(enc_source_live_create(*l, &src), 0);
 	return src;
+}
+
+static struct enc_source *live_source(struct enc_live **l, int fps, int64_t offset_ns)
+{
+	return live_source_of(l, "lavfi:testsrc2=size=160x120:rate=25", fps, offset_ns);
 }
 
 /* The next frame: its kind and pts, and how long the call took (ns). */
@@ -239,6 +321,35 @@ static void test_source_offset(void **state)
 	enc_live_stop(l);
 }
 
+/*
+ * A 1 fps camera (lavfi in real time) with --input-timeout 500 ms: up all along (the slate
+ * came and went every second, 3 losses in 3.5 s).
+ */
+static void test_source_one_fps(void **state)
+{
+	struct enc_live *l = NULL;
+	struct enc_source *src =
+		live_source_of(&l, "lavfi:testsrc2=size=160x120:rate=1,realtime", 25, 0);
+	struct enc_input_status st = {0};
+	int64_t t0 = mono_ns();
+	bool up = false;
+
+	(void)state;
+	while (mono_ns() - t0 < 3500 * MS) {
+		enc_live_status(l, &st);
+		up |= st.state == ENC_INPUT_UP;
+		usleep(20000);
+	}
+	printf("figure: a 1 fps camera for 3.5 s: %" PRId64 " loss(es), %" PRId64
+	       " ms lost, now %s\n",
+	       (int64_t)st.losses, (int64_t)st.lost_total_ms, enc_input_state_name(st.state));
+	assert_true(up);
+	assert_int_equal(st.losses, 0);
+	assert_int_equal(st.state, ENC_INPUT_UP);
+	src->destroy(src);
+	enc_live_stop(l);
+}
+
 /* The audio buffer's clock at those offsets: an exact source neither dropped nor starved. */
 static void test_audio_buffer_offsets(void **state)
 {
@@ -277,7 +388,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stall_low_fps),	     cmocka_unit_test(test_offsets),
 		cmocka_unit_test(test_source_stall),	     cmocka_unit_test(test_source_offset),
-		cmocka_unit_test(test_audio_buffer_offsets),
+		cmocka_unit_test(test_audio_buffer_offsets), cmocka_unit_test(test_pace),
+		cmocka_unit_test(test_source_one_fps),
 	};
 
 	av_log_set_level(AV_LOG_ERROR);

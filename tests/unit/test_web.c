@@ -264,10 +264,10 @@ static const struct web_ops fake_ops = {
 };
 
 /* One HTTP/1.0 request; returns the status code, the whole answer in @resp. */
-static int http(const struct sockaddr_in *a, const char *method, const char *path,
+static int http(const struct sockaddr_storage *a, const char *method, const char *path,
 		const char *headers, const char *body, char *resp, size_t size)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0), code = 0;
+	int fd = socket(a->ss_family, SOCK_STREAM, 0), code = 0;
 	size_t blen = body ? strlen(body) : 0, got = 0;
 	char *req = malloc(blen + 1024);
 	ssize_t n;
@@ -277,7 +277,10 @@ static int http(const struct sockaddr_in *a, const char *method, const char *pat
 	len = snprintf(req, blen + 1024, "%s %s HTTP/1.0\r\n%sContent-Length: %zu\r\n\r\n", method,
 		       path, headers ? headers : "", blen);
 	memcpy(req + len, body ? body : "", blen);
-	assert_int_equal(connect(fd, (const struct sockaddr *)a, sizeof(*a)), 0);
+	assert_int_equal(connect(fd, (const struct sockaddr *)a,
+				 a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+							  : sizeof(struct sockaddr_in)),
+			 0);
 	assert_int_equal(write(fd, req, (size_t)len + blen), (ssize_t)((size_t)len + blen));
 	while ((n = read(fd, resp + got, size - 1 - got)) > 0)
 		got += (size_t)n;
@@ -288,14 +291,21 @@ static int http(const struct sockaddr_in *a, const char *method, const char *pat
 	return code;
 }
 
-/* A free port on loopback. */
-static struct sockaddr_in free_port(void)
+/* A free port on loopback (127.0.0.1). */
+static struct sockaddr_storage free_port(void)
 {
-	struct sockaddr_in a;
-	int fd = loopback_listener(1, &a);
+	struct sockaddr_storage ss = {0};
+	int fd = loopback_listener(1, (struct sockaddr_in *)&ss);
 
 	close(fd);
-	return a;
+	return ss;
+}
+
+/* The port of @ss, either family. */
+static uint16_t port_of(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)ss)->sin6_port
+					 : ((const struct sockaddr_in *)ss)->sin_port;
 }
 
 static void test_server(void **state)
@@ -392,35 +402,61 @@ static void test_access(void **state)
 	struct sockaddr_in other = {.sin_family = AF_INET};
 	struct sockaddr_in bound = {.sin_family = AF_INET}, any = {.sin_family = AF_INET};
 	struct sockaddr_in6 lo6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	struct sockaddr_in6 mapped = {.sin6_family = AF_INET6}, bound6 = {.sin6_family = AF_INET6};
+	struct sockaddr_in6 any6 = {.sin6_family = AF_INET6};
 	const struct sockaddr *l = (const struct sockaddr *)&lo,
-			      *o = (const struct sockaddr *)&other;
+			      *o = (const struct sockaddr *)&other,
+			      *b = (const struct sockaddr *)&bound,
+			      *b6 = (const struct sockaddr *)&bound6;
 	struct web_refusals r = {0};
 	unsigned untold = 99;
 
 	inet_pton(AF_INET, "10.1.0.2", &bound.sin_addr);
 	inet_pton(AF_INET, "10.1.0.7", &other.sin_addr);
-	assert_int_equal(web_read_access(l, "localhost:8080", &bound, false), WEB_ALLOWED);
-	assert_int_equal(web_read_access(l, "LOCALHOST", &bound, false), WEB_ALLOWED);
-	assert_int_equal(web_read_access(l, "127.0.0.1:8080", &bound, false), WEB_ALLOWED);
-	assert_int_equal(web_read_access(l, "[::1]:8080", &bound, false), WEB_ALLOWED);
-	assert_int_equal(web_read_access((const struct sockaddr *)&lo6, "[::1]", &bound, false),
+	inet_pton(AF_INET6, "::ffff:127.0.0.1", &mapped.sin6_addr);
+	inet_pton(AF_INET6, "2001:db8::5", &bound6.sin6_addr);
+	assert_int_equal(web_read_access(l, "localhost:8080", b, false), WEB_ALLOWED);
+	assert_int_equal(web_read_access(l, "LOCALHOST", b, false), WEB_ALLOWED);
+	assert_int_equal(web_read_access(l, "127.0.0.1:8080", b, false), WEB_ALLOWED);
+	assert_int_equal(web_read_access(l, "[::1]:8080", b, false), WEB_ALLOWED);
+	assert_int_equal(web_read_access((const struct sockaddr *)&lo6, "[::1]", b, false),
 			 WEB_ALLOWED);
-	assert_int_equal(web_read_access(l, "10.1.0.2:8080", &bound, false), WEB_ALLOWED);
-	assert_int_equal(web_read_access(l, NULL, &bound, false), WEB_ALLOWED);
+	assert_int_equal(web_read_access(l, "10.1.0.2:8080", b, false), WEB_ALLOWED);
+	assert_int_equal(web_read_access(l, NULL, b, false), WEB_ALLOWED);
 	/* A rebinding page's name, another address, tricks. */
-	assert_int_equal(web_read_access(l, "attacker.example:8080", &bound, false),
+	assert_int_equal(web_read_access(l, "attacker.example:8080", b, false), WEB_FOREIGN_HOST);
+	assert_int_equal(web_read_access(l, "10.1.0.3:8080", b, false), WEB_FOREIGN_HOST);
+	assert_int_equal(web_read_access(l, "10.1.0.2:8080", (const struct sockaddr *)&any, false),
 			 WEB_FOREIGN_HOST);
-	assert_int_equal(web_read_access(l, "10.1.0.3:8080", &bound, false), WEB_FOREIGN_HOST);
-	assert_int_equal(web_read_access(l, "10.1.0.2:8080", &any, false), WEB_FOREIGN_HOST);
-	assert_int_equal(web_read_access(l, "localhost.attacker.example", &bound, false),
+	assert_int_equal(web_read_access(l, "localhost.attacker.example", b, false),
 			 WEB_FOREIGN_HOST);
-	assert_int_equal(web_read_access(l, "127.0.0.1.nip.io", &bound, false), WEB_FOREIGN_HOST);
-	assert_int_equal(web_read_access(l, "[::1", &bound, false), WEB_FOREIGN_HOST);
-	assert_int_equal(web_read_access(l, "", &bound, false), WEB_FOREIGN_HOST);
+	assert_int_equal(web_read_access(l, "127.0.0.1.nip.io", b, false), WEB_FOREIGN_HOST);
+	assert_int_equal(web_read_access(l, "[::1", b, false), WEB_FOREIGN_HOST);
+	assert_int_equal(web_read_access(l, "", b, false), WEB_FOREIGN_HOST);
 	/* Another host needs the token, whatever its Host says; --metrics alone is open. */
-	assert_int_equal(web_read_access(o, "localhost", &bound, false), WEB_NEED_TOKEN);
-	assert_int_equal(web_read_access(o, "box.example", &bound, true), WEB_ALLOWED);
-	assert_int_equal(web_read_access(l, "box.example", &bound, true), WEB_FOREIGN_HOST);
+	assert_int_equal(web_read_access(o, "localhost", b, false), WEB_NEED_TOKEN);
+	assert_int_equal(web_read_access(o, "box.example", b, true), WEB_ALLOWED);
+	/*
+	 * IPv6 (--http [::1]:8080, [2001:db8::5]:8080, [::]:8080): a client on
+	 * [::] from 127.0.0.1 arrives IPv4-mapped; the address listened on names
+	 * this host in brackets, [::] does not, nor do the wrong forms.
+	 */
+	assert_int_equal(web_read_access((const struct sockaddr *)&mapped, "127.0.0.1", b6, false),
+			 WEB_ALLOWED);
+	assert_int_equal(web_read_access(l, "[::ffff:127.0.0.1]:8080", b6, false), WEB_ALLOWED);
+	assert_int_equal(web_read_access(l, "[2001:db8::5]:8080", b6, false), WEB_ALLOWED);
+	assert_int_equal(web_read_access(l, "[2001:DB8:0::5]", b6, false), WEB_ALLOWED);
+	assert_int_equal(web_read_access(l, "[2001:db8::6]:8080", b6, false), WEB_FOREIGN_HOST);
+	assert_int_equal(web_read_access(l, "[::]:8080", (const struct sockaddr *)&any6, false),
+			 WEB_FOREIGN_HOST);
+	assert_int_equal(web_read_access(l, "[2001:db8::5]", b, false), WEB_FOREIGN_HOST);
+	assert_int_equal(web_read_access(l, "[10.1.0.2]:8080", b, false), WEB_FOREIGN_HOST);
+	assert_int_equal(web_read_access(l, "[127.0.0.1]", b, false), WEB_FOREIGN_HOST);
+	assert_int_equal(web_read_access(l, "::1", b, false), WEB_FOREIGN_HOST);
+	assert_int_equal(
+		web_read_access((const struct sockaddr *)&mapped, "attacker.example", b6, false),
+		WEB_FOREIGN_HOST);
+	assert_int_equal(web_read_access(l, "box.example", b, true), WEB_FOREIGN_HOST);
 
 	for (int i = 0; i < WEB_REFUSALS_LOGGED; i++) {
 		assert_true(web_refusal_to_log(&r, 1000 + i, &untold));
@@ -485,7 +521,7 @@ static void test_hostile(void **state)
 	char *resp = malloc(256 * 1024);
 	size_t rs = 256 * 1024, n;
 	struct web *w = NULL;
-	struct sockaddr_in out;
+	struct sockaddr_storage out = {0}, port;
 	bool control;
 	uint64_t seq;
 
@@ -526,10 +562,11 @@ static void test_hostile(void **state)
 	web_stop(w);
 
 	/* From another host (this host's outside address), /metrics needs the token too. */
-	if (outside_address(&out)) {
+	if (outside_address((struct sockaddr_in *)&out)) {
 		char auth[] = "Authorization: Bearer " TOKEN "\r\n";
 
-		out.sin_port = free_port().sin_port;
+		port = free_port();
+		((struct sockaddr_in *)&out)->sin_port = port_of(&port);
 		cfg.http_listen = out;
 		assert_int_equal(web_start(&cfg, &w), 0);
 		web_publish(w, &d, 1.0);
@@ -542,12 +579,74 @@ static void test_hostile(void **state)
 	free(resp);
 }
 
+/* A free port on [::1]; false when this host has no IPv6 loopback. */
+static bool free_port6(struct sockaddr_storage *ss)
+{
+	struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+	socklen_t len = sizeof(*a);
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool ok;
+
+	memset(ss, 0, sizeof(*ss));
+	a->sin6_family = AF_INET6;
+	a->sin6_addr = in6addr_loopback;
+	ok = fd >= 0 && bind(fd, (struct sockaddr *)a, sizeof(*a)) == 0 &&
+	     getsockname(fd, (struct sockaddr *)a, &len) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* --http [::1]:PORT and --http [::]:PORT, the second reached over IPv4 too. */
+static void test_server_ipv6(void **state)
+{
+	struct web_config cfg = {
+		.http = true, .token = TOKEN, .ops = &fake_ops, .ctx = &(struct fake){0}};
+	struct metrics_data d = {.connected = true};
+	struct sockaddr_storage v4 = {0};
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&cfg.http_listen;
+	char resp[64 * 1024], host[64];
+	struct web *w = NULL;
+
+	if (!free_port6(&cfg.http_listen))
+		skip();
+	snprintf(host, sizeof(host), "Host: [::1]:%u\r\n", ntohs(a6->sin6_port));
+	assert_int_equal(web_start(&cfg, &w), 0);
+	web_publish(w, &d, 1.0);
+	assert_int_equal(
+		http(&cfg.http_listen, "GET", "/api/status", host, NULL, resp, sizeof(resp)), 200);
+	assert_non_null(strstr(resp, "\"mode\""));
+	assert_int_equal(http(&cfg.http_listen, "GET", "/api/status", "Host: attacker.example\r\n",
+			      NULL, resp, sizeof(resp)),
+			 403);
+	assert_int_equal(
+		http(&cfg.http_listen, "POST", "/api/live", host, NULL, resp, sizeof(resp)), 401);
+	web_stop(w);
+
+	/* [::]: both families; a client from 127.0.0.1 arrives as ::ffff:127.0.0.1. */
+	a6->sin6_addr = in6addr_any;
+	assert_int_equal(web_start(&cfg, &w), 0);
+	web_publish(w, &d, 1.0);
+	v4.ss_family = AF_INET;
+	((struct sockaddr_in *)&v4)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	((struct sockaddr_in *)&v4)->sin_port = a6->sin6_port;
+	assert_int_equal(
+		http(&v4, "GET", "/api/status", "Host: 127.0.0.1\r\n", NULL, resp, sizeof(resp)),
+		200);
+	assert_int_equal(http(&v4, "GET", "/metrics", NULL, NULL, resp, sizeof(resp)), 200);
+	a6->sin6_addr = in6addr_loopback;
+	assert_int_equal(
+		http(&cfg.http_listen, "GET", "/api/status", host, NULL, resp, sizeof(resp)), 200);
+	web_stop(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_history), cmocka_unit_test(test_json_status),
-		cmocka_unit_test(test_parse),	cmocka_unit_test(test_server),
-		cmocka_unit_test(test_access),	cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_history),	    cmocka_unit_test(test_json_status),
+		cmocka_unit_test(test_parse),	    cmocka_unit_test(test_server),
+		cmocka_unit_test(test_access),	    cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_server_ipv6),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
