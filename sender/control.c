@@ -173,8 +173,10 @@ static const char *unsafe_mode(const struct stat *sb)
 }
 
 /*
- * Whether a directory on the way to @dir (resolved) lets others replace what it holds: writable
- * by others without the sticky bit (/tmp has it). 0, or -EPERM with the directory in @why.
+ * Whether a directory on the way to @dir (resolved) lets someone else replace what it holds:
+ * one that belongs to another user than root or this one, or that its group or others can
+ * write without the sticky bit (/tmp has it): OpenSSH's rule for its key files. 0, or
+ * -EPERM with the directory in @why.
  */
 static int unsafe_dirs(const char *dir, char *why, size_t size)
 {
@@ -184,10 +186,16 @@ static int unsafe_dirs(const char *dir, char *why, size_t size)
 	if (!realpath(dir, real))
 		return 0; /* the open that follows says what is wrong */
 	for (;;) {
-		if (stat(real, &sb) == 0 && S_ISDIR(sb.st_mode) && (sb.st_mode & S_IWOTH) &&
-		    !(sb.st_mode & S_ISVTX)) {
-			snprintf(why, size, "others can write its directory %s", real);
-			return -EPERM;
+		if (stat(real, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+			if (sb.st_uid != 0 && sb.st_uid != geteuid()) {
+				snprintf(why, size, "its directory %s belongs to another user",
+					 real);
+				return -EPERM;
+			}
+			if ((sb.st_mode & (S_IWGRP | S_IWOTH)) && !(sb.st_mode & S_ISVTX)) {
+				snprintf(why, size, "others can write its directory %s", real);
+				return -EPERM;
+			}
 		}
 		slash = strrchr(real, '/');
 		if (!slash || slash == real) {
@@ -200,6 +208,52 @@ static int unsafe_dirs(const char *dir, char *why, size_t size)
 	}
 }
 
+/* The directory part of @path into @dir: "." for a bare name, "/" for "/name". */
+static void dir_of(const char *path, char *dir, size_t size)
+{
+	char *slash;
+
+	snprintf(dir, size, "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, size, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+}
+
+/*
+ * The directories where @path and, when @follow, every link of its chain sit: none may let
+ * someone else swap what it holds (unsafe_dirs()). 0, -EPERM, -ELOOP (a chain too long).
+ */
+static int unsafe_chain(const char *path, bool follow, char *why, size_t size)
+{
+	char cur[PATH_MAX], dir[PATH_MAX], target[PATH_MAX];
+	struct stat sb;
+	ssize_t n;
+	int ret;
+
+	snprintf(cur, sizeof(cur), "%s", path);
+	for (int hop = 0; hop < 40; hop++) {
+		dir_of(cur, dir, sizeof(dir));
+		if ((ret = unsafe_dirs(dir, why, size)))
+			return ret;
+		if (!follow || lstat(cur, &sb) < 0 || !S_ISLNK(sb.st_mode))
+			return 0;
+		n = readlink(cur, target, sizeof(target) - 1);
+		if (n < 0)
+			return 0; /* the open that follows says what is wrong */
+		target[n] = '\0';
+		if (target[0] == '/' || !strcmp(dir, "."))
+			snprintf(cur, sizeof(cur), "%s", target);
+		else if ((size_t)snprintf(cur, sizeof(cur), "%s/%s", dir, target) >= sizeof(cur))
+			return 0;
+	}
+	snprintf(why, size, "%s", strerror(ELOOP));
+	return -ELOOP;
+}
+
 /*
  * Open the token file @path to read it: a regular file of at most MAX_TOKEN_FILE_BYTES that
  * no one but its owner (root or this user) can write or replace and others cannot read; a
@@ -208,21 +262,12 @@ static int unsafe_dirs(const char *dir, char *why, size_t size)
  */
 static int open_token(const char *path, bool follow, char *why, size_t size)
 {
-	char dir[PATH_MAX], *slash;
 	const char *unsafe;
 	struct stat sb;
 	int fd, ret;
 
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == dir)
-		dir[1] = '\0'; /* "/token" */
-	else
-		*slash = '\0';
-	/* Where the name sits (a link planted there counts), and where it leads. */
-	if ((ret = unsafe_dirs(dir, why, size)) || (follow && (ret = unsafe_dirs(path, why, size))))
+	/* Where the name sits (a link planted there counts), and each link it leads through. */
+	if ((ret = unsafe_chain(path, follow, why, size)))
 		return ret;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (follow ? 0 : O_NOFOLLOW));
 	if (fd < 0) {

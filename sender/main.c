@@ -301,25 +301,15 @@ static int setup_record(struct app *a)
 }
 
 /*
- * The token file's error: not readable (a directory, a device too) or refused (others can
- * read or replace it, a link where mpstream keeps its own) 66, no token 64.
+ * The token file's error: no token in it 64, out of memory 1, anything else (not readable:
+ * missing, a directory, a device, a socket, a path through a file, a name too long; or
+ * refused: others can read or replace it, a link where mpstream keeps its own) 66.
  */
 static int exit_for_token(int err)
 {
-	switch (err) {
-	case -EPERM:
-	case -ELOOP:
-	case -ENOENT:
-	case -EACCES:
-	case -EISDIR:
-	case -ENODEV:
-	case -EFBIG:
-		return MPS_EXIT_NOINPUT;
-	case -EINVAL:
+	if (err == -EINVAL)
 		return MPS_EXIT_USAGE;
-	default:
-		return MPS_EXIT_FAILURE;
-	}
+	return err == -ENOMEM ? MPS_EXIT_FAILURE : MPS_EXIT_NOINPUT;
 }
 
 /* The metrics, the operator's page and its controls: 0, or the exit code. */

@@ -6,12 +6,14 @@
 set -u
 cd "${1:?usage: check-root.sh SOURCE_DIR}" || exit 1
 FAILED=0
-for f in scripts/* bench/* tests/*.sh tests/net/*.sh tests/hostile/*.sh; do
-	# Every script there, by its first line (bench/ holds results and plots too).
+# Every script of the tree, by its first line (.ci/run, media/, linkem/traces/ too).
+for f in $(git ls-files 2>/dev/null || find . -type f -not -path './build*' -printf '%P\n'); do
 	[ -f "$f" ] && [ "$(head -c 2 "$f")" = "#!" ] || continue
-	# A command word sudo: at the start of a line or after ; & | ( $( or `.
-	if grep -nE '^[^#]*(^|[;&|(`]|\$\()[[:space:]]*sudo[[:space:]]' "$f" |
-		grep -vE '^[0-9]+:[[:space:]]*(echo|printf)' | grep -v 'echo "'; then
+	# A command word sudo: at the start of a line, after ; & | ( ! $( or `, or after
+	# if, then, else, do, while, until, time; not in a comment or a message.
+	if sed -e 's/^[[:space:]]*#.*//' -e 's/[[:space:]]#[^"'"'"']*$//' "$f" |
+		grep -nE '(^|[;&|(`!]|\$\(|\b(if|then|else|do|while|until|time))[[:space:]]*sudo[[:space:]]' |
+		grep -vE '^[0-9]+:[[:space:]]*(echo|printf|log|fail|pass)\b'; then
 		echo "FAIL: $f calls sudo"
 		FAILED=1
 	fi

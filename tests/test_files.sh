@@ -82,6 +82,27 @@ chmod 777 "$DIR/run-open"
 cp -p "$DIR/token" "$DIR/run-open/http-token"
 expect 66 "others can write its directory $DIR/run-open" "a token in a world-writable directory" \
 	env RUNTIME_DIRECTORY="$DIR/run-open" $M --http "$HTTP" "$URL"
+# Its group may not write a directory on the way either (OpenSSH's rule), nor may it be
+# another user's; nor a directory holding a link in the middle of a chain.
+mkdir -m 775 "$DIR/run-group"
+cp -p "$DIR/token" "$DIR/run-group/token"
+expect 66 "others can write its directory $DIR/run-group" "a token in a group-writable directory" \
+	$M --http "$HTTP" --http-token-file "$DIR/run-group/token" "$URL"
+ln -s "$DIR/token" "$DIR/run-group/link"
+ln -s "$DIR/run-group/link" "$DIR/token-chain"
+expect 66 "others can write its directory $DIR/run-group" "a chain of links through a group-writable directory" \
+	$M --http "$HTTP" --http-token-file "$DIR/token-chain" "$URL"
+if [ "$(id -u)" = 0 ]; then
+	mkdir -m 755 "$DIR/run-nobody"
+	cp -p "$DIR/token" "$DIR/run-nobody/token"
+	chown nobody "$DIR/run-nobody"
+	expect 66 "its directory $DIR/run-nobody belongs to another user" "a token in a directory of user nobody" \
+		$M --http "$HTTP" --http-token-file "$DIR/run-nobody/token" "$URL"
+fi
+# Not a file: a UNIX socket (ENXIO) and a path through a file (ENOTDIR): 66, not 1.
+python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$DIR/token-sock"
+expect 66 "token-sock" "a socket as token file" $M --http "$HTTP" --http-token-file "$DIR/token-sock" "$URL"
+expect 66 "token/x" "a path through a file as token file" $M --http "$HTTP" --http-token-file "$DIR/token/x" "$URL"
 # The operator's own file may be a link (a mounted secret is one): both ends are checked.
 ln -s "$DIR/token" "$DIR/token-link"
 timeout 2 "$M" --http "$HTTP" --http-token-file "$DIR/token-link" "$URL" 2>"$DIR/link.txt"

@@ -26,6 +26,49 @@ bool web_loopback(const struct sockaddr *sa)
 	return false;
 }
 
+bool web_host_of(const struct sockaddr *sa, struct web_host *h)
+{
+	memset(h, 0, sizeof(*h));
+	if (!sa)
+		return false;
+	if (sa->sa_family == AF_INET) {
+		memcpy(h->bytes, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return true;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			memcpy(h->bytes, &a->s6_addr[12], 4);
+		} else {
+			memcpy(h->bytes, a->s6_addr, 8);
+			h->ipv6 = true;
+		}
+		return true;
+	}
+	return false;
+}
+
+bool web_host_equal(const struct web_host *a, const struct web_host *b)
+{
+	return a->ipv6 == b->ipv6 && !memcmp(a->bytes, b->bytes, sizeof(a->bytes));
+}
+
+void web_host_str(const struct web_host *h, char *out, size_t size)
+{
+	char ip[INET6_ADDRSTRLEN];
+	struct in6_addr a = {0};
+
+	if (!h->ipv6) {
+		inet_ntop(AF_INET, h->bytes, ip, sizeof(ip));
+		snprintf(out, size, "%s", ip);
+		return;
+	}
+	memcpy(a.s6_addr, h->bytes, 8);
+	inet_ntop(AF_INET6, &a, ip, sizeof(ip));
+	snprintf(out, size, "%s/64", ip);
+}
+
 /* The host part of a Host header (no port, no brackets) in @out; false when malformed. */
 static bool host_name(const char *host, char *out, size_t size)
 {

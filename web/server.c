@@ -29,7 +29,8 @@
 #define TOKEN_HEADER  "X-Mpstream-Token"
 #define BEARER	      "Bearer "
 /*
- * A trickling client holds a connection: each host gets PER_IP_LIMIT, so that
+ * A trickling client holds a connection: each host (an IPv6 one: its /64,
+ * admit()) gets PER_IP_LIMIT, so that
  * the operator still gets in while a few hosts hold theirs, and a connection
  * that sends nothing for CONN_TIMEOUT_S is closed (docs/api.md, "Limits").
  */
@@ -53,6 +54,7 @@ struct web;
  */
 struct tracked {
 	int fd;
+	struct web_host host;
 	int64_t since_ms;
 	bool cut;
 	struct tracked *next;
@@ -467,6 +469,9 @@ static void track(void *cls, struct MHD_Connection *conn, void **socket_context,
 			return;
 		t->fd = ci->connect_fd;
 		t->since_ms = mps_mono_ms();
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (ci)
+			web_host_of(ci->client_addr, &t->host);
 		pthread_mutex_lock(&w->lock);
 		t->next = w->conns;
 		w->conns = t;
@@ -485,6 +490,33 @@ static void track(void *cls, struct MHD_Connection *conn, void **socket_context,
 	pthread_mutex_unlock(&w->lock);
 	free(t);
 	*socket_context = NULL;
+}
+
+/*
+ * A new connection from @addr, before libmicrohttpd takes it: refused when its
+ * host (an IPv6 client's /64) holds PER_IP_LIMIT already. libmicrohttpd's own
+ * per-IP limit counts whole addresses, and an IPv6 host has a /64 of them.
+ * Accepting and tracking run in the one polling thread: the count is exact.
+ */
+static enum MHD_Result admit(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+	struct web *w = ((struct listener *)cls)->w;
+	struct web_host host;
+	unsigned held = 0;
+	char a[INET6_ADDRSTRLEN + 4];
+
+	(void)len;
+	if (!web_host_of(addr, &host))
+		return MHD_YES;
+	pthread_mutex_lock(&w->lock);
+	for (struct tracked *t = w->conns; t; t = t->next)
+		held += !t->cut && web_host_equal(&t->host, &host);
+	pthread_mutex_unlock(&w->lock);
+	if (held < PER_IP_LIMIT)
+		return MHD_YES;
+	web_host_str(&host, a, sizeof(a));
+	log_limited(w, &w->refusals, "refused a connection from %s: it holds %u already", a, held);
+	return MHD_NO;
 }
 
 /* Under the lock: shut down the connections past the request deadline; how many. */
@@ -523,14 +555,14 @@ static int listen_on(struct listener *l, const struct sockaddr_storage *addr, co
 	char a[INET6_ADDRSTRLEN + 2], ip[INET6_ADDRSTRLEN];
 
 	errno = 0;
-	l->daemon = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-			(ipv6 ? MHD_USE_DUAL_STACK : 0),
-		port, NULL, NULL, serve, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, l->w,
-		MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_CONNECTION_LIMIT, CONN_LIMIT,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-		CONN_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, completed, l,
-		MHD_OPTION_NOTIFY_CONNECTION, track, l, MHD_OPTION_END);
+	l->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+					     MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_DUAL_STACK : 0),
+				     port, admit, l, serve, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+				     l->w, MHD_OPTION_SOCK_ADDR, addr, MHD_OPTION_CONNECTION_LIMIT,
+				     CONN_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT, PER_IP_LIMIT,
+				     MHD_OPTION_CONNECTION_TIMEOUT, CONN_TIMEOUT_S,
+				     MHD_OPTION_NOTIFY_COMPLETED, completed, l,
+				     MHD_OPTION_NOTIFY_CONNECTION, track, l, MHD_OPTION_END);
 	inet_ntop(addr->ss_family,
 		  ipv6 ? (const void *)&v6->sin6_addr : (const void *)&v4->sin_addr, ip,
 		  sizeof(ip));

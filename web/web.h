@@ -104,6 +104,21 @@ struct sockaddr;
 bool web_loopback(const struct sockaddr *sa);
 
 /*
+ * A client host as the connection limits count it: an IPv4 address (an
+ * IPv4-mapped one too) whole, an IPv6 one by its /64, the least a network
+ * hands one host (SLAAC): one phone on the van's Wi-Fi has a whole /64 of
+ * addresses to open connections from.
+ */
+struct web_host {
+	unsigned char bytes[8];
+	bool ipv6;
+};
+bool web_host_of(const struct sockaddr *sa, struct web_host *h);
+bool web_host_equal(const struct web_host *a, const struct web_host *b);
+/* "192.0.2.7" or "2001:db8:1:2::/64". */
+void web_host_str(const struct web_host *h, char *out, size_t size);
+
+/*
  * A Host header that names this host: localhost, 127.0.0.1, [::1] (or
  * [::ffff:127.0.0.1]) or the address listened on (@bound of either family,
  * not 0.0.0.0 or [::]), with any port; NULL (HTTP/1.0) too. Any other name

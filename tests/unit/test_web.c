@@ -513,6 +513,39 @@ static bool outside_address(struct sockaddr_in *a)
  * A hostile client: a foreign Host, a newline and an escape sequence in a
  * path, a flood of refusals, /metrics from another host without the token.
  */
+/* The limits count an IPv6 host by its /64, an IPv4 one (mapped too) by its address. */
+static void test_host_key(void **state)
+{
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6}, b = a;
+	struct sockaddr_in v4 = {.sin_family = AF_INET};
+	struct web_host ha, hb;
+	char s[64];
+
+	(void)state;
+	inet_pton(AF_INET6, "2001:db8:1:2::10", &a.sin6_addr);
+	inet_pton(AF_INET6, "2001:db8:1:2:ffff::1", &b.sin6_addr);
+	assert_true(web_host_of((struct sockaddr *)&a, &ha));
+	assert_true(web_host_of((struct sockaddr *)&b, &hb));
+	assert_true(web_host_equal(&ha, &hb));
+	web_host_str(&ha, s, sizeof(s));
+	assert_string_equal(s, "2001:db8:1:2::/64");
+	inet_pton(AF_INET6, "2001:db8:1:3::10", &b.sin6_addr);
+	web_host_of((struct sockaddr *)&b, &hb);
+	assert_false(web_host_equal(&ha, &hb));
+	/* ::ffff:192.0.2.7 is 192.0.2.7, and not 192.0.2.8. */
+	inet_pton(AF_INET6, "::ffff:192.0.2.7", &a.sin6_addr);
+	inet_pton(AF_INET, "192.0.2.7", &v4.sin_addr);
+	web_host_of((struct sockaddr *)&a, &ha);
+	web_host_of((struct sockaddr *)&v4, &hb);
+	assert_true(web_host_equal(&ha, &hb));
+	web_host_str(&ha, s, sizeof(s));
+	assert_string_equal(s, "192.0.2.7");
+	inet_pton(AF_INET, "192.0.2.8", &v4.sin_addr);
+	web_host_of((struct sockaddr *)&v4, &hb);
+	assert_false(web_host_equal(&ha, &hb));
+	assert_false(web_host_of(NULL, &ha));
+}
+
 static void test_hostile(void **state)
 {
 	struct web_config cfg = {
@@ -646,7 +679,7 @@ int main(void)
 		cmocka_unit_test(test_history),	    cmocka_unit_test(test_json_status),
 		cmocka_unit_test(test_parse),	    cmocka_unit_test(test_server),
 		cmocka_unit_test(test_access),	    cmocka_unit_test(test_hostile),
-		cmocka_unit_test(test_server_ipv6),
+		cmocka_unit_test(test_server_ipv6), cmocka_unit_test(test_host_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
