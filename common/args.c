@@ -10,29 +10,40 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int mps_check_file(const char *path, long long max_bytes, char *why, size_t size)
+int mps_open_regular(const char *path, int flags, long long max_bytes, struct stat *sb, char *why,
+		     size_t size)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	struct stat sb;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | flags);
 	int ret = 0;
 
-	if (fd < 0 || fstat(fd, &sb) < 0) {
+	if (fd < 0 || fstat(fd, sb) < 0) {
 		ret = -errno;
 		snprintf(why, size, "%s", strerror(-ret));
-	} else if (S_ISDIR(sb.st_mode)) {
+	} else if (S_ISDIR(sb->st_mode)) {
 		ret = -EISDIR;
 		snprintf(why, size, "%s", strerror(EISDIR));
-	} else if (!S_ISREG(sb.st_mode)) {
+	} else if (!S_ISREG(sb->st_mode)) {
 		ret = -ENODEV;
 		snprintf(why, size, "not a regular file");
-	} else if (sb.st_size > max_bytes) {
+	} else if (sb->st_size > max_bytes) {
 		ret = -EFBIG;
 		snprintf(why, size, "larger than %lld bytes (%lld)", max_bytes,
-			 (long long)sb.st_size);
+			 (long long)sb->st_size);
 	}
-	if (fd >= 0)
+	if (ret && fd >= 0)
 		close(fd);
-	return ret;
+	return ret ? ret : fd;
+}
+
+int mps_check_file(const char *path, long long max_bytes, char *why, size_t size)
+{
+	struct stat sb;
+	int fd = mps_open_regular(path, 0, max_bytes, &sb, why, size);
+
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
 }
 
 int mps_parse_number(const char *s, double min, double max, double *out)

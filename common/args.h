@@ -47,6 +47,15 @@ enum mps_args_result {
 int mps_check_file(const char *path, long long max_bytes, char *why, size_t size)
 	__attribute__((warn_unused_result));
 
+/*
+ * The same checks on the file opened to read (O_RDONLY, O_CLOEXEC, O_NONBLOCK,
+ * O_NOCTTY and @flags, e.g. O_NOFOLLOW): the descriptor, with its fstat() in
+ * @sb, or -errno with @why as mps_check_file() has them.
+ */
+struct stat;
+int mps_open_regular(const char *path, int flags, long long max_bytes, struct stat *sb, char *why,
+		     size_t size) __attribute__((warn_unused_result));
+
 /* Parse a number in [@min, @max] (seconds, milliseconds...). Returns 0 or -EINVAL. */
 int mps_parse_number(const char *s, double min, double max, double *out)
 	__attribute__((warn_unused_result));

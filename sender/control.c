@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #define _GNU_SOURCE /* mkostemp */
 #include "control.h"
+#include "args.h"
 #include "log.h"
 #include "state.h"
 #include "url.h"
@@ -269,35 +270,15 @@ static int open_token(const char *path, bool follow, char *why, size_t size)
 	/* Where the name sits (a link planted there counts), and each link it leads through. */
 	if ((ret = unsafe_chain(path, follow, why, size)))
 		return ret;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (follow ? 0 : O_NOFOLLOW));
-	if (fd < 0) {
-		ret = -errno;
-		if (ret == -ELOOP)
-			snprintf(why, size, "a symbolic link: mpstream makes this file itself");
-		else
-			snprintf(why, size, "%s", strerror(-ret));
-		return ret;
-	}
-	if (fstat(fd, &sb) < 0) {
-		ret = -errno;
-		snprintf(why, size, "%s", strerror(-ret));
-	} else if (S_ISDIR(sb.st_mode)) {
-		ret = -EISDIR;
-		snprintf(why, size, "%s", strerror(EISDIR));
-	} else if (!S_ISREG(sb.st_mode)) {
-		ret = -ENODEV;
-		snprintf(why, size, "not a regular file");
-	} else if (sb.st_size > MAX_TOKEN_FILE_BYTES) {
-		ret = -EFBIG;
-		snprintf(why, size, "larger than %d bytes (%lld)", MAX_TOKEN_FILE_BYTES,
-			 (long long)sb.st_size);
-	} else if ((unsafe = unsafe_mode(&sb))) {
-		ret = -EPERM;
+	fd = mps_open_regular(path, follow ? 0 : O_NOFOLLOW, MAX_TOKEN_FILE_BYTES, &sb, why, size);
+	if (fd == -ELOOP && !follow)
+		snprintf(why, size, "a symbolic link: mpstream makes this file itself");
+	if (fd < 0)
+		return fd;
+	if ((unsafe = unsafe_mode(&sb))) {
 		snprintf(why, size, "%s", unsafe);
-	}
-	if (ret) {
 		close(fd);
-		return ret;
+		return -EPERM;
 	}
 	return fd;
 }
