@@ -57,6 +57,24 @@ struct mps_getopt {
 	char shortopts[2 + 2 * MPS_OPTS_MAX];
 };
 
+/*
+ * A row's field: its offset in @st, which only compiles when the field is of
+ * @type (the generic appliers write through the offset). The rows of the
+ * generic appliers, with their field, range and error:
+ *   {.name = "buffer", .metavar = "SECONDS",
+ *    MPS_OPT_NUMBER(struct snd_options, buffer_s, 0.1, 60, "0.1 to 60 seconds"), .help = ...}
+ */
+#define MPS_OPT_FIELD(st, field, type) _Generic(((st *)0)->field, type : offsetof(st, field))
+#define MPS_OPT_NUMBER(st, field, lo, hi, what)                                        \
+	.apply = mps_opt_number, .off = MPS_OPT_FIELD(st, field, double), .min = (lo), \
+	.max = (hi), .expect = (what)
+#define MPS_OPT_INT(st, field, lo, hi, what)                                                  \
+	.apply = mps_opt_int, .off = MPS_OPT_FIELD(st, field, int), .min = (lo), .max = (hi), \
+	.expect = (what)
+#define MPS_OPT_STRING(st, field) \
+	.apply = mps_opt_string, .off = MPS_OPT_FIELD(st, field, const char *)
+#define MPS_OPT_TRUE(st, field) .apply = mps_opt_true, .off = MPS_OPT_FIELD(st, field, bool)
+
 /* Fill @g from @set's rows (at most MPS_OPTS_MAX), with ':' first (a missing value is ':'). */
 void mps_opts_getopt(const struct mps_opt_set *set, struct mps_getopt *g);
 

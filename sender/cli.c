@@ -396,9 +396,12 @@ APPLIER(apply_quiet)
 	return MPS_ARGS_RUN;
 }
 
-#define OPT(field) .off = offsetof(struct snd_options, field)
-#define STR(x)	   #x
-#define XSTR(x)	   STR(x)
+#define FIELD(field, type)	    .off = MPS_OPT_FIELD(struct snd_options, field, type)
+#define NUMBER(field, lo, hi, what) MPS_OPT_NUMBER(struct snd_options, field, lo, hi, what)
+#define INT(field, lo, hi, what)    MPS_OPT_INT(struct snd_options, field, lo, hi, what)
+#define FLAG(field)		    MPS_OPT_TRUE(struct snd_options, field)
+#define STR(x)			    #x
+#define XSTR(x)			    STR(x)
 
 /*
  * mpstream's options, in --help's order. A row is an option: its names, its
@@ -437,7 +440,7 @@ static const struct mps_opt rows[] = {
 	 .metavar = "test|FILE|URL|DEVICE",
 	 .heading = "Input and encoding",
 	 .apply = set_kept_nonempty,
-	 OPT(input),
+	 FIELD(input, const char *),
 	 .help = "'test' (default): moving pattern with the frame\n"
 		 "number and a 1 kHz tone; a file libavformat\n"
 		 "reads, paced in real time; a live URL a camera\n"
@@ -449,36 +452,28 @@ static const struct mps_opt rows[] = {
 	{.name = "audio",
 	 .metavar = "input|tone|none|DEVICE|URL",
 	 .apply = apply_audio,
-	 OPT(audio),
+	 FIELD(audio, const char *),
 	 .help = "a live input's sound: its own (default), a\n"
 		 "1 kHz tone, silence, or a source of its own\n"
 		 "(alsa:hw:1,0, pulse:NAME)"},
 	{.name = "input-timeout",
 	 .metavar = "MS",
-	 .apply = mps_opt_int,
-	 OPT(input_timeout_ms),
-	 .min = 100,
-	 .max = 60000,
-	 .expect = "100 to 60000 ms",
+	 INT(input_timeout_ms, 100, 60000, "100 to 60000 ms"),
 	 .help = "a live input without a picture for MS (default\n"
 		 "500), or for 3 of its frame intervals if longer,\n"
 		 "is lost: the slate is sent until it is back"},
 	{.name = "slate",
 	 .metavar = "IMAGE",
 	 .apply = set_kept,
-	 OPT(slate),
+	 FIELD(slate, const char *),
 	 .help = "the slate: IMAGE (default: the last picture,\n"
 		 "darkened, with \"SIGNAL LOST\")"},
 	{.name = "av-offset",
 	 .metavar = "MS",
-	 .apply = mps_opt_int,
-	 OPT(av_offset_ms),
-	 .min = -2000,
-	 .max = 2000,
-	 .expect = "-2000 to 2000 ms",
+	 INT(av_offset_ms, -2000, 2000, "-2000 to 2000 ms"),
 	 .help = "delay a live input's audio by MS (< 0: its\n"
 		 "picture by -MS), -2000 to 2000 (default 0)"},
-	{.name = "loop", .apply = mps_opt_true, OPT(loop), .help = "start FILE again at its end"},
+	{.name = "loop", FLAG(loop), .help = "start FILE again at its end"},
 	{.name = "size",
 	 .short_name = 's',
 	 .metavar = "WxH",
@@ -487,27 +482,22 @@ static const struct mps_opt rows[] = {
 	{.name = "fps",
 	 .short_name = 'r',
 	 .metavar = "N",
-	 .apply = mps_opt_int,
-	 OPT(fps),
-	 .min = 1,
-	 .max = MAX_FPS,
-	 .expect = "1 to " XSTR(MAX_FPS),
+	 INT(fps, 1, MAX_FPS, "1 to " XSTR(MAX_FPS)),
 	 .help = "frame rate (default 30)"},
 	{.name = "encoder",
 	 .metavar = "NAME",
 	 .apply = apply_encoder,
-	 OPT(encoder),
+	 FIELD(encoder, const char *),
 	 .help = "the H.264 encoder (default libx264; h264_vaapi,\n"
 		 "h264_nvenc, h264_qsv, h264_v4l2m2m where the\n"
 		 "hardware is there)"},
 	{.name = "preset",
 	 .metavar = "NAME",
 	 .apply = apply_preset,
-	 OPT(preset),
+	 FIELD(preset, const char *),
 	 .help = "x264 preset (default veryfast)"},
 	{.name = "copy",
-	 .apply = mps_opt_true,
-	 OPT(copy),
+	 FLAG(copy),
 	 .help = "pass FILE (H.264 and AAC) or a live input's\n"
 		 "H.264 through as it is: no encoding (but the\n"
 		 "slate's); the bit rate is the source's"},
@@ -515,7 +505,7 @@ static const struct mps_opt rows[] = {
 	{.name = "record",
 	 .metavar = "FILE",
 	 .apply = set_kept_nonempty,
-	 OPT(record),
+	 FIELD(record, const char *),
 	 .help = "also record everything encoded to FILE (.mkv,\n"
 		 ".mp4, .mov, .ts or .flv; strftime's %%Y%%m%%d-\n"
 		 "%%H%%M%%S for a file per run; never overwritten)"},
@@ -524,19 +514,19 @@ static const struct mps_opt rows[] = {
 	 .metavar = "RATE",
 	 .heading = "Rate control",
 	 .apply = apply_bitrate,
-	 OPT(bitrate),
+	 FIELD(bitrate, int64_t),
 	 .help = "video bit rate to start at, e.g. 2500k or 4M\n"
 		 "(default 2500k); it then follows what the\n"
 		 "uplinks carry"},
 	{.name = "min-bitrate",
 	 .metavar = "RATE",
 	 .apply = apply_min_bitrate,
-	 OPT(min_bitrate),
+	 FIELD(min_bitrate, int64_t),
 	 .help = "never below RATE (default 300k)"},
 	{.name = "max-bitrate",
 	 .metavar = "RATE",
 	 .apply = set_rate,
-	 OPT(max_bitrate),
+	 FIELD(max_bitrate, int64_t),
 	 .help = "never above RATE (default 2 x --bitrate);\n"
 		 "--min-bitrate = --max-bitrate fixes the rate"},
 	{.name = "max-latency",
@@ -551,43 +541,34 @@ static const struct mps_opt rows[] = {
 	{.name = "congestion",
 	 .metavar = "NAME",
 	 .apply = apply_congestion,
-	 OPT(congestion),
+	 FIELD(congestion, const char *),
 	 .help = "the subflows' TCP congestion control (default\n"
 		 "cubic; 'system' keeps the kernel's default)"},
 	{.name = "duration",
 	 .short_name = 'd',
 	 .metavar = "SECONDS",
 	 .heading = "Running",
-	 .apply = mps_opt_number,
-	 OPT(duration_s),
-	 .min = 0.1,
-	 .max = 1e7,
-	 .expect = "seconds > 0",
+	 NUMBER(duration_s, 0.1, 1e7, "seconds > 0"),
 	 .help = "stop after SECONDS of stream (default: until\n"
 		 "SIGINT or SIGTERM)"},
 	{.name = "connect-timeout",
 	 .metavar = "SECONDS",
-	 .apply = mps_opt_number,
-	 OPT(connect_timeout_s),
-	 .min = 0.1,
-	 .max = 3600,
-	 .expect = "0.1 to 3600 seconds",
+	 NUMBER(connect_timeout_s, 0.1, 3600, "0.1 to 3600 seconds"),
 	 .help = "give up connecting after SECONDS (default 10)"},
 	{.name = "ca",
 	 .metavar = "FILE",
 	 .apply = set_kept_nonempty,
-	 OPT(ca_file),
+	 FIELD(ca_file, const char *),
 	 .help = "rtmps://: trust the CA certificates in FILE (PEM)\n"
 		 "instead of the system's"},
 	{.name = "insecure",
-	 .apply = mps_opt_true,
-	 OPT(insecure),
+	 FLAG(insecure),
 	 .help = "rtmps://: do not check the server's certificate\n"
 		 "(warned: the stream key can then be read)"},
 	{.name = "via",
 	 .metavar = "HOST:PORT",
 	 .apply = apply_via,
-	 OPT(via),
+	 FIELD(via, const char *),
 	 .help = "connect (MPTCP) to an mpstream relay at HOST:PORT\n"
 		 "that forwards to the URL's server; TLS and RTMP\n"
 		 "still speak to the URL's host (its name and\n"
@@ -600,30 +581,22 @@ static const struct mps_opt rows[] = {
 		 "when the connection is lost (default 1)"},
 	{.name = "buffer",
 	 .metavar = "SECONDS",
-	 .apply = mps_opt_number,
-	 OPT(buffer_s),
-	 .min = 0.1,
-	 .max = 60,
-	 .expect = "0.1 to 60 seconds",
+	 NUMBER(buffer_s, 0.1, 60, "0.1 to 60 seconds"),
 	 .help = "media kept while the network cannot take it;\n"
 		 "older GOPs are dropped whole (default 2)"},
 	{.name = "stats-interval",
 	 .metavar = "SECONDS",
-	 .apply = mps_opt_number,
-	 OPT(stats_interval_s),
-	 .min = 0.05,
-	 .max = 3600,
-	 .expect = "0.05 to 3600 seconds",
+	 NUMBER(stats_interval_s, 0.05, 3600, "0.05 to 3600 seconds"),
 	 .help = "per-subflow statistics period (default 1)"},
 	{.name = "stats",
 	 .metavar = "FILE",
 	 .apply = set_kept,
-	 OPT(stats_path),
+	 FIELD(stats_path, const char *),
 	 .help = "also write the statistics as CSV to FILE"},
 	{.name = "trace",
 	 .metavar = "FILE",
 	 .apply = set_kept,
-	 OPT(trace_path),
+	 FIELD(trace_path, const char *),
 	 .help = "write the kernel's counters of every subflow\n"
 		 "every 50 ms to FILE, for a bug report (CSV)"},
 	{.name = "metrics",
@@ -640,13 +613,12 @@ static const struct mps_opt rows[] = {
 	{.name = "http-token-file",
 	 .metavar = "FILE",
 	 .apply = set_kept,
-	 OPT(http_token_file),
+	 FIELD(http_token_file, const char *),
 	 .help = "the token the page's controls need (default: a\n"
 		 "random one, kept in /run/mpstream/http-token);\n"
 		 "refused if others can read or change it"},
 	{.name = "standby",
-	 .apply = mps_opt_true,
-	 OPT(standby),
+	 FLAG(standby),
 	 .help = "set up, then wait for \"go live\" from the page\n"
 		 "or the API before connecting (needs --http)"},
 	{.name = "verbose",
