@@ -91,6 +91,8 @@ static const struct mps_opt rows[] = {
 	 .help = "show this help and exit"},
 };
 
+_Static_assert(sizeof(rows) / sizeof(rows[0]) <= MPS_OPTS_MAX, "more rows than MPS_OPTS_MAX");
+
 static const struct mps_opt_set options = {
 	.rows = rows,
 	.n_rows = sizeof(rows) / sizeof(rows[0]),

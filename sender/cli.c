@@ -641,6 +641,8 @@ static const struct mps_opt rows[] = {
 	 .help = "show the version and exit"},
 };
 
+_Static_assert(sizeof(rows) / sizeof(rows[0]) <= MPS_OPTS_MAX, "more rows than MPS_OPTS_MAX");
+
 static const struct mps_opt_set options = {
 	.rows = rows,
 	.n_rows = sizeof(rows) / sizeof(rows[0]),
