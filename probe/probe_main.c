@@ -5,6 +5,7 @@
 #include "url.h"
 #include "encoder.h"
 #include "log.h"
+#include "opts.h"
 #include "probe.h"
 
 #include <errno.h>
@@ -16,34 +17,6 @@
 
 #define TAG "probe"
 
-const char probe_usage[] =
-	"Usage: mpstream probe [OPTION]... URL\n"
-	"Play a stream (rtmp://, or anything libavformat reads) and report what arrives:\n"
-	"every interval the bit rate, frames per second, the longest gap between frames\n"
-	"and the latency; at the end frames received, missing and repeated, the longest\n"
-	"gap, latency min/median/max and a verdict. Latency is exact for mpstream's test\n"
-	"pattern (its frames carry the sender's clock); for other streams it is the\n"
-	"delay above the smallest one seen.\n"
-	"\n"
-	"  -d, --duration SECONDS   stop after SECONDS (default: when the stream ends)\n"
-	"      --interval SECONDS   report period (default 1)\n"
-	"      --max-gap MS         fail when frames arrive more than MS apart\n"
-	"      --max-latency MS     fail when the latency exceeds MS (not judged: the\n"
-	"                           frames a server sends a joining player back to\n"
-	"                           back, held back until a keyframe)\n"
-	"      --max-missing N      allow up to N missing frames (default 0; a sender\n"
-	"                           that drops frames to bound its delay skips some)\n"
-	"      --timeout SECONDS    give up after SECONDS without data (default 10)\n"
-	"      --csv FILE           also write each interval as CSV to FILE\n"
-	"      --relative           latency as delay above the smallest one seen, even\n"
-	"                           for stamped frames (to compare with other senders;\n"
-	"                           missing and repeated frames still count)\n"
-	"  -q, --quiet              only the summary\n"
-	"  -h, --help               show this help and exit\n"
-	"\n"
-	"Exit status: 0 pass, 2 the checks failed (frames missing, a limit exceeded,\n"
-	"nothing received), 64 usage error, 69 no stream, 1 other.\n";
-
 struct probe_options {
 	double duration_s, interval_s, timeout_s;
 	struct probe_limits lim;
@@ -53,85 +26,113 @@ struct probe_options {
 	const char *url;
 };
 
-enum {
-	OPT_INTERVAL = 256,
-	OPT_MAX_GAP,
-	OPT_MAX_LATENCY,
-	OPT_MAX_MISSING,
-	OPT_TIMEOUT,
-	OPT_CSV,
-	OPT_RELATIVE,
-};
-
-static const struct option probe_long_options[] = {
-	{"duration", required_argument, NULL, 'd'},
-	{"interval", required_argument, NULL, OPT_INTERVAL},
-	{"max-gap", required_argument, NULL, OPT_MAX_GAP},
-	{"max-latency", required_argument, NULL, OPT_MAX_LATENCY},
-	{"max-missing", required_argument, NULL, OPT_MAX_MISSING},
-	{"timeout", required_argument, NULL, OPT_TIMEOUT},
-	{"csv", required_argument, NULL, OPT_CSV},
-	{"relative", no_argument, NULL, OPT_RELATIVE},
-	{"quiet", no_argument, NULL, 'q'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
-};
-
 #define PFAIL(...) MPS_ARGS_FAIL(err, errlen, __VA_ARGS__)
+
+/* A count of frames, whole (a double, as probe_limits keeps it). */
+static enum mps_args_result apply_max_missing(const struct mps_opt *row, void *opts, void *state,
+					      const char *arg, char *err, size_t errlen)
+{
+	struct probe_options *o = opts;
+
+	(void)row, (void)state;
+	if (mps_parse_number(arg, 0, 1e9, &o->lim.max_missing) ||
+	    o->lim.max_missing != (double)(int64_t)o->lim.max_missing)
+		PFAIL("--max-missing '%s': expected a count >= 0", arg);
+	return MPS_ARGS_RUN;
+}
+
+#define NUMBER(field, lo, hi, what) MPS_OPT_NUMBER(struct probe_options, field, lo, hi, what)
+#define STRING(field)		    MPS_OPT_STRING(struct probe_options, field)
+#define FLAG(field)		    MPS_OPT_TRUE(struct probe_options, field)
+
+/* The probe's options, in --help's order (see common/opts.h for a row's fields). */
+static const struct mps_opt rows[] = {
+	{.name = "duration",
+	 .short_name = 'd',
+	 .metavar = "SECONDS",
+	 NUMBER(duration_s, 0.1, 1e7, "seconds > 0"),
+	 .help = "stop after SECONDS (default: when the stream ends)"},
+	{.name = "interval",
+	 .metavar = "SECONDS",
+	 NUMBER(interval_s, 0.1, 3600, "0.1 to 3600 seconds"),
+	 .help = "report period (default 1)"},
+	{.name = "max-gap",
+	 .metavar = "MS",
+	 NUMBER(lim.max_gap_ms, 1, 1e7, "milliseconds >= 1"),
+	 .help = "fail when frames arrive more than MS apart"},
+	{.name = "max-latency",
+	 .metavar = "MS",
+	 NUMBER(lim.max_latency_ms, 1, 1e7, "milliseconds >= 1"),
+	 .help = "fail when the latency exceeds MS (not judged: the\n"
+		 "frames a server sends a joining player back to\n"
+		 "back, held back until a keyframe)"},
+	{.name = "max-missing",
+	 .metavar = "N",
+	 .apply = apply_max_missing,
+	 .help = "allow up to N missing frames (default 0; a sender\n"
+		 "that drops frames to bound its delay skips some)"},
+	{.name = "timeout",
+	 .metavar = "SECONDS",
+	 NUMBER(timeout_s, 0.1, 3600, "0.1 to 3600 seconds"),
+	 .help = "give up after SECONDS without data (default 10)"},
+	{.name = "csv",
+	 .metavar = "FILE",
+	 STRING(csv),
+	 .help = "also write each interval as CSV to FILE"},
+	{.name = "relative",
+	 FLAG(relative),
+	 .help = "latency as delay above the smallest one seen, even\n"
+		 "for stamped frames (to compare with other senders;\n"
+		 "missing and repeated frames still count)"},
+	{.name = "quiet", .short_name = 'q', FLAG(quiet), .help = "only the summary"},
+	{.name = "help",
+	 .short_name = 'h',
+	 .apply = mps_opt_help,
+	 .help = "show this help and exit"},
+};
+
+_Static_assert(sizeof(rows) / sizeof(rows[0]) <= MPS_OPTS_MAX, "more rows than MPS_OPTS_MAX");
+
+static const struct mps_opt_set options = {
+	.rows = rows,
+	.n_rows = sizeof(rows) / sizeof(rows[0]),
+	.help_column = 27,
+	.head = "Usage: mpstream probe [OPTION]... URL\n"
+		"Play a stream (rtmp://, or anything libavformat reads) and report what arrives:\n"
+		"every interval the bit rate, frames per second, the longest gap between frames\n"
+		"and the latency; at the end frames received, missing and repeated, the longest\n"
+		"gap, latency min/median/max and a verdict. Latency is exact for mpstream's test\n"
+		"pattern (its frames carry the sender's clock); for other streams it is the\n"
+		"delay above the smallest one seen.\n"
+		"\n",
+	.tail = "\n"
+		"Exit status: 0 pass, 2 the checks failed (frames missing, a limit exceeded,\n"
+		"nothing received), 64 usage error, 69 no stream, 1 other.\n",
+};
 
 static enum mps_args_result probe_parse(int argc, char **argv, struct probe_options *o, char *err,
 					size_t errlen)
 {
+	struct mps_getopt g;
 	int c;
 
 	memset(o, 0, sizeof(*o));
 	o->interval_s = 1;
 	o->timeout_s = 10;
+	mps_opts_getopt(&options, &g);
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:qh", probe_long_options, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			if (mps_parse_number(optarg, 0.1, 1e7, &o->duration_s))
-				PFAIL("--duration '%s': expected seconds > 0", optarg);
-			break;
-		case OPT_INTERVAL:
-			if (mps_parse_number(optarg, 0.1, 3600, &o->interval_s))
-				PFAIL("--interval '%s': expected 0.1 to 3600 seconds", optarg);
-			break;
-		case OPT_MAX_GAP:
-			if (mps_parse_number(optarg, 1, 1e7, &o->lim.max_gap_ms))
-				PFAIL("--max-gap '%s': expected milliseconds >= 1", optarg);
-			break;
-		case OPT_MAX_LATENCY:
-			if (mps_parse_number(optarg, 1, 1e7, &o->lim.max_latency_ms))
-				PFAIL("--max-latency '%s': expected milliseconds >= 1", optarg);
-			break;
-		case OPT_MAX_MISSING:
-			if (mps_parse_number(optarg, 0, 1e9, &o->lim.max_missing) ||
-			    o->lim.max_missing != (double)(int64_t)o->lim.max_missing)
-				PFAIL("--max-missing '%s': expected a count >= 0", optarg);
-			break;
-		case OPT_TIMEOUT:
-			if (mps_parse_number(optarg, 0.1, 3600, &o->timeout_s))
-				PFAIL("--timeout '%s': expected 0.1 to 3600 seconds", optarg);
-			break;
-		case OPT_CSV:
-			o->csv = optarg;
-			break;
-		case OPT_RELATIVE:
-			o->relative = true;
-			break;
-		case 'q':
-			o->quiet = true;
-			break;
-		case 'h':
-			return MPS_ARGS_HELP;
-		case ':':
+	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts, NULL)) != -1) {
+		const struct mps_opt *opt = mps_opts_by_val(&options, c);
+		enum mps_args_result r;
+
+		if (c == ':')
 			PFAIL("option '%s' needs a value", argv[optind - 1]);
-		default:
+		if (!opt)
 			PFAIL("unknown option '%s' (see mpstream probe --help)", argv[optind - 1]);
-		}
+		r = opt->apply(opt, o, NULL, optarg, err, errlen);
+		if (r != MPS_ARGS_RUN)
+			return r;
 	}
 	if (argc - optind != 1)
 		PFAIL("expected one URL (see mpstream probe --help)");
@@ -181,7 +182,7 @@ int probe_main(int argc, char **argv, atomic_int *stop)
 
 	switch (probe_parse(argc, argv, &o, err, sizeof(err))) {
 	case MPS_ARGS_HELP:
-		fputs(probe_usage, stdout);
+		mps_opts_help(&options, stdout);
 		return MPS_EXIT_OK;
 	case MPS_ARGS_ERROR:
 		fprintf(stderr, "mpstream probe: %s\n", err);

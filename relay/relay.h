@@ -88,8 +88,6 @@ void relay_interest(bool connecting, const struct relay_half_state *c2u,
 		    const struct relay_half_state *u2c, uint32_t *client_events,
 		    uint32_t *up_events);
 
-extern const char relay_usage[];
-
 /* The subcommand: argv[0] is "relay"; @stop is set by a signal. Returns the exit code. */
 int relay_main(int argc, char **argv, atomic_int *stop);
 

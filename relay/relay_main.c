@@ -2,6 +2,7 @@
 /* `mpstream relay`: its options, the ingest's address, the listener, the loop. */
 #include "args.h"
 #include "log.h"
+#include "opts.h"
 #include "relay.h"
 #include "routing.h"
 #include "shim.h"
@@ -26,46 +27,9 @@
 #define LIMITS_FOR_UPLINKS	  4 /* warn below the subflows a client with this many uplinks needs */
 #define ROUND_MS		  200
 
-const char relay_usage[] =
-	"Usage: mpstream relay --listen [ADDR:]PORT --to HOST:PORT [OPTION]...\n"
-	"Accept MPTCP (and plain TCP) connections and pass each one, both ways, to a\n"
-	"plain TCP connection to HOST:PORT: an ingest that does not speak MPTCP\n"
-	"(YouTube, Twitch, ...) behind a relay that does. Bytes are copied with splice(),\n"
-	"in order and complete; when either side closes, the other is closed cleanly.\n"
-	"\n"
-	"  -l, --listen [ADDR:]PORT  where to accept connections (no ADDR: every address,\n"
-	"                            IPv6 and IPv4; [V6ADDR]:PORT for one IPv6 address)\n"
-	"  -t, --to HOST:PORT        the ingest (resolved at the start, and again after\n"
-	"                            each connection: the next one follows a new address)\n"
-	"      --connect-timeout SECONDS\n"
-	"                            give up on an ingest that does not answer a\n"
-	"                            connection within SECONDS (default 10): the\n"
-	"                            client's connection is closed with a log line\n"
-	"      --handshake-timeout SECONDS\n"
-	"                            close a connection whose handshake is not done\n"
-	"                            SECONDS after the ingest's answer, in all, however\n"
-	"                            slowly bytes trickle (default 10; 0: never)\n"
-	"      --idle-timeout SECONDS\n"
-	"                            close a connection where nothing went either way\n"
-	"                            for SECONDS (default 60; 0: never)\n"
-	"      --max-conn N          at most N connections at once (default 64); the one\n"
-	"                            over is closed with a log line; lowered, with a\n"
-	"                            line, to what the descriptor limit holds (6 each)\n"
-	"      --stats-interval SECONDS\n"
-	"                            per-connection statistics period: subflows and what\n"
-	"                            each one receives (default 5)\n"
-	"  -v, --verbose             more log lines\n"
-	"  -q, --quiet               only warnings and errors\n"
-	"  -h, --help                show this help and exit\n"
-	"\n"
-	"The host's MPTCP limits must take the clients' joins: ip mptcp limits set\n"
-	"subflows 8 add_addr_accepted 8 (the relay says so when they are lower).\n"
-	"\n"
-	"Exit status: 0 stopped by a signal, 64 usage error, 69 cannot listen or resolve\n"
-	"HOST, 1 other.\n";
-
 struct relay_options {
 	struct sockaddr_storage listen;
+	bool have_listen;
 	const char *to;
 	int max_conn;
 	double stats_interval_s;
@@ -74,24 +38,137 @@ struct relay_options {
 	int verbosity;
 };
 
+#define FAIL(...) MPS_ARGS_FAIL(err, errlen, __VA_ARGS__)
+#define APPLIER(fn)                                                                        \
+	static enum mps_args_result fn(const struct mps_opt *row, void *opts, void *state, \
+				       const char *arg, char *err, size_t errlen)
+
+APPLIER(apply_listen)
+{
+	struct relay_options *o = opts;
+
+	(void)row, (void)state;
+	if (mps_parse_listen_any(arg, &o->listen))
+		FAIL("--listen '%s': expected [ADDR:]PORT or [V6ADDR]:PORT", arg);
+	o->have_listen = true;
+	return MPS_ARGS_RUN;
+}
+
+APPLIER(apply_to)
+{
+	(void)row, (void)state;
+	if (!mps_hostport_valid(arg))
+		FAIL("--to '%s': expected HOST:PORT, PORT from 1 to 65535", arg);
+	((struct relay_options *)opts)->to = arg;
+	return MPS_ARGS_RUN;
+}
+
+/* A whole number, but "64.0" as well (as it always was). */
+APPLIER(apply_max_conn)
+{
+	double n;
+
+	(void)row, (void)state;
+	if (mps_parse_number(arg, 1, 100000, &n) || n != (int)n)
+		FAIL("--max-conn '%s': expected 1 to 100000", arg);
+	((struct relay_options *)opts)->max_conn = (int)n;
+	return MPS_ARGS_RUN;
+}
+
+APPLIER(apply_verbose)
+{
+	(void)row, (void)state, (void)arg, (void)err, (void)errlen;
+	((struct relay_options *)opts)->verbosity = 1;
+	return MPS_ARGS_RUN;
+}
+
+APPLIER(apply_quiet)
+{
+	(void)row, (void)state, (void)arg, (void)err, (void)errlen;
+	((struct relay_options *)opts)->verbosity = -1;
+	return MPS_ARGS_RUN;
+}
+
+#define NUMBER(field, lo, hi, what) MPS_OPT_NUMBER(struct relay_options, field, lo, hi, what)
+
+/* The relay's options, in --help's order (see common/opts.h for a row's fields). */
+static const struct mps_opt rows[] = {
+	{.name = "listen",
+	 .short_name = 'l',
+	 .metavar = "[ADDR:]PORT",
+	 .apply = apply_listen,
+	 .help = "where to accept connections (no ADDR: every address,\n"
+		 "IPv6 and IPv4; [V6ADDR]:PORT for one IPv6 address)"},
+	{.name = "to",
+	 .short_name = 't',
+	 .metavar = "HOST:PORT",
+	 .apply = apply_to,
+	 .help = "the ingest (resolved at the start, and again after\n"
+		 "each connection: the next one follows a new address)"},
+	{.name = "connect-timeout",
+	 .metavar = "SECONDS",
+	 NUMBER(connect_timeout_s, 0.1, 600, "0.1 to 600 seconds"),
+	 .help = "give up on an ingest that does not answer a\n"
+		 "connection within SECONDS (default 10): the\n"
+		 "client's connection is closed with a log line"},
+	{.name = "handshake-timeout",
+	 .metavar = "SECONDS",
+	 NUMBER(handshake_timeout_s, 0, 3600, "0 to 3600 seconds"),
+	 .help = "close a connection whose handshake is not done\n"
+		 "SECONDS after the ingest's answer, in all, however\n"
+		 "slowly bytes trickle (default 10; 0: never)"},
+	{.name = "idle-timeout",
+	 .metavar = "SECONDS",
+	 NUMBER(idle_timeout_s, 0, 86400, "0 to 86400 seconds"),
+	 .help = "close a connection where nothing went either way\n"
+		 "for SECONDS (default 60; 0: never)"},
+	{.name = "max-conn",
+	 .metavar = "N",
+	 .apply = apply_max_conn,
+	 .help = "at most N connections at once (default 64); the one\n"
+		 "over is closed with a log line; lowered, with a\n"
+		 "line, to what the descriptor limit holds (6 each)"},
+	{.name = "stats-interval",
+	 .metavar = "SECONDS",
+	 NUMBER(stats_interval_s, 0.1, 3600, "0.1 to 3600 seconds"),
+	 .help = "per-connection statistics period: subflows and what\n"
+		 "each one receives (default 5)"},
+	{.name = "verbose", .short_name = 'v', .apply = apply_verbose, .help = "more log lines"},
+	{.name = "quiet",
+	 .short_name = 'q',
+	 .apply = apply_quiet,
+	 .help = "only warnings and errors"},
+	{.name = "help",
+	 .short_name = 'h',
+	 .apply = mps_opt_help,
+	 .help = "show this help and exit"},
+};
+
+_Static_assert(sizeof(rows) / sizeof(rows[0]) <= MPS_OPTS_MAX, "more rows than MPS_OPTS_MAX");
+
+static const struct mps_opt_set options = {
+	.rows = rows,
+	.n_rows = sizeof(rows) / sizeof(rows[0]),
+	.help_column = 28,
+	.head = "Usage: mpstream relay --listen [ADDR:]PORT --to HOST:PORT [OPTION]...\n"
+		"Accept MPTCP (and plain TCP) connections and pass each one, both ways, to a\n"
+		"plain TCP connection to HOST:PORT: an ingest that does not speak MPTCP\n"
+		"(YouTube, Twitch, ...) behind a relay that does. Bytes are copied with "
+		"splice(),\n"
+		"in order and complete; when either side closes, the other is closed cleanly.\n"
+		"\n",
+	.tail = "\n"
+		"The host's MPTCP limits must take the clients' joins: ip mptcp limits set\n"
+		"subflows 8 add_addr_accepted 8 (the relay says so when they are lower).\n"
+		"\n"
+		"Exit status: 0 stopped by a signal, 64 usage error, 69 cannot listen or resolve\n"
+		"HOST, 1 other.\n",
+};
+
 static enum mps_args_result parse_options(int argc, char **argv, struct relay_options *o, char *err,
 					  size_t errlen)
 {
-	static const struct option opts[] = {
-		{"listen", required_argument, NULL, 'l'},
-		{"to", required_argument, NULL, 't'},
-		{"max-conn", required_argument, NULL, 'm'},
-		{"connect-timeout", required_argument, NULL, 'c'},
-		{"handshake-timeout", required_argument, NULL, 'H'},
-		{"idle-timeout", required_argument, NULL, 'I'},
-		{"stats-interval", required_argument, NULL, 's'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	bool have_listen = false;
-	double n;
+	struct mps_getopt g;
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -100,78 +177,25 @@ static enum mps_args_result parse_options(int argc, char **argv, struct relay_op
 	o->connect_timeout_s = DEFAULT_CONNECT_TIMEOUT_S;
 	o->handshake_timeout_s = DEFAULT_HANDSHAKE_S;
 	o->idle_timeout_s = DEFAULT_IDLE_S;
+	mps_opts_getopt(&options, &g);
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":l:t:vqh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'l':
-			if (mps_parse_listen_any(optarg, &o->listen))
-				MPS_ARGS_FAIL(
-					err, errlen,
-					"--listen '%s': expected [ADDR:]PORT or [V6ADDR]:PORT",
-					optarg);
-			have_listen = true;
-			break;
-		case 't':
-			if (!mps_hostport_valid(optarg))
-				MPS_ARGS_FAIL(err, errlen,
-					      "--to '%s': expected HOST:PORT, PORT from 1 to 65535",
-					      optarg);
-			o->to = optarg;
-			break;
-		case 'm':
-			if (mps_parse_number(optarg, 1, 100000, &n) || n != (int)n)
-				MPS_ARGS_FAIL(err, errlen, "--max-conn '%s': expected 1 to 100000",
-					      optarg);
-			o->max_conn = (int)n;
-			break;
-		case 'c':
-			if (mps_parse_number(optarg, 0.1, 600, &o->connect_timeout_s))
-				MPS_ARGS_FAIL(err, errlen,
-					      "--connect-timeout '%s': expected 0.1 to 600 seconds",
-					      optarg);
-			break;
-		case 'H':
-			if (mps_parse_number(optarg, 0, 3600, &o->handshake_timeout_s))
-				MPS_ARGS_FAIL(
-					err, errlen,
-					"--handshake-timeout '%s': expected 0 to 3600 seconds",
-					optarg);
-			break;
-		case 'I':
-			if (mps_parse_number(optarg, 0, 86400, &o->idle_timeout_s))
-				MPS_ARGS_FAIL(err, errlen,
-					      "--idle-timeout '%s': expected 0 to 86400 seconds",
-					      optarg);
-			break;
-		case 's':
-			if (mps_parse_number(optarg, 0.1, 3600, &o->stats_interval_s))
-				MPS_ARGS_FAIL(err, errlen,
-					      "--stats-interval '%s': expected 0.1 to 3600 seconds",
-					      optarg);
-			break;
-		case 'v':
-			o->verbosity = 1;
-			break;
-		case 'q':
-			o->verbosity = -1;
-			break;
-		case 'h':
-			return MPS_ARGS_HELP;
-		case ':':
-			MPS_ARGS_FAIL(err, errlen, "option '%s' needs a value", argv[optind - 1]);
-		default:
-			MPS_ARGS_FAIL(err, errlen,
-				      "unknown option '%s' (see mpstream relay --help)",
-				      argv[optind - 1]);
-		}
+	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts, NULL)) != -1) {
+		const struct mps_opt *opt = mps_opts_by_val(&options, c);
+		enum mps_args_result r;
+
+		if (c == ':')
+			FAIL("option '%s' needs a value", argv[optind - 1]);
+		if (!opt)
+			FAIL("unknown option '%s' (see mpstream relay --help)", argv[optind - 1]);
+		r = opt->apply(opt, o, NULL, optarg, err, errlen);
+		if (r != MPS_ARGS_RUN)
+			return r;
 	}
 	if (optind != argc)
-		MPS_ARGS_FAIL(err, errlen, "unexpected '%s' (see mpstream relay --help)",
-			      argv[optind]);
-	if (!have_listen || !o->to)
-		MPS_ARGS_FAIL(err, errlen,
-			      "--listen and --to are needed (see mpstream relay --help)");
+		FAIL("unexpected '%s' (see mpstream relay --help)", argv[optind]);
+	if (!o->have_listen || !o->to)
+		FAIL("--listen and --to are needed (see mpstream relay --help)");
 	return MPS_ARGS_RUN;
 }
 
@@ -412,7 +436,7 @@ int relay_main(int argc, char **argv, atomic_int *stop)
 
 	switch (parse_options(argc, argv, &o, err, sizeof(err))) {
 	case MPS_ARGS_HELP:
-		fputs(relay_usage, stdout);
+		mps_opts_help(&options, stdout);
 		return MPS_EXIT_OK;
 	case MPS_ARGS_RUN:
 		break;

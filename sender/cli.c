@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "cli.h"
 #include "input.h"
+#include "opts.h"
 #include "shim.h"
 
 #include <arpa/inet.h>
@@ -21,193 +22,6 @@
 #define MAX_FPS		 240
 #define MAX_CONFIG_BYTES 65536 /* a config file is a page of keys; more is not one */
 #define MAX_CONFIG_KEYS	 128   /* distinct keys remembered to find one given twice */
-
-const char snd_cli_usage[] =
-	"Usage: mpstream [OPTION]... URL    (or url = URL in the --config file)\n"
-	"       mpstream probe [OPTION]... URL   (see mpstream probe --help)\n"
-	"       mpstream relay --listen [ADDR:]PORT --to HOST:PORT   (see mpstream relay --help)\n"
-	"Stream live video over several uplinks at once with Multipath TCP.\n"
-	"URL is rtmp://[USER:PASSWORD@]HOST[:PORT]/APP/KEY or rtmps://...; the key and\n"
-	"the password are never logged.\n"
-	"\n"
-	"Configuration file:\n"
-	"  -c, --config FILE             read options from an INI file: KEY = VALUE with\n"
-	"                                each long option's name as KEY (and url = URL),\n"
-	"                                an [uplink IFACE] section per uplink with\n"
-	"                                gw = ADDR and backup = yes|no; the command line\n"
-	"                                overrides it (its --uplink options replace the\n"
-	"                                file's uplinks)\n"
-	"Uplinks:\n"
-	"  -u, --uplink IFACE[:backup][,gw=ADDR]\n"
-	"                                use IFACE as an uplink (repeat for each one);\n"
-	"                                gw= names its gateway when the main table has\n"
-	"                                no default route through IFACE (IPv4 or IPv6;\n"
-	"                                once per family); its IPv4 and IPv6 addresses\n"
-	"                                are used, each that has a gateway; :backup\n"
-	"                                uses it only while no other uplink works\n"
-	"Input and encoding:\n"
-	"  -i, --input test|FILE|URL|DEVICE\n"
-	"                                'test' (default): moving pattern with the frame\n"
-	"                                number and a 1 kHz tone; a file libavformat\n"
-	"                                reads, paced in real time; a live URL a camera\n"
-	"                                pushes to (srt://:9000?mode=listener,\n"
-	"                                udp://@:5000, rtmp://0.0.0.0:1936/live/cam) or\n"
-	"                                that mpstream calls; or a capture device,\n"
-	"                                FORMAT:DEVICE (v4l2:/dev/video0?size=1280x720&\n"
-	"                                fps=30&format=mjpeg, lavfi:GRAPH)\n"
-	"      --audio input|tone|none|DEVICE|URL\n"
-	"                                a live input's sound: its own (default), a\n"
-	"                                1 kHz tone, silence, or a source of its own\n"
-	"                                (alsa:hw:1,0, pulse:NAME)\n"
-	"      --input-timeout MS        a live input without a picture for MS (default\n"
-	"                                500), or for 3 of its frame intervals if longer,\n"
-	"                                is lost: the slate is sent until it is back\n"
-	"      --slate IMAGE             the slate: IMAGE (default: the last picture,\n"
-	"                                darkened, with \"SIGNAL LOST\")\n"
-	"      --av-offset MS            delay a live input's audio by MS (< 0: its\n"
-	"                                picture by -MS), -2000 to 2000 (default 0)\n"
-	"      --loop                    start FILE again at its end\n"
-	"  -s, --size WxH                video size (default 1280x720)\n"
-	"  -r, --fps N                   frame rate (default 30)\n"
-	"      --encoder NAME            the H.264 encoder (default libx264; h264_vaapi,\n"
-	"                                h264_nvenc, h264_qsv, h264_v4l2m2m where the\n"
-	"                                hardware is there)\n"
-	"      --preset NAME             x264 preset (default veryfast)\n"
-	"      --copy                    pass FILE (H.264 and AAC) or a live input's\n"
-	"                                H.264 through as it is: no encoding (but the\n"
-	"                                slate's); the bit rate is the source's\n"
-	"      --record FILE             also record everything encoded to FILE (.mkv,\n"
-	"                                .mp4, .mov, .ts or .flv; strftime's %%Y%%m%%d-\n"
-	"                                %%H%%M%%S for a file per run; never overwritten)\n"
-	"Rate control:\n"
-	"  -b, --bitrate RATE            video bit rate to start at, e.g. 2500k or 4M\n"
-	"                                (default 2500k); it then follows what the\n"
-	"                                uplinks carry\n"
-	"      --min-bitrate RATE        never below RATE (default 300k)\n"
-	"      --max-bitrate RATE        never above RATE (default 2 x --bitrate);\n"
-	"                                --min-bitrate = --max-bitrate fixes the rate\n"
-	"      --max-latency MS|auto     the delay budget from the encoder to the\n"
-	"                                server's TCP stack; beyond it queued frames are\n"
-	"                                dropped up to a keyframe (default auto: 1000,\n"
-	"                                raised up to 3000 to twice the paths' largest\n"
-	"                                RTT of the last minute, or to cover a delay\n"
-	"                                held in the paths)\n"
-	"      --congestion NAME         the subflows' TCP congestion control (default\n"
-	"                                cubic; 'system' keeps the kernel's default)\n"
-	"Running:\n"
-	"  -d, --duration SECONDS        stop after SECONDS of stream (default: until\n"
-	"                                SIGINT or SIGTERM)\n"
-	"      --connect-timeout SECONDS give up connecting after SECONDS (default 10)\n"
-	"      --ca FILE                 rtmps://: trust the CA certificates in FILE (PEM)\n"
-	"                                instead of the system's\n"
-	"      --insecure                rtmps://: do not check the server's certificate\n"
-	"                                (warned: the stream key can then be read)\n"
-	"      --via HOST:PORT           connect (MPTCP) to an mpstream relay at HOST:PORT\n"
-	"                                that forwards to the URL's server; TLS and RTMP\n"
-	"                                still speak to the URL's host (its name and\n"
-	"                                certificate): with rtmps:// the relay never\n"
-	"                                sees the key\n"
-	"      --reconnect 0|1           reconnect with back-off (0.5 s doubling to 10 s)\n"
-	"                                when the connection is lost (default 1)\n"
-	"      --buffer SECONDS          media kept while the network cannot take it;\n"
-	"                                older GOPs are dropped whole (default 2)\n"
-	"      --stats-interval SECONDS  per-subflow statistics period (default 1)\n"
-	"      --stats FILE              also write the statistics as CSV to FILE\n"
-	"      --trace FILE              write the kernel's counters of every subflow\n"
-	"                                every 50 ms to FILE, for a bug report (CSV)\n"
-	"      --metrics [ADDR:]PORT     serve Prometheus metrics at /metrics (no ADDR:\n"
-	"                                every IPv4 address; IPv6: [::1]:PORT, [::]:PORT)\n"
-	"      --http [ADDR:]PORT        serve the operator's page, its JSON API and\n"
-	"                                /metrics (no ADDR: 127.0.0.1 only; IPv6:\n"
-	"                                [::1]:PORT, or [::]:PORT for both families)\n"
-	"      --http-token-file FILE    the token the page's controls need (default: a\n"
-	"                                random one, kept in /run/mpstream/http-token);\n"
-	"                                refused if others can read or change it\n"
-	"      --standby                 set up, then wait for \"go live\" from the page\n"
-	"                                or the API before connecting (needs --http)\n"
-	"  -v, --verbose                 more log lines (twice: libav* debug too)\n"
-	"  -q, --quiet                   only warnings and errors\n"
-	"  -h, --help                    show this help and exit\n"
-	"  -V, --version                 show the version and exit\n"
-	"\n"
-	"Signals: SIGINT, SIGTERM or SIGHUP end the stream cleanly (the routing is\n"
-	"put back); a second one aborts a blocked write; one while connecting ends\n"
-	"mpstream at once. SIGUSR1 and SIGUSR2 are ignored.\n"
-	"\n"
-	"Exit status: 0 done, 64 usage error, 66 input, device, config, CA or token\n"
-	"file not readable, 69 server, uplink, port or encoder hardware unavailable,\n"
-	"73 the recording cannot be created, 77 not permitted (uplinks need\n"
-	"CAP_NET_ADMIN), 1 other.\n";
-
-enum {
-	OPT_LOOP = 256,
-	OPT_AUDIO,
-	OPT_INPUT_TIMEOUT,
-	OPT_AV_OFFSET,
-	OPT_SLATE,
-	OPT_PRESET,
-	OPT_ENCODER,
-	OPT_RECORD,
-	OPT_STATS,
-	OPT_TRACE,
-	OPT_STATS_INTERVAL,
-	OPT_CONNECT_TIMEOUT,
-	OPT_RECONNECT,
-	OPT_BUFFER,
-	OPT_COPY,
-	OPT_MIN_BITRATE,
-	OPT_MAX_BITRATE,
-	OPT_MAX_LATENCY,
-	OPT_METRICS,
-	OPT_CONGESTION,
-	OPT_HTTP,
-	OPT_HTTP_TOKEN_FILE,
-	OPT_STANDBY,
-	OPT_CA,
-	OPT_INSECURE,
-	OPT_VIA,
-};
-
-static const struct option long_options[] = {
-	{"config", required_argument, NULL, 'c'},
-	{"uplink", required_argument, NULL, 'u'},
-	{"input", required_argument, NULL, 'i'},
-	{"audio", required_argument, NULL, OPT_AUDIO},
-	{"input-timeout", required_argument, NULL, OPT_INPUT_TIMEOUT},
-	{"av-offset", required_argument, NULL, OPT_AV_OFFSET},
-	{"slate", required_argument, NULL, OPT_SLATE},
-	{"loop", no_argument, NULL, OPT_LOOP},
-	{"size", required_argument, NULL, 's'},
-	{"fps", required_argument, NULL, 'r'},
-	{"preset", required_argument, NULL, OPT_PRESET},
-	{"bitrate", required_argument, NULL, 'b'},
-	{"min-bitrate", required_argument, NULL, OPT_MIN_BITRATE},
-	{"max-bitrate", required_argument, NULL, OPT_MAX_BITRATE},
-	{"max-latency", required_argument, NULL, OPT_MAX_LATENCY},
-	{"congestion", required_argument, NULL, OPT_CONGESTION},
-	{"copy", no_argument, NULL, OPT_COPY},
-	{"ca", required_argument, NULL, OPT_CA},
-	{"insecure", no_argument, NULL, OPT_INSECURE},
-	{"via", required_argument, NULL, OPT_VIA},
-	{"encoder", required_argument, NULL, OPT_ENCODER},
-	{"record", required_argument, NULL, OPT_RECORD},
-	{"duration", required_argument, NULL, 'd'},
-	{"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
-	{"reconnect", required_argument, NULL, OPT_RECONNECT},
-	{"buffer", required_argument, NULL, OPT_BUFFER},
-	{"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
-	{"stats", required_argument, NULL, OPT_STATS},
-	{"trace", required_argument, NULL, OPT_TRACE},
-	{"metrics", required_argument, NULL, OPT_METRICS},
-	{"http", required_argument, NULL, OPT_HTTP},
-	{"http-token-file", required_argument, NULL, OPT_HTTP_TOKEN_FILE},
-	{"standby", no_argument, NULL, OPT_STANDBY},
-	{"verbose", no_argument, NULL, 'v'},
-	{"quiet", no_argument, NULL, 'q'},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, 'V'},
-	{NULL, 0, NULL, 0},
-};
 
 int snd_parse_bitrate(const char *s, int64_t *out)
 {
@@ -321,8 +135,7 @@ static void defaults(struct snd_options *o)
 	o->buffer_s = 2.0;
 }
 
-#define FAIL(...)     MPS_ARGS_FAIL(err, errlen, __VA_ARGS__)
-#define SHORT_OPTIONS ":c:u:i:s:r:b:d:vqhV"
+#define FAIL(...) MPS_ARGS_FAIL(err, errlen, __VA_ARGS__)
 
 static enum mps_args_result add_uplink(struct snd_options *o, const char *arg, char *err,
 				       size_t errlen)
@@ -406,204 +219,456 @@ static const char *keep(struct snd_options *o, const char *s)
 	return p;
 }
 
-/* The options of what is streamed and from where: uplinks, input, picture, encoder. */
-static enum mps_args_result apply_media(struct snd_options *o, struct parse_state *st, int c,
-					const char *arg, char *err, size_t errlen)
+/*
+ * The appliers: one option with its value (NULL for a flag), from the command
+ * line or the file. @opts is the struct snd_options, @state the parse_state.
+ */
+#define APPLIER(fn)                                                                        \
+	static enum mps_args_result fn(const struct mps_opt *row, void *opts, void *state, \
+				       const char *arg, char *err, size_t errlen)
+
+/* A value kept (a config value does not outlive its line) at the row's field. */
+APPLIER(set_kept)
 {
-	switch (c) {
-	case 'u':
-		if (st->uplinks_from_config) {
-			/* The command line's uplinks replace the file's. */
-			o->n_uplinks = 0;
-			st->uplinks_from_config = false;
-		}
-		if (add_uplink(o, arg, err, errlen) != MPS_ARGS_RUN)
-			return MPS_ARGS_ERROR;
-		break;
-	case 'i':
-		if (!*arg)
-			FAIL("--input: empty");
-		o->input = keep(o, arg);
-		if (!o->input)
-			FAIL("--input: too many long values");
-		break;
-	case OPT_AUDIO:
-		if (mps_audio_kind(arg) == MPS_AUDIO_SOURCE &&
-		    mps_input_kind(arg) != MPS_INPUT_LIVE)
-			FAIL("--audio '%s': expected input, tone, none, a device (alsa:hw:1,0, "
-			     "pulse:NAME) or a live URL",
-			     arg);
-		o->audio = keep(o, arg);
-		if (!o->audio)
-			FAIL("--audio: too many long values");
-		break;
-	case OPT_INPUT_TIMEOUT:
-		if (parse_int(arg, 100, 60000, &o->input_timeout_ms))
-			FAIL("--input-timeout '%s': expected 100 to 60000 ms", arg);
-		break;
-	case OPT_AV_OFFSET:
-		if (parse_int(arg, -2000, 2000, &o->av_offset_ms))
-			FAIL("--av-offset '%s': expected -2000 to 2000 ms", arg);
-		break;
-	case OPT_SLATE:
-		o->slate = keep(o, arg);
-		if (!o->slate)
-			FAIL("--slate: too many long values");
-		break;
-	case OPT_LOOP:
-		o->loop = true;
-		break;
-	case 's':
-		if (parse_size(arg, &o->width, &o->height))
-			FAIL("--size '%s': expected WxH, even, 16 to %d", arg, MAX_SIZE);
-		break;
-	case 'r':
-		if (parse_int(arg, 1, MAX_FPS, &o->fps))
-			FAIL("--fps '%s': expected 1 to %d", arg, MAX_FPS);
-		break;
-	case OPT_CONGESTION:
-		if (!valid_congestion(arg))
-			FAIL("--congestion '%s': expected a name such as cubic, bbr or reno, or "
-			     "system",
-			     arg);
-		o->congestion = keep(o, arg);
-		if (!o->congestion)
-			FAIL("--congestion: too many long values");
-		break;
-	case OPT_PRESET:
-		if (!valid_preset(arg))
-			FAIL("--preset '%s': expected one of x264's: ultrafast, superfast, "
-			     "veryfast, faster, fast, medium, slow, slower, veryslow, placebo",
-			     arg);
-		o->preset = keep(o, arg);
-		if (!o->preset)
-			FAIL("--preset: too many long values");
-		st->preset_set = true;
-		break;
-	case OPT_ENCODER:
-		if (!*arg || strspn(arg, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(arg))
-			FAIL("--encoder '%s': expected an encoder's name, such as libx264 or "
-			     "h264_vaapi",
-			     arg);
-		o->encoder = keep(o, arg);
-		if (!o->encoder)
-			FAIL("--encoder: too many long values");
-		break;
-	case OPT_RECORD:
-		if (!*arg)
-			FAIL("--record: empty");
-		o->record = keep(o, arg);
-		if (!o->record)
-			FAIL("--record: too many long values");
-		break;
-	case OPT_COPY:
-		o->copy = true;
-		break;
-	default:
-		FAIL("unknown option");
-	}
+	const char **field = (const char **)((char *)opts + row->off);
+
+	(void)state;
+	*field = keep(opts, arg);
+	if (!*field)
+		FAIL("--%s: too many long values", row->name);
 	return MPS_ARGS_RUN;
 }
 
-/* One option with its value (NULL for a flag), from the command line or the file. */
-static enum mps_args_result apply(struct snd_options *o, struct parse_state *st, int c,
-				  const char *arg, char *err, size_t errlen)
+/* The same, never empty. */
+APPLIER(set_kept_nonempty)
 {
-	switch (c) {
-	case 'b':
-		if (snd_parse_bitrate(arg, &o->bitrate))
-			FAIL("--bitrate '%s': expected a rate from 10k to 1000M", arg);
-		st->bitrate_set = true;
-		break;
-	case OPT_MIN_BITRATE:
-		if (snd_parse_bitrate(arg, &o->min_bitrate))
-			FAIL("--min-bitrate '%s': expected a rate from 10k to 1000M", arg);
-		st->min_set = true;
-		break;
-	case OPT_MAX_BITRATE:
-		if (snd_parse_bitrate(arg, &o->max_bitrate))
-			FAIL("--max-bitrate '%s': expected a rate from 10k to 1000M", arg);
-		break;
-	case OPT_MAX_LATENCY:
-		if (parse_budget(arg, o))
-			FAIL("--max-latency '%s': expected 100 to 60000 ms, or auto", arg);
-		break;
-	case 'd':
-		if (mps_parse_number(arg, 0.1, 1e7, &o->duration_s))
-			FAIL("--duration '%s': expected seconds > 0", arg);
-		break;
-	case OPT_CONNECT_TIMEOUT:
-		if (mps_parse_number(arg, 0.1, 3600, &o->connect_timeout_s))
-			FAIL("--connect-timeout '%s': expected 0.1 to 3600 seconds", arg);
-		break;
-	case OPT_RECONNECT:
-		if (strcmp(arg, "0") && strcmp(arg, "1"))
-			FAIL("--reconnect '%s': expected 0 or 1", arg);
-		o->reconnect = arg[0] == '1';
-		break;
-	case OPT_BUFFER:
-		if (mps_parse_number(arg, 0.1, 60, &o->buffer_s))
-			FAIL("--buffer '%s': expected 0.1 to 60 seconds", arg);
-		break;
-	case OPT_STATS_INTERVAL:
-		if (mps_parse_number(arg, 0.05, 3600, &o->stats_interval_s))
-			FAIL("--stats-interval '%s': expected 0.05 to 3600 seconds", arg);
-		break;
-	case OPT_STATS:
-		o->stats_path = keep(o, arg);
-		if (!o->stats_path)
-			FAIL("--stats: too many long values");
-		break;
-	case OPT_TRACE:
-		o->trace_path = keep(o, arg);
-		if (!o->trace_path)
-			FAIL("--trace: too many long values");
-		break;
-	case OPT_METRICS:
-		if (parse_listen(arg, htonl(INADDR_ANY), &o->metrics_listen))
-			FAIL("--metrics '%s': expected [ADDR:]PORT", arg);
-		o->metrics = true;
-		break;
-	case OPT_HTTP:
-		if (parse_listen(arg, htonl(INADDR_LOOPBACK), &o->http_listen))
-			FAIL("--http '%s': expected [ADDR:]PORT", arg);
-		o->http = true;
-		break;
-	case OPT_HTTP_TOKEN_FILE:
-		o->http_token_file = keep(o, arg);
-		if (!o->http_token_file)
-			FAIL("--http-token-file: too many long values");
-		break;
-	case OPT_STANDBY:
-		o->standby = true;
-		break;
-	case OPT_CA:
-		if (!*arg)
-			FAIL("--ca: empty");
-		o->ca_file = keep(o, arg);
-		if (!o->ca_file)
-			FAIL("--ca: too many long values");
-		break;
-	case OPT_INSECURE:
-		o->insecure = true;
-		break;
-	case OPT_VIA:
-		if (!mps_hostport_valid(arg))
-			FAIL("--via '%s': expected HOST:PORT or [V6ADDR]:PORT", arg);
-		o->via = keep(o, arg);
-		if (!o->via)
-			FAIL("--via: too many long values");
-		break;
-	case 'v':
-		o->verbosity = o->verbosity < 0 ? 1 : o->verbosity + 1;
-		break;
-	case 'q':
-		o->verbosity = -1;
-		break;
-	default:
-		return apply_media(o, st, c, arg, err, errlen);
-	}
+	if (!*arg)
+		FAIL("--%s: empty", row->name);
+	return set_kept(row, opts, state, arg, err, errlen);
+}
+
+/* A rate (snd_parse_bitrate) at the row's int64_t field. */
+APPLIER(set_rate)
+{
+	(void)state;
+	if (snd_parse_bitrate(arg, (int64_t *)((char *)opts + row->off)))
+		FAIL("--%s '%s': expected a rate from 10k to 1000M", row->name, arg);
 	return MPS_ARGS_RUN;
+}
+
+APPLIER(apply_bitrate)
+{
+	((struct parse_state *)state)->bitrate_set = true;
+	return set_rate(row, opts, state, arg, err, errlen);
+}
+
+APPLIER(apply_min_bitrate)
+{
+	((struct parse_state *)state)->min_set = true;
+	return set_rate(row, opts, state, arg, err, errlen);
+}
+
+/* --config is read before the rest (snd_cli_parse). */
+APPLIER(apply_config)
+{
+	(void)row, (void)opts, (void)state, (void)arg, (void)err, (void)errlen;
+	return MPS_ARGS_RUN;
+}
+
+APPLIER(apply_uplink)
+{
+	struct snd_options *o = opts;
+	struct parse_state *st = state;
+
+	(void)row;
+	if (st->uplinks_from_config) {
+		/* The command line's uplinks replace the file's. */
+		o->n_uplinks = 0;
+		st->uplinks_from_config = false;
+	}
+	return add_uplink(o, arg, err, errlen);
+}
+
+APPLIER(apply_audio)
+{
+	if (mps_audio_kind(arg) == MPS_AUDIO_SOURCE && mps_input_kind(arg) != MPS_INPUT_LIVE)
+		FAIL("--audio '%s': expected input, tone, none, a device (alsa:hw:1,0, "
+		     "pulse:NAME) or a live URL",
+		     arg);
+	return set_kept(row, opts, state, arg, err, errlen);
+}
+
+APPLIER(apply_size)
+{
+	struct snd_options *o = opts;
+
+	(void)row, (void)state;
+	if (parse_size(arg, &o->width, &o->height))
+		FAIL("--size '%s': expected WxH, even, 16 to %d", arg, MAX_SIZE);
+	return MPS_ARGS_RUN;
+}
+
+APPLIER(apply_encoder)
+{
+	if (!*arg || strspn(arg, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(arg))
+		FAIL("--encoder '%s': expected an encoder's name, such as libx264 or h264_vaapi",
+		     arg);
+	return set_kept(row, opts, state, arg, err, errlen);
+}
+
+APPLIER(apply_preset)
+{
+	if (!valid_preset(arg))
+		FAIL("--preset '%s': expected one of x264's: ultrafast, superfast, veryfast, "
+		     "faster, fast, medium, slow, slower, veryslow, placebo",
+		     arg);
+	((struct parse_state *)state)->preset_set = true;
+	return set_kept(row, opts, state, arg, err, errlen);
+}
+
+APPLIER(apply_congestion)
+{
+	if (!valid_congestion(arg))
+		FAIL("--congestion '%s': expected a name such as cubic, bbr or reno, or system",
+		     arg);
+	return set_kept(row, opts, state, arg, err, errlen);
+}
+
+APPLIER(apply_max_latency)
+{
+	(void)row, (void)state;
+	if (parse_budget(arg, opts))
+		FAIL("--max-latency '%s': expected 100 to 60000 ms, or auto", arg);
+	return MPS_ARGS_RUN;
+}
+
+APPLIER(apply_reconnect)
+{
+	(void)row, (void)state;
+	if (strcmp(arg, "0") && strcmp(arg, "1"))
+		FAIL("--reconnect '%s': expected 0 or 1", arg);
+	((struct snd_options *)opts)->reconnect = arg[0] == '1';
+	return MPS_ARGS_RUN;
+}
+
+APPLIER(apply_via)
+{
+	if (!mps_hostport_valid(arg))
+		FAIL("--via '%s': expected HOST:PORT or [V6ADDR]:PORT", arg);
+	return set_kept(row, opts, state, arg, err, errlen);
+}
+
+APPLIER(apply_metrics)
+{
+	struct snd_options *o = opts;
+
+	(void)row, (void)state;
+	if (parse_listen(arg, htonl(INADDR_ANY), &o->metrics_listen))
+		FAIL("--metrics '%s': expected [ADDR:]PORT", arg);
+	o->metrics = true;
+	return MPS_ARGS_RUN;
+}
+
+APPLIER(apply_http)
+{
+	struct snd_options *o = opts;
+
+	(void)row, (void)state;
+	if (parse_listen(arg, htonl(INADDR_LOOPBACK), &o->http_listen))
+		FAIL("--http '%s': expected [ADDR:]PORT", arg);
+	o->http = true;
+	return MPS_ARGS_RUN;
+}
+
+APPLIER(apply_verbose)
+{
+	struct snd_options *o = opts;
+
+	(void)row, (void)state, (void)arg, (void)err, (void)errlen;
+	o->verbosity = o->verbosity < 0 ? 1 : o->verbosity + 1;
+	return MPS_ARGS_RUN;
+}
+
+APPLIER(apply_quiet)
+{
+	(void)row, (void)state, (void)arg, (void)err, (void)errlen;
+	((struct snd_options *)opts)->verbosity = -1;
+	return MPS_ARGS_RUN;
+}
+
+#define FIELD(field, type)	    .off = MPS_OPT_FIELD(struct snd_options, field, type)
+#define NUMBER(field, lo, hi, what) MPS_OPT_NUMBER(struct snd_options, field, lo, hi, what)
+#define INT(field, lo, hi, what)    MPS_OPT_INT(struct snd_options, field, lo, hi, what)
+#define FLAG(field)		    MPS_OPT_TRUE(struct snd_options, field)
+#define STR(x)			    #x
+#define XSTR(x)			    STR(x)
+
+/*
+ * mpstream's options, in --help's order. A row is an option: its names, its
+ * value's name (none: a flag, yes|no in the file), its help lines, the
+ * section of --help it starts, whether the config file takes it, and how it
+ * is applied (a generic applier with its field, range and error, or one of
+ * the functions above).
+ */
+static const struct mps_opt rows[] = {
+	{.name = "config",
+	 .short_name = 'c',
+	 .metavar = "FILE",
+	 .cli_only = true,
+	 .heading = "Configuration file",
+	 .apply = apply_config,
+	 .help = "read options from an INI file: KEY = VALUE with\n"
+		 "each long option's name as KEY (and url = URL),\n"
+		 "an [uplink IFACE] section per uplink with\n"
+		 "gw = ADDR and backup = yes|no; the command line\n"
+		 "overrides it (its --uplink options replace the\n"
+		 "file's uplinks)"},
+	{.name = "uplink",
+	 .short_name = 'u',
+	 .metavar = "IFACE[:backup][,gw=ADDR]",
+	 .cli_only = true,
+	 .heading = "Uplinks",
+	 .apply = apply_uplink,
+	 .help = "use IFACE as an uplink (repeat for each one);\n"
+		 "gw= names its gateway when the main table has\n"
+		 "no default route through IFACE (IPv4 or IPv6;\n"
+		 "once per family); its IPv4 and IPv6 addresses\n"
+		 "are used, each that has a gateway; :backup\n"
+		 "uses it only while no other uplink works"},
+	{.name = "input",
+	 .short_name = 'i',
+	 .metavar = "test|FILE|URL|DEVICE",
+	 .heading = "Input and encoding",
+	 .apply = set_kept_nonempty,
+	 FIELD(input, const char *),
+	 .help = "'test' (default): moving pattern with the frame\n"
+		 "number and a 1 kHz tone; a file libavformat\n"
+		 "reads, paced in real time; a live URL a camera\n"
+		 "pushes to (srt://:9000?mode=listener,\n"
+		 "udp://@:5000, rtmp://0.0.0.0:1936/live/cam) or\n"
+		 "that mpstream calls; or a capture device,\n"
+		 "FORMAT:DEVICE (v4l2:/dev/video0?size=1280x720&\n"
+		 "fps=30&format=mjpeg, lavfi:GRAPH)"},
+	{.name = "audio",
+	 .metavar = "input|tone|none|DEVICE|URL",
+	 .apply = apply_audio,
+	 FIELD(audio, const char *),
+	 .help = "a live input's sound: its own (default), a\n"
+		 "1 kHz tone, silence, or a source of its own\n"
+		 "(alsa:hw:1,0, pulse:NAME)"},
+	{.name = "input-timeout",
+	 .metavar = "MS",
+	 INT(input_timeout_ms, 100, 60000, "100 to 60000 ms"),
+	 .help = "a live input without a picture for MS (default\n"
+		 "500), or for 3 of its frame intervals if longer,\n"
+		 "is lost: the slate is sent until it is back"},
+	{.name = "slate",
+	 .metavar = "IMAGE",
+	 .apply = set_kept,
+	 FIELD(slate, const char *),
+	 .help = "the slate: IMAGE (default: the last picture,\n"
+		 "darkened, with \"SIGNAL LOST\")"},
+	{.name = "av-offset",
+	 .metavar = "MS",
+	 INT(av_offset_ms, -2000, 2000, "-2000 to 2000 ms"),
+	 .help = "delay a live input's audio by MS (< 0: its\n"
+		 "picture by -MS), -2000 to 2000 (default 0)"},
+	{.name = "loop", FLAG(loop), .help = "start FILE again at its end"},
+	{.name = "size",
+	 .short_name = 's',
+	 .metavar = "WxH",
+	 .apply = apply_size,
+	 .help = "video size (default 1280x720)"},
+	{.name = "fps",
+	 .short_name = 'r',
+	 .metavar = "N",
+	 INT(fps, 1, MAX_FPS, "1 to " XSTR(MAX_FPS)),
+	 .help = "frame rate (default 30)"},
+	{.name = "encoder",
+	 .metavar = "NAME",
+	 .apply = apply_encoder,
+	 FIELD(encoder, const char *),
+	 .help = "the H.264 encoder (default libx264; h264_vaapi,\n"
+		 "h264_nvenc, h264_qsv, h264_v4l2m2m where the\n"
+		 "hardware is there)"},
+	{.name = "preset",
+	 .metavar = "NAME",
+	 .apply = apply_preset,
+	 FIELD(preset, const char *),
+	 .help = "x264 preset (default veryfast)"},
+	{.name = "copy",
+	 FLAG(copy),
+	 .help = "pass FILE (H.264 and AAC) or a live input's\n"
+		 "H.264 through as it is: no encoding (but the\n"
+		 "slate's); the bit rate is the source's"},
+	/* "%%" is printed as it is (fputs), as it always was. */
+	{.name = "record",
+	 .metavar = "FILE",
+	 .apply = set_kept_nonempty,
+	 FIELD(record, const char *),
+	 .help = "also record everything encoded to FILE (.mkv,\n"
+		 ".mp4, .mov, .ts or .flv; strftime's %%Y%%m%%d-\n"
+		 "%%H%%M%%S for a file per run; never overwritten)"},
+	{.name = "bitrate",
+	 .short_name = 'b',
+	 .metavar = "RATE",
+	 .heading = "Rate control",
+	 .apply = apply_bitrate,
+	 FIELD(bitrate, int64_t),
+	 .help = "video bit rate to start at, e.g. 2500k or 4M\n"
+		 "(default 2500k); it then follows what the\n"
+		 "uplinks carry"},
+	{.name = "min-bitrate",
+	 .metavar = "RATE",
+	 .apply = apply_min_bitrate,
+	 FIELD(min_bitrate, int64_t),
+	 .help = "never below RATE (default 300k)"},
+	{.name = "max-bitrate",
+	 .metavar = "RATE",
+	 .apply = set_rate,
+	 FIELD(max_bitrate, int64_t),
+	 .help = "never above RATE (default 2 x --bitrate);\n"
+		 "--min-bitrate = --max-bitrate fixes the rate"},
+	{.name = "max-latency",
+	 .metavar = "MS|auto",
+	 .apply = apply_max_latency,
+	 .help = "the delay budget from the encoder to the\n"
+		 "server's TCP stack; beyond it queued frames are\n"
+		 "dropped up to a keyframe (default auto: 1000,\n"
+		 "raised up to 3000 to twice the paths' largest\n"
+		 "RTT of the last minute, or to cover a delay\n"
+		 "held in the paths)"},
+	{.name = "congestion",
+	 .metavar = "NAME",
+	 .apply = apply_congestion,
+	 FIELD(congestion, const char *),
+	 .help = "the subflows' TCP congestion control (default\n"
+		 "cubic; 'system' keeps the kernel's default)"},
+	{.name = "duration",
+	 .short_name = 'd',
+	 .metavar = "SECONDS",
+	 .heading = "Running",
+	 NUMBER(duration_s, 0.1, 1e7, "seconds > 0"),
+	 .help = "stop after SECONDS of stream (default: until\n"
+		 "SIGINT or SIGTERM)"},
+	{.name = "connect-timeout",
+	 .metavar = "SECONDS",
+	 NUMBER(connect_timeout_s, 0.1, 3600, "0.1 to 3600 seconds"),
+	 .help = "give up connecting after SECONDS (default 10)"},
+	{.name = "ca",
+	 .metavar = "FILE",
+	 .apply = set_kept_nonempty,
+	 FIELD(ca_file, const char *),
+	 .help = "rtmps://: trust the CA certificates in FILE (PEM)\n"
+		 "instead of the system's"},
+	{.name = "insecure",
+	 FLAG(insecure),
+	 .help = "rtmps://: do not check the server's certificate\n"
+		 "(warned: the stream key can then be read)"},
+	{.name = "via",
+	 .metavar = "HOST:PORT",
+	 .apply = apply_via,
+	 FIELD(via, const char *),
+	 .help = "connect (MPTCP) to an mpstream relay at HOST:PORT\n"
+		 "that forwards to the URL's server; TLS and RTMP\n"
+		 "still speak to the URL's host (its name and\n"
+		 "certificate): with rtmps:// the relay never\n"
+		 "sees the key"},
+	{.name = "reconnect",
+	 .metavar = "0|1",
+	 .apply = apply_reconnect,
+	 .help = "reconnect with back-off (0.5 s doubling to 10 s)\n"
+		 "when the connection is lost (default 1)"},
+	{.name = "buffer",
+	 .metavar = "SECONDS",
+	 NUMBER(buffer_s, 0.1, 60, "0.1 to 60 seconds"),
+	 .help = "media kept while the network cannot take it;\n"
+		 "older GOPs are dropped whole (default 2)"},
+	{.name = "stats-interval",
+	 .metavar = "SECONDS",
+	 NUMBER(stats_interval_s, 0.05, 3600, "0.05 to 3600 seconds"),
+	 .help = "per-subflow statistics period (default 1)"},
+	{.name = "stats",
+	 .metavar = "FILE",
+	 .apply = set_kept,
+	 FIELD(stats_path, const char *),
+	 .help = "also write the statistics as CSV to FILE"},
+	{.name = "trace",
+	 .metavar = "FILE",
+	 .apply = set_kept,
+	 FIELD(trace_path, const char *),
+	 .help = "write the kernel's counters of every subflow\n"
+		 "every 50 ms to FILE, for a bug report (CSV)"},
+	{.name = "metrics",
+	 .metavar = "[ADDR:]PORT",
+	 .apply = apply_metrics,
+	 .help = "serve Prometheus metrics at /metrics (no ADDR:\n"
+		 "every IPv4 address; IPv6: [::1]:PORT, [::]:PORT)"},
+	{.name = "http",
+	 .metavar = "[ADDR:]PORT",
+	 .apply = apply_http,
+	 .help = "serve the operator's page, its JSON API and\n"
+		 "/metrics (no ADDR: 127.0.0.1 only; IPv6:\n"
+		 "[::1]:PORT, or [::]:PORT for both families)"},
+	{.name = "http-token-file",
+	 .metavar = "FILE",
+	 .apply = set_kept,
+	 FIELD(http_token_file, const char *),
+	 .help = "the token the page's controls need (default: a\n"
+		 "random one, kept in /run/mpstream/http-token);\n"
+		 "refused if others can read or change it"},
+	{.name = "standby",
+	 FLAG(standby),
+	 .help = "set up, then wait for \"go live\" from the page\n"
+		 "or the API before connecting (needs --http)"},
+	{.name = "verbose",
+	 .short_name = 'v',
+	 .apply = apply_verbose,
+	 .help = "more log lines (twice: libav* debug too)"},
+	{.name = "quiet",
+	 .short_name = 'q',
+	 .apply = apply_quiet,
+	 .help = "only warnings and errors"},
+	{.name = "help",
+	 .short_name = 'h',
+	 .cli_only = true,
+	 .apply = mps_opt_help,
+	 .help = "show this help and exit"},
+	{.name = "version",
+	 .short_name = 'V',
+	 .cli_only = true,
+	 .apply = mps_opt_version,
+	 .help = "show the version and exit"},
+};
+
+_Static_assert(sizeof(rows) / sizeof(rows[0]) <= MPS_OPTS_MAX, "more rows than MPS_OPTS_MAX");
+
+static const struct mps_opt_set options = {
+	.rows = rows,
+	.n_rows = sizeof(rows) / sizeof(rows[0]),
+	.help_column = 32,
+	.head = "Usage: mpstream [OPTION]... URL    (or url = URL in the --config file)\n"
+		"       mpstream probe [OPTION]... URL   (see mpstream probe --help)\n"
+		"       mpstream relay --listen [ADDR:]PORT --to HOST:PORT   (see mpstream relay "
+		"--help)\n"
+		"Stream live video over several uplinks at once with Multipath TCP.\n"
+		"URL is rtmp://[USER:PASSWORD@]HOST[:PORT]/APP/KEY or rtmps://...; the key and\n"
+		"the password are never logged.\n"
+		"\n",
+	.tail = "\n"
+		"Signals: SIGINT, SIGTERM or SIGHUP end the stream cleanly (the routing is\n"
+		"put back); a second one aborts a blocked write; one while connecting ends\n"
+		"mpstream at once. SIGUSR1 and SIGUSR2 are ignored.\n"
+		"\n"
+		"Exit status: 0 done, 64 usage error, 66 input, device, config, CA or token\n"
+		"file not readable, 69 server, uplink, port or encoder hardware unavailable,\n"
+		"73 the recording cannot be created, 77 not permitted (uplinks need\n"
+		"CAP_NET_ADMIN), 1 other.\n",
+};
+
+void snd_cli_usage(FILE *f)
+{
+	mps_opts_help(&options, f);
 }
 
 /* Reading a config file (libinih calls back for each key). */
@@ -713,7 +778,7 @@ static int config_handler(void *user, const char *section, const char *key, cons
 {
 	struct config_ctx *ctx = user;
 	char e[256];
-	const struct option *opt = NULL;
+	const struct mps_opt *opt;
 	bool on;
 	int first;
 
@@ -735,20 +800,18 @@ static int config_handler(void *user, const char *section, const char *key, cons
 		ctx->has_key = e[0] != '\0';
 		return 1;
 	}
-	for (const struct option *l = long_options; l->name; l++)
-		if (strcmp(l->name, key) == 0)
-			opt = l;
-	if (!opt || opt->val == 'c' || opt->val == 'h' || opt->val == 'V' || opt->val == 'u')
+	opt = mps_opts_by_name(&options, key);
+	if (!opt || opt->cli_only)
 		CFAIL("unknown key '%s'%s", key,
-		      opt && opt->val == 'u' ? " (uplinks are [uplink NAME] sections)" : "");
-	if (opt->has_arg == no_argument) {
+		      opt && opt->short_name == 'u' ? " (uplinks are [uplink NAME] sections)" : "");
+	if (!opt->metavar) {
 		if (parse_yes_no(value, &on))
 			CFAIL("key '%s': expected yes or no", key);
 		if (!on)
 			return 1;
 		value = NULL;
 	}
-	if (apply(ctx->o, ctx->st, opt->val, value, e, sizeof(e)) != MPS_ARGS_RUN)
+	if (opt->apply(opt, ctx->o, ctx->st, value, e, sizeof(e)) != MPS_ARGS_RUN)
 		CFAIL("key '%s': %s", key, e);
 	return 1;
 }
@@ -912,11 +975,13 @@ enum mps_args_result snd_cli_parse(int argc, char **argv, struct snd_options *o,
 				   size_t errlen)
 {
 	struct parse_state st = {0};
+	struct mps_getopt g;
 	const char *config = NULL;
 	int c;
 
 	defaults(o);
 	err[0] = '\0';
+	mps_opts_getopt(&options, &g);
 	optind = 0; /* reset getopt (GNU): the tests parse many times */
 	opterr = 0;
 	/* The file first, whatever its place among the options: the command line overrides it. */
@@ -927,7 +992,7 @@ enum mps_args_result snd_cli_parse(int argc, char **argv, struct snd_options *o,
 		if (!copy)
 			FAIL("out of memory");
 		memcpy(copy, argv, (size_t)argc * sizeof(*copy));
-		while ((c = getopt_long(argc, copy, SHORT_OPTIONS, long_options, NULL)) != -1)
+		while ((c = getopt_long(argc, copy, g.shortopts, g.longopts, NULL)) != -1)
 			if (c == 'c')
 				config = optarg;
 		free(copy);
@@ -939,19 +1004,17 @@ enum mps_args_result snd_cli_parse(int argc, char **argv, struct snd_options *o,
 			return r;
 	}
 	optind = 0;
-	while ((c = getopt_long(argc, argv, SHORT_OPTIONS, long_options, NULL)) != -1) {
-		if (c == 'h')
-			return MPS_ARGS_HELP;
-		if (c == 'V')
-			return MPS_ARGS_VERSION;
+	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts, NULL)) != -1) {
+		const struct mps_opt *opt = mps_opts_by_val(&options, c);
+		enum mps_args_result r;
+
 		if (c == ':')
 			FAIL("option '%s' needs a value", argv[optind - 1]);
-		if (c == '?')
+		if (!opt)
 			FAIL("unknown option '%s' (see --help)", argv[optind - 1]);
-		if (c == 'c')
-			continue; /* read before the rest */
-		if (apply(o, &st, c, optarg, err, errlen) != MPS_ARGS_RUN)
-			return MPS_ARGS_ERROR;
+		r = opt->apply(opt, o, &st, optarg, err, errlen);
+		if (r != MPS_ARGS_RUN)
+			return r;
 	}
 	if (optind == argc && !o->url)
 		FAIL("no URL given (see --help)");

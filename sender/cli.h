@@ -64,8 +64,8 @@ __attribute__((warn_unused_result)) enum mps_args_result snd_cli_parse(int argc,
 								       struct snd_options *o,
 								       char *err, size_t errlen);
 
-/* The --help text. */
-extern const char snd_cli_usage[];
+/* Write the --help text to @f. */
+void snd_cli_usage(FILE *f);
 
 /*
  * Parse a bit rate: "2500000", "2500k", "2.5M". Returns 0 or -EINVAL /

@@ -488,7 +488,7 @@ static int stream_main(int argc, char **argv, atomic_int *stop)
 
 	switch (snd_cli_parse(argc, argv, &a.o, err, sizeof(err))) {
 	case MPS_ARGS_HELP:
-		fputs(snd_cli_usage, stdout);
+		snd_cli_usage(stdout);
 		return MPS_EXIT_OK;
 	case MPS_ARGS_VERSION:
 		printf("mpstream %s\n", MPS_VERSION);

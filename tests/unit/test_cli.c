@@ -311,6 +311,51 @@ static void test_help_version(void **state)
 	assert_int_equal(parse(&o, err, "-V", NULL), MPS_ARGS_VERSION);
 }
 
+/*
+ * One table drives getopt, --help and the config file: every option --help
+ * names is a key of the file, but for the four that only the command line
+ * takes (config, uplink, help, version).
+ */
+static void test_help_is_config(void **state)
+{
+	static const char *const cli_only[] = {"config", "uplink", "help", "version"};
+	char path[] = "/tmp/mps-cli-XXXXXX", *help = NULL, *p;
+	size_t help_len = 0, n_options = 0;
+	struct snd_options o;
+	char err[512];
+	FILE *f = open_memstream(&help, &help_len);
+	int fd = mkstemp(path);
+
+	assert_non_null(f);
+	assert_true(fd >= 0);
+	close(fd);
+	snd_cli_usage(f);
+	fclose(f);
+	assert_non_null(
+		strstr(help, "\n  -V, --version                 show the version and exit\n"));
+	for (p = help; (p = strstr(p, "\n  ")); p++) {
+		char name[64], text[96];
+		bool only = false;
+
+		/* An option's line: "  -x, --name" or "      --name" (help lines are deeper). */
+		if (strlen(p) < 8 || sscanf(p + 7, "--%63[a-z-]", name) != 1)
+			continue;
+		for (size_t i = 0; i < sizeof(cli_only) / sizeof(cli_only[0]); i++)
+			only |= !strcmp(name, cli_only[i]);
+		snprintf(text, sizeof(text), "%s = \001\n", name);
+		write_file(path, text, 0600);
+		/* A bad value is refused, but the key is known (a file name is taken). */
+		if (parse(&o, err, "--config", path, URL, NULL) == MPS_ARGS_RUN)
+			err[0] = '\0';
+		if (!strstr(err, "unknown key") != !only)
+			fail_msg("key '%s': %s", name, err);
+		n_options++;
+	}
+	assert_int_equal(n_options, 37);
+	unlink(path);
+	free(help);
+}
+
 static void expect_error(const char *needle, ...)
 {
 	struct snd_options o;
@@ -348,6 +393,15 @@ static void test_errors(void **state)
 	expect_error("--duration", "-d", "-3", URL, NULL);
 	expect_error("unknown option", "--frobnicate", URL, NULL);
 	expect_error("needs a value", URL, "--bitrate", NULL);
+	expect_error("option '-b' needs a value", URL, "-b", NULL);
+	expect_error("unknown option '-x' (see --help)", "-x", URL, NULL);
+	expect_error("unknown option '--loop=1'", "--loop=1", URL, NULL);
+	expect_error("--fps '241': expected 1 to 240", "--fps", "241", URL, NULL);
+	expect_error("--fps '30.5': expected 1 to 240", "--fps", "30.5", URL, NULL);
+	expect_error("--input-timeout '99': expected 100 to 60000 ms", "--input-timeout", "99", URL,
+		     NULL);
+	expect_error("--buffer '0': expected 0.1 to 60 seconds", "--buffer", "0", URL, NULL);
+	expect_error("--input: empty", "--input", "", URL, NULL);
 	expect_error("one URL only", URL, URL, NULL);
 	expect_error("malformed URL", "http://example/live/SECRETK", NULL);
 	expect_error("malformed URL", "rtmp://host/SECRETK", NULL);
@@ -593,13 +647,21 @@ static void test_parse_listen(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),       cmocka_unit_test(test_all_options),
-		cmocka_unit_test(test_rates),	       cmocka_unit_test(test_config),
-		cmocka_unit_test(test_config_bounds),  cmocka_unit_test(test_help_version),
-		cmocka_unit_test(test_errors),	       cmocka_unit_test(test_bitrate),
-		cmocka_unit_test(test_url_check),      cmocka_unit_test(test_parse_listen),
-		cmocka_unit_test(test_http),	       cmocka_unit_test(test_live_input),
-		cmocka_unit_test(test_encoder_record), cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_all_options),
+		cmocka_unit_test(test_rates),
+		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_config_bounds),
+		cmocka_unit_test(test_help_version),
+		cmocka_unit_test(test_help_is_config),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_bitrate),
+		cmocka_unit_test(test_url_check),
+		cmocka_unit_test(test_parse_listen),
+		cmocka_unit_test(test_http),
+		cmocka_unit_test(test_live_input),
+		cmocka_unit_test(test_encoder_record),
+		cmocka_unit_test(test_tls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
