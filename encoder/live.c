@@ -33,13 +33,20 @@
 #define TAG		"input"
 #define OPEN_TIMEOUT_MS 5000 /* to connect to a source (not to wait for one to connect) */
 #define READ_TIMEOUT_MS 3000 /* no packet for this long: open it again */
-#define BACKOFF_MIN_MS	100
-#define BACKOFF_MAX_MS	2000
-#define START_WAIT_MS	1500 /* for the first open's verdict */
-#define PROBE_US	1000000
-#define AUDIO_PRIME	(2 * ENC_AUDIO_FRAME) /* samples kept against the source's bursts */
-#define AUDIO_MAX	(4 * ENC_AUDIO_RATE)
-#define MAX_OFFSET_MS	2000
+/*
+ * A listener takes one peer at a time (FFmpeg 5.1 closes its listening
+ * socket once a peer is in): one that connected and sends nothing for this
+ * long is dropped, and the listener listens again.
+ */
+#define PEER_IDLE_MS   3000
+#define DROP_LOG_MS    10000 /* peers dropped within this of the last one: a count, not a line */
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 2000
+#define START_WAIT_MS  1500 /* for the first open's verdict */
+#define PROBE_US       1000000
+#define AUDIO_PRIME    (2 * ENC_AUDIO_FRAME) /* samples kept against the source's bursts */
+#define AUDIO_MAX      (4 * ENC_AUDIO_RATE)
+#define MAX_OFFSET_MS  2000
 
 struct capture {
 	struct enc_live *live;
@@ -57,6 +64,10 @@ struct capture {
 	bool keep_open;
 	pthread_t thread;
 	bool running;
+	AVIOContext *pb;	    /* a listener's peer, once one connected; NULL before */
+	int64_t peer_ns;	    /* when it connected */
+	bool peer;		    /* one connected in this open */
+	int64_t drops, drop_log_ns; /* peers dropped, and when that was last logged */
 	AVFormatContext *ic;
 	AVCodecContext *vdec, *adec;
 	int vidx, aidx;
@@ -113,11 +124,17 @@ const char *enc_input_state_name(enum enc_input_state st)
 	return "-";
 }
 
+/*
+ * The stop flag, the deadline, or a listener's peer that has sent nothing
+ * since it connected (what RTMP's handshake reads is bounded by rw_timeout).
+ */
 static int interrupted(void *opaque)
 {
 	struct capture *c = opaque;
+	int64_t now = mps_mono_ns();
 
-	return atomic_load(&c->live->stop) || (c->deadline_ns && mps_mono_ns() > c->deadline_ns);
+	return atomic_load(&c->live->stop) || (c->deadline_ns && now > c->deadline_ns) ||
+	       (c->pb && !c->pb->bytes_read && now - c->peer_ns > (int64_t)PEER_IDLE_MS * 1000000);
 }
 
 static void set_deadline(struct capture *c, int ms)
@@ -336,6 +353,7 @@ static void capture_close(struct capture *c)
 	avcodec_free_context(&c->vdec);
 	avcodec_free_context(&c->adec);
 	avformat_close_input(&c->ic);
+	avio_closep(&c->pb);
 }
 
 /* Under lock: the first open's verdict, for enc_live_start(). */
@@ -390,10 +408,44 @@ static int pass_packet(struct capture *c)
 	return 0;
 }
 
+/* Errors of a listener's open that mean a peer came and went (not: the port is taken). */
+static bool peer_error(int err)
+{
+	return err == AVERROR(EIO) || err == AVERROR(ETIMEDOUT) || err == AVERROR(ECONNRESET) ||
+	       err == AVERROR(EPIPE) || err == AVERROR_EOF || err == AVERROR_INVALIDDATA;
+}
+
+/*
+ * A listener: wait for a peer with no deadline, then give it PEER_IDLE_MS
+ * to start sending (interrupted()) and OPEN_TIMEOUT_MS to start a stream.
+ * The connection is opened here, not in avformat_open_input(), to know
+ * when a peer is in: SRT's and TCP's opens return at the accept. RTMP's
+ * also runs its handshake, each read of which rw_timeout bounds.
+ */
+static int accept_peer(struct capture *c, AVDictionary **opts)
+{
+	int ret;
+
+	set_deadline(c, 0);
+	ret = av_dict_set_int(opts, "rw_timeout", (int64_t)PEER_IDLE_MS * 1000,
+			      AV_DICT_DONT_OVERWRITE);
+	if (ret < 0)
+		return ret;
+	ret = avio_open2(&c->pb, c->url, AVIO_FLAG_READ, &c->ic->interrupt_callback, opts);
+	c->peer = ret >= 0 || peer_error(ret);
+	if (ret < 0)
+		return ret;
+	c->peer_ns = mps_mono_ns();
+	c->ic->pb = c->pb;
+	c->ic->flags |= AVFMT_FLAG_CUSTOM_IO;
+	set_deadline(c, OPEN_TIMEOUT_MS);
+	return 0;
+}
+
 static int capture_open(struct capture *c)
 {
 	AVDictionary *opts = NULL;
-	int ret;
+	int ret = 0;
 
 	c->ic = avformat_alloc_context();
 	if (!c->ic)
@@ -404,8 +456,13 @@ static int capture_open(struct capture *c)
 	/* Its frame rate is not used (the stream has its own clock): no frames read to guess it. */
 	c->ic->fps_probe_size = 0;
 	av_dict_copy(&opts, c->opts, 0);
-	set_deadline(c, c->listener ? 0 : OPEN_TIMEOUT_MS);
-	ret = avformat_open_input(&c->ic, c->url, c->fmt, &opts);
+	c->peer = false;
+	if (c->listener && !c->keep_open)
+		ret = accept_peer(c, &opts);
+	else
+		set_deadline(c, c->listener ? 0 : OPEN_TIMEOUT_MS);
+	if (ret >= 0)
+		ret = avformat_open_input(&c->ic, c->url, c->fmt, &opts);
 	if (ret >= 0 && c->fmt && av_dict_count(opts)) {
 		/* A device given an option it does not know: say which. */
 		LOG_ERR(TAG, "%s: no option '%s' here", c->fmt->name,
@@ -413,7 +470,8 @@ static int capture_open(struct capture *c)
 		ret = AVERROR(EINVAL);
 	}
 	av_dict_free(&opts);
-	first_verdict(c, ret < 0 ? ret : 0);
+	/* A listener that listened is a verdict of 0, whatever its first peer did. */
+	first_verdict(c, ret < 0 && !c->peer ? ret : 0);
 	if (ret < 0)
 		return ret;
 	set_deadline(c, c->keep_open ? 0 : OPEN_TIMEOUT_MS);
@@ -517,6 +575,33 @@ static void sleep_ms(struct enc_live *l, int ms)
 		nanosleep(&ts, NULL);
 }
 
+/*
+ * A listener's peer that started no stream: one line (peer addresses are not
+ * to be had from FFmpeg 5.1), a count for more within DROP_LOG_MS.
+ */
+static void peer_dropped(struct capture *c, int err, const char *shown)
+{
+	int64_t now = mps_mono_ns();
+	char why[128];
+
+	c->drops++;
+	if (c->drop_log_ns && now - c->drop_log_ns < (int64_t)DROP_LOG_MS * 1000000) {
+		LOG_DEBUG(TAG, "%s: another peer dropped (%s)", shown, av_err2str(err));
+		return;
+	}
+	if (c->pb && !c->pb->bytes_read)
+		snprintf(why, sizeof(why), "sent nothing for %d s", PEER_IDLE_MS / 1000);
+	else if (err == AVERROR_EXIT)
+		snprintf(why, sizeof(why), "sent no stream in %d s", OPEN_TIMEOUT_MS / 1000);
+	else
+		snprintf(why, sizeof(why), "started no stream (%s)", av_err2str(err));
+	LOG_WARN(TAG,
+		 "%s: a peer connected but %s: dropped, listening again (%" PRId64
+		 " dropped so far)",
+		 shown, why, c->drops);
+	c->drop_log_ns = now;
+}
+
 static void *capture_main(void *arg)
 {
 	struct capture *c = arg;
@@ -531,9 +616,18 @@ static void *capture_main(void *arg)
 		ret = capture_open(c);
 		if (ret >= 0)
 			ret = capture_read(c);
-		capture_close(c);
-		if (atomic_load(&c->live->stop))
+		if (atomic_load(&c->live->stop)) {
+			capture_close(c);
 			break;
+		}
+		if (c->peer && !c->delivered) {
+			peer_dropped(c, ret, shown);
+			/* Listen again at once: the camera may be calling. */
+			backoff = 0;
+			capture_close(c);
+			continue;
+		}
+		capture_close(c);
 		if (c->delivered)
 			LOG_INFO(TAG, "%s ended (%s): opening it again", shown, av_err2str(ret));
 		else
