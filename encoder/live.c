@@ -47,6 +47,13 @@
 #define AUDIO_PRIME    (2 * ENC_AUDIO_FRAME) /* samples kept against the source's bursts */
 #define AUDIO_MAX      (4 * ENC_AUDIO_RATE)
 #define MAX_OFFSET_MS  2000
+/*
+ * A camera sends a few streams. MPEG-TS with random PIDs (garbage, or a
+ * hostile sender) makes a stream of each, every one with a PES buffer of
+ * up to 200 kB: FFmpeg's default of 1000 took 30 MB of such TS to 400 MB of
+ * heap, which glibc kept after the close.
+ */
+#define MAX_STREAMS 64
 
 struct capture {
 	struct enc_live *live;
@@ -455,6 +462,7 @@ static int capture_open(struct capture *c)
 	c->ic->max_analyze_duration = PROBE_US;
 	/* Its frame rate is not used (the stream has its own clock): no frames read to guess it. */
 	c->ic->fps_probe_size = 0;
+	c->ic->max_streams = MAX_STREAMS;
 	av_dict_copy(&opts, c->opts, 0);
 	c->peer = false;
 	if (c->listener && !c->keep_open)
@@ -627,6 +635,11 @@ static void *capture_main(void *arg)
 			capture_close(c);
 			continue;
 		}
+		if (c->ic && c->ic->nb_streams >= MAX_STREAMS)
+			LOG_WARN(TAG,
+				 "%s sent %d streams or more: not a camera's (garbage?); opening "
+				 "it again",
+				 shown, MAX_STREAMS);
 		capture_close(c);
 		if (c->delivered)
 			LOG_INFO(TAG, "%s ended (%s): opening it again", shown, av_err2str(ret));
