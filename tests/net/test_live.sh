@@ -9,7 +9,9 @@
 # pictures back within 1 s of its return, and a recording without a hole in
 # its timestamps; mpstream's own --record holds at least as much. Then bad input: a device that does not exist, a port taken,
 # and 10 s of random bytes sent to the UDP input: a clear line or the slate,
-# never a crash, the log not flooded, the routing as before.
+# never a crash, the log not flooded, the routing as before. And idle peers:
+# a TCP connection that sends nothing at the RTMP listener, an SRT caller that
+# sends nothing at the SRT listener: a camera calling again gets on air.
 . "$(dirname "$0")/common.sh"
 
 lab_up 8mbit || { echo "FAIL: lab"; exit 1; }
