@@ -38,7 +38,13 @@
  * socket once a peer is in): one that connected and sends nothing for this
  * long is dropped, and the listener listens again.
  */
-#define PEER_IDLE_MS   3000
+#define PEER_IDLE_MS 3000
+/*
+ * SRT holds what arrives back for its latency (the greater of the two ends'):
+ * the first byte comes that much later. Allowed on top of PEER_IDLE_MS: the
+ * listener URL's own latency when it gives one, else this (IRL links run 2 to 4 s).
+ */
+#define SRT_LATENCY_MS 5000
 #define DROP_LOG_MS    10000 /* peers dropped within this of the last one: a count, not a line */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
@@ -74,6 +80,7 @@ struct capture {
 	AVIOContext *pb;	    /* a listener's peer, once one connected; NULL before */
 	int64_t peer_ns;	    /* when it connected */
 	bool peer;		    /* one connected in this open */
+	int peer_idle_ms;	    /* how long it may send nothing */
 	int64_t drops, drop_log_ns; /* peers dropped, and when that was last logged */
 	AVFormatContext *ic;
 	AVCodecContext *vdec, *adec;
@@ -141,7 +148,8 @@ static int interrupted(void *opaque)
 	int64_t now = mps_mono_ns();
 
 	return atomic_load(&c->live->stop) || (c->deadline_ns && now > c->deadline_ns) ||
-	       (c->pb && !c->pb->bytes_read && now - c->peer_ns > (int64_t)PEER_IDLE_MS * 1000000);
+	       (c->pb && !c->pb->bytes_read &&
+		now - c->peer_ns > (int64_t)c->peer_idle_ms * 1000000);
 }
 
 static void set_deadline(struct capture *c, int ms)
@@ -423,8 +431,8 @@ static bool peer_error(int err)
 }
 
 /*
- * A listener: wait for a peer with no deadline, then give it PEER_IDLE_MS
- * to start sending (interrupted()) and OPEN_TIMEOUT_MS to start a stream.
+ * A listener: wait for a peer with no deadline, then give it peer_idle_ms
+ * to start sending (interrupted()) and OPEN_TIMEOUT_MS more to start a stream.
  * The connection is opened here, not in avformat_open_input(), to know
  * when a peer is in: SRT's and TCP's opens return at the accept. RTMP's
  * also runs its handshake, each read of which rw_timeout bounds.
@@ -434,7 +442,7 @@ static int accept_peer(struct capture *c, AVDictionary **opts)
 	int ret;
 
 	set_deadline(c, 0);
-	ret = av_dict_set_int(opts, "rw_timeout", (int64_t)PEER_IDLE_MS * 1000,
+	ret = av_dict_set_int(opts, "rw_timeout", (int64_t)c->peer_idle_ms * 1000,
 			      AV_DICT_DONT_OVERWRITE);
 	if (ret < 0)
 		return ret;
@@ -445,7 +453,7 @@ static int accept_peer(struct capture *c, AVDictionary **opts)
 	c->peer_ns = mps_mono_ns();
 	c->ic->pb = c->pb;
 	c->ic->flags |= AVFMT_FLAG_CUSTOM_IO;
-	set_deadline(c, OPEN_TIMEOUT_MS);
+	set_deadline(c, c->peer_idle_ms + OPEN_TIMEOUT_MS);
 	return 0;
 }
 
@@ -598,9 +606,10 @@ static void peer_dropped(struct capture *c, int err, const char *shown)
 		return;
 	}
 	if (c->pb && !c->pb->bytes_read)
-		snprintf(why, sizeof(why), "sent nothing for %d s", PEER_IDLE_MS / 1000);
+		snprintf(why, sizeof(why), "sent nothing for %.1f s", c->peer_idle_ms / 1e3);
 	else if (err == AVERROR_EXIT)
-		snprintf(why, sizeof(why), "sent no stream in %d s", OPEN_TIMEOUT_MS / 1000);
+		snprintf(why, sizeof(why), "sent no stream in %.1f s",
+			 (c->peer_idle_ms + OPEN_TIMEOUT_MS) / 1e3);
 	else
 		snprintf(why, sizeof(why), "started no stream (%s)", av_err2str(err));
 	LOG_WARN(TAG,
@@ -620,6 +629,9 @@ static void *capture_main(void *arg)
 	snprintf(shown, sizeof(shown), "%.*s%s", (int)strcspn(c->url, "?"), c->url,
 		 strchr(c->url, '?') ? "?..." : "");
 	while (!atomic_load(&c->live->stop)) {
+		int64_t opened = mps_mono_ns();
+		bool held;
+
 		c->delivered = 0;
 		ret = capture_open(c);
 		if (ret >= 0)
@@ -628,14 +640,9 @@ static void *capture_main(void *arg)
 			capture_close(c);
 			break;
 		}
-		if (c->peer && !c->delivered) {
+		if (c->peer && !c->delivered)
 			peer_dropped(c, ret, shown);
-			/* Listen again at once: the camera may be calling. */
-			backoff = 0;
-			capture_close(c);
-			continue;
-		}
-		if (c->ic && c->ic->nb_streams >= MAX_STREAMS)
+		else if (c->ic && c->ic->nb_streams >= MAX_STREAMS)
 			LOG_WARN(TAG,
 				 "%s sent %d streams or more: not a camera's (garbage?); opening "
 				 "it again",
@@ -643,10 +650,15 @@ static void *capture_main(void *arg)
 		capture_close(c);
 		if (c->delivered)
 			LOG_INFO(TAG, "%s ended (%s): opening it again", shown, av_err2str(ret));
-		else
+		else if (!c->peer)
 			LOG_DEBUG(TAG, "%s: %s; again in %d ms", shown, av_err2str(ret), backoff);
-		/* A source that delivered is opened again at once (a listener listens again). */
-		backoff = c->delivered ? 0
+		/*
+		 * Opened again at once after a source that delivered, or a peer that
+		 * held the listener a while (a listener listens again: the camera may
+		 * be calling); with back-off after an open that failed at once.
+		 */
+		held = c->peer && mps_mono_ns() - opened >= (int64_t)BACKOFF_MAX_MS * 1000000;
+		backoff = c->delivered || held ? 0
 			  : backoff ? (backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2)
 				    : BACKOFF_MIN_MS;
 		sleep_ms(c->live, backoff);
@@ -713,6 +725,19 @@ static bool listens(const char *url)
 	       strncmp(url, "udp:", 4);
 }
 
+/* An SRT URL's latency (FFmpeg takes microseconds), in ms; SRT_LATENCY_MS when it gives none. */
+static int srt_latency_ms(const char *url)
+{
+	const char *q = strchr(url, '?');
+	long long us;
+
+	for (; q; q = strchr(q + 1, '&'))
+		if (sscanf(q + 1, "latency=%lld", &us) == 1 ||
+		    sscanf(q + 1, "rcvlatency=%lld", &us) == 1)
+			return us < 0 ? SRT_LATENCY_MS : us > 60000000 ? 60000 : (int)(us / 1000);
+	return SRT_LATENCY_MS;
+}
+
 static int capture_init(struct capture *c, struct enc_live *l, const char *spec, bool video,
 			bool audio)
 {
@@ -727,6 +752,9 @@ static int capture_init(struct capture *c, struct enc_live *l, const char *spec,
 	} else {
 		snprintf(c->url, sizeof(c->url), "%s", spec);
 		c->listener = listens(spec);
+		c->peer_idle_ms = PEER_IDLE_MS;
+		if (!strncmp(spec, "srt:", 4))
+			c->peer_idle_ms += srt_latency_ms(spec);
 		c->keep_open = !strncmp(spec, "rist:", 5);
 		/* Cameras and encoders send MPEG-TS over SRT, UDP and RIST. */
 		if (!strncmp(spec, "srt:", 4) || !strncmp(spec, "udp:", 4) ||
