@@ -148,8 +148,9 @@ rc=$?
 cat "$LAB_DIR/bad-v4l2.log"
 [ "$rc" = 66 ] && grep -q "cannot open v4l2:/dev/video97" "$LAB_DIR/bad-v4l2.log" &&
 	pass "no such device: exit 66 and a clear line" || fail "no such device: exit $rc"
-# A port taken: exit 69.
-ip netns exec "$LAB_SND" python3 -c 'import socket,time; s=socket.socket(); s.bind(("0.0.0.0",1936)); s.listen(); time.sleep(30)' &
+# A port taken: exit 69. SO_REUSEADDR: a connection of the runs above may
+# still be in TIME_WAIT on 1936 (a listener keeps the port all the same).
+ip netns exec "$LAB_SND" python3 -c 'import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0",1936)); s.listen(); time.sleep(30)' &
 blocker=$!
 sleep 0.5
 ip netns exec "$LAB_SND" "$MPSTREAM" -u up0 -u up1 --input rtmp://0.0.0.0:1936/live/cam "$URL" 2>"$LAB_DIR/bad-port.log"
@@ -165,8 +166,6 @@ cat "$LAB_DIR/bad-port.log"
 # while the idle peer stays; it calls again every 0.2 s (as cameras do) and
 # must be on air (the stats CSV's input column) within IDLE_BOUND_MS of its
 # first call: the idle peer is dropped after 3 s (SRT: plus its latency).
-# After the port-taken check, which binds 1936 without SO_REUSEADDR: the
-# connections dropped here leave it in TIME_WAIT.
 IDLE_BOUND_MS=5000
 TCP_IDLE='import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
