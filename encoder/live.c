@@ -33,13 +33,33 @@
 #define TAG		"input"
 #define OPEN_TIMEOUT_MS 5000 /* to connect to a source (not to wait for one to connect) */
 #define READ_TIMEOUT_MS 3000 /* no packet for this long: open it again */
-#define BACKOFF_MIN_MS	100
-#define BACKOFF_MAX_MS	2000
-#define START_WAIT_MS	1500 /* for the first open's verdict */
-#define PROBE_US	1000000
-#define AUDIO_PRIME	(2 * ENC_AUDIO_FRAME) /* samples kept against the source's bursts */
-#define AUDIO_MAX	(4 * ENC_AUDIO_RATE)
-#define MAX_OFFSET_MS	2000
+/*
+ * A listener takes one peer at a time (FFmpeg 5.1 closes its listening
+ * socket once a peer is in): one that connected and sends nothing for this
+ * long is dropped, and the listener listens again.
+ */
+#define PEER_IDLE_MS 3000
+/*
+ * SRT holds what arrives back for its latency (the greater of the two ends'):
+ * the first byte comes that much later. Allowed on top of PEER_IDLE_MS: the
+ * listener URL's own latency when it gives one, else this (IRL links run 2 to 4 s).
+ */
+#define SRT_LATENCY_MS 5000
+#define DROP_LOG_MS    10000 /* peers dropped within this of the last one: a count, not a line */
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 2000
+#define START_WAIT_MS  1500 /* for the first open's verdict */
+#define PROBE_US       1000000
+#define AUDIO_PRIME    (2 * ENC_AUDIO_FRAME) /* samples kept against the source's bursts */
+#define AUDIO_MAX      (4 * ENC_AUDIO_RATE)
+#define MAX_OFFSET_MS  2000
+/*
+ * A camera sends a few streams. MPEG-TS with random PIDs (garbage, or a
+ * hostile sender) makes a stream of each, every one with a PES buffer of
+ * up to 200 kB: FFmpeg's default of 1000 took 30 MB of such TS to 400 MB of
+ * heap, which glibc kept after the close.
+ */
+#define MAX_STREAMS 64
 
 struct capture {
 	struct enc_live *live;
@@ -57,6 +77,11 @@ struct capture {
 	bool keep_open;
 	pthread_t thread;
 	bool running;
+	AVIOContext *pb;	    /* a listener's peer, once one connected; NULL before */
+	int64_t peer_ns;	    /* when it connected */
+	bool peer;		    /* one connected in this open */
+	int peer_idle_ms;	    /* how long it may send nothing */
+	int64_t drops, drop_log_ns; /* peers dropped, and when that was last logged */
 	AVFormatContext *ic;
 	AVCodecContext *vdec, *adec;
 	int vidx, aidx;
@@ -113,11 +138,18 @@ const char *enc_input_state_name(enum enc_input_state st)
 	return "-";
 }
 
+/*
+ * The stop flag, the deadline, or a listener's peer that has sent nothing
+ * since it connected (what RTMP's handshake reads is bounded by rw_timeout).
+ */
 static int interrupted(void *opaque)
 {
 	struct capture *c = opaque;
+	int64_t now = mps_mono_ns();
 
-	return atomic_load(&c->live->stop) || (c->deadline_ns && mps_mono_ns() > c->deadline_ns);
+	return atomic_load(&c->live->stop) || (c->deadline_ns && now > c->deadline_ns) ||
+	       (c->pb && !c->pb->bytes_read &&
+		now - c->peer_ns > (int64_t)c->peer_idle_ms * 1000000);
 }
 
 static void set_deadline(struct capture *c, int ms)
@@ -339,6 +371,7 @@ static void capture_close(struct capture *c)
 	avcodec_free_context(&c->vdec);
 	avcodec_free_context(&c->adec);
 	avformat_close_input(&c->ic);
+	avio_closep(&c->pb);
 }
 
 /* Under lock: the first open's verdict, for enc_live_start(). */
@@ -404,10 +437,44 @@ static void expect_pace(struct capture *c)
 	pthread_mutex_unlock(&c->live->lock);
 }
 
+/* Errors of a listener's open that mean a peer came and went (not: the port is taken). */
+static bool peer_error(int err)
+{
+	return err == AVERROR(EIO) || err == AVERROR(ETIMEDOUT) || err == AVERROR(ECONNRESET) ||
+	       err == AVERROR(EPIPE) || err == AVERROR_EOF || err == AVERROR_INVALIDDATA;
+}
+
+/*
+ * A listener: wait for a peer with no deadline, then give it peer_idle_ms
+ * to start sending (interrupted()) and OPEN_TIMEOUT_MS more to start a stream.
+ * The connection is opened here, not in avformat_open_input(), to know
+ * when a peer is in: SRT's and TCP's opens return at the accept. RTMP's
+ * also runs its handshake, each read of which rw_timeout bounds.
+ */
+static int accept_peer(struct capture *c, AVDictionary **opts)
+{
+	int ret;
+
+	set_deadline(c, 0);
+	ret = av_dict_set_int(opts, "rw_timeout", (int64_t)c->peer_idle_ms * 1000,
+			      AV_DICT_DONT_OVERWRITE);
+	if (ret < 0)
+		return ret;
+	ret = avio_open2(&c->pb, c->url, AVIO_FLAG_READ, &c->ic->interrupt_callback, opts);
+	c->peer = ret >= 0 || peer_error(ret);
+	if (ret < 0)
+		return ret;
+	c->peer_ns = mps_mono_ns();
+	c->ic->pb = c->pb;
+	c->ic->flags |= AVFMT_FLAG_CUSTOM_IO;
+	set_deadline(c, c->peer_idle_ms + OPEN_TIMEOUT_MS);
+	return 0;
+}
+
 static int capture_open(struct capture *c)
 {
 	AVDictionary *opts = NULL;
-	int ret;
+	int ret = 0;
 
 	c->ic = avformat_alloc_context();
 	if (!c->ic)
@@ -417,9 +484,15 @@ static int capture_open(struct capture *c)
 	c->ic->max_analyze_duration = PROBE_US;
 	/* Its frame rate is not used (the stream has its own clock): no frames read to guess it. */
 	c->ic->fps_probe_size = 0;
+	c->ic->max_streams = MAX_STREAMS;
 	av_dict_copy(&opts, c->opts, 0);
-	set_deadline(c, c->listener ? 0 : OPEN_TIMEOUT_MS);
-	ret = avformat_open_input(&c->ic, c->url, c->fmt, &opts);
+	c->peer = false;
+	if (c->listener && !c->keep_open)
+		ret = accept_peer(c, &opts);
+	else
+		set_deadline(c, c->listener ? 0 : OPEN_TIMEOUT_MS);
+	if (ret >= 0)
+		ret = avformat_open_input(&c->ic, c->url, c->fmt, &opts);
 	if (ret >= 0 && c->fmt && av_dict_count(opts)) {
 		/* A device given an option it does not know: say which. */
 		LOG_ERR(TAG, "%s: no option '%s' here", c->fmt->name,
@@ -427,7 +500,8 @@ static int capture_open(struct capture *c)
 		ret = AVERROR(EINVAL);
 	}
 	av_dict_free(&opts);
-	first_verdict(c, ret < 0 ? ret : 0);
+	/* A listener that listened is a verdict of 0, whatever its first peer did. */
+	first_verdict(c, ret < 0 && !c->peer ? ret : 0);
 	if (ret < 0)
 		return ret;
 	set_deadline(c, c->keep_open ? 0 : OPEN_TIMEOUT_MS);
@@ -478,6 +552,22 @@ static int drain_decoder(struct capture *c, AVCodecContext *d)
 }
 
 /* Read until the source ends, fails or goes quiet; returns why. */
+/*
+ * How long a read may wait for a decoded picture before the source is opened
+ * again: READ_TIMEOUT_MS, or longer for a slow camera, which is not lost before
+ * 3 of its own frame intervals (enc_pace_lost_after_ns()): one picture every
+ * 5 s must not be reopened between two pictures.
+ */
+static int read_deadline_ms(struct capture *c)
+{
+	int64_t after;
+
+	pthread_mutex_lock(&c->live->lock);
+	after = enc_pace_lost_after_ns(&c->live->pace, c->live->cfg.timeout_ms) / 1000000;
+	pthread_mutex_unlock(&c->live->lock);
+	return after > READ_TIMEOUT_MS ? (int)after : READ_TIMEOUT_MS;
+}
+
 static int capture_read(struct capture *c)
 {
 	int ret;
@@ -493,7 +583,7 @@ static int capture_read(struct capture *c)
 		 */
 		if (c->delivered != delivered) {
 			delivered = c->delivered;
-			set_deadline(c, c->keep_open ? 0 : READ_TIMEOUT_MS);
+			set_deadline(c, c->keep_open ? 0 : read_deadline_ms(c));
 		}
 		ret = av_read_frame(c->ic, c->pkt);
 		if (ret >= 0 && interrupted(c)) {
@@ -532,6 +622,34 @@ static void sleep_ms(struct enc_live *l, int ms)
 		nanosleep(&ts, NULL);
 }
 
+/*
+ * A listener's peer that started no stream: one line (peer addresses are not
+ * to be had from FFmpeg 5.1), a count for more within DROP_LOG_MS.
+ */
+static void peer_dropped(struct capture *c, int err, const char *shown)
+{
+	int64_t now = mps_mono_ns();
+	char why[128];
+
+	c->drops++;
+	if (c->drop_log_ns && now - c->drop_log_ns < (int64_t)DROP_LOG_MS * 1000000) {
+		LOG_DEBUG(TAG, "%s: another peer dropped (%s)", shown, av_err2str(err));
+		return;
+	}
+	if (c->pb && !c->pb->bytes_read)
+		snprintf(why, sizeof(why), "sent nothing for %.1f s", c->peer_idle_ms / 1e3);
+	else if (err == AVERROR_EXIT)
+		snprintf(why, sizeof(why), "sent no stream in %.1f s",
+			 (c->peer_idle_ms + OPEN_TIMEOUT_MS) / 1e3);
+	else
+		snprintf(why, sizeof(why), "started no stream (%s)", av_err2str(err));
+	LOG_WARN(TAG,
+		 "%s: a peer connected but %s: dropped, listening again (%" PRId64
+		 " dropped so far)",
+		 shown, why, c->drops);
+	c->drop_log_ns = now;
+}
+
 static void *capture_main(void *arg)
 {
 	struct capture *c = arg;
@@ -542,19 +660,36 @@ static void *capture_main(void *arg)
 	snprintf(shown, sizeof(shown), "%.*s%s", (int)strcspn(c->url, "?"), c->url,
 		 strchr(c->url, '?') ? "?..." : "");
 	while (!atomic_load(&c->live->stop)) {
+		int64_t opened = mps_mono_ns();
+		bool held;
+
 		c->delivered = 0;
 		ret = capture_open(c);
 		if (ret >= 0)
 			ret = capture_read(c);
-		capture_close(c);
-		if (atomic_load(&c->live->stop))
+		if (atomic_load(&c->live->stop)) {
+			capture_close(c);
 			break;
+		}
+		if (c->peer && !c->delivered)
+			peer_dropped(c, ret, shown);
+		else if (c->ic && c->ic->nb_streams >= MAX_STREAMS)
+			LOG_WARN(TAG,
+				 "%s sent %d streams or more: not a camera's (garbage?); opening "
+				 "it again",
+				 shown, MAX_STREAMS);
+		capture_close(c);
 		if (c->delivered)
 			LOG_INFO(TAG, "%s ended (%s): opening it again", shown, av_err2str(ret));
-		else
+		else if (!c->peer)
 			LOG_DEBUG(TAG, "%s: %s; again in %d ms", shown, av_err2str(ret), backoff);
-		/* A source that delivered is opened again at once (a listener listens again). */
-		backoff = c->delivered ? 0
+		/*
+		 * Opened again at once after a source that delivered, or a peer that
+		 * held the listener a while (a listener listens again: the camera may
+		 * be calling); with back-off after an open that failed at once.
+		 */
+		held = c->peer && mps_mono_ns() - opened >= (int64_t)BACKOFF_MAX_MS * 1000000;
+		backoff = c->delivered || held ? 0
 			  : backoff ? (backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2)
 				    : BACKOFF_MIN_MS;
 		sleep_ms(c->live, backoff);
@@ -621,6 +756,19 @@ static bool listens(const char *url)
 	       strncmp(url, "udp:", 4);
 }
 
+/* An SRT URL's latency (FFmpeg takes microseconds), in ms; SRT_LATENCY_MS when it gives none. */
+static int srt_latency_ms(const char *url)
+{
+	const char *q = strchr(url, '?');
+	long long us;
+
+	for (; q; q = strchr(q + 1, '&'))
+		if (sscanf(q + 1, "latency=%lld", &us) == 1 ||
+		    sscanf(q + 1, "rcvlatency=%lld", &us) == 1)
+			return us < 0 ? SRT_LATENCY_MS : us > 60000000 ? 60000 : (int)(us / 1000);
+	return SRT_LATENCY_MS;
+}
+
 static int capture_init(struct capture *c, struct enc_live *l, const char *spec, bool video,
 			bool audio)
 {
@@ -635,6 +783,9 @@ static int capture_init(struct capture *c, struct enc_live *l, const char *spec,
 	} else {
 		snprintf(c->url, sizeof(c->url), "%s", spec);
 		c->listener = listens(spec);
+		c->peer_idle_ms = PEER_IDLE_MS;
+		if (!strncmp(spec, "srt:", 4))
+			c->peer_idle_ms += srt_latency_ms(spec);
 		c->keep_open = !strncmp(spec, "rist:", 5);
 		/* Cameras and encoders send MPEG-TS over SRT, UDP and RIST. */
 		if (!strncmp(spec, "srt:", 4) || !strncmp(spec, "udp:", 4) ||

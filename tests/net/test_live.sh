@@ -9,7 +9,9 @@
 # pictures back within 1 s of its return, and a recording without a hole in
 # its timestamps; mpstream's own --record holds at least as much. Then bad input: a device that does not exist, a port taken,
 # and 10 s of random bytes sent to the UDP input: a clear line or the slate,
-# never a crash, the log not flooded, the routing as before.
+# never a crash, the log not flooded, the routing as before. And idle peers:
+# a TCP connection that sends nothing at the RTMP listener, an SRT caller that
+# sends nothing at the SRT listener: a camera calling again gets on air.
 . "$(dirname "$0")/common.sh"
 
 lab_up 8mbit || { echo "FAIL: lab"; exit 1; }
@@ -146,8 +148,9 @@ rc=$?
 cat "$LAB_DIR/bad-v4l2.log"
 [ "$rc" = 66 ] && grep -q "cannot open v4l2:/dev/video97" "$LAB_DIR/bad-v4l2.log" &&
 	pass "no such device: exit 66 and a clear line" || fail "no such device: exit $rc"
-# A port taken: exit 69.
-ip netns exec "$LAB_SND" python3 -c 'import socket,time; s=socket.socket(); s.bind(("0.0.0.0",1936)); s.listen(); time.sleep(30)' &
+# A port taken: exit 69. SO_REUSEADDR: a connection of the runs above may
+# still be in TIME_WAIT on 1936 (a listener keeps the port all the same).
+ip netns exec "$LAB_SND" python3 -c 'import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0",1936)); s.listen(); time.sleep(30)' &
 blocker=$!
 sleep 0.5
 ip netns exec "$LAB_SND" "$MPSTREAM" -u up0 -u up1 --input rtmp://0.0.0.0:1936/live/cam "$URL" 2>"$LAB_DIR/bad-port.log"
@@ -156,6 +159,83 @@ kill "$blocker"
 wait "$blocker" 2>/dev/null
 cat "$LAB_DIR/bad-port.log"
 [ "$rc" = 69 ] && pass "port taken: exit 69" || fail "port taken: exit $rc"
+
+# Idle peers (issue 28): a TCP connection that sends nothing at the RTMP
+# listener, an SRT caller that sends nothing at the SRT listener. FFmpeg's
+# listener takes one peer and closes its socket, so the camera is refused
+# while the idle peer stays; it calls again every 0.2 s (as cameras do) and
+# must be on air (the stats CSV's input column) within IDLE_BOUND_MS of its
+# first call: the idle peer is dropped after 3 s (SRT: plus its latency).
+IDLE_BOUND_MS=5000
+TCP_IDLE='import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+print("connected", flush=True)
+time.sleep(30)'
+# An SRT caller through libsrt itself (no SRT tool is packaged here): it
+# connects, then sends nothing.
+SRT_IDLE='import ctypes, socket, struct, sys, time
+for name in ("libsrt-gnutls.so.1.5", "libsrt-openssl.so.1.5", "libsrt.so.1.5"):
+    try:
+        srt = ctypes.CDLL(name)
+        break
+    except OSError:
+        pass
+srt.srt_startup()
+s = srt.srt_create_socket()
+addr = struct.pack("=HH4s8x", socket.AF_INET, socket.htons(int(sys.argv[1])), socket.inet_aton("127.0.0.1"))
+if srt.srt_connect(s, ctypes.c_char_p(addr), len(addr)) < 0:
+    sys.exit(1)
+print("connected", flush=True)
+time.sleep(30)'
+for proto in rtmp srt; do
+	case $proto in
+	rtmp) input="rtmp://0.0.0.0:1936/live/cam" port=1936 idle=$TCP_IDLE ;;
+	# Its latency (200 ms) is what the idle caller is allowed on top of 3 s.
+	srt) input="srt://:9000?mode=listener&latency=200000" port=9000 idle=$SRT_IDLE ;;
+	esac
+	ip netns exec "$LAB_SND" "$MPSTREAM" -u up0 -u up1 -s 640x360 -b 1M --duration 7 --input "$input" \
+		--stats "$LAB_DIR/stats-idle-$proto.csv" --stats-interval 0.25 \
+		"rtmp://$LAB_SERVER_IP/live/${KEY}idle$proto" 2>"$LAB_DIR/mpstream-idle-$proto.log" &
+	pid=$!
+	# The idle peer connects once the listener listens, the camera once it is in.
+	for _ in $(seq 30); do
+		ip netns exec "$LAB_SND" ss -Htuln "sport = :$port" | grep -q . && break
+		sleep 0.1
+	done
+	ip netns exec "$LAB_SND" python3 -c "$idle" $port >"$LAB_DIR/idle-$proto.out" 2>>"$LAB_DIR/idle.log" &
+	peer=$!
+	for _ in $(seq 30); do
+		grep -q connected "$LAB_DIR/idle-$proto.out" && break
+		sleep 0.1
+	done
+	grep -q connected "$LAB_DIR/idle-$proto.out" && pass "idle $proto peer: connected" || fail "idle $proto peer: not connected"
+	camera_out $proto
+	[ "$proto" = srt ] && out[2]="${out[2]}&connect_timeout=1000"
+	called=$(date +%s%3N)
+	# Its own session, so that the loop and its ffmpeg go together.
+	setsid ip netns exec "$LAB_SND" bash -c 'while :; do "$@"; sleep 0.2; done' camera \
+		"${CAMERA[@]}" "${out[@]}" >>"$LAB_DIR/camera.log" 2>&1 &
+	cam=$!
+	on_air=never
+	while kill -0 "$pid" 2>/dev/null; do
+		if awk -F, '$2 == "total" && $19 == "up" { f = 1 } END { exit !f }' "$LAB_DIR/stats-idle-$proto.csv" 2>/dev/null; then
+			on_air=$(($(date +%s%3N) - called))
+			break
+		fi
+		sleep 0.1
+	done
+	wait "$pid"
+	rc=$?
+	kill -- -"$cam" 2>/dev/null
+	kill "$peer" 2>/dev/null
+	wait "$cam" "$peer" 2>/dev/null
+	echo "figure: idle $proto peer: the camera on air after its first call: ${on_air} ms"
+	grep 'a peer connected' "$LAB_DIR/mpstream-idle-$proto.log" | head -n 2 | cut -c1-160
+	[ "$rc" = 0 ] && pass "idle $proto peer: mpstream exited 0" || fail "idle $proto peer: mpstream exited $rc"
+	[ "$on_air" != never ] && [ "$on_air" -le $IDLE_BOUND_MS ] &&
+		pass "idle $proto peer: the camera on air ${on_air} ms after its first call (<= $IDLE_BOUND_MS)" ||
+		fail "idle $proto peer: the camera on air: $on_air (bound $IDLE_BOUND_MS ms)"
+done
 
 # Garbage: 10 s of random bytes to the UDP input, then a real camera.
 ip netns exec "$LAB_SND" "$MPSTREAM" -u up0 -u up1 -s 640x360 -b 1M --duration 22 --input udp://@:5000 \

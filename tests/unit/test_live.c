@@ -12,9 +12,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <libavutil/samplefmt.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -383,13 +386,128 @@ static void test_audio_buffer_offsets(void **state)
 	av_frame_free(&out);
 }
 
+/* The process's resident and peak resident memory, in MB (/proc/self/status). */
+static void rss_mb(long *rss, long *hwm)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+
+	assert_non_null(f);
+	*rss = *hwm = -1;
+	while (fgets(line, sizeof(line), f)) {
+		sscanf(line, "VmRSS: %ld", rss);
+		sscanf(line, "VmHWM: %ld", hwm);
+	}
+	fclose(f);
+	*rss /= 1024;
+	*hwm /= 1024;
+}
+
+/* A free UDP port on loopback. */
+static int free_udp_port(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+#define TS_PACKET   188
+#define BOGUS_BYTES (30 * 1000 * 1000)
+#define BOGUS_PIDS  1000
+#define BOGUS_BOUND 20 /* MB the process may keep of it */
+
+/*
+ * Bogus MPEG-TS, as a hostile sender makes it: sync bytes, random PIDs
+ * (of BOGUS_PIDS), PES headers with a random stream id, random bytes.
+ */
+static void bogus_ts(uint8_t *p, int packets, uint64_t *seed)
+{
+	for (int i = 0; i < packets; i++, p += TS_PACKET) {
+		int pid;
+
+		for (int k = 0; k < TS_PACKET; k++) {
+			*seed ^= *seed << 13;
+			*seed ^= *seed >> 7;
+			*seed ^= *seed << 17;
+			p[k] = (uint8_t)*seed;
+		}
+		p[0] = 0x47;
+		pid = 0x20 + (int)(*seed % BOGUS_PIDS);
+		/* A PES starts in one packet of 20: the others add to the PID's PES. */
+		p[1] = ((*seed >> 40) % 20 ? 0 : 0x40) | pid >> 8;
+		p[2] = pid & 0xff;
+		p[3] = 0x10 | (p[3] & 0x0f); /* payload only */
+		p[4] = p[5] = 0;
+		p[6] = 1;
+		p[7] = (*seed >> 20) & 1 ? 0xe0 : (uint8_t)(*seed >> 24);
+		p[8] = p[9] = 0;
+	}
+}
+
+/*
+ * 30 MB of bogus MPEG-TS at a live UDP input (issue 28 had it take the
+ * process from 62 to 431 MB, never given back): what the input holds
+ * afterwards stays bounded.
+ */
+static void test_bogus_ts_memory(void **state)
+{
+	char url[64];
+	struct enc_live_config cfg = {
+		.input = url,
+		.audio = "none",
+		.width = 160,
+		.height = 120,
+		.fps = 25,
+		.timeout_ms = 500,
+	};
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct enc_live *l = NULL;
+	uint8_t buf[7 * TS_PACKET];
+	uint64_t seed = 88172645463325252ULL;
+	long rss0, hwm0, rss1, hwm1, rss2, hwm2;
+	int fd, port = free_udp_port();
+
+	(void)state;
+	snprintf(url, sizeof(url), "udp://127.0.0.1:%d", port);
+	to.sin_port = htons(port);
+	assert_int_equal(enc_live_start(&cfg, &l), 0);
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	usleep(500000);
+	rss_mb(&rss0, &hwm0);
+	for (long sent = 0; sent < BOGUS_BYTES; sent += sizeof(buf)) {
+		bogus_ts(buf, 7, &seed);
+		sendto(fd, buf, sizeof(buf), 0, (struct sockaddr *)&to, sizeof(to));
+		if (sent % (sizeof(buf) * 64) == 0)
+			usleep(2000); /* bursts of 64 datagrams: fewer lost to the socket's buffer */
+	}
+	rss_mb(&rss1, &hwm1);
+	sleep(3); /* the input gives up on it and opens again */
+	rss_mb(&rss2, &hwm2);
+	printf("figure: %d MB of bogus TS at a UDP input: RSS %ld MB before, %ld MB after it, "
+	       "%ld MB 3 s later (peak %ld MB, %ld MB before)\n",
+	       BOGUS_BYTES / 1000000, rss0, rss1, rss2, hwm2, hwm0);
+	close(fd);
+	enc_live_stop(l);
+#ifndef __SANITIZE_ADDRESS__ /* its quarantine keeps what was freed */
+	assert_true(rss2 - rss0 <= BOGUS_BOUND);
+	assert_true(hwm2 - hwm0 <= BOGUS_BOUND);
+#endif
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stall_low_fps),	     cmocka_unit_test(test_offsets),
 		cmocka_unit_test(test_source_stall),	     cmocka_unit_test(test_source_offset),
 		cmocka_unit_test(test_audio_buffer_offsets), cmocka_unit_test(test_pace),
-		cmocka_unit_test(test_source_one_fps),
+		cmocka_unit_test(test_source_one_fps),	     cmocka_unit_test(test_bogus_ts_memory),
 	};
 
 	av_log_set_level(AV_LOG_ERROR);
