@@ -66,7 +66,7 @@ struct capture {
 	char url[1024];
 	const AVInputFormat *fmt;
 	AVDictionary *opts; /* the template; each open gets a copy */
-	bool want_video, want_audio, listener;
+	bool want_video, want_audio, listener, rtmp;
 	/*
 	 * RIST: never opened again for silence. FFmpeg 5.1's librist wrapper
 	 * hands librist a logging callback whose context is freed at close; a
@@ -366,12 +366,20 @@ static int convert_audio(struct capture *c)
 	return got < 0 ? got : 0;
 }
 
+/*
+ * Not avio_closep(&c->pb): avio_close() frees the context before the
+ * protocol's close, which may write (RTMP's deleteStream) and so call
+ * interrupted(), which must not read a freed c->pb.
+ */
 static void capture_close(struct capture *c)
 {
+	AVIOContext *pb = c->pb;
+
+	c->pb = NULL;
 	avcodec_free_context(&c->vdec);
 	avcodec_free_context(&c->adec);
 	avformat_close_input(&c->ic);
-	avio_closep(&c->pb);
+	avio_close(pb);
 }
 
 /* Under lock: the first open's verdict, for enc_live_start(). */
@@ -453,11 +461,19 @@ static bool peer_error(int err)
  */
 static int accept_peer(struct capture *c, AVDictionary **opts)
 {
-	int ret;
+	int ret = 0;
 
 	set_deadline(c, 0);
-	ret = av_dict_set_int(opts, "rw_timeout", (int64_t)c->peer_idle_ms * 1000,
-			      AV_DICT_DONT_OVERWRITE);
+	/*
+	 * RTMP's handshake runs inside the open, where c->pb does not exist yet:
+	 * rw_timeout bounds each of its reads. It stays on the connection (the
+	 * TCP under RTMP keeps a copy out of reach), so an RTMP camera must send
+	 * something every peer_idle_ms: its sound does. SRT and TCP return at the
+	 * accept, and interrupted() watches their first byte instead.
+	 */
+	if (c->rtmp)
+		ret = av_dict_set_int(opts, "rw_timeout", (int64_t)c->peer_idle_ms * 1000,
+				      AV_DICT_DONT_OVERWRITE);
 	if (ret < 0)
 		return ret;
 	ret = avio_open2(&c->pb, c->url, AVIO_FLAG_READ, &c->ic->interrupt_callback, opts);
@@ -783,6 +799,7 @@ static int capture_init(struct capture *c, struct enc_live *l, const char *spec,
 	} else {
 		snprintf(c->url, sizeof(c->url), "%s", spec);
 		c->listener = listens(spec);
+		c->rtmp = !strncmp(spec, "rtmp", 4);
 		c->peer_idle_ms = PEER_IDLE_MS;
 		if (!strncmp(spec, "srt:", 4))
 			c->peer_idle_ms += srt_latency_ms(spec);
@@ -791,7 +808,7 @@ static int capture_init(struct capture *c, struct enc_live *l, const char *spec,
 		if (!strncmp(spec, "srt:", 4) || !strncmp(spec, "udp:", 4) ||
 		    !strncmp(spec, "rist:", 5))
 			c->fmt = av_find_input_format("mpegts");
-		if (!strncmp(spec, "rtmp", 4) && c->listener && !strstr(spec, "listen"))
+		if (c->rtmp && c->listener && !strstr(spec, "listen"))
 			ret = av_dict_set(&c->opts, "listen", "1", 0);
 		if (!strncmp(spec, "udp:", 4) && ret >= 0)
 			ret = av_dict_set(&c->opts, "overrun_nonfatal", "1", 0);

@@ -226,7 +226,8 @@ static void dir_of(const char *path, char *dir, size_t size)
 
 /*
  * The directories where @path and, when @follow, every link of its chain sit: none may let
- * someone else swap what it holds (unsafe_dirs()). 0, -EPERM, -ELOOP (a chain too long).
+ * someone else swap what it holds (unsafe_dirs()). 0, -EPERM, -ELOOP (a chain too long),
+ * -ENAMETOOLONG (a link's path too long to check).
  */
 static int unsafe_chain(const char *path, bool follow, char *why, size_t size)
 {
@@ -248,8 +249,11 @@ static int unsafe_chain(const char *path, bool follow, char *why, size_t size)
 		target[n] = '\0';
 		if (target[0] == '/' || !strcmp(dir, "."))
 			snprintf(cur, sizeof(cur), "%s", target);
-		else if ((size_t)snprintf(cur, sizeof(cur), "%s/%s", dir, target) >= sizeof(cur))
-			return 0;
+		else if ((size_t)snprintf(cur, sizeof(cur), "%s/%s", dir, target) >= sizeof(cur)) {
+			snprintf(why, size, "%s",
+				 strerror(ENAMETOOLONG)); /* not checked: refused */
+			return -ENAMETOOLONG;
+		}
 	}
 	snprintf(why, size, "%s", strerror(ELOOP));
 	return -ELOOP;

@@ -496,7 +496,9 @@ static void track(void *cls, struct MHD_Connection *conn, void **socket_context,
  * A new connection from @addr, before libmicrohttpd takes it: refused when its
  * host (an IPv6 client's /64) holds PER_IP_LIMIT already. libmicrohttpd's own
  * per-IP limit counts whole addresses, and an IPv6 host has a /64 of them.
- * Accepting and tracking run in the one polling thread: the count is exact.
+ * A host's connections on both listeners (--http, --metrics) count; each
+ * accepts and tracks in its own polling thread, so when both accept from one
+ * host at the same moment it may get one over.
  */
 static enum MHD_Result admit(void *cls, const struct sockaddr *addr, socklen_t len)
 {
