@@ -141,13 +141,22 @@ wait $P
 rc=$?
 if [ "$rc" = 69 ]; then pass "SIGUSR1: the connect timeout ends it, exit 69"; else fail "SIGUSR1: exit $rc"; fi
 
+# listen_ffmpeg PORT FILE: ffmpeg's own RTMP listener (plain TCP) on PORT, recording
+# to FILE, once it listens (a loaded machine took over 1 s: mpstream was refused, 69).
+listen_ffmpeg() {
+	ffmpeg -nostdin -loglevel error -listen 1 -i "rtmp://127.0.0.1:$1/live/SECRETKEY" \
+		-c copy -f flv -y "$2" 2>>"$DIR/ffmpeg.txt" &
+	PIDS+=($!)
+	for _ in $(seq 100); do
+		ss -Hltn "sport = :$1" | grep -q . && return 0
+		sleep 0.1
+	done
+}
+
 # A server without MPTCP (ffmpeg's own listener, plain TCP): the log says so, once.
 if command -v ffmpeg >/dev/null; then
 	PORT=$((20000 + RANDOM % 20000))
-	ffmpeg -nostdin -loglevel error -listen 1 -i "rtmp://127.0.0.1:$PORT/live/SECRETKEY" \
-		-c copy -f flv -y "$DIR/got.flv" 2>"$DIR/ffmpeg.txt" &
-	PIDS+=($!)
-	sleep 1
+	listen_ffmpeg "$PORT" "$DIR/got.flv"
 	"$M" --duration 3 --size 320x240 "rtmp://127.0.0.1:$PORT/live/SECRETKEY" 2>"$DIR/tcp.txt"
 	rc=$?
 	grep -E "plain TCP|streaming over" "$DIR/tcp.txt" | cut -c1-120
@@ -166,10 +175,7 @@ fi
 # leaving an empty file), and onto a full tmpfs (root only: the mount).
 record_run() { # record_run NAME WHAT: stream 3 s to ffmpeg's listener, recording to NAME
 	local port=$((20000 + RANDOM % 20000)) rc
-	ffmpeg -nostdin -loglevel error -listen 1 -i "rtmp://127.0.0.1:$port/live/SECRETKEY" \
-		-c copy -f flv -y "$DIR/got-$2.flv" 2>>"$DIR/ffmpeg.txt" &
-	PIDS+=($!)
-	sleep 1
+	listen_ffmpeg "$port" "$DIR/got-$2.flv"
 	(cd "$DIR" && "$M" --duration 3 --size 320x240 --record "$1" \
 		"rtmp://127.0.0.1:$port/live/SECRETKEY" 2>"$DIR/rec-$2.txt")
 	rc=$?
