@@ -45,6 +45,29 @@ const struct mps_opt *mps_opts_by_val(const struct mps_opt_set *set, int val)
 	return NULL;
 }
 
+enum mps_args_result mps_opts_parse(const struct mps_opt_set *set, const struct mps_getopt *g,
+				    int argc, char **argv, void *opts, void *state, const char *see,
+				    char *err, size_t errlen)
+{
+	int c;
+
+	optind = 0; /* reset getopt (GNU): the tests parse many times */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, g->shortopts, g->longopts, NULL)) != -1) {
+		const struct mps_opt *opt = mps_opts_by_val(set, c);
+		enum mps_args_result r;
+
+		if (c == ':')
+			FAIL("option '%s' needs a value", argv[optind - 1]);
+		if (!opt)
+			FAIL("unknown option '%s' (see %s)", argv[optind - 1], see);
+		r = opt->apply(opt, opts, state, optarg, err, errlen);
+		if (r != MPS_ARGS_RUN)
+			return r;
+	}
+	return MPS_ARGS_RUN;
+}
+
 const struct mps_opt *mps_opts_by_name(const struct mps_opt_set *set, const char *name)
 {
 	for (size_t i = 0; i < set->n_rows; i++)

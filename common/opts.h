@@ -78,6 +78,16 @@ struct mps_getopt {
 /* Fill @g from @set's rows (at most MPS_OPTS_MAX), with ':' first (a missing value is ':'). */
 void mps_opts_getopt(const struct mps_opt_set *set, struct mps_getopt *g);
 
+/*
+ * Apply every option of @argv (getopt_long() from the start, with @g built
+ * from @set) to @opts and @state. MPS_ARGS_RUN with optind at the first
+ * operand; else what an applier returned, or MPS_ARGS_ERROR with one line in
+ * @err for a missing value or an unknown option ("see @see").
+ */
+enum mps_args_result mps_opts_parse(const struct mps_opt_set *set, const struct mps_getopt *g,
+				    int argc, char **argv, void *opts, void *state, const char *see,
+				    char *err, size_t errlen) __attribute__((warn_unused_result));
+
 /* The row getopt_long() returned @val for, or NULL ('?', ':'). */
 const struct mps_opt *mps_opts_by_val(const struct mps_opt_set *set, int val);
 

@@ -114,26 +114,15 @@ static enum mps_args_result probe_parse(int argc, char **argv, struct probe_opti
 					size_t errlen)
 {
 	struct mps_getopt g;
-	int c;
+	enum mps_args_result r;
 
 	memset(o, 0, sizeof(*o));
 	o->interval_s = 1;
 	o->timeout_s = 10;
 	mps_opts_getopt(&options, &g);
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts, NULL)) != -1) {
-		const struct mps_opt *opt = mps_opts_by_val(&options, c);
-		enum mps_args_result r;
-
-		if (c == ':')
-			PFAIL("option '%s' needs a value", argv[optind - 1]);
-		if (!opt)
-			PFAIL("unknown option '%s' (see mpstream probe --help)", argv[optind - 1]);
-		r = opt->apply(opt, o, NULL, optarg, err, errlen);
-		if (r != MPS_ARGS_RUN)
-			return r;
-	}
+	r = mps_opts_parse(&options, &g, argc, argv, o, NULL, "mpstream probe --help", err, errlen);
+	if (r != MPS_ARGS_RUN)
+		return r;
 	if (argc - optind != 1)
 		PFAIL("expected one URL (see mpstream probe --help)");
 	o->url = argv[optind];

@@ -169,7 +169,7 @@ static enum mps_args_result parse_options(int argc, char **argv, struct relay_op
 					  size_t errlen)
 {
 	struct mps_getopt g;
-	int c;
+	enum mps_args_result r;
 
 	memset(o, 0, sizeof(*o));
 	o->max_conn = DEFAULT_MAX_CONN;
@@ -178,20 +178,9 @@ static enum mps_args_result parse_options(int argc, char **argv, struct relay_op
 	o->handshake_timeout_s = DEFAULT_HANDSHAKE_S;
 	o->idle_timeout_s = DEFAULT_IDLE_S;
 	mps_opts_getopt(&options, &g);
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts, NULL)) != -1) {
-		const struct mps_opt *opt = mps_opts_by_val(&options, c);
-		enum mps_args_result r;
-
-		if (c == ':')
-			FAIL("option '%s' needs a value", argv[optind - 1]);
-		if (!opt)
-			FAIL("unknown option '%s' (see mpstream relay --help)", argv[optind - 1]);
-		r = opt->apply(opt, o, NULL, optarg, err, errlen);
-		if (r != MPS_ARGS_RUN)
-			return r;
-	}
+	r = mps_opts_parse(&options, &g, argc, argv, o, NULL, "mpstream relay --help", err, errlen);
+	if (r != MPS_ARGS_RUN)
+		return r;
 	if (optind != argc)
 		FAIL("unexpected '%s' (see mpstream relay --help)", argv[optind]);
 	if (!o->have_listen || !o->to)

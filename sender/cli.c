@@ -977,12 +977,13 @@ enum mps_args_result snd_cli_parse(int argc, char **argv, struct snd_options *o,
 	struct parse_state st = {0};
 	struct mps_getopt g;
 	const char *config = NULL;
+	enum mps_args_result r;
 	int c;
 
 	defaults(o);
 	err[0] = '\0';
 	mps_opts_getopt(&options, &g);
-	optind = 0; /* reset getopt (GNU): the tests parse many times */
+	optind = 0; /* reset getopt (GNU); mps_opts_parse() resets it again for its pass */
 	opterr = 0;
 	/* The file first, whatever its place among the options: the command line overrides it. */
 	{
@@ -997,25 +998,11 @@ enum mps_args_result snd_cli_parse(int argc, char **argv, struct snd_options *o,
 				config = optarg;
 		free(copy);
 	}
-	if (config) {
-		enum mps_args_result r = load_config(o, &st, config, err, errlen);
-
-		if (r != MPS_ARGS_RUN)
-			return r;
-	}
-	optind = 0;
-	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts, NULL)) != -1) {
-		const struct mps_opt *opt = mps_opts_by_val(&options, c);
-		enum mps_args_result r;
-
-		if (c == ':')
-			FAIL("option '%s' needs a value", argv[optind - 1]);
-		if (!opt)
-			FAIL("unknown option '%s' (see --help)", argv[optind - 1]);
-		r = opt->apply(opt, o, &st, optarg, err, errlen);
-		if (r != MPS_ARGS_RUN)
-			return r;
-	}
+	if (config && (r = load_config(o, &st, config, err, errlen)) != MPS_ARGS_RUN)
+		return r;
+	r = mps_opts_parse(&options, &g, argc, argv, o, &st, "--help", err, errlen);
+	if (r != MPS_ARGS_RUN)
+		return r;
 	if (optind == argc && !o->url)
 		FAIL("no URL given (see --help)");
 	if (argc - optind > 1) {
