@@ -124,6 +124,7 @@ struct app {
 	bool controlled; /* --http: the operator's controls (control) */
 	struct snd_control control;
 	struct snd_monitor *monitor;
+	struct snd_ticks *ticks;     /* the driver: monitor, failover, rate control */
 	atomic_int *stop;	     /* the signals seen */
 	struct sockaddr_storage via; /* --via's address; ss_family 0: none */
 };
@@ -344,7 +345,7 @@ static int setup_web(struct app *a)
 	return 0;
 }
 
-/* Encoder, uplinks, failover, web, monitor: 0, or the exit code. */
+/* Encoder, uplinks, failover, web, monitor and the driver: 0, or the exit code. */
 static int setup(struct app *a)
 {
 	const struct snd_options *o = &a->o;
@@ -369,7 +370,16 @@ static int setup(struct app *a)
 		.failover = a->failover,
 		.web = a->web,
 	};
-	return snd_monitor_create(&mc, &a->monitor) ? MPS_EXIT_FAILURE : 0;
+	struct snd_ticks_config tc = {0};
+
+	if (snd_monitor_create(&mc, &a->monitor))
+		return MPS_EXIT_FAILURE;
+	snd_monitor_consumers(a->monitor, &tc);
+	if ((ret = snd_ticks_create(&tc, &a->ticks)) || (ret = snd_ticks_start(a->ticks))) {
+		LOG_ERR(TAG, "cannot start the driver: %s", strerror(-ret));
+		return MPS_EXIT_FAILURE;
+	}
+	return 0;
 }
 
 /* One live period: connect, stream until done or stopped; the exit code. */
@@ -388,7 +398,7 @@ static int stream(struct app *a)
 		.stall_ms = STALL_TIMEOUT_MS,
 		.duration_us = (int64_t)(o->duration_s * 1e6),
 		.uplinks = a->uplinks,
-		.monitor = a->monitor,
+		.ticks = a->ticks,
 		.stop = a->stop,
 		.control = a->controlled ? &a->control : NULL,
 	};
@@ -412,8 +422,8 @@ static int stream(struct app *a)
 }
 
 /*
- * Standby: the uplinks are configured and watched, the input and encoders
- * ready, no connection, until the operator says "go live" (true) or a signal
+ * Standby: the uplinks are configured and watched (the driver judges and
+ * publishes them), the input and encoders ready, no connection, until the operator says "go live" (true) or a signal
  * ends the run (false).
  */
 static bool standby(struct app *a)
@@ -423,7 +433,6 @@ static bool standby(struct app *a)
 	snd_control_set_mode(&a->control, WEB_STANDBY);
 	LOG_INFO(TAG, "standby: waiting for \"go live\" (the page or POST /api/live)");
 	while (!atomic_load(a->stop) && !atomic_exchange(&a->control.live_asked, false)) {
-		snd_monitor_idle(a->monitor);
 		nanosleep(&ts, NULL);
 	}
 	return !atomic_load(a->stop);
@@ -457,7 +466,7 @@ static int live_periods(struct app *a)
 		/* The operator stopped it, or the server is out of reach: they decide. */
 		if (code == MPS_EXIT_UNAVAILABLE)
 			LOG_WARN(TAG, "the stream cannot go on; \"go live\" tries again");
-		snd_monitor_stop(a->monitor);
+		snd_ticks_disconnect(a->ticks);
 		enc_session_destroy(a->enc);
 		a->enc = NULL;
 		wait = true;
@@ -467,6 +476,7 @@ static int live_periods(struct app *a)
 static void teardown(struct app *a)
 {
 	mps_log_status(NULL);
+	snd_ticks_destroy(a->ticks);
 	snd_monitor_destroy(a->monitor);
 	web_stop(a->web);
 	snd_control_destroy(&a->control);
@@ -517,7 +527,7 @@ static int stream_main(int argc, char **argv, atomic_int *stop)
 		code = setup(&a);
 	if (!code)
 		code = live_periods(&a);
-	snd_monitor_stop(a.monitor);
+	snd_ticks_stop(a.ticks);
 	if (!code && snd_monitor_failed(a.monitor))
 		code = MPS_EXIT_FAILURE; /* the stream went, its statistics did not */
 	teardown(&a);

@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,18 +20,10 @@ struct snd_monitor {
 	struct snd_monitor_config cfg;
 	FILE *csv;
 	FILE *trace; /* --trace: NULL when not asked for, or given up */
-	pthread_t thread;
-	bool running;
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	bool stop;
-	int fd;
 	int64_t start_ns;
-	bool csv_failed;		  /* a write failed: the CSV was given up */
-	struct conn_snapshot prev, cur;	  /* last report, this tick */
-	struct conn_stream_status status; /* the last tick's */
-	snd_monitor_tick_fn tick;
-	void *tick_opaque;
+	bool csv_failed;		   /* a write failed: the CSV was given up */
+	struct conn_snapshot prev, cur;	   /* last report, this tick */
+	struct conn_stream_status status;  /* the last tick's */
 	struct metrics_data mdata;	   /* counters go on across connections */
 	struct conn_snapshot metrics_prev; /* the last tick's, this connection */
 };
@@ -141,8 +132,8 @@ static void report(struct snd_monitor *m)
 	m->prev = m->cur;
 }
 
-/* Hand this tick's figures to the metrics endpoint. */
-static void publish(struct snd_monitor *m, bool connected)
+/* Hand this tick's figures to the metrics endpoint and the page. */
+static void publish(struct snd_monitor *m, bool connected, int64_t now_ns)
 {
 	struct metrics_data *d = &m->mdata;
 
@@ -167,66 +158,94 @@ static void publish(struct snd_monitor *m, bool connected)
 		d->stream = m->status;
 	/* The CSV's clock: the snapshot's time while connected. */
 	web_publish(m->cfg.web, d,
-		    (double)((connected ? m->cur.t_ns : mps_mono_ns()) - m->start_ns) / 1e9);
+		    (double)((connected ? m->cur.t_ns : now_ns) - m->start_ns) / 1e9);
 }
 
-/*
- * One tick: the snapshot, then each of its readers: failover at every tick,
- * the stream's tick and the web server from @next_tick on
- * (SND_MONITOR_TICK_MS apart), the report from @next_report on (@period
- * apart, which may be shorter).
- */
-static void tick(struct snd_monitor *m, int64_t *next_tick, int64_t *next_report, int64_t period)
+/* SND_TICK_SAMPLE: the connection's counters (and the trace). */
+static void sample(void *opaque, struct snd_tick *t)
 {
-	int ret = conn_sample(m->fd, &m->cur);
+	struct snd_monitor *m = opaque;
+	int ret = conn_sample(t->fd, &m->cur);
 
+	t->status = &m->status;
+	t->cur = ret ? NULL : &m->cur;
 	if (ret)
 		LOG_DEBUG(TAG, "cannot read the connection's statistics: %s", strerror(-ret));
-	if (!ret && m->trace)
+	else if (m->trace)
 		write_trace(m);
-	if (m->cfg.failover)
-		fo_tick(m->cfg.failover, ret ? NULL : &m->cur, mps_mono_ms());
-	if (ret)
-		return;
-	if (m->cur.t_ns >= *next_tick) {
-		*next_tick += (int64_t)SND_MONITOR_TICK_MS * 1000000;
-		if (*next_tick < m->cur.t_ns)
-			*next_tick = m->cur.t_ns; /* late: no burst of ticks to catch up */
-		if (m->tick)
-			m->tick(m->tick_opaque, m->fd, &m->cur, &m->status);
-		if (m->cfg.web)
-			publish(m, true);
-	}
-	if (m->cur.t_ns >= *next_report) {
-		report(m);
-		/* An empty first snapshot (no subflow yet) still marks the start of an interval. */
-		if (!m->prev.n)
-			m->prev.t_ns = m->cur.t_ns;
-		*next_report += period;
-	}
 }
 
-static void *monitor_thread(void *arg)
+/* SND_TICK_FAILOVER: the uplinks judged on the last sample, or on their links alone. */
+static void judge(void *opaque, struct snd_tick *t)
 {
-	struct snd_monitor *m = arg;
-	int64_t step = (int64_t)SND_MONITOR_FAILOVER_TICK_MS * 1000000;
-	int64_t period = (int64_t)(m->cfg.interval_s * 1e9);
-	int64_t next = mps_mono_ns(), next_tick = next, next_report = next;
-	struct timespec ts;
+	struct snd_monitor *m = opaque;
 
-	if (period < step)
-		step = period;
-	pthread_mutex_lock(&m->lock);
-	while (!m->stop) {
-		tick(m, &next_tick, &next_report, period);
-		next += step;
-		ts.tv_sec = next / 1000000000;
-		ts.tv_nsec = next % 1000000000;
-		while (!m->stop && pthread_cond_timedwait(&m->wake, &m->lock, &ts) == 0)
-			;
-	}
-	pthread_mutex_unlock(&m->lock);
-	return NULL;
+	fo_tick(m->cfg.failover, t->cur, t->now_ns / 1000000);
+}
+
+/* SND_TICK_PUBLISH: the metrics and the page. */
+static void publish_tick(void *opaque, struct snd_tick *t)
+{
+	publish(opaque, t->fd >= 0, t->now_ns);
+}
+
+/* SND_TICK_REPORT: the interval's line and the CSV rows. */
+static void report_tick(void *opaque, struct snd_tick *t)
+{
+	struct snd_monitor *m = opaque;
+
+	(void)t;
+	report(m);
+	/* An empty first snapshot (no subflow yet) still marks the start of an interval. */
+	if (!m->prev.n)
+		m->prev.t_ns = m->cur.t_ns;
+}
+
+/* A new connection: its counters start at 0, and so do the reports'. */
+static void connected(void *opaque, struct snd_tick *t)
+{
+	struct snd_monitor *m = opaque;
+
+	memset(&m->prev, 0, sizeof(m->prev));
+	memset(&m->metrics_prev, 0, sizeof(m->metrics_prev));
+	m->status.valid = false;
+	t->status = &m->status;
+	fo_new_connection(m->cfg.failover);
+}
+
+/* The connection is about to close: a last line for the part-interval, the page told. */
+static void disconnected(void *opaque, struct snd_tick *t)
+{
+	struct snd_monitor *m = opaque;
+
+	/* ... unless too short to mean much. */
+	if (t->now_ns - m->prev.t_ns >= (int64_t)(m->cfg.interval_s * 1e9 / 4) &&
+	    conn_sample(t->fd, &m->cur) == 0)
+		report(m);
+	if (m->cfg.web)
+		publish(m, false, t->now_ns);
+}
+
+void snd_monitor_consumers(struct snd_monitor *m, struct snd_ticks_config *cfg)
+{
+	int64_t interval_ms = (int64_t)(m->cfg.interval_s * 1000);
+	int64_t sample_ms = interval_ms < SND_MONITOR_FAILOVER_TICK_MS
+				    ? interval_ms
+				    : SND_MONITOR_FAILOVER_TICK_MS;
+
+	if (sample_ms < 1)
+		sample_ms = 1;
+	cfg->stage[SND_TICK_SAMPLE] = (struct snd_tick_consumer){sample, m, sample_ms};
+	if (m->cfg.failover)
+		cfg->stage[SND_TICK_FAILOVER] = (struct snd_tick_consumer){judge, m, sample_ms};
+	if (m->cfg.web)
+		cfg->stage[SND_TICK_PUBLISH] =
+			(struct snd_tick_consumer){publish_tick, m, SND_MONITOR_TICK_MS};
+	cfg->stage[SND_TICK_REPORT] =
+		(struct snd_tick_consumer){report_tick, m, interval_ms > 0 ? interval_ms : 1};
+	cfg->connected = connected;
+	cfg->disconnected = disconnected;
+	cfg->opaque = m;
 }
 
 /*
@@ -266,19 +285,12 @@ bool snd_monitor_failed(const struct snd_monitor *m)
 int snd_monitor_create(const struct snd_monitor_config *cfg, struct snd_monitor **out)
 {
 	struct snd_monitor *m = calloc(1, sizeof(*m));
-	pthread_condattr_t attr;
 	int ret;
 
 	if (!m)
 		return -ENOMEM;
 	m->cfg = *cfg;
-	m->fd = -1;
 	m->start_ns = mps_mono_ns(); /* CSV times count from here, across reconnects */
-	pthread_mutex_init(&m->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&m->wake, &attr);
-	pthread_condattr_destroy(&attr);
 	if ((ret = open_csv(cfg->csv_path, conn_csv_header, &m->csv)) ||
 	    (ret = open_csv(cfg->trace_path, conn_trace_header, &m->trace))) {
 		snd_monitor_destroy(m);
@@ -288,70 +300,13 @@ int snd_monitor_create(const struct snd_monitor_config *cfg, struct snd_monitor 
 	return 0;
 }
 
-void snd_monitor_set_tick(struct snd_monitor *m, snd_monitor_tick_fn fn, void *opaque)
-{
-	if (!m)
-		return;
-	m->tick = fn;
-	m->tick_opaque = opaque;
-}
-
-int snd_monitor_start(struct snd_monitor *m, int fd)
-{
-	int ret;
-
-	m->fd = fd;
-	m->stop = false;
-	memset(&m->prev, 0, sizeof(m->prev));
-	memset(&m->metrics_prev, 0, sizeof(m->metrics_prev));
-	m->status.valid = false;
-	fo_new_connection(m->cfg.failover);
-	ret = pthread_create(&m->thread, NULL, monitor_thread, m);
-	if (ret)
-		return -ret;
-	m->running = true;
-	return 0;
-}
-
-void snd_monitor_stop(struct snd_monitor *m)
-{
-	if (!m || !m->running)
-		return;
-	pthread_mutex_lock(&m->lock);
-	m->stop = true;
-	pthread_cond_signal(&m->wake);
-	pthread_mutex_unlock(&m->lock);
-	pthread_join(m->thread, NULL);
-	m->running = false;
-	/* A last line for the part-interval since the last report, unless too short to mean much. */
-	if (mps_mono_ns() - m->prev.t_ns >= (int64_t)(m->cfg.interval_s * 1e9 / 4) &&
-	    conn_sample(m->fd, &m->cur) == 0)
-		report(m);
-	if (m->cfg.web)
-		publish(m, false);
-	m->fd = -1;
-}
-
-void snd_monitor_idle(struct snd_monitor *m)
-{
-	if (!m || m->running)
-		return;
-	if (m->cfg.failover)
-		fo_tick(m->cfg.failover, NULL, mps_mono_ms());
-	if (m->cfg.web)
-		publish(m, false);
-}
-
 void snd_monitor_destroy(struct snd_monitor *m)
 {
 	if (!m)
 		return;
-	snd_monitor_stop(m);
 	if (m->csv)
 		fclose(m->csv);
 	if (m->trace)
 		fclose(m->trace);
-	pthread_mutex_destroy(&m->lock);
-	pthread_cond_destroy(&m->wake);
 	free(m);
 }

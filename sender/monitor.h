@@ -1,17 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The monitor: one thread that, every SND_MONITOR_FAILOVER_TICK_MS while
- * connected, reads the connection's snapshot (conn/sample.h) and hands it to
- * failover (failover/failover.h); every SND_MONITOR_TICK_MS also, in this
- * order, to the stream's tick (rate control, stream.c) and to the web server
- * (web/web.h: the metrics, the operator's page); and every interval logs a
- * line and writes the CSV (conn/snapshot.h). It owns no decision: each of
- * those has its own module.
+ * The monitor: the driver's consumers (sender/ticks.h) that read the
+ * connection and tell what it does. Every SND_MONITOR_FAILOVER_TICK_MS while
+ * connected it samples the connection's counters (conn/sample.h, and the
+ * --trace), and hands the sample to failover (failover/failover.h) at the
+ * same period, connected or not; every SND_MONITOR_TICK_MS it publishes the
+ * metrics and the operator's page (web/web.h); every interval it logs a line
+ * and writes the CSV (conn/snapshot.h). It owns no decision: each of those
+ * has its own module; rate control is the stream's (stream.c).
  */
 #ifndef MPS_SENDER_MONITOR_H
 #define MPS_SENDER_MONITOR_H
 
 #include "snapshot.h"
+#include "ticks.h"
 
 #include <stdbool.h>
 
@@ -42,26 +44,11 @@ int snd_monitor_create(const struct snd_monitor_config *cfg, struct snd_monitor 
 	__attribute__((warn_unused_result));
 
 /*
- * Called every tick, on the monitor's thread, with the connection's socket
- * and the new snapshot (rate control); fills the stream's part of the
- * reports. Set it while the thread is not running.
+ * The monitor's stages for the driver: SND_TICK_SAMPLE, SND_TICK_FAILOVER
+ * (with a failover), SND_TICK_PUBLISH (with a web server), SND_TICK_REPORT,
+ * and the hooks for a connection handed over and taken back.
  */
-typedef void (*snd_monitor_tick_fn)(void *opaque, int fd, const struct conn_snapshot *cur,
-				    struct conn_stream_status *out);
-void snd_monitor_set_tick(struct snd_monitor *m, snd_monitor_tick_fn fn, void *opaque);
-
-/* Start sampling @fd (a new connection). Returns 0 or -errno. */
-int snd_monitor_start(struct snd_monitor *m, int fd) __attribute__((warn_unused_result));
-
-/* Stop the thread (before @fd is closed) and log a last line. NULL is fine. */
-void snd_monitor_stop(struct snd_monitor *m);
-
-/*
- * While there is no connection (standby): judge the uplinks by their links
- * alone and publish them. Called on the stream's thread while the monitor's
- * thread is not running.
- */
-void snd_monitor_idle(struct snd_monitor *m);
+void snd_monitor_consumers(struct snd_monitor *m, struct snd_ticks_config *cfg);
 
 void snd_monitor_destroy(struct snd_monitor *m);
 

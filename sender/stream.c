@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -51,11 +52,11 @@ struct stream {
 	bool enc_done;
 	pthread_mutex_t lock;
 
-	/* Rate control, on the monitor's thread. */
+	/* Rate control, on the driver's thread (sender/ticks.h), while connected. */
 	struct ratectl rate;
 	int64_t rate_window_ms, rate_window_bytes; /* start of the encoder-rate window */
 	double encoder_bps;
-	atomic_llong reconnects;   /* written by the network loop, read by the monitor */
+	atomic_llong reconnects;   /* written by the network loop, read by rate control */
 	atomic_llong inflight_cap; /* bytes written and not yet acknowledged, at most; 0: no cap */
 	atomic_bool held;	   /* data waited for the cap since the last tick */
 	atomic_bool connecting;	   /* in enc_output_open(): a stop ends the attempt */
@@ -186,11 +187,11 @@ static void apply_bounds(struct stream *st)
 			 (double)st->rate.target_bps / 1e6);
 }
 
-/* Every monitor tick: rate control. */
-static void rate_tick(void *opaque, int fd, const struct conn_snapshot *cur,
-		      struct conn_stream_status *out)
+/* SND_TICK_RATE (sender/ticks.h): rate control, on the last sample. */
+static void rate_tick(void *opaque, struct snd_tick *t)
 {
 	struct stream *st = opaque;
+	const struct conn_snapshot *cur = t->cur;
 	struct rc_input in = {.t_ms = cur->t_ns / 1000000};
 	struct rc_decision d;
 	struct enc_progress p;
@@ -198,7 +199,7 @@ static void rate_tick(void *opaque, int fd, const struct conn_snapshot *cur,
 
 	/* What SIOCOUTQ says, from the same snapshot as the rest. */
 	in.socket_bytes = (uint32_t)(cur->conn_written - cur->conn_delivered);
-	if (ioctl(fd, SIOCOUTQNSD, &outq) == 0 && outq > 0)
+	if (ioctl(t->fd, SIOCOUTQNSD, &outq) == 0 && outq > 0)
 		in.unsent_bytes = (uint32_t)outq;
 	enc_session_progress(st->enc, &p);
 	in.queue_ms = p.queue_ms;
@@ -241,7 +242,7 @@ static void rate_tick(void *opaque, int fd, const struct conn_snapshot *cur,
 		     (long long)snd_inflight_cap(cur, st->encoder_bps > (double)d.target_bps
 							      ? st->encoder_bps
 							      : (double)d.target_bps));
-	*out = (struct conn_stream_status){
+	*t->status = (struct conn_stream_status){
 		.valid = true,
 		.target_bps = st->rate.cfg.fixed ? 0 : d.target_bps,
 		.encoder_bps = st->encoder_bps,
@@ -406,9 +407,9 @@ static int connect_attempt(struct stream *st, int timeout_ms)
 	note_path(st);
 	/* A new connection: its counters start at 0; the bit rate goes on. */
 	rc_new_connection(&st->rate);
-	if (st->fd >= 0 && st->cfg->monitor &&
-	    (ret = snd_monitor_start(st->cfg->monitor, st->fd)) < 0)
-		LOG_WARN(TAG, "no statistics: %s", strerror(-ret));
+	if (st->fd >= 0)
+		snd_ticks_connect(st->cfg->ticks, st->fd,
+				  &(struct snd_tick_consumer){rate_tick, st, SND_RATE_TICK_MS});
 	return 0;
 }
 
@@ -455,7 +456,7 @@ static const char *connect_error(const struct stream *st, int err, char *buf, si
 /* @graceful: the connection works, let the server see a clean end. */
 static void disconnect(struct stream *st, bool graceful)
 {
-	snd_monitor_stop(st->cfg->monitor);
+	snd_ticks_disconnect(st->cfg->ticks);
 	enc_output_close(st->out, graceful ? CLOSE_GRACE_MS : 0);
 	st->out = NULL;
 	st->fd = -1;
@@ -575,64 +576,76 @@ static int network_loop(struct stream *st)
 	}
 }
 
-int snd_stream_run(struct enc_session *enc, const struct snd_stream_config *cfg)
+/* The first connection, the encoder thread, the network loop: the exit code. */
+static int run(struct stream *st)
 {
-	struct stream st = {.cfg = cfg, .enc = enc, .fd = -1};
+	const struct snd_stream_config *cfg = st->cfg;
 	struct enc_progress p;
 	pthread_t thread;
 	char err[128];
 	int ret, code;
 
-	pthread_mutex_init(&st.lock, NULL);
-	rc_init(&st.rate, &cfg->rate);
-	if (cfg->monitor)
-		snd_monitor_set_tick(cfg->monitor, rate_tick, &st);
-	mps_url_redacted(cfg->url, st.shown, sizeof(st.shown));
-	LOG_INFO(TAG, "connecting to %s", st.shown);
+	mps_url_redacted(cfg->url, st->shown, sizeof(st->shown));
+	LOG_INFO(TAG, "connecting to %s", st->shown);
 	set_mode(cfg, WEB_CONNECTING);
-	ret = connect_once(&st, cfg->connect_timeout_ms);
+	ret = connect_once(st, cfg->connect_timeout_ms);
 	if (ret < 0) {
 		if (stopping(cfg))
-			LOG_INFO(TAG, "stopped before the connection to %s was made", st.shown);
+			LOG_INFO(TAG, "stopped before the connection to %s was made", st->shown);
 		else
-			LOG_ERR(TAG, "cannot stream to %s: %s", st.shown,
-				connect_error(&st, ret, err, sizeof(err)));
-		snd_monitor_set_tick(cfg->monitor, NULL, NULL);
-		pthread_mutex_destroy(&st.lock);
+			LOG_ERR(TAG, "cannot stream to %s: %s", st->shown,
+				connect_error(st, ret, err, sizeof(err)));
 		if (stopping(cfg))
 			return MPS_EXIT_OK;
 		return ret == ENC_ERR_EXIT ? MPS_EXIT_FAILURE : MPS_EXIT_UNAVAILABLE;
 	}
 	/* What the connection is, not what its socket was made as: a server may fall back to TCP. */
 	LOG_INFO(TAG, "streaming over %s",
-		 st.tcp_source.family ? "plain TCP"
-		 : st.mptcp	      ? "MPTCP"
-				      : "TCP");
+		 st->tcp_source.family ? "plain TCP"
+		 : st->mptcp	       ? "MPTCP"
+				       : "TCP");
 	set_mode(cfg, WEB_LIVE);
-	st.started_ms = mps_mono_ms();
-	ret = pthread_create(&thread, NULL, encoder_thread, &st);
+	st->started_ms = mps_mono_ms();
+	ret = pthread_create(&thread, NULL, encoder_thread, st);
 	if (ret) {
-		disconnect(&st, true);
-		snd_monitor_set_tick(cfg->monitor, NULL, NULL);
-		pthread_mutex_destroy(&st.lock);
+		disconnect(st, true);
 		return MPS_EXIT_FAILURE;
 	}
-	code = network_loop(&st);
-	if (st.out)
-		disconnect(&st, false);
+	code = network_loop(st);
+	if (st->out)
+		disconnect(st, false);
 	/* The encoder thread ends on its own once stopped or drained. */
 	if (code != MPS_EXIT_OK && !stopping(cfg))
 		atomic_store(cfg->stop, 1);
 	pthread_join(thread, NULL);
-	snd_monitor_set_tick(cfg->monitor, NULL, NULL);
-	if (st.enc_result < 0 && code == MPS_EXIT_OK)
+	if (st->enc_result < 0 && code == MPS_EXIT_OK)
 		code = MPS_EXIT_FAILURE;
 
-	enc_session_progress(enc, &p);
+	enc_session_progress(st->enc, &p);
 	LOG_INFO(TAG, "sent %lld video frames, %.1f s, %.1f MB, %lld frames dropped%s",
 		 (long long)p.video_frames, (double)p.media_time_us / 1e6,
 		 (double)p.bytes_out / 1e6, (long long)p.dropped_frames,
 		 stopping(cfg) ? " (stopped)" : "");
-	pthread_mutex_destroy(&st.lock);
+	return code;
+}
+
+int snd_stream_run(struct enc_session *enc, const struct snd_stream_config *cfg)
+{
+	struct stream *st = calloc(1, sizeof(*st));
+	int code;
+
+	if (!st) {
+		LOG_ERR(TAG, "out of memory");
+		return MPS_EXIT_FAILURE;
+	}
+	st->cfg = cfg;
+	st->enc = enc;
+	st->fd = -1;
+	pthread_mutex_init(&st->lock, NULL);
+	rc_init(&st->rate, &cfg->rate);
+	code = run(st);
+	/* No tick reads the stream now: every connection was taken back from the driver. */
+	pthread_mutex_destroy(&st->lock);
+	free(st);
 	return code;
 }

@@ -10,7 +10,8 @@
 #include "encoder.h"
 #include "ratectl.h"
 #include "routing.h"
-#include "monitor.h"
+#include "snapshot.h"
+#include "ticks.h"
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -19,6 +20,9 @@
 /* The connection's unacknowledged data, at most (snd_inflight_cap()). */
 #define SND_INFLIGHT_MS	 250
 #define SND_INFLIGHT_MIN (128 * 1024)
+
+/* Rate control's period, on the driver (sender/ticks.h). */
+#define SND_RATE_TICK_MS 100
 
 #define SND_BACKOFF_MIN_MS   500
 #define SND_BACKOFF_MAX_MS   10000
@@ -39,7 +43,7 @@ struct snd_stream_config {
 	int stall_ms;		     /* one write blocked this long: reconnect */
 	int64_t duration_us;	     /* 0: until stopped */
 	struct rt_uplinks *uplinks;  /* the first subflow leaves from one of them; NULL: any */
-	struct snd_monitor *monitor; /* started on each connection */
+	struct snd_ticks *ticks;     /* handed each connection, with rate control; NULL: none */
 	struct rc_config rate;	     /* rate control */
 	atomic_int *stop;	     /* the signals seen: 1 stops cleanly, 2 aborts */
 	struct snd_control *control; /* the operator's (--http), or NULL */
