@@ -165,7 +165,7 @@ static void publish(struct snd_monitor *m, bool connected, int64_t now_ns)
 static void sample(void *opaque, struct snd_tick *t)
 {
 	struct snd_monitor *m = opaque;
-	int ret = conn_sample(t->fd, &m->cur);
+	int ret = m->cfg.sampler(t->fd, &m->cur);
 
 	t->status = &m->status;
 	t->cur = ret ? NULL : &m->cur;
@@ -220,7 +220,7 @@ static void disconnected(void *opaque, struct snd_tick *t)
 
 	/* ... unless too short to mean much. */
 	if (t->now_ns - m->prev.t_ns >= (int64_t)(m->cfg.interval_s * 1e9 / 4) &&
-	    conn_sample(t->fd, &m->cur) == 0)
+	    m->cfg.sampler(t->fd, &m->cur) == 0)
 		report(m);
 	if (m->cfg.web)
 		publish(m, false, t->now_ns);
@@ -290,6 +290,8 @@ int snd_monitor_create(const struct snd_monitor_config *cfg, struct snd_monitor 
 	if (!m)
 		return -ENOMEM;
 	m->cfg = *cfg;
+	if (!m->cfg.sampler)
+		m->cfg.sampler = conn_sample;
 	m->start_ns = mps_mono_ns(); /* CSV times count from here, across reconnects */
 	if ((ret = open_csv(cfg->csv_path, conn_csv_header, &m->csv)) ||
 	    (ret = open_csv(cfg->trace_path, conn_trace_header, &m->trace))) {

@@ -37,6 +37,8 @@ struct snd_monitor_config {
 	void *opaque;
 	struct failover *failover; /* NULL: no uplinks to judge */
 	struct web *web;	   /* NULL: none */
+	/* Reads a snapshot from the connection: NULL, conn_sample(); a test's otherwise. */
+	int (*sampler)(int fd, struct conn_snapshot *out);
 };
 
 /* Opens the CSV file. Returns 0 or -errno (it cannot be created). */

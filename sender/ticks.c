@@ -19,8 +19,8 @@ enum when {
 };
 
 static const enum when stage_when[SND_TICK_STAGES] = {
-	[SND_TICK_SAMPLE] = WHEN_CONNECTED,   [SND_TICK_FAILOVER] = WHEN_ALWAYS,
-	[SND_TICK_RATE] = WHEN_SAMPLED,	      [SND_TICK_PUBLISH] = WHEN_NOT_FAILED,
+	[SND_TICK_SAMPLE] = WHEN_CONNECTED, [SND_TICK_FAILOVER] = WHEN_ALWAYS,
+	[SND_TICK_RATE] = WHEN_SAMPLED,	    [SND_TICK_PUBLISH] = WHEN_NOT_FAILED,
 	[SND_TICK_REPORT] = WHEN_SAMPLED,
 };
 
@@ -149,7 +149,8 @@ static void *ticks_thread(void *arg)
 	while (!d->stop) {
 		next = snd_ticks_step(d, d->cfg.clock_ns());
 		if (next == INT64_MAX)
-			next = d->cfg.clock_ns() + 1000 * NS_PER_MS; /* nothing to run: look again later */
+			next = d->cfg.clock_ns() +
+			       1000 * NS_PER_MS; /* nothing to run: look again later */
 		ts.tv_sec = next / 1000000000;
 		ts.tv_nsec = next % 1000000000;
 		/* Woken early by a new connection: its stages are due at once. */

@@ -177,7 +177,10 @@ static void test_connected_order(void **state)
 	assert_int_equal(s.connected, 1);
 	run_until(d, fake_now + 1000 * MS);
 	/* One step at the connection's start: all five; 50 ms on: sample and failover. */
-	assert_memory_equal(s.calls, "sfrpRsf" "sfrp", 11);
+	assert_memory_equal(s.calls,
+			    "sfrpRsf"
+			    "sfrp",
+			    11);
 	assert_int_equal(s.count[SND_TICK_SAMPLE], 20);
 	assert_int_equal(s.count[SND_TICK_FAILOVER], 20);
 	assert_int_equal(s.count[SND_TICK_RATE], 10);
@@ -305,9 +308,9 @@ static void test_thread(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_unconnected),	    cmocka_unit_test(test_connected_order),
-		cmocka_unit_test(test_failed_sample),	    cmocka_unit_test(test_disconnect_ends_rate),
-		cmocka_unit_test(test_late_step),	    cmocka_unit_test(test_clock_far_on),
+		cmocka_unit_test(test_unconnected),   cmocka_unit_test(test_connected_order),
+		cmocka_unit_test(test_failed_sample), cmocka_unit_test(test_disconnect_ends_rate),
+		cmocka_unit_test(test_late_step),     cmocka_unit_test(test_clock_far_on),
 		cmocka_unit_test(test_thread),
 	};
 
