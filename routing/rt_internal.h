@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Internals of routing/ shared between its files and its unit tests: the
- * message builders (no I/O, no privileges) and the reply parsers.
+ * message builders (no I/O, no privileges) and the reply parsers; and, at the
+ * end, the uplinks' state and the functions that its files share.
  */
 #ifndef MPS_RT_INTERNAL_H
 #define MPS_RT_INTERNAL_H
 
 #include "routing.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include <netlink/cache.h>
 #include <netlink/genl/genl.h>
 #include <netlink/route/route.h>
 #include <netlink/route/rule.h>
@@ -112,5 +117,125 @@ int rt_pm_set_limits(struct rt_pm *pm, const struct rt_limits *lim);
 int rt_pm_set_flags(struct rt_pm *pm, const struct rt_endpoint *ep);
 /* A socket subscribed to the events group, or NULL (errors logged). Free with nl_socket_free(). */
 struct nl_sock *rt_pm_events_open(void);
+
+/*
+ * The uplinks (struct rt_uplinks) and the files that share them, one concern
+ * each: uplinks.c creates and destroys them, answers rt_uplinks_get() and
+ * carries out the operator's changes; discover.c finds an uplink's address
+ * and gateway; install.c puts its table, rule and endpoint in place and
+ * removes them; watch.c is the watcher thread; leftovers.c removes what a
+ * killed run left; limits.c raises and restores the MPTCP limits.
+ *
+ * Locking: one mutex, rt_uplinks.lock, taken only by uplinks.c's public
+ * functions and by the watcher around each reconcile. It guards everything
+ * above it in struct rt_uplinks once the watcher runs; before it starts (in
+ * rt_uplinks_create()) and after it is joined (in rt_uplinks_destroy()) the
+ * caller is alone and holds no lock. The functions below marked "Under lock"
+ * take no lock themselves: their caller holds it, or is alone.
+ */
+/* What is installed for one side (IPv4 or IPv6) of an uplink. */
+struct rt_slot_side {
+	struct rtnl_route *routes[2]; /* subnet, default */
+	struct rtnl_rule *rule;
+	struct rt_endpoint ep; /* installed when .id != 0 */
+};
+
+/* One uplink: what was asked, what was found, and what is installed for it. */
+struct rt_slot {
+	struct rt_uplink_spec spec;
+	struct rt_uplink up;
+	bool waiting_said; /* "waiting for ..." logged once */
+	struct rt_slot_side side[RT_SIDES];
+};
+
+struct rt_uplinks {
+	struct nl_sock *sk;
+	struct rt_pm *pm;
+	int lock_fd;
+	size_t n;
+	struct rt_slot slot[RT_MAX_UPLINKS];
+	bool limits_changed;
+	struct rt_limits saved, set; /* the limits before they were raised, and after */
+	/* Everything above is under lock once the watcher runs. */
+	pthread_mutex_t lock;
+	pthread_t watcher;
+	/*
+	 * The MPTCP events, subscribed to before the watcher starts: the
+	 * connection's first subflows come up within a millisecond of the
+	 * connect, often before a new thread has set itself up.
+	 */
+	struct nl_sock *events;
+	bool watching;
+	atomic_bool watch_stop;
+	atomic_bool dirty; /* a cache changed since the last reconcile */
+};
+
+/* The address family of @side (RT_V4: AF_INET, RT_V6: AF_INET6). */
+static inline int rt_family_of(enum rt_side_index side)
+{
+	return side == RT_V6 ? AF_INET6 : AF_INET;
+}
+
+/* discover.c. None of these changes the kernel. */
+/* @na as an address of ours; false when it is not IPv4 or IPv6. */
+bool rt_ip_from_nl(struct nl_addr *na, struct mps_ip *out);
+/*
+ * Uplink @i as the kernel has it now: its interface, and each side's address
+ * and gateway, into @found (a side without an address has family 0 there),
+ * and which sides work (an address and a gateway) into @usable. Returns 0
+ * when at least one side works, or -ENODEV / -EADDRNOTAVAIL / -ENETUNREACH
+ * with @why (it may work later), or -EINVAL (it never will: a loopback
+ * interface, a gateway off its subnet). Reads only @u's spec of @i.
+ */
+int rt_discover_one(const struct rt_uplinks *u, size_t i, struct nl_cache *links,
+		    struct nl_cache *addrs, struct nl_cache *routes, struct rt_uplink *found,
+		    bool usable[RT_SIDES], const char **why);
+/*
+ * At creation, before the watcher: every uplink's sides into its slot, the
+ * number that work now into @usable. Returns 0 when one works, else -errno
+ * (-EINVAL: one never will).
+ */
+int rt_discover(struct rt_uplinks *u, size_t *usable);
+
+/* install.c. Under lock. */
+/* One line: @up's installed sides, table and role, after @what. */
+void rt_log_uplink(const struct rt_uplink *up, const char *what);
+/* Add a route we own; one that is there already (re-installation) is fine. 0 or -errno. */
+int rt_add_route(struct rt_uplinks *u, struct rtnl_route *r);
+/* Routes, rule and endpoint for @side's current address of uplink @i. 0 or -errno. */
+int rt_install_side(struct rt_uplinks *u, size_t i, enum rt_side_index side);
+/* Every side of uplink @i that has an address (and gateway); none on failure. */
+int rt_install_uplink(struct rt_uplinks *u, size_t i);
+/* Remove what is installed for @side of uplink @i (failures logged). */
+void rt_uninstall_side(struct rt_uplinks *u, size_t i, enum rt_side_index side);
+void rt_uninstall_uplink(struct rt_uplinks *u, size_t i);
+
+/* uplinks.c, for the watcher. Under lock. */
+/*
+ * Close the connection's initial subflow if it leaves from @side's address
+ * of uplink @i (deletes the endpoint "id 0" with that address).
+ */
+void rt_close_initial(struct rt_uplinks *u, size_t i, enum rt_side_index side);
+/* Unplug uplink @i (with @initial, its initial subflow too) and replug it. 0 or -errno. */
+int rt_kick_locked(struct rt_uplinks *u, size_t i, bool initial);
+
+/* leftovers.c. At creation, before the watcher. */
+/* Remove routes, rules and endpoints that a killed mpstream left behind. 0 or -errno. */
+int rt_remove_leftovers(struct rt_uplinks *u);
+
+/* limits.c. At creation and destruction, without the watcher. */
+/*
+ * Raise the limits to what @u's uplinks need, keeping a note of them
+ * (state.c) and of what they were in @u. 0 or -errno.
+ */
+int rt_raise_limits(struct rt_uplinks *u);
+/*
+ * Put the limits back to @before where they still are what mpstream made
+ * them (@set); @leftover: an earlier run's. Failures are logged.
+ */
+void rt_restore_limits(struct rt_pm *pm, const struct rt_limits *before,
+		       const struct rt_limits *set, bool leftover);
+/* The limits a killed run raised, kept in its note, restored; the note forgotten. */
+void rt_restore_leftover_limits(struct rt_pm *pm);
 
 #endif
