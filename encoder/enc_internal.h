@@ -1,5 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* Internal to encoder/: the session shared by the encoding and the network side. */
+/*
+ * Internal to encoder/: the session shared by the encoding and the network side.
+ *
+ * The encoder's files call in one direction, from the top down, never back up:
+ *   session.c (the encoding side)      output.c (the network side)
+ *   the inputs: source_test.c, source_file.c, source_live.c, copy.c (--copy of
+ *     a file), passthrough.c (--copy of a live input); venc.c (video encoder)
+ *   live.c (a live input's reader thread); queue.c (between the two sides)
+ *   pktq.c, pace.c, audio_buffer.c, slate.c, pattern.c, stamp.c, record.c
+ *   frames.c
+ * What a lower file needs of a higher one is passed down (a struct, a
+ * queue), not called for.
+ */
 #ifndef MPS_ENC_INTERNAL_H
 #define MPS_ENC_INTERNAL_H
 
