@@ -9,6 +9,8 @@
  *   live.c (a live input's reader thread); queue.c (between the two sides)
  *   pktq.c, pace.c, audio_buffer.c, slate.c, pattern.c, stamp.c, record.c
  *   frames.c
+ * player.c (the receiving side of `mpstream probe`) stands apart: it calls
+ * only stamp.c.
  * What a lower file needs of a higher one is passed down (a struct, a
  * queue), not called for.
  */

@@ -273,7 +273,7 @@ int enc_session_step(struct enc_session *s)
 		return ret < 0 ? ret : 0;
 	}
 	if (s->is_test && s->pending_kind == ENC_VIDEO) {
-		/* Stamped now, when due, so that the probe measures from this moment. */
+		/* Stamped now, when due, so that `mpstream probe` measures from this moment. */
 		struct enc_stamp st = {.frame = (uint32_t)s->pending->pts,
 				       .time_ms = (uint64_t)(mps_realtime_us() / 1000)};
 
