@@ -8,8 +8,9 @@
  * backup flags. The operations are routing's in mpstream and fakes in the
  * tests.
  *
- * Not thread-safe: one thread ticks it and reads its states (sender's
- * monitor).
+ * Not thread-safe: its callers serialise on the driver's lock
+ * (sender/ticks.c: the failover stage ticks it, the connection's hand-over
+ * calls fo_new_connection()).
  */
 #ifndef MPS_FAILOVER_FAILOVER_H
 #define MPS_FAILOVER_FAILOVER_H
