@@ -1,0 +1,375 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""The modem library against a stand-in ModemManager on a private bus.
+
+No modem, no root, no namespace. A private dbus-daemon (its own config, a
+"system" bus in a temporary directory) carries a python3-dbusmock process
+that owns org.freedesktop.ModemManager1 with an ObjectManager at
+/org/freedesktop/ModemManager1. Debian 12's dbusmock (0.28) has no
+ModemManager template, so the objects are built here: one modem,
+.../Modem/0, with the Modem, Modem3gpp and Modem.Signal interfaces, the
+property types of ModemManager's introspection XML, its Ports naming
+("wwan0", NET) and a SIM object .../SIM/0. mm_read (tests/modem/mm_read.c)
+watches wwan0 and eth0 and prints JSON lines; the checks read those.
+
+Usage: test_modem.py MM_READ. Exit 0 passed, 1 failed, 77 skipped.
+"""
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+try:
+    import dbus
+    import dbusmock
+except ImportError:
+    print("SKIP: python3-dbusmock (and python3-dbus) not installed")
+    sys.exit(77)
+if not shutil.which("dbus-daemon"):
+    print("SKIP: dbus-daemon not installed")
+    sys.exit(77)
+
+MM = "org.freedesktop.ModemManager1"
+MM_PATH = "/org/freedesktop/ModemManager1"
+MODEM = MM_PATH + "/Modem/0"
+SIM = MM_PATH + "/SIM/0"
+I_MODEM = MM + ".Modem"
+I_3GPP = MM + ".Modem.Modem3gpp"
+I_SIGNAL = MM + ".Modem.Signal"
+I_SIM = MM + ".Sim"
+OM = "org.freedesktop.DBus.ObjectManager"
+
+# ModemManager's numbers (ModemManager-enums.h).
+PORT_AT, PORT_NET = 3, 2
+TECH_LTE, TECH_5GNR, TECH_UMTS = 1 << 14, 1 << 15, 1 << 5
+STATE_REGISTERED = 8
+REG_HOME, REG_SEARCHING = 1, 2
+LOCK_NONE, LOCK_SIM_PIN, LOCK_SIM_PUK = 1, 2, 4
+
+BOUND_S = 5.0  # a change must be seen within this (generous; the figures are printed)
+BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:dir={dir}</listen>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+
+
+def signal_dict(values):
+    return dbus.Dictionary({k: dbus.Double(v) for k, v in values.items()}, signature="sv")
+
+
+def modem_props():
+    return {
+        "Sim": dbus.ObjectPath(SIM),
+        "Manufacturer": dbus.String("Quectel"),
+        "Model": dbus.String("EM12-G"),
+        "Revision": dbus.String("EM12GPAR01A21M4G"),
+        "Plugin": dbus.String("quectel"),
+        "PrimaryPort": dbus.String("cdc-wdm0"),
+        "Ports": dbus.Array([dbus.Struct(("cdc-wdm0", dbus.UInt32(6)), signature="su"),
+                             dbus.Struct(("ttyUSB2", dbus.UInt32(PORT_AT)), signature="su"),
+                             dbus.Struct(("wwan0", dbus.UInt32(PORT_NET)), signature="su")],
+                            signature="(su)"),
+        "State": dbus.Int32(STATE_REGISTERED),
+        "StateFailedReason": dbus.UInt32(0),
+        "UnlockRequired": dbus.UInt32(LOCK_NONE),
+        "UnlockRetries": dbus.Dictionary({dbus.UInt32(LOCK_SIM_PIN): dbus.UInt32(3),
+                                          dbus.UInt32(LOCK_SIM_PUK): dbus.UInt32(10)},
+                                         signature="uu"),
+        "AccessTechnologies": dbus.UInt32(TECH_LTE),
+        "SignalQuality": dbus.Struct((dbus.UInt32(72), dbus.Boolean(True)), signature="ub"),
+    }
+
+
+def modem_3gpp_props():
+    return {
+        "Imei": dbus.String("861234567890123"),
+        "RegistrationState": dbus.UInt32(REG_HOME),
+        "OperatorCode": dbus.String("20801"),
+        "OperatorName": dbus.String("Orange F"),
+    }
+
+
+def signal_props():
+    return {
+        "Rate": dbus.UInt32(0),
+        "Lte": signal_dict({"rsrp": -95.0, "rsrq": -11.0, "snr": 12.5, "rssi": -65.0}),
+        "Nr5g": signal_dict({"rsrp": -88.0, "rsrq": -10.5, "snr": 18.0}),
+        "Umts": signal_dict({}),
+        "Gsm": signal_dict({}),
+    }
+
+
+class Failed(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failed(what)
+    print(f"ok: {what}")
+
+
+class Reader:
+    """mm_read's JSON lines, each with the time it arrived."""
+
+    def __init__(self, argv, env):
+        self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        self.lines = queue.Queue()
+        self.stderr = []
+        threading.Thread(target=self._out, daemon=True).start()
+        threading.Thread(target=self._err, daemon=True).start()
+
+    def _out(self):
+        for line in self.proc.stdout:
+            if os.environ.get("MODEM_TEST_VERBOSE"):
+                print("  line: " + line.rstrip("\n"))
+            self.lines.put((time.monotonic(), json.loads(line)))
+
+    def _err(self):
+        for line in self.proc.stderr:
+            self.stderr.append(line.rstrip("\n"))
+            print("  mm_read: " + line.rstrip("\n"))
+
+    def wait(self, pred, what, bound=BOUND_S):
+        """The first line (from now on) that satisfies pred, and when it came."""
+        end = time.monotonic() + bound
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                raise Failed(f"not seen within {bound} s: {what}")
+            try:
+                t, obj = self.lines.get(timeout=left)
+            except queue.Empty:
+                continue
+            if pred(obj):
+                return t, obj
+
+    def radio(self, ifname, pred, what, bound=BOUND_S):
+        return self.wait(lambda o: o.get("ifname") == ifname and pred(o), what, bound)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=10)
+
+
+class StandIn:
+    """The stand-in ModemManager: a dbusmock process and the objects it carries."""
+
+    def __init__(self, bus, env):
+        self.bus, self.env = bus, env
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen([sys.executable, "-m", "dbusmock", "--system", "-m",
+                                      MM, MM_PATH, MM], env=self.env,
+                                     stdout=subprocess.DEVNULL)
+        end = time.monotonic() + 10
+        while not self.bus.name_has_owner(MM):
+            if time.monotonic() > end or self.proc.poll() is not None:
+                raise Failed("the stand-in did not take ModemManager's name")
+            time.sleep(0.05)
+        self.main = dbus.Interface(self.bus.get_object(MM, MM_PATH), dbusmock.MOCK_IFACE)
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+
+    def mock(self, path):
+        return dbus.Interface(self.bus.get_object(MM, path), dbusmock.MOCK_IFACE)
+
+    def add_modem(self):
+        self.main.AddObject(SIM, I_SIM, {"Active": dbus.Boolean(True),
+                                         "SimIdentifier": dbus.String("8933150000000000000"),
+                                         "OperatorName": dbus.String("Orange")},
+                            [("SendPin", "s", "", ""), ("SendPuk", "ss", "", "")])
+        self.main.AddObject(MODEM, I_MODEM, modem_props(),
+                            [("Reset", "", "", ""), ("Enable", "b", "", "")])
+        m = self.mock(MODEM)
+        m.AddProperties(I_3GPP, modem_3gpp_props())
+        m.AddProperties(I_SIGNAL, signal_props())
+        # Setup(rate): ModemManager's answer is the Rate property changed.
+        m.AddMethod(I_SIGNAL, "Setup", "u", "",
+                    "self.UpdateProperties('%s', {'Rate': dbus.UInt32(args[0])})" % I_SIGNAL)
+        self.main.EmitSignal(OM, "InterfacesAdded", "oa{sa{sv}}", [
+            dbus.ObjectPath(MODEM),
+            dbus.Dictionary({I_MODEM: modem_props(), I_3GPP: modem_3gpp_props(),
+                             I_SIGNAL: signal_props()}, signature="sa{sv}")])
+
+    def remove_modem(self):
+        self.main.RemoveObject(SIM)
+        self.main.RemoveObject(MODEM)
+        self.main.EmitSignal(OM, "InterfacesRemoved", "oas",
+                             [dbus.ObjectPath(MODEM), [I_MODEM, I_3GPP, I_SIGNAL]])
+
+    def update(self, iface, props):
+        # Properties.Set, which emits PropertiesChanged: 0.28's UpdateProperties
+        # cannot wrap a struct (SignalQuality) in a variant.
+        obj = dbus.Interface(self.bus.get_object(MM, MODEM), dbus.PROPERTIES_IFACE)
+        for name, value in props.items():
+            obj.Set(iface, name, value)
+
+
+def start_bus(tmp):
+    conf = os.path.join(tmp, "bus.conf")
+    with open(conf, "w") as f:
+        f.write(BUS_CONF.format(dir=tmp))
+    out = subprocess.check_output(["dbus-daemon", "--config-file=" + conf, "--fork",
+                                   "--print-address=1", "--print-pid=1"], text=True)
+    lines = out.split()
+    return lines[0], int(lines[1])
+
+
+def timed_change(reader, standin, iface, props, pred, what):
+    t0 = time.monotonic()
+    standin.update(iface, props)
+    t, obj = reader.radio("wwan0", pred, what)
+    print(f"figure: {what}: seen in {(t - t0) * 1000:.1f} ms")
+    return obj
+
+
+def expect_values(reader):
+    _, eth0 = reader.radio("eth0", lambda o: o["status"] == "running", "eth0 while running")
+    check(not eth0["present"], "eth0 (no modem has it as its network port) is not a modem")
+    _, r = reader.radio("wwan0", lambda o: o["present"] and o["signal_rate_s"] == 5,
+                        "wwan0's modem, its signal refresh set up")
+    check(r["manufacturer"] == "Quectel" and r["model"] == "EM12-G", "model")
+    check(r["operator_name"] == "Orange F" and r["operator_code"] == "20801", "operator")
+    check(r["tech"] == "LTE" and r["reg"] == "home" and r["registered"], "LTE, home network")
+    check(r["state"] == "registered", "modem state")
+    check(r["quality"] == 72 and r["quality_recent"], "signal quality 72 %")
+    check(r["lte"] == {"rsrp": -95.0, "rsrq": -11.0, "snr": 12.5, "rssi": -65.0}, "LTE values")
+    check(r["nr"] == {"rsrp": -88.0, "rsrq": -10.5, "sinr": 18.0}, "5G NR values")
+    check(r["rssi"] is None, "no 3G/2G RSSI")
+    check(r["sim"] == "ready" and r["sim_retries"] == -1, "SIM ready")
+
+
+def expect_changes(reader, standin):
+    timed_change(reader, standin, I_MODEM,
+                 {"SignalQuality": dbus.Struct((dbus.UInt32(31), True), signature="ub")},
+                 lambda o: o["quality"] == 31, "signal quality 72 -> 31 %")
+    timed_change(reader, standin, I_MODEM, {"AccessTechnologies": dbus.UInt32(TECH_LTE | TECH_5GNR)},
+                 lambda o: o["tech"] == "5G", "access technology LTE -> 5G")
+    timed_change(reader, standin, I_MODEM, {"AccessTechnologies": dbus.UInt32(TECH_UMTS)},
+                 lambda o: o["tech"] == "3G", "access technology 5G -> 3G")
+    r = timed_change(reader, standin, I_3GPP, {"RegistrationState": dbus.UInt32(REG_SEARCHING)},
+                     lambda o: o["reg"] == "searching", "registration home -> searching")
+    check(not r["registered"], "searching is not registered")
+    timed_change(reader, standin, I_SIGNAL,
+                 {"Lte": signal_dict({"rsrp": -112.0, "rsrq": -17.0, "snr": -2.0, "rssi": -81.0})},
+                 lambda o: o["lte"]["rsrp"] == -112.0 and o["lte"]["snr"] == -2.0,
+                 "LTE RSRP -95 -> -112 dBm")
+    r = timed_change(reader, standin, I_MODEM, {"UnlockRequired": dbus.UInt32(LOCK_SIM_PIN)},
+                     lambda o: o["sim"] == "pin", "SIM locked (PIN)")
+    check(r["sim_retries"] == 3, "3 PIN attempts left")
+    standin.update(I_MODEM, {"UnlockRetries": dbus.Dictionary(
+        {dbus.UInt32(LOCK_SIM_PIN): dbus.UInt32(0), dbus.UInt32(LOCK_SIM_PUK): dbus.UInt32(9)},
+        signature="uu")})
+    r = timed_change(reader, standin, I_MODEM, {"UnlockRequired": dbus.UInt32(LOCK_SIM_PUK)},
+                     lambda o: o["sim"] == "puk", "SIM locked (PUK)")
+    check(r["sim_retries"] == 9, "9 PUK attempts left")
+
+
+def run(mm_read, tmp):
+    address, bus_pid = start_bus(tmp)
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=address)
+    env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    bus = dbus.bus.BusConnection(address)
+    standin = StandIn(bus, env)
+    # The bus address through DBUS_SYSTEM_BUS_ADDRESS (as gio reads it), no --bus.
+    reader = Reader([mm_read, "wwan0", "eth0"], env)
+    try:
+        reader.wait(lambda o: o["status"] == "no ModemManager" and "ifname" not in o,
+                    "no ModemManager yet")
+        check(True, "started before ModemManager: says so, runs on")
+        standin.start()
+        t0 = time.monotonic()
+        standin.add_modem()
+        expect_values(reader)
+        print(f"figure: the modem appeared in {(time.monotonic() - t0) * 1000:.1f} ms")
+        calls = standin.mock(MODEM).GetMethodCalls("Setup")
+        check([int(c[1][0]) for c in calls] == [5], "Modem.Signal.Setup(5) asked once")
+        expect_changes(reader, standin)
+
+        t0 = time.monotonic()
+        standin.remove_modem()
+        reader.radio("wwan0", lambda o: not o["present"], "the modem removed")
+        print(f"figure: modem removed: seen in {(time.monotonic() - t0) * 1000:.1f} ms")
+        check(True, "a removed modem is not present")
+        standin.add_modem()
+        reader.radio("wwan0", lambda o: o["present"] and o["quality"] == 72, "the modem back")
+        check(True, "a modem plugged in again is present")
+
+        t0 = time.monotonic()
+        standin.kill()
+        reader.wait(lambda o: o["status"] == "no ModemManager", "ModemManager gone")
+        reader.radio("wwan0", lambda o: not o["present"], "no modem without ModemManager")
+        print(f"figure: ModemManager killed: seen in {(time.monotonic() - t0) * 1000:.1f} ms")
+        check(True, "ModemManager killed: no modem, the reader runs on")
+        t0 = time.monotonic()
+        standin.start()
+        standin.add_modem()
+        _, r = reader.radio("wwan0", lambda o: o["present"] and o["quality"] == 72,
+                            "the modem after ModemManager's restart")
+        print(f"figure: ModemManager restarted: modem seen in "
+              f"{(time.monotonic() - t0) * 1000:.1f} ms")
+        check(r["status"] == "running" and r["model"] == "EM12-G",
+              "ModemManager restarted: the modem is back")
+        check(len(standin.mock(MODEM).GetMethodCalls("Setup")) == 1,
+              "Signal.Setup asked again of the new ModemManager")
+    finally:
+        rc = reader.stop()
+        if standin.proc and standin.proc.poll() is None:
+            standin.kill()
+        os.kill(bus_pid, signal.SIGTERM)
+    check(rc == 0, "mm_read stops on SIGTERM")
+    said = [l for l in reader.stderr if "ModemManager is not running" in l]
+    gone = [l for l in reader.stderr if "ModemManager went away" in l]
+    check(len(said) == 1 and len(gone) == 1, "one line when ModemManager is missing, one when it goes")
+
+
+def no_bus(mm_read, tmp):
+    """No bus at all: one line, no radio, and a clean stop."""
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS="unix:path=" + os.path.join(tmp, "none"))
+    reader = Reader([mm_read, "wwan0"], env)
+    try:
+        _, r = reader.radio("wwan0", lambda o: o["status"] == "no bus", "no bus")
+        check(not r["present"], "no system bus: wwan0 not present, the reader runs on")
+    finally:
+        rc = reader.stop()
+    check(rc == 0, "mm_read stops on SIGTERM without a bus")
+    check(len([l for l in reader.stderr if "no system bus" in l]) == 1, "no bus: one line")
+
+
+def main():
+    if len(sys.argv) != 2:
+        print("usage: test_modem.py MM_READ", file=sys.stderr)
+        return 2
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="mps-modem-") as tmp:
+        try:
+            no_bus(sys.argv[1], tmp)
+            run(sys.argv[1], tmp)
+        except Failed as e:
+            print(f"FAILED: {e}")
+            return 1
+    print(f"passed in {time.monotonic() - start:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
