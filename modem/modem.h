@@ -56,7 +56,7 @@ enum modem_sim {
 /* Where the watch is. */
 enum mm_watch_status {
 	MM_WATCH_STARTING = 0,	  /* not connected to the bus yet */
-	MM_WATCH_NO_BUS,	  /* no system bus (retried every MM_WATCH_RETRY_S) */
+	MM_WATCH_NO_BUS,	  /* no system bus (tried again every retry_s) */
 	MM_WATCH_NO_MODEMMANAGER, /* the bus is there, ModemManager is not */
 	MM_WATCH_RUNNING,	  /* ModemManager answers */
 };
@@ -100,6 +100,7 @@ struct mm_watch_config {
 	 */
 	const char *bus_address;
 	unsigned signal_rate_s; /* 0: MODEM_SIGNAL_RATE_S */
+	unsigned retry_s;	/* a bus not there is tried again after this; 0: MM_WATCH_RETRY_S */
 };
 
 /*

@@ -12,7 +12,7 @@
  * ModemManager is followed by name, without auto-starting it: libmm-glib's
  * MMManager is a GDBusObjectManagerClient, which removes every object when
  * the name loses its owner and fetches them again when it gets one. A bus
- * that is not there, or closes, is tried again every MM_WATCH_RETRY_S.
+ * that is not there, or closes, is tried again every retry_s (MM_WATCH_RETRY_S).
  */
 #include "radio.h"
 #include "watch_internal.h"
@@ -44,7 +44,7 @@ static void retry_later(struct mm_watch *w)
 {
 	if (w->retry)
 		return;
-	w->retry = g_timeout_source_new_seconds(MM_WATCH_RETRY_S);
+	w->retry = g_timeout_source_new_seconds(w->retry_s);
 	g_source_set_callback(w->retry, on_retry, w, NULL);
 	g_source_attach(w->retry, w->ctx);
 }
@@ -69,8 +69,8 @@ static void bus_lost(struct mm_watch *w, const char *why)
 	mw_set_status(w, MM_WATCH_NO_BUS);
 	if (!w->said_no_bus) {
 		w->said_no_bus = true;
-		LOG_WARN(MODEM_TAG, "no system bus (%s): no modem figures; trying again every %d s",
-			 why, MM_WATCH_RETRY_S);
+		LOG_WARN(MODEM_TAG, "no system bus (%s): no modem figures; trying again every %u s",
+			 why, w->retry_s);
 	}
 	retry_later(w);
 }
@@ -152,7 +152,7 @@ static void start_manager(struct mm_watch *w)
 
 static void on_closed(GDBusConnection *conn, gboolean vanished, GError *err, gpointer data)
 {
-	bus_lost(data, err ? err->message : "the bus closed");
+	bus_lost(data, "it closed");
 }
 
 /* A private connection (not g_bus_get()'s shared one), made in this thread's context. */
@@ -294,6 +294,7 @@ int mm_watch_start(const char *const *ifnames, size_t n, const struct mm_watch_c
 		modem_radio_unknown(&w->slots[i].radio);
 	}
 	w->rate_s = cfg && cfg->signal_rate_s ? cfg->signal_rate_s : MODEM_SIGNAL_RATE_S;
+	w->retry_s = cfg && cfg->retry_s ? cfg->retry_s : MM_WATCH_RETRY_S;
 	w->bus_address = g_strdup(cfg ? cfg->bus_address : NULL);
 	w->ctx = g_main_context_new();
 	w->loop = g_main_loop_new(w->ctx, FALSE);

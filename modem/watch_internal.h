@@ -53,7 +53,7 @@ struct mm_watch {
 	GMainLoop *loop;
 	GCancellable *cancel;
 	char *bus_address; /* NULL: the system bus */
-	unsigned rate_s;
+	unsigned rate_s, retry_s;
 	GDBusConnection *conn;
 	MMManager *manager;
 	GSource *retry;

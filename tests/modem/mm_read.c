@@ -5,7 +5,7 @@
  * radio when it changes. For the tests (tests/modem/test_modem.py) and for a
  * look at a field kit's modems. Runs until SIGINT or SIGTERM.
  *
- *   mm_read [--bus ADDRESS] [--rate SECONDS] IFNAME...
+ *   mm_read [--bus ADDRESS] [--rate SECONDS] [--retry SECONDS] IFNAME...
  */
 #include "modem.h"
 
@@ -116,11 +116,14 @@ int main(int argc, char **argv)
 			cfg.bus_address = argv[i + 1];
 		else if (!strcmp(argv[i], "--rate"))
 			cfg.signal_rate_s = (unsigned)atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--retry"))
+			cfg.retry_s = (unsigned)atoi(argv[i + 1]);
 		else
 			break;
 	}
 	if (i >= argc || argv[i][0] == '-') {
-		fprintf(stderr, "usage: mm_read [--bus ADDRESS] [--rate SECONDS] IFNAME...\n");
+		fprintf(stderr, "usage: mm_read [--bus ADDRESS] [--rate SECONDS] [--retry SECONDS] "
+				"IFNAME...\n");
 		return 2;
 	}
 	signal(SIGINT, on_signal);

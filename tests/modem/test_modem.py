@@ -57,7 +57,7 @@ BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configur
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>system</type>
-  <listen>unix:dir={dir}</listen>
+  <listen>unix:path={dir}/system_bus_socket</listen>
   <policy context="default">
     <allow send_destination="*" eavesdrop="true"/>
     <allow eavesdrop="true"/>
@@ -113,6 +113,12 @@ def signal_props():
     }
 
 
+def say(line):
+    """One line in one write: the reader's threads print too."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 class Failed(Exception):
     pass
 
@@ -120,7 +126,7 @@ class Failed(Exception):
 def check(cond, what):
     if not cond:
         raise Failed(what)
-    print(f"ok: {what}")
+    say(f"ok: {what}")
 
 
 class Reader:
@@ -132,18 +138,19 @@ class Reader:
         self.lines = queue.Queue()
         self.stderr = []
         threading.Thread(target=self._out, daemon=True).start()
-        threading.Thread(target=self._err, daemon=True).start()
+        self.err_thread = threading.Thread(target=self._err, daemon=True)
+        self.err_thread.start()
 
     def _out(self):
         for line in self.proc.stdout:
             if os.environ.get("MODEM_TEST_VERBOSE"):
-                print("  line: " + line.rstrip("\n"))
+                say("  line: " + line.rstrip("\n"))
             self.lines.put((time.monotonic(), json.loads(line)))
 
     def _err(self):
         for line in self.proc.stderr:
             self.stderr.append(line.rstrip("\n"))
-            print("  mm_read: " + line.rstrip("\n"))
+            say("  mm_read: " + line.rstrip("\n"))
 
     def wait(self, pred, what, bound=BOUND_S):
         """The first line (from now on) that satisfies pred, and when it came."""
@@ -163,8 +170,13 @@ class Reader:
         return self.wait(lambda o: o.get("ifname") == ifname and pred(o), what, bound)
 
     def stop(self):
+        """SIGTERM; its exit status, 1 too when a sanitizer (-DMPS_SANITIZE=ON) spoke."""
         self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=10)
+        rc = self.proc.wait(timeout=10)
+        self.err_thread.join(timeout=10)
+        if any("Sanitizer" in l or "runtime error" in l for l in self.stderr):
+            return rc or 1
+        return rc
 
 
 class StandIn:
@@ -225,6 +237,7 @@ class StandIn:
 
 
 def start_bus(tmp):
+    """A private "system" bus at a path of its own: the same address when it is started again."""
     conf = os.path.join(tmp, "bus.conf")
     with open(conf, "w") as f:
         f.write(BUS_CONF.format(dir=tmp))
@@ -238,7 +251,7 @@ def timed_change(reader, standin, iface, props, pred, what):
     t0 = time.monotonic()
     standin.update(iface, props)
     t, obj = reader.radio("wwan0", pred, what)
-    print(f"figure: {what}: seen in {(t - t0) * 1000:.1f} ms")
+    say(f"figure: {what}: seen in {(t - t0) * 1000:.1f} ms")
     return obj
 
 
@@ -300,7 +313,7 @@ def run(mm_read, tmp):
         t0 = time.monotonic()
         standin.add_modem()
         expect_values(reader)
-        print(f"figure: the modem appeared in {(time.monotonic() - t0) * 1000:.1f} ms")
+        say(f"figure: the modem appeared in {(time.monotonic() - t0) * 1000:.1f} ms")
         calls = standin.mock(MODEM).GetMethodCalls("Setup")
         check([int(c[1][0]) for c in calls] == [5], "Modem.Signal.Setup(5) asked once")
         expect_changes(reader, standin)
@@ -308,7 +321,7 @@ def run(mm_read, tmp):
         t0 = time.monotonic()
         standin.remove_modem()
         reader.radio("wwan0", lambda o: not o["present"], "the modem removed")
-        print(f"figure: modem removed: seen in {(time.monotonic() - t0) * 1000:.1f} ms")
+        say(f"figure: modem removed: seen in {(time.monotonic() - t0) * 1000:.1f} ms")
         check(True, "a removed modem is not present")
         standin.add_modem()
         reader.radio("wwan0", lambda o: o["present"] and o["quality"] == 72, "the modem back")
@@ -318,14 +331,14 @@ def run(mm_read, tmp):
         standin.kill()
         reader.wait(lambda o: o["status"] == "no ModemManager", "ModemManager gone")
         reader.radio("wwan0", lambda o: not o["present"], "no modem without ModemManager")
-        print(f"figure: ModemManager killed: seen in {(time.monotonic() - t0) * 1000:.1f} ms")
+        say(f"figure: ModemManager killed: seen in {(time.monotonic() - t0) * 1000:.1f} ms")
         check(True, "ModemManager killed: no modem, the reader runs on")
         t0 = time.monotonic()
         standin.start()
         standin.add_modem()
         _, r = reader.radio("wwan0", lambda o: o["present"] and o["quality"] == 72,
                             "the modem after ModemManager's restart")
-        print(f"figure: ModemManager restarted: modem seen in "
+        say(f"figure: ModemManager restarted: modem seen in "
               f"{(time.monotonic() - t0) * 1000:.1f} ms")
         check(r["status"] == "running" and r["model"] == "EM12-G",
               "ModemManager restarted: the modem is back")
@@ -342,32 +355,62 @@ def run(mm_read, tmp):
     check(len(said) == 1 and len(gone) == 1, "one line when ModemManager is missing, one when it goes")
 
 
-def no_bus(mm_read, tmp):
-    """No bus at all: one line, no radio, and a clean stop."""
-    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS="unix:path=" + os.path.join(tmp, "none"))
-    reader = Reader([mm_read, "wwan0"], env)
+def bus_comes_and_goes(mm_read, tmp):
+    """No bus at first, then one; then the bus restarted under the reader."""
+    address = "unix:path=" + os.path.join(tmp, "system_bus_socket")
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=address)
+    env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    reader = Reader([mm_read, "--retry", "1", "wwan0"], env)
+    bus_pid, standin = None, None
     try:
         _, r = reader.radio("wwan0", lambda o: o["status"] == "no bus", "no bus")
         check(not r["present"], "no system bus: wwan0 not present, the reader runs on")
+        for n in ("appears", "restarted"):
+            t0 = time.monotonic()
+            got, bus_pid = start_bus(tmp)
+            check(got.startswith(address), f"the bus at its address ({got})")
+            standin = StandIn(dbus.bus.BusConnection(address), env)
+            standin.start()
+            standin.add_modem()
+            reader.radio("wwan0", lambda o: o["present"] and o["quality"] == 72, "modem on the bus")
+            say(f"figure: bus {n} (retried every 1 s): modem seen in "
+                  f"{(time.monotonic() - t0) * 1000:.1f} ms")
+            check(True, f"bus {n}: the modem is read")
+            if n == "appears":
+                t0 = time.monotonic()
+                os.kill(bus_pid, signal.SIGTERM)
+                bus_pid = None
+                reader.radio("wwan0", lambda o: o["status"] == "no bus" and not o["present"],
+                             "the bus gone")
+                say(f"figure: bus gone: seen in {(time.monotonic() - t0) * 1000:.1f} ms")
+                check(True, "bus gone: wwan0 not present, the reader runs on")
+                standin.proc.wait(timeout=10)
     finally:
         rc = reader.stop()
-    check(rc == 0, "mm_read stops on SIGTERM without a bus")
-    check(len([l for l in reader.stderr if "no system bus" in l]) == 1, "no bus: one line")
+        if standin and standin.proc.poll() is None:
+            standin.kill()
+        if bus_pid:
+            os.kill(bus_pid, signal.SIGTERM)
+    check(rc == 0, "mm_read stops on SIGTERM")
+    lost = [l for l in reader.stderr if "no system bus" in l]
+    check(len(lost) == 2, "one line when there is no bus, one when it goes")
 
 
 def main():
     if len(sys.argv) != 2:
-        print("usage: test_modem.py MM_READ", file=sys.stderr)
+        sys.stderr.write("usage: test_modem.py MM_READ\n")
         return 2
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="mps-modem-") as tmp:
         try:
-            no_bus(sys.argv[1], tmp)
-            run(sys.argv[1], tmp)
+            os.mkdir(os.path.join(tmp, "a"))
+            os.mkdir(os.path.join(tmp, "b"))
+            bus_comes_and_goes(sys.argv[1], os.path.join(tmp, "a"))
+            run(sys.argv[1], os.path.join(tmp, "b"))
         except Failed as e:
-            print(f"FAILED: {e}")
+            say(f"FAILED: {e}")
             return 1
-    print(f"passed in {time.monotonic() - start:.1f} s")
+    say(f"passed in {time.monotonic() - start:.1f} s")
     return 0
 
 
