@@ -87,7 +87,10 @@ static void on_setup(GObject *source, GAsyncResult *res, gpointer data)
 	slot->w->pending--;
 	if (mm_modem_signal_setup_finish(MM_MODEM_SIGNAL(source), res, &err))
 		return;
-	if (!g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED) && !slot->said_setup_failed) {
+	/* A modem gone (or ModemManager) meanwhile is no failure to report. */
+	bool moot = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+		    slot->sig != MM_MODEM_SIGNAL(source);
+	if (!moot && !slot->said_setup_failed) {
 		slot->said_setup_failed = true;
 		LOG_INFO(MODEM_TAG, "%s: the modem's extended signal values stay off: %s",
 			 slot->ifname, err->message);
