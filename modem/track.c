@@ -153,8 +153,10 @@ static bool has_owner(struct mm_watch *w)
 	gchar *owner = w->manager ? g_dbus_object_manager_client_get_name_owner(
 					    G_DBUS_OBJECT_MANAGER_CLIENT(w->manager))
 				  : NULL;
+	bool has = owner != NULL;
+
 	g_free(owner);
-	return owner != NULL;
+	return has;
 }
 
 void mw_track_all(struct mm_watch *w)

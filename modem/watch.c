@@ -67,11 +67,12 @@ static void bus_lost(struct mm_watch *w, const char *why)
 		g_clear_object(&w->conn);
 	}
 	mw_set_status(w, MM_WATCH_NO_BUS);
-	if (!w->said_no_bus) {
-		w->said_no_bus = true;
-		LOG_WARN(MODEM_TAG, "no system bus (%s): no modem figures; trying again every %u s",
-			 why, w->retry_s);
-	}
+	/* A box with no modem need not run a bus: a warning only when one was there. */
+	if (!w->said_no_bus)
+		mps_log(w->had_bus ? MPS_LOG_WARN : MPS_LOG_INFO, MODEM_TAG,
+			"no system bus (%s): no modem figures; trying again every %u s", why,
+			w->retry_s);
+	w->said_no_bus = true;
 	retry_later(w);
 }
 
@@ -90,11 +91,13 @@ static void on_owner(GObject *manager, GParamSpec *pspec, gpointer data)
 		w->had_mm = true;
 	} else {
 		mw_set_status(w, MM_WATCH_NO_MODEMMANAGER);
-		if (!w->said_no_mm)
-			LOG_WARN(MODEM_TAG, "%s: the uplinks' radios are unknown until it %s",
-				 w->had_mm ? "ModemManager went away"
-					   : "ModemManager is not running",
-				 w->had_mm ? "is back" : "starts");
+		/* Nor ModemManager: a warning only when it was there and went. */
+		if (!w->said_no_mm && w->had_mm)
+			LOG_WARN(MODEM_TAG, "ModemManager went away: the uplinks' radios are "
+					    "unknown until it is back");
+		else if (!w->said_no_mm)
+			LOG_INFO(MODEM_TAG, "ModemManager is not running: no modem figures until "
+					    "it starts");
 		w->said_no_mm = true;
 	}
 	g_free(owner);
@@ -181,6 +184,7 @@ static void connect_bus(struct mm_watch *w)
 	if (w->said_no_bus)
 		LOG_INFO(MODEM_TAG, "the system bus is there now");
 	w->said_no_bus = false;
+	w->had_bus = true;
 	mw_set_status(w, MM_WATCH_NO_MODEMMANAGER);
 	start_manager(w);
 }

@@ -58,7 +58,7 @@ struct mm_watch {
 	MMManager *manager;
 	GSource *retry;
 	unsigned pending; /* asynchronous calls not finished yet */
-	bool said_no_bus, said_no_mm, had_mm;
+	bool said_no_bus, said_no_mm, had_bus, had_mm;
 };
 
 /* snapshot.c: publish a slot's new radio (a change bumps the generation). */
