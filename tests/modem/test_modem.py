@@ -48,7 +48,8 @@ OM = "org.freedesktop.DBus.ObjectManager"
 # ModemManager's numbers (ModemManager-enums.h).
 PORT_AT, PORT_NET = 3, 2
 TECH_LTE, TECH_5GNR, TECH_UMTS = 1 << 14, 1 << 15, 1 << 5
-STATE_REGISTERED = 8
+STATE_FAILED, STATE_DISABLED, STATE_REGISTERED = -1, 3, 8
+FAILED_SIM_MISSING = 2
 REG_HOME, REG_SEARCHING = 1, 2
 LOCK_NONE, LOCK_SIM_PIN, LOCK_SIM_PUK = 1, 2, 4
 
@@ -71,7 +72,8 @@ def signal_dict(values):
     return dbus.Dictionary({k: dbus.Double(v) for k, v in values.items()}, signature="sv")
 
 
-def modem_props():
+def modem_props(enabled=True):
+    """A modem enabled and registered, or one disabled (as ModemManager shows it before Enable)."""
     return {
         "Sim": dbus.ObjectPath(SIM),
         "Manufacturer": dbus.String("Quectel"),
@@ -83,14 +85,15 @@ def modem_props():
                              dbus.Struct(("ttyUSB2", dbus.UInt32(PORT_AT)), signature="su"),
                              dbus.Struct(("wwan0", dbus.UInt32(PORT_NET)), signature="su")],
                             signature="(su)"),
-        "State": dbus.Int32(STATE_REGISTERED),
+        "State": dbus.Int32(STATE_REGISTERED if enabled else STATE_DISABLED),
         "StateFailedReason": dbus.UInt32(0),
         "UnlockRequired": dbus.UInt32(LOCK_NONE),
         "UnlockRetries": dbus.Dictionary({dbus.UInt32(LOCK_SIM_PIN): dbus.UInt32(3),
                                           dbus.UInt32(LOCK_SIM_PUK): dbus.UInt32(10)},
                                          signature="uu"),
-        "AccessTechnologies": dbus.UInt32(TECH_LTE),
-        "SignalQuality": dbus.Struct((dbus.UInt32(72), dbus.Boolean(True)), signature="ub"),
+        "AccessTechnologies": dbus.UInt32(TECH_LTE if enabled else 0),
+        "SignalQuality": dbus.Struct((dbus.UInt32(72 if enabled else 0), dbus.Boolean(enabled)),
+                                     signature="ub"),
     }
 
 
@@ -204,29 +207,45 @@ class StandIn:
     def mock(self, path):
         return dbus.Interface(self.bus.get_object(MM, path), dbusmock.MOCK_IFACE)
 
-    def add_modem(self):
+    def add_modem(self, enabled=True):
+        """The SIM and the modem; a disabled modem has no Modem3gpp or Signal interface yet."""
         self.main.AddObject(SIM, I_SIM, {"Active": dbus.Boolean(True),
                                          "SimIdentifier": dbus.String("8933150000000000000"),
                                          "OperatorName": dbus.String("Orange")},
                             [("SendPin", "s", "", ""), ("SendPuk", "ss", "", "")])
-        self.main.AddObject(MODEM, I_MODEM, modem_props(),
+        self.main.AddObject(MODEM, I_MODEM, modem_props(enabled),
                             [("Reset", "", "", ""), ("Enable", "b", "", "")])
+        ifaces = {I_MODEM: modem_props(enabled)}
+        if enabled:
+            ifaces.update(self._enabled_interfaces())
+        self.interfaces_added(ifaces)
+
+    def enable(self):
+        """What ModemManager does once a modem is enabled: its 3GPP and Signal interfaces."""
+        self.interfaces_added(self._enabled_interfaces())
+        self.update(I_MODEM, {k: v for k, v in modem_props().items()
+                              if k in ("State", "AccessTechnologies", "SignalQuality")})
+
+    def _enabled_interfaces(self):
         m = self.mock(MODEM)
         m.AddProperties(I_3GPP, modem_3gpp_props())
         m.AddProperties(I_SIGNAL, signal_props())
         # Setup(rate): ModemManager's answer is the Rate property changed.
         m.AddMethod(I_SIGNAL, "Setup", "u", "",
                     "self.UpdateProperties('%s', {'Rate': dbus.UInt32(args[0])})" % I_SIGNAL)
+        return {I_3GPP: modem_3gpp_props(), I_SIGNAL: signal_props()}
+
+    def interfaces_added(self, ifaces):
         self.main.EmitSignal(OM, "InterfacesAdded", "oa{sa{sv}}", [
-            dbus.ObjectPath(MODEM),
-            dbus.Dictionary({I_MODEM: modem_props(), I_3GPP: modem_3gpp_props(),
-                             I_SIGNAL: signal_props()}, signature="sa{sv}")])
+            dbus.ObjectPath(MODEM), dbus.Dictionary(ifaces, signature="sa{sv}")])
+
+    def interfaces_removed(self, names):
+        self.main.EmitSignal(OM, "InterfacesRemoved", "oas", [dbus.ObjectPath(MODEM), names])
 
     def remove_modem(self):
         self.main.RemoveObject(SIM)
         self.main.RemoveObject(MODEM)
-        self.main.EmitSignal(OM, "InterfacesRemoved", "oas",
-                             [dbus.ObjectPath(MODEM), [I_MODEM, I_3GPP, I_SIGNAL]])
+        self.interfaces_removed([I_MODEM, I_3GPP, I_SIGNAL])
 
     def update(self, iface, props):
         # Properties.Set, which emits PropertiesChanged: 0.28's UpdateProperties
@@ -295,6 +314,10 @@ def expect_changes(reader, standin):
     r = timed_change(reader, standin, I_MODEM, {"UnlockRequired": dbus.UInt32(LOCK_SIM_PUK)},
                      lambda o: o["sim"] == "puk", "SIM locked (PUK)")
     check(r["sim_retries"] == 9, "9 PUK attempts left")
+    standin.update(I_MODEM, {"StateFailedReason": dbus.UInt32(FAILED_SIM_MISSING)})
+    r = timed_change(reader, standin, I_MODEM, {"State": dbus.Int32(STATE_FAILED)},
+                     lambda o: o["sim"] == "missing", "SIM taken out (modem failed: SIM missing)")
+    check(r["state"] == "failed" and r["sim_retries"] == -1, "a failed modem, no attempts shown")
 
 
 def run(mm_read, tmp):
@@ -323,9 +346,21 @@ def run(mm_read, tmp):
         reader.radio("wwan0", lambda o: not o["present"], "the modem removed")
         say(f"figure: modem removed: seen in {(time.monotonic() - t0) * 1000:.1f} ms")
         check(True, "a removed modem is not present")
-        standin.add_modem()
-        reader.radio("wwan0", lambda o: o["present"] and o["quality"] == 72, "the modem back")
-        check(True, "a modem plugged in again is present")
+        standin.add_modem(enabled=False)
+        _, r = reader.radio("wwan0", lambda o: o["present"], "the modem back, disabled")
+        check(r["state"] == "disabled" and r["reg"] == "unknown" and r["tech"] == "" and
+              r["signal_rate_s"] == 0 and r["lte"]["rsrp"] is None,
+              "a modem plugged in again, disabled: present, no 3GPP or Signal interface yet")
+        t0 = time.monotonic()
+        standin.enable()
+        reader.radio("wwan0", lambda o: o["reg"] == "home" and o["signal_rate_s"] == 5 and
+                     o["lte"]["rsrp"] == -95.0 and o["quality"] == 72, "the modem enabled")
+        say(f"figure: interfaces added (enabled): seen in {(time.monotonic() - t0) * 1000:.1f} ms")
+        check(True, "enabled: its 3GPP and Signal interfaces are read, Setup asked")
+        standin.interfaces_removed([I_SIGNAL])
+        reader.radio("wwan0", lambda o: o["present"] and o["lte"]["rsrp"] is None and
+                     o["signal_rate_s"] == 0 and o["reg"] == "home", "Signal interface removed")
+        check(True, "the Signal interface removed: no extended values, the rest stays")
 
         t0 = time.monotonic()
         standin.kill()
