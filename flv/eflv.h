@@ -152,6 +152,33 @@ int eflv_hevc_sequence_end(struct eflv_buf *out, uint32_t ts_ms) EFLV_WUR;
 int eflv_aac_tag(struct eflv_buf *out, uint32_t ts_ms, bool config, const uint8_t *data,
 		 size_t len) EFLV_WUR;
 
+/* A tag read back: its body points into the bytes read. */
+struct eflv_tag_view {
+	enum eflv_tag_type type;
+	uint32_t ts_ms;
+	const uint8_t *body;
+	size_t len;
+};
+
+/*
+ * Reads the tag at p the way FFmpeg's rtmp_write() takes it (header, body,
+ * PreviousTagSize; the caller skips the first EFLV_FILE_HEADER_SIZE bytes of
+ * a stream). *used is the tag's size with its PreviousTagSize. Returns 0,
+ * -EAGAIN when len does not hold the whole tag yet, or -EINVAL (reserved
+ * bits set, a PreviousTagSize that is not 11 + DataSize).
+ */
+int eflv_read_tag(const uint8_t *p, size_t len, struct eflv_tag_view *t, size_t *used) EFLV_WUR;
+
+/*
+ * Parses a video tag's body with the extended header (what mpstream probe
+ * will read): frame and packet type, FourCC, the composition offset of
+ * CodedFrames (sign-extended), and the data after them (ts_ms is the tag's,
+ * left 0 here). Returns 0, -ENOTSUP
+ * for a legacy header (IsExHeader 0: the caller reads it as before), or
+ * -EINVAL when it is cut short.
+ */
+int eflv_parse_video(const uint8_t *body, size_t len, struct eflv_video *v) EFLV_WUR;
+
 /* onMetaData's properties; a zero (or NULL) one is left out. */
 struct eflv_metadata {
 	uint32_t width, height;

@@ -14,7 +14,7 @@
 #define FLV_HAS_VIDEO	 0x01
 #define FLV_HEADER_BYTES 9
 
-/* SoundFormat 10 (AAC) << 4 | 44 kHz (3) << 2 | 16-bit (1) << 1 | stereo (1): FLV says so for AAC. */
+/* SoundFormat 10 (AAC) << 4 | 44 kHz (3) << 2 | 16-bit << 1 | stereo: FLV's fixed AAC header. */
 #define FLV_AAC_HEADER 0xaf
 
 #define AMF0_NUMBER	0x00

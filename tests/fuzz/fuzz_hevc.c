@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
  * Outside input: the parameter sets and access units of an HEVC encoder or
- * of a camera passed through. The first byte picks what reads the rest:
- * even, the Annex B builder of the decoder configuration record and the
- * length-prefixed conversion; odd, the SPS parser on the rest behind an SPS
- * NAL header. Each must return 0 or an error, never read past the input
- * (the input is copied to a buffer of its exact size, for ASan), and what
- * it returns must be well formed: a record whose arrays add up to its
- * length and repeat the SPS the parser reads, lengths that add up.
+ * of a camera passed through, and the tags a server sends back (what
+ * mpstream probe will read). The first byte's low 2 bits pick what reads the
+ * rest: 0 and 2, the Annex B builder of the decoder configuration record and
+ * the length-prefixed conversion (2: SEI kept, parameter sets dropped); 1,
+ * the SPS parser on the rest behind an SPS NAL header; 3, the tag reader and
+ * the extended video header. Each must return 0 or an error, never read
+ * past the input (it is copied to a buffer of its exact size, for ASan),
+ * and what it returns must be well formed: a record whose arrays add up to
+ * its length and repeat the SPS the parser reads, lengths that add up, tags
+ * and their data within the input.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -110,6 +113,25 @@ static void sps(const uint8_t *p, size_t len)
 	free(nal);
 }
 
+/* Tag after tag, each within the input; video bodies parsed within the tag. */
+static void tags(const uint8_t *p, size_t len)
+{
+	struct eflv_tag_view t;
+	size_t used;
+
+	while (eflv_read_tag(p, len, &t, &used) == 0) {
+		struct eflv_video v;
+
+		if (used > len || t.body + t.len > p + len)
+			abort();
+		if (t.type == EFLV_TAG_VIDEO && eflv_parse_video(t.body, t.len, &v) == 0 &&
+		    v.data + v.len != t.body + t.len)
+			abort();
+		p += used;
+		len -= used;
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *copy;
@@ -120,10 +142,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!copy)
 		return 0;
 	memcpy(copy, data + 1, size - 1);
-	if (data[0] & 1)
+	switch (data[0] & 3) {
+	case 1:
 		sps(copy, size - 1);
-	else
-		annexb(copy, size - 1, data[0] >> 1);
+		break;
+	case 3:
+		tags(copy, size - 1);
+		break;
+	default:
+		annexb(copy, size - 1, data[0] & 2 ? ~0u : 0);
+	}
 	free(copy);
 	return 0;
 }

@@ -503,6 +503,95 @@ static void test_metadata_audio(void **state)
 	eflv_buf_free(&b);
 }
 
+/* The tags a stream would carry, in order; test_round_trip reads them back. */
+static void write_stream(struct eflv_buf *b, const uint8_t *au, size_t au_len)
+{
+	struct eflv_metadata md = {.width = 320, .height = 240, .video_fourcc = EFLV_FOURCC_HVC1};
+	uint8_t ex[128];
+	struct eflv_buf hvcc = {0};
+
+	assert_int_equal(eflv_hvcc_from_annexb(ex, annexb_extradata(ex), 0, &hvcc, NULL), 0);
+	assert_int_equal(eflv_file_header(b, false, true), 0);
+	assert_int_equal(eflv_metadata_tag(b, &md), 0);
+	assert_int_equal(eflv_hevc_sequence_start(b, 0, hvcc.data, hvcc.len), 0);
+	assert_int_equal(eflv_hevc_frame(b, 0, 80, true, au, au_len), 0);
+	assert_int_equal(eflv_hevc_frame(b, 40, -40, false, au, au_len), 0);
+	assert_int_equal(eflv_hevc_frame(b, 0x1000000, 0, false, au, au_len), 0);
+	assert_int_equal(eflv_hevc_sequence_end(b, 0x1000028), 0);
+	eflv_buf_free(&hvcc);
+}
+
+/*
+ * Read back as FFmpeg's rtmp_write() frames it: 13 bytes skipped, then tag
+ * after tag, each body whole. Fed a byte at a time as well as all at once.
+ */
+static void test_round_trip(void **state)
+{
+	static const uint8_t au[] = {0, 0, 0, 4, 0x28, 0x01, 0xaf, 0x1d};
+	static const struct {
+		uint8_t type;
+		uint32_t ts;
+		int packet;
+		int32_t cts;
+	} want[] = {{18, 0, -1, 0},	  {9, 0, EFLV_PKT_SEQUENCE_START, 0},
+		    {9, 0, 1, 80},	  {9, 40, 1, -40},
+		    {9, 0x1000000, 3, 0}, {9, 0x1000028, EFLV_PKT_SEQUENCE_END, 0}};
+	struct eflv_buf b = {0};
+	size_t at = EFLV_FILE_HEADER_SIZE, used, k = 0, avail = at;
+
+	write_stream(&b, au, sizeof(au));
+	while (at < b.len) {
+		struct eflv_tag_view t;
+		struct eflv_video v;
+		int ret = eflv_read_tag(b.data + at, avail - at, &t, &used);
+
+		if (ret == -EAGAIN) {
+			assert_true(avail < b.len);
+			avail++;
+			continue;
+		}
+		assert_int_equal(ret, 0);
+		assert_true(k < ARRAY_LEN(want));
+		assert_int_equal(t.type, want[k].type);
+		assert_int_equal(t.ts_ms, want[k].ts);
+		if (t.type == EFLV_TAG_VIDEO) {
+			assert_int_equal(eflv_parse_video(t.body, t.len, &v), 0);
+			assert_int_equal(v.packet, want[k].packet);
+			assert_int_equal(v.fourcc, EFLV_FOURCC_HVC1);
+			assert_int_equal(v.cts_ms, want[k].cts);
+			if (v.packet == EFLV_PKT_CODED_FRAMES ||
+			    v.packet == EFLV_PKT_CODED_FRAMES_X) {
+				assert_int_equal(v.len, sizeof(au));
+				assert_memory_equal(v.data, au, sizeof(au));
+			}
+		}
+		at += used;
+		k++;
+	}
+	assert_int_equal(k, ARRAY_LEN(want));
+	eflv_buf_free(&b);
+}
+
+static void test_read_errors(void **state)
+{
+	static const uint8_t avc[] = {0x17, 0x01, 0, 0, 0};
+	uint8_t tag[] = {9, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x92, 0, 0, 0, 12};
+	struct eflv_tag_view t;
+	struct eflv_video v;
+	size_t used;
+
+	assert_int_equal(eflv_read_tag(tag, sizeof(tag), &t, &used), 0);
+	assert_int_equal(used, sizeof(tag));
+	assert_int_equal(eflv_read_tag(tag, sizeof(tag) - 1, &t, &used), -EAGAIN);
+	tag[15] = 13; /* PreviousTagSize wrong */
+	assert_int_equal(eflv_read_tag(tag, sizeof(tag), &t, &used), -EINVAL);
+	tag[0] = 0x29; /* reserved bits */
+	assert_int_equal(eflv_read_tag(tag, sizeof(tag), &t, &used), -EINVAL);
+	assert_int_equal(eflv_parse_video(avc, sizeof(avc), &v), -ENOTSUP);
+	assert_int_equal(eflv_parse_video(tag + 11, 1, &v), -EINVAL);
+	assert_int_equal(eflv_parse_video((const uint8_t *)"\x91hvc1\xff", 6, &v), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -525,6 +614,8 @@ int main(void)
 		cmocka_unit_test(test_aac_tag),
 		cmocka_unit_test(test_metadata),
 		cmocka_unit_test(test_metadata_audio),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_read_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
