@@ -133,22 +133,31 @@ int eflv_tag_end(struct eflv_buf *out, size_t mark)
 	return put_be(out, EFLV_TAG_HEADER_SIZE + size, 4);
 }
 
-int eflv_tag(struct eflv_buf *out, enum eflv_tag_type type, uint32_t ts_ms, const uint8_t *body,
-	     size_t len)
+/* A tag whose body is a few header bytes, then data; nothing is left of it on failure. */
+static int tag_with_head(struct eflv_buf *out, enum eflv_tag_type type, uint32_t ts_ms,
+			 const uint8_t *head, size_t head_len, const uint8_t *data, size_t len)
 {
 	size_t mark;
 	int ret;
 
-	if (len > EFLV_MAX_DATA_SIZE)
+	if (len > EFLV_MAX_DATA_SIZE - head_len)
 		return -EMSGSIZE;
 	ret = eflv_tag_begin(out, type, ts_ms, &mark);
 	if (!ret)
-		ret = eflv_put(out, body, len);
+		ret = eflv_put(out, head, head_len);
+	if (!ret)
+		ret = eflv_put(out, data, len);
 	if (!ret)
 		ret = eflv_tag_end(out, mark);
 	if (ret)
 		out->len = mark;
 	return ret;
+}
+
+int eflv_tag(struct eflv_buf *out, enum eflv_tag_type type, uint32_t ts_ms, const uint8_t *body,
+	     size_t len)
+{
+	return tag_with_head(out, type, ts_ms, NULL, 0, body, len);
 }
 
 static int check_video(const struct eflv_video *v)
@@ -172,29 +181,21 @@ static int check_video(const struct eflv_video *v)
 
 int eflv_video_tag(struct eflv_buf *out, const struct eflv_video *v)
 {
-	size_t mark;
+	uint8_t head[8] = {
+		(uint8_t)(EFLV_EX_HEADER | (unsigned)v->frame << 4 | (unsigned)v->packet),
+		(uint8_t)(v->fourcc >> 24), (uint8_t)(v->fourcc >> 16), (uint8_t)(v->fourcc >> 8),
+		(uint8_t)v->fourcc};
+	size_t head_len = 5;
 	int ret = check_video(v);
 
 	if (ret)
 		return ret;
-	if (v->len > EFLV_MAX_DATA_SIZE)
-		return -EMSGSIZE;
-	ret = eflv_tag_begin(out, EFLV_TAG_VIDEO, v->ts_ms, &mark);
-	if (!ret)
-		ret = put_u8(out, (uint8_t)(EFLV_EX_HEADER | (unsigned)v->frame << 4 |
-					    (unsigned)v->packet));
-	if (!ret)
-		ret = put_be(out, v->fourcc, 4);
-	/* SI24, two's complement: the low 24 bits of the offset */
-	if (!ret && v->packet == EFLV_PKT_CODED_FRAMES)
-		ret = put_be(out, (uint32_t)v->cts_ms & 0xffffff, 3);
-	if (!ret)
-		ret = eflv_put(out, v->data, v->len);
-	if (!ret)
-		ret = eflv_tag_end(out, mark);
-	if (ret)
-		out->len = mark;
-	return ret;
+	if (v->packet == EFLV_PKT_CODED_FRAMES) {
+		/* SI24, two's complement: the low 24 bits of the offset */
+		set_be24(head + head_len, (uint32_t)v->cts_ms & 0xffffff);
+		head_len += 3;
+	}
+	return tag_with_head(out, EFLV_TAG_VIDEO, v->ts_ms, head, head_len, v->data, v->len);
 }
 
 int eflv_hevc_sequence_start(struct eflv_buf *out, uint32_t ts_ms, const uint8_t *hvcc, size_t len)
@@ -235,23 +236,9 @@ int eflv_hevc_sequence_end(struct eflv_buf *out, uint32_t ts_ms)
 
 int eflv_aac_tag(struct eflv_buf *out, uint32_t ts_ms, bool config, const uint8_t *data, size_t len)
 {
-	size_t mark;
-	int ret;
+	const uint8_t head[] = {FLV_AAC_HEADER, config ? 0 : 1}; /* AACPacketType */
 
-	if (len > EFLV_MAX_DATA_SIZE)
-		return -EMSGSIZE;
-	ret = eflv_tag_begin(out, EFLV_TAG_AUDIO, ts_ms, &mark);
-	if (!ret)
-		ret = put_u8(out, FLV_AAC_HEADER);
-	if (!ret)
-		ret = put_u8(out, config ? 0 : 1);
-	if (!ret)
-		ret = eflv_put(out, data, len);
-	if (!ret)
-		ret = eflv_tag_end(out, mark);
-	if (ret)
-		out->len = mark;
-	return ret;
+	return tag_with_head(out, EFLV_TAG_AUDIO, ts_ms, head, sizeof(head), data, len);
 }
 
 /* An AMF0 string without its type marker (a property name), or with it. */

@@ -69,46 +69,62 @@ static void test_tag_too_big(void **state)
 	eflv_buf_free(&b);
 }
 
-static void test_sps_main(void **state)
+static void assert_sps(const uint8_t *nal, size_t len, const struct eflv_hevc_sps *want)
 {
-	struct eflv_nal nal = {main_sps, sizeof(main_sps)};
 	struct eflv_hevc_sps s;
 
-	assert_int_equal(eflv_hevc_parse_sps(&nal, &s), 0);
-	assert_int_equal(s.profile_space, 0);
-	assert_false(s.tier);
-	assert_int_equal(s.profile_idc, 1); /* Main */
-	assert_int_equal(s.profile_compatibility, 0x60000000);
-	/* progressive_source and frame_only_constraint set */
-	assert_int_equal(s.constraint_flags, 0x900000000000ull);
-	assert_int_equal(s.level_idc, 60); /* level 2: 30 * 2 */
-	assert_int_equal(s.chroma_format_idc, 1);
-	assert_int_equal(s.bit_depth_luma, 8);
-	assert_int_equal(s.bit_depth_chroma, 8);
-	assert_int_equal(s.width, 320);
-	assert_int_equal(s.height, 240);
-	assert_int_equal(s.max_sub_layers, 1);
-	assert_true(s.temporal_id_nesting);
+	assert_int_equal(eflv_hevc_parse_sps(&(struct eflv_nal){nal, len}, &s), 0);
+	assert_int_equal(s.profile_space, want->profile_space);
+	assert_int_equal(s.tier, want->tier);
+	assert_int_equal(s.profile_idc, want->profile_idc);
+	assert_int_equal(s.profile_compatibility, want->profile_compatibility);
+	assert_int_equal(s.constraint_flags, want->constraint_flags);
+	assert_int_equal(s.level_idc, want->level_idc);
+	assert_int_equal(s.chroma_format_idc, want->chroma_format_idc);
+	assert_int_equal(s.bit_depth_luma, want->bit_depth_luma);
+	assert_int_equal(s.bit_depth_chroma, want->bit_depth_chroma);
+	assert_int_equal(s.width, want->width);
+	assert_int_equal(s.height, want->height);
+	assert_int_equal(s.max_sub_layers, want->max_sub_layers);
+	assert_int_equal(s.temporal_id_nesting, want->temporal_id_nesting);
+}
+
+static void test_sps_main(void **state)
+{
+	const struct eflv_hevc_sps want = {
+		.profile_idc = 1, /* Main */
+		.profile_compatibility = 0x60000000,
+		.constraint_flags = 0x900000000000ull, /* progressive source, frame only */
+		.level_idc = 60,		       /* level 2: 30 * 2 */
+		.chroma_format_idc = 1,
+		.bit_depth_luma = 8,
+		.bit_depth_chroma = 8,
+		.width = 320,
+		.height = 240,
+		.max_sub_layers = 1,
+		.temporal_id_nesting = true,
+	};
+
+	assert_sps(main_sps, sizeof(main_sps), &want);
 }
 
 /* Two sub-layers: the sub-layer flags and the reserved bits of profile_tier_level are read. */
 static void test_sps_rext(void **state)
 {
-	struct eflv_nal nal = {rext_sps, sizeof(rext_sps)};
-	struct eflv_hevc_sps s;
+	const struct eflv_hevc_sps want = {
+		.profile_idc = 4, /* format range extensions: Main 4:2:2 10 */
+		.profile_compatibility = 0x08000000,
+		.constraint_flags = 0x9d0800000000ull,
+		.level_idc = 60,
+		.chroma_format_idc = 2,
+		.bit_depth_luma = 10,
+		.bit_depth_chroma = 10,
+		.width = 320,
+		.height = 240,
+		.max_sub_layers = 2,
+	};
 
-	assert_int_equal(eflv_hevc_parse_sps(&nal, &s), 0);
-	assert_int_equal(s.profile_idc, 4); /* format range extensions */
-	assert_int_equal(s.profile_compatibility, 0x08000000);
-	assert_int_equal(s.constraint_flags, 0x9d0800000000ull);
-	assert_int_equal(s.level_idc, 60);
-	assert_int_equal(s.chroma_format_idc, 2);
-	assert_int_equal(s.bit_depth_luma, 10);
-	assert_int_equal(s.bit_depth_chroma, 10);
-	assert_int_equal(s.width, 320);
-	assert_int_equal(s.height, 240);
-	assert_int_equal(s.max_sub_layers, 2);
-	assert_false(s.temporal_id_nesting);
+	assert_sps(rext_sps, sizeof(rext_sps), &want);
 }
 
 /* Every prefix of a real SPS is refused, never read past; so is a VPS. */
