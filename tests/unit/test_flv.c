@@ -127,19 +127,37 @@ static void test_sps_rext(void **state)
 	assert_sps(rext_sps, sizeof(rext_sps), &want);
 }
 
-/* Every prefix of a real SPS is refused, never read past; so is a VPS. */
+/*
+ * Every prefix of a real SPS: refused while it stops before the bit depths,
+ * never read past (the copy is of the prefix's exact size, for ASan), and
+ * from the first one that holds them on, the same fields as the whole.
+ */
 static void test_sps_truncated(void **state)
 {
-	struct eflv_hevc_sps s;
+	struct eflv_hevc_sps whole, s;
+	bool taken = false;
 
-	for (size_t len = 0; len < 16; len++) {
+	assert_int_equal(
+		eflv_hevc_parse_sps(&(struct eflv_nal){main_sps, sizeof(main_sps)}, &whole), 0);
+	for (size_t len = 0; len <= sizeof(main_sps); len++) {
 		uint8_t *copy = malloc(len ? len : 1);
-		struct eflv_nal nal = {copy, len};
+		int ret;
 
 		memcpy(copy, main_sps, len);
-		assert_int_equal(eflv_hevc_parse_sps(&nal, &s), -EINVAL);
+		ret = eflv_hevc_parse_sps(&(struct eflv_nal){copy, len}, &s);
 		free(copy);
+		assert_true(ret == 0 || ret == -EINVAL);
+		if (len < 20)
+			assert_int_equal(
+				ret, -EINVAL); /* header, ids, profile_tier_level: 18 bytes here */
+		taken = taken || ret == 0;
+		if (taken) {
+			assert_int_equal(ret, 0);
+			assert_int_equal(s.width, whole.width);
+			assert_int_equal(s.bit_depth_chroma, whole.bit_depth_chroma);
+		}
 	}
+	assert_true(taken);
 	assert_int_equal(eflv_hevc_parse_sps(&(struct eflv_nal){main_vps, sizeof(main_vps)}, &s),
 			 -EINVAL);
 }
