@@ -4,6 +4,8 @@
  * a bounded number of inputs, random and mutated from the seeds given as
  * arguments, with a fixed seed so that a failure can be replayed. Built with
  * clang -fsanitize=fuzzer, the same target runs under libFuzzer instead.
+ * A seed is the argument's text, or with '@' before a path the bytes of that
+ * file (binary seeds: parameter sets), its first MAX_LEN bytes.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -24,19 +26,49 @@ static uint32_t next_random(uint32_t *s)
 	return *s;
 }
 
+struct seed {
+	uint8_t bytes[MAX_LEN];
+	size_t len;
+};
+
+static void load_seed(const char *arg, struct seed *s)
+{
+	FILE *f;
+
+	if (arg[0] != '@') {
+		s->len = strlen(arg) < MAX_LEN ? strlen(arg) : MAX_LEN;
+		memcpy(s->bytes, arg, s->len);
+		return;
+	}
+	f = fopen(arg + 1, "rb");
+	if (!f) {
+		perror(arg + 1);
+		exit(2);
+	}
+	s->len = fread(s->bytes, 1, MAX_LEN, f);
+	fclose(f);
+}
+
 int main(int argc, char **argv)
 {
 	uint8_t buf[MAX_LEN];
 	uint32_t rnd = 0x6d707374; /* "mpst" */
+	struct seed *seeds = calloc(argc > 1 ? (size_t)argc - 1 : 1, sizeof(*seeds));
+
+	if (!seeds)
+		return 2;
+	for (int i = 1; i < argc; i++)
+		load_seed(argv[i], &seeds[i - 1]);
 
 	for (long run = 0; run < RUNS; run++) {
 		size_t len;
-		const char *seed = argc > 1 ? argv[1 + run % (argc - 1)] : "";
+		const struct seed *seed = argc > 1 ? &seeds[run % (argc - 1)] : NULL;
 
 		/* Half the runs mutate a seed, half are random bytes. */
 		if (run % 2) {
-			len = strlen(seed) < MAX_LEN ? strlen(seed) : MAX_LEN;
-			memcpy(buf, seed, len);
+			len = seed ? seed->len : 0;
+			if (len)
+				memcpy(buf, seed->bytes, len);
 			for (int k = 0; k < 3 && len; k++)
 				buf[next_random(&rnd) % len] = (uint8_t)next_random(&rnd);
 			if (next_random(&rnd) % 4 == 0 && len)
@@ -49,5 +81,6 @@ int main(int argc, char **argv)
 		LLVMFuzzerTestOneInput(buf, len);
 	}
 	printf("%d inputs, no crash\n", RUNS);
+	free(seeds);
 	return 0;
 }
