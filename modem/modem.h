@@ -2,7 +2,7 @@
 /*
  * modem: each uplink's radio, as ModemManager reports it.
  *
- * mm_watch_start() starts one thread of its own that talks to ModemManager
+ * modem_watch_start() starts one thread of its own that talks to ModemManager
  * over D-Bus through libmm-glib (ModemManager's client library), in a
  * GMainContext of its own (never the default one). An uplink is a modem's
  * when a modem lists the uplink's interface among its ports as its network
@@ -16,7 +16,7 @@
  * "not present", one line is logged at each such change, and the modems come
  * back when ModemManager does.
  *
- * mm_watch_get() copies one uplink's radio under the watch's lock: any thread
+ * modem_watch_get() copies one uplink's radio under the watch's lock: any thread
  * may call it, at any rate. No glib type or header is seen outside.
  */
 #ifndef MPS_MODEM_H
@@ -54,18 +54,18 @@ enum modem_sim {
 };
 
 /* Where the watch is. */
-enum mm_watch_status {
-	MM_WATCH_STARTING = 0,	  /* not connected to the bus yet */
-	MM_WATCH_NO_BUS,	  /* no system bus (tried again every retry_s) */
-	MM_WATCH_NO_MODEMMANAGER, /* the bus is there, ModemManager is not */
-	MM_WATCH_RUNNING,	  /* ModemManager answers */
+enum modem_watch_status {
+	MODEM_WATCH_STARTING = 0,    /* not connected to the bus yet */
+	MODEM_WATCH_NO_BUS,	     /* no system bus (tried again every retry_s) */
+	MODEM_WATCH_NO_MODEMMANAGER, /* the bus is there, ModemManager is not */
+	MODEM_WATCH_RUNNING,	     /* ModemManager answers */
 };
-#define MM_WATCH_RETRY_S 10
+#define MODEM_WATCH_RETRY_S 10
 
 /* One uplink's radio. Doubles are NAN where the modem reports nothing. */
 struct modem_radio {
 	/*
-	 * The watch's generation (mm_watch_generation()) when this uplink's
+	 * The watch's generation (modem_watch_generation()) when this uplink's
 	 * radio last changed; 0 while it never was seen.
 	 */
 	uint64_t generation;
@@ -91,16 +91,16 @@ struct modem_radio {
 	int sim_retries; /* the attempts left for the code asked for (PIN or PUK); -1 unknown */
 };
 
-struct mm_watch;
+struct modem_watch;
 
-struct mm_watch_config {
+struct modem_watch_config {
 	/*
 	 * The D-Bus address to find ModemManager on; NULL: the system bus (gio
 	 * honours DBUS_SYSTEM_BUS_ADDRESS, which the tests use).
 	 */
 	const char *bus_address;
 	unsigned signal_rate_s; /* 0: MODEM_SIGNAL_RATE_S */
-	unsigned retry_s;	/* a bus not there is tried again after this; 0: MM_WATCH_RETRY_S */
+	unsigned retry_s; /* a bus not there is tried again after this; 0: MODEM_WATCH_RETRY_S */
 };
 
 /*
@@ -109,33 +109,35 @@ struct mm_watch_config {
  * thread connects, and keeps trying, on its own. Returns 0 and *@out, or
  * -EINVAL (a name too long, n == 0), -ENOMEM, -EAGAIN (no thread).
  */
-MODEM_WARN_UNUSED int mm_watch_start(const char *const *ifnames, size_t n,
-				     const struct mm_watch_config *cfg, struct mm_watch **out);
+MODEM_WARN_UNUSED int modem_watch_start(const char *const *ifnames, size_t n,
+					const struct modem_watch_config *cfg,
+					struct modem_watch **out);
 
 /* Stop the thread and free everything. NULL is accepted. */
-void mm_watch_stop(struct mm_watch *w);
+void modem_watch_stop(struct modem_watch *w);
 
 /*
  * Copy @ifname's radio into *@out. Returns 0, or -ENOENT when @ifname is not
  * one of the watched interfaces (*@out is then "not present").
  */
-MODEM_WARN_UNUSED int mm_watch_get(struct mm_watch *w, const char *ifname, struct modem_radio *out);
+MODEM_WARN_UNUSED int modem_watch_get(struct modem_watch *w, const char *ifname,
+				      struct modem_radio *out);
 
 /* Bumped at every change of any uplink's radio and of the status. */
-uint64_t mm_watch_generation(struct mm_watch *w);
+uint64_t modem_watch_generation(struct modem_watch *w);
 
-enum mm_watch_status mm_watch_status(struct mm_watch *w);
+enum modem_watch_status modem_watch_status(struct modem_watch *w);
 
 /*
  * Wait until the generation passes @after, or @timeout_ms (< 0: no limit)
  * has gone by. Returns the generation.
  */
-uint64_t mm_watch_wait(struct mm_watch *w, uint64_t after, int timeout_ms);
+uint64_t modem_watch_wait(struct modem_watch *w, uint64_t after, int timeout_ms);
 
 /* Names for the API, the CSV and the log: "home", "roaming", ...; "ready", "pin", ... */
 const char *modem_reg_name(enum modem_reg reg);
 const char *modem_sim_name(enum modem_sim sim);
-const char *mm_watch_status_name(enum mm_watch_status status);
+const char *modem_watch_status_name(enum modem_watch_status status);
 
 /* Registered (home or roaming): the uplink can carry data. */
 bool modem_reg_registered(enum modem_reg reg);

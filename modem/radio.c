@@ -140,10 +140,10 @@ static const char *const sim_names[] = {
 };
 
 static const char *const status_names[] = {
-	[MM_WATCH_STARTING] = "starting",
-	[MM_WATCH_NO_BUS] = "no bus",
-	[MM_WATCH_NO_MODEMMANAGER] = "no ModemManager",
-	[MM_WATCH_RUNNING] = "running",
+	[MODEM_WATCH_STARTING] = "starting",
+	[MODEM_WATCH_NO_BUS] = "no bus",
+	[MODEM_WATCH_NO_MODEMMANAGER] = "no ModemManager",
+	[MODEM_WATCH_RUNNING] = "running",
 };
 
 const char *modem_reg_name(enum modem_reg reg)
@@ -158,7 +158,7 @@ const char *modem_sim_name(enum modem_sim sim)
 									: "unknown";
 }
 
-const char *mm_watch_status_name(enum mm_watch_status status)
+const char *modem_watch_status_name(enum modem_watch_status status)
 {
 	return (unsigned)status < sizeof(status_names) / sizeof(status_names[0])
 		       ? status_names[status]

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-void mw_publish(struct mm_watch *w, struct mm_slot *slot, const struct modem_radio *r)
+void mw_publish(struct modem_watch *w, struct mm_slot *slot, const struct modem_radio *r)
 {
 	pthread_mutex_lock(&w->lock);
 	if (!modem_radio_equal(&slot->radio, r)) {
@@ -22,7 +22,7 @@ void mw_publish(struct mm_watch *w, struct mm_slot *slot, const struct modem_rad
 	pthread_mutex_unlock(&w->lock);
 }
 
-void mw_set_status(struct mm_watch *w, enum mm_watch_status status)
+void mw_set_status(struct modem_watch *w, enum modem_watch_status status)
 {
 	pthread_mutex_lock(&w->lock);
 	if (w->status != status) {
@@ -33,7 +33,7 @@ void mw_set_status(struct mm_watch *w, enum mm_watch_status status)
 	pthread_mutex_unlock(&w->lock);
 }
 
-int mm_watch_get(struct mm_watch *w, const char *ifname, struct modem_radio *out)
+int modem_watch_get(struct modem_watch *w, const char *ifname, struct modem_radio *out)
 {
 	int rc = -ENOENT;
 
@@ -49,7 +49,7 @@ int mm_watch_get(struct mm_watch *w, const char *ifname, struct modem_radio *out
 	return rc;
 }
 
-uint64_t mm_watch_generation(struct mm_watch *w)
+uint64_t modem_watch_generation(struct modem_watch *w)
 {
 	pthread_mutex_lock(&w->lock);
 	uint64_t g = w->generation;
@@ -57,15 +57,15 @@ uint64_t mm_watch_generation(struct mm_watch *w)
 	return g;
 }
 
-enum mm_watch_status mm_watch_status(struct mm_watch *w)
+enum modem_watch_status modem_watch_status(struct modem_watch *w)
 {
 	pthread_mutex_lock(&w->lock);
-	enum mm_watch_status s = w->status;
+	enum modem_watch_status s = w->status;
 	pthread_mutex_unlock(&w->lock);
 	return s;
 }
 
-uint64_t mm_watch_wait(struct mm_watch *w, uint64_t after, int timeout_ms)
+uint64_t modem_watch_wait(struct modem_watch *w, uint64_t after, int timeout_ms)
 {
 	struct timespec end;
 

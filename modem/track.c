@@ -101,7 +101,7 @@ static void on_setup(GObject *source, GAsyncResult *res, gpointer data)
 /* Ask ModemManager to refresh the extended signal values every rate_s seconds. */
 static void setup_signal(struct mm_slot *slot)
 {
-	struct mm_watch *w = slot->w;
+	struct modem_watch *w = slot->w;
 
 	if (mm_modem_signal_get_rate(slot->sig) == w->rate_s)
 		return;
@@ -148,7 +148,7 @@ static bool bound_to(const struct mm_slot *slot, MMObject *obj)
 					     mm_object_peek_modem_signal(obj) == slot->sig));
 }
 
-static bool has_owner(struct mm_watch *w)
+static bool has_owner(struct modem_watch *w)
 {
 	gchar *owner = w->manager ? g_dbus_object_manager_client_get_name_owner(
 					    G_DBUS_OBJECT_MANAGER_CLIENT(w->manager))
@@ -159,7 +159,7 @@ static bool has_owner(struct mm_watch *w)
 	return has;
 }
 
-void mw_track_all(struct mm_watch *w)
+void mw_track_all(struct modem_watch *w)
 {
 	GList *objects =
 		w->manager ? g_dbus_object_manager_get_objects(G_DBUS_OBJECT_MANAGER(w->manager))
@@ -184,7 +184,7 @@ void mw_track_all(struct mm_watch *w)
 	g_list_free_full(objects, g_object_unref);
 }
 
-void mw_untrack_all(struct mm_watch *w, bool quiet)
+void mw_untrack_all(struct modem_watch *w, bool quiet)
 {
 	for (size_t i = 0; i < w->n; i++) {
 		unbind_modem(&w->slots[i], quiet);

@@ -12,7 +12,7 @@
  * ModemManager is followed by name, without auto-starting it: libmm-glib's
  * MMManager is a GDBusObjectManagerClient, which removes every object when
  * the name loses its owner and fetches them again when it gets one. A bus
- * that is not there, or closes, is tried again every retry_s (MM_WATCH_RETRY_S).
+ * that is not there, or closes, is tried again every retry_s (MODEM_WATCH_RETRY_S).
  */
 #include "radio.h"
 #include "watch_internal.h"
@@ -23,7 +23,7 @@
 #include <string.h>
 #include <time.h>
 
-static void connect_bus(struct mm_watch *w);
+static void connect_bus(struct modem_watch *w);
 
 static bool cancelled(const GError *err)
 {
@@ -32,7 +32,7 @@ static bool cancelled(const GError *err)
 
 static gboolean on_retry(gpointer data)
 {
-	struct mm_watch *w = data;
+	struct modem_watch *w = data;
 
 	g_source_unref(w->retry);
 	w->retry = NULL;
@@ -40,7 +40,7 @@ static gboolean on_retry(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-static void retry_later(struct mm_watch *w)
+static void retry_later(struct modem_watch *w)
 {
 	if (w->retry)
 		return;
@@ -49,7 +49,7 @@ static void retry_later(struct mm_watch *w)
 	g_source_attach(w->retry, w->ctx);
 }
 
-static void drop_manager(struct mm_watch *w)
+static void drop_manager(struct modem_watch *w)
 {
 	if (!w->manager)
 		return;
@@ -58,7 +58,7 @@ static void drop_manager(struct mm_watch *w)
 }
 
 /* Closed, or never opened: the modems are unknown until the bus is back. */
-static void bus_lost(struct mm_watch *w, const char *why)
+static void bus_lost(struct modem_watch *w, const char *why)
 {
 	drop_manager(w);
 	mw_untrack_all(w, true);
@@ -66,7 +66,7 @@ static void bus_lost(struct mm_watch *w, const char *why)
 		g_signal_handlers_disconnect_by_data(w->conn, w);
 		g_clear_object(&w->conn);
 	}
-	mw_set_status(w, MM_WATCH_NO_BUS);
+	mw_set_status(w, MODEM_WATCH_NO_BUS);
 	/* A box with no modem need not run a bus: a warning only when one was there. */
 	if (!w->said_no_bus)
 		mps_log(w->had_bus ? MPS_LOG_WARN : MPS_LOG_INFO, MODEM_TAG,
@@ -78,19 +78,19 @@ static void bus_lost(struct mm_watch *w, const char *why)
 
 static void on_owner(GObject *manager, GParamSpec *pspec, gpointer data)
 {
-	struct mm_watch *w = data;
+	struct modem_watch *w = data;
 	gchar *owner = g_dbus_object_manager_client_get_name_owner(
 		G_DBUS_OBJECT_MANAGER_CLIENT(w->manager));
 
 	if (owner) {
-		mw_set_status(w, MM_WATCH_RUNNING);
+		mw_set_status(w, MODEM_WATCH_RUNNING);
 		if (w->said_no_mm)
 			LOG_INFO(MODEM_TAG, "ModemManager is %s",
 				 w->had_mm ? "back" : "running now");
 		w->said_no_mm = false;
 		w->had_mm = true;
 	} else {
-		mw_set_status(w, MM_WATCH_NO_MODEMMANAGER);
+		mw_set_status(w, MODEM_WATCH_NO_MODEMMANAGER);
 		/* Nor ModemManager: a warning only when it was there and went. */
 		if (!w->said_no_mm && w->had_mm)
 			LOG_WARN(MODEM_TAG, "ModemManager went away: the uplinks' radios are "
@@ -116,7 +116,7 @@ static void on_interface(GDBusObjectManager *manager, GDBusObject *obj, GDBusInt
 }
 
 /* The uplinks no modem has, said once when ModemManager is first seen with its modems. */
-static void say_not_modems(struct mm_watch *w)
+static void say_not_modems(struct modem_watch *w)
 {
 	for (size_t i = 0; i < w->n; i++)
 		if (!w->slots[i].obj)
@@ -128,9 +128,9 @@ static void say_not_modems(struct mm_watch *w)
  * asynchronous constructor runs its GInitable code in a worker thread, which would tie
  * its name-owner and signal subscriptions to the process's default context instead of
  * this thread's. With ModemManager running this waits for its GetManagedObjects answer
- * (cancelled by mm_watch_stop()).
+ * (cancelled by modem_watch_stop()).
  */
-static void start_manager(struct mm_watch *w)
+static void start_manager(struct modem_watch *w)
 {
 	GError *err = NULL;
 	MMManager *manager = mm_manager_new_sync(
@@ -159,7 +159,7 @@ static void on_closed(GDBusConnection *conn, gboolean vanished, GError *err, gpo
 }
 
 /* A private connection (not g_bus_get()'s shared one), made in this thread's context. */
-static void connect_bus(struct mm_watch *w)
+static void connect_bus(struct modem_watch *w)
 {
 	GError *err = NULL;
 	gchar *address = w->bus_address ? g_strdup(w->bus_address)
@@ -185,12 +185,12 @@ static void connect_bus(struct mm_watch *w)
 		LOG_INFO(MODEM_TAG, "the system bus is there now");
 	w->said_no_bus = false;
 	w->had_bus = true;
-	mw_set_status(w, MM_WATCH_NO_MODEMMANAGER);
+	mw_set_status(w, MODEM_WATCH_NO_MODEMMANAGER);
 	start_manager(w);
 }
 
 /* The end: cancel what is under way and wait for it, drop everything. */
-static void teardown(struct mm_watch *w)
+static void teardown(struct modem_watch *w)
 {
 	g_cancellable_cancel(w->cancel);
 	if (w->retry) {
@@ -213,7 +213,7 @@ static void teardown(struct mm_watch *w)
 
 static void *run(void *arg)
 {
-	struct mm_watch *w = arg;
+	struct modem_watch *w = arg;
 
 	g_main_context_push_thread_default(w->ctx);
 	connect_bus(w);
@@ -229,7 +229,7 @@ static gboolean on_quit(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-void mm_watch_stop(struct mm_watch *w)
+void modem_watch_stop(struct modem_watch *w)
 {
 	if (!w)
 		return;
@@ -256,7 +256,7 @@ void mm_watch_stop(struct mm_watch *w)
 	free(w);
 }
 
-static int init_sync(struct mm_watch *w)
+static int init_sync(struct modem_watch *w)
 {
 	pthread_condattr_t attr;
 	int rc;
@@ -271,10 +271,10 @@ static int init_sync(struct mm_watch *w)
 	return -rc;
 }
 
-int mm_watch_start(const char *const *ifnames, size_t n, const struct mm_watch_config *cfg,
-		   struct mm_watch **out)
+int modem_watch_start(const char *const *ifnames, size_t n, const struct modem_watch_config *cfg,
+		      struct modem_watch **out)
 {
-	struct mm_watch *w;
+	struct modem_watch *w;
 	int rc;
 
 	*out = NULL;
@@ -298,7 +298,7 @@ int mm_watch_start(const char *const *ifnames, size_t n, const struct mm_watch_c
 		modem_radio_unknown(&w->slots[i].radio);
 	}
 	w->rate_s = cfg && cfg->signal_rate_s ? cfg->signal_rate_s : MODEM_SIGNAL_RATE_S;
-	w->retry_s = cfg && cfg->retry_s ? cfg->retry_s : MM_WATCH_RETRY_S;
+	w->retry_s = cfg && cfg->retry_s ? cfg->retry_s : MODEM_WATCH_RETRY_S;
 	w->bus_address = g_strdup(cfg ? cfg->bus_address : NULL);
 	w->ctx = g_main_context_new();
 	w->loop = g_main_loop_new(w->ctx, FALSE);
@@ -309,6 +309,6 @@ int mm_watch_start(const char *const *ifnames, size_t n, const struct mm_watch_c
 	*out = w;
 	return 0;
 fail:
-	mm_watch_stop(w);
+	modem_watch_stop(w);
 	return rc == -ENOMEM ? rc : -EAGAIN;
 }

@@ -21,11 +21,11 @@
 
 #define MODEM_TAG "modem"
 
-struct mm_watch;
+struct modem_watch;
 
 /* One watched uplink. */
 struct mm_slot {
-	struct mm_watch *w;
+	struct modem_watch *w;
 	char ifname[IFNAMSIZ];
 	struct modem_radio radio; /* under w->lock */
 
@@ -38,11 +38,11 @@ struct mm_slot {
 	bool said_setup_failed;
 };
 
-struct mm_watch {
+struct modem_watch {
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
-	uint64_t generation;	     /* under lock */
-	enum mm_watch_status status; /* under lock */
+	uint64_t generation;		/* under lock */
+	enum modem_watch_status status; /* under lock */
 	size_t n;
 	struct mm_slot *slots;
 
@@ -62,14 +62,14 @@ struct mm_watch {
 };
 
 /* snapshot.c: publish a slot's new radio (a change bumps the generation). */
-void mw_publish(struct mm_watch *w, struct mm_slot *slot, const struct modem_radio *r);
+void mw_publish(struct modem_watch *w, struct mm_slot *slot, const struct modem_radio *r);
 /* snapshot.c: set the status (a change bumps the generation). */
-void mw_set_status(struct mm_watch *w, enum mm_watch_status status);
+void mw_set_status(struct modem_watch *w, enum modem_watch_status status);
 
 /* track.c: bind every slot to the modem that has its interface now (or to none), and read it. */
-void mw_track_all(struct mm_watch *w);
+void mw_track_all(struct modem_watch *w);
 /* track.c: unbind every slot (the bus gone, or the end); @quiet: no line per uplink. */
-void mw_untrack_all(struct mm_watch *w, bool quiet);
+void mw_untrack_all(struct modem_watch *w, bool quiet);
 
 /* read.c: @slot's bound modem's values (not present when none is bound). */
 void mw_read(const struct mm_slot *slot, struct modem_radio *r);

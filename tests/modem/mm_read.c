@@ -69,10 +69,10 @@ static json_t *radio_json(const char *ifname, const struct modem_radio *r)
 	return o;
 }
 
-static void print(json_t *o, int64_t start, enum mm_watch_status status)
+static void print(json_t *o, int64_t start, enum modem_watch_status status)
 {
 	json_object_set_new(o, "t_ms", json_integer(now_ms() - start));
-	json_object_set_new(o, "status", json_string(mm_watch_status_name(status)));
+	json_object_set_new(o, "status", json_string(modem_watch_status_name(status)));
 	char *s = json_dumps(o, JSON_COMPACT);
 	if (s)
 		printf("%s\n", s);
@@ -82,10 +82,10 @@ static void print(json_t *o, int64_t start, enum mm_watch_status status)
 }
 
 /* Print what changed since generation @seen; returns the newest generation printed. */
-static uint64_t print_changes(struct mm_watch *w, char **ifnames, size_t n, uint64_t seen,
-			      enum mm_watch_status *status, int64_t start)
+static uint64_t print_changes(struct modem_watch *w, char **ifnames, size_t n, uint64_t seen,
+			      enum modem_watch_status *status, int64_t start)
 {
-	enum mm_watch_status now = mm_watch_status(w);
+	enum modem_watch_status now = modem_watch_status(w);
 	uint64_t newest = seen;
 
 	/* A new status: every interface again (an interface no modem has is "not present"). */
@@ -97,7 +97,7 @@ static uint64_t print_changes(struct mm_watch *w, char **ifnames, size_t n, uint
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct modem_radio r;
-		if (mm_watch_get(w, ifnames[i], &r) == 0 && (all || r.generation > seen)) {
+		if (modem_watch_get(w, ifnames[i], &r) == 0 && (all || r.generation > seen)) {
 			print(radio_json(ifnames[i], &r), start, now);
 			newest = r.generation > newest ? r.generation : newest;
 		}
@@ -107,8 +107,8 @@ static uint64_t print_changes(struct mm_watch *w, char **ifnames, size_t n, uint
 
 int main(int argc, char **argv)
 {
-	struct mm_watch_config cfg = {0};
-	struct mm_watch *w;
+	struct modem_watch_config cfg = {0};
+	struct modem_watch *w;
 	int i = 1;
 
 	for (; i + 1 < argc && !strncmp(argv[i], "--", 2); i += 2) {
@@ -128,22 +128,22 @@ int main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	int rc = mm_watch_start((const char *const *)&argv[i], (size_t)(argc - i), &cfg, &w);
+	int rc = modem_watch_start((const char *const *)&argv[i], (size_t)(argc - i), &cfg, &w);
 	if (rc < 0) {
 		fprintf(stderr, "mm_read: %s\n", strerror(-rc));
 		return 1;
 	}
 	int64_t start = now_ms();
-	enum mm_watch_status status = MM_WATCH_STARTING;
+	enum modem_watch_status status = MODEM_WATCH_STARTING;
 	uint64_t seen = 0;
 	while (!stop) {
-		uint64_t gen = mm_watch_wait(w, seen, 100);
+		uint64_t gen = modem_watch_wait(w, seen, 100);
 		if (gen == seen)
 			continue;
 		uint64_t newest =
 			print_changes(w, &argv[i], (size_t)(argc - i), seen, &status, start);
 		seen = newest > gen ? newest : gen;
 	}
-	mm_watch_stop(w);
+	modem_watch_stop(w);
 	return 0;
 }
