@@ -114,7 +114,7 @@ static int64_t kick_outcome(struct fo_uplink *up, int64_t now)
 				 "server that refuses joins?): the stream stays on the others, "
 				 "tried "
 				 "again less and less often",
-				 up->link.ifname);
+				 up->view.name);
 	}
 	return kick_wait(p);
 }
@@ -123,7 +123,7 @@ static int64_t kick_outcome(struct fo_uplink *up, int64_t now)
  * The pair a probe of uplink @l's path uses: one of its addresses, and an
  * address of the server of that family that the connection has. False: none.
  */
-static bool probe_pair(const struct fo_link *l, const struct conn_snapshot *cur,
+static bool probe_pair(const struct mps_uplink_view *l, const struct conn_snapshot *cur,
 		       const struct mps_ip **src, const struct sockaddr_storage **dst)
 {
 	for (size_t k = 0; k < cur->n; k++) {
@@ -131,9 +131,9 @@ static bool probe_pair(const struct fo_link *l, const struct conn_snapshot *cur,
 
 		if (!mps_ip_from_sockaddr(&r, (const struct sockaddr *)&cur->sf[k].remote))
 			continue;
-		*src = &l->addr[r.family == AF_INET6];
+		*src = mps_uplink_view_addr(l, r.family);
 		*dst = &cur->sf[k].remote;
-		if ((*src)->family)
+		if (*src)
 			return true;
 	}
 	return false;
@@ -153,12 +153,12 @@ static void probe_path(struct failover *f, size_t i, const struct conn_snapshot 
 	char err[96];
 	int ret = 0;
 
-	if (!up->act.probe || !cur || !probe_pair(&up->link, cur, &src, &dst) ||
+	if (!up->act.probe || !cur || !probe_pair(&up->view, cur, &src, &dst) ||
 	    now - up->probe.kicked_ms < wait) {
 		fo_pathprobe_reset(&up->probe);
 		return;
 	}
-	if (fo_pathprobe_step(&up->probe, src, up->link.ifname, dst, now) != 1)
+	if (fo_pathprobe_step(&up->probe, src, up->view.name, dst, now) != 1)
 		return;
 	up->probe.kicked_ms = now;
 	up->probe.kick_pending = true;
@@ -170,7 +170,7 @@ static void probe_path(struct failover *f, size_t i, const struct conn_snapshot 
 	if (up->probe.replug_ms < now)
 		up->probe.replug_ms = now;
 	LOG_INFO(TAG, "uplink %s: its path answers again: fresh subflow in %lld ms%s",
-		 up->link.ifname, (long long)(up->probe.replug_ms - now),
+		 up->view.name, (long long)(up->probe.replug_ms - now),
 		 err_suffix(ret, err, sizeof(err)));
 }
 
@@ -190,14 +190,14 @@ static void replug_due(struct failover *f, size_t i, const struct conn_snapshot 
 	ret = f->ops->replug(f->ctx, i);
 	if (ret && up->probe.unplugged_ms && cur && !f->ops->unplug(f->ctx, i)) {
 		LOG_DEBUG(TAG, "uplink %s: endpoint refused (%s): removed, added again later",
-			  up->link.ifname, strerror(-ret));
+			  up->view.name, strerror(-ret));
 		up->probe.unplugged_ms = now;
 		up->probe.replug_ms = now + replug_wait(cur);
 		return;
 	}
 	up->probe.unplugged_ms = 0;
 	if (ret)
-		LOG_WARN(TAG, "uplink %s: cannot add its endpoint again: %s", up->link.ifname,
+		LOG_WARN(TAG, "uplink %s: cannot add its endpoint again: %s", up->view.name,
 			 strerror(-ret));
 }
 
@@ -210,7 +210,7 @@ static void act_on(struct failover *f, size_t i, const struct conn_snapshot *cur
 
 	if (up->act.changed)
 		mps_log(fo_health_shown(&up->health) == FO_DOWN ? MPS_LOG_WARN : MPS_LOG_INFO, TAG,
-			"uplink %s: %s (%s)", up->link.ifname,
+			"uplink %s: %s (%s)", up->view.name,
 			fo_state_name(fo_health_shown(&up->health)), up->health.reason);
 	if (up->act.release) {
 		ret = f->ops->unplug(f->ctx, i);
@@ -218,7 +218,7 @@ static void act_on(struct failover *f, size_t i, const struct conn_snapshot *cur
 			up->probe.unplugged_ms = now;
 		mps_log(ret ? MPS_LOG_WARN : MPS_LOG_INFO, TAG,
 			"uplink %s: subflows closed, their data goes on the others now%s",
-			up->link.ifname, err_suffix(ret, err, sizeof(err)));
+			up->view.name, err_suffix(ret, err, sizeof(err)));
 	}
 	probe_path(f, i, cur, now);
 	replug_due(f, i, cur, now);
@@ -234,8 +234,8 @@ static void act_bench(struct failover *f, size_t i)
 	if (up->act.bench < 0)
 		return;
 	ret = up->act.bench ? f->ops->unplug(f->ctx, i) : f->ops->replug(f->ctx, i);
-	mps_log(up->act.bench ? MPS_LOG_WARN : MPS_LOG_INFO, TAG, "uplink %s: %s%s",
-		up->link.ifname, up->act.bench_why, err_suffix(ret, err, sizeof(err)));
+	mps_log(up->act.bench ? MPS_LOG_WARN : MPS_LOG_INFO, TAG, "uplink %s: %s%s", up->view.name,
+		up->act.bench_why, err_suffix(ret, err, sizeof(err)));
 }
 
 /* Backups carry the stream while no primary works (@backup 0), and go back (1). */
@@ -246,12 +246,12 @@ static void act_backups(struct failover *f, int backup)
 	LOG_WARN(TAG, backup ? "a primary uplink works again: backups back to backup"
 			     : "no primary uplink works: backup uplinks carry the stream");
 	for (size_t i = 0; i < f->n; i++) {
-		if (!f->up[i].link.backup || !f->up[i].link.installed)
+		if (!f->up[i].view.backup || !f->up[i].view.installed)
 			continue;
 		ret = f->ops->set_backup(f->ctx, i, backup);
 		if (ret)
 			LOG_WARN(TAG, "uplink %s: cannot %s its backup flag: %s",
-				 f->up[i].link.ifname, backup ? "set" : "clear", strerror(-ret));
+				 f->up[i].view.name, backup ? "set" : "clear", strerror(-ret));
 	}
 }
 
@@ -260,15 +260,15 @@ void fo_tick(struct failover *f, const struct conn_snapshot *cur, int64_t now)
 	int set_backup;
 
 	for (size_t i = 0; i < f->n; i++) {
-		struct fo_link l;
+		struct mps_uplink_view l;
 
 		/* An uplink routing cannot tell about keeps its last view. */
 		if (f->ops->get(f->ctx, i, &l))
 			continue;
 		/* Its link back: routing put its endpoint back itself. */
-		if (l.link_up && !f->up[i].link.link_up)
+		if (l.link_up && !f->up[i].view.link_up)
 			f->up[i].probe.unplugged_ms = 0;
-		f->up[i].link = l;
+		f->up[i].view = l;
 	}
 	set_backup = fo_health_update(&f->health, f->up, f->n, &f->prev, cur, now);
 	for (size_t i = 0; i < f->n; i++)
