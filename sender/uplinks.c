@@ -2,26 +2,11 @@
 #include "uplinks.h"
 #include "routing.h"
 
-#include <stdio.h>
-
 _Static_assert(FO_MAX_UPLINKS >= RT_MAX_UPLINKS, "failover holds every uplink");
-_Static_assert(RT_SIDES == MPS_UPLINK_SIDES && RT_V6 == 1, "a view's sides are routing's");
 
 static int get(void *ctx, size_t i, struct mps_uplink_view *out)
 {
-	struct rt_uplink up;
-	int ret = rt_uplinks_get(ctx, i, &up);
-
-	if (ret)
-		return ret;
-	snprintf(out->name, sizeof(out->name), "%s", up.ifname);
-	for (int k = 0; k < RT_SIDES; k++)
-		out->side[k] = (struct mps_uplink_side){up.side[k].addr, up.side[k].installed};
-	out->installed = up.installed;
-	out->link_up = up.link_up;
-	out->backup = up.backup;
-	out->disabled = up.disabled;
-	return 0;
+	return rt_uplinks_view(ctx, i, out);
 }
 
 static int unplug(void *ctx, size_t i)
