@@ -136,17 +136,18 @@ static void report(struct snd_monitor *m)
 static void publish(struct snd_monitor *m, bool connected, int64_t now_ns)
 {
 	struct metrics_data *d = &m->mdata;
+	struct mps_uplink_view views[FO_MAX_UPLINKS];
+	const char *states[FO_MAX_UPLINKS];
+	size_t n = fo_count(m->cfg.failover);
 
-	/* Every configured uplink is listed, with or without subflows. */
-	for (size_t i = 0; i < fo_count(m->cfg.failover); i++) {
+	/* Every configured uplink is listed, with or without subflows: uplink i is routing's i. */
+	for (size_t i = 0; i < n; i++) {
 		const struct fo_uplink *up = fo_uplink(m->cfg.failover, i);
-		struct metrics_uplink *u = metrics_uplink(d, up->view.name);
 
-		if (u) {
-			u->state = fo_health_name(up);
-			u->backup = up->view.backup;
-		}
+		views[i] = up->view;
+		states[i] = fo_health_name(up);
 	}
+	metrics_set_uplinks(d, views, states, n);
 	if (connected) {
 		metrics_account(d, &m->metrics_prev, &m->cur, m->cfg.namer, m->cfg.opaque);
 		m->metrics_prev = m->cur;
