@@ -62,7 +62,10 @@ struct rt_side {
 	bool installed;
 };
 
-/* What was found and configured for one uplink. */
+/*
+ * What was found and configured for one uplink: routing's own, behind its
+ * lock; the rest of mpstream reads its view (rt_uplinks_view()).
+ */
 struct rt_uplink {
 	char ifname[IFNAMSIZ];
 	int ifindex;
@@ -129,9 +132,6 @@ int rt_mptcp_limits(unsigned *subflows, unsigned *add_addr_accepted) RT_WARN_UNU
 void rt_uplinks_destroy(struct rt_uplinks *u);
 
 size_t rt_uplinks_count(const struct rt_uplinks *u);
-
-/* A copy of uplink @i's current state (thread-safe). Returns 0 or -ENOENT. */
-int rt_uplinks_get(struct rt_uplinks *u, size_t i, struct rt_uplink *out) RT_WARN_UNUSED;
 
 /*
  * Uplink @i as the rest of mpstream sees it (common/uplink_view.h: its name,

@@ -175,16 +175,6 @@ size_t rt_uplinks_count(const struct rt_uplinks *u)
 	return u ? u->n : 0;
 }
 
-int rt_uplinks_get(struct rt_uplinks *u, size_t i, struct rt_uplink *out)
-{
-	if (!u || i >= u->n)
-		return -ENOENT;
-	pthread_mutex_lock(&u->lock);
-	*out = u->slot[i].up;
-	pthread_mutex_unlock(&u->lock);
-	return 0;
-}
-
 _Static_assert(RT_SIDES == MPS_UPLINK_SIDES && RT_V4 == 0 && RT_V6 == 1,
 	       "a view's sides are routing's");
 
