@@ -14,7 +14,7 @@
 enum mps_exit {
 	MPS_EXIT_OK = 0,
 	MPS_EXIT_FAILURE = 1,
-	MPS_EXIT_VERDICT = 2, /* probe: what arrived failed the checks */
+	MPS_EXIT_VERDICT = 2, /* mpstream probe: what arrived failed the checks */
 	MPS_EXIT_USAGE = 64,
 	MPS_EXIT_NOINPUT = 66,
 	MPS_EXIT_UNAVAILABLE = 69,

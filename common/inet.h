@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * An IP address of either family, as an uplink, a subflow or a probe has it.
+ * An IP address of either family, as an uplink, a subflow or failover's reach check has it.
  * An IPv4 address that arrives as IPv4-mapped IPv6 (a subflow of an AF_INET6
  * MPTCP socket, which carries IPv4 and IPv6 subflows alike) is made IPv4
  * again, so that one address compares equal however it was seen.

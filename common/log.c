@@ -3,7 +3,7 @@
 /*
  * The logger is process-wide configuration, set once in main() before any
  * thread starts: the level and the list of secrets. Writers take a mutex so
- * that lines from the monitor thread and libav* never interleave.
+ * that lines from the driver's thread, the others and libav* never interleave.
  */
 #include "log.h"
 #include "url.h"

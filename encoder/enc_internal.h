@@ -1,5 +1,19 @@
 /* SPDX-License-Identifier: MIT */
-/* Internal to encoder/: the session shared by the encoding and the network side. */
+/*
+ * Internal to encoder/: the session shared by the encoding and the network side.
+ *
+ * The encoder's files call in one direction, from the top down, never back up:
+ *   session.c (the encoding side)      output.c (the network side)
+ *   the inputs: source_test.c, source_file.c, source_live.c, copy.c (--copy of
+ *     a file), passthrough.c (--copy of a live input); venc.c (video encoder)
+ *   live.c (a live input's reader thread); queue.c (between the two sides)
+ *   pktq.c, pace.c, audio_buffer.c, slate.c, pattern.c, stamp.c, record.c
+ *   frames.c
+ * player.c (the receiving side of `mpstream probe`) stands apart: it calls
+ * only stamp.c.
+ * What a lower file needs of a higher one is passed down (a struct, a
+ * queue), not called for.
+ */
 #ifndef MPS_ENC_INTERNAL_H
 #define MPS_ENC_INTERNAL_H
 
@@ -53,7 +67,7 @@ struct enc_session {
 	int64_t slate_shift_us;	   /* added to the slate's */
 	int64_t video_last_dts_us; /* of the last video packet queued; INT64_MIN: none */
 
-	/* The queue between the two sides, and the progress; under lock. */
+	/* The queue between the two sides (queue.c), and the progress; under lock. */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct enc_qnode *head, *tail;
@@ -70,8 +84,6 @@ void enc_venc_set_rate(AVCodecContext *c, int64_t bps);
 int enc_venc_prepare(struct enc_session *s, AVFrame *in, AVFrame **out);
 void enc_venc_free(struct enc_session *s);
 
-/* Queue s->pkt (session.c), of stream @kind in s->tb[kind]. */
-int enc_enqueue(struct enc_session *s, enum enc_media kind);
 /*
  * --copy of a live input, at a video tick due at @due_us: the camera's packets
  * queued (1: the tick's frame is not encoded), or 0: the slate's turn.
@@ -86,11 +98,20 @@ int enc_passthrough_tick(struct enc_session *s, int64_t due_us);
 int enc_video_onto_timeline(struct enc_session *s, AVPacket *pkt, int64_t *shift,
 			    const uint8_t *extradata, int extradata_size);
 
-/* Queue operations (session.c), used by output.c. */
+/*
+ * The queue between the two sides (queue.c). enc_enqueue(): queue s->pkt, of
+ * stream @kind in s->tb[kind] (the recording gets it too); 0 or
+ * AVERROR(ENOMEM). enc_queue_pop(): the oldest packet, waiting up to @wait_ms
+ * for one; NULL with *ended once the input ended and the queue is empty.
+ */
+int enc_enqueue(struct enc_session *s, enum enc_media kind);
 struct enc_qnode *enc_queue_pop(struct enc_session *s, int wait_ms, bool *ended);
 void enc_qnode_free(struct enc_qnode *n);
 /* Drop what precedes the oldest video keyframe; false when there is none. */
 bool enc_queue_start_at_keyframe(struct enc_session *s);
+/* Free what is queued (the session's end). */
+void enc_queue_clear(struct enc_session *s);
+/* The network side's progress: bytes written, frames it dropped. */
 void enc_add_bytes_out(struct enc_session *s, int64_t bytes);
 void enc_count_dropped(struct enc_session *s, int64_t frames);
 

@@ -273,12 +273,12 @@ int enc_stamp_read(const uint8_t *luma, int linesize, int width, int height,
 		   struct enc_stamp *st) ENC_WARN_UNUSED;
 
 /*
- * The receiving side, for `mpstream probe`: play a stream (rtmp://, or any
- * URL or file libavformat reads) and decode its video.
+ * The player (player.c), the receiving side of `mpstream probe`: play a
+ * stream (rtmp://, or any URL or file libavformat reads) and decode its video.
  */
-struct enc_probe;
+struct enc_player;
 
-struct enc_probe_frame {
+struct enc_player_frame {
 	int64_t arrival_us; /* CLOCK_REALTIME when decoded */
 	int64_t pts_us;	    /* its presentation time in the stream */
 	int64_t bytes;	    /* bytes of every stream received since the previous frame */
@@ -291,10 +291,10 @@ struct enc_probe_frame {
  * or when @interrupt returns non-zero. Returns 0, AVERROR(ETIMEDOUT),
  * AVERROR_STREAM_NOT_FOUND, or another AVERROR.
  */
-int enc_probe_open(const char *url, int timeout_ms, int (*interrupt)(void *), void *opaque,
-		   struct enc_probe **out) ENC_WARN_UNUSED;
+int enc_player_open(const char *url, int timeout_ms, int (*interrupt)(void *), void *opaque,
+		    struct enc_player **out) ENC_WARN_UNUSED;
 /* The next decoded video frame. 0, AVERROR_EOF (stream ended), AVERROR(ETIMEDOUT), ... */
-int enc_probe_next(struct enc_probe *p, struct enc_probe_frame *out) ENC_WARN_UNUSED;
-void enc_probe_close(struct enc_probe *p);
+int enc_player_next(struct enc_player *p, struct enc_player_frame *out) ENC_WARN_UNUSED;
+void enc_player_close(struct enc_player *p);
 
 #endif

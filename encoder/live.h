@@ -13,15 +13,31 @@
 const struct enc_live_config *enc_live_config(const struct enc_live *l);
 
 /*
- * --copy (passthrough.c): the source's video packets, timestamps in
- * microseconds, each keyframe with its parameter sets as new extradata.
+ * --copy (pktq.c, taken by passthrough.c): the source's video packets,
+ * timestamps in microseconds, each keyframe with its parameter sets as new
+ * extradata.
  */
 struct enc_pktq;
+struct enc_pktq_node {
+	AVPacket *pkt; /* timestamps in microseconds */
+	int64_t arrival_ns;
+	int generation;
+	struct enc_pktq_node *next;
+};
 int enc_pktq_create(struct enc_pktq **out);
 void enc_pktq_free(struct enc_pktq *q);
 /* From the reader thread: @pkt in @tb, of the source's open number @generation. */
 int enc_pktq_put(struct enc_pktq *q, const AVPacket *pkt, AVRational tb, const uint8_t *extradata,
 		 int extradata_size, int generation, int64_t arrival_ns);
+/*
+ * The next packet, or NULL; with @newest_key, the newest keyframe waiting
+ * (what precedes it is dropped: a start from standby does not begin in the
+ * past). The caller frees it with enc_pktq_node_free().
+ */
+struct enc_pktq_node *enc_pktq_take(struct enc_pktq *q, bool newest_key);
+void enc_pktq_node_free(struct enc_pktq_node *n);
+/* A keyframe carries @data, its parameter sets, as new extradata. 0 or AVERROR(ENOMEM). */
+int enc_packet_add_extradata(AVPacket *pkt, const uint8_t *data, int size);
 /*
  * A live source's sound (audio_buffer.c): a jitter buffer of fltp stereo
  * 48 kHz that absorbs the source's bursts and drops only what its clock's

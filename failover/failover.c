@@ -31,7 +31,7 @@ int fo_create(const struct fo_routing_ops *ops, void *ctx, size_t n, struct fail
 	f->n = n;
 	fo_health_init(&f->health, f->up, n);
 	for (size_t i = 0; i < n; i++)
-		fo_pathprobe_init(&f->up[i].probe);
+		fo_reach_init(&f->up[i].reach);
 	*out = f;
 	return 0;
 }
@@ -41,7 +41,7 @@ void fo_destroy(struct failover *f)
 	if (!f)
 		return;
 	for (size_t i = 0; i < f->n; i++)
-		fo_pathprobe_reset(&f->up[i].probe);
+		fo_reach_reset(&f->up[i].reach);
 	free(f);
 }
 
@@ -84,23 +84,23 @@ static int64_t replug_wait(const struct conn_snapshot *cur)
 	return wait < FO_REPLUG_MAX_MS ? wait : FO_REPLUG_MAX_MS;
 }
 
-/* How long after a kick before the next probe: FO_PROBE_SETTLE_MS, doubled per failed kick. */
-static int64_t kick_wait(const struct fo_pathprobe *p)
+/* How long after a kick before the path is tried again: FO_KICK_SETTLE_MS, doubled per failed kick. */
+static int64_t kick_wait(const struct fo_reach *p)
 {
 	int shift = p->failed_kicks < FO_KICK_BACKOFF_MAX ? p->failed_kicks : FO_KICK_BACKOFF_MAX;
 
-	return (int64_t)FO_PROBE_SETTLE_MS << shift;
+	return (int64_t)FO_KICK_SETTLE_MS << shift;
 }
 
 /*
  * A kick's outcome: an uplink that works again (up, or degraded: back soon
  * after its release, it comes and goes) clears the count; one still down once
- * the wait is over counts as a failed kick. Returns the wait before the next
- * probe.
+ * the wait is over counts as a failed kick. Returns the wait before the path is
+ * tried again.
  */
 static int64_t kick_outcome(struct fo_uplink *up, int64_t now)
 {
-	struct fo_pathprobe *p = &up->probe;
+	struct fo_reach *p = &up->reach;
 
 	if (up->health.state != FO_DOWN) {
 		p->failed_kicks = 0;
@@ -120,10 +120,11 @@ static int64_t kick_outcome(struct fo_uplink *up, int64_t now)
 }
 
 /*
- * The pair a probe of uplink @l's path uses: one of its addresses, and an
- * address of the server of that family that the connection has. False: none.
+ * The pair the reach check of uplink @l's path uses: one of its addresses,
+ * and an address of the server of that family that the connection has. False:
+ * none.
  */
-static bool probe_pair(const struct mps_uplink_view *l, const struct conn_snapshot *cur,
+static bool reach_pair(const struct mps_uplink_view *l, const struct conn_snapshot *cur,
 		       const struct mps_ip **src, const struct sockaddr_storage **dst)
 {
 	for (size_t k = 0; k < cur->n; k++) {
@@ -140,11 +141,12 @@ static bool probe_pair(const struct mps_uplink_view *l, const struct conn_snapsh
 }
 
 /*
- * A down uplink: probe its path; when it answers, kick it: its endpoint
- * removed (unless it was already, when it was released) and added again once
- * the server can have heard of the removal.
+ * A down uplink: does its path reach the server? When it answers, kick it:
+ * its endpoint removed (unless it was already, when it was released) and
+ * added again once the server can have heard of the removal.
  */
-static void probe_path(struct failover *f, size_t i, const struct conn_snapshot *cur, int64_t now)
+static void reach_and_kick(struct failover *f, size_t i, const struct conn_snapshot *cur,
+			   int64_t now)
 {
 	struct fo_uplink *up = &f->up[i];
 	int64_t wait = kick_outcome(up, now);
@@ -153,24 +155,24 @@ static void probe_path(struct failover *f, size_t i, const struct conn_snapshot 
 	char err[96];
 	int ret = 0;
 
-	if (!up->act.probe || !cur || !probe_pair(&up->view, cur, &src, &dst) ||
-	    now - up->probe.kicked_ms < wait) {
-		fo_pathprobe_reset(&up->probe);
+	if (!up->act.reach || !cur || !reach_pair(&up->view, cur, &src, &dst) ||
+	    now - up->reach.kicked_ms < wait) {
+		fo_reach_reset(&up->reach);
 		return;
 	}
-	if (fo_pathprobe_step(&up->probe, src, up->view.name, dst, now) != 1)
+	if (fo_reach_step(&up->reach, src, up->view.name, dst, now) != 1)
 		return;
-	up->probe.kicked_ms = now;
-	up->probe.kick_pending = true;
-	if (!up->probe.unplugged_ms) {
+	up->reach.kicked_ms = now;
+	up->reach.kick_pending = true;
+	if (!up->reach.unplugged_ms) {
 		ret = f->ops->unplug(f->ctx, i);
-		up->probe.unplugged_ms = now;
+		up->reach.unplugged_ms = now;
 	}
-	up->probe.replug_ms = up->probe.unplugged_ms + replug_wait(cur);
-	if (up->probe.replug_ms < now)
-		up->probe.replug_ms = now;
+	up->reach.replug_ms = up->reach.unplugged_ms + replug_wait(cur);
+	if (up->reach.replug_ms < now)
+		up->reach.replug_ms = now;
 	LOG_INFO(TAG, "uplink %s: its path answers again: fresh subflow in %lld ms%s",
-		 up->view.name, (long long)(up->probe.replug_ms - now),
+		 up->view.name, (long long)(up->reach.replug_ms - now),
 		 err_suffix(ret, err, sizeof(err)));
 }
 
@@ -184,18 +186,18 @@ static void replug_due(struct failover *f, size_t i, const struct conn_snapshot 
 	struct fo_uplink *up = &f->up[i];
 	int ret;
 
-	if (!up->probe.replug_ms || now < up->probe.replug_ms)
+	if (!up->reach.replug_ms || now < up->reach.replug_ms)
 		return;
-	up->probe.replug_ms = 0;
+	up->reach.replug_ms = 0;
 	ret = f->ops->replug(f->ctx, i);
-	if (ret && up->probe.unplugged_ms && cur && !f->ops->unplug(f->ctx, i)) {
+	if (ret && up->reach.unplugged_ms && cur && !f->ops->unplug(f->ctx, i)) {
 		LOG_DEBUG(TAG, "uplink %s: endpoint refused (%s): removed, added again later",
 			  up->view.name, strerror(-ret));
-		up->probe.unplugged_ms = now;
-		up->probe.replug_ms = now + replug_wait(cur);
+		up->reach.unplugged_ms = now;
+		up->reach.replug_ms = now + replug_wait(cur);
 		return;
 	}
-	up->probe.unplugged_ms = 0;
+	up->reach.unplugged_ms = 0;
 	if (ret)
 		LOG_WARN(TAG, "uplink %s: cannot add its endpoint again: %s", up->view.name,
 			 strerror(-ret));
@@ -215,12 +217,12 @@ static void act_on(struct failover *f, size_t i, const struct conn_snapshot *cur
 	if (up->act.release) {
 		ret = f->ops->unplug(f->ctx, i);
 		if (!ret)
-			up->probe.unplugged_ms = now;
+			up->reach.unplugged_ms = now;
 		mps_log(ret ? MPS_LOG_WARN : MPS_LOG_INFO, TAG,
 			"uplink %s: subflows closed, their data goes on the others now%s",
 			up->view.name, err_suffix(ret, err, sizeof(err)));
 	}
-	probe_path(f, i, cur, now);
+	reach_and_kick(f, i, cur, now);
 	replug_due(f, i, cur, now);
 }
 
@@ -267,7 +269,7 @@ void fo_tick(struct failover *f, const struct conn_snapshot *cur, int64_t now)
 			continue;
 		/* Its link back: routing put its endpoint back itself. */
 		if (l.link_up && !f->up[i].view.link_up)
-			f->up[i].probe.unplugged_ms = 0;
+			f->up[i].reach.unplugged_ms = 0;
 		f->up[i].view = l;
 	}
 	set_backup = fo_health_update(&f->health, f->up, f->n, &f->prev, cur, now);

@@ -2,13 +2,15 @@
 /*
  * Failover: every tick, judge the uplinks (health.h, pure policy) and carry
  * out what it decided, through the routing operations it is given: release a
- * dead uplink that holds up the others, probe the path of one that is down
- * and kick it when the path answers (unplug, then replug once the server has
- * heard of it), set a slow one aside and back, clear and set the backup
- * flags. The operations are routing's in mpstream and fakes in the tests.
+ * dead uplink that holds up the others, try the path of one that is down
+ * (reach.h) and kick it when the path answers (unplug, then replug once the
+ * server has heard of it), set a slow one aside and back, clear and set the
+ * backup flags. The operations are routing's in mpstream and fakes in the
+ * tests.
  *
- * Not thread-safe: one thread ticks it and reads its states (sender's
- * monitor).
+ * Not thread-safe: its callers serialise on the driver's lock
+ * (sender/ticks.c: the failover stage ticks it, the connection's hand-over
+ * calls fo_new_connection()).
  */
 #ifndef MPS_FAILOVER_FAILOVER_H
 #define MPS_FAILOVER_FAILOVER_H
@@ -38,7 +40,7 @@ struct failover;
 int fo_create(const struct fo_routing_ops *ops, void *ctx, size_t n, struct failover **out)
 	__attribute__((warn_unused_result));
 
-/* Close the probes under way. NULL is fine. */
+/* Close the connection attempts under way (reach.h). NULL is fine. */
 void fo_destroy(struct failover *f);
 
 /* A new connection: the previous snapshot means nothing for it. */

@@ -32,7 +32,7 @@ enum fo_state fo_health_shown(const struct fo_health_uplink *u)
 
 /*
  * An uplink that comes and goes (FO_HEALTH_FLAP_MS) and is released again is
- * down for the policy (probed, its data on the others) but shown degraded,
+ * down for the policy (its path tried, its data on the others) but shown degraded,
  * for as long as it could still be a swing. And whether what is shown
  * changed in this tick (act.changed: the one place it is set).
  */
@@ -559,8 +559,8 @@ int fo_health_update(struct fo_health *h, struct fo_uplink *ups, size_t n,
 		snprintf(up->health.reason, sizeof(up->health.reason), "%s", why);
 		release_link_down(up, cur);
 
-		/* Only a path that MPTCP would use again is worth probing. */
-		up->act.probe = st == FO_DOWN && up->view.installed && up->view.link_up &&
+		/* Only a path that MPTCP would use again is worth trying. */
+		up->act.reach = st == FO_DOWN && up->view.installed && up->view.link_up &&
 				!up->view.disabled && cur && cur->mptcp && cur->n &&
 				renewable(&up->view, cur);
 		if (up->view.backup)

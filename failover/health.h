@@ -6,10 +6,10 @@
  *
  * The kernel retries a failed path only after its retransmission back-off (10
  * s after a 10 s cut, measured here), and opens no new subflow on an endpoint
- * whose subflow failed. So while an uplink is down its path is probed
- * (pathprobe.h), and when the probe gets through the uplink is "kicked": its
- * subflows are closed and its endpoint added again, which makes the kernel
- * open a fresh subflow at once.
+ * whose subflow failed. So while an uplink is down its path is tried with TCP
+ * connection attempts (reach.h), and when one gets through the uplink is
+ * "kicked": its subflows are closed and its endpoint added again, which makes
+ * the kernel open a fresh subflow at once.
  */
 #ifndef MPS_FAILOVER_HEALTH_H
 #define MPS_FAILOVER_HEALTH_H
@@ -33,7 +33,7 @@
 /*
  * Degraded too when this share or more of what it sent over the last 2 s
  * was sent again, once it sent at least FO_HEALTH_RETRANS_MIN_BPS (about 20
- * segments in 2 s: one lost probe on an idle path is no share). A full link
+ * segments in 2 s: one lost TCP probe on an idle path is no share). A full link
  * drops a packet now and then (its queue overflows: that is how TCP finds
  * its rate), which is no news to an operator; a path that loses this much
  * loses more than congestion does.
@@ -58,7 +58,7 @@
  * goes": it is shown degraded (held FO_HEALTH_DEGRADED_HOLD_MS), and for
  * FO_HEALTH_CALM_MS a release of it stays degraded on the page, in the
  * metrics and the log, unless it stays down FO_HEALTH_FLAP_MS. For the
- * policy it is down as before: released, probed, brought back.
+ * policy it is down as before: released, its path tried, brought back.
  */
 #define FO_HEALTH_FLAP_MS 10000
 #define FO_HEALTH_CALM_MS 60000
@@ -74,12 +74,12 @@
  * while the living path is kept busy. Closing the dead path's subflows makes
  * it send all unacknowledged data again at once. So an uplink is "released"
  * (found down, its subflows closed and its endpoint removed until its path
- * answers the probe again) when each of its subflows has had data
- * outstanding and no ACK for a few of its own round trips
+ * answers a connection attempt again, reach.h) when each of its subflows has
+ * had data outstanding and no ACK for a few of its own round trips
  * (fo_health_release_after_ms()), the connection has data not yet
  * acknowledged, and another uplink works: it had an ACK since, or has nothing
- * in flight (when all paths fall silent together, none is released). Not
- * much earlier: the resend includes what the receiver already holds
+ * in flight (when all paths fall silent together, none is released). Not much
+ * earlier: the resend includes what the receiver already holds
  * (sender/stream.c caps it, snd_inflight_cap()), and a path that was only
  * slow for a moment has to open a new subflow.
  * An uplink whose link went down is released at once: the kernel knows, and

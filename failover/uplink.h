@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * One uplink as failover knows it: routing's view of it, the health
- * policy's state, the action decided this tick, and the probe of its path.
+ * policy's state, the action decided this tick, and the check whether its
+ * path reaches the server again.
  * One struct per uplink, owned by failover.c (one array of them), rather
  * than arrays in several modules kept in step by index.
  */
 #ifndef MPS_FAILOVER_UPLINK_H
 #define MPS_FAILOVER_UPLINK_H
 
-#include "pathprobe.h"
+#include "reach.h"
 #include "recent.h"
 #include "uplink_view.h"
 
@@ -51,7 +52,7 @@ struct fo_health_uplink {
 /* What the policy decided for the uplink in this tick. */
 struct fo_act {
 	bool changed; /* state changed: log it */
-	bool probe;   /* down: find out whether its path is back */
+	bool reach;   /* down: find out whether its path reaches the server again */
 	bool release; /* dead and holding up the others: close its subflows */
 	int bench;    /* -1: nothing; 1: set it aside, it is slow; 0: back */
 	char bench_why[128];
@@ -61,7 +62,7 @@ struct fo_uplink {
 	struct mps_uplink_view view; /* routing's view of it, read at the start of each tick */
 	struct fo_health_uplink health;
 	struct fo_act act;
-	struct fo_pathprobe probe; /* failover.c: the path probe and the kick's timing */
+	struct fo_reach reach; /* failover.c: the attempts on its path and the kick's timing */
 };
 
 #endif

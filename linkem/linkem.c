@@ -128,23 +128,6 @@ static int read_file(const char *path, char **text)
 	return ret;
 }
 
-/* "TIME/PERIOD" of swing=: returns 0 or -EINVAL. */
-static int parse_swing(const char *value, struct lem_params *p)
-{
-	const char *slash = strchr(value, '/');
-	char amount[32];
-
-	if (!slash || (size_t)(slash - value) >= sizeof(amount))
-		return -EINVAL;
-	memcpy(amount, value, (size_t)(slash - value));
-	amount[slash - value] = '\0';
-	if (lem_parse_time(amount, &p->swing_ns) ||
-	    lem_parse_time(slash + 1, &p->swing_period_ns) || !p->swing_ns ||
-	    p->swing_period_ns < 2)
-		return -EINVAL;
-	return 0;
-}
-
 /* One KEY=VALUE of a SPEC; returns 0, or the exit code with a line said. */
 static int spec_item(struct direction *d, const char *key, const char *value)
 {
@@ -158,8 +141,10 @@ static int spec_item(struct direction *d, const char *key, const char *value)
 		return lem_parse_time(value, &d->params.delay_ns) ? 64 : 0;
 	if (!strcmp(key, "jitter"))
 		return lem_parse_time(value, &d->params.jitter_ns) ? 64 : 0;
-	if (!strcmp(key, "swing"))
-		return parse_swing(value, &d->params) ? 64 : 0;
+	if (!strcmp(key, "swing")) {
+		ret = lem_parse_swing(value, &d->params.swing_ns, &d->params.swing_period_ns);
+		return ret ? 64 : 0;
+	}
 	if (!strcmp(key, "slot"))
 		return lem_parse_time(value, &d->params.slot_ns) || !d->params.slot_ns ? 64 : 0;
 	if (!strcmp(key, "loss")) {

@@ -195,3 +195,21 @@ int lem_opportunities_parse(const char *text, uint32_t **out, int *bad_line)
 	}
 	return n;
 }
+
+int lem_parse_swing(const char *s, int64_t *swing_ns, int64_t *period_ns)
+{
+	const char *slash = s ? strchr(s, '/') : NULL;
+	int64_t amount_ns, every_ns;
+	char amount[32];
+
+	if (!slash || (size_t)(slash - s) >= sizeof(amount))
+		return -EINVAL;
+	memcpy(amount, s, (size_t)(slash - s));
+	amount[slash - s] = '\0';
+	if (lem_parse_time(amount, &amount_ns) || lem_parse_time(slash + 1, &every_ns) ||
+	    !amount_ns || every_ns < 2)
+		return -EINVAL;
+	*swing_ns = amount_ns;
+	*period_ns = every_ns;
+	return 0;
+}

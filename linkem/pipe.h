@@ -136,4 +136,10 @@ int lem_parse_rate(const char *s, uint32_t *kbps);
 /* "40ms", "1.5s", "200us", "30" (ms): into ns. Returns 0 or -EINVAL. */
 int lem_parse_time(const char *s, int64_t *ns);
 
+/*
+ * swing='s "TIME/PERIOD" ("150ms/4s"): more than no delay, every period of
+ * 2 ns or more. Returns 0 or -EINVAL (and leaves *@swing_ns, *@period_ns).
+ */
+int lem_parse_swing(const char *s, int64_t *swing_ns, int64_t *period_ns);
+
 #endif

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Prometheus metrics: the text exposition format that `--metrics` and
- * `--http` serve at /metrics (web/server.c). The monitor hands over what it
- * measured every tick; the per-uplink byte counters are sums of the subflows'
+ * `--http` serve at /metrics (web/server.c). The monitor's publish stage hands
+ * over what it measured every 100 ms (sender/ticks.h); the per-uplink byte counters are sums of the subflows'
  * deltas, so they go on across subflows and reconnects.
  *
  * The rendering and the accounting are pure and unit-tested.

@@ -161,9 +161,9 @@ int probe_main(int argc, char **argv, atomic_int *stop)
 {
 	struct probe_options o;
 	struct probe_stats *st = NULL;
-	struct enc_probe *p = NULL;
+	struct enc_player *p = NULL;
 	struct probe_summary sum;
-	struct enc_probe_frame fr;
+	struct enc_player_frame fr;
 	char err[256], key[512], shown[512], line[512];
 	int64_t start, next_report, end_at;
 	FILE *csv = NULL;
@@ -195,7 +195,7 @@ int probe_main(int argc, char **argv, atomic_int *stop)
 		fputs(probe_csv_header, csv);
 	}
 	start = mps_realtime_us();
-	ret = enc_probe_open(o.url, (int)(o.timeout_s * 1000), probe_interrupt, stop, &p);
+	ret = enc_player_open(o.url, (int)(o.timeout_s * 1000), probe_interrupt, stop, &p);
 	if (ret < 0) {
 		LOG_ERR(TAG, "cannot play %s: %s", shown, enc_strerror(ret, err, sizeof(err)));
 		code = ret == ENC_ERR_EXIT ? MPS_EXIT_FAILURE : MPS_EXIT_UNAVAILABLE;
@@ -209,7 +209,7 @@ int probe_main(int argc, char **argv, atomic_int *stop)
 	next_report = start + (int64_t)(o.interval_s * 1e6);
 	end_at = o.duration_s > 0 ? start + (int64_t)(o.duration_s * 1e6) : INT64_MAX;
 	for (;;) {
-		ret = enc_probe_next(p, &fr);
+		ret = enc_player_next(p, &fr);
 		if (ret < 0)
 			break;
 		struct probe_sample smp = {
@@ -240,7 +240,7 @@ int probe_main(int argc, char **argv, atomic_int *stop)
 	fflush(stdout);
 	code = sum.pass ? MPS_EXIT_OK : MPS_EXIT_VERDICT;
 out:
-	enc_probe_close(p);
+	enc_player_close(p);
 	probe_stats_destroy(st);
 	if (csv && !close_csv(csv)) {
 		/* The verdict stands on stdout; the CSV asked for is not there. */

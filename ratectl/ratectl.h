@@ -3,7 +3,7 @@
  * Rate control: the video bit rate follows what the uplinks carry, so that the
  * delay from the encoder to the server's TCP stack stays within a budget.
  *
- * Every tick (SND_MONITOR_TICK_MS) it is given what the kernel measures on the
+ * Every tick (the driver's rate stage, SND_MONITOR_TICK_MS) it is given what the kernel measures on the
  * MPTCP connection (each subflow's acknowledged bytes and RTT, the bytes in the
  * socket, the connection's data sequence) and the media waiting in mpstream's
  * own queue. The sender's delay is measured: the queue plus the age of the

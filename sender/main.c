@@ -432,9 +432,10 @@ static bool standby(struct app *a)
 
 	snd_control_set_mode(&a->control, WEB_STANDBY);
 	LOG_INFO(TAG, "standby: waiting for \"go live\" (the page or POST /api/live)");
-	while (!atomic_load(a->stop) && !atomic_exchange(&a->control.live_asked, false)) {
+	snd_ticks_set_idle(a->ticks, true);
+	while (!atomic_load(a->stop) && !atomic_exchange(&a->control.live_asked, false))
 		nanosleep(&ts, NULL);
-	}
+	snd_ticks_set_idle(a->ticks, false);
 	return !atomic_load(a->stop);
 }
 
@@ -466,7 +467,6 @@ static int live_periods(struct app *a)
 		/* The operator stopped it, or the server is out of reach: they decide. */
 		if (code == MPS_EXIT_UNAVAILABLE)
 			LOG_WARN(TAG, "the stream cannot go on; \"go live\" tries again");
-		snd_ticks_disconnect(a->ticks);
 		enc_session_destroy(a->enc);
 		a->enc = NULL;
 		wait = true;

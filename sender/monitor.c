@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,21 +230,17 @@ static void disconnected(void *opaque, struct snd_tick *t)
 
 void snd_monitor_consumers(struct snd_monitor *m, struct snd_ticks_config *cfg)
 {
-	int64_t interval_ms = (int64_t)(m->cfg.interval_s * 1000);
-	int64_t sample_ms = interval_ms < SND_MONITOR_FAILOVER_TICK_MS
-				    ? interval_ms
-				    : SND_MONITOR_FAILOVER_TICK_MS;
+	/* --stats-interval is 0.05 s at least: a report falls on a sample (ticks.h). */
+	int64_t interval_ms = llround(m->cfg.interval_s * 1000);
+	int64_t sample_ms = SND_MONITOR_FAILOVER_TICK_MS;
 
-	if (sample_ms < 1)
-		sample_ms = 1;
 	cfg->stage[SND_TICK_SAMPLE] = (struct snd_tick_consumer){sample, m, sample_ms};
 	if (m->cfg.failover)
 		cfg->stage[SND_TICK_FAILOVER] = (struct snd_tick_consumer){judge, m, sample_ms};
 	if (m->cfg.web)
 		cfg->stage[SND_TICK_PUBLISH] =
 			(struct snd_tick_consumer){publish_tick, m, SND_MONITOR_TICK_MS};
-	cfg->stage[SND_TICK_REPORT] =
-		(struct snd_tick_consumer){report_tick, m, interval_ms > 0 ? interval_ms : 1};
+	cfg->stage[SND_TICK_REPORT] = (struct snd_tick_consumer){report_tick, m, interval_ms};
 	cfg->connected = connected;
 	cfg->disconnected = disconnected;
 	cfg->opaque = m;

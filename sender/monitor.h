@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 
+/* Rate control (sender/stream.c) and the page: one period, so that the page shows what rate control wrote in the same step. */
 #define SND_MONITOR_TICK_MS 100
 /*
  * Failover looks more often: a dead path is released a few of its round trips
@@ -52,6 +53,7 @@ int snd_monitor_create(const struct snd_monitor_config *cfg, struct snd_monitor 
  */
 void snd_monitor_consumers(struct snd_monitor *m, struct snd_ticks_config *cfg);
 
+/* After the driver that runs its consumers (snd_ticks_destroy()). */
 void snd_monitor_destroy(struct snd_monitor *m);
 
 /* True when the CSV could not be written (said in the log): the run ends with exit 1. */

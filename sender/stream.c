@@ -4,6 +4,7 @@
 #include "clock.h"
 #include "control.h"
 #include "log.h"
+#include "monitor.h"
 #include "sample.h"
 #include "shim.h"
 #include "url.h"
@@ -409,7 +410,7 @@ static int connect_attempt(struct stream *st, int timeout_ms)
 	rc_new_connection(&st->rate);
 	if (st->fd >= 0)
 		snd_ticks_connect(st->cfg->ticks, st->fd,
-				  &(struct snd_tick_consumer){rate_tick, st, SND_RATE_TICK_MS});
+				  &(struct snd_tick_consumer){rate_tick, st, SND_MONITOR_TICK_MS});
 	return 0;
 }
 
@@ -644,7 +645,8 @@ int snd_stream_run(struct enc_session *enc, const struct snd_stream_config *cfg)
 	pthread_mutex_init(&st->lock, NULL);
 	rc_init(&st->rate, &cfg->rate);
 	code = run(st);
-	/* No tick reads the stream now: every connection was taken back from the driver. */
+	/* Every path out of run() took the connection back; once more, before st goes. */
+	snd_ticks_disconnect(cfg->ticks);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
 	return code;

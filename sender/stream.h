@@ -21,9 +21,6 @@
 #define SND_INFLIGHT_MS	 250
 #define SND_INFLIGHT_MIN (128 * 1024)
 
-/* Rate control's period, on the driver (sender/ticks.h). */
-#define SND_RATE_TICK_MS 100
-
 #define SND_BACKOFF_MIN_MS   500
 #define SND_BACKOFF_MAX_MS   10000
 #define SND_BACKOFF_RESET_MS 60000 /* connected this long: the back-off starts over */

@@ -13,15 +13,15 @@
 /* When a stage runs: its row in the table of the order (ticks.h). */
 enum when {
 	WHEN_CONNECTED, /* with a connection */
-	WHEN_SAMPLED,	/* ... whose last sample worked */
-	WHEN_ALWAYS,	/* with or without a connection */
-	WHEN_NOT_FAILED /* always, except with a connection whose last sample failed */
+	WHEN_FRESH,	/* in a step whose sample worked (a report on a fresh sample) */
+	WHEN_JUDGED,	/* with a connection, or idle */
+	WHEN_SHOWN	/* with a connection whose last sample worked, or idle */
 };
 
 static const enum when stage_when[SND_TICK_STAGES] = {
-	[SND_TICK_SAMPLE] = WHEN_CONNECTED, [SND_TICK_FAILOVER] = WHEN_ALWAYS,
-	[SND_TICK_RATE] = WHEN_SAMPLED,	    [SND_TICK_PUBLISH] = WHEN_NOT_FAILED,
-	[SND_TICK_REPORT] = WHEN_SAMPLED,
+	[SND_TICK_SAMPLE] = WHEN_CONNECTED, [SND_TICK_FAILOVER] = WHEN_JUDGED,
+	[SND_TICK_RATE] = WHEN_FRESH,	    [SND_TICK_PUBLISH] = WHEN_SHOWN,
+	[SND_TICK_REPORT] = WHEN_FRESH,
 };
 
 struct snd_ticks {
@@ -29,6 +29,8 @@ struct snd_ticks {
 	struct snd_tick_consumer stage[SND_TICK_STAGES]; /* cfg's, and the connection's rate */
 	int64_t due_ns[SND_TICK_STAGES];		 /* 0: at the next step */
 	struct snd_tick tick;				 /* the connection, the last sample */
+	bool fresh; /* this step sampled the connection, and it worked */
+	bool idle;  /* standby: judge and show the uplinks without a connection */
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	pthread_t thread;
@@ -72,21 +74,43 @@ static bool may_run(const struct snd_ticks *d, enum snd_tick_stage s)
 	switch (stage_when[s]) {
 	case WHEN_CONNECTED:
 		return snd_ticks_connected(d);
-	case WHEN_SAMPLED:
-		return d->tick.cur != NULL;
-	case WHEN_NOT_FAILED:
-		return !snd_ticks_connected(d) || d->tick.cur;
-	case WHEN_ALWAYS:
-		break;
+	case WHEN_FRESH:
+		return d->fresh;
+	case WHEN_JUDGED:
+		return snd_ticks_connected(d) || d->idle;
+	case WHEN_SHOWN:
+		return snd_ticks_connected(d) ? d->tick.cur != NULL : d->idle;
 	}
-	return true;
+	return false;
+}
+
+/* @a + @b (@b >= 0), at most INT64_MAX: a clock near its end does not wrap. */
+static int64_t add_sat(int64_t a, int64_t b)
+{
+	return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
+/*
+ * When stage @s wants the next step: its due time, or a period on when it is
+ * late but may not run; never for a stage that runs only on a fresh sample
+ * (the sample's own due time brings that step) or that may not run without a
+ * connection or idle (snd_ticks_connect() and snd_ticks_set_idle() wake the
+ * thread).
+ */
+static int64_t wanted(const struct snd_ticks *d, enum snd_tick_stage s, int64_t now_ns,
+		      int64_t period)
+{
+	if (stage_when[s] == WHEN_FRESH || (!snd_ticks_connected(d) && !may_run(d, s)))
+		return INT64_MAX;
+	return d->due_ns[s] > now_ns ? d->due_ns[s] : add_sat(now_ns, period);
 }
 
 int64_t snd_ticks_step(struct snd_ticks *d, int64_t now_ns)
 {
-	int64_t next = INT64_MAX, due;
+	int64_t next = INT64_MAX, want;
 
 	d->tick.now_ns = now_ns;
+	d->fresh = false;
 	for (int s = 0; s < SND_TICK_STAGES; s++) {
 		const struct snd_tick_consumer *c = &d->stage[s];
 		int64_t period = c->period_ms * NS_PER_MS;
@@ -95,17 +119,28 @@ int64_t snd_ticks_step(struct snd_ticks *d, int64_t now_ns)
 			continue;
 		if (now_ns >= d->due_ns[s] && may_run(d, s)) {
 			c->fn(c->opaque, &d->tick);
+			if (s == SND_TICK_SAMPLE)
+				d->fresh = d->tick.cur != NULL;
 			/* On the beat; a late step runs once, not once per beat missed. */
-			d->due_ns[s] = d->due_ns[s] ? d->due_ns[s] + period : now_ns + period;
+			d->due_ns[s] = add_sat(d->due_ns[s] ? d->due_ns[s] : now_ns, period);
 			if (d->due_ns[s] <= now_ns)
-				d->due_ns[s] = now_ns + period;
+				d->due_ns[s] = add_sat(now_ns, period);
 		}
-		/* A stage that may not run yet looks again a period on. */
-		due = d->due_ns[s] > now_ns ? d->due_ns[s] : now_ns + period;
-		if (due < next)
-			next = due;
+		want = wanted(d, s, now_ns, period);
+		if (want < next)
+			next = want;
 	}
 	return next;
+}
+
+void snd_ticks_set_idle(struct snd_ticks *d, bool idle)
+{
+	if (!d)
+		return;
+	pthread_mutex_lock(&d->lock);
+	d->idle = idle;
+	pthread_cond_signal(&d->wake);
+	pthread_mutex_unlock(&d->lock);
 }
 
 void snd_ticks_connect(struct snd_ticks *d, int fd, const struct snd_tick_consumer *rate)
@@ -164,6 +199,9 @@ int snd_ticks_start(struct snd_ticks *d)
 {
 	int ret;
 
+	/* The thread's waits are on CLOCK_MONOTONIC: a test's clock is stepped by hand. */
+	if (d->cfg.clock_ns != mono_ns)
+		return -EINVAL;
 	d->stop = false;
 	ret = pthread_create(&d->thread, NULL, ticks_thread, d);
 	if (ret)

@@ -5,16 +5,20 @@
  * at its own period:
  *
  *   SND_TICK_SAMPLE    the connection's counters        connected
- *   SND_TICK_FAILOVER  the uplinks judged, and acted on always
- *   SND_TICK_RATE      rate control                     sampled
- *   SND_TICK_PUBLISH   the metrics and the page         always (not after a failed sample)
- *   SND_TICK_REPORT    the log line and the CSV         sampled
+ *   SND_TICK_FAILOVER  the uplinks judged, acted on     connected, or idle
+ *   SND_TICK_RATE      rate control                     a fresh sample
+ *   SND_TICK_PUBLISH   the metrics and the page         the last sample worked, or idle
+ *   SND_TICK_REPORT    the log line and the CSV         a fresh sample
  *
  * "Connected": the stream handed the driver a connection (snd_ticks_connect())
- * and has not taken it back. "Sampled": connected, and the last sample read
- * the connection's counters. The consumers run under the driver's lock, so
- * once snd_ticks_disconnect() returns none of them uses the connection or the
- * rate consumer's data again.
+ * and has not taken it back. "A fresh sample": this very step sampled the
+ * connection and it worked (a report due between two samples waits for the
+ * next). "Idle": standby, said by snd_ticks_set_idle(): the uplinks are judged
+ * by their links alone and shown. Between connections of a live period (the
+ * first attempt, a reconnect's back-off) nothing runs but the clock. The
+ * consumers run under the driver's lock, so once snd_ticks_disconnect()
+ * returns none of them uses the connection or the rate consumer's data again;
+ * a hand-over waits for a step in progress (a few ms of netlink at most).
  *
  * The driver knows nothing of what its consumers do (sender/monitor.h reads
  * the connection, logs and publishes; failover/failover.h judges the uplinks;
@@ -52,7 +56,7 @@ typedef void (*snd_tick_fn)(void *opaque, struct snd_tick *t);
 struct snd_tick_consumer {
 	snd_tick_fn fn; /* NULL: none at this stage */
 	void *opaque;
-	int64_t period_ms;
+	int64_t period_ms; /* 0 or less: never run */
 };
 
 struct snd_ticks_config {
@@ -65,7 +69,8 @@ struct snd_ticks_config {
 	void (*connected)(void *opaque, struct snd_tick *t);
 	void (*disconnected)(void *opaque, struct snd_tick *t);
 	void *opaque;
-	int64_t (*clock_ns)(void); /* NULL: CLOCK_MONOTONIC; a test's otherwise */
+	/* NULL: CLOCK_MONOTONIC; a test's otherwise (then stepped by hand, no thread). */
+	int64_t (*clock_ns)(void);
 };
 
 struct snd_ticks;
@@ -74,7 +79,7 @@ struct snd_ticks;
 int snd_ticks_create(const struct snd_ticks_config *cfg, struct snd_ticks **out)
 	__attribute__((warn_unused_result));
 
-/* Start the thread on CLOCK_MONOTONIC. Returns 0 or -errno. */
+/* Start the thread on CLOCK_MONOTONIC. Returns 0 or -errno (-EINVAL with a test's clock). */
 int snd_ticks_start(struct snd_ticks *d) __attribute__((warn_unused_result));
 
 /* Stop the thread (a connection still held is taken back first). NULL is fine. */
@@ -90,6 +95,9 @@ void snd_ticks_connect(struct snd_ticks *d, int fd, const struct snd_tick_consum
 
 /* Take the connection back (before it is closed); nothing to take back is fine. */
 void snd_ticks_disconnect(struct snd_ticks *d);
+
+/* Standby (true) or not: without a connection, judge and show the uplinks. NULL is fine. */
+void snd_ticks_set_idle(struct snd_ticks *d, bool idle);
 
 /*
  * Run every consumer due at @now_ns, in the stages' order, and return when

@@ -5,8 +5,8 @@
  * /metrics alone; `--http` serves the page at /, the JSON API under /api/
  * (docs/api.md) and /metrics too.
  *
- * What it shows comes from web_publish() (the monitor, every tick; the
- * stream's loop while in standby) and from the operations' fill() (what the
+ * What it shows comes from web_publish() (the driver's publish stage,
+ * sender/ticks.h: every 100 ms while connected, and in standby) and from the operations' fill() (what the
  * stream does now); what it controls goes through the operations it is given
  * (sender/control.c), on the server's thread.
  * The figures over time (history.c) and the JSON (json.c) are pure, apart

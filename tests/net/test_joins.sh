@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # A server that takes one subflow and refuses the joins: FFmpeg's own RTMP
 # listener (ffmpeg -listen 1) closes its listening socket after the first
-# accept, so the MP_JOINs of the second uplink are refused. The path probe
-# gets the server's RST all the same ("the path answers"); mpstream must say
+# accept, so the MP_JOINs of the second uplink are refused. The path check
+# (failover/reach.c) gets the server's RST all the same ("the path answers"); mpstream must say
 # once that no subflow comes up there, back off, and keep the stream on the
 # one subflow, whole.
 . "$(dirname "$0")/common.sh"

@@ -134,16 +134,16 @@ static void temp_flv(char *path)
 /* Stamped frame numbers of a file, in order; returns how many. */
 static int read_stamps(const char *path, uint32_t *frames, int max)
 {
-	struct enc_probe *p = NULL;
-	struct enc_probe_frame fr;
+	struct enc_player *p = NULL;
+	struct enc_player_frame fr;
 	int n = 0;
 
-	assert_int_equal(enc_probe_open(path, 5000, NULL, NULL, &p), 0);
-	while (enc_probe_next(p, &fr) == 0 && n < max) {
+	assert_int_equal(enc_player_open(path, 5000, NULL, NULL, &p), 0);
+	while (enc_player_next(p, &fr) == 0 && n < max) {
 		assert_true(fr.stamped); /* decoded whole: nothing refers to a dropped frame */
 		frames[n++] = fr.stamp.frame;
 	}
-	enc_probe_close(p);
+	enc_player_close(p);
 	return n;
 }
 
@@ -356,20 +356,20 @@ static void test_pattern_to_flv(void **state)
 	assert_in_range(f.audio_packets, 185, 190);
 
 	/* Every frame carries its stamp through x264 at 400 kbit/s: numbers 0, 1, 2, ... */
-	struct enc_probe *p = NULL;
-	struct enc_probe_frame fr;
+	struct enc_player *p = NULL;
+	struct enc_player_frame fr;
 	uint32_t expect = 0;
 	uint64_t first_ms = 0;
 
-	assert_int_equal(enc_probe_open(path, 5000, NULL, NULL, &p), 0);
-	while (enc_probe_next(p, &fr) == 0) {
+	assert_int_equal(enc_player_open(path, 5000, NULL, NULL, &p), 0);
+	while (enc_player_next(p, &fr) == 0) {
 		assert_true(fr.stamped);
 		assert_int_equal(fr.stamp.frame, expect);
 		if (!expect)
 			first_ms = fr.stamp.time_ms;
 		expect++;
 	}
-	enc_probe_close(p);
+	enc_player_close(p);
 	assert_in_range(expect, 120, 122);
 	/* The stamps are the sender's clock when each frame was due: 33 ms apart. */
 	assert_in_range(fr.stamp.time_ms - first_ms, 3900, 4200);

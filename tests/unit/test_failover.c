@@ -2,7 +2,7 @@
 /*
  * Failover's actions against a fake routing: what the policy decides is
  * carried out once, in order, with the kick's two steps apart in time; a
- * routing call that fails is survived. The path probe is real: a TCP
+ * routing call that fails is survived. The reach check is real: a TCP
  * connection attempt to a listener on loopback.
  */
 #include <setjmp.h>
@@ -140,7 +140,7 @@ static int64_t tick_until_up(struct failover *fo, struct fake *f, const struct s
 	return t;
 }
 
-/* What each test works with: a listener that answers the probes, the fake routing, failover on it. */
+/* What each test works with: a listener that answers the attempts, the fake routing, failover on it. */
 struct lab {
 	struct sockaddr_in server;
 	int lfd;
@@ -187,11 +187,11 @@ static int teardown(void **state)
 
 /*
  * A dead uplink the others wait for is released at once (unplugged, once);
- * its path is probed; when the probe gets through, it is kicked: replugged,
+ * its path is tried; when an attempt gets through, it is kicked: replugged,
  * no sooner than the server can have heard of the unplug; a kick that did
  * not bring it back is followed by one that unplugs it first.
  */
-static void test_release_probe_kick(void **state)
+static void test_release_reach_kick(void **state)
 {
 	struct lab *l = *state;
 	int64_t t = 1000;
@@ -208,9 +208,9 @@ static void test_release_probe_kick(void **state)
 	assert_int_equal(l->f.unplugs[0], 1); /* once */
 
 	/*
-	 * Down and probed; the listener answers: kicked within a few ticks. Its
-	 * endpoint was removed when it was released: added again at once, no
-	 * sooner than the server can have heard of the removal.
+	 * Down and its path tried; the listener answers: kicked within a few
+	 * ticks. Its endpoint was removed when it was released: added again
+	 * at once, no sooner than the server can have heard of the removal.
 	 */
 	for (int k = 0; k < 30 && !l->f.replugs[0]; k++)
 		tick(l->fo, &l->f, &l->server, t += 100, 1200);
@@ -267,7 +267,7 @@ static void test_refused_replug(void **state)
 }
 
 /*
- * A server that refuses joins: the probe gets an answer (here a listener),
+ * A server that refuses joins: the attempt gets an answer (here a listener),
  * but the kicked uplink never comes back. The kicks back off (1.5 s doubling
  * to 48 s) instead of one every 1.5 s.
  */
@@ -283,12 +283,12 @@ static void test_refused_joins_back_off(void **state)
 		      l->f.unplugs[0]);
 	assert_true(l->f.unplugs[0] >= 3);
 	assert_true(l->f.unplugs[0] <= 8); /* without the back-off: about 60 */
-	assert_true(fo_uplink(l->fo, 0)->probe.failed_kicks >= 3);
+	assert_true(fo_uplink(l->fo, 0)->reach.failed_kicks >= 3);
 
 	/* It comes back: the count starts over. */
 	t = tick_until_up(l->fo, &l->f, &l->server, t, 30);
 	tick(l->fo, &l->f, &l->server, t += 100, 0);
-	assert_int_equal(fo_uplink(l->fo, 0)->probe.failed_kicks, 0);
+	assert_int_equal(fo_uplink(l->fo, 0)->reach.failed_kicks, 0);
 }
 
 /* No primary works: the backups' flags are cleared, and set again when one does. */
@@ -317,7 +317,7 @@ static void test_backups(void **state)
 	assert_string_equal(fo_health_name(fo_uplink(l->fo, 0)), "down");
 }
 
-/* Routing cannot tell: the uplink keeps its last view; no connection: nothing is probed. */
+/* Routing cannot tell: the uplink keeps its last view; no connection: no path is tried. */
 static void test_no_view_no_connection(void **state)
 {
 	struct lab *l = *state;
@@ -343,7 +343,7 @@ static void test_no_view_no_connection(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_release_probe_kick, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_release_reach_kick, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_replug, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_joins_back_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backups, setup_backup, teardown),

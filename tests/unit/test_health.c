@@ -77,7 +77,7 @@ static void test_blackhole_and_back(void **state)
 	set_backup = health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1000);
 	assert_int_equal(ups[0].health.state, FO_UP);
 	assert_int_equal(ups[1].health.state, FO_UP);
-	assert_false(ups[0].act.changed || ups[0].act.probe);
+	assert_false(ups[0].act.changed || ups[0].act.reach);
 
 	/* up0 blackholed: data outstanding, no ACK for 400 ms, then 1.2 s. */
 	prev = cur;
@@ -94,18 +94,18 @@ static void test_blackhole_and_back(void **state)
 	set_backup = health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 2200);
 	assert_int_equal(ups[0].health.state, FO_DOWN);
 	assert_string_equal(ups[0].health.reason, "no ACK for 1200 ms");
-	assert_true(ups[0].act.probe); /* find out when it is back */
-	assert_false(ups[1].act.probe);
+	assert_true(ups[0].act.reach); /* find out when it is back */
+	assert_false(ups[1].act.reach);
 	assert_int_equal(set_backup, -1); /* no backups */
 
-	/* A fresh subflow on up0 (the probe got through, the uplink was kicked). */
+	/* A fresh subflow on up0 (its path answered, the uplink was kicked). */
 	prev = cur;
 	cur.n = 0;
 	subflow(&cur, 3, "10.1.0.2", 0, 10, 0);
 	subflow(&cur, 2, "10.2.0.2", 0, 5, 0);
 	set_backup = health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 3000);
 	assert_int_equal(ups[0].health.state, FO_UP);
-	assert_false(ups[0].act.probe);
+	assert_false(ups[0].act.reach);
 }
 
 /*
@@ -279,7 +279,7 @@ static void test_output_dropped(void **state)
 	print_message("output dropped from 1000 ms: released at %lld ms\n", (long long)released);
 	assert_int_equal(released, 1000 + FO_HEALTH_RELEASE_MIN_MS);
 	assert_int_equal(ups[0].health.state, FO_DOWN);
-	assert_true(ups[0].act.probe);
+	assert_true(ups[0].act.reach);
 	assert_string_equal(ups[0].health.reason,
 			    "nothing acknowledged for 2000 ms, though packets arrive");
 
@@ -316,23 +316,23 @@ static void test_link_and_subflow_loss(void **state)
 	health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1000 + FO_HEALTH_GRACE_MS);
 	assert_int_equal(ups[1].health.state, FO_DOWN);
 	assert_string_equal(ups[1].health.reason, "no subflow");
-	assert_true(ups[1].act.probe);
+	assert_true(ups[1].act.reach);
 
 	ups[0].view.link_up = false;
 	health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 3000);
 	assert_int_equal(ups[0].health.state, FO_DOWN);
 	assert_string_equal(ups[0].health.reason, "link down");
-	assert_false(ups[0].act.probe); /* the link events bring it back */
+	assert_false(ups[0].act.reach); /* the link events bring it back */
 	/* Its subflow is still there: released at once, not after a silence. */
 	assert_true(ups[0].act.release);
 	assert_true(ups[0].health.released);
 	health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 3100);
 	assert_false(ups[0].act.release); /* once */
 
-	/* No connection: nothing to judge, nothing to probe. */
+	/* No connection: nothing to judge, no path to try. */
 	ups[0].view.link_up = true;
 	health_at(&h, ups, ARRAY_SIZE(ups), &prev, NULL, 4000);
-	assert_false(ups[1].act.probe);
+	assert_false(ups[1].act.reach);
 }
 
 /* A link down without subflows, out of use, or plain TCP: nothing to release. */
@@ -435,10 +435,10 @@ static void block_tick(struct fo_health *h, struct fo_uplink *ups, struct conn_s
  */
 /*
  * An IPv6-only uplink on a connection opened to the server's IPv4 address:
- * its subflow goes to an address the server announced, which the kernel
- * never opens again once closed. Dead, it is neither released nor probed
- * (TCP's own retransmission brings it back); the same uplink on a
- * connection opened over IPv6 is.
+ * its subflow goes to an address the server announced, which the kernel never
+ * opens again once closed. Dead, it is neither released nor its path tried
+ * (TCP's own retransmission brings it back); the same uplink on a connection
+ * opened over IPv6 is.
  */
 static void test_cross_family_never_closed(void **state)
 {
@@ -467,11 +467,11 @@ static void test_cross_family_never_closed(void **state)
 			inet_pton(AF_INET6, "fd00:1::2", &sin6->sin6_addr);
 			health_at(&h, ups, 2, &prev, &cur, t);
 			if (round == 0)
-				assert_false(ups[0].act.release || ups[0].act.probe);
+				assert_false(ups[0].act.release || ups[0].act.reach);
 		}
 		assert_int_equal(ups[0].health.state, FO_DOWN);
 		if (round == 1)
-			assert_true(ups[0].act.probe || ups[0].health.released);
+			assert_true(ups[0].act.reach || ups[0].health.released);
 		/* The same, on a connection opened to the server's IPv6 address. */
 		prev.peer_family = cur.peer_family = AF_INET6;
 	}
@@ -501,7 +501,7 @@ static void test_dead_path_released(void **state)
 	block_tick(&h, ups, &prev, &cur, 1200, 200, 1, true);
 	assert_false(ups[0].act.release); /* once */
 	assert_int_equal(ups[0].health.state, FO_DOWN);
-	assert_true(ups[0].act.probe); /* and probed until its path answers */
+	assert_true(ups[0].act.reach); /* and its path tried until it answers */
 
 	/*
 	 * Back (a fresh subflow) after longer than a swing (FO_HEALTH_FLAP_MS),
@@ -886,7 +886,7 @@ static void test_slow_path_benched(void **state)
 	assert_in_range(benched_at, 6800, 7200);
 	assert_string_equal(fo_health_name(&ups[1]), "slow");
 	assert_string_equal(fo_health_name(&ups[0]), "up");
-	/* Its subflow closed on purpose: not down, not probed. */
+	/* Its subflow closed on purpose: not down, its path not tried. */
 	for (int k = 0; k < 30; k++) {
 		prev = cur;
 		cur.n = 0;
@@ -897,7 +897,7 @@ static void test_slow_path_benched(void **state)
 		t += 100;
 		health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, t);
 		assert_int_not_equal(ups[1].health.state, FO_DOWN);
-		assert_false(ups[1].act.probe);
+		assert_false(ups[1].act.reach);
 		assert_int_equal(ups[1].act.bench, -1);
 	}
 	/* Benched: nothing more while its time runs. */

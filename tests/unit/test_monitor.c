@@ -102,6 +102,8 @@ static void run_until(struct snd_ticks *d, int64_t until)
 		fake_now = snd_ticks_step(d, fake_now);
 }
 
+static double last_time_s; /* the last "total" row's time */
+
 /* The CSV's "total" rows: their count, and the last one's send_bps and target_bps. */
 static int totals(const char *path, double *send_bps, long *target_bps)
 {
@@ -116,6 +118,7 @@ static int totals(const char *path, double *send_bps, long *target_bps)
 		if (!p)
 			continue;
 		n++;
+		assert_int_equal(sscanf(line, "%lf,", &last_time_s), 1);
 		/* time,total,total,local,remote,send_bps,goodput_bps,retrans,rtt,cwnd,target_bps */
 		p += strlen(",total,total,");
 		/* No rate stage: no stream figures. */
@@ -149,12 +152,14 @@ static void test_report_rows(void **state)
 	run_until(l.d, fake_now + 3500 * MS);
 	/* At 0 s the first snapshot only starts the interval; rows at 1, 2 and 3 s. */
 	assert_int_equal(totals(l.path, &send, &target), 3);
-	printf("# send %.0f bit/s, target %ld\n", send, target);
+	printf("# send %.0f bit/s, target %ld, last row at %.3f s\n", send, target, last_time_s);
+	assert_true(last_time_s > 2.99 && last_time_s < 3.01);
 	assert_true(send > 9.9e6 && send < 10.1e6);
 	assert_int_equal(target, 2500000);
 	/* Taken back 0.5 s after the last row: a last row for the part-interval. */
 	snd_ticks_disconnect(l.d);
 	assert_int_equal(totals(l.path, &send, &target), 4);
+	assert_true(last_time_s > 3.49 && last_time_s < 3.51);
 	assert_true(send > 9.9e6 && send < 10.1e6);
 	teardown(&l);
 }
@@ -192,7 +197,9 @@ static void test_failed_samples(void **state)
 	assert_int_equal(totals(l.path, &send, &target), 0);
 	sample_fails = false;
 	run_until(l.d, fake_now + 2000 * MS);
-	assert_true(totals(l.path, &send, &target) >= 1);
+	/* The first good sample (2.5 s) starts the interval: one row, at 3.5 s. */
+	assert_int_equal(totals(l.path, &send, &target), 1);
+	assert_true(last_time_s > 3.49 && last_time_s < 3.51);
 	assert_true(send > 9.9e6 && send < 10.1e6);
 	teardown(&l);
 }

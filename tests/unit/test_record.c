@@ -80,8 +80,8 @@ static void read_recording(const char *path, struct rec_facts *f)
 {
 	AVFormatContext *ic = NULL;
 	AVPacket *pkt = av_packet_alloc();
-	struct enc_probe *p = NULL;
-	struct enc_probe_frame fr;
+	struct enc_player *p = NULL;
+	struct enc_player_frame fr;
 	double prev = -1;
 
 	memset(f, 0, sizeof(*f));
@@ -106,12 +106,12 @@ static void read_recording(const char *path, struct rec_facts *f)
 	av_packet_free(&pkt);
 	avformat_close_input(&ic);
 
-	assert_int_equal(enc_probe_open(path, 5000, NULL, NULL, &p), 0);
-	while (enc_probe_next(p, &fr) == 0 && f->stamped < 1000) {
+	assert_int_equal(enc_player_open(path, 5000, NULL, NULL, &p), 0);
+	while (enc_player_next(p, &fr) == 0 && f->stamped < 1000) {
 		assert_true(fr.stamped); /* every picture decodes whole */
 		f->stamps[f->stamped++] = fr.stamp.frame;
 	}
-	enc_probe_close(p);
+	enc_player_close(p);
 }
 
 /*

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "pathprobe.h"
+#include "reach.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -8,11 +8,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-void fo_pathprobe_init(struct fo_pathprobe *p)
+void fo_reach_init(struct fo_reach *p)
 {
-	for (int k = 0; k < FO_PROBE_ATTEMPTS; k++)
+	for (int k = 0; k < FO_REACH_ATTEMPTS; k++)
 		p->fd[k] = -1;
-	fo_pathprobe_reset(p);
+	fo_reach_reset(p);
 	p->kicked_ms = 0;
 	p->replug_ms = 0;
 	p->unplugged_ms = 0;
@@ -20,7 +20,7 @@ void fo_pathprobe_init(struct fo_pathprobe *p)
 	p->failed_kicks = 0;
 }
 
-static void give_up(struct fo_pathprobe *p, int k)
+static void give_up(struct fo_reach *p, int k)
 {
 	if (p->fd[k] >= 0)
 		close(p->fd[k]);
@@ -28,15 +28,15 @@ static void give_up(struct fo_pathprobe *p, int k)
 	p->started_ms[k] = 0;
 }
 
-void fo_pathprobe_reset(struct fo_pathprobe *p)
+void fo_reach_reset(struct fo_reach *p)
 {
-	for (int k = 0; k < FO_PROBE_ATTEMPTS; k++)
+	for (int k = 0; k < FO_REACH_ATTEMPTS; k++)
 		give_up(p, k);
 	p->last_start_ms = 0;
 }
 
 /* A fresh attempt in slot @k. */
-static int start(struct fo_pathprobe *p, int k, const struct mps_ip *src, const char *ifname,
+static int start(struct fo_reach *p, int k, const struct mps_ip *src, const char *ifname,
 		 const struct sockaddr_storage *dst, int64_t now_ms)
 {
 	struct sockaddr_storage from, to;
@@ -58,7 +58,7 @@ static int start(struct fo_pathprobe *p, int k, const struct mps_ip *src, const 
 	setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
 	/*
 	 * And through that device only: with its link down and its table gone,
-	 * the main table would send the probe out of another uplink, which
+	 * the main table would send the attempt out of another uplink, which
 	 * answers. (Needs CAP_NET_RAW; without it the link state covers that.)
 	 */
 	setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname) + 1);
@@ -78,7 +78,7 @@ static int start(struct fo_pathprobe *p, int k, const struct mps_ip *src, const 
 }
 
 /* Attempt @k: 1 answered, 0 not yet, -1 failed (given up). */
-static int look(struct fo_pathprobe *p, int k, int64_t now_ms)
+static int look(struct fo_reach *p, int k, int64_t now_ms)
 {
 	struct pollfd pfd = {.fd = p->fd[k], .events = POLLOUT};
 	int err = 0;
@@ -90,28 +90,28 @@ static int look(struct fo_pathprobe *p, int k, int64_t now_ms)
 		/* Connected, or refused by the far end: either way the path carries packets. */
 		return err == 0 || err == ECONNREFUSED ? 1 : -1;
 	}
-	if (now_ms - p->started_ms[k] >= FO_PROBE_LIFE_MS) {
+	if (now_ms - p->started_ms[k] >= FO_REACH_LIFE_MS) {
 		give_up(p, k);
 		return -1;
 	}
 	return 0;
 }
 
-int fo_pathprobe_step(struct fo_pathprobe *p, const struct mps_ip *src, const char *ifname,
-		      const struct sockaddr_storage *dst, int64_t now_ms)
+int fo_reach_step(struct fo_reach *p, const struct mps_ip *src, const char *ifname,
+		  const struct sockaddr_storage *dst, int64_t now_ms)
 {
 	int free_slot = -1;
 
-	for (int k = 0; k < FO_PROBE_ATTEMPTS; k++) {
+	for (int k = 0; k < FO_REACH_ATTEMPTS; k++) {
 		if (p->fd[k] >= 0 && look(p, k, now_ms) == 1) {
-			fo_pathprobe_reset(p);
+			fo_reach_reset(p);
 			return 1;
 		}
 		if (p->fd[k] < 0)
 			free_slot = k;
 	}
 	/* A fresh SYN now and then, not the kernel's back-off. */
-	if (free_slot < 0 || (p->last_start_ms && now_ms - p->last_start_ms < FO_PROBE_EVERY_MS))
+	if (free_slot < 0 || (p->last_start_ms && now_ms - p->last_start_ms < FO_REACH_EVERY_MS))
 		return 0;
 	return start(p, free_slot, src, ifname, dst, now_ms);
 }

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-struct enc_probe {
+struct enc_player {
 	AVFormatContext *ic;
 	AVCodecContext *dec;
 	AVPacket *pkt;
@@ -29,9 +29,9 @@ struct enc_probe {
 	bool draining;
 };
 
-static int probe_interrupt(void *opaque)
+static int player_interrupt(void *opaque)
 {
-	struct enc_probe *p = opaque;
+	struct enc_player *p = opaque;
 
 	if (p->interrupt && p->interrupt(p->opaque))
 		return 1;
@@ -42,16 +42,16 @@ static int probe_interrupt(void *opaque)
 	return 0;
 }
 
-static void arm(struct enc_probe *p)
+static void arm(struct enc_player *p)
 {
 	p->deadline_us = av_gettime_relative() + (int64_t)p->timeout_ms * 1000;
 	p->timed_out = false;
 }
 
-int enc_probe_open(const char *url, int timeout_ms, int (*interrupt)(void *), void *opaque,
-		   struct enc_probe **out)
+int enc_player_open(const char *url, int timeout_ms, int (*interrupt)(void *), void *opaque,
+		    struct enc_player **out)
 {
-	struct enc_probe *p = calloc(1, sizeof(*p));
+	struct enc_player *p = calloc(1, sizeof(*p));
 	AVDictionary *opts = NULL;
 	const AVCodec *codec;
 	int ret = AVERROR(ENOMEM);
@@ -66,7 +66,7 @@ int enc_probe_open(const char *url, int timeout_ms, int (*interrupt)(void *), vo
 	p->ic = avformat_alloc_context();
 	if (!p->pkt || !p->frame || !p->ic)
 		goto fail;
-	p->ic->interrupt_callback = (AVIOInterruptCB){probe_interrupt, p};
+	p->ic->interrupt_callback = (AVIOInterruptCB){player_interrupt, p};
 	/* Live playback of RTMP; the packets read while probing the streams are kept. */
 	av_dict_set(&opts, "rtmp_live", "live", 0);
 	arm(p);
@@ -94,11 +94,11 @@ int enc_probe_open(const char *url, int timeout_ms, int (*interrupt)(void *), vo
 fail:
 	if (p->timed_out)
 		ret = AVERROR(ETIMEDOUT);
-	enc_probe_close(p);
+	enc_player_close(p);
 	return ret;
 }
 
-int enc_probe_next(struct enc_probe *p, struct enc_probe_frame *out)
+int enc_player_next(struct enc_player *p, struct enc_player_frame *out)
 {
 	int ret;
 
@@ -152,7 +152,7 @@ int enc_probe_next(struct enc_probe *p, struct enc_probe_frame *out)
 	}
 }
 
-void enc_probe_close(struct enc_probe *p)
+void enc_player_close(struct enc_player *p)
 {
 	if (!p)
 		return;

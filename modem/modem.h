@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * modem: each uplink's radio, as ModemManager reports it.
+ *
+ * mm_watch_start() starts one thread of its own that talks to ModemManager
+ * over D-Bus through libmm-glib (ModemManager's client library), in a
+ * GMainContext of its own (never the default one). An uplink is a modem's
+ * when a modem lists the uplink's interface among its ports as its network
+ * port (MM_MODEM_PORT_TYPE_NET). What the modem reports arrives as D-Bus
+ * signals (objects added and removed, properties changed), not by polling;
+ * the extended signal values (RSRP, RSRQ, SNR) are refreshed by ModemManager
+ * at the rate asked of its Modem.Signal interface.
+ *
+ * Nothing here fails for want of ModemManager: no system bus, ModemManager
+ * not running, gone and back, a modem unplugged: the uplink's radio is then
+ * "not present", one line is logged at each such change, and the modems come
+ * back when ModemManager does.
+ *
+ * mm_watch_get() copies one uplink's radio under the watch's lock: any thread
+ * may call it, at any rate. No glib type or header is seen outside.
+ */
+#ifndef MPS_MODEM_H
+#define MPS_MODEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MODEM_WARN_UNUSED __attribute__((warn_unused_result))
+
+/* The extended signal values' refresh period asked of ModemManager, by default. */
+#define MODEM_SIGNAL_RATE_S 5
+/* Strings as the modem or ModemManager gave them (outside input: escape before showing). */
+#define MODEM_TEXT 64
+
+/* The 3GPP registration, in the few states an operator acts on. */
+enum modem_reg {
+	MODEM_REG_UNKNOWN = 0, /* no modem, no 3GPP interface yet, or the modem does not say */
+	MODEM_REG_IDLE,	       /* not registered, not searching (radio off, not enabled) */
+	MODEM_REG_SEARCHING,
+	MODEM_REG_DENIED, /* refused; emergency calls only counts as refused */
+	MODEM_REG_HOME,
+	MODEM_REG_ROAMING,
+};
+
+/* The SIM, as the modem's lock and state say. */
+enum modem_sim {
+	MODEM_SIM_UNKNOWN = 0,
+	MODEM_SIM_MISSING,
+	MODEM_SIM_PIN,	  /* locked: the PIN is asked for */
+	MODEM_SIM_PUK,	  /* locked: the PUK is asked for (the PIN's attempts are used up) */
+	MODEM_SIM_LOCKED, /* another lock (a network or PH-SIM lock, PIN2/PUK2) */
+	MODEM_SIM_READY,
+};
+
+/* Where the watch is. */
+enum mm_watch_status {
+	MM_WATCH_STARTING = 0,	  /* not connected to the bus yet */
+	MM_WATCH_NO_BUS,	  /* no system bus (tried again every retry_s) */
+	MM_WATCH_NO_MODEMMANAGER, /* the bus is there, ModemManager is not */
+	MM_WATCH_RUNNING,	  /* ModemManager answers */
+};
+#define MM_WATCH_RETRY_S 10
+
+/* One uplink's radio. Doubles are NAN where the modem reports nothing. */
+struct modem_radio {
+	/*
+	 * The watch's generation (mm_watch_generation()) when this uplink's
+	 * radio last changed; 0 while it never was seen.
+	 */
+	uint64_t generation;
+	bool present; /* a modem has this interface as its network port */
+	char model[MODEM_TEXT];
+	char manufacturer[MODEM_TEXT];
+	char operator_name[MODEM_TEXT];
+	char operator_code[8]; /* MCC and MNC, "20801" */
+	char tech[8];	       /* "5G", "LTE", "3G", "2G", "" (none or unknown) */
+	char state[16]; /* ModemManager's modem state: "registered", "connected", "locked", ... */
+	enum modem_reg reg;
+	int quality;	     /* signal quality, 0..100 %; -1 unknown */
+	bool quality_recent; /* ModemManager's flag: the quality was read recently */
+	struct {
+		double rsrp, rsrq, snr, rssi; /* dBm, dB, dB, dBm */
+	} lte;
+	struct {
+		double rsrp, rsrq, sinr; /* dBm, dB, dB: ModemManager's Nr5g "snr" */
+	} nr;
+	double rssi;		/* dBm: UMTS's, or GSM's, where there is no LTE or 5G figure */
+	unsigned signal_rate_s; /* the Modem.Signal refresh period in effect; 0: none */
+	enum modem_sim sim;
+	int sim_retries; /* the attempts left for the code asked for (PIN or PUK); -1 unknown */
+};
+
+struct mm_watch;
+
+struct mm_watch_config {
+	/*
+	 * The D-Bus address to find ModemManager on; NULL: the system bus (gio
+	 * honours DBUS_SYSTEM_BUS_ADDRESS, which the tests use).
+	 */
+	const char *bus_address;
+	unsigned signal_rate_s; /* 0: MODEM_SIGNAL_RATE_S */
+	unsigned retry_s;	/* a bus not there is tried again after this; 0: MM_WATCH_RETRY_S */
+};
+
+/*
+ * Start watching the modems of the interfaces @ifnames (@n of them, each
+ * shorter than IFNAMSIZ); @cfg may be NULL. Returns at once: the watch's
+ * thread connects, and keeps trying, on its own. Returns 0 and *@out, or
+ * -EINVAL (a name too long, n == 0), -ENOMEM, -EAGAIN (no thread).
+ */
+MODEM_WARN_UNUSED int mm_watch_start(const char *const *ifnames, size_t n,
+				     const struct mm_watch_config *cfg, struct mm_watch **out);
+
+/* Stop the thread and free everything. NULL is accepted. */
+void mm_watch_stop(struct mm_watch *w);
+
+/*
+ * Copy @ifname's radio into *@out. Returns 0, or -ENOENT when @ifname is not
+ * one of the watched interfaces (*@out is then "not present").
+ */
+MODEM_WARN_UNUSED int mm_watch_get(struct mm_watch *w, const char *ifname, struct modem_radio *out);
+
+/* Bumped at every change of any uplink's radio and of the status. */
+uint64_t mm_watch_generation(struct mm_watch *w);
+
+enum mm_watch_status mm_watch_status(struct mm_watch *w);
+
+/*
+ * Wait until the generation passes @after, or @timeout_ms (< 0: no limit)
+ * has gone by. Returns the generation.
+ */
+uint64_t mm_watch_wait(struct mm_watch *w, uint64_t after, int timeout_ms);
+
+/* Names for the API, the CSV and the log: "home", "roaming", ...; "ready", "pin", ... */
+const char *modem_reg_name(enum modem_reg reg);
+const char *modem_sim_name(enum modem_sim sim);
+const char *mm_watch_status_name(enum mm_watch_status status);
+
+/* Registered (home or roaming): the uplink can carry data. */
+bool modem_reg_registered(enum modem_reg reg);
+
+#endif

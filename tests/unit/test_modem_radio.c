@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ModemManager's values in mpstream's words (modem/radio.h), pure: the
+ * technology's short name, the registration, the SIM, the comparison that
+ * decides whether a snapshot changed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "radio.h"
+
+#include <ModemManager.h>
+#include <math.h>
+#include <string.h>
+
+static void test_tech(void **state)
+{
+	assert_string_equal(modem_tech_name(MM_MODEM_ACCESS_TECHNOLOGY_LTE), "LTE");
+	/* 5G NSA reports LTE and 5G NR at once: the newest wins. */
+	assert_string_equal(
+		modem_tech_name(MM_MODEM_ACCESS_TECHNOLOGY_LTE | MM_MODEM_ACCESS_TECHNOLOGY_5GNR),
+		"5G");
+	assert_string_equal(modem_tech_name(MM_MODEM_ACCESS_TECHNOLOGY_HSPA_PLUS), "3G");
+	assert_string_equal(modem_tech_name(MM_MODEM_ACCESS_TECHNOLOGY_UMTS), "3G");
+	assert_string_equal(modem_tech_name(MM_MODEM_ACCESS_TECHNOLOGY_EDGE), "2G");
+	assert_string_equal(modem_tech_name(MM_MODEM_ACCESS_TECHNOLOGY_LTE_CAT_M), "LTE");
+	assert_string_equal(modem_tech_name(MM_MODEM_ACCESS_TECHNOLOGY_UNKNOWN), "");
+	assert_string_equal(modem_tech_name(MM_MODEM_ACCESS_TECHNOLOGY_POTS), "");
+	assert_string_equal(modem_tech_name(MM_MODEM_ACCESS_TECHNOLOGY_ANY), "");
+}
+
+static void test_reg(void **state)
+{
+	assert_int_equal(modem_reg_of(MM_MODEM_3GPP_REGISTRATION_STATE_HOME), MODEM_REG_HOME);
+	assert_int_equal(modem_reg_of(MM_MODEM_3GPP_REGISTRATION_STATE_HOME_SMS_ONLY),
+			 MODEM_REG_HOME);
+	assert_int_equal(modem_reg_of(MM_MODEM_3GPP_REGISTRATION_STATE_ROAMING_CSFB_NOT_PREFERRED),
+			 MODEM_REG_ROAMING);
+	assert_int_equal(modem_reg_of(MM_MODEM_3GPP_REGISTRATION_STATE_SEARCHING),
+			 MODEM_REG_SEARCHING);
+	assert_int_equal(modem_reg_of(MM_MODEM_3GPP_REGISTRATION_STATE_EMERGENCY_ONLY),
+			 MODEM_REG_DENIED);
+	assert_int_equal(modem_reg_of(MM_MODEM_3GPP_REGISTRATION_STATE_IDLE), MODEM_REG_IDLE);
+	assert_int_equal(modem_reg_of(MM_MODEM_3GPP_REGISTRATION_STATE_UNKNOWN), MODEM_REG_UNKNOWN);
+	assert_int_equal(modem_reg_of(999), MODEM_REG_UNKNOWN);
+	assert_true(modem_reg_registered(MODEM_REG_ROAMING));
+	assert_false(modem_reg_registered(MODEM_REG_DENIED));
+	assert_string_equal(modem_reg_name(MODEM_REG_SEARCHING), "searching");
+	assert_string_equal(modem_reg_name((enum modem_reg)42), "unknown");
+}
+
+static void test_sim(void **state)
+{
+	assert_int_equal(modem_sim_of(MM_MODEM_STATE_FAILED,
+				      MM_MODEM_STATE_FAILED_REASON_SIM_MISSING,
+				      MM_MODEM_LOCK_UNKNOWN, false),
+			 MODEM_SIM_MISSING);
+	assert_int_equal(modem_sim_of(MM_MODEM_STATE_LOCKED, 0, MM_MODEM_LOCK_SIM_PIN, true),
+			 MODEM_SIM_PIN);
+	assert_int_equal(modem_sim_of(MM_MODEM_STATE_LOCKED, 0, MM_MODEM_LOCK_SIM_PUK, true),
+			 MODEM_SIM_PUK);
+	assert_int_equal(modem_sim_of(MM_MODEM_STATE_LOCKED, 0, MM_MODEM_LOCK_PH_NET_PIN, true),
+			 MODEM_SIM_LOCKED);
+	assert_int_equal(modem_sim_of(MM_MODEM_STATE_REGISTERED, 0, MM_MODEM_LOCK_NONE, true),
+			 MODEM_SIM_READY);
+	assert_int_equal(modem_sim_of(MM_MODEM_STATE_DISABLED, 0, MM_MODEM_LOCK_NONE, false),
+			 MODEM_SIM_MISSING);
+	assert_int_equal(modem_sim_of(MM_MODEM_STATE_INITIALIZING, 0, MM_MODEM_LOCK_UNKNOWN, true),
+			 MODEM_SIM_UNKNOWN);
+	assert_int_equal(modem_sim_lock(MODEM_SIM_PIN), MM_MODEM_LOCK_SIM_PIN);
+	assert_int_equal(modem_sim_lock(MODEM_SIM_PUK), MM_MODEM_LOCK_SIM_PUK);
+	assert_int_equal(modem_sim_lock(MODEM_SIM_READY), MM_MODEM_LOCK_UNKNOWN);
+	assert_string_equal(modem_sim_name(MODEM_SIM_PUK), "puk");
+}
+
+static void test_equal(void **state)
+{
+	struct modem_radio a, b;
+
+	modem_radio_unknown(&a);
+	modem_radio_unknown(&b);
+	assert_false(a.present);
+	assert_int_equal(a.quality, -1);
+	assert_true(isnan(a.lte.rsrp) && isnan(a.nr.sinr) && isnan(a.rssi));
+	/* Unknown figures (NAN) are equal; the generation is not compared. */
+	b.generation = 7;
+	assert_true(modem_radio_equal(&a, &b));
+	b.lte.rsrp = -100.0;
+	assert_false(modem_radio_equal(&a, &b));
+	a.lte.rsrp = -100.0;
+	assert_true(modem_radio_equal(&a, &b));
+	strcpy(b.tech, "5G");
+	assert_false(modem_radio_equal(&a, &b));
+	strcpy(a.tech, "5G");
+	b.sim_retries = 2;
+	assert_false(modem_radio_equal(&a, &b));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tech),
+		cmocka_unit_test(test_reg),
+		cmocka_unit_test(test_sim),
+		cmocka_unit_test(test_equal),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
