@@ -114,7 +114,7 @@ static int64_t kick_outcome(struct fo_uplink *up, int64_t now)
 				 "server that refuses joins?): the stream stays on the others, "
 				 "tried "
 				 "again less and less often",
-				 up->link.ifname);
+				 up->view.name);
 	}
 	return kick_wait(p);
 }
@@ -124,7 +124,7 @@ static int64_t kick_outcome(struct fo_uplink *up, int64_t now)
  * and an address of the server of that family that the connection has. False:
  * none.
  */
-static bool reach_pair(const struct fo_link *l, const struct conn_snapshot *cur,
+static bool reach_pair(const struct mps_uplink_view *l, const struct conn_snapshot *cur,
 		       const struct mps_ip **src, const struct sockaddr_storage **dst)
 {
 	for (size_t k = 0; k < cur->n; k++) {
@@ -132,9 +132,9 @@ static bool reach_pair(const struct fo_link *l, const struct conn_snapshot *cur,
 
 		if (!mps_ip_from_sockaddr(&r, (const struct sockaddr *)&cur->sf[k].remote))
 			continue;
-		*src = &l->addr[r.family == AF_INET6];
+		*src = mps_uplink_view_addr(l, r.family);
 		*dst = &cur->sf[k].remote;
-		if ((*src)->family)
+		if (*src)
 			return true;
 	}
 	return false;
@@ -155,12 +155,12 @@ static void reach_and_kick(struct failover *f, size_t i, const struct conn_snaps
 	char err[96];
 	int ret = 0;
 
-	if (!up->act.reach || !cur || !reach_pair(&up->link, cur, &src, &dst) ||
+	if (!up->act.reach || !cur || !reach_pair(&up->view, cur, &src, &dst) ||
 	    now - up->reach.kicked_ms < wait) {
 		fo_reach_reset(&up->reach);
 		return;
 	}
-	if (fo_reach_step(&up->reach, src, up->link.ifname, dst, now) != 1)
+	if (fo_reach_step(&up->reach, src, up->view.name, dst, now) != 1)
 		return;
 	up->reach.kicked_ms = now;
 	up->reach.kick_pending = true;
@@ -172,7 +172,7 @@ static void reach_and_kick(struct failover *f, size_t i, const struct conn_snaps
 	if (up->reach.replug_ms < now)
 		up->reach.replug_ms = now;
 	LOG_INFO(TAG, "uplink %s: its path answers again: fresh subflow in %lld ms%s",
-		 up->link.ifname, (long long)(up->reach.replug_ms - now),
+		 up->view.name, (long long)(up->reach.replug_ms - now),
 		 err_suffix(ret, err, sizeof(err)));
 }
 
@@ -192,14 +192,14 @@ static void replug_due(struct failover *f, size_t i, const struct conn_snapshot 
 	ret = f->ops->replug(f->ctx, i);
 	if (ret && up->reach.unplugged_ms && cur && !f->ops->unplug(f->ctx, i)) {
 		LOG_DEBUG(TAG, "uplink %s: endpoint refused (%s): removed, added again later",
-			  up->link.ifname, strerror(-ret));
+			  up->view.name, strerror(-ret));
 		up->reach.unplugged_ms = now;
 		up->reach.replug_ms = now + replug_wait(cur);
 		return;
 	}
 	up->reach.unplugged_ms = 0;
 	if (ret)
-		LOG_WARN(TAG, "uplink %s: cannot add its endpoint again: %s", up->link.ifname,
+		LOG_WARN(TAG, "uplink %s: cannot add its endpoint again: %s", up->view.name,
 			 strerror(-ret));
 }
 
@@ -212,7 +212,7 @@ static void act_on(struct failover *f, size_t i, const struct conn_snapshot *cur
 
 	if (up->act.changed)
 		mps_log(fo_health_shown(&up->health) == FO_DOWN ? MPS_LOG_WARN : MPS_LOG_INFO, TAG,
-			"uplink %s: %s (%s)", up->link.ifname,
+			"uplink %s: %s (%s)", up->view.name,
 			fo_state_name(fo_health_shown(&up->health)), up->health.reason);
 	if (up->act.release) {
 		ret = f->ops->unplug(f->ctx, i);
@@ -220,7 +220,7 @@ static void act_on(struct failover *f, size_t i, const struct conn_snapshot *cur
 			up->reach.unplugged_ms = now;
 		mps_log(ret ? MPS_LOG_WARN : MPS_LOG_INFO, TAG,
 			"uplink %s: subflows closed, their data goes on the others now%s",
-			up->link.ifname, err_suffix(ret, err, sizeof(err)));
+			up->view.name, err_suffix(ret, err, sizeof(err)));
 	}
 	reach_and_kick(f, i, cur, now);
 	replug_due(f, i, cur, now);
@@ -236,8 +236,8 @@ static void act_bench(struct failover *f, size_t i)
 	if (up->act.bench < 0)
 		return;
 	ret = up->act.bench ? f->ops->unplug(f->ctx, i) : f->ops->replug(f->ctx, i);
-	mps_log(up->act.bench ? MPS_LOG_WARN : MPS_LOG_INFO, TAG, "uplink %s: %s%s",
-		up->link.ifname, up->act.bench_why, err_suffix(ret, err, sizeof(err)));
+	mps_log(up->act.bench ? MPS_LOG_WARN : MPS_LOG_INFO, TAG, "uplink %s: %s%s", up->view.name,
+		up->act.bench_why, err_suffix(ret, err, sizeof(err)));
 }
 
 /* Backups carry the stream while no primary works (@backup 0), and go back (1). */
@@ -248,12 +248,12 @@ static void act_backups(struct failover *f, int backup)
 	LOG_WARN(TAG, backup ? "a primary uplink works again: backups back to backup"
 			     : "no primary uplink works: backup uplinks carry the stream");
 	for (size_t i = 0; i < f->n; i++) {
-		if (!f->up[i].link.backup || !f->up[i].link.installed)
+		if (!f->up[i].view.backup || !f->up[i].view.installed)
 			continue;
 		ret = f->ops->set_backup(f->ctx, i, backup);
 		if (ret)
 			LOG_WARN(TAG, "uplink %s: cannot %s its backup flag: %s",
-				 f->up[i].link.ifname, backup ? "set" : "clear", strerror(-ret));
+				 f->up[i].view.name, backup ? "set" : "clear", strerror(-ret));
 	}
 }
 
@@ -262,15 +262,15 @@ void fo_tick(struct failover *f, const struct conn_snapshot *cur, int64_t now)
 	int set_backup;
 
 	for (size_t i = 0; i < f->n; i++) {
-		struct fo_link l;
+		struct mps_uplink_view l;
 
 		/* An uplink routing cannot tell about keeps its last view. */
 		if (f->ops->get(f->ctx, i, &l))
 			continue;
 		/* Its link back: routing put its endpoint back itself. */
-		if (l.link_up && !f->up[i].link.link_up)
+		if (l.link_up && !f->up[i].view.link_up)
 			f->up[i].reach.unplugged_ms = 0;
-		f->up[i].link = l;
+		f->up[i].view = l;
 	}
 	set_backup = fo_health_update(&f->health, f->up, f->n, &f->prev, cur, now);
 	for (size_t i = 0; i < f->n; i++)

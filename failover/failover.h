@@ -24,8 +24,8 @@
 
 /* What failover may do to uplink @i. Each returns 0 or -errno. */
 struct fo_routing_ops {
-	/* Routing's current view of the uplink. */
-	int (*get)(void *ctx, size_t i, struct fo_link *out);
+	/* Routing's current view of the uplink (rt_uplinks_view() in mpstream). */
+	int (*get)(void *ctx, size_t i, struct mps_uplink_view *out);
 	/* Close its subflows (the initial one too) and remove its endpoint. */
 	int (*unplug)(void *ctx, size_t i);
 	/* Add its endpoint again: the kernel opens a fresh subflow at once. */

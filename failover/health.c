@@ -18,7 +18,7 @@ const char *fo_state_name(enum fo_state s)
 
 const char *fo_health_name(const struct fo_uplink *u)
 {
-	if (u->link.disabled)
+	if (u->view.disabled)
 		return "off";
 	if (u->health.benched && u->health.state != FO_DOWN)
 		return "slow";
@@ -55,19 +55,10 @@ void fo_health_init(struct fo_health *h, struct fo_uplink *ups, size_t n)
 	}
 }
 
-bool fo_link_owns(const struct fo_link *l, const struct sockaddr_storage *ss)
-{
-	struct mps_ip ip;
-
-	if (!mps_ip_from_sockaddr(&ip, (const struct sockaddr *)ss))
-		return false;
-	return mps_ip_equal(&l->addr[0], &ip) || mps_ip_equal(&l->addr[1], &ip);
-}
-
 /* @sf is established and leaves from uplink @l. */
-static bool established_on(const struct conn_subflow *sf, const struct fo_link *l)
+static bool established_on(const struct conn_subflow *sf, const struct mps_uplink_view *l)
 {
-	return fo_link_owns(l, &sf->local) && sf->state == TCP_ESTABLISHED;
+	return mps_uplink_view_owns(l, &sf->local) && sf->state == TCP_ESTABLISHED;
 }
 
 /* @sf holds data not acknowledged yet: in flight, or given to it and not sent. */
@@ -124,7 +115,7 @@ static uint32_t sf_silence(const struct conn_subflow *sf, struct stall st)
  * window, or had data acknowledged), and how much of what it sent was sent
  * again. Returns its stall.
  */
-static struct stall track_path(struct fo_health_uplink *u, const struct fo_link *l,
+static struct stall track_path(struct fo_health_uplink *u, const struct mps_uplink_view *l,
 			       const struct conn_snapshot *prev, const struct conn_snapshot *cur,
 			       int64_t now, int64_t dt)
 {
@@ -170,7 +161,7 @@ static struct stall track_path(struct fo_health_uplink *u, const struct fo_link 
  * acknowledge nothing new, "nothing acknowledged for N ms, though packets
  * arrive".
  */
-static void say_silence(char *why, size_t size, const struct fo_link *link,
+static void say_silence(char *why, size_t size, const struct mps_uplink_view *link,
 			const struct conn_snapshot *cur, uint32_t silence, const char *more)
 {
 	bool arrive = false;
@@ -187,7 +178,7 @@ static void say_silence(char *why, size_t size, const struct fo_link *link,
 }
 
 /* The state of an installed, linked uplink from its subflows; @why says why. */
-static enum fo_state from_subflows(struct fo_health_uplink *u, const struct fo_link *link,
+static enum fo_state from_subflows(struct fo_health_uplink *u, const struct mps_uplink_view *link,
 				   const struct conn_snapshot *cur, struct stall stall, int64_t now,
 				   char *why, size_t size)
 {
@@ -265,7 +256,7 @@ uint32_t fo_health_release_after_ms(const struct conn_subflow *sf)
  * (sf_silence(); 0: not all), and in @after the longest any of them may
  * (release_after).
  */
-static uint32_t uplink_silence(const struct fo_link *link, const struct conn_snapshot *cur,
+static uint32_t uplink_silence(const struct mps_uplink_view *link, const struct conn_snapshot *cur,
 			       struct stall stall, uint32_t *after)
 {
 	uint32_t silence = 0;
@@ -301,10 +292,10 @@ static bool others_work(const struct fo_uplink *ups, size_t n, size_t i,
 		const struct conn_subflow *sf = &cur->sf[k];
 		struct stall stall = {0, UINT32_MAX};
 
-		if (fo_link_owns(&ups[i].link, &sf->local) || sf->state != TCP_ESTABLISHED)
+		if (mps_uplink_view_owns(&ups[i].view, &sf->local) || sf->state != TCP_ESTABLISHED)
 			continue;
 		for (size_t j = 0; j < n; j++)
-			if (fo_link_owns(&ups[j].link, &sf->local))
+			if (mps_uplink_view_owns(&ups[j].view, &sf->local))
 				stall = stall_of(&ups[j].health, now);
 		if (sf_silence(sf, stall) + FO_HEALTH_DELACK_MS < silence)
 			return true;
@@ -313,7 +304,7 @@ static bool others_work(const struct fo_uplink *ups, size_t n, size_t i,
 }
 
 /* Whether one of the connection's established subflows leaves from uplink @link. */
-static bool has_subflow(const struct fo_link *link, const struct conn_snapshot *cur)
+static bool has_subflow(const struct mps_uplink_view *link, const struct conn_snapshot *cur)
 {
 	for (size_t k = 0; cur && k < cur->n; k++)
 		if (established_on(&cur->sf[k], link))
@@ -330,9 +321,9 @@ static bool has_subflow(const struct fo_link *link, const struct conn_snapshot *
  * arrives and never again: its subflows are left to TCP's own retransmission,
  * which carries on when the path is back.
  */
-static bool renewable(const struct fo_link *l, const struct conn_snapshot *cur)
+static bool renewable(const struct mps_uplink_view *l, const struct conn_snapshot *cur)
 {
-	return !cur || !cur->peer_family || l->addr[cur->peer_family == AF_INET6].family;
+	return !cur || !cur->peer_family || mps_uplink_view_addr(l, cur->peer_family);
 }
 
 /*
@@ -343,8 +334,8 @@ static bool renewable(const struct fo_link *l, const struct conn_snapshot *cur)
  */
 static void release_link_down(struct fo_uplink *up, const struct conn_snapshot *cur)
 {
-	if (!up->link.installed || up->link.link_up || up->link.disabled || up->health.released ||
-	    !cur || !cur->mptcp || !has_subflow(&up->link, cur) || !renewable(&up->link, cur))
+	if (!up->view.installed || up->view.link_up || up->view.disabled || up->health.released ||
+	    !cur || !cur->mptcp || !has_subflow(&up->view, cur) || !renewable(&up->view, cur))
 		return;
 	up->health.released = true;
 	up->health.released_ms = 0; /* not for its silence */
@@ -364,23 +355,23 @@ static void judge_blocking(struct fo_uplink *ups, size_t n, const struct conn_sn
 
 		if (u->state == FO_UP)
 			u->released = false;
-		if (!waiting || u->released || u->benched || !ups[i].link.installed ||
-		    ups[i].link.disabled || !renewable(&ups[i].link, cur))
+		if (!waiting || u->released || u->benched || !ups[i].view.installed ||
+		    ups[i].view.disabled || !renewable(&ups[i].view, cur))
 			continue;
-		silence = uplink_silence(&ups[i].link, cur, stall_of(u, now), &after);
+		silence = uplink_silence(&ups[i].view, cur, stall_of(u, now), &after);
 		if (!silence || silence < after || !others_work(ups, n, i, cur, silence, now))
 			continue;
 		u->released = true;
 		u->released_ms = now;
 		ups[i].act.release = true;
 		u->state = FO_DOWN;
-		say_silence(u->reason, sizeof(u->reason), &ups[i].link, cur, silence,
+		say_silence(u->reason, sizeof(u->reason), &ups[i].view, cur, silence,
 			    ", the others wait for its data");
 	}
 }
 
 /* Its subflows' smallest RTT (ms, 0: none) and the data they acknowledged since @prev. */
-static uint32_t uplink_rtt(const struct fo_link *link, const struct conn_snapshot *prev,
+static uint32_t uplink_rtt(const struct mps_uplink_view *link, const struct conn_snapshot *prev,
 			   const struct conn_snapshot *cur, uint64_t *acked)
 {
 	uint32_t rtt = 0;
@@ -414,7 +405,7 @@ static bool best_other(const struct fo_uplink *ups, size_t n, size_t i, const ui
 	for (size_t k = 0; k < n; k++) {
 		const struct fo_health_uplink *o = &ups[k].health;
 
-		if (k == i || ups[k].link.backup || o->benched || o->state == FO_DOWN)
+		if (k == i || ups[k].view.backup || o->benched || o->state == FO_DOWN)
 			continue;
 		any = true;
 		if (rtt_ms[k] && (!*best_rtt || rtt_ms[k] < *best_rtt))
@@ -468,7 +459,7 @@ static void judge_speed(struct fo_uplink *ups, size_t n, const struct conn_snaps
 	uint32_t rtt_ms[FO_MAX_UPLINKS] = {0}; /* its subflows' smallest smoothed RTT; 0 */
 
 	for (size_t i = 0; i < n; i++) {
-		const struct fo_link *l = &ups[i].link;
+		const struct mps_uplink_view *l = &ups[i].view;
 		uint64_t acked = 0;
 
 		if (l->installed && l->link_up && ups[i].health.state != FO_DOWN)
@@ -481,7 +472,7 @@ static void judge_speed(struct fo_uplink *ups, size_t n, const struct conn_snaps
 		double others_bps;
 		bool others_work, slow;
 
-		if (ups[i].link.backup || !renewable(&ups[i].link, cur))
+		if (ups[i].view.backup || !renewable(&ups[i].view, cur))
 			continue;
 		others_work = best_other(ups, n, i, rtt_ms, &best, &others_bps);
 		if (u->benched) {
@@ -508,15 +499,15 @@ static enum fo_state judge_state(struct fo_uplink *up, const struct conn_snapsho
 	struct fo_health_uplink *u = &up->health;
 	enum fo_state st;
 
-	if (!up->link.installed) {
+	if (!up->view.installed) {
 		snprintf(why, size, "not configured (absent or no address)");
 		return FO_DOWN;
 	}
-	if (up->link.disabled) {
+	if (up->view.disabled) {
 		snprintf(why, size, "taken out of use");
 		return FO_DOWN;
 	}
-	if (!up->link.link_up) {
+	if (!up->view.link_up) {
 		u->released_ms = 0; /* a real outage, not a swing (FO_HEALTH_FLAP_MS) */
 		snprintf(why, size, "link down");
 		return FO_DOWN;
@@ -529,7 +520,7 @@ static enum fo_state judge_state(struct fo_uplink *up, const struct conn_snapsho
 		snprintf(why, size, "%s", u->reason);
 		return u->state;
 	}
-	st = from_subflows(u, &up->link, cur, track_path(u, &up->link, prev, cur, now, dt), now,
+	st = from_subflows(u, &up->view, cur, track_path(u, &up->view, prev, cur, now, dt), now,
 			   why, size);
 	/* Released: down until a subflow of it works again, not degraded while it closes. */
 	if (u->released && st == FO_DEGRADED) {
@@ -569,11 +560,11 @@ int fo_health_update(struct fo_health *h, struct fo_uplink *ups, size_t n,
 		release_link_down(up, cur);
 
 		/* Only a path that MPTCP would use again is worth trying. */
-		up->act.reach = st == FO_DOWN && up->link.installed && up->link.link_up &&
-				!up->link.disabled && cur && cur->mptcp && cur->n &&
-				renewable(&up->link, cur);
-		if (up->link.backup)
-			any_backup |= up->link.installed && !up->link.disabled;
+		up->act.reach = st == FO_DOWN && up->view.installed && up->view.link_up &&
+				!up->view.disabled && cur && cur->mptcp && cur->n &&
+				renewable(&up->view, cur);
+		if (up->view.backup)
+			any_backup |= up->view.installed && !up->view.disabled;
 		else
 			primary_works |= st != FO_DOWN;
 	}

@@ -136,7 +136,7 @@ struct fo_health {
 void fo_health_init(struct fo_health *h, struct fo_uplink *ups, size_t n);
 
 /*
- * One step: each uplink's link as routing has it (ups[i].link), @prev and
+ * One step: each uplink's link as routing has it (ups[i].view), @prev and
  * @cur two snapshots of the connection (@cur NULL when there is no
  * connection). Sets each uplink's health and act. Returns what to do with the
  * backup flags: -1 nothing, 0 clear them (no primary works), 1 set them again.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One uplink as failover knows it: what routing says of it, the health
+ * One uplink as failover knows it: routing's view of it, the health
  * policy's state, the action decided this tick, and the check whether its
  * path reaches the server again.
  * One struct per uplink, owned by failover.c (one array of them), rather
@@ -9,9 +9,9 @@
 #ifndef MPS_FAILOVER_UPLINK_H
 #define MPS_FAILOVER_UPLINK_H
 
-#include "inet.h"
 #include "reach.h"
 #include "recent.h"
+#include "uplink_view.h"
 
 #include <net/if.h>
 #include <netinet/in.h>
@@ -21,19 +21,6 @@
 #define FO_MAX_UPLINKS 8
 
 enum fo_state { FO_DOWN, FO_DEGRADED, FO_UP };
-
-/* What routing says of the uplink, read at the start of each tick. */
-struct fo_link {
-	char ifname[IFNAMSIZ];
-	struct mps_ip addr[2]; /* its IPv4 and its IPv6 address in use; family 0: none */
-	bool installed;	       /* tables, rules and endpoints in place */
-	bool link_up;
-	bool backup;
-	bool disabled; /* taken out of use by the operator */
-};
-
-/* Whether @ss (IPv4-mapped too) is one of @l's addresses: a subflow leaving from it. */
-bool fo_link_owns(const struct fo_link *l, const struct sockaddr_storage *ss);
 
 /* The health policy's state of the uplink (health.c). */
 struct fo_health_uplink {
@@ -72,7 +59,7 @@ struct fo_act {
 };
 
 struct fo_uplink {
-	struct fo_link link;
+	struct mps_uplink_view view; /* routing's view of it, read at the start of each tick */
 	struct fo_health_uplink health;
 	struct fo_act act;
 	struct fo_reach reach; /* failover.c: the attempts on its path and the kick's timing */

@@ -81,7 +81,7 @@ static void uplink_counter(struct out *o, const struct metrics_data *d, const ch
 
 	family(o, name, "counter", help);
 	for (size_t i = 0; i < d->n_uplinks; i++)
-		put(o, "%s{uplink=\"%s\"} %llu\n", name, esc(d->uplink[i].name, e, sizeof(e)),
+		put(o, "%s{uplink=\"%s\"} %llu\n", name, esc(d->uplink[i].view.name, e, sizeof(e)),
 		    (unsigned long long)*(const uint64_t *)((const char *)&d->uplink[i] + offset));
 }
 
@@ -131,7 +131,7 @@ int metrics_render(const struct metrics_data *d, char *buf, size_t size)
 			continue;
 		for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++)
 			put(&o, "mpstream_uplink_state{uplink=\"%s\",state=\"%s\"} %d\n",
-			    esc(d->uplink[i].name, e, sizeof(e)), states[k],
+			    esc(d->uplink[i].view.name, e, sizeof(e)), states[k],
 			    strcmp(d->uplink[i].state, states[k]) == 0);
 	}
 
@@ -203,13 +203,42 @@ int metrics_render(const struct metrics_data *d, char *buf, size_t size)
 struct metrics_uplink *metrics_uplink(struct metrics_data *d, const char *name)
 {
 	for (size_t i = 0; i < d->n_uplinks; i++)
-		if (strcmp(d->uplink[i].name, name) == 0)
+		if (strcmp(d->uplink[i].view.name, name) == 0)
 			return &d->uplink[i];
 	if (d->n_uplinks == METRICS_MAX_UPLINKS)
 		return NULL;
 	memset(&d->uplink[d->n_uplinks], 0, sizeof(d->uplink[0]));
-	memcpy(d->uplink[d->n_uplinks].name, name, strnlen(name, IFNAMSIZ - 1));
+	memcpy(d->uplink[d->n_uplinks].view.name, name, strnlen(name, IFNAMSIZ - 1));
 	return &d->uplink[d->n_uplinks++];
+}
+
+void metrics_set_uplinks(struct metrics_data *d, const struct mps_uplink_view *views,
+			 const char *const *states, size_t n)
+{
+	struct metrics_uplink old[METRICS_MAX_UPLINKS];
+	bool taken[METRICS_MAX_UPLINKS] = {false};
+	size_t n_old = d->n_uplinks;
+
+	memcpy(old, d->uplink, n_old * sizeof(old[0]));
+	d->n_uplinks = 0;
+	/* Routing's uplinks first, by index, each with the counters it had under its name. */
+	for (size_t i = 0; i < n && d->n_uplinks < METRICS_MAX_UPLINKS; i++) {
+		struct metrics_uplink *u = &d->uplink[d->n_uplinks++];
+
+		memset(u, 0, sizeof(*u));
+		for (size_t k = 0; k < n_old; k++)
+			if (!taken[k] && strcmp(old[k].view.name, views[i].name) == 0) {
+				*u = old[k];
+				taken[k] = true;
+				break;
+			}
+		u->view = views[i];
+		u->state = states ? states[i] : NULL;
+	}
+	/* Then those known only from a subflow's address, in the order they came. */
+	for (size_t k = 0; k < n_old && d->n_uplinks < METRICS_MAX_UPLINKS; k++)
+		if (!taken[k])
+			d->uplink[d->n_uplinks++] = old[k];
 }
 
 void metrics_account(struct metrics_data *d, const struct conn_snapshot *prev,

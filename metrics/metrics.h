@@ -11,6 +11,7 @@
 #define MPS_METRICS_METRICS_H
 
 #include "snapshot.h"
+#include "uplink_view.h"
 
 #include <netinet/in.h>
 
@@ -20,10 +21,14 @@
 
 #define METRICS_MAX_UPLINKS 8
 
+/*
+ * Uplink i is routing's uplink i (metrics_set_uplinks()); those known only
+ * from a subflow's address (named "-": none of ours) come after them.
+ */
 struct metrics_uplink {
-	char name[IFNAMSIZ];
+	struct mps_uplink_view
+		view;	   /* routing's, as failover last read it; only a name: not ours */
 	const char *state; /* "up", "degraded", "down", "slow", "off"; NULL: not judged */
-	bool backup;	   /* its role: used only while no primary works */
 	uint64_t sent_bytes, acked_bytes, retrans_bytes;
 };
 
@@ -46,7 +51,17 @@ struct metrics_data {
 	struct conn_stream_status stream;
 };
 
-/* The uplink named @name in @d, added if it is not there; NULL when @d is full. */
+/*
+ * The configured uplinks, by index: uplink i of @d becomes @views[i] with
+ * @states[i] (a string that outlives @d's use; NULL: not judged), keeping the
+ * counters it had under that name. Those that @d knew only from a subflow's
+ * address stay, after them. At most METRICS_MAX_UPLINKS in all: the last
+ * ones past it are left out.
+ */
+void metrics_set_uplinks(struct metrics_data *d, const struct mps_uplink_view *views,
+			 const char *const *states, size_t n);
+
+/* The uplink named @name in @d, added at the end if it is not there; NULL when @d is full. */
 struct metrics_uplink *metrics_uplink(struct metrics_data *d, const char *name);
 
 /* The exposition text; returns its length, or -1 if @size was too small. */

@@ -14,6 +14,7 @@
 #define MPS_ROUTING_H
 
 #include "inet.h"
+#include "uplink_view.h"
 
 #include <net/if.h>
 #include <netinet/in.h>
@@ -61,7 +62,10 @@ struct rt_side {
 	bool installed;
 };
 
-/* What was found and configured for one uplink. */
+/*
+ * What was found and configured for one uplink: routing's own, behind its
+ * lock; the rest of mpstream reads its view (rt_uplinks_view()).
+ */
 struct rt_uplink {
 	char ifname[IFNAMSIZ];
 	int ifindex;
@@ -129,8 +133,17 @@ void rt_uplinks_destroy(struct rt_uplinks *u);
 
 size_t rt_uplinks_count(const struct rt_uplinks *u);
 
-/* A copy of uplink @i's current state (thread-safe). Returns 0 or -ENOENT. */
-int rt_uplinks_get(struct rt_uplinks *u, size_t i, struct rt_uplink *out) RT_WARN_UNUSED;
+/*
+ * Uplink @i as the rest of mpstream sees it (common/uplink_view.h: its name,
+ * each side's address and whether it is in use, its link, role and use),
+ * taken under routing's lock (thread-safe). Uplink @i is view @i for every
+ * reader: failover, the stream, the operator's controls, the metrics and the
+ * page. Returns 0 or -ENOENT.
+ */
+int rt_uplinks_view(struct rt_uplinks *u, size_t i, struct mps_uplink_view *out) RT_WARN_UNUSED;
+
+/* @up as a view: what rt_uplinks_view() returns for it (pure). */
+void rt_uplink_view_of(const struct rt_uplink *up, struct mps_uplink_view *out);
 
 /*
  * The name of the uplink whose current address is @sa's, into @name ("" when

@@ -120,11 +120,12 @@ struct nl_sock *rt_pm_events_open(void);
 
 /*
  * The uplinks (struct rt_uplinks) and the files that share them, one concern
- * each: uplinks.c creates and destroys them, answers rt_uplinks_get() and
- * carries out the operator's changes; discover.c finds an uplink's address
- * and gateway; install.c puts its table, rule and endpoint in place and
- * removes them; watch.c is the watcher thread; leftovers.c removes what a
- * killed run left; limits.c raises and restores the MPTCP limits.
+ * each: uplinks.c creates and destroys them, answers rt_uplinks_view() (an
+ * uplink as the others see it) and carries out the operator's changes;
+ * discover.c finds an uplink's address and gateway; install.c puts its
+ * table, rule and endpoint in place and removes them; watch.c is the watcher
+ * thread; leftovers.c removes what a killed run left; limits.c raises and
+ * restores the MPTCP limits.
  *
  * Locking: one mutex, rt_uplinks.lock, taken only by uplinks.c's public
  * functions and by the watcher around each reconcile. It guards everything

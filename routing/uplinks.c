@@ -175,12 +175,27 @@ size_t rt_uplinks_count(const struct rt_uplinks *u)
 	return u ? u->n : 0;
 }
 
-int rt_uplinks_get(struct rt_uplinks *u, size_t i, struct rt_uplink *out)
+_Static_assert(RT_SIDES == MPS_UPLINK_SIDES && RT_V4 == 0 && RT_V6 == 1,
+	       "a view's sides are routing's");
+
+void rt_uplink_view_of(const struct rt_uplink *up, struct mps_uplink_view *out)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->name, sizeof(out->name), "%s", up->ifname);
+	for (int k = 0; k < RT_SIDES; k++)
+		out->side[k] = (struct mps_uplink_side){up->side[k].addr, up->side[k].installed};
+	out->installed = up->installed;
+	out->link_up = up->link_up;
+	out->backup = up->backup;
+	out->disabled = up->disabled;
+}
+
+int rt_uplinks_view(struct rt_uplinks *u, size_t i, struct mps_uplink_view *out)
 {
 	if (!u || i >= u->n)
 		return -ENOENT;
 	pthread_mutex_lock(&u->lock);
-	*out = u->slot[i].up;
+	rt_uplink_view_of(&u->slot[i].up, out);
 	pthread_mutex_unlock(&u->lock);
 	return 0;
 }

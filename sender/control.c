@@ -110,12 +110,13 @@ static int set_bounds(void *ctx, int64_t min_bps, int64_t max_bps)
 	return 0;
 }
 
+/* The page names an uplink: from here on it is routing's uplink @index. */
 static int find_uplink(struct snd_control *c, const char *name, size_t *index)
 {
-	struct rt_uplink up;
+	struct mps_uplink_view v;
 
 	for (size_t i = 0; c->uplinks && i < rt_uplinks_count(c->uplinks); i++)
-		if (!rt_uplinks_get(c->uplinks, i, &up) && !strcmp(up.ifname, name)) {
+		if (!rt_uplinks_view(c->uplinks, i, &v) && !strcmp(v.name, name)) {
 			*index = i;
 			return 0;
 		}

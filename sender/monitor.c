@@ -39,7 +39,7 @@ static void states_str(const struct snd_monitor *m, const char *sep, char *buf, 
 		const struct fo_uplink *up = fo_uplink(m->cfg.failover, i);
 
 		len += (size_t)snprintf(buf + len, size - len, "%s%s=%s", len ? sep : "",
-					up->link.ifname, fo_health_name(up));
+					up->view.name, fo_health_name(up));
 	}
 }
 
@@ -56,9 +56,9 @@ static void status_line(const struct snd_monitor *m, const struct conn_row *rows
 		double bps = 0;
 
 		for (size_t k = 0; k < n; k++)
-			if (strcmp(rows[k].uplink, up->link.ifname) == 0)
+			if (strcmp(rows[k].uplink, up->view.name) == 0)
 				bps += rows[k].send_bps;
-		len += (size_t)snprintf(buf + len, size - len, "%s %s %.1f | ", up->link.ifname,
+		len += (size_t)snprintf(buf + len, size - len, "%s %s %.1f | ", up->view.name,
 					fo_health_name(up), bps / 1e6);
 	}
 	if (!count && len < size) {
@@ -137,17 +137,18 @@ static void report(struct snd_monitor *m)
 static void publish(struct snd_monitor *m, bool connected, int64_t now_ns)
 {
 	struct metrics_data *d = &m->mdata;
+	struct mps_uplink_view views[FO_MAX_UPLINKS];
+	const char *states[FO_MAX_UPLINKS];
+	size_t n = fo_count(m->cfg.failover);
 
-	/* Every configured uplink is listed, with or without subflows. */
-	for (size_t i = 0; i < fo_count(m->cfg.failover); i++) {
+	/* Every configured uplink is listed, with or without subflows: uplink i is routing's i. */
+	for (size_t i = 0; i < n; i++) {
 		const struct fo_uplink *up = fo_uplink(m->cfg.failover, i);
-		struct metrics_uplink *u = metrics_uplink(d, up->link.ifname);
 
-		if (u) {
-			u->state = fo_health_name(up);
-			u->backup = up->link.backup;
-		}
+		views[i] = up->view;
+		states[i] = fo_health_name(up);
 	}
+	metrics_set_uplinks(d, views, states, n);
 	if (connected) {
 		metrics_account(d, &m->metrics_prev, &m->cur, m->cfg.namer, m->cfg.opaque);
 		m->metrics_prev = m->cur;

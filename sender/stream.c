@@ -326,23 +326,23 @@ static void *encoder_thread(void *arg)
  */
 static void plan_for(const struct stream *st, struct conn_plan *plan)
 {
-	struct rt_uplink order[RT_MAX_UPLINKS], up;
+	struct mps_uplink_view order[RT_MAX_UPLINKS], up;
 	size_t n = 0, skip = 0, count = rt_uplinks_count(st->cfg->uplinks);
 
 	memset(plan, 0, sizeof(*plan));
 	plan->via = st->cfg->via;
 	for (int backups = 0; backups < 2; backups++)
 		for (size_t i = 0; i < count; i++)
-			if (!rt_uplinks_get(st->cfg->uplinks, i, &up) && up.installed &&
+			if (!rt_uplinks_view(st->cfg->uplinks, i, &up) && up.installed &&
 			    up.link_up && !up.disabled && up.backup == backups)
 				order[n++] = up;
 	for (size_t k = 0; st->lost_tcp_source.family && k < n; k++)
-		for (int f = 0; f < RT_SIDES; f++)
+		for (int f = 0; f < MPS_UPLINK_SIDES; f++)
 			if (mps_ip_equal(&order[k].side[f].addr, &st->lost_tcp_source))
 				skip = k + 1;
-	for (int f = 0; f < RT_SIDES; f++)
+	for (int f = 0; f < MPS_UPLINK_SIDES; f++)
 		for (size_t k = 0; k < n && !plan->src[f].family; k++) {
-			const struct rt_side *s = &order[(skip + st->turn + k) % n].side[f];
+			const struct mps_uplink_side *s = &order[(skip + st->turn + k) % n].side[f];
 
 			if (s->installed)
 				plan->src[f] = s->addr;

@@ -2,25 +2,11 @@
 #include "uplinks.h"
 #include "routing.h"
 
-#include <stdio.h>
-
 _Static_assert(FO_MAX_UPLINKS >= RT_MAX_UPLINKS, "failover holds every uplink");
 
-static int get(void *ctx, size_t i, struct fo_link *out)
+static int get(void *ctx, size_t i, struct mps_uplink_view *out)
 {
-	struct rt_uplink up;
-	int ret = rt_uplinks_get(ctx, i, &up);
-
-	if (ret)
-		return ret;
-	snprintf(out->ifname, sizeof(out->ifname), "%s", up.ifname);
-	for (int k = 0; k < RT_SIDES; k++)
-		out->addr[k] = up.side[k].installed ? up.side[k].addr : (struct mps_ip){0};
-	out->installed = up.installed;
-	out->link_up = up.link_up;
-	out->backup = up.backup;
-	out->disabled = up.disabled;
-	return 0;
+	return rt_uplinks_view(ctx, i, out);
 }
 
 static int unplug(void *ctx, size_t i)

@@ -65,7 +65,7 @@ bool web_history_add(struct web_history *h, const struct web_status *st)
 			p->uplink[i].send_bps = rate(u->sent_bytes, h->prev_sent[i], dt);
 			p->uplink[i].goodput_bps = rate(u->acked_bytes, h->prev_acked[i], dt);
 		}
-		p->uplink[i].rtt_ms = uplink_rtt_ms(d, u->name);
+		p->uplink[i].rtt_ms = uplink_rtt_ms(d, u->view.name);
 		h->prev_sent[i] = u->sent_bytes;
 		h->prev_acked[i] = u->acked_bytes;
 	}

@@ -43,16 +43,16 @@ static json_t *uplinks_json(const struct metrics_data *d, const struct web_point
 		int subflows = 0;
 
 		for (size_t k = 0; k < d->n_subflows; k++)
-			subflows += strcmp(d->subflow[k].uplink, u->name) == 0;
+			subflows += strcmp(d->subflow[k].uplink, u->view.name) == 0;
 		json_array_append_new(
 			arr, json_pack("{s:s, s:s, s:b, s:b, s:f, s:f, s:f, s:i, s:I, s:I, s:I}",
-				       "name", u->name, "state", state, "backup", u->backup,
-				       "in_use", strcmp(state, "off") != 0, "send_bps",
-				       last ? last->uplink[i].send_bps : 0.0, "goodput_bps",
-				       last ? last->uplink[i].goodput_bps : 0.0, "rtt_ms",
-				       last ? last->uplink[i].rtt_ms : 0.0, "subflows", subflows,
-				       "sent_bytes", (json_int_t)u->sent_bytes, "acked_bytes",
-				       (json_int_t)u->acked_bytes, "retrans_bytes",
+				       "name", u->view.name, "state", state, "backup",
+				       u->view.backup, "in_use", strcmp(state, "off") != 0,
+				       "send_bps", last ? last->uplink[i].send_bps : 0.0,
+				       "goodput_bps", last ? last->uplink[i].goodput_bps : 0.0,
+				       "rtt_ms", last ? last->uplink[i].rtt_ms : 0.0, "subflows",
+				       subflows, "sent_bytes", (json_int_t)u->sent_bytes,
+				       "acked_bytes", (json_int_t)u->acked_bytes, "retrans_bytes",
 				       (json_int_t)u->retrans_bytes));
 	}
 	return arr;
@@ -134,7 +134,7 @@ char *web_json_history(const struct web_status *st, const struct web_history *h)
 	json_t *names = json_array(), *points = json_array();
 
 	for (size_t i = 0; i < st->m.n_uplinks; i++)
-		json_array_append_new(names, json_string(st->m.uplink[i].name));
+		json_array_append_new(names, json_string(st->m.uplink[i].view.name));
 	for (size_t i = 0; i < h->n; i++)
 		json_array_append_new(points, point_json(web_history_at(h, i), st->m.n_uplinks));
 	return dump(json_pack("{s:o, s:o}", "uplinks", names, "points", points));

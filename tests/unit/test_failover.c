@@ -23,7 +23,7 @@
 #include "loopback.h"
 
 struct fake {
-	struct fo_link link[2];
+	struct mps_uplink_view link[2];
 	int get_ret;
 	int unplugs[2], replugs[2];
 	int64_t unplug_at[2], replug_at[2];
@@ -33,7 +33,7 @@ struct fake {
 	int64_t now; /* the test's clock, for the times above */
 };
 
-static int fake_get(void *ctx, size_t i, struct fo_link *out)
+static int fake_get(void *ctx, size_t i, struct mps_uplink_view *out)
 {
 	struct fake *f = ctx;
 
@@ -85,11 +85,13 @@ static const struct fo_routing_ops fake_ops = {
 static void fake_init(struct fake *f, bool backup1)
 {
 	memset(f, 0, sizeof(*f));
-	f->link[0] = (struct fo_link){.ifname = "lo", .installed = true, .link_up = true};
-	mps_ip_parse(&f->link[0].addr[0], "127.0.0.1");
-	f->link[1] = (struct fo_link){
-		.ifname = "up1", .installed = true, .link_up = true, .backup = backup1};
-	mps_ip_parse(&f->link[1].addr[0], "127.0.0.2");
+	f->link[0] = (struct mps_uplink_view){.name = "lo", .installed = true, .link_up = true};
+	f->link[0].side[0] = (struct mps_uplink_side){.installed = true};
+	mps_ip_parse(&f->link[0].side[0].addr, "127.0.0.1");
+	f->link[1] = (struct mps_uplink_view){
+		.name = "up1", .installed = true, .link_up = true, .backup = backup1};
+	f->link[1].side[0] = (struct mps_uplink_side){.installed = true};
+	mps_ip_parse(&f->link[1].side[0].addr, "127.0.0.2");
 	f->backup_now[1] = backup1;
 }
 
@@ -325,8 +327,8 @@ static void test_no_view_no_connection(void **state)
 	tick(l->fo, &l->f, &l->server, 1000, 0);
 	l->f.get_ret = -ENOENT;
 	tick(l->fo, &l->f, &l->server, 1100, 0);
-	assert_string_equal(fo_uplink(l->fo, 0)->link.ifname, "lo");
-	assert_true(fo_uplink(l->fo, 0)->link.installed);
+	assert_string_equal(fo_uplink(l->fo, 0)->view.name, "lo");
+	assert_true(fo_uplink(l->fo, 0)->view.installed);
 	l->f.get_ret = 0;
 	for (int64_t t = 1200; t < 5000; t += 100)
 		fo_tick(l->fo, NULL, t + t_offset_ms);

@@ -44,14 +44,23 @@ static void subflow(struct conn_snapshot *s, uint32_t id, const char *local, uin
 	sf->rtt_us = 20000;
 }
 
+/* @v's address of its family, in use. */
+static void set_addr(struct mps_uplink_view *v, const char *addr)
+{
+	struct mps_ip ip;
+
+	assert_true(mps_ip_parse(&ip, addr));
+	v->side[mps_uplink_side_of(ip.family)] = (struct mps_uplink_side){ip, true};
+}
+
 static void two_uplinks(struct fo_uplink ups[2], bool backup1)
 {
 	memset(ups, 0, 2 * sizeof(*ups));
-	ups[0].link = (struct fo_link){.ifname = "up0", .installed = true, .link_up = true};
-	mps_ip_parse(&ups[0].link.addr[0], "10.1.0.2");
-	ups[1].link = (struct fo_link){
-		.ifname = "up1", .installed = true, .link_up = true, .backup = backup1};
-	mps_ip_parse(&ups[1].link.addr[0], "10.2.0.2");
+	ups[0].view = (struct mps_uplink_view){.name = "up0", .installed = true, .link_up = true};
+	set_addr(&ups[0].view, "10.1.0.2");
+	ups[1].view = (struct mps_uplink_view){
+		.name = "up1", .installed = true, .link_up = true, .backup = backup1};
+	set_addr(&ups[1].view, "10.2.0.2");
 }
 
 static void test_blackhole_and_back(void **state)
@@ -309,7 +318,7 @@ static void test_link_and_subflow_loss(void **state)
 	assert_string_equal(ups[1].health.reason, "no subflow");
 	assert_true(ups[1].act.reach);
 
-	ups[0].link.link_up = false;
+	ups[0].view.link_up = false;
 	health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 3000);
 	assert_int_equal(ups[0].health.state, FO_DOWN);
 	assert_string_equal(ups[0].health.reason, "link down");
@@ -321,7 +330,7 @@ static void test_link_and_subflow_loss(void **state)
 	assert_false(ups[0].act.release); /* once */
 
 	/* No connection: nothing to judge, no path to try. */
-	ups[0].link.link_up = true;
+	ups[0].view.link_up = true;
 	health_at(&h, ups, ARRAY_SIZE(ups), &prev, NULL, 4000);
 	assert_false(ups[1].act.reach);
 }
@@ -336,15 +345,15 @@ static void test_link_down_release(void **state)
 	two_uplinks(ups, false);
 	fo_health_init(&h, ups, 2);
 	subflow(&cur, 1, "10.1.0.2", 0, 5, 0);
-	ups[1].link.link_up = false; /* no subflow of its own */
+	ups[1].view.link_up = false; /* no subflow of its own */
 	health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1000);
 	assert_false(ups[1].act.release);
-	ups[0].link.link_up = false;
-	ups[0].link.disabled = true; /* the operator took it out: closed already */
+	ups[0].view.link_up = false;
+	ups[0].view.disabled = true; /* the operator took it out: closed already */
 	health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1100);
 	assert_false(ups[0].act.release);
 	assert_string_equal(fo_health_name(&ups[0]), "off");
-	ups[0].link.disabled = false;
+	ups[0].view.disabled = false;
 	cur.mptcp = false;
 	health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1200);
 	assert_false(ups[0].act.release);
@@ -352,14 +361,14 @@ static void test_link_down_release(void **state)
 	health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1300);
 	assert_true(ups[0].act.release);
 	/* Back up, and a fresh subflow that works: released no more, ready for the next time. */
-	ups[0].link.link_up = true;
+	ups[0].view.link_up = true;
 	prev = cur;
 	cur.n = 0;
 	subflow(&cur, 3, "10.1.0.2", 0, 5, 0);
 	health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 2000);
 	assert_int_equal(ups[0].health.state, FO_UP);
 	assert_false(ups[0].health.released);
-	ups[0].link.link_up = false;
+	ups[0].view.link_up = false;
 	health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 2100);
 	assert_true(ups[0].act.release);
 }
@@ -441,8 +450,8 @@ static void test_cross_family_never_closed(void **state)
 
 	(void)state;
 	two_uplinks(ups, false);
-	memset(&ups[0].link.addr[0], 0, sizeof(ups[0].link.addr[0]));
-	mps_ip_parse(&ups[0].link.addr[1], "fd00:1::2");
+	memset(&ups[0].view.side[0], 0, sizeof(ups[0].view.side[0]));
+	set_addr(&ups[0].view, "fd00:1::2");
 	cur.conn_delivered = 1000;
 	cur.conn_written = 90000; /* the connection waits for data */
 	for (int round = 0; round < 2; round++) {
@@ -764,7 +773,7 @@ static int64_t replay_trace(const char *name, struct conn_subflow *sf)
 		if (ups[0].act.release) {
 			released = t;
 			for (size_t k = 0; k < cur.n; k++)
-				if (fo_link_owns(&ups[0].link, &cur.sf[k].local))
+				if (mps_uplink_view_owns(&ups[0].view, &cur.sf[k].local))
 					*sf = cur.sf[k];
 		}
 		prev = cur;

@@ -322,6 +322,37 @@ static void test_uplink_spec(void **state)
 	assert_int_equal(rt_uplink_spec_parse(":backup", &s), -EINVAL);
 }
 
+/* What the others see of an uplink: both sides' addresses, with whether each is in use. */
+static void test_uplink_view(void **state)
+{
+	struct rt_uplink up = {
+		.ifname = "wwan0", .installed = true, .link_up = true, .backup = true};
+	struct mps_uplink_view v;
+	struct sockaddr_storage ss4 = {0}, ss6 = {0};
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss4;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss6;
+
+	(void)state;
+	assert_true(mps_ip_parse(&up.side[RT_V4].addr, "192.0.2.7"));
+	assert_true(mps_ip_parse(&up.side[RT_V6].addr, "2001:db8::7"));
+	up.side[RT_V6].installed = true; /* IPv4: an address, no gateway yet */
+	rt_uplink_view_of(&up, &v);
+	assert_string_equal(v.name, "wwan0");
+	assert_true(v.installed && v.link_up && v.backup && !v.disabled);
+	assert_true(mps_ip_equal(&v.side[RT_V4].addr, &up.side[RT_V4].addr));
+	assert_false(v.side[RT_V4].installed);
+	assert_null(mps_uplink_view_addr(&v, AF_INET));
+	assert_true(mps_ip_equal(mps_uplink_view_addr(&v, AF_INET6), &up.side[RT_V6].addr));
+	/* A subflow leaves from it only from an address in use. */
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = inet_addr("192.0.2.7");
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_addr = up.side[RT_V6].addr.v6;
+	assert_false(mps_uplink_view_owns(&v, &ss4));
+	assert_true(mps_uplink_view_owns(&v, &ss6));
+	assert_int_equal(rt_uplinks_view(NULL, 0, &v), -ENOENT);
+}
+
 static void test_set_flags_and_events(void **state)
 {
 	struct rt_endpoint ep = {.id = 241,
@@ -425,19 +456,13 @@ static void test_nlerr(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_add_addr),
-		cmocka_unit_test(test_del_addr),
-		cmocka_unit_test(test_addr_v6),
-		cmocka_unit_test(test_bad_family),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_flags_str),
-		cmocka_unit_test(test_table_routes),
-		cmocka_unit_test(test_table_routes_p2p),
-		cmocka_unit_test(test_table_routes_v6),
-		cmocka_unit_test(test_source_rule),
-		cmocka_unit_test(test_uplink_spec),
-		cmocka_unit_test(test_nlerr),
-		cmocka_unit_test(test_set_flags_and_events),
+		cmocka_unit_test(test_add_addr),	cmocka_unit_test(test_del_addr),
+		cmocka_unit_test(test_addr_v6),		cmocka_unit_test(test_bad_family),
+		cmocka_unit_test(test_limits),		cmocka_unit_test(test_flags_str),
+		cmocka_unit_test(test_table_routes),	cmocka_unit_test(test_table_routes_p2p),
+		cmocka_unit_test(test_table_routes_v6), cmocka_unit_test(test_source_rule),
+		cmocka_unit_test(test_uplink_spec),	cmocka_unit_test(test_uplink_view),
+		cmocka_unit_test(test_nlerr),		cmocka_unit_test(test_set_flags_and_events),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -38,11 +38,11 @@ static void status_at(struct web_status *st, double t_s, uint64_t sent0, uint64_
 	st->m.stream = (struct conn_stream_status){
 		.valid = true, .target_bps = 2500000, .delay_ms = 80, .dropped_frames = 3};
 	st->m.n_uplinks = 2;
-	snprintf(st->m.uplink[0].name, IFNAMSIZ, "up0");
-	snprintf(st->m.uplink[1].name, IFNAMSIZ, "up1");
+	snprintf(st->m.uplink[0].view.name, IFNAMSIZ, "up0");
+	snprintf(st->m.uplink[1].view.name, IFNAMSIZ, "up1");
 	st->m.uplink[0].state = "up";
 	st->m.uplink[1].state = "off";
-	st->m.uplink[1].backup = true;
+	st->m.uplink[1].view.backup = true;
 	st->m.uplink[0].sent_bytes = sent0;
 	st->m.uplink[0].acked_bytes = sent0 / 2;
 	st->m.uplink[1].sent_bytes = sent1;
