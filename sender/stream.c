@@ -189,31 +189,43 @@ static void apply_bounds(struct stream *st)
 }
 
 /* SND_TICK_RATE (sender/ticks.h): rate control, on the last sample. */
+void snd_rate_input(const struct conn_snapshot *cur, int unsent, const struct enc_progress *p,
+		    bool held, double encoder_bps, struct rc_input *in)
+{
+	*in = (struct rc_input){
+		.t_ms = cur->t_ns / 1000000,
+		/* What SIOCOUTQ says, from the same snapshot as the rest. */
+		.socket_bytes = (uint32_t)(cur->conn_written - cur->conn_delivered),
+		.unsent_bytes = unsent > 0 ? (uint32_t)unsent : 0,
+		.held = held,
+		.written_seq = cur->conn_written,
+		.delivered_seq = cur->conn_delivered,
+		.queue_ms = p->queue_ms,
+		.encoder_bps = encoder_bps,
+		.n_paths = cur->n < RC_MAX_PATHS ? cur->n : RC_MAX_PATHS,
+	};
+	for (size_t i = 0; i < in->n_paths; i++) {
+		in->paths[i].id = cur->sf[i].id;
+		in->paths[i].rtt_ms = cur->sf[i].rtt_us / 1000.0;
+		in->paths[i].acked_bytes = cur->sf[i].bytes_acked;
+	}
+}
+
+/* SND_TICK_RATE (sender/ticks.h): rate control, on the last sample. */
 static void rate_tick(void *opaque, struct snd_tick *t)
 {
 	struct stream *st = opaque;
 	const struct conn_snapshot *cur = t->cur;
-	struct rc_input in = {.t_ms = cur->t_ns / 1000000};
+	struct rc_input in;
 	struct rc_decision d;
 	struct enc_progress p;
 	int outq = 0, ret;
 
-	/* What SIOCOUTQ says, from the same snapshot as the rest. */
-	in.socket_bytes = (uint32_t)(cur->conn_written - cur->conn_delivered);
-	if (ioctl(t->fd, SIOCOUTQNSD, &outq) == 0 && outq > 0)
-		in.unsent_bytes = (uint32_t)outq;
+	if (ioctl(t->fd, SIOCOUTQNSD, &outq) < 0)
+		outq = 0;
 	enc_session_progress(st->enc, &p);
-	in.queue_ms = p.queue_ms;
-	in.held = atomic_exchange(&st->held, false);
-	in.written_seq = cur->conn_written;
-	in.delivered_seq = cur->conn_delivered;
-	in.encoder_bps = st->rate.cfg.fixed ? 0 : st->encoder_bps;
-	for (size_t i = 0; i < cur->n && i < RC_MAX_PATHS; i++) {
-		in.paths[i].id = cur->sf[i].id;
-		in.paths[i].rtt_ms = cur->sf[i].rtt_us / 1000.0;
-		in.paths[i].acked_bytes = cur->sf[i].bytes_acked;
-	}
-	in.n_paths = cur->n < RC_MAX_PATHS ? cur->n : RC_MAX_PATHS;
+	snd_rate_input(cur, outq, &p, atomic_exchange(&st->held, false),
+		       st->rate.cfg.fixed ? 0 : st->encoder_bps, &in);
 	apply_bounds(st);
 	rc_update(&st->rate, &in, &d);
 	if (d.budget_change)

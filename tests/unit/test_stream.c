@@ -43,11 +43,48 @@ static void test_inflight_cap(void **state)
 	assert_int_equal(snd_inflight_cap(&s, 8e6), 0);
 }
 
+/* Rate control's input, from one snapshot: the socket's bytes, the paths, at most RC_MAX_PATHS. */
+static void test_rate_input(void **state)
+{
+	static struct conn_snapshot s = {.t_ns = 86400LL * 400 * 1000000000 + 7500000,
+					 .mptcp = true,
+					 .conn_written = UINT64_MAX - 100,
+					 .conn_delivered = UINT64_MAX - 60100};
+	struct enc_progress p = {.queue_ms = 240};
+	struct rc_input in;
+
+	(void)state;
+	s.n = CONN_MAX_SUBFLOWS;
+	for (size_t i = 0; i < s.n; i++)
+		s.sf[i] = (struct conn_subflow){
+			.id = (uint32_t)i + 10, .rtt_us = 41500, .bytes_acked = 1000 * i};
+	snd_rate_input(&s, 1200, &p, true, 2.4e6, &in);
+	/* 400 days of monotonic time, in ms, without a wrap. */
+	assert_int_equal(in.t_ms, 86400LL * 400 * 1000 + 7);
+	assert_int_equal(in.socket_bytes, 60000);
+	assert_int_equal(in.unsent_bytes, 1200);
+	assert_true(in.held);
+	assert_int_equal(in.queue_ms, 240);
+	assert_true(in.encoder_bps == 2.4e6);
+	assert_true(in.written_seq == UINT64_MAX - 100);
+	assert_int_equal(in.n_paths, RC_MAX_PATHS);
+	assert_int_equal(in.paths[1].id, 11);
+	assert_true(in.paths[1].rtt_ms == 41.5);
+	assert_int_equal(in.paths[RC_MAX_PATHS - 1].acked_bytes, 1000 * (RC_MAX_PATHS - 1));
+	/* The ioctl failed or said nothing: no unsent bytes. */
+	s.n = 1;
+	snd_rate_input(&s, -1, &p, false, 0, &in);
+	assert_int_equal(in.unsent_bytes, 0);
+	assert_int_equal(in.n_paths, 1);
+	assert_false(in.held);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_inflight_cap),
+		cmocka_unit_test(test_rate_input),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
