@@ -219,8 +219,10 @@ static void act_on(struct failover *f, size_t i, const struct conn_snapshot *cur
 		if (!ret)
 			up->reach.unplugged_ms = now;
 		mps_log(ret ? MPS_LOG_WARN : MPS_LOG_INFO, TAG,
-			"uplink %s: subflows closed, their data goes on the others now%s",
-			up->view.name, err_suffix(ret, err, sizeof(err)));
+			"uplink %s: subflows closed, their data goes on the others now%s%s%s%s",
+			up->view.name, up->radio.modem ? " (its modem: " : "",
+			up->radio.modem ? up->radio.said : "", up->radio.modem ? ")" : "",
+			err_suffix(ret, err, sizeof(err)));
 	}
 	reach_and_kick(f, i, cur, now);
 	replug_due(f, i, cur, now);
@@ -257,6 +259,24 @@ static void act_backups(struct failover *f, int backup)
 	}
 }
 
+/*
+ * Uplink @i's modem, with the view. Back on its network: its path is tried at
+ * once (reach.h), not after the wait a failed attempt left.
+ */
+static void read_radio(struct failover *f, size_t i)
+{
+	struct fo_uplink *up = &f->up[i];
+	bool was_lost = up->radio.modem && !up->radio.registered;
+
+	if (!f->ops->radio || f->ops->radio(f->ctx, i, &up->radio))
+		memset(&up->radio, 0, sizeof(up->radio));
+	if (was_lost && up->radio.registered) {
+		fo_reach_reset(&up->reach);
+		up->reach.kicked_ms = 0;
+		up->reach.failed_kicks = 0;
+	}
+}
+
 void fo_tick(struct failover *f, const struct conn_snapshot *cur, int64_t now)
 {
 	int set_backup;
@@ -271,6 +291,7 @@ void fo_tick(struct failover *f, const struct conn_snapshot *cur, int64_t now)
 		if (l.link_up && !f->up[i].view.link_up)
 			f->up[i].reach.unplugged_ms = 0;
 		f->up[i].view = l;
+		read_radio(f, i);
 	}
 	set_backup = fo_health_update(&f->health, f->up, f->n, &f->prev, cur, now);
 	for (size_t i = 0; i < f->n; i++)

@@ -32,6 +32,8 @@ struct fo_routing_ops {
 	int (*replug)(void *ctx, size_t i);
 	/* Set or clear its endpoint's backup flag (MP_PRIO to the server). */
 	int (*set_backup)(void *ctx, size_t i, bool backup);
+	/* Its modem's radio (NULL, or an error: not a modem). */
+	int (*radio)(void *ctx, size_t i, struct fo_radio *out);
 };
 
 struct failover;

@@ -326,16 +326,24 @@ static bool renewable(const struct mps_uplink_view *l, const struct conn_snapsho
 	return !cur || !cur->peer_family || mps_uplink_view_addr(l, cur->peer_family);
 }
 
+/* Its modem is off its network: it carries nothing, whatever its link says. */
+static bool radio_lost(const struct fo_uplink *up)
+{
+	return up->radio.modem && !up->radio.registered;
+}
+
 /*
- * An uplink whose link went down (the kernel knows at once) and still has
+ * An uplink whose link went down (the kernel knows at once), or whose modem
+ * lost its network (its modem manager knows at once), and still has
  * subflows: released now, not after a silence (fo_health_release_after_ms()),
  * so that the kernel sends their data on the others before the receiver
  * waits for it.
  */
 static void release_link_down(struct fo_uplink *up, const struct conn_snapshot *cur)
 {
-	if (!up->view.installed || up->view.link_up || up->view.disabled || up->health.released ||
-	    !cur || !cur->mptcp || !has_subflow(&up->view, cur) || !renewable(&up->view, cur))
+	if (!up->view.installed || (up->view.link_up && !radio_lost(up)) || up->view.disabled ||
+	    up->health.released || !cur || !cur->mptcp || !has_subflow(&up->view, cur) ||
+	    !renewable(&up->view, cur))
 		return;
 	up->health.released = true;
 	up->health.released_ms = 0; /* not for its silence */
@@ -512,6 +520,11 @@ static enum fo_state judge_state(struct fo_uplink *up, const struct conn_snapsho
 		snprintf(why, size, "link down");
 		return FO_DOWN;
 	}
+	if (radio_lost(up)) {
+		u->released_ms = 0; /* as a link down */
+		snprintf(why, size, "the modem lost its network (%s)", up->radio.said);
+		return FO_DOWN;
+	}
 	/*
 	 * Benched: its subflows are closed on purpose, its path is fine. No
 	 * connection, or plain TCP: nothing to judge the path by.
@@ -561,8 +574,8 @@ int fo_health_update(struct fo_health *h, struct fo_uplink *ups, size_t n,
 
 		/* Only a path that MPTCP would use again is worth trying. */
 		up->act.reach = st == FO_DOWN && up->view.installed && up->view.link_up &&
-				!up->view.disabled && cur && cur->mptcp && cur->n &&
-				renewable(&up->view, cur);
+				!radio_lost(up) && !up->view.disabled && cur && cur->mptcp &&
+				cur->n && renewable(&up->view, cur);
 		if (up->view.backup)
 			any_backup |= up->view.installed && !up->view.disabled;
 		else

@@ -58,8 +58,19 @@ struct fo_act {
 	char bench_why[128];
 };
 
+/*
+ * The uplink's modem, where it is one (fo_routing_ops.radio): a modem that
+ * lost its network carries nothing, whatever its link says.
+ */
+struct fo_radio {
+	bool modem;	 /* a modem's network port, as its modem manager says */
+	bool registered; /* ... on a network (home or roaming) */
+	char said[48];	 /* for the log: "LTE 72%"; off its network, why: "searching" */
+};
+
 struct fo_uplink {
 	struct mps_uplink_view view; /* routing's view of it, read at the start of each tick */
+	struct fo_radio radio;	     /* its modem's, read with the view; none: not a modem */
 	struct fo_health_uplink health;
 	struct fo_act act;
 	struct fo_reach reach; /* failover.c: the attempts on its path and the kick's timing */

@@ -11,6 +11,7 @@
 #include "failover.h"
 #include "input.h"
 #include "log.h"
+#include "modem.h"
 #include "monitor.h"
 #include "probe.h"
 #include "relay.h"
@@ -119,6 +120,8 @@ struct app {
 	struct enc_record *record; /* --record, for the whole run */
 	struct enc_session *enc;
 	struct rt_uplinks *uplinks;
+	struct modem_watch *modems;    /* the uplinks' modems (ModemManager); NULL: none */
+	struct snd_uplinks uplink_ops; /* failover's operations' context */
 	struct failover *failover;
 	struct web *web;
 	bool controlled; /* --http: the operator's controls (control) */
@@ -196,7 +199,30 @@ static int preflight(struct app *a)
 	return 0;
 }
 
-/* The uplinks and their failover: 0, or the exit code. */
+/*
+ * The uplinks' modems, through ModemManager: without it (not installed, not
+ * running, no system bus) the watch says so once and the uplinks are judged
+ * by their links alone; a watch that cannot start is one line, not an end.
+ */
+static void watch_modems(struct app *a)
+{
+	size_t n = rt_uplinks_count(a->uplinks), k = 0;
+	char names[RT_MAX_UPLINKS][IFNAMSIZ];
+	const char *ptrs[RT_MAX_UPLINKS];
+	struct mps_uplink_view v;
+	int ret;
+
+	for (size_t i = 0; i < n && i < RT_MAX_UPLINKS; i++)
+		if (!rt_uplinks_view(a->uplinks, i, &v)) {
+			snprintf(names[k], sizeof(names[k]), "%s", v.name);
+			ptrs[k] = names[k];
+			k++;
+		}
+	if (k && (ret = modem_watch_start(ptrs, k, NULL, &a->modems)))
+		LOG_WARN(TAG, "the uplinks' modems are not watched: %s", strerror(-ret));
+}
+
+/* The uplinks, their modems and their failover: 0, or the exit code. */
 static int setup_uplinks(struct app *a)
 {
 	struct rt_config rc = {
@@ -217,7 +243,10 @@ static int setup_uplinks(struct app *a)
 	ret = rt_uplinks_watch(a->uplinks);
 	if (ret)
 		LOG_WARN(TAG, "uplink changes are not followed: %s", strerror(-ret));
-	ret = fo_create(&snd_uplink_ops, a->uplinks, rt_uplinks_count(a->uplinks), &a->failover);
+	watch_modems(a);
+	a->uplink_ops = (struct snd_uplinks){.rt = a->uplinks, .modems = a->modems};
+	ret = fo_create(&snd_uplink_ops, &a->uplink_ops, rt_uplinks_count(a->uplinks),
+			&a->failover);
 	return ret ? MPS_EXIT_FAILURE : 0;
 }
 
@@ -481,6 +510,7 @@ static void teardown(struct app *a)
 	web_stop(a->web);
 	snd_control_destroy(&a->control);
 	fo_destroy(a->failover);
+	modem_watch_stop(a->modems);
 	enc_session_destroy(a->enc);
 	enc_record_close(a->record);
 	enc_live_stop(a->live);

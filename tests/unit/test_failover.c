@@ -31,6 +31,8 @@ struct fake {
 	int backup_calls, set_backup_ret;
 	bool backup_now[2];
 	int64_t now; /* the test's clock, for the times above */
+	struct fo_radio radio[2];
+	bool modem[2]; /* its radio is answered; not a modem otherwise */
 };
 
 static int fake_get(void *ctx, size_t i, struct mps_uplink_view *out)
@@ -75,11 +77,22 @@ static int fake_set_backup(void *ctx, size_t i, bool backup)
 	return 0;
 }
 
+static int fake_radio(void *ctx, size_t i, struct fo_radio *out)
+{
+	struct fake *f = ctx;
+
+	if (!f->modem[i])
+		return -ENODEV;
+	*out = f->radio[i];
+	return 0;
+}
+
 static const struct fo_routing_ops fake_ops = {
 	.get = fake_get,
 	.unplug = fake_unplug,
 	.replug = fake_replug,
 	.set_backup = fake_set_backup,
+	.radio = fake_radio,
 };
 
 static void fake_init(struct fake *f, bool backup1)
@@ -340,6 +353,31 @@ static void test_no_view_no_connection(void **state)
 	fo_destroy(NULL);
 }
 
+/* A modem off its network: released at once, once; shown down with why; up again after. */
+static void test_modem_off_network(void **state)
+{
+	struct lab *l = *state;
+	int64_t t = 1000;
+
+	l->f.modem[0] = true;
+	l->f.radio[0] = (struct fo_radio){.modem = true, .registered = true, .said = "LTE 70%"};
+	tick(l->fo, &l->f, &l->server, t, 0);
+	assert_string_equal(fo_health_name(fo_uplink(l->fo, 0)), "up");
+	assert_true(fo_uplink(l->fo, 0)->radio.registered);
+	l->f.radio[0] = (struct fo_radio){.modem = true, .said = "searching"};
+	for (int k = 0; k < 5; k++)
+		tick(l->fo, &l->f, &l->server, t += 100, 0);
+	assert_int_equal(l->f.unplugs[0], 1);
+	assert_int_equal(l->f.unplugs[1], 0);
+	assert_string_equal(fo_health_name(fo_uplink(l->fo, 0)), "down");
+	assert_non_null(strstr(fo_uplink(l->fo, 0)->health.reason, "modem lost its network"));
+	/* Not a modem: nothing of a radio. */
+	assert_false(fo_uplink(l->fo, 1)->radio.modem);
+	l->f.radio[0].registered = true;
+	t = tick_until_up(l->fo, &l->f, &l->server, t, 50);
+	assert_string_equal(fo_health_name(fo_uplink(l->fo, 0)), "up");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -348,6 +386,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refused_joins_back_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backups, setup_backup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_view_no_connection, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_modem_off_network, setup, teardown),
 	};
 
 	return RUN_AT_CLOCK_OFFSETS(tests, t_offset_ms);

@@ -373,6 +373,48 @@ static void test_link_down_release(void **state)
 	assert_true(ups[0].act.release);
 }
 
+/* A modem off its network: down and released at once, as a link down; back, tried again. */
+static void test_modem_lost_network(void **state)
+{
+	struct fo_health h;
+	struct fo_uplink ups[2];
+	struct conn_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
+
+	(void)state;
+	two_uplinks(ups, false);
+	fo_health_init(&h, ups, 2);
+	subflow(&cur, 1, "10.1.0.2", 0, 5, 0);
+	subflow(&cur, 2, "10.2.0.2", 0, 5, 0);
+	ups[0].radio = (struct fo_radio){.modem = true, .registered = true, .said = "LTE 72%"};
+	health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1000);
+	assert_int_equal(ups[0].health.state, FO_UP);
+	assert_false(ups[0].act.release);
+
+	/* Its link is up, its modem has no network. */
+	ups[0].radio = (struct fo_radio){.modem = true, .said = "searching"};
+	prev = cur;
+	health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1100);
+	assert_int_equal(ups[0].health.state, FO_DOWN);
+	assert_string_equal(ups[0].health.reason, "the modem lost its network (searching)");
+	assert_true(ups[0].act.release);
+	assert_false(ups[0].act.reach); /* nothing to try before it is back on a network */
+	health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1200);
+	assert_false(ups[0].act.release); /* once */
+
+	/* Back on its network, its subflow closed: down, and its path is worth trying. */
+	ups[0].radio = (struct fo_radio){.modem = true, .registered = true, .said = "LTE 40%"};
+	cur.n = 0;
+	subflow(&cur, 2, "10.2.0.2", 0, 5, 0);
+	prev = cur;
+	health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1300);
+	assert_int_equal(ups[0].health.state, FO_DOWN);
+	assert_true(ups[0].act.reach);
+
+	/* Not a modem: the radio says nothing. */
+	ups[1].radio = (struct fo_radio){.modem = false, .registered = false};
+	assert_int_equal(ups[1].health.state, FO_UP);
+}
+
 static void test_backup_promotion(void **state)
 {
 	struct fo_health h;
@@ -1010,6 +1052,7 @@ int main(void)
 		cmocka_unit_test(test_not_dead),
 		cmocka_unit_test(test_link_and_subflow_loss),
 		cmocka_unit_test(test_link_down_release),
+		cmocka_unit_test(test_modem_lost_network),
 		cmocka_unit_test(test_backup_promotion),
 		cmocka_unit_test(test_slow_path_benched),
 		cmocka_unit_test(test_dead_path_released),

@@ -6,7 +6,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "radio.h"
 #include "stream.h"
+#include "uplinks.h"
+
+#include <stdio.h>
 
 /* 0.5 s doubling to 10 s, and 10 s from then on. */
 static void test_backoff(void **state)
@@ -79,12 +83,45 @@ static void test_rate_input(void **state)
 	assert_false(in.held);
 }
 
+/* A modem's radio as failover reads it: off its network only when it says so. */
+static void test_radio_of(void **state)
+{
+	struct modem_radio r;
+	struct fo_radio f;
+
+	(void)state;
+	modem_radio_unknown(&r);
+	snd_radio_of(&r, &f);
+	assert_false(f.modem);
+	r.present = true;
+	snd_radio_of(&r, &f); /* present, registration not known yet: its link decides */
+	assert_true(f.modem && f.registered);
+	assert_string_equal(f.said, "registered");
+	r.reg = MODEM_REG_HOME;
+	r.quality = 72;
+	snprintf(r.tech, sizeof(r.tech), "LTE");
+	snd_radio_of(&r, &f);
+	assert_true(f.registered);
+	assert_string_equal(f.said, "LTE 72%");
+	r.reg = MODEM_REG_SEARCHING;
+	snd_radio_of(&r, &f);
+	assert_false(f.registered);
+	assert_string_equal(f.said, modem_reg_name(MODEM_REG_SEARCHING));
+	r.reg = MODEM_REG_DENIED;
+	snd_radio_of(&r, &f);
+	assert_false(f.registered);
+	r.reg = MODEM_REG_ROAMING;
+	snd_radio_of(&r, &f);
+	assert_true(f.registered);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_inflight_cap),
 		cmocka_unit_test(test_rate_input),
+		cmocka_unit_test(test_radio_of),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
