@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "metrics.h"
+#include "radio.h" /* modem_radio_unknown(): the pure mps_modem_radio */
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -85,6 +87,124 @@ static void uplink_counter(struct out *o, const struct metrics_data *d, const ch
 		    (unsigned long long)*(const uint64_t *)((const char *)&d->uplink[i] + offset));
 }
 
+/* A modem's gauge in dBm or dB, for the uplinks whose modem reports it (not NAN). */
+struct radio_gauge {
+	const char *name, *help;
+	size_t offset; /* of a double in struct modem_radio */
+};
+
+static const struct radio_gauge radio_gauges[] = {
+	{"mpstream_uplink_modem_lte_rsrp_dbm", "The modem's LTE reference signal received power.",
+	 offsetof(struct modem_radio, lte.rsrp)},
+	{"mpstream_uplink_modem_lte_rsrq_db", "The modem's LTE reference signal received quality.",
+	 offsetof(struct modem_radio, lte.rsrq)},
+	{"mpstream_uplink_modem_lte_snr_db", "The modem's LTE signal to noise ratio.",
+	 offsetof(struct modem_radio, lte.snr)},
+	{"mpstream_uplink_modem_lte_rssi_dbm", "The modem's LTE received signal strength.",
+	 offsetof(struct modem_radio, lte.rssi)},
+	{"mpstream_uplink_modem_nr_rsrp_dbm", "The modem's 5G NR reference signal received power.",
+	 offsetof(struct modem_radio, nr.rsrp)},
+	{"mpstream_uplink_modem_nr_rsrq_db", "The modem's 5G NR reference signal received quality.",
+	 offsetof(struct modem_radio, nr.rsrq)},
+	{"mpstream_uplink_modem_nr_sinr_db",
+	 "The modem's 5G NR signal to interference plus noise ratio.",
+	 offsetof(struct modem_radio, nr.sinr)},
+	{"mpstream_uplink_modem_rssi_dbm",
+	 "The modem's received signal strength on 3G or 2G (no LTE or 5G figure).",
+	 offsetof(struct modem_radio, rssi)},
+};
+
+static double radio_value(const struct modem_radio *r, size_t offset)
+{
+	return *(const double *)((const char *)r + offset);
+}
+
+/* One gauge a present modem's, its family told before its first sample (none: not told). */
+static void radio_gauge(struct out *o, const struct metrics_data *d, const struct radio_gauge *g)
+{
+	bool told = false;
+	char e[64];
+
+	for (size_t i = 0; i < d->n_uplinks; i++) {
+		const struct modem_radio *r = &d->uplink[i].radio;
+		double v = radio_value(r, g->offset);
+
+		if (!r->present || isnan(v) || isinf(v))
+			continue;
+		if (!told)
+			family(o, g->name, "gauge", g->help);
+		told = true;
+		put(o, "%s{uplink=\"%s\"} %.2f\n", g->name,
+		    esc(d->uplink[i].view.name, e, sizeof(e)), v);
+	}
+}
+
+/* A label of the modem's text: valid UTF-8, then escaped. */
+static const char *radio_label(const char *s, size_t max, char *buf, size_t size)
+{
+	char clean[MODEM_TEXT * 4];
+
+	metrics_clean_text(s, max, clean, sizeof(clean));
+	return esc(clean, buf, size);
+}
+
+static void radio_info(struct out *o, const struct metrics_uplink *u)
+{
+	const struct modem_radio *r = &u->radio;
+	char e[64], model[MODEM_TEXT * 2 + 1], op[MODEM_TEXT * 2 + 1], code[32], tech[32];
+
+	put(o,
+	    "mpstream_uplink_modem_info{uplink=\"%s\",model=\"%s\",operator=\"%s\","
+	    "operator_code=\"%s\",tech=\"%s\",registration=\"%s\",sim=\"%s\"} 1\n",
+	    esc(u->view.name, e, sizeof(e)),
+	    radio_label(r->model, sizeof(r->model), model, sizeof(model)),
+	    radio_label(r->operator_name, sizeof(r->operator_name), op, sizeof(op)),
+	    radio_label(r->operator_code, sizeof(r->operator_code), code, sizeof(code)),
+	    radio_label(r->tech, sizeof(r->tech), tech, sizeof(tech)), modem_reg_name(r->reg),
+	    modem_sim_name(r->sim));
+}
+
+/* The modems' radios: only the uplinks that are a present modem's have samples. */
+static void radio_metrics(struct out *o, const struct metrics_data *d)
+{
+	bool any = false;
+	char e[64];
+
+	for (size_t i = 0; i < d->n_uplinks; i++)
+		any |= d->uplink[i].radio.present;
+	if (!any)
+		return;
+	family(o, "mpstream_uplink_modem_info", "gauge",
+	       "1, labelled with the uplink's modem, operator, access technology, registration "
+	       "and SIM state.");
+	for (size_t i = 0; i < d->n_uplinks; i++)
+		if (d->uplink[i].radio.present)
+			radio_info(o, &d->uplink[i]);
+	family(o, "mpstream_uplink_modem_registered", "gauge",
+	       "1 while the uplink's modem is registered on a network (home or roaming).");
+	for (size_t i = 0; i < d->n_uplinks; i++)
+		if (d->uplink[i].radio.present)
+			put(o, "mpstream_uplink_modem_registered{uplink=\"%s\"} %d\n",
+			    esc(d->uplink[i].view.name, e, sizeof(e)),
+			    modem_reg_registered(d->uplink[i].radio.reg));
+	family(o, "mpstream_uplink_modem_signal_quality_ratio", "gauge",
+	       "The modem's signal quality as ModemManager gives it, 0 to 1.");
+	for (size_t i = 0; i < d->n_uplinks; i++)
+		if (d->uplink[i].radio.present && d->uplink[i].radio.quality >= 0)
+			put(o, "mpstream_uplink_modem_signal_quality_ratio{uplink=\"%s\"} %.2f\n",
+			    esc(d->uplink[i].view.name, e, sizeof(e)),
+			    d->uplink[i].radio.quality / 100.0);
+	family(o, "mpstream_uplink_modem_sim_unlock_retries", "gauge",
+	       "The attempts left at the code the SIM asks for (PIN or PUK), where known.");
+	for (size_t i = 0; i < d->n_uplinks; i++)
+		if (d->uplink[i].radio.present && d->uplink[i].radio.sim_retries >= 0)
+			put(o, "mpstream_uplink_modem_sim_unlock_retries{uplink=\"%s\"} %d\n",
+			    esc(d->uplink[i].view.name, e, sizeof(e)),
+			    d->uplink[i].radio.sim_retries);
+	for (size_t k = 0; k < sizeof(radio_gauges) / sizeof(radio_gauges[0]); k++)
+		radio_gauge(o, d, &radio_gauges[k]);
+}
+
 static void subflow_labels(const struct metrics_subflow *sf, char *buf, size_t size)
 {
 	char u[64], l[128], r[128];
@@ -134,6 +254,7 @@ int metrics_render(const struct metrics_data *d, char *buf, size_t size)
 			    esc(d->uplink[i].view.name, e, sizeof(e)), states[k],
 			    strcmp(d->uplink[i].state, states[k]) == 0);
 	}
+	radio_metrics(&o, d);
 
 	subflow_counter(&o, d, "mpstream_subflow_sent_bytes_total",
 			"Bytes sent on the subflow, retransmissions included.",
@@ -208,6 +329,7 @@ struct metrics_uplink *metrics_uplink(struct metrics_data *d, const char *name)
 	if (d->n_uplinks == METRICS_MAX_UPLINKS)
 		return NULL;
 	memset(&d->uplink[d->n_uplinks], 0, sizeof(d->uplink[0]));
+	modem_radio_unknown(&d->uplink[d->n_uplinks].radio);
 	memcpy(d->uplink[d->n_uplinks].view.name, name, strnlen(name, IFNAMSIZ - 1));
 	return &d->uplink[d->n_uplinks++];
 }
@@ -226,6 +348,7 @@ void metrics_set_uplinks(struct metrics_data *d, const struct mps_uplink_view *v
 		struct metrics_uplink *u = &d->uplink[d->n_uplinks++];
 
 		memset(u, 0, sizeof(*u));
+		modem_radio_unknown(&u->radio);
 		for (size_t k = 0; k < n_old; k++)
 			if (!taken[k] && strcmp(old[k].view.name, views[i].name) == 0) {
 				*u = old[k];

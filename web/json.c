@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,6 +34,63 @@ static json_t *point_json(const struct web_point *p, size_t n_uplinks)
 			 "delay_ms", num_or_null(p->delay_ms), "uplinks", ups);
 }
 
+/* A signal figure (dBm, dB), or null where the modem reports none (NAN). */
+static json_t *figure_or_null(double v)
+{
+	return isnan(v) || isinf(v) ? json_null() : json_real(v);
+}
+
+/* The modem's text as a JSON string: made valid UTF-8 first (jansson refuses anything else). */
+static json_t *text(const char *s, size_t max)
+{
+	char clean[MODEM_TEXT * 4];
+
+	metrics_clean_text(s, max, clean, sizeof(clean));
+	return json_string(clean);
+}
+
+#define TEXT(field) text(field, sizeof(field))
+
+/* An uplink's radio, null when it is no modem's (or ModemManager is not there). */
+static json_t *radio_json(const struct modem_radio *r)
+{
+	char alert[METRICS_RADIO_ALERT];
+	int bars = metrics_radio_bars(r);
+	const char *a = metrics_radio_alert(r, alert);
+	json_t *o;
+
+	if (!r->present)
+		return json_null();
+	o = json_object();
+	json_object_set_new(o, "model", TEXT(r->model));
+	json_object_set_new(o, "manufacturer", TEXT(r->manufacturer));
+	json_object_set_new(o, "operator", TEXT(r->operator_name));
+	json_object_set_new(o, "operator_code", TEXT(r->operator_code));
+	json_object_set_new(o, "tech", TEXT(r->tech));
+	json_object_set_new(o, "state", TEXT(r->state));
+	json_object_set_new(o, "registration", json_string(modem_reg_name(r->reg)));
+	json_object_set_new(o, "registered", json_boolean(modem_reg_registered(r->reg)));
+	json_object_set_new(o, "quality_pct",
+			    r->quality < 0 ? json_null() : json_integer(r->quality));
+	json_object_set_new(o, "quality_recent", json_boolean(r->quality_recent));
+	json_object_set_new(
+		o, "lte",
+		json_pack("{s:o, s:o, s:o, s:o}", "rsrp_dbm", figure_or_null(r->lte.rsrp),
+			  "rsrq_db", figure_or_null(r->lte.rsrq), "snr_db",
+			  figure_or_null(r->lte.snr), "rssi_dbm", figure_or_null(r->lte.rssi)));
+	json_object_set_new(o, "nr",
+			    json_pack("{s:o, s:o, s:o}", "rsrp_dbm", figure_or_null(r->nr.rsrp),
+				      "rsrq_db", figure_or_null(r->nr.rsrq), "sinr_db",
+				      figure_or_null(r->nr.sinr)));
+	json_object_set_new(o, "rssi_dbm", figure_or_null(r->rssi));
+	json_object_set_new(o, "sim", json_string(modem_sim_name(r->sim)));
+	json_object_set_new(o, "sim_retries",
+			    r->sim_retries < 0 ? json_null() : json_integer(r->sim_retries));
+	json_object_set_new(o, "bars", bars < 0 ? json_null() : json_integer(bars));
+	json_object_set_new(o, "alert", a ? json_string(a) : json_null());
+	return o;
+}
+
 static json_t *uplinks_json(const struct metrics_data *d, const struct web_point *last)
 {
 	json_t *arr = json_array();
@@ -45,15 +103,16 @@ static json_t *uplinks_json(const struct metrics_data *d, const struct web_point
 		for (size_t k = 0; k < d->n_subflows; k++)
 			subflows += strcmp(d->subflow[k].uplink, u->view.name) == 0;
 		json_array_append_new(
-			arr, json_pack("{s:s, s:s, s:b, s:b, s:f, s:f, s:f, s:i, s:I, s:I, s:I}",
-				       "name", u->view.name, "state", state, "backup",
-				       u->view.backup, "in_use", strcmp(state, "off") != 0,
-				       "send_bps", last ? last->uplink[i].send_bps : 0.0,
-				       "goodput_bps", last ? last->uplink[i].goodput_bps : 0.0,
-				       "rtt_ms", last ? last->uplink[i].rtt_ms : 0.0, "subflows",
-				       subflows, "sent_bytes", (json_int_t)u->sent_bytes,
-				       "acked_bytes", (json_int_t)u->acked_bytes, "retrans_bytes",
-				       (json_int_t)u->retrans_bytes));
+			arr,
+			json_pack("{s:s, s:s, s:b, s:b, s:f, s:f, s:f, s:i, s:I, s:I, s:I, s:o}",
+				  "name", u->view.name, "state", state, "backup", u->view.backup,
+				  "in_use", strcmp(state, "off") != 0, "send_bps",
+				  last ? last->uplink[i].send_bps : 0.0, "goodput_bps",
+				  last ? last->uplink[i].goodput_bps : 0.0, "rtt_ms",
+				  last ? last->uplink[i].rtt_ms : 0.0, "subflows", subflows,
+				  "sent_bytes", (json_int_t)u->sent_bytes, "acked_bytes",
+				  (json_int_t)u->acked_bytes, "retrans_bytes",
+				  (json_int_t)u->retrans_bytes, "radio", radio_json(&u->radio)));
 	}
 	return arr;
 }

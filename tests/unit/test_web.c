@@ -14,6 +14,7 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,101 @@ static void test_json_status(void **state)
 	assert_int_equal(json_array_size(json_object_get(j, "points")), 2);
 	assert_string_equal(json_string_value(json_array_get(json_object_get(j, "uplinks"), 1)),
 			    "up1");
+	json_decref(j);
+	free(s);
+	free(h);
+}
+
+/* up1 a modem: a hostile model and operator, its PIN asked for, no 5G figure. */
+static void hostile_radio(struct web_status *st)
+{
+	struct modem_radio *r = &st->m.uplink[1].radio;
+
+	memset(r, 0, sizeof(*r));
+	r->present = true;
+	snprintf(r->model, sizeof(r->model), "EM\"75\"\n</script><b>x</b>\"}, \"a\": 1");
+	snprintf(r->operator_name, sizeof(r->operator_name), "Op\\ \x1b[2J caf\xc3\xa9 \xc3");
+	snprintf(r->operator_code, sizeof(r->operator_code), "20801");
+	snprintf(r->tech, sizeof(r->tech), "LTE");
+	snprintf(r->state, sizeof(r->state), "locked");
+	r->reg = MODEM_REG_IDLE;
+	r->quality = 72;
+	r->lte.rsrp = -95.5;
+	r->lte.rsrq = -11;
+	r->lte.snr = NAN;
+	r->lte.rssi = NAN;
+	r->nr.rsrp = r->nr.rsrq = r->nr.sinr = NAN;
+	r->rssi = NAN;
+	r->sim = MODEM_SIM_PIN;
+	r->sim_retries = 3;
+}
+
+/* Each uplink's radio in the status: null for no modem, the strings read back whole. */
+static void test_json_radio(void **state)
+{
+	struct web_history *h = calloc(1, sizeof(*h));
+	struct web_status st;
+	json_error_t e;
+	json_t *j, *u, *r;
+	char *s;
+
+	status_at(&st, 3.0, 0, 0);
+	hostile_radio(&st);
+	s = web_json_status(&st, h, NULL, 0);
+	assert_non_null(s);
+	j = json_loads(s, JSON_REJECT_DUPLICATES, &e);
+	assert_non_null(j);
+	u = json_array_get(json_object_get(j, "uplinks"), 0);
+	assert_true(json_is_null(json_object_get(u, "radio")));
+	u = json_array_get(json_object_get(j, "uplinks"), 1);
+	assert_string_equal(json_string_value(json_object_get(u, "name")), "up1");
+	r = json_object_get(u, "radio");
+	assert_true(json_is_object(r));
+	/* The quotes and braces stayed inside the string: no key was added. */
+	assert_string_equal(json_string_value(json_object_get(r, "model")),
+			    "EM\"75\"?</script><b>x</b>\"}, \"a\": 1");
+	assert_null(json_object_get(r, "a"));
+	assert_null(json_object_get(u, "a"));
+	/* Valid UTF-8 without control characters: what jansson takes and a page shows. */
+	assert_string_equal(json_string_value(json_object_get(r, "operator")),
+			    "Op\\ ?[2J caf\xc3\xa9 ?");
+	assert_string_equal(json_string_value(json_object_get(r, "operator_code")), "20801");
+	assert_string_equal(json_string_value(json_object_get(r, "tech")), "LTE");
+	assert_string_equal(json_string_value(json_object_get(r, "state")), "locked");
+	assert_string_equal(json_string_value(json_object_get(r, "registration")), "idle");
+	assert_true(json_is_false(json_object_get(r, "registered")));
+	assert_int_equal(json_integer_value(json_object_get(r, "quality_pct")), 72);
+	assert_float_equal(json_real_value(json_object_get(json_object_get(r, "lte"), "rsrp_dbm")),
+			   -95.5, 0);
+	assert_float_equal(json_real_value(json_object_get(json_object_get(r, "lte"), "rsrq_db")),
+			   -11, 0);
+	assert_true(json_is_null(json_object_get(json_object_get(r, "lte"), "snr_db")));
+	assert_true(json_is_null(json_object_get(json_object_get(r, "nr"), "rsrp_dbm")));
+	assert_true(json_is_null(json_object_get(json_object_get(r, "nr"), "sinr_db")));
+	assert_true(json_is_null(json_object_get(r, "rssi_dbm")));
+	assert_string_equal(json_string_value(json_object_get(r, "sim")), "pin");
+	assert_int_equal(json_integer_value(json_object_get(r, "sim_retries")), 3);
+	assert_int_equal(json_integer_value(json_object_get(r, "bars")), 2);
+	assert_string_equal(json_string_value(json_object_get(r, "alert")),
+			    "SIM locked (PIN, 3 attempts left)");
+	json_decref(j);
+	free(s);
+
+	/* Registered again, the SIM ready: no alert; unknown figures are null. */
+	st.m.uplink[1].radio.sim = MODEM_SIM_READY;
+	st.m.uplink[1].radio.reg = MODEM_REG_ROAMING;
+	st.m.uplink[1].radio.quality = -1;
+	st.m.uplink[1].radio.sim_retries = -1;
+	st.m.uplink[1].radio.lte.rsrp = NAN;
+	s = web_json_status(&st, h, NULL, 0);
+	j = json_loads(s, 0, &e);
+	assert_non_null(j);
+	r = json_object_get(json_array_get(json_object_get(j, "uplinks"), 1), "radio");
+	assert_true(json_is_true(json_object_get(r, "registered")));
+	assert_true(json_is_null(json_object_get(r, "alert")));
+	assert_true(json_is_null(json_object_get(r, "quality_pct")));
+	assert_true(json_is_null(json_object_get(r, "sim_retries")));
+	assert_true(json_is_null(json_object_get(r, "bars")));
 	json_decref(j);
 	free(s);
 	free(h);
@@ -676,10 +772,11 @@ static void test_server_ipv6(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_history),	    cmocka_unit_test(test_json_status),
-		cmocka_unit_test(test_parse),	    cmocka_unit_test(test_server),
-		cmocka_unit_test(test_access),	    cmocka_unit_test(test_hostile),
-		cmocka_unit_test(test_server_ipv6), cmocka_unit_test(test_host_key),
+		cmocka_unit_test(test_history),	   cmocka_unit_test(test_json_status),
+		cmocka_unit_test(test_json_radio), cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_server),	   cmocka_unit_test(test_access),
+		cmocka_unit_test(test_hostile),	   cmocka_unit_test(test_server_ipv6),
+		cmocka_unit_test(test_host_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
