@@ -30,8 +30,12 @@ int fo_create(const struct fo_routing_ops *ops, void *ctx, size_t n, struct fail
 	f->ctx = ctx;
 	f->n = n;
 	fo_health_init(&f->health, f->up, n);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		fo_reach_init(&f->up[i].reach);
+		/* Its name and link from the start, before the first tick reads them again. */
+		if (ops->get(ctx, i, &f->up[i].view))
+			memset(&f->up[i].view, 0, sizeof(f->up[i].view));
+	}
 	*out = f;
 	return 0;
 }
@@ -273,6 +277,7 @@ static void read_radio(struct failover *f, size_t i)
 	if (was_lost && up->radio.registered) {
 		fo_reach_reset(&up->reach);
 		up->reach.kicked_ms = 0;
+		up->reach.kick_pending = false;
 		up->reach.failed_kicks = 0;
 	}
 }

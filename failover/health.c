@@ -333,21 +333,47 @@ static bool radio_lost(const struct fo_uplink *up)
 }
 
 /*
- * An uplink whose link went down (the kernel knows at once), or whose modem
- * lost its network (its modem manager knows at once), and still has
+ * An uplink whose link went down (the kernel knows at once) and still has
  * subflows: released now, not after a silence (fo_health_release_after_ms()),
  * so that the kernel sends their data on the others before the receiver
  * waits for it.
  */
 static void release_link_down(struct fo_uplink *up, const struct conn_snapshot *cur)
 {
-	if (!up->view.installed || (up->view.link_up && !radio_lost(up)) || up->view.disabled ||
-	    up->health.released || !cur || !cur->mptcp || !has_subflow(&up->view, cur) ||
-	    !renewable(&up->view, cur))
+	if (!up->view.installed || up->view.link_up || up->view.disabled || up->health.released ||
+	    !cur || !cur->mptcp || !has_subflow(&up->view, cur) || !renewable(&up->view, cur))
 		return;
 	up->health.released = true;
 	up->health.released_ms = 0; /* not for its silence */
 	up->act.release = true;
+}
+
+/*
+ * An uplink whose modem lost its network (its modem manager knows at once)
+ * and still has subflows: released now, as a link down, if another uplink
+ * works; with none, a registration that comes back at once would have
+ * cost a resend of all in flight for nothing (its silence decides then).
+ */
+static void release_radio_lost(struct fo_uplink *ups, size_t n, const struct conn_snapshot *cur)
+{
+	bool others;
+
+	for (size_t i = 0; i < n; i++) {
+		struct fo_uplink *up = &ups[i];
+
+		if (!radio_lost(up) || !up->view.installed || up->view.disabled ||
+		    up->health.released || !has_subflow(&up->view, cur) ||
+		    !renewable(&up->view, cur))
+			continue;
+		others = false;
+		for (size_t j = 0; j < n; j++)
+			others |= j != i && ups[j].health.state != FO_DOWN;
+		if (!others)
+			continue;
+		up->health.released = true;
+		up->health.released_ms = 0; /* not for its silence */
+		up->act.release = true;
+	}
 }
 
 /* Release the dead uplinks that hold up the others (fo_health_release_after_ms()). */
@@ -582,6 +608,7 @@ int fo_health_update(struct fo_health *h, struct fo_uplink *ups, size_t n,
 			primary_works |= st != FO_DOWN;
 	}
 	if (cur && cur->mptcp) {
+		release_radio_lost(ups, n, cur);
 		judge_blocking(ups, n, cur, now);
 		judge_speed(ups, n, prev, cur, now, dt);
 	}

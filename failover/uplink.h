@@ -64,7 +64,7 @@ struct fo_act {
  */
 struct fo_radio {
 	bool modem;	 /* a modem's network port, as its modem manager says */
-	bool registered; /* ... on a network (home or roaming) */
+	bool registered; /* ... on a network (home, roaming; or not known, and not off) */
 	char said[48];	 /* for the log: "LTE 72%"; off its network, why: "searching" */
 };
 

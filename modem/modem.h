@@ -36,7 +36,7 @@
 /* The 3GPP registration, in the few states an operator acts on. */
 enum modem_reg {
 	MODEM_REG_UNKNOWN = 0, /* no modem, no 3GPP interface yet, or the modem does not say */
-	MODEM_REG_IDLE,	       /* not registered, not searching (radio off, not enabled) */
+	MODEM_REG_IDLE,	       /* not registered, not searching (a disabled modem says unknown) */
 	MODEM_REG_SEARCHING,
 	MODEM_REG_DENIED, /* refused; emergency calls only counts as refused */
 	MODEM_REG_HOME,

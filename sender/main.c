@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * mpstream: the subcommands (stream, relay, probe). Streaming is: parse the
- * options, check what the host allows, set up the encoder, the uplinks,
- * failover, the monitor and the metrics, stream until done or stopped, and
+ * options, check what the host allows, set up the input, the encoder, the
+ * uplinks and their modems, failover, the web server, the monitor and the
+ * driver of the periodic work (ticks.h), stream until done or stopped, and
  * put the routing back.
  */
 #include "cli.h"
@@ -398,6 +399,7 @@ static int setup(struct app *a)
 		.opaque = a->uplinks,
 		.failover = a->failover,
 		.web = a->web,
+		.modems = a->modems,
 	};
 	struct snd_ticks_config tc = {0};
 

@@ -3,6 +3,7 @@
 #include "clock.h"
 #include "failover.h"
 #include "log.h"
+#include "modem.h"
 #include "web.h"
 #include "sample.h"
 
@@ -43,7 +44,20 @@ static void states_str(const struct snd_monitor *m, const char *sep, char *buf, 
 	}
 }
 
-/* The terminal's status line: each uplink with its state and rate, the video, the delay. */
+/* A few words of @ifname's modem for the status line ("LTE 72%", "no network"), or "". */
+static void radio_words(const struct snd_monitor *m, const char *ifname, char *buf, size_t size)
+{
+	struct modem_radio r;
+
+	buf[0] = '\0';
+	if (m->cfg.modems && !modem_watch_get(m->cfg.modems, ifname, &r))
+		metrics_radio_short(&r, buf, size);
+}
+
+/*
+ * The terminal's status line: each uplink with its state, rate and modem,
+ * the video, the delay.
+ */
 static void status_line(const struct snd_monitor *m, const struct conn_row *rows, size_t n,
 			char *buf, size_t size)
 {
@@ -53,13 +67,15 @@ static void status_line(const struct snd_monitor *m, const struct conn_row *rows
 	buf[0] = '\0';
 	for (size_t i = 0; i < count && len < size; i++) {
 		const struct fo_uplink *up = fo_uplink(m->cfg.failover, i);
+		char words[24];
 		double bps = 0;
 
 		for (size_t k = 0; k < n; k++)
 			if (strcmp(rows[k].uplink, up->view.name) == 0)
 				bps += rows[k].send_bps;
-		len += (size_t)snprintf(buf + len, size - len, "%s %s %.1f | ", up->view.name,
-					fo_health_name(up), bps / 1e6);
+		radio_words(m, up->view.name, words, sizeof(words));
+		len += (size_t)snprintf(buf + len, size - len, "%s %s %.1f%s%s | ", up->view.name,
+					fo_health_name(up), bps / 1e6, words[0] ? " " : "", words);
 	}
 	if (!count && len < size) {
 		double bps = 0;
@@ -149,6 +165,12 @@ static void publish(struct snd_monitor *m, bool connected, int64_t now_ns)
 		states[i] = fo_health_name(up);
 	}
 	metrics_set_uplinks(d, views, states, n);
+	for (size_t i = 0; i < n; i++) {
+		struct modem_radio r;
+		bool known = m->cfg.modems && !modem_watch_get(m->cfg.modems, views[i].name, &r);
+
+		metrics_set_radio(d, i, known ? &r : NULL);
+	}
 	if (connected) {
 		metrics_account(d, &m->metrics_prev, &m->cur, m->cfg.namer, m->cfg.opaque);
 		m->metrics_prev = m->cur;

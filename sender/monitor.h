@@ -28,6 +28,7 @@
 
 struct failover;
 struct web;
+struct modem_watch;
 struct snd_monitor;
 
 struct snd_monitor_config {
@@ -36,8 +37,9 @@ struct snd_monitor_config {
 	const char *trace_path; /* the kernel's counters at every failover tick; NULL: none */
 	conn_uplink_namer namer;
 	void *opaque;
-	struct failover *failover; /* NULL: no uplinks to judge */
-	struct web *web;	   /* NULL: none */
+	struct failover *failover;  /* NULL: no uplinks to judge */
+	struct web *web;	    /* NULL: none */
+	struct modem_watch *modems; /* the uplinks' modems, shown; NULL: none */
 	/* Reads a snapshot from the connection: NULL, conn_sample(); a test's otherwise. */
 	int (*sampler)(int fd, struct conn_snapshot *out);
 };

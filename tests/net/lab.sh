@@ -27,6 +27,11 @@
 # test killed with SIGKILL is cleaned up by the next one.
 
 LAB_PREFIX="mps-$$"
+# A network namespace does not keep the host's D-Bus out (its socket is a
+# file): mpstream's modem watch would read the host's ModemManager, whose
+# modems may have interfaces named as the lab's. The lab has no modems unless
+# a test starts a stand-in ModemManager on a bus of its own and says where.
+export DBUS_SYSTEM_BUS_ADDRESS=${LAB_DBUS_ADDRESS:-unix:path=/nonexistent/mpstream-lab-no-bus}
 LAB_SND="$LAB_PREFIX-snd"
 LAB_RTR="$LAB_PREFIX-rtr"
 LAB_SRV="$LAB_PREFIX-srv"

@@ -415,6 +415,31 @@ static void test_modem_lost_network(void **state)
 	assert_int_equal(ups[1].health.state, FO_UP);
 }
 
+/* A modem off its network while no other uplink works: down, but not released. */
+static void test_modem_lost_alone(void **state)
+{
+	struct fo_health h;
+	struct fo_uplink ups[2];
+	struct conn_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
+
+	(void)state;
+	two_uplinks(ups, false);
+	fo_health_init(&h, ups, 2);
+	subflow(&cur, 1, "10.1.0.2", 0, 5, 0);
+	ups[1].view.link_up = false;
+	ups[0].radio = (struct fo_radio){.modem = true, .said = "searching"};
+	health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1000);
+	assert_int_equal(ups[0].health.state, FO_DOWN);
+	assert_false(ups[0].act.release);
+	assert_false(ups[0].health.released);
+	/* The other is back: now it is released. */
+	ups[1].view.link_up = true;
+	subflow(&cur, 2, "10.2.0.2", 0, 5, 0);
+	prev = cur;
+	health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, 1100);
+	assert_true(ups[0].act.release);
+}
+
 static void test_backup_promotion(void **state)
 {
 	struct fo_health h;
@@ -1053,6 +1078,7 @@ int main(void)
 		cmocka_unit_test(test_link_and_subflow_loss),
 		cmocka_unit_test(test_link_down_release),
 		cmocka_unit_test(test_modem_lost_network),
+		cmocka_unit_test(test_modem_lost_alone),
 		cmocka_unit_test(test_backup_promotion),
 		cmocka_unit_test(test_slow_path_benched),
 		cmocka_unit_test(test_dead_path_released),

@@ -96,7 +96,17 @@ static void test_radio_of(void **state)
 	r.present = true;
 	snd_radio_of(&r, &f); /* present, registration not known yet: its link decides */
 	assert_true(f.modem && f.registered);
-	assert_string_equal(f.said, "registered");
+	assert_string_equal(f.said, "registration unknown");
+	snprintf(r.state, sizeof(r.state), "enabling");
+	snd_radio_of(&r, &f);
+	assert_true(f.registered);
+	assert_string_equal(f.said, "enabling");
+	/* Switched off: ModemManager then says the registration is unknown. */
+	snprintf(r.state, sizeof(r.state), "disabled");
+	snd_radio_of(&r, &f);
+	assert_false(f.registered);
+	assert_string_equal(f.said, "disabled");
+	snprintf(r.state, sizeof(r.state), "registered");
 	r.reg = MODEM_REG_HOME;
 	r.quality = 72;
 	snprintf(r.tech, sizeof(r.tech), "LTE");
