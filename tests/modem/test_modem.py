@@ -72,6 +72,9 @@ def signal_dict(values):
     return dbus.Dictionary({k: dbus.Double(v) for k, v in values.items()}, signature="sv")
 
 
+NET_PORT = "wwan0"  # the modem's network port: the interface an uplink names
+
+
 def modem_props(enabled=True):
     """A modem enabled and registered, or one disabled (as ModemManager shows it before Enable)."""
     return {
@@ -83,7 +86,7 @@ def modem_props(enabled=True):
         "PrimaryPort": dbus.String("cdc-wdm0"),
         "Ports": dbus.Array([dbus.Struct(("cdc-wdm0", dbus.UInt32(6)), signature="su"),
                              dbus.Struct(("ttyUSB2", dbus.UInt32(PORT_AT)), signature="su"),
-                             dbus.Struct(("wwan0", dbus.UInt32(PORT_NET)), signature="su")],
+                             dbus.Struct((NET_PORT, dbus.UInt32(PORT_NET)), signature="su")],
                             signature="(su)"),
         "State": dbus.Int32(STATE_REGISTERED if enabled else STATE_DISABLED),
         "StateFailedReason": dbus.UInt32(0),

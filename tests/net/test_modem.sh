@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The uplinks' modems in a stream (issue 29). A stand-in ModemManager
+# (tests/modem/standin.py: python3-dbusmock on a private bus) has one modem
+# whose network port is up0; up1 is no modem. While a fixed 2 Mbit/s goes over
+# two 4 Mbit/s uplinks: up0's radio is in /metrics and the API, up1 has none;
+# the modem loses its network: up0 is down with the reason, its subflows are
+# released at once (bound 1 s, printed), nothing is lost; it registers again:
+# a subflow on up0 again (bound 10 s, printed). The release time and the
+# longest arrival gap are printed.
+. "$(dirname "$0")/common.sh"
+PY=/usr/bin/python3 # Debian's, with python3-dbusmock (not a pyenv one on PATH)
+STANDIN=$(dirname "$(readlink -f "$0")")/../modem/standin.py
+if ! "$PY" -c 'import dbusmock' 2>/dev/null || ! command -v dbus-daemon >/dev/null; then
+	echo "SKIP: python3-dbusmock or dbus-daemon missing (scripts/test installs them)"
+	exit 77
+fi
+command -v jq >/dev/null || { echo "FAIL: jq is missing (scripts/test installs it)"; exit 1; }
+
+lab_up 4mbit || { echo "FAIL: lab"; exit 1; }
+lab_routing_state >"$LAB_DIR/before.txt"
+
+# The stand-in runs in the sender's namespace, so that the lab's sweep ends it
+# however the test ends; its bus is a file, which mpstream reaches from there.
+mkdir "$LAB_DIR/mm"
+mkfifo "$LAB_DIR/mm.in"
+ip netns exec "$LAB_SND" "$PY" "$STANDIN" "$LAB_DIR/mm" up0 <"$LAB_DIR/mm.in" \
+	>"$LAB_DIR/mm.out" 2>"$LAB_DIR/standin.log" &
+exec 7>"$LAB_DIR/mm.in"
+for _ in $(seq 100); do
+	grep -q '^address=' "$LAB_DIR/mm.out" && break
+	sleep 0.1
+done
+DBUS_SYSTEM_BUS_ADDRESS=$(sed -n 's/^address=//p' "$LAB_DIR/mm.out")
+[ -n "$DBUS_SYSTEM_BUS_ADDRESS" ] || { echo "FAIL: the stand-in ModemManager did not start"; cat "$LAB_DIR/standin.log"; exit 1; }
+export DBUS_SYSTEM_BUS_ADDRESS
+
+# standin COMMAND: one command to the stand-in, once it is on the bus.
+standin() {
+	local n
+	n=$(grep -c '^done' "$LAB_DIR/mm.out")
+	echo "$1" >&7
+	for _ in $(seq 50); do
+		[ "$(grep -c '^done' "$LAB_DIR/mm.out")" -gt "$n" ] && return 0
+		sleep 0.1
+	done
+	fail "the stand-in did not take \"$1\""
+}
+
+DURATION=36
+ip netns exec "$LAB_SND" "$MPSTREAM" -u up0 -u up1 -b 2M --min-bitrate 2M --max-bitrate 2M \
+	--duration "$DURATION" --stats "$LAB_DIR/stats.csv" --stats-interval 0.5 \
+	--metrics 127.0.0.1:9100 "$URL" 2>"$LAB_DIR/mpstream.log" &
+pid=$!
+sleep 2
+probe_start $((DURATION - 4)) --max-gap 5000
+sleep 4
+
+metrics() { lab_in_snd curl -s -m 5 http://127.0.0.1:9100/metrics; }
+metrics >"$LAB_DIR/metrics.txt"
+grep -q '^mpstream_uplink_modem_info{uplink="up0",.*tech="LTE".*} 1' "$LAB_DIR/metrics.txt" &&
+	pass "/metrics: up0's modem, on LTE" || fail "/metrics: no modem_info for up0 on LTE"
+grep -q '^mpstream_uplink_modem_registered{uplink="up0"} 1' "$LAB_DIR/metrics.txt" &&
+	pass "/metrics: up0's modem registered" || fail "/metrics: up0's modem not registered"
+grep -q 'mpstream_uplink_modem_[a-z_]*{uplink="up1"' "$LAB_DIR/metrics.txt" &&
+	fail "/metrics: a modem for up1, which has none" || pass "/metrics: no modem for up1"
+
+# subflows N: established subflows from uplink N now.
+subflows() { lab_in_snd ss -Htn state established src "10.$(($1 + 1)).0.2" dst "$LAB_SERVER_IP:1935" | wc -l; }
+# until_ms BOUND_MS COMMAND...: ms until COMMAND succeeds, or "none" after BOUND_MS.
+until_ms() {
+	local bound=$1 start now
+	shift
+	start=$(date +%s%3N)
+	while :; do
+		"$@" && { echo $(($(date +%s%3N) - start)); return; }
+		now=$(date +%s%3N)
+		[ $((now - start)) -ge "$bound" ] && { echo none; return; }
+		sleep 0.02
+	done
+}
+no_subflow_on_up0() { [ "$(subflows 0)" = 0 ]; }
+subflow_on_up0() { [ "$(subflows 0)" -gt 0 ]; }
+
+had=$(subflows 0)
+[ "$had" -gt 0 ] || fail "up0 had no subflow before its modem lost its network"
+standin "reg searching"
+ms=$(until_ms 3000 no_subflow_on_up0)
+echo "figure: up0's modem lost its network: its $had subflow(s) released after ${ms} ms"
+[ "$ms" != none ] && [ "$ms" -le 1000 ] && pass "modem off its network: up0 released within 1 s" ||
+	fail "modem off its network: up0 released after $ms ms"
+grep -q "uplink up0: down (the modem lost its network (searching))" "$LAB_DIR/mpstream.log" &&
+	pass "the log says why up0 is down" || fail "no 'the modem lost its network' line"
+grep -q "uplink up0: subflows closed.*(its modem: searching)" "$LAB_DIR/mpstream.log" &&
+	pass "the release line gives the modem's state" || fail "the release line does not give the modem's state"
+metrics | grep -q '^mpstream_uplink_modem_registered{uplink="up0"} 0' &&
+	pass "/metrics: up0's modem not registered" || fail "/metrics: up0's modem still registered"
+sleep 5
+[ "$(subflows 0)" = 0 ] && pass "no subflow on up0 while its modem has no network" ||
+	fail "a subflow on up0 while its modem has no network"
+
+standin "reg home"
+ms=$(until_ms 10000 subflow_on_up0)
+echo "figure: up0's modem registered again: a subflow on it after ${ms} ms"
+[ "$ms" != none ] && pass "registered again: a subflow on up0 within 10 s" || fail "registered again: no subflow on up0"
+
+wait_stream $pid
+check_nothing_lost "a modem off its network and back" 1000
+grep -E "modem|subflows closed" "$LAB_DIR/mpstream.log" | head -n 8 | cut -c1-160
+[ "$(lab_routing_state)" = "$(cat "$LAB_DIR/before.txt")" ] && pass "after exit the routing is as before" || fail "routing left behind"
+check_no_key "$LAB_DIR/mpstream.log"
+echo quit >&7
+finish
