@@ -141,7 +141,7 @@ void conn_format_line(const struct conn_row *rows, size_t n, const struct conn_r
 const char conn_csv_header[] =
 	"time_s,subflow,uplink,local,remote,send_bps,goodput_bps,retrans_bytes,rtt_ms,cwnd,"
 	"target_bps,encoder_bps,queue_ms,delay_ms,socket_bytes,dropped_frames,reconnects,uplinks,"
-	"input,family\n";
+	"input,family,radio\n";
 
 const char *conn_family_label(int family)
 {
@@ -149,7 +149,7 @@ const char *conn_family_label(int family)
 }
 
 static void csv_row(FILE *f, double t_s, const char *id, const struct conn_row *r,
-		    const struct conn_stream_status *st, const char *uplinks)
+		    const struct conn_stream_status *st, const char *uplinks, const char *radios)
 {
 	fprintf(f, "%.3f,%s,%s,%s,%s,%.0f,%.0f,%llu,%.3f,%u,", t_s, id, r->uplink, r->local,
 		r->remote, r->send_bps, r->goodput_bps, (unsigned long long)r->retrans_bytes,
@@ -160,8 +160,9 @@ static void csv_row(FILE *f, double t_s, const char *id, const struct conn_row *
 			(long long)st->dropped_frames, (long long)st->reconnects);
 	else
 		fputs(",,,,,,,", f);
-	fprintf(f, "%s,%s,%s\n", uplinks ? uplinks : "",
-		st && st->valid && st->input ? st->input : "", conn_family_label(r->family));
+	fprintf(f, "%s,%s,%s,%s\n", uplinks ? uplinks : "",
+		st && st->valid && st->input ? st->input : "", conn_family_label(r->family),
+		radios ? radios : "");
 }
 
 const char conn_trace_header[] =
@@ -190,14 +191,14 @@ void conn_write_trace(FILE *f, int64_t t_ms, const struct conn_snapshot *s)
 
 void conn_write_csv(FILE *f, double t_s, const struct conn_row *rows, size_t n,
 		    const struct conn_row *total, const struct conn_stream_status *st,
-		    const char *uplinks)
+		    const char *uplinks, const char *radios)
 {
 	char id[16];
 
 	for (size_t i = 0; i < n; i++) {
 		snprintf(id, sizeof(id), "%u", rows[i].id);
-		csv_row(f, t_s, id, &rows[i], NULL, NULL);
+		csv_row(f, t_s, id, &rows[i], NULL, NULL, NULL);
 	}
-	csv_row(f, t_s, "total", total, st, uplinks);
+	csv_row(f, t_s, "total", total, st, uplinks, radios);
 	fflush(f);
 }

@@ -142,11 +142,12 @@ extern const char conn_csv_header[];
  * stream's columns are filled on the total line (when @st is valid), and its
  * last column, @uplinks, is each uplink's state ("up0=up;up1=down"; NULL:
  * none); then the live input's state (empty: not a live input); then, on a
- * subflow's line, its family (ipv4, ipv6).
+ * subflow's line, its family (ipv4, ipv6); last, on the total line, @radios:
+ * the modems' uplinks' radios ("wwan0=LTE:72:-95:12.5:home:ready"; NULL: none).
  */
 void conn_write_csv(FILE *f, double t_s, const struct conn_row *rows, size_t n,
 		    const struct conn_row *total, const struct conn_stream_status *st,
-		    const char *uplinks);
+		    const char *uplinks, const char *radios);
 
 extern const char conn_trace_header[];
 /*

@@ -104,15 +104,43 @@ static bool given_up(FILE **f, const char *what, const char *path)
 	return true;
 }
 
+/*
+ * The uplinks into the metrics' data, as failover judged them, with their
+ * modems: every configured uplink, with or without subflows; uplink i is
+ * routing's i.
+ */
+static void fill_uplinks(struct snd_monitor *m)
+{
+	struct mps_uplink_view views[FO_MAX_UPLINKS];
+	const char *states[FO_MAX_UPLINKS];
+	size_t n = fo_count(m->cfg.failover);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct fo_uplink *up = fo_uplink(m->cfg.failover, i);
+
+		views[i] = up->view;
+		states[i] = fo_health_name(up);
+	}
+	metrics_set_uplinks(&m->mdata, views, states, n);
+	for (size_t i = 0; i < n; i++) {
+		struct modem_radio r;
+		bool known = m->cfg.modems && !modem_watch_get(m->cfg.modems, views[i].name, &r);
+
+		metrics_set_radio(&m->mdata, i, known ? &r : NULL);
+	}
+}
+
 /* The interval's CSV rows; a file that fails is closed with one line, the stream goes on. */
 static void write_csv(struct snd_monitor *m, const struct conn_row *rows, size_t n,
 		      const struct conn_row *total)
 {
-	char states[256];
+	char states[256], radios[512];
 
 	states_str(m, ";", states, sizeof(states));
+	fill_uplinks(m);
+	metrics_radios_csv(&m->mdata, radios, sizeof(radios));
 	conn_write_csv(m->csv, (double)(m->cur.t_ns - m->start_ns) / 1e9, rows, n, total,
-		       &m->status, states);
+		       &m->status, states, radios);
 	if (given_up(&m->csv, "the statistics", m->cfg.csv_path))
 		m->csv_failed = true;
 }
@@ -153,24 +181,8 @@ static void report(struct snd_monitor *m)
 static void publish(struct snd_monitor *m, bool connected, int64_t now_ns)
 {
 	struct metrics_data *d = &m->mdata;
-	struct mps_uplink_view views[FO_MAX_UPLINKS];
-	const char *states[FO_MAX_UPLINKS];
-	size_t n = fo_count(m->cfg.failover);
 
-	/* Every configured uplink is listed, with or without subflows: uplink i is routing's i. */
-	for (size_t i = 0; i < n; i++) {
-		const struct fo_uplink *up = fo_uplink(m->cfg.failover, i);
-
-		views[i] = up->view;
-		states[i] = fo_health_name(up);
-	}
-	metrics_set_uplinks(d, views, states, n);
-	for (size_t i = 0; i < n; i++) {
-		struct modem_radio r;
-		bool known = m->cfg.modems && !modem_watch_get(m->cfg.modems, views[i].name, &r);
-
-		metrics_set_radio(d, i, known ? &r : NULL);
-	}
+	fill_uplinks(m);
 	if (connected) {
 		metrics_account(d, &m->metrics_prev, &m->cur, m->cfg.namer, m->cfg.opaque);
 		m->metrics_prev = m->cur;

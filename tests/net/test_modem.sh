@@ -104,6 +104,12 @@ ms=$(until_ms 10000 subflow_on_up0)
 echo "figure: up0's modem registered again: a subflow on it after ${ms} ms"
 [ "$ms" != none ] && pass "registered again: a subflow on up0 within 10 s" || fail "registered again: no subflow on up0"
 
+# The CSV's radio column (the total rows' 21st): up0 on LTE, then off its network.
+radios=$(awk -F, '$2 == "total" { print $21 }' "$LAB_DIR/stats.csv")
+echo "$radios" | grep -q '^up0=LTE:' && pass "CSV: up0's radio on LTE" || fail "CSV: no up0=LTE radio"
+echo "$radios" | grep -q '^up0=.*:searching:' && pass "CSV: up0's modem searching" || fail "CSV: up0 never searching"
+echo "$radios" | grep -q 'up1=' && fail "CSV: a radio for up1, which has none" || pass "CSV: no radio for up1"
+
 wait_stream $pid
 check_nothing_lost "a modem off its network and back" 1000
 grep -E "modem|subflows closed" "$LAB_DIR/mpstream.log" | head -n 8 | cut -c1-160

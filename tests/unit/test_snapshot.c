@@ -151,8 +151,9 @@ static void test_format(void **state)
 	assert_non_null(f);
 	fputs(conn_csv_header, f);
 	st.input = "lost";
-	conn_write_csv(f, 1.5, rows, 1, &total, &st, "up0=up;up1=down");
-	conn_write_csv(f, 2.5, rows, 1, &total, NULL, NULL);
+	conn_write_csv(f, 1.5, rows, 1, &total, &st, "up0=up;up1=down",
+		       "up1=LTE:72:-95:12.5:home:ready");
+	conn_write_csv(f, 2.5, rows, 1, &total, NULL, NULL, NULL);
 	rewind(f);
 	assert_true(fread(csv, 1, sizeof(csv) - 1, f) > 0);
 	fclose(f);
@@ -160,15 +161,15 @@ static void test_format(void **state)
 		csv,
 		"time_s,subflow,uplink,local,remote,send_bps,goodput_bps,retrans_bytes,"
 		"rtt_ms,cwnd,target_bps,encoder_bps,queue_ms,delay_ms,socket_bytes,dropped_frames,"
-		"reconnects,uplinks,input,family\n"
+		"reconnects,uplinks,input,family,radio\n"
 		"1.500,7,up0,10.1.0.2:40007,10.9.0.2:1935,2000000,1000000,42,12.345,70,,,,,,,,,,"
-		"ipv4\n"
+		"ipv4,\n"
 		"1.500,total,total,,,2000000,1000000,42,12.345,70,3500000,3420000,40,180,65536,12,"
 		"3,"
-		"up0=up;up1=down,lost,\n"
+		"up0=up;up1=down,lost,,up1=LTE:72:-95:12.5:home:ready\n"
 		"2.500,7,up0,10.1.0.2:40007,10.9.0.2:1935,2000000,1000000,42,12.345,70,,,,,,,,,,"
-		"ipv4\n"
-		"2.500,total,total,,,2000000,1000000,42,12.345,70,,,,,,,,,,\n");
+		"ipv4,\n"
+		"2.500,total,total,,,2000000,1000000,42,12.345,70,,,,,,,,,,,\n");
 }
 
 /* The largest RTT among the subflows acknowledged lately; a silent one does not count. */
