@@ -55,31 +55,6 @@ struct mw_call {
 	struct mm_slot *slot;
 };
 
-bool modem_pin_valid(const char *pin)
-{
-	size_t n = pin ? strnlen(pin, MODEM_PIN_MAX + 1) : 0;
-
-	if (n < MODEM_PIN_MIN || n > MODEM_PIN_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (pin[i] < '0' || pin[i] > '9')
-			return false;
-	return true;
-}
-
-bool modem_apn_valid(const char *apn)
-{
-	size_t n = apn ? strnlen(apn, MODEM_APN_MAX + 1) : 0;
-
-	if (n < 1 || n > MODEM_APN_MAX)
-		return false;
-	/* 3GPP TS 23.003: labels of letters, digits and hyphens, separated by dots. */
-	for (size_t i = 0; i < n; i++)
-		if (!g_ascii_isalnum(apn[i]) && apn[i] != '-' && apn[i] != '.')
-			return false;
-	return true;
-}
-
 static void call_unref(gpointer data)
 {
 	struct mw_call *c = data;
@@ -323,22 +298,30 @@ static int hand_off(struct mw_call *c, struct modem_control_result *out)
 	return ret;
 }
 
+/* A control refused before it goes to the watch's thread: @ret, said in @out and the log. */
+static int refuse(const char *ifname, enum mw_op op, int ret, struct modem_control_result *out,
+		  const char *why)
+{
+	snprintf(out->msg, sizeof(out->msg), "%s", why);
+	LOG_WARN(MODEM_TAG, "%s: %s: %s", ifname ? ifname : "?", op_names[op], why);
+	return ret;
+}
+
 /* What every control checks before it goes to the watch's thread. */
-static int check_args(struct modem_watch *w, const char *ifname, struct modem_control_result *out)
+static int check_args(struct modem_watch *w, const char *ifname, enum mw_op op,
+		      struct modem_control_result *out)
 {
 	out->retries = -1;
 	out->msg[0] = '\0';
-	if (!w || !ifname || !find_slot(w, ifname)) {
-		snprintf(out->msg, sizeof(out->msg), "not a watched uplink");
-		return -ENOENT;
-	}
+	if (!w || !ifname || !find_slot(w, ifname))
+		return refuse(ifname, op, -ENOENT, out, "not a watched uplink");
 	return 0;
 }
 
 int modem_watch_reset(struct modem_watch *w, const char *ifname, struct modem_control_result *out)
 {
 	struct mw_call *c;
-	int ret = check_args(w, ifname, out);
+	int ret = check_args(w, ifname, MW_RESET, out);
 
 	if (ret)
 		return ret;
@@ -351,13 +334,10 @@ int modem_watch_send_pin(struct modem_watch *w, const char *ifname, char *pin,
 			 struct modem_control_result *out)
 {
 	struct mw_call *c = NULL;
-	int ret = check_args(w, ifname, out);
+	int ret = check_args(w, ifname, MW_PIN, out);
 
-	if (!ret && !modem_pin_valid(pin)) {
-		snprintf(out->msg, sizeof(out->msg), "a PIN is %d to %d digits", MODEM_PIN_MIN,
-			 MODEM_PIN_MAX);
-		ret = -EINVAL;
-	}
+	if (!ret && !modem_pin_valid(pin))
+		ret = refuse(ifname, MW_PIN, -EINVAL, out, "a PIN is 4 to 8 digits");
 	if (!ret && !(c = new_call(w, MW_PIN, ifname)))
 		ret = -ENOMEM;
 	if (c)
@@ -371,14 +351,12 @@ int modem_watch_connect(struct modem_watch *w, const char *ifname, const char *a
 			struct modem_control_result *out)
 {
 	struct mw_call *c;
-	int ret = check_args(w, ifname, out);
+	int ret = check_args(w, ifname, MW_CONNECT, out);
 
 	if (ret)
 		return ret;
-	if (!modem_apn_valid(apn)) {
-		snprintf(out->msg, sizeof(out->msg), "no APN (or not a valid one) for %s", ifname);
-		return -EINVAL;
-	}
+	if (!modem_apn_valid(apn))
+		return refuse(ifname, MW_CONNECT, -EINVAL, out, "no APN, or not a valid one");
 	if (!(c = new_call(w, MW_CONNECT, ifname)))
 		return -ENOMEM;
 	snprintf(c->apn, sizeof(c->apn), "%s", apn);
