@@ -204,10 +204,12 @@ static gboolean run_call(gpointer data)
 	MMModemSimple *simple;
 
 	if (!slot || !slot->modem) {
-		bool mm = modem_watch_status(c->w) == MODEM_WATCH_RUNNING;
+		enum modem_watch_status st = modem_watch_status(c->w);
 
 		finish(c, -ENODEV, -1, "no modem (%s)",
-		       mm ? "not a modem's network port" : "ModemManager is not running");
+		       st == MODEM_WATCH_RUNNING  ? "not a modem's network port"
+		       : st == MODEM_WATCH_NO_BUS ? "no system bus"
+						  : "ModemManager is not running");
 		return G_SOURCE_REMOVE;
 	}
 	simple = c->op == MW_CONNECT ? mm_object_get_modem_simple(slot->obj) : NULL;
