@@ -142,4 +142,48 @@ const char *modem_watch_status_name(enum modem_watch_status status);
 /* Registered (home or roaming): the uplink can carry data. */
 bool modem_reg_registered(enum modem_reg reg);
 
+/*
+ * The operator's controls (control.c). Each is handed to the watch's thread
+ * (libmm-glib is only ever used there) and waits for ModemManager's answer,
+ * at most MODEM_CONTROL_TIMEOUT_MS: call them from any other thread (the web
+ * server's), never from the watch's. Each returns 0 or -errno and fills *@out:
+ * what was done or why not, in words fit for the log and the API (never the
+ * PIN), and the PIN's attempts left (-1: unknown, or not a PIN). Errors:
+ * -ENOENT (@ifname is not watched), -ENODEV (no modem has @ifname: not a modem,
+ * or no ModemManager), -EINVAL (a PIN or APN not valid), -EIO (ModemManager
+ * refused: its reason in @out->msg), -ETIMEDOUT, -ENOTSUP, -ENOMEM.
+ */
+#define MODEM_CONTROL_TIMEOUT_MS 10000
+#define MODEM_CONTROL_MSG	 192
+#define MODEM_PIN_MIN		 4
+#define MODEM_PIN_MAX		 8
+#define MODEM_APN_MAX		 100 /* 3GPP TS 23.003 */
+
+struct modem_control_result {
+	int retries; /* the SIM PIN's attempts left after the call; -1: unknown */
+	char msg[MODEM_CONTROL_MSG];
+};
+
+/* A SIM PIN: 4 to 8 digits (3GPP TS 31.101), nothing else. Pure. */
+bool modem_pin_valid(const char *pin);
+/* An APN: 1 to 100 letters, digits, '-' and '.'. Pure. */
+bool modem_apn_valid(const char *apn);
+
+/* Reset @ifname's modem (Modem.Reset): it leaves the bus and comes back. */
+MODEM_WARN_UNUSED int modem_watch_reset(struct modem_watch *w, const char *ifname,
+					struct modem_control_result *out);
+
+/*
+ * Send @pin to @ifname's modem's SIM (Sim.SendPin on the modem's Sim). @pin
+ * is checked here (modem_pin_valid()), copied for the watch's thread, and
+ * wiped (explicit_bzero) in place before this returns, whatever the outcome;
+ * the copy is wiped once ModemManager has answered.
+ */
+MODEM_WARN_UNUSED int modem_watch_send_pin(struct modem_watch *w, const char *ifname, char *pin,
+					   struct modem_control_result *out);
+
+/* Connect @ifname's modem with @apn (Modem.Simple.Connect, {"apn": @apn}). */
+MODEM_WARN_UNUSED int modem_watch_connect(struct modem_watch *w, const char *ifname,
+					  const char *apn, struct modem_control_result *out);
+
 #endif

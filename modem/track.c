@@ -32,6 +32,12 @@ static MMObject *find_modem(GList *objects, const char *ifname)
 	for (GList *l = objects; l; l = l->next) {
 		if (!MM_IS_OBJECT(l->data))
 			continue;
+		/* Not every object is a modem (a SIM, a bearer): libmm-glib warns if asked. */
+		GDBusInterface *has = g_dbus_object_get_interface(G_DBUS_OBJECT(l->data),
+								  MM_DBUS_INTERFACE_MODEM);
+		if (!has)
+			continue;
+		g_object_unref(has);
 		MMModem *modem = mm_object_peek_modem(MM_OBJECT(l->data));
 		if (modem && has_net_port(modem, ifname))
 			return MM_OBJECT(l->data);

@@ -420,7 +420,8 @@ static const struct mps_opt rows[] = {
 	 .help = "read options from an INI file: KEY = VALUE with\n"
 		 "each long option's name as KEY (and url = URL),\n"
 		 "an [uplink IFACE] section per uplink with\n"
-		 "gw = ADDR and backup = yes|no; the command line\n"
+		 "gw = ADDR, backup = yes|no and apn = NAME (its\n"
+		 "modem's, for the page's connect); the command line\n"
 		 "overrides it (its --uplink options replace the\n"
 		 "file's uplinks)"},
 	{.name = "uplink",
@@ -729,7 +730,15 @@ static int seen_before(struct config_ctx *ctx, const char *section, const char *
 	return 0;
 }
 
-/* [uplink NAME]: gw = ADDR, backup = yes|no. */
+const char *snd_options_apn(const struct snd_options *o, const char *ifname)
+{
+	for (size_t i = 0; i < o->n_apns; i++)
+		if (!strcmp(o->apns[i].ifname, ifname))
+			return o->apns[i].apn;
+	return NULL;
+}
+
+/* [uplink NAME]: gw = ADDR, backup = yes|no, apn = NAME (its modem's). */
 static int config_uplink(struct config_ctx *ctx, const char *ifname, const char *key,
 			 const char *value)
 {
@@ -768,8 +777,20 @@ static int config_uplink(struct config_ctx *ctx, const char *ifname, const char 
 			CFAIL("key 'backup' in [uplink %s] given twice (first on line %d)", ifname,
 			      first);
 		u->backup = b;
+	} else if (strcmp(key, "apn") == 0) {
+		if (!modem_apn_valid(value))
+			CFAIL("key 'apn' in [uplink %s]: expected 1 to %d letters, digits, '-' and "
+			      "'.'",
+			      ifname, MODEM_APN_MAX);
+		if ((first = seen_before(ctx, ifname, key)))
+			CFAIL("key 'apn' in [uplink %s] given twice (first on line %d)", ifname,
+			      first);
+		if (o->n_apns >= RT_MAX_UPLINKS)
+			CFAIL("[uplink %s]: too many APNs", ifname);
+		snprintf(o->apns[o->n_apns].ifname, IFNAMSIZ, "%s", ifname);
+		snprintf(o->apns[o->n_apns++].apn, sizeof(o->apns[0].apn), "%s", value);
 	} else {
-		CFAIL("unknown key '%s' in [uplink %s] (gw, backup)", key, ifname);
+		CFAIL("unknown key '%s' in [uplink %s] (gw, backup, apn)", key, ifname);
 	}
 	return 1;
 }

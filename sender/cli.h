@@ -5,6 +5,7 @@
 
 #include "args.h"
 #include "url.h"
+#include "modem.h"
 #include "routing.h"
 
 #include <netinet/in.h>
@@ -19,6 +20,12 @@
 struct snd_options {
 	struct rt_uplink_spec uplinks[RT_MAX_UPLINKS];
 	size_t n_uplinks;
+	/* [uplink IFACE] apn = NAME: what IFACE's modem connects with (snd_options_apn()). */
+	struct snd_apn {
+		char ifname[IFNAMSIZ];
+		char apn[MODEM_APN_MAX + 1];
+	} apns[RT_MAX_UPLINKS];
+	size_t n_apns;
 	const char *input;
 	const char *audio;    /* --audio; NULL: the input's own */
 	int input_timeout_ms; /* a live input without a picture this long: the slate */
@@ -72,5 +79,8 @@ void snd_cli_usage(FILE *f);
  * -ERANGE (outside 10k..1000M).
  */
 int snd_parse_bitrate(const char *s, int64_t *out) __attribute__((warn_unused_result));
+
+/* The APN configured for @ifname's modem, or NULL. */
+const char *snd_options_apn(const struct snd_options *o, const char *ifname);
 
 #endif

@@ -150,6 +150,43 @@ static int keyframe(void *ctx)
 	return ret;
 }
 
+/*
+ * The uplink @name's modem. What the modem library runs it logs (one line,
+ * never the PIN); what is refused before it gets there is logged here.
+ */
+static int modem(void *ctx, const char *name, struct web_modem_request *req,
+		 struct web_modem_answer *ans)
+{
+	struct snd_control *c = ctx;
+	struct modem_control_result res = {.retries = -1};
+	const char *apn = c->options ? snd_options_apn(c->options, name) : NULL;
+	size_t i;
+	int ret = find_uplink(c, name, &i);
+
+	if (ret) {
+		snprintf(res.msg, sizeof(res.msg), "no such uplink");
+	} else if (!c->modems) {
+		snprintf(res.msg, sizeof(res.msg), "the uplinks' modems are not watched");
+		ret = -ENODEV;
+	} else if (req->op == WEB_MODEM_CONNECT && !apn) {
+		snprintf(res.msg, sizeof(res.msg), "no APN in the config ([uplink %s] apn = NAME)",
+			 name);
+		ret = -EINVAL;
+	}
+	if (ret)
+		LOG_WARN(TAG, "modem control for %s refused: %s", name, res.msg);
+	else if (req->op == WEB_MODEM_RESET)
+		ret = modem_watch_reset(c->modems, name, &res);
+	else if (req->op == WEB_MODEM_PIN)
+		ret = modem_watch_send_pin(c->modems, name, req->pin, &res);
+	else
+		ret = modem_watch_connect(c->modems, name, apn, &res);
+	explicit_bzero(req->pin, sizeof(req->pin));
+	snprintf(ans->msg, sizeof(ans->msg), "%s", res.msg);
+	ans->pin_attempts_left = res.retries;
+	return ret;
+}
+
 const struct web_ops snd_control_ops = {
 	.fill = fill,
 	.live = live,
@@ -157,6 +194,7 @@ const struct web_ops snd_control_ops = {
 	.set_bounds = set_bounds,
 	.set_uplink = set_uplink,
 	.keyframe = keyframe,
+	.modem = modem,
 };
 
 /*

@@ -5,12 +5,16 @@
  * are flags the stream's loop waits on; the bit-rate bounds wait for the
  * rate controller's next tick; an uplink is taken out or made a backup
  * through routing at once (thread-safe); a keyframe is asked of the encoder
- * session in use.
+ * session in use; a modem's reset, SIM PIN and connect go to the modem
+ * watch, which runs them on its own thread and answers within 10 s (this,
+ * the web server's thread, waits).
  */
 #ifndef MPS_SENDER_CONTROL_H
 #define MPS_SENDER_CONTROL_H
 
+#include "cli.h"
 #include "encoder.h"
+#include "modem.h"
 #include "routing.h"
 #include "web.h"
 
@@ -30,6 +34,8 @@ struct snd_control {
 	pthread_mutex_t lock;	    /* enc, the bounds */
 	struct enc_session *enc;    /* the session streaming, NULL in standby */
 	int64_t min_bps, max_bps;
+	struct modem_watch *modems;	   /* the uplinks' modems; NULL: none watched */
+	const struct snd_options *options; /* the APNs ([uplink IFACE] apn =); NULL: none */
 };
 
 extern const struct web_ops snd_control_ops;

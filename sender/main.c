@@ -359,6 +359,8 @@ static int setup_web(struct app *a)
 	int ret;
 
 	a->control.uplinks = a->uplinks;
+	a->control.modems = a->modems;
+	a->control.options = &a->o;
 	a->controlled = o->http;
 	if (!o->metrics && !o->http)
 		return 0;

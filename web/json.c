@@ -335,3 +335,50 @@ bool web_token_equal(const char *given, const char *token)
 		diff |= (unsigned char)token[i] ^ (unsigned char)(i < m ? given[i] : 0);
 	return diff == 0;
 }
+
+/*
+ * The modem control's body. Its messages never quote the body: jansson's
+ * "near '...'" and an unknown key could hold the PIN.
+ */
+int web_parse_modem(const char *body, size_t len, struct web_modem_request *req, char *err,
+		    size_t errlen)
+{
+	static const char *const keys[] = {"reset", "pin", "connect", NULL};
+	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+	json_t *pin = root ? json_object_get(root, "pin") : NULL;
+	char ignored[8];
+	int ret = -EINVAL;
+
+	memset(req, 0, sizeof(*req));
+	if (!json_is_object(root) || json_object_size(root) != 1 ||
+	    !known_keys(root, keys, ignored, sizeof(ignored))) {
+		snprintf(err, errlen,
+			 "expected {\"reset\": true}, {\"pin\": \"DIGITS\"} or "
+			 "{\"connect\": true}");
+		goto out;
+	}
+	if (pin) {
+		size_t n = json_is_string(pin) ? json_string_length(pin) : 0;
+
+		if (!n || n >= sizeof(req->pin)) {
+			snprintf(err, errlen, "pin: expected a string of digits");
+			goto out;
+		}
+		memcpy(req->pin, json_string_value(pin), n + 1);
+		req->op = WEB_MODEM_PIN;
+	} else if (json_is_true(json_object_get(root, "reset"))) {
+		req->op = WEB_MODEM_RESET;
+	} else if (json_is_true(json_object_get(root, "connect"))) {
+		req->op = WEB_MODEM_CONNECT;
+	} else {
+		snprintf(err, errlen, "reset or connect: expected true");
+		goto out;
+	}
+	ret = 0;
+out:
+	/* jansson's copy of the PIN, wiped before it is freed. */
+	if (json_is_string(pin))
+		explicit_bzero((char *)json_string_value(pin), json_string_length(pin));
+	json_decref(root);
+	return ret;
+}

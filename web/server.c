@@ -289,11 +289,68 @@ static void control_bitrate(struct web *w, const char *url, const struct request
 	reply_result(r, w->cfg.ops->set_bounds(w->cfg.ctx, lo, hi), "bitrate");
 }
 
+/* The modem control's answer: its status by what went wrong, ModemManager's words. */
+static unsigned int modem_status(int ret)
+{
+	switch (ret) {
+	case 0:
+		return MHD_HTTP_OK;
+	case -EINVAL:
+		return MHD_HTTP_BAD_REQUEST;
+	case -ENOENT:
+		return MHD_HTTP_NOT_FOUND;
+	case -ENODEV:
+	case -ENOTSUP:
+		return MHD_HTTP_CONFLICT;
+	case -EIO:
+		return MHD_HTTP_BAD_GATEWAY;
+	case -ETIMEDOUT:
+		return MHD_HTTP_GATEWAY_TIMEOUT;
+	default:
+		return MHD_HTTP_INTERNAL_SERVER_ERROR;
+	}
+}
+
+/* POST /api/uplinks/NAME/modem (@name: NAME, cut at its '/'). */
+static void control_modem(struct web *w, const char *name, const struct request *req,
+			  struct reply *r)
+{
+	struct web_modem_request mreq;
+	struct web_modem_answer ans = {.pin_attempts_left = -1};
+	char err[160];
+	int ret;
+
+	if (web_parse_modem(req->body, req->len, &mreq, err, sizeof(err))) {
+		LOG_WARN(TAG, "modem control for %s refused: %s", name, err);
+		return reply_json(r, MHD_HTTP_BAD_REQUEST, err);
+	}
+	ret = w->cfg.ops->modem ? w->cfg.ops->modem(w->cfg.ctx, name, &mreq, &ans) : -ENODEV;
+	explicit_bzero(&mreq, sizeof(mreq));
+	if (!ans.msg[0])
+		snprintf(ans.msg, sizeof(ans.msg), "%s", strerror(-ret));
+	json_t *root = json_pack("{s:b,s:s,s:s}", "ok", !ret, ret ? "error" : "done", ans.msg,
+				 "uplink", name);
+	if (root && ans.pin_attempts_left >= 0)
+		json_object_set_new(root, "pin_attempts_left", json_integer(ans.pin_attempts_left));
+	reply_text(r, modem_status(ret), JSON_TYPE, root ? json_dumps(root, JSON_COMPACT) : NULL);
+	json_decref(root);
+}
+
 static void control_uplink(struct web *w, const char *url, const struct request *req,
 			   struct reply *r)
 {
+	const char *name = url + strlen(UPLINK_PREFIX), *slash = strchr(name, '/');
 	char err[160];
 	int use, backup;
+
+	if (slash) {
+		char one[64];
+
+		if (strcmp(slash, "/modem") || (size_t)(slash - name) >= sizeof(one))
+			return reply_json(r, MHD_HTTP_NOT_FOUND, "no such path (see docs/api.md)");
+		snprintf(one, sizeof(one), "%.*s", (int)(slash - name), name);
+		return control_modem(w, one, req, r);
+	}
 
 	if (web_parse_uplink(req->body, req->len, &use, &backup, err, sizeof(err)))
 		return reply_json(r, MHD_HTTP_BAD_REQUEST, err);
@@ -446,6 +503,9 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	struct tracked *t = ci ? ci->socket_context : NULL;
 
+	/* A body may have held a SIM PIN. */
+	if (*con_cls)
+		explicit_bzero(*con_cls, sizeof(struct request));
 	free(*con_cls);
 	*con_cls = NULL;
 	if (!t)

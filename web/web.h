@@ -99,6 +99,27 @@ int web_parse_bounds(const char *body, size_t len, int64_t *min_bps, int64_t *ma
 int web_parse_uplink(const char *body, size_t len, int *use, int *backup, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
+/*
+ * The modem control's body (POST /api/uplinks/NAME/modem): exactly one of
+ * {"reset": true}, {"pin": "DIGITS"}, {"connect": true}. The PIN is copied
+ * into @req as given (the modem library checks it: 4 to 8 digits) and wiped
+ * from the parser's memory; the caller wipes @req->pin after use. 0, or
+ * -EINVAL with one line in @err that never quotes the body.
+ */
+enum web_modem_op { WEB_MODEM_RESET, WEB_MODEM_PIN, WEB_MODEM_CONNECT };
+struct web_modem_request {
+	enum web_modem_op op;
+	char pin[16];
+};
+int web_parse_modem(const char *body, size_t len, struct web_modem_request *req, char *err,
+		    size_t errlen) __attribute__((warn_unused_result));
+
+/* The modem control's answer: what was done or why not (never the PIN), the attempts left. */
+struct web_modem_answer {
+	char msg[192];
+	int pin_attempts_left; /* -1: unknown, or not a PIN */
+};
+
 /* A client on this host (127.0.0.0/8, ::1, IPv4-mapped 127.x). */
 struct sockaddr;
 bool web_loopback(const struct sockaddr *sa);
@@ -173,6 +194,13 @@ struct web_ops {
 	int (*set_bounds)(void *ctx, int64_t min_bps, int64_t max_bps);
 	int (*set_uplink)(void *ctx, const char *name, int use, int backup); /* -1: as is */
 	int (*keyframe)(void *ctx);
+	/*
+	 * The uplink @name's modem: -ENOENT (no such uplink), -ENODEV (not a
+	 * modem, or no ModemManager), -EINVAL (a PIN not of 4 to 8 digits, no
+	 * APN configured), -EIO (ModemManager refused), -ETIMEDOUT. Wipes @req->pin.
+	 */
+	int (*modem)(void *ctx, const char *name, struct web_modem_request *req,
+		     struct web_modem_answer *ans);
 };
 
 struct web_config {

@@ -12,7 +12,7 @@ property types of ModemManager's introspection XML, its Ports naming
 ("wwan0", NET) and a SIM object .../SIM/0. mm_read (tests/modem/mm_read.c)
 watches wwan0 and eth0 and prints JSON lines; the checks read those.
 
-Usage: test_modem.py MM_READ. Exit 0 passed, 1 failed, 77 skipped.
+Usage: test_modem.py MM_READ MM_CTL (mm_ctl: the controls, controls()). Exit 0 passed, 1 failed, 77 skipped.
 """
 import json
 import os
@@ -43,6 +43,11 @@ I_MODEM = MM + ".Modem"
 I_3GPP = MM + ".Modem.Modem3gpp"
 I_SIGNAL = MM + ".Modem.Signal"
 I_SIM = MM + ".Sim"
+I_SIMPLE = MM + ".Modem.Simple"
+I_BEARER = MM + ".Bearer"
+BEARER = MM_PATH + "/Bearer/0"
+GOOD_PIN = "4711"  # the stand-in's SIM takes this one; any other lowers its attempts
+WRONG_PIN = "90210"
 OM = "org.freedesktop.DBus.ObjectManager"
 
 # ModemManager's numbers (ModemManager-enums.h).
@@ -65,6 +70,19 @@ BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configur
     <allow own="*"/>
   </policy>
 </busconfig>
+"""
+
+
+# Sim.SendPin: a wrong PIN costs an attempt (the modem's UnlockRetries) and is refused
+# as ModemManager refuses it. Runs in the dbusmock process (its "objects").
+SEND_PIN = f"""
+if args[0] != '{GOOD_PIN}':
+    modem = objects['{MODEM}']
+    left = modem.Get('{MM}.Modem', 'UnlockRetries')
+    left[dbus.UInt32({LOCK_SIM_PIN})] = dbus.UInt32(max(0, int(left[dbus.UInt32({LOCK_SIM_PIN})]) - 1))
+    modem.Set('{MM}.Modem', 'UnlockRetries', dbus.Dictionary(left, signature='uu'))
+    raise dbus.exceptions.DBusException(
+        'Incorrect password', name='{MM}.Error.MobileEquipment.IncorrectPassword')
 """
 
 
@@ -215,10 +233,18 @@ class StandIn:
         self.main.AddObject(SIM, I_SIM, {"Active": dbus.Boolean(True),
                                          "SimIdentifier": dbus.String("8933150000000000000"),
                                          "OperatorName": dbus.String("Orange")},
-                            [("SendPin", "s", "", ""), ("SendPuk", "ss", "", "")])
+                            [("SendPin", "s", "", SEND_PIN), ("SendPuk", "ss", "", "")])
+        self.main.AddObject(BEARER, I_BEARER, {"Connected": dbus.Boolean(True),
+                                               "Interface": dbus.String(NET_PORT)}, [])
         self.main.AddObject(MODEM, I_MODEM, modem_props(enabled),
                             [("Reset", "", "", ""), ("Enable", "b", "", "")])
-        ifaces = {I_MODEM: modem_props(enabled)}
+        m = self.mock(MODEM)
+        m.AddMethod(I_SIMPLE, "Connect", "a{sv}", "o", "ret = dbus.ObjectPath('%s')" % BEARER)
+        # Simple has no properties, and dbusmock lists an interface in GetManagedObjects only
+        # when it has some: an empty one put there by a method of the stand-in's own.
+        m.AddMethod(I_SIMPLE, "StandInListed", "", "", "self.props.setdefault('%s', {})" % I_SIMPLE)
+        dbus.Interface(self.bus.get_object(MM, MODEM), I_SIMPLE).StandInListed()
+        ifaces = {I_MODEM: modem_props(enabled), I_SIMPLE: {}}
         if enabled:
             ifaces.update(self._enabled_interfaces())
         self.interfaces_added(ifaces)
@@ -247,8 +273,9 @@ class StandIn:
 
     def remove_modem(self):
         self.main.RemoveObject(SIM)
+        self.main.RemoveObject(BEARER)
         self.main.RemoveObject(MODEM)
-        self.interfaces_removed([I_MODEM, I_3GPP, I_SIGNAL])
+        self.interfaces_removed([I_MODEM, I_3GPP, I_SIGNAL, I_SIMPLE])
 
     def update(self, iface, props):
         # Properties.Set, which emits PropertiesChanged: 0.28's UpdateProperties
@@ -434,15 +461,77 @@ def bus_comes_and_goes(mm_read, tmp):
     check(len(lost) == 2, "one line when there is no bus, one when it goes")
 
 
+def control(mm_ctl, env, args, stdin=""):
+    """One mm_ctl run: its JSON answer, and all it wrote (stdout and its log)."""
+    t0 = time.monotonic()
+    p = subprocess.run([mm_ctl] + args, env=env, input=stdin, capture_output=True, text=True,
+                       timeout=30)
+    say(f"figure: mm_ctl {' '.join(args)}: {(time.monotonic() - t0) * 1000:.0f} ms")
+    for line in p.stderr.splitlines():
+        say("  mm_ctl: " + line)
+    check(p.returncode == 0 and not any("Sanitizer" in l or "runtime error" in l
+                                        for l in p.stderr.splitlines()), "mm_ctl ran")
+    return json.loads(p.stdout), p.stdout + p.stderr
+
+
+def controls(mm_ctl, tmp):
+    """Reset, the PIN and connect, from another thread than the watch's, to the stand-in."""
+    address, bus_pid = start_bus(tmp)
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=address)
+    env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    standin = StandIn(dbus.bus.BusConnection(address), env)
+    try:
+        standin.start()
+        standin.add_modem()
+        modem, sim = standin.mock(MODEM), standin.mock(SIM)
+        r, _ = control(mm_ctl, env, ["wwan0", "reset"])
+        check(r["rc"] == 0 and len(modem.GetMethodCalls("Reset")) == 1, "reset: Modem.Reset called")
+
+        r, out = control(mm_ctl, env, ["wwan0", "pin"], WRONG_PIN + "\n")
+        calls = sim.GetMethodCalls("SendPin")
+        check([str(c[1][0]) for c in calls] == [WRONG_PIN], "a wrong PIN went to Sim.SendPin")
+        check(r["rc"] == -5 and "Incorrect password" in r["msg"], "a wrong PIN: refused, "
+              f"ModemManager's reason told ({r['msg']})")
+        check(r["retries"] == 2, "a wrong PIN: 2 attempts left, told")
+        check(WRONG_PIN not in out, "the wrong PIN nowhere in the output or the log")
+        r, out = control(mm_ctl, env, ["wwan0", "pin"], GOOD_PIN + "\n")
+        check(r["rc"] == 0 and str(sim.GetMethodCalls("SendPin")[-1][1][0]) == GOOD_PIN,
+              "the right PIN taken")
+        check(GOOD_PIN not in out, "the PIN nowhere in the output or the log")
+        r, out = control(mm_ctl, env, ["wwan0", "pin"], "12a4\n")
+        check(r["rc"] == -22 and len(sim.GetMethodCalls("SendPin")) == 2 and "12a4" not in out,
+              "a PIN not of 4 to 8 digits: refused before it goes anywhere, not echoed")
+
+        r, _ = control(mm_ctl, env, ["wwan0", "connect", "internet.example"])
+        calls = modem.GetMethodCalls("Connect")
+        check(r["rc"] == 0 and len(calls) == 1 and
+              str(calls[0][1][0].get("apn")) == "internet.example",
+              "connect: Simple.Connect called with the APN")
+        r, _ = control(mm_ctl, env, ["eth0", "reset"])
+        check(r["rc"] == -19, "an interface no modem has: ENODEV")
+        r, _ = control(mm_ctl, env, ["wwan0", "connect", "bad apn"])
+        check(r["rc"] == -22 and len(modem.GetMethodCalls("Connect")) == 1,
+              "an APN not valid: refused here")
+        standin.kill()
+        r, _ = control(mm_ctl, env, ["wwan0", "reset"])
+        check(r["rc"] == -19 and "ModemManager" in r["msg"], "no ModemManager: ENODEV, said")
+    finally:
+        if standin.proc and standin.proc.poll() is None:
+            standin.kill()
+        os.kill(bus_pid, signal.SIGTERM)
+
+
 def main():
-    if len(sys.argv) != 2:
-        sys.stderr.write("usage: test_modem.py MM_READ\n")
+    if len(sys.argv) != 3:
+        sys.stderr.write("usage: test_modem.py MM_READ MM_CTL\n")
         return 2
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="mps-modem-") as tmp:
         try:
             os.mkdir(os.path.join(tmp, "a"))
             os.mkdir(os.path.join(tmp, "b"))
+            os.mkdir(os.path.join(tmp, "c"))
+            controls(sys.argv[2], os.path.join(tmp, "c"))
             bus_comes_and_goes(sys.argv[1], os.path.join(tmp, "a"))
             run(sys.argv[1], os.path.join(tmp, "b"))
         except Failed as e:

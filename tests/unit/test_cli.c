@@ -166,7 +166,8 @@ static void test_config(void **state)
 		   "[uplink eth0]\n"
 		   "[uplink wwan0]\n"
 		   "gw = 10.0.0.1\n"
-		   "backup = yes\n",
+		   "backup = yes\n"
+		   "apn = internet.example-1\n",
 		   0600);
 	assert_int_equal(parse(&o, err, "--config", path, NULL), MPS_ARGS_RUN);
 	assert_string_equal(o.url, "rtmp://ingest.example/live/FILEKEY");
@@ -189,6 +190,8 @@ static void test_config(void **state)
 	assert_int_equal(o.uplinks[1].gw[RT_V4].family, AF_INET);
 	assert_int_equal(o.uplinks[1].gw[RT_V4].v4.s_addr, inet_addr("10.0.0.1"));
 	assert_false(o.config_exposes_key);
+	assert_string_equal(snd_options_apn(&o, "wwan0"), "internet.example-1");
+	assert_null(snd_options_apn(&o, "eth0"));
 
 	/* The command line overrides, wherever --config stands; its uplinks replace the file's. */
 	assert_int_equal(parse(&o, err, "-b", "2M", "--config", path, "-u", "eth9", URL, NULL),
@@ -196,6 +199,7 @@ static void test_config(void **state)
 	assert_int_equal(o.bitrate, 2000000);
 	assert_int_equal(o.n_uplinks, 1);
 	assert_string_equal(o.uplinks[0].ifname, "eth9");
+	assert_string_equal(snd_options_apn(&o, "wwan0"), "internet.example-1");
 	assert_string_equal(o.url, URL);
 	assert_string_equal(o.input, "clip.mp4");
 
@@ -214,6 +218,9 @@ static void test_config(void **state)
 		 ":1: unknown key 'uplink' (uplinks are [uplink NAME] sections)"},
 		{"[uplink eth0]\nmtu = 3\n", ":2: unknown key 'mtu' in [uplink eth0]"},
 		{"[uplink eth0]\ngw = 300.1.1.1\n", ":2: key 'gw' in [uplink eth0]"},
+		{"[uplink wwan0]\napn = my apn\n", ":2: key 'apn' in [uplink wwan0]: expected"},
+		{"[uplink wwan0]\napn = a\napn = b\n",
+		 ":3: key 'apn' in [uplink wwan0] given twice (first on line 2)"},
 		{"[server]\nhost = x\n", ":2: unknown section [server]"},
 		{"url = http://example/live/SECRETK\n", ":1: key 'url': expected rtmp://"},
 		{"config = /etc/other.conf\n", ":1: unknown key 'config'"},

@@ -99,13 +99,38 @@ static void test_equal(void **state)
 	assert_false(modem_radio_equal(&a, &b));
 }
 
+/* A PIN: 4 to 8 digits, nothing else; an APN: letters, digits, '-' and '.'. */
+static void test_codes(void **state)
+{
+	const char *pins_ok[] = {"0000", "1234", "12345678"};
+	const char *pins_bad[] = {
+		NULL,	 "",	  "123",   "123456789", "12a4",
+		"12 34", " 1234", "+1234", "1234\n",	"\xd9\xa1\xd9\xa2\xd9\xa3\xd9\xa4"};
+	char long_apn[MODEM_APN_MAX + 2];
+
+	for (size_t i = 0; i < sizeof(pins_ok) / sizeof(pins_ok[0]); i++)
+		assert_true(modem_pin_valid(pins_ok[i]));
+	for (size_t i = 0; i < sizeof(pins_bad) / sizeof(pins_bad[0]); i++)
+		assert_false(modem_pin_valid(pins_bad[i]));
+	assert_true(modem_apn_valid("internet"));
+	assert_true(modem_apn_valid("orange.fr-1.mnc001.mcc208.gprs"));
+	assert_false(modem_apn_valid(NULL));
+	assert_false(modem_apn_valid(""));
+	assert_false(modem_apn_valid("my apn"));
+	assert_false(modem_apn_valid("apn\"; x"));
+	memset(long_apn, 'a', sizeof(long_apn) - 1);
+	long_apn[sizeof(long_apn) - 1] = '\0';
+	assert_false(modem_apn_valid(long_apn));
+	long_apn[MODEM_APN_MAX] = '\0';
+	assert_true(modem_apn_valid(long_apn));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tech),
-		cmocka_unit_test(test_reg),
-		cmocka_unit_test(test_sim),
-		cmocka_unit_test(test_equal),
+		cmocka_unit_test(test_tech),  cmocka_unit_test(test_reg),
+		cmocka_unit_test(test_sim),   cmocka_unit_test(test_equal),
+		cmocka_unit_test(test_codes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

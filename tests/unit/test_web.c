@@ -299,7 +299,8 @@ static void test_parse(void **state)
 
 /* Fake operations: each counts its calls. */
 struct fake {
-	int live, stop, bounds, uplink, keyframe;
+	int live, stop, bounds, uplink, keyframe, modem;
+	enum web_modem_op modem_op;
 	int64_t lo, hi;
 	char name[32];
 	int use, backup;
@@ -350,6 +351,28 @@ static int fake_keyframe(void *ctx)
 	return ((struct fake *)ctx)->keyframe++, ((struct fake *)ctx)->result;
 }
 
+/* The modem: a PIN "4711" is taken, any other refused with 2 attempts left. */
+static int fake_modem(void *ctx, const char *name, struct web_modem_request *req,
+		      struct web_modem_answer *ans)
+{
+	struct fake *f = ctx;
+	int ret = 0;
+
+	f->modem++;
+	f->modem_op = req->op;
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	if (strcmp(name, "wwan0")) {
+		ret = strcmp(name, "up0") ? -ENOENT : -ENODEV;
+	} else if (req->op == WEB_MODEM_PIN) {
+		ret = strcmp(req->pin, "4711") ? -EIO : 0;
+		ans->pin_attempts_left = ret ? 2 : 3;
+		snprintf(ans->msg, sizeof(ans->msg), "%s",
+			 ret ? "ModemManager refused: Incorrect password" : "the SIM took the PIN");
+	}
+	memset(req->pin, 0, sizeof(req->pin));
+	return ret;
+}
+
 static const struct web_ops fake_ops = {
 	.fill = fake_fill,
 	.live = fake_live,
@@ -357,6 +380,7 @@ static const struct web_ops fake_ops = {
 	.set_bounds = fake_bounds,
 	.set_uplink = fake_uplink,
 	.keyframe = fake_keyframe,
+	.modem = fake_modem,
 };
 
 /* One HTTP/1.0 request; returns the status code, the whole answer in @resp. */
@@ -488,6 +512,103 @@ static void test_server(void **state)
 	assert_int_equal(http(&cfg.metrics_listen, "GET", "/api/status", NULL, NULL, resp, rs),
 			 404);
 	web_stop(w);
+	free(resp);
+}
+
+/* The modem control's bodies: one of three, never quoted back. */
+static void test_parse_modem(void **state)
+{
+	struct web_modem_request req;
+	char err[160];
+	const char *bad[] = {"{}",
+			     "{\"reset\": false}",
+			     "{\"pin\": 1234}",
+			     "{\"pin\": \"\"}",
+			     "{\"pin\": \"12345678901234567\"}",
+			     "{\"reset\": true, \"pin\": \"1234\"}",
+			     "{\"5678\": true}",
+			     "{\"pin\": \"5678\"",
+			     "[\"5678\"]",
+			     "{\"connect\": 1}"};
+
+	assert_int_equal(web_parse_modem("{\"reset\": true}", strlen("{\"reset\": true}"), &req,
+					 err, sizeof(err)),
+			 0);
+	assert_int_equal(req.op, WEB_MODEM_RESET);
+	assert_int_equal(web_parse_modem("{\"connect\": true}", strlen("{\"connect\": true}"), &req,
+					 err, sizeof(err)),
+			 0);
+	assert_int_equal(req.op, WEB_MODEM_CONNECT);
+	assert_int_equal(web_parse_modem("{\"pin\": \"0042\"}", strlen("{\"pin\": \"0042\"}"), &req,
+					 err, sizeof(err)),
+			 0);
+	assert_int_equal(req.op, WEB_MODEM_PIN);
+	assert_string_equal(req.pin, "0042");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(web_parse_modem(bad[i], strlen(bad[i]), &req, err, sizeof(err)),
+				 -EINVAL);
+		assert_null(strstr(err, "5678"));
+		assert_null(strstr(err, "1234"));
+	}
+}
+
+/* POST /api/uplinks/NAME/modem: the token, the answers, the PIN never in them nor the log. */
+static void test_server_modem(void **state)
+{
+	struct fake f = {0};
+	struct web_config cfg = {.http = true, .token = TOKEN, .ops = &fake_ops, .ctx = &f};
+	const char *auth = "Authorization: Bearer " TOKEN "\r\n";
+	struct mps_log_line lines[MPS_LOG_RECENT];
+	char *resp = malloc(64 * 1024);
+	size_t rs = 64 * 1024, n;
+	struct web *w = NULL;
+	uint64_t seq;
+
+	n = mps_log_recent(lines, MPS_LOG_RECENT, 0);
+	seq = n ? lines[n - 1].seq : 0;
+	cfg.http_listen = free_port();
+	assert_int_equal(web_start(&cfg, &w), 0);
+	assert_int_equal(http(&cfg.http_listen, "POST", "/api/uplinks/wwan0/modem", NULL,
+			      "{\"pin\": \"4711\"}", resp, rs),
+			 401);
+	assert_int_equal(f.modem, 0);
+	assert_null(strstr(resp, "4711"));
+	assert_int_equal(http(&cfg.http_listen, "POST", "/api/uplinks/wwan0/modem", auth,
+			      "{\"reset\": true}", resp, rs),
+			 200);
+	assert_int_equal(f.modem_op, WEB_MODEM_RESET);
+	assert_int_equal(http(&cfg.http_listen, "POST", "/api/uplinks/wwan0/modem", auth,
+			      "{\"pin\": \"4711\"}", resp, rs),
+			 200);
+	assert_non_null(strstr(resp, "\"pin_attempts_left\":3"));
+	assert_null(strstr(resp, "4711"));
+	assert_int_equal(http(&cfg.http_listen, "POST", "/api/uplinks/wwan0/modem", auth,
+			      "{\"pin\": \"9021\"}", resp, rs),
+			 502);
+	assert_non_null(strstr(resp, "Incorrect password"));
+	assert_non_null(strstr(resp, "\"pin_attempts_left\":2"));
+	assert_null(strstr(resp, "9021"));
+	assert_int_equal(http(&cfg.http_listen, "POST", "/api/uplinks/wwan0/modem", auth,
+			      "{\"pin\": 9021", resp, rs),
+			 400);
+	assert_null(strstr(resp, "9021"));
+	assert_int_equal(f.modem, 3);
+	assert_int_equal(http(&cfg.http_listen, "POST", "/api/uplinks/up0/modem", auth,
+			      "{\"connect\": true}", resp, rs),
+			 409);
+	assert_int_equal(http(&cfg.http_listen, "POST", "/api/uplinks/wlan9/modem", auth,
+			      "{\"connect\": true}", resp, rs),
+			 404);
+	assert_int_equal(http(&cfg.http_listen, "POST", "/api/uplinks/wwan0/radio", auth,
+			      "{\"reset\": true}", resp, rs),
+			 404);
+	assert_int_equal(f.modem, 5);
+	web_stop(w);
+	n = mps_log_recent(lines, MPS_LOG_RECENT, seq);
+	for (size_t i = 0; i < n; i++) {
+		assert_null(strstr(lines[i].text, "4711"));
+		assert_null(strstr(lines[i].text, "9021"));
+	}
 	free(resp);
 }
 
@@ -772,10 +893,11 @@ static void test_server_ipv6(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_history),	   cmocka_unit_test(test_json_status),
-		cmocka_unit_test(test_json_radio), cmocka_unit_test(test_parse),
-		cmocka_unit_test(test_server),	   cmocka_unit_test(test_access),
-		cmocka_unit_test(test_hostile),	   cmocka_unit_test(test_server_ipv6),
+		cmocka_unit_test(test_history),	    cmocka_unit_test(test_json_status),
+		cmocka_unit_test(test_json_radio),  cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_server),	    cmocka_unit_test(test_access),
+		cmocka_unit_test(test_parse_modem), cmocka_unit_test(test_server_modem),
+		cmocka_unit_test(test_hostile),	    cmocka_unit_test(test_server_ipv6),
 		cmocka_unit_test(test_host_key),
 	};
 
