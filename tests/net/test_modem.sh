@@ -3,7 +3,8 @@
 # The uplinks' modems in a stream (issue 29). A stand-in ModemManager
 # (tests/modem/standin.py: python3-dbusmock on a private bus) has one modem
 # whose network port is up0; up1 is no modem. While a fixed 2 Mbit/s goes over
-# two 4 Mbit/s uplinks: up0's radio is in /metrics and the API, up1 has none;
+# two 4 Mbit/s uplinks: up0's radio is in /metrics, the API and the CSV, up1
+# has none; the PIN through the API needs the token and appears nowhere;
 # the modem loses its network: up0 is down with the reason, its subflows are
 # released at once (bound 1 s, printed), nothing is lost; it registers again:
 # a subflow on up0 again (bound 10 s, printed). The release time and the
@@ -47,10 +48,14 @@ standin() {
 	fail "the stand-in did not take \"$1\""
 }
 
+TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+echo "$TOKEN" >"$LAB_DIR/token"
+chmod 600 "$LAB_DIR/token"
 DURATION=36
 ip netns exec "$LAB_SND" "$MPSTREAM" -u up0 -u up1 -b 2M --min-bitrate 2M --max-bitrate 2M \
 	--duration "$DURATION" --stats "$LAB_DIR/stats.csv" --stats-interval 0.5 \
-	--metrics 127.0.0.1:9100 "$URL" 2>"$LAB_DIR/mpstream.log" &
+	--metrics 127.0.0.1:9100 --http 127.0.0.1:8080 --http-token-file "$LAB_DIR/token" \
+	"$URL" 2>"$LAB_DIR/mpstream.log" &
 pid=$!
 sleep 2
 probe_start $((DURATION - 4)) --max-gap 5000
@@ -81,6 +86,35 @@ until_ms() {
 }
 no_subflow_on_up0() { [ "$(subflows 0)" = 0 ]; }
 subflow_on_up0() { [ "$(subflows 0)" -gt 0 ]; }
+
+# The operator's controls through the API: the token, and the PIN nowhere.
+# modem_api BODY [CURL OPTION...]: "CODE BODY" of POST /api/uplinks/up0/modem.
+modem_api() {
+	local body=$1
+	shift
+	lab_in_snd curl -s -m 15 -o "$LAB_DIR/api.out" -w '%{http_code}' -X POST \
+		-H 'Content-Type: application/json' --data "$body" "$@" \
+		http://127.0.0.1:8080/api/uplinks/up0/modem
+	echo " $(cat "$LAB_DIR/api.out")"
+}
+auth=(-H "Authorization: Bearer $TOKEN")
+r=$(modem_api '{"pin": "4711"}')
+echo "$r" | grep -q '^401 ' && pass "a PIN without the token: 401" || fail "a PIN without the token: $r"
+r=$(modem_api '{"pin": "90210"}' "${auth[@]}")
+echo "figure: a wrong PIN: $r"
+echo "$r" | grep -q '^502 .*"pin_attempts_left": *2' && pass "a wrong PIN: 502, 2 attempts left" || fail "a wrong PIN: $r"
+r=$(modem_api '{"pin": "4711"}' "${auth[@]}")
+echo "$r" | grep -q '^200 ' && pass "the right PIN: 200" || fail "the right PIN: $r"
+r=$(lab_in_snd curl -s -m 5 http://127.0.0.1:8080/api/status)
+if grep -q -e 4711 -e 90210 "$LAB_DIR/mpstream.log" "$LAB_DIR/api.out" || echo "$r" | grep -q -e 4711 -e 90210; then
+	fail "a PIN in the log, an answer or the status"
+else
+	pass "no PIN in the log, the answers or the status"
+fi
+jq -e '.uplinks[] | select(.name == "up0") | .radio.tech == "LTE"' <<<"$r" >/dev/null &&
+	pass "API: up0's radio on LTE" || fail "API: no LTE radio for up0"
+jq -e '.uplinks[] | select(.name == "up1") | .radio == null' <<<"$r" >/dev/null &&
+	pass "API: no radio for up1" || fail "API: a radio for up1"
 
 had=$(subflows 0)
 [ "$had" -gt 0 ] || fail "up0 had no subflow before its modem lost its network"
