@@ -153,7 +153,12 @@ bool modem_reg_registered(enum modem_reg reg);
  * or no ModemManager), -EINVAL (a PIN or APN not valid), -EIO (ModemManager
  * refused: its reason in @out->msg), -ETIMEDOUT, -ENOTSUP, -ENOMEM.
  */
-#define MODEM_CONTROL_TIMEOUT_MS 10000
+/*
+ * Short: the caller is the web server's one thread, whose other requests (the
+ * operator's "stop" among them) wait meanwhile; a control not answered by then
+ * goes on, and its end is logged.
+ */
+#define MODEM_CONTROL_TIMEOUT_MS 3000
 #define MODEM_CONTROL_MSG	 192
 #define MODEM_PIN_MIN		 4
 #define MODEM_PIN_MAX		 8

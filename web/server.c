@@ -305,7 +305,7 @@ static unsigned int modem_status(int ret)
 	case -EIO:
 		return MHD_HTTP_BAD_GATEWAY;
 	case -ETIMEDOUT:
-		return MHD_HTTP_GATEWAY_TIMEOUT;
+		return MHD_HTTP_ACCEPTED; /* asked, and going on: the log tells its end */
 	default:
 		return MHD_HTTP_INTERNAL_SERVER_ERROR;
 	}
@@ -326,9 +326,16 @@ static void control_modem(struct web *w, const char *name, const struct request 
 	}
 	ret = w->cfg.ops->modem ? w->cfg.ops->modem(w->cfg.ctx, name, &mreq, &ans) : -ENODEV;
 	explicit_bzero(&mreq, sizeof(mreq));
-	if (!ans.msg[0])
+	if (ret == -ETIMEDOUT)
+		snprintf(
+			ans.msg, sizeof(ans.msg),
+			"asked: ModemManager has not answered within %d s; the log will say how it "
+			"ends",
+			MODEM_CONTROL_TIMEOUT_MS / 1000);
+	else if (!ans.msg[0])
 		snprintf(ans.msg, sizeof(ans.msg), "%s", strerror(-ret));
-	json_t *root = json_pack("{s:b,s:s,s:s}", "ok", !ret, ret ? "error" : "done", ans.msg,
+	bool ok = !ret || ret == -ETIMEDOUT;
+	json_t *root = json_pack("{s:b,s:s,s:s}", "ok", ok, ok ? "done" : "error", ans.msg,
 				 "uplink", name);
 	if (root && ans.pin_attempts_left >= 0)
 		json_object_set_new(root, "pin_attempts_left", json_integer(ans.pin_attempts_left));
