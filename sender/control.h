@@ -6,7 +6,7 @@
  * rate controller's next tick; an uplink is taken out or made a backup
  * through routing at once (thread-safe); a keyframe is asked of the encoder
  * session in use; a modem's reset, SIM PIN and connect go to the modem
- * watch, which runs them on its own thread and answers within 10 s (this,
+ * watch, which runs them on its own thread and answers within 3 s (this,
  * the web server's thread, waits).
  */
 #ifndef MPS_SENDER_CONTROL_H

@@ -19,6 +19,7 @@ import os
 import signal
 import sys
 
+sys.dont_write_bytecode = True  # run as root from the source tree: leave nothing in it
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_modem as tm  # noqa: E402 (exits 77 without dbusmock)
 
