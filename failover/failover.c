@@ -88,7 +88,10 @@ static int64_t replug_wait(const struct conn_snapshot *cur)
 	return wait < FO_REPLUG_MAX_MS ? wait : FO_REPLUG_MAX_MS;
 }
 
-/* How long after a kick before the path is tried again: FO_KICK_SETTLE_MS, doubled per failed kick. */
+/*
+ * How long after a kick before the path is tried again: FO_KICK_SETTLE_MS,
+ * doubled per failed kick.
+ */
 static int64_t kick_wait(const struct fo_reach *p)
 {
 	int shift = p->failed_kicks < FO_KICK_BACKOFF_MAX ? p->failed_kicks : FO_KICK_BACKOFF_MAX;

@@ -456,8 +456,8 @@ static int stream(struct app *a)
 
 /*
  * Standby: the uplinks are configured and watched (the driver judges and
- * publishes them), the input and encoders ready, no connection, until the operator says "go live" (true) or a signal
- * ends the run (false).
+ * publishes them), the input and encoders ready, no connection, until the
+ * operator says "go live" (true) or a signal ends the run (false).
  */
 static bool standby(struct app *a)
 {

@@ -17,7 +17,10 @@
 
 #include <stdbool.h>
 
-/* Rate control (sender/stream.c) and the page: one period, so that the page shows what rate control wrote in the same step. */
+/*
+ * Rate control (sender/stream.c) and the page: one period, so that the page
+ * shows what rate control wrote in the same step.
+ */
 #define SND_MONITOR_TICK_MS 100
 /*
  * Failover looks more often: a dead path is released a few of its round trips
