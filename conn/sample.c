@@ -97,6 +97,7 @@ static void fill_from_tcp_info(struct conn_subflow *sf, const struct tcp_info *t
 	sf->cwnd = ti->tcpi_snd_cwnd;
 	sf->state = ti->tcpi_state;
 	sf->unacked = ti->tcpi_unacked;
+	sf->delivered = ti->tcpi_delivered;
 	sf->notsent = ti->tcpi_notsent_bytes;
 	sf->snd_wnd = ti->tcpi_snd_wnd;
 	sf->snd_mss = ti->tcpi_snd_mss;

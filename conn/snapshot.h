@@ -33,6 +33,12 @@ struct conn_subflow {
 	uint8_t state;		 /* TCP_ESTABLISHED, ... */
 	uint32_t unacked;	 /* segments sent and not acknowledged */
 	/*
+	 * Segments the receiver has got (tcpi_delivered, SACKed ones included):
+	 * a path that lost a segment delivers on, each SACK says so, while its
+	 * cumulative ACK waits a round trip for the hole to be filled.
+	 */
+	uint32_t delivered;
+	/*
 	 * Bytes given to the subflow and not sent yet (tcpi_notsent_bytes): a
 	 * subflow whose packets its own host drops (an output firewall rule, a
 	 * qdisc that refuses) holds its data here, with nothing in flight.

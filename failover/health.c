@@ -112,8 +112,14 @@ static uint32_t sf_silence(const struct conn_subflow *sf, struct stall st)
 /*
  * Follow uplink @l's path from @prev to @cur (@dt ms apart): whether it did
  * its job (a subflow of it is new, owes nothing, is held by the receiver's
- * window, or had data acknowledged), and how much of what it sent was sent
- * again. Returns its stall.
+ * window, or had data acknowledged or delivered), and how much of what it
+ * sent was sent again. Returns its stall.
+ *
+ * Delivered counts: a path whose queue overflowed (a cellular modem's, 1 s
+ * deep) recovers its lost segment a round trip later, and meanwhile each
+ * SACK says the receiver gets the rest; the cumulative ACK stands still for
+ * that round trip, longer than any release may wait. A blackhole, or a
+ * sender whose own host drops what it sends, delivers nothing.
  */
 static struct stall track_path(struct fo_health_uplink *u, const struct mps_uplink_view *l,
 			       const struct conn_snapshot *prev, const struct conn_snapshot *cur,
@@ -131,7 +137,7 @@ static struct stall track_path(struct fo_health_uplink *u, const struct mps_upli
 		any = true;
 		p = conn_find(prev, sf->id);
 		idle |= !owes(sf) || window_limited(sf);
-		acked |= !p || sf->bytes_acked > p->bytes_acked;
+		acked |= !p || sf->bytes_acked > p->bytes_acked || sf->delivered != p->delivered;
 		if (p) {
 			sent += conn_counter_delta(sf->bytes_sent, p->bytes_sent);
 			retrans += conn_counter_delta(sf->bytes_retrans, p->bytes_retrans);
@@ -426,11 +432,13 @@ static uint32_t uplink_rtt(const struct mps_uplink_view *link, const struct conn
 }
 
 /*
- * The best (smallest) RTT and the best recent rate among the primary uplinks
- * other than @i that work and are not benched; false when there is none.
+ * Whether the primary uplinks other than @i work (not down, not benched); and
+ * the best (smallest) RTT and best recent rate among those of them that have
+ * been up for FO_HEALTH_BENCH_SETTLED_MS, the measure of a slow path (0 when
+ * there is none).
  */
 static bool best_other(const struct fo_uplink *ups, size_t n, size_t i, const uint32_t *rtt_ms,
-		       uint32_t *best_rtt, double *best_bps)
+		       int64_t now, uint32_t *best_rtt, double *best_bps)
 {
 	bool any = false;
 
@@ -442,6 +450,9 @@ static bool best_other(const struct fo_uplink *ups, size_t n, size_t i, const ui
 		if (k == i || ups[k].view.backup || o->benched || o->state == FO_DOWN)
 			continue;
 		any = true;
+		if (o->state != FO_UP || !o->up_since_ms ||
+		    now - o->up_since_ms < FO_HEALTH_BENCH_SETTLED_MS)
+			continue;
 		if (rtt_ms[k] && (!*best_rtt || rtt_ms[k] < *best_rtt))
 			*best_rtt = rtt_ms[k];
 		if (o->recent.bps > *best_bps)
@@ -508,7 +519,7 @@ static void judge_speed(struct fo_uplink *ups, size_t n, const struct conn_snaps
 
 		if (ups[i].view.backup || !renewable(&ups[i].view, cur))
 			continue;
-		others_work = best_other(ups, n, i, rtt_ms, &best, &others_bps);
+		others_work = best_other(ups, n, i, rtt_ms, now, &best, &others_bps);
 		if (u->benched) {
 			unbench(&ups[i], others_work, now);
 			continue;
@@ -594,6 +605,10 @@ int fo_health_update(struct fo_health *h, struct fo_uplink *ups, size_t n,
 		memset(&up->act, 0, sizeof(up->act));
 		up->act.bench = -1;
 		st = judge_state(up, prev, cur, now, dt, why, sizeof(why));
+		if (st != FO_UP)
+			up->health.up_since_ms = 0;
+		else if (up->health.state != FO_UP || !up->health.up_since_ms)
+			up->health.up_since_ms = now;
 		up->health.state = st;
 		snprintf(up->health.reason, sizeof(up->health.reason), "%s", why);
 		release_link_down(up, cur);

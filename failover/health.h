@@ -18,7 +18,9 @@
 #include "uplink.h"
 
 /*
- * A path is alive when what it was given is acknowledged, not when something
+ * A path is alive when what it was given is acknowledged (or delivered: a
+ * SACK says the receiver got it while a lost segment waits for its resend),
+ * not when something
  * arrives on it: a subflow whose own host drops what it sends (an output
  * firewall rule: the seed's `iptables -A OUTPUT -o eth0 -j DROP`) still
  * receives the server's packets and their ACKs, which acknowledge nothing
@@ -118,13 +120,22 @@ uint32_t fo_health_release_after_ms(const struct conn_subflow *sf);
  * Making it a backup instead (MP_PRIO) was tried: the scheduler still sends
  * on a backup subflow whenever the primary's window is full, which head-of-
  * line blocking keeps it, and the delay stayed over 1 s for 4 s more.
+ * The other uplink it is measured against must have been up (not degraded)
+ * for FO_HEALTH_BENCH_SETTLED_MS: a subflow that has just come back runs an
+ * empty queue with a small window, while the path that carried everything
+ * meanwhile, its data and the data sent again from the other, holds a full
+ * queue. On recorded cellular links a 0.7 s gap of one uplink released it,
+ * and the other (a good 2.5 Mbit/s link with its 1 s queue full of both's
+ * data) was set aside for 30 s against the fresh subflow's RTT: half the
+ * capacity gone for half a minute, for no fault of either link.
  */
-#define FO_HEALTH_BENCH_RTT_MS 250
-#define FO_HEALTH_BENCH_RATIO  4
-#define FO_HEALTH_BENCH_SCORE  0.6 /* share of slow time, EWMA of 1 s: 0.9 s at least */
-#define FO_HEALTH_BENCH_BIGGER 2
-#define FO_HEALTH_BENCH_MS     30000
-#define FO_HEALTH_BENCH_MAX_MS 300000
+#define FO_HEALTH_BENCH_SETTLED_MS 5000
+#define FO_HEALTH_BENCH_RTT_MS	   250
+#define FO_HEALTH_BENCH_RATIO	   4
+#define FO_HEALTH_BENCH_SCORE	   0.6 /* share of slow time, EWMA of 1 s: 0.9 s at least */
+#define FO_HEALTH_BENCH_BIGGER	   2
+#define FO_HEALTH_BENCH_MS	   30000
+#define FO_HEALTH_BENCH_MAX_MS	   300000
 
 /* What the policy keeps besides each uplink's own state. */
 struct fo_health {

@@ -26,6 +26,7 @@ enum fo_state { FO_DOWN, FO_DEGRADED, FO_UP };
 struct fo_health_uplink {
 	enum fo_state state;
 	char reason[96];
+	int64_t up_since_ms;	   /* since when it is up (not degraded) in a row; 0: not up */
 	int64_t lost_subflow_ms;   /* when it last had no established subflow; 0 */
 	int64_t degraded_until_ms; /* hysteresis: degraded at least this long */
 	/*

@@ -230,9 +230,11 @@ static double rtt_rise(struct ratectl *r, const struct rc_input *in, double *lea
 				r->path[i].carrying_since_ms = in->t_ms;
 			r->path[i].acked_ms = in->t_ms;
 			r->path[i].carried = true;
-		} else if (!known) {
+		} else if (!known || (r->path[i].carried && p->delivered != r->path[i].delivered)) {
+			/* New; or SACKs while a lost segment waits for its resend: not silent. */
 			r->path[i].acked_ms = in->t_ms;
 		}
+		r->path[i].delivered = p->delivered;
 		if (grew && p->rtt_ms > 0) {
 			double floor = path_floor(r, i);
 			double w = (double)grew;

@@ -49,6 +49,12 @@ struct rc_path {
 	uint32_t id;
 	double rtt_ms;	      /* 0: not known */
 	uint64_t acked_bytes; /* cumulative */
+	/*
+	 * Segments the receiver got, SACKed ones included (tcpi_delivered): a
+	 * path waiting a round trip for a lost segment's resend acknowledges
+	 * nothing cumulatively but still delivers, so it has not fallen silent.
+	 */
+	uint32_t delivered;
 };
 
 struct rc_input {
@@ -117,8 +123,9 @@ struct ratectl {
 		bool used;
 		double floor[2]; /* 0: none */
 		uint64_t acked;
+		uint32_t delivered;
 		int64_t seen_ms;	   /* last in the input */
-		int64_t acked_ms;	   /* last acknowledged anything */
+		int64_t acked_ms;	   /* last acknowledged (or delivered) anything */
 		bool silent;		   /* fell silent, and that was acted on */
 		bool carried;		   /* acknowledged data since it was first seen */
 		int64_t carrying_since_ms; /* acknowledging without a pause since */

@@ -208,6 +208,7 @@ void snd_rate_input(const struct conn_snapshot *cur, int unsent, const struct en
 		in->paths[i].id = cur->sf[i].id;
 		in->paths[i].rtt_ms = cur->sf[i].rtt_us / 1000.0;
 		in->paths[i].acked_bytes = cur->sf[i].bytes_acked;
+		in->paths[i].delivered = cur->sf[i].delivered;
 	}
 }
 

@@ -233,6 +233,57 @@ static void test_not_dead(void **state)
 }
 
 /*
+ * A path whose deep queue overflowed: up0 (1.2 s RTT, a cellular modem's 1 s
+ * queue full) lost a segment, and its cumulative ACK stands still for the
+ * round trip the resend takes, while SACKs keep arriving and the receiver
+ * gets the rest (tcpi_delivered grows). It is not released, nor shown down
+ * or degraded for it. When nothing is delivered any more (a blackhole), it is
+ * released as before.
+ */
+static void test_sacks_are_progress(void **state)
+{
+	struct fo_health h;
+	struct fo_uplink ups[2];
+	struct conn_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
+	uint64_t acked0 = 0, acked1 = 0;
+	uint32_t delivered0 = 0;
+	int64_t t, released = 0;
+
+	(void)state;
+	two_uplinks(ups, false);
+	fo_health_init(&h, ups, 2);
+	for (t = 50; t <= 4000; t += 50) {
+		bool hole = t > 1000 && t <= 2500, dead = t > 2500;
+
+		prev = cur;
+		cur.n = 0;
+		acked0 += hole || dead ? 0 : 12000;
+		delivered0 += dead ? 0 : 8;
+		acked1 += 12000;
+		subflow(&cur, 1, "10.1.0.2", 200, dead ? 300 : 5, 0);
+		cur.sf[0].rtt_us = 1200000;
+		cur.sf[0].rttvar_us = 50000;
+		cur.sf[0].bytes_acked = acked0;
+		cur.sf[0].delivered = delivered0;
+		subflow(&cur, 2, "10.2.0.2", 8, 5, 0);
+		cur.sf[1].bytes_acked = acked1;
+		cur.conn_delivered = acked0 + acked1;
+		cur.conn_written = cur.conn_delivered + 300000;
+		health_at(&h, ups, 2, &prev, &cur, t);
+		if (!dead) {
+			assert_false(ups[0].act.release);
+			assert_int_equal(ups[0].health.state, FO_UP);
+		} else if (ups[0].act.release && !released) {
+			released = t;
+		}
+	}
+	print_message("1.5 s of SACKs without a cumulative ACK: up; nothing delivered from 2500 "
+		      "ms: released at %lld ms (%s)\n",
+		      (long long)released, ups[0].health.reason);
+	assert_in_range(released, 2500 + FO_HEALTH_RELEASE_MIN_MS, 2500 + FO_HEALTH_DEAD_MS);
+}
+
+/*
  * A path whose own host drops what it sends (an output firewall rule): its
  * subflow holds its data unsent, nothing in flight, and the server's packets
  * (its own data, ACKs that acknowledge nothing new) still arrive. It is dead
@@ -1005,6 +1056,44 @@ static void test_slow_path_benched(void **state)
 }
 
 /*
+ * Recorded cellular links: up0 falls silent for 1.2 s (down); up1
+ * carries everything meanwhile, its queue full (1.1 s RTT). up0's fresh
+ * subflow runs at 20 ms with an empty queue: up1 is not measured against it
+ * until up0 has been up for FO_HEALTH_BENCH_SETTLED_MS (it was set aside for
+ * 30 s at once before). A slow up1 is still set aside after that.
+ */
+static void test_slow_judged_against_settled(void **state)
+{
+	struct fo_health h;
+	struct fo_uplink ups[2];
+	struct conn_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
+	uint64_t a0 = 0, a1 = 0;
+	int64_t t = 1000, back = -1, benched_at = -1;
+
+	(void)state;
+	two_uplinks(ups, false);
+	fo_health_init(&h, ups, 2);
+	for (; t < 8000; t += 100)
+		speed_tick(&h, ups, &prev, &cur, t, 20, 30, &a0, &a1, false);
+	for (; t < 9300; t += 100)
+		speed_tick(&h, ups, &prev, &cur, t, 20, 600, &a0, &a1, true);
+	assert_int_equal(ups[0].health.state, FO_DOWN);
+	for (; t < 40000 && benched_at < 0; t += 100) {
+		speed_tick(&h, ups, &prev, &cur, t, 20, 1100, &a0, &a1, false);
+		if (back < 0 && ups[0].health.state != FO_DOWN)
+			back = t;
+		if (ups[1].act.bench == 1)
+			benched_at = t;
+	}
+	print_message("up0 back at %lld ms (%s), up1 set aside at %lld ms: %s\n", (long long)back,
+		      fo_health_name(&ups[0]), (long long)benched_at, ups[1].act.bench_why);
+	assert_true(back > 0);
+	assert_true(benched_at >= back + FO_HEALTH_BENCH_SETTLED_MS);
+	assert_true(benched_at <=
+		    back + FO_HEALTH_DEGRADED_HOLD_MS + FO_HEALTH_BENCH_SETTLED_MS + 1500);
+}
+
+/*
  * A bad link that is not dead: up0's ACKs stop for 1.5 s every 3 s (its RTT
  * swings) and it comes back at once each time. Released at every swing (its
  * data goes on the others: the delay stays down), it is shown degraded
@@ -1080,7 +1169,9 @@ int main(void)
 		cmocka_unit_test(test_modem_lost_network),
 		cmocka_unit_test(test_modem_lost_alone),
 		cmocka_unit_test(test_backup_promotion),
+		cmocka_unit_test(test_sacks_are_progress),
 		cmocka_unit_test(test_slow_path_benched),
+		cmocka_unit_test(test_slow_judged_against_settled),
 		cmocka_unit_test(test_dead_path_released),
 		cmocka_unit_test(test_swinging_link),
 		cmocka_unit_test(test_release_after_rtt),

@@ -641,6 +641,53 @@ static void seq_tick(struct ratectl *r, int64_t t, uint64_t written, uint64_t de
 }
 
 /*
+ * Two paths at 2 Mbit/s each; path 2's deep queue overflows and its
+ * cumulative ACK stands still for 1.2 s (the round trip its resend takes)
+ * while its SACKs say the receiver gets the rest: it has not fallen silent,
+ * and the rate is not stepped down to what path 1 carries. When it delivers
+ * nothing at all for as long, it has.
+ */
+static void test_sacks_not_silence(void **state)
+{
+	struct ratectl r;
+	struct rc_decision d;
+
+	(void)state;
+	for (int dead = 0; dead < 2; dead++) {
+		uint64_t acked[2] = {0, 0}, written = 5000, conn = 5000;
+		uint32_t delivered = 0;
+		bool silent = false;
+
+		rc_init(&r, &default_cfg);
+		for (int64_t t = 1000; t < 12000; t += TICK_MS) {
+			bool hole = t >= 10000 && t < 11200;
+			struct rc_input in = {.t_ms = t, .n_paths = 2};
+
+			acked[0] += 25000;
+			acked[1] += hole ? 0 : 25000;
+			delivered += hole && dead ? 0 : 17;
+			written += 50000;
+			conn = hole ? conn + 25000 : written - 25000;
+			in.paths[0] =
+				(struct rc_path){.id = 1, .rtt_ms = 40, .acked_bytes = acked[0]};
+			in.paths[1] = (struct rc_path){.id = 2,
+						       .rtt_ms = 40,
+						       .acked_bytes = acked[1],
+						       .delivered = delivered};
+			in.written_seq = written;
+			in.delivered_seq = conn;
+			in.socket_bytes = (uint32_t)(written - conn);
+			update(&r, &in, &d);
+			silent |= d.change < 0 && strstr(d.why, "fell silent");
+		}
+		print_message("path 2 without a cumulative ACK for 1.2 s, %s: %s\n",
+			      dead ? "nothing delivered" : "SACKs arriving",
+			      silent ? "fell silent" : "not silent");
+		assert_int_equal(silent, dead);
+	}
+}
+
+/*
  * The delay in the socket is the age of its oldest data, measured from the
  * data sequence: when a path dies, the living one keeps acknowledging on its
  * subflow but the connection's acknowledgement stands still until the dead
@@ -765,9 +812,11 @@ static int64_t rate_after_rise(double rise_ms)
 		uint64_t half = (uint64_t)((double)(r.target_bps + OTHER_BPS) * TICK_MS / 16000);
 
 		in.t_ms = 1000 + t;
-		in.paths[0] = (struct rc_path){1, 20, in.paths[0].acked_bytes + half};
-		in.paths[1] = (struct rc_path){2, t < 300 ? 30 : 30 + rise_ms,
-					       in.paths[1].acked_bytes + half};
+		in.paths[0] = (struct rc_path){
+			.id = 1, .rtt_ms = 20, .acked_bytes = in.paths[0].acked_bytes + half};
+		in.paths[1] = (struct rc_path){.id = 2,
+					       .rtt_ms = t < 300 ? 30 : 30 + rise_ms,
+					       .acked_bytes = in.paths[1].acked_bytes + half};
 		update(&r, &in, &d);
 		assert_int_not_equal(d.change, -1);
 	}
@@ -989,6 +1038,7 @@ int main(void)
 		cmocka_unit_test(test_dip_and_back),
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_recorded_cut),
+		cmocka_unit_test(test_sacks_not_silence),
 		cmocka_unit_test(test_delay_measured),
 		cmocka_unit_test(test_drop_ends_drain),
 		cmocka_unit_test(test_hold_band),
