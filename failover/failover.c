@@ -55,6 +55,12 @@ void fo_new_connection(struct failover *f)
 		memset(&f->prev, 0, sizeof(f->prev));
 }
 
+void fo_set_budget(struct failover *f, int budget_ms)
+{
+	if (f)
+		f->health.budget_ms = budget_ms;
+}
+
 size_t fo_count(const struct failover *f)
 {
 	return f ? f->n : 0;

@@ -51,6 +51,9 @@ void fo_new_connection(struct failover *f);
 /* One tick at @now_ms: @cur is the connection's snapshot (NULL: none this tick). */
 void fo_tick(struct failover *f, const struct conn_snapshot *cur, int64_t now_ms);
 
+/* The stream's delay budget in force (ms; 0: not known): a queue within its part is no harm. */
+void fo_set_budget(struct failover *f, int budget_ms);
+
 size_t fo_count(const struct failover *f);
 
 /* Uplink @i as failover knows it (its link as of the last tick); NULL past the end. */

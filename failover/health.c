@@ -497,11 +497,16 @@ static void bench(struct fo_uplink *up, uint32_t rtt_ms, uint32_t best, int64_t 
  * Bench the slow primary uplinks; give them back their place in time. @dt:
  * since the last update (ms).
  */
-static void judge_speed(struct fo_uplink *ups, size_t n, const struct conn_snapshot *prev,
-			const struct conn_snapshot *cur, int64_t now, int64_t dt)
+static void judge_speed(const struct fo_health *h, struct fo_uplink *ups, size_t n,
+			const struct conn_snapshot *prev, const struct conn_snapshot *cur,
+			int64_t now, int64_t dt)
 {
 	double weight = dt > 0 && dt < 1000 ? (double)dt / 1000 : 0.1; /* an EWMA of 1 s */
 	uint32_t rtt_ms[FO_MAX_UPLINKS] = {0}; /* its subflows' smallest smoothed RTT; 0 */
+	uint32_t above = FO_HEALTH_BENCH_RTT_MS;
+
+	if (h->budget_ms / FO_HEALTH_BENCH_BUDGET_PART > (int)above)
+		above = (uint32_t)(h->budget_ms / FO_HEALTH_BENCH_BUDGET_PART);
 
 	for (size_t i = 0; i < n; i++) {
 		const struct mps_uplink_view *l = &ups[i].view;
@@ -527,7 +532,7 @@ static void judge_speed(struct fo_uplink *ups, size_t n, const struct conn_snaps
 		/* Long without being benched: the next time is short again. */
 		if (u->bench_ms && now - u->benched_until_ms > FO_HEALTH_BENCH_MAX_MS)
 			u->bench_ms = 0;
-		slow = best && rtt_ms[i] > best + FO_HEALTH_BENCH_RTT_MS &&
+		slow = best && rtt_ms[i] > best + above &&
 		       rtt_ms[i] > FO_HEALTH_BENCH_RATIO * best && others_bps > 0 &&
 		       u->recent.bps <= FO_HEALTH_BENCH_BIGGER * others_bps;
 		u->slow_score += weight * (slow - u->slow_score);
@@ -625,7 +630,7 @@ int fo_health_update(struct fo_health *h, struct fo_uplink *ups, size_t n,
 	if (cur && cur->mptcp) {
 		release_radio_lost(ups, n, cur);
 		judge_blocking(ups, n, cur, now);
-		judge_speed(ups, n, prev, cur, now, dt);
+		judge_speed(h, ups, n, prev, cur, now, dt);
 	}
 	/* Back from down (or released) is news at once: no hold, no old losses. */
 	for (size_t i = 0; i < n; i++) {

@@ -130,16 +130,26 @@ uint32_t fo_health_release_after_ms(const struct conn_subflow *sf);
  * capacity gone for half a minute, for no fault of either link.
  */
 #define FO_HEALTH_BENCH_SETTLED_MS 5000
-#define FO_HEALTH_BENCH_RTT_MS	   250
-#define FO_HEALTH_BENCH_RATIO	   4
-#define FO_HEALTH_BENCH_SCORE	   0.6 /* share of slow time, EWMA of 1 s: 0.9 s at least */
-#define FO_HEALTH_BENCH_BIGGER	   2
-#define FO_HEALTH_BENCH_MS	   30000
-#define FO_HEALTH_BENCH_MAX_MS	   300000
+/*
+ * And its RTT must be FO_HEALTH_BENCH_RTT_MS or this part of the stream's
+ * delay budget above the other's, whichever is more: a queue the budget
+ * holds is no harm, and closing a path sends all it holds again on the
+ * others. On recorded cellular links (1 s modem queues, an automatic budget
+ * of 2.75 s) a 2.5 Mbit/s uplink at 1 s was set aside, its queue sent again,
+ * and the delay passed the budget.
+ */
+#define FO_HEALTH_BENCH_BUDGET_PART 3
+#define FO_HEALTH_BENCH_RTT_MS	    250
+#define FO_HEALTH_BENCH_RATIO	    4
+#define FO_HEALTH_BENCH_SCORE	    0.6 /* share of slow time, EWMA of 1 s: 0.9 s at least */
+#define FO_HEALTH_BENCH_BIGGER	    2
+#define FO_HEALTH_BENCH_MS	    30000
+#define FO_HEALTH_BENCH_MAX_MS	    300000
 
 /* What the policy keeps besides each uplink's own state. */
 struct fo_health {
 	bool backups_promoted; /* backup uplinks carry traffic as regular ones */
+	int budget_ms;	       /* the stream's delay budget in force; 0: not known */
 	int64_t last_ms;       /* the last update's time; 0: none yet */
 };
 

@@ -216,6 +216,8 @@ static void judge(void *opaque, struct snd_tick *t)
 {
 	struct snd_monitor *m = opaque;
 
+	/* The rate stage's last budget: a tick old, as the rate stage runs after this one. */
+	fo_set_budget(m->cfg.failover, m->status.valid ? m->status.budget_ms : 0);
 	fo_tick(m->cfg.failover, t->cur, t->now_ns / 1000000);
 }
 

@@ -1094,6 +1094,36 @@ static void test_slow_judged_against_settled(void **state)
 }
 
 /*
+ * A queue the delay budget holds is no harm: up1 at 1 s beside up0 at 60 ms
+ * is left alone with a budget of 3 s (the automatic budget on deep cellular
+ * queues), set aside with one of 1 s (its queue is more than a third of it).
+ */
+static void test_slow_within_budget(void **state)
+{
+	(void)state;
+	for (int budget = 1000; budget <= 3000; budget += 2000) {
+		struct fo_health h;
+		struct fo_uplink ups[2];
+		struct conn_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
+		uint64_t a0 = 0, a1 = 0;
+		int64_t t, benched_at = -1;
+
+		two_uplinks(ups, false);
+		fo_health_init(&h, ups, 2);
+		h.budget_ms = budget;
+		for (t = 1000; t < 20000; t += 100) {
+			speed_tick(&h, ups, &prev, &cur, t, 60, t < 7000 ? 70 : 1000, &a0, &a1,
+				   false);
+			if (ups[1].act.bench == 1 && benched_at < 0)
+				benched_at = t;
+		}
+		print_message("budget %d ms: up1 at 1000 ms beside 60 ms %s\n", budget,
+			      benched_at < 0 ? "left alone" : "set aside");
+		assert_true((benched_at >= 0) == (budget == 1000));
+	}
+}
+
+/*
  * A bad link that is not dead: up0's ACKs stop for 1.5 s every 3 s (its RTT
  * swings) and it comes back at once each time. Released at every swing (its
  * data goes on the others: the delay stays down), it is shown degraded
@@ -1172,6 +1202,7 @@ int main(void)
 		cmocka_unit_test(test_sacks_are_progress),
 		cmocka_unit_test(test_slow_path_benched),
 		cmocka_unit_test(test_slow_judged_against_settled),
+		cmocka_unit_test(test_slow_within_budget),
 		cmocka_unit_test(test_dead_path_released),
 		cmocka_unit_test(test_swinging_link),
 		cmocka_unit_test(test_release_after_rtt),
