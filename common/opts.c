@@ -76,15 +76,20 @@ const struct mps_opt *mps_opts_by_name(const struct mps_opt_set *set, const char
 	return NULL;
 }
 
-/* "  -x, --name METAVAR", then the help's lines from the column on (below it if too long). */
-static void help_row(const struct mps_opt *r, int column, FILE *f)
+/*
+ * "  -x, --name METAVAR" (a key: "  name = METAVAR"), then the help's lines
+ * from the column on (below it if too long).
+ */
+static void help_row(const struct mps_opt *r, bool key, int column, FILE *f)
 {
 	const char *line = r->help;
 	int n;
 
 	if (r->heading)
 		fprintf(f, "%s:\n", r->heading);
-	if (r->short_name)
+	if (key)
+		n = fprintf(f, "  %s =", r->name);
+	else if (r->short_name)
 		n = fprintf(f, "  -%c, --%s", r->short_name, r->name);
 	else
 		n = fprintf(f, "      --%s", r->name);
@@ -109,8 +114,24 @@ void mps_opts_help(const struct mps_opt_set *set, FILE *f)
 {
 	fputs(set->head, f);
 	for (size_t i = 0; i < set->n_rows; i++)
-		help_row(&set->rows[i], set->help_column, f);
+		help_row(&set->rows[i], set->keys, set->help_column, f);
 	fputs(set->tail, f);
+}
+
+void mps_opts_names(const struct mps_opt_set *set, char *buf, size_t size)
+{
+	size_t used = 0;
+
+	if (!size)
+		return;
+	buf[0] = '\0';
+	for (size_t i = 0; i < set->n_rows && used < size; i++) {
+		int n = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", set->rows[i].name);
+
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
 }
 
 enum mps_args_result mps_opt_number(const struct mps_opt *row, void *opts, void *state,

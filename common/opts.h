@@ -3,7 +3,9 @@
  * One table per option set: each row is one option (its names, its value,
  * its --help lines, whether the config file takes it, and how it is
  * applied). getopt_long()'s arrays, --help and the config file's keys are all
- * read from the rows, so an option is written once.
+ * read from the rows, so an option is written once. A set may also be the
+ * keys of a config file's section (.keys): each row is a key, its name the
+ * key's, shown in --help as "KEY = VALUE".
  */
 #ifndef MPS_COMMON_OPTS_H
 #define MPS_COMMON_OPTS_H
@@ -49,6 +51,7 @@ struct mps_opt_set {
 	const char *head; /* --help before the options */
 	const char *tail; /* --help after them */
 	int help_column;  /* where the options' help text starts */
+	bool keys;	  /* the rows are a config section's keys, not options */
 };
 
 /* getopt_long()'s two tables, built from a set's rows. */
@@ -94,8 +97,14 @@ const struct mps_opt *mps_opts_by_val(const struct mps_opt_set *set, int val);
 /* The row named @name (its long name), or NULL. */
 const struct mps_opt *mps_opts_by_name(const struct mps_opt_set *set, const char *name);
 
-/* Write @set's --help to @f: head, each row (and its heading), tail. */
+/*
+ * Write @set's --help to @f: head, each row (and its heading), tail. A row is
+ * "-x, --name METAVAR", or "name = METAVAR" in a set of keys.
+ */
 void mps_opts_help(const struct mps_opt_set *set, FILE *f);
+
+/* @set's long names, in order, joined by ", " into @buf (cut to @size). */
+void mps_opts_names(const struct mps_opt_set *set, char *buf, size_t size);
 
 /* Generic appliers. A bad value gets the row's @expect. */
 mps_opt_apply_fn mps_opt_number;  /* a double in [min, max] at off */

@@ -19,3 +19,12 @@ bool mps_uplink_view_owns(const struct mps_uplink_view *v, const struct sockaddr
 			return true;
 	return false;
 }
+
+const struct mps_uplink_view *mps_uplink_view_owner(const struct mps_uplink_view *views, size_t n,
+						    const struct sockaddr_storage *ss)
+{
+	for (size_t i = 0; i < n; i++)
+		if (mps_uplink_view_owns(&views[i], ss))
+			return &views[i];
+	return NULL;
+}

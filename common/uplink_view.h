@@ -42,7 +42,17 @@ static inline int mps_uplink_side_of(int family)
 /* @v's address of @family in use (its side installed), or NULL. */
 const struct mps_ip *mps_uplink_view_addr(const struct mps_uplink_view *v, int family);
 
-/* Whether @ss (IPv4-mapped too) is one of @v's addresses in use: a subflow leaving from it. */
+/*
+ * Whether @ss (IPv4-mapped too) is one of @v's addresses in use: a subflow
+ * leaving from it. The one rule for which uplink a subflow is on: failover
+ * counts an uplink's subflows by it, and they are named by it
+ * (mps_uplink_view_owner()). An address of the uplink that is not in use (no
+ * gateway for its family yet) owns no subflow.
+ */
 bool mps_uplink_view_owns(const struct mps_uplink_view *v, const struct sockaddr_storage *ss);
+
+/* The first of @views[0..@n) that owns @ss (mps_uplink_view_owns()), or NULL. */
+const struct mps_uplink_view *mps_uplink_view_owner(const struct mps_uplink_view *views, size_t n,
+						    const struct sockaddr_storage *ss);
 
 #endif

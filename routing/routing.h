@@ -146,8 +146,9 @@ int rt_uplinks_view(struct rt_uplinks *u, size_t i, struct mps_uplink_view *out)
 void rt_uplink_view_of(const struct rt_uplink *up, struct mps_uplink_view *out);
 
 /*
- * The name of the uplink whose current address is @sa's, into @name ("" when
- * none). Thread-safe; used to name subflows.
+ * The name of the uplink that a subflow from @sa leaves from, into @name (""
+ * when none): one whose address in use @sa is, by the rule failover counts
+ * subflows with (mps_uplink_view_owns()). Thread-safe; used to name subflows.
  */
 void rt_uplinks_name_addr(struct rt_uplinks *u, const struct sockaddr *sa, char *name, size_t size);
 

@@ -200,21 +200,27 @@ int rt_uplinks_view(struct rt_uplinks *u, size_t i, struct mps_uplink_view *out)
 	return 0;
 }
 
+/* By failover's rule (mps_uplink_view_owner()): an address in use, not any of the uplink's. */
 void rt_uplinks_name_addr(struct rt_uplinks *u, const struct sockaddr *sa, char *name, size_t size)
 {
-	struct mps_ip ip;
+	struct mps_uplink_view views[RT_MAX_UPLINKS];
+	const struct mps_uplink_view *owner;
+	struct sockaddr_storage ss = {0};
+	size_t n;
 
 	name[0] = '\0';
-	if (!u || !mps_ip_from_sockaddr(&ip, sa))
+	if (!u || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
 		return;
+	memcpy(&ss, sa,
+	       sa->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
 	pthread_mutex_lock(&u->lock);
-	for (size_t i = 0; i < u->n && !name[0]; i++) {
-		const struct rt_uplink *up = &u->slot[i].up;
-
-		if (up->ifindex && mps_ip_equal(&up->side[rt_side_of(ip.family)].addr, &ip))
-			snprintf(name, size, "%s", up->ifname);
-	}
+	n = u->n;
+	for (size_t i = 0; i < n; i++)
+		rt_uplink_view_of(&u->slot[i].up, &views[i]);
 	pthread_mutex_unlock(&u->lock);
+	owner = mps_uplink_view_owner(views, n, &ss);
+	if (owner)
+		snprintf(name, size, "%s", owner->name);
 }
 
 /*

@@ -419,11 +419,9 @@ static const struct mps_opt rows[] = {
 	 .apply = apply_config,
 	 .help = "read options from an INI file: KEY = VALUE with\n"
 		 "each long option's name as KEY (and url = URL),\n"
-		 "an [uplink IFACE] section per uplink with\n"
-		 "gw = ADDR, backup = yes|no and apn = NAME (its\n"
-		 "modem's, for the page's connect); the command line\n"
-		 "overrides it (its --uplink options replace the\n"
-		 "file's uplinks)"},
+		 "an [uplink IFACE] section per uplink with the\n"
+		 "keys below; the command line overrides it (its\n"
+		 "--uplink options replace the file's uplinks)"},
 	{.name = "uplink",
 	 .short_name = 'u',
 	 .metavar = "IFACE[:backup][,gw=ADDR]",
@@ -656,20 +654,28 @@ static const struct mps_opt_set options = {
 		"URL is rtmp://[USER:PASSWORD@]HOST[:PORT]/APP/KEY or rtmps://...; the key and\n"
 		"the password are never logged.\n"
 		"\n",
-	.tail = "\n"
-		"Signals: SIGINT, SIGTERM or SIGHUP end the stream cleanly (the routing is\n"
-		"put back); a second one aborts a blocked write; one while connecting ends\n"
-		"mpstream at once. SIGUSR1 and SIGUSR2 are ignored.\n"
-		"\n"
-		"Exit status: 0 done, 64 usage error, 66 input, device, config, CA or token\n"
-		"file not readable, 69 server, uplink, port or encoder hardware unavailable,\n"
-		"73 the recording cannot be created, 77 not permitted (uplinks need\n"
-		"CAP_NET_ADMIN), 1 other.\n",
+	.tail = "",
 };
+
+/* After the options and the uplink sections' keys. */
+static const char usage_tail[] =
+	"\n"
+	"Signals: SIGINT, SIGTERM or SIGHUP end the stream cleanly (the routing is\n"
+	"put back); a second one aborts a blocked write; one while connecting ends\n"
+	"mpstream at once. SIGUSR1 and SIGUSR2 are ignored.\n"
+	"\n"
+	"Exit status: 0 done, 64 usage error (a bad option, or a bad line of the\n"
+	"--config file), 66 input, device, config, CA or token file not readable,\n"
+	"69 server, uplink, port or encoder hardware unavailable, 73 the recording\n"
+	"cannot be created, 77 not permitted (uplinks need CAP_NET_ADMIN), 1 other.\n";
+
+static const struct mps_opt_set uplink_keys;
 
 void snd_cli_usage(FILE *f)
 {
 	mps_opts_help(&options, f);
+	mps_opts_help(&uplink_keys, f);
+	fputs(usage_tail, f);
 }
 
 /* Reading a config file (libinih calls back for each key). */
@@ -738,60 +744,124 @@ const char *snd_options_apn(const struct snd_options *o, const char *ifname)
 	return NULL;
 }
 
-/* [uplink NAME]: gw = ADDR, backup = yes|no, apn = NAME (its modem's). */
+/* What an [uplink IFACE] key's applier is given as its state. */
+struct uplink_section {
+	struct rt_uplink_spec *u; /* the section's uplink */
+	const char *ifname;
+	/* The name under which the key may be given once in the section (the
+	 * row's, or a variant of it: a gateway once per family), and what the
+	 * error adds to "given twice". */
+	const char *once, *once_what;
+};
+
+/* The keys' appliers (APPLIER above): @state is the uplink_section. */
+APPLIER(apply_gw)
+{
+	struct uplink_section *sec = state;
+	struct mps_ip gw;
+
+	(void)row, (void)opts;
+	if (!mps_ip_parse(&gw, arg))
+		FAIL("expected an IPv4 or IPv6 address");
+	sec->once = gw.family == AF_INET ? "gw4" : "gw6";
+	sec->once_what = gw.family == AF_INET ? " for IPv4" : " for IPv6";
+	sec->u->gw[rt_side_of(gw.family)] = gw;
+	return MPS_ARGS_RUN;
+}
+
+APPLIER(apply_backup)
+{
+	struct uplink_section *sec = state;
+
+	(void)row, (void)opts;
+	if (parse_yes_no(arg, &sec->u->backup))
+		FAIL("expected yes or no");
+	return MPS_ARGS_RUN;
+}
+
+APPLIER(apply_apn)
+{
+	struct snd_options *o = opts;
+	struct uplink_section *sec = state;
+
+	(void)row;
+	if (!modem_apn_valid(arg))
+		FAIL("expected 1 to %d letters, digits, '-' and '.'", MODEM_APN_MAX);
+	if (o->n_apns >= RT_MAX_UPLINKS)
+		FAIL("too many APNs");
+	snprintf(o->apns[o->n_apns].ifname, IFNAMSIZ, "%s", sec->ifname);
+	snprintf(o->apns[o->n_apns++].apn, sizeof(o->apns[0].apn), "%s", arg);
+	return MPS_ARGS_RUN;
+}
+
+/*
+ * The keys of an [uplink IFACE] section, in --help's order (a row as
+ * common/opts.h has it: the key's name, its value's name, its help lines, how
+ * it is applied). The loader looks them up by name; --help lists them below
+ * the options; the man page check compares them with the man page's.
+ */
+static const struct mps_opt uplink_rows[] = {
+	{.name = "gw",
+	 .metavar = "ADDR",
+	 .apply = apply_gw,
+	 .help = "its gateway, when the main table has no default\n"
+		 "route through IFACE (IPv4 or IPv6; once per\n"
+		 "family)"},
+	{.name = "backup",
+	 .metavar = "yes|no",
+	 .apply = apply_backup,
+	 .help = "use it only while no other uplink works\n"
+		 "(default no)"},
+	{.name = "apn",
+	 .metavar = "NAME",
+	 .apply = apply_apn,
+	 .help = "the APN its modem connects with when the page's\n"
+		 "or the API's connect asks (1 to " XSTR(MODEM_APN_MAX) " letters,\n"
+									"digits, '-' and '.')"},
+};
+
+static const struct mps_opt_set uplink_keys = {
+	.rows = uplink_rows,
+	.n_rows = sizeof(uplink_rows) / sizeof(uplink_rows[0]),
+	.help_column = 32,
+	.keys = true,
+	.head = "\nKeys of an [uplink IFACE] section of the --config file:\n",
+	.tail = "",
+};
+
+/* [uplink IFACE] and its @key (NULL: the section's header) = @value, by uplink_rows. */
 static int config_uplink(struct config_ctx *ctx, const char *ifname, const char *key,
 			 const char *value)
 {
 	struct snd_options *o = ctx->o;
-	struct rt_uplink_spec *u = NULL;
-	bool b;
+	struct uplink_section sec = {.ifname = ifname};
+	const struct mps_opt *row;
+	char e[256];
 	int first;
 
 	for (size_t i = 0; i < o->n_uplinks; i++)
 		if (strcmp(o->uplinks[i].ifname, ifname) == 0)
-			u = &o->uplinks[i];
-	if (!u) {
-		char e[256];
-
+			sec.u = &o->uplinks[i];
+	if (!sec.u) {
 		if (add_uplink(o, ifname, e, sizeof(e)) != MPS_ARGS_RUN)
 			CFAIL("[uplink %s]: %s", ifname, e);
-		u = &o->uplinks[o->n_uplinks - 1];
+		sec.u = &o->uplinks[o->n_uplinks - 1];
 		ctx->st->uplinks_from_config = true;
 	}
 	if (!key)
 		return 1;
-	if (strcmp(key, "gw") == 0) {
-		struct mps_ip gw;
-
-		if (!mps_ip_parse(&gw, value))
-			CFAIL("key 'gw' in [uplink %s]: expected an IPv4 or IPv6 address", ifname);
-		if ((first = seen_before(ctx, ifname, gw.family == AF_INET ? "gw4" : "gw6")))
-			CFAIL("key 'gw' in [uplink %s]: a gateway of that family already on line "
-			      "%d",
-			      ifname, first);
-		u->gw[rt_side_of(gw.family)] = gw;
-	} else if (strcmp(key, "backup") == 0) {
-		if (parse_yes_no(value, &b))
-			CFAIL("key 'backup' in [uplink %s]: expected yes or no", ifname);
-		if ((first = seen_before(ctx, ifname, key)))
-			CFAIL("key 'backup' in [uplink %s] given twice (first on line %d)", ifname,
-			      first);
-		u->backup = b;
-	} else if (strcmp(key, "apn") == 0) {
-		if (!modem_apn_valid(value))
-			CFAIL("key 'apn' in [uplink %s]: expected 1 to %d letters, digits, '-' and "
-			      "'.'",
-			      ifname, MODEM_APN_MAX);
-		if ((first = seen_before(ctx, ifname, key)))
-			CFAIL("key 'apn' in [uplink %s] given twice (first on line %d)", ifname,
-			      first);
-		if (o->n_apns >= RT_MAX_UPLINKS)
-			CFAIL("[uplink %s]: too many APNs", ifname);
-		snprintf(o->apns[o->n_apns].ifname, IFNAMSIZ, "%s", ifname);
-		snprintf(o->apns[o->n_apns++].apn, sizeof(o->apns[0].apn), "%s", value);
-	} else {
-		CFAIL("unknown key '%s' in [uplink %s] (gw, backup, apn)", key, ifname);
+	row = mps_opts_by_name(&uplink_keys, key);
+	if (!row) {
+		mps_opts_names(&uplink_keys, e, sizeof(e));
+		CFAIL("unknown key '%s' in [uplink %s] (%s)", key, ifname, e);
 	}
+	sec.once = row->name;
+	sec.once_what = "";
+	if (row->apply(row, o, &sec, value, e, sizeof(e)) != MPS_ARGS_RUN)
+		CFAIL("key '%s' in [uplink %s]: %s", key, ifname, e);
+	if ((first = seen_before(ctx, ifname, sec.once)))
+		CFAIL("key '%s' in [uplink %s] given twice%s (first on line %d)", key, ifname,
+		      sec.once_what, first);
 	return 1;
 }
 

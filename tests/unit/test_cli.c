@@ -216,7 +216,8 @@ static void test_config(void **state)
 		{"loop = maybe\n", ":1: key 'loop': expected yes or no"},
 		{"uplink = eth0\n",
 		 ":1: unknown key 'uplink' (uplinks are [uplink NAME] sections)"},
-		{"[uplink eth0]\nmtu = 3\n", ":2: unknown key 'mtu' in [uplink eth0]"},
+		{"[uplink eth0]\nmtu = 3\n",
+		 ":2: unknown key 'mtu' in [uplink eth0] (gw, backup, apn)"},
 		{"[uplink eth0]\ngw = 300.1.1.1\n", ":2: key 'gw' in [uplink eth0]"},
 		{"[uplink wwan0]\napn = my apn\n", ":2: key 'apn' in [uplink wwan0]: expected"},
 		{"[uplink wwan0]\napn = a\napn = b\n",
@@ -230,7 +231,7 @@ static void test_config(void **state)
 		{"[uplink eth0]\nbackup = yes\n[uplink eth1]\n[uplink eth0]\nbackup = no\n",
 		 ":5: key 'backup' in [uplink eth0] given twice (first on line 2)"},
 		{"[uplink eth0]\ngw = 10.0.0.1\ngw = 10.0.0.2\n",
-		 ":3: key 'gw' in [uplink eth0]: a gateway of that family already on line 2"},
+		 ":3: key 'gw' in [uplink eth0] given twice for IPv4 (first on line 2)"},
 		{"[uplink a]\n[uplink b]\n[uplink c]\n[uplink d]\n[uplink e]\n[uplink f]\n"
 		 "[uplink g]\n[uplink h]\n[uplink i]\n",
 		 ":9: [uplink i]: at most 8 uplinks"},
@@ -361,6 +362,103 @@ static void test_help_is_config(void **state)
 	assert_int_equal(n_options, 37);
 	unlink(path);
 	free(help);
+}
+
+/* The keys of an [uplink IFACE] section, as --help lists them (its "  KEY =" lines), in @names. */
+static size_t help_uplink_keys(char names[][16], size_t max)
+{
+	char *help = NULL, *p;
+	size_t help_len = 0, n = 0;
+	FILE *f = open_memstream(&help, &help_len);
+
+	assert_non_null(f);
+	snd_cli_usage(f);
+	fclose(f);
+	p = strstr(help, "\nKeys of an [uplink IFACE] section of the --config file:\n");
+	assert_non_null(p);
+	for (p = strchr(p + 1, '\n'); p && p[1] != '\n' && n < max; p = strchr(p + 1, '\n')) {
+		char eq;
+
+		if (sscanf(p + 1, "  %15[a-z-] %c", names[n], &eq) == 2 && eq == '=' &&
+		    p[1] == ' ' && p[2] == ' ' && p[3] != ' ')
+			n++;
+	}
+	free(help);
+	return n;
+}
+
+/*
+ * Each key of an [uplink IFACE] section (the rows --help lists): a good value
+ * is applied, a bad one is one line naming the file, the line and the key
+ * (MPS_ARGS_ERROR: exit status 64, as --help says), and a key not in the
+ * table is unknown, the known ones named.
+ */
+static void test_uplink_keys(void **state)
+{
+	static const struct {
+		const char *key, *good, *bad;
+	} keys[] = {
+		{"gw", "fe80::1", "10.0.0.300"},
+		{"backup", "on", "sometimes"},
+		{"apn", "internet.example", "no spaces"},
+	};
+	char names[8][16], path[] = "/tmp/mps-cli-XXXXXX", text[128], err[512], want[256];
+	struct snd_options o;
+	size_t n = help_uplink_keys(names, 8);
+	int fd = mkstemp(path);
+	char *help = NULL;
+	size_t help_len = 0;
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	/* --help lists these and only these: a new row without a case here fails. */
+	assert_int_equal(n, sizeof(keys) / sizeof(keys[0]));
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(names[i], keys[i].key);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(text, sizeof(text), "[uplink wwan0]\n%s = %s\n", keys[i].key,
+			 keys[i].good);
+		write_file(path, text, 0600);
+		if (parse(&o, err, "--config", path, URL, NULL) != MPS_ARGS_RUN)
+			fail_msg("%s = %s: %s", keys[i].key, keys[i].good, err);
+		assert_int_equal(o.n_uplinks, 1);
+		assert_string_equal(o.uplinks[0].ifname, "wwan0");
+		snprintf(text, sizeof(text), "[uplink wwan0]\n%s = %s\n", keys[i].key, keys[i].bad);
+		write_file(path, text, 0600);
+		assert_int_equal(parse(&o, err, "--config", path, URL, NULL), MPS_ARGS_ERROR);
+		snprintf(want, sizeof(want), "%s:2: key '%s' in [uplink wwan0]: expected ", path,
+			 keys[i].key);
+		if (strncmp(err, want, strlen(want)) || strchr(err, '\n'))
+			fail_msg("%s = %s: got '%s', want one line '%s...'", keys[i].key,
+				 keys[i].bad, err, want);
+	}
+	/* What each good value did. */
+	write_file(path,
+		   "[uplink wwan0]\ngw = fe80::1\ngw = 10.64.0.1\nbackup = on\napn = internet\n",
+		   0600);
+	assert_int_equal(parse(&o, err, "--config", path, URL, NULL), MPS_ARGS_RUN);
+	assert_int_equal(o.uplinks[0].gw[RT_V6].family, AF_INET6);
+	assert_int_equal(o.uplinks[0].gw[RT_V4].v4.s_addr, inet_addr("10.64.0.1"));
+	assert_true(o.uplinks[0].backup);
+	assert_string_equal(snd_options_apn(&o, "wwan0"), "internet");
+	assert_null(snd_options_apn(&o, "eth0"));
+	/* A key no row has. */
+	write_file(path, "[uplink wwan0]\nbackup = no\nmetric = 5\n", 0600);
+	assert_int_equal(parse(&o, err, "--config", path, URL, NULL), MPS_ARGS_ERROR);
+	snprintf(want, sizeof(want),
+		 "%s:3: unknown key 'metric' in [uplink wwan0] (gw, backup, apn)", path);
+	assert_string_equal(err, want);
+	/* The exit status of such an error, as --help tells it. */
+	f = open_memstream(&help, &help_len);
+	assert_non_null(f);
+	snd_cli_usage(f);
+	fclose(f);
+	assert_non_null(
+		strstr(help, "64 usage error (a bad option, or a bad line of the\n--config file)"));
+	free(help);
+	unlink(path);
 }
 
 static void expect_error(const char *needle, ...)
@@ -654,21 +752,14 @@ static void test_parse_listen(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_all_options),
-		cmocka_unit_test(test_rates),
-		cmocka_unit_test(test_config),
-		cmocka_unit_test(test_config_bounds),
-		cmocka_unit_test(test_help_version),
-		cmocka_unit_test(test_help_is_config),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_bitrate),
-		cmocka_unit_test(test_url_check),
-		cmocka_unit_test(test_parse_listen),
-		cmocka_unit_test(test_http),
-		cmocka_unit_test(test_live_input),
-		cmocka_unit_test(test_encoder_record),
-		cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_defaults),       cmocka_unit_test(test_all_options),
+		cmocka_unit_test(test_rates),	       cmocka_unit_test(test_config),
+		cmocka_unit_test(test_config_bounds),  cmocka_unit_test(test_help_version),
+		cmocka_unit_test(test_help_is_config), cmocka_unit_test(test_uplink_keys),
+		cmocka_unit_test(test_errors),	       cmocka_unit_test(test_bitrate),
+		cmocka_unit_test(test_url_check),      cmocka_unit_test(test_parse_listen),
+		cmocka_unit_test(test_http),	       cmocka_unit_test(test_live_input),
+		cmocka_unit_test(test_encoder_record), cmocka_unit_test(test_tls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

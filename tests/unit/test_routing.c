@@ -353,6 +353,50 @@ static void test_uplink_view(void **state)
 	assert_int_equal(rt_uplinks_view(NULL, 0, &v), -ENOENT);
 }
 
+/*
+ * Naming a subflow and counting it for failover follow one rule: an uplink with
+ * a second address not in use (IPv6 with no gateway yet) owns no subflow from
+ * it. Subflows used to be named by any address of an uplink: one from that
+ * address was "wwan0" in the log while failover counted it on no uplink.
+ */
+static void test_subflow_owner(void **state)
+{
+	struct rt_uplink ups[2] = {{.ifname = "eth0", .ifindex = 2, .installed = true},
+				   {.ifname = "wwan0", .ifindex = 3, .installed = true}};
+	struct mps_uplink_view v[2];
+	struct sockaddr_storage from_v4 = {0}, from_v6 = {0}, from_eth0 = {0}, elsewhere = {0};
+	struct mps_ip other;
+
+	(void)state;
+	assert_true(mps_ip_parse(&ups[0].side[RT_V4].addr, "192.0.2.1"));
+	ups[0].side[RT_V4].installed = true;
+	assert_true(mps_ip_parse(&ups[1].side[RT_V4].addr, "198.51.100.7"));
+	ups[1].side[RT_V4].installed = true;
+	assert_true(mps_ip_parse(&ups[1].side[RT_V6].addr, "2001:db8::7")); /* not in use */
+	for (int i = 0; i < 2; i++)
+		rt_uplink_view_of(&ups[i], &v[i]);
+	mps_ip_sockaddr(&ups[1].side[RT_V4].addr, 40000, false, &from_v4);
+	mps_ip_sockaddr(&ups[1].side[RT_V6].addr, 40001, false, &from_v6);
+	mps_ip_sockaddr(&ups[0].side[RT_V4].addr, 40002, true, &from_eth0); /* IPv4-mapped */
+	assert_true(mps_ip_parse(&other, "2001:db8::99"));
+	mps_ip_sockaddr(&other, 40003, false, &elsewhere);
+	/* The address in use: named wwan0, and failover counts it on wwan0. */
+	assert_ptr_equal(mps_uplink_view_owner(v, 2, &from_v4), &v[1]);
+	assert_true(mps_uplink_view_owns(&v[1], &from_v4));
+	/* The address not in use: neither named nor counted (the case that differed). */
+	assert_null(mps_uplink_view_owner(v, 2, &from_v6));
+	assert_false(mps_uplink_view_owns(&v[0], &from_v6) ||
+		     mps_uplink_view_owns(&v[1], &from_v6));
+	/* IPv4-mapped, and an address of no uplink. */
+	assert_ptr_equal(mps_uplink_view_owner(v, 2, &from_eth0), &v[0]);
+	assert_null(mps_uplink_view_owner(v, 2, &elsewhere));
+	/* Once in use, it is named and counted. */
+	ups[1].side[RT_V6].installed = true;
+	rt_uplink_view_of(&ups[1], &v[1]);
+	assert_ptr_equal(mps_uplink_view_owner(v, 2, &from_v6), &v[1]);
+	assert_true(mps_uplink_view_owns(&v[1], &from_v6));
+}
+
 static void test_set_flags_and_events(void **state)
 {
 	struct rt_endpoint ep = {.id = 241,
@@ -463,6 +507,7 @@ int main(void)
 		cmocka_unit_test(test_table_routes_v6), cmocka_unit_test(test_source_rule),
 		cmocka_unit_test(test_uplink_spec),	cmocka_unit_test(test_uplink_view),
 		cmocka_unit_test(test_nlerr),		cmocka_unit_test(test_set_flags_and_events),
+		cmocka_unit_test(test_subflow_owner),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
