@@ -173,7 +173,11 @@ int modem_radio_words(const struct modem_radio *r, char *buf, size_t size);
  * PIN), and the PIN's attempts left (-1: unknown, or not a PIN). Errors:
  * -ENOENT (@ifname is not watched), -ENODEV (no modem has @ifname: not a modem,
  * or no ModemManager), -EINVAL (a PIN or APN not valid), -EIO (ModemManager
- * refused: its reason in @out->msg), -ETIMEDOUT, -ENOTSUP, -ENOMEM.
+ * refused: its reason in @out->msg), -EBUSY (another control of the same
+ * modem is under way, until ModemManager answers it, even when its caller
+ * stopped waiting: one at a time per modem), -ETIMEDOUT, -ENOTSUP, -ENOMEM.
+ * The PIN's attempts left are the count after the attempt (read from
+ * ModemManager once SendPin answered, not from a cache that may lag).
  */
 /*
  * Short: the caller is the web server's one thread, whose other requests (the

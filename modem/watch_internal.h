@@ -28,6 +28,7 @@ struct mm_slot {
 	struct modem_watch *w;
 	char ifname[IFNAMSIZ];
 	struct modem_radio radio; /* under w->lock */
+	const char *busy;	  /* under w->lock: the control under way ("reset"), or NULL */
 
 	/* The watch's thread only: the modem bound to this uplink, if any. */
 	MMObject *obj;
