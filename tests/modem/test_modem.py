@@ -74,13 +74,22 @@ BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configur
 
 
 # Sim.SendPin: a wrong PIN costs an attempt (the modem's UnlockRetries) and is refused
-# as ModemManager refuses it. Runs in the dbusmock process (its "objects").
+# as ModemManager refuses it. Runs in the dbusmock process (its "objects"). In
+# ModemManager's order: the property's value is set before the answer, and its
+# PropertiesChanged is emitted from an idle callback, here 300 ms after the answer (a
+# client reading its proxy's cache at the answer would see the count from before).
 SEND_PIN = f"""
 if args[0] != '{GOOD_PIN}':
+    from gi.repository import GLib
     modem = objects['{MODEM}']
-    left = modem.Get('{MM}.Modem', 'UnlockRetries')
+    left = dict(modem.props['{MM}.Modem']['UnlockRetries'])
     left[dbus.UInt32({LOCK_SIM_PIN})] = dbus.UInt32(max(0, int(left[dbus.UInt32({LOCK_SIM_PIN})]) - 1))
-    modem.Set('{MM}.Modem', 'UnlockRetries', dbus.Dictionary(left, signature='uu'))
+    new = dbus.Dictionary(left, signature='uu')
+    modem.props['{MM}.Modem']['UnlockRetries'] = new
+    GLib.timeout_add(300, lambda modem=modem, new=new: modem.EmitSignal(
+        'org.freedesktop.DBus.Properties', 'PropertiesChanged', 'sa{{sv}}as',
+        ['{MM}.Modem', dbus.Dictionary({{'UnlockRetries': new}}, signature='sv'),
+         dbus.Array([], signature='s')]) and False)
     raise dbus.exceptions.DBusException(
         'Incorrect password', name='{MM}.Error.MobileEquipment.IncorrectPassword')
 """
@@ -263,6 +272,10 @@ class StandIn:
         m.AddMethod(I_SIGNAL, "Setup", "u", "",
                     "self.UpdateProperties('%s', {'Rate': dbus.UInt32(args[0])})" % I_SIGNAL)
         return {I_3GPP: modem_3gpp_props(), I_SIGNAL: signal_props()}
+
+    def slow_reset(self, seconds):
+        """Reset answers after @seconds (the stand-in answers nothing else meanwhile)."""
+        self.mock(MODEM).AddMethod(I_MODEM, "Reset", "", "", f"import time; time.sleep({seconds})")
 
     def interfaces_added(self, ifaces):
         self.main.EmitSignal(OM, "InterfacesAdded", "oa{sa{sv}}", [
@@ -492,14 +505,17 @@ def controls(mm_ctl, tmp):
         check([str(c[1][0]) for c in calls] == [WRONG_PIN], "a wrong PIN went to Sim.SendPin")
         check(r["rc"] == -5 and "Incorrect password" in r["msg"], "a wrong PIN: refused, "
               f"ModemManager's reason told ({r['msg']})")
-        check(r["retries"] == 2, "a wrong PIN: 2 attempts left, told")
+        check(r["retries"] == 2, "a wrong PIN: 2 attempts left, told (the count after it, "
+              "though the stand-in's PropertiesChanged comes 300 ms after its answer)")
         check(WRONG_PIN not in out, "the wrong PIN nowhere in the output or the log")
+        r, out = control(mm_ctl, env, ["wwan0", "pin"], WRONG_PIN + "\n")
+        check(r["rc"] == -5 and r["retries"] == 1, "a second wrong PIN: 1 attempt left, told")
         r, out = control(mm_ctl, env, ["wwan0", "pin"], GOOD_PIN + "\n")
         check(r["rc"] == 0 and str(sim.GetMethodCalls("SendPin")[-1][1][0]) == GOOD_PIN,
               "the right PIN taken")
         check(GOOD_PIN not in out, "the PIN nowhere in the output or the log")
         r, out = control(mm_ctl, env, ["wwan0", "pin"], "12a4\n")
-        check(r["rc"] == -22 and len(sim.GetMethodCalls("SendPin")) == 2 and "12a4" not in out,
+        check(r["rc"] == -22 and len(sim.GetMethodCalls("SendPin")) == 3 and "12a4" not in out,
               "a PIN not of 4 to 8 digits: refused before it goes anywhere, not echoed")
 
         r, _ = control(mm_ctl, env, ["wwan0", "connect", "internet.example"])
@@ -509,6 +525,14 @@ def controls(mm_ctl, tmp):
               "connect: Simple.Connect called with the APN")
         r, _ = control(mm_ctl, env, ["eth0", "reset"])
         check(r["rc"] == -19, "an interface no modem has: ENODEV")
+        standin.slow_reset(1.0)
+        resets = len(modem.GetMethodCalls("Reset"))
+        r, _ = control(mm_ctl, env, ["wwan0", "twice"])
+        check(r["rc"] == -16 and r["msg"].startswith("busy: ") and "reset" in r["msg"],
+              f"a reset while one is under way: EBUSY, said ({r['msg']})")
+        check(r["first"] == 0 and r["third"] == 0 and
+              len(modem.GetMethodCalls("Reset")) == resets + 2,
+              "the first reset went through, the busy one never reached the bus, the next one did")
         r, _ = control(mm_ctl, env, ["wwan0", "connect", "bad apn"])
         check(r["rc"] == -22 and len(modem.GetMethodCalls("Connect")) == 1,
               "an APN not valid: refused here")
