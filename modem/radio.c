@@ -215,8 +215,7 @@ int modem_radio_words(const struct modem_radio *r, char *buf, size_t size)
 					? net_words[r->reg]
 					: r->state);
 	if (r->quality >= 0)
-		return snprintf(buf, size, "%s%s%d%%", r->tech, r->tech[0] ? " " : "",
-				r->quality);
+		return snprintf(buf, size, "%s%s%d%%", r->tech, r->tech[0] ? " " : "", r->quality);
 	return snprintf(buf, size, "%s",
 			r->tech[0]    ? r->tech
 			: r->state[0] ? r->state

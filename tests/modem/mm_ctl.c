@@ -103,9 +103,8 @@ int main(int argc, char **argv)
 	struct modem_watch *w;
 	const char *ifname = argv[1];
 
-	if (argc < 3 ||
-	    (strcmp(argv[2], "reset") && strcmp(argv[2], "pin") && strcmp(argv[2], "connect") &&
-	     strcmp(argv[2], "twice"))) {
+	if (argc < 3 || (strcmp(argv[2], "reset") && strcmp(argv[2], "pin") &&
+			 strcmp(argv[2], "connect") && strcmp(argv[2], "twice"))) {
 		fprintf(stderr, "usage: mm_ctl IFNAME reset|pin|connect APN|twice\n");
 		return 2;
 	}

@@ -100,12 +100,14 @@ def signal_dict(values):
 
 
 NET_PORT = "wwan0"  # the modem's network port: the interface an uplink names
+BEARER_IFACE = None  # the bearer's Interface; None: NET_PORT (QMI mux: "qmimux0")
 
 
 def modem_props(enabled=True):
     """A modem enabled and registered, or one disabled (as ModemManager shows it before Enable)."""
     return {
         "Sim": dbus.ObjectPath(SIM),
+        "Bearers": dbus.Array([dbus.ObjectPath(BEARER)], signature="o"),
         "Manufacturer": dbus.String("Quectel"),
         "Model": dbus.String("EM12-G"),
         "Revision": dbus.String("EM12GPAR01A21M4G"),
@@ -244,7 +246,8 @@ class StandIn:
                                          "OperatorName": dbus.String("Orange")},
                             [("SendPin", "s", "", SEND_PIN), ("SendPuk", "ss", "", "")])
         self.main.AddObject(BEARER, I_BEARER, {"Connected": dbus.Boolean(True),
-                                               "Interface": dbus.String(NET_PORT)}, [])
+                                               "Interface": dbus.String(BEARER_IFACE or NET_PORT)},
+                            [])
         self.main.AddObject(MODEM, I_MODEM, modem_props(enabled),
                             [("Reset", "", "", ""), ("Enable", "b", "", "")])
         m = self.mock(MODEM)
@@ -545,6 +548,43 @@ def controls(mm_ctl, tmp):
         os.kill(bus_pid, signal.SIGTERM)
 
 
+def qmimux(mm_read, tmp):
+    """QMI multiplexing: the uplink is no port of the modem's but its bearer's Interface."""
+    global BEARER_IFACE
+    address, bus_pid = start_bus(tmp)
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=address)
+    env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    bus = dbus.bus.BusConnection(address)
+    standin = StandIn(bus, env)
+    reader = Reader([mm_read, "qmimux0", "rmnet_data0"], env)
+    BEARER_IFACE = "qmimux0"
+    try:
+        standin.start()
+        t0 = time.monotonic()
+        standin.add_modem()
+        _, r = reader.radio("qmimux0", lambda o: o["present"], "qmimux0's modem (by its bearer)")
+        say(f"figure: a modem by its bearer's interface: seen in "
+            f"{(time.monotonic() - t0) * 1000:.1f} ms")
+        check(r["model"] == "EM12-G" and r["tech"] == "LTE",
+              "qmimux0 (the bearer's Interface; the modem's net port is wwan0): its modem read")
+        bearer = dbus.Interface(bus.get_object(MM, BEARER), dbus.PROPERTIES_IFACE)
+        bearer.Set(I_BEARER, "Interface", dbus.String("rmnet_data0"))
+        moved = {}  # each interface's last line, in whichever order they come
+
+        def both(o):
+            moved[o.get("ifname")] = o.get("present")
+            return moved.get("rmnet_data0") is True and moved.get("qmimux0") is False
+        reader.wait(both, "rmnet_data0's modem, qmimux0 no modem's after the move")
+        check(True, "the bearer's Interface changed to rmnet_data0: the modem follows it")
+    finally:
+        BEARER_IFACE = None
+        rc = reader.stop()
+        if standin.proc and standin.proc.poll() is None:
+            standin.kill()
+        os.kill(bus_pid, signal.SIGTERM)
+    check(rc == 0, "mm_read stops on SIGTERM")
+
+
 def main():
     if len(sys.argv) != 3:
         sys.stderr.write("usage: test_modem.py MM_READ MM_CTL\n")
@@ -555,7 +595,9 @@ def main():
             os.mkdir(os.path.join(tmp, "a"))
             os.mkdir(os.path.join(tmp, "b"))
             os.mkdir(os.path.join(tmp, "c"))
+            os.mkdir(os.path.join(tmp, "d"))
             controls(sys.argv[2], os.path.join(tmp, "c"))
+            qmimux(sys.argv[1], os.path.join(tmp, "d"))
             bus_comes_and_goes(sys.argv[1], os.path.join(tmp, "a"))
             run(sys.argv[1], os.path.join(tmp, "b"))
         except Failed as e:

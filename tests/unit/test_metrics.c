@@ -421,9 +421,8 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_counters_go_on),	 cmocka_unit_test(test_render),
 		cmocka_unit_test(test_uplinks_by_index), cmocka_unit_test(test_radio_render),
-		cmocka_unit_test(test_radio_kept),	 
-		cmocka_unit_test(test_radio_csv),	 cmocka_unit_test(test_radio_alert_bars),
-		cmocka_unit_test(test_clean_text),
+		cmocka_unit_test(test_radio_kept),	 cmocka_unit_test(test_radio_csv),
+		cmocka_unit_test(test_radio_alert_bars), cmocka_unit_test(test_clean_text),
 	};
 
 	if (argc == 2 && !strcmp(argv[1], "--exposition"))

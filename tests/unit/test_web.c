@@ -368,8 +368,9 @@ static int fake_modem(void *ctx, const char *name, struct web_modem_request *req
 	snprintf(f->name, sizeof(f->name), "%s", name);
 	if (!strcmp(name, "wwan1")) {
 		ret = -EBUSY;
-		snprintf(ans->msg, sizeof(ans->msg), "busy: the modem is still answering a reset "
-						     "request; try again once it ends");
+		snprintf(ans->msg, sizeof(ans->msg),
+			 "busy: the modem is still answering a reset "
+			 "request; try again once it ends");
 	} else if (strcmp(name, "wwan0")) {
 		ret = strcmp(name, "up0") ? -ENOENT : -ENODEV;
 	} else if (req->op == WEB_MODEM_PIN) {
@@ -973,13 +974,12 @@ static void test_server_ipv6(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_history),	    cmocka_unit_test(test_json_status),
-		cmocka_unit_test(test_json_radio),  cmocka_unit_test(test_parse),
-		cmocka_unit_test(test_server),	    cmocka_unit_test(test_access),
-		cmocka_unit_test(test_parse_modem), cmocka_unit_test(test_parse_modem_wipes),
-		cmocka_unit_test(test_server_modem),
-		cmocka_unit_test(test_hostile),	    cmocka_unit_test(test_server_ipv6),
-		cmocka_unit_test(test_host_key),
+		cmocka_unit_test(test_history),	     cmocka_unit_test(test_json_status),
+		cmocka_unit_test(test_json_radio),   cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_server),	     cmocka_unit_test(test_access),
+		cmocka_unit_test(test_parse_modem),  cmocka_unit_test(test_parse_modem_wipes),
+		cmocka_unit_test(test_server_modem), cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_server_ipv6),  cmocka_unit_test(test_host_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
