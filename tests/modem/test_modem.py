@@ -78,10 +78,15 @@ BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configur
 # ModemManager's order: the property's value is set before the answer, and its
 # PropertiesChanged is emitted from an idle callback, here 300 ms after the answer (a
 # client reading its proxy's cache at the answer would see the count from before).
+def send_pin_code(modem_path):
+    """SendPin's code for the SIM of the modem at @modem_path."""
+    return SEND_PIN.replace("@MODEM@", modem_path)
+
+
 SEND_PIN = f"""
 if args[0] != '{GOOD_PIN}':
     from gi.repository import GLib
-    modem = objects['{MODEM}']
+    modem = objects['@MODEM@']
     left = dict(modem.props['{MM}.Modem']['UnlockRetries'])
     left[dbus.UInt32({LOCK_SIM_PIN})] = dbus.UInt32(max(0, int(left[dbus.UInt32({LOCK_SIM_PIN})]) - 1))
     new = dbus.Dictionary(left, signature='uu')
@@ -244,7 +249,8 @@ class StandIn:
         self.main.AddObject(SIM, I_SIM, {"Active": dbus.Boolean(True),
                                          "SimIdentifier": dbus.String("8933150000000000000"),
                                          "OperatorName": dbus.String("Orange")},
-                            [("SendPin", "s", "", SEND_PIN), ("SendPuk", "ss", "", "")])
+                            [("SendPin", "s", "", send_pin_code(MODEM)),
+                             ("SendPuk", "ss", "", "")])
         self.main.AddObject(BEARER, I_BEARER, {"Connected": dbus.Boolean(True),
                                                "Interface": dbus.String(BEARER_IFACE or NET_PORT)},
                             [])
