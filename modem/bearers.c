@@ -8,13 +8,27 @@
  * The bearers are listed asynchronously (mm_modem_list_bearers(): a proxy per
  * path of the modem's Bearers property) whenever that property is not what
  * the last list was made for; a new list, or a bearer's Interface changing,
- * runs mw_track_all() again, which rebinds the slots. Every modem object of
+ * calls the watch's bearers_changed (track.c's mw_track_all(), which rebinds
+ * the slots: a callback, so that this file calls nothing of track.c's). Every modem object of
  * the object manager has an entry, whether a slot is bound to it or not (a
  * modem is found by its bearers before any slot is bound to it).
  */
 #include "watch_internal.h"
 
 #include <string.h>
+
+MMModem *mw_modem_of(gpointer obj)
+{
+	if (!MM_IS_OBJECT(obj))
+		return NULL;
+	/* Not every object is a modem (a SIM, a bearer): libmm-glib warns if asked. */
+	GDBusInterface *has =
+		g_dbus_object_get_interface(G_DBUS_OBJECT(obj), MM_DBUS_INTERFACE_MODEM);
+	if (!has)
+		return NULL;
+	g_object_unref(has);
+	return mm_object_peek_modem(MM_OBJECT(obj));
+}
 
 struct mw_bearers {
 	struct modem_watch *w;
@@ -63,7 +77,7 @@ static void on_interface(GObject *bearer, GParamSpec *pspec, gpointer data)
 {
 	struct mw_bearers *b = data;
 
-	mw_track_all(b->w);
+	b->w->bearers_changed(b->w);
 }
 
 static void on_listed(GObject *source, GAsyncResult *res, gpointer data)
@@ -89,7 +103,7 @@ static void on_listed(GObject *source, GAsyncResult *res, gpointer data)
 		b->listed = g_steal_pointer(&l->paths);
 		if (err)
 			LOG_DEBUG(MODEM_TAG, "a modem's bearers not listed: %s", err->message);
-		mw_track_all(l->w);
+		l->w->bearers_changed(l->w);
 	}
 	g_list_free_full(list, g_object_unref);
 	g_clear_error(&err);
@@ -167,8 +181,10 @@ static gboolean unseen(gpointer key, gpointer value, gpointer data)
 	return drop;
 }
 
-void mw_bearers_update(struct modem_watch *w, GList *objects)
+void mw_bearers_update(struct modem_watch *w, GList *objects,
+		       void (*changed)(struct modem_watch *w))
 {
+	w->bearers_changed = changed;
 	for (GList *l = objects; l; l = l->next) {
 		MMModem *modem = mw_modem_of(l->data);
 

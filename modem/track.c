@@ -27,19 +27,6 @@ static bool has_net_port(MMModem *modem, const char *ifname)
 	return false;
 }
 
-MMModem *mw_modem_of(gpointer obj)
-{
-	if (!MM_IS_OBJECT(obj))
-		return NULL;
-	/* Not every object is a modem (a SIM, a bearer): libmm-glib warns if asked. */
-	GDBusInterface *has =
-		g_dbus_object_get_interface(G_DBUS_OBJECT(obj), MM_DBUS_INTERFACE_MODEM);
-	if (!has)
-		return NULL;
-	g_object_unref(has);
-	return mm_object_peek_modem(MM_OBJECT(obj));
-}
-
 /*
  * The object (of @objects) whose modem has @ifname as its network port, else
  * the one with a bearer on @ifname, or NULL.
@@ -186,7 +173,7 @@ void mw_track_all(struct modem_watch *w)
 	/* ModemManager gone says so once, not once per uplink. */
 	bool quiet_gone = !has_owner(w);
 
-	mw_bearers_update(w, objects);
+	mw_bearers_update(w, objects, mw_track_all);
 	for (size_t i = 0; i < w->n; i++) {
 		struct mm_slot *slot = &w->slots[i];
 		MMObject *obj = find_modem(w, objects, slot->ifname);

@@ -59,7 +59,8 @@ struct modem_watch {
 	MMManager *manager;
 	GSource *retry;
 	GHashTable *bearers; /* a modem's object path -> its bearers (bearers.c) */
-	unsigned pending;    /* asynchronous calls not finished yet */
+	void (*bearers_changed)(struct modem_watch *w);
+	unsigned pending; /* asynchronous calls not finished yet */
 	bool said_no_bus, said_no_mm, had_bus, had_mm;
 };
 
@@ -73,14 +74,15 @@ void mw_track_all(struct modem_watch *w);
 /* track.c: unbind every slot (the bus gone, or the end); @quiet: no line per uplink. */
 void mw_untrack_all(struct modem_watch *w, bool quiet);
 
-/* track.c: @obj's modem (not a reference), or NULL when @obj is no modem (a SIM, a bearer). */
+/* bearers.c: @obj's modem (not a reference), or NULL when @obj is no modem (a SIM, a bearer). */
 MMModem *mw_modem_of(gpointer obj);
 
 /*
- * bearers.c: keep the bearers of every modem of @objects listed (a change of
- * a modem's Bearers, or of a bearer's Interface, runs mw_track_all() again).
+ * bearers.c: keep the bearers of every modem of @objects listed; a change of
+ * a modem's Bearers, or of a bearer's Interface, calls @changed.
  */
-void mw_bearers_update(struct modem_watch *w, GList *objects);
+void mw_bearers_update(struct modem_watch *w, GList *objects,
+		       void (*changed)(struct modem_watch *w));
 /* bearers.c: a bearer of @obj's modem has @ifname as its interface (QMI mux, rmnet). */
 bool mw_bearers_have(struct modem_watch *w, MMObject *obj, const char *ifname);
 /* bearers.c: forget every modem's bearers. */

@@ -13,13 +13,8 @@
 # as it is submitted, the answer next to it says the attempts left (2), and
 # the PIN is nowhere in the DOM, the page's storage or mpstream's log.
 . "$(dirname "$0")/common.sh"
-PY=/usr/bin/python3 # Debian's, with python3-dbusmock (not a pyenv one on PATH)
-HERE=$(dirname "$(readlink -f "$0")")
-STANDIN=$HERE/../modem/standin.py
-if ! "$PY" -c 'import dbusmock' 2>/dev/null || ! command -v dbus-daemon >/dev/null; then
-	echo "SKIP: python3-dbusmock or dbus-daemon missing (scripts/test installs them)"
-	exit 77
-fi
+. "$(dirname "$0")/standin.sh"
+MODEM_TESTS=$(dirname "$STANDIN")
 CHROMIUM=$(command -v chromium || true)
 [ -n "$CHROMIUM" ] || { echo "FAIL: chromium is missing (scripts/test installs it)"; exit 1; }
 command -v jq >/dev/null || { echo "FAIL: jq is missing (scripts/test installs it)"; exit 1; }
@@ -28,31 +23,7 @@ mkdir -p "$ARTIFACTS"
 
 lab_up 4mbit || { echo "FAIL: lab"; exit 1; }
 
-# The stand-in in the sender's namespace (the lab's sweep ends it), a modem per uplink.
-mkdir "$LAB_DIR/mm"
-mkfifo "$LAB_DIR/mm.in"
-ip netns exec "$LAB_SND" "$PY" "$STANDIN" "$LAB_DIR/mm" up0 up1 <"$LAB_DIR/mm.in" \
-	>"$LAB_DIR/mm.out" 2>"$LAB_DIR/standin.log" &
-exec 7>"$LAB_DIR/mm.in"
-for _ in $(seq 100); do
-	grep -q '^address=' "$LAB_DIR/mm.out" && break
-	sleep 0.1
-done
-DBUS_SYSTEM_BUS_ADDRESS=$(sed -n 's/^address=//p' "$LAB_DIR/mm.out")
-[ -n "$DBUS_SYSTEM_BUS_ADDRESS" ] || { echo "FAIL: the stand-in ModemManager did not start"; cat "$LAB_DIR/standin.log"; exit 1; }
-export DBUS_SYSTEM_BUS_ADDRESS
-
-# standin COMMAND: one command to the stand-in, once it is on the bus.
-standin() {
-	local n
-	n=$(grep -c '^done' "$LAB_DIR/mm.out")
-	echo "$1" >&7
-	for _ in $(seq 50); do
-		[ "$(grep -c '^done' "$LAB_DIR/mm.out")" -gt "$n" ] && return 0
-		sleep 0.1
-	done
-	fail "the stand-in did not take \"$1\""
-}
+standin_start up0 up1
 
 TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 echo "$TOKEN" >"$LAB_DIR/token"
@@ -69,7 +40,7 @@ browse() {
 		"$@" http://127.0.0.1:8080/ 2>>"$LAB_DIR/chromium.log"
 }
 # facts DOM: each card's radio as JSON (tests/modem/page_facts.py).
-facts() { "$PY" "$HERE/../modem/page_facts.py" "$1"; }
+facts() { "$STANDIN_PY" "$MODEM_TESTS/page_facts.py" "$1"; }
 # is JSON JQ WHAT: a check of the facts.
 is() { jq -e "$2" <<<"$1" >/dev/null && pass "$3" || fail "$3 (saw $(jq -c . <<<"$1" 2>/dev/null))"; }
 
@@ -117,7 +88,7 @@ ip netns exec "$LAB_SND" "$CHROMIUM" --headless --no-sandbox --disable-gpu --dis
 	about:blank 2>>"$LAB_DIR/chromium.log" &
 chrome=$!
 start=$(date +%s%3N)
-p=$(ip netns exec "$LAB_SND" "$PY" "$HERE/../modem/page_pin.py" 9222 \
+p=$(ip netns exec "$LAB_SND" "$STANDIN_PY" "$MODEM_TESTS/page_pin.py" 9222 \
 	"http://127.0.0.1:8080/#token=$TOKEN" up1 90210 2>"$LAB_DIR/page_pin.log")
 echo "figure: the PIN typed, answered and shown in $(($(date +%s%3N) - start)) ms: $p"
 kill "$chrome" 2>/dev/null
@@ -138,5 +109,5 @@ grep -q "up1: SIM PIN: ModemManager refused: Incorrect password" "$LAB_DIR/mpstr
 	pass "the log says the PIN was refused" || fail "no refusal line in the log"
 [ "$rc" = 0 ] && pass "mpstream exited 0" || fail "mpstream exited $rc"
 check_no_key "$LAB_DIR/dom1.html" "$LAB_DIR/dom2.html" "$LAB_DIR/mpstream.log"
-echo quit >&7
+standin_stop
 finish
