@@ -112,14 +112,15 @@ static void on_listed(GObject *source, GAsyncResult *res, gpointer data)
 	g_free(l);
 }
 
+/* The same paths in the same order (NULL and an empty list are the same: none). */
 static bool same_paths(gchar **a, const gchar *const *b)
 {
-	if (!a || !b)
-		return !a && (!b || !b[0]);
-	for (; *a && *b; a++, b++)
-		if (strcmp(*a, *b))
+	size_t i = 0;
+
+	for (; a && a[i] && b && b[i]; i++)
+		if (strcmp(a[i], b[i]))
 			return false;
-	return !*a && !*b;
+	return !(a && a[i]) && !(b && b[i]);
 }
 
 static void list_if_changed(struct mw_bearers *b)
