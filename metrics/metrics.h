@@ -86,15 +86,6 @@ void metrics_account(struct metrics_data *d, const struct conn_snapshot *prev,
 		     const struct conn_snapshot *cur, conn_uplink_namer namer, void *opaque);
 
 /*
- * The radio in a few words, for the terminal's status line (metrics/uplink_radio.c).
- * Writes "" (not a modem, or nothing known yet), "LTE 72%", "LTE", "72%",
- * "no network" (present and searching, refused or idle), "no SIM", "SIM PIN",
- * "SIM PUK" or "SIM locked" into @buf (at most @size bytes, NUL included);
- * returns what it wrote, as snprintf() does. No text of the modem's goes in.
- */
-int metrics_radio_short(const struct modem_radio *r, char *buf, size_t size);
-
-/*
  * The radio as one CSV cell, "TECH:QUALITY:RSRP:SNR:REGISTRATION:SIM" (quality
  * in %, RSRP in dBm and SNR in dB, 5G's when on 5G and known, else LTE's,
  * SINR for 5G; a figure not known is empty): "LTE:72:-95:12.5:home:ready",
@@ -112,8 +103,9 @@ int metrics_radios_csv(const struct metrics_data *d, char *buf, size_t size);
 
 /*
  * What the operator must see first, or NULL: "no SIM", "SIM locked (PIN, 3
- * attempts left)", "SIM locked (PUK)", "SIM locked", "no network (searching)",
- * "no network (refused)", "no network (radio off)". @buf holds at least
+ * attempts left)", "SIM locked (PUK)", "SIM locked", then, off its network, "no network
+ * (WORDS)" with modem_radio_words()' words: "no network (searching)", "no
+ * network (refused)", "no network (radio off)", "no network (disabled)". @buf holds at least
  * METRICS_RADIO_ALERT bytes; the return is @buf or NULL.
  */
 #define METRICS_RADIO_ALERT 64

@@ -80,12 +80,6 @@ void metrics_clean_text(const char *s, size_t max, char *out, size_t size)
 	out[o] = '\0';
 }
 
-static bool lost_network(const struct modem_radio *r)
-{
-	return r->reg == MODEM_REG_SEARCHING || r->reg == MODEM_REG_DENIED ||
-	       r->reg == MODEM_REG_IDLE;
-}
-
 /* 5G's figure on 5G where it is known, else LTE's. */
 static double rsrp_of(const struct modem_radio *r)
 {
@@ -95,28 +89,6 @@ static double rsrp_of(const struct modem_radio *r)
 static double snr_of(const struct modem_radio *r)
 {
 	return !strcmp(r->tech, "5G") && !isnan(r->nr.sinr) ? r->nr.sinr : r->lte.snr;
-}
-
-int metrics_radio_short(const struct modem_radio *r, char *buf, size_t size)
-{
-	static const char *const sim_words[] = {
-		[MODEM_SIM_MISSING] = "no SIM",
-		[MODEM_SIM_PIN] = "SIM PIN",
-		[MODEM_SIM_PUK] = "SIM PUK",
-		[MODEM_SIM_LOCKED] = "SIM locked",
-	};
-	char tech[sizeof(r->tech)];
-
-	if (!r->present)
-		return snprintf(buf, size, "%s", "");
-	if ((unsigned)r->sim < sizeof(sim_words) / sizeof(sim_words[0]) && sim_words[r->sim])
-		return snprintf(buf, size, "%s", sim_words[r->sim]);
-	if (lost_network(r))
-		return snprintf(buf, size, "no network");
-	metrics_clean_text(r->tech, sizeof(r->tech), tech, sizeof(tech));
-	if (r->quality < 0)
-		return snprintf(buf, size, "%s", tech);
-	return snprintf(buf, size, "%s%s%d%%", tech, tech[0] ? " " : "", r->quality);
 }
 
 /* A figure for a CSV cell: "" when not known, else without a needless decimal. */
@@ -166,12 +138,8 @@ int metrics_radios_csv(const struct metrics_data *d, char *buf, size_t size)
 
 const char *metrics_radio_alert(const struct modem_radio *r, char *buf)
 {
-	static const char *const reg_words[] = {
-		[MODEM_REG_SEARCHING] = "searching",
-		[MODEM_REG_DENIED] = "refused",
-		[MODEM_REG_IDLE] = "radio off",
-	};
 	const char *code = r->sim == MODEM_SIM_PIN ? "PIN" : r->sim == MODEM_SIM_PUK ? "PUK" : NULL;
+	char words[MODEM_WORDS];
 
 	if (!r->present)
 		return NULL;
@@ -184,9 +152,11 @@ const char *metrics_radio_alert(const struct modem_radio *r, char *buf)
 		snprintf(buf, METRICS_RADIO_ALERT, "SIM locked (%s)", code);
 	else if (r->sim == MODEM_SIM_LOCKED)
 		snprintf(buf, METRICS_RADIO_ALERT, "SIM locked");
-	else if (lost_network(r))
-		snprintf(buf, METRICS_RADIO_ALERT, "no network (%s)", reg_words[r->reg]);
-	else
+	else if (!modem_radio_on_network(r)) {
+		/* The same words as the status line and the log (modem_radio_words()). */
+		modem_radio_words(r, words, sizeof(words));
+		snprintf(buf, METRICS_RADIO_ALERT, "no network (%s)", words);
+	} else
 		return NULL;
 	return buf;
 }

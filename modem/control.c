@@ -15,6 +15,19 @@
  * The PIN is copied into the call, wiped (explicit_bzero) by whichever side
  * lets go of the call last, and never logged: the log and the messages name
  * the interface, the operation and ModemManager's answer only.
+ *
+ * One control per modem at a time: a slot is busy from the moment a control
+ * is accepted to ModemManager's answer (past the caller's wait too: a reset
+ * that answered 202 still holds it), and a second one meanwhile is refused
+ * at once with -EBUSY, saying which one is under way.
+ *
+ * The PIN's attempts left are read after SendPin answers, and not from the
+ * modem proxy's cached UnlockRetries: ModemManager updates the property
+ * before it answers but emits its PropertiesChanged from an idle callback,
+ * which may reach us after the answer, so the cache could still hold the
+ * count from before the attempt. A Properties.Get, sent after the answer
+ * came, is answered after ModemManager's update: it is the new count (the
+ * cache is the fallback when the Get fails).
  */
 #define _GNU_SOURCE /* explicit_bzero */
 #include "watch_internal.h"
@@ -53,6 +66,8 @@ struct mw_call {
 
 	/* The watch's thread only. */
 	struct mm_slot *slot;
+	int pin_ret; /* SendPin's outcome, kept while the attempts left are read */
+	char pin_msg[MODEM_CONTROL_MSG];
 };
 
 static void call_unref(gpointer data)
@@ -62,9 +77,38 @@ static void call_unref(gpointer data)
 	if (atomic_fetch_sub(&c->refs, 1) != 1)
 		return;
 	explicit_bzero(c->secret, sizeof(c->secret));
+	explicit_bzero(c->pin_msg, sizeof(c->pin_msg));
 	pthread_cond_destroy(&c->done_cond);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
+}
+
+static struct mm_slot *find_slot(struct modem_watch *w, const char *ifname)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (!strcmp(w->slots[i].ifname, ifname))
+			return &w->slots[i];
+	return NULL;
+}
+
+/*
+ * Mark @ifname's modem busy with @op (NULL: free). Returns the control
+ * already under way when it was busy (and leaves it so), else NULL.
+ */
+static const char *set_busy(struct modem_watch *w, const char *ifname, const char *op)
+{
+	struct mm_slot *slot = find_slot(w, ifname);
+	const char *was = NULL;
+
+	if (!slot)
+		return NULL;
+	pthread_mutex_lock(&w->lock);
+	if (op && slot->busy)
+		was = slot->busy;
+	else
+		slot->busy = op;
+	pthread_mutex_unlock(&w->lock);
+	return was;
 }
 
 /* The watch's thread: the answer, told to the caller (if it still waits) and logged. */
@@ -86,6 +130,7 @@ static void finish(struct mw_call *c, int ret, int retries, const char *fmt, ...
 		LOG_WARN(MODEM_TAG, "%s: %s: %s", c->ifname, op_names[c->op], msg);
 	else
 		LOG_INFO(MODEM_TAG, "%s: %s: %s", c->ifname, op_names[c->op], msg);
+	set_busy(c->w, c->ifname, NULL);
 	pthread_mutex_lock(&c->lock);
 	c->ret = ret;
 	c->retries = retries;
@@ -103,8 +148,22 @@ static const char *reason(GError *err)
 	return err->message;
 }
 
-/* The attempts left for the SIM's PIN, as the modem says now; -1 unknown. */
-static int pin_retries(struct mm_slot *slot)
+/* The attempts left for the SIM's PIN in an UnlockRetries dictionary (a{uu}); -1 unknown. */
+static int pin_retries_in(GVariant *dict)
+{
+	GVariantIter it;
+	guint32 lock, left;
+	int n = -1;
+
+	g_variant_iter_init(&it, dict);
+	while (g_variant_iter_next(&it, "{uu}", &lock, &left))
+		if (lock == MM_MODEM_LOCK_SIM_PIN && left != MM_UNLOCK_RETRIES_UNKNOWN)
+			n = (int)left;
+	return n;
+}
+
+/* The attempts left for the SIM's PIN, as the modem proxy's cache has them; -1 unknown. */
+static int cached_pin_retries(struct mm_slot *slot)
 {
 	MMUnlockRetries *r = slot->modem ? mm_modem_get_unlock_retries(slot->modem) : NULL;
 	guint n = r ? mm_unlock_retries_get(r, MM_MODEM_LOCK_SIM_PIN) : MM_UNLOCK_RETRIES_UNKNOWN;
@@ -127,18 +186,46 @@ static void on_reset(GObject *source, GAsyncResult *res, gpointer data)
 	call_unref(c);
 }
 
+/* The modem's UnlockRetries, read after SendPin's answer: the PIN's outcome told with it. */
+static void on_retries(GObject *source, GAsyncResult *res, gpointer data)
+{
+	struct mw_call *c = data;
+	GVariant *ret = g_dbus_proxy_call_finish(G_DBUS_PROXY(source), res, NULL);
+	GVariant *dict = NULL;
+	int left;
+
+	c->w->pending--;
+	if (ret) {
+		g_variant_get(ret, "(v)", &dict);
+		if (!g_variant_is_of_type(dict, G_VARIANT_TYPE("a{uu}")))
+			g_clear_pointer(&dict, g_variant_unref);
+	}
+	left = dict ? pin_retries_in(dict) : cached_pin_retries(c->slot);
+	g_clear_pointer(&dict, g_variant_unref);
+	g_clear_pointer(&ret, g_variant_unref);
+	finish(c, c->pin_ret, left, "%s", c->pin_msg);
+	call_unref(c);
+}
+
 static void on_pin(GObject *source, GAsyncResult *res, gpointer data)
 {
 	struct mw_call *c = data;
 	GError *err = NULL;
 
 	c->w->pending--;
-	if (mm_sim_send_pin_finish(MM_SIM(source), res, &err))
-		finish(c, 0, pin_retries(c->slot), "the SIM took the PIN");
-	else
-		finish(c, -EIO, pin_retries(c->slot), "ModemManager refused: %s", reason(err));
+	c->pin_ret = mm_sim_send_pin_finish(MM_SIM(source), res, &err) ? 0 : -EIO;
+	snprintf(c->pin_msg, sizeof(c->pin_msg), "%s%s",
+		 err ? "ModemManager refused: " : "the SIM took the PIN", err ? reason(err) : "");
 	g_clear_error(&err);
-	call_unref(c);
+	if (!c->slot->modem) { /* the modem went meanwhile */
+		finish(c, c->pin_ret, -1, "%s", c->pin_msg);
+		call_unref(c);
+		return;
+	}
+	c->w->pending++;
+	g_dbus_proxy_call(G_DBUS_PROXY(c->slot->modem), "org.freedesktop.DBus.Properties.Get",
+			  g_variant_new("(ss)", MM_DBUS_INTERFACE_MODEM, "UnlockRetries"),
+			  G_DBUS_CALL_FLAGS_NONE, -1, c->w->cancel, on_retries, c);
 }
 
 /* The SIM's proxy (the modem's Sim property), then the PIN to its SendPin. */
@@ -186,14 +273,6 @@ static void start_connect(struct mw_call *c, MMModemSimple *simple)
 	c->w->pending++;
 	mm_modem_simple_connect(simple, props, c->w->cancel, on_connect, c);
 	g_object_unref(props);
-}
-
-static struct mm_slot *find_slot(struct modem_watch *w, const char *ifname)
-{
-	for (size_t i = 0; i < w->n; i++)
-		if (!strcmp(w->slots[i].ifname, ifname))
-			return &w->slots[i];
-	return NULL;
 }
 
 /* The watch's thread: start the call's operation (its callback finishes it). */
@@ -288,24 +367,39 @@ static struct mw_call *new_call(struct modem_watch *w, enum mw_op op, const char
 	return c;
 }
 
-/* Hand @c to the watch's thread and wait for its answer. */
-static int hand_off(struct mw_call *c, struct modem_control_result *out)
-{
-	int ret;
-
-	atomic_fetch_add(&c->refs, 1); /* the watch's thread's, dropped when its source goes */
-	g_main_context_invoke_full(c->w->ctx, G_PRIORITY_DEFAULT, run_call, c, call_unref);
-	ret = wait_call(c, out);
-	call_unref(c);
-	return ret;
-}
-
 /* A control refused before it goes to the watch's thread: @ret, said in @out and the log. */
 static int refuse(const char *ifname, enum mw_op op, int ret, struct modem_control_result *out,
 		  const char *why)
 {
 	snprintf(out->msg, sizeof(out->msg), "%s", why);
 	LOG_WARN(MODEM_TAG, "%s: %s: %s", ifname ? ifname : "?", op_names[op], why);
+	return ret;
+}
+
+/*
+ * Hand @c to the watch's thread and wait for its answer; -EBUSY (and @c
+ * freed) while another control of the same modem is under way.
+ */
+static int hand_off(struct mw_call *c, struct modem_control_result *out)
+{
+	const char *busy = set_busy(c->w, c->ifname, op_names[c->op]);
+	int ret;
+
+	if (busy) {
+		char why[MODEM_CONTROL_MSG], ifname[IFNAMSIZ];
+		enum mw_op op = c->op;
+
+		snprintf(why, sizeof(why),
+			 "busy: the modem is still answering a %s request; try again once it ends",
+			 busy);
+		snprintf(ifname, sizeof(ifname), "%s", c->ifname);
+		call_unref(c);
+		return refuse(ifname, op, -EBUSY, out, why);
+	}
+	atomic_fetch_add(&c->refs, 1); /* the watch's thread's, dropped when its source goes */
+	g_main_context_invoke_full(c->w->ctx, G_PRIORITY_DEFAULT, run_call, c, call_unref);
+	ret = wait_call(c, out);
+	call_unref(c);
 	return ret;
 }
 

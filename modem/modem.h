@@ -143,6 +143,28 @@ const char *modem_watch_status_name(enum modem_watch_status status);
 bool modem_reg_registered(enum modem_reg reg);
 
 /*
+ * On its network as failover judges it: registered (home or roaming), or a
+ * registration ModemManager does not tell yet while the modem is not off
+ * (disabled, disabling, failed or locked: ModemManager then says "unknown"),
+ * which the link decides. Pure (radio.c).
+ */
+bool modem_radio_on_network(const struct modem_radio *r);
+
+/*
+ * The radio in the few words every place shows it: the status line, the log
+ * ("wwan0 down: the modem lost its network (searching)"), the page's alert.
+ * One wording for each state: "" (not present); the SIM first: "no SIM",
+ * "SIM PIN", "SIM PUK", "SIM locked"; off its network: "searching",
+ * "refused", "radio off", or the modem's state ("disabled", "failed", ...);
+ * on it: "LTE 72%", "LTE", "72%", else the modem's state, else
+ * "registration unknown". No text of the modem's goes in (the technology is
+ * from a table, the state is libmm-glib's name). Writes at most @size bytes,
+ * NUL included; returns what it wanted to write, as snprintf() does. Pure.
+ */
+int modem_radio_words(const struct modem_radio *r, char *buf, size_t size);
+#define MODEM_WORDS 24 /* enough for every wording */
+
+/*
  * The operator's controls (control.c). Each is handed to the watch's thread
  * (libmm-glib is only ever used there) and waits for ModemManager's answer,
  * at most MODEM_CONTROL_TIMEOUT_MS: call them from any other thread (the web
@@ -151,7 +173,11 @@ bool modem_reg_registered(enum modem_reg reg);
  * PIN), and the PIN's attempts left (-1: unknown, or not a PIN). Errors:
  * -ENOENT (@ifname is not watched), -ENODEV (no modem has @ifname: not a modem,
  * or no ModemManager), -EINVAL (a PIN or APN not valid), -EIO (ModemManager
- * refused: its reason in @out->msg), -ETIMEDOUT, -ENOTSUP, -ENOMEM.
+ * refused: its reason in @out->msg), -EBUSY (another control of the same
+ * modem is under way, until ModemManager answers it, even when its caller
+ * stopped waiting: one at a time per modem), -ETIMEDOUT, -ENOTSUP, -ENOMEM.
+ * The PIN's attempts left are the count after the attempt (read from
+ * ModemManager once SendPin answered, not from a cache that may lag).
  */
 /*
  * Short: the caller is the web server's one thread, whose other requests (the

@@ -7,6 +7,7 @@
 
 #include <ModemManager.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Newest first: the first row whose bits are set names the technology. */
@@ -168,4 +169,55 @@ const char *modem_watch_status_name(enum modem_watch_status status)
 bool modem_reg_registered(enum modem_reg reg)
 {
 	return reg == MODEM_REG_HOME || reg == MODEM_REG_ROAMING;
+}
+
+/*
+ * Off, as ModemManager says of a modem it reports no registration of:
+ * disabled, failed, locked (otherwise it is still coming up).
+ */
+static bool modem_off(const struct modem_radio *r)
+{
+	static const char *const off[] = {"disabled", "disabling", "failed", "locked"};
+
+	for (size_t k = 0; k < sizeof(off) / sizeof(off[0]); k++)
+		if (!strcmp(r->state, off[k]))
+			return true;
+	return false;
+}
+
+bool modem_radio_on_network(const struct modem_radio *r)
+{
+	return modem_reg_registered(r->reg) || (r->reg == MODEM_REG_UNKNOWN && !modem_off(r));
+}
+
+int modem_radio_words(const struct modem_radio *r, char *buf, size_t size)
+{
+	static const char *const sim_words[] = {
+		[MODEM_SIM_MISSING] = "no SIM",
+		[MODEM_SIM_PIN] = "SIM PIN",
+		[MODEM_SIM_PUK] = "SIM PUK",
+		[MODEM_SIM_LOCKED] = "SIM locked",
+	};
+	static const char *const net_words[] = {
+		[MODEM_REG_SEARCHING] = "searching",
+		[MODEM_REG_DENIED] = "refused",
+		[MODEM_REG_IDLE] = "radio off",
+	};
+
+	if (!r->present)
+		return snprintf(buf, size, "%s", "");
+	if ((unsigned)r->sim < sizeof(sim_words) / sizeof(sim_words[0]) && sim_words[r->sim])
+		return snprintf(buf, size, "%s", sim_words[r->sim]);
+	if (!modem_radio_on_network(r))
+		return snprintf(buf, size, "%s",
+				(unsigned)r->reg < sizeof(net_words) / sizeof(net_words[0]) &&
+						net_words[r->reg]
+					? net_words[r->reg]
+					: r->state);
+	if (r->quality >= 0)
+		return snprintf(buf, size, "%s%s%d%%", r->tech, r->tech[0] ? " " : "", r->quality);
+	return snprintf(buf, size, "%s",
+			r->tech[0]    ? r->tech
+			: r->state[0] ? r->state
+				      : "registration unknown");
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Which modem is which uplink's: the modem whose Ports property lists the
- * uplink's interface as its network port. A slot keeps its modem's proxies
+ * uplink's interface as its network port, or one of whose bearers has it as
+ * its Interface (QMI multiplexing: qmimux0, rmnet_data0; bearers.c). A slot keeps its modem's proxies
  * (Modem, Modem3gpp, Modem.Signal) and a "notify" handler on each, so that a
  * PropertiesChanged signal from ModemManager becomes a new snapshot. Any
  * change to the set of objects or of their interfaces runs mw_track_all()
@@ -26,22 +27,21 @@ static bool has_net_port(MMModem *modem, const char *ifname)
 	return false;
 }
 
-/* The object (of @objects) whose modem has @ifname as its network port, or NULL. */
-static MMObject *find_modem(GList *objects, const char *ifname)
+/*
+ * The object (of @objects) whose modem has @ifname as its network port, else
+ * the one with a bearer on @ifname, or NULL.
+ */
+static MMObject *find_modem(struct modem_watch *w, GList *objects, const char *ifname)
 {
 	for (GList *l = objects; l; l = l->next) {
-		if (!MM_IS_OBJECT(l->data))
-			continue;
-		/* Not every object is a modem (a SIM, a bearer): libmm-glib warns if asked. */
-		GDBusInterface *has = g_dbus_object_get_interface(G_DBUS_OBJECT(l->data),
-								  MM_DBUS_INTERFACE_MODEM);
-		if (!has)
-			continue;
-		g_object_unref(has);
-		MMModem *modem = mm_object_peek_modem(MM_OBJECT(l->data));
+		MMModem *modem = mw_modem_of(l->data);
+
 		if (modem && has_net_port(modem, ifname))
 			return MM_OBJECT(l->data);
 	}
+	for (GList *l = objects; l; l = l->next)
+		if (mw_modem_of(l->data) && mw_bearers_have(w, MM_OBJECT(l->data), ifname))
+			return MM_OBJECT(l->data);
 	return NULL;
 }
 
@@ -173,9 +173,10 @@ void mw_track_all(struct modem_watch *w)
 	/* ModemManager gone says so once, not once per uplink. */
 	bool quiet_gone = !has_owner(w);
 
+	mw_bearers_update(w, objects, mw_track_all);
 	for (size_t i = 0; i < w->n; i++) {
 		struct mm_slot *slot = &w->slots[i];
-		MMObject *obj = find_modem(objects, slot->ifname);
+		MMObject *obj = find_modem(w, objects, slot->ifname);
 
 		if (!bound_to(slot, obj)) {
 			bool again = obj && slot->obj == obj;
@@ -192,6 +193,7 @@ void mw_track_all(struct modem_watch *w)
 
 void mw_untrack_all(struct modem_watch *w, bool quiet)
 {
+	mw_bearers_clear(w);
 	for (size_t i = 0; i < w->n; i++) {
 		unbind_modem(&w->slots[i], quiet);
 		reread(&w->slots[i]);

@@ -28,6 +28,7 @@ struct mm_slot {
 	struct modem_watch *w;
 	char ifname[IFNAMSIZ];
 	struct modem_radio radio; /* under w->lock */
+	const char *busy;	  /* under w->lock: the control under way ("reset"), or NULL */
 
 	/* The watch's thread only: the modem bound to this uplink, if any. */
 	MMObject *obj;
@@ -57,6 +58,8 @@ struct modem_watch {
 	GDBusConnection *conn;
 	MMManager *manager;
 	GSource *retry;
+	GHashTable *bearers; /* a modem's object path -> its bearers (bearers.c) */
+	void (*bearers_changed)(struct modem_watch *w);
 	unsigned pending; /* asynchronous calls not finished yet */
 	bool said_no_bus, said_no_mm, had_bus, had_mm;
 };
@@ -70,6 +73,20 @@ void mw_set_status(struct modem_watch *w, enum modem_watch_status status);
 void mw_track_all(struct modem_watch *w);
 /* track.c: unbind every slot (the bus gone, or the end); @quiet: no line per uplink. */
 void mw_untrack_all(struct modem_watch *w, bool quiet);
+
+/* bearers.c: @obj's modem (not a reference), or NULL when @obj is no modem (a SIM, a bearer). */
+MMModem *mw_modem_of(gpointer obj);
+
+/*
+ * bearers.c: keep the bearers of every modem of @objects listed; a change of
+ * a modem's Bearers, or of a bearer's Interface, calls @changed.
+ */
+void mw_bearers_update(struct modem_watch *w, GList *objects,
+		       void (*changed)(struct modem_watch *w));
+/* bearers.c: a bearer of @obj's modem has @ifname as its interface (QMI mux, rmnet). */
+bool mw_bearers_have(struct modem_watch *w, MMObject *obj, const char *ifname);
+/* bearers.c: forget every modem's bearers. */
+void mw_bearers_clear(struct modem_watch *w);
 
 /* read.c: @slot's bound modem's values (not present when none is bound). */
 void mw_read(const struct mm_slot *slot, struct modem_radio *r);

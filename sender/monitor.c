@@ -44,14 +44,15 @@ static void states_str(const struct snd_monitor *m, const char *sep, char *buf, 
 	}
 }
 
-/* A few words of @ifname's modem for the status line ("LTE 72%", "no network"), or "". */
-static void radio_words(const struct snd_monitor *m, const char *ifname, char *buf, size_t size)
+/*
+ * A few words of uplink @i's modem for the status line ("LTE 72%",
+ * "searching"), or "": from the radio fill_uplinks() copied for this tick.
+ */
+static void radio_words(const struct snd_monitor *m, size_t i, char *buf, size_t size)
 {
-	struct modem_radio r;
-
 	buf[0] = '\0';
-	if (m->cfg.modems && !modem_watch_get(m->cfg.modems, ifname, &r))
-		metrics_radio_short(&r, buf, size);
+	if (i < m->mdata.n_uplinks)
+		modem_radio_words(&m->mdata.uplink[i].radio, buf, size);
 }
 
 /*
@@ -67,13 +68,13 @@ static void status_line(const struct snd_monitor *m, const struct conn_row *rows
 	buf[0] = '\0';
 	for (size_t i = 0; i < count && len < size; i++) {
 		const struct fo_uplink *up = fo_uplink(m->cfg.failover, i);
-		char words[24];
+		char words[MODEM_WORDS];
 		double bps = 0;
 
 		for (size_t k = 0; k < n; k++)
 			if (strcmp(rows[k].uplink, up->view.name) == 0)
 				bps += rows[k].send_bps;
-		radio_words(m, up->view.name, words, sizeof(words));
+		radio_words(m, i, words, sizeof(words));
 		len += (size_t)snprintf(buf + len, size - len, "%s %s %.1f%s%s | ", up->view.name,
 					fo_health_name(up), bps / 1e6, words[0] ? " " : "", words);
 	}
@@ -137,7 +138,6 @@ static void write_csv(struct snd_monitor *m, const struct conn_row *rows, size_t
 	char states[256], radios[512];
 
 	states_str(m, ";", states, sizeof(states));
-	fill_uplinks(m);
 	metrics_radios_csv(&m->mdata, radios, sizeof(radios));
 	conn_write_csv(m->csv, (double)(m->cur.t_ns - m->start_ns) / 1e9, rows, n, total,
 		       &m->status, states, radios);
@@ -161,6 +161,8 @@ static void report(struct snd_monitor *m)
 
 	n = conn_diff(&m->prev, &m->cur, m->cfg.namer, m->cfg.opaque, rows, &total);
 	if (m->prev.n) {
+		/* The uplinks and their radios once, for the status line and the CSV. */
+		fill_uplinks(m);
 		conn_format_line(rows, n, &total, &m->status, line, sizeof(line));
 		states_str(m, " ", states, sizeof(states));
 		if (mps_log_is_tty()) {

@@ -31,38 +31,12 @@ static int set_backup(void *ctx, size_t i, bool backup)
 	return rt_uplinks_set_backup(((struct snd_uplinks *)ctx)->rt, i, backup);
 }
 
-/*
- * A modem ModemManager says nothing of the registration of: off (disabled,
- * failed, locked: ModemManager then reports the registration unknown), or
- * still coming up, taken at its link's word.
- */
-static bool modem_off(const struct modem_radio *r)
-{
-	static const char *const off[] = {"disabled", "disabling", "failed", "locked"};
-
-	for (size_t k = 0; k < sizeof(off) / sizeof(off[0]); k++)
-		if (!strcmp(r->state, off[k]))
-			return true;
-	return false;
-}
-
 void snd_radio_of(const struct modem_radio *r, struct fo_radio *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->modem = r->present;
-	out->registered =
-		modem_reg_registered(r->reg) || (r->reg == MODEM_REG_UNKNOWN && !modem_off(r));
-	if (!out->registered)
-		snprintf(out->said, sizeof(out->said), "%s",
-			 r->reg == MODEM_REG_UNKNOWN ? r->state : modem_reg_name(r->reg));
-	else if (r->quality >= 0)
-		snprintf(out->said, sizeof(out->said), "%s%s%d%%", r->tech, r->tech[0] ? " " : "",
-			 r->quality);
-	else
-		snprintf(out->said, sizeof(out->said), "%s",
-			 r->tech[0]    ? r->tech
-			 : r->state[0] ? r->state
-				       : "registration unknown");
+	out->registered = modem_radio_on_network(r);
+	modem_radio_words(r, out->said, sizeof(out->said));
 }
 
 /* The uplink's modem, as the watch last saw it: -ENODEV when it is none. */

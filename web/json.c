@@ -3,11 +3,14 @@
  * The API's JSON, with jansson (Debian's libjansson: small, kept, and it
  * escapes and parses so that hand-written code does not have to).
  */
+#define _GNU_SOURCE /* explicit_bzero */
 #include "log.h"
 #include "web.h"
 
 #include <errno.h>
 #include <jansson.h>
+#include <malloc.h>
+#include <stdlib.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -334,6 +337,26 @@ bool web_token_equal(const char *given, const char *token)
 	for (size_t i = 0; i < n; i++)
 		diff |= (unsigned char)token[i] ^ (unsigned char)(i < m ? given[i] : 0);
 	return diff == 0;
+}
+
+/*
+ * Every block jansson frees is zeroed first: its lexer keeps each token's raw
+ * text (a PIN's "\"4711\"" among them) in a buffer of its own that it frees
+ * and never wipes, and may have grown it through blocks it freed on the way.
+ * malloc_usable_size() gives the block's whole size, so the free needs no
+ * header of its own and takes any block malloc() made (those jansson made
+ * before this was installed, and those whose owner frees them with free()).
+ */
+static void zeroing_free(void *p)
+{
+	if (p)
+		explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+void web_json_zero_on_free(void)
+{
+	json_set_alloc_funcs(malloc, zeroing_free);
 }
 
 /*

@@ -301,6 +301,7 @@ static unsigned int modem_status(int ret)
 		return MHD_HTTP_NOT_FOUND;
 	case -ENODEV:
 	case -ENOTSUP:
+	case -EBUSY: /* another control of this modem under way */
 		return MHD_HTTP_CONFLICT;
 	case -EIO:
 		return MHD_HTTP_BAD_GATEWAY;
@@ -653,6 +654,8 @@ int web_start(const struct web_config *cfg, struct web **out)
 
 	if (!w)
 		return -ENOMEM;
+	/* Before the server's thread parses anything: a PIN's body leaves nothing in freed memory. */
+	web_json_zero_on_free();
 	w->cfg = *cfg;
 	snprintf(w->token, sizeof(w->token), "%s", cfg->token ? cfg->token : "");
 	w->cfg.token = NULL;

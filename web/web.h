@@ -114,6 +114,15 @@ struct web_modem_request {
 int web_parse_modem(const char *body, size_t len, struct web_modem_request *req, char *err,
 		    size_t errlen) __attribute__((warn_unused_result));
 
+/*
+ * jansson's allocator, for the whole process: malloc(), and a free that zeroes
+ * the whole block first (explicit_bzero over malloc_usable_size()), so that its
+ * parser's token buffer, which held the PIN, is not left in freed memory.
+ * Compatible with blocks made or freed before or without it. web_start() calls
+ * it, before its thread starts; calling it again changes nothing.
+ */
+void web_json_zero_on_free(void);
+
 /* The modem control's answer: what was done or why not (never the PIN), the attempts left. */
 struct web_modem_answer {
 	char msg[192];

@@ -6,18 +6,24 @@
  * (tests/modem/test_modem.py). The PIN is read from stdin (one line), never
  * from the command line, where ps would show it.
  *
- *   mm_ctl IFNAME reset|pin|connect APN
+ *   mm_ctl IFNAME reset|pin|connect APN|twice
  *
  * It waits (at most 5 s) for ModemManager and for IFNAME's modem, then asks.
+ * "twice": a reset from a thread of its own and, 300 ms into it, a second
+ * reset from the main thread (one control per modem: -EBUSY), then a third
+ * once the first has ended; the answer is the second's, with "first" and
+ * "third" the other two's return codes.
  */
 #define _GNU_SOURCE /* explicit_bzero */
 #include "modem.h"
 
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define WAIT_MS 5000
 
@@ -34,6 +40,40 @@ static void wait_ready(struct modem_watch *w, const char *ifname)
 			return;
 		gen = modem_watch_wait(w, gen, 100);
 	}
+}
+
+struct first {
+	struct modem_watch *w;
+	const char *ifname;
+	int ret;
+};
+
+static void *first_reset(void *arg)
+{
+	struct first *f = arg;
+	struct modem_control_result res;
+
+	f->ret = modem_watch_reset(f->w, f->ifname, &res);
+	return NULL;
+}
+
+/* Three resets: the second while the first is under way. */
+static int twice(struct modem_watch *w, const char *ifname, struct modem_control_result *res,
+		 int *first_ret, int *third_ret)
+{
+	struct first f = {.w = w, .ifname = ifname};
+	struct modem_control_result third;
+	pthread_t t;
+	int ret;
+
+	if (pthread_create(&t, NULL, first_reset, &f))
+		return -EAGAIN;
+	nanosleep(&(struct timespec){.tv_nsec = 300 * 1000000L}, NULL);
+	ret = modem_watch_reset(w, ifname, res);
+	pthread_join(t, NULL);
+	*first_ret = f.ret;
+	*third_ret = modem_watch_reset(w, ifname, &third);
+	return ret;
 }
 
 static int run(struct modem_watch *w, const char *ifname, const char *op, const char *apn,
@@ -63,9 +103,9 @@ int main(int argc, char **argv)
 	struct modem_watch *w;
 	const char *ifname = argv[1];
 
-	if (argc < 3 ||
-	    (strcmp(argv[2], "reset") && strcmp(argv[2], "pin") && strcmp(argv[2], "connect"))) {
-		fprintf(stderr, "usage: mm_ctl IFNAME reset|pin|connect APN\n");
+	if (argc < 3 || (strcmp(argv[2], "reset") && strcmp(argv[2], "pin") &&
+			 strcmp(argv[2], "connect") && strcmp(argv[2], "twice"))) {
+		fprintf(stderr, "usage: mm_ctl IFNAME reset|pin|connect APN|twice\n");
 		return 2;
 	}
 	int ret = modem_watch_start(&ifname, 1, NULL, &w);
@@ -74,9 +114,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	wait_ready(w, ifname);
-	ret = run(w, ifname, argv[2], argc > 3 ? argv[3] : NULL, &res);
-	json_t *o = json_pack("{s:s,s:s,s:i,s:s,s:i}", "ifname", ifname, "op", argv[2], "rc", ret,
-			      "msg", res.msg, "retries", res.retries);
+	int first = 0, third = 0;
+	if (!strcmp(argv[2], "twice"))
+		ret = twice(w, ifname, &res, &first, &third);
+	else
+		ret = run(w, ifname, argv[2], argc > 3 ? argv[3] : NULL, &res);
+	json_t *o = json_pack("{s:s,s:s,s:i,s:s,s:i,s:i,s:i}", "ifname", ifname, "op", argv[2],
+			      "rc", ret, "msg", res.msg, "retries", res.retries, "first", first,
+			      "third", third);
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	if (s)
 		printf("%s\n", s);

@@ -74,13 +74,27 @@ BUS_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configur
 
 
 # Sim.SendPin: a wrong PIN costs an attempt (the modem's UnlockRetries) and is refused
-# as ModemManager refuses it. Runs in the dbusmock process (its "objects").
+# as ModemManager refuses it. Runs in the dbusmock process (its "objects"). In
+# ModemManager's order: the property's value is set before the answer, and its
+# PropertiesChanged is emitted from an idle callback, here 300 ms after the answer (a
+# client reading its proxy's cache at the answer would see the count from before).
+def send_pin_code(modem_path):
+    """SendPin's code for the SIM of the modem at @modem_path."""
+    return SEND_PIN.replace("@MODEM@", modem_path)
+
+
 SEND_PIN = f"""
 if args[0] != '{GOOD_PIN}':
-    modem = objects['{MODEM}']
-    left = modem.Get('{MM}.Modem', 'UnlockRetries')
+    from gi.repository import GLib
+    modem = objects['@MODEM@']
+    left = dict(modem.props['{MM}.Modem']['UnlockRetries'])
     left[dbus.UInt32({LOCK_SIM_PIN})] = dbus.UInt32(max(0, int(left[dbus.UInt32({LOCK_SIM_PIN})]) - 1))
-    modem.Set('{MM}.Modem', 'UnlockRetries', dbus.Dictionary(left, signature='uu'))
+    new = dbus.Dictionary(left, signature='uu')
+    modem.props['{MM}.Modem']['UnlockRetries'] = new
+    GLib.timeout_add(300, lambda modem=modem, new=new: modem.EmitSignal(
+        'org.freedesktop.DBus.Properties', 'PropertiesChanged', 'sa{{sv}}as',
+        ['{MM}.Modem', dbus.Dictionary({{'UnlockRetries': new}}, signature='sv'),
+         dbus.Array([], signature='s')]) and False)
     raise dbus.exceptions.DBusException(
         'Incorrect password', name='{MM}.Error.MobileEquipment.IncorrectPassword')
 """
@@ -91,12 +105,14 @@ def signal_dict(values):
 
 
 NET_PORT = "wwan0"  # the modem's network port: the interface an uplink names
+BEARER_IFACE = None  # the bearer's Interface; None: NET_PORT (QMI mux: "qmimux0")
 
 
 def modem_props(enabled=True):
     """A modem enabled and registered, or one disabled (as ModemManager shows it before Enable)."""
     return {
         "Sim": dbus.ObjectPath(SIM),
+        "Bearers": dbus.Array([dbus.ObjectPath(BEARER)], signature="o"),
         "Manufacturer": dbus.String("Quectel"),
         "Model": dbus.String("EM12-G"),
         "Revision": dbus.String("EM12GPAR01A21M4G"),
@@ -233,9 +249,11 @@ class StandIn:
         self.main.AddObject(SIM, I_SIM, {"Active": dbus.Boolean(True),
                                          "SimIdentifier": dbus.String("8933150000000000000"),
                                          "OperatorName": dbus.String("Orange")},
-                            [("SendPin", "s", "", SEND_PIN), ("SendPuk", "ss", "", "")])
+                            [("SendPin", "s", "", send_pin_code(MODEM)),
+                             ("SendPuk", "ss", "", "")])
         self.main.AddObject(BEARER, I_BEARER, {"Connected": dbus.Boolean(True),
-                                               "Interface": dbus.String(NET_PORT)}, [])
+                                               "Interface": dbus.String(BEARER_IFACE or NET_PORT)},
+                            [])
         self.main.AddObject(MODEM, I_MODEM, modem_props(enabled),
                             [("Reset", "", "", ""), ("Enable", "b", "", "")])
         m = self.mock(MODEM)
@@ -263,6 +281,10 @@ class StandIn:
         m.AddMethod(I_SIGNAL, "Setup", "u", "",
                     "self.UpdateProperties('%s', {'Rate': dbus.UInt32(args[0])})" % I_SIGNAL)
         return {I_3GPP: modem_3gpp_props(), I_SIGNAL: signal_props()}
+
+    def slow_reset(self, seconds):
+        """Reset answers after @seconds (the stand-in answers nothing else meanwhile)."""
+        self.mock(MODEM).AddMethod(I_MODEM, "Reset", "", "", f"import time; time.sleep({seconds})")
 
     def interfaces_added(self, ifaces):
         self.main.EmitSignal(OM, "InterfacesAdded", "oa{sa{sv}}", [
@@ -492,14 +514,17 @@ def controls(mm_ctl, tmp):
         check([str(c[1][0]) for c in calls] == [WRONG_PIN], "a wrong PIN went to Sim.SendPin")
         check(r["rc"] == -5 and "Incorrect password" in r["msg"], "a wrong PIN: refused, "
               f"ModemManager's reason told ({r['msg']})")
-        check(r["retries"] == 2, "a wrong PIN: 2 attempts left, told")
+        check(r["retries"] == 2, "a wrong PIN: 2 attempts left, told (the count after it, "
+              "though the stand-in's PropertiesChanged comes 300 ms after its answer)")
         check(WRONG_PIN not in out, "the wrong PIN nowhere in the output or the log")
+        r, out = control(mm_ctl, env, ["wwan0", "pin"], WRONG_PIN + "\n")
+        check(r["rc"] == -5 and r["retries"] == 1, "a second wrong PIN: 1 attempt left, told")
         r, out = control(mm_ctl, env, ["wwan0", "pin"], GOOD_PIN + "\n")
         check(r["rc"] == 0 and str(sim.GetMethodCalls("SendPin")[-1][1][0]) == GOOD_PIN,
               "the right PIN taken")
         check(GOOD_PIN not in out, "the PIN nowhere in the output or the log")
         r, out = control(mm_ctl, env, ["wwan0", "pin"], "12a4\n")
-        check(r["rc"] == -22 and len(sim.GetMethodCalls("SendPin")) == 2 and "12a4" not in out,
+        check(r["rc"] == -22 and len(sim.GetMethodCalls("SendPin")) == 3 and "12a4" not in out,
               "a PIN not of 4 to 8 digits: refused before it goes anywhere, not echoed")
 
         r, _ = control(mm_ctl, env, ["wwan0", "connect", "internet.example"])
@@ -509,6 +534,14 @@ def controls(mm_ctl, tmp):
               "connect: Simple.Connect called with the APN")
         r, _ = control(mm_ctl, env, ["eth0", "reset"])
         check(r["rc"] == -19, "an interface no modem has: ENODEV")
+        standin.slow_reset(1.0)
+        resets = len(modem.GetMethodCalls("Reset"))
+        r, _ = control(mm_ctl, env, ["wwan0", "twice"])
+        check(r["rc"] == -16 and r["msg"].startswith("busy: ") and "reset" in r["msg"],
+              f"a reset while one is under way: EBUSY, said ({r['msg']})")
+        check(r["first"] == 0 and r["third"] == 0 and
+              len(modem.GetMethodCalls("Reset")) == resets + 2,
+              "the first reset went through, the busy one never reached the bus, the next one did")
         r, _ = control(mm_ctl, env, ["wwan0", "connect", "bad apn"])
         check(r["rc"] == -22 and len(modem.GetMethodCalls("Connect")) == 1,
               "an APN not valid: refused here")
@@ -521,6 +554,43 @@ def controls(mm_ctl, tmp):
         os.kill(bus_pid, signal.SIGTERM)
 
 
+def qmimux(mm_read, tmp):
+    """QMI multiplexing: the uplink is no port of the modem's but its bearer's Interface."""
+    global BEARER_IFACE
+    address, bus_pid = start_bus(tmp)
+    env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=address)
+    env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    bus = dbus.bus.BusConnection(address)
+    standin = StandIn(bus, env)
+    reader = Reader([mm_read, "qmimux0", "rmnet_data0"], env)
+    BEARER_IFACE = "qmimux0"
+    try:
+        standin.start()
+        t0 = time.monotonic()
+        standin.add_modem()
+        _, r = reader.radio("qmimux0", lambda o: o["present"], "qmimux0's modem (by its bearer)")
+        say(f"figure: a modem by its bearer's interface: seen in "
+            f"{(time.monotonic() - t0) * 1000:.1f} ms")
+        check(r["model"] == "EM12-G" and r["tech"] == "LTE",
+              "qmimux0 (the bearer's Interface; the modem's net port is wwan0): its modem read")
+        bearer = dbus.Interface(bus.get_object(MM, BEARER), dbus.PROPERTIES_IFACE)
+        bearer.Set(I_BEARER, "Interface", dbus.String("rmnet_data0"))
+        moved = {}  # each interface's last line, in whichever order they come
+
+        def both(o):
+            moved[o.get("ifname")] = o.get("present")
+            return moved.get("rmnet_data0") is True and moved.get("qmimux0") is False
+        reader.wait(both, "rmnet_data0's modem, qmimux0 no modem's after the move")
+        check(True, "the bearer's Interface changed to rmnet_data0: the modem follows it")
+    finally:
+        BEARER_IFACE = None
+        rc = reader.stop()
+        if standin.proc and standin.proc.poll() is None:
+            standin.kill()
+        os.kill(bus_pid, signal.SIGTERM)
+    check(rc == 0, "mm_read stops on SIGTERM")
+
+
 def main():
     if len(sys.argv) != 3:
         sys.stderr.write("usage: test_modem.py MM_READ MM_CTL\n")
@@ -531,7 +601,9 @@ def main():
             os.mkdir(os.path.join(tmp, "a"))
             os.mkdir(os.path.join(tmp, "b"))
             os.mkdir(os.path.join(tmp, "c"))
+            os.mkdir(os.path.join(tmp, "d"))
             controls(sys.argv[2], os.path.join(tmp, "c"))
+            qmimux(sys.argv[1], os.path.join(tmp, "d"))
             bus_comes_and_goes(sys.argv[1], os.path.join(tmp, "a"))
             run(sys.argv[1], os.path.join(tmp, "b"))
         except Failed as e:

@@ -10,43 +10,13 @@
 # a subflow on up0 again (bound 10 s, printed). The release time and the
 # longest arrival gap are printed.
 . "$(dirname "$0")/common.sh"
-PY=/usr/bin/python3 # Debian's, with python3-dbusmock (not a pyenv one on PATH)
-STANDIN=$(dirname "$(readlink -f "$0")")/../modem/standin.py
-if ! "$PY" -c 'import dbusmock' 2>/dev/null || ! command -v dbus-daemon >/dev/null; then
-	echo "SKIP: python3-dbusmock or dbus-daemon missing (scripts/test installs them)"
-	exit 77
-fi
+. "$(dirname "$0")/standin.sh"
 command -v jq >/dev/null || { echo "FAIL: jq is missing (scripts/test installs it)"; exit 1; }
 
 lab_up 4mbit || { echo "FAIL: lab"; exit 1; }
 lab_routing_state >"$LAB_DIR/before.txt"
 
-# The stand-in runs in the sender's namespace, so that the lab's sweep ends it
-# however the test ends; its bus is a file, which mpstream reaches from there.
-mkdir "$LAB_DIR/mm"
-mkfifo "$LAB_DIR/mm.in"
-ip netns exec "$LAB_SND" "$PY" "$STANDIN" "$LAB_DIR/mm" up0 <"$LAB_DIR/mm.in" \
-	>"$LAB_DIR/mm.out" 2>"$LAB_DIR/standin.log" &
-exec 7>"$LAB_DIR/mm.in"
-for _ in $(seq 100); do
-	grep -q '^address=' "$LAB_DIR/mm.out" && break
-	sleep 0.1
-done
-DBUS_SYSTEM_BUS_ADDRESS=$(sed -n 's/^address=//p' "$LAB_DIR/mm.out")
-[ -n "$DBUS_SYSTEM_BUS_ADDRESS" ] || { echo "FAIL: the stand-in ModemManager did not start"; cat "$LAB_DIR/standin.log"; exit 1; }
-export DBUS_SYSTEM_BUS_ADDRESS
-
-# standin COMMAND: one command to the stand-in, once it is on the bus.
-standin() {
-	local n
-	n=$(grep -c '^done' "$LAB_DIR/mm.out")
-	echo "$1" >&7
-	for _ in $(seq 50); do
-		[ "$(grep -c '^done' "$LAB_DIR/mm.out")" -gt "$n" ] && return 0
-		sleep 0.1
-	done
-	fail "the stand-in did not take \"$1\""
-}
+standin_start up0
 
 TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 echo "$TOKEN" >"$LAB_DIR/token"
@@ -154,5 +124,5 @@ check_nothing_lost "a modem off its network and back" 1000
 grep -E "modem|subflows closed" "$LAB_DIR/mpstream.log" | head -n 8 | cut -c1-160
 [ "$(lab_routing_state)" = "$(cat "$LAB_DIR/before.txt")" ] && pass "after exit the routing is as before" || fail "routing left behind"
 check_no_key "$LAB_DIR/mpstream.log"
-echo quit >&7
+standin_stop
 finish

@@ -14,6 +14,7 @@
 
 #include <ModemManager.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 static void test_tech(void **state)
@@ -125,12 +126,81 @@ static void test_codes(void **state)
 	assert_true(modem_apn_valid(long_apn));
 }
 
+static const char *words_of(const struct modem_radio *r, char buf[MODEM_WORDS])
+{
+	int n = modem_radio_words(r, buf, MODEM_WORDS);
+
+	assert_int_equal(n, (int)strlen(buf));
+	return buf;
+}
+
+/*
+ * One wording for each state, the status line's, the log's and the page's:
+ * the SIM first, then off its network, then the technology and quality.
+ */
+static void test_words(void **state)
+{
+	struct modem_radio r;
+	char small[4], b[MODEM_WORDS];
+
+	modem_radio_unknown(&r);
+	assert_string_equal(words_of(&r, b), "");
+	r.present = true;
+	assert_true(modem_radio_on_network(&r)); /* coming up: its link decides */
+	assert_string_equal(words_of(&r, b), "registration unknown");
+	snprintf(r.state, sizeof(r.state), "enabling");
+	assert_true(modem_radio_on_network(&r));
+	assert_string_equal(words_of(&r, b), "enabling");
+	snprintf(r.state, sizeof(r.state), "disabled");
+	assert_false(modem_radio_on_network(&r));
+	assert_string_equal(words_of(&r, b), "disabled");
+	snprintf(r.state, sizeof(r.state), "registered");
+	snprintf(r.tech, sizeof(r.tech), "LTE");
+	r.reg = MODEM_REG_HOME;
+	r.quality = 72;
+	assert_string_equal(words_of(&r, b), "LTE 72%");
+	r.quality = -1;
+	assert_string_equal(words_of(&r, b), "LTE");
+	r.tech[0] = '\0';
+	r.quality = 40;
+	assert_string_equal(words_of(&r, b), "40%");
+	r.quality = -1;
+	assert_string_equal(words_of(&r, b), "registered");
+	/* Searching is "searching" everywhere (no "no network" in one place and not in another). */
+	r.reg = MODEM_REG_SEARCHING;
+	assert_false(modem_radio_on_network(&r));
+	assert_string_equal(words_of(&r, b), "searching");
+	r.reg = MODEM_REG_DENIED;
+	assert_string_equal(words_of(&r, b), "refused");
+	r.reg = MODEM_REG_IDLE;
+	assert_string_equal(words_of(&r, b), "radio off");
+	r.reg = MODEM_REG_ROAMING;
+	assert_true(modem_radio_on_network(&r));
+	r.sim = MODEM_SIM_PIN;
+	assert_string_equal(words_of(&r, b), "SIM PIN");
+	r.sim = MODEM_SIM_PUK;
+	assert_string_equal(words_of(&r, b), "SIM PUK");
+	r.sim = MODEM_SIM_MISSING;
+	assert_string_equal(words_of(&r, b), "no SIM");
+	r.sim = MODEM_SIM_LOCKED;
+	assert_string_equal(words_of(&r, b), "SIM locked");
+	r.present = false;
+	assert_string_equal(words_of(&r, b), "");
+	/* Cut as snprintf() cuts, the length it wanted returned. */
+	r.present = true;
+	r.sim = MODEM_SIM_READY;
+	r.quality = 72;
+	snprintf(r.tech, sizeof(r.tech), "LTE");
+	assert_int_equal(modem_radio_words(&r, small, sizeof(small)), 7);
+	assert_string_equal(small, "LTE");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tech),  cmocka_unit_test(test_reg),
 		cmocka_unit_test(test_sim),   cmocka_unit_test(test_equal),
-		cmocka_unit_test(test_codes),
+		cmocka_unit_test(test_codes), cmocka_unit_test(test_words),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

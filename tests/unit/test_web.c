@@ -3,6 +3,7 @@
  * The operator's page and API: the chart's figures, the JSON, the controls'
  * bodies and the server itself on loopback with fake operations.
  */
+#define _GNU_SOURCE /* explicit_bzero */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -351,7 +353,10 @@ static int fake_keyframe(void *ctx)
 	return ((struct fake *)ctx)->keyframe++, ((struct fake *)ctx)->result;
 }
 
-/* The modem: a PIN "4711" is taken, any other refused with 2 attempts left. */
+/*
+ * The modem: a PIN "4711" is taken, any other refused with 2 attempts left;
+ * wwan1's modem is still answering a reset (busy).
+ */
 static int fake_modem(void *ctx, const char *name, struct web_modem_request *req,
 		      struct web_modem_answer *ans)
 {
@@ -361,7 +366,12 @@ static int fake_modem(void *ctx, const char *name, struct web_modem_request *req
 	f->modem++;
 	f->modem_op = req->op;
 	snprintf(f->name, sizeof(f->name), "%s", name);
-	if (strcmp(name, "wwan0")) {
+	if (!strcmp(name, "wwan1")) {
+		ret = -EBUSY;
+		snprintf(ans->msg, sizeof(ans->msg),
+			 "busy: the modem is still answering a reset "
+			 "request; try again once it ends");
+	} else if (strcmp(name, "wwan0")) {
 		ret = strcmp(name, "up0") ? -ENOENT : -ENODEV;
 	} else if (req->op == WEB_MODEM_PIN) {
 		ret = strcmp(req->pin, "4711") ? -EIO : 0;
@@ -552,6 +562,71 @@ static void test_parse_modem(void **state)
 	}
 }
 
+/*
+ * Every free() of the web library's code goes through here (test_web is linked
+ * with -Wl,--wrap=free): while @wipe_watch is set, each block is counted and
+ * searched for @wipe_needle before it is really freed. jansson's frees reach
+ * it through web_json_zero_on_free()'s zeroing free, which calls free().
+ */
+void __real_free(void *p);
+void __wrap_free(void *p);
+static bool wipe_watch;
+static const char *wipe_needle;
+static size_t wipe_blocks, wipe_found;
+
+void __wrap_free(void *p)
+{
+	if (p && wipe_watch) {
+		size_t n = malloc_usable_size(p), k = strlen(wipe_needle);
+
+		wipe_blocks++;
+		for (size_t i = 0; i + k <= n; i++)
+			if (!memcmp((const char *)p + i, wipe_needle, k)) {
+				wipe_found++;
+				break;
+			}
+	}
+	__real_free(p);
+}
+
+/*
+ * A parse of {"pin": ...}, with the frees watched: how many blocks held the
+ * PIN's last six digits when freed (the lexer's next token overwrites the
+ * first bytes of its buffer, not the rest).
+ */
+static size_t pin_left_in_freed(const char *body, const char *pin)
+{
+	struct web_modem_request req;
+	char err[160];
+
+	wipe_needle = pin + strlen(pin) - 6;
+	wipe_blocks = wipe_found = 0;
+	wipe_watch = true;
+	assert_int_equal(web_parse_modem(body, strlen(body), &req, err, sizeof(err)), 0);
+	wipe_watch = false;
+	assert_string_equal(req.pin, pin);
+	explicit_bzero(&req, sizeof(req));
+	return wipe_found;
+}
+
+/* The PIN is not left in any block jansson's parser freed. */
+static void test_parse_modem_wipes(void **state)
+{
+	const char *body = "{\"pin\": \"73592184\"}";
+	json_malloc_t m;
+	json_free_t f;
+
+	json_get_alloc_funcs(&m, &f);
+	/* Without the zeroing free, the check finds the PIN (the lexer's buffer): it can fail. */
+	json_set_alloc_funcs(malloc, free);
+	assert_true(pin_left_in_freed(body, "73592184") > 0);
+	web_json_zero_on_free();
+	assert_int_equal(pin_left_in_freed(body, "73592184"), 0);
+	assert_true(wipe_blocks > 0); /* jansson's frees were seen */
+	json_set_alloc_funcs(m, f);
+	web_json_zero_on_free();
+}
+
 /* POST /api/uplinks/NAME/modem: the token, the answers, the PIN never in them nor the log. */
 static void test_server_modem(void **state)
 {
@@ -602,7 +677,13 @@ static void test_server_modem(void **state)
 	assert_int_equal(http(&cfg.http_listen, "POST", "/api/uplinks/wwan0/radio", auth,
 			      "{\"reset\": true}", resp, rs),
 			 404);
-	assert_int_equal(f.modem, 5);
+	/* A control while another is under way for that modem: 409, and why. */
+	assert_int_equal(http(&cfg.http_listen, "POST", "/api/uplinks/wwan1/modem", auth,
+			      "{\"pin\": \"4711\"}", resp, rs),
+			 409);
+	assert_non_null(strstr(resp, "\"error\":\"busy: the modem is still answering a reset"));
+	assert_null(strstr(resp, "4711"));
+	assert_int_equal(f.modem, 6);
 	web_stop(w);
 	n = mps_log_recent(lines, MPS_LOG_RECENT, seq);
 	for (size_t i = 0; i < n; i++) {
@@ -893,12 +974,12 @@ static void test_server_ipv6(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_history),	    cmocka_unit_test(test_json_status),
-		cmocka_unit_test(test_json_radio),  cmocka_unit_test(test_parse),
-		cmocka_unit_test(test_server),	    cmocka_unit_test(test_access),
-		cmocka_unit_test(test_parse_modem), cmocka_unit_test(test_server_modem),
-		cmocka_unit_test(test_hostile),	    cmocka_unit_test(test_server_ipv6),
-		cmocka_unit_test(test_host_key),
+		cmocka_unit_test(test_history),	     cmocka_unit_test(test_json_status),
+		cmocka_unit_test(test_json_radio),   cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_server),	     cmocka_unit_test(test_access),
+		cmocka_unit_test(test_parse_modem),  cmocka_unit_test(test_parse_modem_wipes),
+		cmocka_unit_test(test_server_modem), cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_server_ipv6),  cmocka_unit_test(test_host_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
