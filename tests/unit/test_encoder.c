@@ -68,8 +68,12 @@ static void read_flv(const char *path, struct flv_facts *f)
 	avformat_close_input(&ic);
 }
 
-/* Both sides in one thread: encode a frame, send what it produced. */
-static void encode_with(const struct enc_config *cfg, const char *out, double seconds)
+/*
+ * Both sides in one thread: encode a frame, send what it produced; at half
+ * time the bit rate goes to @half_bps (0: it stays).
+ */
+static void encode_rated(const struct enc_config *cfg, const char *out, double seconds,
+			 int64_t half_bps)
 {
 	struct enc_output_config oc = {.url = out, .connect_timeout_ms = 5000};
 	struct enc_session *s = NULL;
@@ -88,6 +92,8 @@ static void encode_with(const struct enc_config *cfg, const char *out, double se
 			;
 		assert_int_equal(ret, AVERROR(EAGAIN));
 		enc_session_progress(s, &p);
+		if (half_bps && p.media_time_us >= (int64_t)(seconds * 5e5))
+			assert_int_equal(enc_session_set_bitrate(s, half_bps), 0);
 	}
 	assert_int_equal(enc_session_drain(s), 0);
 	while ((ret = enc_output_send(o, 0)) == 0)
@@ -99,6 +105,11 @@ static void encode_with(const struct enc_config *cfg, const char *out, double se
 	assert_true(p.bytes_out > 0);
 	assert_int_equal(p.dropped_frames, 0);
 	enc_session_destroy(s);
+}
+
+static void encode_with(const struct enc_config *cfg, const char *out, double seconds)
+{
+	encode_rated(cfg, out, seconds, 0);
 }
 
 static void encode_copy(const char *input, bool loop, bool copy, const char *out, double seconds)
@@ -205,10 +216,12 @@ static double encode_rate(struct enc_session *s, double seconds)
  * The bit rate changes between frames (FFmpeg 5.1's libx264 wrapper
  * reconfigures x264): 2 Mbit/s, then 500 kbit/s, then 2 Mbit/s again.
  */
-static void test_bitrate_change(void **state)
+/* The bit rate follows enc_session_set_bitrate(): x264 reconfigured, x265 opened again. */
+static void bitrate_change(enum enc_codec codec)
 {
 	struct enc_config cfg = {
 		.input = ENC_INPUT_TEST,
+		.codec = codec,
 		.width = 640,
 		.height = 360,
 		.fps = 30,
@@ -230,11 +243,56 @@ static void test_bitrate_change(void **state)
 	assert_int_equal(enc_session_set_bitrate(s, 2000000), 0);
 	encode_rate(s, 1.0);
 	again = encode_rate(s, 3.0);
-	print_message("x264 output: %.0f, then %.0f, then %.0f bit/s\n", high, low, again);
+	print_message("%s output: %.0f, then %.0f, then %.0f bit/s\n", enc_codec_name(codec), high,
+		      low, again);
 	assert_true(high > 1.4e6 && high < 2.6e6);
 	assert_true(low > 0.3e6 && low < 0.7e6);
 	assert_true(again > 1.4e6 && again < 2.6e6);
 	enc_session_destroy(s);
+}
+
+static void test_bitrate_change(void **state)
+{
+	(void)state;
+	bitrate_change(ENC_CODEC_H264);
+}
+
+static void test_hevc_bitrate_change(void **state)
+{
+	(void)state;
+	bitrate_change(ENC_CODEC_HEVC);
+}
+
+/*
+ * HEVC: libx265's test pattern written as Enhanced FLV (eflv_out.c), its rate
+ * halved half-way (libx265 opened again: a keyframe with its parameter sets),
+ * read back by the player (player_eflv.c, libavcodec's HEVC decoder): every
+ * frame decodes, with its stamp, numbers 0, 1, 2, ... with none missing.
+ */
+static void test_hevc_flv(void **state)
+{
+	struct enc_config cfg = {
+		.input = ENC_INPUT_TEST,
+		.codec = ENC_CODEC_HEVC,
+		.width = 320,
+		.height = 240,
+		.fps = 30,
+		.preset = "ultrafast",
+		.bitrate = 400000,
+		.buffer_ms = 2000,
+	};
+	char path[] = "/tmp/mps-enc-XXXXXX.flv";
+	uint32_t frames[200];
+	int n;
+
+	(void)state;
+	temp_flv(path);
+	encode_rated(&cfg, path, 4.0, 200000);
+	n = read_stamps(path, frames, 200);
+	assert_in_range(n, 120, 122);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(frames[i], (uint32_t)i);
+	unlink(path);
 }
 
 /*
@@ -674,7 +732,8 @@ int main(void)
 		cmocka_unit_test(test_pattern_to_flv), cmocka_unit_test(test_unreadable_input),
 		cmocka_unit_test(test_bad_preset),     cmocka_unit_test(test_encoder_choice),
 		cmocka_unit_test(test_queue_bound),    cmocka_unit_test(test_copy),
-		cmocka_unit_test(test_bitrate_change), cmocka_unit_test(test_skip_to_keyframe),
+		cmocka_unit_test(test_bitrate_change), cmocka_unit_test(test_hevc_bitrate_change),
+		cmocka_unit_test(test_hevc_flv),       cmocka_unit_test(test_skip_to_keyframe),
 		cmocka_unit_test(test_slate),	       cmocka_unit_test(test_live_errors),
 		cmocka_unit_test(test_live_device),    cmocka_unit_test(test_audio_buffer),
 	};
