@@ -56,6 +56,7 @@ int enc_player_open(const char *url, int timeout_ms, int (*interrupt)(void *), v
 {
 	struct enc_player *p = calloc(1, sizeof(*p));
 	AVDictionary *opts = NULL;
+	enum enc_eflv_kind kind;
 	const AVCodec *codec;
 	int ret = AVERROR(ENOMEM);
 
@@ -73,20 +74,28 @@ int enc_player_open(const char *url, int timeout_ms, int (*interrupt)(void *), v
 	/* Live playback of RTMP; the packets read while probing the streams are kept. */
 	av_dict_set(&opts, "rtmp_live", "live", 0);
 	arm(p);
-	ret = enc_eflv_reader_open(url, &p->ic->interrupt_callback, &opts, &p->eflv, &p->enhanced);
-	av_dict_free(&opts);
+	ret = enc_eflv_reader_open(url, &p->ic->interrupt_callback, &opts, &p->eflv, &kind);
 	if (ret < 0)
 		goto fail;
+	p->enhanced = kind == ENC_EFLV_ENHANCED;
 	if (p->enhanced) {
+		av_dict_free(&opts);
 		*out = p; /* the decoder opens with the first SequenceStart's record */
 		return 0;
 	}
-	p->ic->pb = enc_eflv_reader_replay(p->eflv);
-	if (!p->ic->pb) {
-		ret = AVERROR(ENOMEM);
-		goto fail;
+	if (kind == ENC_EFLV_LEGACY) {
+		p->ic->pb = enc_eflv_reader_replay(p->eflv);
+		if (!p->ic->pb) {
+			ret = AVERROR(ENOMEM);
+			goto fail;
+		}
+	} else {
+		/* Another format (a recording): libavformat opens it itself, seekable. */
+		enc_eflv_reader_close(p->eflv);
+		p->eflv = NULL;
 	}
-	ret = avformat_open_input(&p->ic, url, NULL, NULL);
+	ret = avformat_open_input(&p->ic, url, NULL, &opts);
+	av_dict_free(&opts);
 	if (ret < 0)
 		goto fail;
 	ret = avformat_find_stream_info(p->ic, NULL);
@@ -107,6 +116,7 @@ int enc_player_open(const char *url, int timeout_ms, int (*interrupt)(void *), v
 	*out = p;
 	return 0;
 fail:
+	av_dict_free(&opts);
 	if (p->timed_out)
 		ret = AVERROR(ETIMEDOUT);
 	enc_player_close(p);

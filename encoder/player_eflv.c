@@ -64,17 +64,18 @@ static int next_tag(struct enc_eflv_reader *r, struct eflv_tag_view *t)
 }
 
 /* Whether the stream's first video tag has the extended header; reads no further. */
-static int sniff(struct enc_eflv_reader *r, bool *enhanced)
+static int sniff(struct enc_eflv_reader *r, enum enc_eflv_kind *kind)
 {
 	struct eflv_tag_view t;
 	int ret;
 
-	*enhanced = false;
+	*kind = ENC_EFLV_NOT_FLV;
 	while (r->in.len < EFLV_FILE_HEADER_SIZE)
 		if ((ret = read_more(r)) < 0)
-			return ret;
+			return ret == AVERROR_EOF ? 0 : ret;
 	if (memcmp(r->in.data, "FLV", 3))
 		return 0; /* not FLV: libavformat's to find out */
+	*kind = ENC_EFLV_LEGACY;
 	r->at = EFLV_FILE_HEADER_SIZE;
 	while (r->in.len < SNIFF_MAX) {
 		size_t start = r->at;
@@ -82,7 +83,8 @@ static int sniff(struct enc_eflv_reader *r, bool *enhanced)
 		if ((ret = next_tag(r, &t)) < 0)
 			return ret == AVERROR(EINVAL) ? 0 : ret;
 		if (t.type == EFLV_TAG_VIDEO && t.len) {
-			*enhanced = t.body[0] & EFLV_EX_HEADER;
+			if (t.body[0] & EFLV_EX_HEADER)
+				*kind = ENC_EFLV_ENHANCED;
 			r->at = start; /* the tag is read again */
 			return 0;
 		}
@@ -91,7 +93,7 @@ static int sniff(struct enc_eflv_reader *r, bool *enhanced)
 }
 
 int enc_eflv_reader_open(const char *url, const AVIOInterruptCB *cb, AVDictionary **opts,
-			 struct enc_eflv_reader **out, bool *enhanced)
+			 struct enc_eflv_reader **out, enum enc_eflv_kind *kind)
 {
 	struct enc_eflv_reader *r = calloc(1, sizeof(*r));
 	int ret;
@@ -99,11 +101,11 @@ int enc_eflv_reader_open(const char *url, const AVIOInterruptCB *cb, AVDictionar
 	if (!r)
 		return AVERROR(ENOMEM);
 	if ((ret = avio_open2(&r->pb, url, AVIO_FLAG_READ, cb, opts)) < 0 ||
-	    (ret = sniff(r, enhanced)) < 0) {
+	    (ret = sniff(r, kind)) < 0) {
 		enc_eflv_reader_close(r);
 		return ret;
 	}
-	r->sniffed = *enhanced;
+	r->sniffed = *kind == ENC_EFLV_ENHANCED;
 	*out = r;
 	return 0;
 }

@@ -19,16 +19,22 @@
 
 struct enc_eflv_reader;
 
+/* What the start of a stream is. */
+enum enc_eflv_kind {
+	ENC_EFLV_NOT_FLV,  /* no FLV header (a file of another format) */
+	ENC_EFLV_LEGACY,   /* FLV whose first video tag has the legacy header (or no video) */
+	ENC_EFLV_ENHANCED, /* FLV whose first video tag has the extended header */
+};
+
 /*
  * Opens @url with @cb and @opts (avio_open2()) and reads up to its first video
- * tag; *enhanced tells whether it has the extended header. Returns 0 or an
- * AVERROR.
+ * tag, whose header says *kind. Returns 0 or an AVERROR.
  */
 int enc_eflv_reader_open(const char *url, const AVIOInterruptCB *cb, AVDictionary **opts,
-			 struct enc_eflv_reader **out, bool *enhanced)
+			 struct enc_eflv_reader **out, enum enc_eflv_kind *kind)
 	__attribute__((warn_unused_result));
 
-/* Not enhanced: an AVIOContext giving every byte from the start, for libavformat (r keeps it). */
+/* Legacy FLV: an AVIOContext giving every byte from the start, for libavformat (r keeps it). */
 AVIOContext *enc_eflv_reader_replay(struct enc_eflv_reader *r);
 
 /*

@@ -1063,6 +1063,10 @@ enum mps_args_result snd_cli_parse(int argc, char **argv, struct snd_options *o,
 		return MPS_ARGS_ERROR;
 	if (!strcmp(o->codec, "hevc") && !st.encoder_set)
 		o->encoder = "libx265";
+	if (!strcmp(o->codec, "hevc") && o->record && strlen(o->record) >= 4 &&
+	    !strcasecmp(o->record + strlen(o->record) - 4, ".flv"))
+		FAIL("--record %s: FLV takes no HEVC here (FFmpeg 5.1); record to .mkv or .mp4",
+		     o->record);
 	if (o->copy && st.encoder_set && strcmp(o->encoder, "libx264") &&
 	    strcmp(o->encoder, "libx265"))
 		FAIL("--encoder does not apply with --copy: nothing is encoded");

@@ -531,6 +531,7 @@ static void test_codec(void **state)
 	assert_int_equal(parse(&o, err, "-i", "clip.mkv", "--copy", "--codec", "hevc", URL, NULL),
 			 MPS_ARGS_RUN);
 	expect_error("--codec 'h265': expected h264, hevc or auto", "--codec", "h265", URL, NULL);
+	expect_error("FLV takes no HEVC here", "--codec", "hevc", "--record", "a.flv", URL, NULL);
 	expect_error("--preset is libx264's and libx265's", "--codec", "hevc", "--encoder",
 		     "hevc_nvenc", "--preset", "fast", URL, NULL);
 }
