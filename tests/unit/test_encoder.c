@@ -222,6 +222,18 @@ static double encode_rate(struct enc_session *s, double seconds)
  * The bit rate changes between frames (FFmpeg 5.1's libx264 wrapper
  * reconfigures x264): 2 Mbit/s, then 500 kbit/s, then 2 Mbit/s again.
  */
+/* libx265's test pattern, small. */
+static const struct enc_config hevc_small = {
+	.input = ENC_INPUT_TEST,
+	.codec = ENC_CODEC_HEVC,
+	.width = 320,
+	.height = 240,
+	.fps = 30,
+	.preset = "ultrafast",
+	.bitrate = 400000,
+	.buffer_ms = 2000,
+};
+
 /* FFmpeg's rtmp:// as a server (listen=1) for one publisher: what it receives, into a file. */
 struct rtmp_sink {
 	char url[64];
@@ -261,16 +273,7 @@ static void *rtmp_sink_run(void *arg)
  */
 static void test_hevc_rtmp(void **state)
 {
-	struct enc_config cfg = {
-		.input = ENC_INPUT_TEST,
-		.codec = ENC_CODEC_HEVC,
-		.width = 320,
-		.height = 240,
-		.fps = 30,
-		.preset = "ultrafast",
-		.bitrate = 400000,
-		.buffer_ms = 2000,
-	};
+	struct enc_config cfg = hevc_small;
 	char path[] = "/tmp/mps-enc-XXXXXX.flv";
 	struct rtmp_sink sink = {.path = path};
 	struct sockaddr_in addr;
@@ -350,16 +353,7 @@ static void test_hevc_bitrate_change(void **state)
  */
 static void test_hevc_flv(void **state)
 {
-	struct enc_config cfg = {
-		.input = ENC_INPUT_TEST,
-		.codec = ENC_CODEC_HEVC,
-		.width = 320,
-		.height = 240,
-		.fps = 30,
-		.preset = "ultrafast",
-		.bitrate = 400000,
-		.buffer_ms = 2000,
-	};
+	struct enc_config cfg = hevc_small;
 	char path[] = "/tmp/mps-enc-XXXXXX.flv";
 	uint32_t frames[200];
 	int n;
