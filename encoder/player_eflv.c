@@ -12,6 +12,14 @@
 /* Reading for the first video tag gives up past this: a stream with no video. */
 #define SNIFF_MAX  (4 << 20)
 #define REPLAY_BUF 65536
+/*
+ * The legacy header's CodecID 12: HEVC as servers that predate Enhanced RTMP
+ * relay it (Node-Media-Server 2.7 turns the enhanced tags it takes into these
+ * for its players): AVC's layout, AVCPacketType and composition time, HEVC's
+ * record and NAL units.
+ */
+#define LEGACY_HEVC 12
+#define LEGACY_HEAD 5
 
 struct enc_eflv_reader {
 	AVIOContext *pb;     /* the connection or file */
@@ -83,7 +91,7 @@ static int sniff(struct enc_eflv_reader *r, enum enc_eflv_kind *kind)
 		if ((ret = next_tag(r, &t)) < 0)
 			return ret == AVERROR(EINVAL) ? 0 : ret;
 		if (t.type == EFLV_TAG_VIDEO && t.len) {
-			if (t.body[0] & EFLV_EX_HEADER)
+			if ((t.body[0] & EFLV_EX_HEADER) || (t.body[0] & 0x0f) == LEGACY_HEVC)
 				*kind = ENC_EFLV_ENHANCED;
 			r->at = start; /* the tag is read again */
 			return 0;
@@ -154,6 +162,31 @@ static int sequence_start(struct enc_eflv_reader *r, const struct eflv_video *v,
 	return 0;
 }
 
+/* An HEVC video tag, enhanced or legacy (CodecID 12), as eflv_parse_video() gives it. */
+static int parse_hevc(const struct eflv_tag_view *t, struct eflv_video *v)
+{
+	int ret = eflv_parse_video(t->body, t->len, v);
+	const uint8_t *b = t->body;
+
+	if (ret != -ENOTSUP)
+		return ret < 0 || v->fourcc != EFLV_FOURCC_HVC1 ? -EINVAL : 0;
+	if (t->len < LEGACY_HEAD || (b[0] & 0x0f) != LEGACY_HEVC)
+		return -EINVAL;
+	*v = (struct eflv_video){
+		.frame = (enum eflv_frame_type)(b[0] >> 4),
+		/* AVCPacketType 0 header, 1 NAL units, 2 end: the same numbers. */
+		.packet = (enum eflv_packet_type)b[1],
+		.fourcc = EFLV_FOURCC_HVC1,
+		/* SI24, sign-extended */
+		.cts_ms = (int32_t)((uint32_t)b[2] << 24 | (uint32_t)b[3] << 16 |
+				    (uint32_t)b[4] << 8) >>
+			  8,
+		.data = b + LEGACY_HEAD,
+		.len = t->len - LEGACY_HEAD,
+	};
+	return 0;
+}
+
 int enc_eflv_reader_next(struct enc_eflv_reader *r, AVPacket *pkt, const uint8_t **record,
 			 size_t *record_len, int64_t *bytes)
 {
@@ -166,9 +199,8 @@ int enc_eflv_reader_next(struct enc_eflv_reader *r, AVPacket *pkt, const uint8_t
 		if ((ret = next_tag(r, &t)) < 0)
 			return ret;
 		*bytes += (int64_t)t.len;
-		if (t.type != EFLV_TAG_VIDEO || eflv_parse_video(t.body, t.len, &v) < 0 ||
-		    v.fourcc != EFLV_FOURCC_HVC1)
-			continue; /* sound, metadata, a legacy or another codec's video tag */
+		if (t.type != EFLV_TAG_VIDEO || parse_hevc(&t, &v) < 0)
+			continue; /* sound, metadata, another codec's video tag */
 		if (v.packet == EFLV_PKT_SEQUENCE_START) {
 			if ((ret = sequence_start(r, &v, record, record_len)) < 0)
 				return ret;

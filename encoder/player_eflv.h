@@ -4,8 +4,10 @@
  * FLV demuxer does not know the extended video tag header, so the bytes the
  * rtmp:// protocol (or a file) gives are read here as tags (flv/eflv.h's
  * eflv_read_tag()). Opening reads up to the first video tag: an enhanced one
- * means HEVC read here; anything else is handed to libavformat through an
- * AVIOContext that gives the bytes already read again, then the rest.
+ * (or a legacy one of CodecID 12, HEVC as servers older than Enhanced RTMP
+ * relay it) means HEVC read here; anything else is handed to libavformat
+ * through an AVIOContext that gives the bytes already read again, then the
+ * rest.
  *
  * Errors: AVERROR(EINVAL) (a malformed tag), AVERROR_EOF, AVERROR(ENOMEM), or
  * the protocol's.
@@ -21,9 +23,9 @@ struct enc_eflv_reader;
 
 /* What the start of a stream is. */
 enum enc_eflv_kind {
-	ENC_EFLV_NOT_FLV,  /* no FLV header (a file of another format) */
-	ENC_EFLV_LEGACY,   /* FLV whose first video tag has the legacy header (or no video) */
-	ENC_EFLV_ENHANCED, /* FLV whose first video tag has the extended header */
+	ENC_EFLV_NOT_FLV, /* no FLV header (a file of another format) */
+	ENC_EFLV_LEGACY,  /* FLV whose first video tag has the legacy header (or no video) */
+	ENC_EFLV_ENHANCED, /* FLV whose first video tag is HEVC: the extended header, or CodecID 12 */
 };
 
 /*
