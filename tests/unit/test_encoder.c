@@ -11,11 +11,13 @@
 #include <cmocka.h>
 
 #include <libavformat/avformat.h>
+#include <libavutil/file.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "eflv.h"
 #include "encoder.h"
 #include "live.h"
 #include "loopback.h"
@@ -345,11 +347,63 @@ static void test_hevc_bitrate_change(void **state)
 	bitrate_change(ENC_CODEC_HEVC);
 }
 
+/* The whole of a file mapped, in *len bytes (av_file_unmap() it). */
+static uint8_t *slurp(const char *path, size_t *len)
+{
+	uint8_t *p = NULL;
+
+	assert_int_equal(av_file_map(path, &p, len, 0, NULL), 0);
+	return p;
+}
+
+/*
+ * @in's enhanced HEVC video tags rewritten with the legacy header as
+ * Node-Media-Server 2.7 sends them: FrameType << 4 | 12, AVCPacketType, SI24
+ * composition time, then the record or the NAL units; the rest as it is.
+ */
+static void to_legacy_hevc(const char *in, const char *out)
+{
+	struct eflv_buf b = {0};
+	size_t len, used, at = EFLV_FILE_HEADER_SIZE;
+	uint8_t *p = slurp(in, &len);
+	FILE *f = fopen(out, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(eflv_put(&b, p, EFLV_FILE_HEADER_SIZE), 0);
+	while (at < len) {
+		struct eflv_tag_view t;
+		struct eflv_video v;
+		size_t mark;
+
+		assert_int_equal(eflv_read_tag(p + at, len - at, &t, &used), 0);
+		at += used;
+		if (t.type != EFLV_TAG_VIDEO) {
+			assert_int_equal(eflv_tag(&b, t.type, t.ts_ms, t.body, t.len), 0);
+			continue;
+		}
+		assert_int_equal(eflv_parse_video(t.body, t.len, &v), 0);
+		if (v.packet == EFLV_PKT_CODED_FRAMES_X)
+			v.packet = EFLV_PKT_CODED_FRAMES;
+		uint8_t head[] = {(uint8_t)(v.frame << 4 | 12), (uint8_t)v.packet,
+				  (uint8_t)(v.cts_ms >> 16), (uint8_t)(v.cts_ms >> 8),
+				  (uint8_t)v.cts_ms};
+		assert_int_equal(eflv_tag_begin(&b, EFLV_TAG_VIDEO, t.ts_ms, &mark), 0);
+		assert_int_equal(eflv_put(&b, head, sizeof(head)), 0);
+		assert_int_equal(eflv_put(&b, v.data, v.len), 0);
+		assert_int_equal(eflv_tag_end(&b, mark), 0);
+	}
+	assert_int_equal(fwrite(b.data, 1, b.len, f), b.len);
+	fclose(f);
+	eflv_buf_free(&b);
+	av_file_unmap(p, len);
+}
+
 /*
  * HEVC: libx265's test pattern written as Enhanced FLV (eflv_out.c), its rate
  * halved half-way (libx265 opened again: a keyframe with its parameter sets),
  * read back by the player (player_eflv.c, libavcodec's HEVC decoder): every
- * frame decodes, with its stamp, numbers 0, 1, 2, ... with none missing.
+ * frame decodes, with its stamp, numbers 0, 1, 2, ... with none missing; and
+ * so does the same stream in legacy tags of CodecID 12.
  */
 static void test_hevc_flv(void **state)
 {
@@ -365,6 +419,14 @@ static void test_hevc_flv(void **state)
 	assert_in_range(n, 120, 122);
 	for (int i = 0; i < n; i++)
 		assert_int_equal(frames[i], (uint32_t)i);
+	/* The same stream as a server older than Enhanced RTMP relays it (CodecID 12). */
+	char legacy[] = "/tmp/mps-enc-XXXXXX.flv";
+	temp_flv(legacy);
+	to_legacy_hevc(path, legacy);
+	assert_int_equal(read_stamps(legacy, frames, 200), n);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(frames[i], (uint32_t)i);
+	unlink(legacy);
 	unlink(path);
 }
 
