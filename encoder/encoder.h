@@ -169,9 +169,6 @@ int enc_session_drain(struct enc_session *s) ENC_WARN_UNUSED;
 /* Thread-safe. */
 void enc_session_progress(struct enc_session *s, struct enc_progress *p);
 
-/* The video codec sent: ENC_CODEC_H264 or ENC_CODEC_HEVC (auto resolved). */
-enum enc_codec enc_session_codec(const struct enc_session *s);
-
 /*
  * Thread-safe: the video bit rate (x264's bitrate, maxrate and a half-second
  * VBV buffer), applied from the next frame on. Returns 0, or -ENOTSUP with

@@ -365,11 +365,6 @@ ended:
 	return 0;
 }
 
-enum enc_codec enc_session_codec(const struct enc_session *s)
-{
-	return s->cfg.codec;
-}
-
 void enc_session_progress(struct enc_session *s, struct enc_progress *p)
 {
 	pthread_mutex_lock(&s->lock);

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * The video encoder: libx264 by default, libx265 with --codec hevc, or any
- * encoder of that codec libavcodec has (--encoder). One that takes software frames gets them in its own pixel
- * format (converted from the sources' yuv420p with libswscale when it wants
- * another); one that takes only hardware frames (h264_vaapi) gets its device
+ * encoder of that codec libavcodec has (--encoder). One that takes software
+ * frames gets them in its own pixel format (converted from the sources'
+ * yuv420p with libswscale when it wants another); one that takes only hardware frames (h264_vaapi) gets its device
  * and a pool of surfaces through libavutil's hwcontext, and each picture
  * uploaded (NV12). Rate control is libavcodec's bit rate for all of them;
  * libavcodec's libx265 wrapper (5.1) reads it only when it opens, so a new

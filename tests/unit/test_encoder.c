@@ -166,6 +166,18 @@ static int read_stamps(const char *path, uint32_t *frames, int max)
 	return n;
 }
 
+/* libx265's test pattern, small. */
+static const struct enc_config hevc_small = {
+	.input = ENC_INPUT_TEST,
+	.codec = ENC_CODEC_HEVC,
+	.width = 320,
+	.height = 240,
+	.fps = 30,
+	.preset = "ultrafast",
+	.bitrate = 400000,
+	.buffer_ms = 2000,
+};
+
 /*
  * --copy: an H.264/AAC file goes through as it is, looped with its timestamps
  * going on; the test pattern cannot be copied.
@@ -203,6 +215,48 @@ static void test_copy(void **state)
 	unlink(out);
 }
 
+/*
+ * --copy of HEVC: libx265's pattern recorded into Matroska (an hvcC record,
+ * length-prefixed packets), that file passed through as Enhanced FLV
+ * (eflv_out.c takes the record and the packets as they are): every frame
+ * decodes, in order. --codec h264 refuses the file.
+ */
+static void test_hevc_copy(void **state)
+{
+	char src[] = "/tmp/mps-enc-XXXXXX.mkv", out[] = "/tmp/mps-enc-XXXXXX.flv";
+	struct enc_config cfg = {
+		.input = src, .copy = true, .codec = ENC_CODEC_HEVC, .fps = 30, .buffer_ms = 2000};
+	struct enc_session *s = NULL;
+	struct enc_record *r = NULL;
+	struct enc_progress p = {0};
+	uint32_t frames[200];
+	int n;
+
+	(void)state;
+	temp_flv(src); /* an empty file: the recording takes it */
+	temp_flv(out);
+	assert_int_equal(enc_session_create(&hevc_small, &s), 0);
+	assert_int_equal(enc_record_open(src, &r), 0);
+	assert_int_equal(enc_session_record(s, r), 0);
+	while (p.media_time_us < 2000000) {
+		assert_int_equal(enc_session_step(s), 0);
+		enc_session_skip_to_keyframe(s); /* nothing takes the network queue */
+		enc_session_progress(s, &p);
+	}
+	enc_session_destroy(s);
+	assert_int_equal(enc_record_close(r), 0);
+	encode_with(&cfg, out, 5.0); /* ends with the file */
+	n = read_stamps(out, frames, 200);
+	assert_in_range(n, 59, 62);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(frames[i], (uint32_t)i);
+	cfg.codec = ENC_CODEC_H264;
+	s = NULL;
+	assert_int_equal(enc_session_create(&cfg, &s), AVERROR_INVALIDDATA);
+	unlink(src);
+	unlink(out);
+}
+
 /* Video bytes over a stretch of media time, in bit/s. */
 static double encode_rate(struct enc_session *s, double seconds)
 {
@@ -224,18 +278,6 @@ static double encode_rate(struct enc_session *s, double seconds)
  * The bit rate changes between frames (FFmpeg 5.1's libx264 wrapper
  * reconfigures x264): 2 Mbit/s, then 500 kbit/s, then 2 Mbit/s again.
  */
-/* libx265's test pattern, small. */
-static const struct enc_config hevc_small = {
-	.input = ENC_INPUT_TEST,
-	.codec = ENC_CODEC_HEVC,
-	.width = 320,
-	.height = 240,
-	.fps = 30,
-	.preset = "ultrafast",
-	.bitrate = 400000,
-	.buffer_ms = 2000,
-};
-
 /* FFmpeg's rtmp:// as a server (listen=1) for one publisher: what it receives, into a file. */
 struct rtmp_sink {
 	char url[64];
@@ -864,14 +906,14 @@ static void test_audio_buffer(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pattern_to_flv),	 cmocka_unit_test(test_unreadable_input),
-		cmocka_unit_test(test_bad_preset),	 cmocka_unit_test(test_encoder_choice),
-		cmocka_unit_test(test_queue_bound),	 cmocka_unit_test(test_copy),
-		cmocka_unit_test(test_bitrate_change),	 cmocka_unit_test(test_hevc_bitrate_change),
-		cmocka_unit_test(test_hevc_flv),	 cmocka_unit_test(test_hevc_rtmp),
-		cmocka_unit_test(test_skip_to_keyframe), cmocka_unit_test(test_slate),
-		cmocka_unit_test(test_live_errors),	 cmocka_unit_test(test_live_device),
-		cmocka_unit_test(test_audio_buffer),
+		cmocka_unit_test(test_pattern_to_flv), cmocka_unit_test(test_unreadable_input),
+		cmocka_unit_test(test_bad_preset),     cmocka_unit_test(test_encoder_choice),
+		cmocka_unit_test(test_queue_bound),    cmocka_unit_test(test_copy),
+		cmocka_unit_test(test_bitrate_change), cmocka_unit_test(test_hevc_bitrate_change),
+		cmocka_unit_test(test_hevc_flv),       cmocka_unit_test(test_hevc_rtmp),
+		cmocka_unit_test(test_hevc_copy),      cmocka_unit_test(test_skip_to_keyframe),
+		cmocka_unit_test(test_slate),	       cmocka_unit_test(test_live_errors),
+		cmocka_unit_test(test_live_device),    cmocka_unit_test(test_audio_buffer),
 	};
 
 	av_log_set_level(AV_LOG_ERROR);
