@@ -46,8 +46,8 @@ struct enc_session {
 	enum AVPixelFormat venc_sw_fmt;
 	struct SwsContext *venc_sws;
 	AVFrame *venc_conv, *venc_hw;
-	/* libx265 (enc_venc_needs_reopen()): frames sent since its last keyframe, and whether the
-	 * next keyframe is the first of an encoder opened again (it carries its parameter sets). */
+	/* libx265 (enc_venc_needs_reopen()): frames sent since its last keyframe, and whether it
+	 * was opened again (then each keyframe carries its parameter sets as new extradata). */
 	int venc_since_key;
 	bool venc_reopened;
 	/* The output's streams, ENC_VIDEO and ENC_AUDIO (NULL: none), and their time bases. */

@@ -169,12 +169,15 @@ static int drain(struct enc_session *s, AVCodecContext *c, enum enc_media kind)
 			return ret;
 		if (kind == ENC_VIDEO && (s->pkt->flags & AV_PKT_FLAG_KEY)) {
 			s->venc_since_key = 0;
-			/* After a reopen the writers are told the parameter sets again. */
+			/*
+			 * Once opened again, its keyframes carry its parameter sets: a
+			 * connection made later starts with the first ones (s->par), and
+			 * its writer sends the new ones when they differ.
+			 */
 			if (s->venc_reopened &&
 			    (ret = enc_packet_add_extradata(s->pkt, c->extradata,
 							    c->extradata_size)) < 0)
 				return ret;
-			s->venc_reopened = false;
 		}
 		ret = enc_enqueue(s, kind);
 		av_packet_unref(s->pkt);
