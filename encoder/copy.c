@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The pass-through input (--copy): a file already in H.264 (and AAC) is
+ * The pass-through input (--copy): a file already in H.264 or HEVC (and AAC) is
  * demuxed and its packets go to the queue as they are, paced in real time by
  * their decoding timestamps. Its bit rate is the file's: rate control can only
  * drop. With loop set the file starts again at its end and the timestamps go
@@ -37,8 +37,21 @@ static const char *codec_name(const AVCodecParameters *par)
 	return name ? name : "unknown";
 }
 
-int enc_copy_open(const char *path, bool loop, struct enc_copy **out, AVCodecParameters *par[2],
-		  AVRational tb[2])
+/* Whether the video of @par is what --codec @want asks for (auto: H.264 or HEVC). */
+static bool video_wanted(const AVCodecParameters *par, enum enc_codec want)
+{
+	switch (want) {
+	case ENC_CODEC_H264:
+		return par->codec_id == AV_CODEC_ID_H264;
+	case ENC_CODEC_HEVC:
+		return par->codec_id == AV_CODEC_ID_HEVC;
+	default:
+		return par->codec_id == AV_CODEC_ID_H264 || par->codec_id == AV_CODEC_ID_HEVC;
+	}
+}
+
+int enc_copy_open(const char *path, bool loop, enum enc_codec want, struct enc_copy **out,
+		  AVCodecParameters *par[2], AVRational tb[2])
 {
 	struct enc_copy *c = calloc(1, sizeof(*c));
 	int ret = AVERROR(ENOMEM);
@@ -62,9 +75,12 @@ int enc_copy_open(const char *path, bool loop, struct enc_copy **out, AVCodecPar
 		if (c->idx[k] < 0)
 			continue;
 		st = c->ic->streams[c->idx[k]];
-		if (st->codecpar->codec_id !=
-		    (k == ENC_VIDEO ? AV_CODEC_ID_H264 : AV_CODEC_ID_AAC)) {
-			LOG_ERR(ENC_TAG, "--copy needs H.264 video and AAC audio; %s has %s %s",
+		if (k == ENC_VIDEO ? !video_wanted(st->codecpar, want)
+				   : st->codecpar->codec_id != AV_CODEC_ID_AAC) {
+			LOG_ERR(ENC_TAG, "--copy needs %s video and AAC audio; %s has %s %s",
+				want == ENC_CODEC_HEVC	 ? "HEVC"
+				: want == ENC_CODEC_H264 ? "H.264"
+							 : "H.264 or HEVC",
 				path, k == ENC_VIDEO ? "video in" : "audio in",
 				codec_name(st->codecpar));
 			goto fail;
@@ -72,7 +88,7 @@ int enc_copy_open(const char *path, bool loop, struct enc_copy **out, AVCodecPar
 		if (k == ENC_VIDEO && !st->codecpar->extradata_size) {
 			/* FLV carries the parameter sets once, in the header. */
 			LOG_ERR(ENC_TAG,
-				"--copy: %s carries no H.264 parameter sets in its header "
+				"--copy: %s carries no parameter sets in its header "
 				"(an MPEG-TS?); remux it to MP4 or FLV first",
 				path);
 			goto fail;

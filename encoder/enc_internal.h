@@ -46,6 +46,10 @@ struct enc_session {
 	enum AVPixelFormat venc_sw_fmt;
 	struct SwsContext *venc_sws;
 	AVFrame *venc_conv, *venc_hw;
+	/* libx265 (enc_venc_needs_reopen()): frames sent since its last keyframe, and whether it
+	 * was opened again (then each keyframe carries its parameter sets as new extradata). */
+	int venc_since_key;
+	bool venc_reopened;
 	/* The output's streams, ENC_VIDEO and ENC_AUDIO (NULL: none), and their time bases. */
 	AVCodecParameters *par[2];
 	AVRational tb[2];
@@ -80,6 +84,13 @@ struct enc_session {
 int enc_venc_open(struct enc_session *s, bool global_header);
 /* x264's bitrate and maxrate, and a half-second VBV buffer. */
 void enc_venc_set_rate(AVCodecContext *c, int64_t bps);
+/* Whether a new bit rate needs the encoder opened again (libx265: read only when it opens). */
+bool enc_venc_needs_reopen(const AVCodecContext *c);
+/*
+ * The video encoder closed (drained first by the caller) and opened again at
+ * @bps: it starts with a keyframe. 0 or an AVERROR.
+ */
+int enc_venc_reopen(struct enc_session *s, int64_t bps);
 /* @in as the encoder takes it (owned by the session, valid until the next call). */
 int enc_venc_prepare(struct enc_session *s, AVFrame *in, AVFrame **out);
 void enc_venc_free(struct enc_session *s);
@@ -120,8 +131,8 @@ int enc_record_attach(struct enc_record *r, struct enc_session *s);
 void enc_record_packet(struct enc_record *r, const AVPacket *pkt, int kind, bool key);
 
 /* The pass-through input (copy.c). */
-int enc_copy_open(const char *path, bool loop, struct enc_copy **out, AVCodecParameters *par[2],
-		  AVRational tb[2]);
+int enc_copy_open(const char *path, bool loop, enum enc_codec want, struct enc_copy **out,
+		  AVCodecParameters *par[2], AVRational tb[2]);
 /* The next packet, stream_index ENC_VIDEO or ENC_AUDIO, and when it is due (us from 0). */
 int enc_copy_next(struct enc_copy *c, AVPacket *pkt, enum enc_media *kind, int64_t *due_us);
 void enc_copy_close(struct enc_copy *c);

@@ -42,17 +42,27 @@ bool enc_err_is_input(int err);
 
 struct enc_live;
 
+/*
+ * The video codec sent. ENC_CODEC_AUTO: H.264 when encoding (nothing tells
+ * whether a server takes HEVC before it is sent), the file's own with --copy.
+ */
+enum enc_codec { ENC_CODEC_H264, ENC_CODEC_HEVC, ENC_CODEC_AUTO };
+
+/* "h264", "hevc", "auto". */
+const char *enc_codec_name(enum enc_codec c);
+
 struct enc_config {
 	const char *input;     /* ENC_INPUT_TEST or a file/URL libavformat reads */
 	struct enc_live *live; /* a live input (enc_live_start), read instead of @input */
 	bool loop;	       /* start a file input again at its end */
 	int width, height;
 	int fps;
-	const char *encoder; /* libavcodec's H.264 encoder; NULL: libx264 */
-	const char *preset;  /* x264 preset */
+	enum enc_codec codec;
+	const char *encoder; /* libavcodec's encoder of @codec; NULL: libx264 or libx265 */
+	const char *preset;  /* x264's or x265's preset */
 	int64_t bitrate;     /* video bit/s, at the start (enc_session_set_bitrate) */
 	int buffer_ms;	     /* packets waiting for the network: beyond this, whole GOPs go */
-	bool copy; /* pass an H.264/AAC file, or a live source's H.264, through as it is */
+	bool copy; /* pass an H.264 or HEVC/AAC file, or a live source's H.264, through as it is */
 };
 
 struct enc_output_config {

@@ -3,9 +3,12 @@
  * The network side: one FLV/RTMP connection per enc_output. Each connection
  * starts with its own FLV header and the first keyframe available; packets
  * keep the timestamps the encoders gave them, so that after a reconnect the
- * stream goes on from where it was.
+ * stream goes on from where it was. H.264 goes through libavformat's FLV
+ * muxer; HEVC, which that muxer refuses, through eflv_out.c into the same
+ * AVIOContext (the format context then only holds it).
  */
 #include "clock.h"
+#include "eflv_out.h"
 #include "enc_internal.h"
 #include "log.h"
 
@@ -20,6 +23,7 @@ struct enc_output {
 	struct enc_session *s;
 	struct enc_output_config cfg;
 	AVFormatContext *oc;
+	struct enc_eflv *eflv;	/* HEVC: the writer; NULL: the FLV muxer */
 	int64_t deadline_ns;	/* connecting or closing: abort past it; 0: none */
 	int64_t write_start_ns; /* a write is under way since; 0: none */
 	bool deadline_hit;
@@ -56,6 +60,33 @@ static int add_stream(AVFormatContext *oc, const AVCodecParameters *par, AVRatio
 	return 0;
 }
 
+/* The FLV header and the codecs' headers, by the FLV muxer or, for HEVC, eflv_out.c. */
+static int write_header(struct enc_output *o)
+{
+	struct enc_session *s = o->s;
+	AVDictionary *opts = NULL;
+	int ret;
+
+	if (s->cfg.codec == ENC_CODEC_HEVC) {
+		struct enc_eflv_streams st = {.par = {s->par[ENC_VIDEO], s->par[ENC_AUDIO]},
+					      .tb = {s->tb[ENC_VIDEO], s->tb[ENC_AUDIO]},
+					      .fps = s->cfg.fps};
+
+		ret = enc_eflv_open(o->oc->pb, &st, &o->eflv);
+		if (ret < 0 && !o->deadline_hit)
+			LOG_ERR(ENC_TAG, "cannot write the HEVC stream's headers: %s",
+				av_err2str(ret));
+	} else {
+		/* A stream cannot be rewritten at its end: no duration/size update in the trailer. */
+		if (!(o->oc->pb->seekable & AVIO_SEEKABLE_NORMAL))
+			av_dict_set(&opts, "flvflags", "no_duration_filesize", 0);
+		ret = avformat_write_header(o->oc, &opts);
+		av_dict_free(&opts);
+	}
+	o->header_written = ret >= 0;
+	return ret;
+}
+
 int enc_output_open(struct enc_session *s, const struct enc_output_config *cfg,
 		    struct enc_output **out)
 {
@@ -84,14 +115,8 @@ int enc_output_open(struct enc_session *s, const struct enc_output_config *cfg,
 	}
 	ret = avio_open2(&o->oc->pb, cfg->url, AVIO_FLAG_WRITE, &o->oc->interrupt_callback, &opts);
 	av_dict_free(&opts);
-	if (ret >= 0) {
-		/* A stream cannot be rewritten at its end: no duration/size update in the trailer. */
-		if (!(o->oc->pb->seekable & AVIO_SEEKABLE_NORMAL))
-			av_dict_set(&opts, "flvflags", "no_duration_filesize", 0);
-		ret = avformat_write_header(o->oc, &opts);
-		av_dict_free(&opts);
-		o->header_written = ret >= 0;
-	}
+	if (ret >= 0)
+		ret = write_header(o);
 	o->deadline_ns = 0;
 	if (ret < 0) {
 		if (o->deadline_hit)
@@ -137,10 +162,14 @@ int enc_output_send(struct enc_output *o, int wait_ms)
 		}
 		o->need_keyframe = false;
 	}
-	st = o->oc->streams[n->pkt->stream_index];
-	av_packet_rescale_ts(n->pkt, o->s->tb[n->pkt->stream_index], st->time_base);
 	o->write_start_ns = mps_mono_ns();
-	ret = av_interleaved_write_frame(o->oc, n->pkt);
+	if (o->eflv) {
+		ret = enc_eflv_write(o->eflv, n->pkt, n->video ? ENC_VIDEO : ENC_AUDIO);
+	} else {
+		st = o->oc->streams[n->pkt->stream_index];
+		av_packet_rescale_ts(n->pkt, o->s->tb[n->pkt->stream_index], st->time_base);
+		ret = av_interleaved_write_frame(o->oc, n->pkt);
+	}
 	o->write_start_ns = 0;
 	enc_qnode_free(n);
 	report_bytes(o);
@@ -154,7 +183,7 @@ int enc_output_finish(struct enc_output *o)
 	if (!o->header_written)
 		return 0;
 	o->deadline_ns = mps_mono_ns() + (int64_t)CLOSE_TIMEOUT_MS * 1000000;
-	ret = av_write_trailer(o->oc);
+	ret = o->eflv ? enc_eflv_finish(o->eflv) : av_write_trailer(o->oc);
 	o->deadline_ns = 0;
 	o->header_written = false;
 	report_bytes(o);
@@ -170,6 +199,7 @@ void enc_output_close(struct enc_output *o, int timeout_ms)
 		o->deadline_ns = mps_mono_ns() + (int64_t)timeout_ms * 1000000 + 1;
 		avio_closep(&o->oc->pb);
 		avformat_free_context(o->oc);
+		enc_eflv_free(o->eflv);
 	}
 	free(o);
 }

@@ -6,6 +6,7 @@
 #include "clock.h"
 #include "encoder.h"
 #include "log.h"
+#include "player_eflv.h"
 #include "source.h"
 
 #include <libavcodec/avcodec.h>
@@ -15,6 +16,8 @@
 #include <time.h>
 
 struct enc_player {
+	struct enc_eflv_reader *eflv; /* the connection, read as tags while enhanced */
+	bool enhanced;		      /* HEVC in enhanced FLV: read by player_eflv.c, not ic */
 	AVFormatContext *ic;
 	AVCodecContext *dec;
 	AVPacket *pkt;
@@ -53,6 +56,7 @@ int enc_player_open(const char *url, int timeout_ms, int (*interrupt)(void *), v
 {
 	struct enc_player *p = calloc(1, sizeof(*p));
 	AVDictionary *opts = NULL;
+	enum enc_eflv_kind kind;
 	const AVCodec *codec;
 	int ret = AVERROR(ENOMEM);
 
@@ -70,6 +74,26 @@ int enc_player_open(const char *url, int timeout_ms, int (*interrupt)(void *), v
 	/* Live playback of RTMP; the packets read while probing the streams are kept. */
 	av_dict_set(&opts, "rtmp_live", "live", 0);
 	arm(p);
+	ret = enc_eflv_reader_open(url, &p->ic->interrupt_callback, &opts, &p->eflv, &kind);
+	if (ret < 0)
+		goto fail;
+	p->enhanced = kind == ENC_EFLV_ENHANCED;
+	if (p->enhanced) {
+		av_dict_free(&opts);
+		*out = p; /* the decoder opens with the first SequenceStart's record */
+		return 0;
+	}
+	if (kind == ENC_EFLV_LEGACY) {
+		p->ic->pb = enc_eflv_reader_replay(p->eflv);
+		if (!p->ic->pb) {
+			ret = AVERROR(ENOMEM);
+			goto fail;
+		}
+	} else {
+		/* Another format (a recording): libavformat opens it itself, seekable. */
+		enc_eflv_reader_close(p->eflv);
+		p->eflv = NULL;
+	}
 	ret = avformat_open_input(&p->ic, url, NULL, &opts);
 	av_dict_free(&opts);
 	if (ret < 0)
@@ -92,9 +116,46 @@ int enc_player_open(const char *url, int timeout_ms, int (*interrupt)(void *), v
 	*out = p;
 	return 0;
 fail:
+	av_dict_free(&opts);
 	if (p->timed_out)
 		ret = AVERROR(ETIMEDOUT);
 	enc_player_close(p);
+	return ret;
+}
+
+/* An HEVC decoder for @record (an HEVCDecoderConfigurationRecord), in place of the last one. */
+static int open_hevc(struct enc_player *p, const uint8_t *record, size_t len)
+{
+	const AVCodec *codec = avcodec_find_decoder(AV_CODEC_ID_HEVC);
+
+	avcodec_free_context(&p->dec);
+	if (!codec)
+		return AVERROR_DECODER_NOT_FOUND;
+	if (!(p->dec = avcodec_alloc_context3(codec)) ||
+	    !(p->dec->extradata = av_mallocz(len + AV_INPUT_BUFFER_PADDING_SIZE)))
+		return AVERROR(ENOMEM);
+	memcpy(p->dec->extradata, record, len);
+	p->dec->extradata_size = (int)len;
+	p->dec->pkt_timebase = (AVRational){1, 1000};
+	return avcodec_open2(p->dec, codec, NULL);
+}
+
+/* The next packet for the decoder: enhanced FLV's next HEVC access unit, or libavformat's. */
+static int read_packet(struct enc_player *p)
+{
+	const uint8_t *record;
+	size_t len = 0;
+	int ret;
+
+	if (!p->enhanced)
+		return av_read_frame(p->ic, p->pkt);
+	ret = enc_eflv_reader_next(p->eflv, p->pkt, &record, &len, &p->bytes);
+	if (ret >= 0 && record && (ret = open_hevc(p, record, len)) < 0)
+		av_packet_unref(p->pkt);
+	if (ret >= 0 && !p->dec) {
+		av_packet_unref(p->pkt); /* a frame before any SequenceStart: nothing decodes it */
+		ret = AVERROR(EAGAIN);
+	}
 	return ret;
 }
 
@@ -103,9 +164,10 @@ int enc_player_next(struct enc_player *p, struct enc_player_frame *out)
 	int ret;
 
 	for (;;) {
-		ret = avcodec_receive_frame(p->dec, p->frame);
+		ret = p->dec ? avcodec_receive_frame(p->dec, p->frame) : AVERROR(EAGAIN);
 		if (ret >= 0) {
-			AVRational tb = p->ic->streams[p->vidx]->time_base;
+			AVRational tb = p->enhanced ? (AVRational){1, 1000}
+						    : p->ic->streams[p->vidx]->time_base;
 			int64_t pts = p->frame->best_effort_timestamp;
 
 			memset(out, 0, sizeof(*out));
@@ -131,17 +193,22 @@ int enc_player_next(struct enc_player *p, struct enc_player_frame *out)
 			return AVERROR_EOF;
 
 		arm(p);
-		ret = av_read_frame(p->ic, p->pkt);
+		ret = read_packet(p);
+		if (ret == AVERROR(EAGAIN))
+			continue;
 		if (ret < 0) {
 			if (p->timed_out)
 				return AVERROR(ETIMEDOUT);
+			if (!p->dec)
+				return AVERROR_STREAM_NOT_FOUND;
 			/* End of the stream: flush the frames the decoder still holds. */
 			p->draining = true;
 			avcodec_send_packet(p->dec, NULL);
 			continue;
 		}
-		p->bytes += p->pkt->size;
-		if (p->pkt->stream_index == p->vidx) {
+		if (!p->enhanced)
+			p->bytes += p->pkt->size;
+		if (p->enhanced || p->pkt->stream_index == p->vidx) {
 			ret = avcodec_send_packet(p->dec, p->pkt);
 			if (ret < 0 && ret != AVERROR_INVALIDDATA) {
 				av_packet_unref(p->pkt);
@@ -158,6 +225,7 @@ void enc_player_close(struct enc_player *p)
 		return;
 	avcodec_free_context(&p->dec);
 	avformat_close_input(&p->ic);
+	enc_eflv_reader_close(p->eflv); /* after ic: its pb is the reader's */
 	av_packet_free(&p->pkt);
 	av_frame_free(&p->frame);
 	free(p);

@@ -185,6 +185,7 @@ static void drop_muxer(struct enc_record *r)
 static int open_muxer(struct enc_record *r, const struct enc_session *s)
 {
 	const char *fmt = format_for(r->path);
+	bool hevc = s->par[ENC_VIDEO] && s->par[ENC_VIDEO]->codec_id == AV_CODEC_ID_HEVC;
 	AVDictionary *opts = NULL;
 	char url[MAX_PATH_BYTES + 8];
 	int ret;
@@ -194,6 +195,12 @@ static int open_muxer(struct enc_record *r, const struct enc_session *s)
 	 * takes what comes before a colon for a protocol's name unless told "file:").
 	 */
 	snprintf(url, sizeof(url), "file:%s", r->path);
+	if (hevc && !strcmp(fmt, "flv")) {
+		/* FFmpeg 5.1's FLV muxer has no HEVC; Matroska and MP4 have. */
+		LOG_ERR(RECORD_TAG, "--record %s: FLV takes no HEVC here; record to .mkv or .mp4",
+			r->path);
+		return AVERROR(ENOTSUP);
+	}
 	ret = avformat_alloc_output_context2(&r->oc, NULL, fmt, url);
 	if (ret < 0)
 		return ret;
@@ -208,6 +215,9 @@ static int open_muxer(struct enc_record *r, const struct enc_session *s)
 		if ((ret = avcodec_parameters_copy(st->codecpar, s->par[k])) < 0)
 			return ret;
 		st->codecpar->codec_tag = 0;
+		/* 'hvc1' (the parameter sets in the sample entry only), which Apple's players want. */
+		if (hevc && k == ENC_VIDEO && (!strcmp(fmt, "mp4") || !strcmp(fmt, "mov")))
+			st->codecpar->codec_tag = MKTAG('h', 'v', 'c', '1');
 		st->time_base = s->tb[k];
 	}
 	ret = avio_open(&r->oc->pb, url, AVIO_FLAG_WRITE);

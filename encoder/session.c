@@ -10,6 +10,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <libavutil/channel_layout.h>
 #include <libavutil/opt.h>
 #include <stdlib.h>
@@ -65,10 +66,15 @@ int enc_session_create(const struct enc_config *cfg, struct enc_session **out)
 		ret = AVERROR(EINVAL);
 		goto fail;
 	}
+	if (cfg->copy && cfg->live && cfg->codec == ENC_CODEC_HEVC) {
+		LOG_ERR(ENC_TAG, "--copy of a live input passes H.264 only (not HEVC yet)");
+		ret = AVERROR(EINVAL);
+		goto fail;
+	}
 	if (cfg->live)
 		ret = enc_source_live_create(cfg->live, &s->src);
 	else if (cfg->copy) /* a file */
-		ret = enc_copy_open(cfg->input, cfg->loop, &s->copy, s->par, s->tb);
+		ret = enc_copy_open(cfg->input, cfg->loop, cfg->codec, &s->copy, s->par, s->tb);
 	else if (s->is_test)
 		ret = enc_source_test_create(cfg->width, cfg->height, cfg->fps, &s->src);
 	else
@@ -84,9 +90,15 @@ int enc_session_create(const struct enc_config *cfg, struct enc_session **out)
 		goto fail;
 	}
 	if (s->copy) {
+		s->cfg.codec = s->par[ENC_VIDEO]->codec_id == AV_CODEC_ID_HEVC ? ENC_CODEC_HEVC
+									       : ENC_CODEC_H264;
 		*out = s;
 		return 0;
 	}
+	/* Nothing says whether the server takes HEVC before it is sent: auto is H.264. */
+	if (s->cfg.codec == ENC_CODEC_AUTO)
+		s->cfg.codec = ENC_CODEC_H264;
+	/* FLV (and the HEVC writer, eflv_out.c) carry the parameter sets once, in a header. */
 	global = s->ofmt->flags & AVFMT_GLOBALHEADER;
 	if ((ret = enc_venc_open(s, global)) < 0 || (ret = open_audio_encoder(s, global)) < 0)
 		goto fail;
@@ -155,6 +167,18 @@ static int drain(struct enc_session *s, AVCodecContext *c, enum enc_media kind)
 			return ret;
 		if (kind == ENC_VIDEO && s->cfg.copy && (ret = slate_packet(s, c)) < 0)
 			return ret;
+		if (kind == ENC_VIDEO && (s->pkt->flags & AV_PKT_FLAG_KEY)) {
+			s->venc_since_key = 0;
+			/*
+			 * Once opened again, its keyframes carry its parameter sets: a
+			 * connection made later starts with the first ones (s->par), and
+			 * its writer sends the new ones when they differ.
+			 */
+			if (s->venc_reopened &&
+			    (ret = enc_packet_add_extradata(s->pkt, c->extradata,
+							    c->extradata_size)) < 0)
+				return ret;
+		}
 		ret = enc_enqueue(s, kind);
 		av_packet_unref(s->pkt);
 		if (ret < 0)
@@ -162,12 +186,45 @@ static int drain(struct enc_session *s, AVCodecContext *c, enum enc_media kind)
 	}
 }
 
+/*
+ * A new rate for an encoder that reads it only when it opens (libx265): it is
+ * drained and opened again, which starts with a keyframe. So that costs no
+ * extra keyframe, that waits for the next one due (a GOP, a keyframe asked
+ * for), unless the rate is to fall by a fifth or more (a path is congested).
+ */
+static int rate_by_reopen(struct enc_session *s, int64_t bps)
+{
+	AVCodecContext *c = s->venc;
+	bool due = s->venc_since_key + 1 >= c->gop_size || atomic_load(&s->want_keyframe) ||
+		   bps * 5 <= c->bit_rate * 4;
+	int ret;
+
+	if (bps == c->bit_rate || !due)
+		return 0;
+	if ((ret = avcodec_send_frame(c, NULL)) < 0 || (ret = drain(s, c, ENC_VIDEO)) < 0)
+		return ret;
+	if ((ret = enc_venc_reopen(s, bps)) < 0) {
+		LOG_ERR(ENC_TAG, "cannot open the video encoder again at %" PRId64 " bit/s: %s",
+			bps, av_err2str(ret));
+		return ret;
+	}
+	s->venc_reopened = true;
+	pthread_mutex_lock(&s->lock);
+	s->progress.target_bps = bps;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
 static int encode(struct enc_session *s, enum enc_media kind, AVFrame *frame)
 {
 	AVCodecContext *c = kind == ENC_VIDEO ? s->venc : s->aenc;
 	int ret;
 
-	if (kind == ENC_VIDEO) {
+	if (kind == ENC_VIDEO && enc_venc_needs_reopen(c)) {
+		if ((ret = rate_by_reopen(s, atomic_load(&s->want_bitrate))) < 0)
+			return ret;
+		c = s->venc;
+	} else if (kind == ENC_VIDEO) {
 		int64_t bps = atomic_load(&s->want_bitrate);
 
 		if (bps != c->bit_rate || bps != c->rc_max_rate) {
@@ -184,8 +241,11 @@ static int encode(struct enc_session *s, enum enc_media kind, AVFrame *frame)
 			s->progress.target_bps = bps;
 			pthread_mutex_unlock(&s->lock);
 		}
+	}
+	if (kind == ENC_VIDEO) {
 		frame->pict_type = atomic_exchange(&s->want_keyframe, false) ? AV_PICTURE_TYPE_I
 									     : AV_PICTURE_TYPE_NONE;
+		s->venc_since_key++;
 	}
 	if (kind == ENC_VIDEO && (ret = enc_venc_prepare(s, frame, &frame)) < 0) {
 		LOG_ERR(ENC_TAG, "cannot hand the picture to the encoder: %s", av_err2str(ret));

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * The video encoder: libx264 by default, or any H.264 encoder libavcodec has
- * (--encoder). One that takes software frames gets them in its own pixel
- * format (converted from the sources' yuv420p with libswscale when it wants
- * another); one that takes only hardware frames (h264_vaapi) gets its device
+ * The video encoder: libx264 by default, libx265 with --codec hevc, or any
+ * encoder of that codec libavcodec has (--encoder). One that takes software
+ * frames gets them in its own pixel format (converted from the sources'
+ * yuv420p with libswscale when it wants another); one that takes only hardware frames (h264_vaapi) gets its device
  * and a pool of surfaces through libavutil's hwcontext, and each picture
- * uploaded (NV12). Rate control is libavcodec's bit rate for all of them.
+ * uploaded (NV12). Rate control is libavcodec's bit rate for all of them;
+ * libavcodec's libx265 wrapper (5.1) reads it only when it opens, so a new
+ * rate reopens it (enc_venc_reopen()).
  */
 #include "enc_internal.h"
 #include "log.h"
@@ -20,6 +22,17 @@
 #define GOP_SECONDS	2
 #define HW_POOL_SIZE	8
 #define DEFAULT_ENCODER "libx264"
+#define DEFAULT_HEVC	"libx265"
+
+const char *enc_codec_name(enum enc_codec c)
+{
+	return c == ENC_CODEC_HEVC ? "hevc" : c == ENC_CODEC_AUTO ? "auto" : "h264";
+}
+
+static enum AVCodecID codec_id(enum enc_codec c)
+{
+	return c == ENC_CODEC_HEVC ? AV_CODEC_ID_HEVC : AV_CODEC_ID_H264;
+}
 
 void enc_venc_set_rate(AVCodecContext *c, int64_t bps)
 {
@@ -28,8 +41,8 @@ void enc_venc_set_rate(AVCodecContext *c, int64_t bps)
 	c->rc_buffer_size = (int)(bps / 2);
 }
 
-/* "libx264, h264_vaapi, ...": the H.264 encoders of this libavcodec, for a message. */
-static void list_h264_encoders(char *buf, size_t size)
+/* "libx264, h264_vaapi, ...": the encoders of @id in this libavcodec, for a message. */
+static void list_encoders(enum AVCodecID id, char *buf, size_t size)
 {
 	const AVCodec *c;
 	void *it = NULL;
@@ -39,7 +52,7 @@ static void list_h264_encoders(char *buf, size_t size)
 	while ((c = av_codec_iterate(&it)) && used + 2 < size) {
 		int n;
 
-		if (!av_codec_is_encoder(c) || c->id != AV_CODEC_ID_H264)
+		if (!av_codec_is_encoder(c) || c->id != id)
 			continue;
 		n = snprintf(buf + used, size - used, "%s%s", used ? ", " : "", c->name);
 		if (n < 0)
@@ -135,7 +148,13 @@ static void low_delay_options(const AVCodec *codec, AVDictionary **opts, const c
 		av_dict_set(opts, "x264-params", "scenecut=0", 0);
 		/* A keyframe asked for after a reconnect is an IDR: decodable on its own. */
 		av_dict_set(opts, "forced-idr", "1", 0);
-	} else if (!strcmp(codec->name, "h264_nvenc")) {
+	} else if (!strcmp(codec->name, "libx265")) {
+		av_dict_set(opts, "preset", preset, 0);
+		av_dict_set(opts, "tune", "zerolatency", 0);
+		/* x265 logs to stderr itself, not through av_log: its errors only. */
+		av_dict_set(opts, "x265-params", "scenecut=0:log-level=error", 0);
+		av_dict_set(opts, "forced-idr", "1", 0);
+	} else if (!strcmp(codec->name, "h264_nvenc") || !strcmp(codec->name, "hevc_nvenc")) {
 		av_dict_set(opts, "tune", "ll", 0);
 		av_dict_set(opts, "zerolatency", "1", 0);
 		av_dict_set(opts, "rc", "cbr", 0);
@@ -146,26 +165,25 @@ static void low_delay_options(const AVCodec *codec, AVDictionary **opts, const c
 	}
 }
 
-/* Find @name and check that it makes H.264: the codec, or NULL with the error in *err. */
-static const AVCodec *find_encoder(const char *name, int *err)
+/* Find @name and check that it makes @id: the codec, or NULL with the error in *err. */
+static const AVCodec *find_encoder(const char *name, enum AVCodecID id, int *err)
 {
 	const AVCodec *codec = avcodec_find_encoder_by_name(name);
 	char names[256];
 
 	if (!codec || !av_codec_is_encoder(codec)) {
-		list_h264_encoders(names, sizeof(names));
+		list_encoders(id, names, sizeof(names));
 		LOG_ERR(ENC_TAG,
-			"--encoder %s: this libavcodec has no such encoder (its H.264 "
+			"--encoder %s: this libavcodec has no such encoder (its %s "
 			"encoders: %s)",
-			name, names);
+			name, avcodec_get_name(id), names);
 		*err = AVERROR_ENCODER_NOT_FOUND;
 		return NULL;
 	}
-	if (codec->id != AV_CODEC_ID_H264) {
-		LOG_ERR(ENC_TAG,
-			"--encoder %s makes %s; RTMP (FLV) carries H.264 here (HEVC over "
-			"RTMP needs FFmpeg 6.1 or later)",
-			name, avcodec_get_name(codec->id));
+	if (codec->id != id) {
+		LOG_ERR(ENC_TAG, "--encoder %s makes %s; --codec %s needs an encoder of %s", name,
+			avcodec_get_name(codec->id), id == AV_CODEC_ID_HEVC ? "hevc" : "h264",
+			avcodec_get_name(id));
 		*err = AVERROR(EINVAL);
 		return NULL;
 	}
@@ -174,14 +192,16 @@ static const AVCodec *find_encoder(const char *name, int *err)
 
 int enc_venc_open(struct enc_session *s, bool global_header)
 {
-	const char *name = s->cfg.encoder ? s->cfg.encoder : DEFAULT_ENCODER;
-	bool x264 = !strncmp(name, DEFAULT_ENCODER, strlen(DEFAULT_ENCODER));
+	bool hevc = s->cfg.codec == ENC_CODEC_HEVC;
+	const char *name = s->cfg.encoder ? s->cfg.encoder : hevc ? DEFAULT_HEVC : DEFAULT_ENCODER;
+	bool x26x = !strncmp(name, DEFAULT_ENCODER, strlen(DEFAULT_ENCODER)) ||
+		    !strcmp(name, DEFAULT_HEVC);
 	AVDictionary *opts = NULL;
 	const AVCodec *codec;
 	AVCodecContext *c;
 	int ret = 0;
 
-	if (!(codec = find_encoder(name, &ret)))
+	if (!(codec = find_encoder(name, codec_id(s->cfg.codec), &ret)))
 		return ret;
 	c = s->venc = avcodec_alloc_context3(codec);
 	if (!c)
@@ -204,8 +224,8 @@ int enc_venc_open(struct enc_session *s, bool global_header)
 	low_delay_options(codec, &opts, s->cfg.preset);
 	ret = avcodec_open2(c, codec, &opts);
 	av_dict_free(&opts);
-	if (ret < 0 && x264) {
-		LOG_ERR(ENC_TAG, "cannot open x264 (preset %s): %s", s->cfg.preset,
+	if (ret < 0 && x26x) {
+		LOG_ERR(ENC_TAG, "cannot open %s (preset %s): %s", name, s->cfg.preset,
 			av_err2str(ret));
 	} else if (ret < 0) {
 		/* A hardware encoder that cannot open: its hardware or driver is not there. */
@@ -214,11 +234,25 @@ int enc_venc_open(struct enc_session *s, bool global_header)
 			"driver?)",
 			name, av_err2str(ret));
 		ret = AVERROR(ENODEV);
-	} else if (!x264) {
+	} else if (!x26x) {
 		LOG_INFO(ENC_TAG, "video encoder %s, %s frames", name,
 			 av_get_pix_fmt_name(c->pix_fmt));
 	}
 	return ret;
+}
+
+bool enc_venc_needs_reopen(const AVCodecContext *c)
+{
+	return !strcmp(c->codec->name, DEFAULT_HEVC);
+}
+
+int enc_venc_reopen(struct enc_session *s, int64_t bps)
+{
+	bool global = s->venc->flags & AV_CODEC_FLAG_GLOBAL_HEADER;
+
+	avcodec_free_context(&s->venc);
+	s->cfg.bitrate = bps;
+	return enc_venc_open(s, global);
 }
 
 /* @in (yuv420p) in the software format the encoder or its upload wants. */

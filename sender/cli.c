@@ -123,6 +123,7 @@ static void defaults(struct snd_options *o)
 	o->height = 720;
 	o->fps = 30;
 	o->preset = "veryfast";
+	o->codec = "h264";
 	o->encoder = "libx264";
 	o->congestion = CONN_CONGESTION_DEFAULT;
 	o->bitrate = 2500000;
@@ -183,7 +184,7 @@ static enum mps_args_result check_rates(struct snd_options *o, bool bitrate_set,
 
 /* What the parse has seen so far, across the config file and the command line. */
 struct parse_state {
-	bool bitrate_set, min_set, preset_set;
+	bool bitrate_set, min_set, preset_set, encoder_set;
 	bool uplinks_from_config; /* the uplinks so far came from the file */
 };
 
@@ -308,11 +309,19 @@ APPLIER(apply_size)
 	return MPS_ARGS_RUN;
 }
 
+APPLIER(apply_codec)
+{
+	if (strcmp(arg, "h264") && strcmp(arg, "hevc") && strcmp(arg, "auto"))
+		FAIL("--codec '%s': expected h264, hevc or auto", arg);
+	return set_kept(row, opts, state, arg, err, errlen);
+}
+
 APPLIER(apply_encoder)
 {
 	if (!*arg || strspn(arg, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen(arg))
 		FAIL("--encoder '%s': expected an encoder's name, such as libx264 or h264_vaapi",
 		     arg);
+	((struct parse_state *)state)->encoder_set = true;
 	return set_kept(row, opts, state, arg, err, errlen);
 }
 
@@ -483,21 +492,29 @@ static const struct mps_opt rows[] = {
 	 .metavar = "N",
 	 INT(fps, 1, MAX_FPS, "1 to " XSTR(MAX_FPS)),
 	 .help = "frame rate (default 30)"},
+	{.name = "codec",
+	 .metavar = "h264|hevc|auto",
+	 .apply = apply_codec,
+	 FIELD(codec, const char *),
+	 .help = "the video codec (default h264); hevc goes as\n"
+		 "Enhanced RTMP, which the server must take; auto:\n"
+		 "h264 when encoding, the file's with --copy"},
 	{.name = "encoder",
 	 .metavar = "NAME",
 	 .apply = apply_encoder,
 	 FIELD(encoder, const char *),
-	 .help = "the H.264 encoder (default libx264; h264_vaapi,\n"
-		 "h264_nvenc, h264_qsv, h264_v4l2m2m where the\n"
-		 "hardware is there)"},
+	 .help = "the encoder (default libx264, libx265 with\n"
+		 "--codec hevc; h264_vaapi, h264_nvenc, h264_qsv,\n"
+		 "h264_v4l2m2m, hevc_vaapi, hevc_nvenc,\n"
+		 "hevc_v4l2m2m where the hardware is there)"},
 	{.name = "preset",
 	 .metavar = "NAME",
 	 .apply = apply_preset,
 	 FIELD(preset, const char *),
-	 .help = "x264 preset (default veryfast)"},
+	 .help = "x264's or x265's preset (default veryfast)"},
 	{.name = "copy",
 	 FLAG(copy),
-	 .help = "pass FILE (H.264 and AAC) or a live input's\n"
+	 .help = "pass FILE (H.264 or HEVC, AAC) or a live input's\n"
 		 "H.264 through as it is: no encoding (but the\n"
 		 "slate's); the bit rate is the source's"},
 	/* "%%" is printed as it is (fputs), as it always was. */
@@ -1114,10 +1131,17 @@ enum mps_args_result snd_cli_parse(int argc, char **argv, struct snd_options *o,
 	}
 	if (check_input(o, err, errlen) != MPS_ARGS_RUN)
 		return MPS_ARGS_ERROR;
-	if (o->copy && strcmp(o->encoder, "libx264"))
+	if (!strcmp(o->codec, "hevc") && !st.encoder_set)
+		o->encoder = "libx265";
+	if (!strcmp(o->codec, "hevc") && o->record && strlen(o->record) >= 4 &&
+	    !strcasecmp(o->record + strlen(o->record) - 4, ".flv"))
+		FAIL("--record %s: FLV takes no HEVC here (FFmpeg 5.1); record to .mkv or .mp4",
+		     o->record);
+	if (o->copy && st.encoder_set && strcmp(o->encoder, "libx264") &&
+	    strcmp(o->encoder, "libx265"))
 		FAIL("--encoder does not apply with --copy: nothing is encoded");
-	if (st.preset_set && strcmp(o->encoder, "libx264"))
-		FAIL("--preset is libx264's; %s has presets of its own", o->encoder);
+	if (st.preset_set && strcmp(o->encoder, "libx264") && strcmp(o->encoder, "libx265"))
+		FAIL("--preset is libx264's and libx265's; %s has presets of its own", o->encoder);
 	if ((o->ca_file || o->insecure) && strncasecmp(o->url, "rtmps:", 6))
 		FAIL("%s applies to an rtmps:// URL", o->ca_file ? "--ca" : "--insecure");
 	if (o->ca_file && o->insecure)

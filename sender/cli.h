@@ -34,7 +34,8 @@ struct snd_options {
 	bool loop;
 	int width, height, fps;
 	const char *preset;		  /* libx264's */
-	const char *encoder;		  /* libavcodec's name of the H.264 encoder */
+	const char *codec;		  /* --codec: "h264", "hevc" or "auto" */
+	const char *encoder;		  /* libavcodec's name of the encoder of codec */
 	const char *record;		  /* --record FILE (a strftime pattern), or NULL */
 	const char *congestion;		  /* the subflows' TCP congestion control, or "system" */
 	int64_t bitrate;		  /* the starting point */

@@ -299,6 +299,9 @@ static int setup_encoder(struct app *a)
 		.width = o->width,
 		.height = o->height,
 		.fps = o->fps,
+		.codec = !strcmp(o->codec, "hevc")   ? ENC_CODEC_HEVC
+			 : !strcmp(o->codec, "auto") ? ENC_CODEC_AUTO
+						     : ENC_CODEC_H264,
 		.encoder = o->encoder,
 		.preset = o->preset,
 		.bitrate = o->bitrate,

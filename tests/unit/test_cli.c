@@ -359,7 +359,7 @@ static void test_help_is_config(void **state)
 			fail_msg("key '%s': %s", name, err);
 		n_options++;
 	}
-	assert_int_equal(n_options, 37);
+	assert_int_equal(n_options, 38);
 	unlink(path);
 	free(help);
 }
@@ -599,13 +599,39 @@ static void test_encoder_record(void **state)
 	/* --preset is libx264's own; with it, as before. */
 	assert_int_equal(parse(&o, err, "--encoder", "libx264", "--preset", "fast", URL, NULL),
 			 MPS_ARGS_RUN);
-	expect_error("--preset is libx264's", "--encoder", "h264_nvenc", "--preset", "fast", URL,
-		     NULL);
+	expect_error("--preset is libx264's and libx265's", "--encoder", "h264_nvenc", "--preset",
+		     "fast", URL, NULL);
 	expect_error("--encoder 'H264 VAAPI'", "--encoder", "H264 VAAPI", URL, NULL);
 	expect_error("--encoder ''", "--encoder", "", URL, NULL);
 	expect_error("--encoder does not apply with --copy", "-i", "clip.mp4", "--copy",
 		     "--encoder", "h264_vaapi", URL, NULL);
 	expect_error("--record: empty", "--record", "", URL, NULL);
+}
+
+/* --codec: h264 by default; hevc makes libx265 the default encoder, an explicit one stays. */
+static void test_codec(void **state)
+{
+	struct snd_options o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&o, err, URL, NULL), MPS_ARGS_RUN);
+	assert_string_equal(o.codec, "h264");
+	assert_int_equal(parse(&o, err, "--codec", "hevc", "--preset", "superfast", URL, NULL),
+			 MPS_ARGS_RUN);
+	assert_string_equal(o.codec, "hevc");
+	assert_string_equal(o.encoder, "libx265");
+	assert_int_equal(parse(&o, err, "--codec", "hevc", "--encoder", "hevc_vaapi", URL, NULL),
+			 MPS_ARGS_RUN);
+	assert_string_equal(o.encoder, "hevc_vaapi");
+	assert_int_equal(parse(&o, err, "--codec", "auto", URL, NULL), MPS_ARGS_RUN);
+	assert_string_equal(o.encoder, "libx264");
+	assert_int_equal(parse(&o, err, "-i", "clip.mkv", "--copy", "--codec", "hevc", URL, NULL),
+			 MPS_ARGS_RUN);
+	expect_error("--codec 'h265': expected h264, hevc or auto", "--codec", "h265", URL, NULL);
+	expect_error("FLV takes no HEVC here", "--codec", "hevc", "--record", "a.flv", URL, NULL);
+	expect_error("--preset is libx264's and libx265's", "--codec", "hevc", "--encoder",
+		     "hevc_nvenc", "--preset", "fast", URL, NULL);
 }
 
 /* rtmps://: --ca and --insecure. */
@@ -752,14 +778,23 @@ static void test_parse_listen(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),       cmocka_unit_test(test_all_options),
-		cmocka_unit_test(test_rates),	       cmocka_unit_test(test_config),
-		cmocka_unit_test(test_config_bounds),  cmocka_unit_test(test_help_version),
-		cmocka_unit_test(test_help_is_config), cmocka_unit_test(test_uplink_keys),
-		cmocka_unit_test(test_errors),	       cmocka_unit_test(test_bitrate),
-		cmocka_unit_test(test_url_check),      cmocka_unit_test(test_parse_listen),
-		cmocka_unit_test(test_http),	       cmocka_unit_test(test_live_input),
-		cmocka_unit_test(test_encoder_record), cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_all_options),
+		cmocka_unit_test(test_rates),
+		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_config_bounds),
+		cmocka_unit_test(test_help_version),
+		cmocka_unit_test(test_help_is_config),
+		cmocka_unit_test(test_uplink_keys),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_bitrate),
+		cmocka_unit_test(test_url_check),
+		cmocka_unit_test(test_parse_listen),
+		cmocka_unit_test(test_http),
+		cmocka_unit_test(test_live_input),
+		cmocka_unit_test(test_encoder_record),
+		cmocka_unit_test(test_codec),
+		cmocka_unit_test(test_tls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

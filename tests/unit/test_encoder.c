@@ -2,6 +2,7 @@
 /*
  * The encoder end to end without a network: the test pattern encoded to an
  * FLV file, read back with libavformat; then that file as a looped input.
+ * HEVC also through FFmpeg's rtmp:// on loopback (its listen=1 as the server).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,12 +11,16 @@
 #include <cmocka.h>
 
 #include <libavformat/avformat.h>
+#include <libavutil/file.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "eflv.h"
 #include "encoder.h"
 #include "live.h"
+#include "loopback.h"
 
 struct flv_facts {
 	int width, height;
@@ -68,8 +73,12 @@ static void read_flv(const char *path, struct flv_facts *f)
 	avformat_close_input(&ic);
 }
 
-/* Both sides in one thread: encode a frame, send what it produced. */
-static void encode_with(const struct enc_config *cfg, const char *out, double seconds)
+/*
+ * Both sides in one thread: encode a frame, send what it produced; at half
+ * time the bit rate goes to @half_bps (0: it stays).
+ */
+static void encode_rated(const struct enc_config *cfg, const char *out, double seconds,
+			 int64_t half_bps)
 {
 	struct enc_output_config oc = {.url = out, .connect_timeout_ms = 5000};
 	struct enc_session *s = NULL;
@@ -78,7 +87,10 @@ static void encode_with(const struct enc_config *cfg, const char *out, double se
 	int ret;
 
 	assert_int_equal(enc_session_create(cfg, &s), 0);
-	assert_int_equal(enc_output_open(s, &oc, &o), 0);
+	/* A server (a thread of the test) that is not listening yet refuses: again, up to 5 s. */
+	for (int i = 0; (ret = enc_output_open(s, &oc, &o)) == AVERROR(ECONNREFUSED) && i < 50; i++)
+		usleep(100000);
+	assert_int_equal(ret, 0);
 	while (p.media_time_us < (int64_t)(seconds * 1e6)) {
 		ret = enc_session_step(s);
 		if (ret == AVERROR_EOF)
@@ -88,6 +100,8 @@ static void encode_with(const struct enc_config *cfg, const char *out, double se
 			;
 		assert_int_equal(ret, AVERROR(EAGAIN));
 		enc_session_progress(s, &p);
+		if (half_bps && p.media_time_us >= (int64_t)(seconds * 5e5))
+			assert_int_equal(enc_session_set_bitrate(s, half_bps), 0);
 	}
 	assert_int_equal(enc_session_drain(s), 0);
 	while ((ret = enc_output_send(o, 0)) == 0)
@@ -99,6 +113,11 @@ static void encode_with(const struct enc_config *cfg, const char *out, double se
 	assert_true(p.bytes_out > 0);
 	assert_int_equal(p.dropped_frames, 0);
 	enc_session_destroy(s);
+}
+
+static void encode_with(const struct enc_config *cfg, const char *out, double seconds)
+{
+	encode_rated(cfg, out, seconds, 0);
 }
 
 static void encode_copy(const char *input, bool loop, bool copy, const char *out, double seconds)
@@ -147,6 +166,18 @@ static int read_stamps(const char *path, uint32_t *frames, int max)
 	return n;
 }
 
+/* libx265's test pattern, small. */
+static const struct enc_config hevc_small = {
+	.input = ENC_INPUT_TEST,
+	.codec = ENC_CODEC_HEVC,
+	.width = 320,
+	.height = 240,
+	.fps = 30,
+	.preset = "ultrafast",
+	.bitrate = 400000,
+	.buffer_ms = 2000,
+};
+
 /*
  * --copy: an H.264/AAC file goes through as it is, looped with its timestamps
  * going on; the test pattern cannot be copied.
@@ -184,6 +215,48 @@ static void test_copy(void **state)
 	unlink(out);
 }
 
+/*
+ * --copy of HEVC: libx265's pattern recorded into Matroska (an hvcC record,
+ * length-prefixed packets), that file passed through as Enhanced FLV
+ * (eflv_out.c takes the record and the packets as they are): every frame
+ * decodes, in order. --codec h264 refuses the file.
+ */
+static void test_hevc_copy(void **state)
+{
+	char src[] = "/tmp/mps-enc-XXXXXX.mkv", out[] = "/tmp/mps-enc-XXXXXX.flv";
+	struct enc_config cfg = {
+		.input = src, .copy = true, .codec = ENC_CODEC_HEVC, .fps = 30, .buffer_ms = 2000};
+	struct enc_session *s = NULL;
+	struct enc_record *r = NULL;
+	struct enc_progress p = {0};
+	uint32_t frames[200];
+	int n;
+
+	(void)state;
+	temp_flv(src); /* an empty file: the recording takes it */
+	temp_flv(out);
+	assert_int_equal(enc_session_create(&hevc_small, &s), 0);
+	assert_int_equal(enc_record_open(src, &r), 0);
+	assert_int_equal(enc_session_record(s, r), 0);
+	while (p.media_time_us < 2000000) {
+		assert_int_equal(enc_session_step(s), 0);
+		enc_session_skip_to_keyframe(s); /* nothing takes the network queue */
+		enc_session_progress(s, &p);
+	}
+	enc_session_destroy(s);
+	assert_int_equal(enc_record_close(r), 0);
+	encode_with(&cfg, out, 5.0); /* ends with the file */
+	n = read_stamps(out, frames, 200);
+	assert_in_range(n, 59, 62);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(frames[i], (uint32_t)i);
+	cfg.codec = ENC_CODEC_H264;
+	s = NULL;
+	assert_int_equal(enc_session_create(&cfg, &s), AVERROR_INVALIDDATA);
+	unlink(src);
+	unlink(out);
+}
+
 /* Video bytes over a stretch of media time, in bit/s. */
 static double encode_rate(struct enc_session *s, double seconds)
 {
@@ -205,10 +278,76 @@ static double encode_rate(struct enc_session *s, double seconds)
  * The bit rate changes between frames (FFmpeg 5.1's libx264 wrapper
  * reconfigures x264): 2 Mbit/s, then 500 kbit/s, then 2 Mbit/s again.
  */
-static void test_bitrate_change(void **state)
+/* FFmpeg's rtmp:// as a server (listen=1) for one publisher: what it receives, into a file. */
+struct rtmp_sink {
+	char url[64];
+	const char *path;
+	int64_t bytes;
+	int ret;
+};
+
+static void *rtmp_sink_run(void *arg)
+{
+	struct rtmp_sink *k = arg;
+	AVIOContext *in = NULL;
+	AVDictionary *opts = NULL;
+	uint8_t buf[65536];
+	FILE *f = fopen(k->path, "wb");
+	int n;
+
+	av_dict_set(&opts, "listen", "1", 0);
+	av_dict_set(&opts, "timeout", "10", 0); /* s, for the publisher to come */
+	k->ret = f ? avio_open2(&in, k->url, AVIO_FLAG_READ, NULL, &opts) : AVERROR(errno);
+	av_dict_free(&opts);
+	while (k->ret >= 0 && (n = avio_read(in, buf, sizeof(buf))) > 0) {
+		k->ret = fwrite(buf, 1, (size_t)n, f) == (size_t)n ? 0 : AVERROR(EIO);
+		k->bytes += n;
+	}
+	avio_closep(&in);
+	if (f)
+		fclose(f);
+	return NULL;
+}
+
+/*
+ * HEVC over RTMP on loopback: libx265's stamped pattern through eflv_out.c
+ * into FFmpeg's rtmp:// as a publisher, received by FFmpeg's rtmp:// as the
+ * server (append_flv_data() gives the tags back), read by the player
+ * (player_eflv.c): every frame decodes, numbers 0, 1, 2, ... none missing.
+ */
+static void test_hevc_rtmp(void **state)
+{
+	struct enc_config cfg = hevc_small;
+	char path[] = "/tmp/mps-enc-XXXXXX.flv";
+	struct rtmp_sink sink = {.path = path};
+	struct sockaddr_in addr;
+	uint32_t frames[200];
+	pthread_t th;
+	int n;
+
+	(void)state;
+	temp_flv(path);
+	close(loopback_listener(1, &addr)); /* a free port */
+	snprintf(sink.url, sizeof(sink.url), "rtmp://127.0.0.1:%d/live/hevc", ntohs(addr.sin_port));
+	assert_int_equal(pthread_create(&th, NULL, rtmp_sink_run, &sink), 0);
+	encode_with(&cfg, sink.url, 3.0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_true(sink.ret >= 0 || sink.ret == AVERROR_EOF);
+	n = read_stamps(path, frames, 200);
+	print_message("figure: HEVC over rtmp:// on loopback: %" PRId64 " bytes, %d frames\n",
+		      sink.bytes, n);
+	assert_in_range(n, 89, 92);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(frames[i], (uint32_t)i);
+	unlink(path);
+}
+
+/* The bit rate follows enc_session_set_bitrate(): x264 reconfigured, x265 opened again. */
+static void bitrate_change(enum enc_codec codec)
 {
 	struct enc_config cfg = {
 		.input = ENC_INPUT_TEST,
+		.codec = codec,
 		.width = 640,
 		.height = 360,
 		.fps = 30,
@@ -230,11 +369,107 @@ static void test_bitrate_change(void **state)
 	assert_int_equal(enc_session_set_bitrate(s, 2000000), 0);
 	encode_rate(s, 1.0);
 	again = encode_rate(s, 3.0);
-	print_message("x264 output: %.0f, then %.0f, then %.0f bit/s\n", high, low, again);
+	print_message("%s output: %.0f, then %.0f, then %.0f bit/s\n", enc_codec_name(codec), high,
+		      low, again);
 	assert_true(high > 1.4e6 && high < 2.6e6);
 	assert_true(low > 0.3e6 && low < 0.7e6);
 	assert_true(again > 1.4e6 && again < 2.6e6);
 	enc_session_destroy(s);
+}
+
+static void test_bitrate_change(void **state)
+{
+	(void)state;
+	bitrate_change(ENC_CODEC_H264);
+}
+
+static void test_hevc_bitrate_change(void **state)
+{
+	(void)state;
+	bitrate_change(ENC_CODEC_HEVC);
+}
+
+/* The whole of a file mapped, in *len bytes (av_file_unmap() it). */
+static uint8_t *slurp(const char *path, size_t *len)
+{
+	uint8_t *p = NULL;
+
+	assert_int_equal(av_file_map(path, &p, len, 0, NULL), 0);
+	return p;
+}
+
+/*
+ * @in's enhanced HEVC video tags rewritten with the legacy header as
+ * Node-Media-Server 2.7 sends them: FrameType << 4 | 12, AVCPacketType, SI24
+ * composition time, then the record or the NAL units; the rest as it is.
+ */
+static void to_legacy_hevc(const char *in, const char *out)
+{
+	struct eflv_buf b = {0};
+	size_t len, used, at = EFLV_FILE_HEADER_SIZE;
+	uint8_t *p = slurp(in, &len);
+	FILE *f = fopen(out, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(eflv_put(&b, p, EFLV_FILE_HEADER_SIZE), 0);
+	while (at < len) {
+		struct eflv_tag_view t;
+		struct eflv_video v;
+		size_t mark;
+
+		assert_int_equal(eflv_read_tag(p + at, len - at, &t, &used), 0);
+		at += used;
+		if (t.type != EFLV_TAG_VIDEO) {
+			assert_int_equal(eflv_tag(&b, t.type, t.ts_ms, t.body, t.len), 0);
+			continue;
+		}
+		assert_int_equal(eflv_parse_video(t.body, t.len, &v), 0);
+		if (v.packet == EFLV_PKT_CODED_FRAMES_X)
+			v.packet = EFLV_PKT_CODED_FRAMES;
+		uint8_t head[] = {(uint8_t)(v.frame << 4 | 12), (uint8_t)v.packet,
+				  (uint8_t)(v.cts_ms >> 16), (uint8_t)(v.cts_ms >> 8),
+				  (uint8_t)v.cts_ms};
+		assert_int_equal(eflv_tag_begin(&b, EFLV_TAG_VIDEO, t.ts_ms, &mark), 0);
+		assert_int_equal(eflv_put(&b, head, sizeof(head)), 0);
+		assert_int_equal(eflv_put(&b, v.data, v.len), 0);
+		assert_int_equal(eflv_tag_end(&b, mark), 0);
+	}
+	assert_int_equal(fwrite(b.data, 1, b.len, f), b.len);
+	fclose(f);
+	eflv_buf_free(&b);
+	av_file_unmap(p, len);
+}
+
+/*
+ * HEVC: libx265's test pattern written as Enhanced FLV (eflv_out.c), its rate
+ * halved half-way (libx265 opened again: a keyframe with its parameter sets),
+ * read back by the player (player_eflv.c, libavcodec's HEVC decoder): every
+ * frame decodes, with its stamp, numbers 0, 1, 2, ... with none missing; and
+ * so does the same stream in legacy tags of CodecID 12.
+ */
+static void test_hevc_flv(void **state)
+{
+	struct enc_config cfg = hevc_small;
+	char path[] = "/tmp/mps-enc-XXXXXX.flv";
+	uint32_t frames[200];
+	int n;
+
+	(void)state;
+	temp_flv(path);
+	encode_rated(&cfg, path, 4.0, 200000);
+	n = read_stamps(path, frames, 200);
+	assert_in_range(n, 120, 122);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(frames[i], (uint32_t)i);
+	/* The same stream as a server older than Enhanced RTMP relays it (CodecID 12). */
+	char legacy[] = "/tmp/mps-enc-XXXXXX.flv";
+	temp_flv(legacy);
+	to_legacy_hevc(path, legacy);
+	assert_int_equal(read_stamps(legacy, frames, 200), n);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(frames[i], (uint32_t)i);
+	unlink(legacy);
+	unlink(path);
 }
 
 /*
@@ -674,7 +909,9 @@ int main(void)
 		cmocka_unit_test(test_pattern_to_flv), cmocka_unit_test(test_unreadable_input),
 		cmocka_unit_test(test_bad_preset),     cmocka_unit_test(test_encoder_choice),
 		cmocka_unit_test(test_queue_bound),    cmocka_unit_test(test_copy),
-		cmocka_unit_test(test_bitrate_change), cmocka_unit_test(test_skip_to_keyframe),
+		cmocka_unit_test(test_bitrate_change), cmocka_unit_test(test_hevc_bitrate_change),
+		cmocka_unit_test(test_hevc_flv),       cmocka_unit_test(test_hevc_rtmp),
+		cmocka_unit_test(test_hevc_copy),      cmocka_unit_test(test_skip_to_keyframe),
 		cmocka_unit_test(test_slate),	       cmocka_unit_test(test_live_errors),
 		cmocka_unit_test(test_live_device),    cmocka_unit_test(test_audio_buffer),
 	};

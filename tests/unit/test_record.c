@@ -53,12 +53,15 @@ static const struct enc_config base = {
 	.buffer_ms = 1000,
 };
 
-/* @seconds of the test pattern, with nothing taking the network queue. */
-static void run_session(struct enc_record *r, double seconds, struct enc_progress *p)
+/* @seconds of the test pattern in @codec, with nothing taking the network queue. */
+static void run_codec(struct enc_record *r, enum enc_codec codec, double seconds,
+		      struct enc_progress *p)
 {
+	struct enc_config cfg = base;
 	struct enc_session *s = NULL;
 
-	assert_int_equal(enc_session_create(&base, &s), 0);
+	cfg.codec = codec;
+	assert_int_equal(enc_session_create(&cfg, &s), 0);
 	assert_int_equal(enc_session_record(s, r), 0);
 	memset(p, 0, sizeof(*p));
 	while (p->media_time_us < (int64_t)(seconds * 1e6)) {
@@ -66,6 +69,11 @@ static void run_session(struct enc_record *r, double seconds, struct enc_progres
 		enc_session_progress(s, p);
 	}
 	enc_session_destroy(s);
+}
+
+static void run_session(struct enc_record *r, double seconds, struct enc_progress *p)
+{
+	run_codec(r, ENC_CODEC_H264, seconds, p);
 }
 
 struct rec_facts {
@@ -246,6 +254,48 @@ static void test_containers(void **state)
 	}
 }
 
+/* HEVC into Matroska and MP4 ('hvc1'): every frame decodes; FLV refused with one line. */
+static void test_hevc(void **state)
+{
+	static const char *const ext[] = {"mkv", "mp4"};
+	char path[256];
+	struct enc_progress p;
+	struct rec_facts f;
+	struct enc_record *r = NULL;
+	struct enc_session *s = NULL;
+	struct enc_config cfg = base;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+		AVFormatContext *ic = NULL;
+
+		snprintf(path, sizeof(path), "%s/hevc.%s", dir, ext[i]);
+		assert_int_equal(enc_record_open(path, &r), 0);
+		run_codec(r, ENC_CODEC_HEVC, 1.0, &p);
+		assert_int_equal(enc_record_close(r), 0);
+		read_recording(path, &f);
+		assert_int_equal(f.video, p.video_frames);
+		assert_int_equal(f.stamped, f.video);
+		for (int k = 0; k < f.stamped; k++)
+			assert_int_equal(f.stamps[k], k);
+		assert_int_equal(avformat_open_input(&ic, path, NULL, NULL), 0);
+		assert_int_equal(ic->streams[0]->codecpar->codec_id, AV_CODEC_ID_HEVC);
+		if (i == 1)
+			assert_int_equal(ic->streams[0]->codecpar->codec_tag,
+					 MKTAG('h', 'v', 'c', '1'));
+		avformat_close_input(&ic);
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/hevc.flv", dir);
+	assert_int_equal(enc_record_open(path, &r), 0);
+	cfg.codec = ENC_CODEC_HEVC;
+	assert_int_equal(enc_session_create(&cfg, &s), 0);
+	assert_int_equal(enc_session_record(s, r), AVERROR(ENOTSUP));
+	enc_session_destroy(s);
+	(void)enc_record_close(r);
+	unlink(path);
+}
+
 /*
  * A relative name with a colon ("x:1.ts") is a file's name, not protocol x:
  * it was "Protocol not found", then the writer wrote into the half-built
@@ -422,7 +472,7 @@ int main(void)
 		cmocka_unit_test(test_names),	   cmocka_unit_test(test_all_frames),
 		cmocka_unit_test(test_crash),	   cmocka_unit_test(test_containers),
 		cmocka_unit_test(test_colon_name), cmocka_unit_test(test_cannot_start),
-		cmocka_unit_test(test_full_disk),
+		cmocka_unit_test(test_full_disk),  cmocka_unit_test(test_hevc),
 	};
 
 	av_log_set_level(AV_LOG_ERROR);
