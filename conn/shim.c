@@ -59,9 +59,10 @@ int conn_shim_set_congestion(const char *name)
 	return 0;
 }
 
-int conn_congestion_available(const char *name, char *list, size_t size)
+/* Whether @name is in the list of sysctl @path; the list in @list. */
+static int in_sysctl_list(const char *path, const char *name, char *list, size_t size)
 {
-	FILE *f = fopen("/proc/sys/net/ipv4/tcp_available_congestion_control", "r");
+	FILE *f = fopen(path, "r");
 	char *save = NULL, *tok, copy[256];
 	bool found = false;
 
@@ -78,6 +79,17 @@ int conn_congestion_available(const char *name, char *list, size_t size)
 	for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
 		found |= !strcmp(tok, name);
 	return found;
+}
+
+int conn_congestion_available(const char *name, char *list, size_t size)
+{
+	return in_sysctl_list("/proc/sys/net/ipv4/tcp_available_congestion_control", name, list,
+			      size);
+}
+
+int conn_congestion_allowed(const char *name)
+{
+	return in_sysctl_list("/proc/sys/net/ipv4/tcp_allowed_congestion_control", name, NULL, 0);
 }
 
 void conn_shim_arm(const struct conn_plan *plan)

@@ -62,7 +62,7 @@ void conn_shim_arm(const struct conn_plan *plan);
  * a name from /proc/sys/net/ipv4/tcp_available_congestion_control, or
  * CONN_CONGESTION_SYSTEM (NULL too) for the system's default. -ENAMETOOLONG.
  */
-#define CONN_CONGESTION_DEFAULT	 "cubic"
+#define CONN_CONGESTION_DEFAULT	 "bbr"
 #define CONN_CONGESTION_SYSTEM	 "system"
 #define CONN_CONGESTION_NAME_MAX 16 /* the kernel's TCP_CA_NAME_MAX, with its NUL */
 int conn_shim_set_congestion(const char *name) __attribute__((warn_unused_result));
@@ -73,6 +73,12 @@ int conn_shim_set_congestion(const char *name) __attribute__((warn_unused_result
  */
 int conn_congestion_available(const char *name, char *list, size_t size)
 	__attribute__((warn_unused_result));
+
+/*
+ * Whether an unprivileged process may set congestion control @name
+ * (tcp_allowed_congestion_control): 1 yes, 0 no, -errno.
+ */
+int conn_congestion_allowed(const char *name);
 
 /* Back to plain socket() behaviour (in the thread that armed it). */
 void conn_shim_disarm(void);

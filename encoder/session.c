@@ -190,13 +190,16 @@ static int drain(struct enc_session *s, AVCodecContext *c, enum enc_media kind)
  * A new rate for an encoder that reads it only when it opens (libx265): it is
  * drained and opened again, which starts with a keyframe. So that costs no
  * extra keyframe, that waits for the next one due (a GOP, a keyframe asked
- * for), unless the rate is to fall by a fifth or more (a path is congested).
+ * for), unless the rate is to fall by a fifth or more (a path is congested)
+ * and the last keyframe is half a GOP old: the rate controller may step down
+ * every half second, and a keyframe each time is what a congested path can
+ * least carry.
  */
 static int rate_by_reopen(struct enc_session *s, int64_t bps)
 {
 	AVCodecContext *c = s->venc;
 	bool due = s->venc_since_key + 1 >= c->gop_size || atomic_load(&s->want_keyframe) ||
-		   bps * 5 <= c->bit_rate * 4;
+		   (bps * 5 <= c->bit_rate * 4 && s->venc_since_key >= c->gop_size / 2);
 	int ret;
 
 	if (bps == c->bit_rate || !due)

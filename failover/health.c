@@ -507,6 +507,8 @@ static void judge_speed(const struct fo_health *h, struct fo_uplink *ups, size_t
 
 	if (h->budget_ms / FO_HEALTH_BENCH_BUDGET_PART > (int)above)
 		above = (uint32_t)(h->budget_ms / FO_HEALTH_BENCH_BUDGET_PART);
+	if (above > FO_HEALTH_BENCH_RTT_MAX_MS)
+		above = FO_HEALTH_BENCH_RTT_MAX_MS;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct mps_uplink_view *l = &ups[i].view;

@@ -139,12 +139,14 @@ uint32_t fo_health_release_after_ms(const struct conn_subflow *sf);
  * and the delay passed the budget.
  */
 #define FO_HEALTH_BENCH_BUDGET_PART 3
-#define FO_HEALTH_BENCH_RTT_MS	    250
-#define FO_HEALTH_BENCH_RATIO	    4
-#define FO_HEALTH_BENCH_SCORE	    0.6 /* share of slow time, EWMA of 1 s: 0.9 s at least */
-#define FO_HEALTH_BENCH_BIGGER	    2
-#define FO_HEALTH_BENCH_MS	    30000
-#define FO_HEALTH_BENCH_MAX_MS	    300000
+/* ... but never more than this: a --max-latency of a minute must not end benching. */
+#define FO_HEALTH_BENCH_RTT_MAX_MS 1000
+#define FO_HEALTH_BENCH_RTT_MS	   250
+#define FO_HEALTH_BENCH_RATIO	   4
+#define FO_HEALTH_BENCH_SCORE	   0.6 /* share of slow time, EWMA of 1 s: 0.9 s at least */
+#define FO_HEALTH_BENCH_BIGGER	   2
+#define FO_HEALTH_BENCH_MS	   30000
+#define FO_HEALTH_BENCH_MAX_MS	   300000
 
 /* What the policy keeps besides each uplink's own state. */
 struct fo_health {

@@ -885,11 +885,7 @@ static int64_t least_asked(const struct ratectl *r, int64_t now, int ms)
  * beyond what the paths have shown they carry, and only once the encoder
  * uses what it was given: x264 follows a new rate within its VBV buffer, and
  * a still picture never fills it. Near the ceiling (what was carried until
- * the last step down, or what the living paths carried at best lately if
- * more: the best second of each, fading by a tenth a second; after a stall
- * or a hole the last second's carriage says nothing of the paths, and a
- * climb of 12 %/s from there took 20 s on recorded cellular links) slowly:
- * x264's output lags a rising target and the
+ * the last step down) slowly: x264's output lags a rising target and the
  * paths' queues show it later still, so a fast probe overshoots a stable
  * link by what it climbed meanwhile. Far below it fast, and without the
  * last second's bounds: that was carried a moment ago (a dip of a cellular
@@ -902,26 +898,20 @@ static int64_t act_steady(struct ratectl *r, const struct rc_input *in, const st
 {
 	int64_t target = r->target_bps, asked = target;
 	double up = RC_UP_STEP, limit = RC_PROBE_LIMIT;
-	double back_to = living_recent(r, e->now) - (double)r->cfg.other_bps;
 
 	if (step_down(r, e, out, &target))
 		return target;
-	if (back_to < (double)r->ceiling_bps)
-		back_to = (double)r->ceiling_bps;
-	if ((double)target < RC_BACK_BELOW * back_to) {
+	if ((double)target < RC_BACK_BELOW * (double)r->ceiling_bps) {
 		up = RC_BACK_STEP;
 		limit = HUGE_VAL;
 		asked = least_asked(r, e->now, RC_ENCODER_LAG_MS);
-	} else if ((double)target < back_to) {
+	} else if (target < r->ceiling_bps) {
 		up = RC_PLATEAU_STEP;
 	}
 	if (e->calm && e->now - r->last_down_ms >= RC_UP_HOLD_MS &&
 	    e->now - r->last_up_ms >= RC_UP_EVERY_MS && (1 + up) * e->wire <= limit * e->cap &&
 	    (in->encoder_bps <= 0 || in->encoder_bps >= RC_ENCODER_KEEPS_UP * (double)asked)) {
-		if ((double)target < RC_BACK_JUMP * back_to)
-			target = clamp(r, RC_BACK_JUMP * back_to);
-		else
-			target = clamp(r, (1 + up) * (double)target);
+		target = clamp(r, (1 + up) * (double)target);
 		if (target > r->target_bps)
 			r->last_up_ms = e->now;
 	}

@@ -209,7 +209,6 @@ void rc_update(struct ratectl *r, const struct rc_input *in, struct rc_decision 
 #define RC_ENCODER_LAG_MS    2000 /* ... of the least target over this, when climbing back */
 #define RC_BACK_BELOW	     0.85 /* of the ceiling: climbing back, ... */
 #define RC_BACK_STEP	     0.08 /* ... this much per RC_UP_EVERY_MS (about 36 %/s); above, */
-#define RC_BACK_JUMP	     0.5  /* ... but from under this share of it, there at once */
 #define RC_PLATEAU_STEP	     0.01 /* ... this much up to the ceiling */
 #define RC_HEADROOM	     0.88 /* step down to this share of the capacity */
 #define RC_EASE		     0.94 /* the gentle step */

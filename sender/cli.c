@@ -340,6 +340,7 @@ APPLIER(apply_congestion)
 	if (!valid_congestion(arg))
 		FAIL("--congestion '%s': expected a name such as cubic, bbr or reno, or system",
 		     arg);
+	((struct snd_options *)opts)->congestion_given = true;
 	return set_kept(row, opts, state, arg, err, errlen);
 }
 
@@ -559,7 +560,7 @@ static const struct mps_opt rows[] = {
 	 .apply = apply_congestion,
 	 FIELD(congestion, const char *),
 	 .help = "the subflows' TCP congestion control (default\n"
-		 "cubic; 'system' keeps the kernel's default)"},
+		 "bbr; 'system' keeps the kernel's default)"},
 	{.name = "duration",
 	 .short_name = 'd',
 	 .metavar = "SECONDS",

@@ -38,6 +38,7 @@ struct snd_options {
 	const char *encoder;		  /* libavcodec's name of the encoder of codec */
 	const char *record;		  /* --record FILE (a strftime pattern), or NULL */
 	const char *congestion;		  /* the subflows' TCP congestion control, or "system" */
+	bool congestion_given;		  /* ... by --congestion or the config, not the default */
 	int64_t bitrate;		  /* the starting point */
 	int64_t min_bitrate, max_bitrate; /* rate control's bounds */
 	int max_latency_ms;		  /* the sender's delay budget (auto: its least) */

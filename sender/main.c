@@ -152,10 +152,46 @@ static int resolve_via(struct app *a)
 	return 0;
 }
 
+/*
+ * The subflows' congestion control: one the user named must be there; the
+ * default (bbr) is a module that stock kernels do not load until a socket
+ * asks for it, which takes CAP_NET_ADMIN, and an unprivileged socket may set
+ * only those in tcp_allowed_congestion_control. Without that, the system's
+ * default, said once. 0, or the exit code.
+ */
+static int choose_congestion(struct app *a)
+{
+	char avail[256];
+	int ret;
+
+	if (!strcmp(a->o.congestion, CONN_CONGESTION_SYSTEM))
+		goto set;
+	ret = conn_congestion_available(a->o.congestion, avail, sizeof(avail));
+	if (ret == 0 && a->o.congestion_given) {
+		LOG_ERR(TAG, "--congestion '%s': not available here (available: %s)",
+			a->o.congestion, avail);
+		return MPS_EXIT_USAGE;
+	}
+	if (ret < 0)
+		LOG_WARN(TAG, "cannot read the available congestion controls: %s", strerror(-ret));
+	if (!a->o.congestion_given && !have_net_admin() &&
+	    (ret == 0 || conn_congestion_allowed(a->o.congestion) == 0)) {
+		LOG_INFO(TAG,
+			 "congestion control %s needs CAP_NET_ADMIN here (not loaded, or not in "
+			 "tcp_allowed_congestion_control): the subflows keep the system's default",
+			 a->o.congestion);
+		a->o.congestion = CONN_CONGESTION_SYSTEM;
+	}
+set:
+	if (conn_shim_set_congestion(a->o.congestion) < 0)
+		return MPS_EXIT_USAGE; /* cli.c checked its length */
+	return 0;
+}
+
 /* Options and the host: 0, or the exit code. */
 static int preflight(struct app *a)
 {
-	char avail[256], why[128];
+	char why[128];
 	int ret;
 
 	/* TLS reads the whole file: /dev/zero grew by 380 MB a second. */
@@ -178,19 +214,8 @@ static int preflight(struct app *a)
 			"unit, or setcap cap_net_admin+ep on the binary)");
 		return MPS_EXIT_NOPERM;
 	}
-	if (strcmp(a->o.congestion, CONN_CONGESTION_SYSTEM)) {
-		ret = conn_congestion_available(a->o.congestion, avail, sizeof(avail));
-		if (ret == 0) {
-			LOG_ERR(TAG, "--congestion '%s': not available here (available: %s)",
-				a->o.congestion, avail);
-			return MPS_EXIT_USAGE;
-		}
-		if (ret < 0)
-			LOG_WARN(TAG, "cannot read the available congestion controls: %s",
-				 strerror(-ret));
-	}
-	if (conn_shim_set_congestion(a->o.congestion) < 0)
-		return MPS_EXIT_USAGE; /* cli.c checked its length */
+	if ((ret = choose_congestion(a)))
+		return ret;
 	a->mptcp = rt_mptcp_enabled();
 	if (a->mptcp == 0)
 		LOG_WARN(TAG, "net.mptcp.enabled is 0: streaming over plain TCP, one path only");
@@ -312,6 +337,10 @@ static int setup_encoder(struct app *a)
 
 	if (ret < 0)
 		return exit_for_input(ret);
+	/* FFmpeg 5.1's RTMP client neither says what it sends nor hears a refusal. */
+	if (ec.codec == ENC_CODEC_HEVC)
+		LOG_INFO(TAG, "HEVC over Enhanced RTMP: the server must take it (docs/ingest.md); "
+			      "nginx-rtmp takes the stream and drops its video without a word");
 	if (a->record)
 		(void)enc_session_record(a->enc,
 					 a->record); /* a failure is logged; the stream goes on */

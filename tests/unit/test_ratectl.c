@@ -550,37 +550,41 @@ static void test_dip_and_back(void **state)
 }
 
 /*
- * A hole rather than a dip (recorded cellular links: a deep queue overflows,
- * its resend waits a round trip behind it): for 2 s the paths carry almost
- * nothing, the delay passes the budget, the rate falls to what that second
- * carried. What they carried just before is what they carry once it has
- * passed: back at 70 % within 6 s (at the probe's 12 %/s from what the hole's
- * second carried it took 20 s).
+ * A deep fall that stays (a cellular link degrades): two 3.8 Mbit/s paths to
+ * 0.8 each. What they carried before (the ceiling's windows, each path's
+ * best second fading 10 % a second) says nothing of them now: the climb
+ * after the step down must not go back there. A jump to half of what the
+ * paths carried lately was tried for the climb back after a hole (issue
+ * 27) and overshot this to 3.6 Mbit/s with a drop: not kept.
  */
-static void test_hole_and_back(void **state)
+static void test_deep_fall_stays(void **state)
 {
-	const double usable = 14e6 - OTHER_BPS;
+	const double usable = 1.6e6 - OTHER_BPS;
 	struct run x;
-	int64_t lowest = INT64_MAX;
-	int t;
+	int64_t highest = 0;
+	int worst;
 
 	(void)state;
-	run_init(&x, &default_cfg, 7e6, 7e6);
+	run_init(&x, &default_cfg, 3.8e6, 3.8e6);
 	x.n.encoder_fill = 0.95;
 	run_for(&x, 30000, 0, NULL, NULL);
-	x.n.cap_bps[0] = x.n.cap_bps[1] = 0.3e6;
-	for (int e = 0; e < 2000; e += TICK_MS) {
+	x.n.cap_bps[0] = x.n.cap_bps[1] = 0.8e6;
+	for (int e = 0; e < 3000; e += TICK_MS)
 		step(&x);
-		if (x.r.target_bps < lowest)
-			lowest = x.r.target_bps;
+	x.drops = 0; /* the fall's own are the drain's business (test_capacity_falls) */
+	for (int e = 0; e < 20000; e += TICK_MS) {
+		step(&x);
+		if (x.r.target_bps > highest)
+			highest = x.r.target_bps;
 	}
-	x.n.cap_bps[0] = x.n.cap_bps[1] = 7e6;
-	t = TIME_UNTIL(&x, 30000, x.r.target_bps >= 0.7 * usable);
-	print_message("hole: down to %.2f Mbit/s, back at 70 %% of the paths %.1f s after they "
-		      "are\n",
-		      (double)lowest / 1e6, t / 1000.0);
-	assert_true(lowest <= 3e6);
-	assert_true(t >= 0 && t <= 6000);
+	run_for(&x, 5000, 5000, NULL, &worst);
+	print_message("deep fall to %.2f Mbit/s usable: highest after 3 s %.2f, drops after 3 s "
+		      "%d, worst "
+		      "delay at the end %d ms\n",
+		      usable / 1e6, (double)highest / 1e6, x.drops, worst);
+	assert_true((double)highest <= 1.6 * usable);
+	assert_int_equal(x.drops, 0);
+	assert_true(worst < 1000);
 }
 
 /* The bounds hold whatever happens. */
@@ -1070,7 +1074,7 @@ int main(void)
 		cmocka_unit_test(test_stall),
 		cmocka_unit_test(test_still_picture),
 		cmocka_unit_test(test_dip_and_back),
-		cmocka_unit_test(test_hole_and_back),
+		cmocka_unit_test(test_deep_fall_stays),
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_recorded_cut),
 		cmocka_unit_test(test_sacks_not_silence),
