@@ -20,14 +20,13 @@
 /*
  * A path is alive when what it was given is acknowledged (or delivered: a
  * SACK says the receiver got it while a lost segment waits for its resend),
- * not when something
- * arrives on it: a subflow whose own host drops what it sends (an output
- * firewall rule: the seed's `iptables -A OUTPUT -o eth0 -j DROP`) still
- * receives the server's packets and their ACKs, which acknowledge nothing
- * new, and its data waits unsent with nothing in flight. So an uplink's
- * silence is how long its subflows have owed data (in flight or not sent
- * yet) with none of it acknowledged, or with no ACK at all, whichever is
- * longer. Silent for this long: dead.
+ * not when something arrives on it: a subflow whose own host drops what it
+ * sends (an output firewall rule: the seed's `iptables -A OUTPUT -o eth0 -j
+ * DROP`) still receives the server's packets and their ACKs, which
+ * acknowledge nothing new, and its data waits unsent with nothing in
+ * flight. So an uplink's silence is how long its subflows have owed data
+ * (in flight or not sent yet) with none of it acknowledged or delivered, or
+ * with no ACK at all, whichever is longer. Silent for this long: dead.
  */
 #define FO_HEALTH_DEAD_MS 1000
 /* ... for this long, or fo_health_release_after_ms() if sooner, degraded. */
