@@ -47,9 +47,9 @@ expect 64 "--congestion 'nosuchcc': not available here \(available: " "unknown c
 	$M -u up0 -u up1 --congestion nosuchcc "$URL"
 expect 66 "cannot read input" "unreadable input file" $M -u up0 -u up1 -i /nonexistent/$KEY.mp4 "$URL"
 # --encoder: no such encoder; one that is not H.264; hardware that is not here.
-expect 64 "no such encoder \(its H.264 encoders: libx264" "unknown encoder" \
+expect 64 "no such encoder \(its h264 encoders: libx264" "unknown encoder" \
 	$M -u up0 -u up1 --encoder h264_warp "$URL"
-expect 64 "makes aac; RTMP \(FLV\) carries H.264" "encoder of audio" $M -u up0 -u up1 --encoder aac "$URL"
+expect 64 "makes aac; --codec h264 needs an encoder of h264" "encoder of audio" $M -u up0 -u up1 --encoder aac "$URL"
 if [ ! -e /dev/dri/renderD128 ]; then
 	expect 69 "no vaapi device here" "VAAPI without a GPU" $M -u up0 -u up1 --encoder h264_vaapi "$URL"
 	expect 69 "cannot open --encoder h264_v4l2m2m" "V4L2 mem2mem without a device" \
