@@ -62,7 +62,7 @@ void conn_shim_arm(const struct conn_plan *plan);
  * a name from /proc/sys/net/ipv4/tcp_available_congestion_control, or
  * CONN_CONGESTION_SYSTEM (NULL too) for the system's default. -ENAMETOOLONG.
  */
-#define CONN_CONGESTION_DEFAULT	 "bbr"
+#define CONN_CONGESTION_DEFAULT	 "cubic"
 #define CONN_CONGESTION_SYSTEM	 "system"
 #define CONN_CONGESTION_NAME_MAX 16 /* the kernel's TCP_CA_NAME_MAX, with its NUL */
 int conn_shim_set_congestion(const char *name) __attribute__((warn_unused_result));

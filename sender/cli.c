@@ -560,7 +560,7 @@ static const struct mps_opt rows[] = {
 	 .apply = apply_congestion,
 	 FIELD(congestion, const char *),
 	 .help = "the subflows' TCP congestion control (default\n"
-		 "bbr; 'system' keeps the kernel's default)"},
+		 "cubic; 'system' keeps the kernel's default)"},
 	{.name = "duration",
 	 .short_name = 'd',
 	 .metavar = "SECONDS",

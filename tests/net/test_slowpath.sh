@@ -4,8 +4,8 @@
 # 6 Mbit/s stream. Its 50 kB router queue can then be 400 ms deep, and the
 # data of uplink 0 would wait at the server for it (head-of-line blocking).
 # mpstream must follow what the uplinks carry, and either keep uplink 1's
-# queue short (the cap on unacknowledged data and the lower rate, with the
-# default bbr) or set it aside for a while ("slow"); a player at the server, started
+# queue short (the cap on unacknowledged data and the lower rate do that with
+# cubic) or set it aside for a while ("slow"); a player at the server, started
 # 3 s after the step, must see the latency under 2x the goal of 1 s, and
 # nothing lost but frames dropped on purpose.
 . "$(dirname "$0")/common.sh"

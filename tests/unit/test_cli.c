@@ -51,7 +51,7 @@ static void test_defaults(void **state)
 	assert_int_equal(o.height, 720);
 	assert_int_equal(o.fps, 30);
 	assert_string_equal(o.preset, "veryfast");
-	assert_string_equal(o.congestion, "bbr");
+	assert_string_equal(o.congestion, "cubic");
 	assert_int_equal(o.bitrate, 2500000);
 	assert_int_equal(o.min_bitrate, 300000);
 	assert_int_equal(o.max_bitrate, 5000000);
