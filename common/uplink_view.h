@@ -27,10 +27,11 @@ struct mps_uplink_side {
 struct mps_uplink_view {
 	char name[IFNAMSIZ];
 	struct mps_uplink_side side[MPS_UPLINK_SIDES];
-	bool installed; /* at least one side in place */
-	bool link_up;	/* administratively up, with its routes */
-	bool backup;	/* its role: used only while no primary works */
-	bool disabled;	/* taken out of use by the operator */
+	bool installed;	     /* at least one side in place */
+	bool link_up;	     /* administratively up, with its routes */
+	bool backup;	     /* its role: used only while no primary works */
+	bool disabled;	     /* taken out of use by the operator */
+	char congestion[16]; /* its routes' congestion control (cc=, cellular), "" for none */
 };
 
 /* The side of @family: 1 for AF_INET6, 0 for the others. */

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #define TAG "mptcp"
@@ -90,6 +91,40 @@ int conn_congestion_available(const char *name, char *list, size_t size)
 int conn_congestion_allowed(const char *name)
 {
 	return in_sysctl_list("/proc/sys/net/ipv4/tcp_allowed_congestion_control", name, NULL, 0);
+}
+
+int conn_congestion_module_at(const char *modules_dep, const char *name)
+{
+	char line[512], want[CONN_CONGESTION_NAME_MAX + 8];
+	bool found = false;
+	FILE *f;
+
+	if (strlen(name) >= CONN_CONGESTION_NAME_MAX)
+		return 0;
+	/* "kernel/net/ipv4/tcp_bbr.ko.xz: ...": the file name up to its suffix. */
+	snprintf(want, sizeof(want), "/tcp_%s.ko", name);
+	f = fopen(modules_dep, "r");
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		const char *colon = strchr(line, ':'), *hit = strstr(line, want);
+		const char *end = hit ? hit + strlen(want) : NULL;
+
+		found = hit && colon && hit < colon && (*end == ':' || *end == '.');
+	}
+	fclose(f);
+	return found;
+}
+
+int conn_congestion_module(const char *name)
+{
+	char path[128];
+	struct utsname u;
+
+	if (uname(&u) < 0)
+		return 0;
+	snprintf(path, sizeof(path), "/lib/modules/%s/modules.dep", u.release);
+	return conn_congestion_module_at(path, name);
 }
 
 void conn_shim_arm(const struct conn_plan *plan)

@@ -62,7 +62,9 @@ void conn_shim_arm(const struct conn_plan *plan);
  * a name from /proc/sys/net/ipv4/tcp_available_congestion_control, or
  * CONN_CONGESTION_SYSTEM (NULL too) for the system's default. -ENAMETOOLONG.
  */
-#define CONN_CONGESTION_DEFAULT	 "cubic"
+#define CONN_CONGESTION_DEFAULT "cubic"
+/* Cellular uplinks' own, unless the user chose (see rt_config.cellular_cc). */
+#define CONN_CONGESTION_CELLULAR "bbr"
 #define CONN_CONGESTION_SYSTEM	 "system"
 #define CONN_CONGESTION_NAME_MAX 16 /* the kernel's TCP_CA_NAME_MAX, with its NUL */
 int conn_shim_set_congestion(const char *name) __attribute__((warn_unused_result));
@@ -79,6 +81,15 @@ int conn_congestion_available(const char *name, char *list, size_t size)
  * (tcp_allowed_congestion_control): 1 yes, 0 no, -errno.
  */
 int conn_congestion_allowed(const char *name);
+
+/*
+ * Whether congestion control @name is a module of the running kernel
+ * (tcp_NAME in /lib/modules/RELEASE/modules.dep), which the kernel loads when
+ * a process with CAP_NET_ADMIN asks for it: 1 yes, 0 no or unknown.
+ */
+int conn_congestion_module(const char *name);
+/* The same, from the modules.dep file @modules_dep. */
+int conn_congestion_module_at(const char *modules_dep, const char *name);
 
 /* Back to plain socket() behaviour (in the thread that armed it). */
 void conn_shim_disarm(void);

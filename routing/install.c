@@ -29,17 +29,64 @@ void rt_log_uplink(const struct rt_uplink *up, const char *what)
 				 s->gw.family ? "via " : "device route",
 				 s->gw.family ? mps_ip_str(&s->gw, g) : "");
 	}
-	LOG_INFO(RT_TAG, "uplink %s: %s %s%s, table %u%s", up->ifname, what, text[0], text[1],
-		 up->table, up->backup ? ", backup" : "");
+	LOG_INFO(RT_TAG, "uplink %s: %s %s%s, table %u%s%s%s%s%s", up->ifname, what, text[0],
+		 text[1], up->table, up->backup ? ", backup" : "",
+		 up->cc[0] ? ", congestion control " : "", up->cc, up->cc[0] ? " " : "",
+		 up->cc_why);
 }
 
-/* Add a route we own; one that is there already (re-installation) is fine. */
-int rt_add_route(struct rt_uplinks *u, struct rtnl_route *r)
+/*
+ * Uplink @i's congestion control, at each installation: cc= if given, else
+ * the cellular one when the interface is a modem (it may have been replaced
+ * by another device of the same name since the last time).
+ */
+static void choose_cc(struct rt_uplinks *u, size_t i)
 {
-	int ret = rtnl_route_add(u->sk, r, NLM_F_EXCL);
+	struct rt_uplink *up = &u->slot[i].up;
+	const char *given = u->slot[i].spec.cc;
+	char what[32];
 
+	up->cc[0] = up->cc_why[0] = '\0';
+	if (given[0]) {
+		memcpy(up->cc, given, sizeof(up->cc));
+		snprintf(up->cc_why, sizeof(up->cc_why), "(given)");
+	} else if (u->cellular_cc[0] &&
+		   rt_cellular_link("/sys/class/net", up->ifname, what, sizeof(what))) {
+		memcpy(up->cc, u->cellular_cc, sizeof(up->cc));
+		snprintf(up->cc_why, sizeof(up->cc_why), "(cellular: %s)", what);
+	}
+}
+
+static int send_route(struct rt_uplinks *u, struct rtnl_route *r, const char *cc)
+{
+	struct nl_msg *msg;
+	int ret = rt_build_route_request(r, cc, NLM_F_CREATE | NLM_F_EXCL, &msg);
+
+	if (ret)
+		return ret;
+	ret = nl_send_sync(u->sk, msg); /* frees msg */
 	ret = ret < 0 ? rt_nlerr_to_errno(ret) : 0;
 	return ret == -EEXIST ? 0 : ret;
+}
+
+int rt_add_route(struct rt_uplinks *u, size_t i, struct rtnl_route *r)
+{
+	struct rt_uplink *up = &u->slot[i].up;
+	int ret = send_route(u, r, up->cc);
+
+	/*
+	 * The kernel knows no such congestion control (checked at start, so a
+	 * module gone since): the uplink carries the connection's own.
+	 */
+	if ((ret == -EINVAL || ret == -ENOENT) && up->cc[0]) {
+		LOG_WARN(RT_TAG,
+			 "uplink %s: the kernel refuses congestion control %s on its "
+			 "routes: its subflows run the connection's",
+			 up->ifname, up->cc);
+		up->cc[0] = up->cc_why[0] = '\0';
+		ret = send_route(u, r, NULL);
+	}
+	return ret;
 }
 
 static int add_endpoint(struct rt_uplinks *u, size_t i, enum rt_side_index side)
@@ -126,12 +173,15 @@ int rt_install_side(struct rt_uplinks *u, size_t i, enum rt_side_index side)
 {
 	struct rt_uplink *up = &u->slot[i].up;
 	struct rt_slot_side *ss = &u->slot[i].side[side];
-	int ret = rt_build_table_routes(up, side, &ss->routes[0], &ss->routes[1]);
+	int ret;
 
+	if (!up->installed)
+		choose_cc(u, i);
+	ret = rt_build_table_routes(up, side, &ss->routes[0], &ss->routes[1]);
 	if (ret)
 		return ret;
 	for (int k = 0; k < 2; k++) {
-		ret = rt_add_route(u, ss->routes[k]);
+		ret = rt_add_route(u, i, ss->routes[k]);
 		if (ret)
 			goto fail;
 	}

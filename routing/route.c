@@ -131,3 +131,27 @@ fail:
 	rtnl_rule_put(rule);
 	return NULL;
 }
+
+int rt_build_route_request(struct rtnl_route *r, const char *cc, int flags, struct nl_msg **out)
+{
+	struct nl_msg *msg = NULL;
+	struct nlattr *metrics;
+	int ret = rtnl_route_build_add_request(r, flags, &msg);
+
+	if (ret < 0)
+		return rt_nlerr_to_errno(ret);
+	/*
+	 * libnl puts every metric as a u32; congctl is a string. Our routes
+	 * carry no other metric, so this is the message's only RTA_METRICS.
+	 */
+	if (cc && cc[0]) {
+		metrics = nla_nest_start(msg, RTA_METRICS);
+		if (!metrics || nla_put_string(msg, RTAX_CC_ALGO, cc) < 0) {
+			nlmsg_free(msg);
+			return -ENOMEM;
+		}
+		nla_nest_end(msg, metrics);
+	}
+	*out = msg;
+	return 0;
+}

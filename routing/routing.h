@@ -36,17 +36,20 @@
  * RT_MAX_UPLINKS + i.
  */
 #define RT_ENDPOINT_ID_BASE 240
+/* A TCP congestion control's name, with its NUL (the kernel's TCP_CA_NAME_MAX). */
+#define RT_CC_NAME_MAX 16
 
 /* An uplink's two sides: its IPv4 address and its IPv6 one, each with a gateway. */
 enum rt_side_index { RT_V4, RT_V6, RT_SIDES };
 
 #define RT_WARN_UNUSED __attribute__((warn_unused_result))
 
-/* What the user asked for: "IFACE[:backup][,gw=ADDR][,gw=ADDR6][,backup]". */
+/* What the user asked for: "IFACE[:backup][,gw=ADDR][,gw=ADDR6][,backup][,cc=NAME]". */
 struct rt_uplink_spec {
 	char ifname[IFNAMSIZ];
 	struct mps_ip gw[RT_SIDES]; /* family 0: found in the main table */
 	bool backup;		    /* a metered link: used only while no other uplink works */
+	char cc[RT_CC_NAME_MAX];    /* its subflows' congestion control; "": mpstream's choice */
 };
 
 /*
@@ -75,6 +78,14 @@ struct rt_uplink {
 	bool installed; /* at least one side is in place */
 	bool link_up;	/* administratively up, with its routes */
 	bool disabled;	/* taken out of use (rt_uplinks_set_use()): no endpoint */
+	/*
+	 * The congestion control its routes carry (the route metric congctl,
+	 * which the kernel gives each subflow that leaves through them), ""
+	 * for none (the connection's own), and why: "given" (cc=) or what made
+	 * it a cellular uplink. Chosen at each installation.
+	 */
+	char cc[RT_CC_NAME_MAX];
+	char cc_why[48];
 };
 
 /* The side of @family (AF_INET: RT_V4, AF_INET6: RT_V6). */
@@ -87,6 +98,8 @@ struct rt_config {
 	const struct rt_uplink_spec *uplinks;
 	size_t n_uplinks;
 	bool mptcp; /* configure MPTCP endpoints and limits */
+	/* The congestion control of cellular uplinks without cc= (rt_cellular_link()), or NULL. */
+	const char *cellular_cc;
 };
 
 struct rt_uplinks;
@@ -132,6 +145,16 @@ int rt_mptcp_limits(unsigned *subflows, unsigned *add_addr_accepted) RT_WARN_UNU
 void rt_uplinks_destroy(struct rt_uplinks *u);
 
 size_t rt_uplinks_count(const struct rt_uplinks *u);
+
+/*
+ * Whether interface @ifname is a cellular modem or a phone's tethering, from
+ * sysfs under @sysfs_net (/sys/class/net): a WWAN device (DEVTYPE=wwan) or
+ * one of the USB and PCIe modem drivers (qmi_wwan, cdc_mbim, cdc_ncm,
+ * cdc_ether, rndis_host, ipheth, ...). Returns 1 with what made it so in
+ * @what ("driver qmi_wwan"), or 0 (not, or not readable). A USB Ethernet
+ * adapter that speaks CDC ECM or NCM counts as one too: cc= overrides.
+ */
+int rt_cellular_link(const char *sysfs_net, const char *ifname, char *what, size_t size);
 
 /*
  * Uplink @i as the rest of mpstream sees it (common/uplink_view.h: its name,

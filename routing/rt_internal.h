@@ -93,6 +93,14 @@ int rt_build_table_routes(const struct rt_uplink *u, enum rt_side_index side,
  * proto RT_PROTO" of @u's @side.
  */
 struct rtnl_rule *rt_build_source_rule(const struct rt_uplink *u, enum rt_side_index side);
+/*
+ * The RTM_NEWROUTE request adding @r (rtnl_route_add()'s, with @flags), with
+ * the metric congctl @cc when @cc is neither NULL nor "": the kernel gives
+ * that congestion control to each TCP connection, MPTCP subflows included,
+ * that leaves through the route (tcp_connect_init()). Returns 0 with the
+ * caller owning *@out (nlmsg_free), or -errno.
+ */
+int rt_build_route_request(struct rtnl_route *r, const char *cc, int flags, struct nl_msg **out);
 
 /*
  * The limits a run raised, kept in a file until they are restored (state.c):
@@ -155,6 +163,7 @@ struct rt_uplinks {
 	int lock_fd;
 	size_t n;
 	struct rt_slot slot[RT_MAX_UPLINKS];
+	char cellular_cc[RT_CC_NAME_MAX]; /* rt_config's, "" for none */
 	bool limits_changed;
 	struct rt_limits saved, set; /* the limits before they were raised, and after */
 	/* Everything above is under lock once the watcher runs. */
@@ -201,8 +210,11 @@ int rt_discover(struct rt_uplinks *u, size_t *usable);
 /* install.c. Under lock. */
 /* One line: @up's installed sides, table and role, after @what. */
 void rt_log_uplink(const struct rt_uplink *up, const char *what);
-/* Add a route we own; one that is there already (re-installation) is fine. 0 or -errno. */
-int rt_add_route(struct rt_uplinks *u, struct rtnl_route *r);
+/*
+ * Add a route we own of uplink @i, with its congestion control; one that is
+ * there already (re-installation) is fine. 0 or -errno.
+ */
+int rt_add_route(struct rt_uplinks *u, size_t i, struct rtnl_route *r);
 /* Routes, rule and endpoint for @side's current address of uplink @i. 0 or -errno. */
 int rt_install_side(struct rt_uplinks *u, size_t i, enum rt_side_index side);
 /* Every side of uplink @i that has an address (and gateway); none on failure. */

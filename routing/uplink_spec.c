@@ -7,7 +7,21 @@
 
 #define BACKUP_SUFFIX ":backup"
 
-/* One ",OPTION" of an uplink: gw=ADDR (IPv4 or IPv6) or backup. */
+/* cc=NAME: a congestion control's name, 1 to 15 of [a-z0-9_], once. */
+static int parse_cc(const char *name, size_t len, struct rt_uplink_spec *out)
+{
+	size_t ok = 0;
+
+	while (ok < len && name[ok] && strchr("abcdefghijklmnopqrstuvwxyz0123456789_", name[ok]))
+		ok++;
+	if (out->cc[0] || !len || ok != len || len >= sizeof(out->cc))
+		return -EINVAL;
+	memcpy(out->cc, name, len);
+	out->cc[len] = '\0';
+	return 0;
+}
+
+/* One ",OPTION" of an uplink: gw=ADDR (IPv4 or IPv6), backup or cc=NAME. */
 static int parse_option(const char *opt, size_t len, struct rt_uplink_spec *out)
 {
 	char value[INET6_ADDRSTRLEN];
@@ -18,6 +32,8 @@ static int parse_option(const char *opt, size_t len, struct rt_uplink_spec *out)
 		out->backup = true;
 		return 0;
 	}
+	if (len >= 3 && strncmp(opt, "cc=", 3) == 0)
+		return parse_cc(opt + 3, len - 3, out);
 	if (len <= 3 || strncmp(opt, "gw=", 3) != 0 || len - 3 >= sizeof(value))
 		return -EINVAL;
 	memcpy(value, opt + 3, len - 3);

@@ -94,6 +94,8 @@ int rt_uplinks_create(const struct rt_config *cfg, struct rt_uplinks **out)
 		u->slot[i].up.table = RT_TABLE_BASE + (uint32_t)i;
 		u->slot[i].up.backup = cfg->uplinks[i].backup;
 	}
+	if (cfg->cellular_cc)
+		snprintf(u->cellular_cc, sizeof(u->cellular_cc), "%s", cfg->cellular_cc);
 	u->sk = nl_socket_alloc();
 	if (!u->sk) {
 		ret = -ENOMEM;
@@ -188,6 +190,7 @@ void rt_uplink_view_of(const struct rt_uplink *up, struct mps_uplink_view *out)
 	out->link_up = up->link_up;
 	out->backup = up->backup;
 	out->disabled = up->disabled;
+	snprintf(out->congestion, sizeof(out->congestion), "%s", up->cc);
 }
 
 int rt_uplinks_view(struct rt_uplinks *u, size_t i, struct mps_uplink_view *out)

@@ -110,7 +110,7 @@ static void reconcile_one(struct rt_uplinks *u, size_t i, struct nl_cache *links
 		for (int k = 0; k < RT_SIDES; k++)
 			for (int r = 0; r < 2; r++)
 				if (u->slot[i].side[k].routes[r] &&
-				    (ret = rt_add_route(u, u->slot[i].side[k].routes[r])))
+				    (ret = rt_add_route(u, i, u->slot[i].side[k].routes[r])))
 					LOG_WARN(RT_TAG, "uplink %s: cannot re-install a route: %s",
 						 up->ifname, strerror(-ret));
 		up->link_up = true;

@@ -150,7 +150,9 @@ static enum mps_args_result add_uplink(struct snd_options *o, const char *arg, c
 	if (ret == -ENAMETOOLONG)
 		FAIL("--uplink '%s': interface name too long", arg);
 	if (ret)
-		FAIL("--uplink '%s': expected IFACE[:backup][,gw=ADDR] (gw= once per family)", arg);
+		FAIL("--uplink '%s': expected IFACE[:backup][,gw=ADDR][,cc=NAME] (gw= once per "
+		     "family)",
+		     arg);
 	for (size_t i = 0; i < o->n_uplinks; i++)
 		if (strcmp(o->uplinks[i].ifname, spec->ifname) == 0)
 			FAIL("uplink %s is named twice", spec->ifname);
@@ -434,7 +436,7 @@ static const struct mps_opt rows[] = {
 		 "--uplink options replace the file's uplinks)"},
 	{.name = "uplink",
 	 .short_name = 'u',
-	 .metavar = "IFACE[:backup][,gw=ADDR]",
+	 .metavar = "IFACE[:backup][,gw=ADDR][,cc=NAME]",
 	 .cli_only = true,
 	 .heading = "Uplinks",
 	 .apply = apply_uplink,
@@ -443,7 +445,8 @@ static const struct mps_opt rows[] = {
 		 "no default route through IFACE (IPv4 or IPv6;\n"
 		 "once per family); its IPv4 and IPv6 addresses\n"
 		 "are used, each that has a gateway; :backup\n"
-		 "uses it only while no other uplink works"},
+		 "uses it only while no other uplink works;\n"
+		 "cc= sets its subflows' congestion control"},
 	{.name = "input",
 	 .short_name = 'i',
 	 .metavar = "test|FILE|URL|DEVICE",
@@ -559,8 +562,9 @@ static const struct mps_opt rows[] = {
 	 .metavar = "NAME",
 	 .apply = apply_congestion,
 	 FIELD(congestion, const char *),
-	 .help = "the subflows' TCP congestion control (default\n"
-		 "cubic; 'system' keeps the kernel's default)"},
+	 .help = "every subflow's TCP congestion control (default\n"
+		 "cubic, and bbr on cellular uplinks; 'system'\n"
+		 "keeps the kernel's default)"},
 	{.name = "duration",
 	 .short_name = 'd',
 	 .metavar = "SECONDS",
@@ -797,6 +801,17 @@ APPLIER(apply_backup)
 	return MPS_ARGS_RUN;
 }
 
+APPLIER(apply_cc)
+{
+	struct uplink_section *sec = state;
+
+	(void)row, (void)opts;
+	if (!valid_congestion(arg))
+		FAIL("expected a congestion control's name such as bbr or cubic");
+	snprintf(sec->u->cc, sizeof(sec->u->cc), "%s", arg);
+	return MPS_ARGS_RUN;
+}
+
 APPLIER(apply_apn)
 {
 	struct snd_options *o = opts;
@@ -830,6 +845,11 @@ static const struct mps_opt uplink_rows[] = {
 	 .apply = apply_backup,
 	 .help = "use it only while no other uplink works\n"
 		 "(default no)"},
+	{.name = "cc",
+	 .metavar = "NAME",
+	 .apply = apply_cc,
+	 .help = "its subflows' TCP congestion control (default:\n"
+		 "bbr on a cellular modem, else --congestion's)"},
 	{.name = "apn",
 	 .metavar = "NAME",
 	 .apply = apply_apn,

@@ -117,6 +117,7 @@ static int exit_for_input(int err)
 struct app {
 	struct snd_options o;
 	int mptcp;		   /* rt_mptcp_enabled() */
+	const char *cellular_cc;   /* cellular uplinks' congestion control, or NULL */
 	struct enc_live *live;	   /* a live input, read for the whole run */
 	struct enc_record *record; /* --record, for the whole run */
 	struct enc_session *enc;
@@ -153,11 +154,53 @@ static int resolve_via(struct app *a)
 }
 
 /*
+ * Whether congestion control @name can be had: available, or a module the
+ * kernel loads when a socket or a route asks for it with CAP_NET_ADMIN. 1,
+ * 0 (with the available ones in @avail), or -errno.
+ */
+static int congestion_usable(const char *name, char *avail, size_t size)
+{
+	int ret = conn_congestion_available(name, avail, size);
+
+	if (ret == 0 && have_net_admin() && conn_congestion_module(name))
+		ret = 1;
+	return ret;
+}
+
+/*
+ * Each uplink's cc= must be there; cellular uplinks without one get
+ * CONN_CONGESTION_CELLULAR unless --congestion chose for every uplink, or
+ * it cannot be had here (said once). 0, or the exit code.
+ */
+static int choose_uplink_congestion(struct app *a)
+{
+	char avail[256];
+
+	for (size_t i = 0; i < a->o.n_uplinks; i++) {
+		const struct rt_uplink_spec *u = &a->o.uplinks[i];
+
+		if (u->cc[0] && congestion_usable(u->cc, avail, sizeof(avail)) == 0) {
+			LOG_ERR(TAG, "--uplink %s,cc=%s: not available here (available: %s)",
+				u->ifname, u->cc, avail);
+			return MPS_EXIT_USAGE;
+		}
+	}
+	if (!a->o.n_uplinks || a->o.congestion_given)
+		return 0;
+	if (congestion_usable(CONN_CONGESTION_CELLULAR, avail, sizeof(avail)) == 0)
+		LOG_INFO(TAG, "congestion control %s is not on this host: cellular uplinks run %s",
+			 CONN_CONGESTION_CELLULAR, a->o.congestion);
+	else
+		a->cellular_cc = CONN_CONGESTION_CELLULAR;
+	return 0;
+}
+
+/*
  * The subflows' congestion control: one the user named must be there; the
- * default (bbr) is a module that stock kernels do not load until a socket
- * asks for it, which takes CAP_NET_ADMIN, and an unprivileged socket may set
- * only those in tcp_allowed_congestion_control. Without that, the system's
- * default, said once. 0, or the exit code.
+ * default may be a module that stock kernels do not load until a socket asks
+ * for it, which takes CAP_NET_ADMIN, and an unprivileged socket may set only
+ * those in tcp_allowed_congestion_control. Without that, the system's
+ * default, said once. Then the uplinks' own. 0, or the exit code.
  */
 static int choose_congestion(struct app *a)
 {
@@ -166,7 +209,7 @@ static int choose_congestion(struct app *a)
 
 	if (!strcmp(a->o.congestion, CONN_CONGESTION_SYSTEM))
 		goto set;
-	ret = conn_congestion_available(a->o.congestion, avail, sizeof(avail));
+	ret = congestion_usable(a->o.congestion, avail, sizeof(avail));
 	if (ret == 0 && a->o.congestion_given) {
 		LOG_ERR(TAG, "--congestion '%s': not available here (available: %s)",
 			a->o.congestion, avail);
@@ -185,7 +228,7 @@ static int choose_congestion(struct app *a)
 set:
 	if (conn_shim_set_congestion(a->o.congestion) < 0)
 		return MPS_EXIT_USAGE; /* cli.c checked its length */
-	return 0;
+	return choose_uplink_congestion(a);
 }
 
 /* Options and the host: 0, or the exit code. */
@@ -255,6 +298,7 @@ static int setup_uplinks(struct app *a)
 		.uplinks = a->o.uplinks,
 		.n_uplinks = a->o.n_uplinks,
 		.mptcp = a->mptcp > 0,
+		.cellular_cc = a->cellular_cc,
 	};
 	int ret;
 

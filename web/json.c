@@ -107,15 +107,17 @@ static json_t *uplinks_json(const struct metrics_data *d, const struct web_point
 			subflows += strcmp(d->subflow[k].uplink, u->view.name) == 0;
 		json_array_append_new(
 			arr,
-			json_pack("{s:s, s:s, s:b, s:b, s:f, s:f, s:f, s:i, s:I, s:I, s:I, s:o}",
-				  "name", u->view.name, "state", state, "backup", u->view.backup,
-				  "in_use", strcmp(state, "off") != 0, "send_bps",
-				  last ? last->uplink[i].send_bps : 0.0, "goodput_bps",
-				  last ? last->uplink[i].goodput_bps : 0.0, "rtt_ms",
-				  last ? last->uplink[i].rtt_ms : 0.0, "subflows", subflows,
-				  "sent_bytes", (json_int_t)u->sent_bytes, "acked_bytes",
-				  (json_int_t)u->acked_bytes, "retrans_bytes",
-				  (json_int_t)u->retrans_bytes, "radio", radio_json(&u->radio)));
+			json_pack(
+				"{s:s, s:s, s:b, s:s, s:b, s:f, s:f, s:f, s:i, s:I, s:I, s:I, s:o}",
+				"name", u->view.name, "state", state, "backup", u->view.backup,
+				"congestion", u->view.congestion, "in_use",
+				strcmp(state, "off") != 0, "send_bps",
+				last ? last->uplink[i].send_bps : 0.0, "goodput_bps",
+				last ? last->uplink[i].goodput_bps : 0.0, "rtt_ms",
+				last ? last->uplink[i].rtt_ms : 0.0, "subflows", subflows,
+				"sent_bytes", (json_int_t)u->sent_bytes, "acked_bytes",
+				(json_int_t)u->acked_bytes, "retrans_bytes",
+				(json_int_t)u->retrans_bytes, "radio", radio_json(&u->radio)));
 	}
 	return arr;
 }

@@ -45,6 +45,8 @@ expect 64 "malformed URL" "malformed URL" $M -u up0 -u up1 "rtmp://$LAB_SERVER_I
 expect 64 "unknown option" "unknown option" $M --bogus "$URL"
 expect 64 "--congestion 'nosuchcc': not available here \(available: " "unknown congestion control" \
 	$M -u up0 -u up1 --congestion nosuchcc "$URL"
+expect 64 "--uplink up1,cc=nosuchcc: not available here \(available: " "an uplink's unknown congestion control" \
+	$M -u up0 -u up1,cc=nosuchcc "$URL"
 expect 66 "cannot read input" "unreadable input file" $M -u up0 -u up1 -i /nonexistent/$KEY.mp4 "$URL"
 # --encoder: no such encoder; one that is not H.264; hardware that is not here.
 expect 64 "no such encoder \(its h264 encoders: libx264" "unknown encoder" \

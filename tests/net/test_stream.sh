@@ -3,26 +3,35 @@
 # 20 s starting at 2.5 Mbit/s over two 4 Mbit/s uplinks: both carry traffic,
 # the recording is complete and decodes without a timestamp gap, the
 # statistics agree with the interfaces, the metrics endpoint serves valid
-# Prometheus text.
+# Prometheus text. up1 is given its own congestion control (cc=reno, a route
+# metric): its subflows run reno, up0's mpstream's default (cubic).
 . "$(dirname "$0")/common.sh"
 
 lab_up 4mbit || { echo "FAIL: lab"; exit 1; }
 # The sender's system default another than mpstream's: the subflows must run mpstream's.
-lab_in_snd sysctl -qw net.ipv4.tcp_congestion_control=reno
+lab_in_snd sysctl -qw net.ipv4.tcp_congestion_control=bbr
 b0=$(lab_tx_bytes 0); b1=$(lab_tx_bytes 1)
-lab_in_snd "$MPSTREAM" --uplink up0 --uplink up1 --duration 20 --bitrate 2500k \
+lab_in_snd "$MPSTREAM" --uplink up0 --uplink up1,cc=reno --duration 20 --bitrate 2500k \
 	--stats "$LAB_DIR/stats.csv" --metrics 127.0.0.1:9464 "$URL" 2>"$LAB_DIR/mpstream.log" &
 pid=$!
 # Prometheus metrics, scraped twice during the stream (inside the sender's namespace).
 sleep 8
 lab_in_snd curl -sf --max-time 5 http://127.0.0.1:9464/metrics >"$LAB_DIR/metrics1.txt"
-# The subflows' congestion control is mpstream's default (cubic), whatever the system's (reno).
+# The subflows' congestion control: up1's own (reno) on up1, and mpstream's default
+# (cubic) on up0, whatever the system's (bbr). ss: a socket's line (its source
+# 10.1.0.2%up0:PORT or [::ffff:10.1.0.2]:PORT), then its details.
 lab_in_snd ss -tinH "dport = :1935" >"$LAB_DIR/ss.txt"
-echo "figure: congestion control of the subflows (lines): $(grep -oE '^\s+(cubic|bbr|reno)\b' "$LAB_DIR/ss.txt" | sort | uniq -c | xargs); the system's: $(lab_in_snd sysctl -n net.ipv4.tcp_congestion_control)"
-n_sf=$(grep -c "^ESTAB" "$LAB_DIR/ss.txt")
-n_cubic=$(grep -cE '^\s+cubic\b' "$LAB_DIR/ss.txt")
-[ "$n_sf" -ge 2 ] && [ "$n_cubic" = "$n_sf" ] && pass "all $n_sf subflows run cubic" ||
-	fail "subflows: $n_sf, of which cubic $n_cubic: $(cat "$LAB_DIR/ss.txt")"
+awk '/^ESTAB/ { src = $4; sub(/^\[::ffff:/, "", src); sub(/[]%:].*/, "", src); next }
+	src != "" { print src, $1; src = "" }' "$LAB_DIR/ss.txt" >"$LAB_DIR/cc.txt"
+echo "figure: subflows' source and congestion control: $(sort "$LAB_DIR/cc.txt" | uniq -c | xargs); the system's: $(lab_in_snd sysctl -n net.ipv4.tcp_congestion_control)"
+n_sf=$(wc -l <"$LAB_DIR/cc.txt")
+n_up0=$(grep -c '^10\.1\.0\.2 cubic$' "$LAB_DIR/cc.txt")
+n_up1=$(grep -c '^10\.2\.0\.2 reno$' "$LAB_DIR/cc.txt")
+[ "$n_up0" -ge 1 ] && [ "$n_up1" -ge 1 ] && [ $((n_up0 + n_up1)) = "$n_sf" ] &&
+	pass "all $n_sf subflows run their uplink's congestion control (up0 cubic, up1 reno)" ||
+	fail "subflows: $n_sf, up0 cubic $n_up0, up1 reno $n_up1: $(cat "$LAB_DIR/ss.txt")"
+grep -q "uplink up1: configured .*congestion control reno (given)" "$LAB_DIR/mpstream.log" &&
+	pass "the log says up1's congestion control" || fail "no line on up1's congestion control"
 sleep 4
 lab_in_snd curl -sf --max-time 5 http://127.0.0.1:9464/metrics >"$LAB_DIR/metrics2.txt"
 wait $pid

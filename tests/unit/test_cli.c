@@ -217,7 +217,7 @@ static void test_config(void **state)
 		{"uplink = eth0\n",
 		 ":1: unknown key 'uplink' (uplinks are [uplink NAME] sections)"},
 		{"[uplink eth0]\nmtu = 3\n",
-		 ":2: unknown key 'mtu' in [uplink eth0] (gw, backup, apn)"},
+		 ":2: unknown key 'mtu' in [uplink eth0] (gw, backup, cc, apn)"},
 		{"[uplink eth0]\ngw = 300.1.1.1\n", ":2: key 'gw' in [uplink eth0]"},
 		{"[uplink wwan0]\napn = my apn\n", ":2: key 'apn' in [uplink wwan0]: expected"},
 		{"[uplink wwan0]\napn = a\napn = b\n",
@@ -400,6 +400,7 @@ static void test_uplink_keys(void **state)
 	} keys[] = {
 		{"gw", "fe80::1", "10.0.0.300"},
 		{"backup", "on", "sometimes"},
+		{"cc", "bbr", "BBR"},
 		{"apn", "internet.example", "no spaces"},
 	};
 	char names[8][16], path[] = "/tmp/mps-cli-XXXXXX", text[128], err[512], want[256];
@@ -436,19 +437,21 @@ static void test_uplink_keys(void **state)
 	}
 	/* What each good value did. */
 	write_file(path,
-		   "[uplink wwan0]\ngw = fe80::1\ngw = 10.64.0.1\nbackup = on\napn = internet\n",
+		   "[uplink wwan0]\ngw = fe80::1\ngw = 10.64.0.1\nbackup = on\ncc = bbr\n"
+		   "apn = internet\n",
 		   0600);
 	assert_int_equal(parse(&o, err, "--config", path, URL, NULL), MPS_ARGS_RUN);
 	assert_int_equal(o.uplinks[0].gw[RT_V6].family, AF_INET6);
 	assert_int_equal(o.uplinks[0].gw[RT_V4].v4.s_addr, inet_addr("10.64.0.1"));
 	assert_true(o.uplinks[0].backup);
+	assert_string_equal(o.uplinks[0].cc, "bbr");
 	assert_string_equal(snd_options_apn(&o, "wwan0"), "internet");
 	assert_null(snd_options_apn(&o, "eth0"));
 	/* A key no row has. */
 	write_file(path, "[uplink wwan0]\nbackup = no\nmetric = 5\n", 0600);
 	assert_int_equal(parse(&o, err, "--config", path, URL, NULL), MPS_ARGS_ERROR);
 	snprintf(want, sizeof(want),
-		 "%s:3: unknown key 'metric' in [uplink wwan0] (gw, backup, apn)", path);
+		 "%s:3: unknown key 'metric' in [uplink wwan0] (gw, backup, cc, apn)", path);
 	assert_string_equal(err, want);
 	/* The exit status of such an error, as --help tells it. */
 	f = open_memstream(&help, &help_len);

@@ -14,6 +14,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -257,9 +259,35 @@ static void test_shim_other_thread(void **state)
 	close(lrelay);
 }
 
+/* A congestion control the kernel would load: tcp_NAME's file in modules.dep, whatever its suffix. */
+static void test_congestion_module(void **state)
+{
+	char path[] = "/tmp/mps-modules-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+	(void)state;
+	assert_non_null(f);
+	fputs("kernel/net/ipv4/tcp_bbr.ko.xz:\n"
+	      "kernel/net/ipv4/tcp_htcp.ko:\n"
+	      "kernel/net/sched/sch_fq.ko.zst: kernel/net/ipv4/tcp_vegas.ko\n"
+	      "kernel/drivers/net/usb/qmi_wwan.ko: kernel/drivers/net/usb/usbnet.ko\n",
+	      f);
+	fclose(f);
+	assert_int_equal(conn_congestion_module_at(path, "bbr"), 1);
+	assert_int_equal(conn_congestion_module_at(path, "htcp"), 1);
+	assert_int_equal(conn_congestion_module_at(path, "bb"), 0);
+	assert_int_equal(conn_congestion_module_at(path, "vegas"),
+			 0); /* a dependency, not a module line */
+	assert_int_equal(conn_congestion_module_at(path, "cubic"), 0);
+	assert_int_equal(conn_congestion_module_at("/nonexistent/modules.dep", "bbr"), 0);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_congestion_module),
 		cmocka_unit_test(test_sample_unconnected),
 		cmocka_unit_test(test_shim_picks_the_connected_socket),
 		cmocka_unit_test(test_shim_forgets_on_arm),

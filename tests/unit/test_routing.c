@@ -10,7 +10,10 @@
 #include <errno.h>
 #include <linux/fib_rules.h>
 #include <linux/mptcp.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <netlink/errno.h>
 
@@ -320,6 +323,139 @@ static void test_uplink_spec(void **state)
 	assert_false(rt_uplink_spec_parse("eth1", &s) || s.backup);
 	assert_int_equal(rt_uplink_spec_parse("eth1:primary", &s), -EINVAL);
 	assert_int_equal(rt_uplink_spec_parse(":backup", &s), -EINVAL);
+	/* cc=NAME: a congestion control's name, once. */
+	assert_int_equal(rt_uplink_spec_parse("wwan0,cc=bbr,backup", &s), 0);
+	assert_string_equal(s.cc, "bbr");
+	assert_true(s.backup);
+	assert_int_equal(rt_uplink_spec_parse("eth0", &s), 0);
+	assert_string_equal(s.cc, "");
+	assert_int_equal(rt_uplink_spec_parse("eth0,cc=", &s), -EINVAL);
+	assert_int_equal(rt_uplink_spec_parse("eth0,cc=BBR", &s), -EINVAL);
+	assert_int_equal(rt_uplink_spec_parse("eth0,cc=bbr,cc=cubic", &s), -EINVAL);
+	assert_int_equal(rt_uplink_spec_parse("eth0,cc=0123456789abcdef", &s), -EINVAL);
+	assert_int_equal(rt_uplink_spec_parse("eth0,cc=0123456789abcde", &s), 0);
+	assert_int_equal(rt_uplink_spec_parse("eth0,cc=a b", &s), -EINVAL);
+}
+
+/* The RTA_METRICS nest of the request @msg: RTAX_CC_ALGO's string, or NULL without one. */
+static const char *request_cc(struct nl_msg *msg)
+{
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+	struct nlattr *tb[RTA_MAX + 1], *mx[RTAX_MAX + 1];
+
+	assert_int_equal(h->nlmsg_type, RTM_NEWROUTE);
+	assert_int_equal(nlmsg_parse(h, sizeof(struct rtmsg), tb, RTA_MAX, NULL), 0);
+	if (!tb[RTA_METRICS])
+		return NULL;
+	assert_int_equal(nla_parse_nested(mx, RTAX_MAX, tb[RTA_METRICS], NULL), 0);
+	/* congctl is the only metric, and a string (libnl would put a u32). */
+	for (int k = 1; k <= RTAX_MAX; k++)
+		if (k != RTAX_CC_ALGO)
+			assert_null(mx[k]);
+	assert_non_null(mx[RTAX_CC_ALGO]);
+	return nla_get_string(mx[RTAX_CC_ALGO]);
+}
+
+/* An uplink's congestion control goes as the route metric congctl, and only when it has one. */
+static void test_route_congctl(void **state)
+{
+	struct rtnl_route *subnet, *deflt;
+	struct nl_msg *msg;
+
+	assert_int_equal(rt_build_table_routes(&uplink, RT_V4, &subnet, &deflt), 0);
+	assert_int_equal(rt_build_route_request(deflt, "bbr", NLM_F_CREATE | NLM_F_EXCL, &msg), 0);
+	assert_true(nlmsg_hdr(msg)->nlmsg_flags & NLM_F_EXCL);
+	assert_string_equal(request_cc(msg), "bbr");
+	nlmsg_free(msg);
+	assert_int_equal(rt_build_route_request(subnet, "", NLM_F_CREATE, &msg), 0);
+	assert_null(request_cc(msg));
+	nlmsg_free(msg);
+	assert_int_equal(rt_build_route_request(subnet, NULL, NLM_F_CREATE, &msg), 0);
+	assert_null(request_cc(msg));
+	nlmsg_free(msg);
+	rtnl_route_put(subnet);
+	rtnl_route_put(deflt);
+}
+
+/* mkdir -p @path (whose parents are under /tmp). */
+static int mkdir_p(const char *path)
+{
+	char copy[512];
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	for (char *p = copy + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return mkdir(copy, 0700) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+/* Remove what fake_sysfs() made for @ifname in @root. */
+static void unfake_sysfs(const char *root, const char *ifname)
+{
+	static const char *const parts[] = {"/device/driver", "/device", "/uevent", ""};
+	char path[512];
+
+	for (size_t k = 0; k < sizeof(parts) / sizeof(parts[0]); k++) {
+		snprintf(path, sizeof(path), "%s/%s%s", root, ifname, parts[k]);
+		if (remove(path) < 0)
+			assert_int_equal(errno, ENOENT);
+	}
+}
+
+/* A fake /sys/class/net/@ifname in @root: its uevent's DEVTYPE (or none), its driver (or none). */
+static void fake_sysfs(const char *root, const char *ifname, const char *devtype,
+		       const char *driver)
+{
+	char path[512], target[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s/device", root, ifname);
+	assert_int_equal(mkdir_p(path), 0);
+	snprintf(path, sizeof(path), "%s/%s/uevent", root, ifname);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "INTERFACE=%s\nIFINDEX=3\n%s%s%s", ifname, devtype ? "DEVTYPE=" : "",
+		devtype ? devtype : "", devtype ? "\n" : "");
+	fclose(f);
+	if (!driver)
+		return;
+	snprintf(target, sizeof(target), "../../../bus/usb/drivers/%s", driver);
+	snprintf(path, sizeof(path), "%s/%s/device/driver", root, ifname);
+	assert_int_equal(symlink(target, path), 0);
+}
+
+static void test_cellular_link(void **state)
+{
+	static const char *const names[] = {"wwan0", "usb0", "eth1", "eth0", "veth0", "wlan0"};
+	char root[] = "/tmp/mps-sysfs-XXXXXX", what[32] = "";
+
+	assert_non_null(mkdtemp(root));
+	fake_sysfs(root, "wwan0", "wwan", NULL);
+	fake_sysfs(root, "usb0", NULL, "rndis_host");
+	fake_sysfs(root, "eth1", NULL, "qmi_wwan");
+	fake_sysfs(root, "eth0", NULL, "e1000e");
+	fake_sysfs(root, "veth0", NULL, NULL);
+	fake_sysfs(root, "wlan0", "wlan", "iwlwifi");
+
+	assert_int_equal(rt_cellular_link(root, "wwan0", what, sizeof(what)), 1);
+	assert_string_equal(what, "a WWAN device");
+	assert_int_equal(rt_cellular_link(root, "usb0", what, sizeof(what)), 1);
+	assert_string_equal(what, "driver rndis_host");
+	assert_int_equal(rt_cellular_link(root, "eth1", what, sizeof(what)), 1);
+	assert_string_equal(what, "driver qmi_wwan");
+	assert_int_equal(rt_cellular_link(root, "eth0", what, sizeof(what)), 0);
+	assert_int_equal(rt_cellular_link(root, "veth0", what, sizeof(what)), 0);
+	assert_int_equal(rt_cellular_link(root, "wlan0", what, sizeof(what)), 0);
+	assert_int_equal(rt_cellular_link(root, "absent0", what, sizeof(what)), 0);
+	assert_int_equal(rt_cellular_link(root, "../eth1", what, sizeof(what)), 0);
+	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+		unfake_sysfs(root, names[k]);
+	assert_int_equal(rmdir(root), 0);
 }
 
 /* What the others see of an uplink: both sides' addresses, with whether each is in use. */
@@ -506,6 +642,7 @@ int main(void)
 		cmocka_unit_test(test_table_routes),	cmocka_unit_test(test_table_routes_p2p),
 		cmocka_unit_test(test_table_routes_v6), cmocka_unit_test(test_source_rule),
 		cmocka_unit_test(test_uplink_spec),	cmocka_unit_test(test_uplink_view),
+		cmocka_unit_test(test_route_congctl),	cmocka_unit_test(test_cellular_link),
 		cmocka_unit_test(test_nlerr),		cmocka_unit_test(test_set_flags_and_events),
 		cmocka_unit_test(test_subflow_owner),
 	};

@@ -46,6 +46,7 @@ static void status_at(struct web_status *st, double t_s, uint64_t sent0, uint64_
 	st->m.uplink[0].state = "up";
 	st->m.uplink[1].state = "off";
 	st->m.uplink[1].view.backup = true;
+	snprintf(st->m.uplink[1].view.congestion, sizeof(st->m.uplink[1].view.congestion), "bbr");
 	st->m.uplink[0].sent_bytes = sent0;
 	st->m.uplink[0].acked_bytes = sent0 / 2;
 	st->m.uplink[1].sent_bytes = sent1;
@@ -133,6 +134,7 @@ static void test_json_status(void **state)
 	u = json_array_get(json_object_get(j, "uplinks"), 1);
 	assert_true(json_is_false(json_object_get(u, "in_use")));
 	assert_true(json_is_true(json_object_get(u, "backup")));
+	assert_string_equal(json_string_value(json_object_get(u, "congestion")), "bbr");
 	assert_string_equal(json_string_value(json_object_get(
 				    json_array_get(json_object_get(j, "log"), 0), "text")),
 			    "a \"line\"");
