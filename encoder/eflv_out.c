@@ -2,7 +2,8 @@
 /*
  * Enhanced FLV for HEVC into an AVIOContext (eflv_out.h). Tags wait in one
  * queue per stream until the other stream has one too, then the earlier
- * (video first on a tie) is written: av_interleaved_write_frame()'s order.
+ * (video first on a tie) is written: av_interleaved_write_frame()'s order,
+ * with its max_interleave_delta as EFLV_OUT_MAX_WAIT_MS.
  */
 #include "eflv_out.h"
 
@@ -13,8 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A stream that stops (a lost input's sound) must not hold the other back for ever. */
-#define MAX_WAITING  64
+/*
+ * Memory's bound, not the stream's: a line whose timestamps do not advance
+ * never reaches EFLV_OUT_MAX_WAIT_MS of stream time.
+ */
+#define MAX_WAITING  1024
 #define AAC_CODEC_ID 10 /* onMetaData's audiocodecid */
 #define HVCC_MIN     23 /* an HEVCDecoderConfigurationRecord with no arrays */
 
@@ -87,6 +91,16 @@ static int queue_tag(struct enc_eflv *w, int kind, struct eflv_buf *tag, int64_t
 	return 0;
 }
 
+/*
+ * Whether @l's head has waited long enough for the other stream: its own
+ * stream has gone on by more than EFLV_OUT_MAX_WAIT_MS since (a stream that
+ * stops, a lost input's sound, holds the other back by that much at most).
+ */
+static bool waited_enough(const struct eflv_line *l)
+{
+	return l->tail->dts_ms - l->head->dts_ms > EFLV_OUT_MAX_WAIT_MS || l->n > MAX_WAITING;
+}
+
 /* The line whose head goes next; -1: wait for the other stream (or @all: none left). */
 static int next_line(const struct enc_eflv *w, bool all)
 {
@@ -94,9 +108,9 @@ static int next_line(const struct enc_eflv *w, bool all)
 
 	if (v && a)
 		return a->dts_ms < v->dts_ms ? 1 : 0;
-	if (v && (all || !w->has_audio || w->line[0].n > MAX_WAITING))
+	if (v && (all || !w->has_audio || waited_enough(&w->line[0])))
 		return 0;
-	if (a && (all || w->line[1].n > MAX_WAITING))
+	if (a && (all || waited_enough(&w->line[1])))
 		return 1;
 	return -1;
 }

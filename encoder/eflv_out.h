@@ -7,7 +7,9 @@
  * enc_eflv_open() writes the FLV header, onMetaData (videocodecid 'hvc1'),
  * the AAC config and the HEVC SequenceStart; enc_eflv_write() takes packets
  * in their stream's time base and writes them interleaved by decoding time,
- * as av_interleaved_write_frame() does; enc_eflv_finish() writes what waits
+ * as av_interleaved_write_frame() does (a packet waits for the other stream
+ * while its own goes on by EFLV_OUT_MAX_WAIT_MS at most, in the packets'
+ * timestamps); enc_eflv_finish() writes what waits
  * and the SequenceEnd. Each tag is one avio_write(), flushed at once.
  * Timestamps are the packets' own (ms), so a new connection goes on from
  * where the last one was, as flvenc's do.
@@ -23,6 +25,14 @@
 #include <libavformat/avio.h>
 
 struct enc_eflv;
+
+/*
+ * How far (ms of stream time) a stream goes on while its first packet waits
+ * for the other stream's: what a stream that stops (a lost input's sound)
+ * delays the other by. output.c gives the FLV muxer the same bound
+ * (max_interleave_delta, whose default of 10 s would hold H.264 that long).
+ */
+#define EFLV_OUT_MAX_WAIT_MS 500
 
 /*
  * What the writer needs of the streams: par[0] video (HEVC, its extradata

@@ -30,6 +30,8 @@
 #define ENC_ERR_STREAM_NOT_FOUND  ENC_ERRTAG(0xF8, 'S', 'T', 'R') /* no video in the input */
 #define ENC_ERR_OPTION_NOT_FOUND  ENC_ERRTAG(0xF8, 'O', 'P', 'T') /* a device option unknown */
 #define ENC_ERR_ENCODER_NOT_FOUND ENC_ERRTAG(0xF8, 'E', 'N', 'C') /* no such encoder */
+/* mpstream's own (no libav* code has it): the stream's video, whose decoder does not open */
+#define ENC_ERR_DECODER ENC_ERRTAG('D', 'E', 'C', 'O')
 
 /* A line for @err (-errno or ENC_ERR_*) in @buf; returns @buf. */
 const char *enc_strerror(int err, char *buf, size_t size);
@@ -303,7 +305,12 @@ struct enc_player_frame {
  */
 int enc_player_open(const char *url, int timeout_ms, int (*interrupt)(void *), void *opaque,
 		    struct enc_player **out) ENC_WARN_UNUSED;
-/* The next decoded video frame. 0, AVERROR_EOF (stream ended), AVERROR(ETIMEDOUT), ... */
+/*
+ * The next decoded video frame. 0, AVERROR_EOF (stream ended), AVERROR(ETIMEDOUT),
+ * AVERROR_STREAM_NOT_FOUND (no video), ENC_ERR_DECODER (HEVC whose decoder does not
+ * open for its configuration record; said in the log with the reason), ... A new
+ * record drains the decoder it replaces: its last frames come first.
+ */
 int enc_player_next(struct enc_player *p, struct enc_player_frame *out) ENC_WARN_UNUSED;
 void enc_player_close(struct enc_player *p);
 

@@ -14,6 +14,8 @@ const char *enc_strerror(int err, char *buf, size_t size)
 {
 	if (err == ENC_ERR_EXIT)
 		return "aborted";
+	if (err == ENC_ERR_DECODER)
+		return "the decoder of the stream's video does not open";
 	return av_make_error_string(buf, size, err);
 }
 

@@ -105,6 +105,8 @@ int enc_output_open(struct enc_session *s, const struct enc_output_config *cfg,
 		if (s->par[k] && (ret = add_stream(o->oc, s->par[k], s->tb[k])) < 0)
 			goto fail;
 	o->oc->interrupt_callback = (AVIOInterruptCB){output_interrupt, o};
+	/* Sound that stops holds video back by this much, not by the default 10 s. */
+	o->oc->max_interleave_delta = (int64_t)EFLV_OUT_MAX_WAIT_MS * 1000;
 
 	o->deadline_ns = mps_mono_ns() + (int64_t)cfg->connect_timeout_ms * 1000000;
 	/* FFmpeg's TLS checks nothing unless asked: the certificate and the host name are checked. */

@@ -9,6 +9,7 @@
 #include "player_eflv.h"
 #include "source.h"
 
+#include <inttypes.h>
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/time.h>
@@ -30,6 +31,15 @@ struct enc_player {
 	int (*interrupt)(void *);
 	void *opaque;
 	bool draining;
+	/*
+	 * A new decoder configuration record (a new SequenceStart): the decoder it
+	 * replaces gives its last frames first (drained), then @next_record opens
+	 * the new one, which decodes @pkt, held meanwhile.
+	 */
+	bool switching;
+	uint8_t *next_record;
+	size_t next_record_len;
+	int64_t drained; /* frames the replaced decoder gave when drained */
 };
 
 static int player_interrupt(void *opaque)
@@ -123,24 +133,82 @@ fail:
 	return ret;
 }
 
-/* An HEVC decoder for @record (an HEVCDecoderConfigurationRecord), in place of the last one. */
+/*
+ * An HEVC decoder for @record (an HEVCDecoderConfigurationRecord), in place of
+ * the last one. Its failure is said here, with libavcodec's reason, and comes
+ * back as ENC_ERR_DECODER: the stream has video, which this decoder refuses.
+ */
 static int open_hevc(struct enc_player *p, const uint8_t *record, size_t len)
 {
 	const AVCodec *codec = avcodec_find_decoder(AV_CODEC_ID_HEVC);
+	int ret = AVERROR(ENOMEM);
 
 	avcodec_free_context(&p->dec);
-	if (!codec)
-		return AVERROR_DECODER_NOT_FOUND;
+	if (!codec) {
+		ret = AVERROR_DECODER_NOT_FOUND;
+		goto out;
+	}
 	if (!(p->dec = avcodec_alloc_context3(codec)) ||
 	    !(p->dec->extradata = av_mallocz(len + AV_INPUT_BUFFER_PADDING_SIZE)))
-		return AVERROR(ENOMEM);
+		goto out;
 	memcpy(p->dec->extradata, record, len);
 	p->dec->extradata_size = (int)len;
 	p->dec->pkt_timebase = (AVRational){1, 1000};
-	return avcodec_open2(p->dec, codec, NULL);
+	ret = avcodec_open2(p->dec, codec, NULL);
+out:
+	if (ret < 0) {
+		LOG_ERR(ENC_TAG,
+			"cannot open the HEVC decoder for the stream's configuration "
+			"record (%zu bytes): %s",
+			len, av_err2str(ret));
+		avcodec_free_context(&p->dec);
+		ret = ret == AVERROR(ENOMEM) ? ret : ENC_ERR_DECODER;
+	}
+	return ret;
 }
 
-/* The next packet for the decoder: enhanced FLV's next HEVC access unit, or libavformat's. */
+/*
+ * A new record while a decoder runs: that decoder is drained first (its
+ * reordered frames are the stream's too), p->pkt waits for the new one.
+ */
+static int begin_switch(struct enc_player *p, const uint8_t *record, size_t len)
+{
+	int ret;
+
+	if (!(p->next_record = av_memdup(record, len)))
+		return AVERROR(ENOMEM);
+	ret = avcodec_send_packet(p->dec, NULL);
+	if (ret < 0 && ret != AVERROR_EOF) {
+		av_freep(&p->next_record);
+		return ret;
+	}
+	p->next_record_len = len;
+	p->switching = true;
+	p->drained = 0;
+	return AVERROR(EAGAIN);
+}
+
+/* The old decoder drained: the new record's decoder, and the packet that waited for it. */
+static int end_switch(struct enc_player *p)
+{
+	int ret;
+
+	LOG_DEBUG(ENC_TAG, "a new HEVC configuration record: %" PRId64 " frames drained first",
+		  p->drained);
+	ret = open_hevc(p, p->next_record, p->next_record_len);
+	p->switching = false;
+	av_freep(&p->next_record);
+	if (ret >= 0)
+		ret = avcodec_send_packet(p->dec, p->pkt);
+	av_packet_unref(p->pkt);
+	return ret < 0 && ret != AVERROR_INVALIDDATA ? ret : 0;
+}
+
+/*
+ * The next packet for the decoder: enhanced FLV's next HEVC access unit, or
+ * libavformat's. AVERROR(EAGAIN): none yet, the decoder has frames to give
+ * (or nothing decodes the packet).
+ */
 static int read_packet(struct enc_player *p)
 {
 	const uint8_t *record;
@@ -150,7 +218,9 @@ static int read_packet(struct enc_player *p)
 	if (!p->enhanced)
 		return av_read_frame(p->ic, p->pkt);
 	ret = enc_eflv_reader_next(p->eflv, p->pkt, &record, &len, &p->bytes);
-	if (ret >= 0 && record && (ret = open_hevc(p, record, len)) < 0)
+	if (ret >= 0 && record)
+		ret = p->dec ? begin_switch(p, record, len) : open_hevc(p, record, len);
+	if (ret < 0 && ret != AVERROR(EAGAIN))
 		av_packet_unref(p->pkt);
 	if (ret >= 0 && !p->dec) {
 		av_packet_unref(p->pkt); /* a frame before any SequenceStart: nothing decodes it */
@@ -183,7 +253,14 @@ int enc_player_next(struct enc_player *p, struct enc_player_frame *out)
 						       p->frame->width, p->frame->height,
 						       &out->stamp) == 0;
 			av_frame_unref(p->frame);
+			if (p->switching)
+				p->drained++;
 			return 0;
+		}
+		if (ret == AVERROR_EOF && p->switching) {
+			if ((ret = end_switch(p)) < 0)
+				return ret;
+			continue;
 		}
 		if (ret == AVERROR_EOF)
 			return ret;
@@ -199,6 +276,8 @@ int enc_player_next(struct enc_player *p, struct enc_player_frame *out)
 		if (ret < 0) {
 			if (p->timed_out)
 				return AVERROR(ETIMEDOUT);
+			if (ret == ENC_ERR_DECODER || ret == AVERROR(ENOMEM))
+				return ret; /* video there, not decodable: not "no video" */
 			if (!p->dec)
 				return AVERROR_STREAM_NOT_FOUND;
 			/* End of the stream: flush the frames the decoder still holds. */
@@ -224,6 +303,7 @@ void enc_player_close(struct enc_player *p)
 	if (!p)
 		return;
 	avcodec_free_context(&p->dec);
+	av_free(p->next_record);
 	avformat_close_input(&p->ic);
 	enc_eflv_reader_close(p->eflv); /* after ic: its pb is the reader's */
 	av_packet_free(&p->pkt);

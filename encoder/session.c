@@ -66,6 +66,7 @@ int enc_session_create(const struct enc_config *cfg, struct enc_session **out)
 		ret = AVERROR(EINVAL);
 		goto fail;
 	}
+	/* sender/cli.c refuses this first (exit 64); this guards the library's other callers. */
 	if (cfg->copy && cfg->live && cfg->codec == ENC_CODEC_HEVC) {
 		LOG_ERR(ENC_TAG, "--copy of a live input passes H.264 only (not HEVC yet)");
 		ret = AVERROR(EINVAL);

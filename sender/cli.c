@@ -1086,6 +1086,10 @@ static enum mps_args_result check_input(const struct snd_options *o, char *err, 
 		FAIL("--loop applies to a file input");
 	if (o->copy && kind == MPS_INPUT_TEST)
 		FAIL("--copy applies to a file or a live input");
+	/* The live copy path and its slate are H.264's: refused here, not once the input runs. */
+	if (o->copy && kind == MPS_INPUT_LIVE && !strcmp(o->codec, "hevc"))
+		FAIL("--codec hevc with --copy of a live input: a live input passes H.264 only "
+		     "(HEVC: a file with --copy, or encode without --copy)");
 	if (o->copy && kind == MPS_INPUT_LIVE && o->record && !ends_with(o->record, ".flv"))
 		FAIL("--record with --copy of a live input: .flv (the camera's and the slate's "
 		     "H.264 parameters take turns, in either packaging; FLV carries each change)");

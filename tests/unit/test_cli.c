@@ -631,6 +631,16 @@ static void test_codec(void **state)
 	assert_string_equal(o.encoder, "libx264");
 	assert_int_equal(parse(&o, err, "-i", "clip.mkv", "--copy", "--codec", "hevc", URL, NULL),
 			 MPS_ARGS_RUN);
+	/* A live input's copy is H.264 only: refused before anything runs; auto takes it. */
+	expect_error("--codec hevc with --copy of a live input: a live input passes H.264 only",
+		     "-i", "udp://@:5000", "--copy", "--codec", "hevc", URL, NULL);
+	expect_error("--codec hevc with --copy of a live input", "-i", "v4l2:/dev/video0", "--copy",
+		     "--codec", "hevc", URL, NULL);
+	assert_int_equal(
+		parse(&o, err, "-i", "udp://@:5000", "--copy", "--codec", "auto", URL, NULL),
+		MPS_ARGS_RUN);
+	assert_int_equal(parse(&o, err, "-i", "udp://@:5000", "--codec", "hevc", URL, NULL),
+			 MPS_ARGS_RUN);
 	expect_error("--codec 'h265': expected h264, hevc or auto", "--codec", "h265", URL, NULL);
 	expect_error("FLV takes no HEVC here", "--codec", "hevc", "--record", "a.flv", URL, NULL);
 	expect_error("--preset is libx264's and libx265's", "--codec", "hevc", "--encoder",

@@ -238,6 +238,42 @@ static void test_interleave(void **state)
 	av_free(out);
 }
 
+/*
+ * Sound announced but never coming (a lost input's): video waits for it by
+ * EFLV_OUT_MAX_WAIT_MS of its own timestamps at most, whatever the frame
+ * rate, not by a count of tags; within the bound it still waits.
+ */
+static void test_interleave_no_audio(void **state)
+{
+	static const uint8_t frame[] = {0, 0, 0, 1, 0x02, 0x01, 0x55};
+	const int64_t tag = EFLV_TAG_OVERHEAD + 5 + 4 + 3, step_ms[] = {33, 17, 100};
+	struct fixture f;
+	uint8_t *out;
+
+	(void)state;
+	for (size_t r = 0; r < sizeof(step_ms) / sizeof(step_ms[0]); r++) {
+		int64_t before, written, newest;
+
+		open_writer(&f, true);
+		before = avio_tell(f.pb);
+		for (int i = 0; i < 120; i++) {
+			newest = i * step_ms[r];
+			write_packet(&f, 0, newest, newest, i == 0, frame, sizeof(frame));
+			written = (avio_tell(f.pb) - before) / tag;
+			/* The oldest frame still held (number `written`) is within the bound. */
+			assert_true(newest - written * step_ms[r] <= EFLV_OUT_MAX_WAIT_MS);
+			if (newest <= EFLV_OUT_MAX_WAIT_MS)
+				assert_int_equal(written, 0);
+		}
+		/* Sound that comes at last goes out in its place among the frames held. */
+		before = avio_tell(f.pb);
+		write_packet(&f, 1, newest - 10, newest - 10, true, (const uint8_t *)"\x01", 1);
+		assert_true(avio_tell(f.pb) > before);
+		close_writer(&f, &out);
+		av_free(out);
+	}
+}
+
 /* A keyframe with other parameter sets as new extradata gets a SequenceStart; the same, none. */
 static void test_new_extradata(void **state)
 {
@@ -288,6 +324,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_layout),
 		cmocka_unit_test(test_interleave),
+		cmocka_unit_test(test_interleave_no_audio),
 		cmocka_unit_test(test_new_extradata),
 	};
 

@@ -215,6 +215,93 @@ static void test_copy(void **state)
 	unlink(out);
 }
 
+/* @in remuxed into @out (FLV) with its sound cut at @cut_s: the sound stops, the video goes on. */
+static void cut_sound(const char *in, const char *out, double cut_s)
+{
+	AVFormatContext *ic = NULL, *oc = NULL;
+	AVPacket *pkt = av_packet_alloc();
+
+	assert_int_equal(avformat_open_input(&ic, in, NULL, NULL), 0);
+	assert_true(avformat_find_stream_info(ic, NULL) >= 0);
+	assert_int_equal(avformat_alloc_output_context2(&oc, NULL, "flv", out), 0);
+	for (unsigned i = 0; i < ic->nb_streams; i++) {
+		AVStream *st = avformat_new_stream(oc, NULL);
+
+		assert_non_null(st);
+		assert_int_equal(avcodec_parameters_copy(st->codecpar, ic->streams[i]->codecpar),
+				 0);
+		st->codecpar->codec_tag = 0;
+	}
+	assert_int_equal(avio_open(&oc->pb, out, AVIO_FLAG_WRITE), 0);
+	assert_int_equal(avformat_write_header(oc, NULL), 0);
+	while (av_read_frame(ic, pkt) >= 0) {
+		AVStream *st = ic->streams[pkt->stream_index];
+
+		if (st->codecpar->codec_type != AVMEDIA_TYPE_AUDIO ||
+		    (double)pkt->pts * av_q2d(st->time_base) < cut_s) {
+			av_packet_rescale_ts(pkt, st->time_base,
+					     oc->streams[pkt->stream_index]->time_base);
+			assert_int_equal(av_interleaved_write_frame(oc, pkt), 0);
+		}
+		av_packet_unref(pkt);
+	}
+	assert_int_equal(av_write_trailer(oc), 0);
+	assert_int_equal(avio_closep(&oc->pb), 0);
+	avformat_free_context(oc);
+	avformat_close_input(&ic);
+	av_packet_free(&pkt);
+}
+
+/*
+ * Sound that stops (H.264 through libavformat's FLV muxer): the video after
+ * it is written with at most half a second waiting for sound, not held for
+ * the muxer's default max_interleave_delta of 10 s. The input, a file passed
+ * through (--copy) whose sound ends at 1 s of 3.
+ */
+static void test_sound_stops(void **state)
+{
+	char src[] = "/tmp/mps-enc-XXXXXX.flv", cut[] = "/tmp/mps-enc-XXXXXX.flv",
+	     out[] = "/tmp/mps-enc-XXXXXX.flv";
+	struct enc_config cfg = {.input = cut, .copy = true, .fps = 30, .buffer_ms = 2000};
+	struct enc_output_config oc = {.url = out, .connect_timeout_ms = 5000};
+	struct enc_session *s = NULL;
+	struct enc_output *o = NULL;
+	struct enc_progress p = {0};
+	int64_t at_2s = -1;
+	int ret;
+
+	(void)state;
+	temp_flv(src);
+	temp_flv(cut);
+	temp_flv(out);
+	encode(ENC_INPUT_TEST, false, src, 3.0);
+	cut_sound(src, cut, 1.0);
+	assert_int_equal(enc_session_create(&cfg, &s), 0);
+	assert_int_equal(enc_output_open(s, &oc, &o), 0);
+	while ((ret = enc_session_step(s)) == 0) {
+		while ((ret = enc_output_send(o, 0)) == 0)
+			;
+		assert_int_equal(ret, AVERROR(EAGAIN));
+		enc_session_progress(s, &p);
+		if (at_2s < 0 && p.media_time_us >= 2000000)
+			at_2s = p.bytes_out;
+		/* From 2 s to 2.8 s, 1 s and more after the sound's end: written as it comes. */
+		if (p.media_time_us >= 2800000)
+			break;
+	}
+	assert_true(at_2s > 0);
+	assert_true(p.media_time_us >= 2800000);
+	print_message("figure: sound stopped at 1 s: %" PRId64 " bytes out at 2 s, %" PRId64
+		      " at 2.8 s\n",
+		      at_2s, p.bytes_out);
+	assert_true(p.bytes_out > at_2s);
+	enc_output_close(o, 1000);
+	enc_session_destroy(s);
+	unlink(src);
+	unlink(cut);
+	unlink(out);
+}
+
 /*
  * --copy of HEVC: libx265's pattern recorded into Matroska (an hvcC record,
  * length-prefixed packets), that file passed through as Enhanced FLV
@@ -906,14 +993,15 @@ static void test_audio_buffer(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pattern_to_flv), cmocka_unit_test(test_unreadable_input),
-		cmocka_unit_test(test_bad_preset),     cmocka_unit_test(test_encoder_choice),
-		cmocka_unit_test(test_queue_bound),    cmocka_unit_test(test_copy),
-		cmocka_unit_test(test_bitrate_change), cmocka_unit_test(test_hevc_bitrate_change),
-		cmocka_unit_test(test_hevc_flv),       cmocka_unit_test(test_hevc_rtmp),
-		cmocka_unit_test(test_hevc_copy),      cmocka_unit_test(test_skip_to_keyframe),
-		cmocka_unit_test(test_slate),	       cmocka_unit_test(test_live_errors),
-		cmocka_unit_test(test_live_device),    cmocka_unit_test(test_audio_buffer),
+		cmocka_unit_test(test_pattern_to_flv),	 cmocka_unit_test(test_unreadable_input),
+		cmocka_unit_test(test_bad_preset),	 cmocka_unit_test(test_encoder_choice),
+		cmocka_unit_test(test_queue_bound),	 cmocka_unit_test(test_copy),
+		cmocka_unit_test(test_bitrate_change),	 cmocka_unit_test(test_hevc_bitrate_change),
+		cmocka_unit_test(test_hevc_flv),	 cmocka_unit_test(test_hevc_rtmp),
+		cmocka_unit_test(test_hevc_copy),	 cmocka_unit_test(test_sound_stops),
+		cmocka_unit_test(test_skip_to_keyframe), cmocka_unit_test(test_slate),
+		cmocka_unit_test(test_live_errors),	 cmocka_unit_test(test_live_device),
+		cmocka_unit_test(test_audio_buffer),
 	};
 
 	av_log_set_level(AV_LOG_ERROR);
