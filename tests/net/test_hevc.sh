@@ -95,6 +95,8 @@ prc=$?
 grep -q "streaming over MPTCP" "$LAB_DIR/mpstream-nms4.log" && pass "nms4: MPTCP" ||
 	fail "nms4: $(grep -m1 -E 'streaming over|plain TCP' "$LAB_DIR/mpstream-nms4.log")"
 grep -q "2 subflows" "$LAB_DIR/mpstream-nms4.log" && pass "nms4: two subflows" || fail "nms4: never two subflows"
+grep -q "uplink up0: down" "$LAB_DIR/mpstream-nms4.log" && pass "nms4: $(grep -m1 -o "uplink up0: down.*" "$LAB_DIR/mpstream-nms4.log")" ||
+	fail "nms4: the cut of up0 was never seen"
 grep -q "$SAYS_ERTMP" "$LAB_DIR/mpstream-nms4.log" && pass "nms4: the log says the server must take Enhanced RTMP" ||
 	fail "nms4: no word of Enhanced RTMP in the log"
 check_no_key "$LAB_DIR/mpstream-nms4.log"
