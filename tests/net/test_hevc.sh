@@ -44,13 +44,14 @@ sent() {
 # field OUT WORD: the number before WORD in a probe's summary ("frames", "missing").
 field() { grep -oE "[0-9]+ $2" "$1" | head -n 1 | grep -oE '^[0-9]+'; }
 
-# judge_recording NAME FILE: mpstream probe reads the recording (--relative:
-# every frame of a file was sent before the probe started, and would count as
-# a server's backlog, not judged): it passes, holds every frame sent but those
-# dropped on purpose (2 allowed for a stamp the encoder blurred), none missing
-# between them, and the decoder said nothing.
+# judge_recording NAME SECONDS FILE: mpstream probe reads the recording of
+# SECONDS of stream (--relative: every frame of a file was sent before the
+# probe started, and would count as a server's backlog, not judged): it
+# passes, holds every frame sent (80 % of SECONDS' at least) but those dropped
+# on purpose (2 allowed for a stamp the encoder blurred), none missing between
+# them, and the decoder said nothing.
 judge_recording() {
-	local name=$1 file=$2 prc frames missing nsent ndropped errors
+	local name=$1 secs=$2 file=$3 prc frames missing nsent ndropped errors
 	"$MPSTREAM" probe --relative "$file" >"$LAB_DIR/probe-$name-rec.out" 2>"$LAB_DIR/probe-$name-rec.log"
 	prc=$?
 	read -r nsent ndropped <<<"$(sent "$name")"
@@ -61,7 +62,7 @@ judge_recording() {
 	echo "figure: $name: mpstream sent ${nsent:-?} frames, dropped ${ndropped:-?} on purpose;" \
 		"the recording: ${frames:-0} decoded, ${missing:-?} missing, $errors decoder message(s)"
 	[ "$prc" = 0 ] && pass "$name: the recording passes the probe" || fail "$name: the probe of the recording exited $prc"
-	[ -n "$nsent" ] && [ "${frames:-0}" -ge $((nsent - ${ndropped:-0} - 2)) ] && [ "$nsent" -ge $((DURATION_NOW * 30 * 8 / 10)) ] &&
+	[ -n "$nsent" ] && [ "$nsent" -ge $((secs * 30 * 8 / 10)) ] && [ "${frames:-0}" -ge $((nsent - ${ndropped:-0} - 2)) ] &&
 		pass "$name: $frames of $nsent frames decoded from the recording, ${ndropped:-0} dropped on purpose" ||
 		fail "$name: ${frames:-no} frames decoded from the recording, ${nsent:-?} sent, ${ndropped:-?} dropped"
 	[ -n "$missing" ] && [ "$missing" -le $((${ndropped:-0} + 2)) ] &&
@@ -81,7 +82,6 @@ lab_wait_listen srv 1945 || { fail "Node-Media-Server 4 did not start: $(tail -3
 ip netns exec "$LAB_SRV" "$MPSTREAM" probe --duration $((DURATION - 2)) --timeout 10 --max-gap 5000 \
 	"rtmp://127.0.0.1:1945/live/$KEY" >"$LAB_DIR/probe-nms4.out" 2>"$LAB_DIR/probe-nms4.log" &
 probe=$!
-DURATION_NOW=$DURATION
 send nms4 "$DURATION" "rtmp://$LAB_SERVER_IP:1945/live/$KEY" --codec hevc
 sleep $CUT_FROM
 lab_cut 0 || fail "nms4: cannot cut up0"
@@ -95,8 +95,8 @@ prc=$?
 grep -q "streaming over MPTCP" "$LAB_DIR/mpstream-nms4.log" && pass "nms4: MPTCP" ||
 	fail "nms4: $(grep -m1 -E 'streaming over|plain TCP' "$LAB_DIR/mpstream-nms4.log")"
 grep -q "2 subflows" "$LAB_DIR/mpstream-nms4.log" && pass "nms4: two subflows" || fail "nms4: never two subflows"
-grep -q "uplink up0: down" "$LAB_DIR/mpstream-nms4.log" && pass "nms4: $(grep -m1 -o "uplink up0: down.*" "$LAB_DIR/mpstream-nms4.log")" ||
-	fail "nms4: the cut of up0 was never seen"
+grep -q "uplink up0: down" "$LAB_DIR/mpstream-nms4.log" &&
+	pass "nms4: $(grep -m1 -o "uplink up0: down.*" "$LAB_DIR/mpstream-nms4.log")" || fail "nms4: the cut of up0 was never seen"
 grep -q "$SAYS_ERTMP" "$LAB_DIR/mpstream-nms4.log" && pass "nms4: the log says the server must take Enhanced RTMP" ||
 	fail "nms4: no word of Enhanced RTMP in the log"
 check_no_key "$LAB_DIR/mpstream-nms4.log"
@@ -129,11 +129,10 @@ if [ -z "$rec" ]; then
 	fail "nms4: no recording in $LAB_DIR/nms4-rec"
 else
 	grep -aq hvc1 "$rec" && pass "nms4: the recording is Enhanced FLV ('hvc1')" || fail "nms4: no 'hvc1' in the recording"
-	judge_recording nms4 "$rec"
+	judge_recording nms4 "$DURATION" "$rec"
 fi
 
 # 2. nginx-rtmp, --codec hevc: taken, its video dropped, and nothing to hear.
-DURATION_NOW=3
 send nginx-hevc 3 "$URL-h" --codec hevc
 wait "$pid"
 rc=$?
@@ -143,7 +142,8 @@ grep -q "$SAYS_ERTMP" "$LAB_DIR/mpstream-nginx-hevc.log" &&
 	fail "nginx-hevc: the log does not say that the server must take Enhanced RTMP"
 rec="$LAB_DIR/rec/$KEY-h.flv"
 vstreams=$(ffprobe -v error -select_streams v -show_entries stream=codec_name -of csv=p=0 "$rec" 2>/dev/null | grep -c .)
-apackets=$(ffprobe -v error -select_streams a:0 -count_packets -show_entries stream=nb_read_packets -of csv=p=0 "$rec" 2>/dev/null)
+apackets=$(ffprobe -v error -select_streams a:0 -count_packets -show_entries stream=nb_read_packets -of csv=p=0 \
+	"$rec" 2>/dev/null)
 "$MPSTREAM" probe "$rec" >"$LAB_DIR/probe-nginx-hevc-rec.out" 2>"$LAB_DIR/probe-nginx-hevc-rec.log"
 prc=$?
 echo "figure: nginx-hevc: the recording: ${apackets:-0} audio packets, $vstreams video stream(s); the probe exited $prc:" \
@@ -153,7 +153,6 @@ echo "figure: nginx-hevc: the recording: ${apackets:-0} audio packets, $vstreams
 [ "$prc" = 69 ] && pass "nginx-hevc: the probe finds no video (69)" || fail "nginx-hevc: the probe exited $prc"
 
 # 3. nginx-rtmp, --codec auto: H.264, whole.
-DURATION_NOW=3
 send nginx-auto 3 "$URL-a" --codec auto
 wait "$pid"
 rc=$?
@@ -165,7 +164,8 @@ else
 fi
 rec="$LAB_DIR/rec/$KEY-a.flv"
 codec=$(ffprobe -v error -select_streams v:0 -show_entries stream=codec_name -of csv=p=0 "$rec" 2>/dev/null)
-[ "$codec" = h264 ] && pass "nginx-auto: the recording is H.264" || fail "nginx-auto: the recording's video is '${codec:-none}'"
-judge_recording nginx-auto "$rec"
+[ "$codec" = h264 ] && pass "nginx-auto: the recording is H.264" ||
+	fail "nginx-auto: the recording's video is '${codec:-none}'"
+judge_recording nginx-auto 3 "$rec"
 check_no_key "$LAB_DIR/mpstream-nginx-hevc.log" "$LAB_DIR/mpstream-nginx-auto.log"
 finish
