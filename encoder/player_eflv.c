@@ -88,8 +88,9 @@ static int sniff(struct enc_eflv_reader *r, enum enc_eflv_kind *kind)
 	while (r->in.len < SNIFF_MAX) {
 		size_t start = r->at;
 
+		/* Not FLV after all, or its end before any video: libavformat's to read. */
 		if ((ret = next_tag(r, &t)) < 0)
-			return ret == AVERROR(EINVAL) ? 0 : ret;
+			return ret == AVERROR(EINVAL) || ret == AVERROR_EOF ? 0 : ret;
 		if (t.type == EFLV_TAG_VIDEO && t.len) {
 			if ((t.body[0] & EFLV_EX_HEADER) || (t.body[0] & 0x0f) == LEGACY_HEVC)
 				*kind = ENC_EFLV_ENHANCED;

@@ -560,6 +560,46 @@ static void test_hevc_flv(void **state)
 }
 
 /*
+ * An FLV with sound only (what nginx-rtmp records of an HEVC stream: it drops
+ * the video tags): the player's look for the first video tag ends at the end
+ * of the file, which goes to libavformat then: no video stream, not "End of file".
+ */
+static void test_sound_only_flv(void **state)
+{
+	char path[] = "/tmp/mps-enc-XXXXXX.flv", sound[] = "/tmp/mps-enc-XXXXXX.flv";
+	struct eflv_buf b = {0};
+	struct enc_player *p = NULL;
+	size_t len, used, at = EFLV_FILE_HEADER_SIZE;
+	uint8_t *in;
+	FILE *f;
+
+	(void)state;
+	temp_flv(path);
+	temp_flv(sound);
+	encode(ENC_INPUT_TEST, false, path, 1.0);
+	in = slurp(path, &len);
+	assert_int_equal(eflv_put(&b, in, EFLV_FILE_HEADER_SIZE), 0);
+	while (at < len) {
+		struct eflv_tag_view t;
+
+		assert_int_equal(eflv_read_tag(in + at, len - at, &t, &used), 0);
+		at += used;
+		if (t.type != EFLV_TAG_VIDEO)
+			assert_int_equal(eflv_tag(&b, t.type, t.ts_ms, t.body, t.len), 0);
+	}
+	av_file_unmap(in, len);
+	f = fopen(sound, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(b.data, 1, b.len, f), b.len);
+	assert_int_equal(fclose(f), 0);
+	eflv_buf_free(&b);
+	assert_int_equal(enc_player_open(sound, 5000, NULL, NULL, &p), AVERROR_STREAM_NOT_FOUND);
+	assert_null(p);
+	unlink(sound);
+	unlink(path);
+}
+
+/*
  * Cutting the delay: the queue goes up to its newest keyframe, or all of it
  * and on to the next keyframe, asked for at once. What is sent stays
  * decodable, and the frame numbers jump forward only.
@@ -1000,8 +1040,8 @@ int main(void)
 		cmocka_unit_test(test_hevc_flv),	 cmocka_unit_test(test_hevc_rtmp),
 		cmocka_unit_test(test_hevc_copy),	 cmocka_unit_test(test_sound_stops),
 		cmocka_unit_test(test_skip_to_keyframe), cmocka_unit_test(test_slate),
-		cmocka_unit_test(test_live_errors),	 cmocka_unit_test(test_live_device),
-		cmocka_unit_test(test_audio_buffer),
+		cmocka_unit_test(test_sound_only_flv),	 cmocka_unit_test(test_live_errors),
+		cmocka_unit_test(test_live_device),	 cmocka_unit_test(test_audio_buffer),
 	};
 
 	av_log_set_level(AV_LOG_ERROR);
