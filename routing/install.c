@@ -76,15 +76,17 @@ int rt_add_route(struct rt_uplinks *u, size_t i, struct rtnl_route *r)
 
 	/*
 	 * The kernel knows no such congestion control (checked at start, so a
-	 * module gone since): the uplink carries the connection's own.
+	 * module gone since): the uplink carries the connection's own. Refused
+	 * without it too (EINVAL has other causes, a gateway in a race): not the
+	 * congestion control's doing, the first error stands.
 	 */
-	if ((ret == -EINVAL || ret == -ENOENT) && up->cc[0]) {
+	if ((ret == -EINVAL || ret == -ENOENT) && up->cc[0] && send_route(u, r, NULL) == 0) {
 		LOG_WARN(RT_TAG,
 			 "uplink %s: the kernel refuses congestion control %s on its "
 			 "routes: its subflows run the connection's",
 			 up->ifname, up->cc);
 		up->cc[0] = up->cc_why[0] = '\0';
-		ret = send_route(u, r, NULL);
+		ret = 0;
 	}
 	return ret;
 }

@@ -68,8 +68,17 @@ int rt_remove_leftovers(struct rt_uplinks *u)
 			removed++;
 	}
 	for (struct nl_object *o = nl_cache_get_first(routes); o; o = nl_cache_get_next(o)) {
-		if (rtnl_route_get_protocol((struct rtnl_route *)o) == RT_PROTO &&
-		    rtnl_route_delete(u->sk, (struct rtnl_route *)o, 0) == 0)
+		struct rtnl_route *r = (struct rtnl_route *)o;
+
+		if (rtnl_route_get_protocol(r) != RT_PROTO)
+			continue;
+		/*
+		 * libnl read the route's congctl as a u32 (its first 4 letters)
+		 * and would send it back: an IPv4 delete then matches no route
+		 * of a 5-letter one such as cubic. Deleted without metrics.
+		 */
+		rtnl_route_unset_metric(r, RTAX_CC_ALGO);
+		if (rtnl_route_delete(u->sk, r, 0) == 0)
 			removed++;
 	}
 	if (u->pm && (ret = remove_leftover_endpoints(u, addrs, n_addrs, &removed)))

@@ -175,6 +175,7 @@ static int congestion_usable(const char *name, char *avail, size_t size)
 static int choose_uplink_congestion(struct app *a)
 {
 	char avail[256];
+	size_t chosen = 0;
 
 	for (size_t i = 0; i < a->o.n_uplinks; i++) {
 		const struct rt_uplink_spec *u = &a->o.uplinks[i];
@@ -185,11 +186,15 @@ static int choose_uplink_congestion(struct app *a)
 			return MPS_EXIT_USAGE;
 		}
 	}
-	if (!a->o.n_uplinks || a->o.congestion_given)
+	for (size_t i = 0; i < a->o.n_uplinks; i++)
+		chosen += a->o.uplinks[i].cc[0] != '\0';
+	if (chosen == a->o.n_uplinks || a->o.congestion_given)
 		return 0;
 	if (congestion_usable(CONN_CONGESTION_CELLULAR, avail, sizeof(avail)) == 0)
 		LOG_INFO(TAG, "congestion control %s is not on this host: cellular uplinks run %s",
-			 CONN_CONGESTION_CELLULAR, a->o.congestion);
+			 CONN_CONGESTION_CELLULAR,
+			 strcmp(a->o.congestion, CONN_CONGESTION_SYSTEM) ? a->o.congestion
+									 : "the system's default");
 	else
 		a->cellular_cc = CONN_CONGESTION_CELLULAR;
 	return 0;

@@ -259,6 +259,55 @@ static void test_climb_short_encoder(void **state)
 	assert_true(t >= 0 && t <= 25000);
 	assert_true(worst < 1000);
 	assert_int_equal(x.drops, 0);
+	/* What the encoder puts out stays within the paths (the target may be above it). */
+	assert_true(0.88 * mean <= 12e6 - OTHER_BPS);
+}
+
+/*
+ * A simple scene (x264 at 85 % of its target) for 40 s over two 4 Mbit/s
+ * paths (under --max-bitrate), then a complex one that uses all of it: the target had run above what the paths carry by up
+ * to 1/0.85, and the complex scene meets them with that. The delay steps it
+ * down within the budget, with no drop.
+ */
+static void test_short_then_full_encoder(void **state)
+{
+	struct run x;
+	double before, after;
+	int worst;
+
+	(void)state;
+	run_init(&x, &default_cfg, 4e6, 4e6);
+	x.n.encoder_fill = 0.85;
+	run_for(&x, 40000, 5000, &before, NULL);
+	x.n.encoder_fill = 1.0;
+	run_for(&x, 20000, 10000, &after, &worst);
+	print_message(
+		"85 %% then 100 %%: target %.2f Mbit/s before, %.2f after; worst delay %d ms, "
+		"%d drops\n",
+		before / 1e6, after / 1e6, worst, x.drops);
+	assert_true(before <= 1.3 * (8e6 - OTHER_BPS) / 0.85);
+	assert_true(worst < 1000);
+	assert_int_equal(x.drops, 0);
+}
+
+/* A still picture (x264 at 30 % of its target) for 30 s: the target does not climb; then it does. */
+static void test_still_then_moving(void **state)
+{
+	struct run x;
+	double after;
+
+	(void)state;
+	run_init(&x, &default_cfg, 6e6, 6e6);
+	x.n.encoder_fill = 0.3;
+	run_for(&x, 30000, 0, NULL, NULL);
+	print_message("30 %% encoder: target %.2f Mbit/s after 30 s\n",
+		      (double)x.r.target_bps / 1e6);
+	assert_true(x.r.target_bps <= default_cfg.start_bps);
+	x.n.encoder_fill = 1.0;
+	run_for(&x, 30000, 10000, &after, NULL);
+	print_message("then moving: target %.2f Mbit/s\n", after / 1e6);
+	assert_true(after >= 0.8 * (12e6 - OTHER_BPS));
+	assert_int_equal(x.drops, 0);
 }
 
 /*
@@ -1090,6 +1139,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_steady),
 		cmocka_unit_test(test_climb_short_encoder),
+		cmocka_unit_test(test_short_then_full_encoder),
+		cmocka_unit_test(test_still_then_moving),
 		cmocka_unit_test(test_slow_start),
 		cmocka_unit_test(test_capacity_halves_and_returns),
 		cmocka_unit_test(test_path_returns_as_new_subflow),
