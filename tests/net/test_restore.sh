@@ -15,7 +15,7 @@ lab_routing_state >"$LAB_DIR/before.txt"
 
 run() { # run ARGS... : mpstream in the sender namespace, in the background
 	# ip netns exec execs mpstream: $! is mpstream itself, and gets the signals.
-	ip netns exec "$LAB_SND" "$MPSTREAM" --uplink up0 --uplink up1 "$@" "$URL" 2>>"$LAB_DIR/mpstream.log" &
+	ip netns exec "$LAB_SND" "$MPSTREAM" --uplink "${UP0:-up0}" --uplink up1 "$@" "$URL" 2>>"$LAB_DIR/mpstream.log" &
 	pid=$!
 }
 configured() { lab_in_snd ip rule show | grep -q "lookup 28000"; }
@@ -57,11 +57,20 @@ for sig in INT TERM; do
 done
 
 # SIGKILL leaves everything behind; the next run removes it, and its own end restores.
-run
+# The killed run's up0 has its own congestion control (a route metric, cubic: five
+# letters, which libnl reads back as four): its routes must go too.
+UP0=up0,cc=cubic run
 wait_configured && sleep 1
 kill -9 $pid; wait $pid 2>/dev/null
 configured && pass "SIGKILL left its rules (as expected)" || fail "SIGKILL left nothing?"
+lab_in_snd ip route show table 28000 | grep -q "congctl cubic" &&
+	pass "SIGKILL left up0's routes with their congctl" || fail "no congctl on up0's routes"
 run --duration 2
+# Its rules are the killed run's until it has removed them: wait for its line.
+for n in $(seq 1 100); do grep -q "left by an earlier run" "$LAB_DIR/mpstream.log" && break; sleep 0.1; done
+left=$(lab_in_snd ip route show table 28000 | grep -c "congctl" || true)
+[ "$left" = 0 ] && pass "the killed run's routes removed (none with a congctl)" ||
+	fail "$left route(s) of the killed run left: $(lab_in_snd ip route show table 28000)"
 wait $pid; rc=$?
 [ "$rc" = 0 ] && pass "run after SIGKILL: exit 0" || fail "run after SIGKILL: exit $rc"
 grep -q "left by an earlier run" "$LAB_DIR/mpstream.log" && pass "leftovers reported" || fail "leftovers not reported"
