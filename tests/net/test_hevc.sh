@@ -150,7 +150,10 @@ echo "figure: nginx-hevc: the recording: ${apackets:-0} audio packets, $vstreams
 	"$(tail -n 1 "$LAB_DIR/probe-nginx-hevc-rec.log")"
 [ "${apackets:-0}" -gt 0 ] && [ "$vstreams" = 0 ] && pass "nginx-hevc: nginx-rtmp kept the sound and dropped the video" ||
 	fail "nginx-hevc: the recording has ${apackets:-0} audio packets and $vstreams video stream(s)"
-[ "$prc" = 69 ] && pass "nginx-hevc: the probe finds no video (69)" || fail "nginx-hevc: the probe exited $prc"
+# 69 is any failure to open; that it is for want of video is in its line.
+[ "$prc" = 69 ] && grep -q "Stream not found" "$LAB_DIR/probe-nginx-hevc-rec.log" &&
+	pass "nginx-hevc: the probe finds no video (69, stream not found)" ||
+	fail "nginx-hevc: the probe exited $prc: $(tail -n 1 "$LAB_DIR/probe-nginx-hevc-rec.log")"
 
 # 3. nginx-rtmp, --codec auto: H.264, whole.
 send nginx-auto 3 "$URL-a" --codec auto
