@@ -112,6 +112,9 @@ struct rt_uplinks;
  */
 int rt_uplink_spec_parse(const char *arg, struct rt_uplink_spec *out) RT_WARN_UNUSED;
 
+/* Whether the @len bytes at @name are a congestion control's name: 1 to 15 of [a-z0-9_]. */
+bool rt_cc_name_valid(const char *name, size_t len);
+
 /*
  * Find each uplink's address and gateway, remove leftovers of an earlier run,
  * and install tables, rules, endpoints and limits. An uplink that is absent,

@@ -7,14 +7,19 @@
 
 #define BACKUP_SUFFIX ":backup"
 
-/* cc=NAME: a congestion control's name, 1 to 15 of [a-z0-9_], once. */
-static int parse_cc(const char *name, size_t len, struct rt_uplink_spec *out)
+bool rt_cc_name_valid(const char *name, size_t len)
 {
 	size_t ok = 0;
 
 	while (ok < len && name[ok] && strchr("abcdefghijklmnopqrstuvwxyz0123456789_", name[ok]))
 		ok++;
-	if (out->cc[0] || !len || ok != len || len >= sizeof(out->cc))
+	return len && ok == len && len < RT_CC_NAME_MAX;
+}
+
+/* cc=NAME, once. */
+static int parse_cc(const char *name, size_t len, struct rt_uplink_spec *out)
+{
+	if (out->cc[0] || !rt_cc_name_valid(name, len))
 		return -EINVAL;
 	memcpy(out->cc, name, len);
 	out->cc[len] = '\0';

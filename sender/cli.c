@@ -105,13 +105,13 @@ static bool valid_preset(const char *s)
 	return false;
 }
 
-/* A congestion control's name: 1 to 15 of [a-z0-9_]. */
+_Static_assert(RT_CC_NAME_MAX == CONN_CONGESTION_NAME_MAX,
+	       "--congestion and cc= take names of one length");
+
+/* A congestion control's name (--congestion, cc=): routing's rule. */
 static bool valid_congestion(const char *s)
 {
-	size_t n = strlen(s);
-
-	return n && n < CONN_CONGESTION_NAME_MAX &&
-	       strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+	return rt_cc_name_valid(s, strlen(s));
 }
 
 static void defaults(struct snd_options *o)

@@ -180,14 +180,15 @@ static int choose_uplink_congestion(struct app *a)
 	for (size_t i = 0; i < a->o.n_uplinks; i++) {
 		const struct rt_uplink_spec *u = &a->o.uplinks[i];
 
-		if (u->cc[0] && congestion_usable(u->cc, avail, sizeof(avail)) == 0) {
+		if (!u->cc[0])
+			continue;
+		if (congestion_usable(u->cc, avail, sizeof(avail)) == 0) {
 			LOG_ERR(TAG, "--uplink %s,cc=%s: not available here (available: %s)",
 				u->ifname, u->cc, avail);
 			return MPS_EXIT_USAGE;
 		}
+		chosen++;
 	}
-	for (size_t i = 0; i < a->o.n_uplinks; i++)
-		chosen += a->o.uplinks[i].cc[0] != '\0';
 	if (chosen == a->o.n_uplinks || a->o.congestion_given)
 		return 0;
 	if (congestion_usable(CONN_CONGESTION_CELLULAR, avail, sizeof(avail)) == 0)
