@@ -493,6 +493,16 @@ static void on_silence(struct ratectl *r, struct estimate *e)
 	r->hist_n = 0;
 	r->regaining = false;
 	r->paths_after_silence = paths_carrying(r, e->now);
+	/*
+	 * The automatic budget's peaks start over: the swing they cover may
+	 * have been the dead path's (a cellular uplink's queue in its dips),
+	 * and a budget it raised would let the delay on the paths left creep
+	 * to it before the rate steps down. follow_budget() lowers it once
+	 * the delay is well under the lower one; a path that swings raises it
+	 * again.
+	 */
+	memset(r->rtt_peak, 0, sizeof(r->rtt_peak));
+	r->peaks_since_ms = e->now;
 }
 
 /*
@@ -524,7 +534,8 @@ static int budget_for(double ms)
  * (a dip of its capacity: its RTT goes from 50 ms to a second) is within
  * it, not a drop; never under --max-latency, never over RC_BUDGET_MAX_MS.
  * Only while the rate is within what the paths carry (feeding_within()).
- * Raised at once; lowered once the peak is older than the slots reach and
+ * Raised at once; lowered once the peak is older than the slots reach (or a
+ * path died: they start over, on_silence()) and
  * the delay and the RTT's rise are well under what the lower budget allows
  * (lowering it must neither drop nor step the rate down). The peaks outlive
  * a reconnection: the uplinks are the same.
@@ -532,6 +543,7 @@ static int budget_for(double ms)
 static void follow_budget(struct ratectl *r, const struct estimate *e, struct rc_decision *out)
 {
 	int64_t slots = (e->now - r->peak_slot_ms) / RC_BUDGET_SLOT_MS;
+	int64_t span = (RC_BUDGET_SLOTS - 1) * RC_BUDGET_SLOT_MS;
 	double peak = 0;
 	int want;
 
@@ -559,10 +571,14 @@ static void follow_budget(struct ratectl *r, const struct estimate *e, struct rc
 			 r->tick_rtt_max);
 	} else if (want < r->budget_ms && e->delay < want / 5 &&
 		   e->rise_most < RC_RTT_RISE_MOST * want / 2) {
+		bool since_death = r->peaks_since_ms && e->now - r->peaks_since_ms < span;
+
+		if (since_death)
+			span = e->now - r->peaks_since_ms;
 		out->budget_change = -1;
 		snprintf(out->budget_why, sizeof(out->budget_why),
-			 "the paths' RTT stayed under %.0f ms for %d s", peak,
-			 (RC_BUDGET_SLOTS - 1) * RC_BUDGET_SLOT_MS / 1000);
+			 "the paths' RTT stayed under %.0f ms for %.0f s%s", peak,
+			 (double)span / 1000, since_death ? " since a path died" : "");
 	} else {
 		return;
 	}
@@ -881,17 +897,23 @@ static int64_t least_asked(const struct ratectl *r, int64_t now, int ms)
 }
 
 /*
- * What goes on the wire: the target with the rest, or less when the encoder
- * puts out less than its target (x264 on a simple picture, 88 % of it on the
- * lab's pattern). The probe's bound compares it with what the paths carried:
- * the target against what an encoder short of it carried would hold the
- * rate where it is, however much room the paths have.
+ * What goes on the wire after a step up by @up: the target with the rest,
+ * the target at the share of it the encoder puts out (x264 on a simple
+ * picture, 88 % of it on the lab's pattern). The probe's bound compares it
+ * with what the paths carried: the target itself, against what an encoder
+ * short of it carried, would hold the rate where it is however much room the
+ * paths have. The share is what the encoder put out of the least target of
+ * the last RC_ENCODER_LAG_MS (@asked), at most all of it: its measure lags a
+ * rising target, and what it put out a second ago, against the bound, would
+ * let the climb run past the paths by what it climbed meanwhile.
  */
-static double sending(const struct ratectl *r, const struct rc_input *in, const struct estimate *e)
+static double sending(const struct ratectl *r, const struct rc_input *in, int64_t asked, double up)
 {
-	double encoded = in->encoder_bps + (double)r->cfg.other_bps;
+	double share = 1;
 
-	return in->encoder_bps > 0 && encoded < e->wire ? encoded : e->wire;
+	if (in->encoder_bps > 0 && asked > 0 && in->encoder_bps < (double)asked)
+		share = in->encoder_bps / (double)asked;
+	return (1 + up) * share * (double)r->target_bps + (double)r->cfg.other_bps;
 }
 
 /*
@@ -925,7 +947,7 @@ static int64_t act_steady(struct ratectl *r, const struct rc_input *in, const st
 	}
 	if (e->calm && e->now - r->last_down_ms >= RC_UP_HOLD_MS &&
 	    e->now - r->last_up_ms >= RC_UP_EVERY_MS &&
-	    (1 + up) * sending(r, in, e) <= limit * e->cap &&
+	    sending(r, in, asked, up) <= limit * e->cap &&
 	    (in->encoder_bps <= 0 || in->encoder_bps >= RC_ENCODER_KEEPS_UP * (double)asked)) {
 		target = clamp(r, (1 + up) * (double)target);
 		if (target > r->target_bps)

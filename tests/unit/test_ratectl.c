@@ -42,6 +42,7 @@ struct net {
 	int slow_start_ticks; /* the paths' capacity grows from a tenth over these first ticks */
 	int hol_ticks;	      /* the living paths carry 30 % while the dead one's data waits */
 	double wire_avg;      /* what was put out lately: the queue's bytes are its frames */
+	int path_queue_ms;    /* the paths' drop-tail queues: their RTT rises this much at most */
 	int64_t t_ms;
 };
 
@@ -158,6 +159,8 @@ static void step(struct run *x)
 	queue_delay =
 		cap > 0 ? 8000.0 * (n->backlog < SOCKET_BYTES ? n->backlog : SOCKET_BYTES) / cap
 			: 1000;
+	if (n->path_queue_ms > 0 && queue_delay > n->path_queue_ms)
+		queue_delay = n->path_queue_ms;
 	for (int i = 0; i < 2; i++) {
 		in.paths[i].id = n->id[i];
 		in.paths[i].rtt_ms = n->base_rtt_ms[i] + queue_delay;
@@ -1089,6 +1092,58 @@ static void test_auto_budget_held(void **state)
 }
 
 /*
+ * The recorded links' cut: a slow path whose RTT (700 ms: a cellular queue
+ * in a dip) raised the automatic budget dies, and a lone 2.5 Mbit/s path is
+ * left, with an encoder at 95 % of its target whose measure lags a second.
+ * The budget was the dead path's: it comes back down within 6 s (kept, it
+ * stayed for the minute its peak counts, and on the recorded links let the
+ * delay creep past 1 s before the rate stepped down). The climb after the
+ * cut stops within the probe's bound: bounded by what the encoder had put
+ * out a second before, it went 20 % past the path (2.99 Mbit/s on the wire).
+ */
+static void test_swinging_path_dies(void **state)
+{
+	struct rc_config cfg = default_cfg;
+	struct run x;
+	int raised, worst, lowered_after = -1;
+	int64_t highest = 0;
+	double mean;
+
+	(void)state;
+	cfg.auto_budget = true;
+	run_init(&x, &cfg, 2.5e6, 4e6);
+	x.n.base_rtt_ms[1] = 700;
+	x.n.path_queue_ms = 150;
+	x.n.encoder_fill = 0.95;
+	run_for(&x, 30000, 0, NULL, NULL);
+	raised = x.r.budget_ms;
+	x.n.alive[1] = false;
+	for (int t = 0; t < 30000; t += TICK_MS) {
+		step(&x);
+		if (t >= 10000 && x.d.target_bps > highest)
+			highest = x.d.target_bps;
+		if (lowered_after < 0 && x.r.budget_ms <= cfg.max_latency_ms) {
+			lowered_after = t;
+			assert_non_null(strstr(x.d.budget_why, "since a path died"));
+		}
+	}
+	run_for(&x, 30000, 30000, &mean, &worst);
+	print_message("swinging path dies: budget %d ms before, %d ms %.1f s after; from 10 s "
+		      "on, highest target %.2f Mbit/s (%.2f on the wire); from 30 s on, mean "
+		      "target %.2f Mbit/s of %.2f, worst delay %d ms, %d drops\n",
+		      raised, x.r.budget_ms, lowered_after / 1000.0, (double)highest / 1e6,
+		      (0.95 * (double)highest + OTHER_BPS) / 1e6, mean / 1e6,
+		      (2.5e6 - OTHER_BPS) / 0.95 / 1e6, worst, x.drops);
+	assert_true(raised >= 1500);
+	assert_in_range(lowered_after, 0, 20000);
+	/* Within the probe's 15 % over what the path carried, with a little room. */
+	assert_true(0.95 * (double)highest + OTHER_BPS <= 1.17 * 2.5e6);
+	assert_true(worst < 500);
+	assert_true(0.95 * mean >= 0.75 * (2.5e6 - OTHER_BPS));
+	assert_int_equal(x.drops, 0);
+}
+
+/*
  * mpstream's own excess: a fixed 3 Mbit/s into paths that carry 2. Their
  * RTT grows with the queue it fills, data waits for the in-flight cap, and
  * the socket's oldest data ages: all as in a dip, but for as long as the
@@ -1164,6 +1219,7 @@ int main(void)
 		cmocka_unit_test(test_auto_budget),
 		cmocka_unit_test(test_auto_budget_held),
 		cmocka_unit_test(test_auto_budget_own_excess),
+		cmocka_unit_test(test_swinging_path_dies),
 	};
 
 	return RUN_AT_CLOCK_OFFSETS(tests, t_offset_ms);
