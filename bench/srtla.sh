@@ -230,7 +230,9 @@ srtla_cellular() {
 			k="${EMU_KEY:-cell}-cut-srtla-$lat-$rate-$round"
 			srtla_once "$k" "$rate" "$lat" cut "$round" || continue
 			SRTLA_CUT_RATE[$id]=${rate%k}
-			SRTLA_CUT_GAP[$id]=$(field "$k" 'longest gap [0-9]+')
+			# From the cut to 6 s after it reached the probe, SRT's latency later.
+			after=$(awk -v c="$SRTLA_T_CUT" -v l="$lat" 'BEGIN { printf "%.1f", c + l / 1000 + 6 }')
+			SRTLA_CUT_GAP[$id]=$(gap_around "$SRTLA_T_CUT" "$after" "$OUT/$k.probe.csv")
 			SRTLA_CUT_LOST[$id]=${S_LOST:--}
 			SRTLA_CUT_DROPS[$id]=$S_DROPS
 			SRTLA_CUT_AFTER[$id]=$(since_cut "$SRTLA_T_CUT" "$S_END" "$OUT/$k.relative.csv")
@@ -292,7 +294,7 @@ srtla_rows() {
 	srtla_row "steady: latency median, end to end (ms)" SRTLA_LAT
 	srtla_row "steady: latency worst 1 s window, end to end (ms)" SRTLA_LAT_MAX
 	srtla_row "cut: at the rate (kbit/s)" SRTLA_CUT_RATE
-	srtla_row "cut: longest arrival gap (ms)" SRTLA_CUT_GAP
+	srtla_row "cut: longest arrival gap, from the cut to 6 s after (ms)" SRTLA_CUT_GAP
 	srtla_row "cut: frames lost (missing or shown twice)" SRTLA_CUT_LOST
 	srtla_row "cut: SRT packets dropped too late (damaged frames)" SRTLA_CUT_DROPS
 	srtla_row "cut: latency under 1 s above its floor for good after (s)" SRTLA_CUT_AFTER
