@@ -502,7 +502,7 @@ static void on_silence(struct ratectl *r, struct estimate *e)
 	 * again.
 	 */
 	memset(r->rtt_peak, 0, sizeof(r->rtt_peak));
-	r->peaks_since_ms = e->now;
+	r->silence_ms = e->now;
 }
 
 /*
@@ -518,6 +518,19 @@ static void on_silence(struct ratectl *r, struct estimate *e)
 static bool feeding_within(const struct estimate *e)
 {
 	return e->cap_best >= 0 && e->wire <= RC_PROBE_LIMIT * e->cap_best;
+}
+
+/*
+ * A path fell silent less than RC_DOWN_AGAIN_MS ago: the delay is the dead
+ * path's data waiting to be sent again on the others, not mpstream's excess
+ * (the rate went down to what the others carry, on_silence()), and it passes
+ * once that data is resent. Dropping the queue for it (on three recorded
+ * cellular uplinks, 22 frames when two of them fell silent together) is a
+ * skip the viewer need not see.
+ */
+static bool died_lately(const struct ratectl *r, const struct estimate *e)
+{
+	return r->silence_ms && e->now - r->silence_ms < RC_DOWN_AGAIN_MS;
 }
 
 /* A budget of at least @ms: rounded up to RC_BUDGET_ROUND_MS, at most RC_BUDGET_MAX_MS. */
@@ -571,10 +584,10 @@ static void follow_budget(struct ratectl *r, const struct estimate *e, struct rc
 			 r->tick_rtt_max);
 	} else if (want < r->budget_ms && e->delay < want / 5 &&
 		   e->rise_most < RC_RTT_RISE_MOST * want / 2) {
-		bool since_death = r->peaks_since_ms && e->now - r->peaks_since_ms < span;
+		bool since_death = r->silence_ms && e->now - r->silence_ms < span;
 
 		if (since_death)
-			span = e->now - r->peaks_since_ms;
+			span = e->now - r->silence_ms;
 		out->budget_change = -1;
 		snprintf(out->budget_why, sizeof(out->budget_why),
 			 "the paths' RTT stayed under %.0f ms for %.0f s%s", peak,
@@ -676,25 +689,30 @@ static void estimate(struct ratectl *r, const struct rc_input *in, struct estima
  * late, has not said so yet. The budget is raised to cover the delay, up to
  * RC_BUDGET_MAX_MS, and that counts as a peak. Returns true when it was.
  * Not while mpstream sends more than the paths carried lately
- * (feeding_within()): then the queue is its own, and it is dropped.
+ * (feeding_within()): then the queue is its own, and it is dropped. Right
+ * after a path died (died_lately()) too, but as no peak.
  */
 static bool budget_covers(struct ratectl *r, const struct rc_input *in, const struct estimate *e,
 			  struct rc_decision *out)
 {
 	int socket_ms = e->delay - in->queue_ms, want;
+	bool died = died_lately(r, e);
 
-	if (!r->cfg.auto_budget || r->budget_ms >= RC_BUDGET_MAX_MS || !feeding_within(e) ||
+	if (!r->cfg.auto_budget || r->budget_ms >= RC_BUDGET_MAX_MS ||
+	    !(died || feeding_within(e)) ||
 	    socket_ms <= (in->held ? r->budget_ms / 3 : r->budget_ms / 2))
 		return false;
 	want = budget_for(RC_BUDGET_COVER * e->delay);
 	if (e->delay > want)
 		return false;
 	r->budget_ms = want;
-	if (want / RC_BUDGET_RTT_TIMES > r->rtt_peak[0])
+	/* A death's delay passes once its data is resent: no peak, the budget comes down after. */
+	if (!died && want / RC_BUDGET_RTT_TIMES > r->rtt_peak[0])
 		r->rtt_peak[0] = want / RC_BUDGET_RTT_TIMES;
 	out->budget_change = 1;
 	out->budget_ms = want;
-	snprintf(out->budget_why, sizeof(out->budget_why), "the paths held data for %d ms",
+	snprintf(out->budget_why, sizeof(out->budget_why), "%s for %d ms",
+		 died ? "a path fell silent, its data waited to be resent" : "the paths held data",
 		 socket_ms);
 	return true;
 }

@@ -179,8 +179,8 @@ struct ratectl {
 	int budget_ms;
 	double rtt_peak[RC_BUDGET_SLOTS];
 	int64_t peak_slot_ms;
-	int64_t peaks_since_ms; /* the slots start over here (a path died); 0: never */
-	double tick_rtt_max;	/* this tick's, of the paths that carried data */
+	int64_t silence_ms;  /* a path last fell silent (the slots start over); 0: never */
+	double tick_rtt_max; /* this tick's, of the paths that carried data */
 };
 
 void rc_init(struct ratectl *r, const struct rc_config *cfg);

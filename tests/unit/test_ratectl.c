@@ -1144,6 +1144,60 @@ static void test_swinging_path_dies(void **state)
 }
 
 /*
+ * A path dies under a full stream, and the living one carries 30 % for 1.5 s
+ * while the dead one's data waits to be resent (head-of-line blocking): the
+ * delay passes the second's budget. That is no excess of mpstream's, and it
+ * passes: the automatic budget covers it (no drop; the fixed one drops) and
+ * comes back down once the delay has, not a minute later.
+ */
+static int death_run(bool automatic, int *raised, char *why, size_t size, int *back_ms)
+{
+	struct rc_config cfg = default_cfg;
+	struct run x;
+
+	cfg.auto_budget = automatic;
+	run_init(&x, &cfg, 3.8e6, 3.8e6);
+	x.n.path_queue_ms = 150;
+	run_for(&x, 30000, 0, NULL, NULL);
+	x.n.alive[0] = false;
+	x.n.hol_ticks = 15;
+	*raised = 0;
+	*back_ms = -1;
+	why[0] = '\0';
+	for (int t = 0; t < 20000; t += TICK_MS) {
+		step(&x);
+		if (x.d.budget_change > 0) {
+			*raised = x.d.budget_ms;
+			snprintf(why, size, "%s", x.d.budget_why);
+		}
+		if (*raised && *back_ms < 0 && x.r.budget_ms == cfg.max_latency_ms)
+			*back_ms = t;
+	}
+	return x.drops;
+}
+
+static void test_death_over_budget(void **state)
+{
+	char why[96];
+	int drops, raised, back;
+
+	(void)state;
+	drops = death_run(true, &raised, why, sizeof(why), &back);
+	print_message("death, auto: %d drops, budget raised to %d ms (%s), back at 1000 ms "
+		      "%.1f s after the death\n",
+		      drops, raised, why, back / 1000.0);
+	assert_int_equal(drops, 0);
+	assert_in_range(raised, 1250, RC_BUDGET_MAX_MS);
+	assert_non_null(strstr(why, "a path fell silent"));
+	assert_in_range(back, 0, 15000);
+
+	drops = death_run(false, &raised, why, sizeof(why), &back);
+	print_message("death, fixed: %d drops\n", drops);
+	assert_true(drops >= 1);
+	assert_int_equal(raised, 0);
+}
+
+/*
  * mpstream's own excess: a fixed 3 Mbit/s into paths that carry 2. Their
  * RTT grows with the queue it fills, data waits for the in-flight cap, and
  * the socket's oldest data ages: all as in a dip, but for as long as the
@@ -1220,6 +1274,7 @@ int main(void)
 		cmocka_unit_test(test_auto_budget_held),
 		cmocka_unit_test(test_auto_budget_own_excess),
 		cmocka_unit_test(test_swinging_path_dies),
+		cmocka_unit_test(test_death_over_budget),
 	};
 
 	return RUN_AT_CLOCK_OFFSETS(tests, t_offset_ms);
