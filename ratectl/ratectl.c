@@ -915,9 +915,9 @@ static int64_t least_asked(const struct ratectl *r, int64_t now, int ms)
 }
 
 /*
- * What goes on the wire after a step up by @up: the target with the rest,
- * the target at the share of it the encoder puts out (x264 on a simple
- * picture, 88 % of it on the lab's pattern). The probe's bound compares it
+ * What goes on the wire after a step up by @up: the new target at the share
+ * of it the encoder puts out (x264 on a simple picture: 88 % on the lab's
+ * pattern), with what goes besides. The probe's bound compares it
  * with what the paths carried: the target itself, against what an encoder
  * short of it carried, would hold the rate where it is however much room the
  * paths have. The share is what the encoder put out of the least target of
