@@ -93,14 +93,19 @@ int enc_player_open(const char *url, int timeout_ms, int (*interrupt)(void *), v
 		*out = p; /* the decoder opens with the first SequenceStart's record */
 		return 0;
 	}
-	if (kind == ENC_EFLV_LEGACY) {
+	if (kind == ENC_EFLV_LEGACY || !enc_eflv_reader_seekable(p->eflv)) {
+		/*
+		 * On a connection (RTMP; MPEG-TS over SRT as a listener), the
+		 * bytes already read and the rest: opened again, a listener
+		 * would wait for a caller that is gone.
+		 */
 		p->ic->pb = enc_eflv_reader_replay(p->eflv);
 		if (!p->ic->pb) {
 			ret = AVERROR(ENOMEM);
 			goto fail;
 		}
 	} else {
-		/* Another format (a recording): libavformat opens it itself, seekable. */
+		/* Another format in a file (a recording): libavformat opens it itself, seekable. */
 		enc_eflv_reader_close(p->eflv);
 		p->eflv = NULL;
 	}

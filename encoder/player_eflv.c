@@ -149,6 +149,11 @@ AVIOContext *enc_eflv_reader_replay(struct enc_eflv_reader *r)
 	return r->replay;
 }
 
+bool enc_eflv_reader_seekable(const struct enc_eflv_reader *r)
+{
+	return r->pb->seekable & AVIO_SEEKABLE_NORMAL;
+}
+
 /* A SequenceStart: kept, and told when it differs from the last. */
 static int sequence_start(struct enc_eflv_reader *r, const struct eflv_video *v,
 			  const uint8_t **record, size_t *record_len)

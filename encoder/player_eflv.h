@@ -23,7 +23,7 @@ struct enc_eflv_reader;
 
 /* What the start of a stream is. */
 enum enc_eflv_kind {
-	ENC_EFLV_NOT_FLV, /* no FLV header (a file of another format) */
+	ENC_EFLV_NOT_FLV, /* no FLV header (a file of another format, MPEG-TS over SRT) */
 	ENC_EFLV_LEGACY,  /* FLV whose first video tag has the legacy header (or no video) */
 	ENC_EFLV_ENHANCED, /* FLV whose first video tag is HEVC: the extended header, or CodecID 12 */
 };
@@ -36,8 +36,17 @@ int enc_eflv_reader_open(const char *url, const AVIOInterruptCB *cb, AVDictionar
 			 struct enc_eflv_reader **out, enum enc_eflv_kind *kind)
 	__attribute__((warn_unused_result));
 
-/* Legacy FLV: an AVIOContext giving every byte from the start, for libavformat (r keeps it). */
+/*
+ * Legacy FLV, or another format on a connection: an AVIOContext giving every
+ * byte from the start, for libavformat (r keeps it).
+ */
 AVIOContext *enc_eflv_reader_replay(struct enc_eflv_reader *r);
+
+/*
+ * Whether what was opened can be read again from its start (a file): a
+ * connection cannot (a listener's caller is gone once it is closed).
+ */
+bool enc_eflv_reader_seekable(const struct enc_eflv_reader *r);
 
 /*
  * The next HEVC access unit (length-prefixed NAL units; dts, pts in ms) into

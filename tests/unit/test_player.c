@@ -13,7 +13,9 @@
 #include <cmocka.h>
 
 #include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
 #include <libavformat/avio.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,7 @@
 
 #include "encoder.h"
 #include "eflv_out.h"
+#include "loopback.h"
 
 #define FPS	  30
 #define MAX_PKTS  64
@@ -237,11 +240,94 @@ static void test_refused_record(void **state)
 	unlink(path);
 }
 
+struct ts_caller {
+	const struct clip *c;
+	char url[64];
+	int ret;
+};
+
+/* A caller of @arg's url: @arg's clip as MPEG-TS, once the player listens. */
+static void *ts_call(void *arg)
+{
+	struct ts_caller *t = arg;
+	AVFormatContext *oc = NULL;
+	AVStream *st;
+	int ret = -1;
+
+	if (avformat_alloc_output_context2(&oc, NULL, "mpegts", t->url) < 0)
+		goto out;
+	st = avformat_new_stream(oc, NULL);
+	if (!st || avcodec_parameters_copy(st->codecpar, t->c->par) < 0)
+		goto out;
+	st->time_base = TB;
+	for (int i = 0; i < 100 && (ret = avio_open(&oc->pb, t->url, AVIO_FLAG_WRITE)) < 0; i++)
+		usleep(20000); /* until the player listens */
+	if (ret < 0 || (ret = avformat_write_header(oc, NULL)) < 0)
+		goto out;
+	for (int i = 0; i < t->c->n && ret >= 0; i++) {
+		AVPacket *pkt = av_packet_clone(t->c->pkt[i]);
+
+		pkt->pts += START;
+		pkt->dts += START;
+		av_packet_rescale_ts(pkt, TB, st->time_base);
+		ret = av_interleaved_write_frame(oc, pkt);
+		av_packet_free(&pkt);
+	}
+	if (ret >= 0)
+		ret = av_write_trailer(oc);
+out:
+	if (oc)
+		avio_closep(&oc->pb);
+	avformat_free_context(oc);
+	t->ret = ret;
+	return NULL;
+}
+
+/*
+ * Another format than FLV on a connection the player listens on (MPEG-TS, as
+ * srtla's receiver hands it over SRT): the bytes read to tell the format are
+ * given to libavformat with the rest. Opened again, the listener waited for a
+ * caller that was gone, and timed out.
+ */
+static void test_listener_not_flv(void **state)
+{
+	struct ts_caller t = {0};
+	struct enc_player *p = NULL;
+	struct enc_player_frame fr;
+	struct sockaddr_in a;
+	struct clip c;
+	char url[80];
+	pthread_t th;
+	int n = 0, ret, fd;
+
+	(void)state;
+	encode_clip(320, 240, 20, &c);
+	fd = loopback_listener(1, &a);
+	close(fd); /* a free port, for the player to listen on */
+	t.c = &c;
+	snprintf(t.url, sizeof(t.url), "tcp://127.0.0.1:%d", ntohs(a.sin_port));
+	snprintf(url, sizeof(url), "%s?listen=1", t.url);
+	assert_int_equal(pthread_create(&th, NULL, ts_call, &t), 0);
+	ret = enc_player_open(url, 5000, NULL, NULL, &p);
+	if (!ret) {
+		while ((ret = enc_player_next(p, &fr)) == 0)
+			n++;
+		enc_player_close(p);
+	}
+	pthread_join(th, NULL);
+	print_message("MPEG-TS to a listening player: %d of %d frames (%d)\n", n, c.frames, ret);
+	assert_int_equal(t.ret, 0);
+	assert_int_equal(ret, ENC_ERR_EOF);
+	assert_int_equal(n, c.frames);
+	free_clip(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_new_record_drains),
 		cmocka_unit_test(test_refused_record),
+		cmocka_unit_test(test_listener_not_flv),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
