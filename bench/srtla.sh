@@ -10,8 +10,9 @@
 # one line saying how to get it when that is not set or does not build.
 #
 # What runs, on the same linkem uplinks, traces and seeds as the other tools:
-#   sender ns:  mpstream (its stamped test pattern, a fixed rate: --min-bitrate =
-#               --max-bitrate, no frame dropped) --RTMP over lo--> ffmpeg -c copy
+#   sender ns:  mpstream (its stamped test pattern, of $TEST_SIZE when bench/run sets
+#               it, at a fixed rate: --min-bitrate = --max-bitrate, no frame
+#               dropped) --RTMP over lo--> ffmpeg -c copy
 #               --MPEG-TS over SRT (caller, latency L)--> srtla_send :6000, which
 #               spreads it over every uplink's address (source routing per uplink)
 #   server ns:  srtla_rec :5000 --> `mpstream probe` as the SRT listener
@@ -124,7 +125,7 @@ srtla_run() {
 		-f mpegts "srt://127.0.0.1:6000?latency=$lat_us&pkt_size=1316" >"$OUT/$k.relay.log" 2>&1 &
 	relay=$!
 	lab_wait_listen snd 1937 5 || log "srtla: the SRT caller (ffmpeg) does not listen for RTMP"
-	ip netns exec "$LAB_SND" "$MPSTREAM" -q -b "$rate" --min-bitrate "$rate" --max-bitrate "$rate" \
+	ip netns exec "$LAB_SND" "$MPSTREAM" -q ${TEST_SIZE:+-s "$TEST_SIZE"} -b "$rate" --min-bitrate "$rate" --max-bitrate "$rate" \
 		--max-latency 60000 -d $((CELL_RUN + lat / 1000 + 10)) rtmp://127.0.0.1:1937/live/srtla >"$OUT/$k.log" 2>&1 &
 	src=$!
 	SRTLA_T_SRC=$(awk -v a="$t_probe" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
