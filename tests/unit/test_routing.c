@@ -377,6 +377,30 @@ static void test_route_congctl(void **state)
 	rtnl_route_put(deflt);
 }
 
+/* The same on an IPv6 side: its routes carry the metric too (a subflow may leave through them). */
+static void test_route_congctl_v6(void **state)
+{
+	struct rt_uplink u = uplink;
+	struct rt_side *s = &u.side[RT_V6];
+	struct rtnl_route *subnet, *deflt;
+	struct nl_msg *msg;
+
+	assert_true(mps_ip_parse(&s->addr, "2001:db8:2:0:5054:ff:fe12:3456"));
+	s->prefixlen = 64;
+	assert_true(mps_ip_parse(&s->gw, "fe80::1"));
+	assert_int_equal(rt_build_table_routes(&u, RT_V6, &subnet, &deflt), 0);
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(
+			rt_build_route_request(k ? deflt : subnet, "cubic", NLM_F_CREATE, &msg), 0);
+		assert_int_equal(((struct rtmsg *)nlmsg_data(nlmsg_hdr(msg)))->rtm_family,
+				 AF_INET6);
+		assert_string_equal(request_cc(msg), "cubic");
+		nlmsg_free(msg);
+	}
+	rtnl_route_put(subnet);
+	rtnl_route_put(deflt);
+}
+
 /* mkdir -p @path (whose parents are under /tmp). */
 static int mkdir_p(const char *path)
 {
@@ -636,14 +660,23 @@ static void test_nlerr(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_add_addr),	cmocka_unit_test(test_del_addr),
-		cmocka_unit_test(test_addr_v6),		cmocka_unit_test(test_bad_family),
-		cmocka_unit_test(test_limits),		cmocka_unit_test(test_flags_str),
-		cmocka_unit_test(test_table_routes),	cmocka_unit_test(test_table_routes_p2p),
-		cmocka_unit_test(test_table_routes_v6), cmocka_unit_test(test_source_rule),
-		cmocka_unit_test(test_uplink_spec),	cmocka_unit_test(test_uplink_view),
-		cmocka_unit_test(test_route_congctl),	cmocka_unit_test(test_cellular_link),
-		cmocka_unit_test(test_nlerr),		cmocka_unit_test(test_set_flags_and_events),
+		cmocka_unit_test(test_add_addr),
+		cmocka_unit_test(test_del_addr),
+		cmocka_unit_test(test_addr_v6),
+		cmocka_unit_test(test_bad_family),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_flags_str),
+		cmocka_unit_test(test_table_routes),
+		cmocka_unit_test(test_table_routes_p2p),
+		cmocka_unit_test(test_table_routes_v6),
+		cmocka_unit_test(test_source_rule),
+		cmocka_unit_test(test_uplink_spec),
+		cmocka_unit_test(test_uplink_view),
+		cmocka_unit_test(test_route_congctl),
+		cmocka_unit_test(test_route_congctl_v6),
+		cmocka_unit_test(test_cellular_link),
+		cmocka_unit_test(test_nlerr),
+		cmocka_unit_test(test_set_flags_and_events),
 		cmocka_unit_test(test_subflow_owner),
 	};
 
