@@ -231,9 +231,9 @@ srtla_cellular() {
 			k="${EMU_KEY:-cell}-cut-srtla-$lat-$rate-$round"
 			srtla_once "$k" "$rate" "$lat" cut "$round" || continue
 			SRTLA_CUT_RATE[$id]=${rate%k}
-			# From the cut to 6 s after it reached the probe, SRT's latency later.
-			after=$(awk -v c="$SRTLA_T_CUT" -v l="$lat" 'BEGIN { printf "%.1f", c + l / 1000 + 6 }')
-			SRTLA_CUT_GAP[$id]=$(gap_around "$SRTLA_T_CUT" "$after" "$OUT/$k.probe.csv")
+			# From the cut to 6 s after, at the probe: SRT's latency later.
+			SRTLA_CUT_GAP[$id]=$(gap_around "$(awk -v c="$SRTLA_T_CUT" -v l="$lat" 'BEGIN { printf "%.1f", c + l / 1000 }')" \
+				"$(awk -v c="$SRTLA_T_CUT" -v l="$lat" 'BEGIN { printf "%.1f", c + l / 1000 + 6 }')" "$OUT/$k.probe.csv")
 			SRTLA_CUT_LOST[$id]=${S_LOST:--}
 			SRTLA_CUT_DROPS[$id]=$S_DROPS
 			SRTLA_CUT_AFTER[$id]=$(since_cut "$SRTLA_T_CUT" "$S_END" "$OUT/$k.relative.csv")

@@ -30,6 +30,7 @@ void rc_new_connection(struct ratectl *r)
 	r->regain_bps = 0;
 	r->ceiling_bps = 0;
 	memset(r->path, 0, sizeof(r->path));
+	r->cover_ms = 0;
 	r->started = false;
 }
 
@@ -305,7 +306,7 @@ static bool path_fell_silent(struct ratectl *r, int64_t now)
 		quiet = now - r->path[i].acked_ms;
 		if (quiet == 0) {
 			other_acks = true;
-			r->path[i].silent = false;
+			r->path[i].silent = r->path[i].forgotten = false;
 		} else if (quiet >= RC_SILENT_MS && !r->path[i].silent && r->path[i].carried &&
 			   (now - r->path[i].seen_ms == 0 ||
 			    r->path[i].seen_ms - r->path[i].acked_ms < RC_SILENT_MS)) {
@@ -494,15 +495,36 @@ static void on_silence(struct ratectl *r, struct estimate *e)
 	r->regaining = false;
 	r->paths_after_silence = paths_carrying(r, e->now);
 	/*
-	 * The automatic budget's peaks start over: the swing they cover may
-	 * have been the dead path's (a cellular uplink's queue in its dips),
-	 * and a budget it raised would let the delay on the paths left creep
-	 * to it before the rate steps down. follow_budget() lowers it once
-	 * the delay is well under the lower one; a path that swings raises it
-	 * again.
+	 * The delay of the dead path's data, waiting to be sent again, is
+	 * covered by the budget for a while (died_lately()) when the others
+	 * carry what the rate may go down to (not under a floor above them:
+	 * then the excess is mpstream's own); once per 2 x RC_DOWN_AGAIN_MS,
+	 * so that paths dying in turn do not keep it covered.
 	 */
-	memset(r->rtt_peak, 0, sizeof(r->rtt_peak));
-	r->silence_ms = e->now;
+	if (e->silent_cap > 0 && headroom_rate(r, e->silent_cap) >= (double)c->min_bps &&
+	    (!r->cover_ms || e->now - r->cover_ms >= 2 * RC_DOWN_AGAIN_MS))
+		r->cover_ms = e->now;
+}
+
+/*
+ * A path silent for RC_DEAD_MS is gone (released, cut), not in a hole: the
+ * automatic budget's peaks start over, once per silence. The swing they
+ * cover may have been that path's (a cellular uplink's queue in its dips),
+ * and a budget it raised would let the delay on the paths left creep to it
+ * before the rate steps down. follow_budget() lowers it once the delay is
+ * well under the lower one; a path that swings raises it again. A hole of
+ * T-Mobile's 0.7 s keeps them.
+ */
+static void forget_dead(struct ratectl *r, int64_t now)
+{
+	for (size_t i = 0; i < RC_MAX_PATHS; i++) {
+		if (!r->path[i].used || !r->path[i].silent || r->path[i].forgotten ||
+		    now - r->path[i].acked_ms < RC_DEAD_MS)
+			continue;
+		r->path[i].forgotten = true;
+		memset(r->rtt_peak, 0, sizeof(r->rtt_peak));
+		r->peaks_since_ms = now;
+	}
 }
 
 /*
@@ -521,16 +543,16 @@ static bool feeding_within(const struct estimate *e)
 }
 
 /*
- * A path fell silent less than RC_DOWN_AGAIN_MS ago: the delay is the dead
- * path's data waiting to be sent again on the others, not mpstream's excess
- * (the rate went down to what the others carry, on_silence()), and it passes
- * once that data is resent. Dropping the queue for it (on three recorded
- * cellular uplinks, 22 frames when two of them fell silent together) is a
- * skip the viewer need not see.
+ * A path was found silent less than RC_DOWN_AGAIN_MS ago, and the others
+ * carry what the rate goes down to (on_silence()): the delay is the dead
+ * path's data waiting to be sent again on them, not mpstream's excess, and
+ * it passes once that data is resent. Dropping the queue for it (on three
+ * recorded cellular uplinks, 22 frames when two of them fell silent
+ * together) is a skip the viewer need not see.
  */
 static bool died_lately(const struct ratectl *r, const struct estimate *e)
 {
-	return r->silence_ms && e->now - r->silence_ms < RC_DOWN_AGAIN_MS;
+	return r->cover_ms && e->now - r->cover_ms < RC_DOWN_AGAIN_MS;
 }
 
 /* A budget of at least @ms: rounded up to RC_BUDGET_ROUND_MS, at most RC_BUDGET_MAX_MS. */
@@ -584,10 +606,10 @@ static void follow_budget(struct ratectl *r, const struct estimate *e, struct rc
 			 r->tick_rtt_max);
 	} else if (want < r->budget_ms && e->delay < want / 5 &&
 		   e->rise_most < RC_RTT_RISE_MOST * want / 2) {
-		bool since_death = r->silence_ms && e->now - r->silence_ms < span;
+		bool since_death = r->peaks_since_ms && e->now - r->peaks_since_ms < span;
 
 		if (since_death)
-			span = e->now - r->silence_ms;
+			span = e->now - r->peaks_since_ms;
 		out->budget_change = -1;
 		snprintf(out->budget_why, sizeof(out->budget_why),
 			 "the paths' RTT stayed under %.0f ms for %.0f s%s", peak,
@@ -619,6 +641,7 @@ static void estimate(struct ratectl *r, const struct rc_input *in, struct estima
 	r->last_tick_ms = e->now;
 	e->cap = capacity(r, in, &e->stalled);
 	e->silent = path_fell_silent(r, e->now);
+	forget_dead(r, e->now);
 	if (e->silent) {
 		on_silence(r, e);
 	} else if (e->now - r->cap_window_ms >= RC_WINDOW_MS) {

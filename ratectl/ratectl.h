@@ -127,6 +127,7 @@ struct ratectl {
 		int64_t seen_ms;	   /* last in the input */
 		int64_t acked_ms;	   /* last acknowledged (or delivered) anything */
 		bool silent;		   /* fell silent, and that was acted on */
+		bool forgotten;		   /* ... for long: the budget's peaks started over */
 		bool carried;		   /* acknowledged data since it was first seen */
 		int64_t carrying_since_ms; /* acknowledging without a pause since */
 		struct rc_recent recent;   /* what it carried at best lately */
@@ -179,8 +180,9 @@ struct ratectl {
 	int budget_ms;
 	double rtt_peak[RC_BUDGET_SLOTS];
 	int64_t peak_slot_ms;
-	int64_t silence_ms;  /* a path last fell silent (the slots start over); 0: never */
-	double tick_rtt_max; /* this tick's, of the paths that carried data */
+	int64_t peaks_since_ms; /* the slots started over (a path died): 0: never */
+	int64_t cover_ms;	/* a death's delay is covered from here (died_lately()); 0: never */
+	double tick_rtt_max;	/* this tick's, of the paths that carried data */
 };
 
 void rc_init(struct ratectl *r, const struct rc_config *cfg);
@@ -231,6 +233,7 @@ void rc_update(struct ratectl *r, const struct rc_input *in, struct rc_decision 
 #define RC_REGAIN_STEP	     0.10 /* per RC_UP_EVERY_MS, back to the rate before a path died */
 #define RC_RTT_EPOCH_MS	     10000
 #define RC_SILENT_MS	     500   /* a path without acknowledgements this long is dead */
+#define RC_DEAD_MS	     3000  /* ... and this long, gone: its swing no longer counts */
 #define RC_LIVING_SHARE	     0.25  /* the living paths carried less: their rate says nothing */
 #define RC_UNSENT_BUSY	     16384 /* unsent bytes beyond this: the paths are the limit */
 #define RC_DROP_HOLD_MS	     1000  /* between two drops: a keyframe must come first */
