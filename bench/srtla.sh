@@ -30,7 +30,9 @@ SRTLA_LATENCIES=${SRTLA_LATENCIES:-1000 2000}
 SRTLA_RATES=${SRTLA_RATES:-1500k 2500k 4000k 6000k}
 SRTLA_OK=0 # built and ready
 SRTLA_VERSION=
-SRTLA_FIGS="SRTLA_BEST SRTLA_SHARE SRTLA_CAP SRTLA_LAT SRTLA_LAT_MAX SRTLA_CUT_RATE SRTLA_CUT_GAP SRTLA_CUT_LOST SRTLA_CUT_DROPS SRTLA_CUT_AFTER SRTLA_CUT_UTIL SRTLA_CUT_LAT_MAX"
+SRTLA_STEADY_FIGS="SRTLA_BEST SRTLA_SHARE SRTLA_CAP SRTLA_LAT SRTLA_LAT_MAX"
+SRTLA_CUT_FIGS="SRTLA_CUT_RATE SRTLA_CUT_GAP SRTLA_CUT_LOST SRTLA_CUT_DROPS SRTLA_CUT_AFTER SRTLA_CUT_UTIL SRTLA_CUT_LAT_MAX"
+SRTLA_FIGS="$SRTLA_STEADY_FIGS $SRTLA_CUT_FIGS"
 declare -A $SRTLA_FIGS          # each: "srtla LATENCY" -> this round's figure
 declare -A SRTLA_TRIED          # "srtla LATENCY" -> "RATE LOST/DROPPED" for each rate tried, every round
 
@@ -242,7 +244,8 @@ srtla_cellular() {
 			SRTLA_CUT_UTIL[$id]=$(percent "$(arriving "$after" "$TO" "$OUT/$k.probe.csv")" \
 				"$(capacity "$(cap_at "$after" "$lat")" "$(cap_at "$TO" "$lat")" "$OUT/$k".linkem[1-9]*.out)")
 		fi
-		keep_round "$SRTLA_FIGS" "$id"
+		# Only the scenario's own: the other's are last round's (each was kept twice a round).
+		if [ "$sc" = steady ]; then keep_round "$SRTLA_STEADY_FIGS" "$id"; else keep_round "$SRTLA_CUT_FIGS" "$id"; fi
 	done
 	srtla_routes del
 	return 0
