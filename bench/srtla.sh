@@ -95,7 +95,8 @@ srtla_stop() { # srtla_stop PID...: the processes of one run that are still ther
 }
 
 # srtla_run KEY RATE LATENCY_MS steady|cut: one run on the cellular links of
-# the round (already up). Sets SRTLA_T_SRC, SRTLA_T_CUT (probe times, s) and
+# the round (already up). Sets SRTLA_T_SRC, SRTLA_T_CUT, SRTLA_T_CUT_SEEN (the
+# cut as the probe sees it, SRT's latency later) (probe times, s) and
 # SRTLA_T_LINK (the probe's start in linkem's time, s).
 srtla_run() {
 	local k=$1 rate=$2 lat=$3 sc=$4 t_link=$5 bin=$OUT/srtla lat_us=$(($3 * 1000))
@@ -133,10 +134,12 @@ srtla_run() {
 	SRTLA_T_SRC=$(awk -v a="$t_probe" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 	SRTLA_T_LINK=$(awk -v a="$t_link" -v b="$t_probe" 'BEGIN { printf "%.1f", b - a }')
 	SRTLA_T_CUT=
+	SRTLA_T_CUT_SEEN=
 	if [ "$sc" = cut ]; then
 		sleep "$CELL_CUT"
 		lab_cut 0
 		SRTLA_T_CUT=$(awk -v a="$t_probe" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+		SRTLA_T_CUT_SEEN=$(awk -v c="$SRTLA_T_CUT" -v l="$lat" 'BEGIN { printf "%.1f", c + l / 1000 }')
 	fi
 	wait "$probe" || true
 	srtla_stop "$src" "$relay" "$snd" "$rec"
@@ -145,6 +148,7 @@ srtla_run() {
 }
 
 srtla_probe_secs() { echo $((CELL_RUN + $1 / 1000 + 2)); } # srtla_probe_secs LATENCY_MS
+secs_plus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a + b }'; } # secs_plus S1 S2: S1 + S2 (s)
 
 # srtla_figures KEY FROM TO: the probe's view of a run. S_LOST: frames missing
 # or shown twice (their stamps); S_DROPS: SRT packets the receiver dropped, too
@@ -186,7 +190,7 @@ srtla_once() {
 	FROM=$(awk -v s="$SRTLA_T_SRC" -v l="$lat" 'BEGIN { printf "%.1f", s + l / 1000 + 3 }')
 	TO=$(($(srtla_probe_secs "$lat") - 1))
 	if [ "$sc" = cut ]; then
-		srtla_figures "$k" "$FROM" "$(awk -v c="$SRTLA_T_CUT" -v l="$lat" 'BEGIN { print c + l / 1000 }')"
+		srtla_figures "$k" "$FROM" "$SRTLA_T_CUT_SEEN"
 	else
 		srtla_figures "$k" "$FROM" "$TO"
 	fi
@@ -233,14 +237,13 @@ srtla_cellular() {
 			k="${EMU_KEY:-cell}-cut-srtla-$lat-$rate-$round"
 			srtla_once "$k" "$rate" "$lat" cut "$round" || continue
 			SRTLA_CUT_RATE[$id]=${rate%k}
-			# From the cut to 6 s after, at the probe: SRT's latency later.
-			SRTLA_CUT_GAP[$id]=$(gap_around "$(awk -v c="$SRTLA_T_CUT" -v l="$lat" 'BEGIN { printf "%.1f", c + l / 1000 }')" \
-				"$(awk -v c="$SRTLA_T_CUT" -v l="$lat" 'BEGIN { printf "%.1f", c + l / 1000 + 6 }')" "$OUT/$k.probe.csv")
+			# From the cut to 6 s after, as the probe saw it.
+			SRTLA_CUT_GAP[$id]=$(gap_around "$SRTLA_T_CUT_SEEN" "$(secs_plus "$SRTLA_T_CUT_SEEN" 6)" "$OUT/$k.probe.csv")
 			SRTLA_CUT_LOST[$id]=${S_LOST:--}
 			SRTLA_CUT_DROPS[$id]=$S_DROPS
 			SRTLA_CUT_AFTER[$id]=$(since_cut "$SRTLA_T_CUT" "$S_END" "$OUT/$k.relative.csv")
 			SRTLA_CUT_LAT_MAX[$id]=$(srtla_worst "$SRTLA_T_CUT" "$TO" "$OUT/$k.probe.csv")
-			after=$(awk -v c="$SRTLA_T_CUT" -v l="$lat" 'BEGIN { printf "%.1f", c + l / 1000 + 3 }')
+			after=$(secs_plus "$SRTLA_T_CUT_SEEN" 3)
 			SRTLA_CUT_UTIL[$id]=$(percent "$(arriving "$after" "$TO" "$OUT/$k.probe.csv")" \
 				"$(capacity "$(cap_at "$after" "$lat")" "$(cap_at "$TO" "$lat")" "$OUT/$k".linkem[1-9]*.out)")
 		fi
