@@ -1092,6 +1092,24 @@ static void test_auto_budget_held(void **state)
 }
 
 /*
+ * The recorded links in the model, 30 s of them with the automatic budget: a
+ * 2.5 Mbit/s path, and a 4 Mbit/s one whose RTT of 700 ms (a cellular queue in
+ * a dip) raised the budget; 150 ms drop-tail queues. @fill: the encoder's
+ * share of its target (0: all of it, at once).
+ */
+static void swinging_run(struct run *x, double fill)
+{
+	struct rc_config cfg = default_cfg;
+
+	cfg.auto_budget = true;
+	run_init(x, &cfg, 2.5e6, 4e6);
+	x->n.base_rtt_ms[1] = 700;
+	x->n.path_queue_ms = 150;
+	x->n.encoder_fill = fill;
+	run_for(x, 30000, 0, NULL, NULL);
+}
+
+/*
  * The recorded links' cut: a slow path whose RTT (700 ms: a cellular queue
  * in a dip) raised the automatic budget dies, and a lone 2.5 Mbit/s path is
  * left, with an encoder at 95 % of its target whose measure lags a second.
@@ -1103,26 +1121,20 @@ static void test_auto_budget_held(void **state)
  */
 static void test_swinging_path_dies(void **state)
 {
-	struct rc_config cfg = default_cfg;
 	struct run x;
 	int raised, worst, lowered_after = -1;
 	int64_t highest = 0;
 	double mean;
 
 	(void)state;
-	cfg.auto_budget = true;
-	run_init(&x, &cfg, 2.5e6, 4e6);
-	x.n.base_rtt_ms[1] = 700;
-	x.n.path_queue_ms = 150;
-	x.n.encoder_fill = 0.95;
-	run_for(&x, 30000, 0, NULL, NULL);
+	swinging_run(&x, 0.95);
 	raised = x.r.budget_ms;
 	x.n.alive[1] = false;
 	for (int t = 0; t < 30000; t += TICK_MS) {
 		step(&x);
 		if (t >= 10000 && x.d.target_bps > highest)
 			highest = x.d.target_bps;
-		if (lowered_after < 0 && x.r.budget_ms <= cfg.max_latency_ms) {
+		if (lowered_after < 0 && x.r.budget_ms <= default_cfg.max_latency_ms) {
 			lowered_after = t;
 			assert_non_null(strstr(x.d.budget_why, "since a path died"));
 		}
@@ -1204,16 +1216,11 @@ static void test_death_over_budget(void **state)
  */
 static void test_hole_keeps_budget(void **state)
 {
-	struct rc_config cfg = default_cfg;
 	struct run x;
 	int before, lowest = INT32_MAX;
 
 	(void)state;
-	cfg.auto_budget = true;
-	run_init(&x, &cfg, 2.5e6, 4e6);
-	x.n.base_rtt_ms[1] = 700;
-	x.n.path_queue_ms = 150;
-	run_for(&x, 30000, 0, NULL, NULL);
+	swinging_run(&x, 0);
 	before = x.r.budget_ms;
 	x.n.alive[1] = false;
 	run_for(&x, 700, 0, NULL, NULL);
