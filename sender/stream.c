@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/sockios.h>
+#include <netinet/tcp.h>
 #include <net/if.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -202,13 +203,23 @@ void snd_rate_input(const struct conn_snapshot *cur, int unsent, const struct en
 		.delivered_seq = cur->conn_delivered,
 		.queue_ms = p->queue_ms,
 		.encoder_bps = encoder_bps,
-		.n_paths = cur->n < RC_MAX_PATHS ? cur->n : RC_MAX_PATHS,
 	};
-	for (size_t i = 0; i < in->n_paths; i++) {
-		in->paths[i].id = cur->sf[i].id;
-		in->paths[i].rtt_ms = cur->sf[i].rtt_us / 1000.0;
-		in->paths[i].acked_bytes = cur->sf[i].bytes_acked;
-		in->paths[i].delivered = cur->sf[i].delivered;
+	/*
+	 * Only established subflows: one that health released is closing
+	 * (TCP_CLOSING while its uplink drops what it sends), and gone from the
+	 * input it is silent sooner than our own half second would say
+	 * (ratectl.c, quiet_long()).
+	 */
+	for (size_t i = 0; i < cur->n && in->n_paths < RC_MAX_PATHS; i++) {
+		struct rc_path *path = &in->paths[in->n_paths];
+
+		if (cur->sf[i].state != TCP_ESTABLISHED)
+			continue;
+		path->id = cur->sf[i].id;
+		path->rtt_ms = cur->sf[i].rtt_us / 1000.0;
+		path->acked_bytes = cur->sf[i].bytes_acked;
+		path->delivered = cur->sf[i].delivered;
+		in->n_paths++;
 	}
 }
 

@@ -24,6 +24,7 @@ struct net {
 	double cap_bps[2];
 	double base_rtt_ms[2];
 	bool alive[2];
+	bool released[2];   /* its subflows closed: not in the input */
 	uint32_t id[2];	    /* the subflows' ids: a path that comes back may do so as a fresh one */
 	bool backup;	    /* path 1 carries only a trickle while path 0 lives */
 	double encoder_max; /* the most the picture takes (a still one: little); 0: any */
@@ -34,6 +35,7 @@ struct net {
 	 * exactly the target, at once.
 	 */
 	double encoder_fill;
+	int encoder_follow_ms; /* ... within this instead (x264 spending a full VBV buffer) */
 	double enc_level, enc_bytes, enc_bps;
 	int64_t enc_window_ms;
 	double backlog; /* bytes sent by the app, not yet acknowledged */
@@ -43,6 +45,7 @@ struct net {
 	int hol_ticks;	      /* the living paths carry 30 % while the dead one's data waits */
 	double wire_avg;      /* what was put out lately: the queue's bytes are its frames */
 	int path_queue_ms;    /* the paths' drop-tail queues: their RTT rises this much at most */
+	double socket_max;    /* beyond this, data waits in the app queue; 0: SOCKET_BYTES */
 	int64_t t_ms;
 };
 
@@ -103,8 +106,10 @@ static double encoder_out(struct net *n, double target, double *measured)
 	*measured = video;
 	if (n->encoder_fill > 0) {
 		/* x264 follows a new rate within its VBV buffer (half a second of it). */
+		int follow = n->encoder_follow_ms > 0 ? n->encoder_follow_ms : 500;
+
 		n->enc_level = n->enc_level > 0
-				       ? n->enc_level + (video - n->enc_level) * TICK_MS / 500
+				       ? n->enc_level + (video - n->enc_level) * TICK_MS / follow
 				       : video;
 		video = n->enc_level * n->encoder_fill;
 		n->enc_bytes += video * TICK_MS / 8000.0;
@@ -122,12 +127,13 @@ static double encoder_out(struct net *n, double target, double *measured)
 static void step(struct run *x)
 {
 	struct net *n = &x->n;
-	struct rc_input in = {.t_ms = n->t_ms, .n_paths = 2};
+	struct rc_input in = {.t_ms = n->t_ms};
 	double video = encoder_out(n, (double)x->r.target_bps, &in.encoder_bps);
 	/* With a backup, path 0 alone carries the data while it lives; path 1 a keep-alive. */
 	double wire = video + OTHER_BPS,
 	       cap = n->backup && n->alive[0] ? n->cap_bps[0] : living_capacity(n);
-	double out, queue_delay;
+	double socket_max = n->socket_max > 0 ? n->socket_max : SOCKET_BYTES;
+	double out, queue_delay, in_socket;
 
 	if (n->slow_start_ticks > 0) {
 		static const int total = 20;
@@ -156,31 +162,38 @@ static void step(struct run *x)
 			if (n->alive[i] && cap > 0)
 				n->acked[i] += (uint64_t)(out * n->cap_bps[i] / living_capacity(n));
 	}
-	queue_delay =
-		cap > 0 ? 8000.0 * (n->backlog < SOCKET_BYTES ? n->backlog : SOCKET_BYTES) / cap
-			: 1000;
+	in_socket = n->backlog < socket_max ? n->backlog : socket_max;
+	queue_delay = cap > 0 ? 8000.0 * in_socket / cap : 1000;
 	if (n->path_queue_ms > 0 && queue_delay > n->path_queue_ms)
 		queue_delay = n->path_queue_ms;
+	in.n_paths = 0;
 	for (int i = 0; i < 2; i++) {
-		in.paths[i].id = n->id[i];
-		in.paths[i].rtt_ms = n->base_rtt_ms[i] + queue_delay;
-		in.paths[i].acked_bytes = n->acked[i];
+		struct rc_path *p = &in.paths[in.n_paths];
+
+		if (n->released[i])
+			continue;
+		p->id = n->id[i];
+		p->rtt_ms = n->base_rtt_ms[i] + queue_delay;
+		p->acked_bytes = n->acked[i];
+		in.n_paths++;
 	}
-	in.socket_bytes = (uint32_t)(n->backlog < SOCKET_BYTES ? n->backlog : SOCKET_BYTES);
+	in.socket_bytes = (uint32_t)in_socket;
 	in.delivered_seq = n->delivered;
 	in.written_seq = n->delivered + in.socket_bytes;
 	/* About 30 ms of the paths' rate is in flight; the rest waits unsent. */
 	in.unsent_bytes = in.socket_bytes > cap * 30 / 8000
 				  ? in.socket_bytes - (uint32_t)(cap * 30 / 8000)
 				  : 0;
-	in.queue_ms = n->backlog > SOCKET_BYTES
-			      ? (int)(8000.0 * (n->backlog - SOCKET_BYTES) / n->wire_avg)
+	/* A socket_max of the model's own is the in-flight cap: it holds the queue back. */
+	in.held = n->socket_max > 0 && n->backlog > socket_max;
+	in.queue_ms = n->backlog > socket_max
+			      ? (int)(8000.0 * (n->backlog - socket_max) / n->wire_avg)
 			      : 0;
 	update(&x->r, &in, &x->d);
 	if (x->d.drop) {
 		x->drops++;
-		if (n->backlog > SOCKET_BYTES)
-			n->backlog = SOCKET_BYTES; /* the app queue, up to a keyframe */
+		if (n->backlog > socket_max)
+			n->backlog = socket_max; /* the app queue, up to a keyframe */
 	}
 	n->t_ms += TICK_MS;
 }
@@ -1210,6 +1223,94 @@ static void test_death_over_budget(void **state)
 }
 
 /*
+ * A path dies while the stream runs past what the paths carry (the lab's
+ * "drop" at the links' full rate: the climb had reached 9.35 Mbit/s on two
+ * 3.7 Mbit/s uplinks, 500 ms of delay). For the half second before the
+ * silence is found, and the half second x264 takes to follow the step down,
+ * frames encoded for more than both paths go into one. They wait in
+ * mpstream's queue behind a full socket, not in the socket: that is the
+ * death's delay all the same, and it passes once the drain has sent them.
+ * The automatic budget covers it (no drop) and comes back down after.
+ */
+static int death_past_paths(bool automatic, int *worst, int *raised, int *budget_after)
+{
+	struct rc_config cfg = default_cfg;
+	struct run x;
+
+	cfg.auto_budget = automatic;
+	run_init(&x, &cfg, 4.7e6, 4.7e6);
+	x.n.path_queue_ms = 150;
+	x.n.encoder_fill = 0.95;
+	/* In the lab x264 put out 5.9 Mbit/s in the second after a step from 9.35 to 1.6. */
+	x.n.encoder_follow_ms = 1000;
+	/* The in-flight cap: 250 ms of the stream that was. */
+	x.n.socket_max = 9e6 / 8 / 4;
+	run_for(&x, 30000, 0, NULL, NULL);
+	/* The climb's overshoot: the paths carry a fifth less than it asks. */
+	x.n.cap_bps[0] = x.n.cap_bps[1] = 3.7e6;
+	/* The lab's cut came when the delay was 500 ms. */
+	assert_in_range(TIME_UNTIL(&x, 5000, x.d.delay_ms >= 500), 0, 5000);
+	x.n.alive[0] = false;
+	x.n.hol_ticks = 5;
+	*worst = *raised = 0;
+	for (int t = 0; t < 15000; t += TICK_MS) {
+		step(&x);
+		if (x.d.delay_ms > *worst)
+			*worst = x.d.delay_ms;
+		if (x.d.budget_change > 0 && x.d.budget_ms > *raised)
+			*raised = x.d.budget_ms;
+	}
+	*budget_after = x.r.budget_ms;
+	return x.drops;
+}
+
+static void test_death_past_paths(void **state)
+{
+	int worst, raised, after, drops;
+
+	(void)state;
+	drops = death_past_paths(true, &worst, &raised, &after);
+	print_message("death past the paths, auto: worst delay %d ms, budget raised to %d ms, %d "
+		      "drops, budget %d ms 15 s after\n",
+		      worst, raised, drops, after);
+	assert_int_equal(drops, 0);
+	assert_in_range(raised, 1250, RC_BUDGET_MAX_MS);
+	assert_int_equal(after, default_cfg.max_latency_ms);
+	drops = death_past_paths(false, &worst, &raised, &after);
+	print_message("death past the paths, fixed: worst delay %d ms, %d drops\n", worst, drops);
+	assert_true(drops >= 1);
+}
+
+/*
+ * Health releases a path that stopped acknowledging after a silence of its
+ * own round trips (200-250 ms on the lab's links): its subflows close and it is
+ * gone from the input. That is the death: the rate steps down then, not a
+ * quarter of a second later when our own 500 ms of silence would say so
+ * (the lab's "drop" at the links' full rate: 7 frames dropped in that
+ * quarter of a second).
+ */
+static void test_released_path(void **state)
+{
+	struct run x;
+	int stepped;
+
+	(void)state;
+	run_init(&x, &default_cfg, 3.8e6, 3.8e6);
+	x.n.path_queue_ms = 150;
+	run_for(&x, 30000, 0, NULL, NULL);
+	x.n.alive[0] = false;
+	run_for(&x, 200, 0, NULL, NULL);
+	x.n.released[0] = true;
+	stepped = TIME_UNTIL(&x, 2000, x.d.change < 0);
+	print_message("released 200 ms after its death: the rate stepped down %d ms later, to "
+		      "%.2f Mbit/s (%s)\n",
+		      stepped, (double)x.d.target_bps / 1e6, x.d.why);
+	assert_int_equal(stepped, 0);
+	assert_non_null(strstr(x.d.why, "a path fell silent"));
+	assert_true((double)x.d.target_bps < 3.8e6);
+}
+
+/*
  * A hole of 0.7 s on the path whose swing raised the budget (T-Mobile's,
  * on the recorded links) is no death: the path comes back, and the budget
  * keeps what it covered.
@@ -1349,6 +1450,8 @@ int main(void)
 		cmocka_unit_test(test_auto_budget_own_excess),
 		cmocka_unit_test(test_swinging_path_dies),
 		cmocka_unit_test(test_death_over_budget),
+		cmocka_unit_test(test_death_past_paths),
+		cmocka_unit_test(test_released_path),
 		cmocka_unit_test(test_hole_keeps_budget),
 		cmocka_unit_test(test_deaths_in_turn),
 	};

@@ -10,6 +10,7 @@
 #include "stream.h"
 #include "uplinks.h"
 
+#include <netinet/tcp.h>
 #include <stdio.h>
 
 /* 0.5 s doubling to 10 s, and 10 s from then on. */
@@ -60,8 +61,10 @@ static void test_rate_input(void **state)
 	(void)state;
 	s.n = CONN_MAX_SUBFLOWS;
 	for (size_t i = 0; i < s.n; i++)
-		s.sf[i] = (struct conn_subflow){
-			.id = (uint32_t)i + 10, .rtt_us = 41500, .bytes_acked = 1000 * i};
+		s.sf[i] = (struct conn_subflow){.id = (uint32_t)i + 10,
+						.state = TCP_ESTABLISHED,
+						.rtt_us = 41500,
+						.bytes_acked = 1000 * i};
 	snd_rate_input(&s, 1200, &p, true, 2.4e6, &in);
 	/* 400 days of monotonic time, in ms, without a wrap. */
 	assert_int_equal(in.t_ms, 86400LL * 400 * 1000 + 7);
@@ -75,6 +78,12 @@ static void test_rate_input(void **state)
 	assert_int_equal(in.paths[1].id, 11);
 	assert_true(in.paths[1].rtt_ms == 41.5);
 	assert_int_equal(in.paths[RC_MAX_PATHS - 1].acked_bytes, 1000 * (RC_MAX_PATHS - 1));
+	/* A subflow closing (health released it) is not in it: the next one takes its place. */
+	s.sf[1].state = TCP_CLOSING;
+	snd_rate_input(&s, 1200, &p, true, 2.4e6, &in);
+	assert_int_equal(in.n_paths, RC_MAX_PATHS - 1);
+	assert_int_equal(in.paths[0].id, 10);
+	assert_int_equal(in.paths[1].id, 12);
 	/* The ioctl failed or said nothing: no unsent bytes. */
 	s.n = 1;
 	snd_rate_input(&s, -1, &p, false, 0, &in);
