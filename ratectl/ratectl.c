@@ -623,9 +623,14 @@ static void follow_budget(struct ratectl *r, const struct estimate *e, struct rc
 		if (since_death)
 			span = e->now - r->peaks_since_ms;
 		out->budget_change = -1;
-		snprintf(out->budget_why, sizeof(out->budget_why),
-			 "the paths' RTT stayed under %.0f ms for %.0f s%s", peak,
-			 (double)span / 1000, since_death ? " since a path died" : "");
+		if (since_death && peak <= 0)
+			/* Right after a death the windows start over: no peak counted yet. */
+			snprintf(out->budget_why, sizeof(out->budget_why),
+				 "a path died, and the delay is low");
+		else
+			snprintf(out->budget_why, sizeof(out->budget_why),
+				 "the paths' RTT stayed under %.0f ms for %.0f s%s", peak,
+				 (double)span / 1000, since_death ? " since a path died" : "");
 	} else {
 		return;
 	}

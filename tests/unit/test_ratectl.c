@@ -1232,7 +1232,8 @@ static void test_death_over_budget(void **state)
  * death's delay all the same, and it passes once the drain has sent them.
  * The automatic budget covers it (no drop) and comes back down after.
  */
-static int death_past_paths(bool automatic, int *worst, int *raised, int *budget_after)
+static int death_past_paths(bool automatic, int *worst, int *raised, int *budget_after,
+			    char *lowered, size_t size)
 {
 	struct rc_config cfg = default_cfg;
 	struct run x;
@@ -1259,6 +1260,8 @@ static int death_past_paths(bool automatic, int *worst, int *raised, int *budget
 			*worst = x.d.delay_ms;
 		if (x.d.budget_change > 0 && x.d.budget_ms > *raised)
 			*raised = x.d.budget_ms;
+		if (x.d.budget_change < 0)
+			snprintf(lowered, size, "%s", x.d.budget_why);
 	}
 	*budget_after = x.r.budget_ms;
 	return x.drops;
@@ -1267,16 +1270,18 @@ static int death_past_paths(bool automatic, int *worst, int *raised, int *budget
 static void test_death_past_paths(void **state)
 {
 	int worst, raised, after, drops;
+	char lowered[96] = "";
 
 	(void)state;
-	drops = death_past_paths(true, &worst, &raised, &after);
+	drops = death_past_paths(true, &worst, &raised, &after, lowered, sizeof(lowered));
 	print_message("death past the paths, auto: worst delay %d ms, budget raised to %d ms, %d "
-		      "drops, budget %d ms 15 s after\n",
-		      worst, raised, drops, after);
+		      "drops, budget %d ms 15 s after (%s)\n",
+		      worst, raised, drops, after, lowered);
 	assert_int_equal(drops, 0);
 	assert_in_range(raised, 1250, RC_BUDGET_MAX_MS);
 	assert_int_equal(after, default_cfg.max_latency_ms);
-	drops = death_past_paths(false, &worst, &raised, &after);
+	assert_non_null(strstr(lowered, "a path died"));
+	drops = death_past_paths(false, &worst, &raised, &after, lowered, sizeof(lowered));
 	print_message("death past the paths, fixed: worst delay %d ms, %d drops\n", worst, drops);
 	assert_true(drops >= 1);
 }
@@ -1308,6 +1313,37 @@ static void test_released_path(void **state)
 	assert_int_equal(stepped, 0);
 	assert_non_null(strstr(x.d.why, "a path fell silent"));
 	assert_true((double)x.d.target_bps < 3.8e6);
+}
+
+/*
+ * The swinging path dies under a still picture (the encoder puts out far
+ * less than its target, so no RTT counts as a peak: feeding_within()). Its
+ * peaks start over and none come: the budget comes down, and the log says
+ * why, not "the paths' RTT stayed under 0 ms for 0 s" (seen on the recorded
+ * links after a drain).
+ */
+static void test_death_no_peak_since(void **state)
+{
+	struct run x;
+	char why[96] = "";
+	int before;
+
+	(void)state;
+	swinging_run(&x, 0);
+	before = x.r.budget_ms;
+	x.n.encoder_max = 200000;
+	run_for(&x, 3000, 0, NULL, NULL);
+	x.n.alive[1] = false;
+	for (int t = 0; t < 15000 && !why[0]; t += TICK_MS) {
+		step(&x);
+		if (x.d.budget_change < 0)
+			snprintf(why, sizeof(why), "%s", x.d.budget_why);
+	}
+	print_message("still picture, the swinging path dies: budget %d -> %d ms (%s)\n", before,
+		      x.r.budget_ms, why);
+	assert_true(before >= 1500);
+	assert_int_equal(x.r.budget_ms, default_cfg.max_latency_ms);
+	assert_string_equal(why, "a path died, and the delay is low");
 }
 
 /*
@@ -1452,6 +1488,7 @@ int main(void)
 		cmocka_unit_test(test_death_over_budget),
 		cmocka_unit_test(test_death_past_paths),
 		cmocka_unit_test(test_released_path),
+		cmocka_unit_test(test_death_no_peak_since),
 		cmocka_unit_test(test_hole_keeps_budget),
 		cmocka_unit_test(test_deaths_in_turn),
 	};
