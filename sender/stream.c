@@ -206,9 +206,11 @@ void snd_rate_input(const struct conn_snapshot *cur, int unsent, const struct en
 	};
 	/*
 	 * Only established subflows: one that health released is closing
-	 * (TCP_CLOSING while its uplink drops what it sends), and gone from the
-	 * input it is silent sooner than our own half second would say
-	 * (ratectl.c, quiet_long()).
+	 * (TCP_CLOSING in the lab while its uplink dropped what it sent;
+	 * FIN_WAIT1 and the rest alike), and gone from the input it is silent
+	 * sooner than our own half second would say (ratectl.c, quiet_long()).
+	 * So is any subflow that closes while it carried (an RM_ADDR, a
+	 * benched uplink): its capacity is gone all the same.
 	 */
 	for (size_t i = 0; i < cur->n && in->n_paths < RC_MAX_PATHS; i++) {
 		struct rc_path *path = &in->paths[in->n_paths];
