@@ -555,23 +555,16 @@ static bool feeding_within(const struct estimate *e)
 }
 
 /*
- * A path was found silent, and the others carry what the rate goes down to
- * (on_silence()): the delay is the dead path's data waiting to be sent again
- * on them, and the frames encoded for both before the rate stepped down and
- * in the second x264 takes to follow it (RC_ENCODER_FOLLOW_MS), not
- * mpstream's excess; it passes once they are sent. For RC_DOWN_AGAIN_MS,
- * and after that while the delay is still of data from then (the oldest
- * waiting, now - delay, from before x264 followed): a window of a fixed 2 s
- * closed a tick before that data was gone once health's release made the
- * silence known 300 ms sooner (test_death_past_paths). Dropping the queue
- * for it (on three recorded cellular uplinks, 22 frames when two of them
- * fell silent together; at the lab's full rate 33 to 38) is a skip the
- * viewer need not see.
+ * A path was found silent less than RC_DOWN_AGAIN_MS ago, and the others
+ * carry what the rate goes down to (on_silence()): the delay is the dead
+ * path's data waiting to be sent again on them, not mpstream's excess, and
+ * it passes once that data is resent. Dropping the queue for it (on three
+ * recorded cellular uplinks, 22 frames when two of them fell silent
+ * together) is a skip the viewer need not see.
  */
 static bool died_lately(const struct ratectl *r, const struct estimate *e)
 {
-	return r->cover_ms && (e->now - r->cover_ms < RC_DOWN_AGAIN_MS ||
-			       e->now - e->delay < r->cover_ms + RC_ENCODER_FOLLOW_MS);
+	return r->cover_ms && e->now - r->cover_ms < RC_DOWN_AGAIN_MS;
 }
 
 /* A budget of at least @ms: rounded up to RC_BUDGET_ROUND_MS, at most RC_BUDGET_MAX_MS. */
@@ -737,11 +730,10 @@ static void estimate(struct ratectl *r, const struct rc_input *in, struct estima
  * RC_BUDGET_MAX_MS, and that counts as a peak. Returns true when it was.
  * Not while mpstream sends more than the paths carried lately
  * (feeding_within()): then the queue is its own, and it is dropped. Right
- * after a path died (died_lately()) too, as no peak, and wherever the delay
- * waits: in mpstream's queue behind a full socket it is the death's as much
- * (frames encoded for the paths before, and in the second x264 takes to
- * follow the step down; on the lab's links at their full rate, 33 to 38
- * frames dropped at 2064 ms over a 2000 ms budget).
+ * after a path died (died_lately()) too, but as no peak. Not a delay that
+ * waits in mpstream's queue: covered there too (frames encoded for two paths
+ * before the step down, at the lab's full rate), the budget went to 3 s on
+ * three recorded uplinks and the drop came later and bigger.
  */
 static bool budget_covers(struct ratectl *r, const struct rc_input *in, const struct estimate *e,
 			  struct rc_decision *out)
@@ -751,7 +743,7 @@ static bool budget_covers(struct ratectl *r, const struct rc_input *in, const st
 
 	if (!r->cfg.auto_budget || r->budget_ms >= RC_BUDGET_MAX_MS ||
 	    !(died || feeding_within(e)) ||
-	    (!died && socket_ms <= (in->held ? r->budget_ms / 3 : r->budget_ms / 2)))
+	    socket_ms <= (in->held ? r->budget_ms / 3 : r->budget_ms / 2))
 		return false;
 	want = budget_for(RC_BUDGET_COVER * e->delay);
 	if (e->delay > want)
@@ -762,13 +754,9 @@ static bool budget_covers(struct ratectl *r, const struct rc_input *in, const st
 		r->rtt_peak[0] = want / RC_BUDGET_RTT_TIMES;
 	out->budget_change = 1;
 	out->budget_ms = want;
-	if (died)
-		snprintf(out->budget_why, sizeof(out->budget_why),
-			 "a path fell silent, its data and the frames for it waited %d ms",
-			 e->delay);
-	else
-		snprintf(out->budget_why, sizeof(out->budget_why), "the paths held data for %d ms",
-			 socket_ms);
+	snprintf(out->budget_why, sizeof(out->budget_why), "%s for %d ms",
+		 died ? "a path fell silent, its data waited to be resent" : "the paths held data",
+		 socket_ms);
 	return true;
 }
 

@@ -210,7 +210,6 @@ void rc_update(struct ratectl *r, const struct rc_input *in, struct rc_decision 
 #define RC_PROBE_LIMIT	     1.15 /* up to this much over what was acknowledged */
 #define RC_ENCODER_KEEPS_UP  0.85 /* probe up only when the encoder puts out this share */
 #define RC_ENCODER_LAG_MS    2000 /* ... of the least target over this, when climbing back */
-#define RC_ENCODER_FOLLOW_MS 1000 /* x264 follows a step down within this (its VBV buffer) */
 #define RC_BACK_BELOW	     0.85 /* of the ceiling: climbing back, ... */
 #define RC_BACK_STEP	     0.08 /* ... this much per RC_UP_EVERY_MS (about 36 %/s); above, */
 #define RC_PLATEAU_STEP	     0.01 /* ... this much up to the ceiling */
@@ -244,8 +243,7 @@ void rc_update(struct ratectl *r, const struct rc_input *in, struct rc_decision 
  * The automatic budget: RC_BUDGET_RTT_TIMES the largest RTT a path that
  * carried data showed over the last RC_BUDGET_SLOTS x RC_BUDGET_SLOT_MS,
  * rounded up to RC_BUDGET_ROUND_MS, from --max-latency up to RC_BUDGET_MAX_MS;
- * or, at a delay over it that waits in the paths (or, after a death, wherever
- * it waits: died_lately()), RC_BUDGET_COVER times it.
+ * or, at a delay over it that waits in the paths, RC_BUDGET_COVER times it.
  */
 #define RC_BUDGET_RTT_TIMES 2.0
 #define RC_BUDGET_COVER	    1.25 /* ... or this times a delay the paths' queues held */

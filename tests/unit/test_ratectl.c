@@ -35,7 +35,6 @@ struct net {
 	 * exactly the target, at once.
 	 */
 	double encoder_fill;
-	int encoder_follow_ms; /* ... within this instead (x264 spending a full VBV buffer) */
 	double enc_level, enc_bytes, enc_bps;
 	int64_t enc_window_ms;
 	double backlog; /* bytes sent by the app, not yet acknowledged */
@@ -45,7 +44,6 @@ struct net {
 	int hol_ticks;	      /* the living paths carry 30 % while the dead one's data waits */
 	double wire_avg;      /* what was put out lately: the queue's bytes are its frames */
 	int path_queue_ms;    /* the paths' drop-tail queues: their RTT rises this much at most */
-	double socket_max;    /* beyond this, data waits in the app queue; 0: SOCKET_BYTES */
 	int64_t t_ms;
 };
 
@@ -106,10 +104,8 @@ static double encoder_out(struct net *n, double target, double *measured)
 	*measured = video;
 	if (n->encoder_fill > 0) {
 		/* x264 follows a new rate within its VBV buffer (half a second of it). */
-		int follow = n->encoder_follow_ms > 0 ? n->encoder_follow_ms : 500;
-
 		n->enc_level = n->enc_level > 0
-				       ? n->enc_level + (video - n->enc_level) * TICK_MS / follow
+				       ? n->enc_level + (video - n->enc_level) * TICK_MS / 500
 				       : video;
 		video = n->enc_level * n->encoder_fill;
 		n->enc_bytes += video * TICK_MS / 8000.0;
@@ -132,7 +128,6 @@ static void step(struct run *x)
 	/* With a backup, path 0 alone carries the data while it lives; path 1 a keep-alive. */
 	double wire = video + OTHER_BPS,
 	       cap = n->backup && n->alive[0] ? n->cap_bps[0] : living_capacity(n);
-	double socket_max = n->socket_max > 0 ? n->socket_max : SOCKET_BYTES;
 	double out, queue_delay, in_socket;
 
 	if (n->slow_start_ticks > 0) {
@@ -162,7 +157,7 @@ static void step(struct run *x)
 			if (n->alive[i] && cap > 0)
 				n->acked[i] += (uint64_t)(out * n->cap_bps[i] / living_capacity(n));
 	}
-	in_socket = n->backlog < socket_max ? n->backlog : socket_max;
+	in_socket = n->backlog < SOCKET_BYTES ? n->backlog : SOCKET_BYTES;
 	queue_delay = cap > 0 ? 8000.0 * in_socket / cap : 1000;
 	if (n->path_queue_ms > 0 && queue_delay > n->path_queue_ms)
 		queue_delay = n->path_queue_ms;
@@ -184,16 +179,14 @@ static void step(struct run *x)
 	in.unsent_bytes = in.socket_bytes > cap * 30 / 8000
 				  ? in.socket_bytes - (uint32_t)(cap * 30 / 8000)
 				  : 0;
-	/* A socket_max of the model's own is the in-flight cap: it holds the queue back. */
-	in.held = n->socket_max > 0 && n->backlog > socket_max;
-	in.queue_ms = n->backlog > socket_max
-			      ? (int)(8000.0 * (n->backlog - socket_max) / n->wire_avg)
+	in.queue_ms = n->backlog > SOCKET_BYTES
+			      ? (int)(8000.0 * (n->backlog - SOCKET_BYTES) / n->wire_avg)
 			      : 0;
 	update(&x->r, &in, &x->d);
 	if (x->d.drop) {
 		x->drops++;
-		if (n->backlog > socket_max)
-			n->backlog = socket_max; /* the app queue, up to a keyframe */
+		if (n->backlog > SOCKET_BYTES)
+			n->backlog = SOCKET_BYTES; /* the app queue, up to a keyframe */
 	}
 	n->t_ms += TICK_MS;
 }
@@ -1223,72 +1216,6 @@ static void test_death_over_budget(void **state)
 }
 
 /*
- * A path dies while the stream runs past what the paths carry (the lab's
- * "drop" at the links' full rate: the climb had reached 9.35 Mbit/s on two
- * 3.7 Mbit/s uplinks, 500 ms of delay). For the half second before the
- * silence is found, and the half second x264 takes to follow the step down,
- * frames encoded for more than both paths go into one. They wait in
- * mpstream's queue behind a full socket, not in the socket: that is the
- * death's delay all the same, and it passes once the drain has sent them.
- * The automatic budget covers it (no drop) and comes back down after.
- */
-static int death_past_paths(bool automatic, int *worst, int *raised, int *budget_after,
-			    char *lowered, size_t size)
-{
-	struct rc_config cfg = default_cfg;
-	struct run x;
-
-	cfg.auto_budget = automatic;
-	run_init(&x, &cfg, 4.7e6, 4.7e6);
-	x.n.path_queue_ms = 150;
-	x.n.encoder_fill = 0.95;
-	/* In the lab x264 put out 5.9 Mbit/s in the second after a step from 9.35 to 1.6. */
-	x.n.encoder_follow_ms = 1000;
-	/* The in-flight cap: 250 ms of the stream that was. */
-	x.n.socket_max = 9e6 / 8 / 4;
-	run_for(&x, 30000, 0, NULL, NULL);
-	/* The climb's overshoot: the paths carry a fifth less than it asks. */
-	x.n.cap_bps[0] = x.n.cap_bps[1] = 3.7e6;
-	/* The lab's cut came when the delay was 500 ms. */
-	assert_in_range(TIME_UNTIL(&x, 5000, x.d.delay_ms >= 500), 0, 5000);
-	x.n.alive[0] = false;
-	x.n.hol_ticks = 5;
-	*worst = *raised = 0;
-	for (int t = 0; t < 15000; t += TICK_MS) {
-		/* Health releases it after 200 ms of its own silence (200-250 in the lab). */
-		x.n.released[0] = t >= 200;
-		step(&x);
-		if (x.d.delay_ms > *worst)
-			*worst = x.d.delay_ms;
-		if (x.d.budget_change > 0 && x.d.budget_ms > *raised)
-			*raised = x.d.budget_ms;
-		if (x.d.budget_change < 0)
-			snprintf(lowered, size, "%s", x.d.budget_why);
-	}
-	*budget_after = x.r.budget_ms;
-	return x.drops;
-}
-
-static void test_death_past_paths(void **state)
-{
-	int worst, raised, after, drops;
-	char lowered[96] = "";
-
-	(void)state;
-	drops = death_past_paths(true, &worst, &raised, &after, lowered, sizeof(lowered));
-	print_message("death past the paths, auto: worst delay %d ms, budget raised to %d ms, %d "
-		      "drops, budget %d ms 15 s after (%s)\n",
-		      worst, raised, drops, after, lowered);
-	assert_int_equal(drops, 0);
-	assert_in_range(raised, 1250, RC_BUDGET_MAX_MS);
-	assert_int_equal(after, default_cfg.max_latency_ms);
-	assert_non_null(strstr(lowered, "since a path died"));
-	drops = death_past_paths(false, &worst, &raised, &after, lowered, sizeof(lowered));
-	print_message("death past the paths, fixed: worst delay %d ms, %d drops\n", worst, drops);
-	assert_true(drops >= 1);
-}
-
-/*
  * Health releases a path that stopped acknowledging after a silence of its
  * own round trips (200-250 ms on the lab's links): its subflows close and it is
  * gone from the input. That is the death: the rate steps down then, not a
@@ -1488,7 +1415,6 @@ int main(void)
 		cmocka_unit_test(test_auto_budget_own_excess),
 		cmocka_unit_test(test_swinging_path_dies),
 		cmocka_unit_test(test_death_over_budget),
-		cmocka_unit_test(test_death_past_paths),
 		cmocka_unit_test(test_released_path),
 		cmocka_unit_test(test_death_no_peak_since),
 		cmocka_unit_test(test_hole_keeps_budget),
