@@ -730,10 +730,11 @@ static void estimate(struct ratectl *r, const struct rc_input *in, struct estima
  * RC_BUDGET_MAX_MS, and that counts as a peak. Returns true when it was.
  * Not while mpstream sends more than the paths carried lately
  * (feeding_within()): then the queue is its own, and it is dropped. Right
- * after a path died (died_lately()) too, but as no peak. Not a delay that
- * waits in mpstream's queue: covered there too (frames encoded for two paths
- * before the step down, at the lab's full rate), the budget went to 3 s on
- * three recorded uplinks and the drop came later and bigger.
+ * after a path died (died_lately()) too, but as no peak. Not the part that
+ * waits in mpstream's queue behind a full socket: covered too (tried for the
+ * frames encoded for two paths before a step down, at the lab's full rate),
+ * it took the budget to 3 s on three recorded uplinks, where the paths left
+ * carried next to nothing, and the drop came later and bigger.
  */
 static bool budget_covers(struct ratectl *r, const struct rc_input *in, const struct estimate *e,
 			  struct rc_decision *out)
