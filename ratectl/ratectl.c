@@ -730,9 +730,10 @@ static void estimate(struct ratectl *r, const struct rc_input *in, struct estima
  * RC_BUDGET_MAX_MS, and that counts as a peak. Returns true when it was.
  * Not while mpstream sends more than the paths carried lately
  * (feeding_within()): then the queue is its own, and it is dropped. Right
- * after a path died (died_lately()) too, but as no peak. Not the part that
- * waits in mpstream's queue behind a full socket: covered too (tried for the
- * frames encoded for two paths before a step down, at the lab's full rate),
+ * after a path died (died_lately()) too, but as no peak. What waits in
+ * mpstream's queue behind a full socket does not set it off by itself (once
+ * set off, the budget covers the whole delay): allowed to (82da0e2, for the
+ * frames encoded for two paths before a step down at the lab's full rate),
  * it took the budget to 3 s on three recorded uplinks, where the paths left
  * carried next to nothing, and the drop came later and bigger.
  */

@@ -234,7 +234,7 @@ void rc_update(struct ratectl *r, const struct rc_input *in, struct rc_decision 
 #define RC_RTT_EPOCH_MS	     10000
 #define RC_SILENT_MS	     500   /* a path without acknowledgements this long is dead */
 #define RC_GONE_MS	     150   /* ... or this long, and gone from the input (released) */
-#define RC_DEAD_MS	     3000  /* ... and this long, gone: its swing no longer counts */
+#define RC_DEAD_MS	     3000  /* silent this long: dead for good, its swing no longer counts */
 #define RC_LIVING_SHARE	     0.25  /* the living paths carried less: their rate says nothing */
 #define RC_UNSENT_BUSY	     16384 /* unsent bytes beyond this: the paths are the limit */
 #define RC_DROP_HOLD_MS	     1000  /* between two drops: a keyframe must come first */

@@ -1220,7 +1220,7 @@ static void test_death_over_budget(void **state)
  * own round trips (200-250 ms on the lab's links): its subflows close and it is
  * gone from the input. That is the death: the rate steps down then, not a
  * quarter of a second later when our own 500 ms of silence would say so
- * (the lab's "drop" at the links' full rate: 7 frames dropped in that
+ * (the lab's "drop" at the links' full rate: 5 and 7 frames dropped in that
  * quarter of a second).
  */
 static void test_released_path(void **state)
