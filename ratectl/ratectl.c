@@ -732,10 +732,9 @@ static void estimate(struct ratectl *r, const struct rc_input *in, struct estima
  * (feeding_within()): then the queue is its own, and it is dropped. Right
  * after a path died (died_lately()) too, but as no peak. What waits in
  * mpstream's queue behind a full socket does not set it off by itself (once
- * set off, the budget covers the whole delay): allowed to (82da0e2, for the
- * frames encoded for two paths before a step down at the lab's full rate),
- * it took the budget to 3 s on three recorded uplinks, where the paths left
- * carried next to nothing, and the drop came later and bigger.
+ * set off, the budget covers the whole delay): where the paths left carry
+ * next to nothing, that only makes the drop later and bigger (tried on
+ * 2026-12-07: docs/design.md, "Rate control").
  */
 static bool budget_covers(struct ratectl *r, const struct rc_input *in, const struct estimate *e,
 			  struct rc_decision *out)
