@@ -555,7 +555,7 @@ static const struct mps_opt rows[] = {
 	 .help = "the delay budget from the encoder to the\n"
 		 "server's TCP stack; beyond it queued frames are\n"
 		 "dropped up to a keyframe (default auto: 1000,\n"
-		 "raised up to 3000 to twice the paths' largest\n"
+		 "raised up to 4000 to twice the paths' largest\n"
 		 "RTT of the last minute, or to cover a delay\n"
 		 "held in the paths)"},
 	{.name = "congestion",

@@ -1168,7 +1168,8 @@ static void test_swinging_path_dies(void **state)
  * passes: the automatic budget covers it (no drop; the fixed one drops) and
  * comes back down once the delay has, not a minute later.
  */
-static int death_run(bool automatic, int *raised, char *why, size_t size, int *back_ms)
+static int death_run(bool automatic, int hol_ticks, int *raised, char *why, size_t size,
+		     int *back_ms)
 {
 	struct rc_config cfg = default_cfg;
 	struct run x;
@@ -1178,7 +1179,7 @@ static int death_run(bool automatic, int *raised, char *why, size_t size, int *b
 	x.n.path_queue_ms = 150;
 	run_for(&x, 30000, 0, NULL, NULL);
 	x.n.alive[0] = false;
-	x.n.hol_ticks = 15;
+	x.n.hol_ticks = hol_ticks;
 	*raised = 0;
 	*back_ms = -1;
 	why[0] = '\0';
@@ -1200,7 +1201,7 @@ static void test_death_over_budget(void **state)
 	int drops, raised, back;
 
 	(void)state;
-	drops = death_run(true, &raised, why, sizeof(why), &back);
+	drops = death_run(true, 15, &raised, why, sizeof(why), &back);
 	print_message("death, auto: %d drops, budget raised to %d ms (%s), back at 1000 ms "
 		      "%.1f s after the death\n",
 		      drops, raised, why, back / 1000.0);
@@ -1209,10 +1210,31 @@ static void test_death_over_budget(void **state)
 	assert_non_null(strstr(why, "a path fell silent"));
 	assert_in_range(back, 0, 15000);
 
-	drops = death_run(false, &raised, why, sizeof(why), &back);
+	drops = death_run(false, 15, &raised, why, sizeof(why), &back);
 	print_message("death, fixed: %d drops\n", drops);
 	assert_true(drops >= 1);
 	assert_int_equal(raised, 0);
+}
+
+/*
+ * The same death with the living path at 30 % for 3 s (three recorded
+ * cellular uplinks: AT&T's fall in a T-Mobile hole took the capacity from 12
+ * to 2.5 Mbit/s for 1.5 s, and the delay to 3.0-3.2 s): a budget capped at
+ * 3 s drops there; at RC_BUDGET_MAX_MS it is covered.
+ */
+static void test_long_death_over_budget(void **state)
+{
+	char why[96];
+	int drops, raised, back;
+
+	(void)state;
+	drops = death_run(true, 30, &raised, why, sizeof(why), &back);
+	print_message("a 3 s hold-up after a death: %d drops, budget raised to %d ms (%s), back "
+		      "at 1000 ms %.1f s after\n",
+		      drops, raised, why, back / 1000.0);
+	assert_int_equal(drops, 0);
+	assert_in_range(raised, 3250, RC_BUDGET_MAX_MS);
+	assert_in_range(back, 0, 15000);
 }
 
 /*
@@ -1415,6 +1437,7 @@ int main(void)
 		cmocka_unit_test(test_auto_budget_own_excess),
 		cmocka_unit_test(test_swinging_path_dies),
 		cmocka_unit_test(test_death_over_budget),
+		cmocka_unit_test(test_long_death_over_budget),
 		cmocka_unit_test(test_released_path),
 		cmocka_unit_test(test_death_no_peak_since),
 		cmocka_unit_test(test_hole_keeps_budget),
