@@ -138,7 +138,11 @@ uint32_t fo_health_release_after_ms(const struct conn_subflow *sf);
  * and the delay passed the budget.
  */
 #define FO_HEALTH_BENCH_BUDGET_PART 3
-/* ... but never more than this: a --max-latency of a minute must not end benching. */
+/*
+ * ... but never more than this: a --max-latency of a minute must not end
+ * benching, nor an automatic budget at its 4 s (a third: 1.33 s) a queue that
+ * holds a path more than a second behind the others.
+ */
 #define FO_HEALTH_BENCH_RTT_MAX_MS 1000
 #define FO_HEALTH_BENCH_RTT_MS	   250
 #define FO_HEALTH_BENCH_RATIO	   4

@@ -1162,8 +1162,9 @@ static void test_swinging_path_dies(void **state)
 }
 
 /*
- * A path dies under a full stream, and the living one carries 30 % for 1.5 s
- * while the dead one's data waits to be resent (head-of-line blocking): the
+ * A path dies under a full stream, and the living one carries 30 % for
+ * @hol_ticks (15: 1.5 s) while the dead one's data waits to be resent
+ * (head-of-line blocking): the
  * delay passes the second's budget. That is no excess of mpstream's, and it
  * passes: the automatic budget covers it (no drop; the fixed one drops) and
  * comes back down once the delay has, not a minute later.
@@ -1217,10 +1218,13 @@ static void test_death_over_budget(void **state)
 }
 
 /*
- * The same death with the living path at 30 % for 3 s (three recorded
- * cellular uplinks: AT&T's fall in a T-Mobile hole took the capacity from 12
- * to 2.5 Mbit/s for 1.5 s, and the delay to 3.0-3.2 s): a budget capped at
- * 3 s drops there; at RC_BUDGET_MAX_MS it is covered.
+ * The same death with the living path at 30 % for 3 s: a stand-in for three
+ * recorded cellular uplinks, where AT&T's fall in a T-Mobile hole took the
+ * capacity from 12 to 2.5 Mbit/s for 1.5 s and the delay to 3.0-3.2 s, most
+ * of it in the paths (here 1.4 s waits in the socket and the rest in
+ * mpstream's queue). The delay reaches about 3 s: a budget capped at 3 s
+ * drops, RC_BUDGET_MAX_MS covers it (3750 ms). Longer hold-ups (3.5 s and
+ * more) drop anyway: the death's cover lasts RC_DOWN_AGAIN_MS.
  */
 static void test_long_death_over_budget(void **state)
 {
