@@ -1196,21 +1196,33 @@ static int death_run(bool automatic, int hol_ticks, int *raised, char *why, size
 	return x.drops;
 }
 
+/*
+ * A death whose living path is held at 30 % for @hol_ticks, at the automatic
+ * budget: covered (no drop), the budget raised to @at_least or more for a
+ * path's silence, and back at 1000 ms within 15 s.
+ */
+static void assert_death_covered(int hol_ticks, int at_least)
+{
+	char why[96];
+	int drops, raised, back;
+
+	drops = death_run(true, hol_ticks, &raised, why, sizeof(why), &back);
+	print_message("death, %.1f s held up, auto: %d drops, budget raised to %d ms (%s), back "
+		      "at 1000 ms %.1f s after the death\n",
+		      hol_ticks * TICK_MS / 1000.0, drops, raised, why, back / 1000.0);
+	assert_int_equal(drops, 0);
+	assert_in_range(raised, at_least, RC_BUDGET_MAX_MS);
+	assert_non_null(strstr(why, "a path fell silent"));
+	assert_in_range(back, 0, 15000);
+}
+
 static void test_death_over_budget(void **state)
 {
 	char why[96];
 	int drops, raised, back;
 
 	(void)state;
-	drops = death_run(true, 15, &raised, why, sizeof(why), &back);
-	print_message("death, auto: %d drops, budget raised to %d ms (%s), back at 1000 ms "
-		      "%.1f s after the death\n",
-		      drops, raised, why, back / 1000.0);
-	assert_int_equal(drops, 0);
-	assert_in_range(raised, 1250, RC_BUDGET_MAX_MS);
-	assert_non_null(strstr(why, "a path fell silent"));
-	assert_in_range(back, 0, 15000);
-
+	assert_death_covered(15, 1250);
 	drops = death_run(false, 15, &raised, why, sizeof(why), &back);
 	print_message("death, fixed: %d drops\n", drops);
 	assert_true(drops >= 1);
@@ -1228,17 +1240,8 @@ static void test_death_over_budget(void **state)
  */
 static void test_long_death_over_budget(void **state)
 {
-	char why[96];
-	int drops, raised, back;
-
 	(void)state;
-	drops = death_run(true, 30, &raised, why, sizeof(why), &back);
-	print_message("a 3 s hold-up after a death: %d drops, budget raised to %d ms (%s), back "
-		      "at 1000 ms %.1f s after\n",
-		      drops, raised, why, back / 1000.0);
-	assert_int_equal(drops, 0);
-	assert_in_range(raised, 3250, RC_BUDGET_MAX_MS);
-	assert_in_range(back, 0, 15000);
+	assert_death_covered(30, 3250);
 }
 
 /*
