@@ -4,7 +4,7 @@
 # uplink (static set A, 2.4 Mbit/s on average) on up0 and T-Mobile's LTE
 # uplink (3 Mbit/s at first, climbing) on up1, from mahimahi's recordings,
 # with 20 and 15 ms each way, 4 ms of jitter and 150 ms drop-tail queues.
-# mpstream at its defaults (rate control, a 1 s budget) for 20 s: it must
+# mpstream at its defaults (rate control, the automatic budget) for 20 s: it must
 # run through, lose no frame but those it dropped on purpose, and never stall
 # the server for seconds. Its share of the capacity, its latency and the
 # frames dropped are printed (the bench measures them against their goals,
