@@ -140,8 +140,9 @@ uint32_t fo_health_release_after_ms(const struct conn_subflow *sf);
 #define FO_HEALTH_BENCH_BUDGET_PART 3
 /*
  * ... but never more than this: a --max-latency of a minute must not end
- * benching, nor an automatic budget at its 4 s (a third: 1.33 s) a queue that
- * holds a path more than a second behind the others.
+ * benching. At the automatic budget's 4 s a third would be 1.33 s; a path
+ * whose queue holds it more than a second behind the others is benched
+ * all the same.
  */
 #define FO_HEALTH_BENCH_RTT_MAX_MS 1000
 #define FO_HEALTH_BENCH_RTT_MS	   250

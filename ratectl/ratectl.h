@@ -250,9 +250,10 @@ void rc_update(struct ratectl *r, const struct rc_input *in, struct rc_decision 
 #define RC_BUDGET_SLOT_MS   10000
 #define RC_BUDGET_ROUND_MS  250
 /*
- * At most: on three recorded cellular uplinks (AT&T's fall in a T-Mobile hole,
- * 12 to 2.5 Mbit/s for 1.5 s) the delay reached 3.0 to 3.2 s, and a cap of
- * 3 s dropped 37 to 43 frames in four runs of six; 4 s, none (bench/RESULTS.md).
+ * At most: on three recorded cellular uplinks (AT&T's fall in a T-Mobile hole:
+ * 2.5 Mbit/s for 1.5 s, 4 to 5 before) the delay passed 3 s, and a cap of 3 s
+ * dropped 37 to 43 frames in four runs of six; 4 s, 4 frames in one run of
+ * sixteen (bench/RESULTS.md).
  */
 #define RC_BUDGET_MAX_MS 4000
 

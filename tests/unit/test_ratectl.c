@@ -1232,8 +1232,8 @@ static void test_death_over_budget(void **state)
 /*
  * The same death with the living path at 30 % for 3 s: a stand-in for three
  * recorded cellular uplinks, where AT&T's fall in a T-Mobile hole took the
- * capacity from 12 to 2.5 Mbit/s for 1.5 s and the delay to 3.0-3.2 s, most
- * of it in the paths (here 1.4 s waits in the socket and the rest in
+ * capacity to 2.5 Mbit/s for 1.5 s (4 to 5 before) and the delay past 3 s,
+ * most of it in the paths (here 1.4 s waits in the socket and the rest in
  * mpstream's queue). The delay reaches about 3 s: a budget capped at 3 s
  * drops, RC_BUDGET_MAX_MS covers it (3750 ms). Longer hold-ups (3.5 s and
  * more) drop anyway: the death's cover lasts RC_DOWN_AGAIN_MS.
