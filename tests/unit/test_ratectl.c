@@ -1164,10 +1164,10 @@ static void test_swinging_path_dies(void **state)
 /*
  * A path dies under a full stream, and the living one carries 30 % for
  * @hol_ticks (15: 1.5 s) while the dead one's data waits to be resent
- * (head-of-line blocking): the
- * delay passes the second's budget. That is no excess of mpstream's, and it
- * passes: the automatic budget covers it (no drop; the fixed one drops) and
- * comes back down once the delay has, not a minute later.
+ * (head-of-line blocking): the delay passes the second's budget. That is no
+ * excess of mpstream's, and it passes: the automatic budget covers it (no
+ * drop; the fixed one drops) and comes back down once the delay has, not a
+ * minute later.
  */
 static int death_run(bool automatic, int hol_ticks, int *raised, char *why, size_t size,
 		     int *back_ms)
