@@ -71,21 +71,29 @@ static bool owes(const struct conn_subflow *sf)
  * The receiver's window has no room for another segment beyond what @sf has
  * in flight: a server that does not read (or reads slowly) holds it up, not
  * its path. (MPTCP then probes the window with a byte on one subflow, whose
- * ACKs acknowledge nothing new.)
+ * ACKs acknowledge nothing new.) Not while the receiver reads (@reads): a
+ * subflow's window is the connection's as it stood at its last send, and a
+ * dead subflow keeps it; one cut when it was small (netns_uplinks: a
+ * blackholed primary beside a backup that took the stream) was held up by
+ * its window forever, up and never released.
  */
-static bool window_limited(const struct conn_subflow *sf)
+static bool window_limited(const struct conn_subflow *sf, bool reads)
 {
-	return sf->snd_mss && sf->snd_wnd < ((uint64_t)sf->unacked + 1) * sf->snd_mss;
+	return !reads && sf->snd_mss && sf->snd_wnd < ((uint64_t)sf->unacked + 1) * sf->snd_mss;
 }
 
-/* How long an uplink's path has not done its job: at least @min ms, at most @max. */
+/*
+ * How long an uplink's path has not done its job: at least @min ms, at most
+ * @max; and whether the receiver reads (fo_health_uplink.receiver_reads).
+ */
 struct stall {
 	uint32_t min, max;
+	bool reads;
 };
 
 static struct stall stall_of(const struct fo_health_uplink *u, int64_t now)
 {
-	struct stall st = {0, UINT32_MAX};
+	struct stall st = {0, UINT32_MAX, u->receiver_reads};
 
 	if (u->progress_ms)
 		st.min = (uint32_t)(now - u->progress_ms);
@@ -104,7 +112,7 @@ static uint32_t sf_silence(const struct conn_subflow *sf, struct stall st)
 {
 	uint32_t ack = sf->unacked ? sf->last_ack_ms : 0;
 
-	if (!owes(sf) || window_limited(sf))
+	if (!owes(sf) || window_limited(sf, st.reads))
 		return 0;
 	return ack < st.min ? st.min : ack > st.max ? st.max : ack;
 }
@@ -136,7 +144,7 @@ static struct stall track_path(struct fo_health_uplink *u, const struct mps_upli
 			continue;
 		any = true;
 		p = conn_find(prev, sf->id);
-		idle |= !owes(sf) || window_limited(sf);
+		idle |= !owes(sf) || window_limited(sf, u->receiver_reads);
 		acked |= !p || sf->bytes_acked > p->bytes_acked || sf->delivered != p->delivered;
 		if (p) {
 			sent += conn_counter_delta(sf->bytes_sent, p->bytes_sent);
@@ -296,7 +304,7 @@ static bool others_work(const struct fo_uplink *ups, size_t n, size_t i,
 {
 	for (size_t k = 0; k < cur->n; k++) {
 		const struct conn_subflow *sf = &cur->sf[k];
-		struct stall stall = {0, UINT32_MAX};
+		struct stall stall = {0, UINT32_MAX, ups[i].health.receiver_reads};
 
 		if (mps_uplink_view_owns(&ups[i].view, &sf->local) || sf->state != TCP_ESTABLISHED)
 			continue;
@@ -599,9 +607,16 @@ static enum fo_state judge_state(struct fo_uplink *up, const struct conn_snapsho
 int fo_health_update(struct fo_health *h, struct fo_uplink *ups, size_t n,
 		     const struct conn_snapshot *prev, const struct conn_snapshot *cur, int64_t now)
 {
-	bool primary_works = false, any_backup = false;
+	bool primary_works = false, any_backup = false, reads;
 	int64_t dt = h->last_ms ? now - h->last_ms : 0;
 	enum fo_state shown[FO_MAX_UPLINKS];
+
+	if (cur) {
+		if (h->last_ms && cur->conn_delivered != h->delivered)
+			h->delivered_ms = now;
+		h->delivered = cur->conn_delivered;
+	}
+	reads = cur && h->delivered_ms && now - h->delivered_ms < FO_HEALTH_READS_MS;
 
 	for (size_t i = 0; i < n; i++) {
 		struct fo_uplink *up = &ups[i];
@@ -609,6 +624,7 @@ int fo_health_update(struct fo_health *h, struct fo_uplink *ups, size_t n,
 		char why[sizeof(up->health.reason)];
 
 		shown[i] = fo_health_shown(&up->health);
+		up->health.receiver_reads = reads;
 		memset(&up->act, 0, sizeof(up->act));
 		up->act.bench = -1;
 		st = judge_state(up, prev, cur, now, dt, why, sizeof(why));

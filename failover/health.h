@@ -91,6 +91,8 @@
 #define FO_HEALTH_RELEASE_MAX_MS 500
 /* What a receiver may hold back an ACK for (Linux: 40 ms at first). */
 #define FO_HEALTH_DELACK_MS 40
+/* The connection's data acknowledged further within this: the receiver reads. */
+#define FO_HEALTH_READS_MS 500
 
 /*
  * How long subflow @sf may go without an ACK, with data outstanding, before
@@ -157,6 +159,8 @@ struct fo_health {
 	bool backups_promoted; /* backup uplinks carry traffic as regular ones */
 	int budget_ms;	       /* the stream's delay budget in force; 0: not known */
 	int64_t last_ms;       /* the last update's time; 0: none yet */
+	uint64_t delivered;    /* the connection's data acknowledged up to here ... */
+	int64_t delivered_ms;  /* ... when it last went further; 0: not seen to */
 };
 
 /* Every uplink up ("starting"), nothing promoted. */

@@ -36,6 +36,12 @@ struct fo_health_uplink {
 	 * seen through an ACK; 0: not known (its ACK silence says).
 	 */
 	int64_t progress_ms, progress_after_ms;
+	/*
+	 * The receiver reads: the connection's data was acknowledged further
+	 * lately (health.c, fo_health_update()). Then its window holds no
+	 * subflow, whatever the window a dead one was last told.
+	 */
+	bool receiver_reads;
 	/* Bytes per second sent (retransmissions included) and sent again: EWMAs of 2 s. */
 	double sent_avg, retrans_avg;
 	bool released;		   /* its subflows closed, down until it answers again */

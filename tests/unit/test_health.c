@@ -525,6 +525,57 @@ static void test_backup_promotion(void **state)
 }
 
 /*
+ * A primary blackholed when the connection's window it was last told was
+ * small (netns_uplinks, once in CI): the kernel moves the stream to the
+ * backup, whose ACKs take the connection's data further, while the dead
+ * subflow keeps one segment unacknowledged and that small window. The
+ * receiver reads, so the window holds nothing: up0 is down, and the backup
+ * is promoted. (Before, up0 stayed up to the end of the run.)
+ */
+static void test_stale_window_blackhole(void **state)
+{
+	struct fo_health h;
+	struct fo_uplink ups[2];
+	struct conn_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
+	int64_t t, down_at = -1, promoted_at = -1;
+	uint64_t acked0 = 0, acked1 = 0;
+
+	(void)state;
+	two_uplinks(ups, true);
+	fo_health_init(&h, ups, 2);
+	for (t = 50; t <= 4000; t += 50) {
+		bool cut = t > 1000;
+		int set_backup;
+
+		prev = cur;
+		cur.n = 0;
+		acked0 += cut ? 0 : 16000;
+		acked1 += cut ? 16000 : 0;
+		subflow(&cur, 1, "10.1.0.2", cut ? 1 : 20, cut ? (uint32_t)(t - 1000) : 5, 0);
+		cur.sf[0].snd_mss = 1264;
+		cur.sf[0].snd_wnd = cut ? 1000 : 200000;
+		cur.sf[0].bytes_acked = acked0;
+		subflow(&cur, 2, "10.2.0.2", cut ? 10 : 0, 5, 0);
+		cur.sf[1].snd_mss = 1264;
+		cur.sf[1].snd_wnd = 200000;
+		cur.sf[1].bytes_acked = acked1;
+		cur.conn_delivered = acked0 + acked1;
+		cur.conn_written = cur.conn_delivered + 20000;
+		set_backup = health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, t);
+		if (down_at < 0 && ups[0].health.state == FO_DOWN)
+			down_at = t;
+		if (promoted_at < 0 && set_backup == 0)
+			promoted_at = t;
+	}
+	print_message("blackholed with a small window: down %lld ms after, backup promoted %lld "
+		      "ms after (%s)\n",
+		      (long long)(down_at - 1000), (long long)(promoted_at - 1000),
+		      ups[0].health.reason);
+	assert_in_range(down_at, 1050, 2000);
+	assert_in_range(promoted_at, 1050, 2000);
+}
+
+/*
  * One tick: up0 silent for @silence0 ms with data in flight, up1 @state1 (0
  * idle, 1 acking, 2 silent too); @waiting: the connection has data the
  * receiver has not acknowledged.
@@ -1199,6 +1250,7 @@ int main(void)
 		cmocka_unit_test(test_modem_lost_network),
 		cmocka_unit_test(test_modem_lost_alone),
 		cmocka_unit_test(test_backup_promotion),
+		cmocka_unit_test(test_stale_window_blackhole),
 		cmocka_unit_test(test_sacks_are_progress),
 		cmocka_unit_test(test_slow_path_benched),
 		cmocka_unit_test(test_slow_judged_against_settled),
