@@ -71,29 +71,33 @@ static bool owes(const struct conn_subflow *sf)
  * The receiver's window has no room for another segment beyond what @sf has
  * in flight: a server that does not read (or reads slowly) holds it up, not
  * its path. (MPTCP then probes the window with a byte on one subflow, whose
- * ACKs acknowledge nothing new.) Not while the receiver reads (@reads): a
- * subflow's window is the connection's as it stood at its last send, and a
- * dead subflow keeps it; one cut when it was small (netns_uplinks: a
- * blackholed primary beside a backup that took the stream) was held up by
- * its window forever, up and never released.
+ * ACKs acknowledge nothing new.) Unless the connection's data was
+ * acknowledged further (@moved_ms ago) after @sf last heard anything, by
+ * more than a delayed ACK: its window is then stale. A subflow's window is
+ * the connection's as it last heard or sent it, and a dead subflow keeps it;
+ * one cut when it was small (netns_uplinks: a blackholed primary beside a
+ * backup that took the stream) was held by its window forever, up and never
+ * released.
  */
-static bool window_limited(const struct conn_subflow *sf, bool reads)
+static bool window_limited(const struct conn_subflow *sf, uint32_t moved_ms)
 {
-	return !reads && sf->snd_mss && sf->snd_wnd < ((uint64_t)sf->unacked + 1) * sf->snd_mss;
+	if ((uint64_t)moved_ms + FO_HEALTH_DELACK_MS < sf->last_ack_ms)
+		return false;
+	return sf->snd_mss && sf->snd_wnd < ((uint64_t)sf->unacked + 1) * sf->snd_mss;
 }
 
 /*
  * How long an uplink's path has not done its job: at least @min ms, at most
- * @max; and whether the receiver reads (fo_health_uplink.receiver_reads).
+ * @max; and since the connection's data went further (conn_moved_ms).
  */
 struct stall {
 	uint32_t min, max;
-	bool reads;
+	uint32_t conn_moved_ms;
 };
 
 static struct stall stall_of(const struct fo_health_uplink *u, int64_t now)
 {
-	struct stall st = {0, UINT32_MAX, u->receiver_reads};
+	struct stall st = {0, UINT32_MAX, u->conn_moved_ms};
 
 	if (u->progress_ms)
 		st.min = (uint32_t)(now - u->progress_ms);
@@ -112,7 +116,7 @@ static uint32_t sf_silence(const struct conn_subflow *sf, struct stall st)
 {
 	uint32_t ack = sf->unacked ? sf->last_ack_ms : 0;
 
-	if (!owes(sf) || window_limited(sf, st.reads))
+	if (!owes(sf) || window_limited(sf, st.conn_moved_ms))
 		return 0;
 	return ack < st.min ? st.min : ack > st.max ? st.max : ack;
 }
@@ -144,7 +148,7 @@ static struct stall track_path(struct fo_health_uplink *u, const struct mps_upli
 			continue;
 		any = true;
 		p = conn_find(prev, sf->id);
-		idle |= !owes(sf) || window_limited(sf, u->receiver_reads);
+		idle |= !owes(sf) || window_limited(sf, u->conn_moved_ms);
 		acked |= !p || sf->bytes_acked > p->bytes_acked || sf->delivered != p->delivered;
 		if (p) {
 			sent += conn_counter_delta(sf->bytes_sent, p->bytes_sent);
@@ -304,7 +308,7 @@ static bool others_work(const struct fo_uplink *ups, size_t n, size_t i,
 {
 	for (size_t k = 0; k < cur->n; k++) {
 		const struct conn_subflow *sf = &cur->sf[k];
-		struct stall stall = {0, UINT32_MAX, ups[i].health.receiver_reads};
+		struct stall stall = {0, UINT32_MAX, ups[i].health.conn_moved_ms};
 
 		if (mps_uplink_view_owns(&ups[i].view, &sf->local) || sf->state != TCP_ESTABLISHED)
 			continue;
@@ -607,7 +611,8 @@ static enum fo_state judge_state(struct fo_uplink *up, const struct conn_snapsho
 int fo_health_update(struct fo_health *h, struct fo_uplink *ups, size_t n,
 		     const struct conn_snapshot *prev, const struct conn_snapshot *cur, int64_t now)
 {
-	bool primary_works = false, any_backup = false, reads;
+	bool primary_works = false, any_backup = false;
+	uint32_t moved = UINT32_MAX;
 	int64_t dt = h->last_ms ? now - h->last_ms : 0;
 	enum fo_state shown[FO_MAX_UPLINKS];
 
@@ -616,7 +621,8 @@ int fo_health_update(struct fo_health *h, struct fo_uplink *ups, size_t n,
 			h->delivered_ms = now;
 		h->delivered = cur->conn_delivered;
 	}
-	reads = cur && h->delivered_ms && now - h->delivered_ms < FO_HEALTH_READS_MS;
+	if (h->delivered_ms && now - h->delivered_ms < UINT32_MAX)
+		moved = (uint32_t)(now - h->delivered_ms);
 
 	for (size_t i = 0; i < n; i++) {
 		struct fo_uplink *up = &ups[i];
@@ -624,7 +630,7 @@ int fo_health_update(struct fo_health *h, struct fo_uplink *ups, size_t n,
 		char why[sizeof(up->health.reason)];
 
 		shown[i] = fo_health_shown(&up->health);
-		up->health.receiver_reads = reads;
+		up->health.conn_moved_ms = moved;
 		memset(&up->act, 0, sizeof(up->act));
 		up->act.bench = -1;
 		st = judge_state(up, prev, cur, now, dt, why, sizeof(why));

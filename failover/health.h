@@ -91,8 +91,6 @@
 #define FO_HEALTH_RELEASE_MAX_MS 500
 /* What a receiver may hold back an ACK for (Linux: 40 ms at first). */
 #define FO_HEALTH_DELACK_MS 40
-/* The connection's data acknowledged further within this: the receiver reads. */
-#define FO_HEALTH_READS_MS 500
 
 /*
  * How long subflow @sf may go without an ACK, with data outstanding, before

@@ -37,11 +37,11 @@ struct fo_health_uplink {
 	 */
 	int64_t progress_ms, progress_after_ms;
 	/*
-	 * The receiver reads: the connection's data was acknowledged further
-	 * lately (health.c, fo_health_update()). Then its window holds no
-	 * subflow, whatever the window a dead one was last told.
+	 * Since the connection's data was last acknowledged further (ms;
+	 * UINT32_MAX: not seen), as fo_health_update() found it for this tick:
+	 * a subflow that has heard nothing since has a stale window.
 	 */
-	bool receiver_reads;
+	uint32_t conn_moved_ms;
 	/* Bytes per second sent (retransmissions included) and sent again: EWMAs of 2 s. */
 	double sent_avg, retrans_avg;
 	bool released;		   /* its subflows closed, down until it answers again */

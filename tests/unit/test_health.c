@@ -576,6 +576,45 @@ static void test_stale_window_blackhole(void **state)
 }
 
 /*
+ * The case the window is for, after data flowed: a server that reads, then
+ * stops (at 1 s), then reads a little every 400 ms from 3 s on. up0 carries
+ * the connection; once the window is closed it sends probes that ACKs answer
+ * without acknowledging anything (every 200 ms), and when the server reads,
+ * the ACK that says so comes on up0. up1 is idle. Nothing is released.
+ */
+static void test_stops_reading_after_flow(void **state)
+{
+	struct fo_health h;
+	struct fo_uplink ups[2];
+	struct conn_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
+	uint64_t acked = 0;
+
+	(void)state;
+	two_uplinks(ups, false);
+	fo_health_init(&h, ups, 2);
+	for (int64_t t = 50; t <= 5000; t += 50) {
+		bool flowing = t <= 1000, reads = t >= 3000 && t % 400 == 0;
+
+		prev = cur;
+		cur.n = 0;
+		if (flowing || reads)
+			acked += flowing ? 16000 : 3000;
+		subflow(&cur, 1, "10.1.0.2", flowing ? 20 : 1,
+			flowing || reads ? 5 : (uint32_t)(t % 200), 0);
+		cur.sf[0].snd_mss = 1448;
+		cur.sf[0].snd_wnd = flowing ? 200000 : 0;
+		cur.sf[0].notsent = flowing ? 0 : 60000;
+		cur.sf[0].bytes_acked = acked;
+		subflow(&cur, 2, "10.2.0.2", 0, 900, 0);
+		cur.conn_delivered = acked;
+		cur.conn_written = acked + 61000;
+		health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, t);
+		assert_false(ups[0].act.release);
+		assert_int_equal(ups[0].health.state, FO_UP);
+	}
+}
+
+/*
  * One tick: up0 silent for @silence0 ms with data in flight, up1 @state1 (0
  * idle, 1 acking, 2 silent too); @waiting: the connection has data the
  * receiver has not acknowledged.
@@ -1251,6 +1290,7 @@ int main(void)
 		cmocka_unit_test(test_modem_lost_alone),
 		cmocka_unit_test(test_backup_promotion),
 		cmocka_unit_test(test_stale_window_blackhole),
+		cmocka_unit_test(test_stops_reading_after_flow),
 		cmocka_unit_test(test_sacks_are_progress),
 		cmocka_unit_test(test_slow_path_benched),
 		cmocka_unit_test(test_slow_judged_against_settled),
