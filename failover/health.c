@@ -67,23 +67,47 @@ static bool owes(const struct conn_subflow *sf)
 	return sf->unacked || sf->notsent;
 }
 
+/* The receiver's window, as @sf last knew it, has no room beyond what it has in flight. */
+static bool window_full(const struct conn_subflow *sf)
+{
+	return sf->snd_mss && sf->snd_wnd < ((uint64_t)sf->unacked + 1) * sf->snd_mss;
+}
+
+/*
+ * @sf's window is stale: the connection's data was acknowledged further
+ * (@moved_ms ago) after @sf last heard anything, and another subflow that
+ * heard from the receiver after it has room in its window; both by more than
+ * a delayed ACK. A subflow's window is the connection's as it last heard or
+ * sent it, and a dead subflow keeps it; one cut when it was small
+ * (netns_uplinks: a blackholed primary beside a backup that took the stream)
+ * was held by its window forever, up and never released.
+ */
+static bool window_stale(const struct conn_subflow *sf, const struct conn_snapshot *cur,
+			 uint32_t moved_ms)
+{
+	if ((uint64_t)moved_ms + FO_HEALTH_DELACK_MS >= sf->last_ack_ms)
+		return false;
+	for (size_t k = 0; k < cur->n; k++) {
+		const struct conn_subflow *o = &cur->sf[k];
+
+		if (o != sf && o->state == TCP_ESTABLISHED &&
+		    (uint64_t)o->last_ack_ms + FO_HEALTH_DELACK_MS < sf->last_ack_ms &&
+		    !window_full(o))
+			return true;
+	}
+	return false;
+}
+
 /*
  * The receiver's window has no room for another segment beyond what @sf has
  * in flight: a server that does not read (or reads slowly) holds it up, not
  * its path. (MPTCP then probes the window with a byte on one subflow, whose
- * ACKs acknowledge nothing new.) Unless the connection's data was
- * acknowledged further (@moved_ms ago) after @sf last heard anything, by
- * more than a delayed ACK: its window is then stale. A subflow's window is
- * the connection's as it last heard or sent it, and a dead subflow keeps it;
- * one cut when it was small (netns_uplinks: a blackholed primary beside a
- * backup that took the stream) was held by its window forever, up and never
- * released.
+ * ACKs acknowledge nothing new.) Not when that window is stale.
  */
-static bool window_limited(const struct conn_subflow *sf, uint32_t moved_ms)
+static bool window_limited(const struct conn_subflow *sf, const struct conn_snapshot *cur,
+			   uint32_t moved_ms)
 {
-	if ((uint64_t)moved_ms + FO_HEALTH_DELACK_MS < sf->last_ack_ms)
-		return false;
-	return sf->snd_mss && sf->snd_wnd < ((uint64_t)sf->unacked + 1) * sf->snd_mss;
+	return window_full(sf) && !window_stale(sf, cur, moved_ms);
 }
 
 /*
@@ -112,11 +136,12 @@ static struct stall stall_of(const struct fo_health_uplink *u, int64_t now)
  * far as its uplink's stall @st allows (an idle path has no ACK for as long
  * as it was idle, and owes data only since it sent), else the stall.
  */
-static uint32_t sf_silence(const struct conn_subflow *sf, struct stall st)
+static uint32_t sf_silence(const struct conn_subflow *sf, const struct conn_snapshot *cur,
+			   struct stall st)
 {
 	uint32_t ack = sf->unacked ? sf->last_ack_ms : 0;
 
-	if (!owes(sf) || window_limited(sf, st.conn_moved_ms))
+	if (!owes(sf) || window_limited(sf, cur, st.conn_moved_ms))
 		return 0;
 	return ack < st.min ? st.min : ack > st.max ? st.max : ack;
 }
@@ -148,7 +173,7 @@ static struct stall track_path(struct fo_health_uplink *u, const struct mps_upli
 			continue;
 		any = true;
 		p = conn_find(prev, sf->id);
-		idle |= !owes(sf) || window_limited(sf, u->conn_moved_ms);
+		idle |= !owes(sf) || window_limited(sf, cur, u->conn_moved_ms);
 		acked |= !p || sf->bytes_acked > p->bytes_acked || sf->delivered != p->delivered;
 		if (p) {
 			sent += conn_counter_delta(sf->bytes_sent, p->bytes_sent);
@@ -207,7 +232,7 @@ static enum fo_state from_subflows(struct fo_health_uplink *u, const struct mps_
 
 	for (size_t k = 0; k < cur->n; k++) {
 		const struct conn_subflow *sf = &cur->sf[k];
-		uint32_t quiet = sf_silence(sf, stall);
+		uint32_t quiet = sf_silence(sf, cur, stall);
 		enum fo_state st;
 
 		if (!established_on(sf, link))
@@ -282,7 +307,7 @@ static uint32_t uplink_silence(const struct mps_uplink_view *link, const struct 
 	*after = 0;
 	for (size_t k = 0; k < cur->n; k++) {
 		const struct conn_subflow *sf = &cur->sf[k];
-		uint32_t quiet = sf_silence(sf, stall), a;
+		uint32_t quiet = sf_silence(sf, cur, stall), a;
 
 		if (!established_on(sf, link))
 			continue;
@@ -315,7 +340,7 @@ static bool others_work(const struct fo_uplink *ups, size_t n, size_t i,
 		for (size_t j = 0; j < n; j++)
 			if (mps_uplink_view_owns(&ups[j].view, &sf->local))
 				stall = stall_of(&ups[j].health, now);
-		if (sf_silence(sf, stall) + FO_HEALTH_DELACK_MS < silence)
+		if (sf_silence(sf, cur, stall) + FO_HEALTH_DELACK_MS < silence)
 			return true;
 	}
 	return false;
@@ -617,8 +642,9 @@ int fo_health_update(struct fo_health *h, struct fo_uplink *ups, size_t n,
 	enum fo_state shown[FO_MAX_UPLINKS];
 
 	if (cur) {
+		/* It went further since the last tick: counted from then, never younger. */
 		if (h->last_ms && cur->conn_delivered != h->delivered)
-			h->delivered_ms = now;
+			h->delivered_ms = h->last_ms;
 		h->delivered = cur->conn_delivered;
 	}
 	if (h->delivered_ms && now - h->delivered_ms < UINT32_MAX)

@@ -528,9 +528,10 @@ static void test_backup_promotion(void **state)
  * A primary blackholed when the connection's window it was last told was
  * small (netns_uplinks, once in CI): the kernel moves the stream to the
  * backup, whose ACKs take the connection's data further, while the dead
- * subflow keeps one segment unacknowledged and that small window. The
- * receiver reads, so the window holds nothing: up0 is down, and the backup
- * is promoted. (Before, up0 stayed up to the end of the run.)
+ * subflow keeps one segment unacknowledged and that small window. It has
+ * heard nothing since the data went further, and up1, which has, has room:
+ * up0's window is stale, up0 is down and the backup is promoted. (Before,
+ * up0 stayed up to the end of the run.)
  */
 static void test_stale_window_blackhole(void **state)
 {
@@ -579,39 +580,55 @@ static void test_stale_window_blackhole(void **state)
  * The case the window is for, after data flowed: a server that reads, then
  * stops (at 1 s), then reads a little every 400 ms from 3 s on. up0 carries
  * the connection; once the window is closed it sends probes that ACKs answer
- * without acknowledging anything (every 200 ms), and when the server reads,
- * the ACK that says so comes on up0. up1 is idle. Nothing is released.
+ * without acknowledging anything (every @gap ms), and the ACK that says the
+ * server read comes on up0, or on up1 (@on_up1: idle, its window still
+ * full), @shift ms after a probe's. Nothing is released.
  */
-static void test_stops_reading_after_flow(void **state)
+static void stops_reading_run(int gap, bool on_up1, int shift)
 {
 	struct fo_health h;
 	struct fo_uplink ups[2];
 	struct conn_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
 	uint64_t acked = 0;
+	int64_t heard0 = 0, heard1 = 0;
 
-	(void)state;
 	two_uplinks(ups, false);
 	fo_health_init(&h, ups, 2);
-	for (int64_t t = 50; t <= 5000; t += 50) {
-		bool flowing = t <= 1000, reads = t >= 3000 && t % 400 == 0;
+	for (int64_t t = 50; t <= 6000; t += 50) {
+		bool flowing = t <= 1000, reads = t >= 3000 && (t - shift) % 400 == 0;
 
 		prev = cur;
 		cur.n = 0;
 		if (flowing || reads)
 			acked += flowing ? 16000 : 3000;
-		subflow(&cur, 1, "10.1.0.2", flowing ? 20 : 1,
-			flowing || reads ? 5 : (uint32_t)(t % 200), 0);
+		if (flowing || (!on_up1 && reads) || (t - 1000) % gap == 0)
+			heard0 = t;
+		if (on_up1 && reads)
+			heard1 = t;
+		subflow(&cur, 1, "10.1.0.2", flowing ? 20 : 1, (uint32_t)(t - heard0), 0);
 		cur.sf[0].snd_mss = 1448;
 		cur.sf[0].snd_wnd = flowing ? 200000 : 0;
 		cur.sf[0].notsent = flowing ? 0 : 60000;
 		cur.sf[0].bytes_acked = acked;
-		subflow(&cur, 2, "10.2.0.2", 0, 900, 0);
+		subflow(&cur, 2, "10.2.0.2", 0, heard1 ? (uint32_t)(t - heard1) : 900, 0);
+		cur.sf[1].snd_mss = 1448;
+		cur.sf[1].snd_wnd = flowing ? 200000 : 0;
 		cur.conn_delivered = acked;
 		cur.conn_written = acked + 61000;
 		health_at(&h, ups, ARRAY_SIZE(ups), &prev, &cur, t);
 		assert_false(ups[0].act.release);
 		assert_int_equal(ups[0].health.state, FO_UP);
 	}
+}
+
+static void test_stops_reading_after_flow(void **state)
+{
+	(void)state;
+	for (int gap = 200; gap <= 800; gap *= 2)
+		for (int shift = 0; shift < 400; shift += 50) {
+			stops_reading_run(gap, false, shift);
+			stops_reading_run(gap, true, shift);
+		}
 }
 
 /*
