@@ -158,7 +158,7 @@ struct fo_health {
 	int budget_ms;	       /* the stream's delay budget in force; 0: not known */
 	int64_t last_ms;       /* the last update's time; 0: none yet */
 	uint64_t delivered;    /* the connection's data acknowledged up to here ... */
-	int64_t delivered_ms;  /* ... when it last went further; 0: not seen to */
+	int64_t delivered_ms;  /* ... the tick before the one that saw it; 0: not seen */
 };
 
 /* Every uplink up ("starting"), nothing promoted. */

@@ -37,9 +37,9 @@ struct fo_health_uplink {
 	 */
 	int64_t progress_ms, progress_after_ms;
 	/*
-	 * Since the connection's data was last acknowledged further (ms;
-	 * UINT32_MAX: not seen), as fo_health_update() found it for this tick:
-	 * a subflow that has heard nothing since has a stale window.
+	 * Since the connection's data was last acknowledged further (ms, from
+	 * the tick before the one that saw it; UINT32_MAX: not seen), as
+	 * fo_health_update() found it for this tick (health.c, window_stale()).
 	 */
 	uint32_t conn_moved_ms;
 	/* Bytes per second sent (retransmissions included) and sent again: EWMAs of 2 s. */
