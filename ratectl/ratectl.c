@@ -29,6 +29,11 @@ void rc_new_connection(struct ratectl *r)
 	r->regaining = false;
 	r->regain_bps = 0;
 	r->ceiling_bps = 0;
+	/* The uplinks are the same: their peaks go on, as no path's (subflow ids are new). */
+	for (size_t i = 0; i < RC_MAX_PATHS; i++)
+		for (size_t k = 0; r->path[i].used && k < RC_BUDGET_SLOTS; k++)
+			if (r->path[i].rtt_peak[k] > r->rtt_peak[k])
+				r->rtt_peak[k] = r->path[i].rtt_peak[k];
 	memset(r->path, 0, sizeof(r->path));
 	r->cover_ms = 0;
 	r->started = false;
@@ -195,6 +200,8 @@ static double rtt_rise(struct ratectl *r, const struct rc_input *in, double *lea
 	bool new_epoch = in->t_ms - r->epoch_start_ms >= RC_RTT_EPOCH_MS;
 
 	r->tick_rtt_max = 0;
+	for (size_t i = 0; i < RC_MAX_PATHS; i++)
+		r->path[i].tick_rtt = 0;
 
 	if (new_epoch) {
 		r->epoch_start_ms = in->t_ms;
@@ -241,9 +248,11 @@ static double rtt_rise(struct ratectl *r, const struct rc_input *in, double *lea
 			double w = (double)grew;
 
 			/* Not one just back: its RTT after back-offs is no measure. */
-			if (p->rtt_ms > r->tick_rtt_max &&
-			    in->t_ms - r->path[i].carrying_since_ms >= RC_CARRYING_MS)
-				r->tick_rtt_max = p->rtt_ms;
+			if (in->t_ms - r->path[i].carrying_since_ms >= RC_CARRYING_MS) {
+				r->path[i].tick_rtt = p->rtt_ms;
+				if (p->rtt_ms > r->tick_rtt_max)
+					r->tick_rtt_max = p->rtt_ms;
+			}
 
 			if (floor > 0) {
 				rises[n_rises].rise = p->rtt_ms > floor ? p->rtt_ms - floor : 0;
@@ -518,14 +527,45 @@ static void on_silence(struct ratectl *r, struct estimate *e)
 		r->cover_ms = e->now;
 }
 
+/* The peaks of @row move on by @slots (the newest first); the new slots are empty. */
+static void peaks_age(double row[RC_BUDGET_SLOTS], int64_t slots)
+{
+	size_t k = slots < RC_BUDGET_SLOTS ? (size_t)slots : RC_BUDGET_SLOTS;
+
+	memmove(&row[k], &row[0], (RC_BUDGET_SLOTS - k) * sizeof(row[0]));
+	memset(row, 0, k * sizeof(row[0]));
+}
+
+/* The largest of @row's peaks, or @peak if larger. */
+static double peaks_max(const double row[RC_BUDGET_SLOTS], double peak)
+{
+	for (size_t k = 0; k < RC_BUDGET_SLOTS; k++)
+		if (row[k] > peak)
+			peak = row[k];
+	return peak;
+}
+
+/* The largest peak the automatic budget follows: of any path, or of none. */
+static double peak_of(const struct ratectl *r)
+{
+	double peak = peaks_max(r->rtt_peak, 0);
+
+	for (size_t i = 0; i < RC_MAX_PATHS; i++)
+		if (r->path[i].used)
+			peak = peaks_max(r->path[i].rtt_peak, peak);
+	return peak;
+}
+
 /*
  * A path silent for RC_DEAD_MS is gone (released, cut), not in a hole: the
- * automatic budget's peaks start over, once per silence. The swing they
- * cover may have been that path's (a cellular uplink's queue in its dips),
- * and a budget it raised would let the delay on the paths left creep to it
- * before the rate steps down. follow_budget() lowers it once the delay is
- * well under the lower one; a path that swings raises it again. A hole of
- * T-Mobile's 0.7 s keeps them.
+ * automatic budget forgets its peaks, once per silence, and those of no
+ * path (they may have been its). Its swing (a cellular uplink's queue in its
+ * dips) raised the budget, which would let the delay on the paths left creep
+ * to it before the rate steps down. follow_budget() lowers it once the delay
+ * is well under the lower one. The peaks of the paths left stay: their swing
+ * goes on (on three recorded uplinks, forgetting T-Mobile's with AT&T's
+ * brought the budget from 3500 to 1000 ms, and T-Mobile's next fall dropped
+ * frames 0.7 s later). A hole of T-Mobile's 0.7 s keeps the path's.
  */
 static void forget_dead(struct ratectl *r, int64_t now)
 {
@@ -533,9 +573,13 @@ static void forget_dead(struct ratectl *r, int64_t now)
 		if (!r->path[i].used || !r->path[i].silent || r->path[i].forgotten ||
 		    now - r->path[i].acked_ms < RC_DEAD_MS)
 			continue;
+		double before = peak_of(r);
+
 		r->path[i].forgotten = true;
+		memset(r->path[i].rtt_peak, 0, sizeof(r->path[i].rtt_peak));
 		memset(r->rtt_peak, 0, sizeof(r->rtt_peak));
-		r->peaks_since_ms = now;
+		if (peak_of(r) < before)
+			r->peak_died = true;
 	}
 }
 
@@ -581,56 +625,59 @@ static int budget_for(double ms)
  * (a dip of its capacity: its RTT goes from 50 ms to a second) is within
  * it, not a drop; never under --max-latency, never over RC_BUDGET_MAX_MS.
  * Only while the rate is within what the paths carry (feeding_within()).
- * Raised at once; lowered once the peak is older than the slots reach (or a
- * path died: they start over, on_silence()) and
- * the delay and the RTT's rise are well under what the lower budget allows
- * (lowering it must neither drop nor step the rate down). The peaks outlive
- * a reconnection: the uplinks are the same.
+ * Raised at once; lowered once the peak is older than the slots reach (or
+ * the path whose peak it was died: forget_dead()) and the delay and the
+ * RTT's rise are well under what the lower budget allows (lowering it must
+ * neither drop nor step the rate down). The peaks outlive a reconnection:
+ * the uplinks are the same.
  */
 static void follow_budget(struct ratectl *r, const struct estimate *e, struct rc_decision *out)
 {
 	int64_t slots = (e->now - r->peak_slot_ms) / RC_BUDGET_SLOT_MS;
 	int64_t span = (RC_BUDGET_SLOTS - 1) * RC_BUDGET_SLOT_MS;
-	double peak = 0;
+	double peak;
 	int want;
 
 	if (!r->cfg.auto_budget)
 		return;
 	if (slots > 0) {
-		size_t k = slots < RC_BUDGET_SLOTS ? (size_t)slots : RC_BUDGET_SLOTS;
-
-		memmove(&r->rtt_peak[k], &r->rtt_peak[0],
-			(RC_BUDGET_SLOTS - k) * sizeof(r->rtt_peak[0]));
-		memset(r->rtt_peak, 0, k * sizeof(r->rtt_peak[0]));
+		peaks_age(r->rtt_peak, slots);
+		for (size_t i = 0; i < RC_MAX_PATHS; i++)
+			peaks_age(r->path[i].rtt_peak, slots);
 		r->peak_slot_ms = e->now;
 	}
-	if (feeding_within(e) && r->tick_rtt_max > r->rtt_peak[0])
-		r->rtt_peak[0] = r->tick_rtt_max;
-	for (size_t k = 0; k < RC_BUDGET_SLOTS; k++)
-		if (r->rtt_peak[k] > peak)
-			peak = r->rtt_peak[k];
+	for (size_t i = 0; i < RC_MAX_PATHS; i++) {
+		struct rc_path_state *p = &r->path[i];
+
+		if (p->used && feeding_within(e) && p->tick_rtt > p->rtt_peak[0])
+			p->rtt_peak[0] = p->tick_rtt;
+	}
+	peak = peak_of(r);
 	want = budget_for(RC_BUDGET_RTT_TIMES * peak);
 	if (want < r->cfg.max_latency_ms)
 		want = r->cfg.max_latency_ms;
 	if (want > r->budget_ms) {
 		out->budget_change = 1;
+		r->peak_died = false;
 		snprintf(out->budget_why, sizeof(out->budget_why), "a path's RTT reached %.0f ms",
 			 r->tick_rtt_max);
 	} else if (want < r->budget_ms && e->delay < want / 5 &&
 		   e->rise_most < RC_RTT_RISE_MOST * want / 2) {
-		bool since_death = r->peaks_since_ms && e->now - r->peaks_since_ms < span;
+		bool since_death = r->peak_died;
 
-		if (since_death)
-			span = e->now - r->peaks_since_ms;
 		out->budget_change = -1;
+		r->peak_died = false;
 		if (since_death && peak <= 0)
-			/* Right after a death the windows start over: no peak counted yet. */
+			/* No path left has a peak (none carried at full rate since). */
 			snprintf(out->budget_why, sizeof(out->budget_why),
 				 "a path died, and the delay is low");
+		else if (since_death)
+			snprintf(out->budget_why, sizeof(out->budget_why),
+				 "a path died; the RTT of the paths left peaked at %.0f ms", peak);
 		else
 			snprintf(out->budget_why, sizeof(out->budget_why),
-				 "the paths' RTT stayed under %.0f ms for %.0f s%s", peak,
-				 (double)span / 1000, since_death ? " since a path died" : "");
+				 "the paths' RTT stayed under %.0f ms for %.0f s", peak,
+				 (double)span / 1000);
 	} else {
 		return;
 	}

@@ -124,11 +124,14 @@ struct ratectl {
 		double floor[2]; /* 0: none */
 		uint64_t acked;
 		uint32_t delivered;
-		int64_t seen_ms;	   /* last in the input */
-		int64_t acked_ms;	   /* last acknowledged (or delivered) anything */
-		bool silent;		   /* fell silent, and that was acted on */
-		bool forgotten;		   /* ... for long: the budget's peaks started over */
-		bool carried;		   /* acknowledged data since it was first seen */
+		int64_t seen_ms;  /* last in the input */
+		int64_t acked_ms; /* last acknowledged (or delivered) anything */
+		bool silent;	  /* fell silent, and that was acted on */
+		bool forgotten;	  /* ... for long: its peaks forgotten (forget_dead()) */
+		bool carried;	  /* acknowledged data since it was first seen */
+		double tick_rtt;  /* this tick's, if it counts for the budget; else 0 */
+		/* Its largest RTT per RC_BUDGET_SLOT_MS, as ratectl.rtt_peak: forgotten with it. */
+		double rtt_peak[RC_BUDGET_SLOTS];
 		int64_t carrying_since_ms; /* acknowledging without a pause since */
 		struct rc_recent recent;   /* what it carried at best lately */
 	} path[RC_MAX_PATHS];
@@ -174,15 +177,18 @@ struct ratectl {
 	bool started;
 	int64_t start_ms;
 	/*
-	 * The delay budget in force, and (auto) the largest RTT of a path that
-	 * carried data, per RC_BUDGET_SLOT_MS, the newest first: rc_budget.
+	 * The delay budget in force, and (auto) the peaks it follows, per
+	 * RC_BUDGET_SLOT_MS, the newest first (rc_budget): each path's largest
+	 * RTT (rc_path_state.rtt_peak), and here those that belong to no path
+	 * (a delay the paths held, the budget covered; the paths of a
+	 * connection before this one).
 	 */
 	int budget_ms;
 	double rtt_peak[RC_BUDGET_SLOTS];
 	int64_t peak_slot_ms;
-	int64_t peaks_since_ms; /* the slots started over (a path died): 0: never */
-	int64_t cover_ms;	/* a death's delay is covered from here (died_lately()); 0: never */
-	double tick_rtt_max;	/* this tick's, of the paths that carried data */
+	bool peak_died; /* a path died with the largest peak, and the budget has not moved since */
+	int64_t cover_ms;    /* a death's delay is covered from here (died_lately()); 0: never */
+	double tick_rtt_max; /* this tick's, of the paths that carried data */
 };
 
 void rc_init(struct ratectl *r, const struct rc_config *cfg);

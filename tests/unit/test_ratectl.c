@@ -1142,7 +1142,8 @@ static void test_swinging_path_dies(void **state)
 			highest = x.d.target_bps;
 		if (lowered_after < 0 && x.r.budget_ms <= default_cfg.max_latency_ms) {
 			lowered_after = t;
-			assert_non_null(strstr(x.d.budget_why, "since a path died"));
+			assert_non_null(
+				strstr(x.d.budget_why, "a path died; the RTT of the paths left"));
 		}
 	}
 	run_for(&x, 30000, 30000, &mean, &worst);
@@ -1158,6 +1159,48 @@ static void test_swinging_path_dies(void **state)
 	assert_true(0.95 * (double)highest + OTHER_BPS <= 1.17 * 2.5e6);
 	assert_true(worst < 500);
 	assert_true(0.95 * mean >= 0.75 * (2.5e6 - OTHER_BPS));
+	assert_int_equal(x.drops, 0);
+}
+
+/*
+ * The path that swung lives on, the other dies: the swing is still the
+ * living path's to make, and the budget keeps covering it until its peak is
+ * older than the slots reach. On three recorded uplinks, AT&T's death took
+ * T-Mobile's peaks with it (the budget from 3500 to 1000 ms), and
+ * T-Mobile's next fall 0.7 s later dropped 4 frames.
+ */
+static void test_death_keeps_living_swing(void **state)
+{
+	struct run x;
+	int before, lowest = INT32_MAX;
+	int64_t lowered = -1;
+	char why[96] = "";
+
+	(void)state;
+	swinging_run(&x, 0);
+	before = x.r.budget_ms;
+	/* The swing is over, the peak stays for the slots' span. */
+	x.n.base_rtt_ms[1] = 30;
+	run_for(&x, 5000, 0, NULL, NULL);
+	x.n.alive[0] = false;
+	for (int t = 0; t < 90000; t += TICK_MS) {
+		step(&x);
+		if (t < 30000 && x.r.budget_ms < lowest)
+			lowest = x.r.budget_ms;
+		if (lowered < 0 && x.d.budget_change < 0) {
+			lowered = t;
+			snprintf(why, sizeof(why), "%s", x.d.budget_why);
+		}
+	}
+	print_message("the steady path dies, the swinging one lives: budget %d ms before, at "
+		      "least %d ms in the 30 s after, lowered %.1f s after (%s), %d drops\n",
+		      before, lowest, (double)lowered / 1000, why, x.drops);
+	assert_true(before >= 1500);
+	assert_int_equal(lowest, before);
+	/* The peak of 10-30 s into the run leaves the slots about a minute later. */
+	assert_in_range(lowered, 30000, 90000);
+	assert_non_null(strstr(why, "the paths' RTT stayed under"));
+	assert_int_equal(x.r.budget_ms, default_cfg.max_latency_ms);
 	assert_int_equal(x.drops, 0);
 }
 
@@ -1275,10 +1318,11 @@ static void test_released_path(void **state)
 
 /*
  * The swinging path dies under a still picture (the encoder puts out far
- * less than its target, so no RTT counts as a peak: feeding_within()). Its
- * peaks start over and none come: the budget comes down, and the log says
- * why, not "the paths' RTT stayed under 0 ms for 0 s" (seen on the recorded
- * links after a drain).
+ * less than its target, so no RTT counts as a peak: feeding_within()), and
+ * the other path is a fresh subflow since (its old one's peaks forgotten
+ * with it): no path left has a peak. The budget comes down, and the log
+ * says why, not "the paths' RTT stayed under 0 ms for 0 s" (seen on the
+ * recorded links after a drain).
  */
 static void test_death_no_peak_since(void **state)
 {
@@ -1290,7 +1334,8 @@ static void test_death_no_peak_since(void **state)
 	swinging_run(&x, 0);
 	before = x.r.budget_ms;
 	x.n.encoder_max = 200000;
-	run_for(&x, 3000, 0, NULL, NULL);
+	x.n.id[0] = 3;
+	run_for(&x, 4000, 0, NULL, NULL);
 	x.n.alive[1] = false;
 	for (int t = 0; t < 15000 && !why[0]; t += TICK_MS) {
 		step(&x);
@@ -1443,6 +1488,7 @@ int main(void)
 		cmocka_unit_test(test_auto_budget_held),
 		cmocka_unit_test(test_auto_budget_own_excess),
 		cmocka_unit_test(test_swinging_path_dies),
+		cmocka_unit_test(test_death_keeps_living_swing),
 		cmocka_unit_test(test_death_over_budget),
 		cmocka_unit_test(test_long_death_over_budget),
 		cmocka_unit_test(test_released_path),
