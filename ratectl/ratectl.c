@@ -15,6 +15,16 @@ void rc_init(struct ratectl *r, const struct rc_config *cfg)
 	r->budget_ms = cfg->max_latency_ms;
 }
 
+/* Whether a path of the uplink @key other than @skip was not found silent. */
+static bool uplink_lives(const struct ratectl *r, uint64_t key, size_t skip)
+{
+	for (size_t i = 0; i < RC_MAX_PATHS; i++)
+		if (i != skip && r->path[i].used && r->path[i].peak_key == key &&
+		    !r->path[i].silent)
+			return true;
+	return false;
+}
+
 void rc_new_connection(struct ratectl *r)
 {
 	r->acked_total = 0;
@@ -29,11 +39,12 @@ void rc_new_connection(struct ratectl *r)
 	r->regaining = false;
 	r->regain_bps = 0;
 	r->ceiling_bps = 0;
-	/* The uplinks are the same: their peaks go on, as no path's (subflow ids are new). */
-	for (size_t i = 0; i < RC_MAX_PATHS; i++)
-		for (size_t k = 0; r->path[i].used && k < RC_BUDGET_SLOTS; k++)
-			if (r->path[i].rtt_peak[k] > r->rtt_peak[k])
-				r->rtt_peak[k] = r->path[i].rtt_peak[k];
+	/* The uplinks are the same: their peaks go on, but a dead one's. */
+	for (size_t u = 0; u < RC_MAX_PATHS; u++)
+		if (r->uplink_peaks[u].used &&
+		    !uplink_lives(r, r->uplink_peaks[u].key, RC_MAX_PATHS))
+			memset(&r->uplink_peaks[u], 0, sizeof(r->uplink_peaks[u]));
+	r->peak_died = r->cover_died = false;
 	memset(r->path, 0, sizeof(r->path));
 	r->cover_ms = 0;
 	r->started = false;
@@ -201,7 +212,7 @@ static double rtt_rise(struct ratectl *r, const struct rc_input *in, double *lea
 
 	r->tick_rtt_max = 0;
 	for (size_t i = 0; i < RC_MAX_PATHS; i++)
-		r->path[i].tick_rtt = 0;
+		r->path[i].rtt_now = r->path[i].tick_rtt = 0;
 
 	if (new_epoch) {
 		r->epoch_start_ms = in->t_ms;
@@ -243,6 +254,10 @@ static double rtt_rise(struct ratectl *r, const struct rc_input *in, double *lea
 			r->path[i].acked_ms = in->t_ms;
 		}
 		r->path[i].delivered = p->delivered;
+		/* Never 0 (no uplink known): an uplink's, or the subflow's own. */
+		r->path[i].peak_key =
+			(uint64_t)(p->uplink ? 1 : 2) << 32 | (p->uplink ? p->uplink : p->id);
+		r->path[i].rtt_now = p->rtt_ms;
 		if (grew && p->rtt_ms > 0) {
 			double floor = path_floor(r, i);
 			double w = (double)grew;
@@ -527,6 +542,14 @@ static void on_silence(struct ratectl *r, struct estimate *e)
 		r->cover_ms = e->now;
 }
 
+/* A budget of at least @ms: rounded up to RC_BUDGET_ROUND_MS, at most RC_BUDGET_MAX_MS. */
+static int budget_for(double ms)
+{
+	int b = (int)ceil(ms / RC_BUDGET_ROUND_MS) * RC_BUDGET_ROUND_MS;
+
+	return b < RC_BUDGET_MAX_MS ? b : RC_BUDGET_MAX_MS;
+}
+
 /* The peaks of @row move on by @slots (the newest first); the new slots are empty. */
 static void peaks_age(double row[RC_BUDGET_SLOTS], int64_t slots)
 {
@@ -545,40 +568,87 @@ static double peaks_max(const double row[RC_BUDGET_SLOTS], double peak)
 	return peak;
 }
 
-/* The largest peak the automatic budget follows: of any path, or of none. */
+/* The largest peak the automatic budget follows: of any uplink, or of none. */
 static double peak_of(const struct ratectl *r)
 {
 	double peak = peaks_max(r->rtt_peak, 0);
 
-	for (size_t i = 0; i < RC_MAX_PATHS; i++)
-		if (r->path[i].used)
-			peak = peaks_max(r->path[i].rtt_peak, peak);
+	for (size_t u = 0; u < RC_MAX_PATHS; u++)
+		if (r->uplink_peaks[u].used)
+			peak = peaks_max(r->uplink_peaks[u].peak, peak);
 	return peak;
 }
 
 /*
+ * The peaks of the uplink @key; with @add, a new row if it has none (in
+ * place of the one whose peaks are the least, if all are taken). NULL: none.
+ */
+static struct rc_uplink_peaks *peaks_row(struct ratectl *r, uint64_t key, bool add)
+{
+	struct rc_uplink_peaks *free_row = NULL, *least = NULL;
+
+	for (size_t u = 0; u < RC_MAX_PATHS; u++) {
+		struct rc_uplink_peaks *row = &r->uplink_peaks[u];
+
+		if (row->used && row->key == key)
+			return row;
+		if (!row->used && !free_row)
+			free_row = row;
+		if (row->used && (!least || peaks_max(row->peak, 0) < peaks_max(least->peak, 0)))
+			least = row;
+	}
+	if (!add)
+		return NULL;
+	if (!free_row) {
+		free_row = least;
+		memset(free_row, 0, sizeof(*free_row));
+	}
+	free_row->used = true;
+	free_row->key = key;
+	return free_row;
+}
+
+/* @ms counts as a peak of the uplink @key (0: of none known) in the newest slot. */
+static void peak_add(struct ratectl *r, uint64_t key, double ms)
+{
+	double *newest = key ? &peaks_row(r, key, true)->peak[0] : &r->rtt_peak[0];
+
+	if (ms > *newest)
+		*newest = ms;
+}
+
+/*
  * A path silent for RC_DEAD_MS is gone (released, cut), not in a hole: the
- * automatic budget forgets its peaks, once per silence, and those of no
- * path (they may have been its). Its swing (a cellular uplink's queue in its
- * dips) raised the budget, which would let the delay on the paths left creep
- * to it before the rate steps down. follow_budget() lowers it once the delay
- * is well under the lower one. The peaks of the paths left stay: their swing
- * goes on (on three recorded uplinks, forgetting T-Mobile's with AT&T's
- * brought the budget from 3500 to 1000 ms, and T-Mobile's next fall dropped
- * frames 0.7 s later). A hole of T-Mobile's 0.7 s keeps the path's.
+ * automatic budget forgets its uplink's peaks, once per silence, unless a
+ * subflow of the same uplink lives (a fresh one in its place), and those of
+ * no uplink known (they may have been its). Its swing (a cellular uplink's
+ * queue in its dips) raised the budget, which would let the delay on the
+ * paths left creep to it before the rate steps down. follow_budget() lowers
+ * it once the delay is well under the lower one. The peaks of the uplinks
+ * left stay: their swing goes on (on three recorded uplinks, forgetting
+ * T-Mobile's with AT&T's brought the budget from 3500 to 1000 ms, and
+ * T-Mobile's next fall dropped frames 0.7 s later). A hole of T-Mobile's
+ * 0.7 s keeps them; a subflow that never carried has none to forget.
  */
 static void forget_dead(struct ratectl *r, int64_t now)
 {
 	for (size_t i = 0; i < RC_MAX_PATHS; i++) {
-		if (!r->path[i].used || !r->path[i].silent || r->path[i].forgotten ||
-		    now - r->path[i].acked_ms < RC_DEAD_MS)
-			continue;
-		double before = peak_of(r);
+		struct rc_path_state *p = &r->path[i];
+		struct rc_uplink_peaks *row;
+		double before, after;
 
-		r->path[i].forgotten = true;
-		memset(r->path[i].rtt_peak, 0, sizeof(r->path[i].rtt_peak));
+		if (!p->used || !p->carried || !p->silent || p->forgotten ||
+		    now - p->acked_ms < RC_DEAD_MS)
+			continue;
+		p->forgotten = true;
+		before = peak_of(r);
+		row = peaks_row(r, p->peak_key, false);
+		if (row && !uplink_lives(r, p->peak_key, i))
+			memset(row, 0, sizeof(*row));
 		memset(r->rtt_peak, 0, sizeof(r->rtt_peak));
-		if (peak_of(r) < before)
+		after = peak_of(r);
+		if (after < before && budget_for(RC_BUDGET_RTT_TIMES * after) < r->budget_ms &&
+		    r->cfg.max_latency_ms < r->budget_ms)
 			r->peak_died = true;
 	}
 }
@@ -611,12 +681,25 @@ static bool died_lately(const struct ratectl *r, const struct estimate *e)
 	return r->cover_ms && e->now - r->cover_ms < RC_DOWN_AGAIN_MS;
 }
 
-/* A budget of at least @ms: rounded up to RC_BUDGET_ROUND_MS, at most RC_BUDGET_MAX_MS. */
-static int budget_for(double ms)
+/* Why the automatic budget comes down to what @peak, the largest peak left, asks for. */
+static void lowered_why(const struct ratectl *r, double peak, char *buf, size_t size)
 {
-	int b = (int)ceil(ms / RC_BUDGET_ROUND_MS) * RC_BUDGET_ROUND_MS;
+	int64_t span = (RC_BUDGET_SLOTS - 1) * RC_BUDGET_SLOT_MS;
 
-	return b < RC_BUDGET_MAX_MS ? b : RC_BUDGET_MAX_MS;
+	if (r->peak_died && peak <= 0)
+		/* No uplink left has a peak within the slots' reach. */
+		snprintf(buf, size, "a path died, and the delay is low");
+	else if (r->peak_died)
+		snprintf(buf, size, "a path died; the RTT of the paths left peaked at %.0f ms",
+			 peak);
+	else if (r->cover_died && peak <= 0)
+		snprintf(buf, size, "the dead path's data was resent");
+	else if (r->cover_died)
+		snprintf(buf, size,
+			 "the dead path's data was resent; the paths' RTT peaked at %.0f ms", peak);
+	else
+		snprintf(buf, size, "the paths' RTT stayed under %.0f ms for %.0f s", peak,
+			 (double)span / 1000);
 }
 
 /*
@@ -626,15 +709,14 @@ static int budget_for(double ms)
  * it, not a drop; never under --max-latency, never over RC_BUDGET_MAX_MS.
  * Only while the rate is within what the paths carry (feeding_within()).
  * Raised at once; lowered once the peak is older than the slots reach (or
- * the path whose peak it was died: forget_dead()) and the delay and the
+ * the uplink whose peak it was died: forget_dead()) and the delay and the
  * RTT's rise are well under what the lower budget allows (lowering it must
- * neither drop nor step the rate down). The peaks outlive a reconnection:
- * the uplinks are the same.
+ * neither drop nor step the rate down). The peaks are the uplinks': they
+ * outlive a subflow and a reconnection.
  */
 static void follow_budget(struct ratectl *r, const struct estimate *e, struct rc_decision *out)
 {
 	int64_t slots = (e->now - r->peak_slot_ms) / RC_BUDGET_SLOT_MS;
-	int64_t span = (RC_BUDGET_SLOTS - 1) * RC_BUDGET_SLOT_MS;
 	double peak;
 	int want;
 
@@ -642,45 +724,32 @@ static void follow_budget(struct ratectl *r, const struct estimate *e, struct rc
 		return;
 	if (slots > 0) {
 		peaks_age(r->rtt_peak, slots);
-		for (size_t i = 0; i < RC_MAX_PATHS; i++)
-			peaks_age(r->path[i].rtt_peak, slots);
+		for (size_t u = 0; u < RC_MAX_PATHS; u++) {
+			peaks_age(r->uplink_peaks[u].peak, slots);
+			if (peaks_max(r->uplink_peaks[u].peak, 0) <= 0)
+				r->uplink_peaks[u].used = false;
+		}
 		r->peak_slot_ms = e->now;
 	}
-	for (size_t i = 0; i < RC_MAX_PATHS; i++) {
-		struct rc_path_state *p = &r->path[i];
-
-		if (p->used && feeding_within(e) && p->tick_rtt > p->rtt_peak[0])
-			p->rtt_peak[0] = p->tick_rtt;
-	}
+	for (size_t i = 0; i < RC_MAX_PATHS && feeding_within(e); i++)
+		if (r->path[i].used && r->path[i].tick_rtt > 0)
+			peak_add(r, r->path[i].peak_key, r->path[i].tick_rtt);
 	peak = peak_of(r);
 	want = budget_for(RC_BUDGET_RTT_TIMES * peak);
 	if (want < r->cfg.max_latency_ms)
 		want = r->cfg.max_latency_ms;
 	if (want > r->budget_ms) {
 		out->budget_change = 1;
-		r->peak_died = false;
 		snprintf(out->budget_why, sizeof(out->budget_why), "a path's RTT reached %.0f ms",
 			 r->tick_rtt_max);
 	} else if (want < r->budget_ms && e->delay < want / 5 &&
 		   e->rise_most < RC_RTT_RISE_MOST * want / 2) {
-		bool since_death = r->peak_died;
-
 		out->budget_change = -1;
-		r->peak_died = false;
-		if (since_death && peak <= 0)
-			/* No path left has a peak (none carried at full rate since). */
-			snprintf(out->budget_why, sizeof(out->budget_why),
-				 "a path died, and the delay is low");
-		else if (since_death)
-			snprintf(out->budget_why, sizeof(out->budget_why),
-				 "a path died; the RTT of the paths left peaked at %.0f ms", peak);
-		else
-			snprintf(out->budget_why, sizeof(out->budget_why),
-				 "the paths' RTT stayed under %.0f ms for %.0f s", peak,
-				 (double)span / 1000);
+		lowered_why(r, peak, out->budget_why, sizeof(out->budget_why));
 	} else {
 		return;
 	}
+	r->peak_died = r->cover_died = false;
 	r->budget_ms = want;
 }
 
@@ -768,6 +837,21 @@ static void estimate(struct ratectl *r, const struct rc_input *in, struct estima
 		  e->rise_most <= e->rise_limit / 2;
 }
 
+/* The uplink of the living path whose RTT is the highest in this tick's input; 0: none. */
+static uint64_t slowest_key(const struct ratectl *r)
+{
+	const struct rc_path_state *slowest = NULL;
+
+	for (size_t i = 0; i < RC_MAX_PATHS; i++) {
+		const struct rc_path_state *p = &r->path[i];
+
+		if (p->used && !p->silent && p->rtt_now > 0 &&
+		    (!slowest || p->rtt_now > slowest->rtt_now))
+			slowest = p;
+	}
+	return slowest ? slowest->peak_key : 0;
+}
+
 /*
  * The automatic budget, at a delay over it: when the data waits in the paths
  * (the socket's oldest data is over half the budget old; or a third, while
@@ -797,9 +881,15 @@ static bool budget_covers(struct ratectl *r, const struct rc_input *in, const st
 	if (e->delay > want)
 		return false;
 	r->budget_ms = want;
-	/* A death's delay passes once its data is resent: no peak, the budget comes down after. */
-	if (!died && want / RC_BUDGET_RTT_TIMES > r->rtt_peak[0])
-		r->rtt_peak[0] = want / RC_BUDGET_RTT_TIMES;
+	r->peak_died = false;
+	/*
+	 * A death's delay passes once its data is resent: no peak, the budget
+	 * comes down after. The paths' hold is the swing of the uplink whose RTT
+	 * is the highest: its peak.
+	 */
+	r->cover_died = died;
+	if (!died)
+		peak_add(r, slowest_key(r), want / RC_BUDGET_RTT_TIMES);
 	out->budget_change = 1;
 	out->budget_ms = want;
 	snprintf(out->budget_why, sizeof(out->budget_why), "%s for %d ms",

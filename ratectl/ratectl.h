@@ -47,6 +47,12 @@ struct rc_config {
 /* One subflow: its RTT counts as much as the data it carried. */
 struct rc_path {
 	uint32_t id;
+	/*
+	 * The uplink it leaves by (a key of its local address): the automatic
+	 * budget's peaks are the uplink's, and outlive its subflows. 0: not
+	 * known, the subflow's own.
+	 */
+	uint32_t uplink;
 	double rtt_ms;	      /* 0: not known */
 	uint64_t acked_bytes; /* cumulative */
 	/*
@@ -124,14 +130,14 @@ struct ratectl {
 		double floor[2]; /* 0: none */
 		uint64_t acked;
 		uint32_t delivered;
-		int64_t seen_ms;  /* last in the input */
-		int64_t acked_ms; /* last acknowledged (or delivered) anything */
-		bool silent;	  /* fell silent, and that was acted on */
-		bool forgotten;	  /* ... for long: its peaks forgotten (forget_dead()) */
-		bool carried;	  /* acknowledged data since it was first seen */
-		double tick_rtt;  /* this tick's, if it counts for the budget; else 0 */
-		/* Its largest RTT per RC_BUDGET_SLOT_MS, as ratectl.rtt_peak: forgotten with it. */
-		double rtt_peak[RC_BUDGET_SLOTS];
+		int64_t seen_ms;	   /* last in the input */
+		int64_t acked_ms;	   /* last acknowledged (or delivered) anything */
+		bool silent;		   /* fell silent, and that was acted on */
+		bool forgotten;		   /* ... for long: forget_dead() saw it */
+		bool carried;		   /* acknowledged data since it was first seen */
+		uint64_t peak_key;	   /* its uplink's (rc_path.uplink): its peaks are there */
+		double rtt_now;		   /* in this tick's input; 0: not in it */
+		double tick_rtt;	   /* ... if it counts for the budget; else 0 */
 		int64_t carrying_since_ms; /* acknowledging without a pause since */
 		struct rc_recent recent;   /* what it carried at best lately */
 	} path[RC_MAX_PATHS];
@@ -178,15 +184,22 @@ struct ratectl {
 	int64_t start_ms;
 	/*
 	 * The delay budget in force, and (auto) the peaks it follows, per
-	 * RC_BUDGET_SLOT_MS, the newest first (rc_budget): each path's largest
-	 * RTT (rc_path_state.rtt_peak), and here those that belong to no path
-	 * (a delay the paths held, the budget covered; the paths of a
-	 * connection before this one).
+	 * RC_BUDGET_SLOT_MS, the newest first (rc_budget): each uplink's largest
+	 * RTT (or a delay its queue held, the budget covered), and here those
+	 * of no uplink known. An uplink's outlive its subflows and the
+	 * connection, not its death.
 	 */
 	int budget_ms;
+	struct rc_uplink_peaks {
+		uint64_t key; /* rc_path_state.peak_key */
+		bool used;
+		double peak[RC_BUDGET_SLOTS];
+	} uplink_peaks[RC_MAX_PATHS];
 	double rtt_peak[RC_BUDGET_SLOTS];
 	int64_t peak_slot_ms;
-	bool peak_died; /* a path died with the largest peak, and the budget has not moved since */
+	/* Since the budget last moved: a death took the largest peak, and lowers the budget. */
+	bool peak_died;
+	bool cover_died;     /* ... it was raised to cover a death's delay (no peak) */
 	int64_t cover_ms;    /* a death's delay is covered from here (died_lately()); 0: never */
 	double tick_rtt_max; /* this tick's, of the paths that carried data */
 };

@@ -189,6 +189,30 @@ static void apply_bounds(struct stream *st)
 			 (double)st->rate.target_bps / 1e6);
 }
 
+/*
+ * A key of the uplink a subflow leaves by: its local address (not the port,
+ * which a fresh subflow on the same uplink changes), FNV-1a. 0: not known.
+ */
+static uint32_t uplink_key(const struct sockaddr_storage *local)
+{
+	const uint8_t *a;
+	size_t len;
+	uint32_t h = 2166136261u;
+
+	if (local->ss_family == AF_INET) {
+		a = (const uint8_t *)&((const struct sockaddr_in *)local)->sin_addr;
+		len = sizeof(struct in_addr);
+	} else if (local->ss_family == AF_INET6) {
+		a = (const uint8_t *)&((const struct sockaddr_in6 *)local)->sin6_addr;
+		len = sizeof(struct in6_addr);
+	} else {
+		return 0;
+	}
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ a[i]) * 16777619u;
+	return h ? h : 1;
+}
+
 /* SND_TICK_RATE (sender/ticks.h): rate control, on the last sample. */
 void snd_rate_input(const struct conn_snapshot *cur, int unsent, const struct enc_progress *p,
 		    bool held, double encoder_bps, struct rc_input *in)
@@ -218,6 +242,7 @@ void snd_rate_input(const struct conn_snapshot *cur, int unsent, const struct en
 		if (cur->sf[i].state != TCP_ESTABLISHED)
 			continue;
 		path->id = cur->sf[i].id;
+		path->uplink = uplink_key(&cur->sf[i].local);
 		path->rtt_ms = cur->sf[i].rtt_us / 1000.0;
 		path->acked_bytes = cur->sf[i].bytes_acked;
 		path->delivered = cur->sf[i].delivered;

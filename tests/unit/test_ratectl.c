@@ -26,6 +26,7 @@ struct net {
 	bool alive[2];
 	bool released[2];   /* its subflows closed: not in the input */
 	uint32_t id[2];	    /* the subflows' ids: a path that comes back may do so as a fresh one */
+	uint32_t uplink[2]; /* the uplinks they leave by */
 	bool backup;	    /* path 1 carries only a trickle while path 0 lives */
 	double encoder_max; /* the most the picture takes (a still one: little); 0: any */
 	/*
@@ -82,6 +83,7 @@ static void run_init(struct run *x, const struct rc_config *cfg, double cap0, do
 		.base_rtt_ms = {20, 30},
 		.alive = {true, true},
 		.id = {1, 2},
+		.uplink = {10, 20},
 		.delivered = 1 << 20,
 		.t_ms = 1000,
 	};
@@ -168,6 +170,7 @@ static void step(struct run *x)
 		if (n->released[i])
 			continue;
 		p->id = n->id[i];
+		p->uplink = n->uplink[i];
 		p->rtt_ms = n->base_rtt_ms[i] + queue_delay;
 		p->acked_bytes = n->acked[i];
 		in.n_paths++;
@@ -1098,6 +1101,56 @@ static void test_auto_budget_held(void **state)
 }
 
 /*
+ * The same hold on two paths, path 2's RTT swinging to 300 ms while the
+ * connection's acknowledgement stands still: the budget covers it, as path
+ * 2's peak (its queue held the data). Then path 1 dies, 4 s later: that
+ * takes nothing path 2 swings with, and the budget stays. The lowest budget
+ * in the 10 s after the death.
+ */
+static void test_held_then_death(void **state)
+{
+	struct rc_config cfg = default_cfg;
+	struct rc_decision d;
+	struct ratectl r;
+	uint64_t written = 5000, delivered = 5000, acked[2] = {0, 0};
+	int raised = 0, lowest = INT32_MAX;
+
+	(void)state;
+	cfg.auto_budget = true;
+	rc_init(&r, &cfg);
+	for (int64_t t = 1000, k = 0; k < 180; k++, t += TICK_MS) {
+		struct rc_input in = seq_input(t, written += 25000, delivered, 0, 40);
+		bool dead = k >= 80;
+
+		acked[0] += dead ? 0 : 12500;
+		acked[1] += dead ? 25000 : 12500;
+		in.n_paths = 2;
+		in.paths[0] = (struct rc_path){
+			.id = 1, .uplink = 10, .rtt_ms = 40, .acked_bytes = acked[0]};
+		in.paths[1] = (struct rc_path){.id = 2,
+					       .uplink = 20,
+					       .rtt_ms = k >= 28 && k < 46 ? 300 : 40,
+					       .acked_bytes = acked[1]};
+		if (k < 30 || k >= 46)
+			delivered = written - 25000;
+		in.delivered_seq = delivered;
+		in.socket_bytes = (uint32_t)(written - delivered);
+		in.queue_ms = k >= 30 && k < 46 ? 200 : 0;
+		update(&r, &in, &d);
+		assert_false(d.drop);
+		if (k < 80 && d.budget_change > 0)
+			raised = d.budget_ms;
+		if (k >= 80 && k < 180 && r.budget_ms < lowest)
+			lowest = r.budget_ms;
+	}
+	print_message("held on two paths, then the other dies: budget raised to %d ms, at least %d "
+		      "ms in the 10 s after the death\n",
+		      raised, lowest);
+	assert_in_range(raised, 2000, RC_BUDGET_MAX_MS);
+	assert_int_equal(lowest, raised);
+}
+
+/*
  * The recorded links in the model, 30 s of them with the automatic budget: a
  * 2.5 Mbit/s path, and a 4 Mbit/s one whose RTT of 700 ms (a cellular queue in
  * a dip) raised the budget; 150 ms drop-tail queues. @fill: the encoder's
@@ -1163,6 +1216,27 @@ static void test_swinging_path_dies(void **state)
 }
 
 /*
+ * Run for @ms: the lowest budget in force, and when it first came down (-1:
+ * never) and why (@why, @size).
+ */
+static int lowest_budget(struct run *x, int ms, int64_t *lowered, char *why, size_t size)
+{
+	int lowest = INT32_MAX;
+
+	*lowered = -1;
+	for (int t = 0; t < ms; t += TICK_MS) {
+		step(x);
+		if (x->r.budget_ms < lowest)
+			lowest = x->r.budget_ms;
+		if (*lowered < 0 && x->d.budget_change < 0) {
+			*lowered = t;
+			snprintf(why, size, "%s", x->d.budget_why);
+		}
+	}
+	return lowest;
+}
+
+/*
  * The path that swung lives on, the other dies: the swing is still the
  * living path's to make, and the budget keeps covering it until its peak is
  * older than the slots reach. On three recorded uplinks, AT&T's death took
@@ -1172,8 +1246,8 @@ static void test_swinging_path_dies(void **state)
 static void test_death_keeps_living_swing(void **state)
 {
 	struct run x;
-	int before, lowest = INT32_MAX;
-	int64_t lowered = -1;
+	int before, lowest;
+	int64_t lowered;
 	char why[96] = "";
 
 	(void)state;
@@ -1183,25 +1257,52 @@ static void test_death_keeps_living_swing(void **state)
 	x.n.base_rtt_ms[1] = 30;
 	run_for(&x, 5000, 0, NULL, NULL);
 	x.n.alive[0] = false;
-	for (int t = 0; t < 90000; t += TICK_MS) {
-		step(&x);
-		if (t < 30000 && x.r.budget_ms < lowest)
-			lowest = x.r.budget_ms;
-		if (lowered < 0 && x.d.budget_change < 0) {
-			lowered = t;
-			snprintf(why, sizeof(why), "%s", x.d.budget_why);
-		}
-	}
+	lowest = lowest_budget(&x, 30000, &lowered, why, sizeof(why));
 	print_message("the steady path dies, the swinging one lives: budget %d ms before, at "
-		      "least %d ms in the 30 s after, lowered %.1f s after (%s), %d drops\n",
-		      before, lowest, (double)lowered / 1000, why, x.drops);
+		      "least %d ms in the 30 s after, %d drops\n",
+		      before, lowest, x.drops);
 	assert_true(before >= 1500);
 	assert_int_equal(lowest, before);
+	assert_int_equal(x.drops, 0);
 	/* The peak of 10-30 s into the run leaves the slots about a minute later. */
-	assert_in_range(lowered, 30000, 90000);
+	lowest_budget(&x, 60000, &lowered, why, sizeof(why));
+	print_message("... lowered %.1f s later (%s)\n", (double)lowered / 1000, why);
+	assert_in_range(lowered, 0, 60000);
 	assert_non_null(strstr(why, "the paths' RTT stayed under"));
 	assert_int_equal(x.r.budget_ms, default_cfg.max_latency_ms);
-	assert_int_equal(x.drops, 0);
+}
+
+/*
+ * The peaks are the uplink's, not its subflow's: the swinging uplink's
+ * subflow is replaced by a fresh one (a kick, a release and a rejoin), then
+ * the connection is made again (new subflows on the same uplinks), then the
+ * other uplink dies. The swing is the uplink's all along: the budget stays.
+ */
+static void test_uplink_keeps_its_peaks(void **state)
+{
+	struct run x;
+	int before, lowest[3];
+	int64_t lowered;
+	char why[96] = "";
+
+	(void)state;
+	swinging_run(&x, 0);
+	before = x.r.budget_ms;
+	x.n.base_rtt_ms[1] = 30;
+	x.n.id[1] = 7;
+	lowest[0] = lowest_budget(&x, 6000, &lowered, why, sizeof(why));
+	rc_new_connection(&x.r);
+	x.n.id[0] = 11;
+	x.n.id[1] = 12;
+	lowest[1] = lowest_budget(&x, 5000, &lowered, why, sizeof(why));
+	x.n.alive[0] = false;
+	lowest[2] = lowest_budget(&x, 10000, &lowered, why, sizeof(why));
+	print_message("the swinging uplink's subflow replaced, the connection made again, the "
+		      "other uplink dead: budget %d ms before, at least %d, %d, %d ms after each\n",
+		      before, lowest[0], lowest[1], lowest[2]);
+	assert_true(before >= 1500);
+	for (int k = 0; k < 3; k++)
+		assert_int_equal(lowest[k], before);
 }
 
 /*
@@ -1213,7 +1314,7 @@ static void test_death_keeps_living_swing(void **state)
  * minute later.
  */
 static int death_run(bool automatic, int hol_ticks, int *raised, char *why, size_t size,
-		     int *back_ms)
+		     int *back_ms, char *back_why)
 {
 	struct rc_config cfg = default_cfg;
 	struct run x;
@@ -1233,8 +1334,10 @@ static int death_run(bool automatic, int hol_ticks, int *raised, char *why, size
 			*raised = x.d.budget_ms;
 			snprintf(why, size, "%s", x.d.budget_why);
 		}
-		if (*raised && *back_ms < 0 && x.r.budget_ms == cfg.max_latency_ms)
+		if (*raised && *back_ms < 0 && x.r.budget_ms == cfg.max_latency_ms) {
 			*back_ms = t;
+			snprintf(back_why, size, "%s", x.d.budget_why);
+		}
 	}
 	return x.drops;
 }
@@ -1246,27 +1349,28 @@ static int death_run(bool automatic, int hol_ticks, int *raised, char *why, size
  */
 static void assert_death_covered(int hol_ticks, int at_least)
 {
-	char why[96];
+	char why[96], back_why[96] = "";
 	int drops, raised, back;
 
-	drops = death_run(true, hol_ticks, &raised, why, sizeof(why), &back);
+	drops = death_run(true, hol_ticks, &raised, why, sizeof(why), &back, back_why);
 	print_message("death, %.1f s held up, auto: %d drops, budget raised to %d ms (%s), back "
-		      "at 1000 ms %.1f s after the death\n",
-		      hol_ticks * TICK_MS / 1000.0, drops, raised, why, back / 1000.0);
+		      "at 1000 ms %.1f s after the death (%s)\n",
+		      hol_ticks * TICK_MS / 1000.0, drops, raised, why, back / 1000.0, back_why);
 	assert_int_equal(drops, 0);
 	assert_in_range(raised, at_least, RC_BUDGET_MAX_MS);
 	assert_non_null(strstr(why, "a path fell silent"));
 	assert_in_range(back, 0, 15000);
+	assert_non_null(strstr(back_why, "the dead path's data was resent"));
 }
 
 static void test_death_over_budget(void **state)
 {
-	char why[96];
+	char why[96], back_why[96];
 	int drops, raised, back;
 
 	(void)state;
 	assert_death_covered(15, 1250);
-	drops = death_run(false, 15, &raised, why, sizeof(why), &back);
+	drops = death_run(false, 15, &raised, why, sizeof(why), &back, back_why);
 	print_message("death, fixed: %d drops\n", drops);
 	assert_true(drops >= 1);
 	assert_int_equal(raised, 0);
@@ -1318,34 +1422,46 @@ static void test_released_path(void **state)
 
 /*
  * The swinging path dies under a still picture (the encoder puts out far
- * less than its target, so no RTT counts as a peak: feeding_within()), and
- * the other path is a fresh subflow since (its old one's peaks forgotten
- * with it): no path left has a peak. The budget comes down, and the log
- * says why, not "the paths' RTT stayed under 0 ms for 0 s" (seen on the
- * recorded links after a drain).
+ * less than its target, so no RTT counts as a peak: feeding_within()).
+ * @moved: the other path moved to a new uplink on the way (its old one's
+ * peaks forgotten with it), so that no uplink left has a peak. The budget
+ * comes down; the log says why.
  */
-static void test_death_no_peak_since(void **state)
+static void death_under_still_picture(bool moved, char *why, size_t size)
 {
 	struct run x;
-	char why[96] = "";
 	int before;
 
-	(void)state;
 	swinging_run(&x, 0);
 	before = x.r.budget_ms;
 	x.n.encoder_max = 200000;
-	x.n.id[0] = 3;
+	if (moved) {
+		x.n.id[0] = 3;
+		x.n.uplink[0] = 30;
+	}
 	run_for(&x, 4000, 0, NULL, NULL);
 	x.n.alive[1] = false;
+	why[0] = '\0';
 	for (int t = 0; t < 15000 && !why[0]; t += TICK_MS) {
 		step(&x);
 		if (x.d.budget_change < 0)
-			snprintf(why, sizeof(why), "%s", x.d.budget_why);
+			snprintf(why, size, "%s", x.d.budget_why);
 	}
-	print_message("still picture, the swinging path dies: budget %d -> %d ms (%s)\n", before,
-		      x.r.budget_ms, why);
+	print_message("still picture, the swinging path dies%s: budget %d -> %d ms (%s)\n",
+		      moved ? " (the other on a new uplink)" : "", before, x.r.budget_ms, why);
 	assert_true(before >= 1500);
 	assert_int_equal(x.r.budget_ms, default_cfg.max_latency_ms);
+}
+
+/* Not "the paths' RTT stayed under 0 ms for 0 s" (seen on the recorded links after a drain). */
+static void test_death_no_peak_since(void **state)
+{
+	char why[96];
+
+	(void)state;
+	death_under_still_picture(false, why, sizeof(why));
+	assert_non_null(strstr(why, "a path died; the RTT of the paths left peaked at "));
+	death_under_still_picture(true, why, sizeof(why));
 	assert_string_equal(why, "a path died, and the delay is low");
 }
 
@@ -1486,9 +1602,11 @@ int main(void)
 		cmocka_unit_test(test_hold_band),
 		cmocka_unit_test(test_auto_budget),
 		cmocka_unit_test(test_auto_budget_held),
+		cmocka_unit_test(test_held_then_death),
 		cmocka_unit_test(test_auto_budget_own_excess),
 		cmocka_unit_test(test_swinging_path_dies),
 		cmocka_unit_test(test_death_keeps_living_swing),
+		cmocka_unit_test(test_uplink_keeps_its_peaks),
 		cmocka_unit_test(test_death_over_budget),
 		cmocka_unit_test(test_long_death_over_budget),
 		cmocka_unit_test(test_released_path),

@@ -10,6 +10,7 @@
 #include "stream.h"
 #include "uplinks.h"
 
+#include <arpa/inet.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 
@@ -78,6 +79,24 @@ static void test_rate_input(void **state)
 	assert_int_equal(in.paths[1].id, 11);
 	assert_true(in.paths[1].rtt_ms == 41.5);
 	assert_int_equal(in.paths[RC_MAX_PATHS - 1].acked_bytes, 1000 * (RC_MAX_PATHS - 1));
+	assert_int_equal(in.paths[0].uplink, 0); /* no local address known */
+	/* The uplink: its local address, whatever the port; IPv6 as well. */
+	for (size_t i = 0; i < 4; i++) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&s.sf[i].local;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)(40000 + i));
+		a->sin_addr.s_addr = htonl(i < 2 ? 0x0a000102 : 0x0a000202);
+	}
+	s.sf[4].local.ss_family = AF_INET6;
+	((struct sockaddr_in6 *)&s.sf[4].local)->sin6_addr.s6_addr[15] = 2;
+	snd_rate_input(&s, 1200, &p, true, 2.4e6, &in);
+	assert_int_not_equal(in.paths[0].uplink, 0);
+	assert_int_equal(in.paths[0].uplink, in.paths[1].uplink);
+	assert_int_equal(in.paths[2].uplink, in.paths[3].uplink);
+	assert_int_not_equal(in.paths[0].uplink, in.paths[2].uplink);
+	assert_int_not_equal(in.paths[4].uplink, 0);
+	assert_int_not_equal(in.paths[4].uplink, in.paths[2].uplink);
 	/* A subflow closing (health released it) is not in it: the next one takes its place. */
 	s.sf[1].state = TCP_CLOSING;
 	snd_rate_input(&s, 1200, &p, true, 2.4e6, &in);
