@@ -15,15 +15,7 @@ void rc_init(struct ratectl *r, const struct rc_config *cfg)
 	r->budget_ms = cfg->max_latency_ms;
 }
 
-/* Whether a path of the uplink @key other than @skip was not found silent. */
-static bool uplink_lives(const struct ratectl *r, uint64_t key, size_t skip)
-{
-	for (size_t i = 0; i < RC_MAX_PATHS; i++)
-		if (i != skip && r->path[i].used && r->path[i].peak_key == key &&
-		    !r->path[i].silent)
-			return true;
-	return false;
-}
+static void peaks_reconnect(struct ratectl *r);
 
 void rc_new_connection(struct ratectl *r)
 {
@@ -39,12 +31,7 @@ void rc_new_connection(struct ratectl *r)
 	r->regaining = false;
 	r->regain_bps = 0;
 	r->ceiling_bps = 0;
-	/* The uplinks are the same: their peaks go on, but a dead one's. */
-	for (size_t u = 0; u < RC_MAX_PATHS; u++)
-		if (r->uplink_peaks[u].used &&
-		    !uplink_lives(r, r->uplink_peaks[u].key, RC_MAX_PATHS))
-			memset(&r->uplink_peaks[u], 0, sizeof(r->uplink_peaks[u]));
-	r->peak_died = r->cover_died = false;
+	peaks_reconnect(r);
 	memset(r->path, 0, sizeof(r->path));
 	r->cover_ms = 0;
 	r->started = false;
@@ -618,39 +605,96 @@ static void peak_add(struct ratectl *r, uint64_t key, double ms)
 }
 
 /*
- * A path silent for RC_DEAD_MS is gone (released, cut), not in a hole: the
- * automatic budget forgets its uplink's peaks, once per silence, unless a
- * subflow of the same uplink lives (a fresh one in its place), and those of
- * no uplink known (they may have been its). Its swing (a cellular uplink's
+ * Whether path @i carried data, and another one acknowledged some @ms or
+ * more after it last did: it fell silent while the connection went on (a
+ * death), not with all the others (the server stopped, a reconnection).
+ */
+static bool outlived(const struct ratectl *r, size_t i, int64_t ms)
+{
+	if (!r->path[i].carried)
+		return false;
+	for (size_t j = 0; j < RC_MAX_PATHS; j++)
+		if (j != i && r->path[j].used && r->path[j].acked_ms - r->path[i].acked_ms >= ms)
+			return true;
+	return false;
+}
+
+/* Whether a path of the uplink @key other than @skip carries data now. */
+static bool uplink_lives(const struct ratectl *r, uint64_t key, size_t skip, int64_t now)
+{
+	for (size_t i = 0; i < RC_MAX_PATHS; i++)
+		if (i != skip && r->path[i].used && r->path[i].peak_key == key &&
+		    r->path[i].carried && !quiet_long(&r->path[i], now))
+			return true;
+	return false;
+}
+
+/*
+ * Forget the peaks of @row (NULL: none of an uplink) and those of no uplink
+ * known (they may have been its). When that takes the budget down, the log
+ * will say a death did (peak_died).
+ */
+static void peaks_forget(struct ratectl *r, struct rc_uplink_peaks *row)
+{
+	double before = peak_of(r), after;
+
+	if (row)
+		memset(row, 0, sizeof(*row));
+	memset(r->rtt_peak, 0, sizeof(r->rtt_peak));
+	after = peak_of(r);
+	if (after < before && budget_for(RC_BUDGET_RTT_TIMES * after) < r->budget_ms &&
+	    r->cfg.max_latency_ms < r->budget_ms)
+		r->peak_died = true;
+}
+
+/*
+ * A path silent for RC_DEAD_MS while another acknowledged is gone (released,
+ * cut), not in a hole: the automatic budget forgets its uplink's peaks, once
+ * per silence, unless a subflow of the same uplink carries (a fresh one in
+ * its place), and those of no uplink known. Its swing (a cellular uplink's
  * queue in its dips) raised the budget, which would let the delay on the
  * paths left creep to it before the rate steps down. follow_budget() lowers
  * it once the delay is well under the lower one. The peaks of the uplinks
  * left stay: their swing goes on (on three recorded uplinks, forgetting
  * T-Mobile's with AT&T's brought the budget from 3500 to 1000 ms, and
  * T-Mobile's next fall dropped frames 0.7 s later). A hole of T-Mobile's
- * 0.7 s keeps them; a subflow that never carried has none to forget.
+ * 0.7 s keeps them; so does a stall of every path at once.
  */
 static void forget_dead(struct ratectl *r, int64_t now)
 {
 	for (size_t i = 0; i < RC_MAX_PATHS; i++) {
 		struct rc_path_state *p = &r->path[i];
-		struct rc_uplink_peaks *row;
-		double before, after;
 
-		if (!p->used || !p->carried || !p->silent || p->forgotten ||
-		    now - p->acked_ms < RC_DEAD_MS)
+		if (!p->used || !p->silent || p->forgotten || now - p->acked_ms < RC_DEAD_MS ||
+		    !outlived(r, i, RC_DEAD_MS))
 			continue;
 		p->forgotten = true;
-		before = peak_of(r);
-		row = peaks_row(r, p->peak_key, false);
-		if (row && !uplink_lives(r, p->peak_key, i))
-			memset(row, 0, sizeof(*row));
-		memset(r->rtt_peak, 0, sizeof(r->rtt_peak));
-		after = peak_of(r);
-		if (after < before && budget_for(RC_BUDGET_RTT_TIMES * after) < r->budget_ms &&
-		    r->cfg.max_latency_ms < r->budget_ms)
-			r->peak_died = true;
+		peaks_forget(r, uplink_lives(r, p->peak_key, i, now)
+					? NULL
+					: peaks_row(r, p->peak_key, false));
 	}
+}
+
+/*
+ * A new connection: the uplinks are the same, their peaks go on, but those
+ * of an uplink whose every subflow had fallen silent while another
+ * acknowledged (forget_dead() had not waited long enough yet).
+ */
+static void peaks_reconnect(struct ratectl *r)
+{
+	for (size_t u = 0; u < RC_MAX_PATHS; u++) {
+		struct rc_uplink_peaks *row = &r->uplink_peaks[u];
+		bool seen = false, dead = true;
+
+		for (size_t i = 0; row->used && i < RC_MAX_PATHS; i++)
+			if (r->path[i].used && r->path[i].peak_key == row->key) {
+				seen = true;
+				dead &= outlived(r, i, RC_SILENT_MS);
+			}
+		if (seen && dead)
+			peaks_forget(r, row);
+	}
+	r->cover_died = false;
 }
 
 /*
@@ -738,6 +782,9 @@ static void follow_budget(struct ratectl *r, const struct estimate *e, struct rc
 	want = budget_for(RC_BUDGET_RTT_TIMES * peak);
 	if (want < r->cfg.max_latency_ms)
 		want = r->cfg.max_latency_ms;
+	if (want >= r->budget_ms)
+		/* What set the budget is a peak now: a lowering later is that peak's age. */
+		r->peak_died = r->cover_died = false;
 	if (want > r->budget_ms) {
 		out->budget_change = 1;
 		snprintf(out->budget_why, sizeof(out->budget_why), "a path's RTT reached %.0f ms",
@@ -837,19 +884,27 @@ static void estimate(struct ratectl *r, const struct rc_input *in, struct estima
 		  e->rise_most <= e->rise_limit / 2;
 }
 
-/* The uplink of the living path whose RTT is the highest in this tick's input; 0: none. */
-static uint64_t slowest_key(const struct ratectl *r)
+/*
+ * The uplink of the path that carries whose RTT is the furthest over its
+ * floor in this tick's input (its queue holds the data); 0: none.
+ */
+static uint64_t swinging_key(const struct ratectl *r, int64_t now)
 {
-	const struct rc_path_state *slowest = NULL;
+	uint64_t key = 0;
+	double most = 0;
 
 	for (size_t i = 0; i < RC_MAX_PATHS; i++) {
 		const struct rc_path_state *p = &r->path[i];
+		double floor = path_floor(r, i);
 
-		if (p->used && !p->silent && p->rtt_now > 0 &&
-		    (!slowest || p->rtt_now > slowest->rtt_now))
-			slowest = p;
+		if (p->used && p->carried && !quiet_long(p, now) &&
+		    now - p->carrying_since_ms >= RC_CARRYING_MS && floor > 0 &&
+		    p->rtt_now - floor > most) {
+			most = p->rtt_now - floor;
+			key = p->peak_key;
+		}
 	}
-	return slowest ? slowest->peak_key : 0;
+	return key;
 }
 
 /*
@@ -884,12 +939,12 @@ static bool budget_covers(struct ratectl *r, const struct rc_input *in, const st
 	r->peak_died = false;
 	/*
 	 * A death's delay passes once its data is resent: no peak, the budget
-	 * comes down after. The paths' hold is the swing of the uplink whose RTT
-	 * is the highest: its peak.
+	 * comes down after. The paths' hold is the swing of the uplink whose
+	 * queue holds it: its peak.
 	 */
 	r->cover_died = died;
 	if (!died)
-		peak_add(r, slowest_key(r), want / RC_BUDGET_RTT_TIMES);
+		peak_add(r, swinging_key(r, e->now), want / RC_BUDGET_RTT_TIMES);
 	out->budget_change = 1;
 	out->budget_ms = want;
 	snprintf(out->budget_why, sizeof(out->budget_why), "%s for %d ms",

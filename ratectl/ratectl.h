@@ -132,7 +132,7 @@ struct ratectl {
 		uint32_t delivered;
 		int64_t seen_ms;	   /* last in the input */
 		int64_t acked_ms;	   /* last acknowledged (or delivered) anything */
-		bool silent;		   /* fell silent, and that was acted on */
+		bool silent;		   /* found quiet at a silence (or after a brief life) */
 		bool forgotten;		   /* ... for long: forget_dead() saw it */
 		bool carried;		   /* acknowledged data since it was first seen */
 		uint64_t peak_key;	   /* its uplink's (rc_path.uplink): its peaks are there */

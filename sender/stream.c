@@ -189,33 +189,44 @@ static void apply_bounds(struct stream *st)
 			 (double)st->rate.target_bps / 1e6);
 }
 
-/*
- * A key of the uplink a subflow leaves by: its local address (not the port,
- * which a fresh subflow on the same uplink changes), FNV-1a. 0: not known.
- */
-static uint32_t uplink_key(const struct sockaddr_storage *local)
+/* FNV-1a of @len bytes at @a; never 0 (rc_path.uplink: not known). */
+static uint32_t key_of(const void *a, size_t len)
 {
-	const uint8_t *a;
-	size_t len;
+	const uint8_t *b = a;
 	uint32_t h = 2166136261u;
 
-	if (local->ss_family == AF_INET) {
-		a = (const uint8_t *)&((const struct sockaddr_in *)local)->sin_addr;
-		len = sizeof(struct in_addr);
-	} else if (local->ss_family == AF_INET6) {
-		a = (const uint8_t *)&((const struct sockaddr_in6 *)local)->sin6_addr;
-		len = sizeof(struct in6_addr);
-	} else {
-		return 0;
-	}
 	for (size_t i = 0; i < len; i++)
-		h = (h ^ a[i]) * 16777619u;
+		h = (h ^ b[i]) * 16777619u;
 	return h ? h : 1;
 }
 
+/*
+ * A key of the uplink a subflow leaves by: its name (both its addresses, and
+ * a new one when a modem attaches again), or its local address when no
+ * uplink owns it (not the port, which a fresh subflow changes). 0: no
+ * address.
+ */
+static uint32_t uplink_key(const struct sockaddr_storage *local, struct rt_uplinks *uplinks)
+{
+	char name[IFNAMSIZ] = "";
+
+	if (uplinks)
+		rt_uplinks_name_addr(uplinks, (const struct sockaddr *)local, name, sizeof(name));
+	if (name[0])
+		return key_of(name, strlen(name));
+	if (local->ss_family == AF_INET)
+		return key_of(&((const struct sockaddr_in *)local)->sin_addr,
+			      sizeof(struct in_addr));
+	if (local->ss_family == AF_INET6)
+		return key_of(&((const struct sockaddr_in6 *)local)->sin6_addr,
+			      sizeof(struct in6_addr));
+	return 0;
+}
+
 /* SND_TICK_RATE (sender/ticks.h): rate control, on the last sample. */
-void snd_rate_input(const struct conn_snapshot *cur, int unsent, const struct enc_progress *p,
-		    bool held, double encoder_bps, struct rc_input *in)
+void snd_rate_input(const struct conn_snapshot *cur, struct rt_uplinks *uplinks, int unsent,
+		    const struct enc_progress *p, bool held, double encoder_bps,
+		    struct rc_input *in)
 {
 	*in = (struct rc_input){
 		.t_ms = cur->t_ns / 1000000,
@@ -242,7 +253,7 @@ void snd_rate_input(const struct conn_snapshot *cur, int unsent, const struct en
 		if (cur->sf[i].state != TCP_ESTABLISHED)
 			continue;
 		path->id = cur->sf[i].id;
-		path->uplink = uplink_key(&cur->sf[i].local);
+		path->uplink = uplink_key(&cur->sf[i].local, uplinks);
 		path->rtt_ms = cur->sf[i].rtt_us / 1000.0;
 		path->acked_bytes = cur->sf[i].bytes_acked;
 		path->delivered = cur->sf[i].delivered;
@@ -263,7 +274,7 @@ static void rate_tick(void *opaque, struct snd_tick *t)
 	if (ioctl(t->fd, SIOCOUTQNSD, &outq) < 0)
 		outq = 0;
 	enc_session_progress(st->enc, &p);
-	snd_rate_input(cur, outq, &p, atomic_exchange(&st->held, false),
+	snd_rate_input(cur, st->cfg->uplinks, outq, &p, atomic_exchange(&st->held, false),
 		       st->rate.cfg.fixed ? 0 : st->encoder_bps, &in);
 	apply_bounds(st);
 	rc_update(&st->rate, &in, &d);

@@ -1101,53 +1101,228 @@ static void test_auto_budget_held(void **state)
 }
 
 /*
- * The same hold on two paths, path 2's RTT swinging to 300 ms while the
- * connection's acknowledgement stands still: the budget covers it, as path
- * 2's peak (its queue held the data). Then path 1 dies, 4 s later: that
- * takes nothing path 2 swings with, and the budget stays. The lowest budget
- * in the 10 s after the death.
+ * Open loop, up to three subflows: each acknowledges @per_tick bytes a tick
+ * (0: none, it never carries) while listed, the connection's data is
+ * acknowledged a tick after it is written unless held (a hold in the paths,
+ * or every path stalled).
  */
-static void test_held_then_death(void **state)
+struct sim {
+	struct ratectl r;
+	struct rc_decision d;
+	struct sim_path {
+		uint32_t id, uplink;
+		double rtt_ms;
+		uint64_t per_tick, acked;
+		bool listed;
+	} p[3];
+	bool stalled; /* no path acknowledges */
+	bool held;    /* the paths acknowledge, the connection's data does not move */
+	uint64_t written, delivered;
+	int64_t t;
+	int lowest; /* the lowest budget since sim_lowest() */
+	char why[96];
+};
+
+/* Subflows 1 and 2 on uplinks 10 and 20, 20 kB a tick each, 40 ms. */
+static void sim_init(struct sim *s)
 {
 	struct rc_config cfg = default_cfg;
-	struct rc_decision d;
-	struct ratectl r;
-	uint64_t written = 5000, delivered = 5000, acked[2] = {0, 0};
-	int raised = 0, lowest = INT32_MAX;
+
+	memset(s, 0, sizeof(*s));
+	cfg.auto_budget = true;
+	rc_init(&s->r, &cfg);
+	s->p[0] = (struct sim_path){
+		.id = 1, .uplink = 10, .rtt_ms = 40, .per_tick = 20000, .listed = true};
+	s->p[1] = (struct sim_path){
+		.id = 2, .uplink = 20, .rtt_ms = 40, .per_tick = 20000, .listed = true};
+	s->written = s->delivered = 5000;
+	s->t = 1000;
+	s->lowest = INT32_MAX;
+}
+
+/* Run for @ms; the lowest budget and the last reason it came down for are kept. */
+static void sim_run(struct sim *s, int ms)
+{
+	for (int e = 0; e < ms; e += TICK_MS, s->t += TICK_MS) {
+		struct rc_input in = {.t_ms = s->t};
+
+		s->written += 25000;
+		if (!s->stalled && !s->held)
+			s->delivered = s->written - 25000;
+		for (size_t i = 0; i < 3; i++) {
+			if (!s->p[i].listed)
+				continue;
+			if (!s->stalled)
+				s->p[i].acked += s->p[i].per_tick;
+			in.paths[in.n_paths++] = (struct rc_path){.id = s->p[i].id,
+								  .uplink = s->p[i].uplink,
+								  .rtt_ms = s->p[i].rtt_ms,
+								  .acked_bytes = s->p[i].acked};
+		}
+		in.written_seq = s->written;
+		in.delivered_seq = s->delivered;
+		in.socket_bytes = (uint32_t)(s->written - s->delivered);
+		in.queue_ms = s->held ? 200 : 0;
+		update(&s->r, &in, &s->d);
+		assert_false(s->d.drop);
+		if (s->r.budget_ms < s->lowest)
+			s->lowest = s->r.budget_ms;
+		if (s->d.budget_change < 0)
+			snprintf(s->why, sizeof(s->why), "%s", s->d.budget_why);
+	}
+}
+
+static int sim_lowest(struct sim *s, int ms)
+{
+	s->lowest = INT32_MAX;
+	sim_run(s, ms);
+	return s->lowest;
+}
+
+/* Uplink 20's RTT swings to 700 ms for 10 s, and is back at 40 ms for 5 s: the budget it raised. */
+static int sim_swing(struct sim *s)
+{
+	sim_init(s);
+	sim_run(s, 5000);
+	s->p[1].rtt_ms = 700;
+	sim_run(s, 10000);
+	s->p[1].rtt_ms = 40;
+	sim_run(s, 5000);
+	return s->r.budget_ms;
+}
+
+/*
+ * A hold on two paths, path 2's RTT 260 ms over its floor while the
+ * connection's acknowledgement stands still: the budget covers it, as
+ * uplink 20's peak (its queue held the data), not the peak of a third
+ * subflow whose RTT is higher but which never carries (a backup, a fresh
+ * one). @dies: the subflow that dies 4 s later; returns the lowest budget
+ * in the 10 s after, and the budget raised in @raised.
+ */
+static int held_then(int dies, int *raised, char *why, size_t size)
+{
+	struct sim s;
+
+	sim_init(&s);
+	s.p[2] = (struct sim_path){.id = 3, .uplink = 30, .rtt_ms = 600, .listed = true};
+	sim_run(&s, 2800);
+	s.p[1].rtt_ms = 300;
+	sim_run(&s, 200);
+	s.held = true;
+	sim_run(&s, 1600);
+	s.held = false;
+	s.p[1].rtt_ms = 40;
+	*raised = s.r.budget_ms;
+	sim_run(&s, 4000);
+	s.p[dies].per_tick = 0;
+	sim_lowest(&s, 10000);
+	snprintf(why, size, "%s", s.why);
+	return s.lowest;
+}
+
+static void test_held_then_death(void **state)
+{
+	char why[96];
+	int raised, lowest;
 
 	(void)state;
-	cfg.auto_budget = true;
-	rc_init(&r, &cfg);
-	for (int64_t t = 1000, k = 0; k < 180; k++, t += TICK_MS) {
-		struct rc_input in = seq_input(t, written += 25000, delivered, 0, 40);
-		bool dead = k >= 80;
-
-		acked[0] += dead ? 0 : 12500;
-		acked[1] += dead ? 25000 : 12500;
-		in.n_paths = 2;
-		in.paths[0] = (struct rc_path){
-			.id = 1, .uplink = 10, .rtt_ms = 40, .acked_bytes = acked[0]};
-		in.paths[1] = (struct rc_path){.id = 2,
-					       .uplink = 20,
-					       .rtt_ms = k >= 28 && k < 46 ? 300 : 40,
-					       .acked_bytes = acked[1]};
-		if (k < 30 || k >= 46)
-			delivered = written - 25000;
-		in.delivered_seq = delivered;
-		in.socket_bytes = (uint32_t)(written - delivered);
-		in.queue_ms = k >= 30 && k < 46 ? 200 : 0;
-		update(&r, &in, &d);
-		assert_false(d.drop);
-		if (k < 80 && d.budget_change > 0)
-			raised = d.budget_ms;
-		if (k >= 80 && k < 180 && r.budget_ms < lowest)
-			lowest = r.budget_ms;
-	}
-	print_message("held on two paths, then the other dies: budget raised to %d ms, at least %d "
-		      "ms in the 10 s after the death\n",
+	lowest = held_then(0, &raised, why, sizeof(why));
+	print_message("held in uplink 20's queue, then uplink 10 dies: budget raised to %d ms, at "
+		      "least %d ms in the 10 s after\n",
 		      raised, lowest);
 	assert_in_range(raised, 2000, RC_BUDGET_MAX_MS);
 	assert_int_equal(lowest, raised);
+	lowest = held_then(1, &raised, why, sizeof(why));
+	print_message("... uplink 20 dies: budget %d ms, down to %d ms (%s)\n", raised, lowest,
+		      why);
+	assert_int_equal(lowest, default_cfg.max_latency_ms);
+	assert_non_null(strstr(why, "a path died"));
+}
+
+/*
+ * The swinging uplink dies, and a fresh subflow on it is listed but never
+ * carries (it joined, nothing goes through it): the uplink is dead all the
+ * same, its peaks are forgotten.
+ */
+static void test_dead_uplink_fresh_subflow(void **state)
+{
+	struct sim s;
+	int before = sim_swing(&s);
+
+	(void)state;
+	s.p[1].per_tick = 0;
+	sim_run(&s, 1000);
+	s.p[2] = (struct sim_path){.id = 9, .uplink = 20, .rtt_ms = 40, .listed = true};
+	sim_lowest(&s, 10000);
+	print_message("the swinging uplink dies, a fresh subflow on it never carries: budget %d -> "
+		      "%d ms (%s)\n",
+		      before, s.lowest, s.why);
+	assert_true(before >= 1500);
+	assert_int_equal(s.lowest, default_cfg.max_latency_ms);
+	assert_non_null(strstr(s.why, "a path died"));
+}
+
+/*
+ * Every path stalls at once for 4 s (the server stopped reading), then all
+ * acknowledge again; or the stall ends in a new connection on the same
+ * uplinks. The swinging uplink's subflow is a fresh one, a second old (one
+ * that lived that briefly is marked silent at once). No uplink died: the
+ * swing's peaks stay.
+ */
+static void test_stall_keeps_peaks(void **state)
+{
+	struct sim s;
+	int before = sim_swing(&s), lowest[2];
+
+	(void)state;
+	s.p[1].id = 7;
+	s.p[1].acked = 0;
+	sim_run(&s, 1000);
+	s.stalled = true;
+	sim_run(&s, 4000);
+	s.stalled = false;
+	lowest[0] = sim_lowest(&s, 5000);
+	before = s.r.budget_ms < before ? before : s.r.budget_ms;
+	s.stalled = true;
+	sim_run(&s, 1000);
+	rc_new_connection(&s.r);
+	s.stalled = false;
+	s.p[0].id = 11;
+	s.p[1].id = 12;
+	s.p[0].acked = s.p[1].acked = 0;
+	lowest[1] = sim_lowest(&s, 5000);
+	print_message("every path stalls 4 s, then a reconnection after a stall: budget %d ms, at "
+		      "least %d and %d ms after\n",
+		      before, lowest[0], lowest[1]);
+	assert_true(before >= 1500);
+	assert_true(lowest[0] >= 1500);
+	assert_true(lowest[1] >= 1500);
+}
+
+/*
+ * The swinging uplink dies, and the connection is made again 1.5 s later,
+ * before the 3 s that forget a death: its peaks are forgotten then, and the
+ * log says a death brought the budget down.
+ */
+static void test_death_then_reconnect(void **state)
+{
+	struct sim s;
+	int before = sim_swing(&s);
+
+	(void)state;
+	s.p[1].per_tick = 0;
+	sim_run(&s, 1500);
+	rc_new_connection(&s.r);
+	s.p[0].id = 11;
+	s.p[0].acked = 0;
+	s.p[1].listed = false;
+	sim_lowest(&s, 10000);
+	print_message("the swinging uplink dies, a reconnection 1.5 s later: budget %d -> %d ms "
+		      "(%s)\n",
+		      before, s.lowest, s.why);
+	assert_true(before >= 1500);
+	assert_int_equal(s.lowest, default_cfg.max_latency_ms);
+	assert_non_null(strstr(s.why, "a path died"));
 }
 
 /*
@@ -1603,6 +1778,9 @@ int main(void)
 		cmocka_unit_test(test_auto_budget),
 		cmocka_unit_test(test_auto_budget_held),
 		cmocka_unit_test(test_held_then_death),
+		cmocka_unit_test(test_dead_uplink_fresh_subflow),
+		cmocka_unit_test(test_stall_keeps_peaks),
+		cmocka_unit_test(test_death_then_reconnect),
 		cmocka_unit_test(test_auto_budget_own_excess),
 		cmocka_unit_test(test_swinging_path_dies),
 		cmocka_unit_test(test_death_keeps_living_swing),

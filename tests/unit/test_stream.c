@@ -66,7 +66,7 @@ static void test_rate_input(void **state)
 						.state = TCP_ESTABLISHED,
 						.rtt_us = 41500,
 						.bytes_acked = 1000 * i};
-	snd_rate_input(&s, 1200, &p, true, 2.4e6, &in);
+	snd_rate_input(&s, NULL, 1200, &p, true, 2.4e6, &in);
 	/* 400 days of monotonic time, in ms, without a wrap. */
 	assert_int_equal(in.t_ms, 86400LL * 400 * 1000 + 7);
 	assert_int_equal(in.socket_bytes, 60000);
@@ -90,7 +90,7 @@ static void test_rate_input(void **state)
 	}
 	s.sf[4].local.ss_family = AF_INET6;
 	((struct sockaddr_in6 *)&s.sf[4].local)->sin6_addr.s6_addr[15] = 2;
-	snd_rate_input(&s, 1200, &p, true, 2.4e6, &in);
+	snd_rate_input(&s, NULL, 1200, &p, true, 2.4e6, &in);
 	assert_int_not_equal(in.paths[0].uplink, 0);
 	assert_int_equal(in.paths[0].uplink, in.paths[1].uplink);
 	assert_int_equal(in.paths[2].uplink, in.paths[3].uplink);
@@ -99,13 +99,13 @@ static void test_rate_input(void **state)
 	assert_int_not_equal(in.paths[4].uplink, in.paths[2].uplink);
 	/* A subflow closing (health released it) is not in it: the next one takes its place. */
 	s.sf[1].state = TCP_CLOSING;
-	snd_rate_input(&s, 1200, &p, true, 2.4e6, &in);
+	snd_rate_input(&s, NULL, 1200, &p, true, 2.4e6, &in);
 	assert_int_equal(in.n_paths, RC_MAX_PATHS - 1);
 	assert_int_equal(in.paths[0].id, 10);
 	assert_int_equal(in.paths[1].id, 12);
 	/* The ioctl failed or said nothing: no unsent bytes. */
 	s.n = 1;
-	snd_rate_input(&s, -1, &p, false, 0, &in);
+	snd_rate_input(&s, NULL, -1, &p, false, 0, &in);
 	assert_int_equal(in.unsent_bytes, 0);
 	assert_int_equal(in.n_paths, 1);
 	assert_false(in.held);
