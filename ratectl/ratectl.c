@@ -175,8 +175,45 @@ static size_t path_slot(struct ratectl *r, uint32_t id, int64_t now)
 	memset(&r->path[free_slot], 0, sizeof(r->path[free_slot]));
 	r->path[free_slot].used = true;
 	r->path[free_slot].id = id;
-	r->path[free_slot].seen_ms = now;
+	r->path[free_slot].seen_ms = r->path[free_slot].first_ms = now;
 	return free_slot;
+}
+
+/*
+ * What path @i (@p in this tick's input; @known: in an earlier one too)
+ * acknowledged since the last tick, and when it was last heard from.
+ */
+static uint64_t path_heard(struct ratectl *r, size_t i, const struct rc_path *p, bool known,
+			   int64_t now)
+{
+	struct rc_path_state *s = &r->path[i];
+	uint64_t grew = known && p->acked_bytes > s->acked ? p->acked_bytes - s->acked : 0;
+
+	s->seen_ms = now;
+	if (grew) {
+		r->acked_total += grew;
+		if (s->silent) {
+			/* Back: its RTT after retransmission back-offs is no measure. */
+			s->floor[0] = s->floor[1] = 0;
+		}
+		if (!s->carried || now - s->acked_ms >= RC_SILENT_MS)
+			s->carrying_since_ms = now;
+		s->acked_ms = now;
+		s->carried = true;
+	} else if (!known || (s->carried && p->delivered != s->delivered)) {
+		/* New; or SACKs while a lost segment waits for its resend: not silent. */
+		s->acked_ms = now;
+	}
+	s->delivered = p->delivered;
+	/*
+	 * Never 0 (no uplink known): an uplink's, or the subflow's own; as it
+	 * was first named (the uplink's name is gone with its address while
+	 * the subflow may still be listed).
+	 */
+	if (!known)
+		s->peak_key = (uint64_t)(p->uplink ? 1 : 2) << 32 | (p->uplink ? p->uplink : p->id);
+	s->rtt_now = p->rtt_ms;
+	return grew;
 }
 
 /*
@@ -222,29 +259,7 @@ static double rtt_rise(struct ratectl *r, const struct rc_input *in, double *lea
 				break;
 		known = i < RC_MAX_PATHS;
 		i = path_slot(r, p->id, in->t_ms);
-		r->path[i].seen_ms = in->t_ms;
-		grew = known && p->acked_bytes > r->path[i].acked
-			       ? p->acked_bytes - r->path[i].acked
-			       : 0;
-		if (grew) {
-			r->acked_total += grew;
-			if (r->path[i].silent) {
-				/* Back: its RTT after retransmission back-offs is no measure. */
-				r->path[i].floor[0] = r->path[i].floor[1] = 0;
-			}
-			if (!r->path[i].carried || in->t_ms - r->path[i].acked_ms >= RC_SILENT_MS)
-				r->path[i].carrying_since_ms = in->t_ms;
-			r->path[i].acked_ms = in->t_ms;
-			r->path[i].carried = true;
-		} else if (!known || (r->path[i].carried && p->delivered != r->path[i].delivered)) {
-			/* New; or SACKs while a lost segment waits for its resend: not silent. */
-			r->path[i].acked_ms = in->t_ms;
-		}
-		r->path[i].delivered = p->delivered;
-		/* Never 0 (no uplink known): an uplink's, or the subflow's own. */
-		r->path[i].peak_key =
-			(uint64_t)(p->uplink ? 1 : 2) << 32 | (p->uplink ? p->uplink : p->id);
-		r->path[i].rtt_now = p->rtt_ms;
+		grew = path_heard(r, i, p, known, in->t_ms);
 		if (grew && p->rtt_ms > 0) {
 			double floor = path_floor(r, i);
 			double w = (double)grew;
@@ -614,19 +629,33 @@ static bool outlived(const struct ratectl *r, size_t i, int64_t ms)
 	if (!r->path[i].carried)
 		return false;
 	for (size_t j = 0; j < RC_MAX_PATHS; j++)
-		if (j != i && r->path[j].used && r->path[j].acked_ms - r->path[i].acked_ms >= ms)
+		if (j != i && r->path[j].used && r->path[j].carried &&
+		    r->path[j].acked_ms - r->path[i].acked_ms >= ms)
 			return true;
 	return false;
 }
 
-/* Whether a path of the uplink @key other than @skip carries data now. */
-static bool uplink_lives(const struct ratectl *r, uint64_t key, size_t skip, int64_t now)
+/*
+ * Whether the uplink @key lives on in a subflow other than @skip: one that
+ * carries data now (1), or a fresh one listed for less than RC_DEAD_MS that
+ * has not carried yet (-1: not known yet; a kicked uplink's new subflow
+ * joins a second or two after the old one fell silent). 0: it does not.
+ */
+static int uplink_lives(const struct ratectl *r, uint64_t key, size_t skip, int64_t now)
 {
-	for (size_t i = 0; i < RC_MAX_PATHS; i++)
-		if (i != skip && r->path[i].used && r->path[i].peak_key == key &&
-		    r->path[i].carried && !quiet_long(&r->path[i], now))
-			return true;
-	return false;
+	int lives = 0;
+
+	for (size_t i = 0; i < RC_MAX_PATHS; i++) {
+		const struct rc_path_state *p = &r->path[i];
+
+		if (i == skip || !p->used || p->peak_key != key)
+			continue;
+		if (p->carried && !quiet_long(p, now))
+			return 1;
+		if (!p->carried && p->seen_ms == now && now - p->first_ms < RC_DEAD_MS)
+			lives = -1;
+	}
+	return lives;
 }
 
 /*
@@ -658,27 +687,31 @@ static void peaks_forget(struct ratectl *r, struct rc_uplink_peaks *row)
  * left stay: their swing goes on (on three recorded uplinks, forgetting
  * T-Mobile's with AT&T's brought the budget from 3500 to 1000 ms, and
  * T-Mobile's next fall dropped frames 0.7 s later). A hole of T-Mobile's
- * 0.7 s keeps them; so does a stall of every path at once.
+ * 0.7 s keeps them; so does a stall of every path at once. While a fresh
+ * subflow of the uplink is listed and has not carried yet, the decision
+ * waits (up to RC_DEAD_MS of it).
  */
 static void forget_dead(struct ratectl *r, int64_t now)
 {
 	for (size_t i = 0; i < RC_MAX_PATHS; i++) {
 		struct rc_path_state *p = &r->path[i];
 
+		int lives;
+
 		if (!p->used || !p->silent || p->forgotten || now - p->acked_ms < RC_DEAD_MS ||
-		    !outlived(r, i, RC_DEAD_MS))
+		    !outlived(r, i, RC_DEAD_MS) ||
+		    (lives = uplink_lives(r, p->peak_key, i, now)) < 0)
 			continue;
 		p->forgotten = true;
-		peaks_forget(r, uplink_lives(r, p->peak_key, i, now)
-					? NULL
-					: peaks_row(r, p->peak_key, false));
+		peaks_forget(r, lives ? NULL : peaks_row(r, p->peak_key, false));
 	}
 }
 
 /*
  * A new connection: the uplinks are the same, their peaks go on, but those
- * of an uplink whose every subflow had fallen silent while another
- * acknowledged (forget_dead() had not waited long enough yet).
+ * of an uplink whose every subflow that carried had fallen silent for half a
+ * second while another acknowledged (forget_dead() had not waited long
+ * enough yet; a hole of that uplink's just then counts as its death).
  */
 static void peaks_reconnect(struct ratectl *r)
 {
@@ -687,7 +720,8 @@ static void peaks_reconnect(struct ratectl *r)
 		bool seen = false, dead = true;
 
 		for (size_t i = 0; row->used && i < RC_MAX_PATHS; i++)
-			if (r->path[i].used && r->path[i].peak_key == row->key) {
+			if (r->path[i].used && r->path[i].carried &&
+			    r->path[i].peak_key == row->key) {
 				seen = true;
 				dead &= outlived(r, i, RC_SILENT_MS);
 			}
@@ -790,7 +824,9 @@ static void follow_budget(struct ratectl *r, const struct estimate *e, struct rc
 		snprintf(out->budget_why, sizeof(out->budget_why), "a path's RTT reached %.0f ms",
 			 r->tick_rtt_max);
 	} else if (want < r->budget_ms && e->delay < want / 5 &&
-		   e->rise_most < RC_RTT_RISE_MOST * want / 2) {
+		   e->rise_most < RC_RTT_RISE_MOST * want / 2 &&
+		   !(r->cover_died && e->now - r->cover_ms < 2 * RC_DOWN_AGAIN_MS)) {
+		/* A death's cover stays while another death's could not be covered. */
 		out->budget_change = -1;
 		lowered_why(r, peak, out->budget_why, sizeof(out->budget_why));
 	} else {

@@ -131,6 +131,7 @@ struct ratectl {
 		uint64_t acked;
 		uint32_t delivered;
 		int64_t seen_ms;	   /* last in the input */
+		int64_t first_ms;	   /* first in it */
 		int64_t acked_ms;	   /* last acknowledged (or delivered) anything */
 		bool silent;		   /* found quiet at a silence (or after a brief life) */
 		bool forgotten;		   /* ... for long: forget_dead() saw it */
