@@ -825,7 +825,7 @@ static void follow_budget(struct ratectl *r, const struct estimate *e, struct rc
 			 r->tick_rtt_max);
 	} else if (want < r->budget_ms && e->delay < want / 5 &&
 		   e->rise_most < RC_RTT_RISE_MOST * want / 2 &&
-		   !(r->cover_died && e->now - r->cover_ms < 2 * RC_DOWN_AGAIN_MS)) {
+		   !(r->cover_died && e->now - r->covered_ms < 2 * RC_DOWN_AGAIN_MS)) {
 		/* A death's cover stays while another death's could not be covered. */
 		out->budget_change = -1;
 		lowered_why(r, peak, out->budget_why, sizeof(out->budget_why));
@@ -979,7 +979,9 @@ static bool budget_covers(struct ratectl *r, const struct rc_input *in, const st
 	 * queue holds it: its peak.
 	 */
 	r->cover_died = died;
-	if (!died)
+	if (died)
+		r->covered_ms = r->cover_ms;
+	else
 		peak_add(r, swinging_key(r, e->now), want / RC_BUDGET_RTT_TIMES);
 	out->budget_change = 1;
 	out->budget_ms = want;

@@ -201,6 +201,7 @@ struct ratectl {
 	/* Since the budget last moved: a death took the largest peak, and lowers the budget. */
 	bool peak_died;
 	bool cover_died;     /* ... it was raised to cover a death's delay (no peak) */
+	int64_t covered_ms;  /* ... the death's cover_ms */
 	int64_t cover_ms;    /* a death's delay is covered from here (died_lately()); 0: never */
 	double tick_rtt_max; /* this tick's, of the paths that carried data */
 };

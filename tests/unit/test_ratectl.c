@@ -1307,7 +1307,7 @@ static void test_dead_uplink_unnamed(void **state)
 	(void)state;
 	s.p[1].per_tick = 0;
 	sim_run(&s, 200);
-	s.p[1].uplink = 0;
+	s.p[1].uplink = 99; /* its address's key */
 	sim_lowest(&s, 10000);
 	print_message("the swinging uplink dies and is no longer named: budget %d -> %d ms (%s)\n",
 		      before, s.lowest, s.why);
@@ -1358,27 +1358,38 @@ static void test_stall_keeps_peaks(void **state)
 /*
  * The swinging uplink dies, and the connection is made again 1.5 s later,
  * before the 3 s that forget a death: its peaks are forgotten then, and the
- * log says a death brought the budget down.
+ * log says a death brought the budget down. With @fresh, a fresh subflow
+ * of that uplink is listed from 1 s on and has not carried: a reconnection
+ * decides at once, it is no sign of life.
  */
-static void test_death_then_reconnect(void **state)
+static void death_then_reconnect(bool fresh)
 {
 	struct sim s;
 	int before = sim_swing(&s);
 
-	(void)state;
 	s.p[1].per_tick = 0;
-	sim_run(&s, 1500);
+	sim_run(&s, 1000);
+	if (fresh)
+		s.p[2] = (struct sim_path){.id = 9, .uplink = 20, .rtt_ms = 40, .listed = true};
+	sim_run(&s, 500);
 	rc_new_connection(&s.r);
 	s.p[0].id = 11;
 	s.p[0].acked = 0;
 	s.p[1].listed = false;
 	sim_lowest(&s, 10000);
-	print_message("the swinging uplink dies, a reconnection 1.5 s later: budget %d -> %d ms "
+	print_message("the swinging uplink dies, a reconnection 1.5 s later%s: budget %d -> %d ms "
 		      "(%s)\n",
-		      before, s.lowest, s.why);
+		      fresh ? " (a fresh subflow on it)" : "", before, s.lowest, s.why);
 	assert_true(before >= 1500);
 	assert_int_equal(s.lowest, default_cfg.max_latency_ms);
 	assert_non_null(strstr(s.why, "a path died"));
+}
+
+static void test_death_then_reconnect(void **state)
+{
+	(void)state;
+	death_then_reconnect(false);
+	death_then_reconnect(true);
 }
 
 /*
@@ -1640,6 +1651,7 @@ static void test_second_death_soon(void **state)
 	}
 	print_message("two deaths 2.8 s apart: budget at least %d ms at the second, %d drops\n",
 		      lowest_after, x.drops);
+	assert_true(lowest_after > cfg.max_latency_ms);
 	assert_int_equal(x.drops, 0);
 }
 
