@@ -695,7 +695,6 @@ static void forget_dead(struct ratectl *r, int64_t now)
 {
 	for (size_t i = 0; i < RC_MAX_PATHS; i++) {
 		struct rc_path_state *p = &r->path[i];
-
 		int lives;
 
 		if (!p->used || !p->silent || p->forgotten || now - p->acked_ms < RC_DEAD_MS ||
