@@ -77,6 +77,7 @@ struct enc_session {
 	struct enc_qnode *head, *tail;
 	bool ended;	  /* the input ended and the encoders are drained */
 	bool skip_to_key; /* drop what comes until a video keyframe */
+	int keep_ms; /* the queue's bound: cfg.buffer_ms, or more (enc_session_keep_at_least) */
 	struct enc_progress progress;
 };
 

@@ -178,6 +178,13 @@ void enc_session_progress(struct enc_session *s, struct enc_progress *p);
  */
 int enc_session_set_bitrate(struct enc_session *s, int64_t bps) ENC_WARN_UNUSED;
 
+/*
+ * Thread-safe: the queue keeps at least @ms of media (the delay budget in
+ * force: what it covers is not dropped by the queue's bound before the
+ * budget's own rule), and never less than cfg.buffer_ms.
+ */
+void enc_session_keep_at_least(struct enc_session *s, int ms);
+
 /* Thread-safe: the next video frame is a keyframe. Returns 0, or -ENOTSUP with cfg.copy. */
 int enc_session_request_keyframe(struct enc_session *s) ENC_WARN_UNUSED;
 

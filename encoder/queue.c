@@ -2,9 +2,9 @@
 /*
  * The queue between the encoding side (session.c, passthrough.c) and the
  * network side (output.c), and the progress both update under its lock. It
- * holds at most cfg.buffer_ms of media: beyond that its oldest GOPs are
- * dropped whole, so that what is sent after a stall or a reconnect stays
- * decodable.
+ * holds at most cfg.buffer_ms of media, or the delay budget in force if more
+ * (enc_session_keep_at_least()): beyond that its oldest GOPs are dropped
+ * whole, so that what is sent after a stall or a reconnect stays decodable.
  */
 #include "enc_internal.h"
 #include "log.h"
@@ -38,8 +38,18 @@ static bool drop_oldest_gop(struct enc_session *s)
 		enc_qnode_free(old);
 	}
 	s->progress.dropped_frames += frames;
-	LOG_DEBUG(ENC_TAG, "queue full: dropped a GOP of %" PRId64 " frames", frames);
+	LOG_WARN(ENC_TAG,
+		 "queue full (over %d ms of media waiting for the network): dropped a GOP of "
+		 "%" PRId64 " frames",
+		 s->keep_ms, frames);
 	return true;
+}
+
+void enc_session_keep_at_least(struct enc_session *s, int ms)
+{
+	pthread_mutex_lock(&s->lock);
+	s->keep_ms = ms > s->cfg.buffer_ms ? ms : s->cfg.buffer_ms;
+	pthread_mutex_unlock(&s->lock);
 }
 
 static int queue_ms_locked(const struct enc_session *s)
@@ -86,7 +96,7 @@ int enc_enqueue(struct enc_session *s, enum enc_media kind)
 	else
 		s->head = n;
 	s->tail = n;
-	while (queue_ms_locked(s) > s->cfg.buffer_ms && drop_oldest_gop(s))
+	while (queue_ms_locked(s) > s->keep_ms && drop_oldest_gop(s))
 		;
 	s->progress.queue_ms = queue_ms_locked(s);
 	pthread_cond_signal(&s->cond);

@@ -51,6 +51,7 @@ int enc_session_create(const struct enc_config *cfg, struct enc_session **out)
 	if (!s)
 		return ret;
 	s->cfg = *cfg;
+	s->keep_ms = cfg->buffer_ms;
 	s->is_test = !cfg->live && strcmp(cfg->input, ENC_INPUT_TEST) == 0;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);

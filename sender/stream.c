@@ -57,6 +57,7 @@ struct stream {
 	/* Rate control, on the driver's thread (sender/ticks.h), while connected. */
 	struct ratectl rate;
 	int64_t rate_window_ms, rate_window_bytes; /* start of the encoder-rate window */
+	int kept_ms; /* the budget the queue keeps at least (enc_session_keep_at_least()) */
 	double encoder_bps;
 	atomic_llong reconnects;   /* written by the network loop, read by rate control */
 	atomic_llong inflight_cap; /* bytes written and not yet acknowledged, at most; 0: no cap */
@@ -281,6 +282,16 @@ static void rate_tick(void *opaque, struct snd_tick *t)
 	if (d.budget_change)
 		LOG_INFO(TAG, "delay budget %s to %d ms: %s (--max-latency MS fixes it)",
 			 d.budget_change > 0 ? "raised" : "lowered", d.budget_ms, d.budget_why);
+	if (d.budget_ms != st->kept_ms) {
+		/*
+		 * What the budget covers may wait in the queue: the budget's rule
+		 * drops it (to a keyframe, logged), not the queue's bound blindly
+		 * before (on three recorded uplinks, 135 frames at a 3.75 s delay
+		 * under a 4 s budget, 2 s of it in the queue).
+		 */
+		enc_session_keep_at_least(st->enc, d.budget_ms);
+		st->kept_ms = d.budget_ms;
+	}
 	if (d.drop) {
 		int64_t n = enc_session_skip_to_keyframe(st->enc);
 

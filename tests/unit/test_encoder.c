@@ -668,7 +668,10 @@ static void test_skip_to_keyframe(void **state)
 	unlink(out);
 }
 
-/* A network that takes nothing for 4 s: the queue keeps 2 s, dropping whole GOPs. */
+/*
+ * A network that takes nothing for 4 s: the queue keeps 2 s (--buffer),
+ * dropping whole GOPs; or the delay budget in force, when that is more.
+ */
 static void test_queue_bound(void **state)
 {
 	struct enc_config cfg = {
@@ -692,6 +695,26 @@ static void test_queue_bound(void **state)
 	/* 135 frames made; whole GOPs of 60 dropped: 60 or 120. */
 	assert_true(p.dropped_frames == 60 || p.dropped_frames == 120);
 	assert_true(p.queue_ms >= 400 && p.queue_ms <= 2000);
+	enc_session_destroy(s);
+
+	/* The delay budget raised to 4 s: the queue keeps what it covers. */
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(enc_session_create(&cfg, &s), 0);
+	enc_session_keep_at_least(s, 4000);
+	while (p.media_time_us < 4500000) {
+		assert_int_equal(enc_session_step(s), 0);
+		enc_session_progress(s, &p);
+	}
+	print_message("kept at least 4 s: %lld frames dropped, %d ms queued\n",
+		      (long long)p.dropped_frames, p.queue_ms);
+	assert_true(p.dropped_frames == 60);
+	assert_true(p.queue_ms >= 2400 && p.queue_ms <= 4000);
+	/* Lowered again (under --buffer: --buffer holds). */
+	enc_session_keep_at_least(s, 1000);
+	for (int i = 0; i < 60; i++)
+		assert_int_equal(enc_session_step(s), 0);
+	enc_session_progress(s, &p);
+	assert_true(p.queue_ms <= 2000);
 	enc_session_destroy(s);
 }
 
