@@ -78,6 +78,8 @@ struct enc_session {
 	bool ended;	  /* the input ended and the encoders are drained */
 	bool skip_to_key; /* drop what comes until a video keyframe */
 	int keep_ms; /* the queue's bound: cfg.buffer_ms, or more (enc_session_keep_at_least) */
+	/* What the bound dropped and the log has not said yet, and when it last did (ms). */
+	int64_t bound_dropped, bound_said_ms;
 	struct enc_progress progress;
 };
 
@@ -123,6 +125,8 @@ void enc_qnode_free(struct enc_qnode *n);
 bool enc_queue_start_at_keyframe(struct enc_session *s);
 /* Free what is queued (the session's end). */
 void enc_queue_clear(struct enc_session *s);
+#define ENC_BOUND_LOG_MS 10000 /* the queue's bound says what it dropped at most this often */
+
 /* The network side's progress: bytes written, frames it dropped. */
 void enc_add_bytes_out(struct enc_session *s, int64_t bytes);
 void enc_count_dropped(struct enc_session *s, int64_t frames);

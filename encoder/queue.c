@@ -9,6 +9,7 @@
 #include "enc_internal.h"
 #include "log.h"
 
+#include <libavutil/time.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -38,11 +39,24 @@ static bool drop_oldest_gop(struct enc_session *s)
 		enc_qnode_free(old);
 	}
 	s->progress.dropped_frames += frames;
-	LOG_WARN(ENC_TAG,
-		 "queue full (over %d ms of media waiting for the network): dropped a GOP of "
-		 "%" PRId64 " frames",
-		 s->keep_ms, frames);
+	s->bound_dropped += frames;
 	return true;
+}
+
+/*
+ * Under lock: the frames the queue's bound dropped since it last said so, if
+ * it is time to say it (once per ENC_BOUND_LOG_MS at most: an outage drops a
+ * GOP every GOP); 0 if not. The encoder's thread only.
+ */
+static int64_t bound_drops_to_say(struct enc_session *s)
+{
+	int64_t now = av_gettime_relative() / 1000, frames = s->bound_dropped;
+
+	if (!frames || (s->bound_said_ms && now - s->bound_said_ms < ENC_BOUND_LOG_MS))
+		return 0;
+	s->bound_said_ms = now;
+	s->bound_dropped = 0;
+	return frames;
 }
 
 void enc_session_keep_at_least(struct enc_session *s, int ms)
@@ -64,6 +78,8 @@ static int queue_ms_locked(const struct enc_session *s)
 int enc_enqueue(struct enc_session *s, enum enc_media kind)
 {
 	struct enc_qnode *n = calloc(1, sizeof(*n));
+	int64_t dropped;
+	int bound;
 
 	if (!n)
 		return AVERROR(ENOMEM);
@@ -99,8 +115,16 @@ int enc_enqueue(struct enc_session *s, enum enc_media kind)
 	while (queue_ms_locked(s) > s->keep_ms && drop_oldest_gop(s))
 		;
 	s->progress.queue_ms = queue_ms_locked(s);
+	bound = s->keep_ms;
+	dropped = bound_drops_to_say(s);
 	pthread_cond_signal(&s->cond);
 	pthread_mutex_unlock(&s->lock);
+	if (dropped)
+		LOG_WARN(
+			ENC_TAG,
+			"queue full (over %d ms of media waiting for the network): dropped %" PRId64
+			" frames, whole GOPs, since the last such line",
+			bound, dropped);
 	return 0;
 }
 

@@ -604,7 +604,7 @@ static const struct mps_opt rows[] = {
 	 .metavar = "SECONDS",
 	 NUMBER(buffer_s, 0.1, 60, "0.1 to 60 seconds"),
 	 .help = "media kept while the network cannot take it (default 2;\n"
-		 "the delay budget if more); older GOPs are dropped whole"},
+		 "connected: the delay budget if more); older GOPs go whole"},
 	{.name = "stats-interval",
 	 .metavar = "SECONDS",
 	 NUMBER(stats_interval_s, 0.05, 3600, "0.05 to 3600 seconds"),

@@ -531,6 +531,13 @@ static const char *connect_error(const struct stream *st, int err, char *buf, si
 static void disconnect(struct stream *st, bool graceful)
 {
 	snd_ticks_disconnect(st->cfg->ticks);
+	/*
+	 * No tick until the next connection: the budget's rule does not drop
+	 * meanwhile, the queue keeps --buffer; the first tick after sets the
+	 * budget again.
+	 */
+	enc_session_keep_at_least(st->enc, 0);
+	st->kept_ms = 0;
 	enc_output_close(st->out, graceful ? CLOSE_GRACE_MS : 0);
 	st->out = NULL;
 	st->fd = -1;
