@@ -767,15 +767,18 @@ static void lowered_why(const struct ratectl *r, double peak, char *buf, size_t 
 		/* No uplink left has a peak within the slots' reach. */
 		snprintf(buf, size, "a path died, and the delay is low");
 	else if (r->peak_died)
-		snprintf(buf, size, "a path died; the RTT of the paths left peaked at %.0f ms",
-			 peak);
+		snprintf(buf, size,
+			 "a path died; the paths left peaked at %.0f ms (RTT, or a hold)", peak);
 	else if (r->cover_died && peak <= 0)
 		snprintf(buf, size, "the dead path's data was resent");
 	else if (r->cover_died)
 		snprintf(buf, size,
-			 "the dead path's data was resent; the paths' RTT peaked at %.0f ms", peak);
+			 "the dead path's data was resent; the paths peaked at %.0f ms (RTT, or a "
+			 "hold)",
+			 peak);
 	else
-		snprintf(buf, size, "the paths' RTT stayed under %.0f ms for %.0f s", peak,
+		snprintf(buf, size,
+			 "the paths' peaks (RTT, or a hold) stayed under %.0f ms for %.0f s", peak,
 			 (double)span / 1000);
 }
 

@@ -48,9 +48,9 @@ struct rc_config {
 struct rc_path {
 	uint32_t id;
 	/*
-	 * The uplink it leaves by (a key of its local address): the automatic
-	 * budget's peaks are the uplink's, and outlive its subflows. 0: not
-	 * known, the subflow's own.
+	 * The uplink it leaves by (a key of its name, or of its local address
+	 * when no uplink owns it): the automatic budget's peaks are the
+	 * uplink's, and outlive its subflows. 0: not known, the subflow's own.
 	 */
 	uint32_t uplink;
 	double rtt_ms;	      /* 0: not known */

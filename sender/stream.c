@@ -286,8 +286,8 @@ static void rate_tick(void *opaque, struct snd_tick *t)
 		/*
 		 * What the budget covers may wait in the queue: the budget's rule
 		 * drops it (to a keyframe, logged), not the queue's bound blindly
-		 * before (on three recorded uplinks, 135 frames at a 3.75 s delay
-		 * under a 4 s budget, 2 s of it in the queue).
+		 * before (on three recorded uplinks, 57 frames at a 2 s delay under
+		 * a 4 s budget, 1.8 s of it in the queue).
 		 */
 		enc_session_keep_at_least(st->enc, d.budget_ms);
 		st->kept_ms = d.budget_ms;

@@ -1438,7 +1438,7 @@ static void test_swinging_path_dies(void **state)
 		if (lowered_after < 0 && x.r.budget_ms <= default_cfg.max_latency_ms) {
 			lowered_after = t;
 			assert_non_null(
-				strstr(x.d.budget_why, "a path died; the RTT of the paths left"));
+				strstr(x.d.budget_why, "a path died; the paths left peaked at"));
 		}
 	}
 	run_for(&x, 30000, 30000, &mean, &worst);
@@ -1510,7 +1510,7 @@ static void test_death_keeps_living_swing(void **state)
 	lowest_budget(&x, 60000, &lowered, why, sizeof(why));
 	print_message("... lowered %.1f s later (%s)\n", (double)lowered / 1000, why);
 	assert_in_range(lowered, 0, 60000);
-	assert_non_null(strstr(why, "the paths' RTT stayed under"));
+	assert_non_null(strstr(why, "the paths' peaks (RTT, or a hold) stayed under"));
 	assert_int_equal(x.r.budget_ms, default_cfg.max_latency_ms);
 }
 
@@ -1739,7 +1739,7 @@ static void test_death_no_peak_since(void **state)
 
 	(void)state;
 	death_under_still_picture(false, why, sizeof(why));
-	assert_non_null(strstr(why, "a path died; the RTT of the paths left peaked at "));
+	assert_non_null(strstr(why, "a path died; the paths left peaked at "));
 	death_under_still_picture(true, why, sizeof(why));
 	assert_string_equal(why, "a path died, and the delay is low");
 }
