@@ -1478,6 +1478,14 @@ static int lowest_budget(struct run *x, int ms, int64_t *lowered, char *why, siz
 	return lowest;
 }
 
+/* swinging_run(), then the swing is over (the peak stays for the slots' span): the budget then. */
+static int swing_over(struct run *x)
+{
+	swinging_run(x, 0);
+	x->n.base_rtt_ms[1] = 30;
+	return x->r.budget_ms;
+}
+
 /*
  * The path that swung lives on, the other dies: the swing is still the
  * living path's to make, and the budget keeps covering it until its peak is
@@ -1493,10 +1501,7 @@ static void test_death_keeps_living_swing(void **state)
 	char why[96] = "";
 
 	(void)state;
-	swinging_run(&x, 0);
-	before = x.r.budget_ms;
-	/* The swing is over, the peak stays for the slots' span. */
-	x.n.base_rtt_ms[1] = 30;
+	before = swing_over(&x);
 	run_for(&x, 5000, 0, NULL, NULL);
 	x.n.alive[0] = false;
 	lowest = lowest_budget(&x, 30000, &lowered, why, sizeof(why));
@@ -1528,9 +1533,7 @@ static void test_uplink_keeps_its_peaks(void **state)
 	char why[96] = "";
 
 	(void)state;
-	swinging_run(&x, 0);
-	before = x.r.budget_ms;
-	x.n.base_rtt_ms[1] = 30;
+	before = swing_over(&x);
 	x.n.id[1] = 7;
 	lowest[0] = lowest_budget(&x, 6000, &lowered, why, sizeof(why));
 	rc_new_connection(&x.r);
