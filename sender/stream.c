@@ -210,18 +210,18 @@ static uint32_t key_of(const void *a, size_t len)
 static uint32_t uplink_key(const struct sockaddr_storage *local, struct rt_uplinks *uplinks)
 {
 	char name[IFNAMSIZ] = "";
+	struct mps_ip ip;
+	const void *bytes;
+	size_t len;
 
 	if (uplinks)
 		rt_uplinks_name_addr(uplinks, (const struct sockaddr *)local, name, sizeof(name));
 	if (name[0])
 		return key_of(name, strlen(name));
-	if (local->ss_family == AF_INET)
-		return key_of(&((const struct sockaddr_in *)local)->sin_addr,
-			      sizeof(struct in_addr));
-	if (local->ss_family == AF_INET6)
-		return key_of(&((const struct sockaddr_in6 *)local)->sin6_addr,
-			      sizeof(struct in6_addr));
-	return 0;
+	if (!mps_ip_from_sockaddr(&ip, (const struct sockaddr *)local))
+		return 0;
+	bytes = mps_ip_bytes(&ip, &len);
+	return key_of(bytes, len);
 }
 
 /* SND_TICK_RATE (sender/ticks.h): rate control, on the last sample. */
