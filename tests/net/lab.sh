@@ -37,6 +37,7 @@ LAB_RTR="$LAB_PREFIX-rtr"
 LAB_SRV="$LAB_PREFIX-srv"
 LAB_SERVER_IP=10.9.0.2
 LAB_DIR=""
+LAB_OWNER="" # the process (the shell) that ran lab_up
 LAB_NGINX_PID=""
 LAB_N=2 # the uplinks of the lab (lab_up sets it from LAB_UPLINKS)
 
@@ -72,6 +73,7 @@ lab_up() {
 	LAB_N=${LAB_UPLINKS:-2}
 	[[ "$LAB_N" =~ ^[2-8]$ ]] || { lab_log "LAB_UPLINKS=$LAB_N: 2 to 8"; return 1; }
 	lab_sweep_stale
+	read -r LAB_OWNER _ </proc/self/stat
 	LAB_DIR=$(mktemp -d /tmp/mpstream-lab.XXXXXX)
 	mkdir -p "$LAB_DIR/rec"
 	ip netns add "$LAB_SND" && ip netns add "$LAB_RTR" && ip netns add "$LAB_SRV" || return 1
@@ -340,8 +342,15 @@ lab_routing_state() {
 	lab_in_snd ip mptcp limits show
 }
 
+# lab_down: only in the shell that ran lab_up. A child forked from it (a
+# command started with & and signalled before its exec, or a subshell) runs
+# the EXIT trap it inherited: the lab is not its own to take down. (Which
+# process this is comes from /proc/self/stat, read by the shell itself:
+# bash 5.2 gave such a child the parent's $BASHPID in a test's arguments.)
 lab_down() {
-	local ns i
+	local ns i me
+	read -r me _ </proc/self/stat
+	[ -z "$LAB_OWNER" ] || [ "$LAB_OWNER" = "$me" ] || return 0
 	for i in "${!LAB_LINKEM_PID[@]}"; do
 		lab_linkem_stop "$i"
 	done
