@@ -163,7 +163,7 @@ static struct stall track_path(struct fo_health_uplink *u, const struct mps_upli
 			       int64_t now, int64_t dt)
 {
 	uint64_t sent = 0, retrans = 0;
-	bool any = false, idle = false, acked = false;
+	bool any = false, idle = false, acked = false, fresh = false;
 
 	for (size_t k = 0; k < cur->n; k++) {
 		const struct conn_subflow *sf = &cur->sf[k];
@@ -174,7 +174,8 @@ static struct stall track_path(struct fo_health_uplink *u, const struct mps_upli
 		any = true;
 		p = conn_find(prev, sf->id);
 		idle |= !owes(sf) || window_limited(sf, cur, u->conn_moved_ms);
-		acked |= !p || sf->bytes_acked > p->bytes_acked || sf->delivered != p->delivered;
+		fresh |= !p;
+		acked |= p && (sf->bytes_acked > p->bytes_acked || sf->delivered != p->delivered);
 		if (p) {
 			sent += conn_counter_delta(sf->bytes_sent, p->bytes_sent);
 			retrans += conn_counter_delta(sf->bytes_retrans, p->bytes_retrans);
@@ -192,6 +193,14 @@ static struct stall track_path(struct fo_health_uplink *u, const struct mps_upli
 	} else if (acked) {
 		u->progress_ms = now;
 		u->progress_after_ms = dt > 0 ? now - dt : 0;
+	} else if (fresh) {
+		/*
+		 * A subflow not seen before: what it owes may have been sent a
+		 * moment ago after an idle while (the first sample of a
+		 * connection comes a second after the last tick), so its last
+		 * ACK's age says nothing yet. Its silence counts from now.
+		 */
+		u->progress_ms = u->progress_after_ms = now;
 	} else if (!u->progress_ms) {
 		u->progress_ms = now; /* first seen owing: its ACK silence says how long */
 		u->progress_after_ms = 0;

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -753,6 +754,50 @@ static void test_dead_path_released(void **state)
 	assert_false(ups[0].act.release || ups[1].act.release);
 }
 
+/*
+ * The first sample of a connection, a second after the last tick (none runs
+ * while it connects): up1's subflow sent its first bytes after an idle
+ * while (the RTMP handshake's turns), so its last ACK is 756 ms old though
+ * what it owes was just sent. Its silence counts from this sample, not from
+ * its last ACK: not released (the recorded links' runs released both joined
+ * subflows at the stream's start, and health said "down", then "comes and
+ * goes"). A path that stays silent is released all the same, counted from then.
+ */
+static void test_first_sample_after_idle(void **state)
+{
+	struct fo_health h;
+	struct fo_uplink ups[2];
+	struct conn_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
+	int64_t t, released = 0;
+
+	two_uplinks(ups, false);
+	fo_health_init(&h, ups, 2);
+	health_at(&h, ups, 2, &prev, NULL, 10); /* before the connection */
+	for (t = 1000; t <= 2000 && !released; t += 50) {
+		prev = cur;
+		cur.n = 0;
+		subflow(&cur, 1, "10.1.0.2", 3, 4, 0);
+		subflow(&cur, 2, "10.2.0.2", 2, (uint32_t)(t - 244), 0);
+		cur.sf[0].bytes_acked = (uint64_t)t; /* up0 carries */
+		cur.sf[1].bytes_acked = 58;
+		cur.conn_delivered = 1000;
+		cur.conn_written = 90000;
+		health_at(&h, ups, 2, &prev, &cur, t);
+		if (t == 1000) {
+			assert_int_equal(ups[1].health.state, FO_UP);
+			assert_false(ups[1].act.release);
+		}
+		if (ups[1].act.release)
+			released = t;
+	}
+	/* 20 ms of RTT: released FO_HEALTH_RELEASE_MIN_MS after the first sample. */
+	printf("released at %" PRId64 " ms (the first sample at 1000)\n", released);
+	assert_int_equal(released, 1000 + FO_HEALTH_RELEASE_MIN_MS);
+	assert_int_equal(ups[1].health.state, FO_DOWN);
+	assert_string_equal(ups[1].health.reason,
+			    "no ACK for 150 ms, the others wait for its data");
+}
+
 /* How long a path may be silent follows its own RTT, within bounds. */
 static void test_release_after_rtt(void **state)
 {
@@ -770,19 +815,27 @@ static void test_release_after_rtt(void **state)
 	sf.rtt_us = 250000; /* a queue of 250 ms */
 	assert_int_equal(fo_health_release_after_ms(&sf), FO_HEALTH_RELEASE_MAX_MS);
 
-	/* up0 at 100 +- 20 ms: silent 300 ms is not enough, 330 ms is (2 x 100 + 4 x 20 + 40). */
+	/*
+	 * up0 at 100 +- 20 ms, silent since the first sample (its data just
+	 * acknowledged): 300 ms is not enough, 330 ms is (2 x 100 + 4 x 20 + 40).
+	 */
 	two_uplinks(ups, false);
-	fo_health_init(&h, ups, 2);
 	for (uint32_t silence = 150; silence <= 330; silence += 30) {
 		fo_health_init(&h, ups, 2);
-		cur.n = 0;
-		subflow(&cur, 1, "10.1.0.2", 40000, silence, 0);
-		cur.sf[0].rtt_us = 100000;
-		cur.sf[0].rttvar_us = 20000;
-		subflow(&cur, 2, "10.2.0.2", 60000, 5, 0);
-		cur.conn_delivered = 1000;
-		cur.conn_written = 90000;
-		health_at(&h, ups, 2, &prev, &cur, 1000);
+		cur.n = 0; /* a new connection */
+		for (int k = 0; k < 2; k++) {
+			prev = cur;
+			cur.n = 0;
+			subflow(&cur, 1, "10.1.0.2", 40000, k ? silence : 0, 0);
+			cur.sf[0].rtt_us = 100000;
+			cur.sf[0].rttvar_us = 20000;
+			cur.sf[0].bytes_acked = 1;
+			subflow(&cur, 2, "10.2.0.2", 60000, 5, 0);
+			cur.sf[1].bytes_acked = 1 + k; /* up1 carries */
+			cur.conn_delivered = 1000;
+			cur.conn_written = 90000;
+			health_at(&h, ups, 2, &prev, &cur, 1000 + k * silence);
+		}
 		assert_int_equal(ups[0].act.release, silence >= 320);
 	}
 }
@@ -1313,6 +1366,7 @@ int main(void)
 		cmocka_unit_test(test_slow_judged_against_settled),
 		cmocka_unit_test(test_slow_within_budget),
 		cmocka_unit_test(test_dead_path_released),
+		cmocka_unit_test(test_first_sample_after_idle),
 		cmocka_unit_test(test_swinging_link),
 		cmocka_unit_test(test_release_after_rtt),
 		cmocka_unit_test(test_jittery_path_trace),
