@@ -7,6 +7,7 @@
 #include "monitor.h"
 #include "sample.h"
 #include "shim.h"
+#include "uplinks.h"
 #include "url.h"
 
 #include <arpa/inet.h>
@@ -207,15 +208,15 @@ static uint32_t key_of(const void *a, size_t len)
  * uplink owns it (not the port, which a fresh subflow changes). 0: no
  * address.
  */
-static uint32_t uplink_key(const struct sockaddr_storage *local, struct rt_uplinks *uplinks)
+static uint32_t uplink_key(const struct sockaddr_storage *local, const struct snd_namer *namer)
 {
 	char name[IFNAMSIZ] = "";
 	struct mps_ip ip;
 	const void *bytes;
 	size_t len;
 
-	if (uplinks)
-		rt_uplinks_name_addr(uplinks, (const struct sockaddr *)local, name, sizeof(name));
+	if (namer && namer->fn)
+		namer->fn((const struct sockaddr *)local, name, sizeof(name), namer->opaque);
 	if (name[0])
 		return key_of(name, strlen(name));
 	if (!mps_ip_from_sockaddr(&ip, (const struct sockaddr *)local))
@@ -225,7 +226,7 @@ static uint32_t uplink_key(const struct sockaddr_storage *local, struct rt_uplin
 }
 
 /* SND_TICK_RATE (sender/ticks.h): rate control, on the last sample. */
-void snd_rate_input(const struct conn_snapshot *cur, struct rt_uplinks *uplinks, int unsent,
+void snd_rate_input(const struct conn_snapshot *cur, const struct snd_namer *namer, int unsent,
 		    const struct enc_progress *p, bool held, double encoder_bps,
 		    struct rc_input *in)
 {
@@ -254,7 +255,7 @@ void snd_rate_input(const struct conn_snapshot *cur, struct rt_uplinks *uplinks,
 		if (cur->sf[i].state != TCP_ESTABLISHED)
 			continue;
 		path->id = cur->sf[i].id;
-		path->uplink = uplink_key(&cur->sf[i].local, uplinks);
+		path->uplink = uplink_key(&cur->sf[i].local, namer);
 		path->rtt_ms = cur->sf[i].rtt_us / 1000.0;
 		path->acked_bytes = cur->sf[i].bytes_acked;
 		path->delivered = cur->sf[i].delivered;
@@ -267,6 +268,8 @@ static void rate_tick(void *opaque, struct snd_tick *t)
 {
 	struct stream *st = opaque;
 	const struct conn_snapshot *cur = t->cur;
+	const struct snd_namer namer = {st->cfg->uplinks ? snd_uplink_name : NULL,
+					st->cfg->uplinks};
 	struct rc_input in;
 	struct rc_decision d;
 	struct enc_progress p;
@@ -275,7 +278,7 @@ static void rate_tick(void *opaque, struct snd_tick *t)
 	if (ioctl(t->fd, SIOCOUTQNSD, &outq) < 0)
 		outq = 0;
 	enc_session_progress(st->enc, &p);
-	snd_rate_input(cur, st->cfg->uplinks, outq, &p, atomic_exchange(&st->held, false),
+	snd_rate_input(cur, &namer, outq, &p, atomic_exchange(&st->held, false),
 		       st->rate.cfg.fixed ? 0 : st->encoder_bps, &in);
 	apply_bounds(st);
 	rc_update(&st->rate, &in, &d);

@@ -54,15 +54,21 @@ struct snd_stream_config {
  */
 int64_t snd_inflight_cap(const struct conn_snapshot *cur, double rate_bps);
 
+/* What names a subflow's uplink from its local address (sender/uplinks.h's snd_uplink_name). */
+struct snd_namer {
+	conn_uplink_namer fn; /* NULL: none */
+	void *opaque;
+};
+
 /*
  * What rate control is handed at a tick (ratectl.h): from the snapshot @cur
- * (each subflow's uplink named by @uplinks; NULL, or an address none owns:
+ * (each subflow's uplink named by @namer; NULL, or an address none owns:
  * keyed by its address), the socket's bytes not sent yet (@unsent,
  * SIOCOUTQNSD; 0 or less: none),
  * the encoder's progress @p, whether data waited for the in-flight cap
  * since the last tick (@held) and the encoder's measured rate (0: not known).
  */
-void snd_rate_input(const struct conn_snapshot *cur, struct rt_uplinks *uplinks, int unsent,
+void snd_rate_input(const struct conn_snapshot *cur, const struct snd_namer *namer, int unsent,
 		    const struct enc_progress *p, bool held, double encoder_bps,
 		    struct rc_input *in);
 

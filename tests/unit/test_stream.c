@@ -50,6 +50,20 @@ static void test_inflight_cap(void **state)
 }
 
 /* Rate control's input, from one snapshot: the socket's bytes, the paths, at most RC_MAX_PATHS. */
+/* The test's uplinks: lte0 owns 10.0.1.2 and 10.0.1.3, lte1 10.0.2.2. */
+static void name_test_uplink(const struct sockaddr *local, char *name, size_t size, void *opaque)
+{
+	uint32_t a = local->sa_family == AF_INET
+			     ? ntohl(((const struct sockaddr_in *)local)->sin_addr.s_addr)
+			     : 0;
+
+	(void)opaque;
+	snprintf(name, size, "%s",
+		 a == 0x0a000102 || a == 0x0a000103 ? "lte0"
+		 : a == 0x0a000202		    ? "lte1"
+						    : "");
+}
+
 static void test_rate_input(void **state)
 {
 	static struct conn_snapshot s = {.t_ns = 86400LL * 400 * 1000000000 + 7500000,
@@ -97,6 +111,25 @@ static void test_rate_input(void **state)
 	assert_int_not_equal(in.paths[0].uplink, in.paths[2].uplink);
 	assert_int_not_equal(in.paths[4].uplink, 0);
 	assert_int_not_equal(in.paths[4].uplink, in.paths[2].uplink);
+	/*
+	 * Named by its uplink: both addresses of one modem (a new one when it
+	 * attaches again) are one key, another uplink's another; an address
+	 * no uplink owns keeps the key of its address.
+	 */
+	{
+		uint32_t by_address = in.paths[4].uplink;
+		const struct snd_namer namer = {name_test_uplink, NULL};
+
+		((struct sockaddr_in *)&s.sf[1].local)->sin_addr.s_addr = htonl(0x0a000103);
+		snd_rate_input(&s, &namer, 1200, &p, true, 2.4e6, &in);
+		assert_int_not_equal(in.paths[0].uplink, 0);
+		assert_int_equal(in.paths[0].uplink, in.paths[1].uplink);
+		assert_int_equal(in.paths[2].uplink, in.paths[3].uplink);
+		assert_int_not_equal(in.paths[0].uplink, in.paths[2].uplink);
+		assert_int_equal(in.paths[4].uplink, by_address);
+		snd_rate_input(&s, NULL, 1200, &p, true, 2.4e6, &in);
+		assert_int_not_equal(in.paths[0].uplink, in.paths[1].uplink); /* two addresses */
+	}
 	/* A subflow closing (health released it) is not in it: the next one takes its place. */
 	s.sf[1].state = TCP_CLOSING;
 	snd_rate_input(&s, NULL, 1200, &p, true, 2.4e6, &in);
