@@ -198,7 +198,8 @@ static struct stall track_path(struct fo_health_uplink *u, const struct mps_upli
 		 * A subflow not seen before: what it owes may have been sent a
 		 * moment ago after an idle while (the first sample of a
 		 * connection comes a second after the last tick), so its last
-		 * ACK's age says nothing yet. Its silence counts from now.
+		 * ACK's age says nothing yet. The uplink's silence counts from
+		 * now (a new subflow is its path's progress, as an ACK is).
 		 */
 		u->progress_ms = u->progress_after_ms = now;
 	} else if (!u->progress_ms) {

@@ -342,15 +342,22 @@ lab_routing_state() {
 	lab_in_snd ip mptcp limits show
 }
 
-# lab_down: only in the shell that ran lab_up. A child forked from it (a
-# command started with & and signalled before its exec, or a subshell) runs
-# the EXIT trap it inherited: the lab is not its own to take down. (Which
-# process this is comes from /proc/self/stat, read by the shell itself:
-# bash 5.2 gave such a child the parent's $BASHPID in a test's arguments.)
-lab_down() {
-	local ns i me
+# lab_is_owner: whether this process is the shell that ran lab_up (or no lab
+# is up). A child forked from it (a command started with & and signalled
+# before its exec, or a subshell) runs the EXIT trap it inherited: the lab,
+# and what its owner started, are not its own to take down. (Which process
+# this is comes from /proc/self/stat, read by the shell itself: bash 5.2 gave
+# such a child the parent's $BASHPID in a test's arguments.)
+lab_is_owner() {
+	local me
 	read -r me _ </proc/self/stat
-	[ -z "$LAB_OWNER" ] || [ "$LAB_OWNER" = "$me" ] || return 0
+	[ -z "$LAB_OWNER" ] || [ "$LAB_OWNER" = "$me" ]
+}
+
+# lab_down: only in the shell that ran lab_up (lab_is_owner).
+lab_down() {
+	local ns i
+	lab_is_owner || return 0
 	for i in "${!LAB_LINKEM_PID[@]}"; do
 		lab_linkem_stop "$i"
 	done

@@ -49,7 +49,6 @@ static void test_inflight_cap(void **state)
 	assert_int_equal(snd_inflight_cap(&s, 8e6), 0);
 }
 
-/* Rate control's input, from one snapshot: the socket's bytes, the paths, at most RC_MAX_PATHS. */
 /* The test's uplinks: lte0 owns 10.0.1.2 and 10.0.1.3, lte1 10.0.2.2. */
 static void name_test_uplink(const struct sockaddr *local, char *name, size_t size, void *opaque)
 {
@@ -64,6 +63,7 @@ static void name_test_uplink(const struct sockaddr *local, char *name, size_t si
 						    : "");
 }
 
+/* Rate control's input, from one snapshot: the socket's bytes, the paths, at most RC_MAX_PATHS. */
 static void test_rate_input(void **state)
 {
 	static struct conn_snapshot s = {.t_ns = 86400LL * 400 * 1000000000 + 7500000,
