@@ -216,18 +216,44 @@ fail:
 	return ret;
 }
 
-/* A keyframe's new parameter sets (a reopened encoder): a SequenceStart first if they differ. */
+/* Whether @p starts with an Annex B start code. */
+static bool starts_annexb(const uint8_t *p, size_t n)
+{
+	return (n >= 3 && !p[0] && !p[1] && p[2] == 1) ||
+	       (n >= 4 && !p[0] && !p[1] && !p[2] && p[3] == 1);
+}
+
+/*
+ * A keyframe's parameter sets: a SequenceStart first if they differ from the
+ * last ones sent. Its own, when it carries them in Annex B (a camera passed
+ * through that changed its settings without a new connection: its extradata
+ * was read when it connected), else its new extradata (a reopened encoder,
+ * a switch between the camera and the slate).
+ */
 static int new_record(struct enc_eflv *w, const AVPacket *pkt, int64_t dts_ms)
 {
 	size_t n = 0;
 	const uint8_t *x = av_packet_get_side_data(pkt, AV_PKT_DATA_NEW_EXTRADATA, &n);
 	struct eflv_buf rec = {0}, tag = {0};
-	bool lp;
-	int ret;
+	bool lp = w->lp_input;
+	int ret = 0;
 
-	if (!x || !n || !(pkt->flags & AV_PKT_FLAG_KEY))
+	if (!(pkt->flags & AV_PKT_FLAG_KEY))
 		return 0;
-	if ((ret = record_from(x, n, &rec, &lp)) < 0)
+	if (x && n && (ret = record_from(x, n, &rec, &lp)) < 0)
+		goto out;
+	if (!lp && starts_annexb(pkt->data, (size_t)pkt->size)) {
+		struct eflv_buf own = {0};
+
+		/* No parameter set in it: not an error, the extradata says. */
+		if (!eflv_hvcc_from_annexb(pkt->data, (size_t)pkt->size, 0, &own, NULL)) {
+			eflv_buf_free(&rec);
+			rec = own;
+		} else {
+			eflv_buf_free(&own);
+		}
+	}
+	if (!rec.len)
 		goto out;
 	w->lp_input = lp;
 	if (rec.len == w->record.len && !memcmp(rec.data, w->record.data, rec.len))

@@ -46,7 +46,8 @@ struct enc_live;
 
 /*
  * The video codec sent. ENC_CODEC_AUTO: H.264 when encoding (nothing tells
- * whether a server takes HEVC before it is sent), the file's own with --copy.
+ * whether a server takes HEVC before it is sent), the file's own with --copy
+ * of a file, H.264 with --copy of a live input.
  */
 enum enc_codec { ENC_CODEC_H264, ENC_CODEC_HEVC, ENC_CODEC_AUTO };
 
@@ -64,7 +65,7 @@ struct enc_config {
 	const char *preset;  /* x264's or x265's preset */
 	int64_t bitrate;     /* video bit/s, at the start (enc_session_set_bitrate) */
 	int buffer_ms;	     /* packets waiting for the network: beyond this, whole GOPs go */
-	bool copy; /* pass an H.264 or HEVC/AAC file, or a live source's H.264, through as it is */
+	bool copy; /* pass an H.264 or HEVC/AAC file, or a live source's H.264 (HEVC), as it is */
 };
 
 struct enc_output_config {
@@ -127,7 +128,8 @@ struct enc_live_config {
 	int timeout_ms;		 /* no picture for this long: the slate */
 	int av_offset_ms;	 /* > 0: the audio is delayed by this; < 0: the picture is */
 	const char *slate;	 /* an image for the slate; NULL: the last picture, darkened */
-	bool copy;		 /* H.264 from the source goes through as it is (enc_config.copy) */
+	bool copy;		 /* the source's video goes through as it is (enc_config.copy) */
+	enum enc_codec codec;	 /* ... if it is HEVC with ENC_CODEC_HEVC, else if H.264 */
 	int64_t clock_offset_ns; /* the stream's clock starts this far along (tests: long runs) */
 };
 

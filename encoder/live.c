@@ -93,7 +93,7 @@ struct capture {
 	AVFrame *dec;
 	int64_t deadline_ns; /* for the blocking call under way; 0: none */
 	int64_t delivered; /* pictures or audio frames (with --copy, video packets) since this open */
-	bool pass_video;   /* --copy: the video packets go through (an H.264 source) */
+	bool pass_video;   /* --copy: the video packets go through (of the codec asked for) */
 	int generation;	   /* --copy: of this open, for the passthrough */
 	/* The first open's verdict, under live->lock: 1 pending, 0 ok, < 0 error. */
 	int first;
@@ -397,10 +397,13 @@ static void first_verdict(struct capture *c, int ret)
 static void check_passthrough(struct capture *c, const AVCodecParameters *par)
 {
 	const struct enc_live_config *cfg = &c->live->cfg;
+	enum AVCodecID want = cfg->codec == ENC_CODEC_HEVC ? AV_CODEC_ID_HEVC : AV_CODEC_ID_H264;
 
-	c->pass_video = par->codec_id == AV_CODEC_ID_H264;
+	c->pass_video = par->codec_id == want;
 	if (!c->pass_video) {
-		LOG_ERR(TAG, "--copy needs H.264 from the source; it sends %s: the slate goes on",
+		LOG_ERR(TAG, "--copy passes %s; the source sends %s: the slate goes on",
+			want == AV_CODEC_ID_HEVC ? "HEVC (--codec hevc)"
+						 : "H.264 (HEVC with --codec hevc)",
 			avcodec_get_name(par->codec_id));
 		return;
 	}

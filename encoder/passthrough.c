@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
- * --copy of a live input: a camera that encodes H.264 itself. Its video
- * packets go to the server as they are; while it is lost, the session encodes
- * the slate with x264 at the stream's size and rate, and the camera's stream
- * resumes at its next keyframe. Every keyframe carries its own parameter sets
- * as new extradata, so the FLV muxer sends a new AVC sequence header at each
- * switch (and after a reconnect, whose header has the slate's): what the
- * server gets decodes throughout. The sound is the session's AAC (decoded and
+ * --copy of a live input: a camera that encodes H.264 (or, with --codec
+ * hevc, HEVC) itself. Its video packets go to the server as they are; while
+ * it is lost, the session encodes the slate with x264 (x265) at the stream's
+ * size and rate, and the camera's stream resumes at its next keyframe. Every
+ * keyframe carries its own parameter sets as new extradata, so the FLV muxer
+ * (eflv_out.c for HEVC) sends a new sequence header at each switch (and
+ * after a reconnect, whose header has the slate's): what the server gets
+ * decodes throughout. An HEVC camera that resumes at an open GOP's CRA has it
+ * spliced into a BLA (eflv_annexb_cra_to_bla()): its leading pictures refer
+ * to pictures never sent. The sound is the session's AAC (decoded and
  * encoded again), continuous through the slate.
  *
  * The reader thread (live.c) puts each video packet into a queue (pktq.c)
@@ -16,6 +19,7 @@
  * connection on the stream's clock (its arrival), and anchored again at a
  * keyframe when the camera's clock has drifted 200 ms from it.
  */
+#include "eflv.h"
 #include "enc_internal.h"
 #include "live.h"
 #include "log.h"
@@ -41,6 +45,18 @@ int enc_video_onto_timeline(struct enc_session *s, AVPacket *pkt, int64_t *shift
 	s->video_last_dts_us = pkt->dts;
 	av_packet_rescale_ts(pkt, AV_TIME_BASE_Q, s->tb[ENC_VIDEO]);
 	return enc_packet_add_extradata(pkt, extradata, extradata_size);
+}
+
+/* HEVC: the camera's stream starting at @p, a CRA made a BLA (Annex B only: a camera's MPEG-TS). */
+static int splice(AVPacket *p)
+{
+	int ret = av_packet_make_writable(p);
+
+	if (ret < 0)
+		return ret;
+	if (eflv_annexb_cra_to_bla(p->data, (size_t)p->size))
+		LOG_DEBUG(ENC_TAG, "--copy: the camera's stream starts at a CRA: spliced as a BLA");
+	return 0;
 }
 
 /* The camera's packet @n into the queue, on the stream's timeline. */
@@ -96,6 +112,10 @@ int enc_passthrough_tick(struct enc_session *s, int64_t due_us)
 			}
 			LOG_INFO(ENC_TAG,
 				 "--copy: the camera's stream goes through from its keyframe");
+			if (s->cfg.codec == ENC_CODEC_HEVC && (ret = splice(n->pkt)) < 0) {
+				enc_pktq_node_free(n);
+				break;
+			}
 			s->cam_on_air = true;
 			s->cam_generation = n->generation;
 			s->cam_offset_us = (n->arrival_ns - s->start_ns) / 1000 - n->pkt->dts;

@@ -67,9 +67,12 @@ int enc_session_create(const struct enc_config *cfg, struct enc_session **out)
 		ret = AVERROR(EINVAL);
 		goto fail;
 	}
-	/* sender/cli.c refuses this first (exit 64); this guards the library's other callers. */
-	if (cfg->copy && cfg->live && cfg->codec == ENC_CODEC_HEVC) {
-		LOG_ERR(ENC_TAG, "--copy of a live input passes H.264 only (not HEVC yet)");
+	/* The reader passes one codec, the slate is encoded in another: refused (sender/main.c gives both). */
+	if (cfg->copy && cfg->live &&
+	    (enc_live_config(cfg->live)->codec == ENC_CODEC_HEVC) !=
+		    (cfg->codec == ENC_CODEC_HEVC)) {
+		LOG_ERR(ENC_TAG,
+			"--copy of a live input: its reader and the session differ in codec");
 		ret = AVERROR(EINVAL);
 		goto fail;
 	}

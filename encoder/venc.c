@@ -138,8 +138,14 @@ static int open_hw_frames(struct enc_session *s, const AVCodec *codec)
 	return 0;
 }
 
-/* What an encoder of its kind needs for low delay; an option it lacks is skipped. */
-static void low_delay_options(const AVCodec *codec, AVDictionary **opts, const char *preset)
+/*
+ * What an encoder of its kind needs for low delay; an option it lacks is
+ * skipped. @in_band: x265's keyframes carry their parameter sets too (the
+ * slate of a live HEVC --copy, whose recording has no other way to tell the
+ * slate's from the camera's).
+ */
+static void low_delay_options(const AVCodec *codec, AVDictionary **opts, const char *preset,
+			      bool in_band)
 {
 	if (!strcmp(codec->name, "libx264") || !strcmp(codec->name, "libx264rgb")) {
 		av_dict_set(opts, "preset", preset, 0);
@@ -152,7 +158,10 @@ static void low_delay_options(const AVCodec *codec, AVDictionary **opts, const c
 		av_dict_set(opts, "preset", preset, 0);
 		av_dict_set(opts, "tune", "zerolatency", 0);
 		/* x265 logs to stderr itself, not through av_log: its errors only. */
-		av_dict_set(opts, "x265-params", "scenecut=0:log-level=error", 0);
+		av_dict_set(opts, "x265-params",
+			    in_band ? "scenecut=0:log-level=error:repeat-headers=1"
+				    : "scenecut=0:log-level=error",
+			    0);
 		av_dict_set(opts, "forced-idr", "1", 0);
 	} else if (!strcmp(codec->name, "h264_nvenc") || !strcmp(codec->name, "hevc_nvenc")) {
 		av_dict_set(opts, "tune", "ll", 0);
@@ -221,7 +230,7 @@ int enc_venc_open(struct enc_session *s, bool global_header)
 		c->pix_fmt = s->venc_sw_fmt;
 	else if ((ret = open_hw_frames(s, codec)) < 0)
 		return ret;
-	low_delay_options(codec, &opts, s->cfg.preset);
+	low_delay_options(codec, &opts, s->cfg.preset, s->cfg.copy);
 	ret = avcodec_open2(c, codec, &opts);
 	av_dict_free(&opts);
 	if (ret < 0 && x26x) {

@@ -204,6 +204,8 @@ int eflv_metadata_tag(struct eflv_buf *out, const struct eflv_metadata *md) EFLV
 
 /* HEVC NAL unit types used here (H.265 table 7-1). */
 enum eflv_hevc_nal {
+	EFLV_NAL_BLA_W_LP = 16,
+	EFLV_NAL_CRA = 21,
 	EFLV_NAL_VPS = 32,
 	EFLV_NAL_SPS = 33,
 	EFLV_NAL_PPS = 34,
@@ -274,6 +276,14 @@ int eflv_hvcc_build(const struct eflv_nal *nals, size_t n, unsigned flags, struc
 /* The same from Annex B bytes: libx265's extradata (VPS, SPS, PPS, an SEI), or a keyframe. */
 int eflv_hvcc_from_annexb(const uint8_t *p, size_t len, unsigned flags, struct eflv_buf *out,
 			  struct eflv_hevc_sps *sps) EFLV_WUR;
+
+/*
+ * A splice: the CRA slices of Annex B bytes made BLA_W_LP slices, in place
+ * (the same picture; its leading pictures, which refer to what came before
+ * it, are then skipped by a decoder instead of decoded into errors). Returns
+ * how many NAL units it changed.
+ */
+size_t eflv_annexb_cra_to_bla(uint8_t *p, size_t len);
 
 /* Flags of eflv_annexb_to_lp(). */
 #define EFLV_LP_DROP_PS 1u /* leave out VPS, SPS, PPS and access unit delimiters */

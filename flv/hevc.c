@@ -329,6 +329,22 @@ int eflv_hvcc_from_annexb(const uint8_t *p, size_t len, unsigned flags, struct e
 	return ret;
 }
 
+size_t eflv_annexb_cra_to_bla(uint8_t *p, size_t len)
+{
+	size_t i = next_start(p, len, 0), changed = 0;
+
+	while (i < len) {
+		size_t h = i + start_code_at(p, len, i);
+
+		if (h < len && ((p[h] >> 1) & 0x3f) == EFLV_NAL_CRA) {
+			p[h] = (uint8_t)((p[h] & 0x81) | (EFLV_NAL_BLA_W_LP << 1));
+			changed++;
+		}
+		i = next_start(p, len, h);
+	}
+	return changed;
+}
+
 static bool dropped(int type, unsigned flags)
 {
 	return (flags & EFLV_LP_DROP_PS) && ((type >= EFLV_NAL_VPS && type <= EFLV_NAL_AUD));

@@ -519,8 +519,9 @@ static const struct mps_opt rows[] = {
 	{.name = "copy",
 	 FLAG(copy),
 	 .help = "pass FILE (H.264 or HEVC, AAC) or a live input's\n"
-		 "H.264 through as it is: no encoding (but the\n"
-		 "slate's); the bit rate is the source's"},
+		 "H.264 (HEVC with --codec hevc) through as it is: no\n"
+		 "encoding (but the slate's); the bit rate is the\n"
+		 "source's"},
 	/* "%%" is printed as it is (fputs), as it always was. */
 	{.name = "record",
 	 .metavar = "FILE",
@@ -1086,13 +1087,19 @@ static enum mps_args_result check_input(const struct snd_options *o, char *err, 
 		FAIL("--loop applies to a file input");
 	if (o->copy && kind == MPS_INPUT_TEST)
 		FAIL("--copy applies to a file or a live input");
-	/* The live copy path and its slate are H.264's: refused here, not once the input runs. */
-	if (o->copy && kind == MPS_INPUT_LIVE && !strcmp(o->codec, "hevc"))
-		FAIL("--codec hevc with --copy of a live input: a live input passes H.264 only "
-		     "(HEVC: a file with --copy, or encode without --copy)");
-	if (o->copy && kind == MPS_INPUT_LIVE && o->record && !ends_with(o->record, ".flv"))
+	/*
+	 * The camera's and the slate's parameters take turns: FLV carries each
+	 * change of H.264's; HEVC's (not in FFmpeg 5.1's FLV) go in each keyframe,
+	 * which Matroska and MPEG-TS keep ('hvc1' in MP4 allows them only in its header).
+	 */
+	if (o->copy && kind == MPS_INPUT_LIVE && o->record && strcmp(o->codec, "hevc") &&
+	    !ends_with(o->record, ".flv"))
 		FAIL("--record with --copy of a live input: .flv (the camera's and the slate's "
 		     "H.264 parameters take turns, in either packaging; FLV carries each change)");
+	if (o->copy && kind == MPS_INPUT_LIVE && o->record && !strcmp(o->codec, "hevc") &&
+	    !ends_with(o->record, ".mkv") && !ends_with(o->record, ".ts"))
+		FAIL("--record with --copy of a live HEVC input: .mkv or .ts (the camera's and the "
+		     "slate's parameters take turns in their keyframes; FLV takes no HEVC here)");
 	if (kind == MPS_INPUT_LIVE)
 		return MPS_ARGS_RUN;
 	if (o->audio)

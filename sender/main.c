@@ -340,6 +340,14 @@ static int exit_for_live(int err)
 	}
 }
 
+/* --codec's value. */
+static enum enc_codec codec_of(const struct snd_options *o)
+{
+	return !strcmp(o->codec, "hevc")   ? ENC_CODEC_HEVC
+	       : !strcmp(o->codec, "auto") ? ENC_CODEC_AUTO
+					   : ENC_CODEC_H264;
+}
+
 /* A live input: its readers started (a camera not there yet is waited for): 0, or the exit code. */
 static int setup_input(struct app *a)
 {
@@ -354,6 +362,7 @@ static int setup_input(struct app *a)
 		.av_offset_ms = o->av_offset_ms,
 		.slate = o->slate,
 		.copy = o->copy,
+		.codec = codec_of(o),
 	};
 	int ret;
 
@@ -374,9 +383,7 @@ static int setup_encoder(struct app *a)
 		.width = o->width,
 		.height = o->height,
 		.fps = o->fps,
-		.codec = !strcmp(o->codec, "hevc")   ? ENC_CODEC_HEVC
-			 : !strcmp(o->codec, "auto") ? ENC_CODEC_AUTO
-						     : ENC_CODEC_H264,
+		.codec = codec_of(o),
 		.encoder = o->encoder,
 		.preset = o->preset,
 		.bitrate = o->bitrate,

@@ -13,11 +13,8 @@
 # RTMP, and the recording holds sound only; with `--codec auto` the stream is
 # H.264, and its recording decodes whole.
 . "$(dirname "$0")/common.sh"
-NMS4_DIR=${MPSTREAM_NMS4_DIR:-/usr/local/lib/mpstream-test-nms4}
-NMS4_APP=$NMS4_DIR/node_modules/node-media-server/bin/app.js
-grep -qs '"version": "4\.' "$NMS4_DIR/node_modules/node-media-server/package.json" && [ -f "$NMS4_APP" ] ||
-	{ echo "FAIL: node-media-server 4 is missing in $NMS4_DIR (scripts/test installs it)"; exit 1; }
-command -v node >/dev/null || { echo "FAIL: node is missing (scripts/test installs it)"; exit 1; }
+. "$(dirname "$0")/hevc.sh"
+nms4_check
 
 lab_up 8mbit || { echo "FAIL: lab"; exit 1; }
 DURATION=10
@@ -35,50 +32,8 @@ send() {
 	pid=$!
 }
 
-# sent NAME: "frames sent, frames dropped on purpose" from mpstream's last line.
-sent() {
-	sed -n 's/.* sent \([0-9]*\) video frames, .*, \([0-9]*\) frames dropped.*/\1 \2/p' \
-		"$LAB_DIR/mpstream-$1.log" | tail -n 1
-}
-
-# field OUT WORD: the number before WORD in a probe's summary ("frames", "missing").
-field() { grep -oE "[0-9]+ $2" "$1" | head -n 1 | grep -oE '^[0-9]+'; }
-
-# judge_recording NAME SECONDS FILE: mpstream probe reads the recording of
-# SECONDS of stream (--relative: every frame of a file was sent before the
-# probe started, and would count as a server's backlog, not judged): it
-# passes, holds every frame sent (80 % of SECONDS' at least) but those dropped
-# on purpose (2 allowed for a stamp the encoder blurred), none missing between
-# them, and the decoder said nothing.
-judge_recording() {
-	local name=$1 secs=$2 file=$3 prc frames missing nsent ndropped errors
-	"$MPSTREAM" probe --relative "$file" >"$LAB_DIR/probe-$name-rec.out" 2>"$LAB_DIR/probe-$name-rec.log"
-	prc=$?
-	read -r nsent ndropped <<<"$(sent "$name")"
-	frames=$(field "$LAB_DIR/probe-$name-rec.out" frames)
-	missing=$(field "$LAB_DIR/probe-$name-rec.out" missing)
-	errors=$(grep -c -E ' (error|warn) +libav' "$LAB_DIR/probe-$name-rec.log")
-	echo "figure: $name: recording: $(cat "$LAB_DIR/probe-$name-rec.out")"
-	echo "figure: $name: mpstream sent ${nsent:-?} frames, dropped ${ndropped:-?} on purpose;" \
-		"the recording: ${frames:-0} decoded, ${missing:-?} missing, $errors decoder message(s)"
-	[ "$prc" = 0 ] && pass "$name: the recording passes the probe" || fail "$name: the probe of the recording exited $prc"
-	[ -n "$nsent" ] && [ "$nsent" -ge $((secs * 30 * 8 / 10)) ] && [ "${frames:-0}" -ge $((nsent - ${ndropped:-0} - 2)) ] &&
-		pass "$name: $frames of $nsent frames decoded from the recording, ${ndropped:-0} dropped on purpose" ||
-		fail "$name: ${frames:-no} frames decoded from the recording, ${nsent:-?} sent, ${ndropped:-?} dropped"
-	[ -n "$missing" ] && [ "$missing" -le $((${ndropped:-0} + 2)) ] &&
-		pass "$name: $missing frames missing in the recording" || fail "$name: ${missing:-?} frames missing in the recording"
-	[ "$errors" = 0 ] && pass "$name: no decoder error" ||
-		fail "$name: the decoder said: $(grep -m 3 -E ' (error|warn) +libav' "$LAB_DIR/probe-$name-rec.log")"
-}
-
-# 1. Node-Media-Server 4: its own configuration (no admin API, nothing
-# written back), listening on 1945, recording every stream to nms4-rec/.
-cat >"$LAB_DIR/nms4.json" <<JSON
-{ "bind": "0.0.0.0", "rtmp": { "port": 1945 },
-  "record": { "auto": true, "path": "$LAB_DIR/nms4-rec" }, "store": { "path": "$LAB_DIR/nms4-data" } }
-JSON
-ip netns exec "$LAB_SRV" mptcpize run node "$NMS4_APP" -c "$LAB_DIR/nms4.json" >"$LAB_DIR/nms4.log" 2>&1 &
-lab_wait_listen srv 1945 || { fail "Node-Media-Server 4 did not start: $(tail -3 "$LAB_DIR/nms4.log")"; finish; }
+# 1. Node-Media-Server 4 on 1945, recording every stream.
+nms4_start 1945
 ip netns exec "$LAB_SRV" "$MPSTREAM" probe --duration $((DURATION - 2)) --timeout 10 --max-gap 5000 \
 	"rtmp://127.0.0.1:1945/live/$KEY" >"$LAB_DIR/probe-nms4.out" 2>"$LAB_DIR/probe-nms4.log" &
 probe=$!
@@ -117,14 +72,7 @@ echo "figure: nms4: ${frames:-0} frames, ${missing:-?} missing, longest arrival 
 [ -n "$gap" ] && [ "$gap" -lt 2000 ] && pass "nms4: longest arrival gap $gap ms" || fail "nms4: arrival gap ${gap:-?} ms"
 
 # Its recording (Node-Media-Server 4 writes the enhanced tags as it got them).
-# It writes asynchronously: the file is read once its size holds for 0.3 s.
-rec="" size=-1
-for _ in $(seq 1 20); do
-	rec=$(find "$LAB_DIR/nms4-rec" -name '*.flv' 2>/dev/null | head -n 1)
-	[ -n "$rec" ] && [ "$(stat -c %s "$rec")" = "$size" ] && break
-	[ -n "$rec" ] && size=$(stat -c %s "$rec")
-	sleep 0.3
-done
+rec=$(nms4_recording)
 if [ -z "$rec" ]; then
 	fail "nms4: no recording in $LAB_DIR/nms4-rec"
 else

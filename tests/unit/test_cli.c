@@ -631,11 +631,27 @@ static void test_codec(void **state)
 	assert_string_equal(o.encoder, "libx264");
 	assert_int_equal(parse(&o, err, "-i", "clip.mkv", "--copy", "--codec", "hevc", URL, NULL),
 			 MPS_ARGS_RUN);
-	/* A live input's copy is H.264 only: refused before anything runs; auto takes it. */
-	expect_error("--codec hevc with --copy of a live input: a live input passes H.264 only",
-		     "-i", "udp://@:5000", "--copy", "--codec", "hevc", URL, NULL);
-	expect_error("--codec hevc with --copy of a live input", "-i", "v4l2:/dev/video0", "--copy",
-		     "--codec", "hevc", URL, NULL);
+	/*
+	 * A live input's copy passes what --codec says (auto: H.264); HEVC's
+	 * recording keeps the parameter sets in each keyframe: .mkv or .ts.
+	 */
+	assert_int_equal(
+		parse(&o, err, "-i", "udp://@:5000", "--copy", "--codec", "hevc", URL, NULL),
+		MPS_ARGS_RUN);
+	assert_int_equal(parse(&o, err, "-i", "srt://:9000?mode=listener", "--copy", "--codec",
+			       "hevc", "--record", "cam.mkv", URL, NULL),
+			 MPS_ARGS_RUN);
+	expect_error("--record with --copy of a live HEVC input: .mkv or .ts", "-i", "udp://@:5000",
+		     "--copy", "--codec", "hevc", "--record", "cam.mp4", URL, NULL);
+	assert_int_equal(parse(&o, err, "-i", "udp://@:5000", "--copy", "--codec", "hevc",
+			       "--record", "cam.ts", URL, NULL),
+			 MPS_ARGS_RUN);
+	expect_error("FLV takes no HEVC here", "-i", "udp://@:5000", "--copy", "--codec", "hevc",
+		     "--record", "cam.flv", URL, NULL);
+	expect_error("--record with --copy of a live input: .flv", "-i", "udp://@:5000", "--copy",
+		     "--record", "cam.mkv", URL, NULL);
+	expect_error("--record with --copy of a live input: .flv", "-i", "udp://@:5000", "--copy",
+		     "--codec", "auto", "--record", "cam.mkv", URL, NULL);
 	assert_int_equal(
 		parse(&o, err, "-i", "udp://@:5000", "--copy", "--codec", "auto", URL, NULL),
 		MPS_ARGS_RUN);

@@ -319,6 +319,66 @@ static void test_new_extradata(void **state)
 	avcodec_parameters_free(&rext);
 }
 
+/*
+ * A camera passed through that changes its settings on the same connection:
+ * its keyframes carry the new parameter sets in Annex B, its extradata (read
+ * when it connected) the old ones. The keyframe's own win: a SequenceStart
+ * with them, once; a keyframe without any goes by its extradata again.
+ */
+static void test_inband_parameter_sets(void **state)
+{
+	static const uint8_t idr[] = {0, 0, 0, 1, 0x26, 0x01, 0xaf};
+	AVCodecParameters *rext = avcodec_parameters_alloc();
+	struct eflv_tag_view t[16];
+	struct eflv_video v;
+	struct fixture f;
+	AVPacket *pkt = av_packet_alloc();
+	uint8_t *out, *side;
+	size_t len, n;
+
+	(void)state;
+	annexb_extradata(rext, rext_vps, sizeof(rext_vps), rext_sps, sizeof(rext_sps), rext_pps,
+			 sizeof(rext_pps));
+	open_writer(&f, false);
+	for (int i = 0; i < 3; i++) {
+		/* Two keyframes with the new sets in them, then one with none. */
+		size_t inband = i < 2 ? (size_t)rext->extradata_size : 0;
+
+		assert_int_equal(av_new_packet(pkt, (int)(inband + sizeof(idr))), 0);
+		memcpy(pkt->data, rext->extradata, inband);
+		memcpy(pkt->data + inband, idr, sizeof(idr));
+		pkt->dts = pkt->pts = 1000 * (i + 1);
+		pkt->flags = AV_PKT_FLAG_KEY;
+		/* The stale extradata of the connection, as the reader attaches it. */
+		side = av_packet_new_side_data(pkt, AV_PKT_DATA_NEW_EXTRADATA,
+					       (size_t)f.par[0]->extradata_size);
+		assert_non_null(side);
+		memcpy(side, f.par[0]->extradata, (size_t)f.par[0]->extradata_size);
+		assert_int_equal(enc_eflv_write(f.w, pkt, 0), 0);
+		av_packet_unref(pkt);
+	}
+	len = close_writer(&f, &out);
+	n = read_tags(out, len, t, 16);
+	/* metadata, SequenceStart; SequenceStart (the new sets), frame; frame; SequenceStart (the old), frame */
+	assert_int_equal(n, 2 + 2 + 1 + 2);
+	assert_int_equal(eflv_parse_video(t[2].body, t[2].len, &v), 0);
+	assert_int_equal(v.packet, EFLV_PKT_SEQUENCE_START);
+	assert_int_equal(t[2].ts_ms, 1000);
+	assert_memory_equal(v.data, rext_ffmpeg_hvcc, sizeof(rext_ffmpeg_hvcc));
+	assert_int_equal(eflv_parse_video(t[3].body, t[3].len, &v), 0);
+	assert_int_equal(v.packet, EFLV_PKT_CODED_FRAMES_X);
+	/* The parameter sets are not sent again inside the frame. */
+	assert_int_equal(v.len, 4 + sizeof(idr) - 4);
+	assert_int_equal(eflv_parse_video(t[4].body, t[4].len, &v), 0);
+	assert_int_equal(v.packet, EFLV_PKT_CODED_FRAMES_X);
+	assert_int_equal(eflv_parse_video(t[5].body, t[5].len, &v), 0);
+	assert_int_equal(v.packet, EFLV_PKT_SEQUENCE_START);
+	assert_int_equal(t[5].ts_ms, 3000);
+	av_free(out);
+	av_packet_free(&pkt);
+	avcodec_parameters_free(&rext);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -326,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_interleave),
 		cmocka_unit_test(test_interleave_no_audio),
 		cmocka_unit_test(test_new_extradata),
+		cmocka_unit_test(test_inband_parameter_sets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

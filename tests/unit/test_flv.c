@@ -337,6 +337,23 @@ static void test_annexb_to_lp(void **state)
 	eflv_buf_free(&b);
 }
 
+/* A splice: CRA slices become BLA_W_LP ones, their other bits kept; nothing else changes. */
+static void test_cra_to_bla(void **state)
+{
+	/* VPS, a CRA slice (nuh_layer_id 0, temporal id 1), another CRA slice, a TRAIL_R slice */
+	uint8_t in[] = {0, 0, 0, 1,    0x40, 0x01, 0x0c, 0, 0, 1,    0x2a, 0x01, 0xaf,
+			0, 0, 1, 0x2a, 0x01, 0x10, 0,	 0, 1, 0x02, 0x01, 0xd0};
+	uint8_t want[sizeof(in)];
+
+	(void)state;
+	memcpy(want, in, sizeof(in));
+	want[10] = want[16] = 0x20; /* type 16 << 1, forbidden bit and layer's top bit 0 */
+	assert_int_equal(eflv_annexb_cra_to_bla(in, sizeof(in)), 2);
+	assert_memory_equal(in, want, sizeof(in));
+	assert_int_equal(eflv_annexb_cra_to_bla(in, sizeof(in)), 0); /* no CRA left */
+	assert_int_equal(eflv_annexb_cra_to_bla(in, 3), 0);
+}
+
 /* A SequenceStart tag, written out by hand around the record. */
 static void test_sequence_start_tag(void **state)
 {
@@ -624,6 +641,7 @@ int main(void)
 		cmocka_unit_test(test_hvcc_missing_set),
 		cmocka_unit_test(test_hvcc_from_annexb),
 		cmocka_unit_test(test_annexb_split),
+		cmocka_unit_test(test_cra_to_bla),
 		cmocka_unit_test(test_annexb_to_lp),
 		cmocka_unit_test(test_sequence_start_tag),
 		cmocka_unit_test(test_coded_frames),
