@@ -275,8 +275,8 @@ lab_linkem() {
 # lab_linkem_stop N: stop uplink N's linkem (its totals in $LAB_DIR/linkem$N.out).
 lab_linkem_stop() {
 	[ -n "${LAB_LINKEM_PID[$1]:-}" ] || return 0
-	kill -TERM "${LAB_LINKEM_PID[$1]}" 2>/dev/null
-	wait "${LAB_LINKEM_PID[$1]}" 2>/dev/null
+	kill -TERM "${LAB_LINKEM_PID[$1]}" 2>/dev/null || true
+	wait "${LAB_LINKEM_PID[$1]}" 2>/dev/null || true
 	LAB_LINKEM_PID[$1]=""
 }
 
@@ -354,20 +354,22 @@ lab_is_owner() {
 	[ -z "$LAB_OWNER" ] || [ "$LAB_OWNER" = "$me" ]
 }
 
-# lab_down: only in the shell that ran lab_up (lab_is_owner).
+# lab_down: only in the shell that ran lab_up (lab_is_owner). Nothing in it
+# may fail under a caller's `set -e` (bench/run): a linkem or an nginx that
+# died before it would have ended the EXIT trap there, the lab left behind.
 lab_down() {
 	local ns i
 	lab_is_owner || return 0
 	for i in "${!LAB_LINKEM_PID[@]}"; do
 		lab_linkem_stop "$i"
 	done
-	[ -n "$LAB_NGINX_PID" ] && kill "$LAB_NGINX_PID" 2>/dev/null
+	[ -z "$LAB_NGINX_PID" ] || kill "$LAB_NGINX_PID" 2>/dev/null || true
 	for ns in "$LAB_SND" "$LAB_RTR" "$LAB_SRV"; do
-		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
-		ip netns del "$ns" 2>/dev/null
+		ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+		ip netns del "$ns" 2>/dev/null || true
 		rm -rf "/etc/netns/$ns"
 	done
-	[ -n "$LAB_NGINX_PID" ] && wait "$LAB_NGINX_PID" 2>/dev/null
+	[ -z "$LAB_NGINX_PID" ] || wait "$LAB_NGINX_PID" 2>/dev/null || true
 	LAB_NGINX_PID=""
 	if [ -n "$LAB_DIR" ] && [ -z "${LAB_KEEP:-}" ]; then
 		rm -rf "$LAB_DIR"
