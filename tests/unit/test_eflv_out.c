@@ -274,48 +274,71 @@ static void test_interleave_no_audio(void **state)
 	}
 }
 
+/* A keyframe's slice (IDR_W_RADL), Annex B. */
+static const uint8_t idr[] = {0, 0, 0, 1, 0x26, 0x01, 0xaf};
+
+/* Parameters whose extradata is the RExt sets of eflv_fixtures.h, Annex B. */
+static AVCodecParameters *rext_params(void)
+{
+	AVCodecParameters *rext = avcodec_parameters_alloc();
+
+	assert_non_null(rext);
+	annexb_extradata(rext, rext_vps, sizeof(rext_vps), rext_sps, sizeof(rext_sps), rext_pps,
+			 sizeof(rext_pps));
+	return rext;
+}
+
+/* A keyframe at @dts: @inband's bytes then the slice, @side's extradata beside it. */
+static void write_keyframe(struct fixture *f, int64_t dts, const uint8_t *inband, size_t n,
+			   const AVCodecParameters *side)
+{
+	AVPacket *pkt = av_packet_alloc();
+	uint8_t *x;
+
+	assert_int_equal(av_new_packet(pkt, (int)(n + sizeof(idr))), 0);
+	memcpy(pkt->data, inband, n);
+	memcpy(pkt->data + n, idr, sizeof(idr));
+	pkt->dts = pkt->pts = dts;
+	pkt->flags = AV_PKT_FLAG_KEY;
+	x = av_packet_new_side_data(pkt, AV_PKT_DATA_NEW_EXTRADATA, (size_t)side->extradata_size);
+	assert_non_null(x);
+	memcpy(x, side->extradata, (size_t)side->extradata_size);
+	assert_int_equal(enc_eflv_write(f->w, pkt, 0), 0);
+	av_packet_free(&pkt);
+}
+
+/* Whether tag @t is a SequenceStart at @ts_ms; @v gets it. */
+static void assert_sequence_start(const struct eflv_tag_view *t, uint32_t ts_ms,
+				  struct eflv_video *v)
+{
+	assert_int_equal(eflv_parse_video(t->body, t->len, v), 0);
+	assert_int_equal(v->packet, EFLV_PKT_SEQUENCE_START);
+	assert_int_equal(t->ts_ms, ts_ms);
+}
+
 /* A keyframe with other parameter sets as new extradata gets a SequenceStart; the same, none. */
 static void test_new_extradata(void **state)
 {
-	static const uint8_t idr[] = {0, 0, 0, 1, 0x26, 0x01, 0xaf};
-	AVCodecParameters *rext = avcodec_parameters_alloc();
+	AVCodecParameters *rext = rext_params();
 	struct eflv_tag_view t[16];
 	struct eflv_video v;
 	struct fixture f;
-	AVPacket *pkt = av_packet_alloc();
-	uint8_t *out, *side;
+	uint8_t *out;
 	size_t len, n;
 
 	(void)state;
-	annexb_extradata(rext, rext_vps, sizeof(rext_vps), rext_sps, sizeof(rext_sps), rext_pps,
-			 sizeof(rext_pps));
 	open_writer(&f, false);
-	for (int i = 0; i < 2; i++) {
-		/* The first: the same sets as the header's; the second: others. */
-		const AVCodecParameters *p = i ? rext : f.par[0];
-
-		assert_int_equal(av_new_packet(pkt, sizeof(idr)), 0);
-		memcpy(pkt->data, idr, sizeof(idr));
-		pkt->dts = pkt->pts = 1000 * (i + 1);
-		pkt->flags = AV_PKT_FLAG_KEY;
-		side = av_packet_new_side_data(pkt, AV_PKT_DATA_NEW_EXTRADATA,
-					       (size_t)p->extradata_size);
-		assert_non_null(side);
-		memcpy(side, p->extradata, (size_t)p->extradata_size);
-		assert_int_equal(enc_eflv_write(f.w, pkt, 0), 0);
-		av_packet_unref(pkt);
-	}
+	/* The first: the same sets as the header's; the second: others. */
+	write_keyframe(&f, 1000, NULL, 0, f.par[0]);
+	write_keyframe(&f, 2000, NULL, 0, rext);
 	len = close_writer(&f, &out);
 	n = read_tags(out, len, t, 16);
 	assert_int_equal(n, 2 + 1 + 2); /* metadata, SequenceStart; frame; SequenceStart, frame */
-	assert_int_equal(eflv_parse_video(t[3].body, t[3].len, &v), 0);
-	assert_int_equal(v.packet, EFLV_PKT_SEQUENCE_START);
-	assert_int_equal(t[3].ts_ms, 2000);
+	assert_sequence_start(&t[3], 2000, &v);
 	assert_memory_equal(v.data, rext_ffmpeg_hvcc, sizeof(rext_ffmpeg_hvcc));
 	assert_int_equal(eflv_parse_video(t[4].body, t[4].len, &v), 0);
 	assert_int_equal(v.packet, EFLV_PKT_CODED_FRAMES_X);
 	av_free(out);
-	av_packet_free(&pkt);
 	avcodec_parameters_free(&rext);
 }
 
@@ -327,55 +350,33 @@ static void test_new_extradata(void **state)
  */
 static void test_inband_parameter_sets(void **state)
 {
-	static const uint8_t idr[] = {0, 0, 0, 1, 0x26, 0x01, 0xaf};
-	AVCodecParameters *rext = avcodec_parameters_alloc();
+	AVCodecParameters *rext = rext_params();
 	struct eflv_tag_view t[16];
 	struct eflv_video v;
 	struct fixture f;
-	AVPacket *pkt = av_packet_alloc();
-	uint8_t *out, *side;
+	uint8_t *out;
 	size_t len, n;
 
 	(void)state;
-	annexb_extradata(rext, rext_vps, sizeof(rext_vps), rext_sps, sizeof(rext_sps), rext_pps,
-			 sizeof(rext_pps));
 	open_writer(&f, false);
-	for (int i = 0; i < 3; i++) {
-		/* Two keyframes with the new sets in them, then one with none. */
-		size_t inband = i < 2 ? (size_t)rext->extradata_size : 0;
-
-		assert_int_equal(av_new_packet(pkt, (int)(inband + sizeof(idr))), 0);
-		memcpy(pkt->data, rext->extradata, inband);
-		memcpy(pkt->data + inband, idr, sizeof(idr));
-		pkt->dts = pkt->pts = 1000 * (i + 1);
-		pkt->flags = AV_PKT_FLAG_KEY;
-		/* The stale extradata of the connection, as the reader attaches it. */
-		side = av_packet_new_side_data(pkt, AV_PKT_DATA_NEW_EXTRADATA,
-					       (size_t)f.par[0]->extradata_size);
-		assert_non_null(side);
-		memcpy(side, f.par[0]->extradata, (size_t)f.par[0]->extradata_size);
-		assert_int_equal(enc_eflv_write(f.w, pkt, 0), 0);
-		av_packet_unref(pkt);
-	}
+	/* Two keyframes with the new sets in them, then one with none; the stale extradata beside each. */
+	for (int i = 0; i < 3; i++)
+		write_keyframe(&f, 1000 * (i + 1), rext->extradata,
+			       i < 2 ? (size_t)rext->extradata_size : 0, f.par[0]);
 	len = close_writer(&f, &out);
 	n = read_tags(out, len, t, 16);
 	/* metadata, SequenceStart; SequenceStart (the new sets), frame; frame; SequenceStart (the old), frame */
 	assert_int_equal(n, 2 + 2 + 1 + 2);
-	assert_int_equal(eflv_parse_video(t[2].body, t[2].len, &v), 0);
-	assert_int_equal(v.packet, EFLV_PKT_SEQUENCE_START);
-	assert_int_equal(t[2].ts_ms, 1000);
+	assert_sequence_start(&t[2], 1000, &v);
 	assert_memory_equal(v.data, rext_ffmpeg_hvcc, sizeof(rext_ffmpeg_hvcc));
 	assert_int_equal(eflv_parse_video(t[3].body, t[3].len, &v), 0);
 	assert_int_equal(v.packet, EFLV_PKT_CODED_FRAMES_X);
-	/* The parameter sets are not sent again inside the frame. */
-	assert_int_equal(v.len, 4 + sizeof(idr) - 4);
+	/* The parameter sets are not sent again inside the frame: the slice alone, 4-byte length. */
+	assert_int_equal(v.len, sizeof(idr));
 	assert_int_equal(eflv_parse_video(t[4].body, t[4].len, &v), 0);
 	assert_int_equal(v.packet, EFLV_PKT_CODED_FRAMES_X);
-	assert_int_equal(eflv_parse_video(t[5].body, t[5].len, &v), 0);
-	assert_int_equal(v.packet, EFLV_PKT_SEQUENCE_START);
-	assert_int_equal(t[5].ts_ms, 3000);
+	assert_sequence_start(&t[5], 3000, &v);
 	av_free(out);
-	av_packet_free(&pkt);
 	avcodec_parameters_free(&rext);
 }
 
