@@ -38,6 +38,7 @@ struct enc_eflv {
 	AVRational tb[2];
 	bool has_audio;
 	struct eflv_buf record; /* the one sent last */
+	struct eflv_buf side;	/* the last keyframe's new extradata, as a record */
 	bool lp_input;		/* packets length-prefixed already (the extradata was a record) */
 	struct eflv_buf lp;	/* a packet's NAL units, length-prefixed */
 	struct eflv_line line[2];
@@ -223,50 +224,59 @@ static bool starts_annexb(const uint8_t *p, size_t n)
 	       (n >= 4 && !p[0] && !p[1] && !p[2] && p[3] == 1);
 }
 
+static bool same(const struct eflv_buf *a, const struct eflv_buf *b)
+{
+	return a->len == b->len && (!a->len || !memcmp(a->data, b->data, a->len));
+}
+
 /*
  * A keyframe's parameter sets: a SequenceStart first if they differ from the
  * last ones sent. Its own, when it carries them in Annex B (a camera passed
  * through that changed its settings without a new connection: its extradata
- * was read when it connected), else its new extradata (a reopened encoder,
- * a switch between the camera and the slate).
+ * was read when it connected), else its new extradata when that changed
+ * since the last keyframe (a reopened encoder, a switch between the camera
+ * and the slate). The same extradata again says nothing new: a keyframe
+ * without parameter sets after ones that had others keeps those.
  */
 static int new_record(struct enc_eflv *w, const AVPacket *pkt, int64_t dts_ms)
 {
 	size_t n = 0;
 	const uint8_t *x = av_packet_get_side_data(pkt, AV_PKT_DATA_NEW_EXTRADATA, &n);
-	struct eflv_buf rec = {0}, tag = {0};
+	struct eflv_buf side = {0}, own = {0}, tag = {0};
+	const struct eflv_buf *rec = NULL;
 	bool lp = w->lp_input;
 	int ret = 0;
 
 	if (!(pkt->flags & AV_PKT_FLAG_KEY))
 		return 0;
-	if (x && n && (ret = record_from(x, n, &rec, &lp)) < 0)
+	if (x && n && (ret = record_from(x, n, &side, &lp)) < 0)
 		goto out;
-	if (!lp && starts_annexb(pkt->data, (size_t)pkt->size)) {
-		struct eflv_buf own = {0};
-
-		/* No parameter set in it: not an error, the extradata says. */
-		if (!eflv_hvcc_from_annexb(pkt->data, (size_t)pkt->size, 0, &own, NULL)) {
-			eflv_buf_free(&rec);
-			rec = own;
-		} else {
-			eflv_buf_free(&own);
-		}
+	if (side.len) {
+		w->lp_input = lp;
+		if (!same(&side, &w->side))
+			rec = &side;
 	}
-	if (!rec.len)
-		goto out;
-	w->lp_input = lp;
-	if (rec.len == w->record.len && !memcmp(rec.data, w->record.data, rec.len))
-		goto out;
-	if ((ret = to_averror(
-		     eflv_hevc_sequence_start(&tag, (uint32_t)dts_ms, rec.data, rec.len))) < 0 ||
-	    (ret = queue_tag(w, 0, &tag, dts_ms)) < 0)
-		goto out;
-	eflv_buf_free(&w->record);
-	w->record = rec;
-	rec = (struct eflv_buf){0};
+	/* No parameter set in it: not an error, the extradata says. */
+	if (!w->lp_input && starts_annexb(pkt->data, (size_t)pkt->size) &&
+	    !eflv_hvcc_from_annexb(pkt->data, (size_t)pkt->size, 0, &own, NULL))
+		rec = &own;
+	if (rec && !same(rec, &w->record)) {
+		if ((ret = to_averror(eflv_hevc_sequence_start(&tag, (uint32_t)dts_ms, rec->data,
+							       rec->len))) < 0 ||
+		    (ret = queue_tag(w, 0, &tag, dts_ms)) < 0)
+			goto out;
+		eflv_buf_reset(&w->record);
+		if ((ret = to_averror(eflv_put(&w->record, rec->data, rec->len))) < 0)
+			goto out;
+	}
+	if (side.len) {
+		eflv_buf_free(&w->side);
+		w->side = side;
+		side = (struct eflv_buf){0};
+	}
 out:
-	eflv_buf_free(&rec);
+	eflv_buf_free(&side);
+	eflv_buf_free(&own);
 	eflv_buf_free(&tag);
 	return ret;
 }
@@ -340,6 +350,7 @@ void enc_eflv_free(struct enc_eflv *w)
 			free(p);
 		}
 	eflv_buf_free(&w->record);
+	eflv_buf_free(&w->side);
 	eflv_buf_free(&w->lp);
 	free(w);
 }

@@ -47,12 +47,20 @@ int enc_video_onto_timeline(struct enc_session *s, AVPacket *pkt, int64_t *shift
 	return enc_packet_add_extradata(pkt, extradata, extradata_size);
 }
 
-/* HEVC: the camera's stream starting at @p, a CRA made a BLA (Annex B only: a camera's MPEG-TS). */
+/*
+ * HEVC: the camera's stream starting at @p, a CRA made a BLA. Annex B only
+ * (a camera's MPEG-TS): not when its extradata is an hvcC record (first byte
+ * 1: length-prefixed packets, whose lengths may look like start codes).
+ */
 static int splice(AVPacket *p)
 {
-	int ret = av_packet_make_writable(p);
+	size_t n = 0;
+	const uint8_t *x = av_packet_get_side_data(p, AV_PKT_DATA_NEW_EXTRADATA, &n);
+	int ret;
 
-	if (ret < 0)
+	if (x && n && x[0] == 1)
+		return 0;
+	if ((ret = av_packet_make_writable(p)) < 0)
 		return ret;
 	if (eflv_annexb_cra_to_bla(p->data, (size_t)p->size))
 		LOG_DEBUG(ENC_TAG, "--copy: the camera's stream starts at a CRA: spliced as a BLA");

@@ -280,8 +280,9 @@ int eflv_hvcc_from_annexb(const uint8_t *p, size_t len, unsigned flags, struct e
 /*
  * A splice: the CRA slices of Annex B bytes made BLA_W_LP slices, in place
  * (the same picture; its leading pictures, which refer to what came before
- * it, are then skipped by a decoder instead of decoded into errors). Returns
- * how many NAL units it changed.
+ * it, are then skipped by a decoder instead of decoded into errors). Bytes
+ * that do not start with a start code (length-prefixed NAL units) are left as
+ * they are. Returns how many NAL units it changed.
  */
 size_t eflv_annexb_cra_to_bla(uint8_t *p, size_t len);
 

@@ -333,6 +333,9 @@ size_t eflv_annexb_cra_to_bla(uint8_t *p, size_t len)
 {
 	size_t i = next_start(p, len, 0), changed = 0;
 
+	/* Length-prefixed data (an hvcC stream) can hold 00 00 01 in a length: not touched. */
+	if (!start_code_at(p, len, 0))
+		return 0;
 	while (i < len) {
 		size_t h = i + start_code_at(p, len, i);
 

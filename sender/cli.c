@@ -502,7 +502,8 @@ static const struct mps_opt rows[] = {
 	 FIELD(codec, const char *),
 	 .help = "the video codec (default h264); hevc goes as\n"
 		 "Enhanced RTMP, which the server must take; auto:\n"
-		 "h264 when encoding, the file's with --copy"},
+		 "h264 when encoding, the file's with --copy (a live\n"
+		 "input's: h264)"},
 	{.name = "encoder",
 	 .metavar = "NAME",
 	 .apply = apply_encoder,

@@ -340,7 +340,7 @@ static void test_annexb_to_lp(void **state)
 /* A splice: CRA slices become BLA_W_LP ones, their other bits kept; nothing else changes. */
 static void test_cra_to_bla(void **state)
 {
-	/* VPS, a CRA slice (nuh_layer_id 0, temporal id 1), another CRA slice, a TRAIL_R slice */
+	/* VPS, a CRA slice (nuh_layer_id 0, TemporalId 0), another CRA slice, a TRAIL_R slice */
 	uint8_t in[] = {0, 0, 0, 1,    0x40, 0x01, 0x0c, 0, 0, 1,    0x2a, 0x01, 0xaf,
 			0, 0, 1, 0x2a, 0x01, 0x10, 0,	 0, 1, 0x02, 0x01, 0xd0};
 	uint8_t want[sizeof(in)];
@@ -352,6 +352,14 @@ static void test_cra_to_bla(void **state)
 	assert_memory_equal(in, want, sizeof(in));
 	assert_int_equal(eflv_annexb_cra_to_bla(in, sizeof(in)), 0); /* no CRA left */
 	assert_int_equal(eflv_annexb_cra_to_bla(in, 3), 0);
+	/* Length-prefixed: a second NAL unit of 298 bytes has 00 00 01 2a for its length. */
+	{
+		uint8_t lp[] = {0, 0, 0, 3, 0x2a, 0x01, 0xaf, 0, 0, 1, 0x2a, 0x2a, 0x01};
+
+		assert_int_equal(eflv_annexb_cra_to_bla(lp, sizeof(lp)), 0);
+		assert_int_equal(lp[4], 0x2a);
+		assert_int_equal(lp[10], 0x2a);
+	}
 }
 
 /* A SequenceStart tag, written out by hand around the record. */
