@@ -254,10 +254,13 @@ static void test_containers(void **state)
 	}
 }
 
-/* HEVC into Matroska and MP4 ('hvc1'): every frame decodes; FLV refused with one line. */
+/*
+ * HEVC into Matroska, MP4 ('hvc1') and MPEG-TS (what a live HEVC --copy
+ * records to, besides Matroska): every frame decodes; FLV refused with one line.
+ */
 static void test_hevc(void **state)
 {
-	static const char *const ext[] = {"mkv", "mp4"};
+	static const char *const ext[] = {"mkv", "mp4", "ts"};
 	char path[256];
 	struct enc_progress p;
 	struct rec_facts f;
