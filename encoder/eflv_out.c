@@ -20,7 +20,6 @@
  */
 #define MAX_WAITING  1024
 #define AAC_CODEC_ID 10 /* onMetaData's audiocodecid */
-#define HVCC_MIN     23 /* an HEVCDecoderConfigurationRecord with no arrays */
 
 struct eflv_pending {
 	struct eflv_buf tag;
@@ -54,7 +53,7 @@ static int to_averror(int ret)
 static int record_from(const uint8_t *x, size_t n, struct eflv_buf *rec, bool *lp)
 {
 	eflv_buf_reset(rec);
-	if (n >= HVCC_MIN && x[0] == 1) {
+	if (eflv_is_hvcc(x, n)) {
 		if ((x[21] & 3) != 3)
 			return AVERROR(ENOTSUP);
 		*lp = true;
@@ -217,13 +216,6 @@ fail:
 	return ret;
 }
 
-/* Whether @p starts with an Annex B start code. */
-static bool starts_annexb(const uint8_t *p, size_t n)
-{
-	return (n >= 3 && !p[0] && !p[1] && p[2] == 1) ||
-	       (n >= 4 && !p[0] && !p[1] && !p[2] && p[3] == 1);
-}
-
 static bool same(const struct eflv_buf *a, const struct eflv_buf *b)
 {
 	return a->len == b->len && (!a->len || !memcmp(a->data, b->data, a->len));
@@ -257,7 +249,7 @@ static int new_record(struct enc_eflv *w, const AVPacket *pkt, int64_t dts_ms)
 			rec = &side;
 	}
 	/* No parameter set in it: not an error, the extradata says. */
-	if (!w->lp_input && starts_annexb(pkt->data, (size_t)pkt->size) &&
+	if (!w->lp_input && eflv_is_annexb(pkt->data, (size_t)pkt->size) &&
 	    !eflv_hvcc_from_annexb(pkt->data, (size_t)pkt->size, 0, &own, NULL))
 		rec = &own;
 	if (rec && !same(rec, &w->record)) {

@@ -49,8 +49,8 @@ int enc_video_onto_timeline(struct enc_session *s, AVPacket *pkt, int64_t *shift
 
 /*
  * HEVC: the camera's stream starting at @p, a CRA made a BLA. Annex B only
- * (a camera's MPEG-TS): not when its extradata is an hvcC record (first byte
- * 1: length-prefixed packets, whose lengths may look like start codes).
+ * (a camera's MPEG-TS): not when its extradata is an hvcC record
+ * (eflv_is_hvcc(): length-prefixed packets).
  */
 static int splice(AVPacket *p)
 {
@@ -58,7 +58,7 @@ static int splice(AVPacket *p)
 	const uint8_t *x = av_packet_get_side_data(p, AV_PKT_DATA_NEW_EXTRADATA, &n);
 	int ret;
 
-	if (x && n && x[0] == 1)
+	if (x && eflv_is_hvcc(x, n))
 		return 0;
 	if ((ret = av_packet_make_writable(p)) < 0)
 		return ret;

@@ -277,6 +277,16 @@ int eflv_hvcc_build(const struct eflv_nal *nals, size_t n, unsigned flags, struc
 int eflv_hvcc_from_annexb(const uint8_t *p, size_t len, unsigned flags, struct eflv_buf *out,
 			  struct eflv_hevc_sps *sps) EFLV_WUR;
 
+/* Whether @p starts with an Annex B start code (00 00 01 or 00 00 00 01). */
+bool eflv_is_annexb(const uint8_t *p, size_t len);
+
+/*
+ * Whether @p is an HEVCDecoderConfigurationRecord (configurationVersion 1, at
+ * least its fixed 23 bytes): its stream's NAL units are length-prefixed,
+ * and a length of 256 to 511 bytes reads as a start code.
+ */
+bool eflv_is_hvcc(const uint8_t *p, size_t len);
+
 /*
  * A splice: the CRA slices of Annex B bytes made BLA_W_LP slices, in place
  * (the same picture; its leading pictures, which refer to what came before

@@ -329,12 +329,22 @@ int eflv_hvcc_from_annexb(const uint8_t *p, size_t len, unsigned flags, struct e
 	return ret;
 }
 
+bool eflv_is_annexb(const uint8_t *p, size_t len)
+{
+	return start_code_at(p, len, 0) != 0;
+}
+
+bool eflv_is_hvcc(const uint8_t *p, size_t len)
+{
+	return len >= 23 && p[0] == 1;
+}
+
 size_t eflv_annexb_cra_to_bla(uint8_t *p, size_t len)
 {
 	size_t i = next_start(p, len, 0), changed = 0;
 
 	/* Length-prefixed data (an hvcC stream) can hold 00 00 01 in a length: not touched. */
-	if (!start_code_at(p, len, 0))
+	if (!eflv_is_annexb(p, len))
 		return 0;
 	while (i < len) {
 		size_t h = i + start_code_at(p, len, i);

@@ -352,6 +352,10 @@ static void test_cra_to_bla(void **state)
 	assert_memory_equal(in, want, sizeof(in));
 	assert_int_equal(eflv_annexb_cra_to_bla(in, sizeof(in)), 0); /* no CRA left */
 	assert_int_equal(eflv_annexb_cra_to_bla(in, 3), 0);
+	assert_true(eflv_is_annexb(in, sizeof(in)));
+	assert_true(eflv_is_annexb(in + 1, 3)); /* 00 00 01 */
+	assert_false(eflv_is_annexb(in, 3));
+	assert_false(eflv_is_hvcc(in, sizeof(in)));
 	/* Length-prefixed: a second NAL unit of 298 bytes has 00 00 01 2a for its length. */
 	{
 		uint8_t lp[] = {0, 0, 0, 3, 0x2a, 0x01, 0xaf, 0, 0, 1, 0x2a, 0x2a, 0x01};
@@ -359,6 +363,7 @@ static void test_cra_to_bla(void **state)
 		assert_int_equal(eflv_annexb_cra_to_bla(lp, sizeof(lp)), 0);
 		assert_int_equal(lp[4], 0x2a);
 		assert_int_equal(lp[10], 0x2a);
+		assert_false(eflv_is_annexb(lp, sizeof(lp)));
 	}
 }
 
