@@ -798,6 +798,48 @@ static void test_first_sample_after_idle(void **state)
 			    "no ACK for 150 ms, the others wait for its data");
 }
 
+/*
+ * A subflow joins an uplink whose first subflow is stalled (the kernel
+ * opened another on the same path): its join's handshake went through, so
+ * the path answered a moment ago and the uplink's silence counts again from
+ * there. If neither is acknowledged after that, the uplink is released a
+ * release time after the join, not after the stalled subflow's silence.
+ */
+static void test_join_beside_stalled(void **state)
+{
+	struct fo_health h;
+	struct fo_uplink ups[2];
+	struct conn_snapshot prev = {.mptcp = true}, cur = {.mptcp = true};
+	int64_t t, released = 0;
+
+	(void)state;
+	two_uplinks(ups, false);
+	fo_health_init(&h, ups, 2);
+	health_at(&h, ups, 2, &prev, NULL, 10);
+	for (t = 1000; t <= 2000 && !released; t += 50) {
+		prev = cur;
+		cur.n = 0;
+		subflow(&cur, 1, "10.1.0.2", 3, 4, 0);
+		subflow(&cur, 2, "10.2.0.2", 2, (uint32_t)(t - 1000 + 4), 0);
+		cur.sf[0].bytes_acked = (uint64_t)t; /* up0 carries */
+		cur.sf[1].bytes_acked = 58;
+		if (t >= 1100) { /* the second subflow of up1, owing from its first sample */
+			subflow(&cur, 3, "10.2.0.2", 2, (uint32_t)(t - 1100 + 4), 0);
+			cur.sf[2].bytes_acked = 7;
+		}
+		cur.conn_delivered = 1000;
+		cur.conn_written = 90000;
+		health_at(&h, ups, 2, &prev, &cur, t);
+		if (ups[1].act.release)
+			released = t;
+	}
+	printf("released at %" PRId64 " ms (the join at 1100)\n", released);
+	assert_int_equal(released, 1100 + FO_HEALTH_RELEASE_MIN_MS);
+	assert_int_equal(ups[1].health.state, FO_DOWN);
+	assert_string_equal(ups[1].health.reason,
+			    "no ACK for 150 ms, the others wait for its data");
+}
+
 /* How long a path may be silent follows its own RTT, within bounds. */
 static void test_release_after_rtt(void **state)
 {
@@ -1367,6 +1409,7 @@ int main(void)
 		cmocka_unit_test(test_slow_within_budget),
 		cmocka_unit_test(test_dead_path_released),
 		cmocka_unit_test(test_first_sample_after_idle),
+		cmocka_unit_test(test_join_beside_stalled),
 		cmocka_unit_test(test_swinging_link),
 		cmocka_unit_test(test_release_after_rtt),
 		cmocka_unit_test(test_jittery_path_trace),
