@@ -540,8 +540,13 @@ static void on_silence(struct ratectl *r, struct estimate *e)
 	 * so that paths dying in turn do not keep it covered.
 	 */
 	if (e->silent_cap > 0 && headroom_rate(r, e->silent_cap) >= (double)c->min_bps &&
-	    (!r->cover_ms || e->now - r->cover_ms >= 2 * RC_DOWN_AGAIN_MS))
+	    (!r->cover_ms || e->now - r->cover_ms >= 2 * RC_DOWN_AGAIN_MS)) {
 		r->cover_ms = e->now;
+		r->cover_cap_bps = e->silent_guess ? -1 : e->silent_cap;
+	} else if (r->cover_ms && (e->silent_guess || e->silent_cap < r->cover_cap_bps)) {
+		/* Another death within the cover's reach: what is left carries less. */
+		r->cover_cap_bps = e->silent_guess ? -1 : e->silent_cap;
+	}
 }
 
 /* A budget of at least @ms: rounded up to RC_BUDGET_ROUND_MS, at most RC_BUDGET_MAX_MS. */
@@ -946,6 +951,55 @@ static uint64_t swinging_key(const struct ratectl *r, int64_t now)
 }
 
 /*
+ * The mean of the targets of the ticks of the last @ms (at least the one in
+ * force): the rate the frames queued over that time were encoded at, about.
+ */
+static double mean_asked(const struct ratectl *r, int64_t now, int ms)
+{
+	double sum = (double)r->target_bps;
+	size_t n = 1;
+
+	for (size_t k = 0; k < r->asked_n; k++) {
+		size_t i = (r->asked_next + RC_ASKED_HIST - 1 - k) % RC_ASKED_HIST;
+
+		if (now - r->asked[i].t_ms > ms)
+			break;
+		sum += (double)r->asked[i].bps;
+		n++;
+	}
+	return sum / (double)n;
+}
+
+/*
+ * After a death, when mpstream's own queue holds the delay (the socket
+ * waited while the dead path's data was sent again, and the encoder's output
+ * lags the step down): the time in ms until all that waits now is sent by
+ * the living paths, with what the encoder puts out over the rate for
+ * RC_ENCODER_FOLLOW_MS more (x264 follows a new rate within that), if the
+ * rate is under what they carry (so that the backlog shrinks once the
+ * encoder follows); else, or not known, -1. The last frame queued waits that
+ * long: the delay the budget would have to cover. What they carry: measured
+ * since the death (capacity() starts over then; not in the tick it is found,
+ * whose window still holds the dead path), or else what they carried when
+ * it came.
+ */
+static double death_clears_ms(const struct ratectl *r, const struct rc_input *in,
+			      const struct estimate *e)
+{
+	double out = in->encoder_bps > 0 ? in->encoder_bps + (double)r->cfg.other_bps : e->wire;
+	double queued = mean_asked(r, e->now, in->queue_ms + RC_ENCODER_FOLLOW_MS) +
+			(double)r->cfg.other_bps;
+	double bits = 8.0 * in->socket_bytes + (double)in->queue_ms / 1000 * fmax(queued, out);
+	double living = !e->silent && e->cap >= 0 ? e->cap : r->cover_cap_bps;
+
+	if (living <= 0 || living <= e->wire)
+		return -1;
+	if (out > e->wire)
+		bits += (out - e->wire) * RC_ENCODER_FOLLOW_MS / 1000;
+	return 1000 * bits / living;
+}
+
+/*
  * The automatic budget, at a delay over it: when the data waits in the paths
  * (the socket's oldest data is over half the budget old; or a third, while
  * the in-flight cap holds mpstream's queue back: then the queue waits for
@@ -955,24 +1009,36 @@ static uint64_t swinging_key(const struct ratectl *r, int64_t now)
  * Not while mpstream sends more than the paths carried lately
  * (feeding_within()): then the queue is its own, and it is dropped. Right
  * after a path died (died_lately()) too, but as no peak. What waits in
- * mpstream's queue behind a full socket does not set it off by itself (once
- * set off, the budget covers the whole delay): where the paths left carry
- * next to nothing, that only makes the drop later and bigger (tried on
- * 2026-12-07: docs/design.md, "Rate control").
+ * mpstream's queue behind a full socket sets it off only then, and only when
+ * the paths left send all of it within the cap (death_clears_ms()): where
+ * they carry next to nothing, covering it only makes the drop later and
+ * bigger (tried on 2026-12-07: docs/design.md, "Rate control").
  */
 static bool budget_covers(struct ratectl *r, const struct rc_input *in, const struct estimate *e,
 			  struct rc_decision *out)
 {
 	int socket_ms = e->delay - in->queue_ms, want;
 	bool died = died_lately(r, e);
+	double clears = -1;
 
-	if (!r->cfg.auto_budget || r->budget_ms >= RC_BUDGET_MAX_MS ||
-	    !(died || feeding_within(e)) ||
-	    socket_ms <= (in->held ? r->budget_ms / 3 : r->budget_ms / 2))
+	if (!r->cfg.auto_budget || r->budget_ms >= RC_BUDGET_MAX_MS || !(died || feeding_within(e)))
 		return false;
-	want = budget_for(RC_BUDGET_COVER * e->delay);
+	if (socket_ms <= (in->held ? r->budget_ms / 3 : r->budget_ms / 2)) {
+		/*
+		 * Not the paths' hold: a death's backlog that clears in time,
+		 * once per death (a queue that grew past the first cover is
+		 * not clearing as it should), or nothing.
+		 */
+		clears =
+			died && r->queue_covered_ms != r->cover_ms ? death_clears_ms(r, in, e) : -1;
+		if (clears < 0 || RC_BUDGET_COVER * clears > RC_BUDGET_MAX_MS)
+			return false;
+	}
+	want = budget_for(RC_BUDGET_COVER * (clears > e->delay ? clears : e->delay));
 	if (e->delay > want)
 		return false;
+	if (clears >= 0)
+		r->queue_covered_ms = r->cover_ms;
 	r->budget_ms = want;
 	r->peak_died = false;
 	/*
@@ -987,9 +1053,15 @@ static bool budget_covers(struct ratectl *r, const struct rc_input *in, const st
 		peak_add(r, swinging_key(r, e->now), want / RC_BUDGET_RTT_TIMES);
 	out->budget_change = 1;
 	out->budget_ms = want;
-	snprintf(out->budget_why, sizeof(out->budget_why), "%s for %d ms",
-		 died ? "a path fell silent, its data waited to be resent" : "the paths held data",
-		 socket_ms);
+	if (clears >= 0)
+		snprintf(out->budget_why, sizeof(out->budget_why),
+			 "a path fell silent, what waits goes out on the others within %.0f ms",
+			 clears);
+	else
+		snprintf(out->budget_why, sizeof(out->budget_why), "%s for %d ms",
+			 died ? "a path fell silent, its data waited to be resent"
+			      : "the paths held data",
+			 socket_ms);
 	return true;
 }
 

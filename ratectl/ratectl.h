@@ -200,10 +200,12 @@ struct ratectl {
 	int64_t peak_slot_ms;
 	/* Since the budget last moved: a death took the largest peak, and lowers the budget. */
 	bool peak_died;
-	bool cover_died;     /* ... it was raised to cover a death's delay (no peak) */
-	int64_t covered_ms;  /* ... the death's cover_ms */
-	int64_t cover_ms;    /* a death's delay is covered from here (died_lately()); 0: never */
-	double tick_rtt_max; /* this tick's, of the paths that carried data */
+	bool cover_died;      /* ... it was raised to cover a death's delay (no peak) */
+	int64_t covered_ms;   /* ... the death's cover_ms */
+	int64_t cover_ms;     /* a death's delay is covered from here (died_lately()); 0: never */
+	double cover_cap_bps; /* ... what the living paths carried then; < 0: not known */
+	int64_t queue_covered_ms; /* ... the death whose queue was covered (death_clears_ms()) */
+	double tick_rtt_max;	  /* this tick's, of the paths that carried data */
 };
 
 void rc_init(struct ratectl *r, const struct rc_config *cfg);
@@ -231,6 +233,7 @@ void rc_update(struct ratectl *r, const struct rc_input *in, struct rc_decision 
 #define RC_PROBE_LIMIT	     1.15 /* up to this much over what was acknowledged */
 #define RC_ENCODER_KEEPS_UP  0.85 /* probe up only when the encoder puts out this share */
 #define RC_ENCODER_LAG_MS    2000 /* ... of the least target over this, when climbing back */
+#define RC_ENCODER_FOLLOW_MS 500  /* x264 puts out a new rate within this */
 #define RC_BACK_BELOW	     0.85 /* of the ceiling: climbing back, ... */
 #define RC_BACK_STEP	     0.08 /* ... this much per RC_UP_EVERY_MS (about 36 %/s); above, */
 #define RC_PLATEAU_STEP	     0.01 /* ... this much up to the ceiling */

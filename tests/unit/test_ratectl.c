@@ -1674,6 +1674,137 @@ static void test_long_death_over_budget(void **state)
 }
 
 /*
+ * A path dies at the lab's links' full rate (two of 3.75 Mbit/s, 40 ms, the
+ * rate a little over them) and is released 200 ms later: the living path
+ * carries what waits in the socket (at most 221 kB: the in-flight cap holds
+ * the rest in mpstream's queue), and x264's output follows the step down
+ * within half a second, so mpstream's own queue holds most of the delay
+ * (the bench's "cut" at 6 Mbit/s: 0.8 s of a 1.2 s delay a second after the
+ * death, 33 to 39 frames dropped). @follows: the encoder follows the rate
+ * (else it keeps putting out 4.4 Mbit/s). Returns the drops; *@raises, the
+ * budget's raises after the death, *@why the last one's reason, *@back when
+ * it was back at 1000 ms (ms after the death; -1: never).
+ */
+struct death_queue {
+	int drops, raises, worst, back;
+	double clears;	 /* the cover's "goes out within" (ms); 0: no such cover */
+	double sends_ms; /* ... what waited then, over the living path's rate */
+	int budget;	 /* ... the budget it raised */
+	char why[128];	 /* the last raise's reason */
+};
+
+static void death_queue_run(bool follows, double living_bps, struct death_queue *q)
+{
+	struct rc_config cfg = default_cfg;
+	struct ratectl r;
+	struct rc_decision d = {0};
+	struct rc_input in = {.n_paths = 2, .paths = {{1, 10, 40, 0}, {2, 20, 40, 0}}};
+	double enc = 7e6, sock = 0, queue = 0, written = 0, delivered = 0, carry_avg = 7e6;
+	cfg.auto_budget = true;
+	cfg.start_bps = 8000000;
+	rc_init(&r, &cfg);
+	memset(q, 0, sizeof(*q));
+	q->back = -1;
+	for (int t = 0; t < 30000; t += TICK_MS) {
+		double cap = t < 19000	 ? 7.5e6
+			     : t < 20000 ? 4.0e6
+			     : t < 20300 ? 0.3 * living_bps
+					 : living_bps;
+		double carried, moved;
+
+		in.t_ms = t;
+		if (t == 20300) { /* released: gone from the input */
+			in.paths[0] = in.paths[1];
+			in.n_paths = 1;
+		}
+		/* x264 follows the target within half a second. */
+		if (follows || t < 20000)
+			enc += ((double)r.target_bps + OTHER_BPS - enc) * TICK_MS / 500;
+		else
+			enc = 4.4e6;
+		queue += enc * TICK_MS / 8000;
+		moved = queue < 221000 - sock ? queue : 221000 - sock;
+		queue -= moved;
+		sock += moved;
+		written += moved;
+		carried = cap * TICK_MS / 8000 < sock ? cap * TICK_MS / 8000 : sock;
+		sock -= carried;
+		delivered += carried;
+		for (size_t i = 0; i < in.n_paths; i++) {
+			in.paths[i].acked_bytes += (uint64_t)(carried / (double)in.n_paths);
+			in.paths[i].rtt_ms =
+				40 + (sock * 2000.0 / cap < 150 ? sock * 2000.0 / cap : 150);
+		}
+		carry_avg += 0.2 * (enc - carry_avg);
+		in.socket_bytes = (uint32_t)sock;
+		in.unsent_bytes = sock > 40000 ? (uint32_t)sock - 40000 : 0;
+		in.written_seq = (uint64_t)written;
+		in.delivered_seq = (uint64_t)delivered;
+		in.held = queue > 0;
+		in.queue_ms = (int)(8000.0 * queue / carry_avg);
+		in.encoder_bps = enc - OTHER_BPS;
+		update(&r, &in, &d);
+		if (t >= 20000 && d.delay_ms > q->worst)
+			q->worst = d.delay_ms;
+		if (d.drop) {
+			queue = 0; /* up to a keyframe */
+			q->drops += t >= 20000;
+		}
+		if (t >= 20000 && d.budget_change > 0) {
+			q->raises++;
+			snprintf(q->why, sizeof(q->why), "%d ms: %s", d.budget_ms, d.budget_why);
+			if (sscanf(d.budget_why,
+				   "a path fell silent, what waits goes out on the others within "
+				   "%lf ms",
+				   &q->clears) == 1) {
+				q->sends_ms = 8000.0 * (sock + queue) / living_bps;
+				q->budget = d.budget_ms;
+			}
+		}
+		if (t >= 20000 && q->raises && q->back < 0 && r.budget_ms == cfg.max_latency_ms)
+			q->back = t - 20000;
+	}
+}
+
+static void test_death_backlog_in_queue(void **state)
+{
+	struct death_queue q;
+
+	(void)state;
+	death_queue_run(true, 3.75e6, &q);
+	print_message(
+		"death at full rate, the backlog in mpstream's queue: %d drops, worst delay %d "
+		"ms, budget raised %d times, last to %s (what waited sent in %.0f ms), back at "
+		"1000 ms %.1f s after\n",
+		q.drops, q.worst, q.raises, q.why, q.sends_ms, q.back / 1000.0);
+	assert_int_equal(q.drops, 0);
+	/* Covered once for the queue, at 1.25 times what it takes, and a little more for x264. */
+	assert_in_range(q.clears, q.sends_ms, 1.3 * q.sends_ms);
+	assert_in_range(q.budget, RC_BUDGET_COVER * q.clears, RC_BUDGET_COVER * q.clears + 250);
+	assert_in_range(q.back, 0, 10000);
+
+	/* An encoder that does not follow: the queue grows. One cover of it at most, then a drop. */
+	death_queue_run(false, 3.75e6, &q);
+	print_message(
+		"... the encoder not following: %d drops, worst delay %d ms, budget raised %d "
+		"times\n",
+		q.drops, q.worst, q.raises);
+	assert_int_equal(q.drops, 1);
+	assert_in_range(q.raises, 1, 2);
+	assert_true(q.worst < 2500);
+
+	/*
+	 * The living path carries 1 Mbit/s: what waits would take over 3 s. Not
+	 * covered for the queue (the socket's old data is, up to the cap), dropped.
+	 */
+	death_queue_run(true, 1e6, &q);
+	print_message("... the living path at 1 Mbit/s: %d drops, worst delay %d ms, %s\n", q.drops,
+		      q.worst, q.why);
+	assert_true(q.drops >= 1);
+	assert_true(q.clears == 0);
+}
+
+/*
  * Health releases a path that stopped acknowledging after a silence of its
  * own round trips (200-250 ms on the lab's links): its subflows close and it is
  * gone from the input. That is the death: the rate steps down then, not a
@@ -1897,6 +2028,7 @@ int main(void)
 		cmocka_unit_test(test_long_death_over_budget),
 		cmocka_unit_test(test_second_death_soon),
 		cmocka_unit_test(test_released_path),
+		cmocka_unit_test(test_death_backlog_in_queue),
 		cmocka_unit_test(test_death_no_peak_since),
 		cmocka_unit_test(test_hole_keeps_budget),
 		cmocka_unit_test(test_deaths_in_turn),
