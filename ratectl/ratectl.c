@@ -950,14 +950,36 @@ static uint64_t swinging_key(const struct ratectl *r, int64_t now)
 	return key;
 }
 
+/* A path died and the rest carry less than the target: at once to what they carry, and drain. */
+static bool path_lost(const struct ratectl *r, const struct estimate *e)
+{
+	return e->silent && e->silent_cap > 0 &&
+	       headroom_rate(r, e->silent_cap) < (double)r->target_bps;
+}
+
 /*
- * The mean of the targets of the ticks of the last @ms (at least the one in
- * force): the rate the frames queued over that time were encoded at, about.
+ * What the paths carried over the samples kept (at most about a window; since
+ * a death, only what came after it), over the whole time, ticks without
+ * acknowledgements included; < 0 before half a window.
+ */
+static double wall_rate(const struct ratectl *r, int64_t now)
+{
+	size_t oldest = (r->hist_next + RC_HIST - r->hist_n) % RC_HIST;
+	int64_t dt = r->hist_n ? now - r->hist[oldest].t_ms : 0;
+
+	if (dt < RC_WINDOW_MS / 2 || r->acked_total < r->hist[oldest].acked)
+		return -1;
+	return 8000.0 * (double)(r->acked_total - r->hist[oldest].acked) / (double)dt;
+}
+
+/*
+ * The mean of the targets of the ticks of the last @ms (the one in force if
+ * none): the rate the frames queued over that time were encoded at, about.
  */
 static double mean_asked(const struct ratectl *r, int64_t now, int ms)
 {
-	double sum = (double)r->target_bps;
-	size_t n = 1;
+	double sum = 0;
+	size_t n = 0;
 
 	for (size_t k = 0; k < r->asked_n; k++) {
 		size_t i = (r->asked_next + RC_ASKED_HIST - 1 - k) % RC_ASKED_HIST;
@@ -967,36 +989,45 @@ static double mean_asked(const struct ratectl *r, int64_t now, int ms)
 		sum += (double)r->asked[i].bps;
 		n++;
 	}
-	return sum / (double)n;
+	return n ? sum / (double)n : (double)r->target_bps;
 }
 
 /*
  * After a death, when mpstream's own queue holds the delay (the socket
  * waited while the dead path's data was sent again, and the encoder's output
- * lags the step down): the time in ms until all that waits now is sent by
- * the living paths, with what the encoder puts out over the rate for
- * RC_ENCODER_FOLLOW_MS more (x264 follows a new rate within that), if the
- * rate is under what they carry (so that the backlog shrinks once the
- * encoder follows); else, or not known, -1. The last frame queued waits that
- * long: the delay the budget would have to cover. What they carry: measured
- * since the death (capacity() starts over then; not in the tick it is found,
- * whose window still holds the dead path), or else what they carried when
- * it came.
+ * lags the step down): the longest any of what waits now will have waited
+ * once the living paths send it, in ms, if the rate is under what they carry
+ * (so that the backlog shrinks once the encoder follows); else, or not
+ * known, -1. That is the last frame queued, which waits for all of it (with
+ * what the encoder puts out over the rate for RC_ENCODER_FOLLOW_MS more:
+ * x264 follows a new rate within that), or the oldest, which has waited
+ * queue_ms already and waits for the socket still. What they carry:
+ * measured since the death over wall-clock time (capacity() counts only the
+ * ticks with acknowledgements, and right after a death they come in bursts),
+ * or else what they carried when it came. The rate: in the tick the death is
+ * found, the one it steps down to (the target is set after this).
  */
 static double death_clears_ms(const struct ratectl *r, const struct rc_input *in,
 			      const struct estimate *e)
 {
-	double out = in->encoder_bps > 0 ? in->encoder_bps + (double)r->cfg.other_bps : e->wire;
-	double queued = mean_asked(r, e->now, in->queue_ms + RC_ENCODER_FOLLOW_MS) +
-			(double)r->cfg.other_bps;
-	double bits = 8.0 * in->socket_bytes + (double)in->queue_ms / 1000 * fmax(queued, out);
-	double living = !e->silent && e->cap >= 0 ? e->cap : r->cover_cap_bps;
+	double other = (double)r->cfg.other_bps;
+	double wire = path_lost(r, e) ? headroom_rate(r, e->silent_cap) + other : e->wire;
+	double out = in->encoder_bps > 0 ? in->encoder_bps + other : wire;
+	double queued = mean_asked(r, e->now, in->queue_ms + RC_ENCODER_FOLLOW_MS) + other;
+	double socket_bits = 8.0 * in->socket_bytes;
+	double bits = socket_bits + (double)in->queue_ms / 1000 * fmax(queued, out);
+	double living = e->silent ? -1 : wall_rate(r, e->now);
+	double last, oldest;
 
-	if (living <= 0 || living <= e->wire)
+	if (living <= 0)
+		living = r->cover_cap_bps;
+	if (living <= 0 || living <= wire)
 		return -1;
-	if (out > e->wire)
-		bits += (out - e->wire) * RC_ENCODER_FOLLOW_MS / 1000;
-	return 1000 * bits / living;
+	if (out > wire)
+		bits += (out - wire) * RC_ENCODER_FOLLOW_MS / 1000;
+	last = 1000 * bits / living;
+	oldest = in->queue_ms + 1000 * socket_bits / living;
+	return fmax(last, oldest);
 }
 
 /*
@@ -1099,13 +1130,6 @@ __attribute__((format(printf, 2, 3))) static void why(struct rc_decision *out, c
 	va_start(ap, fmt);
 	vsnprintf(out->why, sizeof(out->why), fmt, ap);
 	va_end(ap);
-}
-
-/* A path died and the rest carry less than the target: at once to what they carry, and drain. */
-static bool path_lost(const struct ratectl *r, const struct estimate *e)
-{
-	return e->silent && e->silent_cap > 0 &&
-	       headroom_rate(r, e->silent_cap) < (double)r->target_bps;
 }
 
 static int64_t act_path_lost(struct ratectl *r, const struct estimate *e, struct rc_decision *out)

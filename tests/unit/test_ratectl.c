@@ -1674,16 +1674,16 @@ static void test_long_death_over_budget(void **state)
 }
 
 /*
- * A path dies at the lab's links' full rate (two of 3.75 Mbit/s, 40 ms, the
- * rate a little over them) and is released 200 ms later: the living path
- * carries what waits in the socket (at most 221 kB: the in-flight cap holds
- * the rest in mpstream's queue), and x264's output follows the step down
+ * A path dies at the lab's links' full rate: two paths of 3.75 Mbit/s, 40 ms,
+ * whose queues fill in the last second before (the top of a climb: they
+ * carry 4 Mbit/s of the 7 sent). For the 300 ms until it is released the
+ * living path is held up too (30 %: head-of-line blocking), then it carries
+ * @living_bps of what waits in the socket (at most 221 kB: the in-flight cap
+ * holds the rest in mpstream's queue). x264's output follows the step down
  * within half a second, so mpstream's own queue holds most of the delay
  * (the bench's "cut" at 6 Mbit/s: 0.8 s of a 1.2 s delay a second after the
- * death, 33 to 39 frames dropped). @follows: the encoder follows the rate
- * (else it keeps putting out 4.4 Mbit/s). Returns the drops; *@raises, the
- * budget's raises after the death, *@why the last one's reason, *@back when
- * it was back at 1000 ms (ms after the death; -1: never).
+ * death, 35 to 39 frames dropped). @follows: the encoder follows the rate
+ * (else it keeps putting out 4.4 Mbit/s). Fills *@q.
  */
 struct death_queue {
 	int drops, raises, worst, back;
