@@ -509,6 +509,7 @@ static void on_silence(struct ratectl *r, struct estimate *e)
 	double living = living_rate(r, e->now, silence_start(r, e->now));
 	double recent = living_recent(r, e->now);
 	double before = RC_FAIR * best - (double)c->other_bps;
+	double left; /* what the living paths carry, for the death's cover; < 0: a guess */
 
 	/* What to come back to: the rate before, or what the paths carried. */
 	if (before < (double)r->target_bps)
@@ -539,13 +540,14 @@ static void on_silence(struct ratectl *r, struct estimate *e)
 	 * then the excess is mpstream's own); once per 2 x RC_DOWN_AGAIN_MS,
 	 * so that paths dying in turn do not keep it covered.
 	 */
+	left = e->silent_guess ? -1 : e->silent_cap;
 	if (e->silent_cap > 0 && headroom_rate(r, e->silent_cap) >= (double)c->min_bps &&
 	    (!r->cover_ms || e->now - r->cover_ms >= 2 * RC_DOWN_AGAIN_MS)) {
 		r->cover_ms = e->now;
-		r->cover_cap_bps = e->silent_guess ? -1 : e->silent_cap;
-	} else if (r->cover_ms && (e->silent_guess || e->silent_cap < r->cover_cap_bps)) {
+		r->cover_cap_bps = left;
+	} else if (r->cover_ms && left < r->cover_cap_bps) {
 		/* Another death within the cover's reach: what is left carries less. */
-		r->cover_cap_bps = e->silent_guess ? -1 : e->silent_cap;
+		r->cover_cap_bps = left;
 	}
 }
 
@@ -964,12 +966,11 @@ static bool path_lost(const struct ratectl *r, const struct estimate *e)
  */
 static double wall_rate(const struct ratectl *r, int64_t now)
 {
-	size_t oldest = (r->hist_next + RC_HIST - r->hist_n) % RC_HIST;
-	int64_t dt = r->hist_n ? now - r->hist[oldest].t_ms : 0;
+	int64_t oldest_ms = r->hist[(r->hist_next + RC_HIST - r->hist_n) % RC_HIST].t_ms;
 
-	if (dt < RC_WINDOW_MS / 2 || r->acked_total < r->hist[oldest].acked)
+	if (!r->hist_n || now - oldest_ms < RC_WINDOW_MS / 2)
 		return -1;
-	return 8000.0 * (double)(r->acked_total - r->hist[oldest].acked) / (double)dt;
+	return living_rate(r, now, oldest_ms);
 }
 
 /*
