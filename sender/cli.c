@@ -1096,15 +1096,13 @@ static enum mps_args_result check_input(const struct snd_options *o, char *err, 
 	if (o->copy && kind == MPS_INPUT_LIVE && o->record) {
 		if (strcmp(o->codec, "hevc") && !ends_with(o->record, ".flv"))
 			FAIL("--record with --copy of a live input: .flv (the camera's and the "
-			     "slate's H.264 parameters take turns, in either packaging; FLV "
-			     "carries "
-			     "each change)");
+			     "slate's H.264 parameters take turns, in either packaging; "
+			     "FLV carries each change)");
 		if (!strcmp(o->codec, "hevc") && !ends_with(o->record, ".mkv") &&
 		    !ends_with(o->record, ".ts"))
 			FAIL("--record with --copy of a live HEVC input: .mkv or .ts (the camera's "
-			     "and the slate's parameters take turns in their keyframes; FLV takes "
-			     "no "
-			     "HEVC here)");
+			     "and the slate's parameters take turns in their keyframes; "
+			     "FLV takes no HEVC here)");
 	}
 	if (kind == MPS_INPUT_LIVE)
 		return MPS_ARGS_RUN;
