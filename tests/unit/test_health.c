@@ -755,6 +755,22 @@ static void test_dead_path_released(void **state)
 }
 
 /*
+ * The sample at @t of a connection that waits for up1: up0 carries (its
+ * subflow 1 acknowledges), up1's subflow 2 owes data and was last
+ * acknowledged @up1_last_ack_ms ago.
+ */
+static void up1_stalled(struct conn_snapshot *cur, int64_t t, uint32_t up1_last_ack_ms)
+{
+	cur->n = 0;
+	subflow(cur, 1, "10.1.0.2", 3, 4, 0);
+	subflow(cur, 2, "10.2.0.2", 2, up1_last_ack_ms, 0);
+	cur->sf[0].bytes_acked = (uint64_t)t;
+	cur->sf[1].bytes_acked = 58;
+	cur->conn_delivered = 1000;
+	cur->conn_written = 90000;
+}
+
+/*
  * The first sample of a connection, a second after the last tick (none runs
  * while it connects): up1's subflow sent its first bytes after an idle
  * while (the RTMP handshake's turns), so its last ACK is 756 ms old though
@@ -775,13 +791,7 @@ static void test_first_sample_after_idle(void **state)
 	health_at(&h, ups, 2, &prev, NULL, 10); /* before the connection */
 	for (t = 1000; t <= 2000 && !released; t += 50) {
 		prev = cur;
-		cur.n = 0;
-		subflow(&cur, 1, "10.1.0.2", 3, 4, 0);
-		subflow(&cur, 2, "10.2.0.2", 2, (uint32_t)(t - 244), 0);
-		cur.sf[0].bytes_acked = (uint64_t)t; /* up0 carries */
-		cur.sf[1].bytes_acked = 58;
-		cur.conn_delivered = 1000;
-		cur.conn_written = 90000;
+		up1_stalled(&cur, t, (uint32_t)(t - 244));
 		health_at(&h, ups, 2, &prev, &cur, t);
 		if (t == 1000) {
 			assert_int_equal(ups[1].health.state, FO_UP);
@@ -818,17 +828,11 @@ static void test_join_beside_stalled(void **state)
 	health_at(&h, ups, 2, &prev, NULL, 10);
 	for (t = 1000; t <= 2000 && !released; t += 50) {
 		prev = cur;
-		cur.n = 0;
-		subflow(&cur, 1, "10.1.0.2", 3, 4, 0);
-		subflow(&cur, 2, "10.2.0.2", 2, (uint32_t)(t - 1000 + 4), 0);
-		cur.sf[0].bytes_acked = (uint64_t)t; /* up0 carries */
-		cur.sf[1].bytes_acked = 58;
+		up1_stalled(&cur, t, (uint32_t)(t - 1000 + 4));
 		if (t >= 1100) { /* the second subflow of up1, owing from its first sample */
 			subflow(&cur, 3, "10.2.0.2", 2, (uint32_t)(t - 1100 + 4), 0);
 			cur.sf[2].bytes_acked = 7;
 		}
-		cur.conn_delivered = 1000;
-		cur.conn_written = 90000;
 		health_at(&h, ups, 2, &prev, &cur, t);
 		if (ups[1].act.release)
 			released = t;
