@@ -771,6 +771,20 @@ static void up1_stalled(struct conn_snapshot *cur, int64_t t, uint32_t up1_last_
 }
 
 /*
+ * up1 was released at @released, FO_HEALTH_RELEASE_MIN_MS (20 ms of RTT)
+ * after @what at @from_ms, for its silence.
+ */
+static void assert_up1_released(const struct fo_uplink ups[2], int64_t released, int64_t from_ms,
+				const char *what)
+{
+	printf("released at %" PRId64 " ms (%s at %" PRId64 ")\n", released, what, from_ms);
+	assert_int_equal(released, from_ms + FO_HEALTH_RELEASE_MIN_MS);
+	assert_int_equal(ups[1].health.state, FO_DOWN);
+	assert_string_equal(ups[1].health.reason,
+			    "no ACK for 150 ms, the others wait for its data");
+}
+
+/*
  * The first sample of a connection, a second after the last tick (none runs
  * while it connects): up1's subflow sent its first bytes after an idle
  * while (the RTMP handshake's turns), so its last ACK is 756 ms old though
@@ -801,11 +815,7 @@ static void test_first_sample_after_idle(void **state)
 			released = t;
 	}
 	/* 20 ms of RTT: released FO_HEALTH_RELEASE_MIN_MS after the first sample. */
-	printf("released at %" PRId64 " ms (the first sample at 1000)\n", released);
-	assert_int_equal(released, 1000 + FO_HEALTH_RELEASE_MIN_MS);
-	assert_int_equal(ups[1].health.state, FO_DOWN);
-	assert_string_equal(ups[1].health.reason,
-			    "no ACK for 150 ms, the others wait for its data");
+	assert_up1_released(ups, released, 1000, "the first sample");
 }
 
 /*
@@ -837,11 +847,7 @@ static void test_join_beside_stalled(void **state)
 		if (ups[1].act.release)
 			released = t;
 	}
-	printf("released at %" PRId64 " ms (the join at 1100)\n", released);
-	assert_int_equal(released, 1100 + FO_HEALTH_RELEASE_MIN_MS);
-	assert_int_equal(ups[1].health.state, FO_DOWN);
-	assert_string_equal(ups[1].health.reason,
-			    "no ACK for 150 ms, the others wait for its data");
+	assert_up1_released(ups, released, 1100, "the join");
 }
 
 /* How long a path may be silent follows its own RTT, within bounds. */
